@@ -1,0 +1,540 @@
+//! Commitments: a sparse Merkle tree over 32-byte keys, and the chunk commitment built on it.
+//!
+//! The tree is a binary trie on the bits of `key`, where any subtree holding a single key is
+//! collapsed to that key's leaf. Its shape, and so its root, depends only on the set of
+//! (key, value) pairs, never on the order of inserts and removals, which is what consensus needs.
+//! Keys are hashes, so the trie is balanced: an update or a proof touches about log2(n) nodes.
+//!
+//! Hashes: empty = 32 zero bytes; leaf = blake3(0x00 ‖ key ‖ value);
+//! internal = blake3(0x01 ‖ left ‖ right).
+
+use crate::chunk::Chunk;
+use crate::pos::ChunkPos;
+use bytes::{Buf as _, BufMut};
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, Write};
+
+pub type Hash = [u8; 32];
+pub const EMPTY_HASH: Hash = [0; 32];
+/// The longest path a proof may claim (one level per key bit).
+pub const MAX_DEPTH: usize = 256;
+
+const LEAF_TAG: u8 = 0;
+const NODE_TAG: u8 = 1;
+const NONE: u32 = u32::MAX;
+
+pub fn leaf_hash(key: &Hash, value: &Hash) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[LEAF_TAG]);
+    h.update(key);
+    h.update(value);
+    *h.finalize().as_bytes()
+}
+
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[NODE_TAG]);
+    h.update(left);
+    h.update(right);
+    *h.finalize().as_bytes()
+}
+
+#[inline]
+fn bit(key: &Hash, depth: usize) -> usize {
+    usize::from((key[depth / 8] >> (7 - depth % 8)) & 1)
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Leaf { key: Hash, value: Hash },
+    Node { children: [u32; 2] },
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    kind: Kind,
+    hash: Hash,
+    /// The cached hash is stale.
+    dirty: bool,
+}
+
+/// An incrementally hashed sparse Merkle tree. Updates mark paths dirty; [`SparseMerkleTree::root`]
+/// rehashes only those paths.
+#[derive(Debug, Clone, Default)]
+pub struct SparseMerkleTree {
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    root: u32,
+    len: usize,
+}
+
+impl SparseMerkleTree {
+    pub fn new() -> Self {
+        Self {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            root: NONE,
+            len: 0,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn alloc(&mut self, kind: Kind) -> u32 {
+        let node = Node {
+            kind,
+            hash: EMPTY_HASH,
+            dirty: true,
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Sets `key` to `value`. Updating an existing key allocates nothing.
+    pub fn insert(&mut self, key: Hash, value: Hash) {
+        self.root = self.insert_at(self.root, 0, key, value);
+    }
+
+    fn insert_at(&mut self, at: u32, depth: usize, key: Hash, value: Hash) -> u32 {
+        if at == NONE {
+            self.len += 1;
+            return self.alloc(Kind::Leaf { key, value });
+        }
+        let node = &mut self.nodes[at as usize];
+        match &mut node.kind {
+            Kind::Leaf { key: k, value: v } if *k == key => {
+                if *v != value {
+                    *v = value;
+                    node.dirty = true;
+                }
+                at
+            }
+            Kind::Leaf { key: other, .. } => {
+                let other = *other;
+                self.len += 1;
+                let new_leaf = self.alloc(Kind::Leaf { key, value });
+                self.split(at, other, new_leaf, key, depth)
+            }
+            Kind::Node { children } => {
+                let b = bit(&key, depth);
+                let child = children[b];
+                let new_child = self.insert_at(child, depth + 1, key, value);
+                let node = &mut self.nodes[at as usize];
+                if let Kind::Node { children } = &mut node.kind {
+                    children[b] = new_child;
+                }
+                node.dirty = true;
+                at
+            }
+        }
+    }
+
+    /// Internal nodes from `depth` down to where `a_key` and `b_key` first differ.
+    fn split(&mut self, a: u32, a_key: Hash, b: u32, b_key: Hash, depth: usize) -> u32 {
+        let (ba, bb) = (bit(&a_key, depth), bit(&b_key, depth));
+        let children = if ba == bb {
+            let below = self.split(a, a_key, b, b_key, depth + 1);
+            if ba == 0 {
+                [below, NONE]
+            } else {
+                [NONE, below]
+            }
+        } else if ba == 0 {
+            [a, b]
+        } else {
+            [b, a]
+        };
+        self.alloc(Kind::Node { children })
+    }
+
+    /// Removes `key`; returns whether it was present.
+    pub fn remove(&mut self, key: &Hash) -> bool {
+        let before = self.len;
+        self.root = self.remove_at(self.root, 0, key);
+        self.len < before
+    }
+
+    fn remove_at(&mut self, at: u32, depth: usize, key: &Hash) -> u32 {
+        if at == NONE {
+            return NONE;
+        }
+        match self.nodes[at as usize].kind.clone() {
+            Kind::Leaf { key: k, .. } => {
+                if k == *key {
+                    self.len -= 1;
+                    self.free.push(at);
+                    NONE
+                } else {
+                    at
+                }
+            }
+            Kind::Node { mut children } => {
+                let b = bit(key, depth);
+                let before = self.len;
+                let new_child = self.remove_at(children[b], depth + 1, key);
+                if self.len == before {
+                    return at; // key absent: nothing below changed
+                }
+                children[b] = new_child;
+                let other = children[1 - b];
+                // Collapse: a node left with one leaf and an empty side becomes that leaf.
+                let lone_leaf = |n: u32| matches!(self.nodes[n as usize].kind, Kind::Leaf { .. });
+                if new_child == NONE && other != NONE && lone_leaf(other) {
+                    self.free.push(at);
+                    return other;
+                }
+                if other == NONE && new_child != NONE && lone_leaf(new_child) {
+                    self.free.push(at);
+                    return new_child;
+                }
+                if new_child == NONE && other == NONE {
+                    self.free.push(at);
+                    return NONE;
+                }
+                let node = &mut self.nodes[at as usize];
+                node.kind = Kind::Node { children };
+                node.dirty = true;
+                at
+            }
+        }
+    }
+
+    pub fn get(&self, key: &Hash) -> Option<Hash> {
+        let mut at = self.root;
+        let mut depth = 0;
+        while at != NONE {
+            match &self.nodes[at as usize].kind {
+                Kind::Leaf { key: k, value } => return (k == key).then_some(*value),
+                Kind::Node { children } => {
+                    at = children[bit(key, depth)];
+                    depth += 1;
+                }
+            }
+        }
+        None
+    }
+
+    /// The root hash, rehashing the paths changed since the last call.
+    pub fn root(&mut self) -> Hash {
+        self.rehash(self.root)
+    }
+
+    fn rehash(&mut self, at: u32) -> Hash {
+        if at == NONE {
+            return EMPTY_HASH;
+        }
+        let node = &self.nodes[at as usize];
+        if !node.dirty {
+            return node.hash;
+        }
+        let hash = match node.kind {
+            Kind::Leaf { key, value } => leaf_hash(&key, &value),
+            Kind::Node { children } => {
+                let l = self.rehash(children[0]);
+                let r = self.rehash(children[1]);
+                node_hash(&l, &r)
+            }
+        };
+        let node = &mut self.nodes[at as usize];
+        node.hash = hash;
+        node.dirty = false;
+        hash
+    }
+
+    /// A membership proof for `key`, or `None` if absent. Call [`SparseMerkleTree::root`] first
+    /// if the tree changed (the proof uses cached hashes).
+    pub fn prove(&mut self, key: &Hash) -> Option<MerkleProof> {
+        self.root();
+        let mut siblings = Vec::new();
+        let mut at = self.root;
+        let mut depth = 0;
+        while at != NONE {
+            match &self.nodes[at as usize].kind {
+                Kind::Leaf { key: k, .. } => {
+                    return (k == key).then_some(MerkleProof { siblings });
+                }
+                Kind::Node { children } => {
+                    let b = bit(key, depth);
+                    let sib = children[1 - b];
+                    siblings.push(if sib == NONE {
+                        EMPTY_HASH
+                    } else {
+                        self.nodes[sib as usize].hash
+                    });
+                    at = children[b];
+                    depth += 1;
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Sibling hashes from the root down to a leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerkleProof {
+    pub siblings: Vec<Hash>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    #[error("proof does not lead to the expected root")]
+    RootMismatch,
+    #[error("proof depth {0} exceeds the maximum of {MAX_DEPTH}")]
+    TooDeep(usize),
+}
+
+impl MerkleProof {
+    /// Checks that `key` maps to `value` in the tree with root `root`.
+    pub fn verify(&self, root: &Hash, key: &Hash, value: &Hash) -> Result<(), ProofError> {
+        if self.siblings.len() > MAX_DEPTH {
+            return Err(ProofError::TooDeep(self.siblings.len()));
+        }
+        let mut h = leaf_hash(key, value);
+        for (depth, sib) in self.siblings.iter().enumerate().rev() {
+            h = if bit(key, depth) == 0 {
+                node_hash(&h, sib)
+            } else {
+                node_hash(sib, &h)
+            };
+        }
+        if h == *root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        }
+    }
+}
+
+impl Write for MerkleProof {
+    fn write(&self, buf: &mut impl BufMut) {
+        buf.put_u16(self.siblings.len() as u16);
+        for s in &self.siblings {
+            buf.put_slice(s);
+        }
+    }
+}
+
+impl EncodeSize for MerkleProof {
+    fn encode_size(&self) -> usize {
+        2 + 32 * self.siblings.len()
+    }
+}
+
+impl Read for MerkleProof {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        if buf.remaining() < 2 {
+            return Err(CodecError::EndOfBuffer);
+        }
+        let n = usize::from(buf.get_u16());
+        if n > MAX_DEPTH {
+            return Err(CodecError::InvalidLength(n));
+        }
+        if buf.remaining() < 32 * n {
+            return Err(CodecError::EndOfBuffer);
+        }
+        let siblings = (0..n)
+            .map(|_| {
+                let mut h = EMPTY_HASH;
+                buf.copy_to_slice(&mut h);
+                h
+            })
+            .collect();
+        Ok(Self { siblings })
+    }
+}
+
+/// The tree key of a chunk: a hash of its position, so the trie stays balanced however
+/// the loaded chunks cluster.
+pub fn chunk_key(pos: ChunkPos) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(b"z3r0/chunk-key/v1");
+    h.update(&pos.x.to_be_bytes());
+    h.update(&pos.y.to_be_bytes());
+    h.update(&pos.z.to_be_bytes());
+    *h.finalize().as_bytes()
+}
+
+/// A proof that a chunk with given content is part of the world committed to by a chunk root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkProof {
+    pub pos: ChunkPos,
+    pub proof: MerkleProof,
+}
+
+impl ChunkProof {
+    /// Verifies `chunk` (at `self.pos`) against `root`.
+    pub fn verify(&self, root: &Hash, chunk: &Chunk) -> Result<(), ProofError> {
+        let mut scratch = Vec::new();
+        self.verify_hash(root, &chunk.hash_with(&mut scratch))
+    }
+
+    pub fn verify_hash(&self, root: &Hash, chunk_hash: &Hash) -> Result<(), ProofError> {
+        self.proof.verify(root, &chunk_key(self.pos), chunk_hash)
+    }
+}
+
+impl Write for ChunkProof {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.pos.write(buf);
+        self.proof.write(buf);
+    }
+}
+
+impl EncodeSize for ChunkProof {
+    fn encode_size(&self) -> usize {
+        self.pos.encode_size() + self.proof.encode_size()
+    }
+}
+
+impl Read for ChunkProof {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            pos: ChunkPos::read_cfg(buf, &())?,
+            proof: MerkleProof::read_cfg(buf, &())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(i: u32) -> Hash {
+        *blake3::hash(&i.to_be_bytes()).as_bytes()
+    }
+
+    /// Root computed from scratch by the definition, for comparison.
+    fn reference_root(entries: &[(Hash, Hash)], depth: usize) -> Hash {
+        match entries.len() {
+            0 => EMPTY_HASH,
+            1 => leaf_hash(&entries[0].0, &entries[0].1),
+            _ => {
+                let (l, r): (Vec<_>, Vec<_>) =
+                    entries.iter().partition(|(key, _)| bit(key, depth) == 0);
+                node_hash(
+                    &reference_root(&l, depth + 1),
+                    &reference_root(&r, depth + 1),
+                )
+            }
+        }
+    }
+
+    #[test]
+    fn root_matches_definition_and_ignores_history() {
+        let mut a = SparseMerkleTree::new();
+        let mut b = SparseMerkleTree::new();
+        let entries: Vec<(Hash, Hash)> = (0..200).map(|i| (k(i), k(i + 1000))).collect();
+        for (key, v) in &entries {
+            a.insert(*key, *v);
+        }
+        // b: reverse order, with extra keys inserted then removed, and values overwritten.
+        for i in 500..560 {
+            b.insert(k(i), k(i));
+        }
+        for (key, v) in entries.iter().rev() {
+            b.insert(*key, [9; 32]);
+            b.insert(*key, *v);
+        }
+        b.root(); // cache hashes, so removals must invalidate them correctly
+        for i in 500..560 {
+            assert!(b.remove(&k(i)));
+            if i % 10 == 0 {
+                b.root();
+            }
+        }
+        assert!(!b.remove(&k(9999)));
+        assert_eq!(a.len(), 200);
+        assert_eq!(b.len(), 200);
+        assert_eq!(a.root(), reference_root(&entries, 0));
+        assert_eq!(a.root(), b.root());
+        for (key, v) in &entries {
+            assert_eq!(a.get(key), Some(*v));
+        }
+    }
+
+    #[test]
+    fn incremental_updates_match_full_rebuild() {
+        let mut t = SparseMerkleTree::new();
+        let mut entries: Vec<(Hash, Hash)> = (0..100).map(|i| (k(i), k(i))).collect();
+        for (key, v) in &entries {
+            t.insert(*key, *v);
+        }
+        t.root();
+        for round in 0..5u32 {
+            for i in (round as usize..100).step_by(7) {
+                entries[i].1 = k(10_000 + round * 100 + i as u32);
+                t.insert(entries[i].0, entries[i].1);
+            }
+            assert_eq!(t.root(), reference_root(&entries, 0));
+        }
+    }
+
+    #[test]
+    fn proofs_verify_and_reject_tampering() {
+        let mut t = SparseMerkleTree::new();
+        for i in 0..300 {
+            t.insert(k(i), k(i + 1));
+        }
+        let root = t.root();
+        for i in [0, 17, 299] {
+            let p = t.prove(&k(i)).unwrap();
+            assert!(
+                p.siblings.len() < 40,
+                "balanced: depth {}",
+                p.siblings.len()
+            );
+            assert_eq!(p.verify(&root, &k(i), &k(i + 1)), Ok(()));
+            assert_eq!(
+                p.verify(&root, &k(i), &k(i + 2)),
+                Err(ProofError::RootMismatch)
+            );
+            assert_eq!(
+                p.verify(&root, &k(i + 1), &k(i + 1)),
+                Err(ProofError::RootMismatch)
+            );
+            let mut bad = p.clone();
+            bad.siblings[0][0] ^= 1;
+            assert_eq!(
+                bad.verify(&root, &k(i), &k(i + 1)),
+                Err(ProofError::RootMismatch)
+            );
+        }
+        assert!(t.prove(&k(1000)).is_none());
+        let single = {
+            let mut s = SparseMerkleTree::new();
+            s.insert(k(1), k(2));
+            s
+        };
+        let mut single = single;
+        let r = single.root();
+        assert_eq!(r, leaf_hash(&k(1), &k(2)));
+        assert_eq!(single.prove(&k(1)).unwrap().siblings.len(), 0);
+    }
+
+    #[test]
+    fn empty_tree() {
+        let mut t = SparseMerkleTree::new();
+        assert_eq!(t.root(), EMPTY_HASH);
+        t.insert(k(1), k(1));
+        assert!(t.remove(&k(1)));
+        assert_eq!(t.root(), EMPTY_HASH);
+        assert!(t.is_empty());
+    }
+}

@@ -1,0 +1,36 @@
+//! `z3r0`: the command-line entry point of the Z3R0 engine.
+
+mod world_cmd;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "z3r0",
+    version,
+    about = "Z3R0: a decentralized voxel MMO engine where the chain is the game server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a region of the world, mesh it, print statistics and write a top-down map.
+    World(world_cmd::WorldArgs),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::World(args) => world_cmd::run(&args),
+    }
+}

@@ -1,0 +1,218 @@
+//! `z3r0 world`: generate, mesh and map a square region of chunk columns.
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Instant;
+use z3r0_voxel::worldgen::{MAX_SURFACE, MIN_SURFACE, SEA_LEVEL};
+use z3r0_voxel::{
+    BlockId, CHUNK_SIZE, CHUNK_VOLUME, Chunk, ChunkMesh, ChunkPos, Mesher, World, WorldGen,
+    block_info, blocks, voxel_index,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct WorldArgs {
+    /// World seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Half-width of the square region in chunks: radius 8 is 16×16 chunk columns.
+    #[arg(long, default_value_t = 8)]
+    radius: u32,
+    /// Lowest and highest chunk layer (y) to generate.
+    #[arg(long, default_value_t = -4, allow_negative_numbers = true)]
+    min_y: i32,
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
+    max_y: i32,
+    /// Where to write the top-down colour map (PNG).
+    #[arg(long, default_value = "map.png")]
+    out: PathBuf,
+    /// Skip the map.
+    #[arg(long)]
+    no_map: bool,
+}
+
+pub fn run(args: &WorldArgs) -> Result<()> {
+    if args.radius == 0 || args.radius > 64 {
+        bail!("--radius must be between 1 and 64 (got {})", args.radius);
+    }
+    if args.min_y > args.max_y {
+        bail!("--min-y ({}) is above --max-y ({})", args.min_y, args.max_y);
+    }
+    let r = args.radius as i32;
+    let layers = (args.max_y - args.min_y + 1) as usize;
+    let columns = (2 * r) as usize * (2 * r) as usize;
+    let total = columns * layers;
+    let generator = WorldGen::new(args.seed);
+    let mut world = World::with_capacity(total);
+
+    let started = Instant::now();
+    let bar = progress(total as u64, "generating");
+    let mut scratch = Box::new([blocks::AIR; CHUNK_VOLUME]);
+    let mut chunk = Chunk::default();
+    for x in -r..r {
+        for z in -r..r {
+            let column = generator.column(x, z);
+            for y in args.min_y..=args.max_y {
+                let pos = ChunkPos::new(x, y, z);
+                generator.generate_into(pos, &column, &mut scratch, &mut chunk);
+                world.insert_chunk(pos, &chunk)?;
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let gen_time = started.elapsed();
+
+    let bar = progress(total as u64, "meshing");
+    let mut mesher = Mesher::new();
+    let mut mesh = ChunkMesh::default();
+    let mut mesh_us = Vec::with_capacity(total);
+    let (mut quads, mut opaque_quads) = (0usize, 0usize);
+    let positions: Vec<ChunkPos> = world.chunks().map(|(p, _)| p).collect();
+    for &pos in &positions {
+        let hood = world
+            .neighborhood(pos)
+            .context("chunk vanished while meshing")?;
+        let t = Instant::now();
+        mesher.mesh(&hood, &mut mesh);
+        mesh_us.push(t.elapsed().as_secs_f64() * 1e6);
+        quads += mesh.quads.len();
+        opaque_quads += mesh.opaque_quads().len();
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let root = world.chunk_root();
+    let non_air: usize = world.chunks().map(|(_, c)| c.non_air_count()).sum();
+    let uniform = world
+        .chunks()
+        .filter(|(_, c)| c.as_uniform().is_some())
+        .count();
+    let bytes: usize = world
+        .chunks()
+        .map(|(_, c)| c.heap_bytes() + std::mem::size_of::<Chunk>())
+        .sum();
+    let voxels = total * CHUNK_VOLUME;
+    mesh_us.sort_by(f64::total_cmp);
+    let pct = |p: f64| mesh_us[((mesh_us.len() - 1) as f64 * p).round() as usize];
+
+    println!(
+        "world seed {} · {}×{} columns × {} layers (y {}..={})",
+        args.seed,
+        2 * r,
+        2 * r,
+        layers,
+        args.min_y,
+        args.max_y
+    );
+    println!("  chunks           {total} ({uniform} uniform)");
+    println!("  non-air voxels   {non_air} of {voxels}");
+    println!(
+        "  memory           {bytes} bytes = {:.4} bytes/voxel",
+        bytes as f64 / voxels as f64
+    );
+    println!(
+        "  generation       {:.1} ms ({:.1} µs/chunk)",
+        gen_time.as_secs_f64() * 1e3,
+        gen_time.as_secs_f64() * 1e6 / total as f64
+    );
+    println!(
+        "  quads            {quads} ({opaque_quads} opaque, {} transparent)",
+        quads - opaque_quads
+    );
+    println!(
+        "  mesh µs/chunk    p50 {:.1} · p99 {:.1} · max {:.1}",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    println!("  chunk root       {}", hex(&root));
+
+    if !args.no_map {
+        write_map(&world, r, args, &args.out)?;
+        println!("  map              {}", args.out.display());
+    }
+    Ok(())
+}
+
+fn progress(len: u64, what: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} chunks ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One pixel per column: the colour of the highest non-air block, shaded by height; water is
+/// tinted darker with depth.
+fn write_map(world: &World, r: i32, args: &WorldArgs, path: &PathBuf) -> Result<()> {
+    let side = (2 * r) as usize * CHUNK_SIZE;
+    let mut pixels = vec![0u8; side * side * 3];
+    let top_y = (args.max_y + 1) * CHUNK_SIZE as i32 - 1;
+    let bottom_y = args.min_y * CHUNK_SIZE as i32;
+    for cx in -r..r {
+        for cz in -r..r {
+            for lz in 0..CHUNK_SIZE {
+                for lx in 0..CHUNK_SIZE {
+                    let (mut water_depth, mut found): (i32, Option<(BlockId, i32)>) = (0, None);
+                    'down: for cy in (args.min_y..=args.max_y).rev() {
+                        let Some(c) = world.chunk(ChunkPos::new(cx, cy, cz)) else {
+                            continue;
+                        };
+                        if c.as_uniform() == Some(blocks::AIR) {
+                            continue;
+                        }
+                        for ly in (0..CHUNK_SIZE).rev() {
+                            let id = c.get_index(voxel_index(lx, ly, lz));
+                            let y = cy * CHUNK_SIZE as i32 + ly as i32;
+                            if id == blocks::WATER {
+                                water_depth += 1;
+                            } else if id != blocks::AIR {
+                                found = Some((id, y));
+                                break 'down;
+                            }
+                        }
+                    }
+                    let (id, y) = found.unwrap_or((blocks::AIR, bottom_y));
+                    let mut rgb = block_info(id).color.map(f32::from);
+                    let span = (MAX_SURFACE - MIN_SURFACE).max(1) as f32;
+                    let shade = 0.65 + 0.5 * ((y - MIN_SURFACE) as f32 / span).clamp(0.0, 1.0);
+                    rgb = rgb.map(|c| c * shade);
+                    if water_depth > 0 {
+                        let water = block_info(blocks::WATER).color.map(f32::from);
+                        let a = (0.45 + water_depth as f32 / 24.0).min(0.9);
+                        for i in 0..3 {
+                            rgb[i] = rgb[i] * (1.0 - a)
+                                + water[i] * a * (1.0 - (water_depth as f32 / 80.0).min(0.5));
+                        }
+                    }
+                    let _ = (top_y, SEA_LEVEL);
+                    let px = (cx + r) as usize * CHUNK_SIZE + lx;
+                    let pz = (cz + r) as usize * CHUNK_SIZE + lz;
+                    let o = (pz * side + px) * 3;
+                    for i in 0..3 {
+                        pixels[o + i] = rgb[i].clamp(0.0, 255.0) as u8;
+                    }
+                }
+            }
+        }
+    }
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side as u32, side as u32);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().context("writing PNG header")?;
+    writer
+        .write_image_data(&pixels)
+        .context("writing PNG data")?;
+    writer.finish().context("finishing PNG")?;
+    Ok(())
+}
