@@ -117,6 +117,24 @@ fn bench_mesh(c: &mut Criterion) {
             }
         })
     });
+    // Like-for-like with the peer's fast path: masks already built (one loaded mesher per chunk).
+    let loaded: Vec<Mesher> = chunks
+        .iter()
+        .map(|&p| {
+            let mut m = Mesher::new();
+            m.load(&world.neighborhood(p).unwrap());
+            m
+        })
+        .collect();
+    g.bench_function("z3r0_merge_only", |b| {
+        let mut loaded = loaded.iter().collect::<Vec<_>>();
+        b.iter(|| {
+            for (m, &p) in loaded.iter_mut().zip(&chunks) {
+                m.mesh_loaded_into(&world.neighborhood(p).unwrap(), &mut mesh);
+                black_box(mesh.quads.len());
+            }
+        })
+    });
     g.bench_function("bgm_fast_mesh", |b| {
         b.iter(|| {
             for (v, om, tm) in &inputs {

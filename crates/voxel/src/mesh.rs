@@ -298,8 +298,15 @@ impl Mesher {
         })
     }
 
-    /// Second stage: visible-face masks per slice, merged greedily into `out`.
+    /// Second stage: visible-face masks per slice, merged greedily into `out`. `hood` must be
+    /// the neighbourhood last passed to [`Mesher::load`].
     pub fn mesh_loaded(&mut self, hood: &Neighborhood<'_>, out: &mut ChunkMesh) {
+        self.mesh_loaded_into(hood, out);
+    }
+
+    /// [`Mesher::mesh_loaded`] without mutating the mesher, so one loaded state can be meshed
+    /// repeatedly (benchmarks, or several outputs of one chunk).
+    pub fn mesh_loaded_into(&self, hood: &Neighborhood<'_>, out: &mut ChunkMesh) {
         out.clear();
         for face in Face::ALL {
             out.opaque[face as usize] = out.quads.len() as u32;
