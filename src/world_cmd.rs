@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Instant;
-use z3r0_voxel::worldgen::{MAX_SURFACE, MIN_SURFACE, SEA_LEVEL};
+use z3r0_voxel::worldgen::{MAX_SURFACE, MIN_SURFACE};
 use z3r0_voxel::{
     BlockId, CHUNK_SIZE, CHUNK_VOLUME, Chunk, ChunkMesh, ChunkPos, Mesher, World, WorldGen,
     block_info, blocks, voxel_index,
@@ -155,7 +155,6 @@ fn hex(bytes: &[u8]) -> String {
 fn write_map(world: &World, r: i32, args: &WorldArgs, path: &PathBuf) -> Result<()> {
     let side = (2 * r) as usize * CHUNK_SIZE;
     let mut pixels = vec![0u8; side * side * 3];
-    let top_y = (args.max_y + 1) * CHUNK_SIZE as i32 - 1;
     let bottom_y = args.min_y * CHUNK_SIZE as i32;
     for cx in -r..r {
         for cz in -r..r {
@@ -193,7 +192,6 @@ fn write_map(world: &World, r: i32, args: &WorldArgs, path: &PathBuf) -> Result<
                                 + water[i] * a * (1.0 - (water_depth as f32 / 80.0).min(0.5));
                         }
                     }
-                    let _ = (top_y, SEA_LEVEL);
                     let px = (cx + r) as usize * CHUNK_SIZE + lx;
                     let pz = (cz + r) as usize * CHUNK_SIZE + lz;
                     let o = (pz * side + px) * 3;

@@ -37,8 +37,8 @@ pub struct Chunk {
     uniform: BlockId,
     /// Packed: the palette; `len <= 1 << bits`. Entries whose count is 0 are free for reuse.
     palette: Vec<BlockId>,
-    /// Packed: voxels using each palette entry (at most 32768, so u16 is enough... except a
-    /// chunk with a single entry, which is stored uniform instead).
+    /// Packed: voxels using each palette entry. A packed chunk has at least two live entries,
+    /// so a count never exceeds 32767 and fits in u16.
     counts: Vec<u16>,
     /// Packed: palette entries with a non-zero count; always >= 2.
     live: usize,
@@ -439,11 +439,7 @@ impl Chunk {
             1 | 2 | 4 | 8 => {
                 let mut idx = [0u8; 32];
                 narrow(&mut idx);
-                let mut classes = [0u8; 256];
-                for (k, &id) in self.palette.iter().enumerate().take(256) {
-                    let (o, t) = crate::block::opacity_bits(id);
-                    classes[k] = (o | (t << 1)) as u8;
-                }
+                let (_, classes) = palette_tables(&self.palette);
                 row_class_masks(&idx, &classes)
             }
             _ => {

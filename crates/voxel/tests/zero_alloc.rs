@@ -27,9 +27,8 @@ fn steady_state_chunk_loop_allocates_nothing() {
     let mut handles = Vec::with_capacity(16);
 
     let mut tick = |n: usize| {
-        for (i, t) in templates.iter().enumerate() {
+        for t in &templates {
             handles.push(pool.alloc_with(|c| c.copy_from(t)).expect("pool has room"));
-            let _ = i;
         }
         for (i, &h) in handles.iter().enumerate() {
             let c = pool.get_mut(h).expect("live handle");
