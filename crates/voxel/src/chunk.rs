@@ -424,6 +424,16 @@ impl Chunk {
 
     /// Opaque and transparent bit masks (bit = x) of the row of voxels at `(y, z)`.
     pub fn row_masks(&self, y: usize, z: usize) -> (u32, u32) {
+        self.row_masks_with(y, z, &self.opacity_classes())
+    }
+
+    /// The palette's opacity classes, computed once for many [`Chunk::row_masks_with`] calls.
+    pub(crate) fn opacity_classes(&self) -> [u8; 256] {
+        palette_classes(&self.palette)
+    }
+
+    /// [`Chunk::row_masks`] with the chunk's [`Chunk::opacity_classes`] precomputed.
+    pub(crate) fn row_masks_with(&self, y: usize, z: usize, classes: &[u8; 256]) -> (u32, u32) {
         let row = (y % 32) * 32 + z % 32;
         let narrow = |idx: &mut [u8; 32]| match self.bits {
             1 => row_indices::<1>(&self.words, row, idx),
@@ -439,8 +449,7 @@ impl Chunk {
             1 | 2 | 4 | 8 => {
                 let mut idx = [0u8; 32];
                 narrow(&mut idx);
-                let (_, classes) = palette_tables(&self.palette);
-                row_class_masks(&idx, &classes)
+                row_class_masks(&idx, classes)
             }
             _ => {
                 let (mut o, mut t) = (0u32, 0u32);
@@ -552,13 +561,20 @@ fn row_indices<const B: usize>(words: &[u64], row: usize, idx: &mut [u8; 32]) {
 /// 256-entry tables so lookups by `u8` index need no bounds checks.
 fn palette_tables(palette: &[BlockId]) -> ([BlockId; 256], [u8; 256]) {
     let mut ids = [AIR; 256];
-    let mut classes = [0u8; 256];
     for (k, &id) in palette.iter().enumerate().take(256) {
         ids[k] = id;
+    }
+    (ids, palette_classes(palette))
+}
+
+/// Opacity class per palette entry: bit 0 opaque, bit 1 transparent.
+fn palette_classes(palette: &[BlockId]) -> [u8; 256] {
+    let mut classes = [0u8; 256];
+    for (k, &id) in palette.iter().enumerate().take(256) {
         let (o, t) = crate::block::opacity_bits(id);
         classes[k] = (o | (t << 1)) as u8;
     }
-    (ids, classes)
+    classes
 }
 
 #[inline(always)]

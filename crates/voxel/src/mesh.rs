@@ -244,10 +244,14 @@ impl Mesher {
 
         // Neighbour rows; missing neighbours are air.
         let n = &hood.neighbors;
+        // Each neighbour's palette classes once, not once per row.
+        let classes = n.map(|c| c.map(Chunk::opacity_classes));
         for k in 0..N {
             let ki = k as isize;
-            let row =
-                |f: Face, y: usize, z: usize| n[f as usize].map_or((0, 0), |c| c.row_masks(y, z));
+            let row = |f: Face, y: usize, z: usize| match (n[f as usize], &classes[f as usize]) {
+                (Some(c), Some(cl)) => c.row_masks_with(y, z, cl),
+                _ => (0, 0),
+            };
             let col = |f: Face, x: usize, y: usize| {
                 n[f as usize].map_or((0, 0), |c| c.column_masks(x, y))
             };
@@ -300,13 +304,8 @@ impl Mesher {
 
     /// Second stage: visible-face masks per slice, merged greedily into `out`. `hood` must be
     /// the neighbourhood last passed to [`Mesher::load`].
-    pub fn mesh_loaded(&mut self, hood: &Neighborhood<'_>, out: &mut ChunkMesh) {
-        self.mesh_loaded_into(hood, out);
-    }
-
-    /// [`Mesher::mesh_loaded`] without mutating the mesher, so one loaded state can be meshed
-    /// repeatedly (benchmarks, or several outputs of one chunk).
-    pub fn mesh_loaded_into(&self, hood: &Neighborhood<'_>, out: &mut ChunkMesh) {
+    /// It does not change the loaded state, so one load can be meshed repeatedly.
+    pub fn mesh_loaded(&self, hood: &Neighborhood<'_>, out: &mut ChunkMesh) {
         out.clear();
         for face in Face::ALL {
             out.opaque[face as usize] = out.quads.len() as u32;
