@@ -386,39 +386,53 @@ impl Chunk {
         }
     }
 
-    /// Unpacks all voxels into `out` and, for each row of 32 voxels along x (indexed
-    /// `y * 32 + z`), the bit masks of opaque and transparent voxels: what the mesher needs, in
-    /// one pass over the packed words.
-    pub(crate) fn unpack_with_masks(
-        &self,
-        out: &mut [BlockId; CHUNK_VOLUME],
-        opaque: &mut [u32; 1024],
-        transparent: &mut [u32; 1024],
-    ) {
+    /// For each row of 32 voxels along x (indexed `y * 32 + z`), the bit masks of opaque and
+    /// transparent voxels, computed from the packed words without unpacking block ids.
+    pub(crate) fn all_row_masks(&self, opaque: &mut [u32; 1024], transparent: &mut [u32; 1024]) {
         match self.bits {
             0 => {
-                out.fill(self.uniform);
                 let (o, t) = crate::block::opacity_bits(self.uniform);
-                opaque.fill(if o == 1 { u32::MAX } else { 0 });
-                transparent.fill(if t == 1 { u32::MAX } else { 0 });
+                opaque.fill(0u32.wrapping_sub(o));
+                transparent.fill(0u32.wrapping_sub(t));
             }
-            1 => unpack_rows::<1>(&self.words, &self.palette, out, opaque, transparent),
-            2 => unpack_rows::<2>(&self.words, &self.palette, out, opaque, transparent),
-            4 => unpack_rows::<4>(&self.words, &self.palette, out, opaque, transparent),
-            8 => unpack_rows::<8>(&self.words, &self.palette, out, opaque, transparent),
-            _ => {
-                self.unpack_into(out);
-                for (row, ids) in out.chunks_exact(32).enumerate() {
-                    let (mut o, mut t) = (0u32, 0u32);
-                    for (x, &id) in ids.iter().enumerate() {
-                        let (bo, bt) = crate::block::opacity_bits(id);
-                        o |= bo << x;
-                        t |= bt << x;
-                    }
-                    opaque[row] = o;
-                    transparent[row] = t;
+            1 => {
+                let classes = palette_classes(&self.palette);
+                for (row, (o, t)) in opaque.iter_mut().zip(transparent.iter_mut()).enumerate() {
+                    let ones = (self.words[row / 2] >> ((row % 2) * 32)) as u32;
+                    (*o, *t) = bool_row_masks(ones, &classes);
                 }
             }
+            2 => masks_rows::<2>(&self.words, &self.palette, opaque, transparent),
+            4 => masks_rows::<4>(&self.words, &self.palette, opaque, transparent),
+            8 => masks_rows::<8>(&self.words, &self.palette, opaque, transparent),
+            _ => {
+                for (row, (o, t)) in opaque.iter_mut().zip(transparent.iter_mut()).enumerate() {
+                    (*o, *t) = (0, 0);
+                    for x in 0..32 {
+                        let (bo, bt) = crate::block::opacity_bits(self.get_index(row * 32 + x));
+                        *o |= bo << x;
+                        *t |= bt << x;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Palette indices for hot loops: one code path whatever the storage width.
+    pub(crate) fn index_view(&self) -> IndexView<'_> {
+        if self.bits == 0 {
+            return IndexView {
+                words: &ZERO_WORD,
+                bits: 0,
+                mask: 0,
+                palette: std::slice::from_ref(&self.uniform),
+            };
+        }
+        IndexView {
+            words: &self.words,
+            bits: usize::from(self.bits),
+            mask: (1u64 << self.bits) - 1,
+            palette: &self.palette,
         }
     }
 
@@ -435,22 +449,15 @@ impl Chunk {
     /// [`Chunk::row_masks`] with the chunk's [`Chunk::opacity_classes`] precomputed.
     pub(crate) fn row_masks_with(&self, y: usize, z: usize, classes: &[u8; 256]) -> (u32, u32) {
         let row = (y % 32) * 32 + z % 32;
-        let narrow = |idx: &mut [u8; 32]| match self.bits {
-            1 => row_indices::<1>(&self.words, row, idx),
-            2 => row_indices::<2>(&self.words, row, idx),
-            4 => row_indices::<4>(&self.words, row, idx),
-            _ => row_indices::<8>(&self.words, row, idx),
-        };
         match self.bits {
             0 => {
                 let (o, t) = crate::block::opacity_bits(self.uniform);
                 (0u32.wrapping_sub(o), 0u32.wrapping_sub(t))
             }
-            1 | 2 | 4 | 8 => {
-                let mut idx = [0u8; 32];
-                narrow(&mut idx);
-                row_class_masks(&idx, classes)
-            }
+            1 => bool_row_masks((self.words[row / 2] >> ((row % 2) * 32)) as u32, classes),
+            2 => packed_row_masks::<2>(&self.words[row..][..1], classes, None),
+            4 => packed_row_masks::<4>(&self.words[row * 2..][..2], classes, None),
+            8 => packed_row_masks::<8>(&self.words[row * 4..][..4], classes, None),
             _ => {
                 let (mut o, mut t) = (0u32, 0u32);
                 for x in 0..32 {
@@ -465,19 +472,28 @@ impl Chunk {
 
     /// Opaque and transparent bit masks (bit = z) of the column of voxels at `(x, y)`.
     pub fn column_masks(&self, x: usize, y: usize) -> (u32, u32) {
+        self.column_masks_with(x, y, &self.opacity_classes())
+    }
+
+    /// [`Chunk::column_masks`] with the chunk's [`Chunk::opacity_classes`] precomputed.
+    pub(crate) fn column_masks_with(&self, x: usize, y: usize, classes: &[u8; 256]) -> (u32, u32) {
         if let Some(id) = self.as_uniform() {
             let (o, t) = crate::block::opacity_bits(id);
             return (0u32.wrapping_sub(o), 0u32.wrapping_sub(t));
         }
+        let view = self.index_view();
         let (mut o, mut t) = (0u32, 0u32);
         for z in 0..32 {
-            let (bo, bt) = crate::block::opacity_bits(self.get_index(crate::pos::voxel_index(
-                x % 32,
-                y % 32,
-                z,
-            )));
-            o |= bo << z;
-            t |= bt << z;
+            let k = view.index(crate::pos::voxel_index(x % 32, y % 32, z));
+            let c = match classes.get(usize::from(k)) {
+                Some(&c) if self.bits <= 8 => u32::from(c),
+                _ => {
+                    let (bo, bt) = crate::block::opacity_bits(view.id(k));
+                    bo | bt << 1
+                }
+            };
+            o |= (c & 1) << z;
+            t |= (c >> 1) << z;
         }
         (o, t)
     }
@@ -536,37 +552,6 @@ fn unpack_narrow<const B: usize>(
     }
 }
 
-/// Palette indices of the 32 voxels of `row` (= `y * 32 + z`) for `B <= 8`. With `B` a constant
-/// the loops unroll to fixed shifts, one word load per 64 bits.
-#[inline(always)]
-fn row_indices<const B: usize>(words: &[u64], row: usize, idx: &mut [u8; 32]) {
-    let mask = (1u64 << B) - 1;
-    if B == 1 {
-        let bits = words[row / 2] >> ((row % 2) * 32);
-        for (x, i) in idx.iter_mut().enumerate() {
-            *i = ((bits >> x) & 1) as u8;
-        }
-    } else {
-        let per_word = 64 / B;
-        let row_words = &words[row * (B / 2)..(row + 1) * (B / 2)];
-        for (w, dst) in row_words.iter().zip(idx.chunks_exact_mut(per_word)) {
-            for (k, d) in dst.iter_mut().enumerate() {
-                *d = ((w >> (k * B)) & mask) as u8;
-            }
-        }
-    }
-}
-
-/// Per palette entry: the id and its opacity class (bit 0 opaque, bit 1 transparent), in fixed
-/// 256-entry tables so lookups by `u8` index need no bounds checks.
-fn palette_tables(palette: &[BlockId]) -> ([BlockId; 256], [u8; 256]) {
-    let mut ids = [AIR; 256];
-    for (k, &id) in palette.iter().enumerate().take(256) {
-        ids[k] = id;
-    }
-    (ids, palette_classes(palette))
-}
-
 /// Opacity class per palette entry: bit 0 opaque, bit 1 transparent.
 fn palette_classes(palette: &[BlockId]) -> [u8; 256] {
     let mut classes = [0u8; 256];
@@ -577,54 +562,112 @@ fn palette_classes(palette: &[BlockId]) -> [u8; 256] {
     classes
 }
 
+/// Row masks of a 1-bit row: `ones` are the voxels using palette entry 1, the rest entry 0.
 #[inline(always)]
-fn row_class_masks(idx: &[u8; 32], classes: &[u8; 256]) -> (u32, u32) {
+fn bool_row_masks(ones: u32, classes: &[u8; 256]) -> (u32, u32) {
+    let class_mask = |bit: u8| {
+        let pick = |k: usize| 0u32.wrapping_sub(u32::from(classes[k] >> bit & 1));
+        (ones & pick(1)) | (!ones & pick(0))
+    };
+    (class_mask(0), class_mask(1))
+}
+
+/// Opaque and transparent masks of one row of 32 voxels (`row_words`: its `B / 2` packed words,
+/// `2 <= B <= 8`). A word of one repeated index (most rows: air above the ground, stone below)
+/// costs a compare; other words cost one lookup per byte in `byte_bits` (see [`masks_rows`])
+/// when given, else one per voxel.
+#[inline(always)]
+fn packed_row_masks<const B: usize>(
+    row_words: &[u64],
+    classes: &[u8; 256],
+    byte_bits: Option<&[u16; 256]>,
+) -> (u32, u32) {
+    let index_mask = (1u64 << B) - 1;
+    let per_word = 64 / B;
+    let word_ones = u32::MAX >> (32 - per_word);
+    let repeat = u64::MAX / index_mask;
     let (mut o, mut t) = (0u32, 0u32);
-    for (x, &k) in idx.iter().enumerate() {
-        let c = u32::from(classes[usize::from(k)]);
-        o |= (c & 1) << x;
-        t |= (c >> 1) << x;
+    for (w, &word) in row_words.iter().enumerate() {
+        let at = w * per_word;
+        let first = word & index_mask;
+        if word == first * repeat {
+            let c = u32::from(classes[first as usize]);
+            o |= (word_ones & 0u32.wrapping_sub(c & 1)) << at;
+            t |= (word_ones & 0u32.wrapping_sub(c >> 1)) << at;
+        } else if let Some(byte_bits) = byte_bits {
+            let per_byte = 8 / B;
+            for i in 0..8 {
+                let e = u32::from(byte_bits[((word >> (i * 8)) & 0xff) as usize]);
+                o |= (e & 0xff) << (at + i * per_byte);
+                t |= (e >> 8) << (at + i * per_byte);
+            }
+        } else {
+            for k in 0..per_word {
+                let c = u32::from(classes[((word >> (k * B)) & index_mask) as usize]);
+                o |= (c & 1) << (at + k);
+                t |= (c >> 1) << (at + k);
+            }
+        }
     }
     (o, t)
 }
 
-/// Unpacks a chunk with `B <= 8` bits per index. One packed byte holds `8 / B` voxels, so per
-/// chunk we tabulate, for each of the 256 byte values, its voxels' ids and opacity bits; a row of
-/// 32 voxels then costs `4 * B` table lookups instead of 32 per-voxel decodes.
-fn unpack_rows<const B: usize>(
+/// Row masks of a whole chunk with `2 <= B <= 8` bits per index. One packed byte holds `8 / B`
+/// voxels, so per chunk we tabulate, for each of the 256 byte values, its voxels' opacity bits;
+/// a mixed row of 32 voxels then costs `4 * B` table lookups instead of 32 per-voxel decodes.
+fn masks_rows<const B: usize>(
     words: &[u64],
     palette: &[BlockId],
-    out: &mut [BlockId; CHUNK_VOLUME],
     opaque: &mut [u32; 1024],
     transparent: &mut [u32; 1024],
 ) {
     let per_byte = 8 / B;
     let mask = (1usize << B) - 1;
-    let (ids, classes) = palette_tables(palette);
-    let mut byte_ids = [[AIR; 8]; 256];
-    let mut byte_opaque = [0u8; 256];
-    let mut byte_transparent = [0u8; 256];
-    for byte in 0..256 {
+    let classes = palette_classes(palette);
+    // Low byte: opaque bits of the byte's voxels; high byte: transparent bits.
+    let mut byte_bits = [0u16; 256];
+    for (byte, bits) in byte_bits.iter_mut().enumerate() {
         for j in 0..per_byte {
-            let k = (byte >> (j * B)) & mask;
-            byte_ids[byte][j] = ids[k];
-            byte_opaque[byte] |= (classes[k] & 1) << j;
-            byte_transparent[byte] |= (classes[k] >> 1) << j;
+            let c = u16::from(classes[(byte >> (j * B)) & mask]);
+            *bits |= (c & 1) << j | (c >> 1) << (8 + j);
         }
     }
-    let row_bytes = 4 * B;
-    for (row, dst) in out.chunks_exact_mut(32).enumerate() {
-        let (mut o, mut t) = (0u32, 0u32);
-        let first_bit = row * 32 * B;
-        for i in 0..row_bytes {
-            let bit = first_bit + i * 8;
-            let byte = ((words[bit / 64] >> (bit % 64)) & 0xff) as usize;
-            o |= u32::from(byte_opaque[byte]) << (i * per_byte);
-            t |= u32::from(byte_transparent[byte]) << (i * per_byte);
-            dst[i * per_byte..(i + 1) * per_byte].copy_from_slice(&byte_ids[byte][..per_byte]);
-        }
-        opaque[row] = o;
-        transparent[row] = t;
+    let words_per_row = B / 2;
+    for ((row_words, o), t) in words
+        .chunks_exact(words_per_row)
+        .zip(opaque.iter_mut())
+        .zip(transparent.iter_mut())
+    {
+        (*o, *t) = packed_row_masks::<B>(row_words, &classes, Some(&byte_bits));
+    }
+}
+
+/// Backing word of a uniform chunk's [`IndexView`]: every index reads as 0.
+static ZERO_WORD: [u64; 1] = [0];
+
+/// A chunk's palette indices, read without branching on the storage kind (a uniform chunk reads
+/// index 0 of a one-entry palette). Indices of equal voxels are equal: live palette entries are
+/// distinct ids.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IndexView<'a> {
+    words: &'a [u64],
+    bits: usize,
+    mask: u64,
+    palette: &'a [BlockId],
+}
+
+impl IndexView<'_> {
+    /// Palette index of voxel `i` (< [`CHUNK_VOLUME`]).
+    #[inline(always)]
+    pub(crate) fn index(&self, i: usize) -> u16 {
+        let bit = i * self.bits;
+        ((self.words[bit >> 6] >> (bit & 63)) & self.mask) as u16
+    }
+
+    /// Block id of a palette index returned by [`IndexView::index`].
+    #[inline(always)]
+    pub(crate) fn id(&self, index: u16) -> BlockId {
+        self.palette.get(usize::from(index)).copied().unwrap_or(AIR)
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::block::{BlockId, opacity_bits};
 use crate::chunk::Chunk;
-use crate::pos::{CHUNK_SIZE, CHUNK_VOLUME, Face, voxel_index};
+use crate::pos::{CHUNK_SIZE, Face, voxel_index};
 
 const N: usize = CHUNK_SIZE;
 /// Padded row count: one extra row on each side for the neighbours.
@@ -136,7 +136,6 @@ impl ChunkMesh {
 /// the output buffer's capacity.
 #[derive(Debug)]
 pub struct Mesher {
-    voxels: Box<[BlockId; CHUNK_VOLUME]>,
     /// Opaque bits along x, row `(y + 1) * P + (z + 1)` for y, z in -1..=32.
     opaque_x: Box<[u32; P * P]>,
     transparent_x: Box<[u32; P * P]>,
@@ -187,7 +186,6 @@ fn transpose32(a: &mut [u32; 32]) {
 impl Mesher {
     pub fn new() -> Self {
         Self {
-            voxels: Box::new([0; CHUNK_VOLUME]),
             opaque_x: Box::new([0; P * P]),
             transparent_x: Box::new([0; P * P]),
             opaque_z: Box::new([0; N * P]),
@@ -205,10 +203,11 @@ impl Mesher {
         self.mesh_loaded(hood, out);
     }
 
-    /// First stage: unpacks the chunk and builds the visibility masks.
+    /// First stage: builds the visibility masks from the packed chunks. Block ids are not
+    /// unpacked; the merge stage reads the few it needs from the packed indices.
     pub fn load(&mut self, hood: &Neighborhood<'_>) {
         hood.center
-            .unpack_with_masks(&mut self.voxels, &mut self.rows_o, &mut self.rows_t);
+            .all_row_masks(&mut self.rows_o, &mut self.rows_t);
         // Faces between two transparent voxels need id comparisons only if the neighbourhood holds
         // more than one transparent id; decided from palettes (conservative, and cheap).
         let mut transparent_id: Option<BlockId> = None;
@@ -224,23 +223,30 @@ impl Mesher {
             }
         }
 
-        // Centre rows along x, then their transposes (rows along z) one y-layer at a time.
-        for y in 0..N {
-            let mut o = [0u32; 32];
-            let mut t = [0u32; 32];
-            for z in 0..N {
-                o[z] = self.rows_o[y * N + z];
-                t[z] = self.rows_t[y * N + z];
-                self.opaque_x[ox(y as isize, z as isize)] = o[z];
-                self.transparent_x[ox(y as isize, z as isize)] = t[z];
+        // Centre rows along x, then their transposes (rows along z) one y-layer at a time. A
+        // layer of all-clear or all-set bits is its own transpose (air, solid rock, and the
+        // transparent masks of most layers).
+        let layers = |rows: &[u32; N * N], x_rows: &mut [u32; P * P], z_rows: &mut [u32; N * P]| {
+            for y in 0..N {
+                let mut layer = [0u32; N];
+                layer.copy_from_slice(&rows[y * N..][..N]);
+                x_rows[ox(y as isize, 0)..][..N].copy_from_slice(&layer);
+                // All bits clear or all set: the transpose is the same layer.
+                let (all, any) = layer
+                    .iter()
+                    .fold((u32::MAX, 0), |(a, o), &r| (a & r, o | r));
+                if any != 0 && all != u32::MAX {
+                    transpose32(&mut layer);
+                }
+                z_rows[oz(y, 0)..][..N].copy_from_slice(&layer);
             }
-            transpose32(&mut o);
-            transpose32(&mut t);
-            for x in 0..N {
-                self.opaque_z[oz(y, x as isize)] = o[x];
-                self.transparent_z[oz(y, x as isize)] = t[x];
-            }
-        }
+        };
+        layers(&self.rows_o, &mut self.opaque_x, &mut self.opaque_z);
+        layers(
+            &self.rows_t,
+            &mut self.transparent_x,
+            &mut self.transparent_z,
+        );
 
         // Neighbour rows; missing neighbours are air.
         let n = &hood.neighbors;
@@ -252,8 +258,9 @@ impl Mesher {
                 (Some(c), Some(cl)) => c.row_masks_with(y, z, cl),
                 _ => (0, 0),
             };
-            let col = |f: Face, x: usize, y: usize| {
-                n[f as usize].map_or((0, 0), |c| c.column_masks(x, y))
+            let col = |f: Face, x: usize, y: usize| match (n[f as usize], &classes[f as usize]) {
+                (Some(c), Some(cl)) => c.column_masks_with(x, y, cl),
+                _ => (0, 0),
             };
             let (neg_y, pos_y) = (row(Face::NegY, N - 1, k), row(Face::PosY, 0, k));
             let (neg_z, pos_z) = (row(Face::NegZ, k, N - 1), row(Face::PosZ, k, 0));
@@ -282,7 +289,9 @@ impl Mesher {
     fn id_padded(&self, hood: &Neighborhood<'_>, x: isize, y: isize, z: isize) -> BlockId {
         let inside = |v: isize| (0..N as isize).contains(&v);
         if inside(x) && inside(y) && inside(z) {
-            return self.voxels[voxel_index(x as usize, y as usize, z as usize)];
+            return hood
+                .center
+                .get_index(voxel_index(x as usize, y as usize, z as usize));
         }
         let (face, lx, ly, lz) = if x < 0 {
             (Face::NegX, N as isize - 1, y, z)
@@ -357,6 +366,7 @@ impl Mesher {
         let d: isize = if POSITIVE { 1 } else { -1 };
         let positive = POSITIVE;
         let transparent = TRANSPARENT;
+        let view = hood.center.index_view();
         let mut rows = [0u32; N];
         for slice in 0..N {
             let s = slice as isize;
@@ -405,35 +415,35 @@ impl Mesher {
             if any == 0 {
                 continue;
             }
-            let voxels = &self.voxels;
-            // Block id of the face at (row, bit) of this slice.
-            let id_at = |r: usize, b: usize| -> BlockId {
-                match AXIS {
-                    0 => voxels[voxel_index(slice, r, b)],
-                    1 => voxels[voxel_index(b, slice, r)],
-                    _ => voxels[voxel_index(b, r, slice)],
-                }
+            // Palette index of the face at (row, bit) of this slice: equal indices, equal ids.
+            let index_at = |r: usize, b: usize| -> u16 {
+                view.index(match AXIS {
+                    0 => voxel_index(slice, r, b),
+                    1 => voxel_index(b, slice, r),
+                    _ => voxel_index(b, r, slice),
+                })
             };
             let plane = (slice + usize::from(positive)) as u32;
-            greedy(&mut rows, id_at, |r, b, w, h, id| {
+            greedy(&mut rows, index_at, |r, b, w, h, index| {
                 let (r, b) = (r as u32, b as u32);
                 let pos = match AXIS {
                     0 => [plane, r, b],
                     1 => [b, plane, r],
                     _ => [b, r, plane],
                 };
+                let id = view.id(index);
                 out.quads.push(Quad::new(pos, w as u32, h as u32, face, id));
             });
         }
     }
 }
 
-/// Merges the set bits of `rows` (row `r`, bit `b`) into rectangles of equal id.
+/// Merges the set bits of `rows` (row `r`, bit `b`) into rectangles of equal key (palette index).
 #[inline]
 fn greedy(
     rows: &mut [u32; N],
-    id_at: impl Fn(usize, usize) -> BlockId,
-    mut emit: impl FnMut(usize, usize, usize, usize, BlockId),
+    id_at: impl Fn(usize, usize) -> u16,
+    mut emit: impl FnMut(usize, usize, usize, usize, u16),
 ) {
     for r in 0..N {
         while rows[r] != 0 {

@@ -170,6 +170,55 @@ fn random_chunks_match_reference() {
 }
 
 #[test]
+fn every_storage_width_matches_reference() {
+    // Palettes of 2, 3, 9, 40 and 300 ids cover 1-, 2-, 4-, 8- and 16-bit indices; ids past the
+    // built-in blocks are opaque. Neighbours get the same widths so their border masks do too.
+    for (seed, count) in [(21u64, 1u16), (22, 2), (23, 8), (24, 39), (25, 299)] {
+        let mut ids: Vec<BlockId> = vec![STONE, WATER];
+        ids.extend((0..count.saturating_sub(1)).map(|k| 100 + k));
+        ids.truncate(usize::from(count).max(1));
+        let c = random_chunk(seed, 70, &ids);
+        let expected_bits = match ids.len() + 1 {
+            2 => 1,
+            3..=4 => 2,
+            5..=16 => 4,
+            17..=256 => 8,
+            _ => 16,
+        };
+        assert_eq!(c.bits_per_voxel(), expected_bits, "{} ids", ids.len());
+        let n: Vec<Chunk> = (0..6)
+            .map(|i| random_chunk(seed * 10 + i, 70, &ids))
+            .collect();
+        let neighbors = [0, 1, 2, 3, 4, 5].map(|i| Some(&n[i]));
+        check(&Neighborhood {
+            center: &c,
+            neighbors,
+        });
+    }
+}
+
+#[test]
+fn layers_of_identical_partial_rows_match_reference() {
+    // Every row of a layer alike but neither empty nor full (walls along x): the layer-level
+    // shortcuts must not mistake such a layer for a uniform one.
+    let mut c = Chunk::uniform(AIR);
+    for i in 0..CHUNK_VOLUME {
+        let x = i % 32;
+        if x < 5 {
+            c.set_index(i, STONE);
+        } else if (9..12).contains(&x) {
+            c.set_index(i, WATER);
+        }
+    }
+    check(&Neighborhood::alone(&c));
+    let solid = Chunk::uniform(STONE);
+    check(&Neighborhood {
+        center: &c,
+        neighbors: [Some(&solid); 6],
+    });
+}
+
+#[test]
 fn mixed_transparent_blocks_show_faces_between_kinds() {
     // Water beside water hides the shared face; water beside glass shows both.
     let c = random_chunk(9, 60, &[WATER, GLASS]);
