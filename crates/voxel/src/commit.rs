@@ -5,8 +5,8 @@
 //! (key, value) pairs, never on the order of inserts and removals, which is what consensus needs.
 //! Keys are hashes, so the trie is balanced: an update or a proof touches about log2(n) nodes.
 //!
-//! Hashes: empty = 32 zero bytes; leaf = blake3(0x00 ‖ key ‖ value);
-//! internal = blake3(0x01 ‖ left ‖ right).
+//! Hashes: empty = 32 zero bytes; leaf = blake3_keyed(LEAF_KEY, key ‖ value);
+//! internal = blake3_keyed(NODE_KEY, left ‖ right), with two fixed 32-byte keys.
 
 use crate::chunk::Chunk;
 use crate::pos::ChunkPos;
@@ -18,24 +18,26 @@ pub const EMPTY_HASH: Hash = [0; 32];
 /// The longest path a proof may claim (one level per key bit).
 pub const MAX_DEPTH: usize = 256;
 
-const LEAF_TAG: u8 = 0;
-const NODE_TAG: u8 = 1;
+// Domain separation by blake3's keyed mode: a leaf or node input is then exactly one 64-byte
+// block (one compression), where a tag byte would make it two.
+const LEAF_KEY: &[u8; 32] = b"z3r0/sparse-merkle/leaf/v1......";
+const NODE_KEY: &[u8; 32] = b"z3r0/sparse-merkle/node/v1......";
 const NONE: u32 = u32::MAX;
 
+#[inline]
+fn keyed_pair(key: &[u8; 32], a: &Hash, b: &Hash) -> Hash {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(a);
+    block[32..].copy_from_slice(b);
+    *blake3::keyed_hash(key, &block).as_bytes()
+}
+
 pub fn leaf_hash(key: &Hash, value: &Hash) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[LEAF_TAG]);
-    h.update(key);
-    h.update(value);
-    *h.finalize().as_bytes()
+    keyed_pair(LEAF_KEY, key, value)
 }
 
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[NODE_TAG]);
-    h.update(left);
-    h.update(right);
-    *h.finalize().as_bytes()
+    keyed_pair(NODE_KEY, left, right)
 }
 
 #[inline]
@@ -104,41 +106,49 @@ impl SparseMerkleTree {
         }
     }
 
-    /// Sets `key` to `value`. Updating an existing key allocates nothing.
-    pub fn insert(&mut self, key: Hash, value: Hash) {
-        self.root = self.insert_at(self.root, 0, key, value);
+    /// Sets `key` to `value` and returns the previous value (None if the key is new). Updating
+    /// an existing key allocates nothing; setting the value it already has changes nothing, so
+    /// the next [`SparseMerkleTree::root`] rehashes nothing for it.
+    pub fn insert(&mut self, key: Hash, value: Hash) -> Option<Hash> {
+        let (root, previous) = self.insert_at(self.root, 0, key, value);
+        self.root = root;
+        previous
     }
 
-    fn insert_at(&mut self, at: u32, depth: usize, key: Hash, value: Hash) -> u32 {
+    fn insert_at(&mut self, at: u32, depth: usize, key: Hash, value: Hash) -> (u32, Option<Hash>) {
         if at == NONE {
             self.len += 1;
-            return self.alloc(Kind::Leaf { key, value });
+            return (self.alloc(Kind::Leaf { key, value }), None);
         }
         let node = &mut self.nodes[at as usize];
         match &mut node.kind {
             Kind::Leaf { key: k, value: v } if *k == key => {
-                if *v != value {
+                let previous = *v;
+                if previous != value {
                     *v = value;
                     node.dirty = true;
                 }
-                at
+                (at, Some(previous))
             }
             Kind::Leaf { key: other, .. } => {
                 let other = *other;
                 self.len += 1;
                 let new_leaf = self.alloc(Kind::Leaf { key, value });
-                self.split(at, other, new_leaf, key, depth)
+                (self.split(at, other, new_leaf, key, depth), None)
             }
             Kind::Node { children } => {
                 let b = bit(&key, depth);
                 let child = children[b];
-                let new_child = self.insert_at(child, depth + 1, key, value);
+                let (new_child, previous) = self.insert_at(child, depth + 1, key, value);
+                if previous == Some(value) {
+                    return (at, previous);
+                }
                 let node = &mut self.nodes[at as usize];
                 if let Kind::Node { children } = &mut node.kind {
                     children[b] = new_child;
                 }
                 node.dirty = true;
-                at
+                (at, previous)
             }
         }
     }
@@ -536,5 +546,20 @@ mod tests {
         assert!(t.remove(&k(1)));
         assert_eq!(t.root(), EMPTY_HASH);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn insert_reports_the_previous_value() {
+        let mut t = SparseMerkleTree::new();
+        for i in 0..50 {
+            assert_eq!(t.insert(k(i), k(i)), None);
+        }
+        let root = t.root();
+        assert_eq!(t.insert(k(7), k(7)), Some(k(7)));
+        assert_eq!(t.root(), root, "same value: same root");
+        assert_eq!(t.insert(k(7), k(8)), Some(k(7)));
+        assert_ne!(t.root(), root);
+        assert_eq!(t.insert(k(7), k(7)), Some(k(8)));
+        assert_eq!(t.root(), root);
     }
 }
