@@ -1,0 +1,173 @@
+//! Player action payloads: what the chain carries, opaque to it, decoded here. Canonical
+//! encoding (commonware-codec); decoding never panics and rejects anything non-canonical.
+
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
+use z3r0_voxel::{BlockId, VoxelPos};
+
+/// A player's account: their ed25519 public key.
+pub type PlayerKey = [u8; 32];
+
+/// Input flags.
+pub mod flags {
+    pub const JUMP: u8 = 1;
+    pub const SPRINT: u8 = 2;
+    pub const CROUCH: u8 = 4;
+    pub const ALL: u8 = JUMP | SPRINT | CROUCH;
+}
+
+/// Largest pitch magnitude: straight up or down (a quarter turn).
+pub const MAX_PITCH: i16 = 16_384;
+
+/// One tick of a player's controls. Movement intent is relative to the view: `forward` and
+/// `strafe` in -127..=127, and together no longer than 127 (a full stick).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InputFrame {
+    pub forward: i8,
+    pub strafe: i8,
+    /// Heading in turn units (65536 = 360°); 0 faces +z, a quarter turn faces +x.
+    pub yaw: u16,
+    pub pitch: i16,
+    pub flags: u8,
+}
+
+/// What a player asks for in one signed action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Join,
+    Leave,
+    Input(InputFrame),
+    Break(VoxelPos),
+    Place(VoxelPos, BlockId),
+    /// Claim the chunk column (chunk x, chunk z).
+    Claim(i32, i32),
+    Release(i32, i32),
+    Grant(i32, i32, PlayerKey),
+    Revoke(i32, i32, PlayerKey),
+}
+
+impl Action {
+    /// Short kind code, recorded in rejection receipts.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Action::Join => 0,
+            Action::Leave => 1,
+            Action::Input(_) => 2,
+            Action::Break(_) => 3,
+            Action::Place(..) => 4,
+            Action::Claim(..) => 5,
+            Action::Release(..) => 6,
+            Action::Grant(..) => 7,
+            Action::Revoke(..) => 8,
+        }
+    }
+
+    /// Decodes a whole payload: trailing bytes are an error.
+    pub fn decode(mut bytes: &[u8]) -> Result<Self, CodecError> {
+        let mut cursor = commonware_codec::Copying(bytes);
+        let action = Action::read_cfg(&mut cursor, &())?;
+        bytes = cursor.0;
+        if !bytes.is_empty() {
+            return Err(CodecError::ExtraData(bytes.len()));
+        }
+        Ok(action)
+    }
+
+    pub fn encode_to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encode_size());
+        self.write(&mut out);
+        out
+    }
+}
+
+fn write_pos(p: &VoxelPos, buf: &mut impl BufMut) {
+    buf.put_i32(p.x);
+    buf.put_i32(p.y);
+    buf.put_i32(p.z);
+}
+
+fn read_pos(buf: &mut impl Buf) -> Result<VoxelPos, CodecError> {
+    Ok(VoxelPos::new(
+        i32::read(buf)?,
+        i32::read(buf)?,
+        i32::read(buf)?,
+    ))
+}
+
+impl Write for Action {
+    fn write(&self, buf: &mut impl BufMut) {
+        buf.put_u8(self.kind());
+        match self {
+            Action::Join | Action::Leave => {}
+            Action::Input(f) => {
+                buf.put_i8(f.forward);
+                buf.put_i8(f.strafe);
+                buf.put_u16(f.yaw);
+                buf.put_i16(f.pitch);
+                buf.put_u8(f.flags);
+            }
+            Action::Break(p) => write_pos(p, buf),
+            Action::Place(p, b) => {
+                write_pos(p, buf);
+                buf.put_u16(*b);
+            }
+            Action::Claim(x, z) | Action::Release(x, z) => {
+                buf.put_i32(*x);
+                buf.put_i32(*z);
+            }
+            Action::Grant(x, z, k) | Action::Revoke(x, z, k) => {
+                buf.put_i32(*x);
+                buf.put_i32(*z);
+                buf.put_slice(k);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Action {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Action::Join | Action::Leave => 0,
+            Action::Input(_) => 7,
+            Action::Break(_) => 12,
+            Action::Place(..) => 14,
+            Action::Claim(..) | Action::Release(..) => 8,
+            Action::Grant(..) | Action::Revoke(..) => 40,
+        }
+    }
+}
+
+impl Read for Action {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let tag = u8::read(buf)?;
+        let key = |buf: &mut _| -> Result<PlayerKey, CodecError> { <[u8; 32]>::read(buf) };
+        Ok(match tag {
+            0 => Action::Join,
+            1 => Action::Leave,
+            2 => {
+                let f = InputFrame {
+                    forward: i8::read(buf)?,
+                    strafe: i8::read(buf)?,
+                    yaw: u16::read(buf)?,
+                    pitch: i16::read(buf)?,
+                    flags: u8::read(buf)?,
+                };
+                if f.flags & !flags::ALL != 0 {
+                    return Err(CodecError::Invalid("InputFrame", "unknown flag bits"));
+                }
+                if f.pitch.unsigned_abs() > MAX_PITCH as u16 {
+                    return Err(CodecError::Invalid("InputFrame", "pitch beyond vertical"));
+                }
+                Action::Input(f)
+            }
+            3 => Action::Break(read_pos(buf)?),
+            4 => Action::Place(read_pos(buf)?, u16::read(buf)?),
+            5 => Action::Claim(i32::read(buf)?, i32::read(buf)?),
+            6 => Action::Release(i32::read(buf)?, i32::read(buf)?),
+            7 => Action::Grant(i32::read(buf)?, i32::read(buf)?, key(buf)?),
+            8 => Action::Revoke(i32::read(buf)?, i32::read(buf)?, key(buf)?),
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}

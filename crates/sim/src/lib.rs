@@ -1,0 +1,17 @@
+//! Z3R0's game rules: the deterministic state machine every validator runs to agree on a state
+//! root and every client runs to predict.
+//!
+//! One call to [`Sim::execute_tick`] is one block: the tick's actions in block order, then the
+//! systems (movement, timeouts) in a fixed order, then the commit of the ECS records and the
+//! voxel chunks into one state root. Integers only: positions in 1/1024 m, angles in 1/65536
+//! turns, no clock, no randomness.
+
+pub mod action;
+pub mod components;
+pub mod fixed;
+pub mod physics;
+mod rules;
+
+pub use action::{Action, InputFrame, PlayerKey, flags};
+pub use components::{Body, Claim, Control, Inventory, Player};
+pub use rules::{Reason, Receipt, Sim, SimConfig, SimError, limits as rules_limits, step_body};

@@ -1,0 +1,888 @@
+//! The state machine: actions, systems, receipts.
+
+use crate::action::{Action, InputFrame, PlayerKey, flags};
+use crate::components::{Body, Claim, Control, Inventory, Player, body_state};
+use crate::fixed::{TRIG_ONE, UNIT, cos, isqrt, sin};
+use crate::physics::{self, Aabb, EYE, Ray, STEP};
+use commonware_codec::{Read as _, Write as _};
+use std::collections::BTreeMap;
+use z3r0_ecs::{Alive, Change, EntityId, Hash, state_root};
+use z3r0_voxel::{BlockId, ChunkPos, VoxelPos, WorldGen, block_info, blocks};
+
+/// Movement and reach rules, per 50 ms tick, in fixed point.
+pub mod limits {
+    use crate::fixed::UNIT;
+    pub const WALK: i64 = 220; // 4.3 m/s
+    pub const SPRINT: i64 = 287; // 5.6 m/s
+    pub const CROUCH: i64 = 67; // 1.3 m/s
+    pub const SWIM: i64 = 100;
+    pub const GRAVITY: i64 = 82; // 32 m/s²
+    pub const WATER_GRAVITY: i64 = 20;
+    pub const MAX_FALL: i64 = 3_994; // 78 m/s
+    pub const MAX_SINK: i64 = 102;
+    pub const JUMP: i64 = 461; // 1.27 m apex
+    pub const SWIM_UP: i64 = 100;
+    /// Reach: eye to the centre of the target voxel.
+    pub const REACH: i64 = 6 * UNIT;
+}
+
+/// Why an action was refused. The code is stable: clients show the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Reason {
+    /// Undecodable or out-of-range payload.
+    BadFrame = 1,
+    /// A second input frame in one tick, or a move intent beyond a full stick.
+    TooFast = 2,
+    /// Jumping while neither on the ground nor in water.
+    NotOnGround = 3,
+    /// Walking into a wall: the move was stopped at its face.
+    Blocked = 4,
+    OutOfReach = 5,
+    NoLineOfSight = 6,
+    /// The chunk column is claimed by someone who has not granted you build rights.
+    NotYours = 7,
+    NothingInInventory = 8,
+    InventoryFull = 9,
+    /// Nothing to break there (air or water).
+    NothingThere = 10,
+    /// Something is already there, or a player stands there.
+    Occupied = 11,
+    OutOfZone = 12,
+    AlreadyClaimed = 13,
+    ClaimLimit = 14,
+    NotClaimed = 15,
+    NotJoined = 16,
+    AlreadyJoined = 17,
+    TooManyBuilders = 18,
+    /// Placing air is not placing.
+    NotABlock = 19,
+}
+
+impl Reason {
+    pub fn message(self) -> &'static str {
+        match self {
+            Reason::BadFrame => "bad frame",
+            Reason::TooFast => "too fast",
+            Reason::NotOnGround => "not on the ground",
+            Reason::Blocked => "blocked by a wall",
+            Reason::OutOfReach => "out of reach",
+            Reason::NoLineOfSight => "no line of sight",
+            Reason::NotYours => "not yours",
+            Reason::NothingInInventory => "nothing in inventory",
+            Reason::InventoryFull => "inventory full",
+            Reason::NothingThere => "nothing there",
+            Reason::Occupied => "occupied",
+            Reason::OutOfZone => "outside this zone",
+            Reason::AlreadyClaimed => "already claimed",
+            Reason::ClaimLimit => "claim limit reached",
+            Reason::NotClaimed => "not claimed by you",
+            Reason::NotJoined => "not joined",
+            Reason::AlreadyJoined => "already joined",
+            Reason::TooManyBuilders => "too many builders",
+            Reason::NotABlock => "not a block",
+        }
+    }
+}
+
+/// What a tick produced, in order: action outcomes first, then the hooks' records of committed
+/// changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    Rejected {
+        player: PlayerKey,
+        action: u8,
+        reason: Reason,
+    },
+    Joined {
+        player: PlayerKey,
+        entity: EntityId,
+    },
+    Left {
+        player: PlayerKey,
+    },
+    TimedOut {
+        player: PlayerKey,
+    },
+    BlockChanged {
+        pos: VoxelPos,
+        from: BlockId,
+        to: BlockId,
+        by: PlayerKey,
+    },
+    /// Hook on `Alive`.
+    Spawned(EntityId),
+    Despawned(EntityId),
+    /// Hook on `Inventory`.
+    InventoryChanged(EntityId, Inventory),
+    /// Hook on `Claim`: the claim entity and its column, owner and builders now (None: released).
+    ClaimChanged {
+        column: (i32, i32),
+        claim: Option<Claim>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("zone of {chunks} chunks exceeds the limit of {limit}")]
+    ZoneTooLarge { chunks: usize, limit: usize },
+    #[error("zone bounds are empty")]
+    EmptyZone,
+    #[error(transparent)]
+    Ecs(#[from] z3r0_ecs::EcsError),
+    #[error(transparent)]
+    World(#[from] z3r0_voxel::WorldError),
+    #[error("snapshot: {0}")]
+    BadSnapshot(&'static str),
+    #[error("snapshot records: {0}")]
+    SnapshotRecords(#[from] z3r0_ecs::SnapshotError),
+    #[error("snapshot chunk {pos:?}: {source}")]
+    SnapshotChunk {
+        pos: ChunkPos,
+        source: z3r0_voxel::ChunkDecodeError,
+    },
+}
+
+/// A zone's rules and extent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Chunk columns `x, z` in `min..max` (exclusive) and chunk layers `y` in `min..max`.
+    pub chunks_x: (i32, i32),
+    pub chunks_y: (i32, i32),
+    pub chunks_z: (i32, i32),
+    /// Chunk columns one player may claim.
+    pub claim_limit: u32,
+    /// Ticks without input before a player is removed.
+    pub timeout_ticks: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            chunks_x: (-2, 2),
+            chunks_y: (-2, 3),
+            chunks_z: (-2, 2),
+            claim_limit: 4,
+            timeout_ticks: 600,
+        }
+    }
+}
+
+const SNAPSHOT_MAGIC: &[u8; 8] = b"Z3RZONE1";
+
+/// Most chunks a zone loads.
+pub const MAX_ZONE_CHUNKS: usize = 16_384;
+
+/// One zone's game state and rules.
+pub struct Sim {
+    config: SimConfig,
+    pub ecs: z3r0_ecs::World<Receipt>,
+    pub voxels: z3r0_voxel::World,
+    /// Derived indexes (rebuilt from the ECS after a restore, never committed).
+    players: BTreeMap<PlayerKey, EntityId>,
+    claims: BTreeMap<(i32, i32), EntityId>,
+    tick: u64,
+    root: Hash,
+    /// Movement events of the current tick (reused buffer).
+    events: Vec<(EntityId, Reason)>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("tick", &self.tick)
+            .field("players", &self.players.len())
+            .field("claims", &self.claims.len())
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+fn alive_hook(e: EntityId, c: Change<'_, Alive>, out: &mut Vec<Receipt>) {
+    match c {
+        Change::Inserted(_) => out.push(Receipt::Spawned(e)),
+        Change::Removed(_) => out.push(Receipt::Despawned(e)),
+        Change::Changed(_) => {}
+    }
+}
+
+fn inventory_hook(e: EntityId, c: Change<'_, Inventory>, out: &mut Vec<Receipt>) {
+    if let Change::Inserted(inv) | Change::Changed(inv) = c {
+        out.push(Receipt::InventoryChanged(e, *inv));
+    }
+}
+
+fn claim_hook(_: EntityId, c: Change<'_, Claim>, out: &mut Vec<Receipt>) {
+    match c {
+        Change::Inserted(claim) | Change::Changed(claim) => out.push(Receipt::ClaimChanged {
+            column: claim.column,
+            claim: Some(claim.clone()),
+        }),
+        Change::Removed(claim) => out.push(Receipt::ClaimChanged {
+            column: claim.column,
+            claim: None,
+        }),
+    }
+}
+
+impl Sim {
+    /// The zone at genesis: its chunks generated from the seed, no players.
+    pub fn genesis(config: SimConfig) -> Result<Self, SimError> {
+        let span = |r: (i32, i32)| usize::try_from(i64::from(r.1) - i64::from(r.0)).unwrap_or(0);
+        let chunks = span(config.chunks_x) * span(config.chunks_y) * span(config.chunks_z);
+        if chunks == 0 {
+            return Err(SimError::EmptyZone);
+        }
+        if chunks > MAX_ZONE_CHUNKS {
+            return Err(SimError::ZoneTooLarge {
+                chunks,
+                limit: MAX_ZONE_CHUNKS,
+            });
+        }
+        let worldgen = WorldGen::new(config.seed);
+        let mut voxels = z3r0_voxel::World::with_capacity(chunks);
+        for x in config.chunks_x.0..config.chunks_x.1 {
+            for z in config.chunks_z.0..config.chunks_z.1 {
+                for y in config.chunks_y.0..config.chunks_y.1 {
+                    let p = ChunkPos::new(x, y, z);
+                    voxels.insert_chunk(p, &worldgen.generate(p))?;
+                }
+            }
+        }
+        let mut ecs = z3r0_ecs::World::new();
+        ecs.register::<Player>()?;
+        ecs.register::<Body>()?;
+        ecs.register::<Control>()?;
+        ecs.register::<Inventory>()?;
+        ecs.register::<Claim>()?;
+        ecs.add_hook::<Alive>(alive_hook)?;
+        ecs.add_hook::<Inventory>(inventory_hook)?;
+        ecs.add_hook::<Claim>(claim_hook)?;
+        let mut sim = Self {
+            config,
+            ecs,
+            voxels,
+            players: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            tick: 0,
+            root: [0; 32],
+            events: Vec::new(),
+        };
+        sim.root = sim.commit(&mut Vec::new());
+        Ok(sim)
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The last executed tick (0 at genesis).
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// The state root after the last tick.
+    pub fn root(&self) -> Hash {
+        self.root
+    }
+
+    pub fn player(&self, key: &PlayerKey) -> Option<EntityId> {
+        self.players.get(key).copied()
+    }
+
+    pub fn body(&self, key: &PlayerKey) -> Option<&Body> {
+        self.ecs.get::<Body>(self.player(key)?)
+    }
+
+    pub fn inventory(&self, key: &PlayerKey) -> Option<&Inventory> {
+        self.ecs.get::<Inventory>(self.player(key)?)
+    }
+
+    pub fn claim(&self, column: (i32, i32)) -> Option<&Claim> {
+        self.ecs.get::<Claim>(*self.claims.get(&column)?)
+    }
+
+    /// The whole state after the last tick, canonically encoded: tick, ECS records (see
+    /// `z3r0_ecs::World::snapshot`), then every chunk in canonical order.
+    pub fn snapshot(&self, out: &mut Vec<u8>) -> Result<(), SimError> {
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.extend_from_slice(&self.tick.to_be_bytes());
+        let mut records = Vec::new();
+        self.ecs.snapshot(&mut records)?;
+        out.extend_from_slice(&(records.len() as u64).to_be_bytes());
+        out.extend_from_slice(&records);
+        out.extend_from_slice(&(self.voxels.len() as u32).to_be_bytes());
+        let mut chunk = Vec::new();
+        for (pos, c) in self.voxels.chunks() {
+            pos.write(out);
+            c.encode_into(&mut chunk);
+            out.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
+            out.extend_from_slice(&chunk);
+        }
+        Ok(())
+    }
+
+    /// A zone restored from a [`Sim::snapshot`] taken with the same config; its root equals
+    /// the original's. Bad bytes give a typed error, never a panic.
+    pub fn restore(config: SimConfig, bytes: &[u8]) -> Result<Self, SimError> {
+        let mut sim = Self::genesis(config)?;
+        let mut buf = bytes;
+        let mut take = |n: usize| -> Result<&[u8], SimError> {
+            if buf.len() < n {
+                return Err(SimError::BadSnapshot("truncated"));
+            }
+            let (head, rest) = buf.split_at(n);
+            buf = rest;
+            Ok(head)
+        };
+        let be64 = |b: &[u8]| b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
+        if take(SNAPSHOT_MAGIC.len())? != SNAPSHOT_MAGIC {
+            return Err(SimError::BadSnapshot("not a Z3R0 zone snapshot"));
+        }
+        let tick = be64(take(8)?);
+        let records_len =
+            usize::try_from(be64(take(8)?)).map_err(|_| SimError::BadSnapshot("length"))?;
+        sim.ecs.restore(take(records_len)?)?;
+        let count = be64(take(4)?) as usize;
+        if count != sim.voxels.len() {
+            return Err(SimError::BadSnapshot("chunk count differs from the zone's"));
+        }
+        let mut previous: Option<ChunkPos> = None;
+        for _ in 0..count {
+            let mut pos_bytes = commonware_codec::Copying(take(12)?);
+            let pos = ChunkPos::read_cfg(&mut pos_bytes, &())
+                .map_err(|_| SimError::BadSnapshot("chunk position"))?;
+            if previous.is_some_and(|p| p >= pos) || !sim.voxels.contains_chunk(pos) {
+                return Err(SimError::BadSnapshot(
+                    "chunk outside the zone or out of order",
+                ));
+            }
+            previous = Some(pos);
+            let len = be64(take(4)?) as usize;
+            let chunk = z3r0_voxel::Chunk::decode_bytes(take(len)?)
+                .map_err(|source| SimError::SnapshotChunk { pos, source })?;
+            sim.voxels.remove_chunk(pos)?;
+            sim.voxels.insert_chunk(pos, &chunk)?;
+        }
+        if !buf.is_empty() {
+            return Err(SimError::BadSnapshot("trailing bytes"));
+        }
+        sim.tick = tick;
+        sim.rebuild_indexes();
+        sim.root = sim.commit(&mut Vec::new());
+        Ok(sim)
+    }
+
+    /// Player and claim lookups from the committed records.
+    fn rebuild_indexes(&mut self) {
+        self.players = self
+            .ecs
+            .column::<Player>()
+            .map(|c| c.iter().map(|(e, p)| (p.key, e)).collect())
+            .unwrap_or_default();
+        self.claims = self
+            .ecs
+            .column::<Claim>()
+            .map(|c| c.iter().map(|(e, cl)| (cl.column, e)).collect())
+            .unwrap_or_default();
+    }
+
+    fn commit(&mut self, receipts: &mut Vec<Receipt>) -> Hash {
+        let records = self.ecs.commit(receipts);
+        state_root(&records, &self.voxels.chunk_root())
+    }
+
+    /// Executes one block: `actions` are (signer, payload) in block order. Returns the state
+    /// root; `receipts` gets this tick's receipts appended.
+    pub fn execute_tick<'a>(
+        &mut self,
+        tick: u64,
+        actions: impl IntoIterator<Item = (&'a PlayerKey, &'a [u8])>,
+        receipts: &mut Vec<Receipt>,
+    ) -> Hash {
+        self.tick = tick;
+        for (player, payload) in actions {
+            match Action::decode(payload) {
+                Ok(action) => self.apply(player, &action, receipts),
+                Err(_) => receipts.push(Receipt::Rejected {
+                    player: *player,
+                    action: payload.first().copied().unwrap_or(u8::MAX),
+                    reason: Reason::BadFrame,
+                }),
+            }
+        }
+        self.movement(receipts);
+        self.timeouts(receipts);
+        self.root = self.commit(receipts);
+        self.root
+    }
+
+    fn apply(&mut self, player: &PlayerKey, action: &Action, receipts: &mut Vec<Receipt>) {
+        let outcome = match action {
+            Action::Join => self.join(player, receipts),
+            _ => match self.players.get(player).copied() {
+                None => Err(Reason::NotJoined),
+                Some(e) => match action {
+                    Action::Join => Err(Reason::AlreadyJoined),
+                    Action::Leave => {
+                        self.remove_player(player, e);
+                        receipts.push(Receipt::Left { player: *player });
+                        Ok(())
+                    }
+                    Action::Input(frame) => self.input(e, frame),
+                    Action::Break(pos) => self.break_block(player, e, *pos, receipts),
+                    Action::Place(pos, block) => {
+                        self.place_block(player, e, *pos, *block, receipts)
+                    }
+                    Action::Claim(x, z) => self.claim_column(player, (*x, *z)),
+                    Action::Release(x, z) => self.release_column(player, (*x, *z)),
+                    Action::Grant(x, z, who) => self.set_builder(player, (*x, *z), who, true),
+                    Action::Revoke(x, z, who) => self.set_builder(player, (*x, *z), who, false),
+                },
+            },
+        };
+        if let Err(reason) = outcome {
+            receipts.push(Receipt::Rejected {
+                player: *player,
+                action: action.kind(),
+                reason,
+            });
+        }
+    }
+
+    /// Spawn point: in a column picked from the key near the zone centre, on the highest solid
+    /// voxel with two free voxels above it (the top of the zone if there is none).
+    fn spawn_point(&self, key: &PlayerKey) -> [i64; 3] {
+        let c = &self.config;
+        let mid = |r: (i32, i32)| (i64::from(r.0) + i64::from(r.1)) * 16;
+        let h = blake3::hash(key);
+        let off = |b: u8| i64::from(b % 16) - 8;
+        let x = (mid(c.chunks_x) + off(h.as_bytes()[0])) as i32;
+        let z = (mid(c.chunks_z) + off(h.as_bytes()[1])) as i32;
+        let (bottom, top) = (c.chunks_y.0 * 32 + 1, c.chunks_y.1 * 32 - 2);
+        let free = |y: i32| !self.solid(VoxelPos::new(x, y, z));
+        let y = (bottom..=top)
+            .rev()
+            .find(|&y| !free(y - 1) && free(y) && free(y + 1))
+            .unwrap_or(top);
+        [
+            i64::from(x) * UNIT + UNIT / 2,
+            i64::from(y) * UNIT,
+            i64::from(z) * UNIT + UNIT / 2,
+        ]
+    }
+
+    fn join(&mut self, key: &PlayerKey, receipts: &mut Vec<Receipt>) -> Result<(), Reason> {
+        if self.players.contains_key(key) {
+            return Err(Reason::AlreadyJoined);
+        }
+        let pos = self.spawn_point(key);
+        let e = self.ecs.spawn();
+        // The join tick counts as the last input, but an input frame may still follow it.
+        let tick = self.tick.saturating_sub(1);
+        let inserted = (|| {
+            self.ecs.insert(e, Player { key: *key })?;
+            self.ecs.insert(
+                e,
+                Body {
+                    pos,
+                    ..Body::default()
+                },
+            )?;
+            self.ecs.insert(
+                e,
+                Control {
+                    frame: InputFrame::default(),
+                    last_input_tick: tick,
+                },
+            )?;
+            self.ecs.insert(e, Inventory::default())
+        })();
+        if inserted.is_err() {
+            // Unreachable with the tables registered at genesis; refuse rather than half-join.
+            let _ = self.ecs.despawn(e);
+            return Err(Reason::BadFrame);
+        }
+        self.players.insert(*key, e);
+        receipts.push(Receipt::Joined {
+            player: *key,
+            entity: e,
+        });
+        Ok(())
+    }
+
+    fn remove_player(&mut self, key: &PlayerKey, e: EntityId) {
+        self.players.remove(key);
+        let _ = self.ecs.despawn(e);
+    }
+
+    fn input(&mut self, e: EntityId, frame: &InputFrame) -> Result<(), Reason> {
+        let tick = self.tick;
+        let mut control = self.ecs.get_mut::<Control>(e).ok_or(Reason::NotJoined)?;
+        if control.last_input_tick == tick {
+            return Err(Reason::TooFast);
+        }
+        let (f, s) = (i64::from(frame.forward), i64::from(frame.strafe));
+        if f * f + s * s > 127 * 127 {
+            return Err(Reason::TooFast);
+        }
+        control.frame = *frame;
+        control.last_input_tick = tick;
+        Ok(())
+    }
+
+    /// Inside the zone and solid, or outside the zone (its edge is a wall).
+    fn solid(&self, p: VoxelPos) -> bool {
+        self.voxels.voxel(p).is_none_or(|b| block_info(b).solid)
+    }
+
+    fn movement(&mut self, receipts: &mut Vec<Receipt>) {
+        let Self {
+            voxels,
+            ecs,
+            events,
+            ..
+        } = self;
+        let solid = |p: VoxelPos| voxels.voxel(p).is_none_or(|b| block_info(b).solid);
+        let water = |p: VoxelPos| voxels.voxel(p) == Some(blocks::WATER);
+        events.clear();
+        if let Ok((bodies, controls)) = ecs.columns_mut::<Body, Control>() {
+            bodies.join_mut_each(controls, |e, mut body, control| {
+                let (next, event) = step_body(&solid, &water, &body, &control.frame);
+                if next != *body {
+                    *body = next;
+                }
+                if let Some(reason) = event {
+                    events.push((e, reason));
+                }
+            });
+        }
+        for &(e, reason) in events.iter() {
+            if let Some(p) = ecs.get::<Player>(e) {
+                receipts.push(Receipt::Rejected {
+                    player: p.key,
+                    action: Action::Input(InputFrame::default()).kind(),
+                    reason,
+                });
+            }
+        }
+    }
+
+    fn timeouts(&mut self, receipts: &mut Vec<Receipt>) {
+        let tick = self.tick;
+        let limit = self.config.timeout_ticks;
+        let Ok(controls) = self.ecs.column::<Control>() else {
+            return;
+        };
+        let expired: Vec<EntityId> = controls
+            .iter()
+            .filter(|(_, c)| tick.saturating_sub(c.last_input_tick) > limit)
+            .map(|(e, _)| e)
+            .collect();
+        for e in expired {
+            if let Some(key) = self.ecs.get::<Player>(e).map(|p| p.key) {
+                self.remove_player(&key, e);
+                receipts.push(Receipt::TimedOut { player: key });
+            }
+        }
+    }
+
+    fn edit_checks(
+        &self,
+        player: &PlayerKey,
+        e: EntityId,
+        pos: VoxelPos,
+        placing: bool,
+    ) -> Result<BlockId, Reason> {
+        let current = self.voxels.voxel(pos).ok_or(Reason::OutOfZone)?;
+        let body = self.ecs.get::<Body>(e).ok_or(Reason::NotJoined)?;
+        let eye = [body.pos[0], body.pos[1] + EYE, body.pos[2]];
+        let centre = [pos.x, pos.y, pos.z].map(|v| i64::from(v) * UNIT + UNIT / 2);
+        let d2: i64 = (0..3).map(|a| (centre[a] - eye[a]).pow(2)).sum();
+        if d2 > limits::REACH * limits::REACH {
+            return Err(Reason::OutOfReach);
+        }
+        let blocks_sight = |p: VoxelPos| {
+            self.voxels
+                .voxel(p)
+                .is_none_or(|b| b != blocks::AIR && b != blocks::WATER)
+        };
+        if let Ray::Blocked(_) = physics::ray_to_voxel(&blocks_sight, eye, pos) {
+            return Err(Reason::NoLineOfSight);
+        }
+        if let Some(claim) = self
+            .claims
+            .get(&(pos.chunk().x, pos.chunk().z))
+            .and_then(|c| self.ecs.get::<Claim>(*c))
+            && !claim.may_build(player)
+        {
+            return Err(Reason::NotYours);
+        }
+        let empty = current == blocks::AIR || current == blocks::WATER;
+        if placing && !empty {
+            return Err(Reason::Occupied);
+        }
+        if !placing && empty {
+            return Err(Reason::NothingThere);
+        }
+        Ok(current)
+    }
+
+    fn break_block(
+        &mut self,
+        player: &PlayerKey,
+        e: EntityId,
+        pos: VoxelPos,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<(), Reason> {
+        let current = self.edit_checks(player, e, pos, false)?;
+        let mut inv = self.ecs.get_mut::<Inventory>(e).ok_or(Reason::NotJoined)?;
+        if !inv.add(current) {
+            return Err(Reason::InventoryFull);
+        }
+        self.voxels
+            .set_voxel(pos, blocks::AIR)
+            .map_err(|_| Reason::OutOfZone)?;
+        receipts.push(Receipt::BlockChanged {
+            pos,
+            from: current,
+            to: blocks::AIR,
+            by: *player,
+        });
+        Ok(())
+    }
+
+    fn place_block(
+        &mut self,
+        player: &PlayerKey,
+        e: EntityId,
+        pos: VoxelPos,
+        block: BlockId,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<(), Reason> {
+        if block == blocks::AIR {
+            return Err(Reason::NotABlock);
+        }
+        let current = self.edit_checks(player, e, pos, true)?;
+        if block_info(block).solid {
+            let bodies = self.ecs.column::<Body>().map_err(|_| Reason::NotJoined)?;
+            if bodies
+                .iter()
+                .any(|(_, b)| Aabb::player(b.pos).intersects_voxel(pos))
+            {
+                return Err(Reason::Occupied);
+            }
+        }
+        let mut inv = self.ecs.get_mut::<Inventory>(e).ok_or(Reason::NotJoined)?;
+        if !inv.take(block) {
+            return Err(Reason::NothingInInventory);
+        }
+        self.voxels
+            .set_voxel(pos, block)
+            .map_err(|_| Reason::OutOfZone)?;
+        receipts.push(Receipt::BlockChanged {
+            pos,
+            from: current,
+            to: block,
+            by: *player,
+        });
+        Ok(())
+    }
+
+    fn in_zone(&self, column: (i32, i32)) -> bool {
+        let c = &self.config;
+        (c.chunks_x.0..c.chunks_x.1).contains(&column.0)
+            && (c.chunks_z.0..c.chunks_z.1).contains(&column.1)
+    }
+
+    fn claim_column(&mut self, player: &PlayerKey, column: (i32, i32)) -> Result<(), Reason> {
+        if !self.in_zone(column) {
+            return Err(Reason::OutOfZone);
+        }
+        if self.claims.contains_key(&column) {
+            return Err(Reason::AlreadyClaimed);
+        }
+        let owned = self
+            .claims
+            .values()
+            .filter(|&&c| self.ecs.get::<Claim>(c).is_some_and(|c| c.owner == *player))
+            .count();
+        if owned as u32 >= self.config.claim_limit {
+            return Err(Reason::ClaimLimit);
+        }
+        let e = self.ecs.spawn();
+        self.ecs
+            .insert(
+                e,
+                Claim {
+                    column,
+                    owner: *player,
+                    builders: Vec::new(),
+                },
+            )
+            .map_err(|_| Reason::BadFrame)?;
+        self.claims.insert(column, e);
+        Ok(())
+    }
+
+    fn owned_claim(&self, player: &PlayerKey, column: (i32, i32)) -> Result<EntityId, Reason> {
+        let e = *self.claims.get(&column).ok_or(Reason::NotClaimed)?;
+        match self.ecs.get::<Claim>(e) {
+            Some(c) if c.owner == *player => Ok(e),
+            Some(_) => Err(Reason::NotYours),
+            None => Err(Reason::NotClaimed),
+        }
+    }
+
+    fn release_column(&mut self, player: &PlayerKey, column: (i32, i32)) -> Result<(), Reason> {
+        let e = self.owned_claim(player, column)?;
+        self.claims.remove(&column);
+        self.ecs.despawn(e).map_err(|_| Reason::NotClaimed)
+    }
+
+    fn set_builder(
+        &mut self,
+        player: &PlayerKey,
+        column: (i32, i32),
+        who: &PlayerKey,
+        grant: bool,
+    ) -> Result<(), Reason> {
+        let e = self.owned_claim(player, column)?;
+        let mut claim = self.ecs.get_mut::<Claim>(e).ok_or(Reason::NotClaimed)?;
+        match (claim.builders.binary_search(who), grant) {
+            (Ok(_), true) | (Err(_), false) => Ok(()),
+            (Err(at), true) => {
+                if claim.builders.len() >= crate::components::MAX_BUILDERS {
+                    return Err(Reason::TooManyBuilders);
+                }
+                claim.builders.insert(at, *who);
+                Ok(())
+            }
+            (Ok(at), false) => {
+                claim.builders.remove(at);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One tick of one body: controls → velocity, gravity, swept movement with step-up. Returns the
+/// new body and an event the player is told about (a refused jump, a wall).
+pub fn step_body(
+    solid: &impl Fn(VoxelPos) -> bool,
+    water: &impl Fn(VoxelPos) -> bool,
+    body: &Body,
+    frame: &InputFrame,
+) -> (Body, Option<Reason>) {
+    use body_state::*;
+    let mut b = *body;
+    let mut event = None;
+    let on_ground = b.state & ON_GROUND != 0;
+    let in_water = b.state & IN_WATER != 0;
+    let jump = frame.flags & flags::JUMP != 0;
+
+    // Intent → horizontal velocity, capped by the rules whatever the frame says.
+    let speed = if in_water {
+        limits::SWIM
+    } else if frame.flags & flags::CROUCH != 0 {
+        limits::CROUCH
+    } else if frame.flags & flags::SPRINT != 0 {
+        limits::SPRINT
+    } else {
+        limits::WALK
+    };
+    let (fwd, strafe) = (i64::from(frame.forward), i64::from(frame.strafe));
+    let (s, c) = (sin(frame.yaw), cos(frame.yaw));
+    // Forward is (sin, cos) in (x, z); strafe right is (cos, -sin).
+    let want = [
+        (fwd * s + strafe * c) * speed / (127 * TRIG_ONE),
+        (fwd * c - strafe * s) * speed / (127 * TRIG_ONE),
+    ];
+    for (i, axis) in [0usize, 2].into_iter().enumerate() {
+        b.vel[axis] = if on_ground || in_water {
+            want[i]
+        } else {
+            // Some air control, without gaining speed.
+            b.vel[axis] + (want[i] - b.vel[axis]) / 8
+        };
+    }
+    let horizontal = isqrt(b.vel[0] * b.vel[0] + b.vel[2] * b.vel[2]);
+    if horizontal > limits::SPRINT {
+        b.vel[0] = b.vel[0] * limits::SPRINT / horizontal;
+        b.vel[2] = b.vel[2] * limits::SPRINT / horizontal;
+    }
+
+    // Vertical: jump from the ground, swim up in water, otherwise gravity.
+    let rising_edge = jump && b.state & JUMP_HELD == 0;
+    if jump && on_ground {
+        b.vel[1] = limits::JUMP;
+    } else if jump && in_water {
+        b.vel[1] = limits::SWIM_UP;
+    } else {
+        if rising_edge {
+            event = Some(Reason::NotOnGround);
+        }
+        let (g, cap) = if in_water {
+            (limits::WATER_GRAVITY, limits::MAX_SINK)
+        } else {
+            (limits::GRAVITY, limits::MAX_FALL)
+        };
+        b.vel[1] = (b.vel[1] - g).max(-cap);
+    }
+
+    // Sweep: y, then x, then z; stepping up ledges up to STEP when walking on the ground.
+    let mut bx = Aabb::player(b.pos);
+    let dy = physics::sweep(solid, &bx, 1, b.vel[1]);
+    bx = bx.shifted(1, dy);
+    let landed = b.vel[1] < 0 && dy != b.vel[1];
+    if dy != b.vel[1] {
+        b.vel[1] = 0;
+    }
+    let grounded = landed || (b.vel[1] <= 0 && physics::sweep(solid, &bx, 1, -1) == 0);
+    let mut blocked = false;
+    for axis in [0usize, 2] {
+        let want = b.vel[axis];
+        let d = physics::sweep(solid, &bx, axis, want);
+        if d == want {
+            bx = bx.shifted(axis, d);
+            continue;
+        }
+        // Try stepping up: rise, move, settle back down.
+        if grounded {
+            let up = physics::sweep(solid, &bx, 1, STEP);
+            let raised = bx.shifted(1, up);
+            let d2 = physics::sweep(solid, &raised, axis, want);
+            if d2.abs() > d.abs() {
+                let moved = raised.shifted(axis, d2);
+                let down = physics::sweep(solid, &moved, 1, -up);
+                bx = moved.shifted(1, down);
+                continue;
+            }
+        }
+        bx = bx.shifted(axis, d);
+        b.vel[axis] = 0;
+        blocked = true;
+    }
+    b.pos = [
+        bx.min[0] + physics::HALF_WIDTH,
+        bx.min[1],
+        bx.min[2] + physics::HALF_WIDTH,
+    ];
+    if blocked && b.state & BLOCKED == 0 && event.is_none() {
+        event = Some(Reason::Blocked);
+    }
+    let chest = VoxelPos::new(
+        physics::voxel_of(b.pos[0]),
+        physics::voxel_of(b.pos[1] + physics::HEIGHT / 2),
+        physics::voxel_of(b.pos[2]),
+    );
+    let still_grounded = physics::sweep(solid, &bx, 1, -1) == 0;
+    let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+    b.state = flag(still_grounded, ON_GROUND)
+        | flag(water(chest), IN_WATER)
+        | flag(jump, JUMP_HELD)
+        | flag(blocked, BLOCKED);
+    (b, event)
+}

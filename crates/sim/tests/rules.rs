@@ -1,0 +1,265 @@
+//! Each rule, with the reason code the player gets.
+
+mod common;
+
+use common::*;
+use z3r0_sim::components::body_state;
+use z3r0_sim::rules_limits as limits;
+use z3r0_sim::{Action, Reason, Receipt, SimConfig, flags};
+use z3r0_voxel::{VoxelPos, blocks};
+
+const EAST: u16 = 16_384; // a quarter turn: facing +x
+
+#[test]
+fn speed_hack_is_refused_and_speed_stays_within_the_rules() {
+    let mut s = joined(&[ALICE]);
+    // A stick pushed beyond its circle.
+    let r = tick(&mut s, &[(ALICE, input(127, 127, 0, flags::SPRINT))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::TooFast]);
+    // Two frames in one tick.
+    let r = tick(
+        &mut s,
+        &[(ALICE, input(127, 0, 0, 0)), (ALICE, input(127, 0, 0, 0))],
+    );
+    assert_eq!(reasons(&r, ALICE), [Reason::TooFast]);
+    // Sprinting diagonally never beats the sprint limit.
+    let mut last = s.body(&ALICE).unwrap().pos;
+    for _ in 0..10 {
+        tick(&mut s, &[(ALICE, input(90, 89, 8_000, flags::SPRINT))]);
+        let p = s.body(&ALICE).unwrap().pos;
+        let step2 = (p[0] - last[0]).pow(2) + (p[2] - last[2]).pow(2);
+        assert!(step2 <= limits::SPRINT.pow(2), "moved {step2}");
+        last = p;
+    }
+}
+
+#[test]
+fn fly_hack_cannot_leave_the_ground_for_long() {
+    let mut s = joined(&[ALICE]);
+    let ground = s.body(&ALICE).unwrap().pos[1];
+    // Jump from the ground: fine.
+    let r = tick(&mut s, &[(ALICE, input(0, 0, 0, flags::JUMP))]);
+    assert!(reasons(&r, ALICE).is_empty());
+    // Release, then press jump again in mid-air: refused.
+    tick(&mut s, &[(ALICE, input(0, 0, 0, 0))]);
+    let r = tick(&mut s, &[(ALICE, input(0, 0, 0, flags::JUMP))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NotOnGround]);
+    // Mashing jump every other tick never climbs above one jump's apex, and gravity wins.
+    let mut highest = 0;
+    for i in 0..60 {
+        let f = if i % 2 == 0 { flags::JUMP } else { 0 };
+        tick(&mut s, &[(ALICE, input(0, 0, 0, f))]);
+        highest = highest.max(s.body(&ALICE).unwrap().pos[1] - ground);
+    }
+    // One jump's apex, tick by tick: the jump velocity, then gravity each tick.
+    let apex: i64 = (0..)
+        .map(|t| limits::JUMP - t * limits::GRAVITY)
+        .take_while(|v| *v > 0)
+        .sum();
+    assert!(
+        highest <= apex,
+        "rose {highest} units, one jump reaches {apex}"
+    );
+    for _ in 0..30 {
+        tick(&mut s, &[(ALICE, input(0, 0, 0, 0))]);
+    }
+    assert_eq!(s.body(&ALICE).unwrap().pos[1], ground);
+}
+
+#[test]
+fn wall_clip_is_stopped_at_the_wall_face() {
+    let mut s = joined(&[ALICE]);
+    let f = feet(&s, &ALICE);
+    let wall_x = f.x + 2;
+    for z in f.z - 2..=f.z + 2 {
+        for y in FLOOR..FLOOR + 3 {
+            s.voxels
+                .set_voxel(VoxelPos::new(wall_x, y, z), blocks::STONE)
+                .unwrap();
+        }
+    }
+    let mut all = Vec::new();
+    for _ in 0..30 {
+        all.extend(tick(&mut s, &[(ALICE, input(127, 0, EAST, flags::SPRINT))]));
+    }
+    assert_eq!(
+        reasons(&all, ALICE),
+        [Reason::Blocked],
+        "told once, at contact"
+    );
+    let body = s.body(&ALICE).unwrap();
+    assert_eq!(
+        body.pos[0] + 307,
+        i64::from(wall_x) * 1024,
+        "flush with the face"
+    );
+    assert!(body.state & body_state::BLOCKED != 0);
+    // A one-block ledge is stepped onto instead.
+    let mut s = joined(&[ALICE]);
+    let f = feet(&s, &ALICE);
+    for x in f.x + 2..f.x + 7 {
+        for z in f.z - 2..=f.z + 2 {
+            s.voxels
+                .set_voxel(VoxelPos::new(x, FLOOR, z), blocks::STONE)
+                .unwrap();
+        }
+    }
+    let mut all = Vec::new();
+    // 14 ticks at walking speed: about 3 m, ending on the ledge.
+    for _ in 0..14 {
+        all.extend(tick(&mut s, &[(ALICE, input(127, 0, EAST, 0))]));
+    }
+    assert_eq!(reasons(&all, ALICE), []);
+    assert_eq!(s.body(&ALICE).unwrap().pos[1], i64::from(FLOOR + 1) * 1024);
+}
+
+#[test]
+fn reach_hack_is_refused() {
+    let mut s = joined(&[ALICE]);
+    let f = feet(&s, &ALICE);
+    let far = VoxelPos::new(f.x + 7, FLOOR - 1, f.z);
+    let r = tick(&mut s, &[(ALICE, Action::Break(far))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::OutOfReach]);
+    assert_eq!(s.voxels.voxel(far), Some(blocks::STONE));
+}
+
+#[test]
+fn editing_through_a_wall_is_refused() {
+    let mut s = joined(&[ALICE]);
+    let f = feet(&s, &ALICE);
+    let target = VoxelPos::new(f.x + 3, FLOOR, f.z);
+    s.voxels.set_voxel(target, blocks::LOG).unwrap();
+    for y in FLOOR..FLOOR + 2 {
+        s.voxels
+            .set_voxel(VoxelPos::new(f.x + 2, y, f.z), blocks::STONE)
+            .unwrap();
+    }
+    let r = tick(&mut s, &[(ALICE, Action::Break(target))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NoLineOfSight]);
+    // With the wall gone the same break succeeds and the log goes to the inventory.
+    for y in FLOOR..FLOOR + 2 {
+        s.voxels
+            .set_voxel(VoxelPos::new(f.x + 2, y, f.z), blocks::AIR)
+            .unwrap();
+    }
+    let r = tick(&mut s, &[(ALICE, Action::Break(target))]);
+    assert!(reasons(&r, ALICE).is_empty(), "{r:?}");
+    assert_eq!(s.voxels.voxel(target), Some(blocks::AIR));
+    assert_eq!(s.inventory(&ALICE).unwrap().count(blocks::LOG), 1);
+    assert!(r.iter().any(|x| matches!(x, Receipt::InventoryChanged(..))));
+}
+
+#[test]
+fn editing_in_another_players_claim_is_refused_until_granted() {
+    let mut s = joined(&[ALICE, BOB]);
+    let f = feet(&s, &ALICE);
+    let target = VoxelPos::new(f.x, FLOOR - 1, f.z + 1);
+    let column = (target.chunk().x, target.chunk().z);
+    let r = tick(&mut s, &[(BOB, Action::Claim(column.0, column.1))]);
+    assert!(reasons(&r, BOB).is_empty());
+    assert!(
+        r.iter()
+            .any(|x| matches!(x, Receipt::ClaimChanged { claim: Some(_), .. }))
+    );
+    let r = tick(&mut s, &[(ALICE, Action::Break(target))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NotYours]);
+    // Claim over a claim.
+    let r = tick(&mut s, &[(ALICE, Action::Claim(column.0, column.1))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::AlreadyClaimed]);
+    // Only the owner grants.
+    let r = tick(&mut s, &[(ALICE, Action::Grant(column.0, column.1, ALICE))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NotYours]);
+    tick(&mut s, &[(BOB, Action::Grant(column.0, column.1, ALICE))]);
+    let r = tick(&mut s, &[(ALICE, Action::Break(target))]);
+    assert!(reasons(&r, ALICE).is_empty(), "{r:?}");
+    tick(&mut s, &[(BOB, Action::Revoke(column.0, column.1, ALICE))]);
+    let next = VoxelPos::new(target.x, target.y, target.z + 1);
+    let r = tick(&mut s, &[(ALICE, Action::Break(next))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NotYours]);
+    // Released: anyone builds again.
+    tick(&mut s, &[(BOB, Action::Release(column.0, column.1))]);
+    assert!(s.claim(column).is_none());
+    let r = tick(&mut s, &[(ALICE, Action::Break(next))]);
+    assert!(reasons(&r, ALICE).is_empty(), "{r:?}");
+}
+
+#[test]
+fn claim_limit_and_zone_bounds() {
+    let mut s = joined(&[BOB]);
+    let limit = SimConfig::default().claim_limit as i32;
+    for i in 0..limit {
+        let r = tick(&mut s, &[(BOB, Action::Claim(-2 + i % 4, -2 + i / 4))]);
+        assert!(reasons(&r, BOB).is_empty());
+    }
+    let r = tick(&mut s, &[(BOB, Action::Claim(1, 1))]);
+    assert_eq!(reasons(&r, BOB), [Reason::ClaimLimit]);
+    let r = tick(&mut s, &[(BOB, Action::Claim(50, 0))]);
+    assert_eq!(reasons(&r, BOB), [Reason::OutOfZone]);
+}
+
+#[test]
+fn placing_needs_the_block_in_the_inventory() {
+    let mut s = joined(&[ALICE]);
+    let f = feet(&s, &ALICE);
+    let spot = VoxelPos::new(f.x + 2, FLOOR, f.z);
+    let r = tick(&mut s, &[(ALICE, Action::Place(spot, blocks::STONE))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NothingInInventory]);
+    let below = VoxelPos::new(f.x + 2, FLOOR - 1, f.z);
+    tick(&mut s, &[(ALICE, Action::Break(below))]);
+    assert_eq!(s.inventory(&ALICE).unwrap().count(blocks::STONE), 1);
+    let r = tick(&mut s, &[(ALICE, Action::Place(below, blocks::STONE))]);
+    assert!(reasons(&r, ALICE).is_empty(), "{r:?}");
+    assert_eq!(s.inventory(&ALICE).unwrap().count(blocks::STONE), 0);
+    // Not inside a player, not onto a block, not air.
+    let own = feet(&s, &ALICE);
+    tick(
+        &mut s,
+        &[(ALICE, Action::Break(VoxelPos::new(f.x + 1, FLOOR - 1, f.z)))],
+    );
+    let r = tick(&mut s, &[(ALICE, Action::Place(own, blocks::STONE))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::Occupied]);
+    let r = tick(&mut s, &[(ALICE, Action::Place(below, blocks::STONE))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::Occupied]);
+    let r = tick(&mut s, &[(ALICE, Action::Place(spot, blocks::AIR))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NotABlock]);
+}
+
+#[test]
+fn bad_frames_and_strangers_are_refused() {
+    let mut s = joined(&[ALICE]);
+    let r = tick_raw(&mut s, &[(ALICE, vec![0xff, 1, 2])]);
+    assert_eq!(reasons(&r, ALICE), [Reason::BadFrame]);
+    let mut frame = input(1, 0, 0, 0).encode_to_vec();
+    frame[7] = 0x80; // an unknown flag bit
+    let r = tick_raw(&mut s, &[(ALICE, frame)]);
+    assert_eq!(reasons(&r, ALICE), [Reason::BadFrame]);
+    let mut trailing = Action::Leave.encode_to_vec();
+    trailing.push(0);
+    let r = tick_raw(&mut s, &[(ALICE, trailing)]);
+    assert_eq!(reasons(&r, ALICE), [Reason::BadFrame]);
+    let r = tick(&mut s, &[(CAROL, Action::Break(VoxelPos::new(0, 0, 0)))]);
+    assert_eq!(reasons(&r, CAROL), [Reason::NotJoined]);
+    let r = tick(&mut s, &[(ALICE, Action::Join)]);
+    assert_eq!(reasons(&r, ALICE), [Reason::AlreadyJoined]);
+}
+
+#[test]
+fn silent_players_time_out_and_leavers_leave() {
+    let config = SimConfig {
+        timeout_ticks: 5,
+        ..SimConfig::default()
+    };
+    let mut s = arena_with(config);
+    tick(&mut s, &[(ALICE, Action::Join), (BOB, Action::Join)]);
+    let mut all = Vec::new();
+    for _ in 0..7 {
+        all.extend(tick(&mut s, &[(BOB, input(0, 0, 0, 0))]));
+    }
+    assert!(all.contains(&Receipt::TimedOut { player: ALICE }));
+    assert!(s.player(&ALICE).is_none());
+    assert!(s.player(&BOB).is_some());
+    let r = tick(&mut s, &[(BOB, Action::Leave)]);
+    assert!(r.contains(&Receipt::Left { player: BOB }));
+    assert!(r.iter().any(|x| matches!(x, Receipt::Despawned(_))));
+    assert!(s.player(&BOB).is_none());
+}
