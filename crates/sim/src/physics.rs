@@ -108,12 +108,46 @@ pub enum Ray {
     Blocked(VoxelPos),
 }
 
-/// Walks the voxels on the segment from `from` to the centre of `target` (Amanatides–Woo, with
-/// exact rational comparisons; ties step the lowest axis first). The voxel containing `from` is
-/// not tested.
-pub fn ray_to_voxel(blocks: &impl Fn(VoxelPos) -> bool, from: [i64; 3], target: VoxelPos) -> Ray {
+/// Whether some face of `target` that looks toward `eye` can be seen from it: a ray from the eye
+/// to that face's centre crosses no blocking voxel. (Aiming at the block's centre instead would
+/// refuse a floor block two steps away, whose centre hides behind its neighbour.)
+pub fn visible(blocks: &impl Fn(VoxelPos) -> bool, eye: [i64; 3], target: VoxelPos) -> Ray {
+    let t = [target.x, target.y, target.z].map(i64::from);
+    let centre: [i64; 3] = std::array::from_fn(|a| t[a] * UNIT + UNIT / 2);
+    let mut first_block = None;
+    for axis in 0..3 {
+        let (lo, hi) = (t[axis] * UNIT, (t[axis] + 1) * UNIT);
+        // A point of the face toward the eye, one unit inside the target voxel.
+        let plane = if eye[axis] >= hi {
+            hi - 1
+        } else if eye[axis] < lo {
+            lo
+        } else {
+            continue;
+        };
+        let mut end = centre;
+        end[axis] = plane;
+        match ray_to_voxel(blocks, eye, target, end) {
+            Ray::Clear => return Ray::Clear,
+            Ray::Blocked(p) => {
+                first_block.get_or_insert(p);
+            }
+        }
+    }
+    // No face toward the eye means the eye is inside the target.
+    first_block.map_or(Ray::Clear, Ray::Blocked)
+}
+
+/// Walks the voxels on the segment from `from` to `end`, a point inside `target`
+/// (Amanatides–Woo, with exact rational comparisons; ties step the lowest axis first). The voxel
+/// containing `from` is not tested.
+pub fn ray_to_voxel(
+    blocks: &impl Fn(VoxelPos) -> bool,
+    from: [i64; 3],
+    target: VoxelPos,
+    end: [i64; 3],
+) -> Ray {
     let t = [target.x, target.y, target.z];
-    let end: [i64; 3] = std::array::from_fn(|a| i64::from(t[a]) * UNIT + UNIT / 2);
     let mut v: [i32; 3] = std::array::from_fn(|a| voxel_of(from[a]));
     let d: [i64; 3] = std::array::from_fn(|a| end[a] - from[a]);
     let den: [i64; 3] = std::array::from_fn(|a| d[a].abs());
@@ -183,20 +217,33 @@ mod tests {
     }
 
     #[test]
+    fn a_floor_block_two_steps_away_is_visible_by_its_top_face() {
+        let floor = |p: VoxelPos| p.y < 0;
+        // Standing at x = 0.0 (feet on y = 0), eyes 1.62 m up.
+        let eye = [0, EYE, 512];
+        let target = VoxelPos::new(2, -1, 0);
+        let centre = [2 * UNIT + 512, -512, 512];
+        // Aimed at its centre, the ray grazes the neighbouring floor block first...
+        assert!(matches!(
+            ray_to_voxel(&floor, eye, target, centre),
+            Ray::Blocked(_)
+        ));
+        // ...but its top face is in plain view.
+        assert_eq!(visible(&floor, eye, target), Ray::Clear);
+        // Covered by a slab of blocks on top, it is not.
+        let buried = |p: VoxelPos| p.y < 0 || ((1..=3).contains(&p.x) && p.y == 0);
+        assert!(matches!(visible(&buried, eye, target), Ray::Blocked(_)));
+    }
+
+    #[test]
     fn rays_stop_at_the_first_blocking_voxel() {
         let pillar = |p: VoxelPos| p == VoxelPos::new(2, 1, 0);
         let eye = [512, 1536, 512];
         assert_eq!(
-            ray_to_voxel(&pillar, eye, VoxelPos::new(4, 1, 0)),
+            visible(&pillar, eye, VoxelPos::new(4, 1, 0)),
             Ray::Blocked(VoxelPos::new(2, 1, 0))
         );
-        assert_eq!(
-            ray_to_voxel(&pillar, eye, VoxelPos::new(2, 1, 0)),
-            Ray::Clear
-        );
-        assert_eq!(
-            ray_to_voxel(&pillar, eye, VoxelPos::new(0, 1, 3)),
-            Ray::Clear
-        );
+        assert_eq!(visible(&pillar, eye, VoxelPos::new(2, 1, 0)), Ray::Clear);
+        assert_eq!(visible(&pillar, eye, VoxelPos::new(0, 1, 3)), Ray::Clear);
     }
 }

@@ -168,7 +168,7 @@ fn scenario() -> (Sim, usize) {
 
 /// The golden root of [`scenario`]. A change here is a consensus change: every node on every
 /// platform must compute this same value.
-const GOLDEN_ROOT: &str = "84e3c0744ac85f96aa2f760b916ba02c67436ae63f64390eb4c697a956eb1af2";
+const GOLDEN_ROOT: &str = "9035ed6a528e768366b3f13a9008b95511003754d2c45142fae5ad414161975c";
 
 #[test]
 fn golden_scenario_root() {
