@@ -50,7 +50,7 @@ pub(crate) struct Removed<C> {
 /// The values of one component type, by entity id.
 #[derive(Debug)]
 pub struct Column<C> {
-    pages: Vec<Option<Page<C>>>,
+    pages: Vec<Option<Box<Page<C>>>>,
     len: usize,
     pub(crate) removed: Vec<Removed<C>>,
     /// Value buffers of emptied pages, reused before allocating.
@@ -137,7 +137,7 @@ impl<C: Default> Column<C> {
         }
         let Page {
             touched, values, ..
-        } = page;
+        } = &mut **page;
         Some(Mut {
             value: &mut values[s],
             touched: &touched[s / 64],
@@ -192,7 +192,7 @@ impl<C: Default> Column<C> {
                 touched,
                 values,
                 ..
-            } = a;
+            } = &mut **a;
             let words = values
                 .chunks_exact_mut(64)
                 .zip(b.values.chunks_exact(64))
@@ -232,15 +232,13 @@ impl<C: Default> Column<C> {
     /// [`Column::iter_mut`].
     pub fn for_each_mut(&mut self, mut f: impl FnMut(EntityId, Mut<'_, C>)) {
         for (p, page) in self.pages.iter_mut().enumerate() {
-            let Some(Page {
+            let Some(page) = page else { continue };
+            let Page {
                 occupied,
                 touched,
                 values,
                 ..
-            }) = page
-            else {
-                continue;
-            };
+            } = &mut **page;
             for (w, (vals, t)) in values.chunks_exact_mut(64).zip(touched.iter()).enumerate() {
                 let mut bits = occupied[w];
                 while bits != 0 {
@@ -280,12 +278,12 @@ impl<C: Default> Column<C> {
                     .spare
                     .pop()
                     .unwrap_or_else(|| (0..PAGE).map(|_| C::default()).collect());
-                slot.insert(Page {
+                slot.insert(Box::new(Page {
                     occupied: [0; WORDS],
                     touched: Default::default(),
                     len: 0,
                     values,
-                })
+                }))
             }
         };
         page.mark(s);
@@ -322,7 +320,7 @@ impl<C: Default> Column<C> {
 
     /// Whether anything was written since the last commit.
     pub(crate) fn has_changes(&self) -> bool {
-        !self.removed.is_empty() || self.pages.iter().flatten().any(Page::any_touched)
+        !self.removed.is_empty() || self.pages.iter().flatten().any(|p| p.any_touched())
     }
 
     /// Calls `f` for every slot written since the last commit, in entity-id order, with its
@@ -364,7 +362,7 @@ impl<C: Default> Column<C> {
 /// Iterator over a column's values in entity-id order.
 #[derive(Debug)]
 pub struct Iter<'a, C> {
-    pages: std::iter::Enumerate<std::slice::Iter<'a, Option<Page<C>>>>,
+    pages: std::iter::Enumerate<std::slice::Iter<'a, Option<Box<Page<C>>>>>,
     page: Option<(usize, &'a Page<C>)>,
     word: usize,
     bits: u64,
@@ -443,7 +441,7 @@ impl<'a, C> PageCursor<'a, C> {
 /// Iterator over a column's values, mutably, in entity-id order.
 #[derive(Debug)]
 pub struct IterMut<'a, C> {
-    pages: std::iter::Enumerate<std::slice::IterMut<'a, Option<Page<C>>>>,
+    pages: std::iter::Enumerate<std::slice::IterMut<'a, Option<Box<Page<C>>>>>,
     page: Option<PageCursor<'a, C>>,
     word: usize,
     bits: u64,
@@ -477,8 +475,10 @@ impl<'a, C> Iterator for IterMut<'a, C> {
     }
 }
 
-type PagePairs<'a, A, B> =
-    std::iter::Zip<std::slice::IterMut<'a, Option<Page<A>>>, std::slice::Iter<'a, Option<Page<B>>>>;
+type PagePairs<'a, A, B> = std::iter::Zip<
+    std::slice::IterMut<'a, Option<Box<Page<A>>>>,
+    std::slice::Iter<'a, Option<Box<Page<B>>>>,
+>;
 
 /// Iterator over entities in two columns, the first mutable, in entity-id order.
 #[derive(Debug)]

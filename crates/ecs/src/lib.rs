@@ -19,7 +19,7 @@ mod world;
 
 pub use column::{Column, Iter, IterMut, JoinMut, Mut};
 pub use schedule::{Schedule, System};
-pub use snapshot::SnapshotError;
+pub use snapshot::{MAX_ENTITY_COUNTER, SnapshotError};
 pub use world::{
     Alive, Change, Component, EcsError, Hook, META_TABLE, World, record_key, state_root,
     value_hash, verify_record,

@@ -11,6 +11,9 @@ use crate::world::{Alive, Component, EcsError, World};
 use commonware_codec::{Copying, Error as CodecError};
 
 const MAGIC: &[u8; 6] = b"Z3RECS";
+/// Highest entity counter a snapshot may carry. Columns index pages by entity id, so the counter
+/// bounds what a restore allocates (2^32 ids: a page directory of at most 128 MiB per column).
+pub const MAX_ENTITY_COUNTER: u64 = 1 << 32;
 const VERSION: u8 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +42,8 @@ pub enum SnapshotError {
         entity: EntityId,
         reason: String,
     },
+    #[error("entity counter {0} exceeds the limit of {MAX_ENTITY_COUNTER}")]
+    CounterTooLarge(u64),
     #[error("{0} bytes after the last table")]
     TrailingBytes(usize),
 }
@@ -119,6 +124,9 @@ impl<R: 'static> World<R> {
             return Err(SnapshotError::Version(version));
         }
         let next_entity = u64::from_be_bytes(take(&mut buf)?);
+        if next_entity > MAX_ENTITY_COUNTER {
+            return Err(SnapshotError::CounterTooLarge(next_entity));
+        }
         let tables = usize::from(u16::from_be_bytes(take(&mut buf)?));
         if tables != self.columns.len() {
             return Err(SnapshotError::TableCount {

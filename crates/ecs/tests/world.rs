@@ -400,6 +400,13 @@ fn snapshot_errors_name_the_problem() {
     let mut bad = snap.clone();
     bad.push(0);
     assert_eq!(fresh.restore(&bad), Err(SnapshotError::TrailingBytes(1)));
+    // A huge entity counter would make a restore allocate a huge page directory: refused.
+    let mut bad = snap.clone();
+    bad[7..15].copy_from_slice(&(1u64 << 40).to_be_bytes());
+    assert_eq!(
+        fresh.restore(&bad),
+        Err(SnapshotError::CounterTooLarge(1 << 40))
+    );
     // A world registering other components refuses the snapshot.
     let mut other = World::<Receipt>::new();
     other.register::<Pos>().unwrap();
