@@ -1,0 +1,166 @@
+//! Blocks: one per game tick, carrying that tick's ordered actions.
+//!
+//! The state root is deferred by one block: block `h` commits to the root that executing blocks
+//! up to `h - 1` produced. A proposer can then build block `h` as soon as `h - 1` is finalized and
+//! executed, without executing its own block first; every validator checks the root when it
+//! executes the parent.
+
+use crate::action::SignedAction;
+use crate::machine::Hash;
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
+
+/// Most actions one block may carry.
+pub const MAX_BLOCK_ACTIONS: usize = 8_192;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub parent: Hash,
+    pub height: u64,
+    pub tick: u64,
+    pub zone: u32,
+    /// State root after executing every block up to the parent.
+    pub parent_state_root: Hash,
+    pub actions: Vec<SignedAction>,
+}
+
+/// Why a block does not follow its parent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("block parent {got:02x?} is not the expected {expected:02x?}")]
+    WrongParent { expected: Hash, got: Hash },
+    #[error("block height {got} should be {expected}")]
+    WrongHeight { expected: u64, got: u64 },
+    #[error("block tick {tick} does not follow parent tick {parent}")]
+    TickNotAfterParent { tick: u64, parent: u64 },
+    #[error("block is for zone {got}, this chain is zone {expected}")]
+    WrongZone { expected: u32, got: u32 },
+    #[error(
+        "state root mismatch at height {height}: block says {claimed:02x?}, we computed {computed:02x?}"
+    )]
+    StateRoot {
+        height: u64,
+        claimed: Hash,
+        computed: Hash,
+    },
+}
+
+impl Block {
+    pub fn genesis(zone: u32, state_root: Hash) -> Self {
+        Block {
+            parent: [0; 32],
+            height: 0,
+            tick: 0,
+            zone,
+            parent_state_root: state_root,
+            actions: Vec::new(),
+        }
+    }
+
+    /// The block's identity: blake3 of its canonical encoding.
+    pub fn digest(&self) -> Hash {
+        *blake3::hash(&self.encode_to_vec()).as_bytes()
+    }
+
+    pub fn encode_to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encode_size());
+        self.write(&mut out);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        let mut cursor = commonware_codec::Copying(bytes);
+        let b = Self::read_cfg(&mut cursor, &())?;
+        if !cursor.0.is_empty() {
+            return Err(CodecError::ExtraData(cursor.0.len()));
+        }
+        Ok(b)
+    }
+
+    /// Structure relative to the parent: digest, height, tick order, zone. (Actions are checked
+    /// with [`crate::check_block_actions`], the root when the parent executes.)
+    pub fn check_follows(&self, parent: &Block) -> Result<(), BlockError> {
+        let expected = parent.digest();
+        if self.parent != expected {
+            return Err(BlockError::WrongParent {
+                expected,
+                got: self.parent,
+            });
+        }
+        if self.height != parent.height + 1 {
+            return Err(BlockError::WrongHeight {
+                expected: parent.height + 1,
+                got: self.height,
+            });
+        }
+        if self.tick <= parent.tick {
+            return Err(BlockError::TickNotAfterParent {
+                tick: self.tick,
+                parent: parent.tick,
+            });
+        }
+        if self.zone != parent.zone {
+            return Err(BlockError::WrongZone {
+                expected: parent.zone,
+                got: self.zone,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Write for Block {
+    fn write(&self, buf: &mut impl BufMut) {
+        buf.put_slice(&self.parent);
+        buf.put_u64(self.height);
+        buf.put_u64(self.tick);
+        buf.put_u32(self.zone);
+        buf.put_slice(&self.parent_state_root);
+        buf.put_u32(self.actions.len() as u32);
+        for a in &self.actions {
+            a.write(buf);
+        }
+    }
+}
+
+impl EncodeSize for Block {
+    fn encode_size(&self) -> usize {
+        32 + 8
+            + 8
+            + 4
+            + 32
+            + 4
+            + self
+                .actions
+                .iter()
+                .map(EncodeSize::encode_size)
+                .sum::<usize>()
+    }
+}
+
+impl Read for Block {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let parent = <[u8; 32]>::read(buf)?;
+        let height = u64::read(buf)?;
+        let tick = u64::read(buf)?;
+        let zone = u32::read(buf)?;
+        let parent_state_root = <[u8; 32]>::read(buf)?;
+        let count = u32::read(buf)? as usize;
+        if count > MAX_BLOCK_ACTIONS {
+            return Err(CodecError::InvalidLength(count));
+        }
+        let mut actions = Vec::with_capacity(count.min(buf.remaining() / 64));
+        for _ in 0..count {
+            actions.push(SignedAction::read(buf)?);
+        }
+        Ok(Block {
+            parent,
+            height,
+            tick,
+            zone,
+            parent_state_root,
+            actions,
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! The Z3R0 zone chain's core: signed actions, the mempool, blocks, and the interface a state
+//! machine implements to be driven by finalized blocks.
+//!
+//! Runtime-free: the consensus wiring (commonware simplex, p2p, storage) lives in `z3r0-node`, so
+//! these types stay usable by clients.
+
+pub mod action;
+pub mod block;
+pub mod machine;
+pub mod mempool;
+
+pub use action::{ACTION_NAMESPACE, Action, MAX_PAYLOAD, SignedAction, verify_all};
+pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS};
+pub use machine::{CounterReceipt, Counters, Hash, StateMachine};
+pub use mempool::{
+    BlockActionsError, Mempool, MempoolConfig, Nonces, Rejection, check_block_actions,
+};

@@ -1,0 +1,371 @@
+//! The mempool: bounded, deduplicating, ordered per player by nonce, rate-limited per peer and
+//! per player. Every refusal has a typed reason; nothing in it can grow without bound.
+
+use crate::action::{MAX_PAYLOAD, SignedAction};
+use commonware_cryptography::ed25519::PublicKey;
+use std::collections::BTreeMap;
+
+/// Limits and the zone the pool serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolConfig {
+    pub zone: u32,
+    /// Pending actions in total.
+    pub max_actions: usize,
+    /// Pending actions per player.
+    pub max_per_player: usize,
+    /// Actions one player may have included in one block.
+    pub max_per_player_per_block: usize,
+    /// An action for tick `t` is accepted while `t + max_age >= current tick`...
+    pub max_age: u64,
+    /// ...and while `t <= current tick + max_lead`.
+    pub max_lead: u64,
+    /// Submissions accepted per tick from one peer connection, and for one player.
+    pub peer_rate: u32,
+    pub player_rate: u32,
+}
+
+impl MempoolConfig {
+    pub fn for_zone(zone: u32) -> Self {
+        Self {
+            zone,
+            max_actions: 50_000,
+            max_per_player: 16,
+            max_per_player_per_block: 4,
+            max_age: 20,
+            max_lead: 20,
+            peer_rate: 2_000,
+            player_rate: 8,
+        }
+    }
+}
+
+/// Why an action was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("undecodable action: {0}")]
+    Malformed(String),
+    #[error("action of {0} bytes exceeds the limit")]
+    Oversize(usize),
+    #[error("action is for zone {got}, this is zone {expected}")]
+    WrongZone { expected: u32, got: u32 },
+    #[error("action for tick {tick} expired (current tick {current})")]
+    Expired { tick: u64, current: u64 },
+    #[error("action for tick {tick} is too far ahead (current tick {current})")]
+    TooEarly { tick: u64, current: u64 },
+    #[error("nonce {nonce} already used (next is {next})")]
+    Replay { nonce: u64, next: u64 },
+    #[error("an action with nonce {0} is already pending")]
+    Duplicate(u64),
+    #[error("invalid signature")]
+    BadSignature,
+    #[error("player has too many pending actions")]
+    PlayerBacklog,
+    #[error("mempool is full")]
+    Full,
+    #[error("player is sending too fast")]
+    PlayerRateLimited,
+    #[error("peer is sending too fast")]
+    PeerRateLimited,
+}
+
+/// The next usable nonce of every player, as of the last finalized block: chain state, updated
+/// only by [`Nonces::apply`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Nonces {
+    next: BTreeMap<PublicKey, u64>,
+}
+
+impl Nonces {
+    pub fn next(&self, player: &PublicKey) -> u64 {
+        self.next.get(player).copied().unwrap_or(0)
+    }
+
+    /// Records the actions of a finalized block.
+    pub fn apply(&mut self, actions: &[SignedAction]) {
+        for a in actions {
+            let n = self.next.entry(a.action.player.clone()).or_insert(0);
+            *n = (*n).max(a.action.nonce.saturating_add(1));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.next.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next.is_empty()
+    }
+
+    /// Every (player, next nonce), in key order (for checkpoints).
+    pub fn iter(&self) -> impl Iterator<Item = (&PublicKey, u64)> {
+        self.next.iter().map(|(k, n)| (k, *n))
+    }
+
+    pub fn from_entries(entries: impl IntoIterator<Item = (PublicKey, u64)>) -> Self {
+        Self {
+            next: entries.into_iter().collect(),
+        }
+    }
+}
+
+/// Counts submissions within the current tick.
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    tick: u64,
+    count: u32,
+}
+
+impl Window {
+    fn admit(&mut self, tick: u64, limit: u32) -> bool {
+        if self.tick != tick {
+            *self = Window { tick, count: 0 };
+        }
+        if self.count >= limit {
+            return false;
+        }
+        self.count += 1;
+        true
+    }
+}
+
+/// Pending actions, by player then nonce. `P` identifies the peer connection an action came from.
+#[derive(Debug)]
+pub struct Mempool<P: Ord + Clone> {
+    config: MempoolConfig,
+    current_tick: u64,
+    nonces: Nonces,
+    pending: BTreeMap<PublicKey, BTreeMap<u64, SignedAction>>,
+    total: usize,
+    peers: BTreeMap<P, Window>,
+    players: BTreeMap<PublicKey, Window>,
+}
+
+impl<P: Ord + Clone> Mempool<P> {
+    pub fn new(config: MempoolConfig, nonces: Nonces, current_tick: u64) -> Self {
+        Self {
+            config,
+            current_tick,
+            nonces,
+            pending: BTreeMap::new(),
+            total: 0,
+            peers: BTreeMap::new(),
+            players: BTreeMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    pub fn current_tick(&self) -> u64 {
+        self.current_tick
+    }
+
+    pub fn nonces(&self) -> &Nonces {
+        &self.nonces
+    }
+
+    /// Decodes and admits an action received as bytes.
+    pub fn submit_bytes(&mut self, from: &P, bytes: &[u8]) -> Result<(), Rejection> {
+        let max = 32 + 4 + 8 + 8 + 2 + MAX_PAYLOAD + 64;
+        if bytes.len() > max {
+            return Err(Rejection::Oversize(bytes.len()));
+        }
+        let action =
+            SignedAction::decode(bytes).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        self.submit(from, action)
+    }
+
+    /// Admits an action, cheapest checks first and the signature last.
+    pub fn submit(&mut self, from: &P, signed: SignedAction) -> Result<(), Rejection> {
+        let tick = self.current_tick;
+        let a = &signed.action;
+        if !self
+            .peers
+            .entry(from.clone())
+            .or_default()
+            .admit(tick, self.config.peer_rate)
+        {
+            return Err(Rejection::PeerRateLimited);
+        }
+        if a.zone != self.config.zone {
+            return Err(Rejection::WrongZone {
+                expected: self.config.zone,
+                got: a.zone,
+            });
+        }
+        self.check_tick(a.tick, tick)?;
+        let next = self.nonces.next(&a.player);
+        if a.nonce < next {
+            return Err(Rejection::Replay {
+                nonce: a.nonce,
+                next,
+            });
+        }
+        let queue = self.pending.get(&a.player);
+        if queue.is_some_and(|q| q.contains_key(&a.nonce)) {
+            return Err(Rejection::Duplicate(a.nonce));
+        }
+        if queue.is_some_and(|q| q.len() >= self.config.max_per_player) {
+            return Err(Rejection::PlayerBacklog);
+        }
+        if self.total >= self.config.max_actions {
+            return Err(Rejection::Full);
+        }
+        if !signed.verify() {
+            return Err(Rejection::BadSignature);
+        }
+        if !self
+            .players
+            .entry(a.player.clone())
+            .or_default()
+            .admit(tick, self.config.player_rate)
+        {
+            return Err(Rejection::PlayerRateLimited);
+        }
+        self.pending
+            .entry(a.player.clone())
+            .or_default()
+            .insert(a.nonce, signed);
+        self.total += 1;
+        Ok(())
+    }
+
+    fn check_tick(&self, tick: u64, current: u64) -> Result<(), Rejection> {
+        if tick.saturating_add(self.config.max_age) < current {
+            return Err(Rejection::Expired { tick, current });
+        }
+        if tick > current.saturating_add(self.config.max_lead) {
+            return Err(Rejection::TooEarly { tick, current });
+        }
+        Ok(())
+    }
+
+    /// Actions for a block at `tick`: at most `max`, players in key order taking turns (one
+    /// action each per round, lowest nonce first, up to the per-block limit), only actions for
+    /// ticks up to `tick`. The pool is not changed: [`Mempool::finalized`] removes what lands.
+    pub fn propose(&self, tick: u64, max: usize) -> Vec<SignedAction> {
+        let mut queues: Vec<_> = self
+            .pending
+            .values()
+            .map(|q| q.values().filter(|a| a.action.tick <= tick).peekable())
+            .collect();
+        let mut out = Vec::new();
+        for _round in 0..self.config.max_per_player_per_block {
+            let mut any = false;
+            for q in &mut queues {
+                if out.len() >= max {
+                    return out;
+                }
+                if let Some(a) = q.next() {
+                    out.push(a.clone());
+                    any = true;
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        out
+    }
+
+    /// A finalized block at `tick` included `actions`: advance nonces, drop what was included or
+    /// can no longer be, and forget rate windows of past ticks.
+    pub fn finalized(&mut self, tick: u64, actions: &[SignedAction]) {
+        self.nonces.apply(actions);
+        self.current_tick = self.current_tick.max(tick + 1);
+        let current = self.current_tick;
+        let max_age = self.config.max_age;
+        let nonces = &self.nonces;
+        let mut removed = 0;
+        self.pending.retain(|player, queue| {
+            let next = nonces.next(player);
+            let before = queue.len();
+            queue.retain(|&nonce, a| {
+                nonce >= next && a.action.tick.saturating_add(max_age) >= current
+            });
+            removed += before - queue.len();
+            !queue.is_empty()
+        });
+        self.total -= removed;
+        self.peers
+            .retain(|_, w| w.tick >= current.saturating_sub(1));
+        self.players
+            .retain(|_, w| w.tick >= current.saturating_sub(1));
+    }
+}
+
+/// Why a block's actions are invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockActionsError {
+    #[error("{count} actions exceed the block limit of {limit}")]
+    TooMany { count: usize, limit: usize },
+    #[error("action {index}: {reason}")]
+    Invalid { index: usize, reason: Rejection },
+    #[error("player has more than {0} actions in the block")]
+    PlayerOverLimit(usize),
+}
+
+/// Checks the actions of a proposed block at `tick` against the committed nonces: zone, tick
+/// window, strictly increasing nonces per player, per-player and per-block counts, signatures
+/// (batch-verified).
+pub fn check_block_actions(
+    config: &MempoolConfig,
+    nonces: &Nonces,
+    tick: u64,
+    actions: &[SignedAction],
+    max_actions: usize,
+    rng: &mut impl rand_core::CryptoRng,
+) -> Result<(), BlockActionsError> {
+    if actions.len() > max_actions {
+        return Err(BlockActionsError::TooMany {
+            count: actions.len(),
+            limit: max_actions,
+        });
+    }
+    let mut last: BTreeMap<&PublicKey, (u64, usize)> = BTreeMap::new();
+    for (index, s) in actions.iter().enumerate() {
+        let a = &s.action;
+        let invalid = |reason| BlockActionsError::Invalid { index, reason };
+        if a.zone != config.zone {
+            return Err(invalid(Rejection::WrongZone {
+                expected: config.zone,
+                got: a.zone,
+            }));
+        }
+        if a.tick > tick || a.tick.saturating_add(config.max_age) < tick {
+            return Err(invalid(Rejection::Expired {
+                tick: a.tick,
+                current: tick,
+            }));
+        }
+        let next = match last.get(&a.player) {
+            Some(&(prev, _)) => prev + 1,
+            None => nonces.next(&a.player),
+        };
+        if a.nonce < next {
+            return Err(invalid(Rejection::Replay {
+                nonce: a.nonce,
+                next,
+            }));
+        }
+        let count = last.get(&a.player).map_or(0, |&(_, c)| c) + 1;
+        if count > config.max_per_player_per_block {
+            return Err(BlockActionsError::PlayerOverLimit(
+                config.max_per_player_per_block,
+            ));
+        }
+        last.insert(&a.player, (a.nonce, count));
+    }
+    if let Some(&index) = crate::action::verify_all(rng, actions).first() {
+        return Err(BlockActionsError::Invalid {
+            index,
+            reason: Rejection::BadSignature,
+        });
+    }
+    Ok(())
+}

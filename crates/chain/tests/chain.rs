@@ -1,0 +1,328 @@
+//! Signed actions, blocks, the mempool's rules and the test state machine.
+#![allow(clippy::unwrap_used)]
+
+use bytes::Bytes;
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+use z3r0_chain::*;
+
+const ZONE: u32 = 7;
+
+fn key(i: u64) -> PrivateKey {
+    PrivateKey::from_seed(i)
+}
+
+fn action(k: &PrivateKey, tick: u64, nonce: u64, payload: &[u8]) -> SignedAction {
+    Action {
+        player: k.public_key(),
+        zone: ZONE,
+        tick,
+        nonce,
+        payload: Bytes::copy_from_slice(payload),
+    }
+    .sign(k)
+}
+
+fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(9)
+}
+
+#[test]
+fn signatures_bind_every_field_and_the_namespace() {
+    let k = key(1);
+    let a = action(&k, 5, 0, b"hello");
+    assert!(a.verify());
+    let mut t = a.clone();
+    t.action.payload = Bytes::from_static(b"hellp");
+    assert!(!t.verify());
+    let mut t = a.clone();
+    t.action.nonce = 1;
+    assert!(!t.verify());
+    let mut t = a.clone();
+    t.action.player = key(2).public_key();
+    assert!(!t.verify());
+    // The same bytes signed under another namespace are not an action signature.
+    let mut t = a.clone();
+    t.signature = k.sign(b"z3r0/vote", &a.action.signing_bytes());
+    assert!(!t.verify());
+    // Round trip.
+    assert_eq!(SignedAction::decode(&a.encode_to_vec()).unwrap(), a);
+}
+
+#[test]
+fn batch_verification_finds_the_forgeries() {
+    let mut actions: Vec<_> = (0..40).map(|i| action(&key(i), 1, 0, &[i as u8])).collect();
+    assert!(verify_all(&mut rng(), &actions).is_empty());
+    actions[7].action.payload = Bytes::from_static(b"forged");
+    actions[31].signature = actions[30].signature.clone();
+    assert_eq!(verify_all(&mut rng(), &actions), [7, 31]);
+}
+
+#[test]
+fn oversize_payloads_do_not_decode() {
+    let a = action(&key(1), 1, 0, &[0; MAX_PAYLOAD]);
+    assert!(SignedAction::decode(&a.encode_to_vec()).is_ok());
+    let mut bytes = a.encode_to_vec();
+    // The payload length field sits after key (32), zone (4), tick (8), nonce (8).
+    bytes[52..54].copy_from_slice(&((MAX_PAYLOAD + 1) as u16).to_be_bytes());
+    assert!(SignedAction::decode(&bytes).is_err());
+    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 1);
+    assert!(matches!(
+        pool.submit_bytes(&0, &vec![0; 1000]),
+        Err(Rejection::Oversize(1000))
+    ));
+    assert!(matches!(
+        pool.submit_bytes(&0, &[1, 2, 3]),
+        Err(Rejection::Malformed(_))
+    ));
+}
+
+#[test]
+fn mempool_refuses_with_typed_reasons() {
+    let config = MempoolConfig {
+        max_actions: 5,
+        max_per_player: 2,
+        ..MempoolConfig::for_zone(ZONE)
+    };
+    let mut pool = Mempool::<u8>::new(config, Nonces::default(), 100);
+    let (a, b, c) = (key(1), key(2), key(3));
+    pool.submit(&0, action(&a, 100, 0, b"x")).unwrap();
+    assert_eq!(
+        pool.submit(&0, action(&a, 100, 0, b"y")),
+        Err(Rejection::Duplicate(0))
+    );
+    let mut wrong_zone = action(&a, 100, 1, b"x");
+    wrong_zone.action.zone = 8;
+    let wrong_zone = wrong_zone.action.sign(&a);
+    assert_eq!(
+        pool.submit(&0, wrong_zone),
+        Err(Rejection::WrongZone {
+            expected: ZONE,
+            got: 8
+        })
+    );
+    assert_eq!(
+        pool.submit(&0, action(&a, 50, 1, b"x")),
+        Err(Rejection::Expired {
+            tick: 50,
+            current: 100
+        })
+    );
+    assert_eq!(
+        pool.submit(&0, action(&a, 500, 1, b"x")),
+        Err(Rejection::TooEarly {
+            tick: 500,
+            current: 100
+        })
+    );
+    let mut forged = action(&a, 100, 1, b"x");
+    forged.action.payload = Bytes::from_static(b"z");
+    assert_eq!(pool.submit(&0, forged), Err(Rejection::BadSignature));
+    pool.submit(&0, action(&a, 100, 1, b"x")).unwrap();
+    assert_eq!(
+        pool.submit(&0, action(&a, 100, 2, b"x")),
+        Err(Rejection::PlayerBacklog)
+    );
+    pool.submit(&0, action(&b, 100, 0, b"x")).unwrap();
+    pool.submit(&0, action(&b, 100, 1, b"x")).unwrap();
+    pool.submit(&0, action(&c, 100, 0, b"x")).unwrap();
+    assert_eq!(
+        pool.submit(&0, action(&key(4), 100, 0, b"x")),
+        Err(Rejection::Full)
+    );
+    assert_eq!(pool.len(), 5);
+    // Finalizing a's nonce 0 makes it a replay afterwards.
+    let included = pool.propose(100, 1);
+    pool.finalized(100, &included);
+    assert_eq!(
+        pool.submit(&0, included[0].clone()),
+        Err(Rejection::Replay { nonce: 0, next: 1 })
+    );
+}
+
+#[test]
+fn rate_limits_apply_per_peer_and_per_player() {
+    let config = MempoolConfig {
+        peer_rate: 3,
+        player_rate: 2,
+        ..MempoolConfig::for_zone(ZONE)
+    };
+    let mut pool = Mempool::<u8>::new(config, Nonces::default(), 10);
+    let a = key(1);
+    pool.submit(&1, action(&a, 10, 0, b"")).unwrap();
+    pool.submit(&2, action(&a, 10, 1, b"")).unwrap();
+    assert_eq!(
+        pool.submit(&3, action(&a, 10, 2, b"")),
+        Err(Rejection::PlayerRateLimited)
+    );
+    pool.submit(&1, action(&key(2), 10, 0, b"")).unwrap();
+    pool.submit(&1, action(&key(3), 10, 0, b"")).unwrap();
+    assert_eq!(
+        pool.submit(&1, action(&key(4), 10, 0, b"")),
+        Err(Rejection::PeerRateLimited)
+    );
+    // The next tick opens new windows.
+    pool.finalized(10, &[]);
+    pool.submit(&1, action(&key(4), 11, 0, b"")).unwrap();
+    pool.submit(&3, action(&a, 11, 2, b"")).unwrap();
+}
+
+#[test]
+fn proposals_take_turns_in_nonce_order_and_skip_future_ticks() {
+    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 10);
+    let (a, b) = (key(1), key(2));
+    for n in [2, 0, 1] {
+        pool.submit(&0, action(&a, 10, n, b"")).unwrap();
+    }
+    pool.submit(&0, action(&b, 10, 0, b"")).unwrap();
+    pool.submit(&0, action(&b, 12, 1, b"")).unwrap(); // for a later tick
+    let block = pool.propose(10, 100);
+    let order: Vec<(bool, u64)> = block
+        .iter()
+        .map(|s| (s.action.player == a.public_key(), s.action.nonce))
+        .collect();
+    // Players in key order take turns; within a player, nonces ascend.
+    let a_first = a.public_key() < b.public_key();
+    let expected = if a_first {
+        vec![(true, 0), (false, 0), (true, 1), (true, 2)]
+    } else {
+        vec![(false, 0), (true, 0), (true, 1), (true, 2)]
+    };
+    assert_eq!(order, expected);
+    assert_eq!(pool.propose(10, 2).len(), 2);
+    let nonces = pool.nonces().clone();
+    check_block_actions(
+        &MempoolConfig::for_zone(ZONE),
+        &nonces,
+        10,
+        &block,
+        100,
+        &mut rng(),
+    )
+    .unwrap();
+    pool.finalized(10, &block);
+    assert_eq!(pool.len(), 1, "only b's tick-12 action is left");
+    assert_eq!(pool.nonces().next(&a.public_key()), 3);
+}
+
+#[test]
+fn block_checks_reject_replays_reordering_and_forgeries() {
+    let config = MempoolConfig::for_zone(ZONE);
+    let a = key(1);
+    let mut nonces = Nonces::default();
+    nonces.apply(&[action(&a, 1, 4, b"")]);
+    let check = |actions: &[SignedAction]| {
+        check_block_actions(&config, &nonces, 10, actions, 100, &mut rng())
+    };
+    check(&[action(&a, 10, 5, b""), action(&a, 10, 9, b"")]).unwrap();
+    assert!(matches!(
+        check(&[action(&a, 10, 4, b"")]),
+        Err(BlockActionsError::Invalid {
+            index: 0,
+            reason: Rejection::Replay { nonce: 4, next: 5 }
+        })
+    ));
+    assert!(matches!(
+        check(&[action(&a, 10, 6, b""), action(&a, 10, 5, b"")]),
+        Err(BlockActionsError::Invalid { index: 1, .. })
+    ));
+    let mut forged = action(&a, 10, 5, b"");
+    forged.action.payload = Bytes::from_static(b"!");
+    assert!(matches!(
+        check(&[action(&key(2), 10, 0, b""), forged]),
+        Err(BlockActionsError::Invalid {
+            index: 1,
+            reason: Rejection::BadSignature
+        })
+    ));
+    let five: Vec<_> = (5..10).map(|n| action(&a, 10, n, b"")).collect();
+    assert!(matches!(
+        check(&five),
+        Err(BlockActionsError::PlayerOverLimit(4))
+    ));
+    assert!(matches!(
+        check(&[action(&a, 11, 5, b"")]),
+        Err(BlockActionsError::Invalid {
+            reason: Rejection::Expired { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn blocks_chain_by_digest_height_and_tick() {
+    let g = Block::genesis(ZONE, [1; 32]);
+    let mut b = Block {
+        parent: g.digest(),
+        height: 1,
+        tick: 1,
+        zone: ZONE,
+        parent_state_root: [1; 32],
+        actions: vec![action(&key(1), 1, 0, b"abc")],
+    };
+    b.check_follows(&g).unwrap();
+    assert_eq!(Block::decode(&b.encode_to_vec()).unwrap(), b);
+    b.height = 2;
+    assert!(matches!(
+        b.check_follows(&g),
+        Err(BlockError::WrongHeight { .. })
+    ));
+    b.height = 1;
+    b.tick = 0;
+    assert!(matches!(
+        b.check_follows(&g),
+        Err(BlockError::TickNotAfterParent { .. })
+    ));
+    b.tick = 1;
+    b.parent = [9; 32];
+    assert!(matches!(
+        b.check_follows(&g),
+        Err(BlockError::WrongParent { .. })
+    ));
+    let mut bytes = b.encode_to_vec();
+    bytes.push(0);
+    assert!(Block::decode(&bytes).is_err());
+}
+
+#[test]
+fn counters_machine_is_deterministic() {
+    let actions: Vec<_> = (0..10)
+        .map(|i| action(&key(i % 3), 1, i, &(i * 10).to_be_bytes()))
+        .collect();
+    let (mut m1, mut m2) = (Counters::default(), Counters::default());
+    assert_eq!(m1.root(), m2.root());
+    let (mut r1, mut r2) = (Vec::new(), Vec::new());
+    assert_eq!(
+        m1.execute(1, &actions, &mut r1),
+        m2.execute(1, &actions, &mut r2)
+    );
+    assert_eq!(r1, r2);
+    let mut k0 = [0u8; 32];
+    k0.copy_from_slice(key(0).public_key().as_ref());
+    // Key 0 signed actions 0, 3, 6 and 9, adding 0, 30, 60 and 90.
+    assert_eq!(m1.get(&k0), 180);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = SignedAction::decode(&bytes);
+        let _ = Block::decode(&bytes);
+        let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 0);
+        let _ = pool.submit_bytes(&0, &bytes);
+    }
+
+    #[test]
+    fn mutated_actions_never_verify(flip in any::<(prop::sample::Index, u8)>()) {
+        let a = action(&key(1), 3, 0, b"payload");
+        let mut bytes = a.encode_to_vec();
+        let at = flip.0.index(bytes.len());
+        bytes[at] ^= flip.1.max(1);
+        if let Ok(b) = SignedAction::decode(&bytes) {
+            prop_assert!(!b.verify());
+        }
+    }
+}
