@@ -9,6 +9,7 @@
 pub mod action;
 pub mod components;
 pub mod fixed;
+mod machine;
 pub mod physics;
 mod rules;
 

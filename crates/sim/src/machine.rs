@@ -1,0 +1,28 @@
+//! The game as the zone chain's state machine: one finalized block executes one tick.
+
+use crate::action::PlayerKey;
+use crate::rules::{Receipt, Sim};
+use z3r0_chain::{Hash, SignedAction, StateMachine};
+
+impl StateMachine for Sim {
+    type Receipt = Receipt;
+
+    fn root(&self) -> Hash {
+        Sim::root(self)
+    }
+
+    /// The signer's ed25519 public key (32 bytes) is the player's account; the payload is a game
+    /// [`crate::Action`] (undecodable ones are refused with `BadFrame`, never fatal).
+    fn execute(
+        &mut self,
+        tick: u64,
+        actions: &[SignedAction],
+        receipts: &mut Vec<Receipt>,
+    ) -> Hash {
+        let keyed = actions.iter().filter_map(|a| {
+            let key = <&PlayerKey>::try_from(a.action.player.as_ref()).ok()?;
+            Some((key, a.action.payload.as_ref()))
+        });
+        self.execute_tick(tick, keyed, receipts)
+    }
+}
