@@ -1,5 +1,6 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
+mod genesis_cmd;
 mod world_cmd;
 
 use anyhow::Result;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Generate a region of the world, mesh it, print statistics and write a top-down map.
     World(world_cmd::WorldArgs),
+    /// Write a zone genesis and per-validator configs and keys for a loopback network.
+    Genesis(genesis_cmd::GenesisArgs),
 }
 
 fn main() -> Result<()> {
@@ -32,5 +35,6 @@ fn main() -> Result<()> {
         .init();
     match Cli::parse().command {
         Command::World(args) => world_cmd::run(&args),
+        Command::Genesis(args) => genesis_cmd::run(&args),
     }
 }

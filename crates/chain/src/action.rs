@@ -116,12 +116,7 @@ impl SignedAction {
 
     /// Decodes one signed action from exactly `bytes` (trailing bytes are an error).
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let mut cursor = commonware_codec::Copying(bytes);
-        let a = Self::read_cfg(&mut cursor, &())?;
-        if !cursor.0.is_empty() {
-            return Err(CodecError::ExtraData(cursor.0.len()));
-        }
-        Ok(a)
+        commonware_codec::Decode::decode_cfg(commonware_codec::Copying(bytes), &())
     }
 }
 

@@ -69,12 +69,7 @@ impl Block {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let mut cursor = commonware_codec::Copying(bytes);
-        let b = Self::read_cfg(&mut cursor, &())?;
-        if !cursor.0.is_empty() {
-            return Err(CodecError::ExtraData(cursor.0.len()));
-        }
-        Ok(b)
+        commonware_codec::Decode::decode_cfg(commonware_codec::Copying(bytes), &())
     }
 
     /// Structure relative to the parent: digest, height, tick order, zone. (Actions are checked

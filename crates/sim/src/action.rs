@@ -63,14 +63,8 @@ impl Action {
     }
 
     /// Decodes a whole payload: trailing bytes are an error.
-    pub fn decode(mut bytes: &[u8]) -> Result<Self, CodecError> {
-        let mut cursor = commonware_codec::Copying(bytes);
-        let action = Action::read_cfg(&mut cursor, &())?;
-        bytes = cursor.0;
-        if !bytes.is_empty() {
-            return Err(CodecError::ExtraData(bytes.len()));
-        }
-        Ok(action)
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        commonware_codec::Decode::decode_cfg(commonware_codec::Copying(bytes), &())
     }
 
     pub fn encode_to_vec(&self) -> Vec<u8> {

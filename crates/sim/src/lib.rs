@@ -15,4 +15,6 @@ mod rules;
 
 pub use action::{Action, InputFrame, PlayerKey, flags};
 pub use components::{Body, Claim, Control, Inventory, Player};
-pub use rules::{Reason, Receipt, Sim, SimConfig, SimError, limits as rules_limits, step_body};
+pub use rules::{
+    MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, limits as rules_limits, step_body,
+};

@@ -1,0 +1,338 @@
+//! Genesis and validator configuration (TOML).
+//!
+//! `genesis.toml` is public and identical on every validator: zone id, tick length, world seed
+//! and bounds, and the validator set (ed25519 public keys and p2p addresses, PoA). Each
+//! validator also has its own `config.toml` (listen addresses, storage directory) and a private
+//! key file readable only by its owner.
+
+use commonware_codec::{Copying, Decode as _, Encode as _};
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use z3r0_sim::SimConfig;
+
+/// Fewest and most validators a zone committee may have.
+pub const MIN_VALIDATORS: usize = 1;
+pub const MAX_VALIDATORS: usize = 100;
+/// Allowed tick lengths.
+pub const TICK_MS: std::ops::RangeInclusive<u64> = 10..=1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("could not draw key material from the operating system: {0}")]
+    Entropy(String),
+    #[error("serializing: {0}")]
+    Serialize(#[from] toml::ser::Error),
+}
+
+/// One member of the committee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorEntry {
+    /// ed25519 public key, hex.
+    pub public_key: String,
+    /// Where its peers reach it.
+    pub p2p: SocketAddr,
+}
+
+/// The zone's genesis: everything every validator must agree on before block 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    pub zone: u32,
+    pub tick_ms: u64,
+    pub world_seed: u64,
+    /// Chunk bounds of the zone, `[min, max)` per axis.
+    pub chunks_x: [i32; 2],
+    pub chunks_y: [i32; 2],
+    pub chunks_z: [i32; 2],
+    pub claim_limit: u32,
+    pub timeout_ticks: u64,
+    pub validators: Vec<ValidatorEntry>,
+}
+
+impl Genesis {
+    pub fn sim_config(&self) -> SimConfig {
+        SimConfig {
+            seed: self.world_seed,
+            chunks_x: (self.chunks_x[0], self.chunks_x[1]),
+            chunks_y: (self.chunks_y[0], self.chunks_y[1]),
+            chunks_z: (self.chunks_z[0], self.chunks_z[1]),
+            claim_limit: self.claim_limit,
+            timeout_ticks: self.timeout_ticks,
+        }
+    }
+
+    /// The committee's keys, in file order.
+    pub fn public_keys(&self) -> Result<Vec<PublicKey>, String> {
+        self.validators
+            .iter()
+            .map(|v| {
+                let bytes = from_hex(&v.public_key).ok_or("public key is not hex")?;
+                PublicKey::decode_cfg(Copying(&bytes), &()).map_err(|e| format!("public key: {e}"))
+            })
+            .collect()
+    }
+
+    /// Checks everything a node relies on; the reason names the problem.
+    pub fn validate(&self) -> Result<(), String> {
+        if !TICK_MS.contains(&self.tick_ms) {
+            return Err(format!(
+                "tick_ms {} is outside {}..={}",
+                self.tick_ms,
+                TICK_MS.start(),
+                TICK_MS.end()
+            ));
+        }
+        let n = self.validators.len();
+        if !(MIN_VALIDATORS..=MAX_VALIDATORS).contains(&n) {
+            return Err(format!(
+                "{n} validators; a zone needs {MIN_VALIDATORS} to {MAX_VALIDATORS}"
+            ));
+        }
+        let keys = self.public_keys()?;
+        if keys.iter().collect::<BTreeSet<_>>().len() != n {
+            return Err("a validator key appears twice".into());
+        }
+        if self
+            .validators
+            .iter()
+            .map(|v| v.p2p)
+            .collect::<BTreeSet<_>>()
+            .len()
+            != n
+        {
+            return Err("a p2p address appears twice".into());
+        }
+        for (name, r) in [
+            ("chunks_x", self.chunks_x),
+            ("chunks_y", self.chunks_y),
+            ("chunks_z", self.chunks_z),
+        ] {
+            if r[0] >= r[1] {
+                return Err(format!("{name} [{}, {}) is empty", r[0], r[1]));
+            }
+        }
+        let c = self.sim_config();
+        let span = |r: (i32, i32)| (i64::from(r.1) - i64::from(r.0)) as u64;
+        let chunks = span(c.chunks_x)
+            .saturating_mul(span(c.chunks_y))
+            .saturating_mul(span(c.chunks_z));
+        if chunks > z3r0_sim::MAX_ZONE_CHUNKS as u64 {
+            return Err(format!("{chunks} chunks exceed the zone limit"));
+        }
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = read(path)?;
+        let g: Genesis = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        g.validate().map_err(|reason| ConfigError::Invalid {
+            path: path.into(),
+            reason,
+        })?;
+        Ok(g)
+    }
+}
+
+/// One validator's own settings. Relative paths are relative to the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorConfig {
+    pub genesis: PathBuf,
+    /// File holding the hex ed25519 private key (mode 0600).
+    pub private_key_file: PathBuf,
+    pub storage_dir: PathBuf,
+    /// Address consensus listens on (must match this validator's genesis entry).
+    pub p2p_listen: SocketAddr,
+    /// Prometheus metrics endpoint (loopback).
+    pub metrics: SocketAddr,
+    /// QUIC edge for players.
+    pub player_listen: SocketAddr,
+}
+
+impl ValidatorConfig {
+    /// Loads the config, its genesis and its private key; checks that the key is in the
+    /// committee and the listen address matches its entry.
+    pub fn load(path: &Path) -> Result<(Self, Genesis, PrivateKey), ConfigError> {
+        let text = read(path)?;
+        let mut cfg: ValidatorConfig =
+            toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.into(),
+                source,
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut cfg.genesis,
+            &mut cfg.private_key_file,
+            &mut cfg.storage_dir,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        let genesis = Genesis::load(&cfg.genesis)?;
+        let key_text = read(&cfg.private_key_file)?;
+        let invalid = |reason: &str| ConfigError::Invalid {
+            path: cfg.private_key_file.clone(),
+            reason: reason.into(),
+        };
+        let bytes = from_hex(key_text.trim()).ok_or_else(|| invalid("private key is not hex"))?;
+        let key = PrivateKey::decode_cfg(Copying(&bytes), &())
+            .map_err(|_| invalid("not an ed25519 private key"))?;
+        let keys = genesis.public_keys().map_err(|r| invalid(&r))?;
+        let me = key.public_key();
+        let Some(i) = keys.iter().position(|k| *k == me) else {
+            return Err(ConfigError::Invalid {
+                path: path.into(),
+                reason: "this validator's key is not in the genesis committee".into(),
+            });
+        };
+        if genesis.validators[i].p2p.port() != cfg.p2p_listen.port() {
+            return Err(ConfigError::Invalid {
+                path: path.into(),
+                reason: format!(
+                    "p2p_listen {} does not match the genesis entry {}",
+                    cfg.p2p_listen, genesis.validators[i].p2p
+                ),
+            });
+        }
+        Ok((cfg, genesis, key))
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), ConfigError> {
+    std::fs::write(path, contents).map_err(|source| ConfigError::Write {
+        path: path.into(),
+        source,
+    })
+}
+
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Writes a loopback network of `validators` nodes under `out`: `genesis.toml`, and per
+/// validator `validator-<i>/config.toml` and `validator-<i>/private.key` (0600). Ports start at
+/// `base_port`: p2p, then metrics, then the player edge, in blocks of `validators`.
+pub fn generate(
+    out: &Path,
+    validators: usize,
+    base_port: u16,
+    zone: u32,
+    tick_ms: u64,
+) -> Result<Genesis, ConfigError> {
+    let keys = (0..validators)
+        .map(|_| {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| ConfigError::Entropy(e.to_string()))?;
+            PrivateKey::decode_cfg(Copying(&seed), &())
+                .map_err(|e| ConfigError::Entropy(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let port = |block: usize, i: usize| -> Result<SocketAddr, ConfigError> {
+        let p = usize::from(base_port) + block * validators + i;
+        let p = u16::try_from(p).map_err(|_| ConfigError::Invalid {
+            path: out.into(),
+            reason: format!("port {p} is out of range; choose a lower --base-port"),
+        })?;
+        Ok(SocketAddr::from(([127, 0, 0, 1], p)))
+    };
+    let defaults = SimConfig::default();
+    let genesis = Genesis {
+        zone,
+        tick_ms,
+        world_seed: defaults.seed,
+        chunks_x: [defaults.chunks_x.0, defaults.chunks_x.1],
+        chunks_y: [defaults.chunks_y.0, defaults.chunks_y.1],
+        chunks_z: [defaults.chunks_z.0, defaults.chunks_z.1],
+        claim_limit: defaults.claim_limit,
+        timeout_ticks: defaults.timeout_ticks,
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                Ok(ValidatorEntry {
+                    public_key: to_hex(&k.public_key().encode()),
+                    p2p: port(0, i)?,
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?,
+    };
+    let genesis_path = out.join("genesis.toml");
+    genesis.validate().map_err(|reason| ConfigError::Invalid {
+        path: genesis_path.clone(),
+        reason,
+    })?;
+    std::fs::create_dir_all(out).map_err(|source| ConfigError::Write {
+        path: out.into(),
+        source,
+    })?;
+    write(&genesis_path, &toml::to_string(&genesis)?)?;
+    for (i, k) in keys.iter().enumerate() {
+        let dir = out.join(format!("validator-{i}"));
+        std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        let key_path = dir.join("private.key");
+        write(&key_path, &format!("{}\n", to_hex(&k.encode())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |source| ConfigError::Write {
+                    path: key_path.clone(),
+                    source,
+                },
+            )?;
+        }
+        let cfg = ValidatorConfig {
+            genesis: PathBuf::from("../genesis.toml"),
+            private_key_file: PathBuf::from("private.key"),
+            storage_dir: PathBuf::from("data"),
+            p2p_listen: port(0, i)?,
+            metrics: port(1, i)?,
+            player_listen: port(2, i)?,
+        };
+        write(&dir.join("config.toml"), &toml::to_string(&cfg)?)?;
+    }
+    Ok(genesis)
+}

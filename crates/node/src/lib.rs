@@ -1,0 +1,6 @@
+//! The Z3R0 validator node. Today: the genesis of a zone (validator keys, addresses, tick length,
+//! world parameters) and per-validator configuration files. The consensus wiring builds on these.
+
+pub mod genesis;
+
+pub use genesis::{ConfigError, Genesis, ValidatorConfig, ValidatorEntry, generate};
