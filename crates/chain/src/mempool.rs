@@ -247,12 +247,19 @@ impl<P: Ord + Clone> Mempool<P> {
 
     /// Actions for a block at `tick`: at most `max`, players in key order taking turns (one
     /// action each per round, lowest nonce first, up to the per-block limit), only actions for
-    /// ticks up to `tick`. The pool is not changed: [`Mempool::finalized`] removes what lands.
+    /// ticks up to `tick` and not yet expired at it. The pool is not changed: [`Mempool::finalized`] removes what lands.
     pub fn propose(&self, tick: u64, max: usize) -> Vec<SignedAction> {
+        let max_age = self.config.max_age;
         let mut queues: Vec<_> = self
             .pending
             .values()
-            .map(|q| q.values().filter(|a| a.action.tick <= tick).peekable())
+            .map(|q| {
+                q.values()
+                    .filter(move |a| {
+                        a.action.tick <= tick && a.action.tick.saturating_add(max_age) >= tick
+                    })
+                    .peekable()
+            })
             .collect();
         let mut out = Vec::new();
         for _round in 0..self.config.max_per_player_per_block {
@@ -337,7 +344,13 @@ pub fn check_block_actions(
                 got: a.zone,
             }));
         }
-        if a.tick > tick || a.tick.saturating_add(config.max_age) < tick {
+        if a.tick > tick {
+            return Err(invalid(Rejection::TooEarly {
+                tick: a.tick,
+                current: tick,
+            }));
+        }
+        if a.tick.saturating_add(config.max_age) < tick {
             return Err(invalid(Rejection::Expired {
                 tick: a.tick,
                 current: tick,

@@ -179,6 +179,9 @@ fn proposals_take_turns_in_nonce_order_and_skip_future_ticks() {
     }
     pool.submit(&0, action(&b, 10, 0, b"")).unwrap();
     pool.submit(&0, action(&b, 12, 1, b"")).unwrap(); // for a later tick
+    // More than `max_age` (20) ticks later, only b's tick-12 action is still proposable.
+    assert!(pool.propose(31, 100).iter().all(|s| s.action.tick == 12));
+    assert_eq!(pool.propose(31, 100).len(), 1);
     let block = pool.propose(10, 100);
     let order: Vec<(bool, u64)> = block
         .iter()
@@ -245,6 +248,21 @@ fn block_checks_reject_replays_reordering_and_forgeries() {
     ));
     assert!(matches!(
         check(&[action(&a, 11, 5, b"")]),
+        Err(BlockActionsError::Invalid {
+            reason: Rejection::TooEarly { .. },
+            ..
+        })
+    ));
+    // At tick 40, an action for tick 10 is more than `max_age` (20) old.
+    assert!(matches!(
+        check_block_actions(
+            &config,
+            &nonces,
+            40,
+            &[action(&a, 10, 5, b"")],
+            100,
+            &mut rng()
+        ),
         Err(BlockActionsError::Invalid {
             reason: Rejection::Expired { .. },
             ..
