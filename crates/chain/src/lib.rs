@@ -11,7 +11,7 @@ pub mod mempool;
 
 pub use action::{ACTION_NAMESPACE, Action, MAX_PAYLOAD, SignedAction, verify_all};
 pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS};
-pub use machine::{CounterReceipt, Counters, Hash, StateMachine};
+pub use machine::{CounterReceipt, Counters, CountersSnapshotError, Hash, Snapshot, StateMachine};
 pub use mempool::{
     BlockActionsError, Mempool, MempoolConfig, Nonces, Rejection, check_block_actions,
 };

@@ -22,6 +22,23 @@ pub trait StateMachine {
     ) -> Hash;
 }
 
+/// State that can be written out and read back: checkpoints on disk, and forks for executing
+/// blocks that are notarized but not yet final.
+pub trait Snapshot: Sized {
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Appends the whole state, canonically encoded.
+    fn snapshot(&self, out: &mut Vec<u8>) -> Result<(), Self::Error>;
+    /// A state with this one's configuration, read from [`Snapshot::snapshot`] bytes. Bad bytes
+    /// give an error, never a panic.
+    fn restore(&self, bytes: &[u8]) -> Result<Self, Self::Error>;
+    /// An independent copy of this state.
+    fn fork(&self) -> Result<Self, Self::Error> {
+        let mut bytes = Vec::new();
+        self.snapshot(&mut bytes)?;
+        self.restore(&bytes)
+    }
+}
+
 /// Per-player counters: each action's payload is a big-endian `u64` added to the signer's
 /// counter (malformed payloads count as zero). Root: blake3 over the counters in key order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,5 +96,53 @@ impl StateMachine for Counters {
         }
         self.root = self.compute_root();
         self.root
+    }
+}
+
+/// Why counter snapshot bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad counters snapshot: {0}")]
+pub struct CountersSnapshotError(&'static str);
+
+impl Snapshot for Counters {
+    type Error = CountersSnapshotError;
+
+    fn snapshot(&self, out: &mut Vec<u8>) -> Result<(), Self::Error> {
+        out.extend_from_slice(&(self.counters.len() as u64).to_be_bytes());
+        for (k, v) in &self.counters {
+            out.extend_from_slice(k);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        Ok(())
+    }
+
+    fn restore(&self, bytes: &[u8]) -> Result<Self, Self::Error> {
+        let (len, mut rest) = bytes
+            .split_first_chunk::<8>()
+            .ok_or(CountersSnapshotError("truncated"))?;
+        let len = u64::from_be_bytes(*len);
+        if len.checked_mul(40) != Some(rest.len() as u64) {
+            return Err(CountersSnapshotError("length does not match"));
+        }
+        let mut counters = BTreeMap::new();
+        while let Some((k, tail)) = rest.split_first_chunk::<32>() {
+            let (v, tail) = tail
+                .split_first_chunk::<8>()
+                .ok_or(CountersSnapshotError("truncated"))?;
+            if counters.insert(*k, u64::from_be_bytes(*v)).is_some() {
+                return Err(CountersSnapshotError("duplicate player"));
+            }
+            rest = tail;
+        }
+        let mut restored = Counters {
+            counters,
+            root: [0; 32],
+        };
+        restored.root = restored.compute_root();
+        Ok(restored)
+    }
+
+    fn fork(&self) -> Result<Self, Self::Error> {
+        Ok(self.clone())
     }
 }

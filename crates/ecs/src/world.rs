@@ -13,7 +13,9 @@ use z3r0_voxel::{Hash, MerkleProof, ProofError, SparseMerkleTree};
 ///
 /// `TABLE` is part of every record's key in the state commitment: never renumber a table or
 /// reuse a retired number. Tables 0 ([`Alive`]) and [`META_TABLE`] are reserved.
-pub trait Component: Clone + Eq + Default + Write + EncodeSize + Read<Cfg = ()> + 'static {
+pub trait Component:
+    Clone + Eq + Default + Write + EncodeSize + Read<Cfg = ()> + Send + 'static
+{
     const TABLE: u16;
     const NAME: &'static str;
 }
@@ -128,7 +130,7 @@ pub fn verify_record<C: Component>(
 }
 
 /// Type-erased column operations the world needs without knowing the component type.
-pub(crate) trait ErasedColumn<R>: Any {
+pub(crate) trait ErasedColumn<R>: Any + Send {
     fn table(&self) -> u16;
     fn name(&self) -> &'static str;
     fn len(&self) -> usize;

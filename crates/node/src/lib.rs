@@ -1,6 +1,12 @@
 //! The Z3R0 validator node. Today: the genesis of a zone (validator keys, addresses, tick length,
 //! world parameters) and per-validator configuration files. The consensus wiring builds on these.
 
+pub mod application;
+pub mod block;
+pub mod engine;
+pub mod executor;
 pub mod genesis;
+pub mod metrics;
+pub mod simnet;
 
 pub use genesis::{ConfigError, Genesis, ValidatorConfig, ValidatorEntry, generate};

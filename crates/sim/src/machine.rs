@@ -1,8 +1,8 @@
 //! The game as the zone chain's state machine: one finalized block executes one tick.
 
 use crate::action::PlayerKey;
-use crate::rules::{Receipt, Sim};
-use z3r0_chain::{Hash, SignedAction, StateMachine};
+use crate::rules::{Receipt, Sim, SimError};
+use z3r0_chain::{Hash, SignedAction, Snapshot, StateMachine};
 
 impl StateMachine for Sim {
     type Receipt = Receipt;
@@ -24,5 +24,17 @@ impl StateMachine for Sim {
             Some((key, a.action.payload.as_ref()))
         });
         self.execute_tick(tick, keyed, receipts)
+    }
+}
+
+impl Snapshot for Sim {
+    type Error = SimError;
+
+    fn snapshot(&self, out: &mut Vec<u8>) -> Result<(), SimError> {
+        Sim::snapshot(self, out)
+    }
+
+    fn restore(&self, bytes: &[u8]) -> Result<Self, SimError> {
+        Sim::restore(*self.config(), bytes)
     }
 }

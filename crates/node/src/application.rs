@@ -1,0 +1,386 @@
+//! The zone chain as a commonware application: simplex asks it to propose and verify blocks
+//! (through marshal's inline wrapper), and marshal hands it finalized blocks in height order.
+//!
+//! - `propose` waits for the tick boundary, then builds the block for that tick from the mempool,
+//!   on the state after the parent (executed ahead of finality when needed).
+//! - `verify` checks a proposal against the state after its parent: structure, tick order, the
+//!   parent's state root, nonces and signatures. A proposal for a tick that has not started yet
+//!   is held until it starts (less a tick of clock skew), so a leader cannot run the game clock
+//!   ahead; consensus times the view out if the wait is too long.
+//! - Finalized blocks go to the [`Finalizer`] task, which executes them on the final state,
+//!   writes checkpoints, feeds the mempool and the metrics, and acknowledges them to marshal.
+
+use crate::block::{BlockDigest, ZoneBlock};
+use crate::executor::{ExecError, Executed, Executor};
+use crate::metrics::ZoneMetrics;
+use commonware_actor::Feedback;
+use commonware_consensus::{
+    Reporter,
+    marshal::{Update, ancestry::Ancestry},
+    simplex::{scheme::ed25519, types::Context},
+};
+use commonware_cryptography::{Digested, ed25519::PublicKey};
+use commonware_runtime::Clock;
+use commonware_utils::Acknowledgement as _;
+use futures::StreamExt as _;
+use futures::channel::mpsc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::{debug, warn};
+use z3r0_chain::{Block, Hash, MAX_BLOCK_ACTIONS, Mempool, Snapshot, StateMachine};
+
+/// Where a submitted action came from: a local client connection or a peer validator.
+pub type Source = u64;
+
+/// When ticks start: tick `t` runs from `genesis_ms + t * tick_ms` (unix milliseconds). A block
+/// for tick `t` is proposed when tick `t` ends. `tick_ms == 0` means unpaced: blocks as fast as
+/// consensus allows, one tick each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    pub genesis_ms: u64,
+    pub tick_ms: u64,
+}
+
+impl Pacing {
+    pub const UNPACED: Pacing = Pacing {
+        genesis_ms: 0,
+        tick_ms: 0,
+    };
+
+    fn millis(time: SystemTime) -> u64 {
+        time.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The tick running at `time` (0 when unpaced or before genesis).
+    pub fn tick_at(&self, time: SystemTime) -> u64 {
+        match self.tick_ms {
+            0 => 0,
+            ms => Self::millis(time).saturating_sub(self.genesis_ms) / ms,
+        }
+    }
+
+    /// When `tick` starts.
+    pub fn start_of(&self, tick: u64) -> SystemTime {
+        UNIX_EPOCH
+            + Duration::from_millis(
+                self.genesis_ms
+                    .saturating_add(tick.saturating_mul(self.tick_ms)),
+            )
+    }
+}
+
+/// A finalized block as the node saw it (for tests, benchmarks and future subscribers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finalized {
+    pub height: u64,
+    pub tick: u64,
+    pub digest: Hash,
+    /// State root after the block.
+    pub root: Hash,
+    pub actions: usize,
+    /// From when this node first proposed or verified the block to its finalization; `None` for
+    /// blocks it only learned of when they were final (replay, backfill).
+    pub latency: Option<Duration>,
+}
+
+/// Receives every finalized block, in height order.
+pub type Observer = Arc<dyn Fn(&Finalized) + Send + Sync>;
+
+pub(crate) struct Zone<M: StateMachine + Snapshot> {
+    pub executor: Executor<M>,
+    pub mempool: Mempool<Source>,
+    /// Height and when this node first proposed or verified each unfinalized block.
+    pub seen: BTreeMap<Hash, (u64, SystemTime)>,
+}
+
+/// Shared by the consensus-facing application and the finalizer.
+pub(crate) type SharedZone<M> = Arc<Mutex<Zone<M>>>;
+
+pub(crate) fn lock<M: StateMachine + Snapshot>(zone: &SharedZone<M>) -> MutexGuard<'_, Zone<M>> {
+    // A panic while holding the lock already stops the node; keep serving what is left.
+    zone.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Most blocks this node will execute ahead of finality to check one proposal; a parent deeper
+/// than this above the finalized tip waits for finalization to catch up.
+const MAX_SPECULATIVE_DEPTH: usize = 256;
+
+pub struct ZoneApp<M: StateMachine + Snapshot> {
+    pub(crate) zone: SharedZone<M>,
+    pub(crate) pacing: Pacing,
+    pub(crate) metrics: ZoneMetrics,
+}
+
+impl<M: StateMachine + Snapshot> std::fmt::Debug for ZoneApp<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZoneApp")
+            .field("pacing", &self.pacing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: StateMachine + Snapshot> Clone for ZoneApp<M> {
+    fn clone(&self) -> Self {
+        Self {
+            zone: self.zone.clone(),
+            pacing: self.pacing,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+impl<M: StateMachine + Snapshot> ZoneApp<M> {
+    /// Makes sure the block `first` (yielded first by `ancestry`, whose later items are its
+    /// ancestors) has been executed, executing it and any unexecuted ancestors ahead of finality.
+    /// `None` if it cannot be: it conflicts with finality, or it is invalid.
+    async fn executed(
+        &self,
+        first: Digested<ZoneBlock>,
+        ancestry: &mut (impl Ancestry<ZoneBlock> + 'static),
+    ) -> Option<Arc<Executed>> {
+        let mut path = vec![first];
+        loop {
+            let newest_missing = path.last()?;
+            let parent = newest_missing.inner().block().parent;
+            {
+                let zone = lock(&self.zone);
+                let finalized = zone.executor.finalized();
+                let done = |d: &Hash| zone.executor.summary(d).cloned();
+                if let Some(summary) = done(&path[0].inner().block().digest()) {
+                    return Some(summary);
+                }
+                if newest_missing.inner().block().height <= finalized.block.height {
+                    // Below or at the finalized height but not executed: not on the final chain.
+                    return None;
+                }
+                if done(&parent).is_some() {
+                    break;
+                }
+            }
+            if path.len() >= MAX_SPECULATIVE_DEPTH {
+                warn!(depth = path.len(), "parent too far above the finalized tip");
+                return None;
+            }
+            path.push(ancestry.next().await?);
+        }
+        let mut zone = lock(&self.zone);
+        let mut summary = None;
+        for block in path.into_iter().rev() {
+            match zone
+                .executor
+                .execute_speculative(block.inner().block().clone())
+            {
+                Ok(s) => summary = Some(s),
+                Err(e) => {
+                    warn!(error = %e, "notarized ancestor does not execute");
+                    return None;
+                }
+            }
+        }
+        summary
+    }
+}
+
+impl<E, M> commonware_consensus::Application<E> for ZoneApp<M>
+where
+    E: Clock + Send + 'static,
+    M: StateMachine + Snapshot + Send + 'static,
+    M::Receipt: Send,
+{
+    type SigningScheme = ed25519::Scheme;
+    type Context = Context<BlockDigest, PublicKey>;
+    type Block = ZoneBlock;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (clock, _context): (E, Self::Context),
+        mut ancestry: impl Ancestry<ZoneBlock>,
+        _input: (),
+    ) -> Option<Digested<ZoneBlock>> {
+        let parent = ancestry.next().await?;
+        let parent_summary = self.executed(parent, &mut ancestry).await?;
+        let parent_tick = parent_summary.block.tick;
+        let tick = (parent_tick + 1).max(self.pacing.tick_at(clock.current()));
+        if self.pacing.tick_ms > 0 {
+            // The block for `tick` closes when the tick ends.
+            clock.sleep_until(self.pacing.start_of(tick + 1)).await;
+        }
+        let mut zone = lock(&self.zone);
+        let candidates = zone.mempool.propose(tick, MAX_BLOCK_ACTIONS);
+        let actions = zone.executor.select_actions(&parent_summary, candidates);
+        let mut block = Block {
+            parent: parent_summary.digest,
+            height: parent_summary.block.height + 1,
+            tick,
+            zone: zone.executor.config().zone,
+            parent_state_root: parent_summary.root,
+            actions,
+        };
+        if let Err(e) = zone.executor.check(&block) {
+            // The mempool admitted something the chain would refuse; propose an empty block
+            // rather than none, and say so.
+            warn!(error = %e, "proposal failed its own checks; proposing it empty");
+            block.actions.clear();
+        }
+        let block = ZoneBlock::new(block);
+        zone.seen.insert(
+            block.block().digest(),
+            (block.block().height, clock.current()),
+        );
+        self.metrics.proposed.inc();
+        let digest = commonware_cryptography::Digestible::digest(&block);
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        (clock, _context): (E, Self::Context),
+        mut ancestry: impl Ancestry<ZoneBlock>,
+    ) -> bool {
+        let Some(block) = ancestry.next().await else {
+            return false;
+        };
+        let Some(parent) = ancestry.next().await else {
+            return false;
+        };
+        let started = clock.current();
+        let tick = block.inner().block().tick;
+        if self.pacing.tick_ms > 0 {
+            // Allow one tick of clock skew.
+            let skew = Duration::from_millis(self.pacing.tick_ms);
+            let earliest = self.pacing.start_of(tick).checked_sub(skew);
+            if let Some(earliest) = earliest
+                && earliest > clock.current()
+            {
+                debug!(tick, "proposal for a future tick: waiting for it");
+                clock.sleep_until(earliest).await;
+            }
+        }
+        let Some(_parent) = self.executed(parent, &mut ancestry).await else {
+            return false;
+        };
+        let mut zone = lock(&self.zone);
+        match zone.executor.check(block.inner().block()) {
+            Ok(()) => {
+                zone.seen
+                    .entry(block.inner().block().digest())
+                    .or_insert((block.inner().block().height, started));
+                self.metrics.verified.inc();
+                true
+            }
+            Err(e) => {
+                warn!(height = block.inner().block().height, error = %e, "refusing proposal");
+                self.metrics.refused.inc();
+                false
+            }
+        }
+    }
+}
+
+/// Marshal's reporter: forwards finalized blocks (and tips) to the [`Finalizer`] task.
+#[derive(Clone, Debug)]
+pub struct FinalizedSink {
+    pub(crate) sender: mpsc::UnboundedSender<Update<ZoneBlock>>,
+}
+
+impl Reporter for FinalizedSink {
+    type Activity = Update<ZoneBlock>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        // Marshal delivers at most `max_pending_acks` blocks before they are acknowledged, and
+        // tips are consumed as they come, so this channel stays small.
+        match self.sender.unbounded_send(activity) {
+            Ok(()) => Feedback::Ok,
+            Err(_) => Feedback::Closed,
+        }
+    }
+}
+
+/// Why a validator stopped following its chain.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot execute finalized block: {0}")]
+    Execution(#[from] ExecError),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("marshal does not have finalized block {0} to replay")]
+    MissingBlock(u64),
+    #[error("marshal stopped")]
+    MarshalStopped,
+}
+
+/// Executes finalized blocks in order; see the module docs.
+pub(crate) struct Finalizer<M: StateMachine + Snapshot> {
+    pub zone: SharedZone<M>,
+    pub metrics: ZoneMetrics,
+    pub observer: Option<Observer>,
+    pub receipts: Vec<M::Receipt>,
+}
+
+impl<M: StateMachine + Snapshot> Finalizer<M> {
+    /// Executes one finalized block; `now` is when it was learned final.
+    pub fn apply(&mut self, block: &ZoneBlock, now: SystemTime) -> Result<Finalized, ExecError> {
+        let mut zone = lock(&self.zone);
+        if block.block().height <= zone.executor.finalized().block.height {
+            // Marshal redelivers after a restart; the checkpoint already covers it.
+            return Ok(self.record(&zone.executor.finalized().clone(), None));
+        }
+        self.receipts.clear();
+        let summary = zone
+            .executor
+            .finalize(block.block().clone(), &mut self.receipts)?;
+        let tick = summary.block.tick;
+        zone.mempool.finalized(tick, &summary.block.actions);
+        let seen = zone.seen.remove(&summary.digest).map(|(_, t)| t);
+        let height = summary.block.height;
+        zone.seen.retain(|_, (h, _)| *h > height);
+        self.metrics.mempool.set(zone.mempool.len() as i64);
+        drop(zone);
+        let latency = seen.and_then(|t| now.duration_since(t).ok());
+        if let Some(l) = latency {
+            self.metrics.finality.observe(l.as_secs_f64());
+        }
+        self.metrics.height.set(height as i64);
+        self.metrics
+            .actions
+            .inc_by(summary.block.actions.len() as u64);
+        Ok(self.record(&summary, latency))
+    }
+
+    fn record(&self, summary: &Executed, latency: Option<Duration>) -> Finalized {
+        let f = Finalized {
+            height: summary.block.height,
+            tick: summary.block.tick,
+            digest: summary.digest,
+            root: summary.root,
+            actions: summary.block.actions.len(),
+            latency,
+        };
+        if let Some(observer) = &self.observer {
+            observer(&f);
+        }
+        f
+    }
+
+    /// Handles one marshal update; blocks are acknowledged once executed.
+    pub fn handle(
+        &mut self,
+        update: Update<ZoneBlock>,
+        now: SystemTime,
+    ) -> Result<Option<Finalized>, ExecError> {
+        match update {
+            Update::Tip(_, height, _) => {
+                self.metrics.finalized_tip.set(height.get() as i64);
+                Ok(None)
+            }
+            Update::Block(block, ack) => {
+                let f = self.apply(block.inner(), now)?;
+                ack.acknowledge();
+                Ok(Some(f))
+            }
+        }
+    }
+}

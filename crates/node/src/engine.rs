@@ -1,0 +1,460 @@
+//! One validator, wired from commonware parts: simplex consensus (ed25519 votes), marshal
+//! (ordered finalized blocks, backfill, block and certificate archives), buffered broadcast of
+//! proposals, and the zone application. Runtime-agnostic: the same code runs on the tokio runtime
+//! with authenticated p2p and in the deterministic runtime with the simulated network.
+
+use crate::application::{
+    FinalizedSink, Finalizer, NodeError, Observer, Pacing, Zone, ZoneApp, lock,
+};
+use crate::block::ZoneBlock;
+use crate::executor::Executor;
+use crate::metrics::ZoneMetrics;
+use commonware_broadcast::buffered;
+use commonware_consensus::{
+    marshal::{
+        self, Identifier, Update,
+        core::Actor as MarshalActor,
+        resolver::p2p as marshal_resolver,
+        standard::{Inline, Standard},
+    },
+    simplex::{
+        self,
+        config::{ForwardPolicy, SkipPolicy},
+        elector::RoundRobin,
+        scheme::ed25519,
+    },
+    types::{Epoch, FixedEpocher, Height, ViewDelta},
+};
+use commonware_cryptography::{
+    Digestible as _, Sha256, Signer as _, certificate::ConstantProvider,
+    certificate::Verifier as _, ed25519::PrivateKey, ed25519::PublicKey,
+};
+use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
+use commonware_storage::{
+    archive::immutable,
+    metadata::{self, Metadata},
+};
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set, sequence::U64};
+use futures::StreamExt as _;
+use futures::channel::mpsc;
+use std::collections::BTreeMap;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing::{error, info};
+use z3r0_chain::{Mempool, MempoolConfig, Snapshot, StateMachine};
+
+/// Namespace of consensus votes and certificates.
+pub const CONSENSUS_NAMESPACE: &[u8] = b"z3r0/consensus/v1";
+
+/// The zone runs one epoch: the validator set is fixed by genesis (PoA).
+const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
+
+/// Consensus timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long to wait for the leader's proposal.
+    pub leader: Duration,
+    /// How long to wait for a notarization before voting to skip the view.
+    pub certification: Duration,
+    /// How often to rebroadcast a nullify vote while stuck.
+    pub retry: Duration,
+    /// Backfill request timeout.
+    pub fetch: Duration,
+}
+
+impl Timeouts {
+    /// Tuned for a tick of `tick_ms` (0: unpaced): the leader waits up to a tick for the
+    /// boundary, so the proposal timeout is two ticks plus network slack; an absent leader costs
+    /// a few ticks, not alto's seconds.
+    pub fn for_tick(tick_ms: u64) -> Self {
+        let tick = Duration::from_millis(tick_ms);
+        let leader = 2 * tick + Duration::from_millis(100);
+        Self {
+            leader,
+            certification: 2 * leader,
+            retry: leader,
+            fetch: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The (sender, receiver) pairs of one validator's network channels.
+#[derive(Debug)]
+pub struct Channels<S, R> {
+    pub votes: (S, R),
+    pub certificates: (S, R),
+    pub resolver: (S, R),
+    pub broadcast: (S, R),
+    pub backfill: (S, R),
+}
+
+/// Channel numbers on the p2p network.
+pub mod channel {
+    pub const VOTES: u64 = 0;
+    pub const CERTIFICATES: u64 = 1;
+    pub const RESOLVER: u64 = 2;
+    pub const BROADCAST: u64 = 3;
+    pub const BACKFILL: u64 = 4;
+    pub const ACTIONS: u64 = 5;
+}
+
+/// Everything a validator needs besides its runtime and network.
+pub struct ValidatorSetup<M> {
+    pub signer: PrivateKey,
+    pub participants: Set<PublicKey>,
+    /// The zone's genesis state.
+    pub machine: M,
+    pub mempool: MempoolConfig,
+    pub pacing: Pacing,
+    pub timeouts: Timeouts,
+    /// Prefix of this validator's storage partitions.
+    pub partition: String,
+    /// Write a state checkpoint every this many finalized blocks.
+    pub checkpoint_interval: u64,
+    pub observer: Option<Observer>,
+}
+
+impl<M> std::fmt::Debug for ValidatorSetup<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatorSetup")
+            .field("partition", &self.partition)
+            .field("pacing", &self.pacing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running validator.
+pub struct Validator<M: StateMachine + Snapshot> {
+    pub public_key: PublicKey,
+    pub(crate) zone: Arc<Mutex<Zone<M>>>,
+    pub metrics: ZoneMetrics,
+    /// Resolves when the finalizer stops: an error means this validator cannot follow the chain.
+    pub finalizer: Option<Handle<Result<(), NodeError>>>,
+    pub consensus: Handle<()>,
+}
+
+impl<M: StateMachine + Snapshot> std::fmt::Debug for Validator<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("public_key", &self.public_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: StateMachine + Snapshot> Validator<M> {
+    /// Offers an action (canonical bytes) to this validator's mempool.
+    pub fn submit(
+        &self,
+        from: crate::application::Source,
+        bytes: &[u8],
+    ) -> Result<(), z3r0_chain::Rejection> {
+        let result = lock(&self.zone).mempool.submit_bytes(&from, bytes);
+        match result {
+            Ok(()) => self.metrics.submitted.inc(),
+            Err(_) => self.metrics.rejected.inc(),
+        };
+        result
+    }
+
+    /// The current tick of the mempool (one past the last finalized block's tick).
+    pub fn current_tick(&self) -> u64 {
+        lock(&self.zone).mempool.current_tick()
+    }
+
+    /// The next nonce of `player` as of the last finalized block.
+    pub fn next_nonce(&self, player: &PublicKey) -> u64 {
+        lock(&self.zone).mempool.nonces().next(player)
+    }
+}
+
+const PAGE_SIZE: std::num::NonZeroU16 = NZU16!(4096);
+const PAGE_CACHE: NonZeroUsize = NZUsize!(1024);
+const IO_BUFFER: NonZeroUsize = NZUsize!(64 * 1024);
+const MAILBOX: NonZeroUsize = NZUsize!(1024);
+
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-{name}-metadata"),
+        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
+        freezer_table_initial_size: 65_536,
+        freezer_table_resize_frequency: 4,
+        freezer_table_resize_chunk_size: 16_384,
+        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
+        freezer_key_page_cache: page_cache,
+        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
+        freezer_value_target_size: 1 << 28,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-{name}-ordinal"),
+        items_per_section: NZU64!(65_536),
+        freezer_key_write_buffer: IO_BUFFER,
+        freezer_value_write_buffer: IO_BUFFER,
+        ordinal_write_buffer: IO_BUFFER,
+        replay_buffer: IO_BUFFER,
+        codec_config,
+    }
+}
+
+type Checkpoints<E> = Metadata<E, U64, Vec<u8>>;
+const CHECKPOINT_KEY: u64 = 0;
+
+/// Starts a validator on `context` with the given network. Blocks finalized before a restart are
+/// recovered from the checkpoint and marshal's archive before consensus resumes.
+pub async fn start<E, M, C, B, S, R>(
+    context: E,
+    setup: ValidatorSetup<M>,
+    peers: C,
+    blocker: B,
+    channels: Channels<S, R>,
+) -> Result<Validator<M>, NodeError>
+where
+    E: Spawner
+        + Metrics
+        + Clock
+        + Storage
+        + rand_core::CryptoRng
+        + commonware_runtime::Supervisor
+        + Send
+        + 'static,
+    M: StateMachine + Snapshot + Send + 'static,
+    M::Receipt: Send,
+    C: Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let public_key = setup.signer.public_key();
+    let prefix = setup.partition.clone();
+    let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE);
+    let metrics = ZoneMetrics::register(&context.child("zone"));
+
+    // State: the last checkpoint, or genesis.
+    let checkpoints: Checkpoints<E> = Metadata::init(
+        context.child("checkpoints"),
+        metadata::Config {
+            partition: format!("{prefix}-checkpoints"),
+            codec_config: ((0..).into(), ()),
+        },
+    )
+    .await
+    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let genesis_executor = Executor::new(
+        setup.mempool,
+        setup
+            .machine
+            .fork()
+            .map_err(|e| NodeError::Storage(e.to_string()))?,
+    );
+    let genesis_block = genesis_executor.finalized().block.clone();
+    let executor = match checkpoints.get(&U64::new(CHECKPOINT_KEY)) {
+        Some(bytes) => Executor::resume(setup.mempool, &setup.machine, bytes)?,
+        None => genesis_executor,
+    };
+    let resumed_height = executor.finalized().block.height;
+    info!(height = resumed_height, "state loaded");
+    let nonces = executor.finalized().nonces.clone();
+    let current_tick = executor.finalized().block.tick + 1;
+    let zone = Arc::new(Mutex::new(Zone {
+        executor,
+        mempool: Mempool::new(setup.mempool, nonces, current_tick),
+        seen: BTreeMap::new(),
+    }));
+
+    let scheme = ed25519::Scheme::signer(
+        CONSENSUS_NAMESPACE,
+        setup.participants.clone(),
+        setup.signer.clone(),
+    )
+    .ok_or_else(|| NodeError::Storage("this validator is not in the genesis set".into()))?;
+    let provider = ConstantProvider::new(scheme.clone());
+
+    // Marshal: backfill resolver, proposal broadcast, archives.
+    let (resolver_sender, resolver) = marshal_resolver::init(
+        context.child("marshal_resolver"),
+        marshal_resolver::Config {
+            public_key: public_key.clone(),
+            peer_provider: peers.clone(),
+            blocker: blocker.clone(),
+            mailbox_size: MAILBOX,
+            fetch_timeout: NZDuration!(Duration::from_millis(500)),
+            fetch_retry_delay: Duration::from_millis(50),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        channels.backfill,
+    );
+    let (broadcast_engine, buffer) = buffered::Engine::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: public_key.clone(),
+            mailbox_size: MAILBOX,
+            deque_size: 16,
+            priority: true,
+            codec_config: (),
+            peer_provider: peers,
+            strategy: Sequential,
+        },
+    );
+    broadcast_engine.start(channels.broadcast);
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations"),
+        archive_config(
+            &prefix,
+            "finalizations",
+            page_cache.clone(),
+            scheme.certificate_codec_config(),
+        ),
+    )
+    .await
+    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let blocks = immutable::Archive::init(
+        context.child("blocks"),
+        archive_config(&prefix, "blocks", page_cache.clone(), ()),
+    )
+    .await
+    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let genesis = ZoneBlock::from_arc(genesis_block);
+    let genesis_digest = genesis.digest();
+    let (marshal_actor, marshal_mailbox, floor) =
+        MarshalActor::<_, Standard<ZoneBlock>, _, _, _, _, _>::init(
+            context.child("marshal"),
+            finalizations,
+            blocks,
+            marshal::Config {
+                provider,
+                epocher: FixedEpocher::new(EPOCH_LENGTH),
+                start: marshal::Start::Genesis(commonware_cryptography::Digested::precomputed(
+                    genesis,
+                    genesis_digest,
+                )),
+                partition_prefix: format!("{prefix}-marshal"),
+                mailbox_size: MAILBOX,
+                view_retention: ViewDelta::new(64),
+                prunable_items_per_section: NZU64!(4096),
+                page_cache: page_cache.clone(),
+                replay_buffer: IO_BUFFER,
+                key_write_buffer: IO_BUFFER,
+                value_write_buffer: IO_BUFFER,
+                block_codec_config: (),
+                max_repair: NZUsize!(64),
+                max_pending_acks: NZUsize!(16),
+                strategy: Sequential,
+            },
+        )
+        .await;
+
+    let app = ZoneApp {
+        zone: zone.clone(),
+        pacing: setup.pacing,
+        metrics: metrics.clone(),
+    };
+    let inline = Inline::new(
+        context.child("inline"),
+        app,
+        marshal_mailbox.clone(),
+        FixedEpocher::new(EPOCH_LENGTH),
+    );
+    let (sink_sender, mut updates) = mpsc::unbounded::<Update<ZoneBlock>>();
+    marshal_actor.start(
+        FinalizedSink {
+            sender: sink_sender,
+        },
+        buffer,
+        (resolver_sender, resolver),
+    );
+
+    // Blocks marshal already delivered (and we acknowledged) after the checkpoint: replay them
+    // from its archive so the state is where marshal thinks it is. (Marshal must be running to
+    // answer; the blocks it delivers meanwhile wait in the channel.)
+    let processed = floor.processed().map_or(0, |p| p.height().get());
+    let mut finalizer = Finalizer {
+        zone: zone.clone(),
+        metrics: metrics.clone(),
+        observer: setup.observer.clone(),
+        receipts: Vec::new(),
+    };
+    for height in resumed_height + 1..=processed {
+        let block = marshal_mailbox
+            .get_block(Identifier::Height(Height::new(height)))
+            .await
+            .ok_or(NodeError::MissingBlock(height))?;
+        finalizer.apply(block.inner(), context.current())?;
+    }
+    if processed > resumed_height {
+        info!(
+            from = resumed_height,
+            to = processed,
+            "replayed finalized blocks"
+        );
+    }
+
+    // The finalizer task: executes finalized blocks, checkpoints, acknowledges.
+    let interval = setup.checkpoint_interval.max(1);
+    let finalizer = context.child("finalizer").spawn(move |clock| async move {
+        let mut checkpoints = checkpoints;
+        let mut last_checkpoint = resumed_height;
+        while let Some(update) = updates.next().await {
+            let done = match finalizer.handle(update, clock.current()) {
+                Ok(done) => done,
+                Err(e) => {
+                    error!(error = %e, "stopping: cannot follow the finalized chain");
+                    return Err(NodeError::Execution(e));
+                }
+            };
+            let Some(done) = done else { continue };
+            if done.height >= last_checkpoint + interval {
+                let bytes = lock(&finalizer.zone).executor.checkpoint()?;
+                checkpoints = checkpoints
+                    .put_sync(U64::new(CHECKPOINT_KEY), bytes)
+                    .await
+                    .map_err(|e| NodeError::Storage(e.to_string()))?;
+                last_checkpoint = done.height;
+            }
+        }
+        Err(NodeError::MarshalStopped)
+    });
+
+    let engine = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker,
+            automaton: inline.clone(),
+            relay: inline.clone(),
+            reporter: inline,
+            strategy: Sequential,
+            partition: format!("{prefix}-simplex"),
+            mailbox_size: MAILBOX,
+            epoch: Epoch::zero(),
+            floor: simplex::config::Floor::Genesis(genesis_digest),
+            replay_buffer: IO_BUFFER,
+            write_buffer: IO_BUFFER,
+            page_cache,
+            leader_timeout: setup.timeouts.leader,
+            certification_timeout: setup.timeouts.certification,
+            timeout_retry: setup.timeouts.retry,
+            view_retention: ViewDelta::new(64),
+            skip: SkipPolicy::Disabled,
+            fetch_timeout: NZDuration!(Duration::from_millis(500)),
+            fetch_retry_delay: Duration::from_millis(50),
+            forward: ForwardPolicy::Disabled,
+            track_historical_votes: false,
+        },
+    );
+    let consensus = engine.start(channels.votes, channels.certificates, channels.resolver);
+    Ok(Validator {
+        public_key,
+        zone,
+        metrics,
+        finalizer: Some(finalizer),
+        consensus,
+    })
+}

@@ -1,0 +1,580 @@
+//! Block execution for a validator: the finalized state, plus speculative execution of blocks that
+//! are notarized but not yet final.
+//!
+//! Block `h` carries the state root after block `h - 1` (see `z3r0_chain::block`), so checking a
+//! proposal needs the state after its parent. Simplex lets a leader build on a parent that is only
+//! notarized, and a notarized block is not always finalized before its child is proposed; waiting
+//! for finality there could stall the chain. So the executor keeps two replicas of the state:
+//!
+//! - `finalized`: the state after the last finalized block; it only ever moves forward;
+//! - `tip`: the state after some notarized descendant of it, executed ahead of finality.
+//!
+//! Every executed block leaves an [`Executed`] summary (its root and the nonces after it), which
+//! is all a child proposal is checked against. When the next parent is not the tip (a fork, rare),
+//! the tip is forked afresh from the finalized state and replays the path. Each block therefore
+//! executes twice in the common case (once ahead, once final); a state machine's tick is a few ms
+//! against a 50 ms tick, and the final execution is what checkpoints and receipts come from.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use z3r0_chain::{
+    Block, BlockActionsError, BlockError, Hash, MAX_BLOCK_ACTIONS, MempoolConfig, Nonces,
+    SignedAction, Snapshot, StateMachine, check_block_actions,
+};
+
+/// The outcome of executing one block.
+#[derive(Debug)]
+pub struct Executed {
+    pub block: Arc<Block>,
+    pub digest: Hash,
+    /// State root after this block: what its child must carry.
+    pub root: Hash,
+    /// Next nonces after this block: what its child's actions are checked against.
+    pub nonces: Nonces,
+}
+
+/// Why a block cannot be built on or executed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Structure(#[from] BlockError),
+    #[error("actions at height {height}: {source}")]
+    Actions {
+        height: u64,
+        source: BlockActionsError,
+    },
+    #[error("parent {0:02x?} has not been executed")]
+    UnknownParent(Hash),
+    #[error("finalized block at height {height} does not extend the finalized tip at height {tip}")]
+    NotNext { height: u64, tip: u64 },
+    #[error(
+        "divergent execution at height {height}: speculative root {speculative:02x?}, final root {finalized:02x?}"
+    )]
+    Divergent {
+        height: u64,
+        speculative: Hash,
+        finalized: Hash,
+    },
+    #[error("state snapshot: {0}")]
+    Snapshot(String),
+    #[error("bad checkpoint: {0}")]
+    BadCheckpoint(&'static str),
+}
+
+struct Replica<M> {
+    machine: M,
+    summary: Arc<Executed>,
+}
+
+/// Executes blocks against the state machine `M`; see the module docs.
+pub struct Executor<M: StateMachine + Snapshot> {
+    config: MempoolConfig,
+    finalized: Replica<M>,
+    /// `None` until the first speculative execution, and after a fork made it stale.
+    tip: Option<Replica<M>>,
+    /// Executed blocks at or above the finalized height, by digest.
+    summaries: BTreeMap<Hash, Arc<Executed>>,
+    receipts: Vec<M::Receipt>,
+}
+
+impl<M: StateMachine + Snapshot> std::fmt::Debug for Executor<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("finalized_height", &self.finalized.summary.block.height)
+            .field("speculative", &self.summaries.len())
+            .finish()
+    }
+}
+
+fn snapshot_error(e: impl std::fmt::Display) -> ExecError {
+    ExecError::Snapshot(e.to_string())
+}
+
+/// The genesis block of a zone whose initial state is `machine`.
+pub fn genesis_block<M: StateMachine>(zone: u32, machine: &M) -> Block {
+    Block::genesis(zone, machine.root())
+}
+
+const CHECKPOINT_MAGIC: &[u8; 8] = b"z3r0ckp1";
+
+impl<M: StateMachine + Snapshot> Executor<M> {
+    /// Starts from genesis: `machine` is the zone's initial state.
+    pub fn new(config: MempoolConfig, machine: M) -> Self {
+        let block = genesis_block(config.zone, &machine);
+        let summary = Arc::new(Executed {
+            digest: block.digest(),
+            root: machine.root(),
+            block: Arc::new(block),
+            nonces: Nonces::default(),
+        });
+        Self::from_parts(config, machine, summary)
+    }
+
+    fn from_parts(config: MempoolConfig, machine: M, summary: Arc<Executed>) -> Self {
+        let mut summaries = BTreeMap::new();
+        summaries.insert(summary.digest, summary.clone());
+        Self {
+            config,
+            finalized: Replica { machine, summary },
+            tip: None,
+            summaries,
+            receipts: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &MempoolConfig {
+        &self.config
+    }
+
+    /// The last finalized block's summary.
+    pub fn finalized(&self) -> &Arc<Executed> {
+        &self.finalized.summary
+    }
+
+    /// The finalized state.
+    pub fn state(&self) -> &M {
+        &self.finalized.machine
+    }
+
+    /// The summary of an executed block at or above the finalized height.
+    pub fn summary(&self, digest: &Hash) -> Option<&Arc<Executed>> {
+        self.summaries.get(digest)
+    }
+
+    /// Checks `block` as a child of an executed parent: structure, the parent's root, and its
+    /// actions against the nonces after the parent (signatures batch-verified).
+    pub fn check(&self, block: &Block) -> Result<(), ExecError> {
+        let parent = self
+            .summaries
+            .get(&block.parent)
+            .ok_or(ExecError::UnknownParent(block.parent))?;
+        Self::check_against(&self.config, parent, block)
+    }
+
+    fn check_against(
+        config: &MempoolConfig,
+        parent: &Executed,
+        block: &Block,
+    ) -> Result<(), ExecError> {
+        block.check_follows(&parent.block)?;
+        if block.parent_state_root != parent.root {
+            return Err(BlockError::StateRoot {
+                height: parent.block.height,
+                claimed: block.parent_state_root,
+                computed: parent.root,
+            }
+            .into());
+        }
+        // Batch verification draws random coefficients; its verdict does not depend on them
+        // (ZIP-215), so seed them from the block for reproducible runs.
+        let mut rng = ChaCha20Rng::from_seed(block.parent_state_root);
+        check_block_actions(
+            config,
+            &parent.nonces,
+            block.tick,
+            &block.actions,
+            MAX_BLOCK_ACTIONS,
+            &mut rng,
+        )
+        .map_err(|source| ExecError::Actions {
+            height: block.height,
+            source,
+        })
+    }
+
+    /// Executes a notarized block ahead of finality (its parent must have been executed) and
+    /// returns its summary; a block executed before returns the same summary.
+    pub fn execute_speculative(&mut self, block: Arc<Block>) -> Result<Arc<Executed>, ExecError> {
+        let digest = block.digest();
+        if let Some(done) = self.summaries.get(&digest) {
+            return Ok(done.clone());
+        }
+        self.check(&block)?;
+        self.move_tip_to(block.parent)?;
+        let tip = self
+            .tip
+            .as_mut()
+            .ok_or(ExecError::UnknownParent(block.parent))?;
+        let summary = Self::apply(
+            &mut tip.machine,
+            &tip.summary,
+            block,
+            digest,
+            &mut self.receipts,
+        );
+        tip.summary = summary.clone();
+        self.receipts.clear();
+        self.summaries.insert(digest, summary.clone());
+        Ok(summary)
+    }
+
+    /// Makes the tip replica hold the state after `target` (an executed block).
+    fn move_tip_to(&mut self, target: Hash) -> Result<(), ExecError> {
+        if self
+            .tip
+            .as_ref()
+            .is_some_and(|t| t.summary.digest == target)
+        {
+            return Ok(());
+        }
+        // Path from the finalized block to `target`, newest first.
+        let mut path = Vec::new();
+        let mut at = target;
+        while at != self.finalized.summary.digest {
+            let s = self
+                .summaries
+                .get(&at)
+                .ok_or(ExecError::UnknownParent(at))?;
+            path.push(s.clone());
+            at = s.block.parent;
+        }
+        let mut tip = Replica {
+            machine: self.finalized.machine.fork().map_err(snapshot_error)?,
+            summary: self.finalized.summary.clone(),
+        };
+        for s in path.into_iter().rev() {
+            let again = Self::apply(
+                &mut tip.machine,
+                &tip.summary,
+                s.block.clone(),
+                s.digest,
+                &mut self.receipts,
+            );
+            debug_assert_eq!(again.root, s.root);
+            tip.summary = s;
+        }
+        self.receipts.clear();
+        self.tip = Some(tip);
+        Ok(())
+    }
+
+    fn apply(
+        machine: &mut M,
+        parent: &Executed,
+        block: Arc<Block>,
+        digest: Hash,
+        receipts: &mut Vec<M::Receipt>,
+    ) -> Arc<Executed> {
+        let root = machine.execute(block.tick, &block.actions, receipts);
+        let mut nonces = parent.nonces.clone();
+        nonces.apply(&block.actions);
+        Arc::new(Executed {
+            block,
+            digest,
+            root,
+            nonces,
+        })
+    }
+
+    /// Executes the next finalized block on the finalized state. Receipts are appended to
+    /// `receipts`. An error here means this validator cannot follow the chain: the caller stops.
+    pub fn finalize(
+        &mut self,
+        block: Arc<Block>,
+        receipts: &mut Vec<M::Receipt>,
+    ) -> Result<Arc<Executed>, ExecError> {
+        let tip_height = self.finalized.summary.block.height;
+        if block.height != tip_height + 1 || block.parent != self.finalized.summary.digest {
+            return Err(ExecError::NotNext {
+                height: block.height,
+                tip: tip_height,
+            });
+        }
+        Self::check_against(&self.config, &self.finalized.summary, &block)?;
+        let digest = block.digest();
+        let summary = Self::apply(
+            &mut self.finalized.machine,
+            &self.finalized.summary,
+            block,
+            digest,
+            receipts,
+        );
+        if let Some(ahead) = self.summaries.get(&digest)
+            && ahead.root != summary.root
+        {
+            return Err(ExecError::Divergent {
+                height: summary.block.height,
+                speculative: ahead.root,
+                finalized: summary.root,
+            });
+        }
+        let summary = self.summaries.entry(digest).or_insert(summary).clone();
+        self.finalized.summary = summary.clone();
+        self.prune();
+        Ok(summary)
+    }
+
+    /// Forgets executed blocks that can no longer be built on: below the finalized height, or
+    /// not descending from the finalized block.
+    fn prune(&mut self) {
+        let root = self.finalized.summary.digest;
+        let height = self.finalized.summary.block.height;
+        self.summaries
+            .retain(|d, s| *d == root || s.block.height > height);
+        // Children come after parents in height order, so one pass in height order suffices.
+        let mut by_height: Vec<_> = self
+            .summaries
+            .values()
+            .map(|s| (s.block.height, s.digest, s.block.parent))
+            .collect();
+        by_height.sort_unstable();
+        let mut live = std::collections::BTreeSet::from([root]);
+        for (_, digest, parent) in by_height {
+            if live.contains(&parent) {
+                live.insert(digest);
+            }
+        }
+        self.summaries.retain(|d, _| live.contains(d));
+        if self
+            .tip
+            .as_ref()
+            .is_some_and(|t| !live.contains(&t.summary.digest))
+        {
+            self.tip = None;
+        }
+    }
+
+    /// Picks actions for a child of `parent` at `tick` from `candidates` (a mempool proposal):
+    /// drops those the parent's branch already used and keeps each player's nonces increasing.
+    pub fn select_actions(
+        &self,
+        parent: &Executed,
+        candidates: Vec<SignedAction>,
+    ) -> Vec<SignedAction> {
+        let mut next: BTreeMap<_, u64> = BTreeMap::new();
+        candidates
+            .into_iter()
+            .filter(|a| {
+                let player = &a.action.player;
+                let expected = next
+                    .get(player)
+                    .copied()
+                    .unwrap_or_else(|| parent.nonces.next(player));
+                if a.action.nonce < expected {
+                    return false;
+                }
+                next.insert(player.clone(), a.action.nonce + 1);
+                true
+            })
+            .collect()
+    }
+
+    /// The finalized state as checkpoint bytes: the finalized block, the nonces, the machine.
+    pub fn checkpoint(&self) -> Result<Vec<u8>, ExecError> {
+        let s = &self.finalized.summary;
+        let mut out = Vec::new();
+        out.extend_from_slice(CHECKPOINT_MAGIC);
+        let block = s.block.encode_to_vec();
+        out.extend_from_slice(&(block.len() as u64).to_be_bytes());
+        out.extend_from_slice(&block);
+        out.extend_from_slice(&s.root);
+        out.extend_from_slice(&(s.nonces.len() as u64).to_be_bytes());
+        for (player, next) in s.nonces.iter() {
+            out.extend_from_slice(player.as_ref());
+            out.extend_from_slice(&next.to_be_bytes());
+        }
+        self.finalized
+            .machine
+            .snapshot(&mut out)
+            .map_err(snapshot_error)?;
+        Ok(out)
+    }
+
+    /// Resumes from [`Executor::checkpoint`] bytes; `genesis` is the zone's initial state (it
+    /// supplies the machine's configuration). Bad bytes give an error, never a panic.
+    pub fn resume(config: MempoolConfig, genesis: &M, bytes: &[u8]) -> Result<Self, ExecError> {
+        let bad = ExecError::BadCheckpoint;
+        let mut rest = bytes
+            .strip_prefix(CHECKPOINT_MAGIC.as_slice())
+            .ok_or(bad("not a checkpoint"))?;
+        let mut take = |n: usize| -> Result<&[u8], ExecError> {
+            if rest.len() < n {
+                return Err(bad("truncated"));
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let be64 = |b: &[u8]| b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
+        let block_len = usize::try_from(be64(take(8)?)).map_err(|_| bad("block length"))?;
+        let block = Block::decode(take(block_len)?).map_err(|_| bad("block"))?;
+        let root: Hash = take(32)?.try_into().map_err(|_| bad("root"))?;
+        let count = be64(take(8)?);
+        let mut entries = Vec::new();
+        for _ in 0..count {
+            let key = take(32)?;
+            let player = commonware_codec::Decode::decode_cfg(commonware_codec::Copying(key), &())
+                .map_err(|_| bad("player key"))?;
+            entries.push((player, be64(take(8)?)));
+        }
+        let machine = genesis.restore(rest).map_err(snapshot_error)?;
+        if machine.root() != root {
+            return Err(bad("state does not match its recorded root"));
+        }
+        let summary = Arc::new(Executed {
+            digest: block.digest(),
+            block: Arc::new(block),
+            root,
+            nonces: Nonces::from_entries(entries),
+        });
+        Ok(Self::from_parts(config, machine, summary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
+    use z3r0_chain::{Action, Counters};
+
+    fn action(key: &PrivateKey, nonce: u64, tick: u64, add: u64) -> SignedAction {
+        Action {
+            player: key.public_key(),
+            zone: 7,
+            tick,
+            nonce,
+            payload: add.to_be_bytes().to_vec().into(),
+        }
+        .sign(key)
+    }
+
+    fn child(parent: &Executed, tick: u64, actions: Vec<SignedAction>) -> Arc<Block> {
+        Arc::new(Block {
+            parent: parent.digest,
+            height: parent.block.height + 1,
+            tick,
+            zone: 7,
+            parent_state_root: parent.root,
+            actions,
+        })
+    }
+
+    fn executor() -> Executor<Counters> {
+        Executor::new(MempoolConfig::for_zone(7), Counters::default())
+    }
+
+    #[test]
+    fn speculative_then_final_agree_and_forks_replay() {
+        let key = PrivateKey::from_seed(1);
+        let mut ex = executor();
+        let g = ex.finalized().clone();
+        let a = child(&g, 1, vec![action(&key, 0, 1, 5)]);
+        let sa = ex.execute_speculative(a.clone()).unwrap();
+        let b = child(&sa, 2, vec![action(&key, 1, 2, 7)]);
+        ex.check(&b).unwrap();
+        let sb = ex.execute_speculative(b.clone()).unwrap();
+        // A competing child of `a` (a fork at height 2) rebuilds the tip from the finalized state.
+        let b2 = child(&sa, 3, vec![action(&key, 1, 3, 100)]);
+        let sb2 = ex.execute_speculative(b2.clone()).unwrap();
+        assert_ne!(sb.root, sb2.root);
+        let c = child(&sb, 4, vec![]);
+        ex.check(&c).unwrap();
+        ex.execute_speculative(c.clone()).unwrap();
+
+        let mut receipts = Vec::new();
+        ex.finalize(a, &mut receipts).unwrap();
+        ex.finalize(b, &mut receipts).unwrap();
+        assert_eq!(
+            ex.state()
+                .get(key.public_key().as_ref().try_into().unwrap()),
+            12
+        );
+        assert_eq!(ex.finalized().root, sb.root);
+        // The losing fork is gone; the winning branch is still there.
+        assert!(ex.summary(&sb2.digest).is_none());
+        assert!(ex.summary(&c.digest()).is_some());
+        assert_eq!(receipts.len(), 2);
+        // Finalizing a block never seen ahead keeps it buildable on.
+        let mut fresh = executor();
+        let g = fresh.finalized().clone();
+        let a = child(&g, 1, vec![]);
+        fresh.finalize(a.clone(), &mut receipts).unwrap();
+        fresh.check(&child(fresh.finalized(), 2, vec![])).unwrap();
+    }
+
+    #[test]
+    fn bad_children_are_refused_with_reasons() {
+        let key = PrivateKey::from_seed(2);
+        let mut ex = executor();
+        let g = ex.finalized().clone();
+        let mut wrong_root = (*child(&g, 1, vec![])).clone();
+        wrong_root.parent_state_root = [9; 32];
+        assert!(matches!(
+            ex.check(&wrong_root),
+            Err(ExecError::Structure(BlockError::StateRoot { .. }))
+        ));
+        let a = child(&g, 1, vec![action(&key, 0, 1, 1)]);
+        let sa = ex.execute_speculative(a).unwrap();
+        // Replaying nonce 0 on the branch that already used it.
+        let replay = child(&sa, 2, vec![action(&key, 0, 1, 1)]);
+        assert!(matches!(ex.check(&replay), Err(ExecError::Actions { .. })));
+        let mut forged = action(&key, 1, 2, 1);
+        forged.action.payload = 99u64.to_be_bytes().to_vec().into();
+        assert!(matches!(
+            ex.check(&child(&sa, 2, vec![forged])),
+            Err(ExecError::Actions { .. })
+        ));
+        let orphan = Block {
+            parent: [1; 32],
+            ..(*child(&sa, 2, vec![])).clone()
+        };
+        assert!(matches!(
+            ex.check(&orphan),
+            Err(ExecError::UnknownParent(_))
+        ));
+        // Finalizing out of order is refused.
+        let mut receipts = Vec::new();
+        let skip = child(&sa, 2, vec![]);
+        assert!(matches!(
+            ex.finalize(skip, &mut receipts),
+            Err(ExecError::NotNext { .. })
+        ));
+    }
+
+    #[test]
+    fn select_actions_skips_nonces_the_branch_used() {
+        let key = PrivateKey::from_seed(3);
+        let mut ex = executor();
+        let g = ex.finalized().clone();
+        let sa = ex
+            .execute_speculative(child(&g, 1, vec![action(&key, 0, 1, 1)]))
+            .unwrap();
+        let picked = ex.select_actions(
+            &sa,
+            vec![
+                action(&key, 0, 1, 1),
+                action(&key, 1, 2, 1),
+                action(&key, 2, 2, 1),
+            ],
+        );
+        assert_eq!(
+            picked.iter().map(|a| a.action.nonce).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn checkpoint_resumes_to_the_same_state_and_rejects_garbage() {
+        let key = PrivateKey::from_seed(4);
+        let mut ex = executor();
+        let g = ex.finalized().clone();
+        let mut receipts = Vec::new();
+        let s = ex
+            .finalize(child(&g, 1, vec![action(&key, 0, 1, 3)]), &mut receipts)
+            .unwrap();
+        let bytes = ex.checkpoint().unwrap();
+        let resumed = Executor::resume(*ex.config(), &Counters::default(), &bytes).unwrap();
+        assert_eq!(resumed.finalized().root, s.root);
+        assert_eq!(resumed.finalized().digest, s.digest);
+        assert_eq!(resumed.finalized().nonces, s.nonces);
+        for cut in [0, 8, 20, bytes.len() - 1] {
+            assert!(Executor::resume(*ex.config(), &Counters::default(), &bytes[..cut]).is_err());
+        }
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(Executor::resume(*ex.config(), &Counters::default(), &flipped).is_err());
+    }
+}

@@ -1,0 +1,321 @@
+//! A zone of validators on commonware's deterministic runtime and simulated network: seeded,
+//! replayable, with virtual time. Tests and the simulated-region benchmark drive it: links with
+//! latency, jitter and loss, partitions, crashes and restarts from each validator's storage.
+
+use crate::application::{Finalized, Observer, Pacing};
+use crate::engine::{self, Channels, Timeouts, Validator, ValidatorSetup, channel};
+use commonware_cryptography::{Signer as _, ed25519::PrivateKey, ed25519::PublicKey};
+use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_runtime::{Clock, Handle, Quota, Spawner, Supervisor as _, deterministic};
+use commonware_utils::{NZU32, NZUsize, ordered::Set};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use z3r0_chain::{Action, MempoolConfig, Snapshot, StateMachine};
+
+/// Largest message on the simulated network.
+const MAX_MESSAGE: u32 = 8 * 1024 * 1024;
+const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
+
+/// Finalized blocks one validator reported, in order (restarts append again from where they
+/// resume).
+pub type Log = Arc<Mutex<Vec<Finalized>>>;
+
+struct Running<M: StateMachine + Snapshot> {
+    task: Handle<()>,
+    validator: Arc<Mutex<Option<Validator<M>>>>,
+}
+
+/// One height of the chain the validators agree on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainEntry {
+    pub height: u64,
+    pub digest: [u8; 32],
+    pub root: [u8; 32],
+}
+
+/// A simulated zone.
+pub struct SimNet<M: StateMachine + Snapshot> {
+    pub context: deterministic::Context,
+    pub oracle: Oracle<PublicKey, deterministic::Context>,
+    pub keys: Vec<PrivateKey>,
+    pub participants: Set<PublicKey>,
+    pub logs: Vec<Log>,
+    /// Validators that failed: could not start, or stopped following the chain.
+    pub failures: Arc<Mutex<Vec<String>>>,
+    zone: u32,
+    pacing: Pacing,
+    timeouts: Timeouts,
+    genesis: Box<dyn Fn() -> M + Send>,
+    running: Vec<Option<Running<M>>>,
+    /// Times each validator has been started, to name its restarted tasks apart.
+    starts: Vec<u32>,
+}
+
+impl<M: StateMachine + Snapshot> std::fmt::Debug for SimNet<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimNet")
+            .field("validators", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `n` validator keys (deterministic) and the ordered participant set.
+pub fn committee(n: usize) -> (Vec<PrivateKey>, Set<PublicKey>) {
+    let keys: Vec<_> = (0..n as u64)
+        .map(|i| PrivateKey::from_seed(1_000 + i))
+        .collect();
+    let participants = Set::from_iter_dedup(keys.iter().map(|k| k.public_key()));
+    (keys, participants)
+}
+
+impl<M> SimNet<M>
+where
+    M: StateMachine + Snapshot + Send + 'static,
+    M::Receipt: Send,
+{
+    /// Creates the network and links every pair with `link`; no validator runs yet.
+    pub async fn new(
+        context: deterministic::Context,
+        validators: usize,
+        link: Link,
+        pacing: Pacing,
+        genesis: impl Fn() -> M + Send + 'static,
+    ) -> Self {
+        let (keys, participants) = committee(validators);
+        let (network, oracle) = Network::new_with_peers(
+            context.child("network"),
+            simulated::Config {
+                max_size: MAX_MESSAGE,
+                max_peers_per_set: NZUsize!(validators.max(1)),
+                disconnect_on_block: true,
+                tracked_peer_sets: NZUsize!(1),
+            },
+            participants.iter().cloned(),
+        )
+        .await;
+        network.start();
+        let net = Self {
+            context,
+            oracle,
+            logs: (0..validators).map(|_| Log::default()).collect(),
+            failures: Arc::default(),
+            running: (0..validators).map(|_| None).collect(),
+            starts: vec![0; validators],
+            keys,
+            participants,
+            zone: 1,
+            pacing,
+            timeouts: Timeouts::for_tick(pacing.tick_ms),
+            genesis: Box::new(genesis),
+        };
+        net.link_all(link).await;
+        net
+    }
+
+    pub fn public_key(&self, i: usize) -> PublicKey {
+        self.keys[i].public_key()
+    }
+
+    /// Sets `link` between every ordered pair of validators.
+    pub async fn link_all(&self, link: Link) {
+        let n = self.keys.len();
+        for a in 0..n {
+            for b in 0..n {
+                if a != b {
+                    self.relink(a, b, Some(link.clone())).await;
+                }
+            }
+        }
+    }
+
+    /// Replaces the link from `a` to `b` (`None`: no link, messages are dropped).
+    pub async fn relink(&self, a: usize, b: usize, link: Option<Link>) {
+        let (pa, pb) = (self.public_key(a), self.public_key(b));
+        // Absent links are fine to remove.
+        let _ = self.oracle.remove_link(pa.clone(), pb.clone()).await;
+        if let Some(link) = link {
+            // Cannot fail for known peers; a failure would show up as lost liveness.
+            let _ = self.oracle.add_link(pa, pb, link).await;
+        }
+    }
+
+    /// Cuts every link between `group` and the rest.
+    pub async fn partition(&self, group: &[usize]) {
+        let n = self.keys.len();
+        for a in 0..n {
+            for b in 0..n {
+                if a != b && group.contains(&a) != group.contains(&b) {
+                    self.relink(a, b, None).await;
+                }
+            }
+        }
+    }
+
+    /// Starts (or restarts, from its storage) validator `i`. Errors after the network accepted
+    /// it land in [`SimNet::failures`].
+    pub async fn start(&mut self, i: usize) -> Result<(), String> {
+        let key = self.keys[i].clone();
+        let control = self.oracle.control(key.public_key());
+        let register = async |c| {
+            control
+                .register(c, QUOTA)
+                .await
+                .map_err(|e| format!("register channel {c}: {e}"))
+        };
+        let channels = Channels {
+            votes: register(channel::VOTES).await?,
+            certificates: register(channel::CERTIFICATES).await?,
+            resolver: register(channel::RESOLVER).await?,
+            broadcast: register(channel::BROADCAST).await?,
+            backfill: register(channel::BACKFILL).await?,
+        };
+        let log = self.logs[i].clone();
+        let observer: Observer = Arc::new(move |f: &Finalized| {
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(f.clone())
+        });
+        let setup = ValidatorSetup {
+            signer: key.clone(),
+            participants: self.participants.clone(),
+            machine: (self.genesis)(),
+            mempool: MempoolConfig::for_zone(self.zone),
+            pacing: self.pacing,
+            timeouts: self.timeouts,
+            partition: format!("v{i}"),
+            checkpoint_interval: 16,
+            observer: Some(observer),
+        };
+        let peers = self.oracle.manager();
+        let blocker = self.oracle.control(key.public_key());
+        let slot = Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        let failures = self.failures.clone();
+        let fail = move |e: String| failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+        self.starts[i] += 1;
+        let task = self
+            .context
+            .child("validator")
+            .with_attribute("index", i)
+            .with_attribute("start", self.starts[i])
+            .spawn(move |context| async move {
+                let validator = match engine::start(context, setup, peers, blocker, channels).await
+                {
+                    Ok(v) => v,
+                    Err(e) => return fail(format!("validator {i} failed to start: {e}")),
+                };
+                let finalizer = {
+                    let mut slot = out.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.insert(validator).finalizer.take()
+                };
+                let Some(finalizer) = finalizer else { return };
+                if let Ok(Err(e)) = finalizer.await {
+                    fail(format!("validator {i} stopped: {e}"));
+                }
+            });
+        self.running[i] = Some(Running {
+            task,
+            validator: slot,
+        });
+        Ok(())
+    }
+
+    /// Starts every validator.
+    pub async fn start_all(&mut self) -> Result<(), String> {
+        for i in 0..self.keys.len() {
+            self.start(i).await?;
+        }
+        Ok(())
+    }
+
+    /// Kills validator `i` as a crash would: every task it runs stops; its storage stays.
+    pub fn crash(&mut self, i: usize) {
+        if let Some(r) = self.running[i].take() {
+            r.task.abort();
+        }
+    }
+
+    /// Runs `f` on validator `i` if it is up.
+    pub fn with_validator<T>(&self, i: usize, f: impl FnOnce(&Validator<M>) -> T) -> Option<T> {
+        let running = self.running[i].as_ref()?;
+        let guard = running.validator.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(f)
+    }
+
+    /// Height of validator `i`'s last finalized block.
+    pub fn height(&self, i: usize) -> u64 {
+        let log = self.logs[i].lock().unwrap_or_else(|p| p.into_inner());
+        log.last().map_or(0, |f| f.height)
+    }
+
+    /// Waits (virtual time) until every validator in `who` reached `height`; false on timeout.
+    pub async fn wait_for(&self, who: &[usize], height: u64, timeout: Duration) -> bool {
+        let deadline = self.context.current() + timeout;
+        loop {
+            if who.iter().all(|&i| self.height(i) >= height) {
+                return true;
+            }
+            if self.context.current() >= deadline {
+                return false;
+            }
+            self.context.sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Safety: at every height, every validator that finalized it has the same digest and root.
+    /// Returns the agreed chain `(height, digest, root)`.
+    pub fn agreed_chain(&self) -> Result<Vec<ChainEntry>, String> {
+        let mut chain: std::collections::BTreeMap<u64, (usize, [u8; 32], [u8; 32])> =
+            Default::default();
+        for (i, log) in self.logs.iter().enumerate() {
+            let log = log.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last = 0;
+            for f in log.iter() {
+                if f.height > last + 1 && last != 0 {
+                    return Err(format!("validator {i} skipped from {last} to {}", f.height));
+                }
+                last = last.max(f.height);
+                match chain.get(&f.height) {
+                    Some(&(j, d, r)) if d != f.digest || r != f.root => {
+                        return Err(format!(
+                            "height {}: validator {i} has {:02x?}/{:02x?}, validator {j} has {:02x?}/{:02x?}",
+                            f.height, f.digest, f.root, d, r
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        chain.insert(f.height, (i, f.digest, f.root));
+                    }
+                }
+            }
+        }
+        Ok(chain
+            .into_iter()
+            .map(|(height, (_, digest, root))| ChainEntry {
+                height,
+                digest,
+                root,
+            })
+            .collect())
+    }
+
+    /// Submits `action` signed by `player` to validator `i`'s mempool (if it is up).
+    pub fn submit(&self, i: usize, player: &PrivateKey, action: Action) -> bool {
+        use commonware_codec::Encode as _;
+        let bytes = action.sign(player).encode();
+        self.with_validator(i, |v| v.submit(0, &bytes).is_ok())
+            .unwrap_or(false)
+    }
+}
+
+/// A link with `latency` ± `jitter` and the given delivery probability (as a fraction of 1000).
+pub fn link(latency_ms: u64, jitter_ms: u64, delivered_per_mille: u32) -> Link {
+    Link {
+        latency: Duration::from_millis(latency_ms),
+        jitter: Duration::from_millis(jitter_ms),
+        success_rate: commonware_utils::Probability::from_f64(
+            f64::from(delivered_per_mille) / 1000.0,
+        )
+        .unwrap_or(commonware_utils::probability!(1.0)),
+    }
+}
