@@ -1,6 +1,7 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
 mod genesis_cmd;
+mod node_cmd;
 mod world_cmd;
 
 use anyhow::Result;
@@ -23,6 +24,8 @@ enum Command {
     World(world_cmd::WorldArgs),
     /// Write a zone genesis and per-validator configs and keys for a loopback network.
     Genesis(genesis_cmd::GenesisArgs),
+    /// Run one zone validator (consensus, storage, metrics) from its config.
+    Node(node_cmd::NodeArgs),
 }
 
 fn main() -> Result<()> {
@@ -36,5 +39,6 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::World(args) => world_cmd::run(&args),
         Command::Genesis(args) => genesis_cmd::run(&args),
+        Command::Node(args) => node_cmd::run(&args),
     }
 }

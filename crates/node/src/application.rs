@@ -83,6 +83,8 @@ pub struct Finalized {
     /// From when this node first proposed or verified the block to its finalization; `None` for
     /// blocks it only learned of when they were final (replay, backfill).
     pub latency: Option<Duration>,
+    /// When this node executed it final (runtime clock).
+    pub at: SystemTime,
 }
 
 /// Receives every finalized block, in height order.
@@ -200,6 +202,7 @@ where
         mut ancestry: impl Ancestry<ZoneBlock>,
         _input: (),
     ) -> Option<Digested<ZoneBlock>> {
+        debug!(at = Pacing::millis(clock.current()), "propose requested");
         let parent = ancestry.next().await?;
         let parent_summary = self.executed(parent, &mut ancestry).await?;
         let parent_tick = parent_summary.block.tick;
@@ -231,6 +234,11 @@ where
             (block.block().height, clock.current()),
         );
         self.metrics.proposed.inc();
+        debug!(
+            at = Pacing::millis(clock.current()),
+            height = block.block().height,
+            "proposed"
+        );
         let digest = commonware_cryptography::Digestible::digest(&block);
         Some(Digested::precomputed(block, digest))
     }
@@ -240,6 +248,7 @@ where
         (clock, _context): (E, Self::Context),
         mut ancestry: impl Ancestry<ZoneBlock>,
     ) -> bool {
+        debug!(at = Pacing::millis(clock.current()), "verify requested");
         let Some(block) = ancestry.next().await else {
             return false;
         };
@@ -265,6 +274,11 @@ where
         let mut zone = lock(&self.zone);
         match zone.executor.check(block.inner().block()) {
             Ok(()) => {
+                debug!(
+                    at = Pacing::millis(clock.current()),
+                    height = block.inner().block().height,
+                    "verified"
+                );
                 zone.seen
                     .entry(block.inner().block().digest())
                     .or_insert((block.inner().block().height, started));
@@ -322,13 +336,23 @@ pub(crate) struct Finalizer<M: StateMachine + Snapshot> {
 
 impl<M: StateMachine + Snapshot> Finalizer<M> {
     /// Executes one finalized block; `now` is when it was learned final.
-    pub fn apply(&mut self, block: &ZoneBlock, now: SystemTime) -> Result<Finalized, ExecError> {
+    /// `None` for a block executed before (marshal redelivers after a restart).
+    pub fn apply(
+        &mut self,
+        block: &ZoneBlock,
+        now: SystemTime,
+    ) -> Result<Option<Finalized>, ExecError> {
         let mut zone = lock(&self.zone);
         if block.block().height <= zone.executor.finalized().block.height {
-            // Marshal redelivers after a restart; the checkpoint already covers it.
-            return Ok(self.record(&zone.executor.finalized().clone(), None));
+            // Marshal redelivers after a restart; this block was executed (and reported) before.
+            return Ok(None);
         }
         self.receipts.clear();
+        debug!(
+            at = Pacing::millis(now),
+            height = block.block().height,
+            "finalizing"
+        );
         let summary = zone
             .executor
             .finalize(block.block().clone(), &mut self.receipts)?;
@@ -347,10 +371,10 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
         self.metrics
             .actions
             .inc_by(summary.block.actions.len() as u64);
-        Ok(self.record(&summary, latency))
+        Ok(Some(self.record(&summary, latency, now)))
     }
 
-    fn record(&self, summary: &Executed, latency: Option<Duration>) -> Finalized {
+    fn record(&self, summary: &Executed, latency: Option<Duration>, at: SystemTime) -> Finalized {
         let f = Finalized {
             height: summary.block.height,
             tick: summary.block.tick,
@@ -358,6 +382,7 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
             root: summary.root,
             actions: summary.block.actions.len(),
             latency,
+            at,
         };
         if let Some(observer) = &self.observer {
             observer(&f);
@@ -379,7 +404,7 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
             Update::Block(block, ack) => {
                 let f = self.apply(block.inner(), now)?;
                 ack.acknowledge();
-                Ok(Some(f))
+                Ok(f)
             }
         }
     }

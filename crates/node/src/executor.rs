@@ -284,6 +284,16 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         }
         Self::check_against(&self.config, &self.finalized.summary, &block)?;
         let digest = block.digest();
+        // Keep the tip alive when finality overtakes it: a tip left behind the finalized block
+        // would be dropped and rebuilt by a (costly) fork.
+        if !self.summaries.contains_key(&digest)
+            && self
+                .tip
+                .as_ref()
+                .is_some_and(|t| t.summary.digest == block.parent)
+        {
+            self.execute_speculative(block.clone())?;
+        }
         let summary = Self::apply(
             &mut self.finalized.machine,
             &self.finalized.summary,
@@ -492,6 +502,59 @@ mod tests {
         let a = child(&g, 1, vec![]);
         fresh.finalize(a.clone(), &mut receipts).unwrap();
         fresh.check(&child(fresh.finalized(), 2, vec![])).unwrap();
+    }
+
+    /// Counters that count their forks.
+    #[derive(Clone, Default)]
+    struct Forky(Counters, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl StateMachine for Forky {
+        type Receipt = z3r0_chain::CounterReceipt;
+        fn root(&self) -> Hash {
+            self.0.root()
+        }
+        fn execute(
+            &mut self,
+            tick: u64,
+            actions: &[SignedAction],
+            r: &mut Vec<Self::Receipt>,
+        ) -> Hash {
+            self.0.execute(tick, actions, r)
+        }
+    }
+
+    impl Snapshot for Forky {
+        type Error = z3r0_chain::CountersSnapshotError;
+        fn snapshot(&self, out: &mut Vec<u8>) -> Result<(), Self::Error> {
+            self.0.snapshot(out)
+        }
+        fn restore(&self, bytes: &[u8]) -> Result<Self, Self::Error> {
+            Ok(Forky(self.0.restore(bytes)?, self.1.clone()))
+        }
+        fn fork(&self) -> Result<Self, Self::Error> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(self.clone())
+        }
+    }
+
+    #[test]
+    fn finality_overtaking_the_tip_does_not_force_a_fork() {
+        let forks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut ex = Executor::new(
+            MempoolConfig::for_zone(7),
+            Forky(Counters::default(), forks.clone()),
+        );
+        let mut receipts = Vec::new();
+        let mut parent = ex.finalized().clone();
+        for tick in 1..=20 {
+            let block = child(&parent, tick, vec![]);
+            // Every other block is checked ahead (as a proposal's parent) before it is final.
+            if tick % 2 == 0 {
+                ex.execute_speculative(block.clone()).unwrap();
+            }
+            parent = ex.finalize(block, &mut receipts).unwrap();
+        }
+        assert_eq!(forks.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     #[test]

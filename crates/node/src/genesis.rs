@@ -59,6 +59,9 @@ pub struct ValidatorEntry {
 pub struct Genesis {
     pub zone: u32,
     pub tick_ms: u64,
+    /// When tick 0 starts (unix milliseconds): tick `t` runs from `genesis_ms + t * tick_ms`.
+    #[serde(default)]
+    pub genesis_ms: u64,
     pub world_seed: u64,
     /// Chunk bounds of the zone, `[min, max)` per axis.
     pub chunks_x: [i32; 2],
@@ -279,6 +282,9 @@ pub fn generate(
     let genesis = Genesis {
         zone,
         tick_ms,
+        genesis_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
         world_seed: defaults.seed,
         chunks_x: [defaults.chunks_x.0, defaults.chunks_x.1],
         chunks_y: [defaults.chunks_y.0, defaults.chunks_y.1],

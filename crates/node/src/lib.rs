@@ -7,6 +7,7 @@ pub mod engine;
 pub mod executor;
 pub mod genesis;
 pub mod metrics;
+pub mod process;
 pub mod simnet;
 
 pub use genesis::{ConfigError, Genesis, ValidatorConfig, ValidatorEntry, generate};

@@ -1,0 +1,306 @@
+//! `z3r0 node`: one validator process on the tokio runtime, with authenticated p2p between the
+//! genesis committee, a Prometheus endpoint, an audit log of finalized blocks and an optional
+//! synthetic load generator.
+
+use crate::application::{Finalized, Observer, Pacing};
+use crate::block::MAX_BLOCK_BYTES;
+use crate::engine::{self, Channels, Timeouts, ValidatorSetup, channel};
+use crate::genesis::{Genesis, ValidatorConfig, to_hex};
+use commonware_codec::Encode as _;
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519::PrivateKey};
+use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
+use commonware_runtime::{
+    Clock as _, Metrics as _, Quota, Runner as _, Spawner as _, Supervisor as _,
+};
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
+use commonware_utils::{
+    NZU32, NZUsize, TryCollect as _,
+    ordered::{Map, Set},
+};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tracing::{error, info, warn};
+use z3r0_chain::{Action, MempoolConfig};
+use z3r0_sim::Sim;
+
+/// Namespace of p2p handshakes between validators.
+const P2P_NAMESPACE: &[u8] = b"z3r0/p2p/v1";
+const QUOTA: Quota = Quota::per_second(NZU32!(20_000));
+
+/// What `z3r0 node` runs.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    pub config: PathBuf,
+    /// Synthetic load: signed actions per second submitted to this validator (0: none).
+    pub load_rate: u32,
+    /// Runtime worker threads.
+    pub threads: usize,
+}
+
+/// Why a node could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Config(#[from] crate::genesis::ConfigError),
+    #[error("{0}")]
+    Genesis(String),
+    #[error(transparent)]
+    Node(#[from] crate::application::NodeError),
+    #[error("audit log {path}: {source}")]
+    AuditLog {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Appends `height digest root` for every finalized block to `finalized.log` in the storage
+/// directory: an audit trail that other tools (and the multi-process test) compare across nodes.
+fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
+    let path = dir.join("finalized.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|source| ProcessError::AuditLog {
+            path: path.clone(),
+            source,
+        })?;
+    let file = Arc::new(Mutex::new(std::io::LineWriter::new(file)));
+    Ok(Arc::new(move |f: &Finalized| {
+        let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = writeln!(
+            file,
+            "{} {} {}",
+            f.height,
+            to_hex(&f.digest),
+            to_hex(&f.root)
+        ) {
+            warn!(error = %e, "cannot append to the audit log");
+        }
+    }))
+}
+
+/// Runs a validator until SIGINT/SIGTERM, or until it cannot follow the chain (an error).
+pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
+    let (config, genesis, key) = ValidatorConfig::load(&options.config)?;
+    std::fs::create_dir_all(&config.storage_dir).map_err(|source| ProcessError::AuditLog {
+        path: config.storage_dir.clone(),
+        source,
+    })?;
+    let observer = audit_log(&config.storage_dir)?;
+    let runtime = commonware_runtime::tokio::Config::new()
+        .with_storage_directory(config.storage_dir.join("runtime"))
+        .with_worker_threads(options.threads.max(1))
+        .with_catch_panics(false);
+    let load_rate = options.load_rate;
+    commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
+        node(context, config, genesis, key, observer, load_rate).await
+    })
+}
+
+async fn node(
+    context: commonware_runtime::tokio::Context,
+    config: ValidatorConfig,
+    genesis: Genesis,
+    key: PrivateKey,
+    observer: Observer,
+    load_rate: u32,
+) -> Result<(), ProcessError> {
+    let me = key.public_key();
+    let participants = Set::from_iter_dedup(genesis.public_keys().map_err(ProcessError::Genesis)?);
+    let addresses: Map<_, Address> = genesis
+        .public_keys()
+        .map_err(ProcessError::Genesis)?
+        .into_iter()
+        .zip(genesis.validators.iter().map(|v| Address::Symmetric(v.p2p)))
+        .try_collect()
+        .map_err(|_| ProcessError::Genesis("duplicate validator key".into()))?;
+
+    // Authenticated, encrypted p2p between the committee at known addresses.
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: key.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let max_message = commonware_p2p::max_message_size(&[MAX_BLOCK_BYTES + 1024, 1 << 20]);
+    let mut p2p = lookup::Config::local(
+        handshake,
+        P2P_NAMESPACE,
+        config.p2p_listen,
+        commonware_p2p::authenticated::peer_set_limit(participants.iter(), &me),
+        max_message,
+        NZUsize!(4096),
+    );
+    p2p.peer_connection_cooldown = Duration::from_millis(250);
+    p2p.dial_frequency = Duration::from_millis(250);
+    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
+    let _ = oracle.track(0, addresses);
+    let channels = Channels {
+        votes: network.register(channel::VOTES, QUOTA),
+        certificates: network.register(channel::CERTIFICATES, QUOTA),
+        resolver: network.register(channel::RESOLVER, QUOTA),
+        broadcast: network.register(channel::BROADCAST, QUOTA),
+        backfill: network.register(channel::BACKFILL, QUOTA),
+    };
+    network.start();
+
+    serve_metrics(&context, config.metrics);
+
+    let machine = Sim::genesis(genesis.sim_config())
+        .map_err(|e| ProcessError::Genesis(format!("zone state: {e}")))?;
+    let setup = ValidatorSetup {
+        signer: key,
+        participants,
+        machine,
+        mempool: MempoolConfig::for_zone(genesis.zone),
+        pacing: Pacing {
+            genesis_ms: genesis.genesis_ms,
+            tick_ms: genesis.tick_ms,
+        },
+        timeouts: Timeouts::for_tick(genesis.tick_ms),
+        partition: "zone".into(),
+        checkpoint_interval: 256,
+        observer: Some(observer),
+    };
+    let mut validator = engine::start(
+        context.child("validator"),
+        setup,
+        oracle.clone(),
+        oracle,
+        channels,
+    )
+    .await?;
+    info!(public_key = %me, "validator running");
+    let finalizer = validator.finalizer.take();
+    let validator = Arc::new(validator);
+
+    if load_rate > 0 {
+        let v = validator.clone();
+        let zone = genesis.zone;
+        context.child("load").spawn(move |ctx| async move {
+            generate_load(ctx, v, zone, load_rate).await;
+        });
+    }
+
+    let Some(finalizer) = finalizer else {
+        return Ok(());
+    };
+    let stop = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
+        }
+    };
+    tokio::select! {
+        _ = stop => {
+            info!("stopping");
+            let _ = context.stop(0, Some(Duration::from_secs(5))).await;
+            Ok(())
+        }
+        result = finalizer => match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                error!(error = %e, "validator stopped");
+                Err(e.into())
+            }
+            Err(e) => Err(ProcessError::Genesis(format!("finalizer task: {e}"))),
+        }
+    }
+}
+
+/// Serves the runtime's metrics registry (ours included) as Prometheus text on `addr`.
+fn serve_metrics(context: &commonware_runtime::tokio::Context, addr: SocketAddr) {
+    context.child("metrics").spawn(move |ctx| async move {
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                error!(%addr, error = %e, "cannot serve metrics");
+                return;
+            }
+        };
+        info!(%addr, "metrics at /metrics");
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { continue };
+            // One small request per connection; read what arrived and answer with everything.
+            let mut request = [0u8; 1024];
+            let _ = tokio::time::timeout(Duration::from_secs(1), socket.read(&mut request)).await;
+            let body = ctx.encode();
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+}
+
+/// Submits `rate` signed game inputs per second to this validator's mempool, from 256 synthetic
+/// players of its own (keys derived from its identity), one batch per 10 ms.
+async fn generate_load(
+    context: commonware_runtime::tokio::Context,
+    validator: Arc<engine::Validator<Sim>>,
+    zone: u32,
+    rate: u32,
+) {
+    use z3r0_sim::{Action as GameAction, InputFrame};
+    let seed = u64::from_be_bytes(
+        validator.public_key.as_ref()[..8]
+            .try_into()
+            .unwrap_or([0; 8]),
+    );
+    let players: Vec<_> = (0..256u64)
+        .map(|i| PrivateKey::from_seed(seed.wrapping_add(i)))
+        .collect();
+    let join = GameAction::Join.encode_to_vec();
+    let walk = GameAction::Input(InputFrame {
+        forward: 1,
+        strafe: 0,
+        yaw: 0,
+        pitch: 0,
+        flags: 0,
+    })
+    .encode_to_vec();
+    let mut next_nonce = vec![None::<u64>; players.len()];
+    let mut sent = 0u64;
+    let start = context.current();
+    let mut player = 0usize;
+    loop {
+        context.sleep(Duration::from_millis(10)).await;
+        let elapsed = context.current().duration_since(start).unwrap_or_default();
+        let due = (elapsed.as_millis() as u64).saturating_mul(u64::from(rate)) / 1000;
+        let tick = validator.current_tick();
+        while sent < due {
+            let key = &players[player];
+            let nonce = next_nonce[player]
+                .unwrap_or_else(|| validator.next_nonce(&key.public_key()))
+                .max(validator.next_nonce(&key.public_key()));
+            let payload = if nonce == 0 { &join } else { &walk };
+            let action = Action {
+                player: key.public_key(),
+                zone,
+                tick,
+                nonce,
+                payload: payload.clone().into(),
+            }
+            .sign(key);
+            if validator.submit(u64::MAX, &action.encode()).is_ok() {
+                next_nonce[player] = Some(nonce + 1);
+            }
+            sent += 1;
+            player = (player + 1) % players.len();
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! `z3r0 node`: run one zone validator.
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// This validator's config (written by `z3r0 genesis`).
+    #[arg(long)]
+    config: PathBuf,
+    /// Synthetic load: signed game inputs per second submitted to this validator.
+    #[arg(long, default_value_t = 0)]
+    load: u32,
+    /// Runtime worker threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+pub fn run(args: &NodeArgs) -> Result<()> {
+    z3r0_node::process::run(&z3r0_node::process::NodeOptions {
+        config: args.config.clone(),
+        load_rate: args.load,
+        threads: args.threads,
+    })
+    .with_context(|| format!("validator {}", args.config.display()))
+}
