@@ -1,5 +1,6 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
+mod devnet_cmd;
 mod genesis_cmd;
 mod node_cmd;
 mod world_cmd;
@@ -24,6 +25,8 @@ enum Command {
     World(world_cmd::WorldArgs),
     /// Write a zone genesis and per-validator configs and keys for a loopback network.
     Genesis(genesis_cmd::GenesisArgs),
+    /// Run a local zone: validator processes on loopback under load, with a running report.
+    Devnet(devnet_cmd::DevnetArgs),
     /// Run one zone validator (consensus, storage, metrics) from its config.
     Node(node_cmd::NodeArgs),
 }
@@ -40,5 +43,6 @@ fn main() -> Result<()> {
         Command::World(args) => world_cmd::run(&args),
         Command::Genesis(args) => genesis_cmd::run(&args),
         Command::Node(args) => node_cmd::run(&args),
+        Command::Devnet(args) => devnet_cmd::run(&args),
     }
 }

@@ -184,7 +184,7 @@ fn archive_config<C>(
     immutable::Config {
         metadata_partition: format!("{prefix}-{name}-metadata"),
         freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
-        freezer_table_initial_size: 65_536,
+        freezer_table_initial_size: 4_096,
         freezer_table_resize_frequency: 4,
         freezer_table_resize_chunk_size: 16_384,
         freezer_key_partition: format!("{prefix}-{name}-freezer-key"),

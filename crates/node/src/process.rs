@@ -32,7 +32,7 @@ use z3r0_sim::Sim;
 
 /// Namespace of p2p handshakes between validators.
 const P2P_NAMESPACE: &[u8] = b"z3r0/p2p/v1";
-const QUOTA: Quota = Quota::per_second(NZU32!(20_000));
+const QUOTA: Quota = Quota::per_second(NZU32!(2_000));
 
 /// What `z3r0 node` runs.
 #[derive(Debug, Clone)]
