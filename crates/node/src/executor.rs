@@ -76,6 +76,10 @@ pub struct Executor<M: StateMachine + Snapshot> {
     tip: Option<Replica<M>>,
     /// Executed blocks at or above the finalized height, by digest.
     summaries: BTreeMap<Hash, Arc<Executed>>,
+    /// Blocks that passed [`Executor::check`], by digest, with their height. A digest commits to
+    /// the parent, so a block checked once is valid wherever it is executed: signatures are
+    /// verified once per block, not at proposal, ahead-of-finality and final execution each.
+    checked: std::sync::Mutex<BTreeMap<Hash, u64>>,
     receipts: Vec<M::Receipt>,
 }
 
@@ -120,6 +124,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             finalized: Replica { machine, summary },
             tip: None,
             summaries,
+            checked: Default::default(),
             receipts: Vec::new(),
         }
     }
@@ -146,11 +151,21 @@ impl<M: StateMachine + Snapshot> Executor<M> {
     /// Checks `block` as a child of an executed parent: structure, the parent's root, and its
     /// actions against the nonces after the parent (signatures batch-verified).
     pub fn check(&self, block: &Block) -> Result<(), ExecError> {
+        self.check_digest(block, &block.digest())
+    }
+
+    fn check_digest(&self, block: &Block, digest: &Hash) -> Result<(), ExecError> {
+        let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        if checked.contains_key(digest) {
+            return Ok(());
+        }
         let parent = self
             .summaries
             .get(&block.parent)
             .ok_or(ExecError::UnknownParent(block.parent))?;
-        Self::check_against(&self.config, parent, block)
+        Self::check_against(&self.config, parent, block)?;
+        checked.insert(*digest, block.height);
+        Ok(())
     }
 
     fn check_against(
@@ -191,7 +206,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         if let Some(done) = self.summaries.get(&digest) {
             return Ok(done.clone());
         }
-        self.check(&block)?;
+        self.check_digest(&block, &digest)?;
         self.move_tip_to(block.parent)?;
         let tip = self
             .tip
@@ -282,8 +297,8 @@ impl<M: StateMachine + Snapshot> Executor<M> {
                 tip: tip_height,
             });
         }
-        Self::check_against(&self.config, &self.finalized.summary, &block)?;
         let digest = block.digest();
+        self.check_digest(&block, &digest)?;
         // Keep the tip alive when finality overtakes it: a tip left behind the finalized block
         // would be dropped and rebuilt by a (costly) fork.
         if !self.summaries.contains_key(&digest)
@@ -337,6 +352,10 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             }
         }
         self.summaries.retain(|d, _| live.contains(d));
+        self.checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, h| *h > height);
         if self
             .tip
             .as_ref()
