@@ -89,6 +89,8 @@ pub struct Channels<S, R> {
     pub resolver: (S, R),
     pub broadcast: (S, R),
     pub backfill: (S, R),
+    /// Action gossip between validators.
+    pub actions: (S, R),
 }
 
 /// Channel numbers on the p2p network.
@@ -130,6 +132,7 @@ impl<M> std::fmt::Debug for ValidatorSetup<M> {
 pub struct Validator<M: StateMachine + Snapshot> {
     pub public_key: PublicKey,
     pub(crate) zone: Arc<Mutex<Zone<M>>>,
+    pub(crate) outbox: crate::gossip::Outbox,
     pub metrics: ZoneMetrics,
     /// Resolves when the finalizer stops: an error means this validator cannot follow the chain.
     pub finalizer: Option<Handle<Result<(), NodeError>>>,
@@ -145,18 +148,30 @@ impl<M: StateMachine + Snapshot> std::fmt::Debug for Validator<M> {
 }
 
 impl<M: StateMachine + Snapshot> Validator<M> {
-    /// Offers an action (canonical bytes) to this validator's mempool.
+    /// Offers an action (canonical bytes) from a client to this validator's mempool; once
+    /// admitted it is relayed to the rest of the committee.
     pub fn submit(
         &self,
         from: crate::application::Source,
         bytes: &[u8],
     ) -> Result<(), z3r0_chain::Rejection> {
-        let result = lock(&self.zone).mempool.submit_bytes(&from, bytes);
+        let action = commonware_codec::Decode::decode_cfg(commonware_codec::Copying(bytes), &())
+            .map_err(|e: commonware_codec::Error| z3r0_chain::Rejection::Malformed(e.to_string()));
+        let result = action.and_then(|action: z3r0_chain::SignedAction| {
+            lock(&self.zone).mempool.submit(&from, action.clone())?;
+            self.outbox.push(action);
+            Ok(())
+        });
         match result {
             Ok(()) => self.metrics.submitted.inc(),
             Err(_) => self.metrics.rejected.inc(),
         };
         result
+    }
+
+    /// Pending actions in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.zone).mempool.len()
     }
 
     /// The current tick of the mempool (one past the last finalized block's tick).
@@ -421,6 +436,7 @@ where
         Err(NodeError::MarshalStopped)
     });
 
+    let gossip_blocker = blocker.clone();
     let engine = simplex::Engine::new(
         context.child("simplex"),
         simplex::Config {
@@ -450,9 +466,20 @@ where
         },
     );
     let consensus = engine.start(channels.votes, channels.certificates, channels.resolver);
+    let outbox = crate::gossip::Outbox::default();
+    crate::gossip::start(
+        context.child("gossip"),
+        zone.clone(),
+        outbox.clone(),
+        setup.participants.clone(),
+        metrics.clone(),
+        channels.actions,
+        gossip_blocker,
+    );
     Ok(Validator {
         public_key,
         zone,
+        outbox,
         metrics,
         finalizer: Some(finalizer),
         consensus,

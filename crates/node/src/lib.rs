@@ -6,6 +6,7 @@ pub mod block;
 pub mod engine;
 pub mod executor;
 pub mod genesis;
+pub mod gossip;
 pub mod metrics;
 pub mod process;
 pub mod simnet;

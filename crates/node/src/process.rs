@@ -152,6 +152,7 @@ async fn node(
         resolver: network.register(channel::RESOLVER, QUOTA),
         broadcast: network.register(channel::BROADCAST, QUOTA),
         backfill: network.register(channel::BACKFILL, QUOTA),
+        actions: network.register(channel::ACTIONS, QUOTA),
     };
     network.start();
 

@@ -168,6 +168,7 @@ where
             resolver: register(channel::RESOLVER).await?,
             broadcast: register(channel::BROADCAST).await?,
             backfill: register(channel::BACKFILL).await?,
+            actions: register(channel::ACTIONS).await?,
         };
         let log = self.logs[i].clone();
         let observer: Observer = Arc::new(move |f: &Finalized| {

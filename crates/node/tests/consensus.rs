@@ -386,3 +386,100 @@ fn spawned_helpers_do_not_outlive_the_runtime() {
         assert!(net.height(1) > frozen);
     });
 }
+
+#[test]
+fn actions_sent_to_one_validator_reach_the_whole_committee() {
+    runner(81).start(|context| async move {
+        let mut net = SimNet::new(
+            context,
+            4,
+            link(3, 1, 1000),
+            Pacing::UNPACED,
+            Counters::default,
+        )
+        .await;
+        net.start_all().await.unwrap();
+        assert!(
+            net.wait_for(&[0, 1, 2, 3], 3, Duration::from_secs(10))
+                .await
+        );
+        // Actions for a tick a little ahead wait in the mempools, so gossip can be observed.
+        let players = players(5);
+        let tick = net.with_validator(0, |v| v.current_tick()).unwrap() + 15;
+        for key in &players {
+            let action = Action {
+                player: key.public_key(),
+                zone: 1,
+                tick,
+                nonce: 0,
+                payload: 1u64.to_be_bytes().to_vec().into(),
+            };
+            assert!(net.submit(0, key, action));
+        }
+        net.context.sleep(Duration::from_millis(30)).await;
+        for v in 1..4 {
+            let pending = net.with_validator(v, |val| val.mempool_len()).unwrap();
+            assert_eq!(
+                pending,
+                players.len(),
+                "validator {v} did not receive the gossip"
+            );
+        }
+        // And they are finalized once their tick comes.
+        let before: usize = net.logs[2].lock().unwrap().iter().map(|f| f.actions).sum();
+        assert_eq!(before, 0);
+        assert!(
+            net.wait_for(&[0, 1, 2, 3], net.height(0) + 30, Duration::from_secs(10))
+                .await
+        );
+        let after: usize = net.logs[2].lock().unwrap().iter().map(|f| f.actions).sum();
+        assert_eq!(after, players.len());
+        assert_no_failures(&net);
+    });
+}
+
+#[test]
+fn a_peer_sending_undecodable_gossip_is_blocked() {
+    use commonware_p2p::{Recipients, Sender as _};
+    runner(91).start(|context| async move {
+        let mut net = SimNet::new(
+            context,
+            4,
+            link(3, 1, 1000),
+            Pacing::UNPACED,
+            Counters::default,
+        )
+        .await;
+        net.start_all().await.unwrap();
+        assert!(
+            net.wait_for(&[0, 1, 2, 3], 3, Duration::from_secs(10))
+                .await
+        );
+        // Validator 3's identity turns hostile on the action channel.
+        net.crash(3);
+        let control = net.oracle.control(net.public_key(3));
+        let (mut sender, _receiver) = control
+            .register(
+                z3r0_node::engine::channel::ACTIONS,
+                commonware_runtime::Quota::per_second(commonware_utils::NZU32!(1_000)),
+            )
+            .await
+            .unwrap();
+        sender.send(Recipients::All, vec![0xff; 64], false);
+        net.context.sleep(Duration::from_millis(100)).await;
+        let blocked = net.oracle.blocked().await.unwrap();
+        for v in 0..3 {
+            assert!(
+                blocked.contains(&(net.public_key(v), net.public_key(3))),
+                "validator {v} did not block the peer: {blocked:?}"
+            );
+        }
+        // The other three keep finalizing.
+        let h = net.height(0);
+        assert!(
+            net.wait_for(&[0, 1, 2], h + 10, Duration::from_secs(10))
+                .await
+        );
+        assert_no_failures(&net);
+    });
+}
