@@ -14,4 +14,5 @@ pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS};
 pub use machine::{CounterReceipt, Counters, CountersSnapshotError, Hash, Snapshot, StateMachine};
 pub use mempool::{
     BlockActionsError, Mempool, MempoolConfig, Nonces, Rejection, check_block_actions,
+    check_block_actions_known,
 };

@@ -157,6 +157,15 @@ impl<P: Ord + Clone> Mempool<P> {
         self.total
     }
 
+    /// Whether this exact signed action is pending here, so its signature was already verified
+    /// on admission (single and batch verification agree under ZIP-215).
+    pub fn holds(&self, action: &SignedAction) -> bool {
+        self.pending
+            .get(&action.action.player)
+            .and_then(|q| q.get(&action.action.nonce))
+            .is_some_and(|held| held == action)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
@@ -182,6 +191,16 @@ impl<P: Ord + Clone> Mempool<P> {
 
     /// Admits an action, cheapest checks first and the signature last.
     pub fn submit(&mut self, from: &P, signed: SignedAction) -> Result<(), Rejection> {
+        self.admit(from, signed, false)
+    }
+
+    /// Admits an action whose signature the caller has already verified (for instance a whole
+    /// gossip batch at once with [`crate::verify_all`], which is cheaper than one by one).
+    pub fn submit_verified(&mut self, from: &P, signed: SignedAction) -> Result<(), Rejection> {
+        self.admit(from, signed, true)
+    }
+
+    fn admit(&mut self, from: &P, signed: SignedAction, verified: bool) -> Result<(), Rejection> {
         let tick = self.current_tick;
         let a = &signed.action;
         if !self
@@ -216,7 +235,7 @@ impl<P: Ord + Clone> Mempool<P> {
         if self.total >= self.config.max_actions {
             return Err(Rejection::Full);
         }
-        if !signed.verify() {
+        if !verified && !signed.verify() {
             return Err(Rejection::BadSignature);
         }
         if !self
@@ -328,6 +347,20 @@ pub fn check_block_actions(
     max_actions: usize,
     rng: &mut impl rand_core::CryptoRng,
 ) -> Result<(), BlockActionsError> {
+    check_block_actions_known(config, nonces, tick, actions, max_actions, rng, |_| false)
+}
+
+/// [`check_block_actions`], skipping the signatures of actions for which `verified` says they
+/// were verified before (e.g. [`Mempool::holds`]).
+pub fn check_block_actions_known(
+    config: &MempoolConfig,
+    nonces: &Nonces,
+    tick: u64,
+    actions: &[SignedAction],
+    max_actions: usize,
+    rng: &mut impl rand_core::CryptoRng,
+    verified: impl Fn(&SignedAction) -> bool,
+) -> Result<(), BlockActionsError> {
     if actions.len() > max_actions {
         return Err(BlockActionsError::TooMany {
             count: actions.len(),
@@ -374,7 +407,19 @@ pub fn check_block_actions(
         }
         last.insert(&a.player, (a.nonce, count));
     }
-    if let Some(&index) = crate::action::verify_all(rng, actions).first() {
+    let unverified: Vec<usize> = (0..actions.len())
+        .filter(|&i| !verified(&actions[i]))
+        .collect();
+    let bad = if unverified.len() == actions.len() {
+        crate::action::verify_all(rng, actions)
+    } else {
+        let subset: Vec<SignedAction> = unverified.iter().map(|&i| actions[i].clone()).collect();
+        crate::action::verify_all(rng, &subset)
+            .into_iter()
+            .map(|i| unverified[i])
+            .collect()
+    };
+    if let Some(&index) = bad.first() {
         return Err(BlockActionsError::Invalid {
             index,
             reason: Rejection::BadSignature,

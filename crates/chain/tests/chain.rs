@@ -344,3 +344,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn block_checks_skip_only_signatures_the_mempool_verified() {
+    let config = MempoolConfig::for_zone(ZONE);
+    let nonces = Nonces::default();
+    let mut pool: Mempool<u8> = Mempool::new(config, Nonces::default(), 10);
+    let k = key(7);
+    let good = action(&k, 10, 0, b"a");
+    pool.submit(&0, good.clone()).unwrap();
+    assert!(pool.holds(&good));
+    let mut forged = action(&k, 10, 1, b"b");
+    forged.action.payload = b"c".to_vec().into();
+    assert!(!pool.holds(&forged));
+    let check = |actions: &[SignedAction]| {
+        z3r0_chain::check_block_actions_known(&config, &nonces, 10, actions, 100, &mut rng(), |a| {
+            pool.holds(a)
+        })
+    };
+    check(std::slice::from_ref(&good)).unwrap();
+    // A forgery the pool never admitted is still caught, at its index in the block.
+    let err = check(&[good.clone(), forged]).unwrap_err();
+    assert!(matches!(
+        err,
+        z3r0_chain::BlockActionsError::Invalid {
+            index: 1,
+            reason: Rejection::BadSignature
+        }
+    ));
+    // A different signed action with the same player and nonce is not "held".
+    let other = action(&k, 10, 0, b"z");
+    assert!(!pool.holds(&other));
+}

@@ -272,7 +272,11 @@ where
             return false;
         };
         let mut zone = lock(&self.zone);
-        match zone.executor.check(block.inner().block()) {
+        let Zone {
+            executor, mempool, ..
+        } = &*zone;
+        let checked = executor.check_known(block.inner().block(), &|a| mempool.holds(a));
+        match checked {
             Ok(()) => {
                 debug!(
                     at = Pacing::millis(clock.current()),

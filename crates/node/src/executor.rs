@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use z3r0_chain::{
     Block, BlockActionsError, BlockError, Hash, MAX_BLOCK_ACTIONS, MempoolConfig, Nonces,
-    SignedAction, Snapshot, StateMachine, check_block_actions,
+    SignedAction, Snapshot, StateMachine, check_block_actions_known,
 };
 
 /// The outcome of executing one block.
@@ -151,10 +151,25 @@ impl<M: StateMachine + Snapshot> Executor<M> {
     /// Checks `block` as a child of an executed parent: structure, the parent's root, and its
     /// actions against the nonces after the parent (signatures batch-verified).
     pub fn check(&self, block: &Block) -> Result<(), ExecError> {
-        self.check_digest(block, &block.digest())
+        self.check_known(block, &|_| false)
     }
 
-    fn check_digest(&self, block: &Block, digest: &Hash) -> Result<(), ExecError> {
+    /// [`Executor::check`], skipping signatures `verified` says were verified before (actions
+    /// this validator's mempool admitted).
+    pub fn check_known(
+        &self,
+        block: &Block,
+        verified: &dyn Fn(&SignedAction) -> bool,
+    ) -> Result<(), ExecError> {
+        self.check_digest(block, &block.digest(), verified)
+    }
+
+    fn check_digest(
+        &self,
+        block: &Block,
+        digest: &Hash,
+        verified: &dyn Fn(&SignedAction) -> bool,
+    ) -> Result<(), ExecError> {
         let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
         if checked.contains_key(digest) {
             return Ok(());
@@ -163,7 +178,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .summaries
             .get(&block.parent)
             .ok_or(ExecError::UnknownParent(block.parent))?;
-        Self::check_against(&self.config, parent, block)?;
+        Self::check_against(&self.config, parent, block, verified)?;
         checked.insert(*digest, block.height);
         Ok(())
     }
@@ -172,6 +187,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         config: &MempoolConfig,
         parent: &Executed,
         block: &Block,
+        verified: &dyn Fn(&SignedAction) -> bool,
     ) -> Result<(), ExecError> {
         block.check_follows(&parent.block)?;
         if block.parent_state_root != parent.root {
@@ -185,13 +201,14 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         // Batch verification draws random coefficients; its verdict does not depend on them
         // (ZIP-215), so seed them from the block for reproducible runs.
         let mut rng = ChaCha20Rng::from_seed(block.parent_state_root);
-        check_block_actions(
+        check_block_actions_known(
             config,
             &parent.nonces,
             block.tick,
             &block.actions,
             MAX_BLOCK_ACTIONS,
             &mut rng,
+            verified,
         )
         .map_err(|source| ExecError::Actions {
             height: block.height,
@@ -206,7 +223,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         if let Some(done) = self.summaries.get(&digest) {
             return Ok(done.clone());
         }
-        self.check_digest(&block, &digest)?;
+        self.check_digest(&block, &digest, &|_| false)?;
         self.move_tip_to(block.parent)?;
         let tip = self
             .tip
@@ -298,7 +315,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             });
         }
         let digest = block.digest();
-        self.check_digest(&block, &digest)?;
+        self.check_digest(&block, &digest, &|_| false)?;
         // Keep the tip alive when finality overtakes it: a tip left behind the finalized block
         // would be dropped and rebuilt by a (costly) fork.
         if !self.summaries.contains_key(&digest)

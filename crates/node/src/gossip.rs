@@ -18,7 +18,7 @@ use commonware_utils::ordered::Set;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::{debug, warn};
-use z3r0_chain::{Rejection, SignedAction, Snapshot, StateMachine};
+use z3r0_chain::{SignedAction, Snapshot, StateMachine};
 
 /// Most actions in one gossip message.
 pub const MAX_BATCH: usize = 1_024;
@@ -99,7 +99,7 @@ pub(crate) fn start<E, M, S, R, B>(
     (mut sender, mut receiver): (S, R),
     mut blocker: B,
 ) where
-    E: Spawner + Clock + commonware_runtime::Supervisor,
+    E: Spawner + Clock + commonware_runtime::Supervisor + rand_core::CryptoRng,
     M: StateMachine + Snapshot + Send + 'static,
     M::Receipt: Send,
     S: Sender<PublicKey = PublicKey>,
@@ -115,7 +115,7 @@ pub(crate) fn start<E, M, S, R, B>(
             }
         }
     });
-    context.child("intake").spawn(move |_| async move {
+    context.child("intake").spawn(move |mut rng| async move {
         while let Ok((peer, message)) = receiver.recv().await {
             let actions = match decode_batch(message.as_ref()) {
                 Ok(actions) => actions,
@@ -129,30 +129,31 @@ pub(crate) fn start<E, M, S, R, B>(
                 + participants
                     .position(&peer)
                     .map_or(u64::from(u32::MAX), |p| p as u64);
-            admit(&zone, &metrics, &mut blocker, &peer, source, actions);
+            // One batch verification for the whole message; a peer relaying a forgery (which it
+            // should have refused itself) is faulty.
+            if !z3r0_chain::verify_all(&mut rng, &actions).is_empty() {
+                warn!(%peer, "blocking peer: relayed an action with a bad signature");
+                blocker.block(peer);
+                continue;
+            }
+            admit(&zone, &metrics, &peer, source, actions);
         }
     });
 }
 
-/// Offers a peer's actions to the mempool; blocks the peer on a bad signature.
+/// Offers a peer's batch-verified actions to the mempool.
 fn admit<M: StateMachine + Snapshot>(
     zone: &SharedZone<M>,
     metrics: &ZoneMetrics,
-    blocker: &mut impl Blocker<PublicKey = PublicKey>,
     peer: &PublicKey,
     source: u64,
     actions: Vec<SignedAction>,
 ) {
     let mut zone = lock(zone);
     for action in actions {
-        match zone.mempool.submit(&source, action) {
+        match zone.mempool.submit_verified(&source, action) {
             Ok(()) => {
                 metrics.submitted.inc();
-            }
-            Err(Rejection::BadSignature) => {
-                warn!(%peer, "blocking peer: relayed an action with a bad signature");
-                blocker.block(peer.clone());
-                return;
             }
             Err(reason) => {
                 debug!(%peer, %reason, "gossiped action not admitted");

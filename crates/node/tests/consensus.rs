@@ -439,7 +439,7 @@ fn actions_sent_to_one_validator_reach_the_whole_committee() {
 }
 
 #[test]
-fn a_peer_sending_undecodable_gossip_is_blocked() {
+fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
     use commonware_p2p::{Recipients, Sender as _};
     runner(91).start(|context| async move {
         let mut net = SimNet::new(
@@ -481,5 +481,37 @@ fn a_peer_sending_undecodable_gossip_is_blocked() {
                 .await
         );
         assert_no_failures(&net);
+
+        // A well-formed batch with a forged signature also gets its sender blocked.
+        net.crash(2);
+        let control = net.oracle.control(net.public_key(2));
+        let (mut sender, _receiver) = control
+            .register(
+                z3r0_node::engine::channel::ACTIONS,
+                commonware_runtime::Quota::per_second(commonware_utils::NZU32!(1_000)),
+            )
+            .await
+            .unwrap();
+        let player = PrivateKey::from_seed(7);
+        let mut forged = Action {
+            player: player.public_key(),
+            zone: 1,
+            tick: net.with_validator(0, |v| v.current_tick()).unwrap(),
+            nonce: 0,
+            payload: vec![1].into(),
+        }
+        .sign(&player);
+        forged.action.payload = vec![2].into();
+        sender.send(
+            Recipients::All,
+            z3r0_node::gossip::encode_batch(&[forged]),
+            false,
+        );
+        net.context.sleep(Duration::from_millis(100)).await;
+        let blocked = net.oracle.blocked().await.unwrap();
+        for v in 0..2 {
+            assert!(blocked.contains(&(net.public_key(v), net.public_key(2))));
+            assert_eq!(net.with_validator(v, |val| val.mempool_len()), Some(0));
+        }
     });
 }
