@@ -25,8 +25,9 @@ pub const MAX_BATCH: usize = 1_024;
 /// Most admitted actions waiting to be relayed; beyond it the oldest are not relayed (they still
 /// reach the chain when this validator leads).
 const MAX_OUTBOX: usize = 16_384;
-/// How often queued actions are relayed.
-const FLUSH: Duration = Duration::from_millis(5);
+/// How often queued actions are relayed: a few times per 50 ms tick, so an action reaches the
+/// next leader in time, without a message per action.
+const FLUSH: Duration = Duration::from_millis(15);
 
 /// Admitted local actions waiting to be relayed.
 #[derive(Debug, Default, Clone)]
