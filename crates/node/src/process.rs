@@ -53,6 +53,8 @@ pub enum ProcessError {
     Genesis(String),
     #[error(transparent)]
     Node(#[from] crate::application::NodeError),
+    #[error("{0}")]
+    Runtime(String),
     #[error("audit log {path}: {source}")]
     AuditLog {
         path: PathBuf,
@@ -90,6 +92,12 @@ fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
 /// Runs a validator until SIGINT/SIGTERM, or until it cannot follow the chain (an error).
 pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     let (config, genesis, key) = ValidatorConfig::load(&options.config)?;
+    // Say so plainly if an address is taken, before the runtime starts.
+    for (what, addr) in [("p2p", config.p2p_listen), ("metrics", config.metrics)] {
+        std::net::TcpListener::bind(addr).map_err(|e| {
+            ProcessError::Runtime(format!("cannot listen on the {what} address {addr}: {e}"))
+        })?;
+    }
     std::fs::create_dir_all(&config.storage_dir).map_err(|source| ProcessError::AuditLog {
         path: config.storage_dir.clone(),
         source,
@@ -154,7 +162,7 @@ async fn node(
         backfill: network.register(channel::BACKFILL, QUOTA),
         actions: network.register(channel::ACTIONS, QUOTA),
     };
-    network.start();
+    let p2p = network.start();
 
     serve_metrics(&context, config.metrics);
 
@@ -206,6 +214,7 @@ async fn node(
         }
     };
     tokio::select! {
+        _ = p2p => Err(ProcessError::Runtime("the p2p network stopped".into())),
         _ = stop => {
             info!("stopping");
             let _ = context.stop(0, Some(Duration::from_secs(5))).await;
@@ -217,7 +226,7 @@ async fn node(
                 error!(error = %e, "validator stopped");
                 Err(e.into())
             }
-            Err(e) => Err(ProcessError::Genesis(format!("finalizer task: {e}"))),
+            Err(e) => Err(ProcessError::Runtime(format!("finalizer task: {e}"))),
         }
     }
 }
