@@ -47,6 +47,42 @@ where
     }
 }
 
+/// An unpaced zone of `validators` running the counters machine.
+async fn counters_net(
+    context: deterministic::Context,
+    validators: usize,
+    link: commonware_p2p::simulated::Link,
+) -> SimNet<Counters> {
+    SimNet::new(
+        context,
+        validators,
+        link,
+        Pacing::UNPACED,
+        Counters::default,
+    )
+    .await
+}
+
+/// Takes over validator `v`'s identity on the action-gossip channel (the validator must be down).
+async fn hostile_gossip(
+    net: &SimNet<Counters>,
+    v: usize,
+) -> commonware_p2p::simulated::Sender<
+    commonware_cryptography::ed25519::PublicKey,
+    deterministic::Context,
+> {
+    let (sender, _receiver) = net
+        .oracle
+        .control(net.public_key(v))
+        .register(
+            z3r0_node::engine::channel::ACTIONS,
+            commonware_runtime::Quota::per_second(commonware_utils::NZU32!(1_000)),
+        )
+        .await
+        .unwrap();
+    sender
+}
+
 fn players(n: u64) -> Vec<PrivateKey> {
     (0..n).map(|i| PrivateKey::from_seed(50_000 + i)).collect()
 }
@@ -118,14 +154,7 @@ fn four_validators_agree_and_the_same_seed_replays_the_same_chain() {
 #[test]
 fn seven_validators_with_ten_percent_loss_stay_safe_and_live() {
     runner(11).start(|context| async move {
-        let mut net = SimNet::new(
-            context,
-            7,
-            link(10, 3, 900),
-            Pacing::UNPACED,
-            Counters::default,
-        )
-        .await;
+        let mut net = counters_net(context, 7, link(10, 3, 900)).await;
         net.start_all().await.unwrap();
         let players = players(6);
         let all: Vec<usize> = (0..7).collect();
@@ -144,8 +173,7 @@ fn seven_validators_with_ten_percent_loss_stay_safe_and_live() {
 fn partitions_heal_and_finalization_resumes() {
     runner(21).start(|context| async move {
         let good = link(3, 1, 1000);
-        let mut net =
-            SimNet::new(context, 4, good.clone(), Pacing::UNPACED, Counters::default).await;
+        let mut net = counters_net(context, 4, good.clone()).await;
         net.start_all().await.unwrap();
         let all = [0, 1, 2, 3];
         assert!(net.wait_for(&all, 10, Duration::from_secs(10)).await);
@@ -188,14 +216,7 @@ fn partitions_heal_and_finalization_resumes() {
 #[test]
 fn a_crashed_validator_restarts_from_its_storage_and_catches_up() {
     runner(31).start(|context| async move {
-        let mut net = SimNet::new(
-            context,
-            4,
-            link(3, 1, 1000),
-            Pacing::UNPACED,
-            Counters::default,
-        )
-        .await;
+        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
         net.start_all().await.unwrap();
         let players = players(4);
         let mut round = 0;
@@ -238,14 +259,7 @@ fn a_byzantine_conflicter_cannot_break_safety() {
     use commonware_consensus::simplex::{mocks::conflicter, scheme::ed25519};
     use commonware_cryptography::Blake3;
     runner(41).start(|context| async move {
-        let mut net = SimNet::new(
-            context,
-            4,
-            link(3, 1, 1000),
-            Pacing::UNPACED,
-            Counters::default,
-        )
-        .await;
+        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
         // Validator 0 votes for conflicting payloads instead of running the honest node.
         let key = net.keys[0].clone();
         let scheme = ed25519::Scheme::signer(
@@ -363,14 +377,7 @@ fn spawned_helpers_do_not_outlive_the_runtime() {
     // The harness's validators are tasks of the runtime: when the root returns they stop. This
     // guards the crash test's assumption that aborting one validator task stops all of its parts.
     runner(71).start(|context| async move {
-        let mut net = SimNet::new(
-            context,
-            4,
-            link(3, 1, 1000),
-            Pacing::UNPACED,
-            Counters::default,
-        )
-        .await;
+        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
         net.start_all().await.unwrap();
         assert!(
             net.wait_for(&[0, 1, 2, 3], 5, Duration::from_secs(10))
@@ -390,14 +397,7 @@ fn spawned_helpers_do_not_outlive_the_runtime() {
 #[test]
 fn actions_sent_to_one_validator_reach_the_whole_committee() {
     runner(81).start(|context| async move {
-        let mut net = SimNet::new(
-            context,
-            4,
-            link(3, 1, 1000),
-            Pacing::UNPACED,
-            Counters::default,
-        )
-        .await;
+        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
         net.start_all().await.unwrap();
         assert!(
             net.wait_for(&[0, 1, 2, 3], 3, Duration::from_secs(10))
@@ -442,14 +442,7 @@ fn actions_sent_to_one_validator_reach_the_whole_committee() {
 fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
     use commonware_p2p::{Recipients, Sender as _};
     runner(91).start(|context| async move {
-        let mut net = SimNet::new(
-            context,
-            4,
-            link(3, 1, 1000),
-            Pacing::UNPACED,
-            Counters::default,
-        )
-        .await;
+        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
         net.start_all().await.unwrap();
         assert!(
             net.wait_for(&[0, 1, 2, 3], 3, Duration::from_secs(10))
@@ -457,14 +450,7 @@ fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
         );
         // Validator 3's identity turns hostile on the action channel.
         net.crash(3);
-        let control = net.oracle.control(net.public_key(3));
-        let (mut sender, _receiver) = control
-            .register(
-                z3r0_node::engine::channel::ACTIONS,
-                commonware_runtime::Quota::per_second(commonware_utils::NZU32!(1_000)),
-            )
-            .await
-            .unwrap();
+        let mut sender = hostile_gossip(&net, 3).await;
         sender.send(Recipients::All, vec![0xff; 64], false);
         net.context.sleep(Duration::from_millis(100)).await;
         let blocked = net.oracle.blocked().await.unwrap();
@@ -484,14 +470,7 @@ fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
 
         // A well-formed batch with a forged signature also gets its sender blocked.
         net.crash(2);
-        let control = net.oracle.control(net.public_key(2));
-        let (mut sender, _receiver) = control
-            .register(
-                z3r0_node::engine::channel::ACTIONS,
-                commonware_runtime::Quota::per_second(commonware_utils::NZU32!(1_000)),
-            )
-            .await
-            .unwrap();
+        let mut sender = hostile_gossip(&net, 2).await;
         let player = PrivateKey::from_seed(7);
         let mut forged = Action {
             player: player.public_key(),
