@@ -7,7 +7,7 @@
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_runtime::{Clock as _, Runner as _, deterministic};
 use std::time::Duration;
-use z3r0_chain::{Action, Counters};
+use z3r0_chain::Counters;
 use z3r0_node::application::Pacing;
 use z3r0_node::simnet::{SimNet, link};
 
@@ -33,21 +33,7 @@ fn run(validators: usize, pacing: Pacing, seconds: u64) -> String {
         let players: Vec<_> = (0..20u64).map(|i| PrivateKey::from_seed(90_000 + i)).collect();
         let rounds = seconds * 20;
         for round in 0..rounds {
-            for (p, key) in players.iter().enumerate() {
-                let v = (p + round as usize) % validators;
-                let Some((tick, nonce)) = net.with_validator(v, |val| {
-                    (val.current_tick(), val.next_nonce(&key.public_key()))
-                }) else {
-                    continue;
-                };
-                net.submit(v, key, Action {
-                    player: key.public_key(),
-                    zone: 1,
-                    tick,
-                    nonce,
-                    payload: 1u64.to_be_bytes().to_vec().into(),
-                });
-            }
+            net.submit_round(&players, round, &1u64.to_be_bytes());
             net.context.sleep(Duration::from_millis(50)).await;
         }
         let log = net.logs[0].lock().map(|l| l.clone()).unwrap_or_default();

@@ -223,9 +223,10 @@ where
             actions,
         };
         // The mempool verified these signatures on admission.
-        let checked = zone
-            .executor
-            .check_known(&block, &|a| zone.mempool.holds(a));
+        let Zone {
+            executor, mempool, ..
+        } = &mut *zone;
+        let checked = executor.check_known(&block, &|a| mempool.holds(a));
         if let Err(e) = checked {
             // The mempool admitted something the chain would refuse; propose an empty block
             // rather than none, and say so.
@@ -278,7 +279,7 @@ where
         let mut zone = lock(&self.zone);
         let Zone {
             executor, mempool, ..
-        } = &*zone;
+        } = &mut *zone;
         let checked = executor.check_known(block.inner().block(), &|a| mempool.holds(a));
         match checked {
             Ok(()) => {

@@ -79,7 +79,7 @@ pub struct Executor<M: StateMachine + Snapshot> {
     /// Blocks that passed [`Executor::check`], by digest, with their height. A digest commits to
     /// the parent, so a block checked once is valid wherever it is executed: signatures are
     /// verified once per block, not at proposal, ahead-of-finality and final execution each.
-    checked: std::sync::Mutex<BTreeMap<Hash, u64>>,
+    checked: BTreeMap<Hash, u64>,
     receipts: Vec<M::Receipt>,
 }
 
@@ -150,14 +150,14 @@ impl<M: StateMachine + Snapshot> Executor<M> {
 
     /// Checks `block` as a child of an executed parent: structure, the parent's root, and its
     /// actions against the nonces after the parent (signatures batch-verified).
-    pub fn check(&self, block: &Block) -> Result<(), ExecError> {
+    pub fn check(&mut self, block: &Block) -> Result<(), ExecError> {
         self.check_known(block, &|_| false)
     }
 
     /// [`Executor::check`], skipping signatures `verified` says were verified before (actions
     /// this validator's mempool admitted).
     pub fn check_known(
-        &self,
+        &mut self,
         block: &Block,
         verified: &dyn Fn(&SignedAction) -> bool,
     ) -> Result<(), ExecError> {
@@ -165,13 +165,12 @@ impl<M: StateMachine + Snapshot> Executor<M> {
     }
 
     fn check_digest(
-        &self,
+        &mut self,
         block: &Block,
         digest: &Hash,
         verified: &dyn Fn(&SignedAction) -> bool,
     ) -> Result<(), ExecError> {
-        let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
-        if checked.contains_key(digest) {
+        if self.checked.contains_key(digest) {
             return Ok(());
         }
         let parent = self
@@ -179,7 +178,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .get(&block.parent)
             .ok_or(ExecError::UnknownParent(block.parent))?;
         Self::check_against(&self.config, parent, block, verified)?;
-        checked.insert(*digest, block.height);
+        self.checked.insert(*digest, block.height);
         Ok(())
     }
 
@@ -369,10 +368,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             }
         }
         self.summaries.retain(|d, _| live.contains(d));
-        self.checked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, h| *h > height);
+        self.checked.retain(|_, h| *h > height);
         if self
             .tip
             .as_ref()

@@ -300,6 +300,28 @@ where
             .collect())
     }
 
+    /// One round of load: each player submits one action with `payload` (for the next tick, with
+    /// its next nonce) to a validator chosen by rotating with `round`.
+    pub fn submit_round(&self, players: &[PrivateKey], round: u64, payload: &[u8]) {
+        let n = self.keys.len();
+        for (p, key) in players.iter().enumerate() {
+            let v = (p + round as usize) % n;
+            let Some((tick, nonce)) = self.with_validator(v, |val| {
+                (val.current_tick(), val.next_nonce(&key.public_key()))
+            }) else {
+                continue;
+            };
+            let action = Action {
+                player: key.public_key(),
+                zone: self.zone,
+                tick,
+                nonce,
+                payload: payload.to_vec().into(),
+            };
+            self.submit(v, key, action);
+        }
+    }
+
     /// Submits `action` signed by `player` to validator `i`'s mempool (if it is up).
     pub fn submit(&self, i: usize, player: &PrivateKey, action: Action) -> bool {
         use commonware_codec::Encode as _;

@@ -22,31 +22,6 @@ fn runner(seed: u64) -> deterministic::Runner {
     )
 }
 
-/// Each player submits one action with `payload` to a validator (rotating per round).
-fn submit_round<M>(net: &SimNet<M>, players: &[PrivateKey], round: u64, payload: &[u8])
-where
-    M: StateMachine + Snapshot + Send + 'static,
-    M::Receipt: Send,
-{
-    let n = net.keys.len();
-    for (p, key) in players.iter().enumerate() {
-        let v = (p + round as usize) % n;
-        let Some((tick, nonce)) = net.with_validator(v, |val| {
-            (val.current_tick(), val.next_nonce(&key.public_key()))
-        }) else {
-            continue;
-        };
-        let action = Action {
-            player: key.public_key(),
-            zone: 1,
-            tick,
-            nonce,
-            payload: payload.to_vec().into(),
-        };
-        net.submit(v, key, action);
-    }
-}
-
 /// An unpaced zone of `validators` running the counters machine.
 async fn counters_net(
     context: deterministic::Context,
@@ -126,7 +101,7 @@ fn run_counters(
         let all: Vec<usize> = (0..validators).collect();
         let mut round = 0;
         while !net.wait_for(&all, target, Duration::from_millis(20)).await {
-            submit_round(&net, &players, round, &1u64.to_be_bytes());
+            net.submit_round(&players, round, &1u64.to_be_bytes());
             round += 1;
             assert!(round < 5_000, "no progress: heights {:?}", heights(&net));
         }
@@ -160,7 +135,7 @@ fn seven_validators_with_ten_percent_loss_stay_safe_and_live() {
         let all: Vec<usize> = (0..7).collect();
         let mut round = 0;
         while !net.wait_for(&all, 30, Duration::from_millis(50)).await {
-            submit_round(&net, &players, round, &1u64.to_be_bytes());
+            net.submit_round(&players, round, &1u64.to_be_bytes());
             round += 1;
             assert!(round < 2_000, "no progress: heights {:?}", heights(&net));
         }
@@ -224,7 +199,7 @@ fn a_crashed_validator_restarts_from_its_storage_and_catches_up() {
             .wait_for(&[0, 1, 2, 3], 40, Duration::from_millis(20))
             .await
         {
-            submit_round(&net, &players, round, &1u64.to_be_bytes());
+            net.submit_round(&players, round, &1u64.to_be_bytes());
             round += 1;
         }
         net.crash(2);
@@ -234,7 +209,7 @@ fn a_crashed_validator_restarts_from_its_storage_and_catches_up() {
             .wait_for(&[0, 1, 3], crashed_at + 60, Duration::from_millis(20))
             .await
         {
-            submit_round(&net, &players, round, &1u64.to_be_bytes());
+            net.submit_round(&players, round, &1u64.to_be_bytes());
             round += 1;
         }
         net.start(2).await.unwrap();
@@ -305,7 +280,7 @@ fn paced_blocks_follow_the_fifty_ms_tick() {
         net.start_all().await.unwrap();
         let players = players(4);
         for round in 0..100 {
-            submit_round(&net, &players, round, &1u64.to_be_bytes());
+            net.submit_round(&players, round, &1u64.to_be_bytes());
             net.context.sleep(Duration::from_millis(50)).await;
         }
         assert_no_failures(&net);
@@ -345,7 +320,7 @@ fn the_game_runs_on_the_zone_chain_and_all_validators_agree_on_its_roots() {
         let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, genesis).await;
         net.start_all().await.unwrap();
         let players = players(6);
-        submit_round(&net, &players, 0, &GameAction::Join.encode_to_vec());
+        net.submit_round(&players, 0, &GameAction::Join.encode_to_vec());
         let walk = GameAction::Input(InputFrame {
             forward: 1,
             strafe: 0,
@@ -359,7 +334,7 @@ fn the_game_runs_on_the_zone_chain_and_all_validators_agree_on_its_roots() {
             .wait_for(&[0, 1, 2, 3], 40, Duration::from_millis(20))
             .await
         {
-            submit_round(&net, &players, round, &walk);
+            net.submit_round(&players, round, &walk);
             round += 1;
         }
         assert_no_failures(&net);
