@@ -3,6 +3,8 @@
 mod devnet_cmd;
 mod genesis_cmd;
 mod node_cmd;
+mod render_cmd;
+mod render_window;
 mod world_cmd;
 
 use anyhow::Result;
@@ -29,6 +31,8 @@ enum Command {
     Devnet(devnet_cmd::DevnetArgs),
     /// Run one zone validator (consensus, storage, metrics) from its config.
     Node(node_cmd::NodeArgs),
+    /// Render a generated world offline to a PNG (or in a window) and print frame statistics.
+    Render(render_cmd::RenderArgs),
 }
 
 fn main() -> Result<()> {
@@ -44,5 +48,6 @@ fn main() -> Result<()> {
         Command::Genesis(args) => genesis_cmd::run(&args),
         Command::Node(args) => node_cmd::run(&args),
         Command::Devnet(args) => devnet_cmd::run(&args),
+        Command::Render(args) => render_cmd::run(&args),
     }
 }

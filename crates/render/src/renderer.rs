@@ -1,0 +1,985 @@
+//! The frame: sky, terrain (one multi-draw-indirect call over every visible chunk), entity
+//! boxes (one instanced draw), water and glass (one more multi-draw), the targeted-block outline
+//! and the crosshair, in a single render pass.
+
+use std::time::Instant;
+
+use bytemuck::{Pod, Zeroable};
+use z3r0_voxel::{CHUNK_SIZE, ChunkMesh, ChunkPos, Mesher, World};
+
+use crate::RenderError;
+use crate::camera::{Camera, Frustum};
+use crate::chunks::{ChunkBuffers, PoolStats, Resident};
+use crate::gpu::Gpu;
+use crate::occupancy::Occupancy;
+use crate::textures;
+use crate::timing::GpuTimer;
+
+pub const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+
+/// Settings fixed when the renderer is created.
+#[derive(Debug, Clone)]
+pub struct RendererConfig {
+    /// Format of the target the frame is drawn into (surface or offscreen texture).
+    pub color_format: wgpu::TextureFormat,
+    /// Horizontal view distance in chunks; fog ends there.
+    pub view_distance: u32,
+    /// Initial pool sizes (they grow when full).
+    pub initial_quads: u32,
+    pub initial_chunks: u32,
+    /// Staging belt chunk size in bytes.
+    pub staging_chunk: u64,
+}
+
+impl RendererConfig {
+    pub fn new(color_format: wgpu::TextureFormat, view_distance: u32) -> Self {
+        Self {
+            color_format,
+            view_distance,
+            initial_quads: 1 << 18,
+            initial_chunks: 512,
+            staging_chunk: 4 << 20,
+        }
+    }
+}
+
+/// A box drawn for an entity (player, mob, item), in world coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EntityBox {
+    /// Minimum corner.
+    pub min: [f64; 3],
+    pub size: [f32; 3],
+    /// Linear RGB.
+    pub color: [f32; 3],
+}
+
+/// What to draw besides the world.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInput<'a> {
+    pub camera: &'a Camera,
+    pub entities: &'a [EntityBox],
+    /// The voxel under the crosshair, outlined.
+    pub target_block: Option<[i32; 3]>,
+    pub crosshair: bool,
+    /// Seconds, for water animation.
+    pub time_s: f32,
+}
+
+/// What one frame cost and drew.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FrameStats {
+    /// Draw commands recorded (a multi-draw-indirect call counts once).
+    pub draw_calls: u32,
+    /// Indirect sub-draws inside the multi-draw calls.
+    pub indirect_draws: u32,
+    pub triangles: u64,
+    pub chunks_resident: u32,
+    pub chunks_drawn: u32,
+    pub chunks_culled: u32,
+    pub entities: u32,
+    /// CPU time to cull and record the frame, in milliseconds.
+    pub cpu_ms: f64,
+    /// GPU time of the frame's render pass, when the adapter has timestamp queries. In a
+    /// windowed loop this is the most recent frame whose timestamps have come back.
+    pub gpu_ms: Option<f64>,
+}
+
+/// What [`Renderer::sync_world`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SyncStats {
+    pub meshed: u32,
+    pub quads: u64,
+    pub ao_refreshed: u32,
+    pub cpu_ms: f64,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct Globals {
+    view_proj: [[f32; 4]; 4],
+    cam_int: [i32; 4],
+    cam_frac: [f32; 4],
+    sun: [f32; 4],
+    ray_forward: [f32; 4],
+    ray_right: [f32; 4],
+    ray_up: [f32; 4],
+    fog: [f32; 4],
+    viewport: [f32; 4],
+    outline: [f32; 4],
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct GpuEntity {
+    min: [f32; 4],
+    size: [f32; 4],
+    color: [f32; 4],
+}
+
+#[derive(Debug)]
+struct Pipelines {
+    sky: wgpu::RenderPipeline,
+    terrain: wgpu::RenderPipeline,
+    transparent: wgpu::RenderPipeline,
+    boxes: wgpu::RenderPipeline,
+    outline: wgpu::RenderPipeline,
+    crosshair: wgpu::RenderPipeline,
+}
+
+/// A draw of `quads` quads starting at `first_quad`, for chunk slot `slot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct QuadRun {
+    first_quad: u32,
+    quads: u32,
+    slot: u32,
+}
+
+/// Owns the pipelines, the pooled chunk buffers and per-frame buffers.
+#[derive(Debug)]
+pub struct Renderer {
+    config: RendererConfig,
+    pipelines: Pipelines,
+    layout: wgpu::BindGroupLayout,
+    bind_group: wgpu::BindGroup,
+    bind_generation: (u64, u64),
+    globals: wgpu::Buffer,
+    chunks: ChunkBuffers,
+    _textures: wgpu::Texture,
+    texture_view: wgpu::TextureView,
+    sampler: wgpu::Sampler,
+    entity_buffer: wgpu::Buffer,
+    entity_capacity: u64,
+    entity_generation: u64,
+    indirect: wgpu::Buffer,
+    indirect_capacity: u64,
+    depth: Option<(wgpu::Texture, wgpu::TextureView, (u32, u32))>,
+    belt: wgpu::util::StagingBelt,
+    uploads: Option<wgpu::CommandEncoder>,
+    timer: Option<GpuTimer>,
+    multi_draw: bool,
+    // Per-frame scratch, kept to avoid allocating.
+    opaque_runs: Vec<QuadRun>,
+    transparent_runs: Vec<QuadRun>,
+    transparent_order: Vec<(i64, ChunkPos)>,
+    indirect_bytes: Vec<u8>,
+    gpu_entities: Vec<GpuEntity>,
+    // Meshing scratch for `sync_world`.
+    mesher: Mesher,
+    mesh: ChunkMesh,
+    occupancy: Occupancy,
+    dirty: Vec<ChunkPos>,
+}
+
+const SUN: [f32; 3] = [0.38, 0.82, 0.43];
+const ENTITY_BYTES: u64 = std::mem::size_of::<GpuEntity>() as u64;
+const INDIRECT_BYTES: u64 = 16;
+
+impl Renderer {
+    pub fn new(gpu: &Gpu, config: RendererConfig) -> Result<Self, RenderError> {
+        let device = &gpu.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("world.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("../shaders/world.wgsl").into()),
+        });
+        let storage = |binding, visibility| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: true },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let vf = wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT;
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("world"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: vf,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                storage(1, wgpu::ShaderStages::VERTEX),
+                storage(2, wgpu::ShaderStages::VERTEX),
+                storage(3, wgpu::ShaderStages::FRAGMENT),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 4,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                        view_dimension: wgpu::TextureViewDimension::D2Array,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 5,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+                storage(6, wgpu::ShaderStages::VERTEX),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("world"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipelines = create_pipelines(device, &module, &pipeline_layout, config.color_format);
+
+        let globals = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("globals"),
+            size: std::mem::size_of::<Globals>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let texture = textures::create_block_textures(device, &gpu.queue);
+        let texture_view = texture.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("blocks"),
+            address_mode_u: wgpu::AddressMode::Repeat,
+            address_mode_v: wgpu::AddressMode::Repeat,
+            mag_filter: wgpu::FilterMode::Nearest,
+            min_filter: wgpu::FilterMode::Nearest,
+            mipmap_filter: wgpu::MipmapFilterMode::Linear,
+            ..Default::default()
+        });
+        let chunks = ChunkBuffers::new(device, config.initial_quads, config.initial_chunks);
+        let entity_capacity = 256;
+        let entity_buffer = storage_buffer(device, "entities", entity_capacity * ENTITY_BYTES);
+        let indirect_capacity = 4096;
+        let indirect = indirect_buffer(device, indirect_capacity);
+        let bind_group = bind_group(
+            device,
+            &layout,
+            &globals,
+            &chunks,
+            &texture_view,
+            &sampler,
+            &entity_buffer,
+        );
+        let belt = wgpu::util::StagingBelt::new(device.clone(), config.staging_chunk);
+        let timer = gpu.caps.timestamps.then(|| GpuTimer::new(gpu));
+        Ok(Self {
+            pipelines,
+            layout,
+            bind_group,
+            bind_generation: (chunks.generation(), 0),
+            globals,
+            chunks,
+            _textures: texture,
+            texture_view,
+            sampler,
+            entity_buffer,
+            entity_capacity,
+            entity_generation: 0,
+            indirect,
+            indirect_capacity,
+            depth: None,
+            belt,
+            uploads: None,
+            timer,
+            multi_draw: gpu.caps.indirect_first_instance,
+            opaque_runs: Vec::new(),
+            transparent_runs: Vec::new(),
+            transparent_order: Vec::new(),
+            indirect_bytes: Vec::new(),
+            gpu_entities: Vec::new(),
+            mesher: Mesher::new(),
+            mesh: ChunkMesh::default(),
+            occupancy: Occupancy::default(),
+            dirty: Vec::new(),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &RendererConfig {
+        &self.config
+    }
+
+    /// Whether all chunks go out in one multi-draw-indirect call (else one direct draw each).
+    pub fn uses_multi_draw(&self) -> bool {
+        self.multi_draw
+    }
+
+    /// Forces the per-chunk direct-draw path (the fallback for adapters without
+    /// `INDIRECT_FIRST_INSTANCE`), for tests and comparisons.
+    pub fn set_multi_draw(&mut self, on: bool, gpu: &Gpu) {
+        self.multi_draw = on && gpu.caps.indirect_first_instance;
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.chunks.stats()
+    }
+
+    pub fn chunk(&self, pos: ChunkPos) -> Option<&Resident> {
+        self.chunks.get(pos)
+    }
+
+    fn upload_encoder(&mut self, gpu: &Gpu) -> &mut wgpu::CommandEncoder {
+        self.uploads.get_or_insert_with(|| {
+            gpu.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("chunk uploads"),
+                })
+        })
+    }
+
+    /// Uploads (or replaces) one chunk's mesh with its AO bits; an empty mesh unloads it.
+    /// The copy is recorded now and submitted with the next frame (or [`Renderer::flush`]).
+    pub fn upload_chunk(
+        &mut self,
+        gpu: &Gpu,
+        pos: ChunkPos,
+        mesh: &ChunkMesh,
+        occupancy: &Occupancy,
+    ) -> Result<(), RenderError> {
+        self.upload_encoder(gpu);
+        let Some(encoder) = self.uploads.as_mut() else {
+            return Ok(());
+        };
+        self.chunks.upload(
+            &gpu.device,
+            encoder,
+            &mut self.belt,
+            pos,
+            mesh,
+            &occupancy.words,
+        )
+    }
+
+    /// Unloads a chunk; its buffer ranges are reused by later uploads.
+    pub fn remove_chunk(&mut self, pos: ChunkPos) -> bool {
+        self.chunks.remove(pos)
+    }
+
+    /// Meshes and uploads every chunk `world` marks as needing a new mesh, refreshes the AO
+    /// bits of their resident neighbours (diagonal ones included), and unloads chunks that are
+    /// resident but no longer in `world`.
+    pub fn sync_world(&mut self, gpu: &Gpu, world: &mut World) -> Result<SyncStats, RenderError> {
+        let started = Instant::now();
+        let mut stats = SyncStats::default();
+        let mut dirty = std::mem::take(&mut self.dirty);
+        world.drain_remesh_into(&mut dirty);
+        let gone: Vec<ChunkPos> = self
+            .chunks
+            .resident()
+            .map(|(&p, _)| p)
+            .filter(|&p| !world.contains_chunk(p))
+            .collect();
+        for pos in gone {
+            self.chunks.remove(pos);
+        }
+        let mut ao_only = std::collections::BTreeSet::new();
+        for &pos in &dirty {
+            let Some(hood) = world.neighborhood(pos) else {
+                self.chunks.remove(pos);
+                continue;
+            };
+            self.mesher.mesh(&hood, &mut self.mesh);
+            let mesh = std::mem::take(&mut self.mesh);
+            if !mesh.quads.is_empty() {
+                self.occupancy.compute(world, pos);
+            }
+            let occupancy = std::mem::take(&mut self.occupancy);
+            let result = self.upload_chunk(gpu, pos, &mesh, &occupancy);
+            self.mesh = mesh;
+            self.occupancy = occupancy;
+            result?;
+            stats.meshed += 1;
+            stats.quads += self.mesh.quads.len() as u64;
+            for dy in -1..=1 {
+                for dz in -1..=1 {
+                    for dx in -1..=1 {
+                        ao_only.insert(ChunkPos::new(pos.x + dx, pos.y + dy, pos.z + dz));
+                    }
+                }
+            }
+        }
+        for &pos in &dirty {
+            ao_only.remove(&pos);
+        }
+        for pos in ao_only {
+            if self.chunks.get(pos).is_some() {
+                self.occupancy.compute(world, pos);
+                self.upload_encoder(gpu);
+                if let Some(encoder) = self.uploads.as_mut() {
+                    self.chunks.update_occupancy(
+                        encoder,
+                        &mut self.belt,
+                        pos,
+                        &self.occupancy.words,
+                    );
+                }
+                stats.ao_refreshed += 1;
+            }
+        }
+        self.dirty = dirty;
+        stats.cpu_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(stats)
+    }
+
+    /// Submits pending uploads now (frames do this themselves).
+    pub fn flush(&mut self, gpu: &Gpu) {
+        if let Some(encoder) = self.uploads.take() {
+            self.belt.finish();
+            gpu.queue.submit([encoder.finish()]);
+            self.belt.recall();
+        }
+    }
+
+    fn ensure_depth(&mut self, device: &wgpu::Device, size: (u32, u32)) {
+        if self.depth.as_ref().is_some_and(|d| d.2 == size) {
+            return;
+        }
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("depth"),
+            size: wgpu::Extent3d {
+                width: size.0,
+                height: size.1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: DEPTH_FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        self.depth = Some((texture, view, size));
+    }
+
+    /// Culls, records and submits one frame into `target` (of `size` pixels, in the
+    /// renderer's colour format).
+    pub fn render(
+        &mut self,
+        gpu: &Gpu,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+        frame: &FrameInput<'_>,
+    ) -> Result<FrameStats, RenderError> {
+        let started = Instant::now();
+        let device = &gpu.device;
+        let size = (size.0.max(1), size.1.max(1));
+        self.ensure_depth(device, size);
+        let aspect = size.0 as f32 / size.1 as f32;
+        let camera = frame.camera;
+        let (cam_int, cam_frac) = camera.split_position();
+        let view_proj = camera.view_projection(aspect);
+        let frustum = Frustum::from_view_projection(&view_proj);
+        let mut stats = FrameStats {
+            chunks_resident: self.chunks.len() as u32,
+            ..Default::default()
+        };
+
+        // Cull chunks and build the draw lists.
+        self.opaque_runs.clear();
+        self.transparent_runs.clear();
+        self.transparent_order.clear();
+        let eye = [0, 1, 2].map(|i| f64::from(cam_int[i]) + f64::from(cam_frac[i]));
+        for (&pos, r) in self.chunks.resident() {
+            let rel = |v: [i32; 3]| {
+                [0, 1, 2].map(|i| (i64::from(v[i]) - i64::from(cam_int[i])) as f32 - cam_frac[i])
+            };
+            if !frustum.intersects_box(rel(r.min), rel(r.max)) {
+                stats.chunks_culled += 1;
+                continue;
+            }
+            stats.chunks_drawn += 1;
+            // Faces of one direction can only be seen from their front side.
+            let facing = [0, 1, 2].map(|axis| {
+                (
+                    eye[axis] > f64::from(r.min[axis]),
+                    eye[axis] < f64::from(r.max[axis]),
+                )
+            });
+            push_runs(&mut self.opaque_runs, r, &r.opaque, |f| {
+                let (pos_side, neg_side) = facing[f / 2];
+                if f % 2 == 0 { pos_side } else { neg_side }
+            });
+            if r.transparent[6] > r.transparent[0] {
+                let o = pos.origin();
+                let centre = [o.x, o.y, o.z].map(|c| i64::from(c) + CHUNK_SIZE as i64 / 2);
+                let d2: i64 = (0..3)
+                    .map(|i| {
+                        let d = centre[i] - i64::from(cam_int[i]);
+                        d * d
+                    })
+                    .sum();
+                self.transparent_order.push((d2, pos));
+            }
+        }
+        // Water and glass blend back to front.
+        self.transparent_order
+            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, pos) in &self.transparent_order {
+            if let Some(r) = self.chunks.get(pos) {
+                push_runs(&mut self.transparent_runs, r, &r.transparent, |_| true);
+            }
+        }
+
+        // Entities, camera-relative.
+        self.gpu_entities.clear();
+        for e in frame.entities {
+            let min = [0, 1, 2].map(|i| (e.min[i] - camera.position[i]) as f32);
+            self.gpu_entities.push(GpuEntity {
+                min: [min[0], min[1], min[2], 0.0],
+                size: [e.size[0], e.size[1], e.size[2], 0.0],
+                color: [e.color[0], e.color[1], e.color[2], 1.0],
+            });
+        }
+        stats.entities = self.gpu_entities.len() as u32;
+        self.ensure_entity_capacity(device, self.gpu_entities.len() as u64);
+
+        // Rebuild the bind group if a pooled buffer was replaced.
+        let generation = (self.chunks.generation(), self.entity_generation);
+        if generation != self.bind_generation {
+            self.bind_group = bind_group(
+                device,
+                &self.layout,
+                &self.globals,
+                &self.chunks,
+                &self.texture_view,
+                &self.sampler,
+                &self.entity_buffer,
+            );
+            self.bind_generation = generation;
+        }
+
+        // Per-frame data.
+        let (tx, ty) = camera.half_extents(aspect);
+        let (f, r, u) = (camera.forward(), camera.right(), camera.up());
+        let reach = (self.config.view_distance.max(1) * CHUNK_SIZE as u32) as f32;
+        let outline = match frame.target_block {
+            Some(b) => {
+                let rel = [0, 1, 2]
+                    .map(|i| (i64::from(b[i]) - i64::from(cam_int[i])) as f32 - cam_frac[i]);
+                [rel[0], rel[1], rel[2], 1.0]
+            }
+            None => [0.0; 4],
+        };
+        let sun = normalize(SUN);
+        let globals = Globals {
+            view_proj: view_proj.0,
+            cam_int: [cam_int[0], cam_int[1], cam_int[2], 0],
+            cam_frac: [cam_frac[0], cam_frac[1], cam_frac[2], frame.time_s],
+            sun: [sun[0], sun[1], sun[2], 0.0],
+            ray_forward: [f[0], f[1], f[2], 0.0],
+            ray_right: [r[0] * tx, r[1] * tx, r[2] * tx, 0.0],
+            ray_up: [u[0] * ty, u[1] * ty, u[2] * ty, 0.0],
+            fog: [reach * 0.62, reach * 0.97, 0.0, 0.0],
+            viewport: [
+                size.0 as f32,
+                size.1 as f32,
+                1.0 / size.0 as f32,
+                1.0 / size.1 as f32,
+            ],
+            outline,
+        };
+        gpu.queue
+            .write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
+        if !self.gpu_entities.is_empty() {
+            gpu.queue.write_buffer(
+                &self.entity_buffer,
+                0,
+                bytemuck::cast_slice(&self.gpu_entities),
+            );
+        }
+        let (opaque_draws, transparent_draws) = if self.multi_draw {
+            self.indirect_bytes.clear();
+            for run in self.opaque_runs.iter().chain(&self.transparent_runs) {
+                let args = wgpu::util::DrawIndirectArgs {
+                    vertex_count: run.quads * 6,
+                    instance_count: 1,
+                    first_vertex: run.first_quad * 6,
+                    first_instance: run.slot,
+                };
+                self.indirect_bytes.extend_from_slice(args.as_bytes());
+            }
+            let count = (self.opaque_runs.len() + self.transparent_runs.len()) as u64;
+            if count > self.indirect_capacity {
+                self.indirect_capacity = count.next_power_of_two();
+                self.indirect = indirect_buffer(device, self.indirect_capacity);
+            }
+            if !self.indirect_bytes.is_empty() {
+                gpu.queue
+                    .write_buffer(&self.indirect, 0, &self.indirect_bytes);
+            }
+            (
+                self.opaque_runs.len() as u32,
+                self.transparent_runs.len() as u32,
+            )
+        } else {
+            (0, 0)
+        };
+
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("frame"),
+        });
+        let timestamp_writes = self.timer.as_mut().and_then(|t| t.pass_writes());
+        {
+            let depth_view = match &self.depth {
+                Some((_, view, _)) => view,
+                None => return Err(RenderError::Gpu("depth buffer missing".into())),
+            };
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("world"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: target,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                    view: depth_view,
+                    depth_ops: Some(wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(0.0),
+                        store: wgpu::StoreOp::Discard,
+                    }),
+                    stencil_ops: None,
+                }),
+                timestamp_writes,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            pass.set_bind_group(0, &self.bind_group, &[]);
+
+            pass.set_pipeline(&self.pipelines.sky);
+            pass.draw(0..3, 0..1);
+            stats.draw_calls += 1;
+            stats.triangles += 1;
+
+            pass.set_pipeline(&self.pipelines.terrain);
+            draw_runs(
+                &mut pass,
+                &self.opaque_runs,
+                self.multi_draw.then_some((&self.indirect, 0, opaque_draws)),
+                &mut stats,
+            );
+
+            if !self.gpu_entities.is_empty() {
+                pass.set_pipeline(&self.pipelines.boxes);
+                pass.draw(0..36, 0..self.gpu_entities.len() as u32);
+                stats.draw_calls += 1;
+                stats.triangles += 12 * self.gpu_entities.len() as u64;
+            }
+
+            pass.set_pipeline(&self.pipelines.transparent);
+            draw_runs(
+                &mut pass,
+                &self.transparent_runs,
+                self.multi_draw.then_some((
+                    &self.indirect,
+                    u64::from(opaque_draws) * INDIRECT_BYTES,
+                    transparent_draws,
+                )),
+                &mut stats,
+            );
+
+            if frame.target_block.is_some() {
+                pass.set_pipeline(&self.pipelines.outline);
+                pass.draw(0..24, 0..1);
+                stats.draw_calls += 1;
+            }
+            if frame.crosshair {
+                pass.set_pipeline(&self.pipelines.crosshair);
+                pass.draw(0..12, 0..1);
+                stats.draw_calls += 1;
+                stats.triangles += 4;
+            }
+        }
+        if let Some(timer) = self.timer.as_mut() {
+            timer.resolve(&mut encoder);
+        }
+        let frame_commands = encoder.finish();
+        match self.uploads.take() {
+            Some(uploads) => {
+                self.belt.finish();
+                gpu.queue.submit([uploads.finish(), frame_commands]);
+                self.belt.recall();
+            }
+            None => {
+                gpu.queue.submit([frame_commands]);
+            }
+        }
+        if let Some(timer) = self.timer.as_mut() {
+            timer.after_submit();
+            stats.gpu_ms = timer.latest_ms();
+        }
+        stats.cpu_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(stats)
+    }
+
+    /// After the GPU finished a frame (e.g. a headless capture waited for it), collects its
+    /// GPU time.
+    pub fn collect_gpu_time(&mut self, gpu: &Gpu) -> Option<f64> {
+        let timer = self.timer.as_mut()?;
+        timer.collect(gpu);
+        timer.latest_ms()
+    }
+
+    fn ensure_entity_capacity(&mut self, device: &wgpu::Device, needed: u64) {
+        if needed <= self.entity_capacity {
+            return;
+        }
+        self.entity_capacity = needed.next_power_of_two();
+        self.entity_buffer =
+            storage_buffer(device, "entities", self.entity_capacity * ENTITY_BYTES);
+        self.entity_generation += 1;
+    }
+}
+
+/// Appends the draws for faces `ranges[f]..ranges[f + 1]` that `visible(f)` keeps, merging
+/// neighbouring faces into one draw.
+fn push_runs(
+    runs: &mut Vec<QuadRun>,
+    r: &Resident,
+    ranges: &[u32; 7],
+    visible: impl Fn(usize) -> bool,
+) {
+    for f in 0..6 {
+        let (start, end) = (ranges[f], ranges[f + 1]);
+        if end <= start || !visible(f) {
+            continue;
+        }
+        let first_quad = r.quad_offset + start;
+        match runs.last_mut() {
+            Some(last) if last.slot == r.slot && last.first_quad + last.quads == first_quad => {
+                last.quads += end - start;
+            }
+            _ => runs.push(QuadRun {
+                first_quad,
+                quads: end - start,
+                slot: r.slot,
+            }),
+        }
+    }
+}
+
+fn draw_runs(
+    pass: &mut wgpu::RenderPass<'_>,
+    runs: &[QuadRun],
+    indirect: Option<(&wgpu::Buffer, u64, u32)>,
+    stats: &mut FrameStats,
+) {
+    if runs.is_empty() {
+        return;
+    }
+    stats.triangles += runs.iter().map(|r| u64::from(r.quads) * 2).sum::<u64>();
+    stats.indirect_draws += runs.len() as u32;
+    match indirect {
+        Some((buffer, offset, count)) => {
+            pass.multi_draw_indirect(buffer, offset, count);
+            stats.draw_calls += 1;
+        }
+        None => {
+            for run in runs {
+                let first = run.first_quad * 6;
+                pass.draw(first..first + run.quads * 6, run.slot..run.slot + 1);
+                stats.draw_calls += 1;
+            }
+        }
+    }
+}
+
+fn normalize(v: [f32; 3]) -> [f32; 3] {
+    let len = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    v.map(|c| c / len)
+}
+
+fn storage_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+fn indirect_buffer(device: &wgpu::Device, draws: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("indirect draws"),
+        size: draws.max(1) * INDIRECT_BYTES,
+        usage: wgpu::BufferUsages::INDIRECT | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+fn bind_group(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    globals: &wgpu::Buffer,
+    chunks: &ChunkBuffers,
+    textures: &wgpu::TextureView,
+    sampler: &wgpu::Sampler,
+    entities: &wgpu::Buffer,
+) -> wgpu::BindGroup {
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("world"),
+        layout,
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: globals.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: chunks.quads().as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: chunks.info().as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: chunks.occupancy().as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 4,
+                resource: wgpu::BindingResource::TextureView(textures),
+            },
+            wgpu::BindGroupEntry {
+                binding: 5,
+                resource: wgpu::BindingResource::Sampler(sampler),
+            },
+            wgpu::BindGroupEntry {
+                binding: 6,
+                resource: entities.as_entire_binding(),
+            },
+        ],
+    })
+}
+
+fn create_pipelines(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    layout: &wgpu::PipelineLayout,
+    format: wgpu::TextureFormat,
+) -> Pipelines {
+    let alpha = Some(wgpu::BlendState::ALPHA_BLENDING);
+    let make = |label: &str,
+                vs: &str,
+                fs: &str,
+                topology: wgpu::PrimitiveTopology,
+                cull: Option<wgpu::Face>,
+                depth_write: bool,
+                depth_compare: wgpu::CompareFunction,
+                blend: Option<wgpu::BlendState>| {
+        device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some(label),
+            layout: Some(layout),
+            vertex: wgpu::VertexState {
+                module,
+                entry_point: Some(vs),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState {
+                topology,
+                // Faces wind clockwise on screen when seen from outside (see world.wgsl).
+                front_face: wgpu::FrontFace::Cw,
+                cull_mode: cull,
+                ..Default::default()
+            },
+            depth_stencil: Some(wgpu::DepthStencilState {
+                format: DEPTH_FORMAT,
+                depth_write_enabled: Some(depth_write),
+                depth_compare: Some(depth_compare),
+                stencil: wgpu::StencilState::default(),
+                bias: wgpu::DepthBiasState::default(),
+            }),
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module,
+                entry_point: Some(fs),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format,
+                    blend,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        })
+    };
+    use wgpu::CompareFunction::{Always, GreaterEqual};
+    use wgpu::PrimitiveTopology::{LineList, TriangleList};
+    let back = Some(wgpu::Face::Back);
+    Pipelines {
+        sky: make(
+            "sky",
+            "vs_sky",
+            "fs_sky",
+            TriangleList,
+            None,
+            false,
+            Always,
+            None,
+        ),
+        terrain: make(
+            "terrain",
+            "vs_terrain",
+            "fs_terrain",
+            TriangleList,
+            back,
+            true,
+            GreaterEqual,
+            None,
+        ),
+        transparent: make(
+            "transparent",
+            "vs_terrain",
+            "fs_transparent",
+            TriangleList,
+            None,
+            false,
+            GreaterEqual,
+            alpha,
+        ),
+        boxes: make(
+            "entities",
+            "vs_box",
+            "fs_box",
+            TriangleList,
+            back,
+            true,
+            GreaterEqual,
+            None,
+        ),
+        outline: make(
+            "outline",
+            "vs_outline",
+            "fs_outline",
+            LineList,
+            None,
+            false,
+            GreaterEqual,
+            alpha,
+        ),
+        crosshair: make(
+            "crosshair",
+            "vs_crosshair",
+            "fs_crosshair",
+            TriangleList,
+            None,
+            false,
+            Always,
+            alpha,
+        ),
+    }
+}

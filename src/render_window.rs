@@ -1,0 +1,206 @@
+//! `z3r0 render --window`: the generated world in a window, the camera turning slowly, with
+//! frame statistics once a second. Escape or closing the window ends it; so does `--frames N`
+//! (N > 1) after N presented frames.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use z3r0_render::window::{Acquired, WindowSurface};
+use z3r0_render::winit::application::ApplicationHandler;
+use z3r0_render::winit::dpi::PhysicalSize;
+use z3r0_render::winit::event::{ElementState, WindowEvent};
+use z3r0_render::winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use z3r0_render::winit::keyboard::{Key, NamedKey};
+use z3r0_render::winit::window::{Window, WindowId};
+use z3r0_render::{
+    Camera, EntityBox, FrameInput, FrameStats, Gpu, GpuOptions, Renderer, RendererConfig,
+};
+use z3r0_voxel::World;
+
+use crate::render_cmd::{RenderArgs, parse_size, print_stats};
+
+struct Live {
+    window: Arc<Window>,
+    gpu: Gpu,
+    surface: WindowSurface,
+    renderer: Renderer,
+}
+
+struct App {
+    size: (u32, u32),
+    view_distance: u32,
+    vsync: bool,
+    stop_after: Option<u64>,
+    camera: Camera,
+    world: World,
+    overlays: (Vec<EntityBox>, Option<[i32; 3]>),
+    live: Option<Live>,
+    error: Option<anyhow::Error>,
+    started: Instant,
+    presented: u64,
+    window_frames: Vec<(FrameStats, f64)>,
+    last_report: Instant,
+}
+
+impl App {
+    fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
+        let attributes = Window::default_attributes()
+            .with_title("Z3R0")
+            .with_inner_size(PhysicalSize::new(self.size.0, self.size.1));
+        let window = Arc::new(
+            event_loop
+                .create_window(attributes)
+                .context("cannot open a window")?,
+        );
+        let (gpu, surface) =
+            WindowSurface::new(window.clone(), &GpuOptions::default(), self.vsync)?;
+        println!(
+            "adapter {} · surface {:?} · {:?}",
+            gpu.describe(),
+            surface.format(),
+            surface.present_mode()
+        );
+        let mut renderer = Renderer::new(
+            &gpu,
+            RendererConfig::new(surface.format(), self.view_distance),
+        )?;
+        let sync = renderer.sync_world(&gpu, &mut self.world)?;
+        println!("meshed {} chunks · {} quads", sync.meshed, sync.quads);
+        self.live = Some(Live {
+            window,
+            gpu,
+            surface,
+            renderer,
+        });
+        self.started = Instant::now();
+        self.last_report = self.started;
+        Ok(())
+    }
+
+    fn frame(&mut self) -> Result<bool> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(true);
+        };
+        let t = self.started.elapsed().as_secs_f32();
+        let mut camera = self.camera;
+        camera.yaw_deg += 8.0 * t;
+        let wall = Instant::now();
+        let frame = match live.surface.acquire(&live.gpu)? {
+            Acquired::Frame(frame) => frame,
+            Acquired::Skip => return Ok(true),
+        };
+        let view = frame.texture.create_view(&wgpu_view_descriptor());
+        let input = FrameInput {
+            camera: &camera,
+            entities: &self.overlays.0,
+            target_block: self.overlays.1,
+            crosshair: true,
+            time_s: t,
+        };
+        let stats = live
+            .renderer
+            .render(&live.gpu, &view, live.surface.size(), &input)?;
+        live.window.pre_present_notify();
+        live.gpu.queue.present(frame);
+        self.presented += 1;
+        self.window_frames
+            .push((stats, wall.elapsed().as_secs_f64() * 1e3));
+        if self.last_report.elapsed() >= Duration::from_secs(1) {
+            let fps = self.window_frames.len() as f64 / self.last_report.elapsed().as_secs_f64();
+            println!("{fps:.1} fps");
+            print_stats(&self.window_frames);
+            self.window_frames.clear();
+            self.last_report = Instant::now();
+        }
+        Ok(self.stop_after.is_none_or(|n| self.presented < n))
+    }
+}
+
+fn wgpu_view_descriptor() -> z3r0_render::wgpu::TextureViewDescriptor<'static> {
+    z3r0_render::wgpu::TextureViewDescriptor::default()
+}
+
+impl ApplicationHandler for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.live.is_none()
+            && let Err(e) = self.open(event_loop)
+        {
+            self.error = Some(e);
+            event_loop.exit();
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::KeyboardInput { event, .. }
+                if event.state == ElementState::Pressed
+                    && event.logical_key == Key::Named(NamedKey::Escape) =>
+            {
+                event_loop.exit()
+            }
+            WindowEvent::Resized(size) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.surface.resize(&live.gpu, size.width, size.height);
+                }
+            }
+            WindowEvent::RedrawRequested => match self.frame() {
+                Ok(true) => {
+                    if let Some(live) = &self.live {
+                        live.window.request_redraw();
+                    }
+                }
+                Ok(false) => event_loop.exit(),
+                Err(e) => {
+                    self.error = Some(e);
+                    event_loop.exit();
+                }
+            },
+            _ => {}
+        }
+    }
+}
+
+pub fn run(
+    args: &RenderArgs,
+    camera: Camera,
+    world: World,
+    overlays: (Vec<EntityBox>, Option<[i32; 3]>),
+) -> Result<()> {
+    let event_loop = EventLoop::new().map_err(|e| {
+        anyhow!("cannot open a window: {e} (is a display available? set DISPLAY or WAYLAND_DISPLAY, or drop --window to render to a PNG)")
+    })?;
+    event_loop.set_control_flow(ControlFlow::Poll);
+    let mut app = App {
+        size: parse_size(&args.size)?,
+        view_distance: args.view_distance,
+        vsync: args.vsync,
+        stop_after: (args.frames > 1).then_some(u64::from(args.frames)),
+        camera,
+        world,
+        overlays,
+        live: None,
+        error: None,
+        started: Instant::now(),
+        presented: 0,
+        window_frames: Vec::new(),
+        last_report: Instant::now(),
+    };
+    event_loop
+        .run_app(&mut app)
+        .context("window event loop failed")?;
+    if let Some(e) = app.error {
+        return Err(e);
+    }
+    if !app.window_frames.is_empty() {
+        print_stats(&app.window_frames);
+    }
+    let secs = app.started.elapsed().as_secs_f64();
+    println!(
+        "presented {} frames in {secs:.1} s ({:.1} fps)",
+        app.presented,
+        app.presented as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
