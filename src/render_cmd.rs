@@ -133,13 +133,22 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         RendererConfig::new(HEADLESS_FORMAT, args.view_distance),
     )?;
     let sync = renderer.sync_world(&gpu, &mut world)?;
+    // Time the staged copies on their own: submit them and wait for the GPU.
+    let upload = Instant::now();
+    renderer.flush(&gpu);
+    gpu.wait_idle()?;
+    let upload_ms = upload.elapsed().as_secs_f64() * 1e3;
     let pool = renderer.pool_stats();
+    let mib = |b: u64| b as f64 / f64::from(1 << 20);
     println!(
-        "meshed {} chunks · {} quads · {:.0} ms · GPU pools {:.1} MiB ({} quads, {} chunk slots)",
+        "meshed {} chunks · {} quads · mesh + AO {:.0} ms · upload {:.1} MiB in {upload_ms:.1} ms \
+         ({:.0} MiB/s) · GPU pools {:.1} MiB ({} quads, {} chunk slots)",
         sync.meshed,
         sync.quads,
         sync.cpu_ms,
-        pool.gpu_bytes as f64 / (1 << 20) as f64,
+        mib(pool.uploaded_bytes),
+        mib(pool.uploaded_bytes) / (upload_ms / 1e3).max(1e-9),
+        mib(pool.gpu_bytes),
         pool.quad_capacity,
         pool.slot_capacity
     );

@@ -339,7 +339,7 @@ fn grown(old: u32, needed: u32, max: u32) -> Option<u32> {
     while new < needed {
         new = new.saturating_mul(2);
     }
-    Some(new.saturating_mul(2).min(max).max(needed))
+    Some(new.min(max))
 }
 
 /// A bigger buffer with the old contents copied over on the GPU.
