@@ -57,9 +57,31 @@ impl Block {
         }
     }
 
-    /// The block's identity: blake3 of its canonical encoding.
+    /// The block's identity: a hash over its header, which commits to the actions through
+    /// [`Block::actions_hash`]. A light client checks a header (and the state root in it)
+    /// against a finality certificate without downloading the actions.
     pub fn digest(&self) -> Hash {
-        *blake3::hash(&self.encode_to_vec()).as_bytes()
+        header_digest(
+            &self.parent,
+            self.height,
+            self.tick,
+            self.zone,
+            &self.parent_state_root,
+            &self.actions_hash(),
+        )
+    }
+
+    /// blake3 of the actions' canonical encoding (count, then each signed action).
+    pub fn actions_hash(&self) -> Hash {
+        let mut h = blake3::Hasher::new();
+        h.update(&(self.actions.len() as u32).to_be_bytes());
+        let mut scratch = Vec::new();
+        for a in &self.actions {
+            scratch.clear();
+            a.write(&mut scratch);
+            h.update(&scratch);
+        }
+        *h.finalize().as_bytes()
     }
 
     pub fn encode_to_vec(&self) -> Vec<u8> {
@@ -102,6 +124,29 @@ impl Block {
         }
         Ok(())
     }
+}
+
+/// Domain of block digests.
+const BLOCK_DIGEST_DOMAIN: &[u8] = b"z3r0/block/v1";
+
+/// The digest of a block with these header fields (see [`Block::digest`]).
+pub fn header_digest(
+    parent: &Hash,
+    height: u64,
+    tick: u64,
+    zone: u32,
+    parent_state_root: &Hash,
+    actions_hash: &Hash,
+) -> Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(BLOCK_DIGEST_DOMAIN);
+    h.update(parent);
+    h.update(&height.to_be_bytes());
+    h.update(&tick.to_be_bytes());
+    h.update(&zone.to_be_bytes());
+    h.update(parent_state_root);
+    h.update(actions_hash);
+    *h.finalize().as_bytes()
 }
 
 impl Write for Block {

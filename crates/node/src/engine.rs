@@ -46,8 +46,7 @@ use std::time::Duration;
 use tracing::{error, info};
 use z3r0_chain::{Mempool, MempoolConfig, Snapshot, StateMachine};
 
-/// Namespace of consensus votes and certificates.
-pub const CONSENSUS_NAMESPACE: &[u8] = b"z3r0/consensus/v1";
+pub use z3r0_chain::CONSENSUS_NAMESPACE;
 
 /// The zone runs one epoch: the validator set is fixed by genesis (PoA).
 const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);

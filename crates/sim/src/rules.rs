@@ -292,6 +292,16 @@ impl Sim {
         self.players.get(key).copied()
     }
 
+    /// Every joined player and its entity, in key order.
+    pub fn players(&self) -> impl Iterator<Item = (&PlayerKey, EntityId)> + '_ {
+        self.players.iter().map(|(k, &e)| (k, e))
+    }
+
+    /// The last input frame the player's entity moved by.
+    pub fn control(&self, key: &PlayerKey) -> Option<&Control> {
+        self.ecs.get::<Control>(self.player(key)?)
+    }
+
     pub fn body(&self, key: &PlayerKey) -> Option<&Body> {
         self.ecs.get::<Body>(self.player(key)?)
     }

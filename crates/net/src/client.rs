@@ -1,0 +1,420 @@
+//! The player side of the edge: connects to a pinned node, authenticates with the player's key,
+//! sends signed inputs, and turns what arrives into verified [`ClientEvent`]s: snapshots (never
+//! older than the newest applied), finalized headers checked against the committee, receipts,
+//! and chunks checked against a finalized root (cached, so only changed chunks come again).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use commonware_codec::Encode as _;
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
+use tokio::sync::mpsc;
+use z3r0_chain::{Action, SignedAction};
+use z3r0_voxel::{Chunk, ChunkPos, Hash};
+
+use crate::light::{Committee, verify_chunk};
+use crate::proto::{
+    AUTH_NAMESPACE, ChunkData, ClientControl, ClientDatagram, Event, Header, Included,
+    MAX_DATAGRAM, ServerControl, VERSION, auth_message,
+};
+use crate::server::{read_frame, write_frame};
+use crate::snapshot::{Received, Snapshot, SnapshotReader};
+use crate::{NetError, identity};
+
+/// How to reach and trust a node.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub server: SocketAddr,
+    /// Keys the node may present (the zone's validators from genesis).
+    pub pinned: Vec<PublicKey>,
+    /// The committee whose finality certificates are accepted (usually the same keys).
+    pub committee: Vec<PublicKey>,
+    /// Accept headers without a finality proof (a node that does not serve certificates).
+    pub trust_node_headers: bool,
+    pub connect_timeout: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(server: SocketAddr, validators: Vec<PublicKey>) -> Self {
+        Self {
+            server,
+            pinned: validators.clone(),
+            committee: validators,
+            trust_node_headers: false,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Something the node told the client, already checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    Snapshot(Snapshot),
+    Header(Header),
+    Included(Included),
+    Refused {
+        nonce: u64,
+        reason: String,
+    },
+    Chunk {
+        pos: ChunkPos,
+        height: u64,
+        chunk: Box<Chunk>,
+    },
+    /// A chunk whose proof did not check out: dropped.
+    BadChunk {
+        pos: ChunkPos,
+        reason: String,
+    },
+}
+
+enum Incoming {
+    Event(Vec<u8>),
+    Datagram(bytes::Bytes),
+    Closed(Option<NetError>),
+}
+
+/// A connected, authenticated player.
+#[derive(Debug)]
+pub struct EdgeClient {
+    conn: quinn::Connection,
+    _endpoint: quinn::Endpoint,
+    control: quinn::SendStream,
+    key: PrivateKey,
+    pub zone: u32,
+    pub tick_ms: u32,
+    pub genesis_ms: u64,
+    /// The tick the node said inputs should target when the session began.
+    pub start_tick: u64,
+    next_nonce: u64,
+    committee: Committee,
+    trust_node_headers: bool,
+    snapshots: SnapshotReader,
+    headers: BTreeMap<u64, Header>,
+    /// Chunks proven at a height whose header has not arrived yet.
+    pending_chunks: VecDeque<ChunkData>,
+    /// Verified chunks the client holds, with their hashes.
+    pub cache: BTreeMap<ChunkPos, Hash>,
+    events: mpsc::Receiver<Incoming>,
+    /// Statistics.
+    pub bad_chunks: u64,
+    pub headers_verified: u64,
+}
+
+fn client_endpoint(config: &ClientConfig) -> Result<quinn::Endpoint, NetError> {
+    let crypto = identity::client_crypto(&config.pinned)?;
+    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(crypto)
+        .map_err(|e| NetError::Tls(e.to_string()))?;
+    let mut client = quinn::ClientConfig::new(Arc::new(quic));
+    let mut transport = quinn::TransportConfig::default();
+    transport.keep_alive_interval(Some(Duration::from_secs(2)));
+    if let Ok(idle) = quinn::IdleTimeout::try_from(Duration::from_secs(10)) {
+        transport.max_idle_timeout(Some(idle));
+    }
+    transport.datagram_send_buffer_size(4 * MAX_DATAGRAM);
+    client.transport_config(Arc::new(transport));
+    let bind: SocketAddr = if config.server.is_ipv6() {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    }
+    .parse()
+    .map_err(|e: std::net::AddrParseError| NetError::Connect(e.to_string()))?;
+    let mut endpoint = quinn::Endpoint::client(bind).map_err(|e| NetError::Bind {
+        addr: bind.to_string(),
+        reason: e.to_string(),
+    })?;
+    endpoint.set_default_client_config(client);
+    Ok(endpoint)
+}
+
+impl EdgeClient {
+    /// Connects, checks the node's key against the pinned ones, and authenticates as `key`.
+    pub async fn connect(config: &ClientConfig, key: PrivateKey) -> Result<Self, NetError> {
+        let endpoint = client_endpoint(config)?;
+        Self::connect_with(endpoint, config, key).await
+    }
+
+    /// As [`EdgeClient::connect`], on a given endpoint (tests use a simulated socket).
+    pub async fn connect_with(
+        endpoint: quinn::Endpoint,
+        config: &ClientConfig,
+        key: PrivateKey,
+    ) -> Result<Self, NetError> {
+        let connecting = endpoint
+            .connect(config.server, "z3r0-node")
+            .map_err(|e| NetError::Connect(e.to_string()))?;
+        let conn = tokio::time::timeout(config.connect_timeout, connecting)
+            .await
+            .map_err(|_| NetError::Connect("handshake timed out".into()))?
+            .map_err(|e| NetError::Connect(e.to_string()))?;
+        let (mut control, mut control_recv) = conn.open_bi().await?;
+        let player: [u8; 32] = key
+            .public_key()
+            .encode()
+            .as_ref()
+            .try_into()
+            .map_err(|_| NetError::Protocol("player key encoding".into()))?;
+        write_frame(
+            &mut control,
+            &ClientControl::Hello {
+                version: VERSION,
+                player,
+            }
+            .encode(),
+        )
+        .await?;
+        let frame = read_frame(&mut control_recv)
+            .await?
+            .ok_or_else(|| NetError::Protocol("node closed the control stream".into()))?;
+        let ServerControl::Challenge { node, zone, nonce } = ServerControl::decode(&frame)? else {
+            return Err(NetError::Protocol("expected a challenge".into()));
+        };
+        let signature = key.sign(AUTH_NAMESPACE, &auth_message(&node, zone, &nonce));
+        let signature: [u8; 64] = signature
+            .encode()
+            .as_ref()
+            .try_into()
+            .map_err(|_| NetError::Protocol("signature encoding".into()))?;
+        write_frame(&mut control, &ClientControl::Auth { signature }.encode()).await?;
+        let frame = read_frame(&mut control_recv)
+            .await?
+            .ok_or_else(|| NetError::Protocol("authentication refused".into()))?;
+        let ServerControl::Welcome {
+            tick,
+            next_nonce,
+            tick_ms,
+            genesis_ms,
+        } = ServerControl::decode(&frame)?
+        else {
+            return Err(NetError::Protocol("expected welcome".into()));
+        };
+        let events_stream = conn.accept_uni().await?;
+        let (tx, events) = mpsc::channel(4096);
+        spawn_event_reader(events_stream, tx.clone());
+        spawn_datagram_reader(conn.clone(), tx);
+        Ok(Self {
+            conn,
+            _endpoint: endpoint,
+            control,
+            key,
+            zone,
+            tick_ms,
+            genesis_ms,
+            start_tick: tick,
+            next_nonce,
+            committee: Committee::new(config.committee.clone()),
+            trust_node_headers: config.trust_node_headers,
+            snapshots: SnapshotReader::default(),
+            headers: BTreeMap::new(),
+            pending_chunks: VecDeque::new(),
+            cache: BTreeMap::new(),
+            events,
+            bad_chunks: 0,
+            headers_verified: 0,
+        })
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    pub fn connection(&self) -> &quinn::Connection {
+        &self.conn
+    }
+
+    /// The nonce the next action will carry.
+    pub fn next_nonce(&self) -> u64 {
+        self.next_nonce
+    }
+
+    /// Signs `payload` for `tick` with the next nonce and sends it as a datagram.
+    pub fn send_action(&mut self, tick: u64, payload: Vec<u8>) -> Result<SignedAction, NetError> {
+        let action = Action {
+            player: self.key.public_key(),
+            zone: self.zone,
+            tick,
+            nonce: self.next_nonce,
+            payload: payload.into(),
+        }
+        .sign(&self.key);
+        self.send_signed(&action)?;
+        self.next_nonce += 1;
+        Ok(action)
+    }
+
+    /// Sends an already signed action (any signer: the node refuses foreign ones).
+    pub fn send_signed(&self, action: &SignedAction) -> Result<(), NetError> {
+        let bytes = ClientDatagram::Input(action.encode_to_vec()).encode();
+        self.conn
+            .send_datagram(bytes.into())
+            .map_err(|e| NetError::Datagram(e.to_string()))
+    }
+
+    /// Asks for the chunks within `radius` of `center`, telling the node which it holds.
+    pub async fn subscribe(&mut self, center: ChunkPos, radius: u8) -> Result<(), NetError> {
+        let known = self.cache.iter().map(|(&p, &h)| (p, h)).collect();
+        let msg = ClientControl::Subscribe {
+            center,
+            radius,
+            known,
+        };
+        write_frame(&mut self.control, &msg.encode()).await
+    }
+
+    /// The newest applied snapshot tick.
+    pub fn newest_snapshot(&self) -> u64 {
+        self.snapshots.newest()
+    }
+
+    pub fn stale_snapshots(&self) -> u64 {
+        self.snapshots.stale
+    }
+
+    /// The next checked event, or the reason the session ended.
+    pub async fn next_event(&mut self) -> Result<ClientEvent, NetError> {
+        loop {
+            if let Some(event) = self.drain_pending_chunk() {
+                return Ok(event);
+            }
+            let incoming = self
+                .events
+                .recv()
+                .await
+                .ok_or_else(|| NetError::Protocol("session ended".into()))?;
+            match incoming {
+                Incoming::Closed(e) => {
+                    return Err(e.unwrap_or_else(|| NetError::Protocol("session ended".into())));
+                }
+                Incoming::Datagram(bytes) => {
+                    if let Some(e) = self.on_snapshot(&bytes)? {
+                        return Ok(e);
+                    }
+                }
+                Incoming::Event(bytes) => {
+                    if let Some(e) = self.on_event(&bytes)? {
+                        return Ok(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_snapshot(&mut self, bytes: &[u8]) -> Result<Option<ClientEvent>, NetError> {
+        match self.snapshots.receive(bytes)? {
+            Received::Apply(s) => {
+                let ack = ClientDatagram::Ack(s.tick).encode();
+                // An ack that cannot go out is just a later base.
+                let _ = self.conn.send_datagram(ack.into());
+                Ok(Some(ClientEvent::Snapshot(s)))
+            }
+            Received::Stale | Received::MissingBase => Ok(None),
+        }
+    }
+
+    fn on_event(&mut self, bytes: &[u8]) -> Result<Option<ClientEvent>, NetError> {
+        match Event::decode(bytes)? {
+            Event::Header(h) => {
+                if h.finality.is_some() || !self.trust_node_headers {
+                    self.committee.verify_header(&h)?;
+                    self.headers_verified += 1;
+                } else if z3r0_ecs::state_root(&h.parent_records_root, &h.parent_chunk_root)
+                    != h.parent_state_root
+                {
+                    return Err(NetError::Verify(format!(
+                        "header {}: roots do not combine",
+                        h.height
+                    )));
+                }
+                self.headers.insert(h.height, h.clone());
+                while self.headers.len() > 256 {
+                    self.headers.pop_first();
+                }
+                Ok(Some(ClientEvent::Header(h)))
+            }
+            Event::Included(i) => Ok(Some(ClientEvent::Included(i))),
+            Event::Refused { nonce, reason } => Ok(Some(ClientEvent::Refused { nonce, reason })),
+            Event::Chunk(data) => {
+                self.pending_chunks.push_back(data);
+                while self.pending_chunks.len() > 1024 {
+                    self.pending_chunks.pop_front();
+                }
+                Ok(self.drain_pending_chunk())
+            }
+        }
+    }
+
+    fn drain_pending_chunk(&mut self) -> Option<ClientEvent> {
+        let data = self.pending_chunks.front()?;
+        let header = self.headers.get(&(data.height + 1))?.clone();
+        let data = self.pending_chunks.pop_front()?;
+        Some(match verify_chunk(&header, &data) {
+            Ok(chunk) => {
+                self.cache
+                    .insert(data.pos, *blake3::hash(&data.chunk).as_bytes());
+                ClientEvent::Chunk {
+                    pos: data.pos,
+                    height: data.height,
+                    chunk: Box::new(chunk),
+                }
+            }
+            Err(e) => {
+                self.bad_chunks += 1;
+                ClientEvent::BadChunk {
+                    pos: data.pos,
+                    reason: e.to_string(),
+                }
+            }
+        })
+    }
+
+    /// Ends the session.
+    pub fn close(&self) {
+        self.conn
+            .close(quinn::VarInt::from_u32(crate::close::DONE), b"bye");
+    }
+}
+
+fn spawn_event_reader(mut stream: quinn::RecvStream, tx: mpsc::Sender<Incoming>) {
+    tokio::spawn(async move {
+        loop {
+            match read_frame(&mut stream).await {
+                Ok(Some(frame)) => {
+                    if tx.send(Incoming::Event(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    let _ = tx.send(Incoming::Closed(None)).await;
+                    return;
+                }
+                Err(e) => {
+                    let _ = tx.send(Incoming::Closed(Some(e))).await;
+                    return;
+                }
+            }
+        }
+    });
+}
+
+fn spawn_datagram_reader(conn: quinn::Connection, tx: mpsc::Sender<Incoming>) {
+    tokio::spawn(async move {
+        loop {
+            match conn.read_datagram().await {
+                Ok(bytes) => {
+                    // A full queue means this snapshot would be late anyway.
+                    let _ = tx.try_send(Incoming::Datagram(bytes));
+                }
+                Err(e) => {
+                    let _ = tx
+                        .send(Incoming::Closed(Some(NetError::Connection(e))))
+                        .await;
+                    return;
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,626 @@
+//! The player protocol's messages.
+//!
+//! - **Control stream** (bidirectional, opened by the client first): `Hello` → `Challenge` →
+//!   `Auth` → `Welcome`, then `Subscribe` whenever the player's chunk neighbourhood changes.
+//! - **Event stream** (unidirectional, server → client, ordered): finalized block headers,
+//!   receipts for the player's own actions, and chunks with Merkle proofs.
+//! - **Datagrams**: client → server signed input actions and snapshot acknowledgements;
+//!   server → client one snapshot per tick (see [`crate::snapshot`]).
+//!
+//! Stream frames are a varint length and a body of at most [`MAX_FRAME`] bytes; datagrams are
+//! at most [`MAX_DATAGRAM`] bytes. Every decoder refuses unknown tags, oversized counts and
+//! trailing bytes with a typed [`WireError`].
+
+use z3r0_voxel::{ChunkPos, Hash};
+
+use crate::wire::{Reader, WireError, Writer};
+
+/// Protocol version sent in `Hello`.
+pub const VERSION: u16 = 1;
+/// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
+pub const MAX_DATAGRAM: usize = 1_100;
+/// Largest stream frame (a 16-bit chunk with its proof fits).
+pub const MAX_FRAME: usize = 128 * 1024;
+/// Most chunk hashes a client may report as cached in one `Subscribe`.
+pub const MAX_KNOWN: usize = 8_192;
+/// Largest subscription radius, in chunks.
+pub const MAX_RADIUS: u8 = 16;
+/// Domain of the player's authentication signature.
+pub const AUTH_NAMESPACE: &[u8] = b"z3r0/edge/auth/v1";
+
+/// The bytes a player signs to authenticate to `node` in `zone` with `nonce`.
+pub fn auth_message(node: &[u8; 32], zone: u32, nonce: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(68);
+    m.extend_from_slice(node);
+    m.extend_from_slice(&zone.to_le_bytes());
+    m.extend_from_slice(nonce);
+    m
+}
+
+/// Client → server on the control stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientControl {
+    Hello {
+        version: u16,
+        player: [u8; 32],
+    },
+    Auth {
+        signature: [u8; 64],
+    },
+    /// Stream the chunks within `radius` of `center`; the client already holds `known`.
+    Subscribe {
+        center: ChunkPos,
+        radius: u8,
+        known: Vec<(ChunkPos, Hash)>,
+    },
+}
+
+/// Server → client on the control stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerControl {
+    Challenge {
+        node: [u8; 32],
+        zone: u32,
+        nonce: [u8; 32],
+    },
+    Welcome {
+        /// The tick inputs should target now.
+        tick: u64,
+        /// The player's next action nonce as of the last finalized block.
+        next_nonce: u64,
+        tick_ms: u32,
+        /// Unix milliseconds at which tick 0 started.
+        genesis_ms: u64,
+    },
+}
+
+fn write_pos(w: &mut Writer, p: ChunkPos) {
+    w.i32(p.x);
+    w.i32(p.y);
+    w.i32(p.z);
+}
+
+fn read_pos(r: &mut Reader<'_>) -> Result<ChunkPos, WireError> {
+    Ok(ChunkPos::new(r.i32()?, r.i32()?, r.i32()?))
+}
+
+impl ClientControl {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Self::Hello { version, player } => {
+                w.u8(1);
+                w.u16(*version);
+                w.bytes(player);
+            }
+            Self::Auth { signature } => {
+                w.u8(2);
+                w.bytes(signature);
+            }
+            Self::Subscribe {
+                center,
+                radius,
+                known,
+            } => {
+                w.u8(3);
+                write_pos(&mut w, *center);
+                w.u8(*radius);
+                w.varint(known.len() as u64);
+                for (p, h) in known {
+                    write_pos(&mut w, *p);
+                    w.bytes(h);
+                }
+            }
+        }
+        w.buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let msg = match r.u8()? {
+            1 => Self::Hello {
+                version: r.u16()?,
+                player: r.array()?,
+            },
+            2 => Self::Auth {
+                signature: r.array()?,
+            },
+            3 => {
+                let center = read_pos(&mut r)?;
+                let radius = r.u8()?;
+                if radius > MAX_RADIUS {
+                    return Err(WireError::Invalid("subscription radius"));
+                }
+                let n = r.count("known chunks", MAX_KNOWN)?;
+                // Each entry is 44 bytes: a short message cannot claim many.
+                if r.remaining() < n * 44 {
+                    return Err(WireError::Truncated);
+                }
+                let mut known = Vec::with_capacity(n);
+                for _ in 0..n {
+                    known.push((read_pos(&mut r)?, r.array()?));
+                }
+                Self::Subscribe {
+                    center,
+                    radius,
+                    known,
+                }
+            }
+            tag => {
+                return Err(WireError::UnknownTag {
+                    what: "control",
+                    tag,
+                });
+            }
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}
+
+impl ServerControl {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Self::Challenge { node, zone, nonce } => {
+                w.u8(1);
+                w.bytes(node);
+                w.u32(*zone);
+                w.bytes(nonce);
+            }
+            Self::Welcome {
+                tick,
+                next_nonce,
+                tick_ms,
+                genesis_ms,
+            } => {
+                w.u8(2);
+                w.u64(*tick);
+                w.u64(*next_nonce);
+                w.u32(*tick_ms);
+                w.u64(*genesis_ms);
+            }
+        }
+        w.buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let msg = match r.u8()? {
+            1 => Self::Challenge {
+                node: r.array()?,
+                zone: r.u32()?,
+                nonce: r.array()?,
+            },
+            2 => Self::Welcome {
+                tick: r.u64()?,
+                next_nonce: r.u64()?,
+                tick_ms: r.u32()?,
+                genesis_ms: r.u64()?,
+            },
+            tag => {
+                return Err(WireError::UnknownTag {
+                    what: "control",
+                    tag,
+                });
+            }
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}
+
+/// The finality of a block as the committee signed it: the simplex finalize subject (the
+/// encoded proposal, ending with the block digest) and the signatures of at least a quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalityProof {
+    pub proposal: Vec<u8>,
+    /// (index of the validator in the genesis committee, its signature).
+    pub signatures: Vec<(u16, [u8; 64])>,
+}
+
+/// Most signatures a proof may carry (the largest committee genesis allows).
+pub const MAX_SIGNATURES: usize = 100;
+
+/// A finalized block as a light client needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub height: u64,
+    pub tick: u64,
+    pub parent: Hash,
+    pub zone: u32,
+    /// State root after the parent (the chain defers roots by one block).
+    pub parent_state_root: Hash,
+    /// blake3 of the block's encoded actions.
+    pub actions_hash: Hash,
+    /// The two halves of `parent_state_root`: ECS records and voxel chunks.
+    pub parent_records_root: Hash,
+    pub parent_chunk_root: Hash,
+    pub finality: Option<FinalityProof>,
+}
+
+/// What happened to the player's actions in one finalized block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Included {
+    pub height: u64,
+    pub tick: u64,
+    /// Nonces of the player's actions in the block, in block order.
+    pub nonces: Vec<u64>,
+    /// The rules' refusals for this player in the block: (action tag, reason code).
+    pub rejections: Vec<(u8, u8)>,
+}
+
+/// A chunk with its Merkle proof against the chunk root of the state after block `height`
+/// (that root is committed by the header of block `height + 1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkData {
+    pub height: u64,
+    pub pos: ChunkPos,
+    /// Canonical chunk encoding.
+    pub chunk: Vec<u8>,
+    /// Encoded `ChunkProof`.
+    pub proof: Vec<u8>,
+}
+
+/// Server → client on the event stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Header(Header),
+    Included(Included),
+    /// The node refused the action with `nonce` before it reached a block.
+    Refused {
+        nonce: u64,
+        reason: String,
+    },
+    Chunk(ChunkData),
+}
+
+/// Longest refusal text sent to a client.
+pub const MAX_REASON: usize = 200;
+const MAX_ACTIONS_PER_PLAYER: usize = 64;
+
+impl Event {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Self::Header(h) => {
+                w.u8(1);
+                w.u64(h.height);
+                w.u64(h.tick);
+                w.bytes(&h.parent);
+                w.u32(h.zone);
+                w.bytes(&h.parent_state_root);
+                w.bytes(&h.actions_hash);
+                w.bytes(&h.parent_records_root);
+                w.bytes(&h.parent_chunk_root);
+                match &h.finality {
+                    None => w.u8(0),
+                    Some(f) => {
+                        w.u8(1);
+                        w.blob(&f.proposal);
+                        w.varint(f.signatures.len() as u64);
+                        for (i, s) in &f.signatures {
+                            w.u16(*i);
+                            w.bytes(s);
+                        }
+                    }
+                }
+            }
+            Self::Included(i) => {
+                w.u8(2);
+                w.u64(i.height);
+                w.u64(i.tick);
+                w.varint(i.nonces.len() as u64);
+                for n in &i.nonces {
+                    w.varint(*n);
+                }
+                w.varint(i.rejections.len() as u64);
+                for (a, r) in &i.rejections {
+                    w.u8(*a);
+                    w.u8(*r);
+                }
+            }
+            Self::Refused { nonce, reason } => {
+                w.u8(3);
+                w.varint(*nonce);
+                let text = truncate(reason, MAX_REASON);
+                w.blob(text.as_bytes());
+            }
+            Self::Chunk(c) => {
+                w.u8(4);
+                w.u64(c.height);
+                write_pos(&mut w, c.pos);
+                w.blob(&c.chunk);
+                w.blob(&c.proof);
+            }
+        }
+        w.buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let mut r = Reader::new(bytes);
+        let msg = match r.u8()? {
+            1 => {
+                let height = r.u64()?;
+                let tick = r.u64()?;
+                let parent = r.array()?;
+                let zone = r.u32()?;
+                let parent_state_root = r.array()?;
+                let actions_hash = r.array()?;
+                let parent_records_root = r.array()?;
+                let parent_chunk_root = r.array()?;
+                let finality = match r.u8()? {
+                    0 => None,
+                    1 => {
+                        let proposal = r.blob("proposal bytes", 256)?.to_vec();
+                        let n = r.count("signatures", MAX_SIGNATURES)?;
+                        let mut signatures = Vec::with_capacity(n);
+                        for _ in 0..n {
+                            signatures.push((r.u16()?, r.array()?));
+                        }
+                        Some(FinalityProof {
+                            proposal,
+                            signatures,
+                        })
+                    }
+                    tag => {
+                        return Err(WireError::UnknownTag {
+                            what: "finality",
+                            tag,
+                        });
+                    }
+                };
+                Self::Header(Header {
+                    height,
+                    tick,
+                    parent,
+                    zone,
+                    parent_state_root,
+                    actions_hash,
+                    parent_records_root,
+                    parent_chunk_root,
+                    finality,
+                })
+            }
+            2 => {
+                let height = r.u64()?;
+                let tick = r.u64()?;
+                let n = r.count("nonces", MAX_ACTIONS_PER_PLAYER)?;
+                let mut nonces = Vec::with_capacity(n);
+                for _ in 0..n {
+                    nonces.push(r.varint()?);
+                }
+                let n = r.count("rejections", MAX_ACTIONS_PER_PLAYER)?;
+                let mut rejections = Vec::with_capacity(n);
+                for _ in 0..n {
+                    rejections.push((r.u8()?, r.u8()?));
+                }
+                Self::Included(Included {
+                    height,
+                    tick,
+                    nonces,
+                    rejections,
+                })
+            }
+            3 => {
+                let nonce = r.varint()?;
+                let text = r.blob("reason", MAX_REASON)?;
+                let reason = std::str::from_utf8(text)
+                    .map_err(|_| WireError::Invalid("reason text"))?
+                    .to_string();
+                Self::Refused { nonce, reason }
+            }
+            4 => {
+                let height = r.u64()?;
+                let pos = read_pos(&mut r)?;
+                let chunk = r.blob("chunk bytes", MAX_FRAME)?.to_vec();
+                let proof = r.blob("proof bytes", 64 * 1024)?.to_vec();
+                Self::Chunk(ChunkData {
+                    height,
+                    pos,
+                    chunk,
+                    proof,
+                })
+            }
+            tag => return Err(WireError::UnknownTag { what: "event", tag }),
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Client → server datagrams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientDatagram {
+    /// A signed action (the chain's canonical `SignedAction` bytes).
+    Input(Vec<u8>),
+    /// The newest snapshot tick the client applied.
+    Ack(u64),
+}
+
+impl ClientDatagram {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Self::Input(bytes) => {
+                w.u8(1);
+                w.bytes(bytes);
+            }
+            Self::Ack(tick) => {
+                w.u8(2);
+                w.varint(*tick);
+            }
+        }
+        w.buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        if bytes.len() > MAX_DATAGRAM {
+            return Err(WireError::Invalid("datagram size"));
+        }
+        let mut r = Reader::new(bytes);
+        match r.u8()? {
+            1 => Ok(Self::Input(r.take(r.remaining())?.to_vec())),
+            2 => {
+                let tick = r.varint()?;
+                r.finish()?;
+                Ok(Self::Ack(tick))
+            }
+            tag => Err(WireError::UnknownTag {
+                what: "datagram",
+                tag,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header(finality: Option<FinalityProof>) -> Header {
+        Header {
+            height: 9,
+            tick: 12,
+            parent: [1; 32],
+            zone: 3,
+            parent_state_root: [2; 32],
+            actions_hash: [3; 32],
+            parent_records_root: [4; 32],
+            parent_chunk_root: [5; 32],
+            finality,
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let controls = [
+            ClientControl::Hello {
+                version: VERSION,
+                player: [7; 32],
+            },
+            ClientControl::Auth { signature: [8; 64] },
+            ClientControl::Subscribe {
+                center: ChunkPos::new(-1, 2, -3),
+                radius: 6,
+                known: vec![(ChunkPos::new(0, 0, 0), [9; 32])],
+            },
+        ];
+        for m in controls {
+            assert_eq!(ClientControl::decode(&m.encode()).unwrap(), m);
+        }
+        let server = [
+            ServerControl::Challenge {
+                node: [1; 32],
+                zone: 2,
+                nonce: [3; 32],
+            },
+            ServerControl::Welcome {
+                tick: 4,
+                next_nonce: 5,
+                tick_ms: 50,
+                genesis_ms: 6,
+            },
+        ];
+        for m in server {
+            assert_eq!(ServerControl::decode(&m.encode()).unwrap(), m);
+        }
+        let events = [
+            Event::Header(header(None)),
+            Event::Header(header(Some(FinalityProof {
+                proposal: vec![1, 2, 3],
+                signatures: vec![(0, [4; 64]), (3, [5; 64])],
+            }))),
+            Event::Included(Included {
+                height: 1,
+                tick: 2,
+                nonces: vec![3, 4],
+                rejections: vec![(2, 5)],
+            }),
+            Event::Refused {
+                nonce: 77,
+                reason: "nonce already used".into(),
+            },
+            Event::Chunk(ChunkData {
+                height: 3,
+                pos: ChunkPos::new(1, -1, 1),
+                chunk: vec![0, 1, 0],
+                proof: vec![9; 40],
+            }),
+        ];
+        for m in events {
+            assert_eq!(Event::decode(&m.encode()).unwrap(), m);
+        }
+        for m in [
+            ClientDatagram::Input(vec![1, 2, 3]),
+            ClientDatagram::Ack(99),
+        ] {
+            assert_eq!(ClientDatagram::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn hostile_counts_are_refused_before_allocating() {
+        let mut w = Writer::new();
+        w.u8(3);
+        w.bytes(&[0; 12]);
+        w.u8(4);
+        w.varint(1_000_000);
+        assert!(matches!(
+            ClientControl::decode(&w.buf),
+            Err(WireError::TooMany { .. })
+        ));
+        let mut w = Writer::new();
+        w.u8(3);
+        w.bytes(&[0; 12]);
+        w.u8(4);
+        w.varint(100);
+        assert_eq!(ClientControl::decode(&w.buf), Err(WireError::Truncated));
+        let long = vec![1u8; MAX_DATAGRAM + 1];
+        assert!(ClientDatagram::decode(&long).is_err());
+        let refused = Event::Refused {
+            nonce: 1,
+            reason: "é".repeat(300),
+        };
+        let Event::Refused { reason, .. } = Event::decode(&refused.encode()).unwrap() else {
+            panic!("wrong variant");
+        };
+        assert!(reason.len() <= MAX_REASON);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = ClientControl::decode(&bytes);
+            let _ = ServerControl::decode(&bytes);
+            let _ = Event::decode(&bytes);
+            let _ = ClientDatagram::decode(&bytes);
+        }
+
+        #[test]
+        fn mutated_messages_never_panic(flip in 0usize..400, value in any::<u8>()) {
+            let m = Event::Header(header(Some(FinalityProof {
+                proposal: vec![1; 40],
+                signatures: vec![(1, [2; 64])],
+            })));
+            let mut bytes = m.encode();
+            let i = flip % bytes.len();
+            bytes[i] = value;
+            let _ = Event::decode(&bytes);
+            bytes.truncate(i);
+            prop_assert!(Event::decode(&bytes).is_err());
+        }
+    }
+}

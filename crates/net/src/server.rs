@@ -1,0 +1,665 @@
+//! The node side of the player edge: a quinn endpoint whose sessions authenticate players,
+//! feed their signed inputs to the zone (mempool, then gossip to the committee), and send
+//! snapshots, receipts, finalized headers and verified chunks.
+//!
+//! The zone plugs in through [`ZoneBackend`] (queries and submissions) and an [`EdgeFeed`]
+//! (one [`TickUpdate`] per finalized block), so this crate needs no consensus code.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use commonware_codec::{DecodeExt as _, Encode as _};
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::Verifier as _;
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
+use tokio::sync::{broadcast, mpsc};
+use tracing::{debug, info, warn};
+use z3r0_chain::SignedAction;
+use z3r0_voxel::{CHUNK_SIZE, ChunkPos, Hash};
+
+use crate::proto::{
+    AUTH_NAMESPACE, ChunkData, ClientControl, ClientDatagram, Event, Header, Included, MAX_FRAME,
+    MAX_RADIUS, ServerControl, VERSION, auth_message,
+};
+use crate::snapshot::{EntityRecord, SnapshotWriter};
+use crate::{NetError, close, identity};
+
+/// What the edge needs from the zone.
+pub trait ZoneBackend: Send + Sync + 'static {
+    fn zone(&self) -> u32;
+    fn tick_ms(&self) -> u32;
+    fn genesis_ms(&self) -> u64;
+    /// The tick inputs should target now.
+    fn current_tick(&self) -> u64;
+    /// The player's next nonce as of the last finalized block.
+    fn next_nonce(&self, player: &PublicKey) -> u64;
+    /// Offers a decoded, signature-unchecked action to the mempool; the reason on refusal.
+    fn submit(&self, action: SignedAction) -> Result<(), String>;
+    /// The chunk at `pos` in the latest finalized state, with its proof (`None`: not in the
+    /// zone).
+    fn chunk(&self, pos: ChunkPos) -> Option<ChunkData>;
+}
+
+/// One finalized block, as every session needs it.
+#[derive(Debug, Clone)]
+pub struct TickUpdate {
+    /// The header of the finalized block (committing to the state after its parent).
+    pub header: Header,
+    /// Every player entity after the block.
+    pub entities: Arc<[EntityRecord]>,
+    /// Per player: their actions' fate in this block.
+    pub outcomes: BTreeMap<[u8; 32], Included>,
+    /// Chunks the block changed.
+    pub changed_chunks: Vec<ChunkPos>,
+}
+
+/// Where the zone publishes finalized blocks to the edge.
+#[derive(Debug, Clone)]
+pub struct EdgeFeed {
+    sender: broadcast::Sender<Arc<TickUpdate>>,
+}
+
+impl Default for EdgeFeed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EdgeFeed {
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(256);
+        Self { sender }
+    }
+
+    /// Publishes one finalized block; sessions that lag more than 256 blocks skip ahead.
+    pub fn publish(&self, update: TickUpdate) {
+        let _ = self.sender.send(Arc::new(update));
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<TickUpdate>> {
+        self.sender.subscribe()
+    }
+}
+
+/// Limits and tuning of the edge.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    pub listen: SocketAddr,
+    pub max_sessions: usize,
+    /// A session with no traffic for this long is closed by QUIC.
+    pub idle_timeout: Duration,
+    /// Datagrams a client may send per second (inputs and acks), with a burst of the same.
+    pub datagrams_per_sec: u32,
+    /// Control messages a client may send per second.
+    pub control_per_sec: u32,
+    /// How long a client has to authenticate.
+    pub auth_timeout: Duration,
+    /// Area of interest half-width, in metres.
+    pub interest_radius_m: i64,
+    /// Every entity in the area is refreshed at least this often, in ticks.
+    pub refresh_ticks: u64,
+    /// Chunks sent per tick per session (bounds the stream's burst).
+    pub chunks_per_tick: usize,
+    /// Send a header at least every this many blocks (receipts and chunks bring their own).
+    pub header_interval: u64,
+    /// Event frames queued per session before it counts as too slow.
+    pub event_queue: usize,
+}
+
+impl EdgeConfig {
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            max_sessions: 256,
+            idle_timeout: Duration::from_secs(10),
+            datagrams_per_sec: 120,
+            control_per_sec: 20,
+            auth_timeout: Duration::from_secs(5),
+            interest_radius_m: 96,
+            refresh_ticks: 10,
+            chunks_per_tick: 8,
+            header_interval: 20,
+            event_queue: 1024,
+        }
+    }
+}
+
+/// Counters of a running edge.
+#[derive(Debug, Default)]
+pub struct EdgeStats {
+    pub sessions: AtomicUsize,
+    pub accepted: AtomicUsize,
+    pub refused: AtomicUsize,
+}
+
+/// A running edge: the endpoint and its accept loop.
+#[derive(Debug)]
+pub struct Edge {
+    endpoint: quinn::Endpoint,
+    pub stats: Arc<EdgeStats>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Edge {
+    pub fn local_addr(&self) -> Result<SocketAddr, NetError> {
+        self.endpoint.local_addr().map_err(|e| NetError::Bind {
+            addr: "edge".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Closes every session and stops accepting.
+    pub async fn shutdown(self) {
+        self.endpoint.close(
+            quinn::VarInt::from_u32(close::SHUTDOWN),
+            b"node shutting down",
+        );
+        self.task.abort();
+        self.endpoint.wait_idle().await;
+    }
+}
+
+fn transport(config: &EdgeConfig) -> quinn::TransportConfig {
+    let mut t = quinn::TransportConfig::default();
+    if let Ok(idle) = quinn::IdleTimeout::try_from(config.idle_timeout) {
+        t.max_idle_timeout(Some(idle));
+    }
+    t.keep_alive_interval(Some(Duration::from_secs(2)));
+    // Late datagrams are worse than lost ones: keep two snapshots queued at most, so quinn
+    // drops the stale one when a newer one is sent.
+    t.datagram_send_buffer_size(2 * crate::proto::MAX_DATAGRAM + 64);
+    t.datagram_receive_buffer_size(Some(64 * 1024));
+    t.max_concurrent_bidi_streams(1u32.into());
+    t.max_concurrent_uni_streams(0u32.into());
+    t
+}
+
+/// Starts the edge for the node holding `key`.
+pub fn serve(
+    key: &PrivateKey,
+    config: EdgeConfig,
+    backend: Arc<dyn ZoneBackend>,
+    feed: EdgeFeed,
+) -> Result<Edge, NetError> {
+    let crypto = identity::server_crypto(key)?;
+    let quic = quinn::crypto::rustls::QuicServerConfig::try_from(crypto)
+        .map_err(|e| NetError::Tls(e.to_string()))?;
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(quic));
+    server.transport_config(Arc::new(transport(&config)));
+    let endpoint = quinn::Endpoint::server(server, config.listen).map_err(|e| NetError::Bind {
+        addr: config.listen.to_string(),
+        reason: e.to_string(),
+    })?;
+    let stats = Arc::new(EdgeStats::default());
+    let node_key: [u8; 32] = key
+        .public_key()
+        .encode()
+        .as_ref()
+        .try_into()
+        .map_err(|_| NetError::Tls("node key encoding".into()))?;
+    let shared = Arc::new(Shared {
+        node_key,
+        config,
+        backend,
+        feed,
+        stats: stats.clone(),
+    });
+    let accepting = endpoint.clone();
+    let task = tokio::spawn(async move {
+        while let Some(incoming) = accepting.accept().await {
+            let shared = shared.clone();
+            if shared.stats.sessions.load(Ordering::Relaxed) >= shared.config.max_sessions {
+                shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                warn!(from = %incoming.remote_address(), "edge full: session refused");
+                incoming.refuse();
+                continue;
+            }
+            tokio::spawn(async move {
+                let remote = incoming.remote_address();
+                match incoming.await {
+                    Ok(conn) => {
+                        shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
+                        shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                        let result = run_session(&shared, &conn).await;
+                        shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
+                        match result {
+                            Ok(()) => debug!(%remote, "session ended"),
+                            Err((code, why)) => {
+                                warn!(%remote, code, %why, "session closed");
+                                conn.close(quinn::VarInt::from_u32(code), why.as_bytes());
+                            }
+                        }
+                    }
+                    Err(e) => debug!(%remote, %e, "handshake failed"),
+                }
+            });
+        }
+    });
+    info!(addr = %shared_addr(&endpoint), "player edge listening");
+    Ok(Edge {
+        endpoint,
+        stats,
+        task,
+    })
+}
+
+fn shared_addr(endpoint: &quinn::Endpoint) -> String {
+    endpoint
+        .local_addr()
+        .map_or_else(|e| e.to_string(), |a| a.to_string())
+}
+
+struct Shared {
+    node_key: [u8; 32],
+    config: EdgeConfig,
+    backend: Arc<dyn ZoneBackend>,
+    feed: EdgeFeed,
+    stats: Arc<EdgeStats>,
+}
+
+type SessionResult = Result<(), (u32, String)>;
+
+fn malformed(e: impl std::fmt::Display) -> (u32, String) {
+    (close::MALFORMED, e.to_string())
+}
+
+/// Reads one length-prefixed frame (at most `MAX_FRAME` bytes).
+pub(crate) async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Vec<u8>>, NetError> {
+    let mut len = 0u64;
+    for i in 0..4 {
+        let mut b = [0u8; 1];
+        match recv.read_exact(&mut b).await {
+            Ok(()) => {}
+            Err(quinn::ReadExactError::FinishedEarly(0)) if i == 0 => return Ok(None),
+            Err(e) => return Err(NetError::Stream(e.to_string())),
+        }
+        len |= u64::from(b[0] & 0x7f) << (7 * i);
+        if b[0] & 0x80 == 0 {
+            if len as usize > MAX_FRAME {
+                return Err(NetError::Protocol(format!(
+                    "frame of {len} bytes exceeds {MAX_FRAME}"
+                )));
+            }
+            let mut body = vec![0u8; len as usize];
+            recv.read_exact(&mut body)
+                .await
+                .map_err(|e| NetError::Stream(e.to_string()))?;
+            return Ok(Some(body));
+        }
+    }
+    Err(NetError::Protocol("frame length too long".into()))
+}
+
+/// Writes one length-prefixed frame.
+pub(crate) async fn write_frame(send: &mut quinn::SendStream, body: &[u8]) -> Result<(), NetError> {
+    let mut w = crate::wire::Writer::new();
+    w.varint(body.len() as u64);
+    w.bytes(body);
+    send.write_all(&w.buf)
+        .await
+        .map_err(|e| NetError::Stream(e.to_string()))
+}
+
+/// A token bucket: `rate` per second, burst of `rate`.
+struct Bucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32) -> Self {
+        Self {
+            rate: f64::from(rate),
+            tokens: f64::from(rate),
+            last: Instant::now(),
+        }
+    }
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn authenticate(
+    shared: &Shared,
+    send: &mut quinn::SendStream,
+    recv: &mut quinn::RecvStream,
+) -> Result<PublicKey, (u32, String)> {
+    let hello = read_frame(recv)
+        .await
+        .map_err(malformed)?
+        .ok_or_else(|| malformed("control stream ended before hello"))?;
+    let ClientControl::Hello { version, player } =
+        ClientControl::decode(&hello).map_err(malformed)?
+    else {
+        return Err(malformed("expected hello"));
+    };
+    if version != VERSION {
+        return Err((
+            close::AUTH,
+            format!("protocol version {version}, this node speaks {VERSION}"),
+        ));
+    }
+    let key = PublicKey::decode(commonware_codec::Copying(&player[..]))
+        .map_err(|e| (close::AUTH, format!("player key: {e}")))?;
+    let mut nonce = [0u8; 32];
+    getrandom::fill(&mut nonce).map_err(|e| (close::AUTH, format!("randomness: {e}")))?;
+    let zone = shared.backend.zone();
+    let challenge = ServerControl::Challenge {
+        node: shared.node_key,
+        zone,
+        nonce,
+    };
+    write_frame(send, &challenge.encode())
+        .await
+        .map_err(malformed)?;
+    let auth = read_frame(recv)
+        .await
+        .map_err(malformed)?
+        .ok_or_else(|| malformed("control stream ended before auth"))?;
+    let ClientControl::Auth { signature } = ClientControl::decode(&auth).map_err(malformed)? else {
+        return Err(malformed("expected auth"));
+    };
+    let signature = Signature::decode(commonware_codec::Copying(&signature[..]))
+        .map_err(|e| (close::AUTH, format!("signature: {e}")))?;
+    if !key.verify(
+        AUTH_NAMESPACE,
+        &auth_message(&shared.node_key, zone, &nonce),
+        &signature,
+    ) {
+        return Err((close::AUTH, "authentication signature is invalid".into()));
+    }
+    let welcome = ServerControl::Welcome {
+        tick: shared.backend.current_tick(),
+        next_nonce: shared.backend.next_nonce(&key),
+        tick_ms: shared.backend.tick_ms(),
+        genesis_ms: shared.backend.genesis_ms(),
+    };
+    write_frame(send, &welcome.encode())
+        .await
+        .map_err(malformed)?;
+    Ok(key)
+}
+
+/// Which chunks to stream and which were sent.
+#[derive(Default)]
+struct ChunkStream {
+    center: Option<ChunkPos>,
+    radius: u8,
+    /// Hash of the version the client holds.
+    held: BTreeMap<ChunkPos, Hash>,
+    /// Still to check and send, nearest first.
+    queue: Vec<ChunkPos>,
+    /// Proven chunks waiting for the header that commits their root.
+    waiting: Vec<ChunkData>,
+}
+
+impl ChunkStream {
+    fn subscribe(&mut self, center: ChunkPos, radius: u8, known: Vec<(ChunkPos, Hash)>) {
+        self.center = Some(center);
+        self.radius = radius.min(MAX_RADIUS);
+        for (p, h) in known {
+            self.held.insert(p, h);
+        }
+        let r = i32::from(self.radius);
+        let mut wanted = Vec::new();
+        for dy in -r..=r {
+            for dz in -r..=r {
+                for dx in -r..=r {
+                    if dx * dx + dy * dy + dz * dz <= r * r {
+                        wanted.push(ChunkPos::new(center.x + dx, center.y + dy, center.z + dz));
+                    }
+                }
+            }
+        }
+        let dist = |p: &ChunkPos| {
+            let (dx, dy, dz) = (p.x - center.x, p.y - center.y, p.z - center.z);
+            dx * dx + dy * dy + dz * dz
+        };
+        // Nearest last, so `pop` takes the nearest.
+        wanted.sort_by_key(|p| std::cmp::Reverse((dist(p), *p)));
+        self.queue = wanted;
+        // Forget what the client will drop (outside the radius plus one chunk of hysteresis).
+        let keep = (r + 1) * (r + 1);
+        self.held.retain(|p, _| dist(p) <= keep);
+    }
+
+    fn changed(&mut self, chunks: &[ChunkPos]) {
+        let Some(center) = self.center else { return };
+        let r = i32::from(self.radius);
+        for &p in chunks {
+            let (dx, dy, dz) = (p.x - center.x, p.y - center.y, p.z - center.z);
+            if dx * dx + dy * dy + dz * dz <= r * r && !self.queue.contains(&p) {
+                // Changed chunks go first.
+                self.queue.push(p);
+            }
+        }
+    }
+}
+
+fn chunk_hash(data: &ChunkData) -> Hash {
+    *blake3::hash(&data.chunk).as_bytes()
+}
+
+async fn run_session(shared: &Arc<Shared>, conn: &quinn::Connection) -> SessionResult {
+    let (mut control_send, mut control_recv) =
+        tokio::time::timeout(shared.config.auth_timeout, conn.accept_bi())
+            .await
+            .map_err(|_| (close::AUTH, "no control stream in time".to_string()))?
+            .map_err(|e| (close::DONE, e.to_string()))?;
+    let player = tokio::time::timeout(
+        shared.config.auth_timeout,
+        authenticate(shared, &mut control_send, &mut control_recv),
+    )
+    .await
+    .map_err(|_| (close::AUTH, "authentication timed out".to_string()))??;
+    let player_bytes: [u8; 32] = player
+        .encode()
+        .as_ref()
+        .try_into()
+        .map_err(|_| (close::AUTH, "player key encoding".to_string()))?;
+    info!(remote = %conn.remote_address(), player = %player, "player authenticated");
+
+    // Events go through a bounded queue to one writer task: a client that stops reading
+    // fills it and is closed, instead of growing the node's memory.
+    let events_stream = conn
+        .open_uni()
+        .await
+        .map_err(|e| (close::DONE, e.to_string()))?;
+    let (events, mut queued) = mpsc::channel::<Vec<u8>>(shared.config.event_queue);
+    let writer = tokio::spawn(async move {
+        let mut stream = events_stream;
+        while let Some(frame) = queued.recv().await {
+            if write_frame(&mut stream, &frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let send_event = |event: &Event| -> Result<(), (u32, String)> {
+        events.try_send(event.encode()).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                (close::SLOW, "client does not read its events".to_string())
+            }
+            mpsc::error::TrySendError::Closed(_) => (close::DONE, "event stream closed".into()),
+        })
+    };
+
+    let mut updates = shared.feed.subscribe();
+    let mut snapshots = SnapshotWriter::new(
+        shared.config.interest_radius_m,
+        shared.config.refresh_ticks,
+        crate::proto::MAX_DATAGRAM,
+    );
+    let mut datagram_budget = Bucket::new(shared.config.datagrams_per_sec);
+    let mut control_budget = Bucket::new(shared.config.control_per_sec);
+    let mut chunks = ChunkStream::default();
+    let mut last_header: Option<Header> = None;
+    let mut last_header_sent = 0u64;
+    let mut nonces_refused: BTreeSet<u64> = BTreeSet::new();
+
+    let result = loop {
+        tokio::select! {
+            datagram = conn.read_datagram() => {
+                let bytes = match datagram {
+                    Ok(b) => b,
+                    Err(e) => break Err((close::DONE, e.to_string())),
+                };
+                if !datagram_budget.take() {
+                    break Err((close::RATE, "too many datagrams".into()));
+                }
+                match ClientDatagram::decode(&bytes) {
+                    Err(e) => break Err(malformed(e)),
+                    Ok(ClientDatagram::Ack(tick)) => snapshots.ack(tick),
+                    Ok(ClientDatagram::Input(action)) => {
+                        let action = match SignedAction::decode(&action) {
+                            Ok(a) => a,
+                            Err(e) => break Err(malformed(format!("input: {e}"))),
+                        };
+                        if action.action.player != player {
+                            break Err((close::FOREIGN_INPUT, "input signed by another player".into()));
+                        }
+                        let nonce = action.action.nonce;
+                        if let Err(reason) = shared.backend.submit(action) {
+                            // Report each refused nonce once (a client may resend).
+                            if nonces_refused.insert(nonce) {
+                                if nonces_refused.len() > 1024 {
+                                    nonces_refused.pop_first();
+                                }
+                                if let Err(e) = send_event(&Event::Refused { nonce, reason }) {
+                                    break Err(e);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            frame = read_frame(&mut control_recv) => {
+                let frame = match frame {
+                    Ok(Some(f)) => f,
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(malformed(e)),
+                };
+                if !control_budget.take() {
+                    break Err((close::RATE, "too many control messages".into()));
+                }
+                match ClientControl::decode(&frame) {
+                    Ok(ClientControl::Subscribe { center, radius, known }) => {
+                        if radius > MAX_RADIUS {
+                            break Err(malformed("subscription radius"));
+                        }
+                        chunks.subscribe(center, radius, known);
+                    }
+                    Ok(_) => break Err(malformed("hello or auth after authentication")),
+                    Err(e) => break Err(malformed(e)),
+                }
+            }
+            update = updates.recv() => {
+                let update = match update {
+                    Ok(u) => u,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        warn!(player = %player, skipped = n, "session lagged behind the chain");
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break Ok(()),
+                };
+                if let Err(e) = on_update(
+                    shared,
+                    conn,
+                    &update,
+                    &player_bytes,
+                    &mut snapshots,
+                    &mut chunks,
+                    &mut last_header,
+                    &mut last_header_sent,
+                    &send_event,
+                ) {
+                    break Err(e);
+                }
+            }
+        }
+    };
+    drop(events);
+    let _ = writer.await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn on_update(
+    shared: &Shared,
+    conn: &quinn::Connection,
+    update: &TickUpdate,
+    player: &[u8; 32],
+    snapshots: &mut SnapshotWriter,
+    chunks: &mut ChunkStream,
+    last_header: &mut Option<Header>,
+    last_header_sent: &mut u64,
+    send_event: &impl Fn(&Event) -> Result<(), (u32, String)>,
+) -> SessionResult {
+    let header = &update.header;
+    let own = update.entities.iter().find(|e| &e.player == player);
+    let (bytes, _) = snapshots.build(header.tick, own, &update.entities);
+    // A full send buffer drops the oldest datagram: that is the intent.
+    if let Err(e) = conn.send_datagram(bytes.into()) {
+        debug!(%e, "snapshot not sent");
+    }
+
+    let included = update.outcomes.get(player);
+    let ready: Vec<ChunkData> = std::mem::take(&mut chunks.waiting)
+        .into_iter()
+        .filter(|c| c.height < header.height)
+        .collect();
+    let need_header = included.is_some()
+        || !ready.is_empty()
+        || header.height >= *last_header_sent + shared.config.header_interval;
+    if need_header {
+        send_event(&Event::Header(header.clone()))?;
+        *last_header_sent = header.height;
+    }
+    if let Some(included) = included {
+        send_event(&Event::Included(included.clone()))?;
+    }
+    for c in ready {
+        if c.height + 1 == header.height {
+            chunks.held.insert(c.pos, chunk_hash(&c));
+            send_event(&Event::Chunk(c))?;
+        } else {
+            // Proven too long ago to match this header: prove it again.
+            chunks.queue.push(c.pos);
+        }
+    }
+    *last_header = Some(header.clone());
+
+    chunks.changed(&update.changed_chunks);
+    let mut proven = 0;
+    while proven < shared.config.chunks_per_tick {
+        let Some(pos) = chunks.queue.pop() else { break };
+        let Some(data) = shared.backend.chunk(pos) else {
+            continue;
+        };
+        if chunks.held.get(&pos) == Some(&chunk_hash(&data)) {
+            continue;
+        }
+        chunks.waiting.push(data);
+        proven += 1;
+    }
+    Ok(())
+}
+
+/// The chunk holding the voxel at `pos` (1/1024 m units), for subscriptions.
+pub fn chunk_of(pos: [i64; 3]) -> ChunkPos {
+    let n = (CHUNK_SIZE as i64) * 1024;
+    let c = |v: i64| v.div_euclid(n) as i32;
+    ChunkPos::new(c(pos[0]), c(pos[1]), c(pos[2]))
+}

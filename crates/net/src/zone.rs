@@ -1,0 +1,130 @@
+//! From finalized game state to what the edge sends: one place that turns an executed block of
+//! the game (`z3r0-sim`) into a [`TickUpdate`], and a chunk of the finalized state into a
+//! proven [`ChunkData`]. The validator node and the tests' local zones both use it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use commonware_codec::Encode as _;
+use z3r0_chain::Block;
+use z3r0_sim::{Receipt, Sim};
+use z3r0_voxel::{ChunkPos, Hash};
+
+use crate::proto::{ChunkData, FinalityProof, Header, Included};
+use crate::server::TickUpdate;
+use crate::snapshot::EntityRecord;
+
+/// Builds tick updates in height order; remembers the roots of the previous state, which the
+/// next block's header commits to.
+#[derive(Debug, Clone)]
+pub struct FeedBuilder {
+    /// (records root, chunk root) of the state before the next block.
+    parent_roots: (Hash, Hash),
+}
+
+/// The two halves of the game's state root.
+pub fn roots(sim: &mut Sim) -> (Hash, Hash) {
+    (sim.ecs.root(), sim.voxels.chunk_root())
+}
+
+impl FeedBuilder {
+    /// Starts from `sim` as it is before the next block executes.
+    pub fn new(sim: &mut Sim) -> Self {
+        Self {
+            parent_roots: roots(sim),
+        }
+    }
+
+    /// The update for `block`, which `sim` has just executed producing `receipts`.
+    pub fn update(
+        &mut self,
+        block: &Block,
+        sim: &mut Sim,
+        receipts: &[Receipt],
+        finality: Option<FinalityProof>,
+    ) -> TickUpdate {
+        let (records, chunks) = self.parent_roots;
+        let header = Header {
+            height: block.height,
+            tick: block.tick,
+            parent: block.parent,
+            zone: block.zone,
+            parent_state_root: block.parent_state_root,
+            actions_hash: block.actions_hash(),
+            parent_records_root: records,
+            parent_chunk_root: chunks,
+            finality,
+        };
+        self.parent_roots = roots(sim);
+
+        let mut outcomes: BTreeMap<[u8; 32], Included> = BTreeMap::new();
+        let empty = || Included {
+            height: block.height,
+            tick: block.tick,
+            nonces: Vec::new(),
+            rejections: Vec::new(),
+        };
+        for a in &block.actions {
+            if let Ok(key) = <[u8; 32]>::try_from(a.action.player.encode().as_ref()) {
+                outcomes
+                    .entry(key)
+                    .or_insert_with(empty)
+                    .nonces
+                    .push(a.action.nonce);
+            }
+        }
+        let mut changed = BTreeSet::new();
+        for r in receipts {
+            match r {
+                Receipt::Rejected {
+                    player,
+                    action,
+                    reason,
+                } => outcomes
+                    .entry(*player)
+                    .or_insert_with(empty)
+                    .rejections
+                    .push((*action, *reason as u8)),
+                Receipt::BlockChanged { pos, .. } => {
+                    changed.insert(pos.chunk());
+                }
+                _ => {}
+            }
+        }
+        let entities: Vec<EntityRecord> = sim
+            .players()
+            .filter_map(|(key, entity)| {
+                let body = sim.body(key)?;
+                let control = sim.control(key);
+                Some(EntityRecord {
+                    id: entity.0,
+                    player: *key,
+                    pos: body.pos,
+                    vel: body.vel,
+                    state: body.state,
+                    yaw: control.map_or(0, |c| c.frame.yaw),
+                    pitch: control.map_or(0, |c| c.frame.pitch),
+                })
+            })
+            .collect();
+        TickUpdate {
+            header,
+            entities: entities.into(),
+            outcomes,
+            changed_chunks: changed.into_iter().collect(),
+        }
+    }
+}
+
+/// The chunk at `pos` in `sim`'s state after block `height`, with its proof.
+pub fn chunk_data(sim: &mut Sim, pos: ChunkPos, height: u64) -> Option<ChunkData> {
+    let proof = sim.voxels.prove_chunk(pos)?;
+    let chunk = sim.voxels.chunk(pos)?;
+    let mut bytes = Vec::new();
+    chunk.encode_into(&mut bytes);
+    Some(ChunkData {
+        height,
+        pos,
+        chunk: bytes,
+        proof: proof.encode().to_vec(),
+    })
+}

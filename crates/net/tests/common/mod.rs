@@ -1,0 +1,171 @@
+//! A one-validator zone for the edge's tests: the real game (`z3r0-sim`) and the real mempool,
+//! ticking on a timer instead of consensus, publishing every block to the edge with a finality
+//! proof its single validator signs (quorum 1), so clients run the real light-client checks.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use commonware_codec::Encode as _;
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
+use z3r0_chain::{Block, Mempool, MempoolConfig, Nonces, SignedAction, StateMachine as _};
+use z3r0_net::proto::{ChunkData, FinalityProof};
+use z3r0_net::server::{Edge, EdgeConfig, EdgeFeed, ZoneBackend};
+use z3r0_net::zone::{FeedBuilder, chunk_data};
+use z3r0_sim::{Sim, SimConfig};
+use z3r0_voxel::ChunkPos;
+
+pub const ZONE: u32 = 7;
+pub const TICK_MS: u64 = 50;
+
+pub struct State {
+    pub sim: Sim,
+    pub mempool: Mempool<u64>,
+    pub builder: FeedBuilder,
+    pub height: u64,
+    pub tick: u64,
+    pub parent: [u8; 32],
+}
+
+pub struct LocalZone {
+    pub key: PrivateKey,
+    pub state: Mutex<State>,
+    pub feed: EdgeFeed,
+    /// Serve chunks with one flipped byte (a lying node).
+    pub corrupt_chunks: AtomicBool,
+    /// Sign finality with a key outside the committee.
+    pub forge_finality: AtomicBool,
+}
+
+impl LocalZone {
+    pub fn new(seed: u64) -> Arc<Self> {
+        let key = PrivateKey::from_seed(seed);
+        let mut sim = Sim::genesis(SimConfig::default()).unwrap();
+        let builder = FeedBuilder::new(&mut sim);
+        let genesis = Block::genesis(ZONE, sim.root());
+        let state = State {
+            mempool: Mempool::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 1),
+            builder,
+            height: 0,
+            tick: 0,
+            parent: genesis.digest(),
+            sim,
+        };
+        Arc::new(Self {
+            key,
+            state: Mutex::new(state),
+            feed: EdgeFeed::new(),
+            corrupt_chunks: AtomicBool::new(false),
+            forge_finality: AtomicBool::new(false),
+        })
+    }
+
+    pub fn validator(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// Executes one block of whatever the mempool holds and publishes it.
+    pub fn step(&self) {
+        let mut s = self.state.lock().unwrap();
+        let tick = s.tick + 1;
+        let actions = s.mempool.propose(tick, 1024);
+        let block = Block {
+            parent: s.parent,
+            height: s.height + 1,
+            tick,
+            zone: ZONE,
+            parent_state_root: s.sim.root(),
+            actions,
+        };
+        let mut receipts = Vec::new();
+        let s = &mut *s;
+        s.sim.execute(tick, &block.actions, &mut receipts);
+        s.mempool.finalized(tick, &block.actions);
+        let digest = block.digest();
+        let signer = if self.forge_finality.load(Ordering::Relaxed) {
+            PrivateKey::from_seed(999_999)
+        } else {
+            self.key.clone()
+        };
+        let mut proposal = b"test-proposal".to_vec();
+        proposal.extend_from_slice(&digest);
+        let mut ns = z3r0_chain::CONSENSUS_NAMESPACE.to_vec();
+        ns.extend_from_slice(b"_FINALIZE");
+        let sig: [u8; 64] = signer
+            .sign(&ns, &proposal)
+            .encode()
+            .as_ref()
+            .try_into()
+            .unwrap();
+        let finality = FinalityProof {
+            proposal,
+            signatures: vec![(0, sig)],
+        };
+        let update = s
+            .builder
+            .update(&block, &mut s.sim, &receipts, Some(finality));
+        s.height = block.height;
+        s.tick = tick;
+        s.parent = digest;
+        self.feed.publish(update);
+    }
+
+    /// Ticks every 50 ms until dropped.
+    pub fn run(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let zone = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(TICK_MS));
+            loop {
+                interval.tick().await;
+                zone.step();
+            }
+        })
+    }
+
+    pub fn serve(self: &Arc<Self>, config: EdgeConfig) -> Edge {
+        z3r0_net::server::serve(&self.key, config, self.clone(), self.feed.clone()).unwrap()
+    }
+}
+
+impl ZoneBackend for LocalZone {
+    fn zone(&self) -> u32 {
+        ZONE
+    }
+    fn tick_ms(&self) -> u32 {
+        TICK_MS as u32
+    }
+    fn genesis_ms(&self) -> u64 {
+        0
+    }
+    fn current_tick(&self) -> u64 {
+        self.state.lock().unwrap().mempool.current_tick()
+    }
+    fn next_nonce(&self, player: &PublicKey) -> u64 {
+        self.state.lock().unwrap().mempool.nonces().next(player)
+    }
+    fn submit(&self, action: SignedAction) -> Result<(), String> {
+        self.state
+            .lock()
+            .unwrap()
+            .mempool
+            .submit(&0, action)
+            .map_err(|e| e.to_string())
+    }
+    fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
+        let mut s = self.state.lock().unwrap();
+        let height = s.height;
+        let mut data = chunk_data(&mut s.sim, pos, height)?;
+        if self.corrupt_chunks.load(Ordering::Relaxed) {
+            let last = data.chunk.len() - 1;
+            data.chunk[last] ^= 1;
+        }
+        Some(data)
+    }
+}
+
+pub fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}

@@ -1,0 +1,325 @@
+//! The edge over real quinn on loopback, against a one-validator zone running the real game.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{LocalZone, loopback};
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use z3r0_chain::Action;
+use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
+use z3r0_net::server::{EdgeConfig, chunk_of};
+use z3r0_sim::{Action as GameAction, InputFrame};
+use z3r0_voxel::ChunkPos;
+
+fn frame(forward: i8) -> Vec<u8> {
+    GameAction::Input(InputFrame {
+        forward,
+        strafe: 0,
+        yaw: 0,
+        pitch: 0,
+        flags: 0,
+    })
+    .encode_to_vec()
+}
+
+async fn next(client: &mut EdgeClient) -> ClientEvent {
+    tokio::time::timeout(Duration::from_secs(10), client.next_event())
+        .await
+        .expect("an event within 10 s")
+        .expect("the session is alive")
+}
+
+/// Waits for an event `pick` accepts, skipping others.
+async fn wait_for<T>(
+    client: &mut EdgeClient,
+    mut pick: impl FnMut(&ClientEvent) -> Option<T>,
+) -> T {
+    for _ in 0..2000 {
+        let e = next(client).await;
+        if let Some(t) = pick(&e) {
+            return t;
+        }
+    }
+    panic!("event never came");
+}
+
+async fn join(client: &mut EdgeClient, zone: &LocalZone) {
+    let tick = zone.state.lock().unwrap().mempool.current_tick();
+    let sent = client
+        .send_action(tick, GameAction::Join.encode_to_vec())
+        .unwrap();
+    let nonce = sent.action.nonce;
+    wait_for(client, |e| match e {
+        ClientEvent::Included(i) if i.nonces.contains(&nonce) => {
+            assert!(i.rejections.is_empty(), "{i:?}");
+            Some(())
+        }
+        ClientEvent::Refused { nonce: n, reason } if *n == nonce => panic!("refused: {reason}"),
+        _ => None,
+    })
+    .await;
+}
+
+fn client_config(zone: &LocalZone, edge: &z3r0_net::server::Edge) -> ClientConfig {
+    ClientConfig::new(edge.local_addr().unwrap(), vec![zone.validator()])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_joins_walks_and_sees_itself_move_in_snapshots() {
+    let zone = LocalZone::new(1);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let mut client = EdgeClient::connect(&client_config(&zone, &edge), PrivateKey::from_seed(10))
+        .await
+        .unwrap();
+    assert_eq!(client.zone, common::ZONE);
+    join(&mut client, &zone).await;
+    let start = wait_for(&mut client, |e| match e {
+        ClientEvent::Snapshot(s) => s.own.map(|o| o.pos),
+        _ => None,
+    })
+    .await;
+    // Walk forward (+z at yaw 0) for a while, one input per tick.
+    let mut last_tick = 0;
+    let mut latest = start;
+    for _ in 0..40 {
+        let tick = zone.state.lock().unwrap().mempool.current_tick();
+        client.send_action(tick, frame(127)).unwrap();
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        while let Ok(Ok(e)) =
+            tokio::time::timeout(Duration::from_millis(1), client.next_event()).await
+        {
+            if let ClientEvent::Snapshot(s) = e {
+                assert!(s.tick > last_tick, "snapshots only move forward");
+                last_tick = s.tick;
+                if let Some(o) = s.own {
+                    latest = o.pos;
+                }
+            }
+        }
+    }
+    assert!(
+        latest[2] > start[2] + 1024,
+        "the player walked more than a metre along +z: {start:?} → {latest:?}"
+    );
+    assert!(client.headers_verified > 0, "finality was checked");
+    client.close();
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_players_see_each_other() {
+    let zone = LocalZone::new(2);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let config = client_config(&zone, &edge);
+    let mut a = EdgeClient::connect(&config, PrivateKey::from_seed(20))
+        .await
+        .unwrap();
+    let mut b = EdgeClient::connect(&config, PrivateKey::from_seed(21))
+        .await
+        .unwrap();
+    join(&mut a, &zone).await;
+    join(&mut b, &zone).await;
+    let b_entity = wait_for(&mut b, |e| match e {
+        ClientEvent::Snapshot(s) => s.own.map(|o| o.entity),
+        _ => None,
+    })
+    .await;
+    wait_for(&mut a, |e| match e {
+        ClientEvent::Snapshot(s) if s.entities.contains_key(&b_entity) => Some(()),
+        _ => None,
+    })
+    .await;
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_arrive_nearest_first_verified_and_cached() {
+    let zone = LocalZone::new(3);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let config = client_config(&zone, &edge);
+    let mut client = EdgeClient::connect(&config, PrivateKey::from_seed(30))
+        .await
+        .unwrap();
+    let center = ChunkPos::new(0, 0, 0);
+    client.subscribe(center, 1).await.unwrap();
+    // Radius 1: the centre and its 6 face neighbours, all inside the zone.
+    let mut got = Vec::new();
+    while got.len() < 7 {
+        match next(&mut client).await {
+            ClientEvent::Chunk { pos, .. } => got.push(pos),
+            ClientEvent::BadChunk { pos, reason } => panic!("{pos:?}: {reason}"),
+            _ => {}
+        }
+    }
+    assert_eq!(got[0], center, "nearest first: {got:?}");
+    assert_eq!(client.cache.len(), 7);
+    // A second session that reports its cache gets nothing it already holds.
+    let cache = client.cache.clone();
+    client.close();
+    let mut again = EdgeClient::connect(&config, PrivateKey::from_seed(30))
+        .await
+        .unwrap();
+    again.cache = cache;
+    again.subscribe(center, 1).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(600);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Ok(ClientEvent::Chunk { pos, .. })) =
+            tokio::time::timeout(Duration::from_millis(50), again.next_event()).await
+        {
+            panic!("chunk {pos:?} was sent again though the client holds it");
+        }
+    }
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_with_a_bad_proof_is_rejected() {
+    let zone = LocalZone::new(4);
+    zone.corrupt_chunks
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let mut client = EdgeClient::connect(&client_config(&zone, &edge), PrivateKey::from_seed(40))
+        .await
+        .unwrap();
+    client.subscribe(ChunkPos::new(0, 0, 0), 0).await.unwrap();
+    let reason = wait_for(&mut client, |e| match e {
+        ClientEvent::BadChunk { reason, .. } => Some(reason.clone()),
+        ClientEvent::Chunk { pos, .. } => panic!("corrupt chunk {pos:?} accepted"),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("chunk"), "{reason}");
+    assert!(client.cache.is_empty());
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_signed_outside_the_committee_ends_the_session() {
+    let zone = LocalZone::new(5);
+    zone.forge_finality
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let mut client = EdgeClient::connect(&client_config(&zone, &edge), PrivateKey::from_seed(50))
+        .await
+        .unwrap();
+    client.subscribe(ChunkPos::new(0, 0, 0), 0).await.unwrap();
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.next_event())
+            .await
+            .unwrap()
+        {
+            Ok(ClientEvent::Header(h)) => panic!("forged header {} accepted", h.height),
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert!(err.to_string().contains("signature"), "{err}");
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_foreign_inputs_are_refused() {
+    let zone = LocalZone::new(6);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let config = client_config(&zone, &edge);
+    let me = PrivateKey::from_seed(60);
+    let mut client = EdgeClient::connect(&config, me.clone()).await.unwrap();
+    join(&mut client, &zone).await;
+    // My key, but the signature is over different bytes: the mempool refuses it, with a reason.
+    let tick = zone.state.lock().unwrap().mempool.current_tick();
+    let mut forged = Action {
+        player: me.public_key(),
+        zone: common::ZONE,
+        tick,
+        nonce: client.next_nonce(),
+        payload: frame(1).into(),
+    }
+    .sign(&me);
+    forged.action.payload = frame(127).into();
+    client.send_signed(&forged).unwrap();
+    let reason = wait_for(&mut client, |e| match e {
+        ClientEvent::Refused { nonce, reason } if *nonce == forged.action.nonce => {
+            Some(reason.clone())
+        }
+        ClientEvent::Included(i) if i.nonces.contains(&forged.action.nonce) => {
+            panic!("forged input was included")
+        }
+        _ => None,
+    })
+    .await;
+    assert!(reason.to_lowercase().contains("signature"), "{reason}");
+    // An input signed by someone else closes the session.
+    let other = PrivateKey::from_seed(61);
+    let foreign = Action {
+        player: other.public_key(),
+        zone: common::ZONE,
+        tick,
+        nonce: 0,
+        payload: frame(1).into(),
+    }
+    .sign(&other);
+    client.send_signed(&foreign).unwrap();
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.next_event())
+            .await
+            .unwrap()
+        {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        err.to_string().contains("another player") || err.to_string().contains("closed"),
+        "{err}"
+    );
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_pinning_another_key_refuses_the_node() {
+    let zone = LocalZone::new(7);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let config = ClientConfig::new(
+        edge.local_addr().unwrap(),
+        vec![PrivateKey::from_seed(12345).public_key()],
+    );
+    let err = EdgeClient::connect(&config, PrivateKey::from_seed(70))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pinned"), "{err}");
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_refuses_sessions_beyond_its_limit() {
+    let zone = LocalZone::new(8);
+    let mut config = EdgeConfig::new(loopback());
+    config.max_sessions = 1;
+    let edge = zone.serve(config);
+    let _ticker = zone.run();
+    let cfg = client_config(&zone, &edge);
+    let _first = EdgeClient::connect(&cfg, PrivateKey::from_seed(80))
+        .await
+        .unwrap();
+    let second = EdgeClient::connect(&cfg, PrivateKey::from_seed(81)).await;
+    assert!(second.is_err(), "a second session was accepted");
+    edge.shutdown().await;
+}
+
+#[test]
+fn chunk_of_rounds_towards_negative_infinity() {
+    assert_eq!(chunk_of([0, 0, 0]), ChunkPos::new(0, 0, 0));
+    assert_eq!(
+        chunk_of([-1, 32 * 1024, 32 * 1024 - 1]),
+        ChunkPos::new(-1, 1, 0)
+    );
+}
