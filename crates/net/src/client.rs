@@ -287,7 +287,12 @@ impl EdgeClient {
                 .ok_or_else(|| NetError::Protocol("session ended".into()))?;
             match incoming {
                 Incoming::Closed(e) => {
-                    return Err(e.unwrap_or_else(|| NetError::Protocol("session ended".into())));
+                    // Prefer the node's stated reason when the connection carries one.
+                    let wait = Duration::from_millis(200);
+                    return Err(match tokio::time::timeout(wait, self.conn.closed()).await {
+                        Ok(reason) => NetError::Connection(reason),
+                        Err(_) => e.unwrap_or_else(|| NetError::Protocol("session ended".into())),
+                    });
                 }
                 Incoming::Datagram(bytes) => {
                     if let Some(e) = self.on_snapshot(&bytes)? {

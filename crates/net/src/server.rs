@@ -36,8 +36,9 @@ pub trait ZoneBackend: Send + Sync + 'static {
     fn current_tick(&self) -> u64;
     /// The player's next nonce as of the last finalized block.
     fn next_nonce(&self, player: &PublicKey) -> u64;
-    /// Offers a decoded, signature-unchecked action to the mempool; the reason on refusal.
-    fn submit(&self, action: SignedAction) -> Result<(), String>;
+    /// Offers a decoded, signature-unchecked action from session `session` (a number unique
+    /// to this edge) to the mempool; the reason on refusal.
+    fn submit(&self, session: u64, action: SignedAction) -> Result<(), String>;
     /// The chunk at `pos` in the latest finalized state, with its proof (`None`: not in the
     /// zone).
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData>;
@@ -131,6 +132,8 @@ impl EdgeConfig {
 #[derive(Debug, Default)]
 pub struct EdgeStats {
     pub sessions: AtomicUsize,
+    /// Sessions ever started: the next session's number.
+    pub started: std::sync::atomic::AtomicU64,
     pub accepted: AtomicUsize,
     pub refused: AtomicUsize,
 }
@@ -223,7 +226,8 @@ pub fn serve(
                     Ok(conn) => {
                         shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
                         shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                        let result = run_session(&shared, &conn).await;
+                        let session = shared.stats.started.fetch_add(1, Ordering::Relaxed);
+                        let result = run_session(&shared, &conn, session).await;
                         shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
                         match result {
                             Ok(()) => debug!(%remote, "session ended"),
@@ -453,7 +457,11 @@ fn chunk_hash(data: &ChunkData) -> Hash {
     *blake3::hash(&data.chunk).as_bytes()
 }
 
-async fn run_session(shared: &Arc<Shared>, conn: &quinn::Connection) -> SessionResult {
+async fn run_session(
+    shared: &Arc<Shared>,
+    conn: &quinn::Connection,
+    session: u64,
+) -> SessionResult {
     let (mut control_send, mut control_recv) =
         tokio::time::timeout(shared.config.auth_timeout, conn.accept_bi())
             .await
@@ -531,7 +539,7 @@ async fn run_session(shared: &Arc<Shared>, conn: &quinn::Connection) -> SessionR
                             break Err((close::FOREIGN_INPUT, "input signed by another player".into()));
                         }
                         let nonce = action.action.nonce;
-                        if let Err(reason) = shared.backend.submit(action) {
+                        if let Err(reason) = shared.backend.submit(session, action) {
                             // Report each refused nonce once (a client may resend).
                             if nonces_refused.insert(nonce) {
                                 if nonces_refused.len() > 1024 {
@@ -590,6 +598,10 @@ async fn run_session(shared: &Arc<Shared>, conn: &quinn::Connection) -> SessionR
             }
         }
     };
+    // Close with the reason before the event stream finishes, so the client sees why.
+    if let Err((code, why)) = &result {
+        conn.close(quinn::VarInt::from_u32(*code), why.as_bytes());
+    }
     drop(events);
     let _ = writer.await;
     result

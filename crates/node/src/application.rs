@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{debug, warn};
 use z3r0_chain::{Block, Hash, MAX_BLOCK_ACTIONS, Mempool, Snapshot, StateMachine};
+use z3r0_net::proto::FinalityProof;
 
 /// Where a submitted action came from: a local client connection or a peer validator.
 pub type Source = u64;
@@ -89,6 +90,12 @@ pub struct Finalized {
 
 /// Receives every finalized block, in height order.
 pub type Observer = Arc<dyn Fn(&Finalized) + Send + Sync>;
+
+/// Sees every finalized block right after it executed: the block, the finalized state, its
+/// receipts, and the committee's finality certificate when marshal has it. Runs with the zone
+/// locked, so it must be quick (the player edge builds its per-block update here).
+pub type EdgeHook<M> =
+    Box<dyn FnMut(&Block, &mut M, &[<M as StateMachine>::Receipt], Option<FinalityProof>) + Send>;
 
 pub(crate) struct Zone<M: StateMachine + Snapshot> {
     pub executor: Executor<M>,
@@ -340,6 +347,7 @@ pub(crate) struct Finalizer<M: StateMachine + Snapshot> {
     pub zone: SharedZone<M>,
     pub metrics: ZoneMetrics,
     pub observer: Option<Observer>,
+    pub edge: Option<EdgeHook<M>>,
     pub receipts: Vec<M::Receipt>,
 }
 
@@ -350,6 +358,7 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
         &mut self,
         block: &ZoneBlock,
         now: SystemTime,
+        finality: Option<FinalityProof>,
     ) -> Result<Option<Finalized>, ExecError> {
         let mut zone = lock(&self.zone);
         if block.block().height <= zone.executor.finalized().block.height {
@@ -365,6 +374,14 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
         let summary = zone
             .executor
             .finalize(block.block().clone(), &mut self.receipts)?;
+        if let Some(edge) = self.edge.as_mut() {
+            edge(
+                &summary.block,
+                zone.executor.state_mut(),
+                &self.receipts,
+                finality,
+            );
+        }
         let tick = summary.block.tick;
         zone.mempool.finalized(tick, &summary.block.actions);
         let seen = zone.seen.remove(&summary.digest).map(|(_, t)| t);
@@ -404,6 +421,7 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
         &mut self,
         update: Update<ZoneBlock>,
         now: SystemTime,
+        finality: Option<FinalityProof>,
     ) -> Result<Option<Finalized>, ExecError> {
         match update {
             Update::Tip(_, height, _) => {
@@ -411,7 +429,7 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
                 Ok(None)
             }
             Update::Block(block, ack) => {
-                let f = self.apply(block.inner(), now)?;
+                let f = self.apply(block.inner(), now, finality)?;
                 ack.acknowledge();
                 Ok(f)
             }

@@ -4,7 +4,7 @@
 //! with authenticated p2p and in the deterministic runtime with the simulated network.
 
 use crate::application::{
-    FinalizedSink, Finalizer, NodeError, Observer, Pacing, Zone, ZoneApp, lock,
+    EdgeHook, FinalizedSink, Finalizer, NodeError, Observer, Pacing, Zone, ZoneApp, lock,
 };
 use crate::block::ZoneBlock;
 use crate::executor::Executor;
@@ -103,7 +103,7 @@ pub mod channel {
 }
 
 /// Everything a validator needs besides its runtime and network.
-pub struct ValidatorSetup<M> {
+pub struct ValidatorSetup<M: StateMachine> {
     pub signer: PrivateKey,
     pub participants: Set<PublicKey>,
     /// The zone's genesis state.
@@ -116,9 +116,11 @@ pub struct ValidatorSetup<M> {
     /// Write a state checkpoint every this many finalized blocks.
     pub checkpoint_interval: u64,
     pub observer: Option<Observer>,
+    /// Sees each finalized block with the state and its certificate (the player edge).
+    pub edge: Option<EdgeHook<M>>,
 }
 
-impl<M> std::fmt::Debug for ValidatorSetup<M> {
+impl<M: StateMachine> std::fmt::Debug for ValidatorSetup<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ValidatorSetup")
             .field("partition", &self.partition)
@@ -154,18 +156,39 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         from: crate::application::Source,
         bytes: &[u8],
     ) -> Result<(), z3r0_chain::Rejection> {
-        let action = commonware_codec::Decode::decode_cfg(commonware_codec::Copying(bytes), &())
-            .map_err(|e: commonware_codec::Error| z3r0_chain::Rejection::Malformed(e.to_string()));
-        let result = action.and_then(|action: z3r0_chain::SignedAction| {
-            lock(&self.zone).mempool.submit(&from, action.clone())?;
-            self.outbox.push(action);
-            Ok(())
-        });
+        match z3r0_chain::SignedAction::decode(bytes) {
+            Ok(action) => self.submit_action(from, action),
+            Err(e) => {
+                self.metrics.rejected.inc();
+                Err(z3r0_chain::Rejection::Malformed(e.to_string()))
+            }
+        }
+    }
+
+    /// [`Validator::submit`] for an action already decoded (the player edge decodes inputs to
+    /// check who signed them).
+    pub fn submit_action(
+        &self,
+        from: crate::application::Source,
+        action: z3r0_chain::SignedAction,
+    ) -> Result<(), z3r0_chain::Rejection> {
+        let result = lock(&self.zone)
+            .mempool
+            .submit(&from, action.clone())
+            .map(|()| self.outbox.push(action));
         match result {
             Ok(()) => self.metrics.submitted.inc(),
             Err(_) => self.metrics.rejected.inc(),
         };
         result
+    }
+
+    /// Runs `f` on the finalized state and the last finalized block's summary, with the zone
+    /// locked (keep it short).
+    pub fn with_finalized<T>(&self, f: impl FnOnce(&mut M, &crate::executor::Executed) -> T) -> T {
+        let mut zone = lock(&self.zone);
+        let summary = zone.executor.finalized().clone();
+        f(zone.executor.state_mut(), &summary)
     }
 
     /// Pending actions in the mempool.
@@ -181,6 +204,29 @@ impl<M: StateMachine + Snapshot> Validator<M> {
     /// The next nonce of `player` as of the last finalized block.
     pub fn next_nonce(&self, player: &PublicKey) -> u64 {
         lock(&self.zone).mempool.nonces().next(player)
+    }
+}
+
+/// The committee's finalization certificate in the light client's form: the encoded proposal
+/// (ending with the block digest) and each signer's index and signature.
+fn finality_proof(
+    f: &simplex::types::Finalization<ed25519::Scheme, crate::block::BlockDigest>,
+) -> z3r0_net::proto::FinalityProof {
+    use commonware_codec::Encode as _;
+    let signatures = f
+        .certificate
+        .signers
+        .iter()
+        .zip(&f.certificate.signatures)
+        .filter_map(|(who, sig)| {
+            let index = u16::try_from(who.get()).ok()?;
+            let bytes: [u8; 64] = sig.get()?.encode().as_ref().try_into().ok()?;
+            Some((index, bytes))
+        })
+        .collect();
+    z3r0_net::proto::FinalityProof {
+        proposal: f.proposal.encode().to_vec(),
+        signatures,
     }
 }
 
@@ -392,6 +438,7 @@ where
         zone: zone.clone(),
         metrics: metrics.clone(),
         observer: setup.observer.clone(),
+        edge: setup.edge,
         receipts: Vec::new(),
     };
     for height in resumed_height + 1..=processed {
@@ -399,7 +446,7 @@ where
             .get_block(Identifier::Height(Height::new(height)))
             .await
             .ok_or(NodeError::MissingBlock(height))?;
-        finalizer.apply(block.inner(), context.current())?;
+        finalizer.apply(block.inner(), context.current(), None)?;
     }
     if processed > resumed_height {
         info!(
@@ -415,7 +462,15 @@ where
         let mut checkpoints = checkpoints;
         let mut last_checkpoint = resumed_height;
         while let Some(update) = updates.next().await {
-            let done = match finalizer.handle(update, clock.current()) {
+            // The certificate travels to light clients with the block, when anyone listens.
+            let finality = match &update {
+                Update::Block(block, _) if finalizer.edge.is_some() => marshal_mailbox
+                    .get_finalization(Height::new(block.inner().block().height))
+                    .await
+                    .map(|f| finality_proof(&f)),
+                _ => None,
+            };
+            let done = match finalizer.handle(update, clock.current(), finality) {
                 Ok(done) => done,
                 Err(e) => {
                     error!(error = %e, "stopping: cannot follow the finalized chain");

@@ -143,6 +143,12 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         &self.finalized.machine
     }
 
+    /// The finalized state, for queries that need `&mut` only to refresh caches (a chunk proof
+    /// rehashes dirty paths). Changing the state through it would fork this validator.
+    pub fn state_mut(&mut self) -> &mut M {
+        &mut self.finalized.machine
+    }
+
     /// The summary of an executed block at or above the finalized height.
     pub fn summary(&self, digest: &Hash) -> Option<&Arc<Executed>> {
         self.summaries.get(digest)

@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod block;
+pub mod edge;
 pub mod engine;
 pub mod executor;
 pub mod genesis;

@@ -98,6 +98,12 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
             ProcessError::Runtime(format!("cannot listen on the {what} address {addr}: {e}"))
         })?;
     }
+    std::net::UdpSocket::bind(config.player_listen).map_err(|e| {
+        ProcessError::Runtime(format!(
+            "cannot listen on the player (QUIC) address {}: {e}",
+            config.player_listen
+        ))
+    })?;
     std::fs::create_dir_all(&config.storage_dir).map_err(|source| ProcessError::AuditLog {
         path: config.storage_dir.clone(),
         source,
@@ -166,8 +172,21 @@ async fn node(
 
     serve_metrics(&context, config.metrics);
 
+    // The player edge: sessions read finalized blocks from the feed the finalizer publishes to.
+    let feed = z3r0_net::server::EdgeFeed::new();
+    let edge_hook = crate::edge::publisher(feed.clone());
+    let backend = Arc::new(crate::edge::NodeBackend {
+        zone: genesis.zone,
+        pacing: Pacing {
+            genesis_ms: genesis.genesis_ms,
+            tick_ms: genesis.tick_ms,
+        },
+        validator: Mutex::new(None),
+    });
+
     let machine = Sim::genesis(genesis.sim_config())
         .map_err(|e| ProcessError::Genesis(format!("zone state: {e}")))?;
+    let edge_key = key.clone();
     let setup = ValidatorSetup {
         signer: key,
         participants,
@@ -181,6 +200,7 @@ async fn node(
         partition: "zone".into(),
         checkpoint_interval: 256,
         observer: Some(observer),
+        edge: Some(edge_hook),
     };
     let mut validator = engine::start(
         context.child("validator"),
@@ -193,6 +213,15 @@ async fn node(
     info!(public_key = %me, "validator running");
     let finalizer = validator.finalizer.take();
     let validator = Arc::new(validator);
+    *backend.validator.lock().unwrap_or_else(|p| p.into_inner()) = Some(validator.clone());
+    let edge = z3r0_net::server::serve(
+        &edge_key,
+        z3r0_net::server::EdgeConfig::new(config.player_listen),
+        backend,
+        feed,
+    )
+    .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;
+    info!(addr = %config.player_listen, "serving players over QUIC");
 
     if load_rate > 0 {
         let v = validator.clone();
@@ -217,6 +246,7 @@ async fn node(
         _ = p2p => Err(ProcessError::Runtime("the p2p network stopped".into())),
         _ = stop => {
             info!("stopping");
+            edge.shutdown().await;
             let _ = context.stop(0, Some(Duration::from_secs(5))).await;
             Ok(())
         }

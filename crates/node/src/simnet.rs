@@ -2,7 +2,7 @@
 //! replayable, with virtual time. Tests and the simulated-region benchmark drive it: links with
 //! latency, jitter and loss, partitions, crashes and restarts from each validator's storage.
 
-use crate::application::{Finalized, Observer, Pacing};
+use crate::application::{EdgeHook, Finalized, Observer, Pacing};
 use crate::engine::{self, Channels, Timeouts, Validator, ValidatorSetup, channel};
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey, ed25519::PublicKey};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
@@ -49,6 +49,8 @@ pub struct SimNet<M: StateMachine + Snapshot> {
     running: Vec<Option<Running<M>>>,
     /// Times each validator has been started, to name its restarted tasks apart.
     starts: Vec<u32>,
+    /// Builds each validator's edge hook (by index) when it starts.
+    pub edge_hook: Option<Box<dyn Fn(usize) -> EdgeHook<M> + Send>>,
 }
 
 impl<M: StateMachine + Snapshot> std::fmt::Debug for SimNet<M> {
@@ -107,6 +109,7 @@ where
             pacing,
             timeouts: Timeouts::for_tick(pacing.tick_ms),
             genesis: Box::new(genesis),
+            edge_hook: None,
         };
         net.link_all(link).await;
         net
@@ -186,6 +189,7 @@ where
             partition: format!("v{i}"),
             checkpoint_interval: 16,
             observer: Some(observer),
+            edge: self.edge_hook.as_ref().map(|make| make(i)),
         };
         let peers = self.oracle.manager();
         let blocker = self.oracle.control(key.public_key());

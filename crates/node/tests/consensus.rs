@@ -469,3 +469,78 @@ fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
         }
     });
 }
+
+#[test]
+fn light_clients_verify_the_committees_certificates_and_chunk_proofs() {
+    use std::sync::{Arc, Mutex};
+    use z3r0_net::light::{Committee, verify_chunk};
+    use z3r0_net::server::TickUpdate;
+    use z3r0_net::zone::{FeedBuilder, chunk_data};
+    use z3r0_sim::{Action as GameAction, Sim, SimConfig};
+    use z3r0_voxel::ChunkPos;
+    runner(81).start(|context| async move {
+        let config = SimConfig {
+            chunks_x: (-1, 1),
+            chunks_y: (-1, 2),
+            chunks_z: (-1, 1),
+            ..SimConfig::default()
+        };
+        let genesis = move || Sim::genesis(config).unwrap();
+        let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, genesis).await;
+        // Validator 0 publishes what its edge would send: updates, and a proven chunk per block.
+        type Seen = Vec<(TickUpdate, Option<z3r0_net::proto::ChunkData>)>;
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let sink = seen.clone();
+        net.edge_hook = Some(Box::new(move |i| {
+            let sink = sink.clone();
+            let mut builder: Option<FeedBuilder> = None;
+            Box::new(move |block, sim: &mut Sim, receipts, finality| {
+                if i != 0 {
+                    return;
+                }
+                match builder.as_mut() {
+                    None => builder = Some(FeedBuilder::new(sim)),
+                    Some(b) => {
+                        let update = b.update(block, sim, receipts, finality);
+                        let chunk = chunk_data(sim, ChunkPos::new(0, 0, 0), block.height);
+                        sink.lock().unwrap().push((update, chunk));
+                    }
+                }
+            })
+        }));
+        net.start_all().await.unwrap();
+        net.submit_round(&players(3), 0, &GameAction::Join.encode_to_vec());
+        assert!(
+            net.wait_for(&[0, 1, 2, 3], 12, Duration::from_secs(20))
+                .await
+        );
+        assert_no_failures(&net);
+        let committee = Committee::new(net.participants.iter().cloned().collect());
+        let seen = seen.lock().unwrap();
+        assert!(seen.len() >= 8, "{} updates", seen.len());
+        let mut with_players = 0;
+        for pair in seen.windows(2) {
+            let (update, chunk) = (&pair[0].0, &pair[0].1);
+            let next = &pair[1].0.header;
+            // Every header carries a certificate the light client accepts.
+            committee.verify_header(&update.header).unwrap();
+            // A chunk proven after block h checks against the root block h + 1 commits to.
+            let chunk = chunk.as_ref().expect("the chunk is in the zone");
+            verify_chunk(next, chunk).unwrap();
+            // Tampering is caught: another block's header, or a flipped signature.
+            assert!(verify_chunk(&update.header, chunk).is_err());
+            let mut forged = update.header.clone();
+            if let Some(f) = forged.finality.as_mut() {
+                f.signatures[0].1[5] ^= 1;
+            }
+            assert!(committee.verify_header(&forged).is_err());
+            let mut short = update.header.clone();
+            if let Some(f) = short.finality.as_mut() {
+                f.signatures.truncate(committee.quorum() - 1);
+            }
+            assert!(committee.verify_header(&short).is_err());
+            with_players += usize::from(!update.entities.is_empty());
+        }
+        assert!(with_players > 0, "the joined players appear in the updates");
+    });
+}

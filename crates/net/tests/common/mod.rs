@@ -146,12 +146,12 @@ impl ZoneBackend for LocalZone {
     fn next_nonce(&self, player: &PublicKey) -> u64 {
         self.state.lock().unwrap().mempool.nonces().next(player)
     }
-    fn submit(&self, action: SignedAction) -> Result<(), String> {
+    fn submit(&self, session: u64, action: SignedAction) -> Result<(), String> {
         self.state
             .lock()
             .unwrap()
             .mempool
-            .submit(&0, action)
+            .submit(&session, action)
             .map_err(|e| e.to_string())
     }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {

@@ -1,0 +1,78 @@
+//! The player edge of a validator: `z3r0-net`'s QUIC sessions backed by this validator's
+//! mempool (inputs, then gossip to the committee) and its finalized game state (snapshots,
+//! receipts, proven chunks, headers with the committee's certificates).
+
+use std::sync::{Arc, Mutex};
+
+use commonware_cryptography::ed25519::PublicKey;
+use z3r0_chain::SignedAction;
+use z3r0_net::proto::ChunkData;
+use z3r0_net::server::{EdgeFeed, ZoneBackend};
+use z3r0_net::zone::{FeedBuilder, chunk_data};
+use z3r0_sim::Sim;
+use z3r0_voxel::ChunkPos;
+
+use crate::application::{EdgeHook, Pacing};
+use crate::engine::Validator;
+
+/// The finalizer's hook that publishes every finalized block to the edge's sessions.
+pub fn publisher(feed: EdgeFeed) -> EdgeHook<Sim> {
+    // The first block after a start only primes the builder: the roots of the state before it
+    // are not at hand any more.
+    let mut builder: Option<FeedBuilder> = None;
+    Box::new(
+        move |block, sim, receipts, finality| match builder.as_mut() {
+            None => builder = Some(FeedBuilder::new(sim)),
+            Some(b) => feed.publish(b.update(block, sim, receipts, finality)),
+        },
+    )
+}
+
+/// Mempool sources of player sessions start here (below are validators and the load generator).
+const SESSION_SOURCE_BASE: u64 = 1 << 32;
+
+/// [`ZoneBackend`] over a running validator. The validator is set once it has started.
+#[derive(Debug)]
+pub struct NodeBackend {
+    pub zone: u32,
+    pub pacing: Pacing,
+    pub validator: Mutex<Option<Arc<Validator<Sim>>>>,
+}
+
+impl NodeBackend {
+    fn validator(&self) -> Option<Arc<Validator<Sim>>> {
+        self.validator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl ZoneBackend for NodeBackend {
+    fn zone(&self) -> u32 {
+        self.zone
+    }
+    fn tick_ms(&self) -> u32 {
+        u32::try_from(self.pacing.tick_ms).unwrap_or(u32::MAX)
+    }
+    fn genesis_ms(&self) -> u64 {
+        self.pacing.genesis_ms
+    }
+    fn current_tick(&self) -> u64 {
+        self.validator().map_or(0, |v| v.current_tick())
+    }
+    fn next_nonce(&self, player: &PublicKey) -> u64 {
+        self.validator().map_or(0, |v| v.next_nonce(player))
+    }
+    fn submit(&self, session: u64, action: SignedAction) -> Result<(), String> {
+        let v = self
+            .validator()
+            .ok_or_else(|| "the validator is starting".to_string())?;
+        v.submit_action(SESSION_SOURCE_BASE.saturating_add(session), action)
+            .map_err(|e| e.to_string())
+    }
+    fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
+        let v = self.validator()?;
+        v.with_finalized(|sim, finalized| chunk_data(sim, pos, finalized.block.height))
+    }
+}

@@ -1,0 +1,164 @@
+//! A `z3r0 node` process serves a player end to end over QUIC: the client pins the genesis key,
+//! authenticates, joins and walks, sees itself move in snapshots, gets receipts, and receives
+//! chunks it verifies against headers whose finality certificates it checks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
+use z3r0_net::server::chunk_of;
+use z3r0_sim::{Action, InputFrame};
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn shrink_zone(genesis: &Path) {
+    let text = std::fs::read_to_string(genesis).unwrap();
+    let out: String = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("chunks_x") || line.starts_with("chunks_z") {
+                format!("{} = [-1, 1]\n", &line[..8])
+            } else if line.starts_with("chunks_y") {
+                "chunks_y = [-1, 2]\n".to_string()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(genesis, out).unwrap();
+}
+
+async fn next(client: &mut EdgeClient) -> ClientEvent {
+    tokio::time::timeout(Duration::from_secs(20), client.next_event())
+        .await
+        .expect("an event within 20 s")
+        .expect("the session is alive")
+}
+
+#[test]
+fn a_node_serves_a_player_over_quic() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-edge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base = 21_000 + (std::process::id() % 1_000) as u16 * 10;
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "genesis",
+            "--validators",
+            "1",
+            "--tick-ms",
+            "50",
+            "--base-port",
+        ])
+        .arg(base.to_string())
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    shrink_zone(&dir.join("genesis.toml"));
+    let config_path = dir.join("validator-0/config.toml");
+    let (config, genesis, _) = z3r0_node::ValidatorConfig::load(&config_path).unwrap();
+    let log = std::fs::File::create(dir.join("node.log")).unwrap();
+    let _node = Kill(
+        Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["node", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "warn,z3r0_net=info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client_config = ClientConfig::new(config.player_listen, genesis.public_keys().unwrap());
+        // The node needs a moment to generate its zone and start.
+        let start = Instant::now();
+        let mut client = loop {
+            match EdgeClient::connect(&client_config, PrivateKey::from_seed(4242)).await {
+                Ok(c) => break c,
+                Err(e) if start.elapsed() < Duration::from_secs(60) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!(
+                    "cannot connect: {e}\n{}",
+                    std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
+                ),
+            }
+        };
+        assert_eq!(client.zone, genesis.zone);
+        let tick = client.start_tick;
+        let join = client
+            .send_action(tick, Action::Join.encode_to_vec())
+            .unwrap();
+        let mut joined = false;
+        let mut first = None;
+        let mut last = None;
+        let mut sent_at = Instant::now();
+        let mut walked = 0;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline && (walked < 30 || last == first) {
+            match next(&mut client).await {
+                ClientEvent::Included(i) if i.nonces.contains(&join.action.nonce) => {
+                    assert!(i.rejections.is_empty(), "{i:?}");
+                    joined = true;
+                }
+                ClientEvent::Refused { reason, .. } => panic!("refused: {reason}"),
+                ClientEvent::Snapshot(s) => {
+                    if let Some(own) = s.own {
+                        first.get_or_insert(own.pos);
+                        last = Some(own.pos);
+                        if walked == 0 {
+                            client.subscribe(chunk_of(own.pos), 1).await.unwrap();
+                        }
+                    }
+                    if joined && sent_at.elapsed() >= Duration::from_millis(45) {
+                        let frame = Action::Input(InputFrame {
+                            forward: 127,
+                            strafe: 0,
+                            yaw: 0,
+                            pitch: 0,
+                            flags: 0,
+                        });
+                        client
+                            .send_action(s.tick + 1, frame.encode_to_vec())
+                            .unwrap();
+                        sent_at = Instant::now();
+                        walked += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(joined, "the join was never included");
+        let (first, last) = (first.unwrap(), last.unwrap());
+        assert!(
+            last[2] > first[2],
+            "the player did not move: {first:?} → {last:?}"
+        );
+        assert!(client.headers_verified > 0, "no certified header arrived");
+        assert!(!client.cache.is_empty(), "no verified chunk arrived");
+        assert_eq!(client.bad_chunks, 0);
+        client.close();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
