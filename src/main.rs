@@ -3,6 +3,7 @@
 mod devnet_cmd;
 mod genesis_cmd;
 mod node_cmd;
+mod probe_cmd;
 mod render_cmd;
 mod render_window;
 mod world_cmd;
@@ -31,6 +32,8 @@ enum Command {
     Devnet(devnet_cmd::DevnetArgs),
     /// Run one zone validator (consensus, storage, metrics) from its config.
     Node(node_cmd::NodeArgs),
+    /// Connect synthetic players to a node's QUIC edge and report latency and bandwidth.
+    EdgeProbe(probe_cmd::ProbeArgs),
     /// Render a generated world offline to a PNG (or in a window) and print frame statistics.
     Render(render_cmd::RenderArgs),
 }
@@ -49,5 +52,6 @@ fn main() -> Result<()> {
         Command::Node(args) => node_cmd::run(&args),
         Command::Devnet(args) => devnet_cmd::run(&args),
         Command::Render(args) => render_cmd::run(&args),
+        Command::EdgeProbe(args) => probe_cmd::run(&args),
     }
 }

@@ -102,9 +102,14 @@ pub struct EdgeClient {
     /// Statistics.
     pub bad_chunks: u64,
     pub headers_verified: u64,
+    /// Snapshots applied, their datagram bytes, and the remote entities they held.
+    pub snapshots_applied: u64,
+    pub snapshot_bytes: u64,
+    pub snapshot_entities: u64,
 }
 
-fn client_endpoint(config: &ClientConfig) -> Result<quinn::Endpoint, NetError> {
+/// The QUIC client configuration that trusts only `config.pinned`.
+pub fn quic_config(config: &ClientConfig) -> Result<quinn::ClientConfig, NetError> {
     let crypto = identity::client_crypto(&config.pinned)?;
     let quic = quinn::crypto::rustls::QuicClientConfig::try_from(crypto)
         .map_err(|e| NetError::Tls(e.to_string()))?;
@@ -116,6 +121,11 @@ fn client_endpoint(config: &ClientConfig) -> Result<quinn::Endpoint, NetError> {
     }
     transport.datagram_send_buffer_size(4 * MAX_DATAGRAM);
     client.transport_config(Arc::new(transport));
+    Ok(client)
+}
+
+fn client_endpoint(config: &ClientConfig) -> Result<quinn::Endpoint, NetError> {
+    let client = quic_config(config)?;
     let bind: SocketAddr = if config.server.is_ipv6() {
         "[::]:0"
     } else {
@@ -138,7 +148,8 @@ impl EdgeClient {
         Self::connect_with(endpoint, config, key).await
     }
 
-    /// As [`EdgeClient::connect`], on a given endpoint (tests use a simulated socket).
+    /// As [`EdgeClient::connect`], on a given endpoint whose default client configuration is
+    /// [`quic_config`] (tests use a simulated socket).
     pub async fn connect_with(
         endpoint: quinn::Endpoint,
         config: &ClientConfig,
@@ -215,6 +226,9 @@ impl EdgeClient {
             events,
             bad_chunks: 0,
             headers_verified: 0,
+            snapshots_applied: 0,
+            snapshot_bytes: 0,
+            snapshot_entities: 0,
         })
     }
 
@@ -311,6 +325,9 @@ impl EdgeClient {
     fn on_snapshot(&mut self, bytes: &[u8]) -> Result<Option<ClientEvent>, NetError> {
         match self.snapshots.receive(bytes)? {
             Received::Apply(s) => {
+                self.snapshots_applied += 1;
+                self.snapshot_bytes += bytes.len() as u64;
+                self.snapshot_entities += s.entities.len() as u64;
                 let ack = ClientDatagram::Ack(s.tick).encode();
                 // An ack that cannot go out is just a later base.
                 let _ = self.conn.send_datagram(ack.into());

@@ -38,6 +38,8 @@ pub struct LocalZone {
     pub corrupt_chunks: AtomicBool,
     /// Sign finality with a key outside the committee.
     pub forge_finality: AtomicBool,
+    /// When each tick was published (tokio's clock, simulated under turmoil).
+    pub published: Mutex<std::collections::BTreeMap<u64, tokio::time::Instant>>,
 }
 
 impl LocalZone {
@@ -60,6 +62,7 @@ impl LocalZone {
             feed: EdgeFeed::new(),
             corrupt_chunks: AtomicBool::new(false),
             forge_finality: AtomicBool::new(false),
+            published: Mutex::default(),
         })
     }
 
@@ -110,6 +113,10 @@ impl LocalZone {
         s.height = block.height;
         s.tick = tick;
         s.parent = digest;
+        self.published
+            .lock()
+            .unwrap()
+            .insert(tick, tokio::time::Instant::now());
         self.feed.publish(update);
     }
 
