@@ -169,7 +169,7 @@ pub fn run(
     overlays: (Vec<EntityBox>, Option<[i32; 3]>),
 ) -> Result<()> {
     let event_loop = EventLoop::new().map_err(|e| {
-        anyhow!("cannot open a window: {e} (is a display available? set DISPLAY or WAYLAND_DISPLAY, or drop --window to render to a PNG)")
+        anyhow!("cannot open a window: {e} (is an X display available? set DISPLAY, or drop --window to render to a PNG)")
     })?;
     event_loop.set_control_flow(ControlFlow::Poll);
     let mut app = App {

@@ -52,7 +52,8 @@ fn render_writes_a_png_and_prints_frame_statistics() {
         "triangles",
         "drawn",
         "culled",
-        "GPU ",
+        "· GPU ",
+        "upload ",
         "wrote ",
     ] {
         assert!(stdout.contains(field), "missing {field:?}: {stdout}");

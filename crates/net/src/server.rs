@@ -104,6 +104,9 @@ pub struct EdgeConfig {
     pub refresh_ticks: u64,
     /// Chunks sent per tick per session (bounds the stream's burst).
     pub chunks_per_tick: usize,
+    /// Chunks beyond the subscribed radius the node still counts as held by the client (it
+    /// keeps them that much longer), so walking back and forth over a border resends nothing.
+    pub chunk_hysteresis: u8,
     /// Send a header at least every this many blocks (receipts and chunks bring their own).
     pub header_interval: u64,
     /// Event frames queued per session before it counts as too slow.
@@ -122,6 +125,7 @@ impl EdgeConfig {
             interest_radius_m: 96,
             refresh_ticks: 10,
             chunks_per_tick: 8,
+            chunk_hysteresis: 1,
             header_interval: 20,
             event_queue: 1024,
         }
@@ -429,7 +433,13 @@ struct ChunkStream {
 }
 
 impl ChunkStream {
-    fn subscribe(&mut self, center: ChunkPos, radius: u8, known: Vec<(ChunkPos, Hash)>) {
+    fn subscribe(
+        &mut self,
+        center: ChunkPos,
+        radius: u8,
+        hysteresis: u8,
+        known: Vec<(ChunkPos, Hash)>,
+    ) {
         self.center = Some(center);
         self.radius = radius.min(MAX_RADIUS);
         for (p, h) in known {
@@ -453,8 +463,8 @@ impl ChunkStream {
         // Nearest last, so `pop` takes the nearest.
         wanted.sort_by_key(|p| std::cmp::Reverse((dist(p), *p)));
         self.queue = wanted;
-        // Forget what the client will drop (outside the radius plus one chunk of hysteresis).
-        let keep = (r + 1) * (r + 1);
+        // Forget what the client will drop (outside the radius plus the hysteresis).
+        let keep = (r + i32::from(hysteresis)).pow(2);
         self.held.retain(|p, _| dist(p) <= keep);
     }
 
@@ -585,7 +595,7 @@ async fn run_session(
                         if radius > MAX_RADIUS {
                             break Err(malformed("subscription radius"));
                         }
-                        chunks.subscribe(center, radius, known);
+                        chunks.subscribe(center, radius, shared.config.chunk_hysteresis, known);
                     }
                     Ok(_) => break Err(malformed("hello or auth after authentication")),
                     Err(e) => break Err(malformed(e)),

@@ -17,7 +17,7 @@ struct Globals {
     fog: vec4<f32>,
     // Width, height, 1 / width, 1 / height.
     viewport: vec4<f32>,
-    // Targeted block's minimum corner relative to the eye (xyz); w = 1 when there is one.
+    // Targeted block's minimum corner relative to the eye (xyz); drawn only when there is one.
     outline: vec4<f32>,
 };
 
@@ -36,10 +36,8 @@ struct EntityBox {
 @group(0) @binding(5) var block_sampler: sampler;
 @group(0) @binding(6) var<storage, read> entities: array<EntityBox>;
 
-const OCC_SIDE: i32 = 34;
-const OCC_WORDS: u32 = 1232u;
-const TEXTURED_BLOCKS: u32 = 11u;
-const WATER: u32 = 5u;
+// OCC_SIDE, OCC_WORDS, TEXTURED_BLOCKS and WATER are prepended by the renderer from the Rust
+// definitions (occupancy.rs, textures.rs, z3r0-voxel's block ids).
 
 // ---- sky and fog ----
 
@@ -157,11 +155,12 @@ fn vs_terrain(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32
     out.pos = g.view_proj * vec4<f32>(rel, 1.0);
     out.rel = rel;
     out.local = local;
-    // Side faces keep texture "up" pointing up.
-    let world = vec3<f32>(origin) + local;
-    out.uv = vec2<f32>(dot(world, u_axis), -dot(world, v_axis));
+    // Texture coordinates from the chunk-local position: chunk origins are multiples of 32 and
+    // the sampler repeats every voxel, so this equals world coordinates without f32 loss far
+    // from the origin. Side faces keep texture "up" pointing up.
+    out.uv = vec2<f32>(dot(local, u_axis), -dot(local, v_axis));
     if face == 2u || face == 3u {
-        out.uv = vec2<f32>(world.x, world.z);
+        out.uv = vec2<f32>(local.x, local.z);
     }
     out.face = face;
     out.slot = slot;
@@ -302,11 +301,7 @@ fn vs_outline(@builtin(vertex_index) vi: u32) -> @builtin(position) vec4<f32> {
     let corner = vec3<f32>(f32(c & 1u), f32((c >> 1u) & 1u), f32((c >> 2u) & 1u));
     let grow = 0.004;
     let rel = g.outline.xyz - vec3<f32>(grow) + corner * (1.0 + 2.0 * grow);
-    var pos = g.view_proj * vec4<f32>(rel, 1.0);
-    if g.outline.w < 0.5 {
-        pos = vec4<f32>(0.0, 0.0, -1.0, 1.0);
-    }
-    return pos;
+    return g.view_proj * vec4<f32>(rel, 1.0);
 }
 
 @fragment

@@ -11,6 +11,8 @@ pub struct RangeAllocator {
     capacity: u32,
     /// Free ranges, start → length; never adjacent (coalesced on free).
     free: BTreeMap<u32, u32>,
+    /// Live allocations, start → length: a free must name one exactly.
+    allocated: BTreeMap<u32, u32>,
     used: u32,
 }
 
@@ -32,6 +34,7 @@ impl RangeAllocator {
         Self {
             capacity,
             free,
+            allocated: BTreeMap::new(),
             used: 0,
         }
     }
@@ -66,28 +69,20 @@ impl RangeAllocator {
             self.free.insert(start + len, size - len);
         }
         self.used += len;
+        self.allocated.insert(start, len);
         Some(start)
     }
 
     /// Returns `start..start + len` to the free list, merging it with free neighbours.
     pub fn free(&mut self, start: u32, len: u32) -> Result<(), BadFree> {
         let bad = BadFree { start, len };
-        let end = start.checked_add(len).ok_or(bad)?;
-        if len == 0 || end > self.capacity || len > self.used {
+        if self.allocated.get(&start) != Some(&len) {
             return Err(bad);
         }
-        let before = self.free.range(..=start).next_back().map(|(&s, &l)| (s, l));
-        if let Some((s, l)) = before
-            && s + l > start
-        {
-            return Err(bad);
-        }
-        let after = self.free.range(start..).next().map(|(&s, &l)| (s, l));
-        if let Some((s, _)) = after
-            && s < end
-        {
-            return Err(bad);
-        }
+        self.allocated.remove(&start);
+        let end = start + len;
+        let before = self.free.range(..start).next_back().map(|(&s, &l)| (s, l));
+        let after = self.free.range(end..).next().map(|(&s, &l)| (s, l));
         let (mut new_start, mut new_len) = (start, len);
         if let Some((s, l)) = before
             && s + l == start
@@ -159,6 +154,10 @@ mod tests {
         assert!(a.free(x + 8, 8).is_err(), "never allocated");
         assert!(a.free(x, 0).is_err());
         assert!(a.free(60, 8).is_err(), "out of bounds");
+        let y = a.alloc(8).unwrap();
+        assert!(a.free(x, 4).is_err(), "part of an allocation");
+        assert!(a.free(x, 16).is_err(), "two allocations at once");
+        a.free(y, 8).unwrap();
         a.free(x, 8).unwrap();
         assert!(a.free(x, 8).is_err(), "double free");
         assert_eq!(a.largest_free(), 64);

@@ -69,7 +69,8 @@ pub struct ChunkBuffers {
     scratch: Vec<u64>,
 }
 
-fn storage_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+/// A storage buffer the CPU writes into (and pools copy out of when they grow).
+pub(crate) fn storage_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
     device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size,
@@ -78,6 +79,22 @@ fn storage_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer
             | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
     })
+}
+
+/// The face ranges must split `0..len` in order, opaque then transparent: the draws index the
+/// pool with them.
+fn check_ranges(mesh: &ChunkMesh) -> Result<(), RenderError> {
+    let len = mesh.quads.len() as u64;
+    let (o, t) = (&mesh.opaque, &mesh.transparent);
+    let ordered = o.windows(2).all(|w| w[0] <= w[1]) && t.windows(2).all(|w| w[0] <= w[1]);
+    if o[0] != 0 || o[6] != t[0] || u64::from(t[6]) != len || !ordered {
+        return Err(RenderError::BadMesh {
+            opaque: *o,
+            transparent: *t,
+            quads: mesh.quads.len(),
+        });
+    }
+    Ok(())
 }
 
 impl ChunkBuffers {
@@ -170,22 +187,26 @@ impl ChunkBuffers {
             self.remove(pos);
             return Ok(());
         }
-        let old = self.resident.remove(&pos);
+        check_ranges(mesh)?;
+        // Allocate before freeing the old range: if the pool cannot grow, the chunk keeps its
+        // previous mesh instead of vanishing.
+        let old = self.resident.get(&pos).copied();
         let slot = match old {
-            Some(r) => {
-                self.free_quads(r);
-                r.slot
-            }
+            Some(r) => r.slot,
             None => self.alloc_slot(device, encoder)?,
         };
         let quad_offset = match self.alloc_quads(device, encoder, count) {
             Ok(offset) => offset,
             Err(e) => {
-                // Leave the pool consistent: the chunk is simply not resident.
-                let _ = self.slot_alloc.free(slot, 1);
+                if old.is_none() {
+                    let _ = self.slot_alloc.free(slot, 1);
+                }
                 return Err(e);
             }
         };
+        if let Some(r) = old {
+            self.free_quads(r);
+        }
 
         let quad_bytes = u64::from(count) * QUAD_BYTES;
         // The shader reads each quad as a (lo, hi) pair of native-endian words.

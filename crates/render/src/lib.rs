@@ -8,7 +8,8 @@
 //!   water, entity boxes, crosshair and block outline; [`FrameStats`] with GPU timestamps.
 //! - [`HeadlessTarget`]: offscreen rendering to an [`RgbaImage`] / PNG, and [`compare`] for
 //!   golden images.
-//! - `window` (feature, on by default): a winit window with a configured surface.
+//! - `window` (feature, on by default): a winit window with a configured surface (X11; Wayland
+//!   sessions run it through XWayland).
 
 pub mod alloc;
 pub mod camera;
@@ -66,6 +67,15 @@ pub enum RenderError {
         what: &'static str,
         needed: u32,
         max: u32,
+    },
+    #[error(
+        "chunk mesh face ranges opaque {opaque:?} / transparent {transparent:?} do not split \
+         its {quads} quads"
+    )]
+    BadMesh {
+        opaque: [u32; 7],
+        transparent: [u32; 7],
+        quads: usize,
     },
     #[error("image size {width}×{height} is outside 1..={max}")]
     BadSize { width: u32, height: u32, max: u32 },

@@ -9,7 +9,7 @@ use z3r0_voxel::{CHUNK_SIZE, ChunkMesh, ChunkPos, Mesher, World};
 
 use crate::RenderError;
 use crate::camera::{Camera, Frustum};
-use crate::chunks::{ChunkBuffers, PoolStats, Resident};
+use crate::chunks::{ChunkBuffers, PoolStats, Resident, storage_buffer};
 use crate::gpu::Gpu;
 use crate::occupancy::Occupancy;
 use crate::textures;
@@ -168,6 +168,7 @@ pub struct Renderer {
     mesh: ChunkMesh,
     occupancy: Occupancy,
     dirty: Vec<ChunkPos>,
+    retry: Vec<ChunkPos>,
 }
 
 const SUN: [f32; 3] = [0.38, 0.82, 0.43];
@@ -179,7 +180,7 @@ impl Renderer {
         let device = &gpu.device;
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("world.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../shaders/world.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(shader_source().into()),
         });
         let storage = |binding, visibility| wgpu::BindGroupLayoutEntry {
             binding,
@@ -299,6 +300,7 @@ impl Renderer {
             mesh: ChunkMesh::default(),
             occupancy: Occupancy::default(),
             dirty: Vec::new(),
+            retry: Vec::new(),
             config,
         })
     }
@@ -326,36 +328,24 @@ impl Renderer {
         self.chunks.get(pos)
     }
 
-    fn upload_encoder(&mut self, gpu: &Gpu) -> &mut wgpu::CommandEncoder {
-        self.uploads.get_or_insert_with(|| {
-            gpu.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("chunk uploads"),
-                })
-        })
-    }
-
     /// Uploads (or replaces) one chunk's mesh with its AO bits; an empty mesh unloads it.
     /// The copy is recorded now and submitted with the next frame (or [`Renderer::flush`]).
+    /// On error the chunk keeps whatever it had.
     pub fn upload_chunk(
         &mut self,
         gpu: &Gpu,
         pos: ChunkPos,
         mesh: &ChunkMesh,
-        occupancy: &Occupancy,
+        occupancy: &[u32; crate::occupancy::OCC_WORDS],
     ) -> Result<(), RenderError> {
-        self.upload_encoder(gpu);
-        let Some(encoder) = self.uploads.as_mut() else {
-            return Ok(());
-        };
-        self.chunks.upload(
-            &gpu.device,
-            encoder,
-            &mut self.belt,
-            pos,
-            mesh,
-            &occupancy.words,
-        )
+        let encoder = self.uploads.get_or_insert_with(|| {
+            gpu.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("chunk uploads"),
+                })
+        });
+        self.chunks
+            .upload(&gpu.device, encoder, &mut self.belt, pos, mesh, occupancy)
     }
 
     /// Unloads a chunk; its buffer ranges are reused by later uploads.
@@ -371,6 +361,10 @@ impl Renderer {
         let mut stats = SyncStats::default();
         let mut dirty = std::mem::take(&mut self.dirty);
         world.drain_remesh_into(&mut dirty);
+        // Chunks whose upload failed last time are tried again.
+        dirty.extend(std::mem::take(&mut self.retry));
+        dirty.sort_unstable();
+        dirty.dedup();
         let gone: Vec<ChunkPos> = self
             .chunks
             .resident()
@@ -380,22 +374,36 @@ impl Renderer {
         for pos in gone {
             self.chunks.remove(pos);
         }
+        let encoder = self.uploads.get_or_insert_with(|| {
+            gpu.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("chunk uploads"),
+                })
+        });
         let mut ao_only = std::collections::BTreeSet::new();
+        let mut first_error = None;
         for &pos in &dirty {
             let Some(hood) = world.neighborhood(pos) else {
                 self.chunks.remove(pos);
                 continue;
             };
             self.mesher.mesh(&hood, &mut self.mesh);
-            let mesh = std::mem::take(&mut self.mesh);
-            if !mesh.quads.is_empty() {
+            if !self.mesh.quads.is_empty() {
                 self.occupancy.compute(world, pos);
             }
-            let occupancy = std::mem::take(&mut self.occupancy);
-            let result = self.upload_chunk(gpu, pos, &mesh, &occupancy);
-            self.mesh = mesh;
-            self.occupancy = occupancy;
-            result?;
+            if let Err(e) = self.chunks.upload(
+                &gpu.device,
+                encoder,
+                &mut self.belt,
+                pos,
+                &self.mesh,
+                &self.occupancy.words,
+            ) {
+                // Keep going with the others; this one is retried next time.
+                self.retry.push(pos);
+                first_error.get_or_insert(e);
+                continue;
+            }
             stats.meshed += 1;
             stats.quads += self.mesh.quads.len() as u64;
             for dy in -1..=1 {
@@ -412,35 +420,43 @@ impl Renderer {
         for pos in ao_only {
             if self.chunks.get(pos).is_some() {
                 self.occupancy.compute(world, pos);
-                self.upload_encoder(gpu);
-                if let Some(encoder) = self.uploads.as_mut() {
-                    self.chunks.update_occupancy(
-                        encoder,
-                        &mut self.belt,
-                        pos,
-                        &self.occupancy.words,
-                    );
-                }
+                self.chunks
+                    .update_occupancy(encoder, &mut self.belt, pos, &self.occupancy.words);
                 stats.ao_refreshed += 1;
             }
         }
         self.dirty = dirty;
         stats.cpu_ms = started.elapsed().as_secs_f64() * 1e3;
-        Ok(stats)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(stats),
+        }
     }
 
     /// Submits pending uploads now (frames do this themselves).
     pub fn flush(&mut self, gpu: &Gpu) {
-        if let Some(encoder) = self.uploads.take() {
+        self.submit(gpu, None);
+    }
+
+    /// Submits pending uploads, then `frame` if given, in one submission.
+    fn submit(&mut self, gpu: &Gpu, frame: Option<wgpu::CommandBuffer>) {
+        let uploads = self.uploads.take().map(|encoder| {
             self.belt.finish();
-            gpu.queue.submit([encoder.finish()]);
+            encoder.finish()
+        });
+        let had_uploads = uploads.is_some();
+        gpu.queue.submit(uploads.into_iter().chain(frame));
+        if had_uploads {
             self.belt.recall();
         }
     }
 
-    fn ensure_depth(&mut self, device: &wgpu::Device, size: (u32, u32)) {
-        if self.depth.as_ref().is_some_and(|d| d.2 == size) {
-            return;
+    /// The depth buffer for `size`, (re)created when the size changed.
+    fn ensure_depth(&mut self, device: &wgpu::Device, size: (u32, u32)) -> wgpu::TextureView {
+        if let Some((_, view, s)) = &self.depth
+            && *s == size
+        {
+            return view.clone();
         }
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("depth"),
@@ -457,7 +473,8 @@ impl Renderer {
             view_formats: &[],
         });
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        self.depth = Some((texture, view, size));
+        self.depth = Some((texture, view.clone(), size));
+        view
     }
 
     /// Culls, records and submits one frame into `target` (of `size` pixels, in the
@@ -472,7 +489,7 @@ impl Renderer {
         let started = Instant::now();
         let device = &gpu.device;
         let size = (size.0.max(1), size.1.max(1));
-        self.ensure_depth(device, size);
+        let depth_view = self.ensure_depth(device, size);
         let aspect = size.0 as f32 / size.1 as f32;
         let camera = frame.camera;
         let (cam_int, cam_frac) = camera.split_position();
@@ -488,7 +505,15 @@ impl Renderer {
         self.transparent_runs.clear();
         self.transparent_order.clear();
         let eye = [0, 1, 2].map(|i| f64::from(cam_int[i]) + f64::from(cam_frac[i]));
+        // Beyond the fog's end nothing is visible: cull by horizontal distance too.
+        let reach = f64::from(self.config.view_distance.saturating_add(1)) * CHUNK_SIZE as f64;
         for (&pos, r) in self.chunks.resident() {
+            let dx = (f64::from(r.min[0]) - eye[0]).max(eye[0] - f64::from(r.max[0]));
+            let dz = (f64::from(r.min[2]) - eye[2]).max(eye[2] - f64::from(r.max[2]));
+            if dx.max(0.0).hypot(dz.max(0.0)) > reach {
+                stats.chunks_culled += 1;
+                continue;
+            }
             let rel = |v: [i32; 3]| {
                 [0, 1, 2].map(|i| (i64::from(v[i]) - i64::from(cam_int[i])) as f32 - cam_frac[i])
             };
@@ -560,7 +585,7 @@ impl Renderer {
         // Per-frame data.
         let (tx, ty) = camera.half_extents(aspect);
         let (f, r, u) = (camera.forward(), camera.right(), camera.up());
-        let reach = (self.config.view_distance.max(1) * CHUNK_SIZE as u32) as f32;
+        let reach = (self.config.view_distance.clamp(1, 64) * CHUNK_SIZE as u32) as f32;
         let outline = match frame.target_block {
             Some(b) => {
                 let rel = [0, 1, 2]
@@ -629,10 +654,6 @@ impl Renderer {
         });
         let timestamp_writes = self.timer.as_mut().and_then(|t| t.pass_writes());
         {
-            let depth_view = match &self.depth {
-                Some((_, view, _)) => view,
-                None => return Err(RenderError::Gpu("depth buffer missing".into())),
-            };
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("world"),
                 color_attachments: &[Some(wgpu::RenderPassColorAttachment {
@@ -645,7 +666,7 @@ impl Renderer {
                     },
                 })],
                 depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-                    view: depth_view,
+                    view: &depth_view,
                     depth_ops: Some(wgpu::Operations {
                         load: wgpu::LoadOp::Clear(0.0),
                         store: wgpu::StoreOp::Discard,
@@ -705,17 +726,7 @@ impl Renderer {
         if let Some(timer) = self.timer.as_mut() {
             timer.resolve(&mut encoder);
         }
-        let frame_commands = encoder.finish();
-        match self.uploads.take() {
-            Some(uploads) => {
-                self.belt.finish();
-                gpu.queue.submit([uploads.finish(), frame_commands]);
-                self.belt.recall();
-            }
-            None => {
-                gpu.queue.submit([frame_commands]);
-            }
-        }
+        self.submit(gpu, Some(encoder.finish()));
         if let Some(timer) = self.timer.as_mut() {
             timer.after_submit();
             stats.gpu_ms = timer.latest_ms();
@@ -741,6 +752,20 @@ impl Renderer {
             storage_buffer(device, "entities", self.entity_capacity * ENTITY_BYTES);
         self.entity_generation += 1;
     }
+}
+
+/// The world shader with the constants it shares with the CPU side prepended, so the two
+/// cannot drift apart.
+pub fn shader_source() -> String {
+    format!(
+        "const OCC_SIDE: i32 = {};\nconst OCC_WORDS: u32 = {}u;\nconst TEXTURED_BLOCKS: u32 = \
+         {}u;\nconst WATER: u32 = {}u;\n{}",
+        crate::occupancy::OCC_SIDE,
+        crate::occupancy::OCC_WORDS,
+        textures::TEXTURED_BLOCKS,
+        z3r0_voxel::blocks::WATER,
+        include_str!("../shaders/world.wgsl")
+    )
 }
 
 /// Appends the draws for faces `ranges[f]..ranges[f + 1]` that `visible(f)` keeps, merging
@@ -780,11 +805,11 @@ fn draw_runs(
         return;
     }
     stats.triangles += runs.iter().map(|r| u64::from(r.quads) * 2).sum::<u64>();
-    stats.indirect_draws += runs.len() as u32;
     match indirect {
         Some((buffer, offset, count)) => {
             pass.multi_draw_indirect(buffer, offset, count);
             stats.draw_calls += 1;
+            stats.indirect_draws += count;
         }
         None => {
             for run in runs {
@@ -799,15 +824,6 @@ fn draw_runs(
 fn normalize(v: [f32; 3]) -> [f32; 3] {
     let len = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
     v.map(|c| c / len)
-}
-
-fn storage_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
-    device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    })
 }
 
 fn indirect_buffer(device: &wgpu::Device, draws: u64) -> wgpu::Buffer {

@@ -225,8 +225,10 @@ pub fn create_block_textures(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu
                         depth_or_array_layers: 1,
                     },
                 );
-                level = downsample(&level, size);
-                size = (size / 2).max(1);
+                if mip + 1 < MIP_LEVELS {
+                    level = downsample(&level, size);
+                    size = (size / 2).max(1);
+                }
             }
         }
     }

@@ -13,6 +13,8 @@ use crate::gpu::{Gpu, GpuOptions};
 pub struct WindowSurface {
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
+    /// The last frame was suboptimal: reconfigure before the next (not while it is held).
+    reconfigure: bool,
 }
 
 /// What acquiring a frame gave.
@@ -65,7 +67,14 @@ impl WindowSurface {
         config.desired_maximum_frame_latency = 1;
         surface.configure(&gpu.device, &config);
         tracing::info!(?format, present = ?config.present_mode, "window surface ready");
-        Ok((gpu, Self { surface, config }))
+        Ok((
+            gpu,
+            Self {
+                surface,
+                config,
+                reconfigure: false,
+            },
+        ))
     }
 
     pub fn format(&self) -> wgpu::TextureFormat {
@@ -92,12 +101,15 @@ impl WindowSurface {
 
     /// The next frame to draw into, reconfiguring the surface when it went out of date.
     pub fn acquire(&mut self, gpu: &Gpu) -> Result<Acquired, RenderError> {
+        if std::mem::take(&mut self.reconfigure) {
+            self.surface.configure(&gpu.device, &self.config);
+        }
         for _ in 0..2 {
             match self.surface.get_current_texture() {
                 wgpu::CurrentSurfaceTexture::Success(frame) => return Ok(Acquired::Frame(frame)),
                 wgpu::CurrentSurfaceTexture::Suboptimal(frame) => {
-                    // Draw this one, then reconfigure for the next.
-                    self.surface.configure(&gpu.device, &self.config);
+                    // Draw this one; the surface cannot be reconfigured while it is held.
+                    self.reconfigure = true;
                     return Ok(Acquired::Frame(frame));
                 }
                 wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
