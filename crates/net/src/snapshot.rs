@@ -14,6 +14,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use z3r0_sim::InputFrame;
+
 use crate::proto::MAX_DATAGRAM;
 use crate::wire::{Reader, WireError, Writer};
 
@@ -31,9 +33,8 @@ pub struct EntityRecord {
     pub pos: [i64; 3],
     pub vel: [i64; 3],
     pub state: u8,
-    /// 1/65536 turn.
-    pub yaw: u16,
-    pub pitch: i16,
+    /// The input frame in force (its yaw and pitch are the entity's view).
+    pub frame: InputFrame,
 }
 
 /// A remote entity as a snapshot carries it (quantised).
@@ -51,8 +52,8 @@ impl EntityState {
     pub fn quantise(r: &EntityRecord) -> Self {
         Self {
             pos: r.pos.map(|c| c.div_euclid(POS_QUANTUM)),
-            yaw: (r.yaw >> 8) as u8,
-            pitch: (r.pitch >> 8) as i8,
+            yaw: (r.frame.yaw >> 8) as u8,
+            pitch: (r.frame.pitch >> 8) as i8,
             state: r.state,
         }
     }
@@ -62,13 +63,14 @@ impl EntityState {
     }
 }
 
-/// The player's own body, exact.
+/// The player's own body, exact, and the input frame in force: what prediction replays from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OwnState {
     pub entity: u64,
     pub pos: [i64; 3],
     pub vel: [i64; 3],
     pub state: u8,
+    pub frame: InputFrame,
 }
 
 /// A decoded (reconstructed) snapshot.
@@ -170,6 +172,11 @@ impl SnapshotDelta {
                     w.zigzag(*c);
                 }
                 w.u8(o.state);
+                w.u8(o.frame.forward as u8);
+                w.u8(o.frame.strafe as u8);
+                w.u16(o.frame.yaw);
+                w.u16(o.frame.pitch as u16);
+                w.u8(o.frame.flags);
             }
         }
         w.varint(self.removed.len() as u64);
@@ -220,11 +227,20 @@ impl SnapshotDelta {
                 for c in &mut v {
                     *c = r.zigzag()?;
                 }
+                let state = r.u8()?;
+                let frame = InputFrame {
+                    forward: r.u8()? as i8,
+                    strafe: r.u8()? as i8,
+                    yaw: r.u16()?,
+                    pitch: r.u16()? as i16,
+                    flags: r.u8()?,
+                };
                 Some(OwnState {
                     entity,
                     pos: [v[0], v[1], v[2]],
                     vel: [v[3], v[4], v[5]],
-                    state: r.u8()?,
+                    state,
+                    frame,
                 })
             }
             tag => return Err(WireError::UnknownTag { what: "own", tag }),
@@ -404,6 +420,7 @@ impl SnapshotWriter {
                 pos: o.pos,
                 vel: o.vel,
                 state: o.state,
+                frame: o.frame,
             }),
             removed: base
                 .keys()
@@ -523,8 +540,13 @@ mod tests {
             ],
             vel: [220, 0, -90],
             state: 1,
-            yaw: (id as u16).wrapping_mul(977).wrapping_add(tick as u16 * 40),
-            pitch: 0,
+            frame: InputFrame {
+                forward: 127,
+                strafe: 0,
+                yaw: (id as u16).wrapping_mul(977).wrapping_add(tick as u16 * 40),
+                pitch: 0,
+                flags: 0,
+            },
         }
     }
 

@@ -101,8 +101,7 @@ impl FeedBuilder {
                     pos: body.pos,
                     vel: body.vel,
                     state: body.state,
-                    yaw: control.map_or(0, |c| c.frame.yaw),
-                    pitch: control.map_or(0, |c| c.frame.pitch),
+                    frame: control.map(|c| c.frame).unwrap_or_default(),
                 })
             })
             .collect();

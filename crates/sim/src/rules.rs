@@ -555,15 +555,13 @@ impl Sim {
             events,
             ..
         } = self;
-        let solid = |p: VoxelPos| voxels.voxel(p).is_none_or(|b| block_info(b).solid);
-        let water = |p: VoxelPos| voxels.voxel(p) == Some(blocks::WATER);
         events.clear();
         if let Ok((bodies, controls)) = ecs.columns_mut::<Body, Control>() {
             // At most one event per body: reserving up front keeps steady-state ticks free of
             // allocations.
             events.reserve(bodies.len());
             bodies.join_mut_each(controls, |e, mut body, control| {
-                let (next, event) = step_body(&solid, &water, &body, &control.frame);
+                let (next, event) = step_in_world(voxels, &body, &control.frame);
                 if next != *body {
                     *body = next;
                 }
@@ -779,6 +777,18 @@ impl Sim {
             }
         }
     }
+}
+
+/// [`step_body`] against `voxels` as the rules see them: unloaded voxels (outside the zone) are
+/// solid. Clients predict with this on the chunks they hold.
+pub fn step_in_world(
+    voxels: &z3r0_voxel::World,
+    body: &Body,
+    frame: &InputFrame,
+) -> (Body, Option<Reason>) {
+    let solid = |p: VoxelPos| voxels.voxel(p).is_none_or(|b| block_info(b).solid);
+    let water = |p: VoxelPos| voxels.voxel(p) == Some(blocks::WATER);
+    step_body(&solid, &water, body, frame)
 }
 
 /// One tick of one body: controls → velocity, gravity, swept movement with step-up. Returns the

@@ -1,0 +1,235 @@
+//! Prediction and reconciliation over a simulated link: 100 ms round trip (one 50 ms tick each
+//! way) and 5 % loss in both directions (seeded), against the real game rules as the authority.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use z3r0_client::{Authoritative, Predictor, TOLERANCE};
+use z3r0_sim::{Action, InputFrame, Sim, SimConfig, flags};
+use z3r0_voxel::World;
+
+/// Seeded loss.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn lost(&mut self, rate_percent: u64) -> bool {
+        self.next() % 100 < rate_percent
+    }
+}
+
+const PLAYER: [u8; 32] = [7; 32];
+/// Ticks each way (50 ms ticks: 100 ms round trip).
+const DELAY: u64 = 1;
+/// The client runs this many ticks ahead of the chain's clock (it knows the tick from the
+/// genesis time), so each frame reaches the chain before its tick executes, three copies deep.
+const LEAD: u64 = 3;
+const LOSS: u64 = 5;
+
+fn zone() -> (Sim, World) {
+    let config = SimConfig {
+        chunks_x: (-2, 2),
+        chunks_y: (-2, 3),
+        chunks_z: (-2, 2),
+        ..SimConfig::default()
+    };
+    let mut sim = Sim::genesis(config).unwrap();
+    let join = Action::Join.encode_to_vec();
+    let mut receipts = Vec::new();
+    sim.execute_tick(1, [(&PLAYER, join.as_slice())], &mut receipts);
+    let mut world = World::with_capacity(sim.voxels.len());
+    for (p, c) in sim.voxels.chunks() {
+        world.insert_chunk(p, c).unwrap();
+    }
+    (sim, world)
+}
+
+struct Outcome {
+    errors: Vec<i64>,
+    predictor: Predictor,
+    sim: Sim,
+    world: World,
+}
+
+/// Runs `ticks` ticks. `choose(tick)` is the frame the player wants for a tick; `cheat` makes the
+/// client predict with a frame the rules refuse.
+fn run(ticks: u64, seed: u64, choose: impl Fn(u64) -> InputFrame) -> Outcome {
+    let (mut sim, world) = zone();
+    let mut rng = Rng(seed | 1);
+    let mut predictor = Predictor::new();
+    // In flight: (arrival tick, payload).
+    let mut to_server: Vec<(u64, u64, InputFrame)> = Vec::new(); // (arrives, target, frame)
+    let mut to_client: Vec<(u64, Authoritative)> = Vec::new();
+    // Frames waiting in the mempool by target tick; targets already included (a resent copy of
+    // one is a replayed nonce, refused).
+    let mut arrived: BTreeMap<u64, InputFrame> = BTreeMap::new();
+    let mut included = std::collections::BTreeSet::new();
+    let mut errors = Vec::new();
+    let mut sent: BTreeMap<u64, InputFrame> = BTreeMap::new();
+    for now in 2..ticks {
+        // The chain executes tick `now` with the frame that reached it for `now` (a frame that
+        // misses its tick is included in the next block, as the mempool would).
+        for &(at, target, frame) in &to_server {
+            if at <= now && !included.contains(&target) {
+                arrived.entry(target).or_insert(frame);
+            }
+        }
+        to_server.retain(|&(at, _, _)| at > now);
+        let mut receipts = Vec::new();
+        // The block takes the oldest pending frame whose tick has come (a later one in the same
+        // block would be refused as a second input in one tick).
+        let due = arrived.range(..=now).next().map(|(&t, &f)| (t, f));
+        if let Some((t, _)) = due {
+            arrived.remove(&t);
+            included.insert(t);
+        }
+        let payload = due.map(|(_, f)| Action::Input(f).encode_to_vec());
+        let actions: Vec<(&[u8; 32], &[u8])> = payload
+            .as_ref()
+            .map(|p| (&PLAYER, p.as_slice()))
+            .into_iter()
+            .collect();
+        sim.execute_tick(now, actions, &mut receipts);
+        let body = *sim.body(&PLAYER).unwrap();
+        let frame = sim.control(&PLAYER).unwrap().frame;
+        if !rng.lost(LOSS) {
+            to_client.push((
+                now + DELAY,
+                Authoritative {
+                    tick: now,
+                    body,
+                    frame,
+                },
+            ));
+        }
+
+        // The client: apply what arrived, pick the next frame, predict, send (with the two
+        // previous unconfirmed frames again, against loss).
+        let (ready, later): (Vec<_>, Vec<_>) = to_client.drain(..).partition(|&(at, _)| at <= now);
+        to_client = later;
+        for (_, state) in ready {
+            if let Some(e) = predictor.authoritative(state).error {
+                errors.push(e);
+            }
+        }
+        if predictor.base().is_none() {
+            continue;
+        }
+        let target = now + LEAD;
+        let frame = *sent.entry(target).or_insert_with(|| choose(target));
+        predictor.sent(target, frame);
+        predictor.predict(target, &world);
+        for t in target.saturating_sub(2)..=target {
+            if let Some(&f) = sent.get(&t)
+                && !rng.lost(LOSS)
+            {
+                to_server.push((now + DELAY, t, f));
+            }
+        }
+    }
+    Outcome {
+        errors,
+        predictor,
+        sim,
+        world,
+    }
+}
+
+fn walk(tick: u64) -> InputFrame {
+    // Walk, turn now and then, jump every few seconds: all legal.
+    InputFrame {
+        forward: if (tick / 40).is_multiple_of(2) {
+            127
+        } else {
+            100
+        },
+        strafe: if (tick / 40).is_multiple_of(2) { 0 } else { 60 },
+        yaw: ((tick / 25) as u16).wrapping_mul(9_000),
+        pitch: 0,
+        flags: if tick.is_multiple_of(60) {
+            flags::JUMP
+        } else {
+            0
+        },
+    }
+}
+
+#[test]
+fn legal_inputs_are_predicted_within_a_centimetre_despite_latency_and_loss() {
+    let out = run(600, 42, walk);
+    assert!(
+        out.errors.len() > 450,
+        "{} reconciliations",
+        out.errors.len()
+    );
+    let worst = out.errors.iter().copied().max().unwrap();
+    assert!(
+        worst <= TOLERANCE,
+        "prediction was {worst}/1024 m off at worst (over {} acknowledgements)",
+        out.errors.len()
+    );
+    assert_eq!(out.predictor.corrections, 0);
+    // The player really moved: this was not a test of standing still.
+    let body = out.sim.body(&PLAYER).unwrap();
+    let start = out.predictor.base().unwrap();
+    assert!(body.pos != [0; 3] && start.tick > 500);
+}
+
+#[test]
+fn an_illegal_move_is_corrected_to_the_authoritative_position() {
+    // A modified client pushes the stick past full (the rules refuse it as TooFast and the body
+    // keeps its previous frame) but predicts as if it moved.
+    let out = run(300, 7, |_| InputFrame {
+        forward: 127,
+        strafe: 127,
+        yaw: 0,
+        pitch: 0,
+        flags: 0,
+    });
+    assert!(
+        out.predictor.corrections > 0,
+        "the cheat was never corrected"
+    );
+    assert!(out.predictor.max_error > 100, "{}", out.predictor.max_error);
+    // After reconciliation the client stands where the chain says it stands.
+    let mut predictor = out.predictor;
+    let base = *predictor.base().unwrap();
+    assert_eq!(predictor.predict(base.tick, &out.world).unwrap(), base.body);
+    assert_eq!(base.body.pos[0], out.sim.body(&PLAYER).unwrap().pos[0]);
+}
+
+#[test]
+fn smoothing_eases_a_correction_out_instead_of_snapping() {
+    let mut p = Predictor::new();
+    let (_, world) = zone();
+    let body = z3r0_sim::Body {
+        pos: [0, 20 * 1024, 0],
+        ..Default::default()
+    };
+    p.authoritative(Authoritative {
+        tick: 1,
+        body,
+        frame: InputFrame::default(),
+    });
+    p.sent(2, InputFrame::default());
+    let predicted = p.predict(2, &world).unwrap();
+    let mut moved = predicted;
+    moved.pos[0] += 500;
+    p.authoritative(Authoritative {
+        tick: 2,
+        body: moved,
+        frame: InputFrame::default(),
+    });
+    assert_eq!(p.corrections, 1);
+    let first = p.smoothing(4.0);
+    assert!(first[0] < 0.0 && first[0] > -500.0, "{first:?}");
+    let mut last = first;
+    for _ in 0..40 {
+        last = p.smoothing(4.0);
+    }
+    assert_eq!(last, [0.0; 3], "the offset decays to nothing");
+}
