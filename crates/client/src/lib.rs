@@ -2,7 +2,14 @@
 //!
 //! - [`predict`]: prediction of the local player with the validators' movement code, and
 //!   reconciliation against the authoritative state.
+//! - [`interp`]: interpolation of remote entities.
+//! - [`game`]: one session with a zone: streamed chunks, inputs with resends, receipts.
+//! - [`bot`]: scripted players (wander, build, cheat) for devnets and tests.
 
+pub mod bot;
+pub mod game;
+pub mod interp;
 pub mod predict;
 
+pub use game::{Game, GameStats, Notice};
 pub use predict::{Authoritative, Predictor, Reconciled, TOLERANCE};

@@ -294,31 +294,46 @@ impl EdgeClient {
             if let Some(event) = self.drain_pending_chunk() {
                 return Ok(event);
             }
-            let incoming = self
-                .events
-                .recv()
-                .await
-                .ok_or_else(|| NetError::Protocol("session ended".into()))?;
-            match incoming {
-                Incoming::Closed(e) => {
-                    // Prefer the node's stated reason when the connection carries one.
-                    let wait = Duration::from_millis(200);
-                    return Err(match tokio::time::timeout(wait, self.conn.closed()).await {
-                        Ok(reason) => NetError::Connection(reason),
-                        Err(_) => e.unwrap_or_else(|| NetError::Protocol("session ended".into())),
-                    });
-                }
-                Incoming::Datagram(bytes) => {
-                    if let Some(e) = self.on_snapshot(&bytes)? {
-                        return Ok(e);
-                    }
-                }
-                Incoming::Event(bytes) => {
-                    if let Some(e) = self.on_event(&bytes)? {
-                        return Ok(e);
-                    }
-                }
+            let incoming = self.events.recv().await;
+            if let Some(event) = self.handle(incoming).await? {
+                return Ok(event);
             }
+        }
+    }
+
+    /// The next checked event if one is already queued (for a game loop that must not wait).
+    pub async fn try_next_event(&mut self) -> Result<Option<ClientEvent>, NetError> {
+        loop {
+            if let Some(event) = self.drain_pending_chunk() {
+                return Ok(Some(event));
+            }
+            let incoming = match self.events.try_recv() {
+                Ok(i) => Some(i),
+                Err(mpsc::error::TryRecvError::Empty) => return Ok(None),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            };
+            if let Some(event) = self.handle(incoming).await? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        incoming: Option<Incoming>,
+    ) -> Result<Option<ClientEvent>, NetError> {
+        match incoming {
+            None => Err(NetError::Protocol("session ended".into())),
+            Some(Incoming::Closed(e)) => {
+                // Prefer the node's stated reason when the connection carries one.
+                let wait = Duration::from_millis(200);
+                Err(match tokio::time::timeout(wait, self.conn.closed()).await {
+                    Ok(reason) => NetError::Connection(reason),
+                    Err(_) => e.unwrap_or_else(|| NetError::Protocol("session ended".into())),
+                })
+            }
+            Some(Incoming::Datagram(bytes)) => self.on_snapshot(&bytes),
+            Some(Incoming::Event(bytes)) => self.on_event(&bytes),
         }
     }
 

@@ -37,8 +37,8 @@ pub trait ZoneBackend: Send + Sync + 'static {
     /// The player's next nonce as of the last finalized block.
     fn next_nonce(&self, player: &PublicKey) -> u64;
     /// Offers a decoded, signature-unchecked action from session `session` (a number unique
-    /// to this edge) to the mempool; the reason on refusal.
-    fn submit(&self, session: u64, action: SignedAction) -> Result<(), String>;
+    /// to this edge) to the mempool.
+    fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection>;
     /// The chunk at `pos` in the latest finalized state, with its proof (`None`: not in the
     /// zone).
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData>;
@@ -544,6 +544,9 @@ async fn run_session(
     let mut last_header: Option<Header> = None;
     let mut last_header_sent = 0u64;
     let mut nonces_refused: BTreeSet<u64> = BTreeSet::new();
+    // Nonces this session got into the mempool: clients resend inputs against loss, and a
+    // resent copy coming back as a duplicate or replay is no news to them.
+    let mut nonces_accepted: BTreeSet<u64> = BTreeSet::new();
 
     let result = loop {
         tokio::select! {
@@ -567,14 +570,27 @@ async fn run_session(
                             break Err((close::FOREIGN_INPUT, "input signed by another player".into()));
                         }
                         let nonce = action.action.nonce;
-                        if let Err(reason) = shared.backend.submit(session, action) {
-                            // Report each refused nonce once (a client may resend).
-                            if nonces_refused.insert(nonce) {
-                                if nonces_refused.len() > 1024 {
-                                    nonces_refused.pop_first();
+                        match shared.backend.submit(session, action) {
+                            Ok(()) => {
+                                nonces_accepted.insert(nonce);
+                                if nonces_accepted.len() > 1024 {
+                                    nonces_accepted.pop_first();
                                 }
-                                if let Err(e) = send_event(&Event::Refused { nonce, reason }) {
-                                    break Err(e);
+                            }
+                            Err(
+                                z3r0_chain::Rejection::Duplicate(_)
+                                | z3r0_chain::Rejection::Replay { .. },
+                            ) if nonces_accepted.contains(&nonce) => {}
+                            // Report each refused nonce once (a client may resend).
+                            Err(reason) => {
+                                if nonces_refused.insert(nonce) {
+                                    if nonces_refused.len() > 1024 {
+                                        nonces_refused.pop_first();
+                                    }
+                                    let event = Event::Refused { nonce, reason: reason.to_string() };
+                                    if let Err(e) = send_event(&event) {
+                                        break Err(e);
+                                    }
                                 }
                             }
                         }

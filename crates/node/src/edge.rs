@@ -64,12 +64,10 @@ impl ZoneBackend for NodeBackend {
     fn next_nonce(&self, player: &PublicKey) -> u64 {
         self.validator().map_or(0, |v| v.next_nonce(player))
     }
-    fn submit(&self, session: u64, action: SignedAction) -> Result<(), String> {
-        let v = self
-            .validator()
-            .ok_or_else(|| "the validator is starting".to_string())?;
+    fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection> {
+        // Until the validator runs, its mempool is not there: "full" is the honest answer.
+        let v = self.validator().ok_or(z3r0_chain::Rejection::Full)?;
         v.submit_action(SESSION_SOURCE_BASE.saturating_add(session), action)
-            .map_err(|e| e.to_string())
     }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
         let v = self.validator()?;

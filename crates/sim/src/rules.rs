@@ -60,6 +60,34 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in code order (code = index + 1).
+    pub const ALL: [Reason; 19] = [
+        Reason::BadFrame,
+        Reason::TooFast,
+        Reason::NotOnGround,
+        Reason::Blocked,
+        Reason::OutOfReach,
+        Reason::NoLineOfSight,
+        Reason::NotYours,
+        Reason::NothingInInventory,
+        Reason::InventoryFull,
+        Reason::NothingThere,
+        Reason::Occupied,
+        Reason::OutOfZone,
+        Reason::AlreadyClaimed,
+        Reason::ClaimLimit,
+        Reason::NotClaimed,
+        Reason::NotJoined,
+        Reason::AlreadyJoined,
+        Reason::TooManyBuilders,
+        Reason::NotABlock,
+    ];
+
+    /// The reason with stable code `code` (as receipts carry it).
+    pub fn from_code(code: u8) -> Option<Reason> {
+        Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             Reason::BadFrame => "bad frame",
@@ -908,4 +936,18 @@ pub fn step_body(
         | flag(jump, JUMP_HELD)
         | flag(blocked, BLOCKED);
     (b, event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_round_trip() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::from_code(r as u8), Some(r));
+        }
+        assert_eq!(Reason::from_code(0), None);
+        assert_eq!(Reason::from_code(20), None);
+    }
 }

@@ -153,13 +153,8 @@ impl ZoneBackend for LocalZone {
     fn next_nonce(&self, player: &PublicKey) -> u64 {
         self.state.lock().unwrap().mempool.nonces().next(player)
     }
-    fn submit(&self, session: u64, action: SignedAction) -> Result<(), String> {
-        self.state
-            .lock()
-            .unwrap()
-            .mempool
-            .submit(&session, action)
-            .map_err(|e| e.to_string())
+    fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection> {
+        self.state.lock().unwrap().mempool.submit(&session, action)
     }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
         let mut s = self.state.lock().unwrap();
