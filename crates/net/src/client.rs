@@ -34,6 +34,8 @@ pub struct ClientConfig {
     pub committee: Vec<PublicKey>,
     /// Accept headers without a finality proof (a node that does not serve certificates).
     pub trust_node_headers: bool,
+    /// The zone the client means to play in (from genesis); `None` accepts the node's.
+    pub zone: Option<u32>,
     pub connect_timeout: Duration,
 }
 
@@ -44,6 +46,7 @@ impl ClientConfig {
             pinned: validators.clone(),
             committee: validators,
             trust_node_headers: false,
+            zone: None,
             connect_timeout: Duration::from_secs(5),
         }
     }
@@ -98,6 +101,10 @@ pub struct EdgeClient {
     pending_chunks: VecDeque<ChunkData>,
     /// Verified chunks the client holds, with their hashes.
     pub cache: BTreeMap<ChunkPos, Hash>,
+    /// The height each held chunk was proven at: an older proof never replaces a newer one.
+    proven: BTreeMap<ChunkPos, u64>,
+    /// Datagrams and chunks dropped as malformed or stale.
+    pub dropped: u64,
     events: mpsc::Receiver<Incoming>,
     /// Statistics.
     pub bad_chunks: u64,
@@ -184,6 +191,27 @@ impl EdgeClient {
         let ServerControl::Challenge { node, zone, nonce } = ServerControl::decode(&frame)? else {
             return Err(NetError::Protocol("expected a challenge".into()));
         };
+        // The challenge must name the node this connection is to (its certificate key), or a
+        // validator could relay another node's challenge and log in there as this player.
+        let peer = conn
+            .peer_identity()
+            .and_then(|id| {
+                id.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+                    .ok()
+            })
+            .and_then(|certs| certs.first().and_then(identity::certificate_key));
+        if peer != Some(node) {
+            return Err(NetError::Verify(
+                "the challenge names another node than the one connected".into(),
+            ));
+        }
+        if let Some(expected) = config.zone
+            && expected != zone
+        {
+            return Err(NetError::Verify(format!(
+                "the node serves zone {zone}, not zone {expected}"
+            )));
+        }
         let signature = key.sign(AUTH_NAMESPACE, &auth_message(&node, zone, &nonce));
         let signature: [u8; 64] = signature
             .encode()
@@ -217,12 +245,14 @@ impl EdgeClient {
             genesis_ms,
             start_tick: tick,
             next_nonce,
-            committee: Committee::new(config.committee.clone()),
+            committee: Committee::new(config.committee.clone())?,
             trust_node_headers: config.trust_node_headers,
             snapshots: SnapshotReader::default(),
             headers: BTreeMap::new(),
             pending_chunks: VecDeque::new(),
             cache: BTreeMap::new(),
+            proven: BTreeMap::new(),
+            dropped: 0,
             events,
             bad_chunks: 0,
             headers_verified: 0,
@@ -268,8 +298,16 @@ impl EdgeClient {
             .map_err(|e| NetError::Datagram(e.to_string()))
     }
 
-    /// Asks for the chunks within `radius` of `center`, telling the node which it holds.
+    /// Asks for the chunks within `radius` of `center`, telling the node which it holds
+    /// nearby (chunks further than the radius plus one are forgotten).
     pub async fn subscribe(&mut self, center: ChunkPos, radius: u8) -> Result<(), NetError> {
+        let keep = (i64::from(radius) + 1).pow(2);
+        let near = |p: &ChunkPos| {
+            let d = |a: i32, b: i32| (i64::from(a) - i64::from(b)).pow(2);
+            d(p.x, center.x) + d(p.y, center.y) + d(p.z, center.z) <= keep
+        };
+        self.cache.retain(|p, _| near(p));
+        self.proven.retain(|p, _| near(p));
         let known = self.cache.iter().map(|(&p, &h)| (p, h)).collect();
         let msg = ClientControl::Subscribe {
             center,
@@ -338,7 +376,16 @@ impl EdgeClient {
     }
 
     fn on_snapshot(&mut self, bytes: &[u8]) -> Result<Option<ClientEvent>, NetError> {
-        match self.snapshots.receive(bytes)? {
+        // A bad datagram is dropped, not fatal: datagrams are unordered and unreliable anyway.
+        let received = match self.snapshots.receive(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                self.dropped += 1;
+                tracing::debug!(%e, "snapshot dropped");
+                return Ok(None);
+            }
+        };
+        match received {
             Received::Apply(s) => {
                 self.snapshots_applied += 1;
                 self.snapshot_bytes += bytes.len() as u64;
@@ -385,11 +432,22 @@ impl EdgeClient {
     }
 
     fn drain_pending_chunk(&mut self) -> Option<ClientEvent> {
-        let data = self.pending_chunks.front()?;
+        // The first pending chunk whose header is here (a missing header blocks only its own).
+        let index = self.pending_chunks.iter().position(|d| {
+            d.height
+                .checked_add(1)
+                .is_some_and(|h| self.headers.contains_key(&h))
+        })?;
+        let data = self.pending_chunks.remove(index)?;
         let header = self.headers.get(&(data.height + 1))?.clone();
-        let data = self.pending_chunks.pop_front()?;
+        if self.proven.get(&data.pos).is_some_and(|&h| h > data.height) {
+            // Proven at an older state than the copy held: a rollback, dropped.
+            self.dropped += 1;
+            return self.drain_pending_chunk();
+        }
         Some(match verify_chunk(&header, &data) {
             Ok(chunk) => {
+                self.proven.insert(data.pos, data.height);
                 self.cache
                     .insert(data.pos, *blake3::hash(&data.chunk).as_bytes());
                 ClientEvent::Chunk {
@@ -412,6 +470,13 @@ impl EdgeClient {
     pub fn close(&self) {
         self.conn
             .close(quinn::VarInt::from_u32(crate::close::DONE), b"bye");
+    }
+}
+
+impl Drop for EdgeClient {
+    fn drop(&mut self) {
+        // The reader tasks hold the connection too: close it, or it outlives the client.
+        self.close();
     }
 }
 

@@ -22,15 +22,21 @@ pub struct Committee {
 }
 
 impl Committee {
-    pub fn new(mut keys: Vec<PublicKey>) -> Self {
+    /// The committee of `keys`; an empty one is refused (its quorum would be zero).
+    pub fn new(mut keys: Vec<PublicKey>) -> Result<Self, NetError> {
         keys.sort();
         keys.dedup();
+        if keys.is_empty() {
+            return Err(NetError::Verify(
+                "an empty committee certifies nothing".into(),
+            ));
+        }
         let mut finalize_namespace = z3r0_chain::CONSENSUS_NAMESPACE.to_vec();
         finalize_namespace.extend_from_slice(b"_FINALIZE");
-        Self {
+        Ok(Self {
             keys,
             finalize_namespace,
-        }
+        })
     }
 
     pub fn keys(&self) -> &[PublicKey] {
@@ -113,7 +119,7 @@ impl Committee {
 /// Checks `data` against the chunk root committed by `header` (the header of block
 /// `data.height + 1`, whose parent state is the one the chunk was proven in) and decodes it.
 pub fn verify_chunk(header: &Header, data: &ChunkData) -> Result<Chunk, NetError> {
-    if header.height != data.height + 1 {
+    if data.height.checked_add(1) != Some(header.height) {
         return Err(NetError::Verify(format!(
             "chunk proven at height {} needs the header of {}, got {}",
             data.height,
@@ -137,4 +143,108 @@ pub fn verify_chunk(header: &Header, data: &ChunkData) -> Result<Chunk, NetError
             NetError::Verify(format!("chunk {:?} does not match the root: {e}", data.pos))
         })?;
     Ok(chunk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::FinalityProof;
+    use commonware_codec::Encode as _;
+    use commonware_cryptography::Signer as _;
+    use commonware_cryptography::ed25519::PrivateKey;
+
+    fn keys(n: u64) -> Vec<PrivateKey> {
+        (0..n).map(|i| PrivateKey::from_seed(500 + i)).collect()
+    }
+
+    /// A header with consistent roots, signed by `signers` (indexes into the sorted committee).
+    fn header(all: &[PrivateKey], signers: &[usize]) -> (Committee, Header) {
+        let committee = Committee::new(all.iter().map(|k| k.public_key()).collect()).unwrap();
+        let (records, chunks) = ([1u8; 32], [2u8; 32]);
+        let mut h = Header {
+            height: 5,
+            tick: 9,
+            parent: [3; 32],
+            zone: 1,
+            parent_state_root: z3r0_ecs::state_root(&records, &chunks),
+            actions_hash: [4; 32],
+            parent_records_root: records,
+            parent_chunk_root: chunks,
+            finality: None,
+        };
+        let mut proposal = b"proposal".to_vec();
+        proposal.extend_from_slice(&Committee::digest(&h));
+        let signatures = signers
+            .iter()
+            .map(|&i| {
+                let key = all
+                    .iter()
+                    .find(|k| k.public_key() == committee.keys()[i])
+                    .unwrap();
+                let sig = key.sign(&committee.finalize_namespace, &proposal);
+                (i as u16, sig.encode().as_ref().try_into().unwrap())
+            })
+            .collect();
+        h.finality = Some(FinalityProof {
+            proposal,
+            signatures,
+        });
+        (committee, h)
+    }
+
+    #[test]
+    fn exactly_a_quorum_of_distinct_members_is_needed() {
+        let all = keys(4);
+        let (c, h) = header(&all, &[0, 1, 3]);
+        assert_eq!(c.quorum(), 3);
+        c.verify_header(&h).unwrap();
+        let (c, h) = header(&all, &[0, 1]);
+        assert!(
+            c.verify_header(&h)
+                .unwrap_err()
+                .to_string()
+                .contains("quorum")
+        );
+        let (c, h) = header(&all, &[0, 1, 1]);
+        assert!(
+            c.verify_header(&h)
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
+        let (c, mut h) = header(&all, &[0, 1, 2]);
+        h.finality.as_mut().unwrap().signatures[2].0 = 9;
+        assert!(
+            c.verify_header(&h)
+                .unwrap_err()
+                .to_string()
+                .contains("not in the committee")
+        );
+    }
+
+    #[test]
+    fn the_certificate_binds_the_header_and_its_roots() {
+        let all = keys(4);
+        let (c, h) = header(&all, &[0, 1, 2, 3]);
+        let mut other = h.clone();
+        other.tick += 1;
+        assert!(
+            c.verify_header(&other)
+                .unwrap_err()
+                .to_string()
+                .contains("another block")
+        );
+        let mut roots = h.clone();
+        roots.parent_chunk_root[0] ^= 1;
+        assert!(
+            c.verify_header(&roots)
+                .unwrap_err()
+                .to_string()
+                .contains("roots")
+        );
+        let mut bare = h;
+        bare.finality = None;
+        assert!(c.verify_header(&bare).is_err());
+        assert!(Committee::new(Vec::new()).is_err());
+    }
 }

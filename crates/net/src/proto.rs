@@ -277,7 +277,8 @@ pub enum Event {
 
 /// Longest refusal text sent to a client.
 pub const MAX_REASON: usize = 200;
-const MAX_ACTIONS_PER_PLAYER: usize = 64;
+/// A player may have every action of a block (the mempool's per-player limit is a setting).
+const MAX_ACTIONS_PER_PLAYER: usize = z3r0_chain::MAX_BLOCK_ACTIONS;
 
 impl Event {
     pub fn encode(&self) -> Vec<u8> {
@@ -386,12 +387,13 @@ impl Event {
                 let height = r.u64()?;
                 let tick = r.u64()?;
                 let n = r.count("nonces", MAX_ACTIONS_PER_PLAYER)?;
-                let mut nonces = Vec::with_capacity(n);
+                // Each nonce takes at least a byte: a short message cannot claim many.
+                let mut nonces = Vec::with_capacity(n.min(r.remaining()));
                 for _ in 0..n {
                     nonces.push(r.varint()?);
                 }
                 let n = r.count("rejections", MAX_ACTIONS_PER_PLAYER)?;
-                let mut rejections = Vec::with_capacity(n);
+                let mut rejections = Vec::with_capacity(n.min(r.remaining() / 2));
                 for _ in 0..n {
                     rejections.push((r.u8()?, r.u8()?));
                 }

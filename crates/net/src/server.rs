@@ -109,8 +109,9 @@ pub struct EdgeConfig {
     pub chunk_hysteresis: u8,
     /// Send a header at least every this many blocks (receipts and chunks bring their own).
     pub header_interval: u64,
-    /// Event frames queued per session before it counts as too slow.
+    /// Event frames, and bytes, queued per session before it counts as too slow.
     pub event_queue: usize,
+    pub event_queue_bytes: usize,
 }
 
 impl EdgeConfig {
@@ -128,6 +129,7 @@ impl EdgeConfig {
             chunk_hysteresis: 1,
             header_interval: 20,
             event_queue: 1024,
+            event_queue_bytes: 4 << 20,
         }
     }
 }
@@ -138,7 +140,6 @@ pub struct EdgeStats {
     pub sessions: AtomicUsize,
     /// Sessions ever started: the next session's number.
     pub started: std::sync::atomic::AtomicU64,
-    pub accepted: AtomicUsize,
     pub refused: AtomicUsize,
 }
 
@@ -235,21 +236,24 @@ pub fn serve_on(
         stats: stats.clone(),
     });
     let accepting = endpoint.clone();
+    // A slot is taken when a connection arrives (handshakes included), so concurrent arrivals
+    // cannot overshoot the limit; the permit is released however the session ends.
+    let slots = Arc::new(tokio::sync::Semaphore::new(shared.config.max_sessions));
     let task = tokio::spawn(async move {
         while let Some(incoming) = accepting.accept().await {
             let shared = shared.clone();
-            if shared.stats.sessions.load(Ordering::Relaxed) >= shared.config.max_sessions {
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
                 shared.stats.refused.fetch_add(1, Ordering::Relaxed);
                 warn!(from = %incoming.remote_address(), "edge full: session refused");
                 incoming.refuse();
                 continue;
-            }
+            };
             tokio::spawn(async move {
+                let _permit = permit;
                 let remote = incoming.remote_address();
                 match incoming.await {
                     Ok(conn) => {
                         shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
-                        shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
                         let session = shared.stats.started.fetch_add(1, Ordering::Relaxed);
                         let result = run_session(&shared, &conn, session).await;
                         shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
@@ -424,12 +428,20 @@ async fn authenticate(
 struct ChunkStream {
     center: Option<ChunkPos>,
     radius: u8,
+    hysteresis: u8,
     /// Hash of the version the client holds.
     held: BTreeMap<ChunkPos, Hash>,
-    /// Still to check and send, nearest first.
+    /// Still to check and send, nearest last (popped first).
     queue: Vec<ChunkPos>,
+    queued: BTreeSet<ChunkPos>,
     /// Proven chunks waiting for the header that commits their root.
     waiting: Vec<ChunkData>,
+}
+
+/// Squared distance in chunks, in i64 so positions anywhere cannot overflow.
+fn dist2(a: ChunkPos, b: ChunkPos) -> i64 {
+    let d = |x: i32, y: i32| i64::from(x) - i64::from(y);
+    d(a.x, b.x).pow(2) + d(a.y, b.y).pow(2) + d(a.z, b.z).pow(2)
 }
 
 impl ChunkStream {
@@ -442,41 +454,67 @@ impl ChunkStream {
     ) {
         self.center = Some(center);
         self.radius = radius.min(MAX_RADIUS);
+        self.hysteresis = hysteresis;
+        let r = i64::from(self.radius);
+        let keep = (r + i64::from(hysteresis)).pow(2);
+        // Only what the client may hold around its position counts.
         for (p, h) in known {
-            self.held.insert(p, h);
+            if dist2(p, center) <= keep {
+                self.held.insert(p, h);
+            }
         }
-        let r = i32::from(self.radius);
+        self.held.retain(|p, _| dist2(*p, center) <= keep);
+        let r32 = i32::from(self.radius);
         let mut wanted = Vec::new();
-        for dy in -r..=r {
-            for dz in -r..=r {
-                for dx in -r..=r {
-                    if dx * dx + dy * dy + dz * dz <= r * r {
-                        wanted.push(ChunkPos::new(center.x + dx, center.y + dy, center.z + dz));
+        for dy in -r32..=r32 {
+            for dz in -r32..=r32 {
+                for dx in -r32..=r32 {
+                    let p = ChunkPos::new(
+                        center.x.saturating_add(dx),
+                        center.y.saturating_add(dy),
+                        center.z.saturating_add(dz),
+                    );
+                    if dist2(p, center) <= r * r {
+                        wanted.push(p);
                     }
                 }
             }
         }
-        let dist = |p: &ChunkPos| {
-            let (dx, dy, dz) = (p.x - center.x, p.y - center.y, p.z - center.z);
-            dx * dx + dy * dy + dz * dz
-        };
-        // Nearest last, so `pop` takes the nearest.
-        wanted.sort_by_key(|p| std::cmp::Reverse((dist(p), *p)));
+        wanted.sort_by_key(|p| std::cmp::Reverse((dist2(*p, center), *p)));
+        wanted.dedup();
+        self.queued = wanted.iter().copied().collect();
         self.queue = wanted;
-        // Forget what the client will drop (outside the radius plus the hysteresis).
-        let keep = (r + i32::from(hysteresis)).pow(2);
-        self.held.retain(|p, _| dist(p) <= keep);
+    }
+
+    fn push(&mut self, p: ChunkPos) {
+        if self.queued.insert(p) {
+            self.queue.push(p);
+        }
+    }
+
+    fn pop(&mut self) -> Option<ChunkPos> {
+        let p = self.queue.pop()?;
+        self.queued.remove(&p);
+        Some(p)
     }
 
     fn changed(&mut self, chunks: &[ChunkPos]) {
         let Some(center) = self.center else { return };
-        let r = i32::from(self.radius);
+        let r = i64::from(self.radius);
         for &p in chunks {
-            let (dx, dy, dz) = (p.x - center.x, p.y - center.y, p.z - center.z);
-            if dx * dx + dy * dy + dz * dz <= r * r && !self.queue.contains(&p) {
+            if dist2(p, center) <= r * r {
                 // Changed chunks go first.
-                self.queue.push(p);
+                self.push(p);
             }
+        }
+    }
+
+    /// After missed updates: anything may have changed, so check everything in range again
+    /// (unchanged chunks are skipped by their hash).
+    fn recheck(&mut self) {
+        if let Some(center) = self.center {
+            let known = std::mem::take(&mut self.held).into_iter().collect();
+            self.subscribe(center, self.radius, self.hysteresis, known);
         }
     }
 }
@@ -490,17 +528,18 @@ async fn run_session(
     conn: &quinn::Connection,
     session: u64,
 ) -> SessionResult {
-    let (mut control_send, mut control_recv) =
-        tokio::time::timeout(shared.config.auth_timeout, conn.accept_bi())
-            .await
-            .map_err(|_| (close::AUTH, "no control stream in time".to_string()))?
-            .map_err(|e| (close::DONE, e.to_string()))?;
-    let player = tokio::time::timeout(
-        shared.config.auth_timeout,
-        authenticate(shared, &mut control_send, &mut control_recv),
-    )
-    .await
-    .map_err(|_| (close::AUTH, "authentication timed out".to_string()))??;
+    // One deadline for the whole authentication: stream, hello, challenge, signature.
+    let (_control_send, mut control_recv, player) =
+        tokio::time::timeout(shared.config.auth_timeout, async {
+            let (mut send, mut recv) = conn
+                .accept_bi()
+                .await
+                .map_err(|e| (close::DONE, e.to_string()))?;
+            let player = authenticate(shared, &mut send, &mut recv).await?;
+            Ok::<_, (u32, String)>((send, recv, player))
+        })
+        .await
+        .map_err(|_| (close::AUTH, "authentication timed out".to_string()))??;
     let player_bytes: [u8; 32] = player
         .encode()
         .as_ref()
@@ -515,22 +554,45 @@ async fn run_session(
         .await
         .map_err(|e| (close::DONE, e.to_string()))?;
     let (events, mut queued) = mpsc::channel::<Vec<u8>>(shared.config.event_queue);
+    // Bytes waiting in the queue: frames may be large (chunks), so bound bytes, not just count.
+    let queued_bytes = Arc::new(AtomicUsize::new(0));
+    let writer_bytes = queued_bytes.clone();
     let writer = tokio::spawn(async move {
         let mut stream = events_stream;
         while let Some(frame) = queued.recv().await {
+            writer_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
             if write_frame(&mut stream, &frame).await.is_err() {
                 break;
             }
         }
+        let _ = stream.finish();
     });
+    let max_bytes = shared.config.event_queue_bytes;
     let send_event = |event: &Event| -> Result<(), (u32, String)> {
-        events.try_send(event.encode()).map_err(|e| match e {
+        let frame = event.encode();
+        let len = frame.len();
+        if queued_bytes.fetch_add(len, Ordering::Relaxed) + len > max_bytes {
+            return Err((close::SLOW, "client does not read its events".to_string()));
+        }
+        events.try_send(frame).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
                 (close::SLOW, "client does not read its events".to_string())
             }
             mpsc::error::TrySendError::Closed(_) => (close::DONE, "event stream closed".into()),
         })
     };
+    // Control frames are read by their own task: a frame read is not cancel-safe, so it must
+    // not race datagrams and updates in the select below.
+    let (control_tx, mut control_frames) = mpsc::channel::<Result<Option<Vec<u8>>, NetError>>(8);
+    let control_reader = tokio::spawn(async move {
+        loop {
+            let frame = read_frame(&mut control_recv).await;
+            let end = !matches!(frame, Ok(Some(_)));
+            if control_tx.send(frame).await.is_err() || end {
+                return;
+            }
+        }
+    });
 
     let mut updates = shared.feed.subscribe();
     let mut snapshots = SnapshotWriter::new(
@@ -541,7 +603,6 @@ async fn run_session(
     let mut datagram_budget = Bucket::new(shared.config.datagrams_per_sec);
     let mut control_budget = Bucket::new(shared.config.control_per_sec);
     let mut chunks = ChunkStream::default();
-    let mut last_header: Option<Header> = None;
     let mut last_header_sent = 0u64;
     let mut nonces_refused: BTreeSet<u64> = BTreeSet::new();
     // Nonces this session got into the mempool: clients resend inputs against loss, and a
@@ -597,11 +658,11 @@ async fn run_session(
                     }
                 }
             }
-            frame = read_frame(&mut control_recv) => {
+            frame = control_frames.recv() => {
                 let frame = match frame {
-                    Ok(Some(f)) => f,
-                    Ok(None) => break Ok(()),
-                    Err(e) => break Err(malformed(e)),
+                    Some(Ok(Some(f))) => f,
+                    Some(Ok(None)) | None => break Ok(()),
+                    Some(Err(e)) => break Err(malformed(e)),
                 };
                 if !control_budget.take() {
                     break Err((close::RATE, "too many control messages".into()));
@@ -622,6 +683,7 @@ async fn run_session(
                     Ok(u) => u,
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         warn!(player = %player, skipped = n, "session lagged behind the chain");
+                        chunks.recheck();
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => break Ok(()),
@@ -633,7 +695,6 @@ async fn run_session(
                     &player_bytes,
                     &mut snapshots,
                     &mut chunks,
-                    &mut last_header,
                     &mut last_header_sent,
                     &send_event,
                 ) {
@@ -646,8 +707,16 @@ async fn run_session(
     if let Err((code, why)) = &result {
         conn.close(quinn::VarInt::from_u32(*code), why.as_bytes());
     }
+    control_reader.abort();
     drop(events);
-    let _ = writer.await;
+    // Flush what is queued, but never wait on a client that does not read.
+    if tokio::time::timeout(Duration::from_secs(2), writer)
+        .await
+        .is_err()
+    {
+        conn.close(quinn::VarInt::from_u32(close::SLOW), b"events not read");
+    }
+    conn.close(quinn::VarInt::from_u32(close::DONE), b"session over");
     result
 }
 
@@ -659,7 +728,6 @@ fn on_update(
     player: &[u8; 32],
     snapshots: &mut SnapshotWriter,
     chunks: &mut ChunkStream,
-    last_header: &mut Option<Header>,
     last_header_sent: &mut u64,
     send_event: &impl Fn(&Event) -> Result<(), (u32, String)>,
 ) -> SessionResult {
@@ -672,14 +740,19 @@ fn on_update(
     }
 
     let included = update.outcomes.get(player);
-    let ready: Vec<ChunkData> = std::mem::take(&mut chunks.waiting)
+    // Chunks proven after the parent of this block match this header; later ones wait.
+    let (ready, later): (Vec<ChunkData>, Vec<ChunkData>) = std::mem::take(&mut chunks.waiting)
         .into_iter()
-        .filter(|c| c.height < header.height)
-        .collect();
+        .partition(|c| c.height < header.height);
+    chunks.waiting = later;
+    // An uncertified header (marshal may finalize a block through a descendant's certificate)
+    // is not sent: a light client could not check it. Its chunks are proven again later.
+    let certified = header.finality.is_some();
     // Headers cost ~450 bytes with their certificate: send them for chunks that need them,
     // and otherwise every `header_interval` blocks (receipts do not need one).
-    let need_header =
-        !ready.is_empty() || header.height >= *last_header_sent + shared.config.header_interval;
+    let need_header = certified
+        && (!ready.is_empty()
+            || header.height >= *last_header_sent + shared.config.header_interval);
     if need_header {
         send_event(&Event::Header(header.clone()))?;
         *last_header_sent = header.height;
@@ -688,20 +761,19 @@ fn on_update(
         send_event(&Event::Included(included.clone()))?;
     }
     for c in ready {
-        if c.height + 1 == header.height {
+        if certified && c.height.checked_add(1) == Some(header.height) {
             chunks.held.insert(c.pos, chunk_hash(&c));
             send_event(&Event::Chunk(c))?;
         } else {
-            // Proven too long ago to match this header: prove it again.
-            chunks.queue.push(c.pos);
+            chunks.push(c.pos);
         }
     }
-    *last_header = Some(header.clone());
 
     chunks.changed(&update.changed_chunks);
-    let mut proven = 0;
-    while proven < shared.config.chunks_per_tick {
-        let Some(pos) = chunks.queue.pop() else { break };
+    // Every backend call counts against the budget, found or not, so a far-off subscription
+    // cannot make a tick walk thousands of positions.
+    for _ in 0..shared.config.chunks_per_tick {
+        let Some(pos) = chunks.pop() else { break };
         let Some(data) = shared.backend.chunk(pos) else {
             continue;
         };
@@ -709,7 +781,6 @@ fn on_update(
             continue;
         }
         chunks.waiting.push(data);
-        proven += 1;
     }
     Ok(())
 }

@@ -92,6 +92,8 @@ const FIELD_NEW: u8 = 64;
 const FIELD_ANY: u8 = 1 | 2 | 4 | FIELD_YAW | FIELD_PITCH | FIELD_STATE;
 /// Most entities a snapshot can describe (a datagram could not hold more).
 const MAX_ENTITIES: usize = MAX_DATAGRAM;
+/// Most entities a client keeps in view: a node cannot grow its memory past this.
+pub const MAX_VIEW: usize = 4_096;
 
 /// The wire form: tick, base, own body, removals, entity deltas.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +306,13 @@ impl SnapshotDelta {
                 s
             };
             entities.insert(id, state);
+            if entities.len() > MAX_VIEW {
+                return Err(WireError::TooMany {
+                    what: "entities in view",
+                    count: entities.len() as u64,
+                    limit: MAX_VIEW as u64,
+                });
+            }
         }
         r.finish()?;
         Ok(Snapshot {
@@ -429,9 +438,15 @@ impl SnapshotWriter {
                 .collect(),
             changed: Vec::new(),
         };
+        // Removals get at most half the budget (an id is at most 10 bytes); those that do not
+        // fit stay in the client's view and go out in a later snapshot.
+        let max_removed = self.budget / 2 / 10;
+        let kept_for_later: Vec<u64> = delta
+            .removed
+            .split_off(delta.removed.len().min(max_removed));
         let mut client_view: BTreeMap<u64, EntityState> = base
             .iter()
-            .filter(|(id, _)| in_area.contains_key(id))
+            .filter(|(id, _)| in_area.contains_key(id) || kept_for_later.contains(id))
             .map(|(&id, &s)| (id, s))
             .collect();
         // Size without entities, plus the entity count's varint (at most 2 bytes here).
@@ -665,6 +680,45 @@ mod tests {
         // Acknowledging an unknown tick does not move the base.
         writer.ack(1_000);
         assert_eq!(writer.acked(), 2);
+    }
+
+    #[test]
+    fn a_crowd_leaving_at_once_is_removed_within_the_budget() {
+        let mut writer = SnapshotWriter::new(96, 10, 400);
+        let mut reader = SnapshotReader::default();
+        let own = watcher(5000);
+        // Large ids: the removals are long varints.
+        let crowd: Vec<_> = (0..150)
+            .map(|i| EntityRecord {
+                id: i * 1_000_003,
+                ..walker(i, 1)
+            })
+            .collect();
+        let mut seen = 0;
+        for tick in 1..40 {
+            let (bytes, _) = writer.build(tick, Some(&own), &crowd);
+            let Received::Apply(s) = reader.receive(&bytes).unwrap() else {
+                panic!()
+            };
+            writer.ack(s.tick);
+            seen = s.entities.len();
+        }
+        assert_eq!(seen, 150, "the crowd was in view first");
+        let mut gone = crowd.clone();
+        for e in &mut gone {
+            e.pos[0] += 1_000 * 1024;
+        }
+        let mut left = usize::MAX;
+        for tick in 40..60 {
+            let (bytes, _) = writer.build(tick, Some(&own), &gone);
+            assert!(bytes.len() <= 400, "{} bytes", bytes.len());
+            let Received::Apply(s) = reader.receive(&bytes).unwrap() else {
+                panic!()
+            };
+            writer.ack(s.tick);
+            left = s.entities.len();
+        }
+        assert_eq!(left, 0, "everyone who left was removed");
     }
 
     #[test]

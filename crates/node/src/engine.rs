@@ -172,10 +172,16 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         from: crate::application::Source,
         action: z3r0_chain::SignedAction,
     ) -> Result<(), z3r0_chain::Rejection> {
-        let result = lock(&self.zone)
-            .mempool
-            .submit(&from, action.clone())
-            .map(|()| self.outbox.push(action));
+        // The signature is checked before taking the zone lock: consensus and the finalizer
+        // share that lock, and a flood of inputs must not hold it for ed25519.
+        let result = if action.verify() {
+            lock(&self.zone)
+                .mempool
+                .submit_verified(&from, action.clone())
+                .map(|()| self.outbox.push(action))
+        } else {
+            Err(z3r0_chain::Rejection::BadSignature)
+        };
         match result {
             Ok(()) => self.metrics.submitted.inc(),
             Err(_) => self.metrics.rejected.inc(),

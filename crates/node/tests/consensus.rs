@@ -515,7 +515,7 @@ fn light_clients_verify_the_committees_certificates_and_chunk_proofs() {
                 .await
         );
         assert_no_failures(&net);
-        let committee = Committee::new(net.participants.iter().cloned().collect());
+        let committee = Committee::new(net.participants.iter().cloned().collect()).unwrap();
         let seen = seen.lock().unwrap();
         assert!(seen.len() >= 8, "{} updates", seen.len());
         let mut with_players = 0;
@@ -527,8 +527,13 @@ fn light_clients_verify_the_committees_certificates_and_chunk_proofs() {
             // A chunk proven after block h checks against the root block h + 1 commits to.
             let chunk = chunk.as_ref().expect("the chunk is in the zone");
             verify_chunk(next, chunk).unwrap();
-            // Tampering is caught: another block's header, or a flipped signature.
+            // Tampering is caught: another block's header, the right height with another chunk
+            // root, or a flipped signature.
             assert!(verify_chunk(&update.header, chunk).is_err());
+            let mut other_root = next.clone();
+            other_root.parent_chunk_root[0] ^= 1;
+            let err = verify_chunk(&other_root, chunk).unwrap_err().to_string();
+            assert!(err.contains("does not match the root"), "{err}");
             let mut forged = update.header.clone();
             if let Some(f) = forged.finality.as_mut() {
                 f.signatures[0].1[5] ^= 1;
