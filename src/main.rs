@@ -1,5 +1,6 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
+mod client_cmd;
 mod devnet_cmd;
 mod genesis_cmd;
 mod node_cmd;
@@ -32,6 +33,8 @@ enum Command {
     Devnet(devnet_cmd::DevnetArgs),
     /// Run one zone validator (consensus, storage, metrics) from its config.
     Node(node_cmd::NodeArgs),
+    /// Play in a zone as a player over QUIC (headless, as a bot, with a screenshot).
+    Client(client_cmd::ClientArgs),
     /// Connect synthetic players to a node's QUIC edge and report latency and bandwidth.
     EdgeProbe(probe_cmd::ProbeArgs),
     /// Render a generated world offline to a PNG (or in a window) and print frame statistics.
@@ -53,5 +56,6 @@ fn main() -> Result<()> {
         Command::Devnet(args) => devnet_cmd::run(&args),
         Command::Render(args) => render_cmd::run(&args),
         Command::EdgeProbe(args) => probe_cmd::run(&args),
+        Command::Client(args) => client_cmd::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! A `z3r0 node` process serves a player end to end over QUIC: the client pins the genesis key,
 //! authenticates, joins and walks, sees itself move in snapshots, gets receipts, and receives
-//! chunks it verifies against headers whose finality certificates it checks.
+//! chunks it verifies against headers whose finality certificates it checks; then `z3r0 client`
+//! plays there as a headless bot and takes a screenshot of the streamed world.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -160,5 +161,54 @@ fn a_node_serves_a_player_over_quic() {
         assert_eq!(client.bad_chunks, 0);
         client.close();
     });
+
+    // `z3r0 client` as a headless wandering bot on the same node, with a screenshot.
+    let shot = dir.join("client.png");
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "client",
+            "--headless",
+            "--bot",
+            "wander",
+            "--frames",
+            "80",
+            "--size",
+            "320x180",
+        ])
+        .arg("--connect")
+        .arg(config.player_listen.to_string())
+        .arg("--genesis")
+        .arg(dir.join("genesis.toml"))
+        .arg("--key")
+        .arg(dir.join("bot.key"))
+        .arg("--screenshot")
+        .arg(&shot)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success()
+        && stderr.contains("no GPU adapter")
+        && std::env::var_os("Z3R0_REQUIRE_GPU").is_none()
+    {
+        eprintln!("\n!!! CLIENT SCREENSHOT NOT CHECKED: no GPU adapter.\n{stderr}");
+        return;
+    }
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("created player key"), "{stdout}");
+    assert!(stdout.contains("reconciliations"), "{stdout}");
+    assert!(
+        !stdout.contains("position none"),
+        "the bot never got a body: {stdout}"
+    );
+    let image = z3r0_render::RgbaImage::read_png(&shot).unwrap();
+    assert_eq!((image.width, image.height), (320, 180));
+    // Sky above (blue over red), the streamed world below (not one flat colour).
+    let sky = image.pixel(160, 2);
+    assert!(sky[2] > sky[0] && sky[2] > 150, "sky: {sky:?}");
+    let ground: std::collections::BTreeSet<[u8; 4]> =
+        (0..320).step_by(7).map(|x| image.pixel(x, 170)).collect();
+    assert!(ground.len() > 5, "the lower edge is flat: {ground:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -195,14 +195,11 @@ impl ValidatorConfig {
             }
         }
         let genesis = Genesis::load(&cfg.genesis)?;
-        let key_text = read(&cfg.private_key_file)?;
+        let key = read_key(&cfg.private_key_file)?;
         let invalid = |reason: &str| ConfigError::Invalid {
             path: cfg.private_key_file.clone(),
             reason: reason.into(),
         };
-        let bytes = from_hex(key_text.trim()).ok_or_else(|| invalid("private key is not hex"))?;
-        let key = PrivateKey::decode_cfg(Copying(&bytes), &())
-            .map_err(|_| invalid("not an ed25519 private key"))?;
         let keys = genesis.public_keys().map_err(|r| invalid(&r))?;
         let me = key.public_key();
         let Some(i) = keys.iter().position(|k| *k == me) else {
@@ -222,6 +219,40 @@ impl ValidatorConfig {
         }
         Ok((cfg, genesis, key))
     }
+}
+
+/// A fresh ed25519 key from the operating system's entropy.
+pub fn random_key() -> Result<PrivateKey, ConfigError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| ConfigError::Entropy(e.to_string()))?;
+    PrivateKey::decode_cfg(Copying(&seed), &()).map_err(|e| ConfigError::Entropy(e.to_string()))
+}
+
+/// Writes `key` as hex to `path`, readable by its owner only.
+pub fn write_key(path: &Path, key: &PrivateKey) -> Result<(), ConfigError> {
+    write(path, &format!("{}\n", to_hex(&key.encode())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| ConfigError::Write {
+                path: path.into(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Reads a key written by [`write_key`].
+pub fn read_key(path: &Path) -> Result<PrivateKey, ConfigError> {
+    let text = read(path)?;
+    let invalid = |reason: &str| ConfigError::Invalid {
+        path: path.into(),
+        reason: reason.into(),
+    };
+    let bytes = from_hex(text.trim()).ok_or_else(|| invalid("private key is not hex"))?;
+    PrivateKey::decode_cfg(Copying(&bytes), &()).map_err(|_| invalid("not an ed25519 private key"))
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -263,12 +294,7 @@ pub fn generate(
     tick_ms: u64,
 ) -> Result<Genesis, ConfigError> {
     let keys = (0..validators)
-        .map(|_| {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).map_err(|e| ConfigError::Entropy(e.to_string()))?;
-            PrivateKey::decode_cfg(Copying(&seed), &())
-                .map_err(|e| ConfigError::Entropy(e.to_string()))
-        })
+        .map(|_| random_key())
         .collect::<Result<Vec<_>, _>>()?;
     let port = |block: usize, i: usize| -> Result<SocketAddr, ConfigError> {
         let p = usize::from(base_port) + block * validators + i;
@@ -318,18 +344,7 @@ pub fn generate(
             path: dir.clone(),
             source,
         })?;
-        let key_path = dir.join("private.key");
-        write(&key_path, &format!("{}\n", to_hex(&k.encode())))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).map_err(
-                |source| ConfigError::Write {
-                    path: key_path.clone(),
-                    source,
-                },
-            )?;
-        }
+        write_key(&dir.join("private.key"), k)?;
         let cfg = ValidatorConfig {
             genesis: PathBuf::from("../genesis.toml"),
             private_key_file: PathBuf::from("private.key"),

@@ -1,0 +1,62 @@
+//! What the renderer draws for a game: the camera at the predicted eye (with correction
+//! smoothing), the other players as boxes where interpolation puts them, and the block under
+//! the crosshair.
+
+use z3r0_render::terrain::pick_block;
+use z3r0_render::{Camera, EntityBox};
+use z3r0_sim::physics::{EYE, HALF_WIDTH, HEIGHT};
+
+use crate::game::Game;
+
+/// Units of the rules' fixed point per metre.
+const UNIT: f64 = 1024.0;
+/// Remote players are drawn this many ticks behind the newest snapshot (one tick plus jitter).
+pub const INTERPOLATION_DELAY_TICKS: f64 = 1.5;
+
+/// The camera, boxes and target of one frame.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub camera: Camera,
+    pub entities: Vec<EntityBox>,
+    pub target: Option<[i32; 3]>,
+}
+
+fn colour(id: u64) -> [f32; 3] {
+    let h = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let c = |shift: u32| 0.25 + 0.7 * ((h >> shift) & 0xff) as f32 / 255.0;
+    [c(8), c(24), c(40)]
+}
+
+/// The view of `game` now, looking along `yaw`/`pitch` (degrees). `None` before the player
+/// has a body.
+pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32) -> Option<View> {
+    let body = game.predicted()?;
+    let offset = game.predictor.smoothing(4.0);
+    let eye = [
+        (body.pos[0] as f64 + offset[0]) / UNIT,
+        (body.pos[1] as f64 + offset[1] + EYE as f64) / UNIT,
+        (body.pos[2] as f64 + offset[2]) / UNIT,
+    ];
+    let camera = Camera::new(eye, yaw_deg, pitch_deg);
+    let own = game.own.map(|o| o.entity);
+    let time =
+        game.remote.newest().unwrap_or(0) as f64 - INTERPOLATION_DELAY_TICKS + game.tick_fraction();
+    let (w, h) = (2.0 * HALF_WIDTH as f64 / UNIT, HEIGHT as f64 / UNIT);
+    let entities = game
+        .remote
+        .at(time)
+        .into_iter()
+        .filter(|e| Some(e.id) != own)
+        .map(|e| EntityBox {
+            min: [e.pos[0] - w / 2.0, e.pos[1], e.pos[2] - w / 2.0],
+            size: [w as f32, h as f32, w as f32],
+            color: colour(e.id),
+        })
+        .collect();
+    let target = pick_block(&game.world, eye, camera.forward(), 6.0);
+    Some(View {
+        camera,
+        entities,
+        target,
+    })
+}

@@ -1,0 +1,180 @@
+//! `z3r0 client`: a player connected to a zone node over QUIC. `--headless` plays without a
+//! window (as a bot with `--bot`), optionally taking a screenshot at the end.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use z3r0_client::Game;
+use z3r0_client::bot::{Bot, BotKind};
+use z3r0_client::view::view;
+use z3r0_net::client::ClientConfig;
+use z3r0_render::{
+    FrameInput, Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig,
+};
+use z3r0_sim::InputFrame;
+
+#[derive(Debug, clap::Args)]
+pub struct ClientArgs {
+    /// The node's player (QUIC) address.
+    #[arg(long)]
+    connect: SocketAddr,
+    /// The zone's genesis (validator keys to pin, the zone id).
+    #[arg(long, default_value = "devnet-data/genesis.toml")]
+    genesis: PathBuf,
+    /// The player's key file (created on first use).
+    #[arg(long, default_value = "z3r0-player.key")]
+    key: PathBuf,
+    /// Play without a window.
+    #[arg(long)]
+    headless: bool,
+    /// Ticks to play when headless.
+    #[arg(long, default_value_t = 200)]
+    frames: u32,
+    /// With --headless: write what the player sees at the end to this PNG.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Screenshot size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "640x360")]
+    size: String,
+    /// Play as a bot: wander, build or cheat.
+    #[arg(long)]
+    bot: Option<BotKind>,
+    /// Chunk radius streamed around the player.
+    #[arg(long, default_value_t = 3)]
+    radius: u8,
+    /// Seed of the bot's choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub fn run(args: &ClientArgs) -> Result<()> {
+    if !args.headless {
+        bail!(
+            "windowed play is not built yet (keyboard and mouse input come with z3r0-input); \
+             run with --headless, optionally --bot wander|build|cheat and --screenshot FILE"
+        );
+    }
+    if args.radius == 0 || args.radius > z3r0_net::proto::MAX_RADIUS {
+        bail!(
+            "--radius must be between 1 and {}",
+            z3r0_net::proto::MAX_RADIUS
+        );
+    }
+    let size = crate::render_cmd::parse_size(&args.size)?;
+    let genesis = z3r0_node::Genesis::load(&args.genesis).context("loading the genesis")?;
+    let keys = genesis
+        .public_keys()
+        .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
+    let key = if args.key.exists() {
+        z3r0_node::genesis::read_key(&args.key)?
+    } else {
+        let key = z3r0_node::genesis::random_key()?;
+        z3r0_node::genesis::write_key(&args.key, &key)?;
+        println!("created player key {}", args.key.display());
+        key
+    };
+    let mut config = ClientConfig::new(args.connect, keys);
+    config.zone = Some(genesis.zone);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut game = runtime.block_on(play(args, &config, key))?;
+
+    let report = &game.stats;
+    let pos = game.own.map(|o| o.pos.map(|c| c as f64 / 1024.0));
+    println!(
+        "played {} ticks · position {} · snapshots {} · chunks {} (rejected {}) · receipts {}",
+        args.frames,
+        pos.map_or("none".into(), |p| format!(
+            "{:.2}, {:.2}, {:.2}",
+            p[0], p[1], p[2]
+        )),
+        report.snapshots,
+        report.chunks,
+        report.bad_chunks,
+        report.included
+    );
+    let mut finality: Vec<f64> = report.finality_ms.iter().copied().collect();
+    finality.sort_by(f64::total_cmp);
+    if let Some(median) = finality.get(finality.len() / 2) {
+        println!("  finality (tick start → receipt) p50 {median:.0} ms");
+    }
+    println!(
+        "  prediction: {} reconciliations, {} corrections, worst error {:.1} cm",
+        game.predictor.reconciliations,
+        game.predictor.corrections,
+        game.predictor.max_error as f64 / 10.24
+    );
+    for (reason, n) in &report.refusals {
+        println!("  refused ×{n}: {reason}");
+    }
+    if let Some(path) = &args.screenshot {
+        screenshot(&mut game, path, size, args.radius)?;
+        println!("wrote {}", path.display());
+    }
+    game.edge.close();
+    Ok(())
+}
+
+async fn play(
+    args: &ClientArgs,
+    config: &ClientConfig,
+    key: commonware_cryptography::ed25519::PrivateKey,
+) -> Result<Game> {
+    let mut game = Game::connect(config, key)
+        .await
+        .with_context(|| format!("connecting to {}", args.connect))?;
+    game.radius = args.radius;
+    let mut bot = args.bot.map(|kind| Bot::new(kind, args.seed));
+    let tick = Duration::from_millis(u64::from(game.edge.tick_ms.max(1)));
+    let mut interval = tokio::time::interval(tick);
+    let mut joined_asked = false;
+    for _ in 0..args.frames {
+        interval.tick().await;
+        game.poll().await?;
+        match bot.as_mut() {
+            Some(b) => b.tick(&mut game)?,
+            None if !game.joined => {
+                if !joined_asked {
+                    game.join()?;
+                    joined_asked = true;
+                }
+            }
+            None => game.input(InputFrame::default())?,
+        }
+    }
+    // Let the last chunks and receipts in.
+    game.wait(Duration::from_millis(500)).await?;
+    Ok(game)
+}
+
+fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius: u8) -> Result<()> {
+    let yaw = game
+        .own
+        .map_or(0.0, |o| f32::from(o.frame.yaw) / 65_536.0 * 360.0);
+    let view = view(game, yaw, -12.0).context("the player never got a body to look from")?;
+    let gpu = Gpu::headless(&GpuOptions::default())?;
+    let mut renderer = Renderer::new(
+        &gpu,
+        RendererConfig::new(HEADLESS_FORMAT, u32::from(radius)),
+    )?;
+    renderer.sync_world(&gpu, &mut game.world)?;
+    let target = HeadlessTarget::new(&gpu, size.0, size.1)?;
+    let frame = FrameInput {
+        camera: &view.camera,
+        entities: &view.entities,
+        target_block: view.target,
+        crosshair: true,
+        time_s: 0.0,
+    };
+    let stats = target.render(&gpu, &mut renderer, &frame)?;
+    target.read(&gpu)?.write_png(path)?;
+    println!(
+        "  screenshot: {} chunks drawn, {} triangles, {} players",
+        stats.chunks_drawn, stats.triangles, stats.entities
+    );
+    Ok(())
+}
