@@ -1,0 +1,438 @@
+//! z3r0-input: from keys and mouse to the game's per-tick input frames and commands.
+//!
+//! - [`ActionMap`]: which keys and buttons do what, loaded from TOML (any missing entry keeps
+//!   its default: WASD, mouse look, space, shift, control, left/right click, 1–9 for the
+//!   hotbar). Unknown key names are refused with the name.
+//! - [`InputState`]: held controls and accumulated look angles; [`InputState::frame`] gives the
+//!   tick's `InputFrame`, [`InputState::take_commands`] the clicks and hotbar presses since the
+//!   last call.
+//! - [`from_window_event`] / [`from_mouse_motion`]: winit events into [`InputEvent`]s.
+//!
+//! Gamepads (gilrs) are not wired yet: they need `libudev-dev`, behind a feature.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use winit::event::{ElementState, MouseButton, WindowEvent};
+use winit::keyboard::{KeyCode, PhysicalKey};
+use z3r0_sim::{InputFrame, flags};
+
+/// A physical control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Control {
+    Key(KeyCode),
+    Mouse(u8),
+}
+
+/// What a player does with the controls (besides moving and looking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Break,
+    Place,
+    Claim,
+    Hotbar(u8),
+}
+
+/// Input as the game sees it, whatever produced it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InputEvent {
+    Pressed(Control),
+    Released(Control),
+    /// Mouse movement in pixels (captured mouse).
+    Look {
+        dx: f64,
+        dy: f64,
+    },
+}
+
+/// Why an action map was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("action map: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error(
+        "action map: unknown control {0:?} (use key names like \"KeyW\", \"Space\", \"ShiftLeft\", \"Digit1\", or \"Mouse1\"…\"Mouse3\")"
+    )]
+    UnknownControl(String),
+}
+
+/// The controls bound to each game action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionMap {
+    pub forward: Vec<Control>,
+    pub back: Vec<Control>,
+    pub left: Vec<Control>,
+    pub right: Vec<Control>,
+    pub jump: Vec<Control>,
+    pub sprint: Vec<Control>,
+    pub crouch: Vec<Control>,
+    pub break_block: Vec<Control>,
+    pub place: Vec<Control>,
+    pub claim: Vec<Control>,
+    /// Slots 1–9.
+    pub hotbar: [Vec<Control>; 9],
+    /// Degrees of view per pixel of mouse movement.
+    pub sensitivity: f64,
+    pub invert_y: bool,
+}
+
+const DIGITS: [KeyCode; 9] = [
+    KeyCode::Digit1,
+    KeyCode::Digit2,
+    KeyCode::Digit3,
+    KeyCode::Digit4,
+    KeyCode::Digit5,
+    KeyCode::Digit6,
+    KeyCode::Digit7,
+    KeyCode::Digit8,
+    KeyCode::Digit9,
+];
+
+impl Default for ActionMap {
+    fn default() -> Self {
+        use Control::{Key, Mouse};
+        Self {
+            forward: vec![Key(KeyCode::KeyW)],
+            back: vec![Key(KeyCode::KeyS)],
+            left: vec![Key(KeyCode::KeyA)],
+            right: vec![Key(KeyCode::KeyD)],
+            jump: vec![Key(KeyCode::Space)],
+            sprint: vec![Key(KeyCode::ShiftLeft)],
+            crouch: vec![Key(KeyCode::ControlLeft)],
+            break_block: vec![Mouse(1)],
+            place: vec![Mouse(2)],
+            claim: vec![Key(KeyCode::KeyC)],
+            hotbar: DIGITS.map(|k| vec![Key(k)]),
+            sensitivity: 0.12,
+            invert_y: false,
+        }
+    }
+}
+
+/// The TOML form: every entry optional, controls by name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapFile {
+    forward: Option<Vec<String>>,
+    back: Option<Vec<String>>,
+    left: Option<Vec<String>>,
+    right: Option<Vec<String>>,
+    jump: Option<Vec<String>>,
+    sprint: Option<Vec<String>>,
+    crouch: Option<Vec<String>>,
+    break_block: Option<Vec<String>>,
+    place: Option<Vec<String>>,
+    claim: Option<Vec<String>>,
+    hotbar: Option<Vec<Vec<String>>>,
+    sensitivity: Option<f64>,
+    invert_y: Option<bool>,
+}
+
+/// Key names accepted in action maps (winit's `KeyCode` names).
+fn key_by_name(name: &str) -> Option<KeyCode> {
+    use KeyCode::*;
+    const LETTERS: [KeyCode; 26] = [
+        KeyA, KeyB, KeyC, KeyD, KeyE, KeyF, KeyG, KeyH, KeyI, KeyJ, KeyK, KeyL, KeyM, KeyN, KeyO,
+        KeyP, KeyQ, KeyR, KeyS, KeyT, KeyU, KeyV, KeyW, KeyX, KeyY, KeyZ,
+    ];
+    if let Some(rest) = name.strip_prefix("Key")
+        && let [c] = rest.as_bytes()
+        && c.is_ascii_uppercase()
+    {
+        return Some(LETTERS[usize::from(c - b'A')]);
+    }
+    if let Some(rest) = name.strip_prefix("Digit")
+        && let [c] = rest.as_bytes()
+        && c.is_ascii_digit()
+    {
+        return Some(if *c == b'0' {
+            Digit0
+        } else {
+            DIGITS[usize::from(c - b'1')]
+        });
+    }
+    Some(match name {
+        "Space" => Space,
+        "ShiftLeft" => ShiftLeft,
+        "ShiftRight" => ShiftRight,
+        "ControlLeft" => ControlLeft,
+        "ControlRight" => ControlRight,
+        "AltLeft" => AltLeft,
+        "AltRight" => AltRight,
+        "Tab" => Tab,
+        "Enter" => Enter,
+        "Escape" => Escape,
+        "Backspace" => Backspace,
+        "ArrowUp" => ArrowUp,
+        "ArrowDown" => ArrowDown,
+        "ArrowLeft" => ArrowLeft,
+        "ArrowRight" => ArrowRight,
+        _ => return None,
+    })
+}
+
+fn control_by_name(name: &str) -> Result<Control, InputError> {
+    if let Some(n) = name.strip_prefix("Mouse")
+        && let Ok(n @ 1..=5) = n.parse::<u8>()
+    {
+        return Ok(Control::Mouse(n));
+    }
+    key_by_name(name)
+        .map(Control::Key)
+        .ok_or_else(|| InputError::UnknownControl(name.to_string()))
+}
+
+fn controls(names: Option<Vec<String>>, default: &[Control]) -> Result<Vec<Control>, InputError> {
+    match names {
+        None => Ok(default.to_vec()),
+        Some(names) => names.iter().map(|n| control_by_name(n)).collect(),
+    }
+}
+
+impl ActionMap {
+    /// Parses a TOML action map; absent entries keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Self, InputError> {
+        let file: MapFile = toml::from_str(text)?;
+        let d = Self::default();
+        let mut hotbar = d.hotbar.clone();
+        if let Some(slots) = file.hotbar {
+            for (i, names) in slots.into_iter().take(9).enumerate() {
+                hotbar[i] = controls(Some(names), &[])?;
+            }
+        }
+        Ok(Self {
+            forward: controls(file.forward, &d.forward)?,
+            back: controls(file.back, &d.back)?,
+            left: controls(file.left, &d.left)?,
+            right: controls(file.right, &d.right)?,
+            jump: controls(file.jump, &d.jump)?,
+            sprint: controls(file.sprint, &d.sprint)?,
+            crouch: controls(file.crouch, &d.crouch)?,
+            break_block: controls(file.break_block, &d.break_block)?,
+            place: controls(file.place, &d.place)?,
+            claim: controls(file.claim, &d.claim)?,
+            hotbar,
+            sensitivity: file.sensitivity.unwrap_or(d.sensitivity),
+            invert_y: file.invert_y.unwrap_or(d.invert_y),
+        })
+    }
+}
+
+/// Held controls and the look direction.
+#[derive(Debug, Clone)]
+pub struct InputState {
+    pub map: ActionMap,
+    held: BTreeSet<Control>,
+    /// Degrees; yaw 0 looks along +z, 90 along +x.
+    pub yaw_deg: f64,
+    pub pitch_deg: f64,
+    commands: Vec<Command>,
+    pub hotbar_slot: u8,
+}
+
+impl InputState {
+    pub fn new(map: ActionMap) -> Self {
+        Self {
+            map,
+            held: BTreeSet::new(),
+            yaw_deg: 0.0,
+            pitch_deg: 0.0,
+            commands: Vec::new(),
+            hotbar_slot: 0,
+        }
+    }
+
+    fn any_held(&self, controls: &[Control]) -> bool {
+        controls.iter().any(|c| self.held.contains(c))
+    }
+
+    pub fn apply(&mut self, event: InputEvent) {
+        match event {
+            InputEvent::Pressed(c) => {
+                let fresh = self.held.insert(c);
+                if fresh {
+                    if self.map.break_block.contains(&c) {
+                        self.commands.push(Command::Break);
+                    }
+                    if self.map.place.contains(&c) {
+                        self.commands.push(Command::Place);
+                    }
+                    if self.map.claim.contains(&c) {
+                        self.commands.push(Command::Claim);
+                    }
+                    if let Some(slot) = self.map.hotbar.iter().position(|b| b.contains(&c)) {
+                        self.hotbar_slot = slot as u8;
+                        self.commands.push(Command::Hotbar(slot as u8));
+                    }
+                }
+            }
+            InputEvent::Released(c) => {
+                self.held.remove(&c);
+            }
+            InputEvent::Look { dx, dy } => {
+                let s = self.map.sensitivity;
+                let dy = if self.map.invert_y { -dy } else { dy };
+                // Moving the mouse right turns right (towards +x from +z), up looks up.
+                self.yaw_deg = (self.yaw_deg + dx * s).rem_euclid(360.0);
+                self.pitch_deg = (self.pitch_deg - dy * s).clamp(-89.0, 89.0);
+            }
+        }
+    }
+
+    /// Clicks and hotbar presses since the last call.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.commands)
+    }
+
+    /// The input frame for this tick: stick within the rules' circle, angles in turn units.
+    pub fn frame(&self) -> InputFrame {
+        let axis = |pos: bool, neg: bool| i32::from(pos) - i32::from(neg);
+        let f = axis(
+            self.any_held(&self.map.forward),
+            self.any_held(&self.map.back),
+        );
+        let s = axis(
+            self.any_held(&self.map.right),
+            self.any_held(&self.map.left),
+        );
+        // Diagonals are scaled so the stick stays within the rules' limit (f² + s² ≤ 127²).
+        let full = if f != 0 && s != 0 { 89 } else { 127 };
+        let mut flags_ = 0;
+        if self.any_held(&self.map.jump) {
+            flags_ |= flags::JUMP;
+        }
+        if self.any_held(&self.map.sprint) {
+            flags_ |= flags::SPRINT;
+        }
+        if self.any_held(&self.map.crouch) {
+            flags_ |= flags::CROUCH;
+        }
+        InputFrame {
+            forward: (f * full) as i8,
+            strafe: (s * full) as i8,
+            yaw: (self.yaw_deg / 360.0 * 65_536.0).round() as i64 as u16,
+            pitch: (self.pitch_deg / 360.0 * 65_536.0).round() as i16,
+            flags: flags_,
+        }
+    }
+}
+
+/// The game input in a winit window event, if any.
+pub fn from_window_event(event: &WindowEvent) -> Option<InputEvent> {
+    match event {
+        WindowEvent::KeyboardInput { event, .. } if !event.repeat => {
+            let PhysicalKey::Code(code) = event.physical_key else {
+                return None;
+            };
+            Some(match event.state {
+                ElementState::Pressed => InputEvent::Pressed(Control::Key(code)),
+                ElementState::Released => InputEvent::Released(Control::Key(code)),
+            })
+        }
+        WindowEvent::MouseInput { state, button, .. } => {
+            let n = match button {
+                MouseButton::Left => 1,
+                MouseButton::Right => 2,
+                MouseButton::Middle => 3,
+                MouseButton::Back => 4,
+                MouseButton::Forward => 5,
+                MouseButton::Other(_) => return None,
+            };
+            Some(match state {
+                ElementState::Pressed => InputEvent::Pressed(Control::Mouse(n)),
+                ElementState::Released => InputEvent::Released(Control::Mouse(n)),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A raw mouse motion (winit's `DeviceEvent::MouseMotion`) as a look event.
+pub fn from_mouse_motion(delta: (f64, f64)) -> InputEvent {
+    InputEvent::Look {
+        dx: delta.0,
+        dy: delta.1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: KeyCode) -> Control {
+        Control::Key(k)
+    }
+
+    #[test]
+    fn wasd_space_and_shift_make_the_frame() {
+        let mut s = InputState::new(ActionMap::default());
+        s.apply(InputEvent::Pressed(key(KeyCode::KeyW)));
+        assert_eq!((s.frame().forward, s.frame().strafe), (127, 0));
+        s.apply(InputEvent::Pressed(key(KeyCode::KeyD)));
+        let f = s.frame();
+        assert_eq!((f.forward, f.strafe), (89, 89));
+        let (a, b) = (i32::from(f.forward), i32::from(f.strafe));
+        assert!(a * a + b * b <= 127 * 127, "diagonals stay legal");
+        s.apply(InputEvent::Pressed(key(KeyCode::Space)));
+        s.apply(InputEvent::Pressed(key(KeyCode::ShiftLeft)));
+        assert_eq!(s.frame().flags, flags::JUMP | flags::SPRINT);
+        s.apply(InputEvent::Released(key(KeyCode::KeyW)));
+        s.apply(InputEvent::Released(key(KeyCode::KeyD)));
+        s.apply(InputEvent::Pressed(key(KeyCode::KeyS)));
+        assert_eq!(s.frame().forward, -127);
+    }
+
+    #[test]
+    fn the_mouse_turns_and_looks_within_limits() {
+        let mut s = InputState::new(ActionMap::default());
+        s.apply(InputEvent::Look { dx: 750.0, dy: 0.0 });
+        assert!((s.yaw_deg - 90.0).abs() < 1e-9);
+        assert_eq!(s.frame().yaw, 16_384, "a quarter turn");
+        s.apply(InputEvent::Look {
+            dx: 0.0,
+            dy: -10_000.0,
+        });
+        assert_eq!(s.pitch_deg, 89.0, "pitch is clamped");
+        s.apply(InputEvent::Look {
+            dx: -1500.0,
+            dy: 0.0,
+        });
+        assert!((s.yaw_deg - 270.0).abs() < 1e-9, "yaw wraps: {}", s.yaw_deg);
+    }
+
+    #[test]
+    fn clicks_and_hotbar_are_edge_triggered_commands() {
+        let mut s = InputState::new(ActionMap::default());
+        s.apply(InputEvent::Pressed(Control::Mouse(1)));
+        s.apply(InputEvent::Pressed(Control::Mouse(1)));
+        s.apply(InputEvent::Pressed(key(KeyCode::Digit3)));
+        s.apply(InputEvent::Pressed(Control::Mouse(2)));
+        assert_eq!(
+            s.take_commands(),
+            vec![Command::Break, Command::Hotbar(2), Command::Place]
+        );
+        assert!(s.take_commands().is_empty());
+        assert_eq!(s.hotbar_slot, 2);
+    }
+
+    #[test]
+    fn maps_load_from_toml_and_keep_defaults() {
+        let map = ActionMap::from_toml(
+            "forward = [\"ArrowUp\", \"KeyZ\"]\njump = [\"Mouse3\"]\nsensitivity = 0.5\nhotbar = [[\"KeyQ\"]]",
+        )
+        .unwrap();
+        assert_eq!(map.forward, vec![key(KeyCode::ArrowUp), key(KeyCode::KeyZ)]);
+        assert_eq!(map.jump, vec![Control::Mouse(3)]);
+        assert_eq!(map.back, ActionMap::default().back);
+        assert_eq!(map.hotbar[0], vec![key(KeyCode::KeyQ)]);
+        assert_eq!(map.hotbar[1], vec![key(KeyCode::Digit2)]);
+        assert_eq!(map.sensitivity, 0.5);
+        let bad = ActionMap::from_toml("left = [\"KeyÄ\"]").unwrap_err();
+        assert!(bad.to_string().contains("KeyÄ"), "{bad}");
+        assert!(
+            ActionMap::from_toml("walk = [\"KeyW\"]").is_err(),
+            "unknown entries refused"
+        );
+        assert!(ActionMap::from_toml("jump = [\"Mouse9\"]").is_err());
+    }
+}
