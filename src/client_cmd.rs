@@ -29,9 +29,10 @@ pub struct ClientArgs {
     /// Play without a window.
     #[arg(long)]
     headless: bool,
-    /// Ticks to play when headless.
-    #[arg(long, default_value_t = 200)]
-    frames: u32,
+    /// Headless: ticks to play (default 200). Windowed: frames to show before quitting (default:
+    /// until the window is closed).
+    #[arg(long)]
+    frames: Option<u32>,
     /// With --headless: write what the player sees at the end to this PNG.
     #[arg(long)]
     screenshot: Option<PathBuf>,
@@ -47,14 +48,17 @@ pub struct ClientArgs {
     /// Seed of the bot's choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Key bindings (TOML action map); defaults: WASD, mouse, space, shift, ctrl, clicks, 1-9.
+    #[arg(long)]
+    keys: Option<PathBuf>,
 }
 
+/// Ticks a headless client plays by default.
+const HEADLESS_TICKS: u32 = 200;
+
 pub fn run(args: &ClientArgs) -> Result<()> {
-    if !args.headless {
-        bail!(
-            "windowed play is not built yet (keyboard and mouse input come with z3r0-input); \
-             run with --headless, optionally --bot wander|build|cheat and --screenshot FILE"
-        );
+    if !args.headless && (args.bot.is_some() || args.screenshot.is_some()) {
+        bail!("--bot and --screenshot need --headless");
     }
     if args.radius == 0 || args.radius > z3r0_net::proto::MAX_RADIUS {
         bail!(
@@ -81,13 +85,29 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut game = runtime.block_on(play(args, &config, key))?;
+    let mut game = if args.headless {
+        runtime.block_on(play(args, &config, key))?
+    } else {
+        let map = match &args.keys {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                z3r0_input::ActionMap::from_toml(&text)?
+            }
+            None => z3r0_input::ActionMap::default(),
+        };
+        let mut game = runtime
+            .block_on(Game::connect(&config, key))
+            .with_context(|| format!("connecting to {}", args.connect))?;
+        game.radius = args.radius;
+        let stop = args.frames.map(u64::from);
+        crate::client_window::run(runtime, game, map, size, args.radius, stop)?
+    };
 
     let report = &game.stats;
     let pos = game.own.map(|o| o.pos.map(|c| c as f64 / 1024.0));
     println!(
-        "played {} ticks · position {} · snapshots {} · chunks {} (rejected {}) · receipts {}",
-        args.frames,
+        "session: position {} · snapshots {} · chunks {} (rejected {}) · receipts {}",
         pos.map_or("none".into(), |p| format!(
             "{:.2}, {:.2}, {:.2}",
             p[0], p[1], p[2]
@@ -132,7 +152,7 @@ async fn play(
     let tick = Duration::from_millis(u64::from(game.edge.tick_ms.max(1)));
     let mut interval = tokio::time::interval(tick);
     let mut joined_asked = false;
-    for _ in 0..args.frames {
+    for _ in 0..args.frames.unwrap_or(HEADLESS_TICKS) {
         interval.tick().await;
         game.poll().await?;
         match bot.as_mut() {

@@ -1,6 +1,7 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
 mod client_cmd;
+mod client_window;
 mod devnet_cmd;
 mod genesis_cmd;
 mod node_cmd;

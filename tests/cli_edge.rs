@@ -39,6 +39,26 @@ fn shrink_zone(genesis: &Path) {
     std::fs::write(genesis, out).unwrap();
 }
 
+/// The first base from `start` (in steps of 10, below the ephemeral range) whose `n` ports
+/// are free for TCP and UDP, so parallel tests and stray processes do not collide.
+fn free_ports(start: u16, n: u16) -> u16 {
+    let mut base = start;
+    loop {
+        let free = (0..n).all(|i| {
+            let addr = ("127.0.0.1", base + i);
+            std::net::TcpListener::bind(addr).is_ok() && std::net::UdpSocket::bind(addr).is_ok()
+        });
+        if free {
+            return base;
+        }
+        base = if base + 10 + n < 32_000 {
+            base + 10
+        } else {
+            20_000
+        };
+    }
+}
+
 async fn next(client: &mut EdgeClient) -> ClientEvent {
     tokio::time::timeout(Duration::from_secs(20), client.next_event())
         .await
@@ -50,7 +70,7 @@ async fn next(client: &mut EdgeClient) -> ClientEvent {
 fn a_node_serves_a_player_over_quic() {
     let dir = std::env::temp_dir().join(format!("z3r0-cli-edge-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let base = 21_000 + (std::process::id() % 1_000) as u16 * 10;
+    let base = free_ports(21_000 + (std::process::id() % 1_000) as u16 * 10, 3);
     let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
         .args([
             "genesis",
@@ -210,5 +230,35 @@ fn a_node_serves_a_player_over_quic() {
     let ground: std::collections::BTreeSet<[u8; 4]> =
         (0..320).step_by(7).map(|x| image.pixel(x, 170)).collect();
     assert!(ground.len() > 5, "the lower edge is flat: {ground:?}");
+
+    // And in a window (under Xvfb): the same player plays and presents frames.
+    let has_xvfb = Command::new("xvfb-run").arg("--help").output().is_ok();
+    if !has_xvfb {
+        assert!(
+            std::env::var_os("Z3R0_REQUIRE_GPU").is_none(),
+            "xvfb-run is missing (apt-get install xvfb xauth)"
+        );
+        eprintln!("\n!!! WINDOWED CLIENT NOT CHECKED: xvfb-run is not installed.\n");
+        return;
+    }
+    let out = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 640x480x24"])
+        .arg(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["client", "--frames", "40", "--size", "320x180", "--connect"])
+        .arg(config.player_listen.to_string())
+        .arg("--genesis")
+        .arg(dir.join("genesis.toml"))
+        .arg("--key")
+        .arg(dir.join("bot.key"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("presented 40 frames"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }

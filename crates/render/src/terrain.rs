@@ -94,6 +94,19 @@ pub fn pick_block(
     direction: [f32; 3],
     max: f64,
 ) -> Option<[i32; 3]> {
+    pick(world, origin, direction, max).map(|p| p.block)
+}
+
+/// What the view ray hit: the solid voxel, and the voxel just before it (where a placed block
+/// goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    pub block: [i32; 3],
+    pub before: [i32; 3],
+}
+
+/// [`pick_block`], also naming the voxel the ray crossed last before the hit.
+pub fn pick(world: &World, origin: [f64; 3], direction: [f32; 3], max: f64) -> Option<Pick> {
     let d = direction.map(f64::from);
     let mut cell = origin.map(|c| c.floor() as i32);
     let step = d.map(|c| if c > 0.0 { 1 } else { -1 });
@@ -113,16 +126,21 @@ pub fn pick_block(
         }
     }
     let mut t = 0.0;
+    let mut before = cell;
     while t <= max {
         if let Some(id) = world.voxel(VoxelPos::new(cell[0], cell[1], cell[2]))
             && block_info(id).solid
         {
-            return Some(cell);
+            return Some(Pick {
+                block: cell,
+                before,
+            });
         }
         let axis = (0..3)
             .min_by(|&a, &b| t_max[a].total_cmp(&t_max[b]))
             .unwrap_or(0);
         t = t_max[axis];
+        before = cell;
         cell[axis] += step[axis];
         t_max[axis] += t_delta[axis];
     }

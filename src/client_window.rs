@@ -1,0 +1,307 @@
+//! `z3r0 client` in a window: keyboard and mouse through `z3r0-input`, the predicted player and
+//! the streamed world through `z3r0-render`, one input frame per tick, dig/place/claim with
+//! the block under the crosshair. The window title is the HUD for now: fps, ping, tick,
+//! finality, position, chunk owner, hotbar slot and the latest refusal.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow};
+use z3r0_client::Game;
+use z3r0_client::view::view;
+use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
+use z3r0_render::terrain::pick;
+use z3r0_render::window::{Acquired, WindowSurface};
+use z3r0_render::winit::application::ApplicationHandler;
+use z3r0_render::winit::dpi::PhysicalSize;
+use z3r0_render::winit::event::{DeviceEvent, DeviceId, ElementState, WindowEvent};
+use z3r0_render::winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use z3r0_render::winit::keyboard::{Key, NamedKey};
+use z3r0_render::winit::window::{CursorGrabMode, Window, WindowId};
+use z3r0_render::{FrameInput, Gpu, GpuOptions, Renderer, RendererConfig};
+use z3r0_sim::Action;
+use z3r0_voxel::{BlockId, VoxelPos, blocks};
+
+/// Blocks on the hotbar, slots 1–9.
+const HOTBAR: [BlockId; 9] = [
+    blocks::DIRT,
+    blocks::STONE,
+    blocks::GRASS,
+    blocks::SAND,
+    blocks::LOG,
+    blocks::LEAVES,
+    blocks::GLASS,
+    blocks::GRAVEL,
+    blocks::SNOW,
+];
+
+struct Live {
+    window: Arc<Window>,
+    gpu: Gpu,
+    surface: WindowSurface,
+    renderer: Renderer,
+}
+
+struct App {
+    runtime: tokio::runtime::Runtime,
+    game: Game,
+    input: InputState,
+    size: (u32, u32),
+    radius: u8,
+    vsync: bool,
+    stop_after: Option<u64>,
+    live: Option<Live>,
+    error: Option<anyhow::Error>,
+    last_tick: u64,
+    join_sent: Option<u64>,
+    presented: u64,
+    fps_frames: u32,
+    fps_since: Instant,
+    fps: f64,
+    started: Instant,
+}
+
+impl App {
+    fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
+        let attributes = Window::default_attributes()
+            .with_title("Z3R0")
+            .with_inner_size(PhysicalSize::new(self.size.0, self.size.1));
+        let window = Arc::new(
+            event_loop
+                .create_window(attributes)
+                .context("cannot open a window")?,
+        );
+        // Mouse look wants the cursor captured; where that is refused (no window manager,
+        // remote desktops) the game still plays with the keyboard.
+        let _ = window
+            .set_cursor_grab(CursorGrabMode::Locked)
+            .or_else(|_| window.set_cursor_grab(CursorGrabMode::Confined));
+        window.set_cursor_visible(false);
+        let (gpu, surface) =
+            WindowSurface::new(window.clone(), &GpuOptions::default(), self.vsync)?;
+        println!(
+            "adapter {} · surface {:?}",
+            gpu.describe(),
+            surface.format()
+        );
+        let renderer = Renderer::new(
+            &gpu,
+            RendererConfig::new(surface.format(), u32::from(self.radius)),
+        )?;
+        self.live = Some(Live {
+            window,
+            gpu,
+            surface,
+            renderer,
+        });
+        Ok(())
+    }
+
+    /// One display frame: network, one input per tick, commands, render.
+    fn frame(&mut self) -> Result<bool> {
+        self.runtime.block_on(self.game.poll())?;
+        let tick = self.game.chain_tick();
+        if tick != self.last_tick {
+            self.last_tick = tick;
+            if self.game.joined {
+                self.game.input(self.input.frame())?;
+            } else if self.join_sent.is_none_or(|t| tick >= t + 20) {
+                // Join, and ask again a second later if no body has shown up.
+                self.game.join()?;
+                self.join_sent = Some(tick);
+            }
+        }
+        let (yaw, pitch) = (self.input.yaw_deg as f32, self.input.pitch_deg as f32);
+        for command in self.input.take_commands() {
+            self.command(command, yaw, pitch)?;
+        }
+        let Some(live) = self.live.as_mut() else {
+            return Ok(true);
+        };
+        live.renderer.sync_world(&live.gpu, &mut self.game.world)?;
+        let Some(v) = view(&mut self.game, yaw, pitch) else {
+            return Ok(true);
+        };
+        let frame = match live.surface.acquire(&live.gpu)? {
+            Acquired::Frame(frame) => frame,
+            Acquired::Skip => {
+                std::thread::sleep(Duration::from_millis(10));
+                return Ok(true);
+            }
+        };
+        let target = frame
+            .texture
+            .create_view(&z3r0_render::wgpu::TextureViewDescriptor::default());
+        let input = FrameInput {
+            camera: &v.camera,
+            entities: &v.entities,
+            target_block: v.target,
+            crosshair: true,
+            time_s: self.started.elapsed().as_secs_f32(),
+        };
+        live.renderer
+            .render(&live.gpu, &target, live.surface.size(), &input)?;
+        live.window.pre_present_notify();
+        live.gpu.queue.present(frame);
+        self.presented += 1;
+        self.fps_frames += 1;
+        if self.fps_since.elapsed() >= Duration::from_millis(500) {
+            self.fps = f64::from(self.fps_frames) / self.fps_since.elapsed().as_secs_f64();
+            self.fps_frames = 0;
+            self.fps_since = Instant::now();
+            let title = self.hud(&v.camera);
+            if let Some(live) = &self.live {
+                live.window.set_title(&title);
+            }
+        }
+        Ok(self.stop_after.is_none_or(|n| self.presented < n))
+    }
+
+    fn command(&mut self, command: Command, yaw: f32, pitch: f32) -> Result<()> {
+        let Some(v) = view(&mut self.game, yaw, pitch) else {
+            return Ok(());
+        };
+        let hit = pick(&self.game.world, v.camera.position, v.camera.forward(), 6.0);
+        let action = match (command, hit) {
+            (Command::Break, Some(p)) => {
+                Action::Break(VoxelPos::new(p.block[0], p.block[1], p.block[2]))
+            }
+            (Command::Place, Some(p)) => Action::Place(
+                VoxelPos::new(p.before[0], p.before[1], p.before[2]),
+                HOTBAR[usize::from(self.input.hotbar_slot).min(8)],
+            ),
+            (Command::Claim, _) => {
+                let n = z3r0_voxel::CHUNK_SIZE as f64;
+                let (x, z) = (v.camera.position[0], v.camera.position[2]);
+                Action::Claim((x / n).floor() as i32, (z / n).floor() as i32)
+            }
+            _ => return Ok(()),
+        };
+        self.game.act(&action)?;
+        Ok(())
+    }
+
+    fn hud(&self, camera: &z3r0_render::Camera) -> String {
+        let p = camera.position;
+        let ping = self.game.edge.connection().rtt().as_secs_f64() * 1e3;
+        let mut finality: Vec<f64> = self.game.stats.finality_ms.iter().copied().collect();
+        finality.sort_by(f64::total_cmp);
+        let fin = finality
+            .get(finality.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN);
+        let notice = self
+            .game
+            .notices
+            .back()
+            .map_or(String::new(), |n| format!(" · {}", n.text));
+        format!(
+            "Z3R0 · {:.0} fps · ping {ping:.0} ms · tick {} · finality {fin:.0} ms · {:.1}, {:.1}, {:.1} · slot {} ({}){notice}",
+            self.fps,
+            self.last_tick,
+            p[0],
+            p[1],
+            p[2],
+            self.input.hotbar_slot + 1,
+            z3r0_voxel::block_info(HOTBAR[usize::from(self.input.hotbar_slot).min(8)]).name,
+        )
+    }
+}
+
+impl ApplicationHandler for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.live.is_none()
+            && let Err(e) = self.open(event_loop)
+        {
+            self.error = Some(e);
+            event_loop.exit();
+        }
+    }
+
+    fn device_event(&mut self, _: &ActiveEventLoop, _: DeviceId, event: DeviceEvent) {
+        if let DeviceEvent::MouseMotion { delta } = event {
+            self.input.apply(from_mouse_motion(delta));
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+        if let Some(e) = from_window_event(&event) {
+            self.input.apply(e);
+        }
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::KeyboardInput { event, .. }
+                if event.state == ElementState::Pressed
+                    && event.logical_key == Key::Named(NamedKey::Escape) =>
+            {
+                event_loop.exit()
+            }
+            WindowEvent::Resized(size) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.surface.resize(&live.gpu, size.width, size.height);
+                }
+            }
+            WindowEvent::RedrawRequested => match self.frame() {
+                Ok(true) => {
+                    if let Some(live) = &self.live {
+                        live.window.request_redraw();
+                    }
+                }
+                Ok(false) => event_loop.exit(),
+                Err(e) => {
+                    self.error = Some(e);
+                    event_loop.exit();
+                }
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Plays `game` in a window until it is closed (or `stop_after` frames were shown).
+pub fn run(
+    runtime: tokio::runtime::Runtime,
+    game: Game,
+    map: ActionMap,
+    size: (u32, u32),
+    radius: u8,
+    stop_after: Option<u64>,
+) -> Result<Game> {
+    let event_loop = EventLoop::new().map_err(|e| {
+        anyhow!(
+            "cannot open a window: {e} (is an X display available? set DISPLAY, or use --headless)"
+        )
+    })?;
+    event_loop.set_control_flow(ControlFlow::Poll);
+    let mut app = App {
+        runtime,
+        game,
+        input: InputState::new(map),
+        size,
+        radius,
+        vsync: true,
+        stop_after,
+        live: None,
+        error: None,
+        last_tick: 0,
+        join_sent: None,
+        presented: 0,
+        fps_frames: 0,
+        fps_since: Instant::now(),
+        fps: 0.0,
+        started: Instant::now(),
+    };
+    event_loop
+        .run_app(&mut app)
+        .context("window event loop failed")?;
+    if let Some(e) = app.error {
+        return Err(e);
+    }
+    let secs = app.started.elapsed().as_secs_f64();
+    println!(
+        "presented {} frames in {secs:.1} s ({:.1} fps)",
+        app.presented,
+        app.presented as f64 / secs.max(1e-9)
+    );
+    Ok(app.game)
+}
