@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
+use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
+use z3r0_client::sounds::{LOCAL, SoundCues};
 use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::terrain::pick;
@@ -44,6 +46,10 @@ struct Live {
 
 struct App {
     runtime: tokio::runtime::Runtime,
+    /// `None` when no audio output could be opened (the game plays on, silent).
+    audio: Option<GameAudio<DeviceBackend>>,
+    cues: SoundCues,
+    sounds: Vec<(Sound, [f32; 3])>,
     game: Game,
     input: InputState,
     size: (u32, u32),
@@ -122,6 +128,28 @@ impl App {
         let Some(v) = view(&mut self.game, yaw, pitch) else {
             return Ok(true);
         };
+        // Sounds: the listener at the eye, footsteps of whoever walks, the player's own edits
+        // (queued by `command`).
+        let eye = v.camera.position;
+        self.cues
+            .step(LOCAL, [eye[0], eye[1] - 1.62, eye[2]], &mut self.sounds);
+        for shown in self
+            .game
+            .remote
+            .at(self.game.remote.newest().unwrap_or(0) as f64)
+        {
+            self.cues.step(shown.id, shown.pos, &mut self.sounds);
+        }
+        if let Some(audio) = self.audio.as_mut() {
+            audio.set_listener(eye.map(|c| c as f32), yaw);
+            for (sound, at) in self.sounds.drain(..) {
+                if let Err(e) = audio.play_at(sound, at) {
+                    tracing::debug!(%e, "sound dropped");
+                }
+            }
+        } else {
+            self.sounds.clear();
+        }
         let frame = match live.surface.acquire(&live.gpu)? {
             Acquired::Frame(frame) => frame,
             Acquired::Skip => {
@@ -162,6 +190,14 @@ impl App {
             return Ok(());
         };
         let hit = pick(&self.game.world, v.camera.position, v.camera.forward(), 6.0);
+        let at = |c: [i32; 3]| c.map(|v| v as f32 + 0.5);
+        let sound = match (command, hit) {
+            (Command::Break, Some(p)) => Some((Sound::Break, at(p.block))),
+            (Command::Place, Some(p)) => Some((Sound::Place, at(p.before))),
+            (Command::Claim, _) => Some((Sound::Claim, v.camera.position.map(|c| c as f32))),
+            _ => None,
+        };
+        self.sounds.extend(sound);
         let action = match (command, hit) {
             (Command::Break, Some(p)) => {
                 Action::Break(VoxelPos::new(p.block[0], p.block[1], p.block[2]))
@@ -273,8 +309,18 @@ pub fn run(
         )
     })?;
     event_loop.set_control_flow(ControlFlow::Poll);
+    let audio = match GameAudio::<DeviceBackend>::new(Default::default()) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::warn!(%e, "no audio output; playing silently");
+            None
+        }
+    };
     let mut app = App {
         runtime,
+        audio,
+        cues: SoundCues::default(),
+        sounds: Vec::new(),
         game,
         input: InputState::new(map),
         size,

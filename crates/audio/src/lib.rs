@@ -35,6 +35,10 @@ pub enum Sound {
 
 pub const SAMPLE_RATE: u32 = 48_000;
 
+/// The backend a game plays through: the sound card with the `audio-device` feature, otherwise
+/// kira's silent mock backend (the default build needs no audio system).
+pub type DeviceBackend = kira::DefaultBackend;
+
 /// A seeded noise source (the sounds are the same every run).
 struct Noise(u32);
 impl Noise {

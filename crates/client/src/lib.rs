@@ -5,12 +5,14 @@
 //! - [`interp`]: interpolation of remote entities.
 //! - [`game`]: one session with a zone: streamed chunks, inputs with resends, receipts.
 //! - [`bot`]: scripted players (wander, build, cheat) for devnets and tests.
+//! - [`sounds`]: which sounds a frame makes (footsteps, the player's own edits).
 //! - [`view`]: what the renderer draws for a game (camera, entity boxes, targeted block).
 
 pub mod bot;
 pub mod game;
 pub mod interp;
 pub mod predict;
+pub mod sounds;
 pub mod view;
 
 pub use game::{Game, GameStats, Notice};
