@@ -213,7 +213,7 @@ impl App {
             }
             _ => return Ok(()),
         };
-        self.game.act(&action)?;
+        self.game.edit(&action)?;
         Ok(())
     }
 
@@ -266,6 +266,7 @@ impl ApplicationHandler for App {
         }
         match event {
             WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Focused(false) => self.input.release_all(),
             WindowEvent::KeyboardInput { event, .. }
                 if event.state == ElementState::Pressed
                     && event.logical_key == Key::Named(NamedKey::Escape) =>
@@ -309,12 +310,18 @@ pub fn run(
         )
     })?;
     event_loop.set_control_flow(ControlFlow::Poll);
-    let audio = match GameAudio::<DeviceBackend>::new(Default::default()) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            tracing::warn!(%e, "no audio output; playing silently");
-            None
+    // Without the sound card feature kira's backend never mixes (tracks would pile up):
+    // play silently instead.
+    let audio = if cfg!(feature = "audio-device") {
+        match GameAudio::<DeviceBackend>::new(Default::default()) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::warn!(%e, "no audio output; playing silently");
+                None
+            }
         }
+    } else {
+        None
     };
     let mut app = App {
         runtime,

@@ -97,7 +97,7 @@ impl Bot {
                     } else {
                         Action::Place(VoxelPos::new(x + 1, y, z), z3r0_voxel::blocks::DIRT)
                     };
-                    game.act(&action)?;
+                    game.edit(&action)?;
                 }
             }
             BotKind::Cheat => {

@@ -11,7 +11,7 @@ use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
 use z3r0_net::server::chunk_of;
 use z3r0_net::snapshot::OwnState;
 use z3r0_sim::{Action, Body, InputFrame, Reason};
-use z3r0_voxel::{ChunkPos, World};
+use z3r0_voxel::{BlockId, ChunkPos, VoxelPos, World, blocks};
 
 use crate::interp::Interpolator;
 use crate::predict::{Authoritative, Predictor};
@@ -21,6 +21,12 @@ const WORLD_CAPACITY: usize = 8_192;
 /// Inputs are sent for this many ticks ahead of the chain's clock and resent this many times,
 /// so a lost datagram does not cost a tick.
 pub const INPUT_LEAD: u64 = 3;
+/// Ticks the local clock may run ahead of the newest finalized tick: snapshots trail the clock
+/// by finality plus the one-way delay, and a few may be lost; inputs must still stay within the
+/// mempool's lead (20 ticks) after `INPUT_LEAD` is added.
+const CLOCK_SLACK: u64 = 14;
+/// Snapshots without the player's body after which it counts as gone (timed out, left).
+const GONE_AFTER: u32 = 40;
 
 /// What happened in a session, for the HUD and reports.
 #[derive(Debug, Default, Clone)]
@@ -61,6 +67,11 @@ pub struct Game {
     pub joined: bool,
     /// The first action sent (the join), kept for the cheat bot's replay.
     first: Option<SignedAction>,
+    /// Edits shown locally before the chain decides: nonce → (voxel, what it was, action kind).
+    pending_edits: BTreeMap<u64, (VoxelPos, BlockId, u8)>,
+    /// Snapshots in a row without the player's body.
+    missing_body: u32,
+    lag: f64,
 }
 
 fn now_ms() -> u64 {
@@ -86,22 +97,37 @@ impl Game {
             radius: 3,
             joined: false,
             first: None,
+            pending_edits: BTreeMap::new(),
+            missing_body: 0,
+            lag: 2.0,
         })
     }
 
-    /// The tick the chain is in now: from its genesis time and tick length, and never behind
-    /// the newest finalized tick seen (a skewed clock must not make inputs late).
+    /// The tick the chain is in now: from its genesis time and tick length, kept within a few
+    /// ticks after the newest finalized tick seen, so a skewed local clock makes inputs neither
+    /// late nor too far ahead for the mempool.
     pub fn chain_tick(&self) -> u64 {
-        let tick_ms = u64::from(self.edge.tick_ms.max(1));
-        let by_clock = now_ms().saturating_sub(self.edge.genesis_ms) / tick_ms;
-        by_clock.max(self.edge.newest_snapshot() + 1)
+        let newest = self.edge.newest_snapshot();
+        if self.edge.tick_ms == 0 {
+            // Unpaced chain: there is no clock, only the blocks seen.
+            return newest.max(self.edge.start_tick) + 1;
+        }
+        let by_clock = now_ms().saturating_sub(self.edge.genesis_ms) / u64::from(self.edge.tick_ms);
+        match newest {
+            0 => by_clock,
+            _ => by_clock.clamp(newest + 1, newest + 1 + CLOCK_SLACK),
+        }
     }
 
-    /// Fraction of the current tick elapsed (0..1), for drawing between ticks.
-    pub fn tick_fraction(&self) -> f64 {
-        let tick_ms = u64::from(self.edge.tick_ms.max(1));
-        let into = now_ms().saturating_sub(self.edge.genesis_ms) % tick_ms;
-        into as f64 / tick_ms as f64
+    /// The chain's clock in ticks, continuous (for drawing between ticks).
+    pub fn clock_ticks(&self) -> f64 {
+        let tick_ms = f64::from(self.edge.tick_ms.max(1));
+        now_ms().saturating_sub(self.edge.genesis_ms) as f64 / tick_ms
+    }
+
+    /// How far behind the clock snapshots arrive, in ticks (smoothed).
+    pub fn snapshot_lag(&self) -> f64 {
+        self.lag
     }
 
     /// The tick inputs sent now target.
@@ -110,7 +136,9 @@ impl Game {
     }
 
     fn notice(&mut self, tick: u64, text: String) {
-        *self.stats.refusals.entry(text.clone()).or_default() += 1;
+        // Counted by the reason's words, without the numbers that make each one unique.
+        let key: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
+        *self.stats.refusals.entry(key).or_default() += 1;
         self.notices.push_back(Notice { tick, text });
         while self.notices.len() > 32 {
             self.notices.pop_front();
@@ -128,6 +156,37 @@ impl Game {
             self.actions.pop_first();
         }
         Ok(signed)
+    }
+
+    /// Digs or places with immediate local feedback: the voxel changes in the client's world at
+    /// once, and changes back if the chain refuses the action (the streamed chunk settles it
+    /// either way).
+    pub fn edit(&mut self, action: &Action) -> Result<(), NetError> {
+        let (pos, to) = match action {
+            Action::Break(pos) => (*pos, blocks::AIR),
+            Action::Place(pos, id) => (*pos, *id),
+            _ => {
+                self.act(action)?;
+                return Ok(());
+            }
+        };
+        let signed = self.act(action)?;
+        if let Ok(before) = self.world.set_voxel(pos, to) {
+            self.pending_edits
+                .insert(signed.action.nonce, (pos, before, action.kind()));
+            while self.pending_edits.len() > 64 {
+                self.pending_edits.pop_first();
+            }
+        }
+        Ok(())
+    }
+
+    fn settle_edit(&mut self, nonce: u64, refused: bool) {
+        if let Some((pos, before, _)) = self.pending_edits.remove(&nonce)
+            && refused
+        {
+            let _ = self.world.set_voxel(pos, before);
+        }
     }
 
     /// Sends the first action again, unchanged: the chain must refuse the used nonce.
@@ -152,8 +211,9 @@ impl Game {
             self.inputs.insert(target, signed);
             self.predictor.sent(target, frame);
         }
+        // A copy can only help before its tick's block is proposed.
         let chain = self.chain_tick();
-        self.inputs.retain(|&t, _| t + 1 >= chain);
+        self.inputs.retain(|&t, _| t >= chain);
         for (t, a) in &self.inputs {
             if *t != target {
                 // A copy the node already has is dropped there without a reply.
@@ -209,7 +269,22 @@ impl Game {
         match event {
             ClientEvent::Snapshot(s) => {
                 self.stats.snapshots += 1;
+                if self.edge.tick_ms > 0 {
+                    let behind = (self.clock_ticks() - s.tick as f64).max(0.0);
+                    self.lag += (behind - self.lag) * 0.1;
+                }
+                if s.own.is_none() && self.joined {
+                    self.missing_body += 1;
+                    if self.missing_body >= GONE_AFTER {
+                        // Timed out or removed: play again from a new join.
+                        self.joined = false;
+                        self.own = None;
+                        self.predictor = Predictor::new();
+                        self.notice(s.tick, "the player is no longer in the zone".into());
+                    }
+                }
                 if let Some(own) = s.own {
+                    self.missing_body = 0;
                     self.joined = true;
                     self.own = Some(own);
                     self.predictor.authoritative(Authoritative {
@@ -228,6 +303,8 @@ impl Game {
                 self.stats.chunks += 1;
                 let _ = self.world.remove_chunk(pos);
                 if let Err(e) = self.world.insert_chunk(pos, &chunk) {
+                    // Not held after all: the node must send it again later.
+                    self.edge.forget(pos);
                     tracing::warn!(%e, "client world full");
                 }
             }
@@ -247,12 +324,25 @@ impl Game {
                 while self.stats.finality_ms.len() > 200 {
                     self.stats.finality_ms.pop_front();
                 }
-                for (action, reason) in i.rejections {
-                    let text = reason_text(reason);
-                    self.notice(i.tick, format!("action {action} rejected: {text}"));
+                for &(action, reason) in &i.rejections {
+                    // Walls and mid-air jumps are movement feedback, not refusals to show.
+                    let movement = action == Action::Input(InputFrame::default()).kind()
+                        && matches!(
+                            Reason::from_code(reason),
+                            Some(Reason::Blocked | Reason::NotOnGround)
+                        );
+                    if !movement {
+                        self.notice(i.tick, reason_text(reason));
+                    }
+                }
+                for n in &i.nonces {
+                    let kind = self.pending_edits.get(n).map(|e| e.2);
+                    let refused = kind.is_some_and(|k| i.rejections.iter().any(|r| r.0 == k));
+                    self.settle_edit(*n, refused);
                 }
             }
             ClientEvent::Refused { nonce, reason } => {
+                self.settle_edit(nonce, true);
                 let tick = self.chain_tick();
                 self.notice(
                     tick,

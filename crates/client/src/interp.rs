@@ -57,10 +57,7 @@ impl Interpolator {
             .map(|(&id, s1)| {
                 let s0 = a.get(&id).unwrap_or(s1);
                 let (p0, p1) = (s0.metres(), s1.metres());
-                let mut dyaw = f64::from(s1.yaw.wrapping_sub(s0.yaw) as i8) / 256.0;
-                if dyaw.abs() > 0.5 {
-                    dyaw = 0.0;
-                }
+                let dyaw = f64::from(s1.yaw.wrapping_sub(s0.yaw) as i8) / 256.0;
                 Shown {
                     id,
                     pos: [0, 1, 2].map(|i| p0[i] + (p1[i] - p0[i]) * w),

@@ -36,6 +36,8 @@ pub struct Reconciled {
 /// Corrections at or below this (1/1024 m, about 1 cm) are not counted: that is the accuracy
 /// the client promises with legal inputs.
 pub const TOLERANCE: i64 = 10;
+/// Most ticks predicted past the authoritative state.
+const MAX_HORIZON: u64 = 64;
 
 #[derive(Debug, Default)]
 pub struct Predictor {
@@ -84,7 +86,8 @@ impl Predictor {
     /// state through the frames sent since. `None` before any authoritative state.
     pub fn predict(&mut self, tick: u64, world: &World) -> Option<Body> {
         let base = self.base?;
-        if tick < base.tick {
+        // Far past the last authoritative state the guess is worthless (and costly).
+        if tick < base.tick || tick - base.tick > MAX_HORIZON {
             return None;
         }
         let mut body = base.body;

@@ -27,6 +27,11 @@ fn colour(id: u64) -> [f32; 3] {
     [c(8), c(24), c(40)]
 }
 
+/// The moment remote players are drawn at, in ticks.
+pub fn remote_time(game: &Game) -> f64 {
+    game.clock_ticks() - game.snapshot_lag() - INTERPOLATION_DELAY_TICKS
+}
+
 /// The view of `game` now, looking along `yaw`/`pitch` (degrees). `None` before the player
 /// has a body.
 pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32) -> Option<View> {
@@ -39,8 +44,8 @@ pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32) -> Option<View> {
     ];
     let camera = Camera::new(eye, yaw_deg, pitch_deg);
     let own = game.own.map(|o| o.entity);
-    let time =
-        game.remote.newest().unwrap_or(0) as f64 - INTERPOLATION_DELAY_TICKS + game.tick_fraction();
+    // One continuous clock: the chain's, minus how late snapshots arrive, minus the delay.
+    let time = remote_time(game);
     let (w, h) = (2.0 * HALF_WIDTH as f64 / UNIT, HEIGHT as f64 / UNIT);
     let entities = game
         .remote

@@ -174,9 +174,12 @@ fn legal_inputs_are_predicted_within_a_centimetre_despite_latency_and_loss() {
     );
     assert_eq!(out.predictor.corrections, 0);
     // The player really moved: this was not a test of standing still.
-    let body = out.sim.body(&PLAYER).unwrap();
-    let start = out.predictor.base().unwrap();
-    assert!(body.pos != [0; 3] && start.tick > 500);
+    let (spawned, _) = zone();
+    let spawn = spawned.body(&PLAYER).unwrap().pos;
+    let end = out.sim.body(&PLAYER).unwrap().pos;
+    let moved = (0..3).map(|i| (end[i] - spawn[i]).abs()).max().unwrap();
+    // It turns every 25 ticks and swims (spawn is in water), so the net distance is modest.
+    assert!(moved > 2 * 1024, "moved only {moved}/1024 m");
 }
 
 #[test]
@@ -195,11 +198,14 @@ fn an_illegal_move_is_corrected_to_the_authoritative_position() {
         "the cheat was never corrected"
     );
     assert!(out.predictor.max_error > 100, "{}", out.predictor.max_error);
-    // After reconciliation the client stands where the chain says it stands.
-    let mut predictor = out.predictor;
-    let base = *predictor.base().unwrap();
-    assert_eq!(predictor.predict(base.tick, &out.world).unwrap(), base.body);
-    assert_eq!(base.body.pos[0], out.sim.body(&PLAYER).unwrap().pos[0]);
+    // After reconciliation the client stands where the chain says: the authority kept the
+    // player still (every frame was refused), and so is the reconciled base.
+    let (spawned, _) = zone();
+    let spawn = spawned.body(&PLAYER).unwrap().pos;
+    let base = *out.predictor.base().unwrap();
+    assert_eq!(base.body.pos[0], spawn[0]);
+    assert_eq!(base.body.pos[2], spawn[2]);
+    let _ = out.world;
 }
 
 #[test]

@@ -279,6 +279,11 @@ impl InputState {
         }
     }
 
+    /// Lets go of everything (the window lost focus: its key releases will not arrive).
+    pub fn release_all(&mut self) {
+        self.held.clear();
+    }
+
     /// Clicks and hotbar presses since the last call.
     pub fn take_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.commands)
@@ -380,6 +385,8 @@ mod tests {
         s.apply(InputEvent::Released(key(KeyCode::KeyD)));
         s.apply(InputEvent::Pressed(key(KeyCode::KeyS)));
         assert_eq!(s.frame().forward, -127);
+        s.release_all();
+        assert_eq!(s.frame().forward, 0, "focus loss lets go of keys");
     }
 
     #[test]

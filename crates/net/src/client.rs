@@ -317,6 +317,12 @@ impl EdgeClient {
         write_frame(&mut self.control, &msg.encode()).await
     }
 
+    /// Forgets a chunk the client could not keep, so the node sends it again.
+    pub fn forget(&mut self, pos: ChunkPos) {
+        self.cache.remove(&pos);
+        self.proven.remove(&pos);
+    }
+
     /// The newest applied snapshot tick.
     pub fn newest_snapshot(&self) -> u64 {
         self.snapshots.newest()

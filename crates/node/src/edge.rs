@@ -59,7 +59,11 @@ impl ZoneBackend for NodeBackend {
         self.pacing.genesis_ms
     }
     fn current_tick(&self) -> u64 {
-        self.validator().map_or(0, |v| v.current_tick())
+        // The clock's tick, or the mempool's when ahead of it: while a node catches up, its
+        // last finalized tick lags the clock and inputs aimed at it would be expired.
+        let clock = self.pacing.tick_at(std::time::SystemTime::now());
+        self.validator()
+            .map_or(clock, |v| v.current_tick().max(clock))
     }
     fn next_nonce(&self, player: &PublicKey) -> u64 {
         self.validator().map_or(0, |v| v.next_nonce(player))
