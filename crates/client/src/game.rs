@@ -344,10 +344,7 @@ impl Game {
             ClientEvent::Refused { nonce, reason } => {
                 self.settle_edit(nonce, true);
                 let tick = self.chain_tick();
-                self.notice(
-                    tick,
-                    format!("action {nonce} refused by the node: {reason}"),
-                );
+                self.notice(tick, format!("refused by the node: {reason}"));
             }
             ClientEvent::Header(_) => {}
         }
