@@ -200,6 +200,9 @@ impl Default for SimConfig {
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"Z3RZONE1";
 
+/// Most skipped ticks one block catches up on (movement steps beyond the block's own).
+pub const MAX_CATCH_UP: u64 = 40;
+
 /// Most chunks a zone loads.
 pub const MAX_ZONE_CHUNKS: usize = 16_384;
 
@@ -440,6 +443,17 @@ impl Sim {
         actions: impl IntoIterator<Item = (&'a PlayerKey, &'a [u8])>,
         receipts: &mut Vec<Receipt>,
     ) -> Hash {
+        // Blocks may skip ticks (a leader proposes for the tick it is in). Bodies keep moving
+        // through the skipped ones with the frames in force, so one block per tick or one per
+        // several gives the same motion, and a client can predict per tick. Bounded, so a long
+        // outage does not make one block arbitrarily expensive.
+        let skipped = tick
+            .saturating_sub(self.tick)
+            .saturating_sub(1)
+            .min(MAX_CATCH_UP);
+        for _ in 0..skipped {
+            self.movement(receipts);
+        }
         self.tick = tick;
         for (player, payload) in actions {
             match Action::decode(payload) {
@@ -941,6 +955,34 @@ pub fn step_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_after_skipped_ticks_moves_bodies_as_consecutive_blocks_would() {
+        let player = [9u8; 32];
+        let walk = Action::Input(InputFrame {
+            forward: 127,
+            strafe: 0,
+            yaw: 9_000,
+            pitch: 0,
+            flags: 0,
+        })
+        .encode_to_vec();
+        let join = Action::Join.encode_to_vec();
+        let run = |ticks: &[u64]| {
+            let mut sim = Sim::genesis(SimConfig::default()).unwrap();
+            let mut r = Vec::new();
+            sim.execute_tick(1, [(&player, join.as_slice())], &mut r);
+            sim.execute_tick(2, [(&player, walk.as_slice())], &mut r);
+            for &t in ticks {
+                sim.execute_tick(t, std::iter::empty(), &mut r);
+            }
+            *sim.body(&player).unwrap()
+        };
+        let every = run(&[3, 4, 5, 6, 7, 8]);
+        let skipping = run(&[5, 8]);
+        assert_eq!(every, skipping);
+        assert_ne!(every, run(&[3]), "the body does move");
+    }
 
     #[test]
     fn reason_codes_round_trip() {
