@@ -6,19 +6,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Context as _, Result};
 use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
 use z3r0_client::sounds::{LOCAL, SoundCues};
 use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::terrain::pick;
-use z3r0_render::window::{Acquired, WindowSurface};
+use z3r0_render::window::{Acquired, WindowAction, WindowSurface, window_action};
 use z3r0_render::winit::application::ApplicationHandler;
 use z3r0_render::winit::dpi::PhysicalSize;
-use z3r0_render::winit::event::{DeviceEvent, DeviceId, ElementState, WindowEvent};
-use z3r0_render::winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
-use z3r0_render::winit::keyboard::{Key, NamedKey};
+use z3r0_render::winit::event::{DeviceEvent, DeviceId, WindowEvent};
+use z3r0_render::winit::event_loop::ActiveEventLoop;
 use z3r0_render::winit::window::{CursorGrabMode, Window, WindowId};
 use z3r0_render::{FrameInput, Gpu, GpuOptions, Renderer, RendererConfig};
 use z3r0_sim::Action;
@@ -264,21 +263,17 @@ impl ApplicationHandler for App {
         if let Some(e) = from_window_event(&event) {
             self.input.apply(e);
         }
-        match event {
-            WindowEvent::CloseRequested => event_loop.exit(),
-            WindowEvent::Focused(false) => self.input.release_all(),
-            WindowEvent::KeyboardInput { event, .. }
-                if event.state == ElementState::Pressed
-                    && event.logical_key == Key::Named(NamedKey::Escape) =>
-            {
-                event_loop.exit()
-            }
-            WindowEvent::Resized(size) => {
+        if matches!(event, WindowEvent::Focused(false)) {
+            self.input.release_all();
+        }
+        match window_action(&event) {
+            WindowAction::Close => event_loop.exit(),
+            WindowAction::Resize(width, height) => {
                 if let Some(live) = self.live.as_mut() {
-                    live.surface.resize(&live.gpu, size.width, size.height);
+                    live.surface.resize(&live.gpu, width, height);
                 }
             }
-            WindowEvent::RedrawRequested => match self.frame() {
+            WindowAction::Redraw => match self.frame() {
                 Ok(true) => {
                     if let Some(live) = &self.live {
                         live.window.request_redraw();
@@ -290,7 +285,7 @@ impl ApplicationHandler for App {
                     event_loop.exit();
                 }
             },
-            _ => {}
+            WindowAction::Other => {}
         }
     }
 }
@@ -304,12 +299,7 @@ pub fn run(
     radius: u8,
     stop_after: Option<u64>,
 ) -> Result<Game> {
-    let event_loop = EventLoop::new().map_err(|e| {
-        anyhow!(
-            "cannot open a window: {e} (is an X display available? set DISPLAY, or use --headless)"
-        )
-    })?;
-    event_loop.set_control_flow(ControlFlow::Poll);
+    let event_loop = z3r0_render::window::event_loop()?;
     // Without the sound card feature kira's backend never mixes (tracks would pile up):
     // play silently instead.
     let audio = if cfg!(feature = "audio-device") {

@@ -5,13 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
-use z3r0_render::window::{Acquired, WindowSurface};
+use anyhow::{Context, Result};
+use z3r0_render::window::{Acquired, WindowAction, WindowSurface, window_action};
 use z3r0_render::winit::application::ApplicationHandler;
 use z3r0_render::winit::dpi::PhysicalSize;
-use z3r0_render::winit::event::{ElementState, WindowEvent};
-use z3r0_render::winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
-use z3r0_render::winit::keyboard::{Key, NamedKey};
+use z3r0_render::winit::event::WindowEvent;
+use z3r0_render::winit::event_loop::ActiveEventLoop;
 use z3r0_render::winit::window::{Window, WindowId};
 use z3r0_render::{
     Camera, EntityBox, FrameInput, FrameStats, Gpu, GpuOptions, Renderer, RendererConfig,
@@ -132,20 +131,14 @@ impl ApplicationHandler for App {
     }
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
-        match event {
-            WindowEvent::CloseRequested => event_loop.exit(),
-            WindowEvent::KeyboardInput { event, .. }
-                if event.state == ElementState::Pressed
-                    && event.logical_key == Key::Named(NamedKey::Escape) =>
-            {
-                event_loop.exit()
-            }
-            WindowEvent::Resized(size) => {
+        match window_action(&event) {
+            WindowAction::Close => event_loop.exit(),
+            WindowAction::Resize(width, height) => {
                 if let Some(live) = self.live.as_mut() {
-                    live.surface.resize(&live.gpu, size.width, size.height);
+                    live.surface.resize(&live.gpu, width, height);
                 }
             }
-            WindowEvent::RedrawRequested => match self.frame() {
+            WindowAction::Redraw => match self.frame() {
                 Ok(true) => {
                     if let Some(live) = &self.live {
                         live.window.request_redraw();
@@ -157,7 +150,7 @@ impl ApplicationHandler for App {
                     event_loop.exit();
                 }
             },
-            _ => {}
+            WindowAction::Other => {}
         }
     }
 }
@@ -168,10 +161,7 @@ pub fn run(
     world: World,
     overlays: (Vec<EntityBox>, Option<[i32; 3]>),
 ) -> Result<()> {
-    let event_loop = EventLoop::new().map_err(|e| {
-        anyhow!("cannot open a window: {e} (is an X display available? set DISPLAY, or drop --window to render to a PNG)")
-    })?;
-    event_loop.set_control_flow(ControlFlow::Poll);
+    let event_loop = z3r0_render::window::event_loop()?;
     let mut app = App {
         size: parse_size(&args.size)?,
         view_distance: args.view_distance,

@@ -119,6 +119,20 @@ fn face_v(face: u32) -> vec3<f32> {
     return vec3<f32>(0.0, 1.0, 0.0);
 }
 
+// The (u, v) corner in 0..1 of vertex `vi` of a face's two triangles, wound counter-clockwise
+// around u × v; faces whose normal is -(u × v) take the mirrored order, so every face winds the
+// same way seen from outside.
+fn quad_corner(vi: u32, u: vec3<f32>, v: vec3<f32>, n: vec3<f32>) -> vec2<f32> {
+    var cu = array<f32, 6>(0.0, 1.0, 1.0, 0.0, 1.0, 0.0);
+    var cv = array<f32, 6>(0.0, 0.0, 1.0, 0.0, 1.0, 1.0);
+    var k = vi % 6u;
+    if dot(cross(u, v), n) < 0.0 {
+        let mirrored = array<u32, 6>(0u, 2u, 1u, 3u, 5u, 4u);
+        k = mirrored[k];
+    }
+    return vec2<f32>(cu[k], cv[k]);
+}
+
 @vertex
 fn vs_terrain(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32) -> TerrainOut {
     let q = quads[vi / 6u];
@@ -132,17 +146,8 @@ fn vs_terrain(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32
     let n = face_normal(face);
     let u_axis = face_u(face);
     let v_axis = face_v(face);
-    // Corners in (u, v): two triangles, wound counter-clockwise around u × v; faces whose
-    // normal is -(u × v) take the mirrored order, so every face winds the same way seen from
-    // outside.
-    var cu = array<f32, 6>(0.0, 1.0, 1.0, 0.0, 1.0, 0.0);
-    var cv = array<f32, 6>(0.0, 0.0, 1.0, 0.0, 1.0, 1.0);
-    var k = vi % 6u;
-    if dot(cross(u_axis, v_axis), n) < 0.0 {
-        let mirrored = array<u32, 6>(0u, 2u, 1u, 3u, 5u, 4u);
-        k = mirrored[k];
-    }
-    let local = corner + u_axis * (cu[k] * w) + v_axis * (cv[k] * h);
+    let c = quad_corner(vi, u_axis, v_axis, n);
+    let local = corner + u_axis * (c.x * w) + v_axis * (c.y * h);
 
     let origin = chunk_info[slot].xyz;
     let rel = vec3<f32>(origin - g.cam_int.xyz) + local - g.cam_frac.xyz;
@@ -260,15 +265,9 @@ fn vs_box(@builtin(vertex_index) vi: u32, @builtin(instance_index) ii: u32) -> B
     let n = face_normal(face);
     let u = face_u(face);
     let v = face_v(face);
-    var cu = array<f32, 6>(0.0, 1.0, 1.0, 0.0, 1.0, 0.0);
-    var cv = array<f32, 6>(0.0, 0.0, 1.0, 0.0, 1.0, 1.0);
-    var k = vi % 6u;
-    if dot(cross(u, v), n) < 0.0 {
-        let mirrored = array<u32, 6>(0u, 2u, 1u, 3u, 5u, 4u);
-        k = mirrored[k];
-    }
+    let c = quad_corner(vi, u, v, n);
     // Unit cube corner: the face plane sits at 1 on positive faces.
-    var p = u * cu[k] + v * cv[k];
+    var p = u * c.x + v * c.y;
     if face % 2u == 0u {
         p += n;
     }

@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use winit::event::{ElementState, WindowEvent};
+use winit::event_loop::{ControlFlow, EventLoop};
+use winit::keyboard::{Key, NamedKey};
 use winit::window::Window;
 
 use crate::RenderError;
@@ -127,4 +130,42 @@ impl WindowSurface {
         }
         Ok(Acquired::Skip)
     }
+}
+
+/// What a window event means to a game loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowAction {
+    /// Closed, or Escape pressed.
+    Close,
+    Resize(u32, u32),
+    Redraw,
+    Other,
+}
+
+/// The loop-level meaning of `event` (input itself is the caller's business).
+pub fn window_action(event: &WindowEvent) -> WindowAction {
+    match event {
+        WindowEvent::CloseRequested => WindowAction::Close,
+        WindowEvent::KeyboardInput { event, .. }
+            if event.state == ElementState::Pressed
+                && event.logical_key == Key::Named(NamedKey::Escape) =>
+        {
+            WindowAction::Close
+        }
+        WindowEvent::Resized(size) => WindowAction::Resize(size.width, size.height),
+        WindowEvent::RedrawRequested => WindowAction::Redraw,
+        _ => WindowAction::Other,
+    }
+}
+
+/// A polling event loop, or an error that says how to get a display.
+pub fn event_loop() -> Result<EventLoop<()>, RenderError> {
+    let event_loop = EventLoop::new().map_err(|e| {
+        RenderError::Window(format!(
+            "cannot open a window: {e} (is an X display available? set DISPLAY, or run \
+             headless)"
+        ))
+    })?;
+    event_loop.set_control_flow(ControlFlow::Poll);
+    Ok(event_loop)
 }
