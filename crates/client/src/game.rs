@@ -287,7 +287,7 @@ impl Game {
                     self.missing_body = 0;
                     self.joined = true;
                     self.own = Some(own);
-                    self.predictor.authoritative(Authoritative {
+                    let reconciled = self.predictor.authoritative(Authoritative {
                         tick: s.tick,
                         body: Body {
                             pos: own.pos,
@@ -296,6 +296,18 @@ impl Game {
                         },
                         frame: own.frame,
                     });
+                    if let Some(e) = reconciled.error
+                        && e > crate::predict::TOLERANCE
+                    {
+                        let sent = self.inputs.get(&s.tick).is_some();
+                        tracing::debug!(
+                            tick = s.tick,
+                            error = e,
+                            frame = ?own.frame,
+                            input_still_held = sent,
+                            "prediction corrected"
+                        );
+                    }
                 }
                 self.remote.push(s.tick, &s.entities);
             }
