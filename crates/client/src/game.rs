@@ -299,7 +299,7 @@ impl Game {
                     if let Some(e) = reconciled.error
                         && e > crate::predict::TOLERANCE
                     {
-                        let sent = self.inputs.get(&s.tick).is_some();
+                        let sent = self.inputs.contains_key(&s.tick);
                         tracing::debug!(
                             tick = s.tick,
                             error = e,
