@@ -259,7 +259,11 @@ pub fn serve_on(
                         shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
                         match result {
                             Ok(()) => debug!(%remote, "session ended"),
-                            Err((code, why)) => warn!(%remote, code, %why, "session closed"),
+                            Err((code, why)) => {
+                                warn!(%remote, code, %why, "session closed");
+                                // Errors before the session loop (authentication) close here.
+                                conn.close(quinn::VarInt::from_u32(code), why.as_bytes());
+                            }
                         }
                     }
                     Err(e) => debug!(%remote, %e, "handshake failed"),
@@ -296,7 +300,7 @@ fn malformed(e: impl std::fmt::Display) -> (u32, String) {
 }
 
 /// Reads one length-prefixed frame (at most `MAX_FRAME` bytes).
-pub(crate) async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Vec<u8>>, NetError> {
+pub async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Vec<u8>>, NetError> {
     let mut len = 0u64;
     for i in 0..4 {
         let mut b = [0u8; 1];
@@ -323,7 +327,7 @@ pub(crate) async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Ve
 }
 
 /// Writes one length-prefixed frame.
-pub(crate) async fn write_frame(send: &mut quinn::SendStream, body: &[u8]) -> Result<(), NetError> {
+pub async fn write_frame(send: &mut quinn::SendStream, body: &[u8]) -> Result<(), NetError> {
     let mut w = crate::wire::Writer::new();
     w.varint(body.len() as u64);
     w.bytes(body);

@@ -328,3 +328,75 @@ fn chunk_of_rounds_towards_negative_infinity() {
         ChunkPos::new(-1, 1, 0)
     );
 }
+
+/// A raw session: the pinned QUIC connection and its control stream, before authentication.
+async fn raw_session(
+    zone: &LocalZone,
+    edge: &z3r0_net::server::Edge,
+) -> (quinn::Connection, quinn::SendStream, quinn::RecvStream) {
+    let config = client_config(zone, edge);
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(z3r0_net::client::quic_config(&config).unwrap());
+    let conn = endpoint
+        .connect(config.server, "z3r0-node")
+        .unwrap()
+        .await
+        .unwrap();
+    let (send, recv) = conn.open_bi().await.unwrap();
+    (conn, send, recv)
+}
+
+async fn closed_code(conn: &quinn::Connection) -> u64 {
+    match tokio::time::timeout(Duration::from_secs(10), conn.closed())
+        .await
+        .unwrap()
+    {
+        quinn::ConnectionError::ApplicationClosed(c) => c.error_code.into_inner(),
+        other => panic!("closed by {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
+    use z3r0_net::proto::{ClientControl, ServerControl};
+    use z3r0_net::server::{read_frame, write_frame};
+    let zone = LocalZone::new(9);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let player: [u8; 32] =
+        commonware_codec::Encode::encode(&PrivateKey::from_seed(90).public_key())
+            .as_ref()
+            .try_into()
+            .unwrap();
+
+    let (conn, mut send, _recv) = raw_session(&zone, &edge).await;
+    let hello = ClientControl::Hello {
+        version: 99,
+        player,
+    };
+    write_frame(&mut send, &hello.encode()).await.unwrap();
+    assert_eq!(closed_code(&conn).await, u64::from(z3r0_net::close::AUTH));
+
+    let (conn, mut send, mut recv) = raw_session(&zone, &edge).await;
+    let hello = ClientControl::Hello {
+        version: z3r0_net::proto::VERSION,
+        player,
+    };
+    write_frame(&mut send, &hello.encode()).await.unwrap();
+    let challenge = read_frame(&mut recv).await.unwrap().unwrap();
+    assert!(matches!(
+        ServerControl::decode(&challenge).unwrap(),
+        ServerControl::Challenge { .. }
+    ));
+    let forged = ClientControl::Auth { signature: [7; 64] };
+    write_frame(&mut send, &forged.encode()).await.unwrap();
+    assert_eq!(closed_code(&conn).await, u64::from(z3r0_net::close::AUTH));
+
+    // Garbage instead of a hello is malformed.
+    let (conn, mut send, _recv) = raw_session(&zone, &edge).await;
+    write_frame(&mut send, &[0xee, 1, 2, 3]).await.unwrap();
+    assert_eq!(
+        closed_code(&conn).await,
+        u64::from(z3r0_net::close::MALFORMED)
+    );
+    edge.shutdown().await;
+}
