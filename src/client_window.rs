@@ -3,7 +3,6 @@
 //! the block under the crosshair. The window title is the HUD for now: fps, ping, tick,
 //! finality, position, chunk owner, hotbar slot and the latest refusal.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
@@ -13,13 +12,14 @@ use z3r0_client::sounds::{LOCAL, SoundCues};
 use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::terrain::pick;
-use z3r0_render::window::{Acquired, WindowAction, WindowSurface, window_action};
+use z3r0_render::window::Acquired;
+
+use crate::window_app::{Live, WindowApp, handle_window_event};
+use z3r0_render::FrameInput;
 use z3r0_render::winit::application::ApplicationHandler;
-use z3r0_render::winit::dpi::PhysicalSize;
 use z3r0_render::winit::event::{DeviceEvent, DeviceId, WindowEvent};
 use z3r0_render::winit::event_loop::ActiveEventLoop;
-use z3r0_render::winit::window::{CursorGrabMode, Window, WindowId};
-use z3r0_render::{FrameInput, Gpu, GpuOptions, Renderer, RendererConfig};
+use z3r0_render::winit::window::{CursorGrabMode, WindowId};
 use z3r0_sim::Action;
 use z3r0_voxel::{BlockId, VoxelPos, blocks};
 
@@ -35,13 +35,6 @@ const HOTBAR: [BlockId; 9] = [
     blocks::GRAVEL,
     blocks::SNOW,
 ];
-
-struct Live {
-    window: Arc<Window>,
-    gpu: Gpu,
-    surface: WindowSurface,
-    renderer: Renderer,
-}
 
 struct App {
     runtime: tokio::runtime::Runtime,
@@ -68,37 +61,15 @@ struct App {
 
 impl App {
     fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
-        let attributes = Window::default_attributes()
-            .with_title("Z3R0")
-            .with_inner_size(PhysicalSize::new(self.size.0, self.size.1));
-        let window = Arc::new(
-            event_loop
-                .create_window(attributes)
-                .context("cannot open a window")?,
-        );
+        let live = Live::open(event_loop, self.size, self.vsync, u32::from(self.radius))?;
         // Mouse look wants the cursor captured; where that is refused (no window manager,
         // remote desktops) the game still plays with the keyboard.
-        let _ = window
+        let _ = live
+            .window
             .set_cursor_grab(CursorGrabMode::Locked)
-            .or_else(|_| window.set_cursor_grab(CursorGrabMode::Confined));
-        window.set_cursor_visible(false);
-        let (gpu, surface) =
-            WindowSurface::new(window.clone(), &GpuOptions::default(), self.vsync)?;
-        println!(
-            "adapter {} · surface {:?}",
-            gpu.describe(),
-            surface.format()
-        );
-        let renderer = Renderer::new(
-            &gpu,
-            RendererConfig::new(surface.format(), u32::from(self.radius)),
-        )?;
-        self.live = Some(Live {
-            window,
-            gpu,
-            surface,
-            renderer,
-        });
+            .or_else(|_| live.window.set_cursor_grab(CursorGrabMode::Confined));
+        live.window.set_cursor_visible(false);
+        self.live = Some(live);
         Ok(())
     }
 
@@ -243,6 +214,18 @@ impl App {
     }
 }
 
+impl WindowApp for App {
+    fn live(&mut self) -> Option<&mut Live> {
+        self.live.as_mut()
+    }
+    fn frame(&mut self) -> Result<bool> {
+        App::frame(self)
+    }
+    fn fail(&mut self, error: anyhow::Error) {
+        self.error = Some(error);
+    }
+}
+
 impl ApplicationHandler for App {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.live.is_none()
@@ -266,27 +249,7 @@ impl ApplicationHandler for App {
         if matches!(event, WindowEvent::Focused(false)) {
             self.input.release_all();
         }
-        match window_action(&event) {
-            WindowAction::Close => event_loop.exit(),
-            WindowAction::Resize(width, height) => {
-                if let Some(live) = self.live.as_mut() {
-                    live.surface.resize(&live.gpu, width, height);
-                }
-            }
-            WindowAction::Redraw => match self.frame() {
-                Ok(true) => {
-                    if let Some(live) = &self.live {
-                        live.window.request_redraw();
-                    }
-                }
-                Ok(false) => event_loop.exit(),
-                Err(e) => {
-                    self.error = Some(e);
-                    event_loop.exit();
-                }
-            },
-            WindowAction::Other => {}
-        }
+        handle_window_event(self, &event, event_loop);
     }
 }
 

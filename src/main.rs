@@ -8,6 +8,7 @@ mod node_cmd;
 mod probe_cmd;
 mod render_cmd;
 mod render_window;
+mod window_app;
 mod world_cmd;
 
 use anyhow::Result;

@@ -2,29 +2,20 @@
 //! frame statistics once a second. Escape or closing the window ends it; so does `--frames N`
 //! (N > 1) after N presented frames.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use z3r0_render::window::{Acquired, WindowAction, WindowSurface, window_action};
+use z3r0_render::window::Acquired;
+
+use crate::window_app::{Live, WindowApp, handle_window_event};
 use z3r0_render::winit::application::ApplicationHandler;
-use z3r0_render::winit::dpi::PhysicalSize;
 use z3r0_render::winit::event::WindowEvent;
 use z3r0_render::winit::event_loop::ActiveEventLoop;
-use z3r0_render::winit::window::{Window, WindowId};
-use z3r0_render::{
-    Camera, EntityBox, FrameInput, FrameStats, Gpu, GpuOptions, Renderer, RendererConfig,
-};
+use z3r0_render::winit::window::WindowId;
+use z3r0_render::{Camera, EntityBox, FrameInput, FrameStats};
 use z3r0_voxel::World;
 
 use crate::render_cmd::{RenderArgs, parse_size, print_stats};
-
-struct Live {
-    window: Arc<Window>,
-    gpu: Gpu,
-    surface: WindowSurface,
-    renderer: Renderer,
-}
 
 struct App {
     size: (u32, u32),
@@ -44,34 +35,10 @@ struct App {
 
 impl App {
     fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
-        let attributes = Window::default_attributes()
-            .with_title("Z3R0")
-            .with_inner_size(PhysicalSize::new(self.size.0, self.size.1));
-        let window = Arc::new(
-            event_loop
-                .create_window(attributes)
-                .context("cannot open a window")?,
-        );
-        let (gpu, surface) =
-            WindowSurface::new(window.clone(), &GpuOptions::default(), self.vsync)?;
-        println!(
-            "adapter {} · surface {:?} · {:?}",
-            gpu.describe(),
-            surface.format(),
-            surface.present_mode()
-        );
-        let mut renderer = Renderer::new(
-            &gpu,
-            RendererConfig::new(surface.format(), self.view_distance),
-        )?;
-        let sync = renderer.sync_world(&gpu, &mut self.world)?;
+        let mut live = Live::open(event_loop, self.size, self.vsync, self.view_distance)?;
+        let sync = live.renderer.sync_world(&live.gpu, &mut self.world)?;
         println!("meshed {} chunks · {} quads", sync.meshed, sync.quads);
-        self.live = Some(Live {
-            window,
-            gpu,
-            surface,
-            renderer,
-        });
+        self.live = Some(live);
         self.started = Instant::now();
         self.last_report = self.started;
         Ok(())
@@ -120,6 +87,18 @@ fn wgpu_view_descriptor() -> z3r0_render::wgpu::TextureViewDescriptor<'static> {
     z3r0_render::wgpu::TextureViewDescriptor::default()
 }
 
+impl WindowApp for App {
+    fn live(&mut self) -> Option<&mut Live> {
+        self.live.as_mut()
+    }
+    fn frame(&mut self) -> Result<bool> {
+        App::frame(self)
+    }
+    fn fail(&mut self, error: anyhow::Error) {
+        self.error = Some(error);
+    }
+}
+
 impl ApplicationHandler for App {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.live.is_none()
@@ -131,27 +110,7 @@ impl ApplicationHandler for App {
     }
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
-        match window_action(&event) {
-            WindowAction::Close => event_loop.exit(),
-            WindowAction::Resize(width, height) => {
-                if let Some(live) = self.live.as_mut() {
-                    live.surface.resize(&live.gpu, width, height);
-                }
-            }
-            WindowAction::Redraw => match self.frame() {
-                Ok(true) => {
-                    if let Some(live) = &self.live {
-                        live.window.request_redraw();
-                    }
-                }
-                Ok(false) => event_loop.exit(),
-                Err(e) => {
-                    self.error = Some(e);
-                    event_loop.exit();
-                }
-            },
-            WindowAction::Other => {}
-        }
+        handle_window_event(self, &event, event_loop);
     }
 }
 
