@@ -4,7 +4,9 @@
 //! plays there as a headless bot and takes a screenshot of the streamed world.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+mod common;
+use common::shrink_zone;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,23 +22,6 @@ impl Drop for Kill {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn shrink_zone(genesis: &Path) {
-    let text = std::fs::read_to_string(genesis).unwrap();
-    let out: String = text
-        .lines()
-        .map(|line| {
-            if line.starts_with("chunks_x") || line.starts_with("chunks_z") {
-                format!("{} = [-1, 1]\n", &line[..8])
-            } else if line.starts_with("chunks_y") {
-                "chunks_y = [-1, 2]\n".to_string()
-            } else {
-                format!("{line}\n")
-            }
-        })
-        .collect();
-    std::fs::write(genesis, out).unwrap();
 }
 
 /// The first base from `start` (in steps of 10, below the ephemeral range) whose `n` ports

@@ -3,8 +3,11 @@
 //! finalized is lost.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::shrink_zone;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -88,24 +91,6 @@ fn wait_until(nodes: &[Node], what: &str, timeout: Duration, done: impl Fn(&[Nod
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn shrink_zone(genesis: &Path) {
-    // A small zone keeps world generation quick in unoptimised test builds.
-    let text = std::fs::read_to_string(genesis).unwrap();
-    let mut out = String::new();
-    for line in text.lines() {
-        let line = if line.starts_with("chunks_x") || line.starts_with("chunks_z") {
-            "chunks_x = [-1, 1]".replace("chunks_x", &line[..8])
-        } else if line.starts_with("chunks_y") {
-            "chunks_y = [-1, 2]".to_string()
-        } else {
-            line.to_string()
-        };
-        out.push_str(&line);
-        out.push('\n');
-    }
-    std::fs::write(genesis, out).unwrap();
 }
 
 #[test]
