@@ -85,8 +85,11 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let mut bot = None;
     let mut game = if args.headless {
-        runtime.block_on(play(args, &config, key))?
+        let (game, played) = runtime.block_on(play(args, &config, key))?;
+        bot = played;
+        game
     } else {
         let map = match &args.keys {
             Some(path) => {
@@ -131,6 +134,18 @@ pub fn run(args: &ClientArgs) -> Result<()> {
     for (reason, n) in &report.refusals {
         println!("  refused ×{n}: {reason}");
     }
+    if let Some(bot) = &bot {
+        let t = &bot.tally;
+        println!(
+            "  actions: {} applied, {} refused; cheat actions: {} sent, {} refused, {} accepted, {} unheard",
+            t.applied,
+            t.refused.values().sum::<u64>(),
+            t.cheats,
+            t.cheats_refused.values().sum::<u64>(),
+            t.cheats_accepted,
+            t.cheats_unheard + bot.cheats_pending()
+        );
+    }
     if let Some(path) = &args.screenshot {
         screenshot(&mut game, path, size, args.radius)?;
         println!("wrote {}", path.display());
@@ -143,7 +158,7 @@ async fn play(
     args: &ClientArgs,
     config: &ClientConfig,
     key: commonware_cryptography::ed25519::PrivateKey,
-) -> Result<Game> {
+) -> Result<(Game, Option<Bot>)> {
     let mut game = Game::connect(config, key)
         .await
         .with_context(|| format!("connecting to {}", args.connect))?;
@@ -162,14 +177,19 @@ async fn play(
                     game.join()?;
                 }
             }
-            None => game.input(InputFrame::default())?,
+            None => {
+                game.input(InputFrame::default())?;
+            }
         }
         // Predict every tick, as a window would, so the report measures real corrections.
         game.predicted();
     }
     // Let the last chunks and receipts in.
     game.wait(Duration::from_millis(500)).await?;
-    Ok(game)
+    if let Some(b) = bot.as_mut() {
+        b.settle(&mut game);
+    }
+    Ok((game, bot))
 }
 
 fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius: u8) -> Result<()> {

@@ -2,6 +2,8 @@
 //! to itself, `cheat` tries what a modified client would (speed, flying, reach, forged
 //! signatures, replays, trespassing) so the rules' refusals can be seen and counted.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_chain::Action as ChainAction;
@@ -9,7 +11,7 @@ use z3r0_net::NetError;
 use z3r0_sim::{Action, InputFrame, flags};
 use z3r0_voxel::VoxelPos;
 
-use crate::game::Game;
+use crate::game::{Game, reason_key};
 
 /// Which script a bot follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,26 @@ impl std::str::FromStr for BotKind {
     }
 }
 
+/// What became of a bot's actions.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Actions applied by finalized blocks.
+    pub applied: u64,
+    /// Actions refused (by the node) or rejected (by the rules), by reason (without numbers).
+    pub refused: BTreeMap<String, u64>,
+    /// Cheat actions sent: each one an action the rules or the node must refuse.
+    pub cheats: u64,
+    /// Cheat actions refused, by reason.
+    pub cheats_refused: BTreeMap<String, u64>,
+    /// Cheat actions the chain applied: must stay 0.
+    pub cheats_accepted: u64,
+    /// Cheat actions whose outcome was not heard (lost, or still in flight at the end).
+    pub cheats_unheard: u64,
+}
+
+/// Cheat actions awaiting their outcome, at most.
+const MAX_PENDING_CHEATS: usize = 256;
+
 /// A seeded script.
 #[derive(Debug)]
 pub struct Bot {
@@ -38,8 +60,9 @@ pub struct Bot {
     rng: u64,
     yaw: u16,
     ticks: u64,
-    /// Cheat attempts made, by kind.
-    pub cheats: u64,
+    pub tally: Tally,
+    /// Nonces of cheat actions sent, awaiting the first outcome heard for them.
+    pending_cheats: BTreeSet<u64>,
 }
 
 impl Bot {
@@ -49,7 +72,48 @@ impl Bot {
             rng: seed | 1,
             yaw: (seed as u16).wrapping_mul(7_919),
             ticks: 0,
-            cheats: 0,
+            tally: Tally::default(),
+            pending_cheats: BTreeSet::new(),
+        }
+    }
+
+    /// Cheat actions sent whose outcome has not been heard yet.
+    pub fn cheats_pending(&self) -> u64 {
+        self.pending_cheats.len() as u64
+    }
+
+    fn cheat_sent(&mut self, nonce: Option<u64>) {
+        let Some(nonce) = nonce else { return };
+        self.tally.cheats += 1;
+        self.pending_cheats.insert(nonce);
+        while self.pending_cheats.len() > MAX_PENDING_CHEATS {
+            self.pending_cheats.pop_first();
+            self.tally.cheats_unheard += 1;
+        }
+    }
+
+    /// Counts the outcomes the game heard since the last call. A cheat's fate is the first
+    /// outcome heard for its nonce after it was sent (a forged action carries the nonce the
+    /// player's next honest action will use, and is refused long before that one is final).
+    pub fn settle(&mut self, game: &mut Game) {
+        for outcome in game.outcomes.drain(..) {
+            let cheat = self.pending_cheats.remove(&outcome.nonce);
+            match &outcome.refused {
+                None => {
+                    self.tally.applied += 1;
+                    if cheat {
+                        self.tally.cheats_accepted += 1;
+                        tracing::warn!(nonce = outcome.nonce, "a cheat action was applied");
+                    }
+                }
+                Some(reason) => {
+                    let key = reason_key(reason);
+                    if cheat {
+                        *self.tally.cheats_refused.entry(key.clone()).or_default() += 1;
+                    }
+                    *self.tally.refused.entry(key).or_default() += 1;
+                }
+            }
         }
     }
 
@@ -60,8 +124,9 @@ impl Bot {
         self.rng
     }
 
-    /// Plays one tick of `game`.
+    /// Plays one tick of `game` (after counting what it heard).
     pub fn tick(&mut self, game: &mut Game) -> Result<(), NetError> {
+        self.settle(game);
         self.ticks += 1;
         if !game.joined {
             if self.ticks % 20 == 1 {
@@ -77,7 +142,7 @@ impl Bot {
         } else {
             0
         };
-        let mut frame = InputFrame {
+        let frame = InputFrame {
             forward: 127,
             strafe: 0,
             yaw: self.yaw,
@@ -102,30 +167,38 @@ impl Bot {
             }
             BotKind::Cheat => {
                 if self.ticks.is_multiple_of(10) {
-                    self.cheats += 1;
-                    self.cheat(game, &mut frame)?;
+                    return self.cheat(game, frame);
                 }
             }
         }
-        game.input(frame)
+        game.input(frame).map(|_| ())
     }
 
-    fn cheat(&mut self, game: &mut Game, frame: &mut InputFrame) -> Result<(), NetError> {
+    /// One cheat, and this tick's input frame.
+    fn cheat(&mut self, game: &mut Game, mut frame: InputFrame) -> Result<(), NetError> {
         let pos = game
             .own
             .map_or([0; 3], |o| o.pos.map(|c| c.div_euclid(1024) as i32));
         match (self.ticks / 10) % 6 {
             // Speed hack: the stick beyond full.
-            0 => frame.strafe = 127,
-            // Fly hack: jump while in the air (every tick: most of them are mid-air).
+            0 => {
+                frame.strafe = 127;
+                let nonce = game.input(frame)?;
+                self.cheat_sent(nonce);
+                return Ok(());
+            }
+            // Fly hack: jump in mid-air. Not an action the chain refuses but a move the physics
+            // does not make (a `NotOnGround` movement receipt), so it is not counted as a cheat
+            // action: on the ground the same frame is an honest jump.
             1 => frame.flags = flags::JUMP,
             // Reach hack: dig a block 20 m away.
             2 => {
-                game.act(&Action::Break(VoxelPos::new(
+                let sent = game.act(&Action::Break(VoxelPos::new(
                     pos[0] + 20,
                     pos[1] - 1,
                     pos[2],
                 )))?;
+                self.cheat_sent(Some(sent.action.nonce));
             }
             // Forged signature: an action signed by someone else in this player's name.
             3 => {
@@ -140,17 +213,22 @@ impl Bot {
                 .sign(&stranger);
                 forged.action.player = game.edge.public_key();
                 game.edge.send_signed(&forged)?;
+                self.cheat_sent(Some(forged.action.nonce));
             }
             // Replay: the join again, byte for byte (its nonce is used: never applied twice).
-            4 => game.replay_first()?,
-            // Trespass: claim a column and build in someone else's (or an unclaimed wall).
+            4 => {
+                let nonce = game.replay_first()?;
+                self.cheat_sent(nonce);
+            }
+            // Build far above the head (out of reach, and in a column not its own).
             _ => {
-                game.act(&Action::Place(
+                let sent = game.act(&Action::Place(
                     VoxelPos::new(pos[0], pos[1] + 30, pos[2]),
                     z3r0_voxel::blocks::STONE,
                 ))?;
+                self.cheat_sent(Some(sent.action.nonce));
             }
         }
-        Ok(())
+        game.input(frame).map(|_| ())
     }
 }

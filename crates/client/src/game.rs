@@ -41,6 +41,18 @@ pub struct GameStats {
     pub finality_ms: VecDeque<f64>,
 }
 
+/// What became of one of the player's actions (by nonce), for bots and reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub nonce: u64,
+    /// `None`: applied by a finalized block. `Some(reason)`: refused by the node or rejected by
+    /// the rules, in words.
+    pub refused: Option<String>,
+}
+
+/// Outcomes kept until someone drains them.
+const MAX_OUTCOMES: usize = 1024;
+
 /// A rejection or refusal the player should see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -58,6 +70,8 @@ pub struct Game {
     pub stats: GameStats,
     /// The newest notices (bounded).
     pub notices: VecDeque<Notice>,
+    /// Outcomes of the player's actions, oldest first (bounded: the oldest are dropped).
+    pub outcomes: VecDeque<Outcome>,
     /// Recent inputs by target tick, resent until their tick passes.
     inputs: BTreeMap<u64, SignedAction>,
     /// Non-input actions in flight: nonce → action kind.
@@ -72,6 +86,12 @@ pub struct Game {
     /// Snapshots in a row without the player's body.
     missing_body: u32,
     lag: f64,
+}
+
+/// A reason without the numbers that make each message unique, for counting.
+pub fn reason_key(text: &str) -> String {
+    let words: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
+    words.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn now_ms() -> u64 {
@@ -91,6 +111,7 @@ impl Game {
             own: None,
             stats: GameStats::default(),
             notices: VecDeque::new(),
+            outcomes: VecDeque::new(),
             inputs: BTreeMap::new(),
             actions: BTreeMap::new(),
             subscribed: None,
@@ -136,12 +157,17 @@ impl Game {
     }
 
     fn notice(&mut self, tick: u64, text: String) {
-        // Counted by the reason's words, without the numbers that make each one unique.
-        let key: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
-        *self.stats.refusals.entry(key).or_default() += 1;
+        *self.stats.refusals.entry(reason_key(&text)).or_default() += 1;
         self.notices.push_back(Notice { tick, text });
         while self.notices.len() > 32 {
             self.notices.pop_front();
+        }
+    }
+
+    fn outcome(&mut self, outcome: Outcome) {
+        self.outcomes.push_back(outcome);
+        while self.outcomes.len() > MAX_OUTCOMES {
+            self.outcomes.pop_front();
         }
     }
 
@@ -189,11 +215,12 @@ impl Game {
         }
     }
 
-    /// Sends the first action again, unchanged: the chain must refuse the used nonce.
-    pub fn replay_first(&mut self) -> Result<(), NetError> {
+    /// Sends the first action again, unchanged: the chain must refuse the used nonce. Returns
+    /// that nonce (`None`: nothing sent yet).
+    pub fn replay_first(&mut self) -> Result<Option<u64>, NetError> {
         match &self.first {
-            Some(a) => self.edge.send_signed(a),
-            None => Ok(()),
+            Some(a) => self.edge.send_signed(a).map(|()| Some(a.action.nonce)),
+            None => Ok(None),
         }
     }
 
@@ -202,12 +229,15 @@ impl Game {
     }
 
     /// Sends this tick's input frame (once per target tick) and resends the unexpired ones.
-    pub fn input(&mut self, frame: InputFrame) -> Result<(), NetError> {
+    /// Returns the new frame's nonce (`None`: this tick already had its frame).
+    pub fn input(&mut self, frame: InputFrame) -> Result<Option<u64>, NetError> {
         let target = self.input_tick();
+        let mut sent = None;
         if !self.inputs.contains_key(&target) {
             let signed = self
                 .edge
                 .send_action(target, Action::Input(frame).encode_to_vec())?;
+            sent = Some(signed.action.nonce);
             self.inputs.insert(target, signed);
             self.predictor.sent(target, frame);
         }
@@ -220,7 +250,7 @@ impl Game {
                 let _ = self.edge.send_signed(a);
             }
         }
-        Ok(())
+        Ok(sent)
     }
 
     /// Handles everything that has arrived, without waiting.
@@ -336,27 +366,30 @@ impl Game {
                 while self.stats.finality_ms.len() > 200 {
                     self.stats.finality_ms.pop_front();
                 }
-                for &(action, reason) in &i.rejections {
+                for r in &i.rejections {
                     // Walls and mid-air jumps are movement feedback, not refusals to show.
-                    let movement = action == Action::Input(InputFrame::default()).kind()
-                        && matches!(
-                            Reason::from_code(reason),
-                            Some(Reason::Blocked | Reason::NotOnGround)
-                        );
-                    if !movement {
-                        self.notice(i.tick, reason_text(reason));
+                    if r.nonce.is_some() {
+                        self.notice(i.tick, reason_text(r.reason));
                     }
                 }
-                for n in &i.nonces {
-                    let kind = self.pending_edits.get(n).map(|e| e.2);
-                    let refused = kind.is_some_and(|k| i.rejections.iter().any(|r| r.0 == k));
-                    self.settle_edit(*n, refused);
+                for &nonce in &i.nonces {
+                    let refused = i
+                        .rejections
+                        .iter()
+                        .find(|r| r.nonce == Some(nonce))
+                        .map(|r| reason_text(r.reason));
+                    self.settle_edit(nonce, refused.is_some());
+                    self.outcome(Outcome { nonce, refused });
                 }
             }
             ClientEvent::Refused { nonce, reason } => {
                 self.settle_edit(nonce, true);
                 let tick = self.chain_tick();
                 self.notice(tick, format!("refused by the node: {reason}"));
+                self.outcome(Outcome {
+                    nonce,
+                    refused: Some(format!("refused by the node: {reason}")),
+                });
             }
             ClientEvent::Header(_) => {}
         }

@@ -76,8 +76,23 @@ async fn a_wandering_bot_joins_walks_and_is_rarely_corrected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cheating_bot_is_refused_with_reasons() {
-    let (game, bot, _) = play(BotKind::Cheat, 12, 140).await;
-    assert!(bot.cheats >= 6, "{} attempts", bot.cheats);
+    let (mut game, mut bot, _) = play(BotKind::Cheat, 12, 140).await;
+    bot.settle(&mut game);
+    let t = &bot.tally;
+    assert!(t.cheats >= 8, "{t:?}");
+    assert_eq!(t.cheats_accepted, 0, "{t:?}");
+    // Every cheat action heard a refusal with its reason (one may be in flight at the end).
+    let refused: u64 = t.cheats_refused.values().sum();
+    assert!(refused + bot.cheats_pending() == t.cheats, "{t:?}");
+    assert!(bot.cheats_pending() <= 1, "{t:?}");
+    // A replay (its tick long past, its nonce used) is refused each time, not only the first:
+    // it is not a resend.
+    assert!(
+        t.cheats_refused
+            .iter()
+            .any(|(r, n)| (r.contains("already used") || r.contains("expired")) && *n >= 2),
+        "{t:?}"
+    );
     let reasons: Vec<&String> = game.stats.refusals.keys().collect();
     let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
     assert!(has("too fast"), "{reasons:?}");

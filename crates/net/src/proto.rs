@@ -16,7 +16,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 use crate::wire::{Reader, WireError, Writer};
 
 /// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -246,8 +246,20 @@ pub struct Included {
     pub tick: u64,
     /// Nonces of the player's actions in the block, in block order.
     pub nonces: Vec<u64>,
-    /// The rules' refusals for this player in the block: (action tag, reason code).
-    pub rejections: Vec<(u8, u8)>,
+    /// The rules' refusals for this player in the block.
+    pub rejections: Vec<RuleRejection>,
+}
+
+/// One refusal by the rules of a player's action in a finalized block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleRejection {
+    /// The action's tag (`z3r0_sim::Action::kind`).
+    pub action: u8,
+    /// `z3r0_sim::Reason` code.
+    pub reason: u8,
+    /// The refused action's nonce; `None` when the refusal is of movement under the frame in
+    /// force (a wall, a mid-air jump) rather than of one action.
+    pub nonce: Option<u64>,
 }
 
 /// A chunk with its Merkle proof against the chunk root of the state after block `height`
@@ -316,9 +328,16 @@ impl Event {
                     w.varint(*n);
                 }
                 w.varint(i.rejections.len() as u64);
-                for (a, r) in &i.rejections {
-                    w.u8(*a);
-                    w.u8(*r);
+                for r in &i.rejections {
+                    w.u8(r.action);
+                    w.u8(r.reason);
+                    match r.nonce {
+                        Some(n) => {
+                            w.u8(1);
+                            w.varint(n);
+                        }
+                        None => w.u8(0),
+                    }
                 }
             }
             Self::Refused { nonce, reason } => {
@@ -393,9 +412,19 @@ impl Event {
                     nonces.push(r.varint()?);
                 }
                 let n = r.count("rejections", MAX_ACTIONS_PER_PLAYER)?;
-                let mut rejections = Vec::with_capacity(n.min(r.remaining() / 2));
+                let mut rejections = Vec::with_capacity(n.min(r.remaining() / 3));
                 for _ in 0..n {
-                    rejections.push((r.u8()?, r.u8()?));
+                    let (action, reason) = (r.u8()?, r.u8()?);
+                    let nonce = match r.u8()? {
+                        0 => None,
+                        1 => Some(r.varint()?),
+                        _ => return Err(WireError::Invalid("rejection nonce flag")),
+                    };
+                    rejections.push(RuleRejection {
+                        action,
+                        reason,
+                        nonce,
+                    });
                 }
                 Self::Included(Included {
                     height,
@@ -549,7 +578,18 @@ mod tests {
                 height: 1,
                 tick: 2,
                 nonces: vec![3, 4],
-                rejections: vec![(2, 5)],
+                rejections: vec![
+                    RuleRejection {
+                        action: 2,
+                        reason: 5,
+                        nonce: Some(4),
+                    },
+                    RuleRejection {
+                        action: 2,
+                        reason: 4,
+                        nonce: None,
+                    },
+                ],
             }),
             Event::Refused {
                 nonce: 77,

@@ -27,6 +27,10 @@ use crate::proto::{
 use crate::snapshot::{EntityRecord, SnapshotWriter};
 use crate::{NetError, close, identity};
 
+/// Ticks during which a client may resend an action (inputs are resent until their tick
+/// passes): a copy within them is a resend, a copy after them is a replay, and is told so.
+const RESEND_TICKS: u64 = 40;
+
 /// What the edge needs from the zone.
 pub trait ZoneBackend: Send + Sync + 'static {
     fn zone(&self) -> u32;
@@ -608,7 +612,9 @@ async fn run_session(
     let mut control_budget = Bucket::new(shared.config.control_per_sec);
     let mut chunks = ChunkStream::default();
     let mut last_header_sent = 0u64;
-    let mut nonces_refused: BTreeSet<u64> = BTreeSet::new();
+    // Refused nonces, with the tick of the refusal: a client resending a refused action hears
+    // once, a player who sends it again much later (a replay) hears again.
+    let mut nonces_refused: BTreeMap<u64, u64> = BTreeMap::new();
     // Nonces this session got into the mempool: clients resend inputs against loss, and a
     // resent copy coming back as a duplicate or replay is no news to them.
     let mut nonces_accepted: BTreeSet<u64> = BTreeSet::new();
@@ -634,7 +640,8 @@ async fn run_session(
                         if action.action.player != player {
                             break Err((close::FOREIGN_INPUT, "input signed by another player".into()));
                         }
-                        let nonce = action.action.nonce;
+                        let (nonce, tick) = (action.action.nonce, action.action.tick);
+                        let now = shared.backend.current_tick();
                         match shared.backend.submit(session, action) {
                             Ok(()) => {
                                 nonces_accepted.insert(nonce);
@@ -642,13 +649,20 @@ async fn run_session(
                                     nonces_accepted.pop_first();
                                 }
                             }
-                            Err(
-                                z3r0_chain::Rejection::Duplicate(_)
-                                | z3r0_chain::Rejection::Replay { .. },
-                            ) if nonces_accepted.contains(&nonce) => {}
-                            // Report each refused nonce once (a client may resend).
+                            // A resend of an action this session got in: pending, or final
+                            // while its tick is recent.
+                            Err(z3r0_chain::Rejection::Duplicate(_))
+                                if nonces_accepted.contains(&nonce) => {}
+                            Err(z3r0_chain::Rejection::Replay { .. })
+                                if nonces_accepted.contains(&nonce)
+                                    && tick.saturating_add(RESEND_TICKS) >= now => {}
+                            // Report a refused nonce once per resend window.
                             Err(reason) => {
-                                if nonces_refused.insert(nonce) {
+                                let repeat = nonces_refused
+                                    .get(&nonce)
+                                    .is_some_and(|&at| at.saturating_add(RESEND_TICKS) > now);
+                                if !repeat {
+                                    nonces_refused.insert(nonce, now);
                                     if nonces_refused.len() > 1024 {
                                         nonces_refused.pop_first();
                                     }

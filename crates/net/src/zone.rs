@@ -9,7 +9,7 @@ use z3r0_chain::Block;
 use z3r0_sim::{Receipt, Sim};
 use z3r0_voxel::{ChunkPos, Hash};
 
-use crate::proto::{ChunkData, FinalityProof, Header, Included};
+use crate::proto::{ChunkData, FinalityProof, Header, Included, RuleRejection};
 use crate::server::TickUpdate;
 use crate::snapshot::EntityRecord;
 
@@ -79,11 +79,21 @@ impl FeedBuilder {
                     player,
                     action,
                     reason,
-                } => outcomes
-                    .entry(*player)
-                    .or_insert_with(empty)
-                    .rejections
-                    .push((*action, *reason as u8)),
+                    index,
+                } => {
+                    let nonce = index
+                        .and_then(|i| block.actions.get(usize::try_from(i).ok()?))
+                        .map(|a| a.action.nonce);
+                    outcomes
+                        .entry(*player)
+                        .or_insert_with(empty)
+                        .rejections
+                        .push(RuleRejection {
+                            action: *action,
+                            reason: *reason as u8,
+                            nonce,
+                        });
+                }
                 Receipt::BlockChanged { pos, .. } => {
                     changed.insert(pos.chunk());
                 }

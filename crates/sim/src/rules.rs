@@ -121,6 +121,9 @@ pub enum Receipt {
         player: PlayerKey,
         action: u8,
         reason: Reason,
+        /// Position of the refused action in the block; `None` for an outcome of movement in
+        /// the frame in force (a wall, a mid-air jump) rather than of one action.
+        index: Option<u32>,
     },
     Joined {
         player: PlayerKey,
@@ -455,13 +458,15 @@ impl Sim {
             self.movement(receipts);
         }
         self.tick = tick;
-        for (player, payload) in actions {
+        for (index, (player, payload)) in actions.into_iter().enumerate() {
+            let index = u32::try_from(index).ok();
             match Action::decode(payload) {
-                Ok(action) => self.apply(player, &action, receipts),
+                Ok(action) => self.apply(player, &action, index, receipts),
                 Err(_) => receipts.push(Receipt::Rejected {
                     player: *player,
                     action: payload.first().copied().unwrap_or(u8::MAX),
                     reason: Reason::BadFrame,
+                    index,
                 }),
             }
         }
@@ -471,7 +476,13 @@ impl Sim {
         self.root
     }
 
-    fn apply(&mut self, player: &PlayerKey, action: &Action, receipts: &mut Vec<Receipt>) {
+    fn apply(
+        &mut self,
+        player: &PlayerKey,
+        action: &Action,
+        index: Option<u32>,
+        receipts: &mut Vec<Receipt>,
+    ) {
         let outcome = match action {
             Action::Join => self.join(player, receipts),
             _ => match self.players.get(player).copied() {
@@ -500,6 +511,7 @@ impl Sim {
                 player: *player,
                 action: action.kind(),
                 reason,
+                index,
             });
         }
     }
@@ -618,6 +630,7 @@ impl Sim {
                     player: p.key,
                     action: Action::Input(InputFrame::default()).kind(),
                     reason,
+                    index: None,
                 });
             }
         }
