@@ -2,7 +2,7 @@
 
 mod client_cmd;
 mod client_window;
-mod devnet_cmd;
+mod devnet;
 mod genesis_cmd;
 mod node_cmd;
 mod probe_cmd;
@@ -31,8 +31,9 @@ enum Command {
     World(world_cmd::WorldArgs),
     /// Write a zone genesis and per-validator configs and keys for a loopback network.
     Genesis(genesis_cmd::GenesisArgs),
-    /// Run a local zone: validator processes on loopback under load, with a running report.
-    Devnet(devnet_cmd::DevnetArgs),
+    /// Run a whole zone here: validator processes, players and cheaters, a live dashboard and
+    /// a report at the end.
+    Devnet(devnet::DevnetArgs),
     /// Run one zone validator (consensus, storage, metrics) from its config.
     Node(node_cmd::NodeArgs),
     /// Play in a zone as a player over QUIC (headless, as a bot, with a screenshot).
@@ -55,7 +56,7 @@ fn main() -> Result<()> {
         Command::World(args) => world_cmd::run(&args),
         Command::Genesis(args) => genesis_cmd::run(&args),
         Command::Node(args) => node_cmd::run(&args),
-        Command::Devnet(args) => devnet_cmd::run(&args),
+        Command::Devnet(args) => devnet::run(&args),
         Command::Render(args) => render_cmd::run(&args),
         Command::EdgeProbe(args) => probe_cmd::run(&args),
         Command::Client(args) => client_cmd::run(&args),

@@ -15,6 +15,10 @@ pub struct NodeArgs {
     /// Runtime worker threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Stop when standard input closes (how `z3r0 devnet` stops its validators, and why none
+    /// outlives it).
+    #[arg(long)]
+    stop_on_stdin_close: bool,
 }
 
 pub fn run(args: &NodeArgs) -> Result<()> {
@@ -22,6 +26,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         config: args.config.clone(),
         load_rate: args.load,
         threads: args.threads,
+        stop_on_stdin_close: args.stop_on_stdin_close,
     })
     .with_context(|| format!("validator {}", args.config.display()))
 }

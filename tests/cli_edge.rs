@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::shrink_zone;
+use common::{free_ports, shrink_zone};
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,26 +21,6 @@ impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// The first base from `start` (in steps of 10, below the ephemeral range) whose `n` ports
-/// are free for TCP and UDP, so parallel tests and stray processes do not collide.
-fn free_ports(start: u16, n: u16) -> u16 {
-    let mut base = start;
-    loop {
-        let free = (0..n).all(|i| {
-            let addr = ("127.0.0.1", base + i);
-            std::net::TcpListener::bind(addr).is_ok() && std::net::UdpSocket::bind(addr).is_ok()
-        });
-        if free {
-            return base;
-        }
-        base = if base + 10 + n < 32_000 {
-            base + 10
-        } else {
-            20_000
-        };
     }
 }
 

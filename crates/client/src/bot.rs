@@ -63,6 +63,8 @@ pub struct Bot {
     pub tally: Tally,
     /// Nonces of cheat actions sent, awaiting the first outcome heard for them.
     pending_cheats: BTreeSet<u64>,
+    /// Chunk columns a builder tried to claim.
+    columns_tried: Vec<(i32, i32)>,
 }
 
 impl Bot {
@@ -74,6 +76,7 @@ impl Bot {
             ticks: 0,
             tally: Tally::default(),
             pending_cheats: BTreeSet::new(),
+            columns_tried: Vec::new(),
         }
     }
 
@@ -157,6 +160,14 @@ impl Bot {
                 {
                     // Dig the block under the feet, or place one beside them.
                     let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
+                    // Claim each new column it builds in, while it may claim more (someone may
+                    // own it already: then the refusal says so).
+                    let size = z3r0_voxel::CHUNK_SIZE as i32;
+                    let column = (x.div_euclid(size), z.div_euclid(size));
+                    if self.columns_tried.len() < 4 && !self.columns_tried.contains(&column) {
+                        self.columns_tried.push(column);
+                        game.act(&Action::Claim(column.0, column.1))?;
+                    }
                     let action = if self.next().is_multiple_of(2) {
                         Action::Break(VoxelPos::new(x, y - 1, z))
                     } else {
@@ -213,6 +224,7 @@ impl Bot {
                 .sign(&stranger);
                 forged.action.player = game.edge.public_key();
                 game.edge.send_signed(&forged)?;
+                game.stats.actions_sent += 1;
                 self.cheat_sent(Some(forged.action.nonce));
             }
             // Replay: the join again, byte for byte (its nonce is used: never applied twice).

@@ -35,6 +35,8 @@ pub struct GameStats {
     pub bad_chunks: u64,
     pub snapshots: u64,
     pub included: u64,
+    /// Actions signed and sent (each new one once; resends are not counted).
+    pub actions_sent: u64,
     /// Refusals by the node and rejections by the rules, by reason text.
     pub refusals: BTreeMap<String, u64>,
     /// Finality latency samples: block tick start → its receipt, milliseconds.
@@ -176,6 +178,7 @@ impl Game {
         let signed = self
             .edge
             .send_action(self.input_tick(), action.encode_to_vec())?;
+        self.stats.actions_sent += 1;
         self.actions.insert(signed.action.nonce, action.kind());
         self.first.get_or_insert_with(|| signed.clone());
         while self.actions.len() > 256 {
@@ -219,7 +222,11 @@ impl Game {
     /// that nonce (`None`: nothing sent yet).
     pub fn replay_first(&mut self) -> Result<Option<u64>, NetError> {
         match &self.first {
-            Some(a) => self.edge.send_signed(a).map(|()| Some(a.action.nonce)),
+            Some(a) => {
+                self.edge.send_signed(a)?;
+                self.stats.actions_sent += 1;
+                Ok(Some(a.action.nonce))
+            }
             None => Ok(None),
         }
     }
@@ -238,6 +245,7 @@ impl Game {
                 .edge
                 .send_action(target, Action::Input(frame).encode_to_vec())?;
             sent = Some(signed.action.nonce);
+            self.stats.actions_sent += 1;
             self.inputs.insert(target, signed);
             self.predictor.sent(target, frame);
         }

@@ -112,6 +112,9 @@ pub struct EdgeClient {
     /// Snapshots applied, their datagram bytes, and the remote entities they held.
     pub snapshots_applied: u64,
     pub snapshot_bytes: u64,
+    /// Bytes of headers and of chunks received (event payloads).
+    pub header_bytes: u64,
+    pub chunk_bytes: u64,
     pub snapshot_entities: u64,
 }
 
@@ -258,6 +261,8 @@ impl EdgeClient {
             headers_verified: 0,
             snapshots_applied: 0,
             snapshot_bytes: 0,
+            header_bytes: 0,
+            chunk_bytes: 0,
             snapshot_entities: 0,
         })
     }
@@ -406,7 +411,13 @@ impl EdgeClient {
     }
 
     fn on_event(&mut self, bytes: &[u8]) -> Result<Option<ClientEvent>, NetError> {
-        match Event::decode(bytes)? {
+        let event = Event::decode(bytes)?;
+        match &event {
+            Event::Header(_) => self.header_bytes += bytes.len() as u64,
+            Event::Chunk(_) => self.chunk_bytes += bytes.len() as u64,
+            _ => {}
+        }
+        match event {
             Event::Header(h) => {
                 if h.finality.is_some() || !self.trust_node_headers {
                     self.committee.verify_header(&h)?;

@@ -84,6 +84,15 @@ impl Genesis {
         }
     }
 
+    /// Writes this genesis to `path` (after checking it).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        self.validate().map_err(|reason| ConfigError::Invalid {
+            path: path.into(),
+            reason,
+        })?;
+        write(path, &toml::to_string(self)?)
+    }
+
     /// The committee's keys, in file order.
     pub fn public_keys(&self) -> Result<Vec<PublicKey>, String> {
         self.validators

@@ -6,6 +6,7 @@ pub mod block;
 pub mod edge;
 pub mod engine;
 pub mod executor;
+pub mod explorer;
 pub mod genesis;
 pub mod gossip;
 pub mod metrics;

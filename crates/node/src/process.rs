@@ -5,6 +5,7 @@
 use crate::application::{Finalized, Observer, Pacing};
 use crate::block::MAX_BLOCK_BYTES;
 use crate::engine::{self, Channels, Timeouts, ValidatorSetup, channel};
+use crate::explorer::{Explorer, KEPT_BLOCKS};
 use crate::genesis::{Genesis, ValidatorConfig, to_hex};
 use commonware_codec::Encode as _;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519::PrivateKey};
@@ -42,6 +43,9 @@ pub struct NodeOptions {
     pub load_rate: u32,
     /// Runtime worker threads.
     pub threads: usize,
+    /// Stop when standard input closes: a supervisor (the devnet) holds its end, so the node
+    /// stops when told to and when the supervisor dies, however it dies.
+    pub stop_on_stdin_close: bool,
 }
 
 /// Why a node could not run.
@@ -62,8 +66,11 @@ pub enum ProcessError {
     },
 }
 
-/// Appends `height digest root` for every finalized block to `finalized.log` in the storage
-/// directory: an audit trail that other tools (and the multi-process test) compare across nodes.
+/// Appends `height digest root at_ms latency_us` for every finalized block to `finalized.log`
+/// in the storage directory: an audit trail that other tools (the devnet's report, the
+/// multi-process test) compare across nodes. `at_ms` is when this node executed the block
+/// (Unix milliseconds); `latency_us` its finality latency here, `-` for blocks it replayed or
+/// backfilled.
 fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
     let path = dir.join("finalized.log");
     let file = std::fs::OpenOptions::new()
@@ -77,9 +84,15 @@ fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
     let file = Arc::new(Mutex::new(std::io::LineWriter::new(file)));
     Ok(Arc::new(move |f: &Finalized| {
         let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+        let at_ms =
+            f.at.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+        let latency = f
+            .latency
+            .map_or_else(|| "-".to_string(), |l| l.as_micros().to_string());
         if let Err(e) = writeln!(
             file,
-            "{} {} {}",
+            "{} {} {} {at_ms} {latency}",
             f.height,
             to_hex(&f.digest),
             to_hex(&f.root)
@@ -113,9 +126,12 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
         .with_storage_directory(config.storage_dir.join("runtime"))
         .with_worker_threads(options.threads.max(1))
         .with_catch_panics(false);
-    let load_rate = options.load_rate;
+    let (load_rate, stdin_stop) = (options.load_rate, options.stop_on_stdin_close);
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
-        node(context, config, genesis, key, observer, load_rate).await
+        node(
+            context, config, genesis, key, observer, load_rate, stdin_stop,
+        )
+        .await
     })
 }
 
@@ -126,6 +142,7 @@ async fn node(
     key: PrivateKey,
     observer: Observer,
     load_rate: u32,
+    stdin_stop: bool,
 ) -> Result<(), ProcessError> {
     let me = key.public_key();
     let participants = Set::from_iter_dedup(genesis.public_keys().map_err(ProcessError::Genesis)?);
@@ -170,11 +187,21 @@ async fn node(
     };
     let p2p = network.start();
 
-    serve_metrics(&context, config.metrics);
+    let explorer = Arc::new(Explorer::default());
+    serve_http(&context, config.metrics, explorer.clone());
 
     // The player edge: sessions read finalized blocks from the feed the finalizer publishes to.
     let feed = z3r0_net::server::EdgeFeed::new();
-    let edge_hook = crate::edge::publisher(feed.clone());
+    let edge_hook = {
+        let mut publish = crate::edge::publisher(feed.clone());
+        let explorer = explorer.clone();
+        let hook: crate::application::EdgeHook<Sim> =
+            Box::new(move |block, sim, receipts, finality| {
+                explorer.record(block, sim, receipts);
+                publish(block, sim, receipts, finality);
+            });
+        hook
+    };
     let backend = Arc::new(crate::edge::NodeBackend {
         zone: genesis.zone,
         pacing: Pacing {
@@ -240,6 +267,7 @@ async fn node(
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
+            _ = stdin_closed(stdin_stop) => info!("standard input closed"),
         }
     };
     tokio::select! {
@@ -261,8 +289,85 @@ async fn node(
     }
 }
 
-/// Serves the runtime's metrics registry (ours included) as Prometheus text on `addr`.
-fn serve_metrics(context: &commonware_runtime::tokio::Context, addr: SocketAddr) {
+/// Resolves once standard input reaches its end (never, unless `enabled`).
+async fn stdin_closed(enabled: bool) {
+    if !enabled {
+        return std::future::pending().await;
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // Blocking reads on their own thread: the runtime's workers stay free.
+    let spawned = std::thread::Builder::new()
+        .name("stdin-watch".into())
+        .spawn(move || {
+            let mut sink = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            while matches!(std::io::Read::read(&mut stdin, &mut sink), Ok(n) if n > 0) {}
+            let _ = tx.send(());
+        });
+    match spawned {
+        Ok(_) => {
+            let _ = rx.await;
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot watch standard input");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// The answer to one HTTP request: status line, content type, body.
+fn route(
+    context: &commonware_runtime::tokio::Context,
+    explorer: &Explorer,
+    target: &str,
+) -> (&'static str, &'static str, String) {
+    const JSON: &str = "application/json";
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
+    let json = |value: Result<String, serde_json::Error>| match value {
+        Ok(body) => ("200 OK", JSON, body),
+        Err(e) => ("500 Internal Server Error", "text/plain", e.to_string()),
+    };
+    match path {
+        "/" | "/metrics" => ("200 OK", "text/plain; version=0.0.4", context.encode()),
+        "/api/map" => json(serde_json::to_string(&explorer.map())),
+        "/api/blocks" => {
+            let limit = param("limit").unwrap_or(20) as usize;
+            json(serde_json::to_string(
+                &explorer.recent(param("after").unwrap_or(0), limit),
+            ))
+        }
+        _ => match path.strip_prefix("/api/block/").map(str::parse::<u64>) {
+            Some(Ok(height)) => match explorer.block(height) {
+                Some(block) => json(serde_json::to_string(&block)),
+                None => (
+                    "404 Not Found",
+                    "text/plain",
+                    format!("block {height} is not among the last {KEPT_BLOCKS} finalized here"),
+                ),
+            },
+            _ => (
+                "404 Not Found",
+                "text/plain",
+                format!("no such page: {path}"),
+            ),
+        },
+    }
+}
+
+/// Serves the runtime's metrics registry (ours included) as Prometheus text at `/metrics`, and
+/// the explorer as JSON under `/api/`, on `addr`.
+fn serve_http(
+    context: &commonware_runtime::tokio::Context,
+    addr: SocketAddr,
+    explorer: Arc<Explorer>,
+) {
     context.child("metrics").spawn(move |ctx| async move {
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
@@ -271,15 +376,26 @@ fn serve_metrics(context: &commonware_runtime::tokio::Context, addr: SocketAddr)
                 return;
             }
         };
-        info!(%addr, "metrics at /metrics");
+        info!(%addr, "metrics at /metrics, explorer at /api/");
         loop {
             let Ok((mut socket, _)) = listener.accept().await else { continue };
-            // One small request per connection; read what arrived and answer with everything.
+            // One small GET per connection: its first line is all we need.
             let mut request = [0u8; 1024];
-            let _ = tokio::time::timeout(Duration::from_secs(1), socket.read(&mut request)).await;
-            let body = ctx.encode();
+            let n = tokio::time::timeout(Duration::from_secs(1), socket.read(&mut request))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            let head = String::from_utf8_lossy(&request[..n]);
+            let target = head
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("GET "))
+                .and_then(|l| l.split(' ').next())
+                .unwrap_or("/");
+            let (status, content_type, body) = route(&ctx, &explorer, target);
             let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = socket.write_all(response.as_bytes()).await;

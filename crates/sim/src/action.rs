@@ -62,6 +62,14 @@ impl Action {
         }
     }
 
+    /// The name of a kind code (`"?"` for an unknown one), for logs and explorers.
+    pub fn kind_name(kind: u8) -> &'static str {
+        const NAMES: [&str; 9] = [
+            "join", "leave", "input", "break", "place", "claim", "release", "grant", "revoke",
+        ];
+        NAMES.get(usize::from(kind)).copied().unwrap_or("?")
+    }
+
     /// Decodes a whole payload: trailing bytes are an error.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
         commonware_codec::Decode::decode_cfg(commonware_codec::Copying(bytes), &())

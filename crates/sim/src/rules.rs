@@ -344,6 +344,13 @@ impl Sim {
         self.ecs.get::<Inventory>(self.player(key)?)
     }
 
+    /// Every claimed chunk column, in column order.
+    pub fn claims(&self) -> impl Iterator<Item = &Claim> + '_ {
+        self.claims
+            .values()
+            .filter_map(|&e| self.ecs.get::<Claim>(e))
+    }
+
     pub fn claim(&self, column: (i32, i32)) -> Option<&Claim> {
         self.ecs.get::<Claim>(*self.claims.get(&column)?)
     }

@@ -1,0 +1,194 @@
+//! The devnet's players: scripted bots (`z3r0_client::bot`), each a real QUIC client of one
+//! validator, run as tasks of the devnet process. A bot whose node goes away reconnects.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use tokio::sync::watch;
+use z3r0_client::Game;
+use z3r0_client::bot::{Bot, BotKind, Tally};
+use z3r0_net::client::ClientConfig;
+
+/// Chunk radius streamed to each bot (builders need the voxels around them).
+const BOT_RADIUS: u8 = 2;
+
+/// What one bot reports to the devnet.
+#[derive(Debug, Default, Clone)]
+pub struct BotStats {
+    pub connected: bool,
+    pub tally: Tally,
+    pub cheats_pending: u64,
+    pub actions_sent: u64,
+    /// Bytes received from the node over all sessions, and seconds connected.
+    pub rx_bytes: u64,
+    /// Of which snapshots, headers and chunks (payload bytes).
+    pub split: [u64; 3],
+    pub connected_s: f64,
+    pub last_error: Option<String>,
+}
+
+impl BotStats {
+    /// Download rate over the time connected, kbit/s.
+    pub fn kbps(&self) -> Option<f64> {
+        (self.connected_s >= 1.0).then(|| self.rx_bytes as f64 * 8.0 / 1000.0 / self.connected_s)
+    }
+}
+
+#[derive(Debug)]
+pub struct BotHandle {
+    pub kind: BotKind,
+    /// The player's name on the map: the first four bytes of its key, in hex.
+    pub short_key: String,
+    pub stats: Arc<Mutex<BotStats>>,
+}
+
+pub fn kind_name(kind: BotKind) -> &'static str {
+    match kind {
+        BotKind::Wander => "wander",
+        BotKind::Build => "build",
+        BotKind::Cheat => "cheat",
+    }
+}
+
+/// The key of bot `index`: derived from the devnet seed, so a resumed devnet has the same
+/// players.
+pub fn bot_key(seed: u64, index: usize) -> PrivateKey {
+    PrivateKey::from_seed(
+        seed.wrapping_mul(1_000_003)
+            .wrapping_add(index as u64)
+            .wrapping_add(1 << 40),
+    )
+}
+
+/// Starts bot `index` on `runtime`, playing against `server` until `stop` turns true.
+pub fn spawn(
+    runtime: &tokio::runtime::Handle,
+    index: usize,
+    kind: BotKind,
+    seed: u64,
+    mut config: ClientConfig,
+    server: SocketAddr,
+    stop: watch::Receiver<bool>,
+) -> BotHandle {
+    let key = bot_key(seed, index);
+    let short_key = z3r0_node::genesis::to_hex(&key.public_key().as_ref()[..4]);
+    let stats = Arc::new(Mutex::new(BotStats::default()));
+    config.server = server;
+    runtime.spawn(play(
+        kind,
+        seed ^ (index as u64 + 1),
+        config,
+        key,
+        stats.clone(),
+        stop,
+    ));
+    BotHandle {
+        kind,
+        short_key,
+        stats,
+    }
+}
+
+async fn play(
+    kind: BotKind,
+    seed: u64,
+    config: ClientConfig,
+    key: PrivateKey,
+    stats: Arc<Mutex<BotStats>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut bot = Bot::new(kind, seed);
+    // Counts from sessions that ended.
+    let (mut rx_before, mut sent_before, mut connected_before) = (0u64, 0u64, 0.0f64);
+    let mut split_before = [0u64; 3];
+    let split = |g: &Game| {
+        [
+            g.edge.snapshot_bytes,
+            g.edge.header_bytes,
+            g.edge.chunk_bytes,
+        ]
+    };
+    let add = |a: [u64; 3], b: [u64; 3]| [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+    let set = |f: &dyn Fn(&mut BotStats)| f(&mut stats.lock().unwrap_or_else(|p| p.into_inner()));
+    while !*stop.borrow() {
+        let mut game = match Game::connect(&config, key.clone()).await {
+            Ok(g) => g,
+            Err(e) => {
+                set(&|s| s.last_error = Some(e.to_string()));
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+        };
+        game.radius = BOT_RADIUS;
+        let since = Instant::now();
+        let tick = Duration::from_millis(u64::from(game.edge.tick_ms.max(1)));
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut ticks = 0u64;
+        let ended = loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                _ = stop.changed() => break None,
+            }
+            if let Err(e) = game.poll().await {
+                break Some(e.to_string());
+            }
+            if let Err(e) = bot.tick(&mut game) {
+                break Some(e.to_string());
+            }
+            ticks += 1;
+            if ticks.is_multiple_of(10) {
+                let rx = game.edge.connection().stats().udp_rx.bytes;
+                let connected = since.elapsed().as_secs_f64();
+                let (tally, pending, sent) = (
+                    bot.tally.clone(),
+                    bot.cheats_pending(),
+                    game.stats.actions_sent,
+                );
+                set(&|s| {
+                    s.connected = game.joined;
+                    s.tally = tally.clone();
+                    s.cheats_pending = pending;
+                    s.actions_sent = sent_before + sent;
+                    s.rx_bytes = rx_before + rx;
+                    s.connected_s = connected_before + connected;
+                });
+            }
+        };
+        if ended.is_none() {
+            // Let the outcomes of the last actions in.
+            let _ = game.wait(Duration::from_millis(300)).await;
+            bot.settle(&mut game);
+        }
+        rx_before += game.edge.connection().stats().udp_rx.bytes;
+        sent_before += game.stats.actions_sent;
+        split_before = add(split_before, split(&game));
+        connected_before += since.elapsed().as_secs_f64();
+        game.edge.close();
+        let (tally, pending) = (bot.tally.clone(), bot.cheats_pending());
+        set(&|s| {
+            s.connected = false;
+            s.tally = tally.clone();
+            s.cheats_pending = pending;
+            s.actions_sent = sent_before;
+            s.rx_bytes = rx_before;
+            s.split = split_before;
+            s.connected_s = connected_before;
+            if let Some(e) = &ended {
+                s.last_error = Some(e.clone());
+            }
+        });
+        if ended.is_some() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}

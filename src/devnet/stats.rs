@@ -1,0 +1,296 @@
+//! What the devnet measures: validator metrics scraped over HTTP, the validators' audit logs
+//! of finalized blocks (heights, roots, finality latencies), and process CPU and memory.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// `GET path` on a loopback HTTP server: (status code, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let fetch = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.ok()?;
+        let text = String::from_utf8_lossy(&raw);
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        Some((status, body.to_string()))
+    };
+    tokio::time::timeout(Duration::from_secs(2), fetch)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// One scrape of a validator's metrics.
+#[derive(Debug, Default, Clone)]
+pub struct Sample {
+    pub height: f64,
+    pub peers: f64,
+}
+
+pub fn parse_metrics(text: &str) -> Sample {
+    let mut sample = Sample::default();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        if name.ends_with("zone_height") {
+            sample.height = value;
+        } else if name.ends_with("tracker_directory_reserved") {
+            // Peers the tracker holds a connection slot for.
+
+            sample.peers = value;
+        }
+    }
+    sample
+}
+
+/// One line of a validator's `finalized.log`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finalized {
+    pub height: u64,
+    pub root: String,
+    /// When the validator executed it, Unix milliseconds.
+    pub at_ms: u64,
+    /// Its finality latency there (`None`: replayed or backfilled).
+    pub latency_us: Option<u64>,
+}
+
+pub fn parse_audit_line(line: &str) -> Option<Finalized> {
+    let mut f = line.split(' ');
+    let height = f.next()?.parse().ok()?;
+    let _digest = f.next()?;
+    let root = f.next()?.to_string();
+    let at_ms = f.next()?.parse().ok()?;
+    let latency_us = f.next()?.parse().ok();
+    Some(Finalized {
+        height,
+        root,
+        at_ms,
+        latency_us,
+    })
+}
+
+/// Follows one append-only audit log, returning the lines added since the last read.
+#[derive(Debug)]
+pub struct AuditTail {
+    path: PathBuf,
+    offset: u64,
+    partial: String,
+}
+
+impl AuditTail {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            offset: 0,
+            partial: String::new(),
+        }
+    }
+
+    pub fn read_new(&mut self) -> Vec<Finalized> {
+        let Ok(mut file) = std::fs::File::open(&self.path) else {
+            return Vec::new();
+        };
+        if file.seek(SeekFrom::Start(self.offset)).is_err() {
+            return Vec::new();
+        }
+        let mut text = String::new();
+        let Ok(n) = file.read_to_string(&mut text) else {
+            return Vec::new();
+        };
+        self.offset += n as u64;
+        self.partial.push_str(&text);
+        let complete = match self.partial.rfind('\n') {
+            Some(end) => {
+                let rest = self.partial.split_off(end + 1);
+                std::mem::replace(&mut self.partial, rest)
+            }
+            None => return Vec::new(),
+        };
+        complete.lines().filter_map(parse_audit_line).collect()
+    }
+}
+
+/// Every validator's roots by height, checked against each other as they arrive.
+#[derive(Debug, Default)]
+pub struct RootLedger {
+    /// The first root seen at each height.
+    roots: BTreeMap<u64, String>,
+    /// Heights each validator has reported.
+    seen: Vec<BTreeMap<u64, ()>>,
+    /// (height, validator, its root, the root seen first).
+    pub disagreements: Vec<(u64, usize, String, String)>,
+}
+
+impl RootLedger {
+    pub fn new(validators: usize) -> Self {
+        Self {
+            seen: vec![BTreeMap::new(); validators],
+            ..Self::default()
+        }
+    }
+
+    pub fn add(&mut self, validator: usize, f: &Finalized) {
+        if let Some(seen) = self.seen.get_mut(validator) {
+            seen.insert(f.height, ());
+        }
+        match self.roots.get(&f.height) {
+            Some(root) if *root != f.root => {
+                self.disagreements
+                    .push((f.height, validator, f.root.clone(), root.clone()));
+            }
+            Some(_) => {}
+            None => {
+                self.roots.insert(f.height, f.root.clone());
+            }
+        }
+    }
+
+    /// Highest height every validator has reported.
+    pub fn common_tip(&self) -> u64 {
+        self.seen
+            .iter()
+            .map(|s| s.keys().next_back().copied().unwrap_or(0))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Heights up to the common tip that a validator never reported, per validator.
+    pub fn missing(&self) -> Vec<u64> {
+        let tip = self.common_tip();
+        self.seen
+            .iter()
+            .map(|s| (1..=tip).filter(|h| !s.contains_key(h)).count() as u64)
+            .collect()
+    }
+
+    /// Every validator reported every height up to the common tip, with one root at each.
+    pub fn agree(&self) -> bool {
+        self.disagreements.is_empty()
+            && self.common_tip() > 0
+            && self.missing().iter().all(|&m| m == 0)
+    }
+}
+
+/// The `q` quantile (0..=1) of sorted values: the nearest-rank definition.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// CPU seconds (user + system) a process has used, from /proc (Linux).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Resident memory of a process in MiB, from /proc (Linux).
+pub fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn line(height: u64, root: &str) -> Finalized {
+        Finalized {
+            height,
+            root: root.into(),
+            at_ms: 0,
+            latency_us: None,
+        }
+    }
+
+    #[test]
+    fn audit_lines_parse_with_and_without_latency() {
+        assert_eq!(
+            parse_audit_line("7 ab cd 1700000000000 1234"),
+            Some(Finalized {
+                height: 7,
+                root: "cd".into(),
+                at_ms: 1_700_000_000_000,
+                latency_us: Some(1234)
+            })
+        );
+        assert_eq!(
+            parse_audit_line("7 ab cd 5 -").unwrap().latency_us,
+            None,
+            "replayed blocks have no latency"
+        );
+        assert!(parse_audit_line("7 ab").is_none());
+    }
+
+    #[test]
+    fn a_tail_returns_only_complete_new_lines() {
+        let dir = std::env::temp_dir().join(format!("z3r0-tail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("finalized.log");
+        std::fs::write(&path, "1 a r1 10 5\n2 b r2 11").unwrap();
+        let mut tail = AuditTail::new(path.clone());
+        assert_eq!(tail.read_new().len(), 1);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b" 6\n3 c r3 12 -\n").unwrap();
+        let new: Vec<u64> = tail.read_new().iter().map(|f| f.height).collect();
+        assert_eq!(new, vec![2, 3]);
+        assert!(tail.read_new().is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_ledger_finds_disagreements_and_gaps() {
+        let mut ledger = RootLedger::new(2);
+        for h in 1..=3 {
+            ledger.add(0, &line(h, "x"));
+            ledger.add(1, &line(h, "x"));
+        }
+        assert!(ledger.agree());
+        // A replay reports a height again: the same root is fine.
+        ledger.add(1, &line(2, "x"));
+        assert!(ledger.agree());
+        // A gap below the common tip is not agreement.
+        ledger.add(0, &line(5, "x"));
+        ledger.add(1, &line(5, "x"));
+        assert_eq!(ledger.missing(), vec![1, 1]);
+        assert!(!ledger.agree());
+        ledger.add(0, &line(4, "x"));
+        ledger.add(1, &line(4, "y"));
+        assert_eq!(ledger.disagreements.len(), 1);
+        assert!(!ledger.agree());
+    }
+
+    #[test]
+    fn quantiles_use_the_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&v, 0.5), Some(50.0));
+        assert_eq!(quantile(&v, 0.99), Some(99.0));
+        assert_eq!(quantile(&v, 1.0), Some(100.0));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+}

@@ -1,0 +1,157 @@
+//! The validator processes of a devnet: started as `z3r0 node`, each in its own process group
+//! (a terminal's Ctrl-C reaches the devnet only, which then stops them in order), holding the
+//! write end of their standard input (closing it stops them; so does the devnet dying, however
+//! it dies), and restarted when one exits on its own.
+
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+
+use super::stats;
+
+/// Restarts of one validator before the devnet gives up on it.
+pub const MAX_RESTARTS: u32 = 10;
+
+#[derive(Debug)]
+pub struct Validator {
+    pub index: usize,
+    pub dir: PathBuf,
+    config: PathBuf,
+    pub metrics: SocketAddr,
+    pub players: SocketAddr,
+    child: Option<Child>,
+    pub restarts: u32,
+    /// CPU seconds of this validator's earlier (exited) processes.
+    cpu_before: f64,
+    /// The last CPU reading of the running process.
+    cpu_last: f64,
+}
+
+impl Validator {
+    pub fn new(index: usize, dir: PathBuf) -> Result<Self> {
+        let config = dir.join("config.toml");
+        let (cfg, _, _) = z3r0_node::ValidatorConfig::load(&config)
+            .with_context(|| format!("loading {}", config.display()))?;
+        Ok(Self {
+            index,
+            dir,
+            config,
+            metrics: cfg.metrics,
+            players: cfg.player_listen,
+            child: None,
+            restarts: 0,
+            cpu_before: 0.0,
+            cpu_last: 0.0,
+        })
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("node.log")
+    }
+
+    pub fn audit_path(&self) -> PathBuf {
+        self.dir.join("data").join("finalized.log")
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn start(&mut self, exe: &Path) -> Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .with_context(|| format!("opening {}", self.log_path().display()))?;
+        let child = Command::new(exe)
+            .args(["node", "--stop-on-stdin-close", "--config"])
+            .arg(&self.config)
+            .env("NO_COLOR", "1")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,z3r0_node=info".into()),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting validator {}", self.dir.display()))?;
+        // Tests and operators find the process here (to watch it, or to kill it).
+        let _ = std::fs::write(self.dir.join("node.pid"), child.id().to_string());
+        self.cpu_last = 0.0;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The exit status if the process has ended (it is then forgotten).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = child.try_wait().ok().flatten()?;
+        self.cpu_before += self.cpu_last;
+        self.cpu_last = 0.0;
+        self.child = None;
+        Some(status)
+    }
+
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// CPU seconds this validator's processes have used so far.
+    pub fn cpu_seconds(&mut self) -> f64 {
+        if let Some(now) = self.pid().and_then(stats::cpu_seconds) {
+            self.cpu_last = now;
+        }
+        self.cpu_before + self.cpu_last
+    }
+
+    pub fn rss_mb(&self) -> Option<f64> {
+        self.pid().and_then(stats::rss_mb)
+    }
+
+    /// Asks the process to stop: closes its standard input.
+    pub fn request_stop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            drop(child.stdin.take());
+        }
+    }
+
+    /// Asks the process to stop, waits up to `grace`, then kills it.
+    pub fn stop(&mut self, grace: Duration) {
+        self.request_stop();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        tracing::warn!(validator = self.index, "did not stop in time; killing it");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Validator {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The last lines of a validator's log, to say why it stopped.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

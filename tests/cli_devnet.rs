@@ -1,0 +1,338 @@
+//! `z3r0 devnet` end to end: validator processes, players and cheaters, one validator killed
+//! with SIGKILL and restarted, the dashboard in headless Chromium, and the JSON report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::free_ports;
+use serde_json::Value;
+
+/// A devnet process, with its output lines as they come.
+struct Devnet {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    dir: PathBuf,
+}
+
+impl Devnet {
+    fn start(name: &str, extra: &[&str]) -> Devnet {
+        let dir = std::env::temp_dir().join(format!("z3r0-devnet-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = free_ports(23_000 + (std::process::id() % 600) as u16 * 12, 12);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .arg("devnet")
+            .args(["--validators", "4", "--base-port"])
+            .arg(base.to_string())
+            .arg("--data")
+            .arg(dir.join("chain"))
+            .arg("--fresh")
+            .arg("--report")
+            .arg(dir.join("report.json"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                println!("devnet: {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Devnet {
+            child,
+            lines,
+            seen: Vec::new(),
+            dir,
+        }
+    }
+
+    /// Waits for an output line containing `needle`; returns it.
+    fn wait_line(&mut self, needle: &str, timeout: Duration) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line with {needle:?} in time; stderr:\n{}",
+                    std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+                ),
+            }
+        }
+    }
+
+    fn pid(&self, validator: usize) -> u32 {
+        let path = self
+            .dir
+            .join(format!("chain/validator-{validator}/node.pid"));
+        std::fs::read_to_string(path)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn dashboard(&mut self) -> String {
+        let line = self.wait_line("dashboard: ", Duration::from_secs(60));
+        line.trim_start_matches("dashboard: ").trim().to_string()
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has exited; only its parent's wait is missing.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
+fn wait_gone(pids: &[u32], timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while pids.iter().any(|&p| alive(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "processes left behind: {:?}",
+            pids.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn kill9(pid: u32) {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -9 {pid}"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn browser_available() -> bool {
+    Path::new("/usr/bin/chromium").exists()
+        && Command::new("chromedriver")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+/// Loads the dashboard in headless Chromium: the height rises, the map shows players, a
+/// block's receipts open; saves a screenshot with the test output.
+fn check_dashboard(url: &str) {
+    if !browser_available() {
+        assert!(
+            std::env::var_os("Z3R0_REQUIRE_BROWSER").is_none(),
+            "Chromium and chromedriver are required here (apt-get install chromium chromium-driver)"
+        );
+        eprintln!(
+            "!!! the dashboard was NOT checked in a browser: install chromium chromium-driver !!!"
+        );
+        return;
+    }
+    let port = free_ports(29_000 + (std::process::id() % 200) as u16 * 10, 1);
+    let browser = webdriver::Browser::start(port);
+    browser.open(url);
+    let height = |b: &webdriver::Browser| {
+        b.eval("return Number(document.getElementById('height').textContent) || 0")
+            .as_f64()
+            .unwrap_or(0.0)
+    };
+    browser.wait_for(
+        "a height",
+        "return Number(document.getElementById('height').textContent) > 0",
+        Duration::from_secs(30),
+    );
+    let first = height(&browser);
+    browser.wait_for(
+        "the height to rise",
+        &format!("return Number(document.getElementById('height').textContent) > {first} + 10"),
+        Duration::from_secs(30),
+    );
+    browser.wait_for(
+        "players on the map",
+        "return Number(document.getElementById('map-players').textContent) > 0",
+        Duration::from_secs(30),
+    );
+    // A block with a refused action (the cheaters make them), opened in the explorer.
+    browser.wait_for(
+        "a block with rejections",
+        "const r = document.querySelector('.block-row.has-rej'); if (r) { r.click(); return true; } return false;",
+        Duration::from_secs(30),
+    );
+    let reasons = browser.wait_for(
+        "the block's receipts",
+        "const rows = document.querySelectorAll('#block-detail .rejection'); return rows.length ? Array.from(rows).map(r => r.textContent).join(' | ') : '';",
+        Duration::from_secs(15),
+    );
+    assert!(!reasons.as_str().unwrap().is_empty());
+    let png = browser.screenshot();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("devnet-dashboard.png");
+    std::fs::write(&out, png).unwrap();
+    println!(
+        "dashboard screenshot: {} (receipts: {reasons})",
+        out.display()
+    );
+}
+
+const REPORT_FIELDS: [&str; 15] = [
+    "validators",
+    "bots",
+    "cheaters",
+    "duration_s",
+    "blocks_finalized",
+    "blocks_per_s",
+    "finality_ms",
+    "actions_submitted",
+    "actions_applied",
+    "actions_rejected",
+    "cheat_actions_accepted",
+    "state_roots_agree",
+    "bandwidth_kbps_per_client",
+    "cpu_cores_per_validator",
+    "rss_mb_per_validator",
+];
+
+#[test]
+fn a_devnet_runs_survives_a_killed_validator_and_reports() {
+    let dash = free_ports(28_000 + (std::process::id() % 300) as u16 * 10, 1);
+    let dash_addr = format!("127.0.0.1:{dash}");
+    let mut devnet = Devnet::start(
+        "e2e",
+        &[
+            "--bots",
+            "10",
+            "--cheaters",
+            "2",
+            "--duration",
+            "25s",
+            "--dashboard",
+            &dash_addr,
+        ],
+    );
+    let url = devnet.dashboard();
+    devnet.wait_line("chain finalizing", Duration::from_secs(180));
+    let started = Instant::now();
+    let pids: Vec<u32> = (0..4).map(|i| devnet.pid(i)).collect();
+
+    check_dashboard(&url);
+
+    // Crash one validator; the devnet restarts it and it catches up (roots agree below).
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(started.elapsed()));
+    kill9(pids[1]);
+    devnet.wait_line("validator 1 exited", Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let restarted = loop {
+        let pid = devnet.pid(1);
+        if pid != pids[1] {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "validator 1 was not restarted");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    let summary = devnet.wait_line("cheat actions:", Duration::from_secs(180));
+    let status = devnet.child.wait().unwrap();
+    assert!(status.success(), "devnet failed: {status}");
+    wait_gone(
+        &[pids[0], pids[1], pids[2], pids[3], restarted],
+        Duration::from_secs(5),
+    );
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(devnet.dir.join("report.json")).unwrap())
+            .unwrap();
+    let fields: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = REPORT_FIELDS.to_vec();
+    expected.sort_unstable();
+    let mut sorted = fields.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected, "the report has exactly its fields");
+    assert_eq!(report["validators"], 4);
+    assert_eq!(report["bots"], 10);
+    assert_eq!(report["cheaters"], 2);
+    assert_eq!(report["state_roots_agree"], true, "{report:#}");
+    assert_eq!(report["cheat_actions_accepted"], 0, "{report:#}");
+    // A 50 ms tick is 20 blocks/s; at least 90 % of it, with one validator down a while.
+    let bps = report["blocks_per_s"].as_f64().unwrap();
+    assert!(bps >= 18.0, "{bps} blocks/s: {report:#}");
+    assert!(report["finality_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["actions_applied"].as_u64().unwrap() > 1_000,
+        "{report:#}"
+    );
+    let reasons = report["actions_rejected"].as_object().unwrap();
+    assert!(
+        reasons.keys().any(|r| r.contains("too fast")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.keys().any(|r| r.contains("signature")),
+        "{reasons:?}"
+    );
+
+    // Every cheat action heard its refusal, but those in flight to the killed validator.
+    let numbers: Vec<u64> = summary
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [sent, refused, accepted, unheard] = numbers[..] else {
+        panic!("summary line: {summary}");
+    };
+    assert!(sent >= 20, "{summary}");
+    assert_eq!(accepted, 0, "{summary}");
+    assert_eq!(refused + unheard, sent, "{summary}");
+    assert!(unheard <= 2, "{summary}");
+}
+
+#[test]
+fn a_killed_devnet_leaves_no_validator_behind() {
+    let mut devnet = Devnet::start(
+        "orphans",
+        &[
+            "--bots",
+            "2",
+            "--cheaters",
+            "0",
+            "--duration",
+            "0",
+            "--dashboard",
+            "127.0.0.1:0",
+        ],
+    );
+    devnet.wait_line("chain finalizing", Duration::from_secs(180));
+    let pids: Vec<u32> = (0..4).map(|i| devnet.pid(i)).collect();
+    assert!(pids.iter().all(|&p| alive(p)));
+    // SIGKILL: no chance to clean up. The validators notice their standard input closing.
+    devnet.child.kill().unwrap();
+    devnet.child.wait().unwrap();
+    wait_gone(&pids, Duration::from_secs(15));
+}
