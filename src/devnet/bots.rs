@@ -26,6 +26,8 @@ pub struct BotStats {
     pub rx_bytes: u64,
     /// Of which snapshots, headers and chunks (payload bytes).
     pub split: [u64; 3],
+    /// Whole chunks, chunk edits and refused chunks received.
+    pub chunks: [u64; 3],
     pub connected_s: f64,
     pub last_error: Option<String>,
 }
@@ -112,6 +114,8 @@ async fn play(
         ]
     };
     let add = |a: [u64; 3], b: [u64; 3]| [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+    let mut chunks_before = [0u64; 3];
+    let chunks = |g: &Game| [g.edge.chunks_whole, g.edge.chunk_edits, g.edge.bad_chunks];
     let set = |f: &dyn Fn(&mut BotStats)| f(&mut stats.lock().unwrap_or_else(|p| p.into_inner()));
     while !*stop.borrow() {
         let mut game = match Game::connect(&config, key.clone()).await {
@@ -163,12 +167,18 @@ async fn play(
         };
         if ended.is_none() {
             // Let the outcomes of the last actions in.
-            let _ = game.wait(Duration::from_millis(300)).await;
+            let until = Instant::now() + Duration::from_secs(1);
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                if game.wait(left).await.is_err() {
+                    break;
+                }
+            }
             bot.settle(&mut game);
         }
         rx_before += game.edge.connection().stats().udp_rx.bytes;
         sent_before += game.stats.actions_sent;
         split_before = add(split_before, split(&game));
+        chunks_before = add(chunks_before, chunks(&game));
         connected_before += since.elapsed().as_secs_f64();
         game.edge.close();
         let (tally, pending) = (bot.tally.clone(), bot.cheats_pending());
@@ -179,6 +189,7 @@ async fn play(
             s.actions_sent = sent_before;
             s.rx_bytes = rx_before;
             s.split = split_before;
+            s.chunks = chunks_before;
             s.connected_s = connected_before;
             if let Some(e) = &ended {
                 s.last_error = Some(e.clone());

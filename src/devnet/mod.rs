@@ -282,6 +282,8 @@ struct Players {
     /// Bytes received by all players: everything, then snapshots, headers and chunks.
     rx: u64,
     split: [u64; 3],
+    /// Whole chunks, chunk edits and refused chunks, over all players.
+    chunks: [u64; 3],
 }
 
 fn players(handles: &[BotHandle]) -> Players {
@@ -304,6 +306,7 @@ fn players(handles: &[BotHandle]) -> Players {
         p.rx += s.rx_bytes;
         for i in 0..3 {
             p.split[i] += s.split[i];
+            p.chunks[i] += s.chunks[i];
         }
     }
     p.kbps.sort_by(f64::total_cmp);
@@ -610,7 +613,7 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
 
     // The end: players first (their last outcomes), then the validators, then the logs.
     let _ = stop_bots.send(true);
-    std::thread::sleep(Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(1_500));
     let elapsed = window.elapsed().as_secs_f64();
     let p = players(&handles);
     let cpu: Vec<f64> = validators
@@ -742,6 +745,10 @@ fn print_summary(
         share(p.split[0]),
         share(p.split[1]),
         share(p.split[2])
+    );
+    println!(
+        "  chunks      {} sent whole, {} edits, {} refused by the players' checks",
+        p.chunks[0], p.chunks[1], p.chunks[2]
     );
     println!(
         "  validators  cpu cores {:?}, peak rss MiB {:?}, restarts {:?}",

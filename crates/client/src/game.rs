@@ -353,13 +353,17 @@ impl Game {
                 self.stats.chunks += 1;
                 let _ = self.world.remove_chunk(pos);
                 if let Err(e) = self.world.insert_chunk(pos, &chunk) {
-                    // Not held after all: the node must send it again later.
+                    // Not held after all: the node must send it again later (it learns that
+                    // from the next subscription).
                     self.edge.forget(pos);
+                    self.subscribed = None;
                     tracing::warn!(%e, "client world full");
                 }
             }
             ClientEvent::BadChunk { pos, reason } => {
                 self.stats.bad_chunks += 1;
+                // The client dropped it: subscribing again tells the node, which resends it.
+                self.subscribed = None;
                 tracing::warn!(?pos, %reason, "chunk rejected");
             }
             ClientEvent::Included(i) => {

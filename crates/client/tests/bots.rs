@@ -156,3 +156,50 @@ async fn a_refused_edit_is_shown_at_once_and_undone() {
     );
     edge.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_edit_arrives_as_a_proven_chunk_edit() {
+    let zone = common::LocalZone::new(14);
+    let edge = zone.serve(EdgeConfig::new(common::loopback()));
+    let _ticker = zone.run();
+    let mut game = connect(&zone, &edge, 14).await;
+    let mut bot = Bot::new(BotKind::Wander, 14);
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        game.poll().await.unwrap();
+        if !game.joined {
+            bot.tick(&mut game).unwrap();
+        }
+    }
+    let own = game
+        .own
+        .unwrap_or_else(|| panic!("not joined: {:?} {:?}", game.notices, game.stats));
+    let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
+    let target = z3r0_voxel::VoxelPos::new(x, y - 1, z);
+    let before = game
+        .world
+        .voxel(target)
+        .expect("the chunk underfoot is held");
+    assert!(z3r0_voxel::block_info(before).solid, "standing on {before}");
+    let (whole, edits) = (game.edge.chunks_whole, game.edge.chunk_edits);
+    game.edit(&z3r0_sim::Action::Break(target)).unwrap();
+    for _ in 0..60 {
+        game.wait(Duration::from_millis(50)).await.unwrap();
+        if game.edge.chunk_edits > edits {
+            break;
+        }
+    }
+    assert!(game.edge.chunk_edits > edits, "no chunk edit came");
+    assert_eq!(game.edge.bad_chunks, 0, "every edit checked out");
+    assert_eq!(
+        game.world.voxel(target),
+        Some(z3r0_voxel::blocks::AIR),
+        "the proven chunk has the dug voxel"
+    );
+    assert!(
+        game.edge.chunks_whole <= whole + 1,
+        "the change came as an edit, not whole chunks ({whole} → {})",
+        game.edge.chunks_whole
+    );
+    edge.shutdown().await;
+}

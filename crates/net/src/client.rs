@@ -15,9 +15,9 @@ use tokio::sync::mpsc;
 use z3r0_chain::{Action, SignedAction};
 use z3r0_voxel::{Chunk, ChunkPos, Hash};
 
-use crate::light::{Committee, verify_chunk};
+use crate::light::{Committee, apply_chunk_edit, verify_chunk};
 use crate::proto::{
-    AUTH_NAMESPACE, ChunkData, ClientControl, ClientDatagram, Event, Header, Included,
+    AUTH_NAMESPACE, ChunkData, ChunkEdit, ClientControl, ClientDatagram, Event, Header, Included,
     MAX_DATAGRAM, ServerControl, VERSION, auth_message,
 };
 use crate::server::{read_frame, write_frame};
@@ -74,6 +74,23 @@ pub enum ClientEvent {
     },
 }
 
+/// A chunk or an edit of one, waiting for the header that commits its root.
+#[derive(Debug)]
+enum PendingChunk {
+    Full(ChunkData),
+    Edit(ChunkEdit),
+}
+
+impl PendingChunk {
+    /// The height it is proven at, and the chunk.
+    fn at(&self) -> (u64, ChunkPos) {
+        match self {
+            Self::Full(d) => (d.height, d.pos),
+            Self::Edit(e) => (e.height, e.pos),
+        }
+    }
+}
+
 enum Incoming {
     Event(Vec<u8>),
     Datagram(bytes::Bytes),
@@ -97,10 +114,12 @@ pub struct EdgeClient {
     trust_node_headers: bool,
     snapshots: SnapshotReader,
     headers: BTreeMap<u64, Header>,
-    /// Chunks proven at a height whose header has not arrived yet.
-    pending_chunks: VecDeque<ChunkData>,
+    /// Chunks and chunk edits proven at a height whose header has not arrived yet.
+    pending_chunks: VecDeque<PendingChunk>,
     /// Verified chunks the client holds, with their hashes.
     pub cache: BTreeMap<ChunkPos, Hash>,
+    /// Their canonical encodings: the base that chunk edits apply to.
+    held: BTreeMap<ChunkPos, Vec<u8>>,
     /// The height each held chunk was proven at: an older proof never replaces a newer one.
     proven: BTreeMap<ChunkPos, u64>,
     /// Datagrams and chunks dropped as malformed or stale.
@@ -115,6 +134,9 @@ pub struct EdgeClient {
     /// Bytes of headers and of chunks received (event payloads).
     pub header_bytes: u64,
     pub chunk_bytes: u64,
+    /// Whole chunks and chunk edits received.
+    pub chunks_whole: u64,
+    pub chunk_edits: u64,
     pub snapshot_entities: u64,
 }
 
@@ -254,6 +276,7 @@ impl EdgeClient {
             headers: BTreeMap::new(),
             pending_chunks: VecDeque::new(),
             cache: BTreeMap::new(),
+            held: BTreeMap::new(),
             proven: BTreeMap::new(),
             dropped: 0,
             events,
@@ -263,6 +286,8 @@ impl EdgeClient {
             snapshot_bytes: 0,
             header_bytes: 0,
             chunk_bytes: 0,
+            chunks_whole: 0,
+            chunk_edits: 0,
             snapshot_entities: 0,
         })
     }
@@ -312,6 +337,7 @@ impl EdgeClient {
             d(p.x, center.x) + d(p.y, center.y) + d(p.z, center.z) <= keep
         };
         self.cache.retain(|p, _| near(p));
+        self.held.retain(|p, _| near(p));
         self.proven.retain(|p, _| near(p));
         let known = self.cache.iter().map(|(&p, &h)| (p, h)).collect();
         let msg = ClientControl::Subscribe {
@@ -325,6 +351,7 @@ impl EdgeClient {
     /// Forgets a chunk the client could not keep, so the node sends it again.
     pub fn forget(&mut self, pos: ChunkPos) {
         self.cache.remove(&pos);
+        self.held.remove(&pos);
         self.proven.remove(&pos);
     }
 
@@ -414,7 +441,14 @@ impl EdgeClient {
         let event = Event::decode(bytes)?;
         match &event {
             Event::Header(_) => self.header_bytes += bytes.len() as u64,
-            Event::Chunk(_) => self.chunk_bytes += bytes.len() as u64,
+            Event::Chunk(_) => {
+                self.chunk_bytes += bytes.len() as u64;
+                self.chunks_whole += 1;
+            }
+            Event::ChunkEdit(_) => {
+                self.chunk_bytes += bytes.len() as u64;
+                self.chunk_edits += 1;
+            }
             _ => {}
         }
         match event {
@@ -438,45 +472,65 @@ impl EdgeClient {
             }
             Event::Included(i) => Ok(Some(ClientEvent::Included(i))),
             Event::Refused { nonce, reason } => Ok(Some(ClientEvent::Refused { nonce, reason })),
-            Event::Chunk(data) => {
-                self.pending_chunks.push_back(data);
-                while self.pending_chunks.len() > 1024 {
-                    self.pending_chunks.pop_front();
-                }
-                Ok(self.drain_pending_chunk())
-            }
+            Event::Chunk(data) => Ok(self.pend(PendingChunk::Full(data))),
+            Event::ChunkEdit(edit) => Ok(self.pend(PendingChunk::Edit(edit))),
         }
     }
 
+    fn pend(&mut self, chunk: PendingChunk) -> Option<ClientEvent> {
+        self.pending_chunks.push_back(chunk);
+        while self.pending_chunks.len() > 1024 {
+            self.pending_chunks.pop_front();
+        }
+        self.drain_pending_chunk()
+    }
+
     fn drain_pending_chunk(&mut self) -> Option<ClientEvent> {
-        // The first pending chunk whose header is here (a missing header blocks only its own).
-        let index = self.pending_chunks.iter().position(|d| {
-            d.height
+        // The first pending chunk whose header is here (a missing header blocks only its own
+        // chunk, and what came after it for the same chunk).
+        let index = self.pending_chunks.iter().enumerate().position(|(i, d)| {
+            let (height, pos) = d.at();
+            height
                 .checked_add(1)
                 .is_some_and(|h| self.headers.contains_key(&h))
+                && !self.pending_chunks.iter().take(i).any(|e| e.at().1 == pos)
         })?;
-        let data = self.pending_chunks.remove(index)?;
-        let header = self.headers.get(&(data.height + 1))?.clone();
-        if self.proven.get(&data.pos).is_some_and(|&h| h > data.height) {
+        let pending = self.pending_chunks.remove(index)?;
+        let (height, pos) = pending.at();
+        let header = self.headers.get(&(height + 1))?.clone();
+        if self.proven.get(&pos).is_some_and(|&h| h > height) {
             // Proven at an older state than the copy held: a rollback, dropped.
             self.dropped += 1;
             return self.drain_pending_chunk();
         }
-        Some(match verify_chunk(&header, &data) {
-            Ok(chunk) => {
-                self.proven.insert(data.pos, data.height);
-                self.cache
-                    .insert(data.pos, *blake3::hash(&data.chunk).as_bytes());
+        let checked = match &pending {
+            PendingChunk::Full(data) => {
+                verify_chunk(&header, data).map(|chunk| (chunk, data.chunk.clone()))
+            }
+            PendingChunk::Edit(edit) => match self.held.get(&pos) {
+                Some(base) => apply_chunk_edit(&header, edit, base),
+                None => Err(NetError::Verify(format!(
+                    "chunk edit for {pos:?}, which is not held"
+                ))),
+            },
+        };
+        Some(match checked {
+            Ok((chunk, bytes)) => {
+                self.proven.insert(pos, height);
+                self.cache.insert(pos, *blake3::hash(&bytes).as_bytes());
+                self.held.insert(pos, bytes);
                 ClientEvent::Chunk {
-                    pos: data.pos,
-                    height: data.height,
+                    pos,
+                    height,
                     chunk: Box::new(chunk),
                 }
             }
             Err(e) => {
                 self.bad_chunks += 1;
+                // Not held any more: the node sends the whole chunk after the next subscribe.
+                self.forget(pos);
                 ClientEvent::BadChunk {
-                    pos: data.pos,
+                    pos,
                     reason: e.to_string(),
                 }
             }

@@ -12,7 +12,7 @@ use commonware_cryptography::ed25519::{PublicKey, Signature};
 use z3r0_voxel::{Chunk, ChunkProof, Hash};
 
 use crate::NetError;
-use crate::proto::{ChunkData, Header};
+use crate::proto::{ChunkData, ChunkEdit, Header};
 
 /// The committee a light client trusts, in consensus order (sorted keys).
 #[derive(Debug, Clone)]
@@ -143,6 +143,57 @@ pub fn verify_chunk(header: &Header, data: &ChunkData) -> Result<Chunk, NetError
             NetError::Verify(format!("chunk {:?} does not match the root: {e}", data.pos))
         })?;
     Ok(chunk)
+}
+
+/// Applies a chunk edit to the held copy `base` (its canonical encoding) and checks the result
+/// against the header committing the chunk root after block `edit.height`. Returns the new
+/// chunk and its canonical encoding.
+pub fn apply_chunk_edit(
+    header: &Header,
+    edit: &ChunkEdit,
+    base: &[u8],
+) -> Result<(Chunk, Vec<u8>), NetError> {
+    if edit.height.checked_add(1) != Some(header.height) {
+        return Err(NetError::Verify(format!(
+            "chunk edit at height {} needs the header of {}, got {}",
+            edit.height,
+            edit.height + 1,
+            header.height
+        )));
+    }
+    if *blake3::hash(base).as_bytes() != edit.base {
+        return Err(NetError::Verify(format!(
+            "chunk edit {:?} is for another version than the one held",
+            edit.pos
+        )));
+    }
+    let mut chunk = Chunk::decode_bytes(base)
+        .map_err(|e| NetError::Verify(format!("held chunk {:?}: {e}", edit.pos)))?;
+    for &(index, block) in &edit.voxels {
+        if usize::from(index) >= z3r0_voxel::CHUNK_VOLUME {
+            return Err(NetError::Verify("voxel index out of the chunk".into()));
+        }
+        chunk.set_index(usize::from(index), block);
+    }
+    let proof = ChunkProof::decode(commonware_codec::Copying(&edit.proof[..]))
+        .map_err(|e| NetError::Verify(format!("chunk proof {:?}: {e}", edit.pos)))?;
+    if proof.pos != edit.pos {
+        return Err(NetError::Verify(format!(
+            "proof is for {:?}, edit is for {:?}",
+            proof.pos, edit.pos
+        )));
+    }
+    proof
+        .verify(&header.parent_chunk_root, &chunk)
+        .map_err(|e| {
+            NetError::Verify(format!(
+                "edited chunk {:?} does not match the root: {e}",
+                edit.pos
+            ))
+        })?;
+    let mut bytes = Vec::new();
+    chunk.encode_into(&mut bytes);
+    Ok((chunk, bytes))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 use crate::wire::{Reader, WireError, Writer};
 
 /// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -274,6 +274,27 @@ pub struct ChunkData {
     pub proof: Vec<u8>,
 }
 
+/// Voxel changes to a chunk the client holds, with the proof of the result: the client applies
+/// `voxels` to its copy whose hash is `base`, and the proof must hold for the result against the
+/// chunk root of the state after block `height` (committed by the header of `height + 1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkEdit {
+    pub height: u64,
+    pub pos: ChunkPos,
+    /// Hash (blake3 of the canonical encoding) of the version the edits apply to.
+    pub base: Hash,
+    /// (voxel index in the chunk, new block), applied in order.
+    pub voxels: Vec<(u16, u16)>,
+    /// Encoded `ChunkProof` of the result.
+    pub proof: Vec<u8>,
+}
+
+/// Deflate effort for chunks on the wire (fast: a node sends many).
+const CHUNK_DEFLATE_LEVEL: u8 = 3;
+
+/// Most voxels one chunk edit carries (more changes: the whole chunk is sent instead).
+pub const MAX_EDIT_VOXELS: usize = 1_024;
+
 /// Server → client on the event stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -285,6 +306,7 @@ pub enum Event {
         reason: String,
     },
     Chunk(ChunkData),
+    ChunkEdit(ChunkEdit),
 }
 
 /// Longest refusal text sent to a client.
@@ -350,8 +372,25 @@ impl Event {
                 w.u8(4);
                 w.u64(c.height);
                 write_pos(&mut w, c.pos);
-                w.blob(&c.chunk);
+                // Voxel data deflates several times over; the canonical bytes are restored on
+                // arrival (their hash is what the proof commits to).
+                w.blob(&miniz_oxide::deflate::compress_to_vec(
+                    &c.chunk,
+                    CHUNK_DEFLATE_LEVEL,
+                ));
                 w.blob(&c.proof);
+            }
+            Self::ChunkEdit(e) => {
+                w.u8(5);
+                w.u64(e.height);
+                write_pos(&mut w, e.pos);
+                w.bytes(&e.base);
+                w.varint(e.voxels.len() as u64);
+                for (i, b) in &e.voxels {
+                    w.u16(*i);
+                    w.u16(*b);
+                }
+                w.blob(&e.proof);
             }
         }
         w.buf
@@ -444,12 +483,36 @@ impl Event {
             4 => {
                 let height = r.u64()?;
                 let pos = read_pos(&mut r)?;
-                let chunk = r.blob("chunk bytes", MAX_FRAME)?.to_vec();
+                let packed = r.blob("chunk bytes", MAX_FRAME)?;
+                let chunk = miniz_oxide::inflate::decompress_to_vec_with_limit(packed, MAX_FRAME)
+                    .map_err(|_| WireError::Invalid("deflated chunk"))?;
                 let proof = r.blob("proof bytes", 64 * 1024)?.to_vec();
                 Self::Chunk(ChunkData {
                     height,
                     pos,
                     chunk,
+                    proof,
+                })
+            }
+            5 => {
+                let height = r.u64()?;
+                let pos = read_pos(&mut r)?;
+                let base = r.array::<32>()?;
+                let n = r.count("edited voxels", MAX_EDIT_VOXELS)?;
+                let mut voxels = Vec::with_capacity(n.min(r.remaining() / 4));
+                for _ in 0..n {
+                    let index = r.u16()?;
+                    if usize::from(index) >= z3r0_voxel::CHUNK_VOLUME {
+                        return Err(WireError::Invalid("voxel index"));
+                    }
+                    voxels.push((index, r.u16()?));
+                }
+                let proof = r.blob("proof bytes", 64 * 1024)?.to_vec();
+                Self::ChunkEdit(ChunkEdit {
+                    height,
+                    pos,
+                    base,
+                    voxels,
                     proof,
                 })
             }
@@ -600,6 +663,13 @@ mod tests {
                 pos: ChunkPos::new(1, -1, 1),
                 chunk: vec![0, 1, 0],
                 proof: vec![9; 40],
+            }),
+            Event::ChunkEdit(ChunkEdit {
+                height: 4,
+                pos: ChunkPos::new(0, 2, -3),
+                base: [7; 32],
+                voxels: vec![(0, 3), (32_767, 0)],
+                proof: vec![8; 40],
             }),
         ];
         for m in events {

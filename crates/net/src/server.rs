@@ -18,11 +18,11 @@ use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, info, warn};
 use z3r0_chain::SignedAction;
-use z3r0_voxel::{CHUNK_SIZE, ChunkPos, Hash};
+use z3r0_voxel::{BlockId, CHUNK_SIZE, ChunkPos, Hash, VoxelPos};
 
 use crate::proto::{
-    AUTH_NAMESPACE, ChunkData, ClientControl, ClientDatagram, Event, Header, Included, MAX_FRAME,
-    MAX_RADIUS, ServerControl, VERSION, auth_message,
+    AUTH_NAMESPACE, ChunkData, ChunkEdit, ClientControl, ClientDatagram, Event, Header, Included,
+    MAX_EDIT_VOXELS, MAX_FRAME, MAX_RADIUS, ServerControl, VERSION, auth_message,
 };
 use crate::snapshot::{EntityRecord, SnapshotWriter};
 use crate::{NetError, close, identity};
@@ -57,8 +57,8 @@ pub struct TickUpdate {
     pub entities: Arc<[EntityRecord]>,
     /// Per player: their actions' fate in this block.
     pub outcomes: BTreeMap<[u8; 32], Included>,
-    /// Chunks the block changed.
-    pub changed_chunks: Vec<ChunkPos>,
+    /// Voxels the block changed, and to what, in order.
+    pub changed_voxels: Vec<(VoxelPos, BlockId)>,
 }
 
 /// Where the zone publishes finalized blocks to the edge.
@@ -113,6 +113,9 @@ pub struct EdgeConfig {
     pub chunk_hysteresis: u8,
     /// Send a header at least every this many blocks (receipts and chunks bring their own).
     pub header_interval: u64,
+    /// Changes to chunks a client holds are gathered this many blocks and sent as one proven
+    /// edit per chunk (each costs a header and a proof, so not every block).
+    pub edit_interval: u64,
     /// Event frames, and bytes, queued per session before it counts as too slow.
     pub event_queue: usize,
     pub event_queue_bytes: usize,
@@ -132,6 +135,7 @@ impl EdgeConfig {
             chunks_per_tick: 8,
             chunk_hysteresis: 1,
             header_interval: 20,
+            edit_interval: 10,
             event_queue: 1024,
             event_queue_bytes: 4 << 20,
         }
@@ -444,6 +448,10 @@ struct ChunkStream {
     queued: BTreeSet<ChunkPos>,
     /// Proven chunks waiting for the header that commits their root.
     waiting: Vec<ChunkData>,
+    /// Changes to held chunks not sent yet: chunk → (voxel index, new block), one per voxel.
+    edits: BTreeMap<ChunkPos, Vec<(u16, BlockId)>>,
+    /// Proven edits waiting for the header that commits their root.
+    waiting_edits: Vec<ChunkEdit>,
 }
 
 /// Squared distance in chunks, in i64 so positions anywhere cannot overflow.
@@ -466,11 +474,17 @@ impl ChunkStream {
         let r = i64::from(self.radius);
         let keep = (r + i64::from(hysteresis)).pow(2);
         // Only what the client may hold around its position counts.
+        // What the client says it holds is what it holds (it may have dropped a chunk).
+        let before = std::mem::take(&mut self.held);
         for (p, h) in known {
             if dist2(p, center) <= keep {
                 self.held.insert(p, h);
             }
         }
+        // Gathered edits survive only for chunks held in the version they were gathered for.
+        let held = &self.held;
+        self.edits
+            .retain(|p, _| before.get(p).is_some_and(|h| held.get(p) == Some(h)));
         self.held.retain(|p, _| dist2(*p, center) <= keep);
         let r32 = i32::from(self.radius);
         let mut wanted = Vec::new();
@@ -506,15 +520,38 @@ impl ChunkStream {
         Some(p)
     }
 
-    fn changed(&mut self, chunks: &[ChunkPos]) {
+    /// Notes the voxels a block changed: gathered as edits of held chunks, other chunks in
+    /// range queued whole (changed chunks go first).
+    fn changed(&mut self, voxels: &[(VoxelPos, BlockId)]) {
         let Some(center) = self.center else { return };
         let r = i64::from(self.radius);
-        for &p in chunks {
-            if dist2(p, center) <= r * r {
-                // Changed chunks go first.
+        for &(voxel, block) in voxels {
+            let p = voxel.chunk();
+            if dist2(p, center) > r * r {
+                continue;
+            }
+            if !self.held.contains_key(&p) {
+                self.push(p);
+                continue;
+            }
+            let index = voxel.local().index() as u16;
+            let edits = self.edits.entry(p).or_default();
+            match edits.iter_mut().find(|e| e.0 == index) {
+                Some(e) => e.1 = block,
+                None => edits.push((index, block)),
+            }
+            if edits.len() > MAX_EDIT_VOXELS {
+                // Cheaper whole.
+                self.edits.remove(&p);
                 self.push(p);
             }
         }
+    }
+
+    /// A whole chunk goes out: edits gathered for it are in it.
+    fn sending_whole(&mut self, p: ChunkPos) {
+        self.edits.remove(&p);
+        self.waiting_edits.retain(|e| e.pos != p);
     }
 
     /// After missed updates: anything may have changed, so check everything in range again
@@ -763,6 +800,11 @@ fn on_update(
         .into_iter()
         .partition(|c| c.height < header.height);
     chunks.waiting = later;
+    let (ready_edits, later): (Vec<ChunkEdit>, Vec<ChunkEdit>) =
+        std::mem::take(&mut chunks.waiting_edits)
+            .into_iter()
+            .partition(|e| e.height < header.height);
+    chunks.waiting_edits = later;
     // An uncertified header (marshal may finalize a block through a descendant's certificate)
     // is not sent: a light client could not check it. Its chunks are proven again later.
     let certified = header.finality.is_some();
@@ -770,6 +812,7 @@ fn on_update(
     // and otherwise every `header_interval` blocks (receipts do not need one).
     let need_header = certified
         && (!ready.is_empty()
+            || !ready_edits.is_empty()
             || header.height >= *last_header_sent + shared.config.header_interval);
     if need_header {
         send_event(&Event::Header(header.clone()))?;
@@ -786,8 +829,23 @@ fn on_update(
             chunks.push(c.pos);
         }
     }
+    for e in ready_edits {
+        if certified && e.height.checked_add(1) == Some(header.height) {
+            send_event(&Event::ChunkEdit(e))?;
+        } else {
+            // Its header will not come: the client gets the chunk whole.
+            chunks.held.remove(&e.pos);
+            chunks.push(e.pos);
+        }
+    }
 
-    chunks.changed(&update.changed_chunks);
+    chunks.changed(&update.changed_voxels);
+    if header
+        .height
+        .is_multiple_of(shared.config.edit_interval.max(1))
+    {
+        flush_edits(shared, header.height, chunks);
+    }
     // Every backend call counts against the budget, found or not, so a far-off subscription
     // cannot make a tick walk thousands of positions.
     for _ in 0..shared.config.chunks_per_tick {
@@ -798,9 +856,34 @@ fn on_update(
         if chunks.held.get(&pos) == Some(&chunk_hash(&data)) {
             continue;
         }
+        chunks.sending_whole(pos);
         chunks.waiting.push(data);
     }
     Ok(())
+}
+
+/// Proves the gathered edits against the state after block `height` (the update just handled)
+/// and queues them for the next header. A chunk whose proof is for another state (the zone
+/// moved on meanwhile) goes whole instead.
+fn flush_edits(shared: &Shared, height: u64, chunks: &mut ChunkStream) {
+    for (pos, voxels) in std::mem::take(&mut chunks.edits) {
+        let Some(base) = chunks.held.get(&pos).copied() else {
+            continue;
+        };
+        match shared.backend.chunk(pos) {
+            Some(data) if data.height == height => {
+                chunks.held.insert(pos, chunk_hash(&data));
+                chunks.waiting_edits.push(ChunkEdit {
+                    height,
+                    pos,
+                    base,
+                    voxels,
+                    proof: data.proof,
+                });
+            }
+            _ => chunks.push(pos),
+        }
+    }
 }
 
 /// The chunk holding the voxel at `pos` (1/1024 m units), for subscriptions.

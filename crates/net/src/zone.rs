@@ -2,7 +2,7 @@
 //! the game (`z3r0-sim`) into a [`TickUpdate`], and a chunk of the finalized state into a
 //! proven [`ChunkData`]. The validator node and the tests' local zones both use it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use commonware_codec::Encode as _;
 use z3r0_chain::Block;
@@ -72,7 +72,7 @@ impl FeedBuilder {
                     .push(a.action.nonce);
             }
         }
-        let mut changed = BTreeSet::new();
+        let mut changed = Vec::new();
         for r in receipts {
             match r {
                 Receipt::Rejected {
@@ -94,9 +94,7 @@ impl FeedBuilder {
                             nonce,
                         });
                 }
-                Receipt::BlockChanged { pos, .. } => {
-                    changed.insert(pos.chunk());
-                }
+                Receipt::BlockChanged { pos, to, .. } => changed.push((*pos, *to)),
                 _ => {}
             }
         }
@@ -119,7 +117,7 @@ impl FeedBuilder {
             header,
             entities: entities.into(),
             outcomes,
-            changed_chunks: changed.into_iter().collect(),
+            changed_voxels: changed,
         }
     }
 }
