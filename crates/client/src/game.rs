@@ -90,9 +90,19 @@ pub struct Game {
     lag: f64,
 }
 
-/// A reason without the numbers that make each message unique, for counting.
+/// A reason without what makes each message unique (numbers, parenthesised details), for
+/// counting.
 pub fn reason_key(text: &str) -> String {
-    let words: String = text.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let mut words = String::new();
+    let mut depth = 0u32;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if depth == 0 && !c.is_ascii_digit() => words.push(c),
+            _ => {}
+        }
+    }
     words.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -418,4 +428,22 @@ impl Game {
 /// The rules' message for a reason code.
 pub fn reason_text(code: u8) -> String {
     Reason::from_code(code).map_or_else(|| format!("reason {code}"), |r| r.message().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason_key;
+
+    #[test]
+    fn reason_keys_drop_numbers_and_details() {
+        assert_eq!(
+            reason_key("refused by the node: action for tick 12 expired (current tick 40)"),
+            "refused by the node: action for tick expired"
+        );
+        assert_eq!(
+            reason_key("refused by the node: nonce 3 already used (next is 9)"),
+            "refused by the node: nonce already used"
+        );
+        assert_eq!(reason_key("out of reach"), "out of reach");
+    }
 }
