@@ -60,6 +60,10 @@ pub struct DevnetArgs {
     /// First loopback port of a new chain (p2p, metrics and player ports follow it).
     #[arg(long, default_value_t = 9000)]
     base_port: u16,
+    /// Synthetic load besides the players: signed game inputs per second in total, generated
+    /// inside the validators and spread over them (the chain's own benchmark).
+    #[arg(long, default_value_t = 0)]
+    load: u32,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -314,7 +318,12 @@ fn players(handles: &[BotHandle]) -> Players {
 }
 
 /// Restarts any validator that exited on its own; fails after too many restarts.
-fn supervise(validators: &mut [Validator], exe: &Path, say: &dyn Fn(String)) -> Result<()> {
+fn supervise(
+    validators: &mut [Validator],
+    exe: &Path,
+    load: u32,
+    say: &dyn Fn(String),
+) -> Result<()> {
     for v in validators.iter_mut() {
         if let Some(status) = v.exited() {
             if v.restarts >= MAX_RESTARTS {
@@ -330,7 +339,7 @@ fn supervise(validators: &mut [Validator], exe: &Path, say: &dyn Fn(String)) -> 
                 "validator {} exited ({status}); restarting it ({}/{MAX_RESTARTS})",
                 v.index, v.restarts
             ));
-            v.start(exe)?;
+            v.start(exe, load)?;
         }
     }
     Ok(())
@@ -367,8 +376,9 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
         });
     }
 
+    let load = args.load / validators.len() as u32;
     for v in &mut validators {
-        v.start(&exe)?;
+        v.start(&exe, load)?;
     }
     println!(
         "validators: {} processes; logs in {}/validator-*/node.log; players connect to {}",
@@ -399,7 +409,7 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
         if interrupted.load(Ordering::SeqCst) {
             bail!("interrupted before the chain ran");
         }
-        supervise(&mut validators, &exe, &say)?;
+        supervise(&mut validators, &exe, load, &say)?;
         let mut ready = true;
         for (i, v) in validators.iter().enumerate() {
             let height = runtime
@@ -494,7 +504,7 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
-        supervise(&mut validators, &exe, &say)?;
+        supervise(&mut validators, &exe, load, &say)?;
         measure.read();
 
         let mut rows = Vec::new();

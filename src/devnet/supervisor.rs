@@ -61,14 +61,17 @@ impl Validator {
         self.child.as_ref().map(Child::id)
     }
 
-    pub fn start(&mut self, exe: &Path) -> Result<()> {
+    /// Starts the process; `load`: synthetic signed inputs per second it generates itself.
+    pub fn start(&mut self, exe: &Path, load: u32) -> Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
             .with_context(|| format!("opening {}", self.log_path().display()))?;
         let child = Command::new(exe)
-            .args(["node", "--stop-on-stdin-close", "--config"])
+            .args(["node", "--stop-on-stdin-close", "--load"])
+            .arg(load.to_string())
+            .arg("--config")
             .arg(&self.config)
             .env("NO_COLOR", "1")
             .env(
