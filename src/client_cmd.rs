@@ -204,12 +204,17 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
     )?;
     renderer.sync_world(&gpu, &mut game.world)?;
     let target = HeadlessTarget::new(&gpu, size.0, size.1)?;
+    // What the player sees, HUD included (no frame rate without a display).
+    let tick = game.chain_tick();
+    let info = z3r0_client::hud::HudInfo::now(game, 0.0, tick, 0, view.camera.position);
+    let hud = z3r0_client::hud::layout(&info, size.0, size.1);
     let frame = FrameInput {
         camera: &view.camera,
         entities: &view.entities,
         target_block: view.target,
         crosshair: true,
         time_s: 0.0,
+        overlay: Some(&hud),
     };
     let stats = target.render(&gpu, &mut renderer, &frame)?;
     target.read(&gpu)?.write_png(path)?;

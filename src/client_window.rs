@@ -1,13 +1,15 @@
 //! `z3r0 client` in a window: keyboard and mouse through `z3r0-input`, the predicted player and
 //! the streamed world through `z3r0-render`, one input frame per tick, dig/place/claim with
-//! the block under the crosshair. The window title is the HUD for now: fps, ping, tick,
-//! finality, position, chunk owner, hotbar slot and the latest refusal.
+//! the block under the crosshair. The HUD (`z3r0_client::hud`) is drawn in the frame: fps,
+//! ping, tick, finality, position, the hotbar and the latest refusal; the window title repeats
+//! the status line.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
+use z3r0_client::hud::{HOTBAR, HudInfo};
 use z3r0_client::sounds::{LOCAL, SoundCues};
 use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
@@ -21,20 +23,7 @@ use z3r0_render::winit::event::{DeviceEvent, DeviceId, WindowEvent};
 use z3r0_render::winit::event_loop::ActiveEventLoop;
 use z3r0_render::winit::window::{CursorGrabMode, WindowId};
 use z3r0_sim::Action;
-use z3r0_voxel::{BlockId, VoxelPos, blocks};
-
-/// Blocks on the hotbar, slots 1–9.
-const HOTBAR: [BlockId; 9] = [
-    blocks::DIRT,
-    blocks::STONE,
-    blocks::GRASS,
-    blocks::SAND,
-    blocks::LOG,
-    blocks::LEAVES,
-    blocks::GLASS,
-    blocks::GRAVEL,
-    blocks::SNOW,
-];
+use z3r0_voxel::VoxelPos;
 
 struct App {
     runtime: tokio::runtime::Runtime,
@@ -130,12 +119,22 @@ impl App {
         let target = frame
             .texture
             .create_view(&z3r0_render::wgpu::TextureViewDescriptor::default());
+        let size = live.surface.size();
+        let info = HudInfo::now(
+            &self.game,
+            self.fps,
+            self.last_tick,
+            self.input.hotbar_slot,
+            v.camera.position,
+        );
+        let hud = z3r0_client::hud::layout(&info, size.0, size.1);
         let input = FrameInput {
             camera: &v.camera,
             entities: &v.entities,
             target_block: v.target,
             crosshair: true,
             time_s: self.started.elapsed().as_secs_f32(),
+            overlay: Some(&hud),
         };
         live.renderer
             .render(&live.gpu, &target, live.surface.size(), &input)?;
@@ -188,28 +187,30 @@ impl App {
     }
 
     fn hud(&self, camera: &z3r0_render::Camera) -> String {
-        let p = camera.position;
-        let ping = self.game.edge.connection().rtt().as_secs_f64() * 1e3;
-        let mut finality: Vec<f64> = self.game.stats.finality_ms.iter().copied().collect();
-        finality.sort_by(f64::total_cmp);
-        let fin = finality
-            .get(finality.len() / 2)
-            .copied()
-            .unwrap_or(f64::NAN);
-        let notice = self
-            .game
-            .notices
-            .back()
-            .map_or(String::new(), |n| format!(" · {}", n.text));
-        format!(
-            "Z3R0 · {:.0} fps · ping {ping:.0} ms · tick {} · finality {fin:.0} ms · {:.1}, {:.1}, {:.1} · slot {} ({}){notice}",
+        let info = HudInfo::now(
+            &self.game,
             self.fps,
             self.last_tick,
+            self.input.hotbar_slot,
+            camera.position,
+        );
+        let p = info.position;
+        let notice = info
+            .notice
+            .as_ref()
+            .map_or(String::new(), |n| format!(" · {n}"));
+        format!(
+            "Z3R0 · {:.0} fps · ping {:.0} ms · tick {} · finality {} · {:.1}, {:.1}, {:.1} · slot {} ({}){notice}",
+            info.fps,
+            info.ping_ms,
+            info.tick,
+            info.finality_ms
+                .map_or("-".to_string(), |f| format!("{f:.0} ms")),
             p[0],
             p[1],
             p[2],
-            self.input.hotbar_slot + 1,
-            z3r0_voxel::block_info(HOTBAR[usize::from(self.input.hotbar_slot).min(8)]).name,
+            info.slot + 1,
+            z3r0_voxel::block_info(HOTBAR[usize::from(info.slot)]).name,
         )
     }
 }

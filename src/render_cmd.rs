@@ -159,6 +159,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         target_block: overlays.1,
         crosshair: true,
         time_s: 0.0,
+        overlay: None,
     };
     let mut all = Vec::with_capacity(args.frames as usize);
     for _ in 0..args.frames {

@@ -63,6 +63,7 @@ impl App {
             target_block: self.overlays.1,
             crosshair: true,
             time_s: t,
+            overlay: None,
         };
         let stats = live
             .renderer

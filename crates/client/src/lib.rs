@@ -10,6 +10,7 @@
 
 pub mod bot;
 pub mod game;
+pub mod hud;
 pub mod interp;
 pub mod predict;
 pub mod sounds;

@@ -1,5 +1,5 @@
 // Z3R0 world shader: sky, voxel terrain (vertex pulling of 8-byte quads), water, entity boxes,
-// the targeted-block outline and the crosshair. Positions arrive relative to the camera.
+// the targeted-block outline, and the overlay (crosshair and HUD). Positions arrive relative to the camera.
 
 struct Globals {
     view_proj: mat4x4<f32>,
@@ -308,23 +308,50 @@ fn fs_outline() -> @location(0) vec4<f32> {
     return vec4<f32>(0.05, 0.05, 0.05, 0.85);
 }
 
-// ---- crosshair (screen space) ----
+// ---- overlay: crosshair and HUD (screen space, pixels from the top-left) ----
+
+struct OverlayQuad {
+    // x, y, width, height in pixels.
+    rect: vec4<f32>,
+    color: vec4<f32>,
+    // Glyph rows 0-3 and 4-6, 8 bits each (bit 4 = leftmost pixel); z = 1: solid.
+    bits: vec4<u32>,
+};
+
+@group(0) @binding(7) var<storage, read> overlay: array<OverlayQuad>;
+
+struct OverlayOut {
+    @builtin(position) pos: vec4<f32>,
+    @location(0) uv: vec2<f32>,
+    @location(1) color: vec4<f32>,
+    @location(2) @interpolate(flat) bits: vec4<u32>,
+};
 
 @vertex
-fn vs_crosshair(@builtin(vertex_index) vi: u32) -> @builtin(position) vec4<f32> {
-    var qx = array<f32, 6>(-1.0, 1.0, 1.0, -1.0, 1.0, -1.0);
-    var qy = array<f32, 6>(-1.0, -1.0, 1.0, -1.0, 1.0, 1.0);
-    let k = vi % 6u;
-    // Bar 0 horizontal, bar 1 vertical: half-length 9 px, half-thickness 1 px.
-    var half_px = vec2<f32>(9.0, 1.0);
-    if vi >= 6u {
-        half_px = vec2<f32>(1.0, 9.0);
-    }
-    let ndc = vec2<f32>(qx[k], qy[k]) * half_px * 2.0 * g.viewport.zw;
-    return vec4<f32>(ndc, 0.0, 1.0);
+fn vs_overlay(@builtin(vertex_index) vi: u32, @builtin(instance_index) ii: u32) -> OverlayOut {
+    var qx = array<f32, 6>(0.0, 1.0, 1.0, 0.0, 1.0, 0.0);
+    var qy = array<f32, 6>(0.0, 0.0, 1.0, 0.0, 1.0, 1.0);
+    let q = overlay[ii];
+    let corner = vec2<f32>(qx[vi % 6u], qy[vi % 6u]);
+    let px = q.rect.xy + corner * q.rect.zw;
+    var out: OverlayOut;
+    out.pos = vec4<f32>(px.x * 2.0 * g.viewport.z - 1.0, 1.0 - px.y * 2.0 * g.viewport.w, 0.0, 1.0);
+    out.uv = corner;
+    out.color = q.color;
+    out.bits = q.bits;
+    return out;
 }
 
 @fragment
-fn fs_crosshair() -> @location(0) vec4<f32> {
-    return vec4<f32>(0.97, 0.97, 0.97, 0.9);
+fn fs_overlay(in: OverlayOut) -> @location(0) vec4<f32> {
+    if in.bits.z == 1u {
+        return in.color;
+    }
+    let col = min(u32(in.uv.x * 5.0), 4u);
+    let row = min(u32(in.uv.y * 7.0), 6u);
+    let word = select(in.bits.x, in.bits.y, row >= 4u);
+    if ((word >> ((row % 4u) * 8u + (4u - col))) & 1u) == 0u {
+        discard;
+    }
+    return in.color;
 }

@@ -17,6 +17,7 @@ pub mod chunks;
 pub mod gpu;
 pub mod headless;
 pub mod occupancy;
+pub mod overlay;
 pub mod renderer;
 pub mod terrain;
 pub mod textures;
@@ -34,6 +35,7 @@ pub use chunks::{ChunkBuffers, PoolStats};
 pub use gpu::{Capabilities, Gpu, GpuOptions};
 pub use headless::{HEADLESS_FORMAT, HeadlessTarget, ImageDiff, RgbaImage, compare};
 pub use occupancy::Occupancy;
+pub use overlay::{Overlay, srgb};
 pub use renderer::{EntityBox, FrameInput, FrameStats, Renderer, RendererConfig, SyncStats};
 
 /// Everything that can go wrong while rendering, each with what the user can do about it.

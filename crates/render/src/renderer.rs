@@ -12,6 +12,7 @@ use crate::camera::{Camera, Frustum};
 use crate::chunks::{ChunkBuffers, PoolStats, Resident, storage_buffer};
 use crate::gpu::Gpu;
 use crate::occupancy::Occupancy;
+use crate::overlay::{OVERLAY_BYTES, Overlay, OverlayQuad};
 use crate::textures;
 use crate::timing::GpuTimer;
 
@@ -63,6 +64,8 @@ pub struct FrameInput<'a> {
     pub crosshair: bool,
     /// Seconds, for water animation.
     pub time_s: f32,
+    /// The HUD: drawn over everything, in the same draw as the crosshair.
+    pub overlay: Option<&'a Overlay>,
 }
 
 /// What one frame cost and drew.
@@ -123,7 +126,7 @@ struct Pipelines {
     transparent: wgpu::RenderPipeline,
     boxes: wgpu::RenderPipeline,
     outline: wgpu::RenderPipeline,
-    crosshair: wgpu::RenderPipeline,
+    overlay: wgpu::RenderPipeline,
 }
 
 /// A draw of `quads` quads starting at `first_quad`, for chunk slot `slot`.
@@ -141,7 +144,7 @@ pub struct Renderer {
     pipelines: Pipelines,
     layout: wgpu::BindGroupLayout,
     bind_group: wgpu::BindGroup,
-    bind_generation: (u64, u64),
+    bind_generation: (u64, u64, u64),
     globals: wgpu::Buffer,
     chunks: ChunkBuffers,
     _textures: wgpu::Texture,
@@ -150,6 +153,9 @@ pub struct Renderer {
     entity_buffer: wgpu::Buffer,
     entity_capacity: u64,
     entity_generation: u64,
+    overlay_buffer: wgpu::Buffer,
+    overlay_capacity: u64,
+    overlay_generation: u64,
     indirect: wgpu::Buffer,
     indirect_capacity: u64,
     depth: Option<(wgpu::Texture, wgpu::TextureView, (u32, u32))>,
@@ -163,6 +169,7 @@ pub struct Renderer {
     transparent_order: Vec<(i64, ChunkPos)>,
     indirect_bytes: Vec<u8>,
     gpu_entities: Vec<GpuEntity>,
+    gpu_overlay: Vec<OverlayQuad>,
     // Meshing scratch for `sync_world`.
     mesher: Mesher,
     mesh: ChunkMesh,
@@ -226,6 +233,7 @@ impl Renderer {
                     count: None,
                 },
                 storage(6, wgpu::ShaderStages::VERTEX),
+                storage(7, wgpu::ShaderStages::VERTEX),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -258,6 +266,8 @@ impl Renderer {
         let chunks = ChunkBuffers::new(device, config.initial_quads, config.initial_chunks);
         let entity_capacity = 256;
         let entity_buffer = storage_buffer(device, "entities", entity_capacity * ENTITY_BYTES);
+        let overlay_capacity = 256;
+        let overlay_buffer = storage_buffer(device, "overlay", overlay_capacity * OVERLAY_BYTES);
         let indirect_capacity = 4096;
         let indirect = indirect_buffer(device, indirect_capacity);
         let bind_group = bind_group(
@@ -267,7 +277,10 @@ impl Renderer {
             &chunks,
             &texture_view,
             &sampler,
-            &entity_buffer,
+            InstanceBuffers {
+                entities: &entity_buffer,
+                overlay: &overlay_buffer,
+            },
         );
         let belt = wgpu::util::StagingBelt::new(device.clone(), config.staging_chunk);
         let timer = gpu.caps.timestamps.then(|| GpuTimer::new(gpu));
@@ -275,7 +288,7 @@ impl Renderer {
             pipelines,
             layout,
             bind_group,
-            bind_generation: (chunks.generation(), 0),
+            bind_generation: (chunks.generation(), 0, 0),
             globals,
             chunks,
             _textures: texture,
@@ -284,6 +297,9 @@ impl Renderer {
             entity_buffer,
             entity_capacity,
             entity_generation: 0,
+            overlay_buffer,
+            overlay_capacity,
+            overlay_generation: 0,
             indirect,
             indirect_capacity,
             depth: None,
@@ -296,6 +312,7 @@ impl Renderer {
             transparent_order: Vec::new(),
             indirect_bytes: Vec::new(),
             gpu_entities: Vec::new(),
+            gpu_overlay: Vec::new(),
             mesher: Mesher::new(),
             mesh: ChunkMesh::default(),
             occupancy: Occupancy::default(),
@@ -567,8 +584,27 @@ impl Renderer {
         stats.entities = self.gpu_entities.len() as u32;
         self.ensure_entity_capacity(device, self.gpu_entities.len() as u64);
 
+        // The crosshair (two bars, 18 × 2 pixels, at the centre), then the HUD.
+        self.gpu_overlay.clear();
+        if frame.crosshair {
+            let (cx, cy) = (size.0 as f32 / 2.0, size.1 as f32 / 2.0);
+            let mut bars = Overlay::new();
+            let white = [0.97, 0.97, 0.97, 0.9];
+            bars.rect(cx - 9.0, cy - 1.0, 18.0, 2.0, white);
+            bars.rect(cx - 1.0, cy - 9.0, 2.0, 18.0, white);
+            self.gpu_overlay.extend_from_slice(&bars.quads);
+        }
+        if let Some(hud) = frame.overlay {
+            self.gpu_overlay.extend_from_slice(&hud.quads);
+        }
+        self.ensure_overlay_capacity(device, self.gpu_overlay.len() as u64);
+
         // Rebuild the bind group if a pooled buffer was replaced.
-        let generation = (self.chunks.generation(), self.entity_generation);
+        let generation = (
+            self.chunks.generation(),
+            self.entity_generation,
+            self.overlay_generation,
+        );
         if generation != self.bind_generation {
             self.bind_group = bind_group(
                 device,
@@ -577,7 +613,10 @@ impl Renderer {
                 &self.chunks,
                 &self.texture_view,
                 &self.sampler,
-                &self.entity_buffer,
+                InstanceBuffers {
+                    entities: &self.entity_buffer,
+                    overlay: &self.overlay_buffer,
+                },
             );
             self.bind_generation = generation;
         }
@@ -619,6 +658,13 @@ impl Renderer {
                 &self.entity_buffer,
                 0,
                 bytemuck::cast_slice(&self.gpu_entities),
+            );
+        }
+        if !self.gpu_overlay.is_empty() {
+            gpu.queue.write_buffer(
+                &self.overlay_buffer,
+                0,
+                bytemuck::cast_slice(&self.gpu_overlay),
             );
         }
         let (opaque_draws, transparent_draws) = if self.multi_draw {
@@ -716,11 +762,12 @@ impl Renderer {
                 pass.draw(0..24, 0..1);
                 stats.draw_calls += 1;
             }
-            if frame.crosshair {
-                pass.set_pipeline(&self.pipelines.crosshair);
-                pass.draw(0..12, 0..1);
+            if !self.gpu_overlay.is_empty() {
+                let quads = self.gpu_overlay.len() as u32;
+                pass.set_pipeline(&self.pipelines.overlay);
+                pass.draw(0..6, 0..quads);
                 stats.draw_calls += 1;
-                stats.triangles += 4;
+                stats.triangles += u64::from(quads) * 2;
             }
         }
         if let Some(timer) = self.timer.as_mut() {
@@ -741,6 +788,16 @@ impl Renderer {
         let timer = self.timer.as_mut()?;
         timer.collect(gpu);
         timer.latest_ms()
+    }
+
+    fn ensure_overlay_capacity(&mut self, device: &wgpu::Device, needed: u64) {
+        if needed <= self.overlay_capacity {
+            return;
+        }
+        self.overlay_capacity = needed.next_power_of_two();
+        self.overlay_buffer =
+            storage_buffer(device, "overlay", self.overlay_capacity * OVERLAY_BYTES);
+        self.overlay_generation += 1;
     }
 
     fn ensure_entity_capacity(&mut self, device: &wgpu::Device, needed: u64) {
@@ -835,6 +892,12 @@ fn indirect_buffer(device: &wgpu::Device, draws: u64) -> wgpu::Buffer {
     })
 }
 
+/// The per-frame instance buffers the shader reads.
+struct InstanceBuffers<'a> {
+    entities: &'a wgpu::Buffer,
+    overlay: &'a wgpu::Buffer,
+}
+
 fn bind_group(
     device: &wgpu::Device,
     layout: &wgpu::BindGroupLayout,
@@ -842,8 +905,9 @@ fn bind_group(
     chunks: &ChunkBuffers,
     textures: &wgpu::TextureView,
     sampler: &wgpu::Sampler,
-    entities: &wgpu::Buffer,
+    instances: InstanceBuffers<'_>,
 ) -> wgpu::BindGroup {
+    let InstanceBuffers { entities, overlay } = instances;
     device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("world"),
         layout,
@@ -875,6 +939,10 @@ fn bind_group(
             wgpu::BindGroupEntry {
                 binding: 6,
                 resource: entities.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 7,
+                resource: overlay.as_entire_binding(),
             },
         ],
     })
@@ -987,10 +1055,10 @@ fn create_pipelines(
             GreaterEqual,
             alpha,
         ),
-        crosshair: make(
-            "crosshair",
-            "vs_crosshair",
-            "fs_crosshair",
+        overlay: make(
+            "overlay",
+            "vs_overlay",
+            "fs_overlay",
             TriangleList,
             None,
             false,

@@ -128,6 +128,7 @@ fn render_scene_with(
         target_block,
         crosshair: true,
         time_s: 0.0,
+        overlay: None,
     };
     let stats = target.render(gpu, &mut renderer, &frame).unwrap();
     (target.read(gpu).unwrap(), stats)
@@ -335,6 +336,7 @@ fn chunk_pool_reuses_memory_over_thousands_of_loads_and_unloads() {
         target_block: None,
         crosshair: false,
         time_s: 0.0,
+        overlay: None,
     };
     let positions: Vec<ChunkPos> = (0..2000)
         .map(|i| ChunkPos::new(i % 50 - 25, i / 500, (i / 50) % 10))
@@ -446,4 +448,70 @@ fn edits_remesh_only_what_changed() {
     world.remove_chunk(pos).unwrap();
     renderer.sync_world(&gpu, &mut world).unwrap();
     assert!(renderer.chunk(pos).is_none());
+}
+
+#[test]
+fn the_overlay_draws_rectangles_and_text_in_one_draw() {
+    let Some(gpu) = gpu() else { return };
+    let mut renderer = Renderer::new(&gpu, RendererConfig::new(HEADLESS_FORMAT, 2)).unwrap();
+    let target = HeadlessTarget::new(&gpu, 128, 64).unwrap();
+    // Looking up into the empty sky: everything bright or coloured is the overlay.
+    let camera = Camera::new([0.0, 200.0, 0.0], 0.0, 80.0);
+    let mut hud = z3r0_render::Overlay::new();
+    hud.rect(4.0, 4.0, 20.0, 20.0, [1.0, 0.0, 0.0, 1.0]);
+    // '8' at 4 pixels per font pixel: its top row is ".###.".
+    hud.text(40.0, 8.0, 4.0, [0.0, 1.0, 0.0, 1.0], "8");
+    let plain = FrameInput {
+        camera: &camera,
+        entities: &[],
+        target_block: None,
+        crosshair: false,
+        time_s: 0.0,
+        overlay: None,
+    };
+    let sky = {
+        target.render(&gpu, &mut renderer, &plain).unwrap();
+        target.read(&gpu).unwrap()
+    };
+    let frame = FrameInput {
+        overlay: Some(&hud),
+        ..plain
+    };
+    let stats = target.render(&gpu, &mut renderer, &frame).unwrap();
+    let image = target.read(&gpu).unwrap();
+    assert_eq!(
+        stats.draw_calls,
+        sky_draws(&gpu, &mut renderer, &target, &plain) + 1
+    );
+    assert_eq!(image.pixel(14, 14), [255, 0, 0, 255], "the rectangle");
+    // Row 0: column 0 empty, columns 1-3 lit, column 4 empty.
+    assert_eq!(
+        image.pixel(40 + 2, 8 + 2),
+        sky.pixel(40 + 2, 8 + 2),
+        "glyph gap"
+    );
+    assert_eq!(
+        image.pixel(40 + 4 + 2, 8 + 2),
+        [0, 255, 0, 255],
+        "glyph pixel"
+    );
+    assert_eq!(
+        image.pixel(40 + 16 + 2, 8 + 2),
+        sky.pixel(40 + 16 + 2, 8 + 2)
+    );
+    // Row 3 of '8' is ".###." too; row 1 is "#...#": its middle is empty.
+    assert_eq!(
+        image.pixel(40 + 8 + 2, 8 + 4 + 2),
+        sky.pixel(40 + 8 + 2, 8 + 4 + 2)
+    );
+    assert_eq!(image.pixel(40 + 2, 8 + 4 + 2), [0, 255, 0, 255]);
+}
+
+fn sky_draws(
+    gpu: &Gpu,
+    renderer: &mut Renderer,
+    target: &HeadlessTarget,
+    frame: &FrameInput,
+) -> u32 {
+    target.render(gpu, renderer, frame).unwrap().draw_calls
 }
