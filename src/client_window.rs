@@ -46,6 +46,10 @@ struct App {
     fps_since: Instant,
     fps: f64,
     started: Instant,
+    last_frame: Instant,
+    /// Gamepads, with the `gamepad` feature (and where the system offers them).
+    #[cfg(feature = "gamepad")]
+    pads: Option<z3r0_input::gamepad::Gamepads>,
 }
 
 impl App {
@@ -64,6 +68,19 @@ impl App {
 
     /// One display frame: network, one input per tick, commands, render.
     fn frame(&mut self) -> Result<bool> {
+        #[cfg(feature = "gamepad")]
+        if let Some(pads) = self.pads.as_mut() {
+            let mut events = Vec::new();
+            pads.poll(&mut events);
+            for e in events {
+                self.input.apply(e);
+            }
+        }
+        // The right stick turns the view by the time since the last frame.
+        let now = Instant::now();
+        self.input
+            .advance(now.duration_since(self.last_frame).as_secs_f64());
+        self.last_frame = now;
         self.runtime.block_on(self.game.poll())?;
         let tick = self.game.chain_tick();
         if tick != self.last_tick {
@@ -297,6 +314,20 @@ pub fn run(
         fps_since: Instant::now(),
         fps: 0.0,
         started: Instant::now(),
+        last_frame: Instant::now(),
+        #[cfg(feature = "gamepad")]
+        pads: match z3r0_input::gamepad::Gamepads::new() {
+            Ok(p) => {
+                for name in p.connected() {
+                    tracing::info!(%name, "gamepad");
+                }
+                Some(p)
+            }
+            Err(e) => {
+                tracing::warn!(%e, "no gamepads");
+                None
+            }
+        },
     };
     event_loop
         .run_app(&mut app)

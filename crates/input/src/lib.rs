@@ -7,8 +7,12 @@
 //!   tick's `InputFrame`, [`InputState::take_commands`] the clicks and hotbar presses since the
 //!   last call.
 //! - [`from_window_event`] / [`from_mouse_motion`]: winit events into [`InputEvent`]s.
-//!
-//! Gamepads (gilrs) are not wired yet: they need `libudev-dev`, behind a feature.
+//! - Gamepads: buttons are controls like keys ([`PadButton`], bound by default: A jumps, B
+//!   crouches, Y claims, triggers dig and place, bumpers walk the hotbar, left stick press
+//!   sprints), sticks are [`InputEvent::Axis`] (left moves, right looks, at
+//!   [`ActionMap::stick_look`] degrees per second through [`InputState::advance`]). The
+//!   `gamepad` feature reads real pads with gilrs ([`gamepad::Gamepads`]; needs `libudev-dev` on
+//!   Linux); without it the rest works the same.
 
 use std::collections::BTreeSet;
 
@@ -17,12 +21,70 @@ use winit::event::{ElementState, MouseButton, WindowEvent};
 use winit::keyboard::{KeyCode, PhysicalKey};
 use z3r0_sim::{InputFrame, flags};
 
+#[cfg(feature = "gamepad")]
+pub mod gamepad;
+
 /// A physical control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Control {
     Key(KeyCode),
     Mouse(u8),
+    Pad(PadButton),
 }
+
+/// A gamepad button, by position (South is A on an Xbox pad, Cross on a PlayStation one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PadButton {
+    South,
+    East,
+    North,
+    West,
+    LeftBumper,
+    RightBumper,
+    LeftTrigger,
+    RightTrigger,
+    Select,
+    Start,
+    LeftStick,
+    RightStick,
+    DPadUp,
+    DPadDown,
+    DPadLeft,
+    DPadRight,
+}
+
+impl PadButton {
+    const NAMES: [(&'static str, PadButton); 16] = [
+        ("PadSouth", PadButton::South),
+        ("PadEast", PadButton::East),
+        ("PadNorth", PadButton::North),
+        ("PadWest", PadButton::West),
+        ("PadLeftBumper", PadButton::LeftBumper),
+        ("PadRightBumper", PadButton::RightBumper),
+        ("PadLeftTrigger", PadButton::LeftTrigger),
+        ("PadRightTrigger", PadButton::RightTrigger),
+        ("PadSelect", PadButton::Select),
+        ("PadStart", PadButton::Start),
+        ("PadLeftStick", PadButton::LeftStick),
+        ("PadRightStick", PadButton::RightStick),
+        ("PadUp", PadButton::DPadUp),
+        ("PadDown", PadButton::DPadDown),
+        ("PadLeft", PadButton::DPadLeft),
+        ("PadRight", PadButton::DPadRight),
+    ];
+}
+
+/// A gamepad stick axis; values in -1..=1, +x right, +y up (forward).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PadAxis {
+    LeftX,
+    LeftY,
+    RightX,
+    RightY,
+}
+
+/// Stick travel below this counts as rest (worn sticks do not drift the player).
+pub const STICK_DEAD_ZONE: f64 = 0.15;
 
 /// What a player does with the controls (besides moving and looking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +105,11 @@ pub enum InputEvent {
         dx: f64,
         dy: f64,
     },
+    /// A gamepad stick moved to `value`.
+    Axis {
+        axis: PadAxis,
+        value: f64,
+    },
 }
 
 /// Why an action map was refused.
@@ -51,9 +118,11 @@ pub enum InputError {
     #[error("action map: {0}")]
     Parse(#[from] toml::de::Error),
     #[error(
-        "action map: unknown control {0:?} (use key names like \"KeyW\", \"Space\", \"ShiftLeft\", \"Digit1\", or \"Mouse1\"…\"Mouse3\")"
+        "action map: unknown control {0:?} (use key names like \"KeyW\", \"Space\", \"ShiftLeft\", \"Digit1\", \"Mouse1\"…\"Mouse3\", or pad buttons like \"PadSouth\", \"PadRightTrigger\", \"PadUp\")"
     )]
     UnknownControl(String),
+    #[error("gamepads: {0}")]
+    Gamepad(String),
 }
 
 /// The controls bound to each game action.
@@ -71,8 +140,13 @@ pub struct ActionMap {
     pub claim: Vec<Control>,
     /// Slots 1–9.
     pub hotbar: [Vec<Control>; 9],
+    /// The next and the previous hotbar slot.
+    pub hotbar_next: Vec<Control>,
+    pub hotbar_prev: Vec<Control>,
     /// Degrees of view per pixel of mouse movement.
     pub sensitivity: f64,
+    /// Degrees of view per second with the right stick fully over.
+    pub stick_look: f64,
     pub invert_y: bool,
 }
 
@@ -90,20 +164,23 @@ const DIGITS: [KeyCode; 9] = [
 
 impl Default for ActionMap {
     fn default() -> Self {
-        use Control::{Key, Mouse};
+        use Control::{Key, Mouse, Pad};
         Self {
             forward: vec![Key(KeyCode::KeyW)],
             back: vec![Key(KeyCode::KeyS)],
             left: vec![Key(KeyCode::KeyA)],
             right: vec![Key(KeyCode::KeyD)],
-            jump: vec![Key(KeyCode::Space)],
-            sprint: vec![Key(KeyCode::ShiftLeft)],
-            crouch: vec![Key(KeyCode::ControlLeft)],
-            break_block: vec![Mouse(1)],
-            place: vec![Mouse(2)],
-            claim: vec![Key(KeyCode::KeyC)],
+            jump: vec![Key(KeyCode::Space), Pad(PadButton::South)],
+            sprint: vec![Key(KeyCode::ShiftLeft), Pad(PadButton::LeftStick)],
+            crouch: vec![Key(KeyCode::ControlLeft), Pad(PadButton::East)],
+            break_block: vec![Mouse(1), Pad(PadButton::RightTrigger)],
+            place: vec![Mouse(2), Pad(PadButton::LeftTrigger)],
+            claim: vec![Key(KeyCode::KeyC), Pad(PadButton::North)],
             hotbar: DIGITS.map(|k| vec![Key(k)]),
+            hotbar_next: vec![Pad(PadButton::RightBumper)],
+            hotbar_prev: vec![Pad(PadButton::LeftBumper)],
             sensitivity: 0.12,
+            stick_look: 180.0,
             invert_y: false,
         }
     }
@@ -124,7 +201,10 @@ struct MapFile {
     place: Option<Vec<String>>,
     claim: Option<Vec<String>>,
     hotbar: Option<Vec<Vec<String>>>,
+    hotbar_next: Option<Vec<String>>,
+    hotbar_prev: Option<Vec<String>>,
     sensitivity: Option<f64>,
+    stick_look: Option<f64>,
     invert_y: Option<bool>,
 }
 
@@ -177,6 +257,9 @@ fn control_by_name(name: &str) -> Result<Control, InputError> {
     {
         return Ok(Control::Mouse(n));
     }
+    if let Some((_, b)) = PadButton::NAMES.iter().find(|(n, _)| *n == name) {
+        return Ok(Control::Pad(*b));
+    }
     key_by_name(name)
         .map(Control::Key)
         .ok_or_else(|| InputError::UnknownControl(name.to_string()))
@@ -212,7 +295,10 @@ impl ActionMap {
             place: controls(file.place, &d.place)?,
             claim: controls(file.claim, &d.claim)?,
             hotbar,
+            hotbar_next: controls(file.hotbar_next, &d.hotbar_next)?,
+            hotbar_prev: controls(file.hotbar_prev, &d.hotbar_prev)?,
             sensitivity: file.sensitivity.unwrap_or(d.sensitivity),
+            stick_look: file.stick_look.unwrap_or(d.stick_look),
             invert_y: file.invert_y.unwrap_or(d.invert_y),
         })
     }
@@ -228,6 +314,8 @@ pub struct InputState {
     pub pitch_deg: f64,
     commands: Vec<Command>,
     pub hotbar_slot: u8,
+    /// Stick positions: left x, left y, right x, right y.
+    sticks: [f64; 4],
 }
 
 impl InputState {
@@ -239,6 +327,7 @@ impl InputState {
             pitch_deg: 0.0,
             commands: Vec::new(),
             hotbar_slot: 0,
+            sticks: [0.0; 4],
         }
     }
 
@@ -260,9 +349,23 @@ impl InputState {
                     if self.map.claim.contains(&c) {
                         self.commands.push(Command::Claim);
                     }
-                    if let Some(slot) = self.map.hotbar.iter().position(|b| b.contains(&c)) {
-                        self.hotbar_slot = slot as u8;
-                        self.commands.push(Command::Hotbar(slot as u8));
+                    let step = if self.map.hotbar_next.contains(&c) {
+                        Some(1)
+                    } else if self.map.hotbar_prev.contains(&c) {
+                        Some(8)
+                    } else {
+                        None
+                    };
+                    let slot = self
+                        .map
+                        .hotbar
+                        .iter()
+                        .position(|b| b.contains(&c))
+                        .map(|s| s as u8)
+                        .or(step.map(|k| (self.hotbar_slot + k) % 9));
+                    if let Some(slot) = slot {
+                        self.hotbar_slot = slot;
+                        self.commands.push(Command::Hotbar(slot));
                     }
                 }
             }
@@ -276,12 +379,41 @@ impl InputState {
                 self.yaw_deg = (self.yaw_deg + dx * s).rem_euclid(360.0);
                 self.pitch_deg = (self.pitch_deg - dy * s).clamp(-89.0, 89.0);
             }
+            InputEvent::Axis { axis, value } => {
+                let value = if value.is_finite() {
+                    value.clamp(-1.0, 1.0)
+                } else {
+                    0.0
+                };
+                self.sticks[axis as usize] = value;
+            }
         }
+    }
+
+    /// A stick's position past the dead zone, rescaled to 0..=1 travel.
+    fn stick(&self, x: usize, y: usize) -> (f64, f64) {
+        let (sx, sy) = (self.sticks[x], self.sticks[y]);
+        let len = (sx * sx + sy * sy).sqrt();
+        if len < STICK_DEAD_ZONE {
+            return (0.0, 0.0);
+        }
+        let k = ((len - STICK_DEAD_ZONE) / (1.0 - STICK_DEAD_ZONE)).min(1.0) / len;
+        (sx * k, sy * k)
+    }
+
+    /// Turns the view by the right stick for `dt_s` seconds (call once per displayed frame).
+    pub fn advance(&mut self, dt_s: f64) {
+        let (x, y) = self.stick(2, 3);
+        let rate = self.map.stick_look * dt_s.clamp(0.0, 0.25);
+        let y = if self.map.invert_y { -y } else { y };
+        self.yaw_deg = (self.yaw_deg + x * rate).rem_euclid(360.0);
+        self.pitch_deg = (self.pitch_deg + y * rate).clamp(-89.0, 89.0);
     }
 
     /// Lets go of everything (the window lost focus: its key releases will not arrive).
     pub fn release_all(&mut self) {
         self.held.clear();
+        self.sticks = [0.0; 4];
     }
 
     /// Clicks and hotbar presses since the last call.
@@ -302,6 +434,14 @@ impl InputState {
         );
         // Diagonals are scaled so the stick stays within the rules' limit (f² + s² ≤ 127²).
         let full = if f != 0 && s != 0 { 89 } else { 127 };
+        // Keys win; otherwise the left stick, which is within the circle already.
+        let (forward, strafe) = if f != 0 || s != 0 {
+            ((f * full) as i8, (s * full) as i8)
+        } else {
+            let (x, y) = self.stick(0, 1);
+            let q = |v: f64| (v * 126.0).round() as i8;
+            (q(y), q(x))
+        };
         let mut flags_ = 0;
         if self.any_held(&self.map.jump) {
             flags_ |= flags::JUMP;
@@ -313,8 +453,8 @@ impl InputState {
             flags_ |= flags::CROUCH;
         }
         InputFrame {
-            forward: (f * full) as i8,
-            strafe: (s * full) as i8,
+            forward,
+            strafe,
             yaw: (self.yaw_deg / 360.0 * 65_536.0).round() as i64 as u16,
             pitch: (self.pitch_deg / 360.0 * 65_536.0).round() as i16,
             flags: flags_,
@@ -363,6 +503,74 @@ pub fn from_mouse_motion(delta: (f64, f64)) -> InputEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_left_stick_walks_within_the_circle_and_keys_win() {
+        let mut s = InputState::new(ActionMap::default());
+        let axis = |axis, value| InputEvent::Axis { axis, value };
+        // Resting drift inside the dead zone does nothing.
+        s.apply(axis(PadAxis::LeftY, 0.1));
+        assert_eq!((s.frame().forward, s.frame().strafe), (0, 0));
+        s.apply(axis(PadAxis::LeftY, 1.0));
+        assert_eq!((s.frame().forward, s.frame().strafe), (126, 0));
+        // Fully over on both axes (a square gate): still within the rules' circle.
+        s.apply(axis(PadAxis::LeftX, 1.0));
+        let f = s.frame();
+        let (a, b) = (i32::from(f.forward), i32::from(f.strafe));
+        assert!(a > 80 && b > 80 && a * a + b * b <= 127 * 127, "{a} {b}");
+        // Nonsense from a driver is rest.
+        s.apply(axis(PadAxis::LeftX, f64::NAN));
+        assert_eq!(s.frame().strafe, 0);
+        s.apply(InputEvent::Pressed(Control::Key(KeyCode::KeyS)));
+        assert_eq!(s.frame().forward, -127, "keys win over the stick");
+    }
+
+    #[test]
+    fn the_right_stick_turns_at_the_configured_rate() {
+        let mut s = InputState::new(ActionMap::default());
+        s.apply(InputEvent::Axis {
+            axis: PadAxis::RightX,
+            value: 1.0,
+        });
+        s.advance(0.25);
+        s.advance(0.25);
+        assert!((s.yaw_deg - 90.0).abs() < 1e-9, "{}", s.yaw_deg);
+        s.apply(InputEvent::Axis {
+            axis: PadAxis::RightX,
+            value: 0.0,
+        });
+        s.apply(InputEvent::Axis {
+            axis: PadAxis::RightY,
+            value: 1.0,
+        });
+        s.advance(10.0); // a stalled frame turns a quarter second's worth at most
+        assert!((s.pitch_deg - 45.0).abs() < 1e-9, "{}", s.pitch_deg);
+        s.release_all();
+        let before = s.yaw_deg;
+        s.advance(1.0);
+        assert_eq!(s.yaw_deg, before, "focus lost: the sticks rest");
+    }
+
+    #[test]
+    fn pad_buttons_jump_dig_and_walk_the_hotbar() {
+        let mut s = InputState::new(ActionMap::default());
+        let pad = |b| InputEvent::Pressed(Control::Pad(b));
+        s.apply(pad(PadButton::South));
+        assert_eq!(s.frame().flags, flags::JUMP);
+        s.apply(pad(PadButton::RightTrigger));
+        s.apply(pad(PadButton::LeftBumper));
+        assert_eq!(s.hotbar_slot, 8, "previous from the first slot wraps");
+        s.apply(pad(PadButton::RightBumper));
+        assert_eq!(
+            s.take_commands(),
+            vec![Command::Break, Command::Hotbar(8), Command::Hotbar(0)]
+        );
+        let map =
+            ActionMap::from_toml("jump = [\"PadWest\"]\nhotbar_next = [\"PadRight\"]").unwrap();
+        assert_eq!(map.jump, vec![Control::Pad(PadButton::West)]);
+        assert_eq!(map.hotbar_next, vec![Control::Pad(PadButton::DPadRight)]);
+        assert!(ActionMap::from_toml("jump = [\"PadTurbo\"]").is_err());
+    }
 
     fn key(k: KeyCode) -> Control {
         Control::Key(k)
