@@ -109,6 +109,8 @@ impl App {
         let eye = v.camera.position;
         self.cues
             .step(LOCAL, [eye[0], eye[1] - 1.62, eye[2]], &mut self.sounds);
+        let changes: Vec<_> = self.game.block_changes.drain(..).collect();
+        self.cues.block_changes(changes, &mut self.sounds);
         for shown in self
             .game
             .remote

@@ -55,6 +55,18 @@ pub struct Outcome {
 /// Outcomes kept until someone drains them.
 const MAX_OUTCOMES: usize = 1024;
 
+/// A voxel the chain changed that the player had not changed already (someone else's edit,
+/// or one of the player's own that the local world did not show), for sounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockChange {
+    pub pos: VoxelPos,
+    pub from: BlockId,
+    pub to: BlockId,
+}
+
+/// Block changes kept until someone drains them.
+const MAX_BLOCK_CHANGES: usize = 256;
+
 /// A rejection or refusal the player should see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -74,6 +86,8 @@ pub struct Game {
     pub notices: VecDeque<Notice>,
     /// Outcomes of the player's actions, oldest first (bounded: the oldest are dropped).
     pub outcomes: VecDeque<Outcome>,
+    /// Changes to held chunks as proven edits brought them, oldest first (bounded).
+    pub block_changes: VecDeque<BlockChange>,
     /// Recent inputs by target tick, resent until their tick passes.
     inputs: BTreeMap<u64, SignedAction>,
     /// Non-input actions in flight: nonce → action kind.
@@ -124,6 +138,7 @@ impl Game {
             stats: GameStats::default(),
             notices: VecDeque::new(),
             outcomes: VecDeque::new(),
+            block_changes: VecDeque::new(),
             inputs: BTreeMap::new(),
             actions: BTreeMap::new(),
             subscribed: None,
@@ -359,8 +374,33 @@ impl Game {
                 }
                 self.remote.push(s.tick, &s.entities);
             }
-            ClientEvent::Chunk { pos, chunk, .. } => {
+            ClientEvent::Chunk {
+                pos, chunk, edited, ..
+            } => {
                 self.stats.chunks += 1;
+                let origin = pos.origin();
+                for index in edited {
+                    let i = usize::from(index);
+                    let local = z3r0_voxel::LocalPos::from_index(i);
+                    let voxel = VoxelPos::new(
+                        origin.x + i32::from(local.x()),
+                        origin.y + i32::from(local.y()),
+                        origin.z + i32::from(local.z()),
+                    );
+                    let to = chunk.get_index(i);
+                    if let Some(from) = self.world.voxel(voxel)
+                        && from != to
+                    {
+                        self.block_changes.push_back(BlockChange {
+                            pos: voxel,
+                            from,
+                            to,
+                        });
+                        while self.block_changes.len() > MAX_BLOCK_CHANGES {
+                            self.block_changes.pop_front();
+                        }
+                    }
+                }
                 let _ = self.world.remove_chunk(pos);
                 if let Err(e) = self.world.insert_chunk(pos, &chunk) {
                     // Not held after all: the node must send it again later (it learns that

@@ -1,10 +1,13 @@
 //! Which sounds a frame of the game makes: footsteps of moving players (the local one and those
-//! in view), and the player's own digging, placing and claiming the moment they are sent
-//! (immediate feedback; a refusal shows as a notice).
+//! in view), the player's own digging, placing and claiming the moment they are sent
+//! (immediate feedback; a refusal shows as a notice), and other players' edits when the chain's
+//! proven chunk edits bring them.
 
 use std::collections::BTreeMap;
 
 use z3r0_audio::Sound;
+
+use crate::game::BlockChange;
 
 /// Metres walked between two footsteps.
 const STRIDE: f64 = 0.7;
@@ -28,6 +31,26 @@ impl SoundCues {
         }
     }
 
+    /// Sounds of voxels the chain changed: a dig where a block became air or water, a
+    /// placement where one appeared.
+    pub fn block_changes(
+        &mut self,
+        changes: impl IntoIterator<Item = BlockChange>,
+        out: &mut Vec<(Sound, [f32; 3])>,
+    ) {
+        use z3r0_voxel::blocks::{AIR, WATER};
+        for c in changes {
+            let at = [c.pos.x, c.pos.y, c.pos.z].map(|v| v as f32 + 0.5);
+            let empty = |b| b == AIR || b == WATER;
+            let sound = match (empty(c.from), empty(c.to)) {
+                (false, true) => Sound::Break,
+                (true, false) => Sound::Place,
+                _ => continue,
+            };
+            out.push((sound, at));
+        }
+    }
+
     /// Forgets entities no longer in view.
     pub fn retain(&mut self, alive: impl Fn(u64) -> bool) {
         self.last_step.retain(|&id, _| id == LOCAL || alive(id));
@@ -48,5 +71,31 @@ mod tests {
         assert_eq!(out.len(), 4, "3 m walked: {out:?}");
         cues.step(7, [3.0, 5.0, 0.0], &mut out);
         assert_eq!(out.len(), 4, "falling is not walking");
+    }
+
+    #[test]
+    fn edits_by_others_dig_and_place_where_they_happen() {
+        use z3r0_voxel::{VoxelPos, blocks};
+        let change = |from, to| BlockChange {
+            pos: VoxelPos::new(1, 2, 3),
+            from,
+            to,
+        };
+        let mut out = Vec::new();
+        SoundCues::default().block_changes(
+            [
+                change(blocks::STONE, blocks::AIR),
+                change(blocks::WATER, blocks::DIRT),
+                change(blocks::DIRT, blocks::STONE),
+            ],
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![
+                (Sound::Break, [1.5, 2.5, 3.5]),
+                (Sound::Place, [1.5, 2.5, 3.5])
+            ]
+        );
     }
 }

@@ -203,3 +203,47 @@ async fn an_accepted_edit_arrives_as_a_proven_chunk_edit() {
     );
     edge.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_players_dig_reaches_a_neighbour_as_a_block_change() {
+    let zone = common::LocalZone::new(15);
+    let edge = zone.serve(EdgeConfig::new(common::loopback()));
+    let _ticker = zone.run();
+    let mut digger = connect(&zone, &edge, 15).await;
+    let mut neighbour = connect(&zone, &edge, 16).await;
+    let mut bots = [Bot::new(BotKind::Wander, 15), Bot::new(BotKind::Wander, 16)];
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        for (game, bot) in [&mut digger, &mut neighbour].into_iter().zip(&mut bots) {
+            game.poll().await.unwrap();
+            if !game.joined {
+                bot.tick(game).unwrap();
+            }
+        }
+    }
+    let own = digger.own.expect("the digger joined");
+    let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
+    let target = z3r0_voxel::VoxelPos::new(x, y - 1, z);
+    let before = neighbour
+        .world
+        .voxel(target)
+        .expect("the neighbour holds the digger's chunk");
+    assert!(z3r0_voxel::block_info(before).solid);
+    digger.edit(&z3r0_sim::Action::Break(target)).unwrap();
+    let mut heard = None;
+    for _ in 0..60 {
+        digger.wait(Duration::from_millis(25)).await.unwrap();
+        neighbour.wait(Duration::from_millis(25)).await.unwrap();
+        if let Some(c) = neighbour.block_changes.iter().find(|c| c.pos == target) {
+            heard = Some(*c);
+            break;
+        }
+    }
+    let change = heard.expect("the neighbour heard of the dig");
+    assert_eq!((change.from, change.to), (before, z3r0_voxel::blocks::AIR));
+    assert!(
+        digger.block_changes.iter().all(|c| c.pos != target),
+        "the digger saw its dig at once: no second change for it"
+    );
+    edge.shutdown().await;
+}

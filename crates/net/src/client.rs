@@ -66,6 +66,8 @@ pub enum ClientEvent {
         pos: ChunkPos,
         height: u64,
         chunk: Box<Chunk>,
+        /// Voxel indices a chunk edit changed (empty for a chunk sent whole).
+        edited: Vec<u16>,
     },
     /// A chunk whose proof did not check out: dropped.
     BadChunk {
@@ -503,6 +505,10 @@ impl EdgeClient {
             self.dropped += 1;
             return self.drain_pending_chunk();
         }
+        let edited: Vec<u16> = match &pending {
+            PendingChunk::Full(_) => Vec::new(),
+            PendingChunk::Edit(edit) => edit.voxels.iter().map(|v| v.0).collect(),
+        };
         let checked = match &pending {
             PendingChunk::Full(data) => {
                 verify_chunk(&header, data).map(|chunk| (chunk, data.chunk.clone()))
@@ -523,6 +529,7 @@ impl EdgeClient {
                     pos,
                     height,
                     chunk: Box::new(chunk),
+                    edited,
                 }
             }
             Err(e) => {
