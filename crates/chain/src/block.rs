@@ -71,6 +71,12 @@ impl Block {
         )
     }
 
+    /// The nonce of the action at `index` in this block (receipts name actions by place).
+    pub fn nonce_at(&self, index: u32) -> Option<u64> {
+        let action = self.actions.get(usize::try_from(index).ok()?)?;
+        Some(action.action.nonce)
+    }
+
     /// blake3 of the actions' canonical encoding (count, then each signed action).
     pub fn actions_hash(&self) -> Hash {
         let mut h = blake3::Hasher::new();

@@ -30,6 +30,23 @@ async fn connect(zone: &common::LocalZone, edge: &z3r0_net::server::Edge, seed: 
     game
 }
 
+/// Joins `games` (each as its own wandering bot would) and lets the chunks around them stream
+/// in for 60 ticks.
+async fn join_all(games: &mut [&mut Game]) {
+    let mut bots: Vec<Bot> = (0..games.len())
+        .map(|i| Bot::new(BotKind::Wander, 100 + i as u64))
+        .collect();
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        for (game, bot) in games.iter_mut().zip(&mut bots) {
+            game.poll().await.unwrap();
+            if !game.joined {
+                bot.tick(game).unwrap();
+            }
+        }
+    }
+}
+
 async fn play(kind: BotKind, seed: u64, ticks: u32) -> (Game, Bot, Option<[i64; 3]>) {
     let zone = common::LocalZone::new(seed);
     let edge = zone.serve(EdgeConfig::new(common::loopback()));
@@ -109,15 +126,7 @@ async fn a_refused_edit_is_shown_at_once_and_undone() {
     let edge = zone.serve(EdgeConfig::new(common::loopback()));
     let _ticker = zone.run();
     let mut game = connect(&zone, &edge, 13).await;
-    let mut bot = Bot::new(BotKind::Wander, 13);
-    // Join and stream the chunks around the player.
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
-        game.poll().await.unwrap();
-        if !game.joined {
-            bot.tick(&mut game).unwrap();
-        }
-    }
+    join_all(&mut [&mut game]).await;
     let own = game
         .own
         .unwrap_or_else(|| panic!("not joined: {:?} {:?}", game.notices, game.stats));
@@ -163,14 +172,7 @@ async fn an_accepted_edit_arrives_as_a_proven_chunk_edit() {
     let edge = zone.serve(EdgeConfig::new(common::loopback()));
     let _ticker = zone.run();
     let mut game = connect(&zone, &edge, 14).await;
-    let mut bot = Bot::new(BotKind::Wander, 14);
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
-        game.poll().await.unwrap();
-        if !game.joined {
-            bot.tick(&mut game).unwrap();
-        }
-    }
+    join_all(&mut [&mut game]).await;
     let own = game
         .own
         .unwrap_or_else(|| panic!("not joined: {:?} {:?}", game.notices, game.stats));
@@ -211,16 +213,7 @@ async fn another_players_dig_reaches_a_neighbour_as_a_block_change() {
     let _ticker = zone.run();
     let mut digger = connect(&zone, &edge, 15).await;
     let mut neighbour = connect(&zone, &edge, 16).await;
-    let mut bots = [Bot::new(BotKind::Wander, 15), Bot::new(BotKind::Wander, 16)];
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
-        for (game, bot) in [&mut digger, &mut neighbour].into_iter().zip(&mut bots) {
-            game.poll().await.unwrap();
-            if !game.joined {
-                bot.tick(game).unwrap();
-            }
-        }
-    }
+    join_all(&mut [&mut digger, &mut neighbour]).await;
     let own = digger.own.expect("the digger joined");
     let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
     let target = z3r0_voxel::VoxelPos::new(x, y - 1, z);

@@ -9,7 +9,7 @@
 use commonware_codec::DecodeExt as _;
 use commonware_cryptography::Verifier as _;
 use commonware_cryptography::ed25519::{PublicKey, Signature};
-use z3r0_voxel::{Chunk, ChunkProof, Hash};
+use z3r0_voxel::{Chunk, ChunkPos, ChunkProof, Hash};
 
 use crate::NetError;
 use crate::proto::{ChunkData, ChunkEdit, Header};
@@ -116,32 +116,41 @@ impl Committee {
     }
 }
 
-/// Checks `data` against the chunk root committed by `header` (the header of block
-/// `data.height + 1`, whose parent state is the one the chunk was proven in) and decodes it.
-pub fn verify_chunk(header: &Header, data: &ChunkData) -> Result<Chunk, NetError> {
-    if data.height.checked_add(1) != Some(header.height) {
+/// Checks that `chunk` at `pos`, proven by `proof` at state `height`, matches the chunk root
+/// committed by `header` (the header of block `height + 1`, whose parent state is that one).
+fn check_proof(
+    header: &Header,
+    height: u64,
+    pos: ChunkPos,
+    proof: &[u8],
+    chunk: &Chunk,
+) -> Result<(), NetError> {
+    if height.checked_add(1) != Some(header.height) {
         return Err(NetError::Verify(format!(
-            "chunk proven at height {} needs the header of {}, got {}",
-            data.height,
-            data.height + 1,
+            "chunk proven at height {height} needs the header of {}, got {}",
+            height.saturating_add(1),
             header.height
         )));
     }
-    let chunk = Chunk::decode_bytes(&data.chunk)
-        .map_err(|e| NetError::Verify(format!("chunk {:?}: {e}", data.pos)))?;
-    let proof = ChunkProof::decode(commonware_codec::Copying(&data.proof[..]))
-        .map_err(|e| NetError::Verify(format!("chunk proof {:?}: {e}", data.pos)))?;
-    if proof.pos != data.pos {
+    let proof = ChunkProof::decode(commonware_codec::Copying(proof))
+        .map_err(|e| NetError::Verify(format!("chunk proof {pos:?}: {e}")))?;
+    if proof.pos != pos {
         return Err(NetError::Verify(format!(
-            "proof is for {:?}, chunk is {:?}",
-            proof.pos, data.pos
+            "proof is for {:?}, chunk is {pos:?}",
+            proof.pos
         )));
     }
     proof
-        .verify(&header.parent_chunk_root, &chunk)
-        .map_err(|e| {
-            NetError::Verify(format!("chunk {:?} does not match the root: {e}", data.pos))
-        })?;
+        .verify(&header.parent_chunk_root, chunk)
+        .map_err(|e| NetError::Verify(format!("chunk {pos:?} does not match the root: {e}")))
+}
+
+/// Checks `data` against the chunk root committed by `header` (the header of block
+/// `data.height + 1`, whose parent state is the one the chunk was proven in) and decodes it.
+pub fn verify_chunk(header: &Header, data: &ChunkData) -> Result<Chunk, NetError> {
+    let chunk = Chunk::decode_bytes(&data.chunk)
+        .map_err(|e| NetError::Verify(format!("chunk {:?}: {e}", data.pos)))?;
+    check_proof(header, data.height, data.pos, &data.proof, &chunk)?;
     Ok(chunk)
 }
 
@@ -153,14 +162,6 @@ pub fn apply_chunk_edit(
     edit: &ChunkEdit,
     base: &[u8],
 ) -> Result<(Chunk, Vec<u8>), NetError> {
-    if edit.height.checked_add(1) != Some(header.height) {
-        return Err(NetError::Verify(format!(
-            "chunk edit at height {} needs the header of {}, got {}",
-            edit.height,
-            edit.height + 1,
-            header.height
-        )));
-    }
     if *blake3::hash(base).as_bytes() != edit.base {
         return Err(NetError::Verify(format!(
             "chunk edit {:?} is for another version than the one held",
@@ -175,22 +176,7 @@ pub fn apply_chunk_edit(
         }
         chunk.set_index(usize::from(index), block);
     }
-    let proof = ChunkProof::decode(commonware_codec::Copying(&edit.proof[..]))
-        .map_err(|e| NetError::Verify(format!("chunk proof {:?}: {e}", edit.pos)))?;
-    if proof.pos != edit.pos {
-        return Err(NetError::Verify(format!(
-            "proof is for {:?}, edit is for {:?}",
-            proof.pos, edit.pos
-        )));
-    }
-    proof
-        .verify(&header.parent_chunk_root, &chunk)
-        .map_err(|e| {
-            NetError::Verify(format!(
-                "edited chunk {:?} does not match the root: {e}",
-                edit.pos
-            ))
-        })?;
+    check_proof(header, edit.height, edit.pos, &edit.proof, &chunk)?;
     let mut bytes = Vec::new();
     chunk.encode_into(&mut bytes);
     Ok((chunk, bytes))

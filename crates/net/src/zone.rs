@@ -81,9 +81,7 @@ impl FeedBuilder {
                     reason,
                     index,
                 } => {
-                    let nonce = index
-                        .and_then(|i| block.actions.get(usize::try_from(i).ok()?))
-                        .map(|a| a.action.nonce);
+                    let nonce = index.and_then(|i| block.nonce_at(i));
                     outcomes
                         .entry(*player)
                         .or_insert_with(empty)

@@ -141,9 +141,7 @@ impl Explorer {
                     index,
                 } => rejections.push(RejectionRecord {
                     player: short(player),
-                    nonce: index
-                        .and_then(|i| block.actions.get(usize::try_from(i).ok()?))
-                        .map(|a| a.action.nonce),
+                    nonce: index.and_then(|i| block.nonce_at(i)),
                     action: Action::kind_name(*action),
                     reason: reason.message(),
                 }),
