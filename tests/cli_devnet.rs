@@ -28,14 +28,23 @@ impl Devnet {
         let dir = std::env::temp_dir().join(format!("z3r0-devnet-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        Self::start_in(dir, true, extra)
+    }
+
+    /// A devnet on the chain in `dir` (a new one with `fresh`).
+    fn start_in(dir: PathBuf, fresh: bool, extra: &[&str]) -> Devnet {
         let base = free_ports(23_000 + (std::process::id() % 600) as u16 * 12, 12);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_z3r0"));
+        command
             .arg("devnet")
             .args(["--validators", "4", "--base-port"])
             .arg(base.to_string())
             .arg("--data")
-            .arg(dir.join("chain"))
-            .arg("--fresh")
+            .arg(dir.join("chain"));
+        if fresh {
+            command.arg("--fresh");
+        }
+        let mut child = command
             .arg("--report")
             .arg(dir.join("report.json"))
             .args(extra)
@@ -335,4 +344,53 @@ fn a_killed_devnet_leaves_no_validator_behind() {
     devnet.child.kill().unwrap();
     devnet.child.wait().unwrap();
     wait_gone(&pids, Duration::from_secs(15));
+}
+
+/// The highest height in validator 0's audit log.
+fn tip(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("chain/validator-0/data/finalized.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_second_devnet_run_resumes_the_chain() {
+    let quiet = [
+        "--bots",
+        "2",
+        "--cheaters",
+        "0",
+        "--duration",
+        "3s",
+        "--dashboard",
+        "127.0.0.1:0",
+    ];
+    let mut first = Devnet::start("resume", &quiet);
+    first.wait_line("devnet summary", Duration::from_secs(180));
+    assert!(first.child.wait().unwrap().success());
+    let dir = first.dir.clone();
+    let height = tip(&dir);
+    assert!(height > 20, "the first run finalized {height} blocks");
+    let genesis = std::fs::read(dir.join("chain/genesis.toml")).unwrap();
+
+    let mut second = Devnet::start_in(dir.clone(), false, &quiet);
+    second.wait_line("resuming the chain", Duration::from_secs(30));
+    second.wait_line("devnet summary", Duration::from_secs(180));
+    assert!(second.child.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read(dir.join("chain/genesis.toml")).unwrap(),
+        genesis,
+        "the same chain"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["state_roots_agree"], true, "{report:#}");
+    assert!(
+        tip(&dir) > height + 20,
+        "the chain went on from {height}: now {}",
+        tip(&dir)
+    );
 }
