@@ -1,6 +1,8 @@
 //! What a validator's HTTP endpoint shows of its finalized chain: the last blocks with their
 //! actions and receipts (an explorer), and where the players are and who owns which chunk
-//! column (a map). Recorded from the finalizer's hook, so it only ever shows final state.
+//! column (a map). Recorded from the finalizer's hook, so it only ever shows final state. The
+//! hook runs with the zone locked, so it keeps compact copies (no text); the words and hex are
+//! made when someone asks.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -16,9 +18,18 @@ pub const KEPT_BLOCKS: usize = 1_024;
 /// Most block summaries one request returns.
 pub const MAX_SUMMARIES: usize = 64;
 
-/// A player as the explorer names it: the first four bytes of its key, in hex.
+/// A player as the explorer names it: the first four bytes of its key (shown in hex).
+type Short = [u8; 4];
+
+fn short_of(key: &[u8]) -> Short {
+    let mut out = [0u8; 4];
+    let n = key.len().min(4);
+    out[..n].copy_from_slice(&key[..n]);
+    out
+}
+
 fn short(key: &[u8]) -> String {
-    to_hex(&key[..key.len().min(4)])
+    to_hex(&short_of(key))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,12 +100,67 @@ pub struct MapRecord {
     pub claims: Vec<ClaimRecord>,
 }
 
+/// Players after the newest block: each one's entity, key and position (1/1024 m).
+#[derive(Debug, Default)]
+struct StoredMap {
+    height: u64,
+    tick: u64,
+    players: Vec<(u64, Short, [i64; 3])>,
+}
+
+/// A block as kept: the actions' payloads copied (a shared slice would keep the whole block's
+/// buffer alive), words come later.
+#[derive(Debug)]
+struct StoredBlock {
+    height: u64,
+    tick: u64,
+    digest: z3r0_chain::Hash,
+    root: z3r0_chain::Hash,
+    actions: Vec<(Short, u64, Box<[u8]>)>,
+    rejections: Vec<RejectionRecord>,
+    events: Vec<String>,
+}
+
+impl StoredBlock {
+    fn record(&self) -> BlockRecord {
+        BlockRecord {
+            height: self.height,
+            tick: self.tick,
+            digest: to_hex(&self.digest),
+            root: to_hex(&self.root),
+            actions: self
+                .actions
+                .iter()
+                .map(|(player, nonce, payload)| ActionRecord {
+                    player: to_hex(player),
+                    nonce: *nonce,
+                    action: describe(payload),
+                })
+                .collect(),
+            rejections: self.rejections.clone(),
+            events: self.events.clone(),
+        }
+    }
+
+    fn summary(&self) -> BlockSummary {
+        BlockSummary {
+            height: self.height,
+            tick: self.tick,
+            digest: to_hex(&self.digest),
+            root: to_hex(&self.root),
+            actions: self.actions.len(),
+            rejections: self.rejections.len(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
-    blocks: VecDeque<BlockRecord>,
-    map: MapRecord,
+    blocks: VecDeque<StoredBlock>,
+    /// Players after the newest block.
+    map: StoredMap,
     /// Chunk column → owner, kept from the claim receipts after a first full read.
-    claims: Option<BTreeMap<(i32, i32), String>>,
+    claims: Option<BTreeMap<(i32, i32), Short>>,
 }
 
 /// The explorer of one validator (shared between its finalizer and its HTTP endpoint).
@@ -126,10 +192,13 @@ impl Explorer {
     /// Records a block the finalizer just executed (`sim` is the state after it). Runs with
     /// the zone locked: linear in the block's actions and receipts and the players.
     pub fn record(&self, block: &Block, sim: &Sim, receipts: &[Receipt]) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let claims = state
-            .claims
-            .get_or_insert_with(|| sim.claims().map(|c| (c.column, short(&c.owner))).collect());
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *guard;
+        let claims = state.claims.get_or_insert_with(|| {
+            sim.claims()
+                .map(|c| (c.column, short_of(&c.owner)))
+                .collect()
+        });
         let mut rejections = Vec::new();
         let mut events = Vec::new();
         for r in receipts {
@@ -159,7 +228,7 @@ impl Explorer {
                 )),
                 Receipt::ClaimChanged { column, claim } => match claim {
                     Some(c) => {
-                        claims.insert(*column, short(&c.owner));
+                        claims.insert(*column, short_of(&c.owner));
                         events.push(format!(
                             "column {} {} claimed by {}",
                             column.0,
@@ -175,46 +244,27 @@ impl Explorer {
                 _ => {}
             }
         }
-        let claims = claims
-            .iter()
-            .map(|(&(cx, cz), owner)| ClaimRecord {
-                cx,
-                cz,
-                owner: owner.clone(),
-            })
-            .collect();
-        let players = sim
-            .players()
-            .filter_map(|(key, entity)| {
-                let body = sim.body(key)?;
-                let m = |c: i64| c as f64 / 1024.0;
-                Some(PlayerRecord {
-                    id: entity.0,
-                    key: short(key),
-                    x: m(body.pos[0]),
-                    y: m(body.pos[1]),
-                    z: m(body.pos[2]),
-                })
-            })
-            .collect();
-        state.map = MapRecord {
+        state.map.height = block.height;
+        state.map.tick = block.tick;
+        state.map.players.clear();
+        state.map.players.extend(
+            sim.players()
+                .filter_map(|(key, entity)| Some((entity.0, short_of(key), sim.body(key)?.pos))),
+        );
+        state.blocks.push_back(StoredBlock {
             height: block.height,
             tick: block.tick,
-            players,
-            claims,
-        };
-        state.blocks.push_back(BlockRecord {
-            height: block.height,
-            tick: block.tick,
-            digest: to_hex(&block.digest()),
-            root: to_hex(&sim.root()),
+            digest: block.digest(),
+            root: sim.root(),
             actions: block
                 .actions
                 .iter()
-                .map(|a| ActionRecord {
-                    player: short(a.action.player.as_ref()),
-                    nonce: a.action.nonce,
-                    action: describe(&a.action.payload),
+                .map(|a| {
+                    (
+                        short_of(a.action.player.as_ref()),
+                        a.action.nonce,
+                        Box::from(a.action.payload.as_ref()),
+                    )
                 })
                 .collect(),
             rejections,
@@ -229,7 +279,11 @@ impl Explorer {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let first = state.blocks.front()?.height;
         let i = usize::try_from(height.checked_sub(first)?).ok()?;
-        state.blocks.get(i).filter(|b| b.height == height).cloned()
+        state
+            .blocks
+            .get(i)
+            .filter(|b| b.height == height)
+            .map(StoredBlock::record)
     }
 
     /// Summaries of the newest blocks above `after`, newest first, at most `limit`.
@@ -241,23 +295,39 @@ impl Explorer {
             .rev()
             .take_while(|b| b.height > after)
             .take(limit.min(MAX_SUMMARIES))
-            .map(|b| BlockSummary {
-                height: b.height,
-                tick: b.tick,
-                digest: b.digest.clone(),
-                root: b.root.clone(),
-                actions: b.actions.len(),
-                rejections: b.rejections.len(),
-            })
+            .map(StoredBlock::summary)
             .collect()
     }
 
     pub fn map(&self) -> MapRecord {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .map
-            .clone()
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let m = |c: i64| c as f64 / 1024.0;
+        MapRecord {
+            height: state.map.height,
+            tick: state.map.tick,
+            players: state
+                .map
+                .players
+                .iter()
+                .map(|(id, key, pos)| PlayerRecord {
+                    id: *id,
+                    key: to_hex(key),
+                    x: m(pos[0]),
+                    y: m(pos[1]),
+                    z: m(pos[2]),
+                })
+                .collect(),
+            claims: state
+                .claims
+                .iter()
+                .flatten()
+                .map(|(&(cx, cz), owner)| ClaimRecord {
+                    cx,
+                    cz,
+                    owner: to_hex(owner),
+                })
+                .collect(),
+        }
     }
 }
 
