@@ -86,7 +86,12 @@ impl App {
         if tick != self.last_tick {
             self.last_tick = tick;
             if self.game.joined {
-                self.game.input(self.input.frame())?;
+                let mut frame = self.input.frame();
+                if !self.game.area_loaded() {
+                    // Look around, but stay put until the world around has streamed in.
+                    (frame.forward, frame.strafe, frame.flags) = (0, 0, 0);
+                }
+                self.game.input(frame)?;
             } else if self.join_sent.is_none_or(|t| tick >= t + 20) {
                 // Join, and ask again a second later if no body has shown up.
                 self.game.join()?;

@@ -137,6 +137,15 @@ impl Bot {
             }
             return Ok(());
         }
+        if !game.area_loaded() {
+            // Stand still until the world around has streamed in.
+            return game
+                .input(InputFrame {
+                    yaw: self.yaw,
+                    ..InputFrame::default()
+                })
+                .map(|_| ());
+        }
         if self.next().is_multiple_of(40) {
             self.yaw = self.yaw.wrapping_add((self.next() % 30_000) as u16);
         }

@@ -27,6 +27,9 @@ pub const INPUT_LEAD: u64 = 3;
 const CLOCK_SLACK: u64 = 14;
 /// Snapshots without the player's body after which it counts as gone (timed out, left).
 const GONE_AFTER: u32 = 40;
+/// Ticks after joining that the player waits at most for the chunks around it (those beyond
+/// the zone's edge never come).
+const LOAD_WAIT: u64 = 40;
 
 /// What happened in a session, for the HUD and reports.
 #[derive(Debug, Default, Clone)]
@@ -101,6 +104,8 @@ pub struct Game {
     pending_edits: BTreeMap<u64, (VoxelPos, BlockId, u8)>,
     /// Snapshots in a row without the player's body.
     missing_body: u32,
+    /// The tick of the first snapshot with the player's body since it joined.
+    joined_at: Option<u64>,
     lag: f64,
 }
 
@@ -147,6 +152,7 @@ impl Game {
             first: None,
             pending_edits: BTreeMap::new(),
             missing_body: 0,
+            joined_at: None,
             lag: 2.0,
         })
     }
@@ -341,6 +347,7 @@ impl Game {
                     if self.missing_body >= GONE_AFTER {
                         // Timed out or removed: play again from a new join.
                         self.joined = false;
+                        self.joined_at = None;
                         self.own = None;
                         self.predictor = Predictor::new();
                         self.notice(s.tick, "the player is no longer in the zone".into());
@@ -349,6 +356,7 @@ impl Game {
                 if let Some(own) = s.own {
                     self.missing_body = 0;
                     self.joined = true;
+                    self.joined_at.get_or_insert(s.tick);
                     self.own = Some(own);
                     let reconciled = self.predictor.authoritative(Authoritative {
                         tick: s.tick,
@@ -456,6 +464,34 @@ impl Game {
             ClientEvent::Header(_) => {}
         }
         Ok(())
+    }
+
+    /// Whether the world the player can touch soon has loaded: its chunk, the four beside it
+    /// and the one below. Prediction takes a missing chunk for solid, so walking into one
+    /// predicts a wall the chain does not have (a correction as the chunk arrives). Players
+    /// should stand still until then; after `LOAD_WAIT` ticks it is true regardless.
+    pub fn area_loaded(&self) -> bool {
+        let Some(own) = self.own else { return false };
+        if self
+            .joined_at
+            .is_some_and(|t| self.chain_tick() >= t + LOAD_WAIT)
+        {
+            return true;
+        }
+        let c = chunk_of(own.pos);
+        [
+            (0, 0, 0),
+            (1, 0, 0),
+            (-1, 0, 0),
+            (0, 0, 1),
+            (0, 0, -1),
+            (0, -1, 0),
+        ]
+        .iter()
+        .all(|&(dx, dy, dz)| {
+            let p = ChunkPos::new(c.x + dx, c.y + dy, c.z + dz);
+            self.world.chunk(p).is_some()
+        })
     }
 
     /// The predicted local body at the input tick (what the player sees), if joined.
