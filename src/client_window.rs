@@ -150,7 +150,8 @@ impl App {
             self.last_tick,
             self.input.hotbar_slot,
             v.camera.position,
-        );
+        )
+        .with_target(&self.game, v.target);
         let hud = z3r0_client::hud::layout(&info, size.0, size.1);
         let input = FrameInput {
             camera: &v.camera,

@@ -91,6 +91,8 @@ pub struct Game {
     pub outcomes: VecDeque<Outcome>,
     /// Changes to held chunks as proven edits brought them, oldest first (bounded).
     pub block_changes: VecDeque<BlockChange>,
+    /// Who owns each claimed chunk column, as finalized.
+    pub claims: BTreeMap<(i32, i32), [u8; 32]>,
     /// Recent inputs by target tick, resent until their tick passes.
     inputs: BTreeMap<u64, SignedAction>,
     /// Non-input actions in flight: nonce → action kind.
@@ -144,6 +146,7 @@ impl Game {
             notices: VecDeque::new(),
             outcomes: VecDeque::new(),
             block_changes: VecDeque::new(),
+            claims: BTreeMap::new(),
             inputs: BTreeMap::new(),
             actions: BTreeMap::new(),
             subscribed: None,
@@ -461,6 +464,14 @@ impl Game {
                     refused: Some(format!("refused by the node: {reason}")),
                 });
             }
+            ClientEvent::Claims(claims) => {
+                for c in claims {
+                    match c.owner {
+                        Some(owner) => self.claims.insert(c.column, owner),
+                        None => self.claims.remove(&c.column),
+                    };
+                }
+            }
             ClientEvent::Header(_) => {}
         }
         Ok(())
@@ -492,6 +503,12 @@ impl Game {
             let p = ChunkPos::new(c.x + dx, c.y + dy, c.z + dz);
             self.world.chunk(p).is_some()
         })
+    }
+
+    /// The owner of the chunk column holding `voxel`, as finalized (`None`: unclaimed).
+    pub fn owner_of(&self, voxel: VoxelPos) -> Option<[u8; 32]> {
+        let c = voxel.chunk();
+        self.claims.get(&(c.x, c.z)).copied()
     }
 
     /// The predicted local body at the input tick (what the player sees), if joined.

@@ -34,6 +34,8 @@ pub struct HudInfo {
     pub slot: u8,
     /// The latest refusal, if recent.
     pub notice: Option<String>,
+    /// Who owns the chunk column of the block under the crosshair, in words.
+    pub owner: Option<String>,
 }
 
 impl HudInfo {
@@ -55,8 +57,29 @@ impl HudInfo {
                 .back()
                 .filter(|n| n.tick >= recent)
                 .map(|n| n.text.clone()),
+            owner: None,
         }
     }
+
+    /// Adds who owns the column of `target` (the block under the crosshair).
+    pub fn with_target(mut self, game: &Game, target: Option<[i32; 3]>) -> Self {
+        self.owner = target.map(|[x, y, z]| {
+            let voxel = z3r0_voxel::VoxelPos::new(x, y, z);
+            let c = voxel.chunk();
+            let whose = match game.owner_of(voxel) {
+                None => "UNCLAIMED".to_string(),
+                Some(k) if k.as_slice() == game.edge.public_key().as_ref() => "YOURS".to_string(),
+                Some(k) => format!("OWNER {}", hex4(&k)),
+            };
+            format!("COLUMN {} {} {whose}", c.x, c.z)
+        });
+        self
+    }
+}
+
+/// The first four bytes in hex: how players are named on screen.
+fn hex4(key: &[u8; 32]) -> String {
+    key[..4].iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// Hotbar slot size and gap, in pixels at scale 1.
@@ -72,7 +95,7 @@ pub fn layout(info: &HudInfo, width: u32, height: u32) -> Overlay {
     let finality = info
         .finality_ms
         .map_or("-".to_string(), |f| format!("{f:.0} MS"));
-    let lines = [
+    let mut lines = vec![
         format!(
             "{:.0} FPS  PING {:.0} MS  TICK {}",
             info.fps, info.ping_ms, info.tick
@@ -83,6 +106,7 @@ pub fn layout(info: &HudInfo, width: u32, height: u32) -> Overlay {
             info.position[0], info.position[1], info.position[2]
         ),
     ];
+    lines.extend(info.owner.clone());
     for (i, text) in lines.iter().enumerate() {
         hud.label(8.0, 8.0 + i as f32 * line, scale, white, text);
     }
@@ -149,6 +173,7 @@ mod tests {
             position: [1.0, 2.0, 3.0],
             slot: 2,
             notice: None,
+            owner: None,
         };
         let plain = layout(&info, 1280, 720);
         // Nine slots, each a frame and a swatch, plus text.

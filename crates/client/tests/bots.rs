@@ -240,3 +240,45 @@ async fn another_players_dig_reaches_a_neighbour_as_a_block_change() {
     );
     edge.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_reach_the_claimer_and_players_who_come_later() {
+    let zone = common::LocalZone::new(17);
+    let edge = zone.serve(EdgeConfig::new(common::loopback()));
+    let _ticker = zone.run();
+    let mut owner = connect(&zone, &edge, 17).await;
+    join_all(&mut [&mut owner]).await;
+    let own = owner.own.expect("joined");
+    let voxel = z3r0_voxel::VoxelPos::new(
+        own.pos[0].div_euclid(1024) as i32,
+        own.pos[1].div_euclid(1024) as i32,
+        own.pos[2].div_euclid(1024) as i32,
+    );
+    let column = (voxel.chunk().x, voxel.chunk().z);
+    owner
+        .act(&z3r0_sim::Action::Claim(column.0, column.1))
+        .unwrap();
+    let key: [u8; 32] = owner.edge.public_key().as_ref().try_into().unwrap();
+    for _ in 0..60 {
+        owner.wait(Duration::from_millis(50)).await.unwrap();
+        if owner.owner_of(voxel).is_some() {
+            break;
+        }
+    }
+    assert_eq!(
+        owner.owner_of(voxel),
+        Some(key),
+        "the claimer sees its claim"
+    );
+    // A player connecting now hears of it at once, not only of later changes.
+    let late = connect(&zone, &edge, 18).await;
+    let mut late = late;
+    for _ in 0..20 {
+        late.wait(Duration::from_millis(50)).await.unwrap();
+        if late.owner_of(voxel).is_some() {
+            break;
+        }
+    }
+    assert_eq!(late.claims.get(&column), Some(&key), "{:?}", late.claims);
+    edge.shutdown().await;
+}

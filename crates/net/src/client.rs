@@ -69,6 +69,8 @@ pub enum ClientEvent {
         /// Voxel indices a chunk edit changed (empty for a chunk sent whole).
         edited: Vec<u16>,
     },
+    /// Chunk column owners: all of them at the start, then changes.
+    Claims(Vec<crate::proto::ClaimEntry>),
     /// A chunk whose proof did not check out: dropped.
     BadChunk {
         pos: ChunkPos,
@@ -476,6 +478,7 @@ impl EdgeClient {
             Event::Refused { nonce, reason } => Ok(Some(ClientEvent::Refused { nonce, reason })),
             Event::Chunk(data) => Ok(self.pend(PendingChunk::Full(data))),
             Event::ChunkEdit(edit) => Ok(self.pend(PendingChunk::Edit(edit))),
+            Event::Claims(claims) => Ok(Some(ClientEvent::Claims(claims))),
         }
     }
 

@@ -16,7 +16,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 use crate::wire::{Reader, WireError, Writer};
 
 /// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -289,6 +289,18 @@ pub struct ChunkEdit {
     pub proof: Vec<u8>,
 }
 
+/// A chunk column's owner now (`None`: unclaimed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimEntry {
+    /// Chunk column.
+    pub column: (i32, i32),
+    /// The owner's key.
+    pub owner: Option<[u8; 32]>,
+}
+
+/// Most claims one event carries (more go in several).
+pub const MAX_CLAIMS: usize = 1_024;
+
 /// Deflate effort for chunks on the wire (fast: a node sends many).
 const CHUNK_DEFLATE_LEVEL: u8 = 3;
 
@@ -307,6 +319,9 @@ pub enum Event {
     },
     Chunk(ChunkData),
     ChunkEdit(ChunkEdit),
+    /// Who owns which chunk column: every claim when the session starts, then the changes of
+    /// each finalized block.
+    Claims(Vec<ClaimEntry>),
 }
 
 /// Longest refusal text sent to a client.
@@ -379,6 +394,21 @@ impl Event {
                     CHUNK_DEFLATE_LEVEL,
                 ));
                 w.blob(&c.proof);
+            }
+            Self::Claims(claims) => {
+                w.u8(6);
+                w.varint(claims.len() as u64);
+                for c in claims {
+                    w.bytes(&c.column.0.to_be_bytes());
+                    w.bytes(&c.column.1.to_be_bytes());
+                    match &c.owner {
+                        Some(owner) => {
+                            w.u8(1);
+                            w.bytes(owner);
+                        }
+                        None => w.u8(0),
+                    }
+                }
             }
             Self::ChunkEdit(e) => {
                 w.u8(5);
@@ -515,6 +545,24 @@ impl Event {
                     voxels,
                     proof,
                 })
+            }
+            6 => {
+                let n = r.count("claims", MAX_CLAIMS)?;
+                let mut claims = Vec::with_capacity(n.min(r.remaining() / 9));
+                for _ in 0..n {
+                    let x = i32::from_be_bytes(r.array::<4>()?);
+                    let z = i32::from_be_bytes(r.array::<4>()?);
+                    let owner = match r.u8()? {
+                        0 => None,
+                        1 => Some(r.array::<32>()?),
+                        tag => return Err(WireError::UnknownTag { what: "claim", tag }),
+                    };
+                    claims.push(ClaimEntry {
+                        column: (x, z),
+                        owner,
+                    });
+                }
+                Self::Claims(claims)
             }
             tag => return Err(WireError::UnknownTag { what: "event", tag }),
         };
@@ -664,6 +712,16 @@ mod tests {
                 chunk: vec![0, 1, 0],
                 proof: vec![9; 40],
             }),
+            Event::Claims(vec![
+                ClaimEntry {
+                    column: (-3, 7),
+                    owner: Some([9; 32]),
+                },
+                ClaimEntry {
+                    column: (0, 0),
+                    owner: None,
+                },
+            ]),
             Event::ChunkEdit(ChunkEdit {
                 height: 4,
                 pos: ChunkPos::new(0, 2, -3),

@@ -21,8 +21,8 @@ use z3r0_chain::SignedAction;
 use z3r0_voxel::{BlockId, CHUNK_SIZE, ChunkPos, Hash, VoxelPos};
 
 use crate::proto::{
-    AUTH_NAMESPACE, ChunkData, ChunkEdit, ClientControl, ClientDatagram, Event, Header, Included,
-    MAX_EDIT_VOXELS, MAX_FRAME, MAX_RADIUS, ServerControl, VERSION, auth_message,
+    AUTH_NAMESPACE, ChunkData, ChunkEdit, ClaimEntry, ClientControl, ClientDatagram, Event, Header,
+    Included, MAX_EDIT_VOXELS, MAX_FRAME, MAX_RADIUS, ServerControl, VERSION, auth_message,
 };
 use crate::snapshot::{EntityRecord, SnapshotWriter};
 use crate::{NetError, close, identity};
@@ -46,6 +46,11 @@ pub trait ZoneBackend: Send + Sync + 'static {
     /// The chunk at `pos` in the latest finalized state, with its proof (`None`: not in the
     /// zone).
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData>;
+    /// Every claimed chunk column in the latest finalized state (a session's starting view;
+    /// blocks bring the changes).
+    fn claims(&self) -> Vec<ClaimEntry> {
+        Vec::new()
+    }
 }
 
 /// One finalized block, as every session needs it.
@@ -59,6 +64,8 @@ pub struct TickUpdate {
     pub outcomes: BTreeMap<[u8; 32], Included>,
     /// Voxels the block changed, and to what, in order.
     pub changed_voxels: Vec<(VoxelPos, BlockId)>,
+    /// Claims the block made or released.
+    pub claims: Vec<ClaimEntry>,
 }
 
 /// Where the zone publishes finalized blocks to the edge.
@@ -640,6 +647,13 @@ async fn run_session(
     });
 
     let mut updates = shared.feed.subscribe();
+    // The claims as of now, after subscribing: a change in between comes twice, never not at all.
+    for part in shared.backend.claims().chunks(crate::proto::MAX_CLAIMS) {
+        if let Err(e) = send_event(&Event::Claims(part.to_vec())) {
+            control_reader.abort();
+            return Err(e);
+        }
+    }
     let mut snapshots = SnapshotWriter::new(
         shared.config.interest_radius_m,
         shared.config.refresh_ticks,
@@ -820,6 +834,9 @@ fn on_update(
     }
     if let Some(included) = included {
         send_event(&Event::Included(included.clone()))?;
+    }
+    for part in update.claims.chunks(crate::proto::MAX_CLAIMS) {
+        send_event(&Event::Claims(part.to_vec()))?;
     }
     for c in ready {
         if certified && c.height.checked_add(1) == Some(header.height) {

@@ -9,7 +9,7 @@ use z3r0_chain::Block;
 use z3r0_sim::{Receipt, Sim};
 use z3r0_voxel::{ChunkPos, Hash};
 
-use crate::proto::{ChunkData, FinalityProof, Header, Included, RuleRejection};
+use crate::proto::{ChunkData, ClaimEntry, FinalityProof, Header, Included, RuleRejection};
 use crate::server::TickUpdate;
 use crate::snapshot::EntityRecord;
 
@@ -73,6 +73,7 @@ impl FeedBuilder {
             }
         }
         let mut changed = Vec::new();
+        let mut claims = Vec::new();
         for r in receipts {
             match r {
                 Receipt::Rejected {
@@ -93,6 +94,10 @@ impl FeedBuilder {
                         });
                 }
                 Receipt::BlockChanged { pos, to, .. } => changed.push((*pos, *to)),
+                Receipt::ClaimChanged { column, claim } => claims.push(ClaimEntry {
+                    column: *column,
+                    owner: claim.as_ref().map(|c| c.owner),
+                }),
                 _ => {}
             }
         }
@@ -116,6 +121,7 @@ impl FeedBuilder {
             entities: entities.into(),
             outcomes,
             changed_voxels: changed,
+            claims,
         }
     }
 }

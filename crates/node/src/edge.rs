@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use commonware_cryptography::ed25519::PublicKey;
 use z3r0_chain::SignedAction;
-use z3r0_net::proto::ChunkData;
+use z3r0_net::proto::{ChunkData, ClaimEntry};
 use z3r0_net::server::{EdgeFeed, ZoneBackend};
 use z3r0_net::zone::{FeedBuilder, chunk_data};
 use z3r0_sim::Sim;
@@ -72,6 +72,19 @@ impl ZoneBackend for NodeBackend {
         // Until the validator runs, its mempool is not there: "full" is the honest answer.
         let v = self.validator().ok_or(z3r0_chain::Rejection::Full)?;
         v.submit_action(SESSION_SOURCE_BASE.saturating_add(session), action)
+    }
+    fn claims(&self) -> Vec<ClaimEntry> {
+        let Some(v) = self.validator() else {
+            return Vec::new();
+        };
+        v.with_finalized(|sim, _| {
+            sim.claims()
+                .map(|c| ClaimEntry {
+                    column: c.column,
+                    owner: Some(c.owner),
+                })
+                .collect()
+        })
     }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
         let v = self.validator()?;

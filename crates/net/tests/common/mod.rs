@@ -156,6 +156,16 @@ impl ZoneBackend for LocalZone {
     fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection> {
         self.state.lock().unwrap().mempool.submit(&session, action)
     }
+    fn claims(&self) -> Vec<z3r0_net::proto::ClaimEntry> {
+        let s = self.state.lock().unwrap();
+        s.sim
+            .claims()
+            .map(|c| z3r0_net::proto::ClaimEntry {
+                column: c.column,
+                owner: Some(c.owner),
+            })
+            .collect()
+    }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
         let mut s = self.state.lock().unwrap();
         let height = s.height;
