@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::{free_ports, shrink_zone};
+use common::{free_ports, small_network};
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,26 +36,7 @@ fn a_node_serves_a_player_over_quic() {
     let dir = std::env::temp_dir().join(format!("z3r0-cli-edge-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let base = free_ports(21_000 + (std::process::id() % 1_000) as u16 * 10, 3);
-    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args([
-            "genesis",
-            "--validators",
-            "1",
-            "--tick-ms",
-            "50",
-            "--base-port",
-        ])
-        .arg(base.to_string())
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    shrink_zone(&dir.join("genesis.toml"));
+    small_network(&dir, 1, base);
     let config_path = dir.join("validator-0/config.toml");
     let (config, genesis, _) = z3r0_node::ValidatorConfig::load(&config_path).unwrap();
     let log = std::fs::File::create(dir.join("node.log")).unwrap();

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::shrink_zone;
+use common::small_network;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -100,26 +100,7 @@ fn four_processes_survive_a_sigkill_and_agree() {
     // Ports from the pid so parallel runs on one machine do not collide, below Linux's ephemeral
     // range (32768+) so outgoing connections cannot hold them.
     let base = 20_000 + (std::process::id() % 1_200) as u16 * 10;
-    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args([
-            "genesis",
-            "--validators",
-            "4",
-            "--tick-ms",
-            "50",
-            "--base-port",
-        ])
-        .arg(base.to_string())
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    shrink_zone(&dir.join("genesis.toml"));
+    small_network(&dir, 4, base);
 
     let mut nodes: Vec<Node> = (0..4)
         .map(|i| {

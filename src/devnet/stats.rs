@@ -1,7 +1,7 @@
 //! What the devnet measures: validator metrics scraped over HTTP, the validators' audit logs
 //! of finalized blocks (heights, roots, finality latencies), and process CPU and memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -129,7 +129,7 @@ pub struct RootLedger {
     /// The first root seen at each height.
     roots: BTreeMap<u64, String>,
     /// Heights each validator has reported.
-    seen: Vec<BTreeMap<u64, ()>>,
+    seen: Vec<BTreeSet<u64>>,
     /// (height, validator, its root, the root seen first).
     pub disagreements: Vec<(u64, usize, String, String)>,
 }
@@ -137,14 +137,14 @@ pub struct RootLedger {
 impl RootLedger {
     pub fn new(validators: usize) -> Self {
         Self {
-            seen: vec![BTreeMap::new(); validators],
+            seen: vec![BTreeSet::new(); validators],
             ..Self::default()
         }
     }
 
     pub fn add(&mut self, validator: usize, f: &Finalized) {
         if let Some(seen) = self.seen.get_mut(validator) {
-            seen.insert(f.height, ());
+            seen.insert(f.height);
         }
         match self.roots.get(&f.height) {
             Some(root) if *root != f.root => {
@@ -162,7 +162,7 @@ impl RootLedger {
     pub fn common_tip(&self) -> u64 {
         self.seen
             .iter()
-            .map(|s| s.keys().next_back().copied().unwrap_or(0))
+            .map(|s| s.last().copied().unwrap_or(0))
             .min()
             .unwrap_or(0)
     }
@@ -172,7 +172,7 @@ impl RootLedger {
         let tip = self.common_tip();
         self.seen
             .iter()
-            .map(|s| (1..=tip).filter(|h| !s.contains_key(h)).count() as u64)
+            .map(|s| (1..=tip).filter(|h| !s.contains(h)).count() as u64)
             .collect()
     }
 

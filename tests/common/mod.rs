@@ -3,6 +3,26 @@
 
 use std::path::Path;
 
+/// Writes a loopback network of `validators` at a 50 ms tick with `z3r0 genesis` into `dir`,
+/// ports from `base`, in a small zone.
+pub fn small_network(dir: &Path, validators: usize, base: u16) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["genesis", "--tick-ms", "50", "--validators"])
+        .arg(validators.to_string())
+        .arg("--base-port")
+        .arg(base.to_string())
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    shrink_zone(&dir.join("genesis.toml"));
+}
+
 /// Shrinks a written genesis to a small zone: world generation stays quick in unoptimised test
 /// builds.
 pub fn shrink_zone(genesis: &Path) {

@@ -95,15 +95,13 @@ pub struct Game {
     pub claims: BTreeMap<(i32, i32), [u8; 32]>,
     /// Recent inputs by target tick, resent until their tick passes.
     inputs: BTreeMap<u64, SignedAction>,
-    /// Non-input actions in flight: nonce → action kind.
-    actions: BTreeMap<u64, u8>,
     subscribed: Option<ChunkPos>,
     pub radius: u8,
     pub joined: bool,
     /// The first action sent (the join), kept for the cheat bot's replay.
     first: Option<SignedAction>,
-    /// Edits shown locally before the chain decides: nonce → (voxel, what it was, action kind).
-    pending_edits: BTreeMap<u64, (VoxelPos, BlockId, u8)>,
+    /// Edits shown locally before the chain decides: nonce → (voxel, what it was).
+    pending_edits: BTreeMap<u64, (VoxelPos, BlockId)>,
     /// Snapshots in a row without the player's body.
     missing_body: u32,
     /// The tick of the first snapshot with the player's body since it joined.
@@ -148,7 +146,6 @@ impl Game {
             block_changes: VecDeque::new(),
             claims: BTreeMap::new(),
             inputs: BTreeMap::new(),
-            actions: BTreeMap::new(),
             subscribed: None,
             radius: 3,
             joined: false,
@@ -213,11 +210,7 @@ impl Game {
             .edge
             .send_action(self.input_tick(), action.encode_to_vec())?;
         self.stats.actions_sent += 1;
-        self.actions.insert(signed.action.nonce, action.kind());
         self.first.get_or_insert_with(|| signed.clone());
-        while self.actions.len() > 256 {
-            self.actions.pop_first();
-        }
         Ok(signed)
     }
 
@@ -236,7 +229,7 @@ impl Game {
         let signed = self.act(action)?;
         if let Ok(before) = self.world.set_voxel(pos, to) {
             self.pending_edits
-                .insert(signed.action.nonce, (pos, before, action.kind()));
+                .insert(signed.action.nonce, (pos, before));
             while self.pending_edits.len() > 64 {
                 self.pending_edits.pop_first();
             }
@@ -245,7 +238,7 @@ impl Game {
     }
 
     fn settle_edit(&mut self, nonce: u64, refused: bool) {
-        if let Some((pos, before, _)) = self.pending_edits.remove(&nonce)
+        if let Some((pos, before)) = self.pending_edits.remove(&nonce)
             && refused
         {
             let _ = self.world.set_voxel(pos, before);

@@ -2,6 +2,7 @@
 //! mempool (inputs, then gossip to the committee) and its finalized game state (snapshots,
 //! receipts, proven chunks, headers with the committee's certificates).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use commonware_cryptography::ed25519::PublicKey;
@@ -31,12 +32,18 @@ pub fn publisher(feed: EdgeFeed) -> EdgeHook<Sim> {
 /// Mempool sources of player sessions start here (below are validators and the load generator).
 const SESSION_SOURCE_BASE: u64 = 1 << 32;
 
+/// Proven chunks kept for the current finalized height, at most.
+const CACHED_CHUNKS: usize = 512;
+
 /// [`ZoneBackend`] over a running validator. The validator is set once it has started.
 #[derive(Debug)]
 pub struct NodeBackend {
     pub zone: u32,
     pub pacing: Pacing,
     pub validator: Mutex<Option<Arc<Validator<Sim>>>>,
+    /// Chunks proven at one height, shared by the sessions that ask for them: encoding and
+    /// proving a chunk holds the zone lock, and every session holding it wants it.
+    pub proven: Mutex<(u64, BTreeMap<ChunkPos, ChunkData>)>,
 }
 
 impl NodeBackend {
@@ -88,6 +95,20 @@ impl ZoneBackend for NodeBackend {
     }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
         let v = self.validator()?;
-        v.with_finalized(|sim, finalized| chunk_data(sim, pos, finalized.block.height))
+        v.with_finalized(|sim, finalized| {
+            let height = finalized.block.height;
+            let mut proven = self.proven.lock().unwrap_or_else(|p| p.into_inner());
+            if proven.0 != height {
+                *proven = (height, BTreeMap::new());
+            }
+            if let Some(data) = proven.1.get(&pos) {
+                return Some(data.clone());
+            }
+            let data = chunk_data(sim, pos, height)?;
+            if proven.1.len() < CACHED_CHUNKS {
+                proven.1.insert(pos, data.clone());
+            }
+            Some(data)
+        })
     }
 }

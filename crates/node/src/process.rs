@@ -209,6 +209,7 @@ async fn node(
             tick_ms: genesis.tick_ms,
         },
         validator: Mutex::new(None),
+        proven: Mutex::default(),
     });
 
     let machine = Sim::genesis(genesis.sim_config())

@@ -306,17 +306,22 @@ fn paced_blocks_follow_the_fifty_ms_tick() {
     });
 }
 
+/// The game in a zone of 2 × 3 × 2 chunks (quick to generate in test builds).
+fn small_game() -> z3r0_sim::Sim {
+    z3r0_sim::Sim::genesis(z3r0_sim::SimConfig {
+        chunks_x: (-1, 1),
+        chunks_y: (-1, 2),
+        chunks_z: (-1, 1),
+        ..z3r0_sim::SimConfig::default()
+    })
+    .unwrap()
+}
+
 #[test]
 fn the_game_runs_on_the_zone_chain_and_all_validators_agree_on_its_roots() {
-    use z3r0_sim::{Action as GameAction, InputFrame, Sim, SimConfig};
+    use z3r0_sim::{Action as GameAction, InputFrame};
     runner(61).start(|context| async move {
-        let config = SimConfig {
-            chunks_x: (-1, 1),
-            chunks_y: (-1, 2),
-            chunks_z: (-1, 1),
-            ..SimConfig::default()
-        };
-        let genesis = move || Sim::genesis(config).unwrap();
+        let genesis = small_game;
         let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, genesis).await;
         net.start_all().await.unwrap();
         let players = players(6);
@@ -476,16 +481,10 @@ fn light_clients_verify_the_committees_certificates_and_chunk_proofs() {
     use z3r0_net::light::{Committee, verify_chunk};
     use z3r0_net::server::TickUpdate;
     use z3r0_net::zone::{FeedBuilder, chunk_data};
-    use z3r0_sim::{Action as GameAction, Sim, SimConfig};
+    use z3r0_sim::{Action as GameAction, Sim};
     use z3r0_voxel::ChunkPos;
     runner(81).start(|context| async move {
-        let config = SimConfig {
-            chunks_x: (-1, 1),
-            chunks_y: (-1, 2),
-            chunks_z: (-1, 1),
-            ..SimConfig::default()
-        };
-        let genesis = move || Sim::genesis(config).unwrap();
+        let genesis = small_game;
         let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, genesis).await;
         // Validator 0 publishes what its edge would send: updates, and a proven chunk per block.
         type Seen = Vec<(TickUpdate, Option<z3r0_net::proto::ChunkData>)>;
