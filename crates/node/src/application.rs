@@ -211,13 +211,15 @@ where
     ) -> Option<Digested<ZoneBlock>> {
         debug!(at = Pacing::millis(clock.current()), "propose requested");
         let parent = ancestry.next().await?;
-        let parent_summary = self.executed(parent, &mut ancestry).await?;
-        let parent_tick = parent_summary.block.tick;
+        let parent_tick = parent.inner().block().tick;
         let tick = (parent_tick + 1).max(self.pacing.tick_at(clock.current()));
         if self.pacing.tick_ms > 0 {
             // The block for `tick` closes when the tick ends.
             clock.sleep_until(self.pacing.start_of(tick + 1)).await;
         }
+        // The parent was only notarized when asked; by the end of the tick it is usually
+        // final, and then needs no execution ahead of finality.
+        let parent_summary = self.executed(parent, &mut ancestry).await?;
         let mut zone = lock(&self.zone);
         let candidates = zone.mempool.propose(tick, MAX_BLOCK_ACTIONS);
         let actions = zone.executor.select_actions(&parent_summary, candidates);

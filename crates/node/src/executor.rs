@@ -11,9 +11,10 @@
 //!
 //! Every executed block leaves an [`Executed`] summary (its root and the nonces after it), which
 //! is all a child proposal is checked against. When the next parent is not the tip (a fork, rare),
-//! the tip is forked afresh from the finalized state and replays the path. Each block therefore
-//! executes twice in the common case (once ahead, once final); a state machine's tick is a few ms
-//! against a 50 ms tick, and the final execution is what checkpoints and receipts come from.
+//! the tip is forked afresh from the finalized state and replays the path. A block executed ahead
+//! runs twice (once ahead, once final: the final execution is what checkpoints and receipts come
+//! from). At a paced tick a block is usually final before its child is proposed or verified, so it
+//! executes once, on the finalized state; the tip is then forked only when a child comes first.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -321,16 +322,10 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         }
         let digest = block.digest();
         self.check_digest(&block, &digest, &|_| false)?;
-        // Keep the tip alive when finality overtakes it: a tip left behind the finalized block
-        // would be dropped and rebuilt by a (costly) fork.
-        if !self.summaries.contains_key(&digest)
-            && self
-                .tip
-                .as_ref()
-                .is_some_and(|t| t.summary.digest == block.parent)
-        {
-            self.execute_speculative(block.clone())?;
-        }
+        // A block not executed ahead is executed once, here. The tip replica it leaves behind
+        // is dropped by `prune`, and the next block needing execution ahead forks the
+        // finalized state again: cheaper than keeping the tip alive by executing every block
+        // twice, since finality usually comes before the child is proposed or verified.
         let summary = Self::apply(
             &mut self.finalized.machine,
             &self.finalized.summary,
@@ -542,14 +537,27 @@ mod tests {
         fresh.check(&child(fresh.finalized(), 2, vec![])).unwrap();
     }
 
-    /// Counters that count their forks.
+    /// Counters that count their forks and block executions.
     #[derive(Clone, Default)]
-    struct Forky(Counters, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    struct Counted {
+        inner: Counters,
+        forks: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        executions: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
 
-    impl StateMachine for Forky {
+    impl Counted {
+        fn forks(&self) -> usize {
+            self.forks.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        fn executions(&self) -> usize {
+            self.executions.load(std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+
+    impl StateMachine for Counted {
         type Receipt = z3r0_chain::CounterReceipt;
         fn root(&self) -> Hash {
-            self.0.root()
+            self.inner.root()
         }
         fn execute(
             &mut self,
@@ -557,42 +565,60 @@ mod tests {
             actions: &[SignedAction],
             r: &mut Vec<Self::Receipt>,
         ) -> Hash {
-            self.0.execute(tick, actions, r)
+            self.executions
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.execute(tick, actions, r)
         }
     }
 
-    impl Snapshot for Forky {
+    impl Snapshot for Counted {
         type Error = z3r0_chain::CountersSnapshotError;
         fn snapshot(&self, out: &mut Vec<u8>) -> Result<(), Self::Error> {
-            self.0.snapshot(out)
+            self.inner.snapshot(out)
         }
         fn restore(&self, bytes: &[u8]) -> Result<Self, Self::Error> {
-            Ok(Forky(self.0.restore(bytes)?, self.1.clone()))
+            Ok(Self {
+                inner: self.inner.restore(bytes)?,
+                ..self.clone()
+            })
         }
         fn fork(&self) -> Result<Self, Self::Error> {
-            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.forks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(self.clone())
         }
     }
 
     #[test]
-    fn finality_overtaking_the_tip_does_not_force_a_fork() {
-        let forks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut ex = Executor::new(
-            MempoolConfig::for_zone(7),
-            Forky(Counters::default(), forks.clone()),
-        );
+    fn blocks_final_before_their_children_execute_once() {
+        let counted = Counted::default();
+        let mut ex = Executor::new(MempoolConfig::for_zone(7), counted.clone());
+        let key = PrivateKey::from_seed(3);
         let mut receipts = Vec::new();
         let mut parent = ex.finalized().clone();
-        for tick in 1..=20 {
-            let block = child(&parent, tick, vec![]);
-            // Every other block is checked ahead (as a proposal's parent) before it is final.
-            if tick % 2 == 0 {
-                ex.execute_speculative(block.clone()).unwrap();
-            }
+        // The paced common case: each block is final before its child is proposed.
+        for tick in 1..=10 {
+            let block = child(&parent, tick, vec![action(&key, tick - 1, tick, 1)]);
+            ex.check(&block).unwrap();
             parent = ex.finalize(block, &mut receipts).unwrap();
         }
-        assert_eq!(forks.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!((counted.executions(), counted.forks()), (10, 0));
+        // A child proposed before its parent is final: the parent runs ahead on a fork of the
+        // finalized state, then once more when final; the tip follows without another fork.
+        let ahead = child(&parent, 11, vec![action(&key, 10, 11, 1)]);
+        let summary = ex.execute_speculative(ahead.clone()).unwrap();
+        let next = child(&summary, 12, vec![]);
+        ex.execute_speculative(next.clone()).unwrap();
+        assert_eq!((counted.executions(), counted.forks()), (12, 1));
+        ex.finalize(ahead, &mut receipts).unwrap();
+        ex.finalize(next, &mut receipts).unwrap();
+        assert_eq!((counted.executions(), counted.forks()), (14, 1));
+        assert_eq!(
+            ex.state()
+                .inner
+                .get(key.public_key().as_ref().try_into().unwrap()),
+            11
+        );
     }
 
     #[test]

@@ -407,7 +407,7 @@ fn serve_http(
 /// Submits `rate` signed game inputs per second to this validator's mempool, from 256 synthetic
 /// players of its own (keys derived from its identity), one batch per 10 ms.
 async fn generate_load(
-    context: commonware_runtime::tokio::Context,
+    mut context: commonware_runtime::tokio::Context,
     validator: Arc<engine::Validator<Sim>>,
     zone: u32,
     rate: u32,
@@ -439,6 +439,7 @@ async fn generate_load(
         let elapsed = context.current().duration_since(start).unwrap_or_default();
         let due = (elapsed.as_millis() as u64).saturating_mul(u64::from(rate)) / 1000;
         let tick = validator.current_tick();
+        let mut batch = Vec::new();
         while sent < due {
             let key = &players[player];
             let nonce = next_nonce[player]
@@ -453,11 +454,20 @@ async fn generate_load(
                 payload: payload.clone().into(),
             }
             .sign(key);
-            if validator.submit(u64::MAX, &action.encode()).is_ok() {
-                next_nonce[player] = Some(nonce + 1);
-            }
+            batch.push((player, action));
             sent += 1;
             player = (player + 1) % players.len();
+        }
+        // As a player's input would arrive: decoded from its bytes.
+        let decoded: Vec<_> = batch
+            .iter()
+            .filter_map(|(_, a)| z3r0_chain::SignedAction::decode(&a.encode()[..]).ok())
+            .collect();
+        let results = validator.submit_batch(u64::MAX, decoded, &mut context);
+        for ((player, action), result) in batch.iter().zip(results) {
+            if result.is_ok() {
+                next_nonce[*player] = Some(action.action.nonce + 1);
+            }
         }
     }
 }

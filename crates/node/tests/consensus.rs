@@ -386,16 +386,27 @@ fn actions_sent_to_one_validator_reach_the_whole_committee() {
         // Actions for a tick a little ahead wait in the mempools, so gossip can be observed.
         let players = players(5);
         let tick = net.with_validator(0, |v| v.current_tick()).unwrap() + 15;
-        for key in &players {
-            let action = Action {
-                player: key.public_key(),
-                zone: 1,
-                tick,
-                nonce: 0,
-                payload: 1u64.to_be_bytes().to_vec().into(),
-            };
-            assert!(net.submit(0, key, action));
+        let action = |key: &PrivateKey| Action {
+            player: key.public_key(),
+            zone: 1,
+            tick,
+            nonce: 0,
+            payload: 1u64.to_be_bytes().to_vec().into(),
+        };
+        for key in &players[..3] {
+            assert!(net.submit(0, key, action(key)));
         }
+        // The rest in one batch, with a forgery among them: only the forgery is refused.
+        let mut batch: Vec<_> = players[3..].iter().map(|k| action(k).sign(k)).collect();
+        let stranger = PrivateKey::from_seed(999);
+        batch.insert(1, action(&stranger).sign(&players[0]));
+        let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
+        let results = net
+            .with_validator(0, |v| v.submit_batch(0, batch, &mut rng))
+            .unwrap();
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[1], Err(z3r0_chain::Rejection::BadSignature));
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
         net.context.sleep(Duration::from_millis(30)).await;
         for v in 1..4 {
             let pending = net.with_validator(v, |val| val.mempool_len()).unwrap();
