@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
+use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_client::Game;
 use z3r0_client::bot::{Bot, BotKind};
 use z3r0_client::view::view;
@@ -23,9 +24,17 @@ pub struct ClientArgs {
     /// The zone's genesis (validator keys to pin, the zone id).
     #[arg(long, default_value = "devnet-data/genesis.toml")]
     genesis: PathBuf,
-    /// The player's key file (created on first use).
+    /// The player's (account) key file (created on first use).
     #[arg(long, default_value = "z3r0-player.key")]
     key: PathBuf,
+    /// Play with this session key file (created on first use) instead of the account key: the
+    /// account key signs one delegation when the session is new or has expired, and is not read
+    /// while the session lasts.
+    #[arg(long)]
+    session_key: Option<PathBuf>,
+    /// How long a new delegation to --session-key lasts, in hours (at most 24).
+    #[arg(long, default_value_t = 8)]
+    session_hours: u64,
     /// Play without a window.
     #[arg(long)]
     headless: bool,
@@ -71,13 +80,12 @@ pub fn run(args: &ClientArgs) -> Result<()> {
     let keys = genesis
         .public_keys()
         .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
-    let key = if args.key.exists() {
-        z3r0_node::genesis::read_key(&args.key)?
-    } else {
-        let key = z3r0_node::genesis::random_key()?;
-        z3r0_node::genesis::write_key(&args.key, &key)?;
-        println!("created player key {}", args.key.display());
-        key
+    if args.session_hours == 0 || args.session_hours > 24 {
+        bail!("--session-hours must be between 1 and 24");
+    }
+    let key = match &args.session_key {
+        Some(path) => key_file(path, "session")?,
+        None => key_file(&args.key, "player")?,
     };
     let mut config = ClientConfig::new(args.connect, keys);
     config.zone = Some(genesis.zone);
@@ -87,7 +95,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         .build()?;
     let mut bot = None;
     let mut game = if args.headless {
-        let (game, played) = runtime.block_on(play(args, &config, key))?;
+        let (game, played) = runtime.block_on(play(args, &config, key, genesis.tick_ms))?;
         bot = played;
         game
     } else {
@@ -99,9 +107,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
             }
             None => z3r0_input::ActionMap::default(),
         };
-        let mut game = runtime
-            .block_on(Game::connect(&config, key))
-            .with_context(|| format!("connecting to {}", args.connect))?;
+        let mut game = runtime.block_on(connect(args, &config, key, genesis.tick_ms))?;
         game.radius = args.radius;
         let stop = args.frames.map(u64::from);
         crate::client_window::run(runtime, game, map, size, args.radius, stop)?
@@ -154,14 +160,56 @@ pub fn run(args: &ClientArgs) -> Result<()> {
     Ok(())
 }
 
+/// Reads a key file, or creates it with a new random key.
+fn key_file(path: &std::path::Path, what: &str) -> Result<PrivateKey> {
+    if path.exists() {
+        return Ok(z3r0_node::genesis::read_key(path)?);
+    }
+    let key = z3r0_node::genesis::random_key()?;
+    z3r0_node::genesis::write_key(path, &key)?;
+    println!("created {what} key {}", path.display());
+    Ok(key)
+}
+
+/// Connects as `key`: the account key, or with --session-key the session key (delegated to
+/// first by the account key if the chain does not know it as a live session).
+async fn connect(
+    args: &ClientArgs,
+    config: &ClientConfig,
+    key: PrivateKey,
+    tick_ms: u64,
+) -> Result<Game> {
+    let connecting = || format!("connecting to {}", args.connect);
+    if args.session_key.is_none() {
+        return Game::connect(config, key).await.with_context(connecting);
+    }
+    let ticks = (args.session_hours * 3_600_000 / tick_ms.max(1)).min(z3r0_sim::MAX_SESSION_TICKS);
+    let account_path = args.key.clone();
+    let game = z3r0_client::connect_session(config, key, ticks, Duration::from_secs(15), || {
+        println!(
+            "delegating to the session key with the account key {} for {} h",
+            account_path.display(),
+            args.session_hours
+        );
+        key_file(&account_path, "player").map_err(|e| format!("{e:#}"))
+    })
+    .await
+    .with_context(connecting)?;
+    println!(
+        "playing as account {} through session key {}",
+        z3r0_node::genesis::to_hex(&game.edge.account()[..4]),
+        z3r0_node::genesis::to_hex(&game.edge.public_key().as_ref()[..4])
+    );
+    Ok(game)
+}
+
 async fn play(
     args: &ClientArgs,
     config: &ClientConfig,
-    key: commonware_cryptography::ed25519::PrivateKey,
+    key: PrivateKey,
+    tick_ms: u64,
 ) -> Result<(Game, Option<Bot>)> {
-    let mut game = Game::connect(config, key)
-        .await
-        .with_context(|| format!("connecting to {}", args.connect))?;
+    let mut game = connect(args, config, key, tick_ms).await?;
     game.radius = args.radius;
     let mut bot = args.bot.map(|kind| Bot::new(kind, args.seed));
     let tick = Duration::from_millis(u64::from(game.edge.tick_ms.max(1)));

@@ -140,6 +140,36 @@ fn a_node_serves_a_player_over_quic() {
         client.close();
     });
 
+    // `z3r0 client --session-key`: the account key delegates once, then stays out of it (the
+    // second run has no account key file at all).
+    let session_run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["client", "--headless", "--frames", "30"])
+            .arg("--connect")
+            .arg(config.player_listen.to_string())
+            .arg("--genesis")
+            .arg(dir.join("genesis.toml"))
+            .arg("--key")
+            .arg(dir.join("account.key"))
+            .arg("--session-key")
+            .arg(dir.join("session.key"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+        assert!(stdout.contains("playing as account"), "{stdout}");
+        assert!(!stdout.contains("position none"), "no body: {stdout}");
+        stdout
+    };
+    let first = session_run();
+    assert!(first.contains("delegating to the session key"), "{first}");
+    std::fs::remove_file(dir.join("account.key")).unwrap();
+    let second = session_run();
+    assert!(!second.contains("delegating"), "{second}");
+    assert!(!dir.join("account.key").exists());
+
     // `z3r0 client` as a headless wandering bot on the same node, with a screenshot.
     let shot = dir.join("client.png");
     let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))

@@ -68,7 +68,7 @@ impl HudInfo {
             let c = voxel.chunk();
             let whose = match game.owner_of(voxel) {
                 None => "UNCLAIMED".to_string(),
-                Some(k) if k.as_slice() == game.edge.public_key().as_ref() => "YOURS".to_string(),
+                Some(k) if k == game.edge.account() => "YOURS".to_string(),
                 Some(k) => format!("OWNER {}", hex4(&k)),
             };
             format!("COLUMN {} {} {whose}", c.x, c.z)

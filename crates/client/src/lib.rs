@@ -4,6 +4,8 @@
 //!   reconciliation against the authoritative state.
 //! - [`interp`]: interpolation of remote entities.
 //! - [`game`]: one session with a zone: streamed chunks, inputs with resends, receipts.
+//! - [`session`]: session keys delegated by an account key, so the account key can stay
+//!   offline.
 //! - [`bot`]: scripted players (wander, build, cheat) for devnets and tests.
 //! - [`sounds`]: which sounds a frame makes (footsteps, the player's own edits).
 //! - [`view`]: what the renderer draws for a game (camera, entity boxes, targeted block).
@@ -13,8 +15,10 @@ pub mod game;
 pub mod hud;
 pub mod interp;
 pub mod predict;
+pub mod session;
 pub mod sounds;
 pub mod view;
 
 pub use game::{Game, GameStats, Notice};
 pub use predict::{Authoritative, Predictor, Reconciled, TOLERANCE};
+pub use session::{SessionError, connect_session};

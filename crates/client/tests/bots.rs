@@ -282,3 +282,78 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
     assert_eq!(late.claims.get(&column), Some(&key), "{:?}", late.claims);
     edge.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_key_plays_for_its_account_which_signs_only_once() {
+    let zone = common::LocalZone::new(17);
+    let edge = zone.serve(EdgeConfig::new(common::loopback()));
+    let _ticker = zone.run();
+    let config = ClientConfig::new(edge.local_addr().unwrap(), vec![zone.validator()]);
+    let (account, session) = (PrivateKey::from_seed(700), PrivateKey::from_seed(701));
+    let account_bytes: [u8; 32] = account.public_key().as_ref().try_into().unwrap();
+    let session_bytes: [u8; 32] = session.public_key().as_ref().try_into().unwrap();
+    let wait = Duration::from_secs(10);
+
+    // First use: the account key is asked for, joins and delegates; then the session plays.
+    let mut asked = 0;
+    let mut game = z3r0_client::connect_session(&config, session.clone(), 400, wait, || {
+        asked += 1;
+        Ok(account.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(asked, 1);
+    assert!(game.is_session());
+    assert_eq!(game.edge.account(), account_bytes);
+    let start = zone
+        .state
+        .lock()
+        .unwrap()
+        .sim
+        .body(&account_bytes)
+        .unwrap()
+        .pos;
+    let mut interval = tokio::time::interval(Duration::from_millis(common::TICK_MS));
+    let mut nonces = Vec::new();
+    for _ in 0..40 {
+        interval.tick().await;
+        game.poll().await.unwrap();
+        let frame = z3r0_sim::InputFrame {
+            forward: 127,
+            ..Default::default()
+        };
+        nonces.extend(game.input(frame).unwrap());
+    }
+    game.wait(Duration::from_millis(500)).await.unwrap();
+    {
+        let s = zone.state.lock().unwrap();
+        // The session's inputs moved the account's body; the session key is no player.
+        let moved = s.sim.body(&account_bytes).unwrap().pos;
+        assert_ne!(moved, start);
+        assert!(s.sim.player(&session_bytes).is_none());
+    }
+    // Its own inputs' outcomes reach it by the session key's nonces, and the body it is sent is
+    // the account's.
+    assert!(
+        game.outcomes
+            .iter()
+            .any(|o| nonces.contains(&o.nonce) && o.refused.is_none()),
+        "{:?}",
+        game.outcomes
+    );
+    assert!(game.own.is_some());
+    drop(game);
+
+    // A live session needs no account key.
+    let game = z3r0_client::connect_session(&config, session.clone(), 400, wait, || {
+        Err("the account key must not be needed".into())
+    })
+    .await
+    .unwrap();
+    assert!(game.is_session());
+    // A key nobody delegated to plays as itself.
+    let stranger = Game::connect(&config, PrivateKey::from_seed(702))
+        .await
+        .unwrap();
+    assert!(!stranger.is_session());
+}

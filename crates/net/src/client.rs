@@ -108,6 +108,7 @@ pub struct EdgeClient {
     _endpoint: quinn::Endpoint,
     control: quinn::SendStream,
     key: PrivateKey,
+    account: [u8; 32],
     pub zone: u32,
     pub tick_ms: u32,
     pub genesis_ms: u64,
@@ -256,6 +257,7 @@ impl EdgeClient {
             next_nonce,
             tick_ms,
             genesis_ms,
+            account,
         } = ServerControl::decode(&frame)?
         else {
             return Err(NetError::Protocol("expected welcome".into()));
@@ -269,6 +271,7 @@ impl EdgeClient {
             _endpoint: endpoint,
             control,
             key,
+            account,
             zone,
             tick_ms,
             genesis_ms,
@@ -294,6 +297,12 @@ impl EdgeClient {
             chunk_edits: 0,
             snapshot_entities: 0,
         })
+    }
+
+    /// The account this session plays as (the node's `Welcome` says): the account that
+    /// delegated to this session's key, or that key itself.
+    pub fn account(&self) -> [u8; 32] {
+        self.account
     }
 
     pub fn public_key(&self) -> PublicKey {

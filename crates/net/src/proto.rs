@@ -16,7 +16,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 use crate::wire::{Reader, WireError, Writer};
 
 /// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 4;
+pub const VERSION: u16 = 5;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -71,6 +71,9 @@ pub enum ServerControl {
         tick_ms: u32,
         /// Unix milliseconds at which tick 0 started.
         genesis_ms: u64,
+        /// The account this session plays as: the one that delegated to the authenticated key
+        /// if it is a session key (as of the last finalized block), else that key itself.
+        account: [u8; 32],
     },
 }
 
@@ -173,12 +176,14 @@ impl ServerControl {
                 next_nonce,
                 tick_ms,
                 genesis_ms,
+                account,
             } => {
                 w.u8(2);
                 w.u64(*tick);
                 w.u64(*next_nonce);
                 w.u32(*tick_ms);
                 w.u64(*genesis_ms);
+                w.bytes(account);
             }
         }
         w.buf
@@ -197,6 +202,7 @@ impl ServerControl {
                 next_nonce: r.u64()?,
                 tick_ms: r.u32()?,
                 genesis_ms: r.u64()?,
+                account: r.array()?,
             },
             tag => {
                 return Err(WireError::UnknownTag {
@@ -674,6 +680,7 @@ mod tests {
                 next_nonce: 5,
                 tick_ms: 50,
                 genesis_ms: 6,
+                account: [7; 32],
             },
         ];
         for m in server {

@@ -51,6 +51,11 @@ pub trait ZoneBackend: Send + Sync + 'static {
     fn claims(&self) -> Vec<ClaimEntry> {
         Vec::new()
     }
+    /// The account a signing key plays as in the latest finalized state: the account that
+    /// delegated to it if it is a session key, else the key itself.
+    fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
+        *key
+    }
 }
 
 /// One finalized block, as every session needs it.
@@ -385,7 +390,7 @@ async fn authenticate(
     shared: &Shared,
     send: &mut quinn::SendStream,
     recv: &mut quinn::RecvStream,
-) -> Result<PublicKey, (u32, String)> {
+) -> Result<(PublicKey, [u8; 32]), (u32, String)> {
     let hello = read_frame(recv)
         .await
         .map_err(malformed)?
@@ -430,16 +435,18 @@ async fn authenticate(
     ) {
         return Err((close::AUTH, "authentication signature is invalid".into()));
     }
+    let account = shared.backend.account_of(&player);
     let welcome = ServerControl::Welcome {
         tick: shared.backend.current_tick(),
         next_nonce: shared.backend.next_nonce(&key),
         tick_ms: shared.backend.tick_ms(),
         genesis_ms: shared.backend.genesis_ms(),
+        account,
     };
     write_frame(send, &welcome.encode())
         .await
         .map_err(malformed)?;
-    Ok(key)
+    Ok((key, account))
 }
 
 /// Which chunks to stream and which were sent.
@@ -581,7 +588,7 @@ async fn run_session(
     session: u64,
 ) -> SessionResult {
     // One deadline for the whole authentication: stream, hello, challenge, signature.
-    let (_control_send, mut control_recv, player) =
+    let (_control_send, mut control_recv, (player, account)) =
         tokio::time::timeout(shared.config.auth_timeout, async {
             let (mut send, mut recv) = conn
                 .accept_bi()
@@ -762,6 +769,7 @@ async fn run_session(
                     conn,
                     &update,
                     &player_bytes,
+                    &account,
                     &mut snapshots,
                     &mut chunks,
                     &mut last_header_sent,
@@ -795,13 +803,15 @@ fn on_update(
     conn: &quinn::Connection,
     update: &TickUpdate,
     player: &[u8; 32],
+    account: &[u8; 32],
     snapshots: &mut SnapshotWriter,
     chunks: &mut ChunkStream,
     last_header_sent: &mut u64,
     send_event: &impl Fn(&Event) -> Result<(), (u32, String)>,
 ) -> SessionResult {
     let header = &update.header;
-    let own = update.entities.iter().find(|e| &e.player == player);
+    // The body is the account's; outcomes are the signer's (its nonces).
+    let own = update.entities.iter().find(|e| &e.player == account);
     let (bytes, _) = snapshots.build(header.tick, own, &update.entities);
     // A full send buffer drops the oldest datagram: that is the intent.
     if let Err(e) = conn.send_datagram(bytes.into()) {

@@ -93,6 +93,10 @@ impl ZoneBackend for NodeBackend {
                 .collect()
         })
     }
+    fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
+        self.validator()
+            .map_or(*key, |v| v.with_finalized(|sim, _| sim.account_of(key)))
+    }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
         let v = self.validator()?;
         v.with_finalized(|sim, finalized| {

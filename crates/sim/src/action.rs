@@ -44,6 +44,12 @@ pub enum Action {
     Release(i32, i32),
     Grant(i32, i32, PlayerKey),
     Revoke(i32, i32, PlayerKey),
+    /// Let `session` sign this account's actions through tick `until` (see
+    /// [`crate::Session`]). Only the account key may delegate.
+    Delegate {
+        session: PlayerKey,
+        until: u64,
+    },
 }
 
 impl Action {
@@ -59,13 +65,15 @@ impl Action {
             Action::Release(..) => 6,
             Action::Grant(..) => 7,
             Action::Revoke(..) => 8,
+            Action::Delegate { .. } => 9,
         }
     }
 
     /// The name of a kind code (`"?"` for an unknown one), for logs and explorers.
     pub fn kind_name(kind: u8) -> &'static str {
-        const NAMES: [&str; 9] = [
+        const NAMES: [&str; 10] = [
             "join", "leave", "input", "break", "place", "claim", "release", "grant", "revoke",
+            "delegate",
         ];
         NAMES.get(usize::from(kind)).copied().unwrap_or("?")
     }
@@ -122,6 +130,10 @@ impl Write for Action {
                 buf.put_i32(*z);
                 buf.put_slice(k);
             }
+            Action::Delegate { session, until } => {
+                buf.put_slice(session);
+                buf.put_u64(*until);
+            }
         }
     }
 }
@@ -134,7 +146,7 @@ impl EncodeSize for Action {
             Action::Break(_) => 12,
             Action::Place(..) => 14,
             Action::Claim(..) | Action::Release(..) => 8,
-            Action::Grant(..) | Action::Revoke(..) => 40,
+            Action::Grant(..) | Action::Revoke(..) | Action::Delegate { .. } => 40,
         }
     }
 }
@@ -169,6 +181,10 @@ impl Read for Action {
             6 => Action::Release(i32::read(buf)?, i32::read(buf)?),
             7 => Action::Grant(i32::read(buf)?, i32::read(buf)?, key(buf)?),
             8 => Action::Revoke(i32::read(buf)?, i32::read(buf)?, key(buf)?),
+            9 => Action::Delegate {
+                session: key(buf)?,
+                until: u64::read(buf)?,
+            },
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

@@ -261,3 +261,26 @@ impl Component for Claim {
     const TABLE: u16 = 14;
     const NAME: &'static str = "claim";
 }
+
+/// A session key the account has delegated its actions to, valid through tick `until`. Actions
+/// signed by `key` act for the account (one session per account; a new delegation replaces it),
+/// so the account key can stay offline while the session key signs every input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Session {
+    pub key: PlayerKey,
+    pub until: u64,
+}
+record!(Session { key, until });
+impl Read for Session {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Session {
+            key: <[u8; 32]>::read(buf)?,
+            until: u64::read(buf)?,
+        })
+    }
+}
+impl Component for Session {
+    const TABLE: u16 = 15;
+    const NAME: &'static str = "session";
+}

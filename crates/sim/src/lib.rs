@@ -14,8 +14,8 @@ pub mod physics;
 mod rules;
 
 pub use action::{Action, InputFrame, PlayerKey, flags};
-pub use components::{Body, Claim, Control, Inventory, Player};
+pub use components::{Body, Claim, Control, Inventory, Player, Session};
 pub use rules::{
-    MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, limits as rules_limits, step_body,
-    step_in_world,
+    MAX_SESSION_TICKS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError,
+    limits as rules_limits, step_body, step_in_world,
 };

@@ -1,7 +1,7 @@
 //! The state machine: actions, systems, receipts.
 
 use crate::action::{Action, InputFrame, PlayerKey, flags};
-use crate::components::{Body, Claim, Control, Inventory, Player, body_state};
+use crate::components::{Body, Claim, Control, Inventory, Player, Session, body_state};
 use crate::fixed::{TRIG_ONE, UNIT, cos, isqrt, sin};
 use crate::physics::{self, Aabb, EYE, Ray, STEP};
 use commonware_codec::{Read as _, Write as _};
@@ -57,11 +57,19 @@ pub enum Reason {
     TooManyBuilders = 18,
     /// Placing air is not placing.
     NotABlock = 19,
+    /// Signed by a session key whose delegation has run out.
+    SessionExpired = 20,
+    /// The key to delegate to is already a player or another player's session.
+    KeyInUse = 21,
+    /// A delegation must end after this tick and within [`MAX_SESSION_TICKS`] of it.
+    SessionLength = 22,
+    /// Only the account key may delegate, not a session key.
+    SessionCannotDelegate = 23,
 }
 
 impl Reason {
     /// Every reason, in code order (code = index + 1).
-    pub const ALL: [Reason; 19] = [
+    pub const ALL: [Reason; 23] = [
         Reason::BadFrame,
         Reason::TooFast,
         Reason::NotOnGround,
@@ -81,6 +89,10 @@ impl Reason {
         Reason::AlreadyJoined,
         Reason::TooManyBuilders,
         Reason::NotABlock,
+        Reason::SessionExpired,
+        Reason::KeyInUse,
+        Reason::SessionLength,
+        Reason::SessionCannotDelegate,
     ];
 
     /// The reason with stable code `code` (as receipts carry it).
@@ -109,6 +121,10 @@ impl Reason {
             Reason::AlreadyJoined => "already joined",
             Reason::TooManyBuilders => "too many builders",
             Reason::NotABlock => "not a block",
+            Reason::SessionExpired => "session expired",
+            Reason::KeyInUse => "key already in use",
+            Reason::SessionLength => "session length out of range",
+            Reason::SessionCannotDelegate => "a session key cannot delegate",
         }
     }
 }
@@ -209,6 +225,9 @@ pub const MAX_CATCH_UP: u64 = 40;
 /// Most chunks a zone loads.
 pub const MAX_ZONE_CHUNKS: usize = 16_384;
 
+/// The longest delegation: 24 hours of 50 ms ticks.
+pub const MAX_SESSION_TICKS: u64 = 24 * 60 * 60 * 20;
+
 /// One zone's game state and rules.
 pub struct Sim {
     config: SimConfig,
@@ -216,6 +235,8 @@ pub struct Sim {
     pub voxels: z3r0_voxel::World,
     /// Derived indexes (rebuilt from the ECS after a restore, never committed).
     players: BTreeMap<PlayerKey, EntityId>,
+    /// Session key → the player entity it acts for.
+    sessions: BTreeMap<PlayerKey, EntityId>,
     claims: BTreeMap<(i32, i32), EntityId>,
     tick: u64,
     root: Hash,
@@ -291,6 +312,7 @@ impl Sim {
         ecs.register::<Control>()?;
         ecs.register::<Inventory>()?;
         ecs.register::<Claim>()?;
+        ecs.register::<Session>()?;
         ecs.add_hook::<Alive>(alive_hook)?;
         ecs.add_hook::<Inventory>(inventory_hook)?;
         ecs.add_hook::<Claim>(claim_hook)?;
@@ -299,6 +321,7 @@ impl Sim {
             ecs,
             voxels,
             players: BTreeMap::new(),
+            sessions: BTreeMap::new(),
             claims: BTreeMap::new(),
             tick: 0,
             root: [0; 32],
@@ -324,6 +347,20 @@ impl Sim {
 
     pub fn player(&self, key: &PlayerKey) -> Option<EntityId> {
         self.players.get(key).copied()
+    }
+
+    /// The account a signing key acts for: the account that delegated to it if it is a session
+    /// key (expired or not), else the key itself.
+    pub fn account_of(&self, key: &PlayerKey) -> PlayerKey {
+        self.sessions
+            .get(key)
+            .and_then(|&e| self.ecs.get::<Player>(e))
+            .map_or(*key, |p| p.key)
+    }
+
+    /// The account's current delegation, if any.
+    pub fn session(&self, account: &PlayerKey) -> Option<&Session> {
+        self.ecs.get::<Session>(self.player(account)?)
     }
 
     /// Every joined player and its entity, in key order.
@@ -433,6 +470,11 @@ impl Sim {
             .column::<Player>()
             .map(|c| c.iter().map(|(e, p)| (p.key, e)).collect())
             .unwrap_or_default();
+        self.sessions = self
+            .ecs
+            .column::<Session>()
+            .map(|c| c.iter().map(|(e, s)| (s.key, e)).collect())
+            .unwrap_or_default();
         self.claims = self
             .ecs
             .column::<Claim>()
@@ -485,42 +527,94 @@ impl Sim {
 
     fn apply(
         &mut self,
-        player: &PlayerKey,
+        signer: &PlayerKey,
         action: &Action,
         index: Option<u32>,
         receipts: &mut Vec<Receipt>,
     ) {
-        let outcome = match action {
-            Action::Join => self.join(player, receipts),
-            _ => match self.players.get(player).copied() {
-                None => Err(Reason::NotJoined),
-                Some(e) => match action {
-                    Action::Join => Err(Reason::AlreadyJoined),
-                    Action::Leave => {
-                        self.remove_player(player, e);
-                        receipts.push(Receipt::Left { player: *player });
-                        Ok(())
-                    }
-                    Action::Input(frame) => self.input(e, frame),
-                    Action::Break(pos) => self.break_block(player, e, *pos, receipts),
-                    Action::Place(pos, block) => {
-                        self.place_block(player, e, *pos, *block, receipts)
-                    }
-                    Action::Claim(x, z) => self.claim_column(player, (*x, *z)),
-                    Action::Release(x, z) => self.release_column(player, (*x, *z)),
-                    Action::Grant(x, z, who) => self.set_builder(player, (*x, *z), who, true),
-                    Action::Revoke(x, z, who) => self.set_builder(player, (*x, *z), who, false),
-                },
-            },
-        };
+        let outcome = self
+            .acting_for(signer)
+            .and_then(|(player, by_session)| self.apply_as(&player, by_session, action, receipts));
         if let Err(reason) = outcome {
+            // Refusals name the signer: its nonces are the ones the action used.
             receipts.push(Receipt::Rejected {
-                player: *player,
+                player: *signer,
                 action: action.kind(),
                 reason,
                 index,
             });
         }
+    }
+
+    /// The account `signer` acts for, and whether it signs as a session key.
+    fn acting_for(&self, signer: &PlayerKey) -> Result<(PlayerKey, bool), Reason> {
+        let Some(&e) = self.sessions.get(signer) else {
+            return Ok((*signer, false));
+        };
+        match (self.ecs.get::<Player>(e), self.ecs.get::<Session>(e)) {
+            (Some(p), Some(s)) if s.until >= self.tick => Ok((p.key, true)),
+            _ => Err(Reason::SessionExpired),
+        }
+    }
+
+    fn apply_as(
+        &mut self,
+        player: &PlayerKey,
+        by_session: bool,
+        action: &Action,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<(), Reason> {
+        if let Action::Join = action {
+            return self.join(player, receipts);
+        }
+        let e = self.players.get(player).copied().ok_or(Reason::NotJoined)?;
+        match action {
+            Action::Join => Err(Reason::AlreadyJoined),
+            Action::Leave => {
+                self.remove_player(player, e);
+                receipts.push(Receipt::Left { player: *player });
+                Ok(())
+            }
+            Action::Input(frame) => self.input(e, frame),
+            Action::Break(pos) => self.break_block(player, e, *pos, receipts),
+            Action::Place(pos, block) => self.place_block(player, e, *pos, *block, receipts),
+            Action::Claim(x, z) => self.claim_column(player, (*x, *z)),
+            Action::Release(x, z) => self.release_column(player, (*x, *z)),
+            Action::Grant(x, z, who) => self.set_builder(player, (*x, *z), who, true),
+            Action::Revoke(x, z, who) => self.set_builder(player, (*x, *z), who, false),
+            Action::Delegate { .. } if by_session => Err(Reason::SessionCannotDelegate),
+            Action::Delegate { session, until } => self.delegate(player, e, session, *until),
+        }
+    }
+
+    fn delegate(
+        &mut self,
+        account: &PlayerKey,
+        e: EntityId,
+        session: &PlayerKey,
+        until: u64,
+    ) -> Result<(), Reason> {
+        if until <= self.tick || until - self.tick > MAX_SESSION_TICKS {
+            return Err(Reason::SessionLength);
+        }
+        let taken_by_other = self.sessions.get(session).is_some_and(|&other| other != e);
+        if session == account || self.players.contains_key(session) || taken_by_other {
+            return Err(Reason::KeyInUse);
+        }
+        if let Some(old) = self.ecs.get::<Session>(e).map(|s| s.key) {
+            self.sessions.remove(&old);
+        }
+        self.ecs
+            .insert(
+                e,
+                Session {
+                    key: *session,
+                    until,
+                },
+            )
+            .map_err(|_| Reason::BadFrame)?;
+        self.sessions.insert(*session, e);
+        Ok(())
     }
 
     /// Spawn point: in a column picked from the key near the zone centre, on the highest solid
@@ -586,6 +680,9 @@ impl Sim {
 
     fn remove_player(&mut self, key: &PlayerKey, e: EntityId) {
         self.players.remove(key);
+        if let Some(session) = self.ecs.get::<Session>(e).map(|s| s.key) {
+            self.sessions.remove(&session);
+        }
         let _ = self.ecs.despawn(e);
     }
 
@@ -1010,6 +1107,6 @@ mod tests {
             assert_eq!(Reason::from_code(r as u8), Some(r));
         }
         assert_eq!(Reason::from_code(0), None);
-        assert_eq!(Reason::from_code(20), None);
+        assert_eq!(Reason::from_code(24), None);
     }
 }

@@ -263,3 +263,129 @@ fn silent_players_time_out_and_leavers_leave() {
     assert!(r.iter().any(|x| matches!(x, Receipt::Despawned(_))));
     assert!(s.player(&BOB).is_none());
 }
+
+#[test]
+fn a_session_key_acts_for_its_account_until_it_expires() {
+    const SESSION: [u8; 32] = [0x5e; 32];
+    let mut s = joined(&[ALICE, BOB]);
+    let now = s.tick();
+    // Out of range, or onto a key that is taken: refused, nothing recorded.
+    let r = tick(
+        &mut s,
+        &[(
+            ALICE,
+            Action::Delegate {
+                session: SESSION,
+                until: now,
+            },
+        )],
+    );
+    assert_eq!(reasons(&r, ALICE), [Reason::SessionLength]);
+    let too_long = s.tick() + 2 + z3r0_sim::MAX_SESSION_TICKS; // executed at s.tick() + 1
+    let r = tick(
+        &mut s,
+        &[(
+            ALICE,
+            Action::Delegate {
+                session: SESSION,
+                until: too_long,
+            },
+        )],
+    );
+    assert_eq!(reasons(&r, ALICE), [Reason::SessionLength]);
+    let r = tick(
+        &mut s,
+        &[(
+            ALICE,
+            Action::Delegate {
+                session: BOB,
+                until: now + 50,
+            },
+        )],
+    );
+    assert_eq!(reasons(&r, ALICE), [Reason::KeyInUse]);
+    assert!(s.session(&ALICE).is_none());
+
+    let until = s.tick() + 6;
+    let r = tick(
+        &mut s,
+        &[(
+            ALICE,
+            Action::Delegate {
+                session: SESSION,
+                until,
+            },
+        )],
+    );
+    assert!(reasons(&r, ALICE).is_empty(), "{r:?}");
+    assert_eq!(s.session(&ALICE).map(|x| x.until), Some(until));
+    assert_eq!(s.account_of(&SESSION), ALICE);
+    assert_eq!(s.account_of(&BOB), BOB);
+    // The session moves Alice's body and edits as Alice; it is no player of its own.
+    let before = s.body(&ALICE).unwrap().pos;
+    tick(&mut s, &[(SESSION, input(127, 0, EAST, 0))]);
+    tick(&mut s, &[]);
+    assert!(s.body(&ALICE).unwrap().pos[0] > before[0]);
+    assert!(s.player(&SESSION).is_none());
+    let r = tick(&mut s, &[(SESSION, Action::Join)]);
+    assert_eq!(reasons(&r, SESSION), [Reason::AlreadyJoined]);
+    // A session cannot delegate, nor be taken by another account.
+    let r = tick(
+        &mut s,
+        &[(
+            SESSION,
+            Action::Delegate {
+                session: CAROL,
+                until,
+            },
+        )],
+    );
+    assert_eq!(reasons(&r, SESSION), [Reason::SessionCannotDelegate]);
+    let later = s.tick() + 50;
+    let r = tick(
+        &mut s,
+        &[(
+            BOB,
+            Action::Delegate {
+                session: SESSION,
+                until: later,
+            },
+        )],
+    );
+    assert_eq!(reasons(&r, BOB), [Reason::KeyInUse]);
+    // Past `until` its actions are refused; the account itself still acts.
+    while s.tick() < until {
+        tick(&mut s, &[]);
+    }
+    let r = tick(&mut s, &[(SESSION, input(0, 0, 0, 0))]);
+    assert_eq!(reasons(&r, SESSION), [Reason::SessionExpired]);
+    let r = tick(&mut s, &[(ALICE, input(0, 0, 0, 0))]);
+    assert!(reasons(&r, ALICE).is_empty());
+
+    // A new delegation replaces the old one, which then acts for no one.
+    let until = s.tick() + 100;
+    tick(
+        &mut s,
+        &[(
+            ALICE,
+            Action::Delegate {
+                session: CAROL,
+                until,
+            },
+        )],
+    );
+    assert_eq!(s.account_of(&CAROL), ALICE);
+    assert_eq!(s.account_of(&SESSION), SESSION);
+    let r = tick(&mut s, &[(SESSION, input(0, 0, 0, 0))]);
+    assert_eq!(reasons(&r, SESSION), [Reason::NotJoined]);
+    // The delegation is state: it survives a snapshot and restore, root and all.
+    let mut bytes = Vec::new();
+    s.snapshot(&mut bytes).unwrap();
+    let restored = z3r0_sim::Sim::restore(*s.config(), &bytes).unwrap();
+    assert_eq!(restored.root(), s.root());
+    assert_eq!(restored.account_of(&CAROL), ALICE);
+    // Leaving ends it.
+    tick(&mut s, &[(CAROL, Action::Leave)]);
+    assert!(s.player(&ALICE).is_none());
+    assert_eq!(s.account_of(&CAROL), CAROL);
+}

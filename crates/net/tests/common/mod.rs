@@ -166,6 +166,9 @@ impl ZoneBackend for LocalZone {
             })
             .collect()
     }
+    fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
+        self.state.lock().unwrap().sim.account_of(key)
+    }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
         let mut s = self.state.lock().unwrap();
         let height = s.height;
