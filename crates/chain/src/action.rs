@@ -6,6 +6,7 @@ use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _,
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use commonware_cryptography::{BatchEntry, BatchVerifier as _, Signer as _, Verifier as _};
 use rand_core::CryptoRng;
+use std::collections::BTreeMap;
 
 /// Domain of action signatures: a signature over an action can never be replayed as anything
 /// else (consensus votes, peer handshakes).
@@ -59,10 +60,34 @@ impl EncodeSize for Action {
     }
 }
 
+/// Decoded player keys by their bytes. Decoding a key decompresses its curve point (a square
+/// root, ~10 µs), and a validator decodes each action at least twice (gossip, then the block)
+/// from a player set that changes slowly. Bounded: cleared when full. A pure memo of a
+/// deterministic function, so it changes no result.
+static PLAYER_KEYS: std::sync::Mutex<BTreeMap<[u8; 32], PublicKey>> =
+    std::sync::Mutex::new(BTreeMap::new());
+const PLAYER_KEYS_CACHED: usize = 16_384;
+
+fn read_player(buf: &mut impl Buf) -> Result<PublicKey, CodecError> {
+    let bytes = <[u8; 32]>::read(buf)?;
+    let lock = || PLAYER_KEYS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(key) = lock().get(&bytes) {
+        return Ok(key.clone());
+    }
+    // Decompressed without the lock held: other decoders need not wait for it.
+    let key = PublicKey::read(&mut commonware_codec::Copying(&bytes[..]))?;
+    let mut cache = lock();
+    if cache.len() >= PLAYER_KEYS_CACHED {
+        cache.clear();
+    }
+    cache.insert(bytes, key.clone());
+    Ok(key)
+}
+
 impl Read for Action {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        let player = PublicKey::read(buf)?;
+        let player = read_player(buf)?;
         let zone = u32::read(buf)?;
         let tick = u64::read(buf)?;
         let nonce = u64::read(buf)?;

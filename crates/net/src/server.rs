@@ -96,6 +96,11 @@ impl EdgeFeed {
         let _ = self.sender.send(Arc::new(update));
     }
 
+    /// Whether any session reads the feed (a node nobody plays on need not build updates).
+    pub fn has_sessions(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Arc<TickUpdate>> {
         self.sender.subscribe()
     }

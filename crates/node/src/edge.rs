@@ -24,6 +24,7 @@ pub fn publisher(feed: EdgeFeed) -> EdgeHook<Sim> {
     Box::new(
         move |block, sim, receipts, finality| match builder.as_mut() {
             None => builder = Some(FeedBuilder::new(sim)),
+            Some(b) if !feed.has_sessions() => b.skip(sim),
             Some(b) => feed.publish(b.update(block, sim, receipts, finality)),
         },
     )
