@@ -135,7 +135,12 @@ fn render_scene_with(
 }
 
 fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+    // Cargo sets the manifest directory when it runs the test too: prefer that to the one the
+    // binary was compiled in, since a build cache shared between checkouts may hand this
+    // checkout a binary compiled in another.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("tests/golden")
 }
 
 /// Per-channel tolerance, and the share of pixels allowed beyond it (rasteriser differences
