@@ -14,7 +14,7 @@ use z3r0_sim::{Action, Body, InputFrame, Reason};
 use z3r0_voxel::{BlockId, ChunkPos, VoxelPos, World, blocks};
 
 use crate::interp::Interpolator;
-use crate::predict::{Authoritative, Predictor};
+use crate::predict::{Authoritative, PendingEdit, Predictor};
 
 /// Most chunks a client keeps.
 const WORLD_CAPACITY: usize = 8_192;
@@ -100,8 +100,8 @@ pub struct Game {
     pub joined: bool,
     /// The first action sent (the join), kept for the cheat bot's replay.
     first: Option<SignedAction>,
-    /// Edits shown locally before the chain decides: nonce → (voxel, what it was).
-    pending_edits: BTreeMap<u64, (VoxelPos, BlockId)>,
+    /// Edits shown locally before the chain decides, by nonce.
+    pending_edits: BTreeMap<u64, PendingEdit>,
     /// Snapshots in a row without the player's body.
     missing_body: u32,
     /// The tick of the first snapshot with the player's body since it joined.
@@ -216,7 +216,9 @@ impl Game {
 
     /// Digs or places with immediate local feedback: the voxel changes in the client's world at
     /// once, and changes back if the chain refuses the action (the streamed chunk settles it
-    /// either way).
+    /// either way). In a column someone else claimed the edit is only sent: the rules refuse it
+    /// unless its owner granted this player, and a refused edit shown early misleads prediction.
+    /// The same for edits the local world shows to be refused.
     pub fn edit(&mut self, action: &Action) -> Result<(), NetError> {
         let (pos, to) = match action {
             Action::Break(pos) => (*pos, blocks::AIR),
@@ -226,10 +228,29 @@ impl Game {
                 return Ok(());
             }
         };
+        // Nor is an edit the local world already shows the rules refusing: digging air or
+        // water, placing onto a block.
+        let empty = |b: Option<BlockId>| matches!(b, Some(blocks::AIR | blocks::WATER));
+        let pointless = match action {
+            Action::Break(_) => empty(self.world.voxel(pos)),
+            _ => !empty(self.world.voxel(pos)),
+        };
+        if pointless
+            || self
+                .owner_of(pos)
+                .is_some_and(|owner| owner != self.edge.account())
+        {
+            self.act(action)?;
+            return Ok(());
+        }
         let signed = self.act(action)?;
         if let Ok(before) = self.world.set_voxel(pos, to) {
-            self.pending_edits
-                .insert(signed.action.nonce, (pos, before));
+            let edit = PendingEdit {
+                pos,
+                before,
+                tick: signed.action.tick,
+            };
+            self.pending_edits.insert(signed.action.nonce, edit);
             while self.pending_edits.len() > 64 {
                 self.pending_edits.pop_first();
             }
@@ -238,10 +259,10 @@ impl Game {
     }
 
     fn settle_edit(&mut self, nonce: u64, refused: bool) {
-        if let Some((pos, before)) = self.pending_edits.remove(&nonce)
+        if let Some(edit) = self.pending_edits.remove(&nonce)
             && refused
         {
-            let _ = self.world.set_voxel(pos, before);
+            let _ = self.world.set_voxel(edit.pos, edit.before);
         }
     }
 
@@ -507,7 +528,9 @@ impl Game {
     /// The predicted local body at the input tick (what the player sees), if joined.
     pub fn predicted(&mut self) -> Option<Body> {
         let tick = self.input_tick();
-        self.predictor.predict(tick, &self.world)
+        // Nonces rise with send order, so this is oldest first.
+        let pending: Vec<PendingEdit> = self.pending_edits.values().copied().collect();
+        self.predictor.predict(tick, &self.world, &pending)
     }
 }
 

@@ -4,7 +4,8 @@
 //! The chain applies an input frame in the block of the tick it targets, and a frame stays in
 //! force until the next one. So the client runs ahead of the last finalized tick by its input
 //! lead (half the round trip plus a margin), sends each frame for the tick it predicts, and
-//! predicts with `z3r0-sim`'s `step_in_world` on the chunks it holds. When a snapshot brings the
+//! predicts with `z3r0-sim`'s movement code on the chunks it holds (its own digs and places
+//! counted from the tick they target, as the chain applies them). When a snapshot brings the
 //! exact body and frame in force at tick `A`, the client compares that with what it predicted
 //! for `A` (the error is the rubber-banding a player would see), then replays its unconfirmed
 //! frames from the authoritative state. Small corrections are smoothed out over a few frames
@@ -12,8 +13,8 @@
 
 use std::collections::BTreeMap;
 
-use z3r0_sim::{Body, InputFrame, step_in_world};
-use z3r0_voxel::World;
+use z3r0_sim::{Body, InputFrame, step_in_view};
+use z3r0_voxel::{BlockId, VoxelPos, World};
 
 /// The authoritative state at one tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,17 @@ pub struct Reconciled {
 pub const TOLERANCE: i64 = 10;
 /// Most ticks predicted past the authoritative state.
 const MAX_HORIZON: u64 = 64;
+
+/// An edit the player's world shows before the chain has applied it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingEdit {
+    pub pos: VoxelPos,
+    /// What the voxel was before.
+    pub before: BlockId,
+    /// The tick the edit's action targets: the chain applies it then, before that tick's
+    /// movement.
+    pub tick: u64,
+}
 
 #[derive(Debug, Default)]
 pub struct Predictor {
@@ -83,8 +95,10 @@ impl Predictor {
     }
 
     /// The predicted body at `tick` (at or after the base), stepping from the authoritative
-    /// state through the frames sent since. `None` before any authoritative state.
-    pub fn predict(&mut self, tick: u64, world: &World) -> Option<Body> {
+    /// state through the frames sent since. `world` shows the player's pending edits (oldest
+    /// first in `pending`); each counts from the tick it targets. `None` before any
+    /// authoritative state.
+    pub fn predict(&mut self, tick: u64, world: &World, pending: &[PendingEdit]) -> Option<Body> {
         let base = self.base?;
         // Far past the last authoritative state the guess is worthless (and costly).
         if tick < base.tick || tick - base.tick > MAX_HORIZON {
@@ -93,7 +107,14 @@ impl Predictor {
         let mut body = base.body;
         for t in base.tick + 1..=tick {
             let frame = self.frame_at(t)?;
-            body = step_in_world(world, &body, &frame).0;
+            // At tick `t` a voxel is what the first edit not yet applied found there.
+            let voxel = |p: VoxelPos| {
+                pending
+                    .iter()
+                    .find(|e| e.pos == p && e.tick > t)
+                    .map_or_else(|| world.voxel(p), |e| Some(e.before))
+            };
+            body = step_in_view(&voxel, &body, &frame).0;
         }
         // Remember the first prediction made for each tick: a later one has more information.
         self.predicted.entry(tick).or_insert(body);

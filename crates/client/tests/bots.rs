@@ -280,6 +280,19 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
         }
     }
     assert_eq!(late.claims.get(&column), Some(&key), "{:?}", late.claims);
+    // An edit in someone else's column is sent but not shown before the chain decides (it is
+    // refused unless granted); in one's own column it is shown at once.
+    join_all(&mut [&mut late]).await;
+    let below = z3r0_voxel::VoxelPos::new(voxel.x, voxel.y - 1, voxel.z);
+    let solid = late
+        .world
+        .voxel(below)
+        .expect("the late player holds the chunk");
+    assert_ne!(solid, z3r0_voxel::blocks::AIR);
+    late.edit(&z3r0_sim::Action::Break(below)).unwrap();
+    assert_eq!(late.world.voxel(below), Some(solid), "not shown early");
+    owner.edit(&z3r0_sim::Action::Break(below)).unwrap();
+    assert_eq!(owner.world.voxel(below), Some(z3r0_voxel::blocks::AIR));
     edge.shutdown().await;
 }
 

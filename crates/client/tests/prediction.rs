@@ -122,7 +122,7 @@ fn run(ticks: u64, seed: u64, choose: impl Fn(u64) -> InputFrame) -> Outcome {
         let target = now + LEAD;
         let frame = *sent.entry(target).or_insert_with(|| choose(target));
         predictor.sent(target, frame);
-        predictor.predict(target, &world);
+        predictor.predict(target, &world, &[]);
         for t in target.saturating_sub(2)..=target {
             if let Some(&f) = sent.get(&t)
                 && !rng.lost(LOSS)
@@ -222,7 +222,7 @@ fn smoothing_eases_a_correction_out_instead_of_snapping() {
         frame: InputFrame::default(),
     });
     p.sent(2, InputFrame::default());
-    let predicted = p.predict(2, &world).unwrap();
+    let predicted = p.predict(2, &world, &[]).unwrap();
     let mut moved = predicted;
     moved.pos[0] += 500;
     p.authoritative(Authoritative {
@@ -238,4 +238,57 @@ fn smoothing_eases_a_correction_out_instead_of_snapping() {
         last = p.smoothing(4.0);
     }
     assert_eq!(last, [0.0; 3], "the offset decays to nothing");
+}
+
+#[test]
+fn a_pending_dig_counts_from_the_tick_it_targets() {
+    let (mut sim, mut world) = zone();
+    let idle = Action::Input(InputFrame::default()).encode_to_vec();
+    let mut receipts = Vec::new();
+    for tick in 2..=10 {
+        sim.execute_tick(tick, [(&PLAYER, idle.as_slice())], &mut receipts);
+    }
+    let body = *sim.body(&PLAYER).unwrap();
+    let feet = body.pos.map(|c| c.div_euclid(1024) as i32);
+    let below = z3r0_voxel::VoxelPos::new(feet[0], feet[1] - 1, feet[2]);
+    let mut predictor = Predictor::new();
+    predictor.authoritative(Authoritative {
+        tick: 10,
+        body,
+        frame: InputFrame::default(),
+    });
+    // Sent at tick 10 for tick 13, shown in the world at once.
+    let dig_tick = 13;
+    let before = world.set_voxel(below, z3r0_voxel::blocks::AIR).unwrap();
+    let pending = [z3r0_client::predict::PendingEdit {
+        pos: below,
+        before,
+        tick: dig_tick,
+    }];
+    let dig = Action::Break(below).encode_to_vec();
+    let mut chain = BTreeMap::new();
+    for tick in 11..=18 {
+        predictor.sent(tick, InputFrame::default());
+        receipts.clear();
+        let payload = if tick == dig_tick { &dig } else { &idle };
+        sim.execute_tick(tick, [(&PLAYER, payload.as_slice())], &mut receipts);
+        assert!(
+            !receipts
+                .iter()
+                .any(|r| matches!(r, z3r0_sim::Receipt::Rejected { index: Some(_), .. })),
+            "{receipts:?}"
+        );
+        chain.insert(tick, *sim.body(&PLAYER).unwrap());
+    }
+    assert!(
+        chain[&18].pos[1] < body.pos[1],
+        "the player fell into the hole"
+    );
+    for (&tick, authority) in &chain {
+        let with_timing = predictor.predict(tick, &world, &pending).unwrap();
+        assert_eq!(with_timing, *authority, "tick {tick}");
+    }
+    // Counting the dig from when it was shown predicts the fall too early.
+    let early = Predictor::predict(&mut predictor, 12, &world, &[]).unwrap();
+    assert_ne!(early, chain[&12]);
 }

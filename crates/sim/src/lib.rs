@@ -17,5 +17,5 @@ pub use action::{Action, InputFrame, PlayerKey, flags};
 pub use components::{Body, Claim, Control, Inventory, Player, Session};
 pub use rules::{
     MAX_SESSION_TICKS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError,
-    limits as rules_limits, step_body, step_in_world,
+    limits as rules_limits, step_body, step_in_view, step_in_world,
 };

@@ -945,8 +945,18 @@ pub fn step_in_world(
     body: &Body,
     frame: &InputFrame,
 ) -> (Body, Option<Reason>) {
-    let solid = |p: VoxelPos| voxels.voxel(p).is_none_or(|b| block_info(b).solid);
-    let water = |p: VoxelPos| voxels.voxel(p) == Some(blocks::WATER);
+    step_in_view(&|p| voxels.voxel(p), body, frame)
+}
+
+/// [`step_in_world`] against any view of the voxels (`None`: not loaded, so solid). A client
+/// predicting past its own pending edits sees each one only from the tick it targets.
+pub fn step_in_view(
+    voxel: &impl Fn(VoxelPos) -> Option<BlockId>,
+    body: &Body,
+    frame: &InputFrame,
+) -> (Body, Option<Reason>) {
+    let solid = |p: VoxelPos| voxel(p).is_none_or(|b| block_info(b).solid);
+    let water = |p: VoxelPos| voxel(p) == Some(blocks::WATER);
     step_body(&solid, &water, body, frame)
 }
 
