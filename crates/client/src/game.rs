@@ -10,7 +10,7 @@ use z3r0_net::NetError;
 use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
 use z3r0_net::server::chunk_of;
 use z3r0_net::snapshot::OwnState;
-use z3r0_sim::{Action, Body, InputFrame, Reason};
+use z3r0_sim::{Action, Body, InputFrame, Inventory, Reason};
 use z3r0_voxel::{BlockId, ChunkPos, VoxelPos, World, blocks};
 
 use crate::interp::Interpolator;
@@ -98,6 +98,9 @@ pub struct Game {
     subscribed: Option<ChunkPos>,
     pub radius: u8,
     pub joined: bool,
+    /// The account's inventory as of the last finalized block that changed it (`None` until
+    /// the node said).
+    pub inventory: Option<Inventory>,
     /// The first action sent (the join), kept for the cheat bot's replay.
     first: Option<SignedAction>,
     /// Edits shown locally before the chain decides, by nonce.
@@ -149,6 +152,7 @@ impl Game {
             subscribed: None,
             radius: 3,
             joined: false,
+            inventory: None,
             first: None,
             pending_edits: BTreeMap::new(),
             missing_body: 0,
@@ -228,12 +232,15 @@ impl Game {
                 return Ok(());
             }
         };
-        // Nor is an edit the local world already shows the rules refusing: digging air or
-        // water, placing onto a block.
+        // Nor is an edit the rules will refuse as far as the client knows: digging air or
+        // water, placing onto a block or a block the inventory does not hold.
         let empty = |b: Option<BlockId>| matches!(b, Some(blocks::AIR | blocks::WATER));
         let pointless = match action {
             Action::Break(_) => empty(self.world.voxel(pos)),
-            _ => !empty(self.world.voxel(pos)),
+            _ => {
+                let none_carried = self.inventory.is_some_and(|i| i.count(to) == 0);
+                none_carried || !empty(self.world.voxel(pos))
+            }
         };
         if pointless
             || self
@@ -478,6 +485,7 @@ impl Game {
                     refused: Some(format!("refused by the node: {reason}")),
                 });
             }
+            ClientEvent::Inventory(inventory) => self.inventory = Some(inventory),
             ClientEvent::Claims(claims) => {
                 for c in claims {
                     match c.owner {

@@ -36,6 +36,8 @@ pub struct HudInfo {
     pub notice: Option<String>,
     /// Who owns the chunk column of the block under the crosshair, in words.
     pub owner: Option<String>,
+    /// How many of each hotbar block the player carries (`None`: not known yet).
+    pub carried: Option<[u32; 9]>,
 }
 
 impl HudInfo {
@@ -58,6 +60,7 @@ impl HudInfo {
                 .filter(|n| n.tick >= recent)
                 .map(|n| n.text.clone()),
             owner: None,
+            carried: game.inventory.map(|i| HOTBAR.map(|b| i.count(b))),
         }
     }
 
@@ -136,6 +139,18 @@ pub fn layout(info: &HudInfo, width: u32, height: u32) -> Overlay {
             srgb([r, g, b, 255]),
         );
         hud.text(x + 3.0 * k, y0 + 3.0 * k, k, white, &(i + 1).to_string());
+        // How many are carried, bottom right: none is what a place would be refused for.
+        if let Some(carried) = info.carried {
+            let count = carried[i].to_string();
+            let w = Overlay::text_width(&count, k);
+            hud.text(
+                x + slot - w - 3.0 * k,
+                y0 + slot - 10.0 * k,
+                k,
+                white,
+                &count,
+            );
+        }
     }
     let name = block_info(HOTBAR[usize::from(info.slot).min(8)]).name;
     let name_w = Overlay::text_width(name, scale);
@@ -174,8 +189,21 @@ mod tests {
             slot: 2,
             notice: None,
             owner: None,
+            carried: None,
         };
         let plain = layout(&info, 1280, 720);
+        // With the inventory known, each slot shows its count: one glyph for 0–9, two for 12.
+        let mut carried = [0; 9];
+        carried[4] = 12;
+        let counted = layout(
+            &HudInfo {
+                carried: Some(carried),
+                ..info.clone()
+            },
+            1280,
+            720,
+        );
+        assert_eq!(counted.len(), plain.len() + 8 + 2);
         // Nine slots, each a frame and a swatch, plus text.
         assert!(plain.len() > 18 + 20, "{} quads", plain.len());
         let noticed = layout(

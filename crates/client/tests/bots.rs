@@ -184,6 +184,8 @@ async fn an_accepted_edit_arrives_as_a_proven_chunk_edit() {
         .expect("the chunk underfoot is held");
     assert!(z3r0_voxel::block_info(before).solid, "standing on {before}");
     let (whole, edits) = (game.edge.chunks_whole, game.edge.chunk_edits);
+    // The node said what the player carries since it joined: nothing yet.
+    assert_eq!(game.inventory.map(|i| i.count(before)), Some(0));
     game.edit(&z3r0_sim::Action::Break(target)).unwrap();
     for _ in 0..60 {
         game.wait(Duration::from_millis(50)).await.unwrap();
@@ -191,6 +193,8 @@ async fn an_accepted_edit_arrives_as_a_proven_chunk_edit() {
             break;
         }
     }
+    // The dug block is in the inventory, as the chain says.
+    assert_eq!(game.inventory.map(|i| i.count(before)), Some(1));
     assert!(game.edge.chunk_edits > edits, "no chunk edit came");
     assert_eq!(game.edge.bad_chunks, 0, "every edit checked out");
     assert_eq!(
@@ -203,6 +207,12 @@ async fn an_accepted_edit_arrives_as_a_proven_chunk_edit() {
         "the change came as an edit, not whole chunks ({whole} → {})",
         game.edge.chunks_whole
     );
+    // Placing a block not carried is sent but not shown; placing the one carried is shown.
+    game.edit(&z3r0_sim::Action::Place(target, z3r0_voxel::blocks::GLASS))
+        .unwrap();
+    assert_eq!(game.world.voxel(target), Some(z3r0_voxel::blocks::AIR));
+    game.edit(&z3r0_sim::Action::Place(target, before)).unwrap();
+    assert_eq!(game.world.voxel(target), Some(before));
     edge.shutdown().await;
 }
 

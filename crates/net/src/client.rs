@@ -71,6 +71,8 @@ pub enum ClientEvent {
     },
     /// Chunk column owners: all of them at the start, then changes.
     Claims(Vec<crate::proto::ClaimEntry>),
+    /// The account's inventory: at the start, then whenever it changes.
+    Inventory(z3r0_sim::Inventory),
     /// A chunk whose proof did not check out: dropped.
     BadChunk {
         pos: ChunkPos,
@@ -488,6 +490,7 @@ impl EdgeClient {
             Event::Chunk(data) => Ok(self.pend(PendingChunk::Full(data))),
             Event::ChunkEdit(edit) => Ok(self.pend(PendingChunk::Edit(edit))),
             Event::Claims(claims) => Ok(Some(ClientEvent::Claims(claims))),
+            Event::Inventory(inventory) => Ok(Some(ClientEvent::Inventory(inventory))),
         }
     }
 

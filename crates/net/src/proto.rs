@@ -328,6 +328,8 @@ pub enum Event {
     /// Who owns which chunk column: every claim when the session starts, then the changes of
     /// each finalized block.
     Claims(Vec<ClaimEntry>),
+    /// The account's inventory: when the session starts, then whenever a block changes it.
+    Inventory(z3r0_sim::Inventory),
 }
 
 /// Longest refusal text sent to a client.
@@ -415,6 +417,10 @@ impl Event {
                         None => w.u8(0),
                     }
                 }
+            }
+            Self::Inventory(inventory) => {
+                w.u8(7);
+                w.bytes(&commonware_codec::Encode::encode(inventory));
             }
             Self::ChunkEdit(e) => {
                 w.u8(5);
@@ -569,6 +575,17 @@ impl Event {
                     });
                 }
                 Self::Claims(claims)
+            }
+            7 => {
+                let size =
+                    commonware_codec::EncodeSize::encode_size(&z3r0_sim::Inventory::default());
+                let bytes = r.take(size)?;
+                let inventory = <z3r0_sim::Inventory as commonware_codec::Decode>::decode_cfg(
+                    commonware_codec::Copying(bytes),
+                    &(),
+                )
+                .map_err(|_| WireError::Invalid("inventory"))?;
+                Self::Inventory(inventory)
             }
             tag => return Err(WireError::UnknownTag { what: "event", tag }),
         };
@@ -736,10 +753,21 @@ mod tests {
                 voxels: vec![(0, 3), (32_767, 0)],
                 proof: vec![8; 40],
             }),
+            Event::Inventory({
+                let mut inventory = z3r0_sim::Inventory::default();
+                inventory.add(3);
+                inventory.add(3);
+                inventory.add(5);
+                inventory
+            }),
         ];
         for m in events {
             assert_eq!(Event::decode(&m.encode()).unwrap(), m);
         }
+        // A slot over a full stack is refused, not believed.
+        let mut bad = Event::Inventory(z3r0_sim::Inventory::default()).encode();
+        bad[3..5].copy_from_slice(&65u16.to_be_bytes());
+        assert!(Event::decode(&bad).is_err());
         for m in [
             ClientDatagram::Input(vec![1, 2, 3]),
             ClientDatagram::Ack(99),

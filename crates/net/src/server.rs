@@ -56,6 +56,10 @@ pub trait ZoneBackend: Send + Sync + 'static {
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
         *key
     }
+    /// The account's inventory in the latest finalized state (`None`: not in the zone).
+    fn inventory(&self, _account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
+        None
+    }
 }
 
 /// One finalized block, as every session needs it.
@@ -71,6 +75,8 @@ pub struct TickUpdate {
     pub changed_voxels: Vec<(VoxelPos, BlockId)>,
     /// Claims the block made or released.
     pub claims: Vec<ClaimEntry>,
+    /// Inventories the block changed, by account.
+    pub inventories: BTreeMap<[u8; 32], z3r0_sim::Inventory>,
 }
 
 /// Where the zone publishes finalized blocks to the edge.
@@ -659,9 +665,17 @@ async fn run_session(
     });
 
     let mut updates = shared.feed.subscribe();
-    // The claims as of now, after subscribing: a change in between comes twice, never not at all.
-    for part in shared.backend.claims().chunks(crate::proto::MAX_CLAIMS) {
-        if let Err(e) = send_event(&Event::Claims(part.to_vec())) {
+    // The claims and inventory as of now, after subscribing: a change in between comes twice,
+    // never not at all.
+    let mut opening: Vec<Event> = shared
+        .backend
+        .claims()
+        .chunks(crate::proto::MAX_CLAIMS)
+        .map(|part| Event::Claims(part.to_vec()))
+        .collect();
+    opening.extend(shared.backend.inventory(&account).map(Event::Inventory));
+    for event in &opening {
+        if let Err(e) = send_event(event) {
             control_reader.abort();
             return Err(e);
         }
@@ -852,6 +866,9 @@ fn on_update(
     }
     for part in update.claims.chunks(crate::proto::MAX_CLAIMS) {
         send_event(&Event::Claims(part.to_vec()))?;
+    }
+    if let Some(inventory) = update.inventories.get(account) {
+        send_event(&Event::Inventory(*inventory))?;
     }
     for c in ready {
         if certified && c.height.checked_add(1) == Some(header.height) {

@@ -80,6 +80,7 @@ impl FeedBuilder {
         }
         let mut changed = Vec::new();
         let mut claims = Vec::new();
+        let mut inventories = BTreeMap::new();
         for r in receipts {
             match r {
                 Receipt::Rejected {
@@ -104,6 +105,11 @@ impl FeedBuilder {
                     column: *column,
                     owner: claim.as_ref().map(|c| c.owner),
                 }),
+                Receipt::InventoryChanged(entity, inventory) => {
+                    if let Some(player) = sim.ecs.get::<z3r0_sim::Player>(*entity) {
+                        inventories.insert(player.key, *inventory);
+                    }
+                }
                 _ => {}
             }
         }
@@ -128,6 +134,7 @@ impl FeedBuilder {
             outcomes,
             changed_voxels: changed,
             claims,
+            inventories,
         }
     }
 }

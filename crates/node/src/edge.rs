@@ -94,6 +94,10 @@ impl ZoneBackend for NodeBackend {
                 .collect()
         })
     }
+    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
+        let v = self.validator()?;
+        v.with_finalized(|sim, _| sim.inventory(account).copied())
+    }
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
         self.validator()
             .map_or(*key, |v| v.with_finalized(|sim, _| sim.account_of(key)))

@@ -166,6 +166,9 @@ impl ZoneBackend for LocalZone {
             })
             .collect()
     }
+    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
+        self.state.lock().unwrap().sim.inventory(account).copied()
+    }
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
         self.state.lock().unwrap().sim.account_of(key)
     }
