@@ -374,6 +374,27 @@ async fn a_session_key_plays_for_its_account_which_signs_only_once() {
     .await
     .unwrap();
     assert!(game.is_session());
+    drop(game);
+    // A short session runs out; connecting again asks for the account key again.
+    let brief = PrivateKey::from_seed(703);
+    let mut asked = 0;
+    let game = z3r0_client::connect_session(&config, brief.clone(), 20, wait, || {
+        asked += 1;
+        Ok(account.clone())
+    })
+    .await
+    .unwrap();
+    assert!(game.is_session());
+    drop(game);
+    tokio::time::sleep(Duration::from_millis(25 * common::TICK_MS)).await;
+    let game = z3r0_client::connect_session(&config, brief, 20, wait, || {
+        asked += 1;
+        Ok(account.clone())
+    })
+    .await
+    .unwrap();
+    assert!(game.is_session());
+    assert_eq!(asked, 2, "the expired session was delegated again");
     // A key nobody delegated to plays as itself.
     let stranger = Game::connect(&config, PrivateKey::from_seed(702))
         .await

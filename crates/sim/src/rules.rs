@@ -349,11 +349,17 @@ impl Sim {
         self.players.get(key).copied()
     }
 
-    /// The account a signing key acts for: the account that delegated to it if it is a session
-    /// key (expired or not), else the key itself.
+    /// The account a signing key acts for: the account that delegated to it if it is a live
+    /// session key (through the current tick), else the key itself. A client told its session
+    /// key is its own account knows to delegate again.
     pub fn account_of(&self, key: &PlayerKey) -> PlayerKey {
         self.sessions
             .get(key)
+            .filter(|&&e| {
+                self.ecs
+                    .get::<Session>(e)
+                    .is_some_and(|s| s.until >= self.tick)
+            })
             .and_then(|&e| self.ecs.get::<Player>(e))
             .map_or(*key, |p| p.key)
     }

@@ -359,6 +359,7 @@ fn a_session_key_acts_for_its_account_until_it_expires() {
     }
     let r = tick(&mut s, &[(SESSION, input(0, 0, 0, 0))]);
     assert_eq!(reasons(&r, SESSION), [Reason::SessionExpired]);
+    assert_eq!(s.account_of(&SESSION), SESSION, "no longer acts for Alice");
     let r = tick(&mut s, &[(ALICE, input(0, 0, 0, 0))]);
     assert!(reasons(&r, ALICE).is_empty());
 
