@@ -286,7 +286,13 @@ impl Game {
         }
     }
 
+    /// Joins the zone. Through a session key it does nothing: the account is in the zone while
+    /// the session lasts, and once the account has gone a join would make the session key a
+    /// player of its own (connect again, which delegates anew).
     pub fn join(&mut self) -> Result<(), NetError> {
+        if self.is_session() {
+            return Ok(());
+        }
         self.act(&Action::Join).map(|_| ())
     }
 

@@ -38,10 +38,11 @@ fn key_bytes(key: &PublicKey) -> [u8; 32] {
 impl Game {
     /// Delegates this account's actions to `session` for `ticks` ticks, joining the zone first
     /// if the account is not in it, and waits until a finalized block applied the delegation.
-    /// Returns the session's last tick.
+    /// The session key signs its consent (the rules refuse a delegation without it). Returns
+    /// the session's last tick.
     pub async fn delegate(
         &mut self,
-        session: &PublicKey,
+        session: &PrivateKey,
         ticks: u64,
         timeout: Duration,
     ) -> Result<u64, SessionError> {
@@ -63,10 +64,12 @@ impl Game {
             self.wait(tick).await?;
         }
         let until = self.input_tick() + ticks;
+        let account = key_bytes(&self.edge.public_key());
         let nonce = self
             .act(&Action::Delegate {
-                session: key_bytes(session),
+                session: key_bytes(&session.public_key()),
                 until,
+                consent: z3r0_sim::session_consent(session, &account, until),
             })?
             .action
             .nonce;
@@ -107,9 +110,7 @@ pub async fn connect_session(
     drop(game);
     let account = account().map_err(SessionError::AccountKey)?;
     let mut owner = Game::connect(config, account).await?;
-    owner
-        .delegate(&session.public_key(), ticks, timeout)
-        .await?;
+    owner.delegate(&session, ticks, timeout).await?;
     drop(owner);
     let game = Game::connect(config, session).await?;
     if game.is_session() {

@@ -837,7 +837,30 @@ fn on_update(
         debug!(%e, "snapshot not sent");
     }
 
-    let included = update.outcomes.get(player);
+    let merged;
+    let mut included = update.outcomes.get(player);
+    // Through a session key, the account's movement outcomes (a wall, a mid-air jump: no
+    // nonce) are filed under the account, not the signer.
+    if account != player
+        && let Some(moves) = update.outcomes.get(account)
+        && moves.rejections.iter().any(|r| r.nonce.is_none())
+    {
+        let mut all = included.cloned().unwrap_or_else(|| Included {
+            height: header.height,
+            tick: header.tick,
+            nonces: Vec::new(),
+            rejections: Vec::new(),
+        });
+        all.rejections.extend(
+            moves
+                .rejections
+                .iter()
+                .filter(|r| r.nonce.is_none())
+                .cloned(),
+        );
+        merged = all;
+        included = Some(&merged);
+    }
     // Chunks proven after the parent of this block match this header; later ones wait.
     let (ready, later): (Vec<ChunkData>, Vec<ChunkData>) = std::mem::take(&mut chunks.waiting)
         .into_iter()

@@ -400,3 +400,61 @@ async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
     );
     edge.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_key_plays_as_its_account() {
+    let zone = LocalZone::new(23);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let config = client_config(&zone, &edge);
+    let (account_key, session_key) = (PrivateKey::from_seed(230), PrivateKey::from_seed(231));
+    let account: [u8; 32] = account_key.public_key().as_ref().try_into().unwrap();
+    let session: [u8; 32] = session_key.public_key().as_ref().try_into().unwrap();
+
+    // The account joins and delegates, with the session key's consent.
+    let mut owner = EdgeClient::connect(&config, account_key).await.unwrap();
+    assert_eq!(owner.account(), account);
+    join(&mut owner, &zone).await;
+    let tick = zone.state.lock().unwrap().mempool.current_tick();
+    let until = tick + 400;
+    let delegate = GameAction::Delegate {
+        session,
+        until,
+        consent: z3r0_sim::session_consent(&session_key, &account, until),
+    };
+    let nonce = owner
+        .send_action(tick, delegate.encode_to_vec())
+        .unwrap()
+        .action
+        .nonce;
+    wait_for(&mut owner, |e| match e {
+        ClientEvent::Included(i) if i.nonces.contains(&nonce) => {
+            assert!(i.rejections.is_empty(), "{i:?}");
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    owner.close();
+
+    // The session key is told whose account it plays, gets that body in its snapshots...
+    let mut player = EdgeClient::connect(&config, session_key).await.unwrap();
+    assert_eq!(player.account(), account);
+    wait_for(&mut player, |e| match e {
+        ClientEvent::Snapshot(s) => s.own.map(|_| ()),
+        _ => None,
+    })
+    .await;
+    // ...and its inputs move that body.
+    let start = zone.state.lock().unwrap().sim.body(&account).unwrap().pos;
+    for _ in 0..20 {
+        let tick = zone.state.lock().unwrap().mempool.current_tick();
+        player.send_action(tick, frame(127)).unwrap();
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+    }
+    let moved = zone.state.lock().unwrap().sim.body(&account).unwrap().pos;
+    assert_ne!(moved, start, "the session's inputs moved the account");
+    assert!(zone.state.lock().unwrap().sim.player(&session).is_none());
+    player.close();
+    edge.shutdown().await;
+}

@@ -184,7 +184,7 @@ fn describe(payload: &[u8]) -> String {
         Ok(Action::Release(x, z)) => format!("release {x} {z}"),
         Ok(Action::Grant(x, z, who)) => format!("grant {x} {z} to {}", short(&who)),
         Ok(Action::Revoke(x, z, who)) => format!("revoke {x} {z} from {}", short(&who)),
-        Ok(Action::Delegate { session, until }) => {
+        Ok(Action::Delegate { session, until, .. }) => {
             format!("delegate to session {} until tick {until}", short(&session))
         }
         Ok(a) => Action::kind_name(a.kind()).to_string(),

@@ -458,15 +458,20 @@ async fn generate_load(
             sent += 1;
             player = (player + 1) % players.len();
         }
-        // As a player's input would arrive: decoded from its bytes.
-        let decoded: Vec<_> = batch
+        // As a player's input would arrive: decoded from its bytes (an action that did not
+        // decode is dropped with its player, so results and players stay paired).
+        let (players_sent, decoded): (Vec<usize>, Vec<_>) = batch
             .iter()
-            .filter_map(|(_, a)| z3r0_chain::SignedAction::decode(&a.encode()[..]).ok())
-            .collect();
+            .filter_map(|(p, a)| {
+                let decoded = z3r0_chain::SignedAction::decode(&a.encode()[..]).ok()?;
+                Some((*p, decoded))
+            })
+            .unzip();
+        let nonces: Vec<u64> = decoded.iter().map(|a| a.action.nonce).collect();
         let results = validator.submit_batch(u64::MAX, decoded, &mut context);
-        for ((player, action), result) in batch.iter().zip(results) {
+        for ((player, nonce), result) in players_sent.into_iter().zip(nonces).zip(results) {
             if result.is_ok() {
-                next_nonce[*player] = Some(action.action.nonce + 1);
+                next_nonce[player] = Some(nonce + 1);
             }
         }
     }

@@ -45,10 +45,13 @@ pub enum Action {
     Grant(i32, i32, PlayerKey),
     Revoke(i32, i32, PlayerKey),
     /// Let `session` sign this account's actions through tick `until` (see
-    /// [`crate::Session`]). Only the account key may delegate.
+    /// [`crate::Session`]). Only the account key may delegate, and only to a key that
+    /// consents: `consent` is the session key's signature over [`session_consent_message`],
+    /// so nobody can bind someone else's key to their account.
     Delegate {
         session: PlayerKey,
         until: u64,
+        consent: [u8; 64],
     },
 }
 
@@ -130,9 +133,14 @@ impl Write for Action {
                 buf.put_i32(*z);
                 buf.put_slice(k);
             }
-            Action::Delegate { session, until } => {
+            Action::Delegate {
+                session,
+                until,
+                consent,
+            } => {
                 buf.put_slice(session);
                 buf.put_u64(*until);
+                buf.put_slice(consent);
             }
         }
     }
@@ -146,7 +154,8 @@ impl EncodeSize for Action {
             Action::Break(_) => 12,
             Action::Place(..) => 14,
             Action::Claim(..) | Action::Release(..) => 8,
-            Action::Grant(..) | Action::Revoke(..) | Action::Delegate { .. } => 40,
+            Action::Grant(..) | Action::Revoke(..) => 40,
+            Action::Delegate { .. } => 104,
         }
     }
 }
@@ -184,8 +193,56 @@ impl Read for Action {
             9 => Action::Delegate {
                 session: key(buf)?,
                 until: u64::read(buf)?,
+                consent: <[u8; 64]>::read(buf)?,
             },
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }
+}
+
+/// Domain of a session key's consent signature.
+pub const SESSION_NAMESPACE: &[u8] = b"z3r0/session/v1";
+
+/// What a session key signs to consent to acting for `account` through tick `until`.
+pub fn session_consent_message(account: &PlayerKey, until: u64) -> [u8; 40] {
+    let mut message = [0u8; 40];
+    message[..32].copy_from_slice(account);
+    message[32..].copy_from_slice(&until.to_be_bytes());
+    message
+}
+
+/// The session key's consent to act for `account` through tick `until`.
+pub fn session_consent(
+    session: &commonware_cryptography::ed25519::PrivateKey,
+    account: &PlayerKey,
+    until: u64,
+) -> [u8; 64] {
+    use commonware_codec::Encode as _;
+    use commonware_cryptography::Signer as _;
+    let signature = session.sign(SESSION_NAMESPACE, &session_consent_message(account, until));
+    signature.encode().as_ref().try_into().unwrap_or([0; 64])
+}
+
+/// Whether `consent` is `session`'s signature for acting for `account` through `until`
+/// (ZIP-215 rules, as every validator checks them alike).
+pub fn session_consents(
+    session: &PlayerKey,
+    account: &PlayerKey,
+    until: u64,
+    consent: &[u8; 64],
+) -> bool {
+    use commonware_codec::DecodeExt as _;
+    use commonware_cryptography::Verifier as _;
+    use commonware_cryptography::ed25519::{PublicKey, Signature};
+    let (Ok(key), Ok(signature)) = (
+        PublicKey::decode(commonware_codec::Copying(&session[..])),
+        Signature::decode(commonware_codec::Copying(&consent[..])),
+    ) else {
+        return false;
+    };
+    key.verify(
+        SESSION_NAMESPACE,
+        &session_consent_message(account, until),
+        &signature,
+    )
 }

@@ -13,7 +13,10 @@ mod machine;
 pub mod physics;
 mod rules;
 
-pub use action::{Action, InputFrame, PlayerKey, flags};
+pub use action::{
+    Action, InputFrame, PlayerKey, SESSION_NAMESPACE, flags, session_consent,
+    session_consent_message, session_consents,
+};
 pub use components::{Body, Claim, Control, Inventory, Player, Session};
 pub use rules::{
     MAX_SESSION_TICKS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError,

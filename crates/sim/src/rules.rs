@@ -65,11 +65,13 @@ pub enum Reason {
     SessionLength = 22,
     /// Only the account key may delegate, not a session key.
     SessionCannotDelegate = 23,
+    /// The delegation does not carry the session key's signature for this account and term.
+    NoConsent = 24,
 }
 
 impl Reason {
     /// Every reason, in code order (code = index + 1).
-    pub const ALL: [Reason; 23] = [
+    pub const ALL: [Reason; 24] = [
         Reason::BadFrame,
         Reason::TooFast,
         Reason::NotOnGround,
@@ -93,6 +95,7 @@ impl Reason {
         Reason::KeyInUse,
         Reason::SessionLength,
         Reason::SessionCannotDelegate,
+        Reason::NoConsent,
     ];
 
     /// The reason with stable code `code` (as receipts carry it).
@@ -125,6 +128,7 @@ impl Reason {
             Reason::KeyInUse => "key already in use",
             Reason::SessionLength => "session length out of range",
             Reason::SessionCannotDelegate => "a session key cannot delegate",
+            Reason::NoConsent => "the session key did not consent",
         }
     }
 }
@@ -589,7 +593,11 @@ impl Sim {
             Action::Grant(x, z, who) => self.set_builder(player, (*x, *z), who, true),
             Action::Revoke(x, z, who) => self.set_builder(player, (*x, *z), who, false),
             Action::Delegate { .. } if by_session => Err(Reason::SessionCannotDelegate),
-            Action::Delegate { session, until } => self.delegate(player, e, session, *until),
+            Action::Delegate {
+                session,
+                until,
+                consent,
+            } => self.delegate(player, e, session, *until, consent),
         }
     }
 
@@ -599,6 +607,7 @@ impl Sim {
         e: EntityId,
         session: &PlayerKey,
         until: u64,
+        consent: &[u8; 64],
     ) -> Result<(), Reason> {
         if until <= self.tick || until - self.tick > MAX_SESSION_TICKS {
             return Err(Reason::SessionLength);
@@ -607,9 +616,11 @@ impl Sim {
         if session == account || self.players.contains_key(session) || taken_by_other {
             return Err(Reason::KeyInUse);
         }
-        if let Some(old) = self.ecs.get::<Session>(e).map(|s| s.key) {
-            self.sessions.remove(&old);
+        // Last, as the costliest check: one signature verification.
+        if !crate::action::session_consents(session, account, until, consent) {
+            return Err(Reason::NoConsent);
         }
+        let old = self.ecs.get::<Session>(e).map(|s| s.key);
         self.ecs
             .insert(
                 e,
@@ -619,6 +630,10 @@ impl Sim {
                 },
             )
             .map_err(|_| Reason::BadFrame)?;
+        // The index changes only with the record, so it always matches the committed state.
+        if let Some(old) = old {
+            self.sessions.remove(&old);
+        }
         self.sessions.insert(*session, e);
         Ok(())
     }
@@ -1123,6 +1138,6 @@ mod tests {
             assert_eq!(Reason::from_code(r as u8), Some(r));
         }
         assert_eq!(Reason::from_code(0), None);
-        assert_eq!(Reason::from_code(24), None);
+        assert_eq!(Reason::from_code(25), None);
     }
 }

@@ -266,127 +266,88 @@ fn silent_players_time_out_and_leavers_leave() {
 
 #[test]
 fn a_session_key_acts_for_its_account_until_it_expires() {
-    const SESSION: [u8; 32] = [0x5e; 32];
+    use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
+    let bytes = |k: &PrivateKey| -> [u8; 32] { k.public_key().as_ref().try_into().unwrap() };
+    let (session_key, carol_key) = (PrivateKey::from_seed(5), PrivateKey::from_seed(6));
+    let (session, carol) = (bytes(&session_key), bytes(&carol_key));
+    // A delegation as a client makes it: the session key consents for this account and term.
+    let delegate = |key: &PrivateKey, account: [u8; 32], until: u64| Action::Delegate {
+        session: bytes(key),
+        until,
+        consent: z3r0_sim::session_consent(key, &account, until),
+    };
     let mut s = joined(&[ALICE, BOB]);
     let now = s.tick();
-    // Out of range, or onto a key that is taken: refused, nothing recorded.
-    let r = tick(
-        &mut s,
-        &[(
-            ALICE,
-            Action::Delegate {
-                session: SESSION,
-                until: now,
-            },
-        )],
-    );
+    // Out of range, onto a key that is taken, or without the key's consent: refused.
+    let r = tick(&mut s, &[(ALICE, delegate(&session_key, ALICE, now))]);
     assert_eq!(reasons(&r, ALICE), [Reason::SessionLength]);
     let too_long = s.tick() + 2 + z3r0_sim::MAX_SESSION_TICKS; // executed at s.tick() + 1
-    let r = tick(
-        &mut s,
-        &[(
-            ALICE,
-            Action::Delegate {
-                session: SESSION,
-                until: too_long,
-            },
-        )],
-    );
+    let r = tick(&mut s, &[(ALICE, delegate(&session_key, ALICE, too_long))]);
     assert_eq!(reasons(&r, ALICE), [Reason::SessionLength]);
-    let r = tick(
-        &mut s,
-        &[(
-            ALICE,
-            Action::Delegate {
-                session: BOB,
-                until: now + 50,
-            },
-        )],
-    );
+    let mut to_bob = delegate(&session_key, ALICE, now + 50);
+    if let Action::Delegate { session, .. } = &mut to_bob {
+        *session = BOB;
+    }
+    let r = tick(&mut s, &[(ALICE, to_bob)]);
     assert_eq!(reasons(&r, ALICE), [Reason::KeyInUse]);
-    assert!(s.session(&ALICE).is_none());
+    // Someone else's key, with its consent given to another account or none at all: nobody
+    // binds a key that did not agree (it would lock its owner out).
+    let r = tick(&mut s, &[(BOB, delegate(&carol_key, ALICE, now + 50))]);
+    assert_eq!(reasons(&r, BOB), [Reason::NoConsent]);
+    let forged = Action::Delegate {
+        session: carol,
+        until: now + 50,
+        consent: [7; 64],
+    };
+    let r = tick(&mut s, &[(BOB, forged)]);
+    assert_eq!(reasons(&r, BOB), [Reason::NoConsent]);
+    assert!(s.session(&ALICE).is_none() && s.session(&BOB).is_none());
 
     let until = s.tick() + 6;
-    let r = tick(
-        &mut s,
-        &[(
-            ALICE,
-            Action::Delegate {
-                session: SESSION,
-                until,
-            },
-        )],
-    );
+    let r = tick(&mut s, &[(ALICE, delegate(&session_key, ALICE, until))]);
     assert!(reasons(&r, ALICE).is_empty(), "{r:?}");
     assert_eq!(s.session(&ALICE).map(|x| x.until), Some(until));
-    assert_eq!(s.account_of(&SESSION), ALICE);
+    assert_eq!(s.account_of(&session), ALICE);
     assert_eq!(s.account_of(&BOB), BOB);
     // The session moves Alice's body and edits as Alice; it is no player of its own.
     let before = s.body(&ALICE).unwrap().pos;
-    tick(&mut s, &[(SESSION, input(127, 0, EAST, 0))]);
+    tick(&mut s, &[(session, input(127, 0, EAST, 0))]);
     tick(&mut s, &[]);
     assert!(s.body(&ALICE).unwrap().pos[0] > before[0]);
-    assert!(s.player(&SESSION).is_none());
-    let r = tick(&mut s, &[(SESSION, Action::Join)]);
-    assert_eq!(reasons(&r, SESSION), [Reason::AlreadyJoined]);
+    assert!(s.player(&session).is_none());
+    let r = tick(&mut s, &[(session, Action::Join)]);
+    assert_eq!(reasons(&r, session), [Reason::AlreadyJoined]);
     // A session cannot delegate, nor be taken by another account.
-    let r = tick(
-        &mut s,
-        &[(
-            SESSION,
-            Action::Delegate {
-                session: CAROL,
-                until,
-            },
-        )],
-    );
-    assert_eq!(reasons(&r, SESSION), [Reason::SessionCannotDelegate]);
+    let r = tick(&mut s, &[(session, delegate(&carol_key, ALICE, until))]);
+    assert_eq!(reasons(&r, session), [Reason::SessionCannotDelegate]);
     let later = s.tick() + 50;
-    let r = tick(
-        &mut s,
-        &[(
-            BOB,
-            Action::Delegate {
-                session: SESSION,
-                until: later,
-            },
-        )],
-    );
+    let r = tick(&mut s, &[(BOB, delegate(&session_key, BOB, later))]);
     assert_eq!(reasons(&r, BOB), [Reason::KeyInUse]);
     // Past `until` its actions are refused; the account itself still acts.
     while s.tick() < until {
         tick(&mut s, &[]);
     }
-    let r = tick(&mut s, &[(SESSION, input(0, 0, 0, 0))]);
-    assert_eq!(reasons(&r, SESSION), [Reason::SessionExpired]);
-    assert_eq!(s.account_of(&SESSION), SESSION, "no longer acts for Alice");
+    let r = tick(&mut s, &[(session, input(0, 0, 0, 0))]);
+    assert_eq!(reasons(&r, session), [Reason::SessionExpired]);
+    assert_eq!(s.account_of(&session), session, "no longer acts for Alice");
     let r = tick(&mut s, &[(ALICE, input(0, 0, 0, 0))]);
     assert!(reasons(&r, ALICE).is_empty());
 
     // A new delegation replaces the old one, which then acts for no one.
     let until = s.tick() + 100;
-    tick(
-        &mut s,
-        &[(
-            ALICE,
-            Action::Delegate {
-                session: CAROL,
-                until,
-            },
-        )],
-    );
-    assert_eq!(s.account_of(&CAROL), ALICE);
-    assert_eq!(s.account_of(&SESSION), SESSION);
-    let r = tick(&mut s, &[(SESSION, input(0, 0, 0, 0))]);
-    assert_eq!(reasons(&r, SESSION), [Reason::NotJoined]);
+    tick(&mut s, &[(ALICE, delegate(&carol_key, ALICE, until))]);
+    assert_eq!(s.account_of(&carol), ALICE);
+    assert_eq!(s.account_of(&session), session);
+    let r = tick(&mut s, &[(session, input(0, 0, 0, 0))]);
+    assert_eq!(reasons(&r, session), [Reason::NotJoined]);
     // The delegation is state: it survives a snapshot and restore, root and all.
-    let mut bytes = Vec::new();
-    s.snapshot(&mut bytes).unwrap();
-    let restored = z3r0_sim::Sim::restore(*s.config(), &bytes).unwrap();
+    let mut snapshot = Vec::new();
+    s.snapshot(&mut snapshot).unwrap();
+    let restored = z3r0_sim::Sim::restore(*s.config(), &snapshot).unwrap();
     assert_eq!(restored.root(), s.root());
-    assert_eq!(restored.account_of(&CAROL), ALICE);
+    assert_eq!(restored.account_of(&carol), ALICE);
     // Leaving ends it.
-    tick(&mut s, &[(CAROL, Action::Leave)]);
+    tick(&mut s, &[(carol, Action::Leave)]);
     assert!(s.player(&ALICE).is_none());
-    assert_eq!(s.account_of(&CAROL), CAROL);
+    assert_eq!(s.account_of(&carol), carol);
 }
