@@ -390,6 +390,7 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
         let height = summary.block.height;
         zone.seen.retain(|_, (h, _)| *h > height);
         self.metrics.mempool.set(zone.mempool.len() as i64);
+        self.metrics.forks.set(zone.executor.forks() as i64);
         drop(zone);
         let latency = seen.and_then(|t| now.duration_since(t).ok());
         if let Some(l) = latency {

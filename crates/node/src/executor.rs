@@ -82,6 +82,8 @@ pub struct Executor<M: StateMachine + Snapshot> {
     /// verified once per block, not at proposal, ahead-of-finality and final execution each.
     checked: BTreeMap<Hash, u64>,
     receipts: Vec<M::Receipt>,
+    /// Forks of the finalized state made for the tip.
+    forks: u64,
 }
 
 impl<M: StateMachine + Snapshot> std::fmt::Debug for Executor<M> {
@@ -127,7 +129,13 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             summaries,
             checked: Default::default(),
             receipts: Vec::new(),
+            forks: 0,
         }
+    }
+
+    /// Forks of the finalized state made so far to execute ahead of finality.
+    pub fn forks(&self) -> u64 {
+        self.forks
     }
 
     pub fn config(&self) -> &MempoolConfig {
@@ -268,6 +276,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             path.push(s.clone());
             at = s.block.parent;
         }
+        self.forks += 1;
         let mut tip = Replica {
             machine: self.finalized.machine.fork().map_err(snapshot_error)?,
             summary: self.finalized.summary.clone(),
@@ -613,6 +622,7 @@ mod tests {
         ex.finalize(ahead, &mut receipts).unwrap();
         ex.finalize(next, &mut receipts).unwrap();
         assert_eq!((counted.executions(), counted.forks()), (14, 1));
+        assert_eq!(ex.forks(), 1, "the executor counts its forks too");
         assert_eq!(
             ex.state()
                 .inner

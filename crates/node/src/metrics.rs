@@ -30,6 +30,9 @@ pub struct ZoneMetrics {
     /// Actions accepted from clients and peers, and refused.
     pub submitted: Counter,
     pub rejected: Counter,
+    /// Times the state ran ahead of finality on a fresh fork of the finalized state (a child
+    /// came before its parent was final).
+    pub forks: Gauge,
 }
 
 impl ZoneMetrics {
@@ -49,6 +52,10 @@ impl ZoneMetrics {
             refused: context.counter("refused_blocks", "proposals this validator refused"),
             submitted: context.counter("submitted_actions", "actions admitted to the mempool"),
             rejected: context.counter("rejected_actions", "actions refused by the mempool"),
+            forks: context.gauge(
+                "state_forks",
+                "forks of the finalized state to execute ahead of finality",
+            ),
         }
     }
 }
