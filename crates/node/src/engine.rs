@@ -174,19 +174,8 @@ impl<M: StateMachine + Snapshot> Validator<M> {
     ) -> Result<(), z3r0_chain::Rejection> {
         // The signature is checked before taking the zone lock: consensus and the finalizer
         // share that lock, and a flood of inputs must not hold it for ed25519.
-        let result = if action.verify() {
-            lock(&self.zone)
-                .mempool
-                .submit_verified(&from, action.clone())
-                .map(|()| self.outbox.push(action))
-        } else {
-            Err(z3r0_chain::Rejection::BadSignature)
-        };
-        match result {
-            Ok(()) => self.metrics.submitted.inc(),
-            Err(_) => self.metrics.rejected.inc(),
-        };
-        result
+        let signed = action.verify();
+        self.offer(&mut lock(&self.zone), from, action, signed)
     }
 
     /// [`Validator::submit_action`] for several actions from one source: their signatures are
@@ -201,26 +190,34 @@ impl<M: StateMachine + Snapshot> Validator<M> {
     ) -> Vec<Result<(), z3r0_chain::Rejection>> {
         let forged = z3r0_chain::verify_all(rng, &actions);
         let mut zone = lock(&self.zone);
-        let results: Vec<_> = actions
+        actions
             .into_iter()
             .enumerate()
-            .map(|(i, action)| {
-                if forged.contains(&i) {
-                    return Err(z3r0_chain::Rejection::BadSignature);
-                }
-                zone.mempool
-                    .submit_verified(&from, action.clone())
-                    .map(|()| self.outbox.push(action))
-            })
-            .collect();
-        drop(zone);
-        for result in &results {
-            match result {
-                Ok(()) => self.metrics.submitted.inc(),
-                Err(_) => self.metrics.rejected.inc(),
-            };
-        }
-        results
+            .map(|(i, action)| self.offer(&mut zone, from, action, !forged.contains(&i)))
+            .collect()
+    }
+
+    /// Offers an action whose signature was checked (`signed`: it is valid) to the mempool,
+    /// relays it to the committee if admitted, and counts the outcome.
+    fn offer(
+        &self,
+        zone: &mut crate::application::Zone<M>,
+        from: crate::application::Source,
+        action: z3r0_chain::SignedAction,
+        signed: bool,
+    ) -> Result<(), z3r0_chain::Rejection> {
+        let result = if signed {
+            zone.mempool
+                .submit_verified(&from, action.clone())
+                .map(|()| self.outbox.push(action))
+        } else {
+            Err(z3r0_chain::Rejection::BadSignature)
+        };
+        match result {
+            Ok(()) => self.metrics.submitted.inc(),
+            Err(_) => self.metrics.rejected.inc(),
+        };
+        result
     }
 
     /// Runs `f` on the finalized state and the last finalized block's summary, with the zone
