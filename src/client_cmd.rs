@@ -244,7 +244,7 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
     let yaw = game
         .own
         .map_or(0.0, |o| f32::from(o.frame.yaw) / 65_536.0 * 360.0);
-    let view = view(game, yaw, -12.0).context("the player never got a body to look from")?;
+    let view = view(game, yaw, -12.0, 0.0).context("the player never got a body to look from")?;
     let gpu = Gpu::headless(&GpuOptions::default())?;
     let mut renderer = Renderer::new(
         &gpu,

@@ -1,52 +1,74 @@
-//! `z3r0 client` in a window: keyboard and mouse through `z3r0-input`, the predicted player and
-//! the streamed world through `z3r0-render`, one input frame per tick, dig/place/claim with
-//! the block under the crosshair. The HUD (`z3r0_client::hud`) is drawn in the frame: fps,
-//! ping, tick, finality, position, the hotbar and the latest refusal; the window title repeats
-//! the status line.
+//! `z3r0 client` in a window, on three threads so that none waits for another:
+//! - the window's event loop (this thread, as the platforms require) turns keyboard, mouse and
+//!   gamepad input into controls through `z3r0-input`, and acts on clicks at once;
+//! - the tick thread (`z3r0_client::tick_loop`) handles the network and sends one input frame
+//!   per chain tick, whatever the frame rate;
+//! - the render thread draws the predicted player and the streamed world through
+//!   `z3r0-render`, with the HUD (`z3r0_client::hud`: fps, ping, tick, finality, position, the
+//!   hotbar, the latest refusal), and plays the sounds. The window title repeats the status
+//!   line.
 
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow};
 use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
 use z3r0_client::hud::{HOTBAR, HudInfo};
 use z3r0_client::sounds::{LOCAL, SoundCues};
+use z3r0_client::tick_loop::{Shared, TickLoop};
 use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
-use z3r0_render::terrain::pick;
-use z3r0_render::window::Acquired;
-
-use crate::window_app::{Live, WindowApp, handle_window_event};
 use z3r0_render::FrameInput;
+use z3r0_render::terrain::pick;
+use z3r0_render::window::{Acquired, WindowAction, window_action};
 use z3r0_render::winit::application::ApplicationHandler;
-use z3r0_render::winit::event::{DeviceEvent, DeviceId, WindowEvent};
-use z3r0_render::winit::event_loop::ActiveEventLoop;
-use z3r0_render::winit::window::{CursorGrabMode, WindowId};
+use z3r0_render::winit::event::{DeviceEvent, DeviceId, StartCause, WindowEvent};
+use z3r0_render::winit::event_loop::{ActiveEventLoop, ControlFlow};
+use z3r0_render::winit::window::{CursorGrabMode, Window, WindowId};
 use z3r0_sim::Action;
 use z3r0_voxel::VoxelPos;
 
-struct App {
-    runtime: tokio::runtime::Runtime,
-    /// `None` when no audio output could be opened (the game plays on, silent).
-    audio: Option<GameAudio<DeviceBackend>>,
-    cues: SoundCues,
+use crate::window_app::Live;
+
+/// How often the event loop wakes without events: to turn the view by the gamepad's stick and
+/// to notice that the other threads have ended.
+const WAKE_EVERY: Duration = Duration::from_millis(8);
+
+/// Where the player looks and what it holds, as the input thread last saw it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Look {
+    yaw: f32,
+    pitch: f32,
+    slot: u8,
+}
+
+/// What the input thread hands the render thread.
+#[derive(Debug, Default)]
+struct ToRender {
+    look: Look,
+    resize: Option<(u32, u32)>,
+    /// Sounds of the player's own clicks.
     sounds: Vec<(Sound, [f32; 3])>,
-    game: Game,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct App {
+    shared: Arc<Shared>,
+    to_render: Arc<Mutex<ToRender>>,
     input: InputState,
     size: (u32, u32),
     radius: u8,
-    vsync: bool,
     stop_after: Option<u64>,
-    live: Option<Live>,
+    /// Kept here so the window is dropped on the thread that made it.
+    window: Option<Arc<Window>>,
+    render: Option<JoinHandle<Result<u64>>>,
     error: Option<anyhow::Error>,
-    last_tick: u64,
-    join_sent: Option<u64>,
-    presented: u64,
-    fps_frames: u32,
-    fps_since: Instant,
-    fps: f64,
-    started: Instant,
-    last_frame: Instant,
+    last_advance: Instant,
     /// Gamepads, with the `gamepad` feature (and where the system offers them).
     #[cfg(feature = "gamepad")]
     pads: Option<z3r0_input::gamepad::Gamepads>,
@@ -54,7 +76,7 @@ struct App {
 
 impl App {
     fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
-        let live = Live::open(event_loop, self.size, self.vsync, u32::from(self.radius))?;
+        let live = Live::open(event_loop, self.size, true, u32::from(self.radius))?;
         // Mouse look wants the cursor captured; where that is refused (no window manager,
         // remote desktops) the game still plays with the keyboard.
         let _ = live
@@ -62,209 +84,105 @@ impl App {
             .set_cursor_grab(CursorGrabMode::Locked)
             .or_else(|_| live.window.set_cursor_grab(CursorGrabMode::Confined));
         live.window.set_cursor_visible(false);
-        self.live = Some(live);
+        self.window = Some(live.window.clone());
+        let (shared, to_render, stop_after) =
+            (self.shared.clone(), self.to_render.clone(), self.stop_after);
+        let render = std::thread::Builder::new()
+            .name("z3r0-render".into())
+            .spawn(move || {
+                let result = render_loop(live, &shared, &to_render, stop_after);
+                // The window closes with the renderer, for whatever reason it ended.
+                shared.stop();
+                result
+            })
+            .context("starting the render thread")?;
+        self.render = Some(render);
         Ok(())
     }
 
-    /// One display frame: network, one input per tick, commands, render.
-    fn frame(&mut self) -> Result<bool> {
-        #[cfg(feature = "gamepad")]
-        if let Some(pads) = self.pads.as_mut() {
-            let mut events = Vec::new();
-            pads.poll(&mut events);
-            for e in events {
-                self.input.apply(e);
-            }
-        }
-        // The right stick turns the view by the time since the last frame.
-        let now = Instant::now();
-        self.input
-            .advance(now.duration_since(self.last_frame).as_secs_f64());
-        self.last_frame = now;
-        self.runtime.block_on(self.game.poll())?;
-        let tick = self.game.chain_tick();
-        if tick != self.last_tick {
-            self.last_tick = tick;
-            if self.game.joined {
-                let mut frame = self.input.frame();
-                if !self.game.area_loaded() {
-                    // Look around, but stay put until the world around has streamed in.
-                    (frame.forward, frame.strafe, frame.flags) = (0, 0, 0);
-                }
-                self.game.input(frame)?;
-            } else if self.join_sent.is_none_or(|t| tick >= t + 20) {
-                // Join, and ask again a second later if no body has shown up.
-                self.game.join()?;
-                self.join_sent = Some(tick);
-            }
-        }
-        let (yaw, pitch) = (self.input.yaw_deg as f32, self.input.pitch_deg as f32);
-        for command in self.input.take_commands() {
-            self.command(command, yaw, pitch)?;
-        }
-        let Some(live) = self.live.as_mut() else {
-            return Ok(true);
+    /// Hands the controls and the look to the other threads.
+    fn publish(&mut self) {
+        self.shared.set_controls(self.input.frame());
+        lock(&self.to_render).look = Look {
+            yaw: self.input.yaw_deg as f32,
+            pitch: self.input.pitch_deg as f32,
+            slot: self.input.hotbar_slot,
         };
-        live.renderer.sync_world(&live.gpu, &mut self.game.world)?;
-        let Some(v) = view(&mut self.game, yaw, pitch) else {
-            return Ok(true);
-        };
-        // Sounds: the listener at the eye, footsteps of whoever walks, the player's own edits
-        // (queued by `command`).
-        let eye = v.camera.position;
-        self.cues
-            .step(LOCAL, [eye[0], eye[1] - 1.62, eye[2]], &mut self.sounds);
-        let changes: Vec<_> = self.game.block_changes.drain(..).collect();
-        self.cues.block_changes(changes, &mut self.sounds);
-        for shown in self
-            .game
-            .remote
-            .at(self.game.remote.newest().unwrap_or(0) as f64)
-        {
-            self.cues.step(shown.id, shown.pos, &mut self.sounds);
-        }
-        if let Some(audio) = self.audio.as_mut() {
-            audio.set_listener(eye.map(|c| c as f32), yaw);
-            for (sound, at) in self.sounds.drain(..) {
-                if let Err(e) = audio.play_at(sound, at) {
-                    tracing::debug!(%e, "sound dropped");
-                }
-            }
-        } else {
-            self.sounds.clear();
-        }
-        let frame = match live.surface.acquire(&live.gpu)? {
-            Acquired::Frame(frame) => frame,
-            Acquired::Skip => {
-                std::thread::sleep(Duration::from_millis(10));
-                return Ok(true);
-            }
-        };
-        let target = frame
-            .texture
-            .create_view(&z3r0_render::wgpu::TextureViewDescriptor::default());
-        let size = live.surface.size();
-        let info = HudInfo::now(
-            &self.game,
-            self.fps,
-            self.last_tick,
-            self.input.hotbar_slot,
-            v.camera.position,
-        )
-        .with_target(&self.game, v.target);
-        let hud = z3r0_client::hud::layout(&info, size.0, size.1);
-        let input = FrameInput {
-            camera: &v.camera,
-            entities: &v.entities,
-            target_block: v.target,
-            crosshair: true,
-            time_s: self.started.elapsed().as_secs_f32(),
-            overlay: Some(&hud),
-        };
-        live.renderer
-            .render(&live.gpu, &target, live.surface.size(), &input)?;
-        live.window.pre_present_notify();
-        live.gpu.queue.present(frame);
-        self.presented += 1;
-        self.fps_frames += 1;
-        if self.fps_since.elapsed() >= Duration::from_millis(500) {
-            self.fps = f64::from(self.fps_frames) / self.fps_since.elapsed().as_secs_f64();
-            self.fps_frames = 0;
-            self.fps_since = Instant::now();
-            let title = self.hud(&v.camera);
-            if let Some(live) = &self.live {
-                live.window.set_title(&title);
-            }
-        }
-        Ok(self.stop_after.is_none_or(|n| self.presented < n))
     }
 
-    fn command(&mut self, command: Command, yaw: f32, pitch: f32) -> Result<()> {
-        let Some(v) = view(&mut self.game, yaw, pitch) else {
+    fn input_changed(&mut self) -> Result<()> {
+        self.publish();
+        for command in self.input.take_commands() {
+            self.command(command)?;
+        }
+        Ok(())
+    }
+
+    /// Digs, places or claims at once, at the block under the crosshair as the player sees it.
+    fn command(&mut self, command: Command) -> Result<()> {
+        let (yaw, pitch) = (self.input.yaw_deg as f32, self.input.pitch_deg as f32);
+        let mut game = self.shared.game();
+        let Some(v) = view(&mut game, yaw, pitch, 0.0) else {
             return Ok(());
         };
-        let hit = pick(&self.game.world, v.camera.position, v.camera.forward(), 6.0);
+        let hit = pick(&game.world, v.camera.position, v.camera.forward(), 6.0);
         let at = |c: [i32; 3]| c.map(|v| v as f32 + 0.5);
-        let sound = match (command, hit) {
-            (Command::Break, Some(p)) => Some((Sound::Break, at(p.block))),
-            (Command::Place, Some(p)) => Some((Sound::Place, at(p.before))),
-            (Command::Claim, _) => Some((Sound::Claim, v.camera.position.map(|c| c as f32))),
-            _ => None,
-        };
-        self.sounds.extend(sound);
-        let action = match (command, hit) {
-            (Command::Break, Some(p)) => {
-                Action::Break(VoxelPos::new(p.block[0], p.block[1], p.block[2]))
-            }
-            (Command::Place, Some(p)) => Action::Place(
-                VoxelPos::new(p.before[0], p.before[1], p.before[2]),
-                HOTBAR[usize::from(self.input.hotbar_slot).min(8)],
+        let (action, sound) = match (command, hit) {
+            (Command::Break, Some(p)) => (
+                Action::Break(VoxelPos::new(p.block[0], p.block[1], p.block[2])),
+                (Sound::Break, at(p.block)),
+            ),
+            (Command::Place, Some(p)) => (
+                Action::Place(
+                    VoxelPos::new(p.before[0], p.before[1], p.before[2]),
+                    HOTBAR[usize::from(self.input.hotbar_slot).min(8)],
+                ),
+                (Sound::Place, at(p.before)),
             ),
             (Command::Claim, _) => {
                 let n = z3r0_voxel::CHUNK_SIZE as f64;
                 let (x, z) = (v.camera.position[0], v.camera.position[2]);
-                Action::Claim((x / n).floor() as i32, (z / n).floor() as i32)
+                (
+                    Action::Claim((x / n).floor() as i32, (z / n).floor() as i32),
+                    (Sound::Claim, v.camera.position.map(|c| c as f32)),
+                )
             }
             _ => return Ok(()),
         };
-        self.game.edit(&action)?;
+        game.edit(&action)?;
+        drop(game);
+        lock(&self.to_render).sounds.push(sound);
         Ok(())
     }
 
-    fn hud(&self, camera: &z3r0_render::Camera) -> String {
-        let info = HudInfo::now(
-            &self.game,
-            self.fps,
-            self.last_tick,
-            self.input.hotbar_slot,
-            camera.position,
-        );
-        let p = info.position;
-        let notice = info
-            .notice
-            .as_ref()
-            .map_or(String::new(), |n| format!(" · {n}"));
-        format!(
-            "Z3R0 · {:.0} fps · ping {:.0} ms · tick {} · finality {} · {:.1}, {:.1}, {:.1} · slot {} ({}){notice}",
-            info.fps,
-            info.ping_ms,
-            info.tick,
-            info.finality_ms
-                .map_or("-".to_string(), |f| format!("{f:.0} ms")),
-            p[0],
-            p[1],
-            p[2],
-            info.slot + 1,
-            z3r0_voxel::block_info(HOTBAR[usize::from(info.slot)]).name,
-        )
-    }
-}
-
-impl WindowApp for App {
-    fn live(&mut self) -> Option<&mut Live> {
-        self.live.as_mut()
-    }
-    fn frame(&mut self) -> Result<bool> {
-        App::frame(self)
-    }
-    fn fail(&mut self, error: anyhow::Error) {
-        self.error = Some(error);
+    fn fail(&mut self, error: anyhow::Error, event_loop: &ActiveEventLoop) {
+        self.error.get_or_insert(error);
+        event_loop.exit();
     }
 }
 
 impl ApplicationHandler for App {
+    fn new_events(&mut self, event_loop: &ActiveEventLoop, cause: StartCause) {
+        if matches!(
+            cause,
+            StartCause::Init | StartCause::ResumeTimeReached { .. }
+        ) {
+            event_loop.set_control_flow(ControlFlow::WaitUntil(Instant::now() + WAKE_EVERY));
+        }
+    }
+
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
-        if self.live.is_none()
+        if self.render.is_none()
             && let Err(e) = self.open(event_loop)
         {
-            self.error = Some(e);
-            event_loop.exit();
+            self.fail(e, event_loop);
         }
     }
 
     fn device_event(&mut self, _: &ActiveEventLoop, _: DeviceId, event: DeviceEvent) {
         if let DeviceEvent::MouseMotion { delta } = event {
             self.input.apply(from_mouse_motion(delta));
+            self.publish();
         }
     }
 
@@ -275,8 +193,172 @@ impl ApplicationHandler for App {
         if matches!(event, WindowEvent::Focused(false)) {
             self.input.release_all();
         }
-        handle_window_event(self, &event, event_loop);
+        if let Err(e) = self.input_changed() {
+            self.fail(e, event_loop);
+        }
+        match window_action(&event) {
+            WindowAction::Close => event_loop.exit(),
+            WindowAction::Resize(width, height) => {
+                lock(&self.to_render).resize = Some((width, height));
+            }
+            // The render thread draws continuously.
+            WindowAction::Redraw | WindowAction::Other => {}
+        }
     }
+
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        #[cfg(feature = "gamepad")]
+        if let Some(pads) = self.pads.as_mut() {
+            let mut events = Vec::new();
+            pads.poll(&mut events);
+            for e in events {
+                self.input.apply(e);
+            }
+        }
+        // The right stick turns the view by the time since the last wake.
+        let now = Instant::now();
+        self.input
+            .advance(now.duration_since(self.last_advance).as_secs_f64());
+        self.last_advance = now;
+        if let Err(e) = self.input_changed() {
+            self.fail(e, event_loop);
+        }
+        if self.shared.stopped() {
+            event_loop.exit();
+        }
+    }
+}
+
+fn open_audio() -> Option<GameAudio<DeviceBackend>> {
+    // Without the sound card feature kira's backend never mixes (tracks would pile up):
+    // play silently instead.
+    if !cfg!(feature = "audio-device") {
+        return None;
+    }
+    match GameAudio::<DeviceBackend>::new(Default::default()) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::warn!(%e, "no audio output; playing silently");
+            None
+        }
+    }
+}
+
+/// The window title: the HUD's status line.
+fn title(info: &HudInfo) -> String {
+    let p = info.position;
+    let notice = info
+        .notice
+        .as_ref()
+        .map_or(String::new(), |n| format!(" · {n}"));
+    format!(
+        "Z3R0 · {:.0} fps · ping {:.0} ms · tick {} · finality {} · {:.1}, {:.1}, {:.1} · slot {} ({}){notice}",
+        info.fps,
+        info.ping_ms,
+        info.tick,
+        info.finality_ms
+            .map_or("-".to_string(), |f| format!("{f:.0} ms")),
+        p[0],
+        p[1],
+        p[2],
+        info.slot + 1,
+        z3r0_voxel::block_info(HOTBAR[usize::from(info.slot)]).name,
+    )
+}
+
+/// Draws frames until the threads are told to stop or `stop_after` frames were shown; returns
+/// the number shown.
+fn render_loop(
+    mut live: Live,
+    shared: &Shared,
+    to_render: &Mutex<ToRender>,
+    stop_after: Option<u64>,
+) -> Result<u64> {
+    let mut audio = open_audio();
+    let mut cues = SoundCues::default();
+    let mut sounds = Vec::new();
+    let started = Instant::now();
+    let mut last_frame = started;
+    let (mut presented, mut fps_frames, mut fps_since, mut fps) = (0u64, 0u32, started, 0.0);
+    while !shared.stopped() && stop_after.is_none_or(|n| presented < n) {
+        let (look, resize) = {
+            let mut r = lock(to_render);
+            sounds.append(&mut r.sounds);
+            (r.look, r.resize.take())
+        };
+        if let Some((width, height)) = resize {
+            live.surface.resize(&live.gpu, width, height);
+        }
+        let now = Instant::now();
+        let elapsed = now.duration_since(last_frame).as_secs_f64();
+        last_frame = now;
+        let size = live.surface.size();
+        // The game is locked only to read it: the tick thread waits meanwhile.
+        let prepared = {
+            let mut game = shared.game();
+            live.renderer.sync_world(&live.gpu, &mut game.world)?;
+            view(&mut game, look.yaw, look.pitch, elapsed).map(|v| {
+                // Footsteps of whoever walks, and the chain's changes to the world.
+                let eye = v.camera.position;
+                cues.step(LOCAL, [eye[0], eye[1] - 1.62, eye[2]], &mut sounds);
+                let changes: Vec<_> = game.block_changes.drain(..).collect();
+                cues.block_changes(changes, &mut sounds);
+                for shown in game.remote.at(game.remote.newest().unwrap_or(0) as f64) {
+                    cues.step(shown.id, shown.pos, &mut sounds);
+                }
+                let info = HudInfo::now(&game, fps, game.chain_tick(), look.slot, eye)
+                    .with_target(&game, v.target);
+                (v, info)
+            })
+        };
+        let Some((v, info)) = prepared else {
+            // No body yet: nothing to look from.
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        match audio.as_mut() {
+            Some(audio) => {
+                audio.set_listener(v.camera.position.map(|c| c as f32), look.yaw);
+                for (sound, at) in sounds.drain(..) {
+                    if let Err(e) = audio.play_at(sound, at) {
+                        tracing::debug!(%e, "sound dropped");
+                    }
+                }
+            }
+            None => sounds.clear(),
+        }
+        let frame = match live.surface.acquire(&live.gpu)? {
+            Acquired::Frame(frame) => frame,
+            Acquired::Skip => {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let target = frame
+            .texture
+            .create_view(&z3r0_render::wgpu::TextureViewDescriptor::default());
+        let hud = z3r0_client::hud::layout(&info, size.0, size.1);
+        let input = FrameInput {
+            camera: &v.camera,
+            entities: &v.entities,
+            target_block: v.target,
+            crosshair: true,
+            time_s: started.elapsed().as_secs_f32(),
+            overlay: Some(&hud),
+        };
+        live.renderer.render(&live.gpu, &target, size, &input)?;
+        live.window.pre_present_notify();
+        live.gpu.queue.present(frame);
+        presented += 1;
+        fps_frames += 1;
+        if fps_since.elapsed() >= Duration::from_millis(500) {
+            fps = f64::from(fps_frames) / fps_since.elapsed().as_secs_f64();
+            fps_frames = 0;
+            fps_since = Instant::now();
+            live.window.set_title(&title(&info));
+        }
+    }
+    Ok(presented)
 }
 
 /// Plays `game` in a window until it is closed (or `stop_after` frames were shown).
@@ -289,40 +371,19 @@ pub fn run(
     stop_after: Option<u64>,
 ) -> Result<Game> {
     let event_loop = z3r0_render::window::event_loop()?;
-    // Without the sound card feature kira's backend never mixes (tracks would pile up):
-    // play silently instead.
-    let audio = if cfg!(feature = "audio-device") {
-        match GameAudio::<DeviceBackend>::new(Default::default()) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                tracing::warn!(%e, "no audio output; playing silently");
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let tick =
+        TickLoop::spawn(runtime.handle().clone(), game).context("starting the tick thread")?;
     let mut app = App {
-        runtime,
-        audio,
-        cues: SoundCues::default(),
-        sounds: Vec::new(),
-        game,
+        shared: tick.shared().clone(),
+        to_render: Arc::default(),
         input: InputState::new(map),
         size,
         radius,
-        vsync: true,
         stop_after,
-        live: None,
+        window: None,
+        render: None,
         error: None,
-        last_tick: 0,
-        join_sent: None,
-        presented: 0,
-        fps_frames: 0,
-        fps_since: Instant::now(),
-        fps: 0.0,
-        started: Instant::now(),
-        last_frame: Instant::now(),
+        last_advance: Instant::now(),
         #[cfg(feature = "gamepad")]
         pads: match z3r0_input::gamepad::Gamepads::new() {
             Ok(p) => {
@@ -337,17 +398,31 @@ pub fn run(
             }
         },
     };
-    event_loop
+    let started = Instant::now();
+    let looped = event_loop
         .run_app(&mut app)
-        .context("window event loop failed")?;
-    if let Some(e) = app.error {
+        .context("window event loop failed");
+    app.shared.stop();
+    let rendered = match app.render.take().map(JoinHandle::join) {
+        Some(Ok(result)) => result,
+        Some(Err(_)) => Err(anyhow!("the render thread panicked")),
+        None => Ok(0),
+    };
+    drop(app.window.take());
+    let (ticked, _) = tick.finish();
+    let (ticks, skipped) = app.shared.tick_counts();
+    looped?;
+    if let Some(e) = app.error.take() {
         return Err(e);
     }
-    let secs = app.started.elapsed().as_secs_f64();
+    ticked.context("the connection to the node")?;
+    let presented = rendered?;
+    let secs = started.elapsed().as_secs_f64();
     println!(
-        "presented {} frames in {secs:.1} s ({:.1} fps)",
-        app.presented,
-        app.presented as f64 / secs.max(1e-9)
+        "presented {presented} frames in {secs:.1} s ({:.1} fps); {ticks} ticks sent on, {skipped} skipped",
+        presented as f64 / secs.max(1e-9)
     );
-    Ok(app.game)
+    let shared =
+        Arc::try_unwrap(app.shared).map_err(|_| anyhow!("a client thread still holds the game"))?;
+    Ok(shared.into_game())
 }

@@ -248,5 +248,13 @@ fn a_node_serves_a_player_over_quic() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("presented 40 frames"), "{stdout}");
+    // The tick thread sent on the chain's ticks meanwhile.
+    let ticks: u64 = stdout
+        .split(" ticks sent on")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(ticks > 0, "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }

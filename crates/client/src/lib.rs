@@ -9,6 +9,8 @@
 //! - [`bot`]: scripted players (wander, build, cheat) for devnets and tests.
 //! - [`sounds`]: which sounds a frame makes (footsteps, the player's own edits).
 //! - [`view`]: what the renderer draws for a game (camera, entity boxes, targeted block).
+//! - [`tick_loop`]: the windowed client's network thread, one input frame per chain tick
+//!   whatever the frame rate.
 
 pub mod bot;
 pub mod game;
@@ -17,6 +19,7 @@ pub mod interp;
 pub mod predict;
 pub mod session;
 pub mod sounds;
+pub mod tick_loop;
 pub mod view;
 
 pub use game::{Game, GameStats, Notice};

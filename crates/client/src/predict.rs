@@ -37,6 +37,8 @@ pub struct Reconciled {
 /// Corrections at or below this (1/1024 m, about 1 cm) are not counted: that is the accuracy
 /// the client promises with legal inputs.
 pub const TOLERANCE: i64 = 10;
+/// A correction shown is halved in this time (four frames at 60 Hz).
+pub const SMOOTHING_HALF_LIFE_S: f64 = 0.067;
 /// Most ticks predicted past the authoritative state.
 const MAX_HORIZON: u64 = 64;
 
@@ -51,7 +53,7 @@ pub struct PendingEdit {
     pub tick: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Predictor {
     base: Option<Authoritative>,
     /// Frames sent, by the tick they target, not yet covered by an authoritative state.
@@ -157,10 +159,11 @@ impl Predictor {
         }
     }
 
-    /// The smoothing offset to add to the predicted position this frame (1/1024 m); it halves
-    /// every `half_life_frames` frames.
-    pub fn smoothing(&mut self, half_life_frames: f64) -> [f64; 3] {
-        let keep = 0.5f64.powf(1.0 / half_life_frames.max(1.0));
+    /// The smoothing offset to add to the predicted position in a frame shown `elapsed_s`
+    /// seconds after the last one (1/1024 m); it halves every [`SMOOTHING_HALF_LIFE_S`], at
+    /// any frame rate.
+    pub fn smoothing(&mut self, elapsed_s: f64) -> [f64; 3] {
+        let keep = 0.5f64.powf(elapsed_s.max(0.0) / SMOOTHING_HALF_LIFE_S);
         for c in &mut self.offset {
             *c *= keep;
             if c.abs() < 1.0 {

@@ -32,11 +32,11 @@ pub fn remote_time(game: &Game) -> f64 {
     game.clock_ticks() - game.snapshot_lag() - INTERPOLATION_DELAY_TICKS
 }
 
-/// The view of `game` now, looking along `yaw`/`pitch` (degrees). `None` before the player
-/// has a body.
-pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32) -> Option<View> {
+/// The view of `game` now, looking along `yaw`/`pitch` (degrees), `elapsed_s` after the last
+/// frame (for easing corrections out). `None` before the player has a body.
+pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32, elapsed_s: f64) -> Option<View> {
     let body = game.predicted()?;
-    let offset = game.predictor.smoothing(4.0);
+    let offset = game.predictor.smoothing(elapsed_s);
     let eye = [
         (body.pos[0] as f64 + offset[0]) / UNIT,
         (body.pos[1] as f64 + offset[1] + EYE as f64) / UNIT,

@@ -401,3 +401,69 @@ async fn a_session_key_plays_for_its_account_which_signs_only_once() {
         .unwrap();
     assert!(!stranger.is_session());
 }
+
+/// A windowed client's tick thread sends one input frame per tick while the "render thread"
+/// draws only five frames a second (a slow software GPU): the player joins, walks on the
+/// controls published to it, and no tick goes without its frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
+    use z3r0_client::tick_loop::TickLoop;
+    use z3r0_client::view::view;
+    let zone = common::LocalZone::new(17);
+    let edge = zone.serve(EdgeConfig::new(common::loopback()));
+    let _ticker = zone.run();
+    let mut game = connect(&zone, &edge, 17).await;
+    game.radius = 2;
+    let tick = TickLoop::spawn(tokio::runtime::Handle::current(), game).unwrap();
+    let shared = tick.shared().clone();
+    // Stand until the body and the chunks around it are there, then walk forward.
+    let mut first = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut game = shared.game();
+        let _ = view(&mut game, 0.0, 0.0, 0.2);
+        if game.area_loaded() {
+            first = game.own.map(|o| o.pos);
+            break;
+        }
+    }
+    let start = first.expect("the player joined and its area loaded");
+    let (ticks_before, _) = shared.tick_counts();
+    shared.set_controls(z3r0_sim::InputFrame {
+        forward: 127,
+        ..Default::default()
+    });
+    let frames_before = shared.game().stats.actions_sent;
+    let began = std::time::Instant::now();
+    for _ in 0..15 {
+        // One "frame" every 200 ms: read the game for a moment, as the renderer does.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut game = shared.game();
+        let _ = view(&mut game, 0.0, 0.0, 0.2);
+    }
+    let elapsed_ticks = began.elapsed().as_millis() as u64 / common::TICK_MS;
+    let (ticks, skipped) = shared.tick_counts();
+    let (result, _) = tick.finish();
+    result.unwrap();
+    let (sent, now) = {
+        let game = shared.game();
+        (
+            game.stats.actions_sent - frames_before,
+            game.own.unwrap().pos,
+        )
+    };
+    let handled = ticks - ticks_before;
+    // About 60 ticks passed against 15 frames; each tick had its input frame. A loaded machine
+    // may hold the thread up past a tick now and then (counted as skipped).
+    assert!(
+        handled * 10 >= elapsed_ticks * 8,
+        "{handled} ticks handled of {elapsed_ticks} ({skipped} skipped in all)"
+    );
+    assert!(
+        sent * 10 >= elapsed_ticks * 8,
+        "{sent} input frames sent in {elapsed_ticks} ticks"
+    );
+    let moved = (0..3).map(|i| (now[i] - start[i]).abs()).max().unwrap();
+    assert!(moved > 2 * 1024, "moved {moved}/1024 m in 3 s walking");
+    edge.shutdown().await;
+}

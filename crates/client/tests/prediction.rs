@@ -231,13 +231,25 @@ fn smoothing_eases_a_correction_out_instead_of_snapping() {
         frame: InputFrame::default(),
     });
     assert_eq!(p.corrections, 1);
-    let first = p.smoothing(4.0);
-    assert!(first[0] < 0.0 && first[0] > -500.0, "{first:?}");
-    let mut last = first;
-    for _ in 0..40 {
-        last = p.smoothing(4.0);
+    // A frame at 60 Hz shows most of the old prediction still.
+    let first = p.smoothing(1.0 / 60.0);
+    assert!(first[0] < -250.0 && first[0] > -500.0, "{first:?}");
+    // The same time passes at 15 Hz: the offset eases out as fast as at 60 Hz.
+    let mut fast = p.clone();
+    let slow = p.clone().smoothing(0.2);
+    let mut at_60 = [0.0; 3];
+    for _ in 0..12 {
+        at_60 = fast.smoothing(1.0 / 60.0);
     }
-    assert_eq!(last, [0.0; 3], "the offset decays to nothing");
+    assert!((at_60[0] - slow[0]).abs() < 1.0, "{at_60:?} vs {slow:?}");
+    let mut last = first;
+    for _ in 0..60 {
+        last = p.smoothing(1.0 / 60.0);
+    }
+    assert_eq!(
+        last, [0.0; 3],
+        "the offset decays to nothing within a second"
+    );
 }
 
 #[test]
