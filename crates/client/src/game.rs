@@ -36,6 +36,8 @@ const LOAD_WAIT: u64 = 40;
 pub struct GameStats {
     pub chunks: u64,
     pub bad_chunks: u64,
+    /// Claims whose proofs failed.
+    pub bad_claims: u64,
     pub snapshots: u64,
     pub included: u64,
     /// Actions signed and sent (each new one once; resends are not counted).
@@ -70,6 +72,16 @@ pub struct BlockChange {
 /// Block changes kept until someone drains them.
 const MAX_BLOCK_CHANGES: usize = 256;
 
+/// A chunk column's claim as the client holds it: checked against a finalized records root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShownClaim {
+    pub owner: [u8; 32],
+    /// The claim's entity (only its own release, proven, removes it).
+    pub entity: u64,
+    /// The height it was proven at (an older proof never replaces a newer one).
+    pub height: u64,
+}
+
 /// A rejection or refusal the player should see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -91,8 +103,8 @@ pub struct Game {
     pub outcomes: VecDeque<Outcome>,
     /// Changes to held chunks as proven edits brought them, oldest first (bounded).
     pub block_changes: VecDeque<BlockChange>,
-    /// Who owns each claimed chunk column, as finalized.
-    pub claims: BTreeMap<(i32, i32), [u8; 32]>,
+    /// Who owns each claimed chunk column, as finalized and proven.
+    pub claims: BTreeMap<(i32, i32), ShownClaim>,
     /// Recent inputs by target tick, resent until their tick passes.
     inputs: BTreeMap<u64, SignedAction>,
     subscribed: Option<ChunkPos>,
@@ -492,13 +504,36 @@ impl Game {
                 });
             }
             ClientEvent::Inventory(inventory) => self.inventory = Some(inventory),
-            ClientEvent::Claims(claims) => {
+            ClientEvent::Claims { height, claims } => {
                 for c in claims {
+                    let held = self.claims.get(&c.column);
+                    if held.is_some_and(|h| h.height > height) {
+                        continue;
+                    }
                     match c.owner {
-                        Some(owner) => self.claims.insert(c.column, owner),
-                        None => self.claims.remove(&c.column),
-                    };
+                        Some(owner) => {
+                            let entity = c.entity;
+                            self.claims.insert(
+                                c.column,
+                                ShownClaim {
+                                    owner,
+                                    entity,
+                                    height,
+                                },
+                            );
+                        }
+                        // The proof is of that entity holding no claim: it releases the column
+                        // only if that was the claim held.
+                        None if held.is_some_and(|h| h.entity == c.entity) => {
+                            self.claims.remove(&c.column);
+                        }
+                        None => {}
+                    }
                 }
+            }
+            ClientEvent::BadClaim { column, reason } => {
+                self.stats.bad_claims += 1;
+                tracing::warn!(?column, %reason, "claim rejected");
             }
             ClientEvent::Header(_) => {}
         }
@@ -536,7 +571,7 @@ impl Game {
     /// The owner of the chunk column holding `voxel`, as finalized (`None`: unclaimed).
     pub fn owner_of(&self, voxel: VoxelPos) -> Option<[u8; 32]> {
         let c = voxel.chunk();
-        self.claims.get(&(c.x, c.z)).copied()
+        self.claims.get(&(c.x, c.z)).map(|c| c.owner)
     }
 
     /// The predicted local body at the input tick (what the player sees), if joined.

@@ -289,7 +289,13 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
             break;
         }
     }
-    assert_eq!(late.claims.get(&column), Some(&key), "{:?}", late.claims);
+    assert_eq!(
+        late.claims.get(&column).map(|c| c.owner),
+        Some(key),
+        "{:?}",
+        late.claims
+    );
+    assert_eq!(late.stats.bad_claims + owner.stats.bad_claims, 0);
     // An edit in someone else's column is sent but not shown before the chain decides (it is
     // refused unless granted); in one's own column it is shown at once.
     join_all(&mut [&mut late]).await;
@@ -303,6 +309,30 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
     assert_eq!(late.world.voxel(below), Some(solid), "not shown early");
     owner.edit(&z3r0_sim::Action::Break(below)).unwrap();
     assert_eq!(owner.world.voxel(below), Some(z3r0_voxel::blocks::AIR));
+    // A release reaches both, proven (the absence of the claim's record). The owner catches
+    // up first: it was not polled while the other joined, so its clock lags.
+    for _ in 0..10 {
+        owner.wait(Duration::from_millis(20)).await.unwrap();
+    }
+    owner
+        .act(&z3r0_sim::Action::Release(column.0, column.1))
+        .unwrap();
+    for _ in 0..60 {
+        owner.wait(Duration::from_millis(25)).await.unwrap();
+        late.wait(Duration::from_millis(25)).await.unwrap();
+        if owner.owner_of(voxel).is_none() && late.owner_of(voxel).is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        owner.owner_of(voxel),
+        None,
+        "the owner sees its release: {:?} {:?}",
+        owner.notices,
+        owner.stats
+    );
+    assert_eq!(late.owner_of(voxel), None, "the other player sees it");
+    assert_eq!(late.stats.bad_claims + owner.stats.bad_claims, 0);
     edge.shutdown().await;
 }
 

@@ -22,9 +22,9 @@ pub use schedule::{Schedule, System};
 pub use snapshot::{MAX_ENTITY_COUNTER, SnapshotError};
 pub use world::{
     Alive, Change, Component, EcsError, Hook, META_TABLE, World, record_key, state_root,
-    value_hash, verify_record,
+    value_hash, verify_absent_record, verify_record,
 };
-pub use z3r0_voxel::{Hash, MerkleProof, ProofError};
+pub use z3r0_voxel::{AbsenceProof, Hash, MerkleProof, ProofError};
 
 use commonware_codec::{EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
 

@@ -6,7 +6,7 @@ use crate::snapshot::SnapshotError;
 use commonware_codec::{EncodeSize, Error as CodecError, Read, Write};
 use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
-use z3r0_voxel::{Hash, MerkleProof, ProofError, SparseMerkleTree};
+use z3r0_voxel::{AbsenceProof, Hash, MerkleProof, ProofError, SparseMerkleTree};
 
 /// A component: a canonical, comparable value stored in its own table. `Default` fills the
 /// unoccupied slots of a column page (it is never committed).
@@ -127,6 +127,15 @@ pub fn verify_record<C: Component>(
         &record_key(C::TABLE, entity),
         &value_hash(&buf),
     )
+}
+
+/// Checks a [`World::prove_absent`] proof that `entity` has no `C` under `records_root`.
+pub fn verify_absent_record<C: Component>(
+    proof: &AbsenceProof,
+    records_root: &Hash,
+    entity: EntityId,
+) -> Result<(), ProofError> {
+    proof.verify(records_root, &record_key(C::TABLE, entity))
 }
 
 /// Type-erased column operations the world needs without knowing the component type.
@@ -523,6 +532,16 @@ impl<R: 'static> World<R> {
     pub fn prove<C: Component>(&mut self, e: EntityId) -> Result<Option<MerkleProof>, EcsError> {
         self.index_of::<C>()?;
         Ok(self.tree.prove(&record_key(C::TABLE, e)))
+    }
+
+    /// Proof that `e` has no `C` as of the last commit (None if it has one); check it with
+    /// [`verify_absent_record`] against [`World::root`].
+    pub fn prove_absent<C: Component>(
+        &mut self,
+        e: EntityId,
+    ) -> Result<Option<AbsenceProof>, EcsError> {
+        self.index_of::<C>()?;
+        Ok(self.tree.prove_absent(&record_key(C::TABLE, e)))
     }
 
     pub(crate) fn set_restored(

@@ -6,7 +6,8 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use z3r0_ecs::{
-    Alive, Component, EcsError, EntityId, Schedule, SnapshotError, World, verify_record,
+    Alive, Component, EcsError, EntityId, Schedule, SnapshotError, World, verify_absent_record,
+    verify_record,
 };
 
 #[test]
@@ -152,6 +153,16 @@ fn record_proofs_verify_against_the_root() {
     assert!(verify_record(&proof, &root2, e, &Pos(123, -123, 3)).is_err());
     let proof2 = w.prove::<Pos>(e).unwrap().unwrap();
     verify_record(&proof2, &root2, e, &Pos(123, -123, 9)).unwrap();
+    // A record that is not there is proven absent; once removed, so is this one.
+    assert!(w.prove_absent::<Pos>(e).unwrap().is_none());
+    let none = w.prove_absent::<Health>(e).unwrap().unwrap();
+    verify_absent_record::<Health>(&none, &root2, e).unwrap();
+    assert!(verify_absent_record::<Pos>(&none, &root2, e).is_err());
+    w.remove::<Pos>(e).unwrap();
+    let root3 = w.commit(&mut r);
+    let gone = w.prove_absent::<Pos>(e).unwrap().unwrap();
+    verify_absent_record::<Pos>(&gone, &root3, e).unwrap();
+    assert!(verify_absent_record::<Pos>(&gone, &root2, e).is_err());
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use z3r0_chain::{Action, SignedAction};
 use z3r0_voxel::{Chunk, ChunkPos, Hash};
 
-use crate::light::{Committee, apply_chunk_edit, verify_chunk};
+use crate::light::{Committee, apply_chunk_edit, verify_chunk, verify_claim};
 use crate::proto::{
     AUTH_NAMESPACE, ChunkData, ChunkEdit, ClientControl, ClientDatagram, Event, Header, Included,
     MAX_DATAGRAM, ServerControl, VERSION, auth_message,
@@ -69,8 +69,12 @@ pub enum ClientEvent {
         /// Voxel indices a chunk edit changed (empty for a chunk sent whole).
         edited: Vec<u16>,
     },
-    /// Chunk column owners: all of them at the start, then changes.
-    Claims(Vec<crate::proto::ClaimEntry>),
+    /// Chunk column owners, each proven against the records root after block `height`: all of
+    /// them at the start, then changes.
+    Claims {
+        height: u64,
+        claims: Vec<crate::proto::ClaimEntry>,
+    },
     /// The account's inventory: at the start, then whenever it changes.
     Inventory(z3r0_sim::Inventory),
     /// A chunk whose proof did not check out: dropped.
@@ -78,7 +82,15 @@ pub enum ClientEvent {
         pos: ChunkPos,
         reason: String,
     },
+    /// A claim whose proof did not check out: dropped.
+    BadClaim {
+        column: (i32, i32),
+        reason: String,
+    },
 }
+
+/// Claim events kept waiting for their header, at most (older ones are dropped).
+const MAX_PENDING_CLAIMS: usize = 64;
 
 /// A chunk or an edit of one, waiting for the header that commits its root.
 #[derive(Debug)]
@@ -123,6 +135,8 @@ pub struct EdgeClient {
     headers: BTreeMap<u64, Header>,
     /// Chunks and chunk edits proven at a height whose header has not arrived yet.
     pending_chunks: VecDeque<PendingChunk>,
+    /// Claims proven at a height whose header has not arrived yet, oldest first.
+    pending_claims: VecDeque<(u64, Vec<crate::proto::ClaimEntry>)>,
     /// Verified chunks the client holds, with their hashes.
     pub cache: BTreeMap<ChunkPos, Hash>,
     /// Their canonical encodings: the base that chunk edits apply to.
@@ -134,6 +148,8 @@ pub struct EdgeClient {
     events: mpsc::Receiver<Incoming>,
     /// Statistics.
     pub bad_chunks: u64,
+    /// Claims whose proofs failed.
+    pub bad_claims: u64,
     pub headers_verified: u64,
     /// Snapshots applied, their datagram bytes, and the remote entities they held.
     pub snapshots_applied: u64,
@@ -284,12 +300,14 @@ impl EdgeClient {
             snapshots: SnapshotReader::default(),
             headers: BTreeMap::new(),
             pending_chunks: VecDeque::new(),
+            pending_claims: VecDeque::new(),
             cache: BTreeMap::new(),
             held: BTreeMap::new(),
             proven: BTreeMap::new(),
             dropped: 0,
             events,
             bad_chunks: 0,
+            bad_claims: 0,
             headers_verified: 0,
             snapshots_applied: 0,
             snapshot_bytes: 0,
@@ -382,7 +400,7 @@ impl EdgeClient {
     /// The next checked event, or the reason the session ended.
     pub async fn next_event(&mut self) -> Result<ClientEvent, NetError> {
         loop {
-            if let Some(event) = self.drain_pending_chunk() {
+            if let Some(event) = self.drain_pending() {
                 return Ok(event);
             }
             let incoming = self.events.recv().await;
@@ -395,7 +413,7 @@ impl EdgeClient {
     /// The next checked event if one is already queued (for a game loop that must not wait).
     pub async fn try_next_event(&mut self) -> Result<Option<ClientEvent>, NetError> {
         loop {
-            if let Some(event) = self.drain_pending_chunk() {
+            if let Some(event) = self.drain_pending() {
                 return Ok(Some(event));
             }
             let incoming = match self.events.try_recv() {
@@ -489,7 +507,14 @@ impl EdgeClient {
             Event::Refused { nonce, reason } => Ok(Some(ClientEvent::Refused { nonce, reason })),
             Event::Chunk(data) => Ok(self.pend(PendingChunk::Full(data))),
             Event::ChunkEdit(edit) => Ok(self.pend(PendingChunk::Edit(edit))),
-            Event::Claims(claims) => Ok(Some(ClientEvent::Claims(claims))),
+            Event::Claims { height, claims } => {
+                self.pending_claims.push_back((height, claims));
+                while self.pending_claims.len() > MAX_PENDING_CLAIMS {
+                    self.pending_claims.pop_front();
+                    self.dropped += 1;
+                }
+                Ok(self.drain_pending())
+            }
             Event::Inventory(inventory) => Ok(Some(ClientEvent::Inventory(inventory))),
         }
     }
@@ -500,6 +525,42 @@ impl EdgeClient {
             self.pending_chunks.pop_front();
         }
         self.drain_pending_chunk()
+    }
+
+    /// The next chunk or claim event whose header is here, checked.
+    fn drain_pending(&mut self) -> Option<ClientEvent> {
+        self.drain_pending_claims()
+            .or_else(|| self.drain_pending_chunk())
+    }
+
+    fn drain_pending_claims(&mut self) -> Option<ClientEvent> {
+        // In order: a later change to a column must not overtake an earlier one.
+        let height = self.pending_claims.front()?.0;
+        let header = self.headers.get(&height.checked_add(1)?)?.clone();
+        let (_, claims) = self.pending_claims.pop_front()?;
+        let mut checked = Vec::with_capacity(claims.len());
+        let mut bad = None;
+        for claim in claims {
+            match verify_claim(&header, &claim) {
+                Ok(()) => checked.push(claim),
+                Err(e) => {
+                    self.bad_claims += 1;
+                    bad.get_or_insert(ClientEvent::BadClaim {
+                        column: claim.column,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        // The good ones are used; the first bad one is reported the next time round.
+        if let Some(bad) = bad {
+            self.pending_claims.push_front((height, checked));
+            return Some(bad);
+        }
+        Some(ClientEvent::Claims {
+            height,
+            claims: checked,
+        })
     }
 
     fn drain_pending_chunk(&mut self) -> Option<ClientEvent> {

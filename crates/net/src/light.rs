@@ -9,10 +9,10 @@
 use commonware_codec::DecodeExt as _;
 use commonware_cryptography::Verifier as _;
 use commonware_cryptography::ed25519::{PublicKey, Signature};
-use z3r0_voxel::{Chunk, ChunkPos, ChunkProof, Hash};
+use z3r0_voxel::{AbsenceProof, Chunk, ChunkPos, ChunkProof, Hash, MerkleProof};
 
 use crate::NetError;
-use crate::proto::{ChunkData, ChunkEdit, Header};
+use crate::proto::{ChunkData, ChunkEdit, ClaimEntry, Header};
 
 /// The committee a light client trusts, in consensus order (sorted keys).
 #[derive(Debug, Clone)]
@@ -180,6 +180,39 @@ pub fn apply_chunk_edit(
     let mut bytes = Vec::new();
     chunk.encode_into(&mut bytes);
     Ok((chunk, bytes))
+}
+
+/// Checks a claim (or a release) against the records root committed by `header`, the header of
+/// the block after the one the claim is proven at.
+pub fn verify_claim(header: &Header, claim: &ClaimEntry) -> Result<(), NetError> {
+    let entity = z3r0_ecs::EntityId(claim.entity);
+    let root = &header.parent_records_root;
+    let fail = |e: z3r0_voxel::ProofError| {
+        NetError::Verify(format!(
+            "claim of column {:?} does not match the records root: {e}",
+            claim.column
+        ))
+    };
+    let malformed = |e: commonware_codec::Error| {
+        NetError::Verify(format!("claim of column {:?}: {e}", claim.column))
+    };
+    match claim.owner {
+        Some(owner) => {
+            let proof = MerkleProof::decode(commonware_codec::Copying(claim.proof.as_slice()))
+                .map_err(malformed)?;
+            let record = z3r0_sim::Claim {
+                column: claim.column,
+                owner,
+                builders: claim.builders.clone(),
+            };
+            z3r0_ecs::verify_record(&proof, root, entity, &record).map_err(fail)
+        }
+        None => {
+            let proof = AbsenceProof::decode(commonware_codec::Copying(claim.proof.as_slice()))
+                .map_err(malformed)?;
+            z3r0_ecs::verify_absent_record::<z3r0_sim::Claim>(&proof, root, entity).map_err(fail)
+        }
+    }
 }
 
 #[cfg(test)]

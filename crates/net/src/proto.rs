@@ -295,17 +295,26 @@ pub struct ChunkEdit {
     pub proof: Vec<u8>,
 }
 
-/// A chunk column's owner now (`None`: unclaimed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A chunk column's claim now, with its proof: the claim record of `entity` (owner and
+/// builders) is in the records root, or (`owner: None`, a release) `entity` holds no claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimEntry {
     /// Chunk column.
     pub column: (i32, i32),
-    /// The owner's key.
+    /// The claim's entity in the zone's store.
+    pub entity: u64,
+    /// The owner's key (`None`: released).
     pub owner: Option<[u8; 32]>,
+    /// Players the owner lets build there (sorted; empty when released).
+    pub builders: Vec<[u8; 32]>,
+    /// Encoded `MerkleProof` of the claim record, or `AbsenceProof` of a released one.
+    pub proof: Vec<u8>,
 }
 
 /// Most claims one event carries (more go in several).
 pub const MAX_CLAIMS: usize = 1_024;
+/// Largest encoded claim proof (a proof to the trie's full depth).
+const MAX_CLAIM_PROOF: usize = 2 + 32 * z3r0_voxel::commit::MAX_DEPTH + 65;
 
 /// Deflate effort for chunks on the wire (fast: a node sends many).
 const CHUNK_DEFLATE_LEVEL: u8 = 3;
@@ -326,8 +335,12 @@ pub enum Event {
     Chunk(ChunkData),
     ChunkEdit(ChunkEdit),
     /// Who owns which chunk column: every claim when the session starts, then the changes of
-    /// each finalized block.
-    Claims(Vec<ClaimEntry>),
+    /// each finalized block, proven against the state after block `height` (whose records
+    /// root the header of `height + 1` commits to).
+    Claims {
+        height: u64,
+        claims: Vec<ClaimEntry>,
+    },
     /// The account's inventory: when the session starts, then whenever a block changes it.
     Inventory(z3r0_sim::Inventory),
 }
@@ -403,19 +416,26 @@ impl Event {
                 ));
                 w.blob(&c.proof);
             }
-            Self::Claims(claims) => {
+            Self::Claims { height, claims } => {
                 w.u8(6);
+                w.u64(*height);
                 w.varint(claims.len() as u64);
                 for c in claims {
                     w.bytes(&c.column.0.to_be_bytes());
                     w.bytes(&c.column.1.to_be_bytes());
+                    w.u64(c.entity);
                     match &c.owner {
                         Some(owner) => {
                             w.u8(1);
                             w.bytes(owner);
+                            w.varint(c.builders.len() as u64);
+                            for b in &c.builders {
+                                w.bytes(b);
+                            }
                         }
                         None => w.u8(0),
                     }
+                    w.blob(&c.proof);
                 }
             }
             Self::Inventory(inventory) => {
@@ -559,22 +579,35 @@ impl Event {
                 })
             }
             6 => {
+                let height = r.u64()?;
                 let n = r.count("claims", MAX_CLAIMS)?;
-                let mut claims = Vec::with_capacity(n.min(r.remaining() / 9));
+                let mut claims = Vec::with_capacity(n.min(r.remaining() / 18));
                 for _ in 0..n {
                     let x = i32::from_be_bytes(r.array::<4>()?);
                     let z = i32::from_be_bytes(r.array::<4>()?);
-                    let owner = match r.u8()? {
-                        0 => None,
-                        1 => Some(r.array::<32>()?),
+                    let entity = r.u64()?;
+                    let (owner, builders) = match r.u8()? {
+                        0 => (None, Vec::new()),
+                        1 => {
+                            let owner = r.array::<32>()?;
+                            let n = r.count("claim builders", z3r0_sim::MAX_BUILDERS)?;
+                            let builders = (0..n)
+                                .map(|_| r.array::<32>())
+                                .collect::<Result<Vec<_>, _>>()?;
+                            (Some(owner), builders)
+                        }
                         tag => return Err(WireError::UnknownTag { what: "claim", tag }),
                     };
+                    let proof = r.blob("claim proof", MAX_CLAIM_PROOF)?.to_vec();
                     claims.push(ClaimEntry {
                         column: (x, z),
+                        entity,
                         owner,
+                        builders,
+                        proof,
                     });
                 }
-                Self::Claims(claims)
+                Self::Claims { height, claims }
             }
             7 => {
                 let size =
@@ -736,16 +769,25 @@ mod tests {
                 chunk: vec![0, 1, 0],
                 proof: vec![9; 40],
             }),
-            Event::Claims(vec![
-                ClaimEntry {
-                    column: (-3, 7),
-                    owner: Some([9; 32]),
-                },
-                ClaimEntry {
-                    column: (0, 0),
-                    owner: None,
-                },
-            ]),
+            Event::Claims {
+                height: 12,
+                claims: vec![
+                    ClaimEntry {
+                        column: (-3, 7),
+                        entity: 40,
+                        owner: Some([9; 32]),
+                        builders: vec![[1; 32], [2; 32]],
+                        proof: vec![5; 66],
+                    },
+                    ClaimEntry {
+                        column: (0, 0),
+                        entity: 41,
+                        owner: None,
+                        builders: Vec::new(),
+                        proof: vec![6; 3],
+                    },
+                ],
+            },
             Event::ChunkEdit(ChunkEdit {
                 height: 4,
                 pos: ChunkPos::new(0, 2, -3),

@@ -46,10 +46,15 @@ pub trait ZoneBackend: Send + Sync + 'static {
     /// The chunk at `pos` in the latest finalized state, with its proof (`None`: not in the
     /// zone).
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData>;
-    /// Every claimed chunk column in the latest finalized state (a session's starting view;
-    /// blocks bring the changes).
-    fn claims(&self) -> Vec<ClaimEntry> {
-        Vec::new()
+    /// Every claimed chunk column in the latest finalized state, proven against it, and that
+    /// state's height (a session's starting view; blocks bring the changes).
+    fn claims(&self) -> (u64, Vec<ClaimEntry>) {
+        (0, Vec::new())
+    }
+    /// The claims of `which` (column, claim entity) in the latest finalized state, proven
+    /// against it, and its height: for proofs whose header never came (`None`: cannot).
+    fn prove_claims(&self, _which: &[((i32, i32), u64)]) -> Option<(u64, Vec<ClaimEntry>)> {
+        None
     }
     /// The account a signing key plays as in the latest finalized state: the account that
     /// delegated to it if it is a session key, else the key itself.
@@ -73,7 +78,7 @@ pub struct TickUpdate {
     pub outcomes: BTreeMap<[u8; 32], Included>,
     /// Voxels the block changed, and to what, in order.
     pub changed_voxels: Vec<(VoxelPos, BlockId)>,
-    /// Claims the block made or released.
+    /// Claims the block made or released, proven against the state after it.
     pub claims: Vec<ClaimEntry>,
     /// Inventories the block changed, by account.
     pub inventories: BTreeMap<[u8; 32], z3r0_sim::Inventory>,
@@ -477,6 +482,8 @@ struct ChunkStream {
     edits: BTreeMap<ChunkPos, Vec<(u16, BlockId)>>,
     /// Proven edits waiting for the header that commits their root.
     waiting_edits: Vec<ChunkEdit>,
+    /// Proven claims (with the height they are proven at) waiting for that header.
+    waiting_claims: Vec<(u64, Vec<ClaimEntry>)>,
 }
 
 /// Squared distance in chunks, in i64 so positions anywhere cannot overflow.
@@ -665,14 +672,9 @@ async fn run_session(
     });
 
     let mut updates = shared.feed.subscribe();
-    // The claims and inventory as of now, after subscribing: a change in between comes twice,
-    // never not at all.
-    let mut opening: Vec<Event> = shared
-        .backend
-        .claims()
-        .chunks(crate::proto::MAX_CLAIMS)
-        .map(|part| Event::Claims(part.to_vec()))
-        .collect();
+    // The inventory as of now, after subscribing: a change in between comes twice, never not
+    // at all. The same for the claims, which wait for the header their proofs need.
+    let mut opening: Vec<Event> = Vec::new();
     opening.extend(shared.backend.inventory(&account).map(Event::Inventory));
     for event in &opening {
         if let Err(e) = send_event(event) {
@@ -688,6 +690,7 @@ async fn run_session(
     let mut datagram_budget = Bucket::new(shared.config.datagrams_per_sec);
     let mut control_budget = Bucket::new(shared.config.control_per_sec);
     let mut chunks = ChunkStream::default();
+    chunks.waiting_claims.push(shared.backend.claims());
     let mut last_header_sent = 0u64;
     // Refused nonces, with the tick of the refusal: a client resending a refused action hears
     // once, a player who sends it again much later (a replay) hears again.
@@ -871,6 +874,11 @@ fn on_update(
             .into_iter()
             .partition(|e| e.height < header.height);
     chunks.waiting_edits = later;
+    let (ready_claims, later): (Vec<_>, Vec<_>) = std::mem::take(&mut chunks.waiting_claims)
+        .into_iter()
+        .filter(|(_, claims)| !claims.is_empty())
+        .partition(|(height, _)| *height < header.height);
+    chunks.waiting_claims = later;
     // An uncertified header (marshal may finalize a block through a descendant's certificate)
     // is not sent: a light client could not check it. Its chunks are proven again later.
     let certified = header.finality.is_some();
@@ -879,6 +887,7 @@ fn on_update(
     let need_header = certified
         && (!ready.is_empty()
             || !ready_edits.is_empty()
+            || !ready_claims.is_empty()
             || header.height >= *last_header_sent + shared.config.header_interval);
     if need_header {
         send_event(&Event::Header(header.clone()))?;
@@ -887,9 +896,22 @@ fn on_update(
     if let Some(included) = included {
         send_event(&Event::Included(included.clone()))?;
     }
-    for part in update.claims.chunks(crate::proto::MAX_CLAIMS) {
-        send_event(&Event::Claims(part.to_vec()))?;
+    for (height, claims) in ready_claims {
+        if certified && height.checked_add(1) == Some(header.height) {
+            for event in claim_events(height, claims) {
+                send_event(&event)?;
+            }
+        } else {
+            // Their header will not come: prove them again against the state now.
+            let which: Vec<_> = claims.iter().map(|c| (c.column, c.entity)).collect();
+            chunks
+                .waiting_claims
+                .extend(shared.backend.prove_claims(&which));
+        }
     }
+    chunks
+        .waiting_claims
+        .push((header.height, update.claims.clone()));
     if let Some(inventory) = update.inventories.get(account) {
         send_event(&Event::Inventory(*inventory))?;
     }
@@ -932,6 +954,34 @@ fn on_update(
         chunks.waiting.push(data);
     }
     Ok(())
+}
+
+/// `claims` proven at `height` as events that fit a frame.
+fn claim_events(height: u64, claims: Vec<ClaimEntry>) -> Vec<Event> {
+    // Room for the event's own fields.
+    const BUDGET: usize = MAX_FRAME - 64;
+    let mut events = Vec::new();
+    let mut part = Vec::new();
+    let mut size = 0;
+    for c in claims {
+        let entry = 4 + 4 + 8 + 1 + 32 + 2 + 32 * c.builders.len() + 3 + c.proof.len();
+        if !part.is_empty() && (size + entry > BUDGET || part.len() == crate::proto::MAX_CLAIMS) {
+            events.push(Event::Claims {
+                height,
+                claims: std::mem::take(&mut part),
+            });
+            size = 0;
+        }
+        size += entry;
+        part.push(c);
+    }
+    if !part.is_empty() {
+        events.push(Event::Claims {
+            height,
+            claims: part,
+        });
+    }
+    events
 }
 
 /// Proves the gathered edits against the state after block `height` (the update just handled)

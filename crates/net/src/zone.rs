@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use commonware_codec::Encode as _;
 use z3r0_chain::Block;
-use z3r0_sim::{Receipt, Sim};
+use z3r0_sim::{Claim, Receipt, Sim};
 use z3r0_voxel::{ChunkPos, Hash};
 
 use crate::proto::{ChunkData, ClaimEntry, FinalityProof, Header, Included, RuleRejection};
@@ -79,7 +79,8 @@ impl FeedBuilder {
             }
         }
         let mut changed = Vec::new();
-        let mut claims = Vec::new();
+        // The last change to each claim entity counts: it is what the state now holds.
+        let mut claims: BTreeMap<z3r0_ecs::EntityId, (i32, i32)> = BTreeMap::new();
         let mut inventories = BTreeMap::new();
         for r in receipts {
             match r {
@@ -101,10 +102,9 @@ impl FeedBuilder {
                         });
                 }
                 Receipt::BlockChanged { pos, to, .. } => changed.push((*pos, *to)),
-                Receipt::ClaimChanged { column, claim } => claims.push(ClaimEntry {
-                    column: *column,
-                    owner: claim.as_ref().map(|c| c.owner),
-                }),
+                Receipt::ClaimChanged { entity, column, .. } => {
+                    claims.insert(*entity, *column);
+                }
                 Receipt::InventoryChanged(entity, inventory) => {
                     if let Some(player) = sim.ecs.get::<z3r0_sim::Player>(*entity) {
                         inventories.insert(player.key, *inventory);
@@ -133,13 +133,60 @@ impl FeedBuilder {
             entities: entities.into(),
             outcomes,
             changed_voxels: changed,
-            claims,
+            claims: claim_entries(sim, claims.into_iter().map(|(e, c)| (c, e.0))),
             inventories,
         }
     }
 }
 
 /// The chunk at `pos` in `sim`'s state after block `height`, with its proof.
+/// The claims of `which` (column, claim entity) as `sim` holds them now, each with its proof
+/// against the records root of the last commit: the claim record, or the absence of one (a
+/// release).
+pub fn claim_entries(
+    sim: &mut Sim,
+    which: impl IntoIterator<Item = ((i32, i32), u64)>,
+) -> Vec<ClaimEntry> {
+    let mut out = Vec::new();
+    for (column, entity) in which {
+        let entity = z3r0_ecs::EntityId(entity);
+        let entry = match sim.ecs.get::<Claim>(entity).cloned() {
+            Some(claim) => {
+                let Ok(Some(proof)) = sim.ecs.prove::<Claim>(entity) else {
+                    continue;
+                };
+                ClaimEntry {
+                    column: claim.column,
+                    entity: entity.0,
+                    owner: Some(claim.owner),
+                    builders: claim.builders,
+                    proof: proof.encode().to_vec(),
+                }
+            }
+            None => {
+                let Ok(Some(proof)) = sim.ecs.prove_absent::<Claim>(entity) else {
+                    continue;
+                };
+                ClaimEntry {
+                    column,
+                    entity: entity.0,
+                    owner: None,
+                    builders: Vec::new(),
+                    proof: proof.encode().to_vec(),
+                }
+            }
+        };
+        out.push(entry);
+    }
+    out
+}
+
+/// Every claim `sim` holds, proven (a session's starting view).
+pub fn all_claim_entries(sim: &mut Sim) -> Vec<ClaimEntry> {
+    let which: Vec<_> = sim.claim_entities().map(|(c, e)| (c, e.0)).collect();
+    claim_entries(sim, which)
+}
+
 pub fn chunk_data(sim: &mut Sim, pos: ChunkPos, height: u64) -> Option<ChunkData> {
     let proof = sim.voxels.prove_chunk(pos)?;
     let chunk = sim.voxels.chunk(pos)?;

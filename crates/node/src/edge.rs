@@ -9,7 +9,7 @@ use commonware_cryptography::ed25519::PublicKey;
 use z3r0_chain::SignedAction;
 use z3r0_net::proto::{ChunkData, ClaimEntry};
 use z3r0_net::server::{EdgeFeed, ZoneBackend};
-use z3r0_net::zone::{FeedBuilder, chunk_data};
+use z3r0_net::zone::{FeedBuilder, all_claim_entries, chunk_data, claim_entries};
 use z3r0_sim::Sim;
 use z3r0_voxel::ChunkPos;
 
@@ -81,18 +81,16 @@ impl ZoneBackend for NodeBackend {
         let v = self.validator().ok_or(z3r0_chain::Rejection::Full)?;
         v.submit_action(SESSION_SOURCE_BASE.saturating_add(session), action)
     }
-    fn claims(&self) -> Vec<ClaimEntry> {
+    fn claims(&self) -> (u64, Vec<ClaimEntry>) {
         let Some(v) = self.validator() else {
-            return Vec::new();
+            return (0, Vec::new());
         };
-        v.with_finalized(|sim, _| {
-            sim.claims()
-                .map(|c| ClaimEntry {
-                    column: c.column,
-                    owner: Some(c.owner),
-                })
-                .collect()
-        })
+        v.with_finalized(|sim, finalized| (finalized.block.height, all_claim_entries(sim)))
+    }
+    fn prove_claims(&self, which: &[((i32, i32), u64)]) -> Option<(u64, Vec<ClaimEntry>)> {
+        let v = self.validator()?;
+        let which = which.iter().copied();
+        Some(v.with_finalized(|sim, finalized| (finalized.block.height, claim_entries(sim, which))))
     }
     fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
         let v = self.validator()?;

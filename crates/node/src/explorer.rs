@@ -229,7 +229,7 @@ impl Explorer {
                     z3r0_voxel::block_info(*to).name,
                     short(by)
                 )),
-                Receipt::ClaimChanged { column, claim } => match claim {
+                Receipt::ClaimChanged { column, claim, .. } => match claim {
                     Some(c) => {
                         claims.insert(*column, short_of(&c.owner));
                         events.push(format!(

@@ -17,7 +17,7 @@ pub use action::{
     Action, InputFrame, PlayerKey, SESSION_NAMESPACE, flags, session_consent,
     session_consent_message, session_consents,
 };
-pub use components::{Body, Claim, Control, Inventory, Player, Session};
+pub use components::{Body, Claim, Control, Inventory, MAX_BUILDERS, Player, Session};
 pub use rules::{
     MAX_SESSION_TICKS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError,
     limits as rules_limits, step_body, step_in_view, step_in_world,

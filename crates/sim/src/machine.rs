@@ -12,7 +12,8 @@ impl StateMachine for Sim {
     }
 
     /// The signer's ed25519 public key (32 bytes) is the player's account; the payload is a game
-    /// [`crate::Action`] (undecodable ones are refused with `BadFrame`, never fatal).
+    /// [`crate::Action`] (undecodable ones are refused with `BadFrame`, never fatal), applied at
+    /// the tick the action targets.
     fn execute(
         &mut self,
         tick: u64,
@@ -21,9 +22,9 @@ impl StateMachine for Sim {
     ) -> Hash {
         let keyed = actions.iter().filter_map(|a| {
             let key = <&PlayerKey>::try_from(a.action.player.as_ref()).ok()?;
-            Some((key, a.action.payload.as_ref()))
+            Some((key, a.action.tick, a.action.payload.as_ref()))
         });
-        self.execute_tick(tick, keyed, receipts)
+        self.execute_block(tick, keyed, receipts)
     }
 }
 

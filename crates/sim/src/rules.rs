@@ -168,6 +168,7 @@ pub enum Receipt {
     InventoryChanged(EntityId, Inventory),
     /// Hook on `Claim`: the claim entity and its column, owner and builders now (None: released).
     ClaimChanged {
+        entity: EntityId,
         column: (i32, i32),
         claim: Option<Claim>,
     },
@@ -273,13 +274,15 @@ fn inventory_hook(e: EntityId, c: Change<'_, Inventory>, out: &mut Vec<Receipt>)
     }
 }
 
-fn claim_hook(_: EntityId, c: Change<'_, Claim>, out: &mut Vec<Receipt>) {
+fn claim_hook(entity: EntityId, c: Change<'_, Claim>, out: &mut Vec<Receipt>) {
     match c {
         Change::Inserted(claim) | Change::Changed(claim) => out.push(Receipt::ClaimChanged {
+            entity,
             column: claim.column,
             claim: Some(claim.clone()),
         }),
         Change::Removed(claim) => out.push(Receipt::ClaimChanged {
+            entity,
             column: claim.column,
             claim: None,
         }),
@@ -398,6 +401,11 @@ impl Sim {
             .filter_map(|&e| self.ecs.get::<Claim>(e))
     }
 
+    /// The entities holding the claims, in column order.
+    pub fn claim_entities(&self) -> impl Iterator<Item = ((i32, i32), EntityId)> + '_ {
+        self.claims.iter().map(|(&column, &e)| (column, e))
+    }
+
     pub fn claim(&self, column: (i32, i32)) -> Option<&Claim> {
         self.ecs.get::<Claim>(*self.claims.get(&column)?)
     }
@@ -497,42 +505,88 @@ impl Sim {
         state_root(&records, &self.voxels.chunk_root())
     }
 
-    /// Executes one block: `actions` are (signer, payload) in block order. Returns the state
-    /// root; `receipts` gets this tick's receipts appended.
+    /// Executes one block whose actions all target its own tick: `actions` are (signer,
+    /// payload) in block order. Returns the state root; `receipts` gets this tick's receipts
+    /// appended.
     pub fn execute_tick<'a>(
         &mut self,
         tick: u64,
         actions: impl IntoIterator<Item = (&'a PlayerKey, &'a [u8])>,
         receipts: &mut Vec<Receipt>,
     ) -> Hash {
-        // Blocks may skip ticks (a leader proposes for the tick it is in). Bodies keep moving
-        // through the skipped ones with the frames in force, so one block per tick or one per
-        // several gives the same motion, and a client can predict per tick. Bounded, so a long
-        // outage does not make one block arbitrarily expensive.
+        self.execute_block(
+            tick,
+            actions.into_iter().map(|(k, p)| (k, tick, p)),
+            receipts,
+        )
+    }
+
+    /// Executes one block: `actions` are (signer, the tick it targets, payload) in block order.
+    /// Returns the state root; `receipts` gets this tick's receipts appended.
+    ///
+    /// Blocks may skip ticks (a leader proposes for the tick it is in). Bodies keep moving
+    /// through the skipped ones, and each action takes effect at the tick it targets, before
+    /// that tick's movement, as if every tick had had its block: one block per tick or one per
+    /// several gives the same state, and a client predicts tick by tick. (A late action, or one
+    /// beyond the catch-up bound, takes effect at the first tick moved.) Catch-up is bounded,
+    /// so a long outage does not make one block arbitrarily expensive.
+    pub fn execute_block<'a>(
+        &mut self,
+        tick: u64,
+        actions: impl IntoIterator<Item = (&'a PlayerKey, u64, &'a [u8])>,
+        receipts: &mut Vec<Receipt>,
+    ) -> Hash {
         let skipped = tick
             .saturating_sub(self.tick)
             .saturating_sub(1)
             .min(MAX_CATCH_UP);
-        for _ in 0..skipped {
-            self.movement(receipts);
-        }
-        self.tick = tick;
-        for (index, (player, payload)) in actions.into_iter().enumerate() {
-            let index = u32::try_from(index).ok();
-            match Action::decode(payload) {
-                Ok(action) => self.apply(player, &action, index, receipts),
-                Err(_) => receipts.push(Receipt::Rejected {
-                    player: *player,
-                    action: payload.first().copied().unwrap_or(u8::MAX),
-                    reason: Reason::BadFrame,
-                    index,
-                }),
+        if skipped == 0 {
+            // The steady state: one step, nothing to sort out (and nothing to allocate).
+            self.tick = tick;
+            for (index, (player, _, payload)) in actions.into_iter().enumerate() {
+                self.apply_payload(player, payload, u32::try_from(index).ok(), receipts);
+            }
+        } else {
+            let first = tick - skipped;
+            let actions: Vec<_> = actions.into_iter().enumerate().collect();
+            for step in first..tick {
+                self.tick = step;
+                for (index, (player, target, payload)) in &actions {
+                    if (*target).clamp(first, tick) == step {
+                        self.apply_payload(player, payload, u32::try_from(*index).ok(), receipts);
+                    }
+                }
+                self.movement(receipts);
+            }
+            self.tick = tick;
+            for (index, (player, target, payload)) in &actions {
+                if *target >= tick {
+                    self.apply_payload(player, payload, u32::try_from(*index).ok(), receipts);
+                }
             }
         }
         self.movement(receipts);
         self.timeouts(receipts);
         self.root = self.commit(receipts);
         self.root
+    }
+
+    fn apply_payload(
+        &mut self,
+        player: &PlayerKey,
+        payload: &[u8],
+        index: Option<u32>,
+        receipts: &mut Vec<Receipt>,
+    ) {
+        match Action::decode(payload) {
+            Ok(action) => self.apply(player, &action, index, receipts),
+            Err(_) => receipts.push(Receipt::Rejected {
+                player: *player,
+                action: payload.first().copied().unwrap_or(u8::MAX),
+                reason: Reason::BadFrame,
+                index,
+            }),
+        }
     }
 
     fn apply(

@@ -292,6 +292,40 @@ impl SparseMerkleTree {
         }
         None
     }
+
+    /// A proof that `key` is absent, or `None` if it is present. Call
+    /// [`SparseMerkleTree::root`] first if the tree changed (the proof uses cached hashes).
+    pub fn prove_absent(&mut self, key: &Hash) -> Option<AbsenceProof> {
+        self.root();
+        let mut siblings = Vec::new();
+        let mut at = self.root;
+        let mut depth = 0;
+        while at != NONE {
+            match &self.nodes[at as usize].kind {
+                Kind::Leaf { key: k, value } => {
+                    return (k != key).then_some(AbsenceProof {
+                        siblings,
+                        other: Some((*k, *value)),
+                    });
+                }
+                Kind::Node { children } => {
+                    let b = bit(key, depth);
+                    let sib = children[1 - b];
+                    siblings.push(if sib == NONE {
+                        EMPTY_HASH
+                    } else {
+                        self.nodes[sib as usize].hash
+                    });
+                    at = children[b];
+                    depth += 1;
+                }
+            }
+        }
+        Some(AbsenceProof {
+            siblings,
+            other: None,
+        })
+    }
 }
 
 /// Sibling hashes from the root down to a leaf.
@@ -306,6 +340,8 @@ pub enum ProofError {
     RootMismatch,
     #[error("proof depth {0} exceeds the maximum of {MAX_DEPTH}")]
     TooDeep(usize),
+    #[error("the key is present: an absence proof cannot end at its own leaf")]
+    Present,
 }
 
 impl MerkleProof {
@@ -366,6 +402,82 @@ impl Read for MerkleProof {
             })
             .collect();
         Ok(Self { siblings })
+    }
+}
+
+/// Proof that a key is not in the tree: the sibling hashes along the key's path down to where
+/// it ends, in an empty slot (`other: None`) or at the leaf of another key (its key and value),
+/// which in this trie means no other key shares that path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsenceProof {
+    pub siblings: Vec<Hash>,
+    pub other: Option<(Hash, Hash)>,
+}
+
+impl AbsenceProof {
+    /// Checks that `key` is absent from the tree with root `root`.
+    pub fn verify(&self, root: &Hash, key: &Hash) -> Result<(), ProofError> {
+        if self.siblings.len() > MAX_DEPTH {
+            return Err(ProofError::TooDeep(self.siblings.len()));
+        }
+        let mut h = match &self.other {
+            Some((other, _)) if other == key => return Err(ProofError::Present),
+            Some((other, value)) => leaf_hash(other, value),
+            None => EMPTY_HASH,
+        };
+        // Climbing by the key's own bits: a leaf of another key only leads to the root if it
+        // sits on the key's path.
+        for (depth, sib) in self.siblings.iter().enumerate().rev() {
+            h = if bit(key, depth) == 0 {
+                node_hash(&h, sib)
+            } else {
+                node_hash(sib, &h)
+            };
+        }
+        if h == *root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        }
+    }
+}
+
+impl Write for AbsenceProof {
+    fn write(&self, buf: &mut impl BufMut) {
+        MerkleProof {
+            siblings: self.siblings.clone(),
+        }
+        .write(buf);
+        match &self.other {
+            None => buf.put_u8(0),
+            Some((key, value)) => {
+                buf.put_u8(1);
+                buf.put_slice(key);
+                buf.put_slice(value);
+            }
+        }
+    }
+}
+
+impl EncodeSize for AbsenceProof {
+    fn encode_size(&self) -> usize {
+        2 + 32 * self.siblings.len() + 1 + if self.other.is_some() { 64 } else { 0 }
+    }
+}
+
+impl Read for AbsenceProof {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let MerkleProof { siblings } = MerkleProof::read_cfg(buf, &())?;
+        let other = match u8::read_cfg(buf, &())? {
+            0 => None,
+            1 => Some((
+                <[u8; 32]>::read_cfg(buf, &())?,
+                <[u8; 32]>::read_cfg(buf, &())?,
+            )),
+            _ => return Err(CodecError::Invalid("AbsenceProof", "bad leaf tag")),
+        };
+        Ok(Self { siblings, other })
     }
 }
 
@@ -561,5 +673,70 @@ mod tests {
         assert_ne!(t.root(), root);
         assert_eq!(t.insert(k(7), k(7)), Some(k(8)));
         assert_eq!(t.root(), root);
+    }
+
+    #[test]
+    fn absence_proofs_hold_for_absent_keys_only() {
+        let mut t = SparseMerkleTree::new();
+        assert_eq!(
+            t.prove_absent(&k(1)).unwrap().verify(&t.root(), &k(1)),
+            Ok(()),
+            "anything is absent from the empty tree"
+        );
+        for i in 0..300 {
+            t.insert(k(i), k(i + 1));
+        }
+        let root = t.root();
+        let mut ended_at_leaf = 0;
+        let mut ended_empty = 0;
+        for i in 300..600 {
+            let p = t.prove_absent(&k(i)).unwrap();
+            assert_eq!(p.verify(&root, &k(i)), Ok(()), "key {i}");
+            match p.other {
+                Some(_) => ended_at_leaf += 1,
+                None => ended_empty += 1,
+            }
+            // No absence proof works for a key that is there.
+            assert!(p.verify(&root, &k(i - 300)).is_err(), "key {}", i - 300);
+            let mut bad = p.clone();
+            if let Some(s) = bad.siblings.first_mut() {
+                s[0] ^= 1;
+                assert_eq!(bad.verify(&root, &k(i)), Err(ProofError::RootMismatch));
+            }
+            // The codec round-trips it.
+            use commonware_codec::{DecodeExt as _, Encode as _};
+            assert_eq!(AbsenceProof::decode(p.encode()).unwrap(), p);
+        }
+        assert!(
+            ended_at_leaf > 0 && ended_empty > 0,
+            "{ended_at_leaf} / {ended_empty}"
+        );
+        // A present key has no absence proof, and none can be made from its own leaf or from
+        // another key's membership proof.
+        assert!(t.prove_absent(&k(5)).is_none());
+        let membership = t.prove(&k(5)).unwrap();
+        let forged = AbsenceProof {
+            siblings: membership.siblings.clone(),
+            other: Some((k(5), k(6))),
+        };
+        assert_eq!(forged.verify(&root, &k(5)), Err(ProofError::Present));
+        let elsewhere = t.prove(&k(6)).unwrap();
+        let forged = AbsenceProof {
+            siblings: elsewhere.siblings,
+            other: Some((k(6), k(7))),
+        };
+        assert_eq!(forged.verify(&root, &k(5)), Err(ProofError::RootMismatch));
+        let empty_slot = AbsenceProof {
+            siblings: membership.siblings,
+            other: None,
+        };
+        assert_eq!(
+            empty_slot.verify(&root, &k(5)),
+            Err(ProofError::RootMismatch)
+        );
+        // Once removed, it is provably absent against the new root.
+        assert!(t.remove(&k(5)));
+        let root = t.root();
+        assert_eq!(t.prove_absent(&k(5)).unwrap().verify(&root, &k(5)), Ok(()));
     }
 }

@@ -19,7 +19,9 @@ pub mod worldgen;
 
 pub use block::{BlockId, BlockInfo, Opacity, block_info, blocks};
 pub use chunk::{Chunk, ChunkDecodeError};
-pub use commit::{ChunkProof, Hash, MerkleProof, ProofError, SparseMerkleTree, chunk_key};
+pub use commit::{
+    AbsenceProof, ChunkProof, Hash, MerkleProof, ProofError, SparseMerkleTree, chunk_key,
+};
 pub use mesh::{ChunkMesh, Mesher, Neighborhood, Quad};
 pub use pos::{CHUNK_SIZE, CHUNK_VOLUME, ChunkPos, Face, LocalPos, VoxelPos, voxel_index};
 pub use world::{World, WorldError};

@@ -156,15 +156,19 @@ impl ZoneBackend for LocalZone {
     fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection> {
         self.state.lock().unwrap().mempool.submit(&session, action)
     }
-    fn claims(&self) -> Vec<z3r0_net::proto::ClaimEntry> {
-        let s = self.state.lock().unwrap();
-        s.sim
-            .claims()
-            .map(|c| z3r0_net::proto::ClaimEntry {
-                column: c.column,
-                owner: Some(c.owner),
-            })
-            .collect()
+    fn claims(&self) -> (u64, Vec<z3r0_net::proto::ClaimEntry>) {
+        let mut s = self.state.lock().unwrap();
+        let height = s.height;
+        (height, z3r0_net::zone::all_claim_entries(&mut s.sim))
+    }
+    fn prove_claims(
+        &self,
+        which: &[((i32, i32), u64)],
+    ) -> Option<(u64, Vec<z3r0_net::proto::ClaimEntry>)> {
+        let mut s = self.state.lock().unwrap();
+        let height = s.height;
+        let which = which.iter().copied();
+        Some((height, z3r0_net::zone::claim_entries(&mut s.sim, which)))
     }
     fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
         self.state.lock().unwrap().sim.inventory(account).copied()
