@@ -26,8 +26,8 @@ pub struct BotStats {
     pub rx_bytes: u64,
     /// Of which snapshots, headers and chunks (payload bytes).
     pub split: [u64; 3],
-    /// Whole chunks, chunk edits and refused chunks received.
-    pub chunks: [u64; 3],
+    /// Whole chunks, chunk edits and refused chunks received; claims proven and refused.
+    pub chunks: [u64; 5],
     pub connected_s: f64,
     pub last_error: Option<String>,
 }
@@ -114,8 +114,17 @@ async fn play(
         ]
     };
     let add = |a: [u64; 3], b: [u64; 3]| [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-    let mut chunks_before = [0u64; 3];
-    let chunks = |g: &Game| [g.edge.chunks_whole, g.edge.chunk_edits, g.edge.bad_chunks];
+    let mut chunks_before = [0u64; 5];
+    let chunks = |g: &Game| {
+        [
+            g.edge.chunks_whole,
+            g.edge.chunk_edits,
+            g.edge.bad_chunks,
+            g.edge.claims_verified,
+            g.edge.bad_claims,
+        ]
+    };
+    let add5 = |a: [u64; 5], b: [u64; 5]| std::array::from_fn(|i| a[i] + b[i]);
     let set = |f: &dyn Fn(&mut BotStats)| f(&mut stats.lock().unwrap_or_else(|p| p.into_inner()));
     while !*stop.borrow() {
         let mut game = match Game::connect(&config, key.clone()).await {
@@ -178,7 +187,7 @@ async fn play(
         rx_before += game.edge.connection().stats().udp_rx.bytes;
         sent_before += game.stats.actions_sent;
         split_before = add(split_before, split(&game));
-        chunks_before = add(chunks_before, chunks(&game));
+        chunks_before = add5(chunks_before, chunks(&game));
         connected_before += since.elapsed().as_secs_f64();
         game.edge.close();
         let (tally, pending) = (bot.tally.clone(), bot.cheats_pending());

@@ -286,8 +286,9 @@ struct Players {
     /// Bytes received by all players: everything, then snapshots, headers and chunks.
     rx: u64,
     split: [u64; 3],
-    /// Whole chunks, chunk edits and refused chunks, over all players.
-    chunks: [u64; 3],
+    /// Whole chunks, chunk edits and refused chunks; claims proven and refused; over all
+    /// players.
+    chunks: [u64; 5],
 }
 
 fn players(handles: &[BotHandle]) -> Players {
@@ -310,6 +311,8 @@ fn players(handles: &[BotHandle]) -> Players {
         p.rx += s.rx_bytes;
         for i in 0..3 {
             p.split[i] += s.split[i];
+        }
+        for i in 0..5 {
             p.chunks[i] += s.chunks[i];
         }
     }
@@ -754,6 +757,10 @@ fn print_summary(
     println!(
         "  chunks      {} sent whole, {} edits, {} refused by the players' checks",
         p.chunks[0], p.chunks[1], p.chunks[2]
+    );
+    println!(
+        "  claims      {} proven to players, {} refused by their checks",
+        p.chunks[3], p.chunks[4]
     );
     println!(
         "  validators  cpu cores {:?}, peak rss MiB {:?}, restarts {:?}",

@@ -232,9 +232,9 @@ impl Game {
 
     /// Digs or places with immediate local feedback: the voxel changes in the client's world at
     /// once, and changes back if the chain refuses the action (the streamed chunk settles it
-    /// either way). In a column someone else claimed the edit is only sent: the rules refuse it
-    /// unless its owner granted this player, and a refused edit shown early misleads prediction.
-    /// The same for edits the local world shows to be refused.
+    /// either way). An edit the rules will refuse as far as the client can tell is only sent:
+    /// a refused edit shown early misleads prediction (a block placed where the player stands
+    /// lifts it, until the refusal drops it back).
     pub fn edit(&mut self, action: &Action) -> Result<(), NetError> {
         let (pos, to) = match action {
             Action::Break(pos) => (*pos, blocks::AIR),
@@ -244,26 +244,9 @@ impl Game {
                 return Ok(());
             }
         };
-        // Nor is an edit the rules will refuse as far as the client knows: digging air or
-        // water, placing onto a block or a block the inventory does not hold.
-        let empty = |b: Option<BlockId>| matches!(b, Some(blocks::AIR | blocks::WATER));
-        let pointless = match action {
-            Action::Break(_) => empty(self.world.voxel(pos)),
-            _ => {
-                let none_carried = self.inventory.is_some_and(|i| i.count(to) == 0);
-                none_carried || !empty(self.world.voxel(pos))
-            }
-        };
-        if pointless
-            || self
-                .owner_of(pos)
-                .is_some_and(|owner| owner != self.edge.account())
-        {
-            self.act(action)?;
-            return Ok(());
-        }
+        let show = self.likely_accepted(pos, to);
         let signed = self.act(action)?;
-        if let Ok(before) = self.world.set_voxel(pos, to) {
+        if show && let Ok(before) = self.world.set_voxel(pos, to) {
             let edit = PendingEdit {
                 pos,
                 before,
@@ -275,6 +258,49 @@ impl Game {
             }
         }
         Ok(())
+    }
+
+    /// Whether the rules will accept setting `pos` to `to` (air: a dig), as far as the client
+    /// knows: the rules' own edit checks on the local world from the predicted eye, in a column
+    /// that is unclaimed or the player's, with the block carried, and no player's body where a
+    /// solid block would go.
+    fn likely_accepted(&mut self, pos: VoxelPos, to: BlockId) -> bool {
+        let Some(body) = self.predicted() else {
+            return false;
+        };
+        let placing = to != blocks::AIR;
+        let eye = [
+            body.pos[0],
+            body.pos[1] + z3r0_sim::physics::EYE,
+            body.pos[2],
+        ];
+        let may_build = self
+            .owner_of(pos)
+            .is_none_or(|owner| owner == self.edge.account());
+        let world = &self.world;
+        if z3r0_sim::edit_check(&|p| world.voxel(p), eye, pos, placing, may_build).is_err() {
+            return false;
+        }
+        if !placing {
+            return true;
+        }
+        if self.inventory.is_some_and(|i| i.count(to) == 0) {
+            return false;
+        }
+        if !z3r0_voxel::block_info(to).solid {
+            return true;
+        }
+        let own = self.own.map(|o| o.entity);
+        let newest = self.remote.newest().unwrap_or(0) as f64;
+        let others = self
+            .remote
+            .at(newest)
+            .into_iter()
+            .filter(|e| Some(e.id) != own)
+            .map(|e| e.pos.map(|c| (c * 1024.0).round() as i64));
+        !std::iter::once(body.pos)
+            .chain(others)
+            .any(|p| z3r0_sim::physics::Aabb::player(p).intersects_voxel(pos))
     }
 
     fn settle_edit(&mut self, nonce: u64, refused: bool) {

@@ -148,7 +148,8 @@ pub struct EdgeClient {
     events: mpsc::Receiver<Incoming>,
     /// Statistics.
     pub bad_chunks: u64,
-    /// Claims whose proofs failed.
+    /// Claims (and releases) whose proofs held, and those whose proofs failed.
+    pub claims_verified: u64,
     pub bad_claims: u64,
     pub headers_verified: u64,
     /// Snapshots applied, their datagram bytes, and the remote entities they held.
@@ -307,6 +308,7 @@ impl EdgeClient {
             dropped: 0,
             events,
             bad_chunks: 0,
+            claims_verified: 0,
             bad_claims: 0,
             headers_verified: 0,
             snapshots_applied: 0,
@@ -557,6 +559,7 @@ impl EdgeClient {
             self.pending_claims.push_front((height, checked));
             return Some(bad);
         }
+        self.claims_verified += checked.len() as u64;
         Some(ClientEvent::Claims {
             height,
             claims: checked,

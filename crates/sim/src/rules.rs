@@ -841,38 +841,14 @@ impl Sim {
         pos: VoxelPos,
         placing: bool,
     ) -> Result<BlockId, Reason> {
-        let current = self.voxels.voxel(pos).ok_or(Reason::OutOfZone)?;
         let body = self.ecs.get::<Body>(e).ok_or(Reason::NotJoined)?;
         let eye = [body.pos[0], body.pos[1] + EYE, body.pos[2]];
-        let centre = [pos.x, pos.y, pos.z].map(|v| i64::from(v) * UNIT + UNIT / 2);
-        let d2: i64 = (0..3).map(|a| (centre[a] - eye[a]).pow(2)).sum();
-        if d2 > limits::REACH * limits::REACH {
-            return Err(Reason::OutOfReach);
-        }
-        let blocks_sight = |p: VoxelPos| {
-            self.voxels
-                .voxel(p)
-                .is_none_or(|b| b != blocks::AIR && b != blocks::WATER)
-        };
-        if let Ray::Blocked(_) = physics::visible(&blocks_sight, eye, pos) {
-            return Err(Reason::NoLineOfSight);
-        }
-        if let Some(claim) = self
+        let may_build = self
             .claims
             .get(&(pos.chunk().x, pos.chunk().z))
             .and_then(|c| self.ecs.get::<Claim>(*c))
-            && !claim.may_build(player)
-        {
-            return Err(Reason::NotYours);
-        }
-        let empty = current == blocks::AIR || current == blocks::WATER;
-        if placing && !empty {
-            return Err(Reason::Occupied);
-        }
-        if !placing && empty {
-            return Err(Reason::NothingThere);
-        }
-        Ok(current)
+            .is_none_or(|claim| claim.may_build(player));
+        edit_check(&|p| self.voxels.voxel(p), eye, pos, placing, may_build)
     }
 
     fn break_block(
@@ -1011,6 +987,42 @@ impl Sim {
             }
         }
     }
+}
+
+/// The checks of a dig (`placing: false`) or a place at `pos` by a player whose eye is at `eye`
+/// (1/1024 m), in the rules' order: the zone holds the voxel, it is within reach, a face of it
+/// is in sight, the player may build in its column (`may_build`, from the claims), and there
+/// is something to dig or room to place. Returns what is there now. Clients run the same
+/// checks on their copy of the world before showing an edit early.
+pub fn edit_check(
+    voxel: &impl Fn(VoxelPos) -> Option<BlockId>,
+    eye: [i64; 3],
+    pos: VoxelPos,
+    placing: bool,
+    may_build: bool,
+) -> Result<BlockId, Reason> {
+    let current = voxel(pos).ok_or(Reason::OutOfZone)?;
+    let centre = [pos.x, pos.y, pos.z].map(|v| i64::from(v) * UNIT + UNIT / 2);
+    let d2: i64 = (0..3).map(|a| (centre[a] - eye[a]).pow(2)).sum();
+    if d2 > limits::REACH * limits::REACH {
+        return Err(Reason::OutOfReach);
+    }
+    let blocks_sight =
+        |p: VoxelPos| voxel(p).is_none_or(|b| b != blocks::AIR && b != blocks::WATER);
+    if let Ray::Blocked(_) = physics::visible(&blocks_sight, eye, pos) {
+        return Err(Reason::NoLineOfSight);
+    }
+    if !may_build {
+        return Err(Reason::NotYours);
+    }
+    let empty = current == blocks::AIR || current == blocks::WATER;
+    if placing && !empty {
+        return Err(Reason::Occupied);
+    }
+    if !placing && empty {
+        return Err(Reason::NothingThere);
+    }
+    Ok(current)
 }
 
 /// [`step_body`] against `voxels` as the rules see them: unloaded voxels (outside the zone) are
