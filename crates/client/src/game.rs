@@ -601,7 +601,13 @@ impl Game {
     }
 
     /// The predicted local body at the input tick (what the player sees), if joined.
+    /// Until the world around has streamed in it is the chain's body: chunks not held yet
+    /// count as solid in prediction, a floor that is not there (a player spawned above the
+    /// ground would be predicted standing in the air while the chain has it fall).
     pub fn predicted(&mut self) -> Option<Body> {
+        if !self.area_loaded() {
+            return self.predictor.base().map(|b| b.body);
+        }
         let tick = self.input_tick();
         // Nonces rise with send order, so this is oldest first.
         let pending: Vec<PendingEdit> = self.pending_edits.values().copied().collect();
