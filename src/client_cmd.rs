@@ -137,6 +137,12 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         game.predictor.corrections,
         game.predictor.max_error as f64 / 10.24
     );
+    if report.held_back_applied > 0 {
+        println!(
+            "  edits not shown early but applied by the chain: {}",
+            report.held_back_applied
+        );
+    }
     for (reason, n) in &report.refusals {
         println!("  refused ×{n}: {reason}");
     }

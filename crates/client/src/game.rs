@@ -38,6 +38,8 @@ pub struct GameStats {
     pub bad_chunks: u64,
     /// Claims whose proofs failed.
     pub bad_claims: u64,
+    /// Edits not shown early (a refusal was expected) that the chain applied.
+    pub held_back_applied: u64,
     pub snapshots: u64,
     pub included: u64,
     /// Actions signed and sent (each new one once; resends are not counted).
@@ -117,6 +119,12 @@ pub struct Game {
     first: Option<SignedAction>,
     /// Edits shown locally before the chain decides, by nonce.
     pending_edits: BTreeMap<u64, PendingEdit>,
+    /// The player's edits the chain applied, by voxel: the height of the block that did and
+    /// the block now there. A chunk proven before that height does not have them yet, and they
+    /// are kept over it until one proven at or after it comes.
+    applied_edits: BTreeMap<VoxelPos, (u64, BlockId)>,
+    /// Edits sent but not shown (the client expects a refusal), by nonce: where, which tick.
+    held_back: BTreeMap<u64, (VoxelPos, u64)>,
     /// Snapshots in a row without the player's body.
     missing_body: u32,
     /// The tick of the first snapshot with the player's body since it joined.
@@ -167,6 +175,8 @@ impl Game {
             inventory: None,
             first: None,
             pending_edits: BTreeMap::new(),
+            held_back: BTreeMap::new(),
+            applied_edits: BTreeMap::new(),
             missing_body: 0,
             joined_at: None,
             lag: 2.0,
@@ -246,10 +256,18 @@ impl Game {
         };
         let show = self.likely_accepted(pos, to);
         let signed = self.act(action)?;
+        if !show {
+            self.held_back
+                .insert(signed.action.nonce, (pos, signed.action.tick));
+            while self.held_back.len() > 64 {
+                self.held_back.pop_first();
+            }
+        }
         if show && let Ok(before) = self.world.set_voxel(pos, to) {
             let edit = PendingEdit {
                 pos,
                 before,
+                to,
                 tick: signed.action.tick,
             };
             self.pending_edits.insert(signed.action.nonce, edit);
@@ -303,11 +321,29 @@ impl Game {
             .any(|p| z3r0_sim::physics::Aabb::player(p).intersects_voxel(pos))
     }
 
-    fn settle_edit(&mut self, nonce: u64, refused: bool) {
-        if let Some(edit) = self.pending_edits.remove(&nonce)
-            && refused
+    /// The chain decided on the edit with `nonce`: refused, or applied by the block at
+    /// `height`.
+    fn settle_edit(&mut self, nonce: u64, refused: bool, height: Option<u64>) {
+        if let Some(edit) = self.pending_edits.remove(&nonce) {
+            match (refused, height) {
+                (true, _) => {
+                    let _ = self.world.set_voxel(edit.pos, edit.before);
+                }
+                (false, Some(height)) => {
+                    self.applied_edits.insert(edit.pos, (height, edit.to));
+                    while self.applied_edits.len() > 256 {
+                        self.applied_edits.pop_first();
+                    }
+                }
+                (false, None) => {}
+            }
+        }
+        if let Some((pos, tick)) = self.held_back.remove(&nonce)
+            && !refused
         {
-            let _ = self.world.set_voxel(edit.pos, edit.before);
+            // The client guessed a refusal and the chain applied it: prediction ran without it.
+            self.stats.held_back_applied += 1;
+            tracing::debug!(?pos, tick, "an edit not shown early was applied");
         }
     }
 
@@ -395,6 +431,7 @@ impl Game {
                 .collect();
             for p in far {
                 let _ = self.world.remove_chunk(p);
+                self.applied_edits.retain(|q, _| q.chunk() != p);
                 self.edge.cache.remove(&p);
             }
             self.edge.subscribe(center, self.radius).await?;
@@ -444,6 +481,8 @@ impl Game {
                             error = e,
                             frame = ?own.frame,
                             input_still_held = sent,
+                            area_loaded = self.area_loaded(),
+                            pending_edits = self.pending_edits.len(),
                             "prediction corrected"
                         );
                     }
@@ -451,9 +490,14 @@ impl Game {
                 self.remote.push(s.tick, &s.entities);
             }
             ClientEvent::Chunk {
-                pos, chunk, edited, ..
+                pos,
+                height,
+                chunk,
+                edited,
             } => {
                 self.stats.chunks += 1;
+                let own_edits =
+                    edits_to_keep(&mut self.applied_edits, &self.pending_edits, pos, height);
                 let origin = pos.origin();
                 for index in edited {
                     let i = usize::from(index);
@@ -466,6 +510,7 @@ impl Game {
                     let to = chunk.get_index(i);
                     if let Some(from) = self.world.voxel(voxel)
                         && from != to
+                        && !own_edits.iter().any(|(p, _)| *p == voxel)
                     {
                         self.block_changes.push_back(BlockChange {
                             pos: voxel,
@@ -484,6 +529,9 @@ impl Game {
                     self.edge.forget(pos);
                     self.subscribed = None;
                     tracing::warn!(%e, "client world full");
+                }
+                for (p, to) in own_edits {
+                    let _ = self.world.set_voxel(p, to);
                 }
             }
             ClientEvent::BadChunk { pos, reason } => {
@@ -516,12 +564,12 @@ impl Game {
                         .iter()
                         .find(|r| r.nonce == Some(nonce))
                         .map(|r| reason_text(r.reason));
-                    self.settle_edit(nonce, refused.is_some());
+                    self.settle_edit(nonce, refused.is_some(), Some(i.height));
                     self.outcome(Outcome { nonce, refused });
                 }
             }
             ClientEvent::Refused { nonce, reason } => {
-                self.settle_edit(nonce, true);
+                self.settle_edit(nonce, true, None);
                 let tick = self.chain_tick();
                 self.notice(tick, format!("refused by the node: {reason}"));
                 self.outcome(Outcome {
@@ -615,6 +663,29 @@ impl Game {
     }
 }
 
+/// The player's own edits to keep shown over chunk `pos` proven after block `height`: those
+/// the chain applied after that height (forgotten once a chunk proven at or after it comes),
+/// and those not decided yet.
+fn edits_to_keep(
+    applied: &mut BTreeMap<VoxelPos, (u64, BlockId)>,
+    pending: &BTreeMap<u64, PendingEdit>,
+    pos: ChunkPos,
+    height: u64,
+) -> Vec<(VoxelPos, BlockId)> {
+    applied.retain(|p, (at, _)| p.chunk() != pos || *at > height);
+    applied
+        .iter()
+        .filter(|(p, _)| p.chunk() == pos)
+        .map(|(p, (_, to))| (*p, *to))
+        .chain(
+            pending
+                .values()
+                .filter(|e| e.pos.chunk() == pos)
+                .map(|e| (e.pos, e.to)),
+        )
+        .collect()
+}
+
 /// The rules' message for a reason code.
 pub fn reason_text(code: u8) -> String {
     Reason::from_code(code).map_or_else(|| format!("reason {code}"), |r| r.message().to_string())
@@ -622,7 +693,40 @@ pub fn reason_text(code: u8) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::reason_key;
+    use std::collections::BTreeMap;
+
+    use z3r0_voxel::{VoxelPos, blocks};
+
+    use super::{PendingEdit, edits_to_keep, reason_key};
+
+    #[test]
+    fn own_edits_stay_over_chunks_proven_before_them() {
+        let dug = VoxelPos::new(3, 40, 5);
+        let placed = VoxelPos::new(4, 41, 5);
+        let elsewhere = VoxelPos::new(100, 40, 5);
+        let chunk = dug.chunk();
+        let mut applied =
+            BTreeMap::from([(dug, (10, blocks::AIR)), (elsewhere, (10, blocks::AIR))]);
+        let pending = BTreeMap::from([(
+            7,
+            PendingEdit {
+                pos: placed,
+                before: blocks::AIR,
+                to: blocks::STONE,
+                tick: 12,
+            },
+        )]);
+        // Proven after block 8: the dig (block 10) is not in it yet, nor the pending place.
+        let keep = edits_to_keep(&mut applied, &pending, chunk, 8);
+        assert_eq!(keep, vec![(dug, blocks::AIR), (placed, blocks::STONE)]);
+        // Proven after block 10: it has the dig, which is forgotten; the place stays.
+        let keep = edits_to_keep(&mut applied, &pending, chunk, 10);
+        assert_eq!(keep, vec![(placed, blocks::STONE)]);
+        assert!(!applied.contains_key(&dug));
+        // Another chunk's edit is untouched.
+        assert!(applied.contains_key(&elsewhere));
+        assert_ne!(elsewhere.chunk(), chunk);
+    }
 
     #[test]
     fn reason_keys_drop_numbers_and_details() {

@@ -46,8 +46,9 @@ const MAX_HORIZON: u64 = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingEdit {
     pub pos: VoxelPos,
-    /// What the voxel was before.
+    /// What the voxel was before, and what the edit makes it.
     pub before: BlockId,
+    pub to: BlockId,
     /// The tick the edit's action targets: the chain applies it then, before that tick's
     /// movement.
     pub tick: u64,

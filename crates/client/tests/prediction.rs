@@ -275,6 +275,7 @@ fn a_pending_dig_counts_from_the_tick_it_targets() {
     let pending = [z3r0_client::predict::PendingEdit {
         pos: below,
         before,
+        to: z3r0_voxel::blocks::AIR,
         tick: dig_tick,
     }];
     let dig = Action::Break(below).encode_to_vec();
