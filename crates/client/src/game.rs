@@ -283,7 +283,14 @@ impl Game {
     /// that is unclaimed or the player's, with the block carried, and no player's body where a
     /// solid block would go.
     fn likely_accepted(&mut self, pos: VoxelPos, to: BlockId) -> bool {
-        let Some(body) = self.predicted() else {
+        // The rules check the edit against the body before its tick's movement. (Predicting
+        // the input tick itself here, before its frame is sent, would also record a prediction
+        // without that frame, measured later as a correction.)
+        let before = self.input_tick().saturating_sub(1);
+        let Some(body) = self
+            .predicted_at(before)
+            .or_else(|| self.predictor.base().map(|b| b.body))
+        else {
             return false;
         };
         let placing = to != blocks::AIR;
@@ -653,10 +660,13 @@ impl Game {
     /// count as solid in prediction, a floor that is not there (a player spawned above the
     /// ground would be predicted standing in the air while the chain has it fall).
     pub fn predicted(&mut self) -> Option<Body> {
+        self.predicted_at(self.input_tick())
+    }
+
+    fn predicted_at(&mut self, tick: u64) -> Option<Body> {
         if !self.area_loaded() {
             return self.predictor.base().map(|b| b.body);
         }
-        let tick = self.input_tick();
         // Nonces rise with send order, so this is oldest first.
         let pending: Vec<PendingEdit> = self.pending_edits.values().copied().collect();
         self.predictor.predict(tick, &self.world, &pending)
