@@ -178,6 +178,17 @@ impl<P: Ord + Clone> Mempool<P> {
         &self.nonces
     }
 
+    /// The player's first nonce neither used by a finalized block nor waiting here: where a
+    /// client that reconnects goes on (its last actions may not have landed yet).
+    pub fn next_unused_nonce(&self, player: &PublicKey) -> u64 {
+        let pending = self
+            .pending
+            .get(player)
+            .and_then(|q| q.last_key_value())
+            .map_or(0, |(n, _)| n.saturating_add(1));
+        self.nonces.next(player).max(pending)
+    }
+
     /// Decodes and admits an action received as bytes.
     pub fn submit_bytes(&mut self, from: &P, bytes: &[u8]) -> Result<(), Rejection> {
         let max = 32 + 4 + 8 + 8 + 2 + MAX_PAYLOAD + 64;

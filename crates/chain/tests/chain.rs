@@ -206,9 +206,16 @@ fn proposals_take_turns_in_nonce_order_and_skip_future_ticks() {
         &mut rng(),
     )
     .unwrap();
+    // A reconnecting client goes on after what waits here, not only after what is final.
+    assert_eq!(pool.nonces().next(&b.public_key()), 0);
+    assert_eq!(pool.next_unused_nonce(&b.public_key()), 2);
+    assert_eq!(pool.next_unused_nonce(&key(9).public_key()), 0);
     pool.finalized(10, &block);
     assert_eq!(pool.len(), 1, "only b's tick-12 action is left");
     assert_eq!(pool.nonces().next(&a.public_key()), 3);
+    assert_eq!(pool.next_unused_nonce(&a.public_key()), 3);
+    assert_eq!(pool.nonces().next(&b.public_key()), 1);
+    assert_eq!(pool.next_unused_nonce(&b.public_key()), 2);
 }
 
 #[test]

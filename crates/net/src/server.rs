@@ -38,7 +38,8 @@ pub trait ZoneBackend: Send + Sync + 'static {
     fn genesis_ms(&self) -> u64;
     /// The tick inputs should target now.
     fn current_tick(&self) -> u64;
-    /// The player's next nonce as of the last finalized block.
+    /// The player's next unused nonce: after the last finalized block and the actions waiting
+    /// in the mempool (a client that reconnects must not reuse those).
     fn next_nonce(&self, player: &PublicKey) -> u64;
     /// Offers a decoded, signature-unchecked action from session `session` (a number unique
     /// to this edge) to the mempool.

@@ -238,9 +238,9 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         lock(&self.zone).mempool.current_tick()
     }
 
-    /// The next nonce of `player` as of the last finalized block.
+    /// The next unused nonce of `player`: after the last finalized block and its actions waiting in the mempool.
     pub fn next_nonce(&self, player: &PublicKey) -> u64 {
-        lock(&self.zone).mempool.nonces().next(player)
+        lock(&self.zone).mempool.next_unused_nonce(player)
     }
 }
 

@@ -151,7 +151,7 @@ impl ZoneBackend for LocalZone {
         self.state.lock().unwrap().mempool.current_tick()
     }
     fn next_nonce(&self, player: &PublicKey) -> u64 {
-        self.state.lock().unwrap().mempool.nonces().next(player)
+        self.state.lock().unwrap().mempool.next_unused_nonce(player)
     }
     fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection> {
         self.state.lock().unwrap().mempool.submit(&session, action)
