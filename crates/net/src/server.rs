@@ -485,7 +485,16 @@ struct ChunkStream {
     waiting_edits: Vec<ChunkEdit>,
     /// Proven claims (with the height they are proven at) waiting for that header.
     waiting_claims: Vec<(u64, Vec<ClaimEntry>)>,
+    /// The height of the update in which the version in `held` was sent (whole or as an edit)
+    /// for chunks sent lately: a subscription from the client may cross it in flight.
+    sent_at: BTreeMap<ChunkPos, u64>,
+    /// The height of the newest update handled.
+    height: u64,
 }
+
+/// Blocks after sending a chunk's version during which a subscription that reports the
+/// version before it is taken to have crossed it in flight (two seconds at 50 ms ticks).
+const IN_FLIGHT_BLOCKS: u64 = 40;
 
 /// Squared distance in chunks, in i64 so positions anywhere cannot overflow.
 fn dist2(a: ChunkPos, b: ChunkPos) -> i64 {
@@ -507,11 +516,20 @@ impl ChunkStream {
         let r = i64::from(self.radius);
         let keep = (r + i64::from(hysteresis)).pow(2);
         // Only what the client may hold around its position counts.
-        // What the client says it holds is what it holds (it may have dropped a chunk).
+        // What the client says it holds is what it holds (it may have dropped a chunk), unless
+        // it names the version before one sent lately: then the subscription crossed that one
+        // in flight, and the client holds it by the time it reads what comes next.
         let before = std::mem::take(&mut self.held);
+        let height = self.height;
+        self.sent_at
+            .retain(|_, at| at.saturating_add(IN_FLIGHT_BLOCKS) >= height);
         for (p, h) in known {
             if dist2(p, center) <= keep {
-                self.held.insert(p, h);
+                let in_flight = before
+                    .get(&p)
+                    .filter(|&&b| b != h && self.sent_at.contains_key(&p))
+                    .copied();
+                self.held.insert(p, in_flight.unwrap_or(h));
             }
         }
         // Gathered edits survive only for chunks held in the version they were gathered for.
@@ -833,6 +851,7 @@ fn on_update(
     send_event: &impl Fn(&Event) -> Result<(), (u32, String)>,
 ) -> SessionResult {
     let header = &update.header;
+    chunks.height = header.height;
     // The body is the account's; outcomes are the signer's (its nonces).
     let own = update.entities.iter().find(|e| &e.player == account);
     let (bytes, _) = snapshots.build(header.tick, own, &update.entities);
@@ -919,6 +938,7 @@ fn on_update(
     for c in ready {
         if certified && c.height.checked_add(1) == Some(header.height) {
             chunks.held.insert(c.pos, chunk_hash(&c));
+            chunks.sent_at.insert(c.pos, header.height);
             send_event(&Event::Chunk(c))?;
         } else {
             chunks.push(c.pos);
@@ -996,6 +1016,7 @@ fn flush_edits(shared: &Shared, height: u64, chunks: &mut ChunkStream) {
         match shared.backend.chunk(pos) {
             Some(data) if data.height == height => {
                 chunks.held.insert(pos, chunk_hash(&data));
+                chunks.sent_at.insert(pos, height);
                 chunks.waiting_edits.push(ChunkEdit {
                     height,
                     pos,
@@ -1014,4 +1035,39 @@ pub fn chunk_of(pos: [i64; 3]) -> ChunkPos {
     let n = (CHUNK_SIZE as i64) * 1024;
     let c = |v: i64| v.div_euclid(n) as i32;
     ChunkPos::new(c(pos[0]), c(pos[1]), c(pos[2]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ChunkStream, IN_FLIGHT_BLOCKS};
+    use z3r0_voxel::ChunkPos;
+
+    #[test]
+    fn a_subscription_crossing_a_version_in_flight_keeps_it() {
+        let center = ChunkPos::new(0, 0, 0);
+        let p = ChunkPos::new(1, 0, 0);
+        let (v0, v1, v2) = ([0u8; 32], [1u8; 32], [2u8; 32]);
+        let mut s = ChunkStream::default();
+        s.subscribe(center, 2, 1, vec![(p, v0)]);
+        assert_eq!(s.held.get(&p), Some(&v0));
+        // Version 1 goes out at height 10; the client subscribes again before reading it.
+        s.height = 10;
+        s.held.insert(p, v1);
+        s.sent_at.insert(p, 10);
+        s.height = 12;
+        s.subscribe(center, 2, 1, vec![(p, v0)]);
+        assert_eq!(
+            s.held.get(&p),
+            Some(&v1),
+            "the next edit must build on version 1"
+        );
+        // Long after, what the client says is what it holds.
+        s.height = 10 + IN_FLIGHT_BLOCKS + 1;
+        s.subscribe(center, 2, 1, vec![(p, v2)]);
+        assert_eq!(s.held.get(&p), Some(&v2));
+        // A chunk the client no longer names is not held, sent lately or not.
+        s.sent_at.insert(p, s.height);
+        s.subscribe(center, 2, 1, Vec::new());
+        assert!(!s.held.contains_key(&p));
+    }
 }
