@@ -17,7 +17,7 @@ use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
 use z3r0_client::hud::{HOTBAR, HudInfo};
 use z3r0_client::sounds::{LOCAL, SoundCues};
-use z3r0_client::tick_loop::{Shared, TickLoop};
+use z3r0_client::tick_loop::{Shared, StopOnDrop, TickLoop};
 use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::FrameInput;
@@ -35,6 +35,10 @@ use crate::window_app::Live;
 /// How often the event loop wakes without events: to turn the view by the gamepad's stick and
 /// to notice that the other threads have ended.
 const WAKE_EVERY: Duration = Duration::from_millis(8);
+
+/// Chunks meshed per frame at most (tens of microseconds each on a CPU): a join's hundreds of
+/// chunks must not hold the game from the tick thread for a tick.
+const MESHES_PER_FRAME: usize = 24;
 
 /// Where the player looks and what it holds, as the input thread last saw it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,10 +94,9 @@ impl App {
         let render = std::thread::Builder::new()
             .name("z3r0-render".into())
             .spawn(move || {
-                let result = render_loop(live, &shared, &to_render, stop_after);
-                // The window closes with the renderer, for whatever reason it ended.
-                shared.stop();
-                result
+                // The window closes with the renderer, for whatever reason it ends.
+                let _stop = StopOnDrop(&shared);
+                render_loop(live, &shared, &to_render, stop_after)
             })
             .context("starting the render thread")?;
         self.render = Some(render);
@@ -293,10 +296,12 @@ fn render_loop(
         let elapsed = now.duration_since(last_frame).as_secs_f64();
         last_frame = now;
         let size = live.surface.size();
-        // The game is locked only to read it: the tick thread waits meanwhile.
+        // The game is locked only to read it and to mesh a few chunks: the tick thread waits
+        // meanwhile, so a burst of new chunks is meshed over several frames.
         let prepared = {
             let mut game = shared.game();
-            live.renderer.sync_world(&live.gpu, &mut game.world)?;
+            live.renderer
+                .sync_world_limited(&live.gpu, &mut game.world, MESHES_PER_FRAME)?;
             view(&mut game, look.yaw, look.pitch, elapsed).map(|v| {
                 // Footsteps of whoever walks, and the chain's changes to the world.
                 let eye = v.camera.position;

@@ -61,6 +61,11 @@ pub struct Outcome {
 
 /// Outcomes kept until someone drains them.
 const MAX_OUTCOMES: usize = 1024;
+/// Releases remembered (against an older claim proven again), at most.
+const MAX_RELEASES: usize = 4096;
+/// Ticks after its target tick that an edit shown early stays shown without a word from the
+/// chain (the mempool drops actions 20 ticks old): its datagram or its receipt was lost.
+const UNDECIDED_AFTER: u64 = 24;
 
 /// A voxel the chain changed that the player had not changed already (someone else's edit,
 /// or one of the player's own that the local world did not show), for sounds.
@@ -75,9 +80,11 @@ pub struct BlockChange {
 const MAX_BLOCK_CHANGES: usize = 256;
 
 /// A chunk column's claim as the client holds it: checked against a finalized records root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShownClaim {
     pub owner: [u8; 32],
+    /// Players the owner lets build there (sorted).
+    pub builders: Vec<[u8; 32]>,
     /// The claim's entity (only its own release, proven, removes it).
     pub entity: u64,
     /// The height it was proven at (an older proof never replaces a newer one).
@@ -107,6 +114,8 @@ pub struct Game {
     pub block_changes: VecDeque<BlockChange>,
     /// Who owns each claimed chunk column, as finalized and proven.
     pub claims: BTreeMap<(i32, i32), ShownClaim>,
+    /// Columns whose claim the player saw released, with the height of the release.
+    released: BTreeMap<(i32, i32), u64>,
     /// Recent inputs by target tick, resent until their tick passes.
     inputs: BTreeMap<u64, SignedAction>,
     subscribed: Option<ChunkPos>,
@@ -168,6 +177,7 @@ impl Game {
             outcomes: VecDeque::new(),
             block_changes: VecDeque::new(),
             claims: BTreeMap::new(),
+            released: BTreeMap::new(),
             inputs: BTreeMap::new(),
             subscribed: None,
             radius: 3,
@@ -299,9 +309,12 @@ impl Game {
             body.pos[1] + z3r0_sim::physics::EYE,
             body.pos[2],
         ];
+        let account = self.edge.account();
+        let c = pos.chunk();
         let may_build = self
-            .owner_of(pos)
-            .is_none_or(|owner| owner == self.edge.account());
+            .claims
+            .get(&(c.x, c.z))
+            .is_none_or(|claim| claim.owner == account || claim.builders.contains(&account));
         let world = &self.world;
         if z3r0_sim::edit_check(&|p| world.voxel(p), eye, pos, placing, may_build).is_err() {
             return false;
@@ -351,6 +364,18 @@ impl Game {
             // The client guessed a refusal and the chain applied it: prediction ran without it.
             self.stats.held_back_applied += 1;
             tracing::debug!(?pos, tick, "an edit not shown early was applied");
+        }
+    }
+
+    /// Undoes edits shown early that the chain never decided on by `tick` (their action or its
+    /// receipt was lost): the chain has the voxel as it was.
+    fn expire_undecided(&mut self, tick: u64) {
+        for nonce in undecided(&self.pending_edits, tick) {
+            if let Some(edit) = self.pending_edits.remove(&nonce)
+                && self.world.voxel(edit.pos) == Some(edit.to)
+            {
+                let _ = self.world.set_voxel(edit.pos, edit.before);
+            }
         }
     }
 
@@ -450,6 +475,7 @@ impl Game {
         match event {
             ClientEvent::Snapshot(s) => {
                 self.stats.snapshots += 1;
+                self.expire_undecided(s.tick);
                 if self.edge.tick_ms > 0 {
                     let behind = (self.clock_ticks() - s.tick as f64).max(0.0);
                     self.lag += (behind - self.lag) * 0.1;
@@ -586,31 +612,7 @@ impl Game {
             }
             ClientEvent::Inventory(inventory) => self.inventory = Some(inventory),
             ClientEvent::Claims { height, claims } => {
-                for c in claims {
-                    let held = self.claims.get(&c.column);
-                    if held.is_some_and(|h| h.height > height) {
-                        continue;
-                    }
-                    match c.owner {
-                        Some(owner) => {
-                            let entity = c.entity;
-                            self.claims.insert(
-                                c.column,
-                                ShownClaim {
-                                    owner,
-                                    entity,
-                                    height,
-                                },
-                            );
-                        }
-                        // The proof is of that entity holding no claim: it releases the column
-                        // only if that was the claim held.
-                        None if held.is_some_and(|h| h.entity == c.entity) => {
-                            self.claims.remove(&c.column);
-                        }
-                        None => {}
-                    }
-                }
+                apply_claims(&mut self.claims, &mut self.released, height, claims);
             }
             ClientEvent::BadClaim { column, reason } => {
                 self.stats.bad_claims += 1;
@@ -673,6 +675,59 @@ impl Game {
     }
 }
 
+/// Takes proven claims (and releases) at `height` into `shown`: an older proof never
+/// replaces a newer claim or undoes a newer release, and a release removes a column's claim
+/// only if it is of the entity held there.
+fn apply_claims(
+    shown: &mut BTreeMap<(i32, i32), ShownClaim>,
+    released: &mut BTreeMap<(i32, i32), u64>,
+    height: u64,
+    claims: Vec<z3r0_net::proto::ClaimEntry>,
+) {
+    for c in claims {
+        let held = shown.get(&c.column);
+        let newer_release = released.get(&c.column).is_some_and(|&r| r > height);
+        if newer_release || held.is_some_and(|h| h.height > height) {
+            continue;
+        }
+        match c.owner {
+            Some(owner) => {
+                released.remove(&c.column);
+                shown.insert(
+                    c.column,
+                    ShownClaim {
+                        owner,
+                        builders: c.builders,
+                        entity: c.entity,
+                        height,
+                    },
+                );
+            }
+            // The proof is of that entity holding no claim: it releases the column only if
+            // that was the claim held.
+            None if held.is_some_and(|h| h.entity == c.entity) => {
+                shown.remove(&c.column);
+                // An older claim proven again must not bring it back.
+                released.insert(c.column, height);
+                while released.len() > MAX_RELEASES {
+                    released.pop_first();
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// Edits shown early that the chain has not decided on by `tick`, long after their target
+/// tick: their action or its receipt was lost.
+fn undecided(pending: &BTreeMap<u64, PendingEdit>, tick: u64) -> Vec<u64> {
+    pending
+        .iter()
+        .filter(|(_, e)| e.tick.saturating_add(UNDECIDED_AFTER) < tick)
+        .map(|(&n, _)| n)
+        .collect()
+}
+
 /// The player's own edits to keep shown over chunk `pos` proven after block `height`: those
 /// the chain applied after that height (forgotten once a chunk proven at or after it comes),
 /// and those not decided yet.
@@ -707,7 +762,88 @@ mod tests {
 
     use z3r0_voxel::{VoxelPos, blocks};
 
-    use super::{PendingEdit, edits_to_keep, reason_key};
+    use super::{
+        PendingEdit, ShownClaim, UNDECIDED_AFTER, apply_claims, edits_to_keep, reason_key,
+        undecided,
+    };
+    use z3r0_net::proto::ClaimEntry;
+
+    fn entry(column: (i32, i32), entity: u64, owner: Option<[u8; 32]>) -> ClaimEntry {
+        ClaimEntry {
+            column,
+            entity,
+            owner,
+            builders: if owner.is_some() {
+                vec![[7; 32]]
+            } else {
+                Vec::new()
+            },
+            proof: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn claims_follow_the_newest_proof_and_releases_only_their_own_entity() {
+        let (mut shown, mut released) = (BTreeMap::new(), BTreeMap::new());
+        let col = (2, -3);
+        apply_claims(
+            &mut shown,
+            &mut released,
+            10,
+            vec![entry(col, 40, Some([1; 32]))],
+        );
+        let claim = shown.get(&col).cloned();
+        assert_eq!(
+            claim,
+            Some(ShownClaim {
+                owner: [1; 32],
+                builders: vec![[7; 32]],
+                entity: 40,
+                height: 10
+            })
+        );
+        // An older proof does not replace it; a release of another entity does not remove it.
+        apply_claims(
+            &mut shown,
+            &mut released,
+            8,
+            vec![entry(col, 39, Some([2; 32]))],
+        );
+        apply_claims(&mut shown, &mut released, 11, vec![entry(col, 41, None)]);
+        assert_eq!(shown.get(&col).map(|c| c.owner), Some([1; 32]));
+        // Its own release does; the old claim proven again later does not come back.
+        apply_claims(&mut shown, &mut released, 12, vec![entry(col, 40, None)]);
+        assert!(!shown.contains_key(&col));
+        apply_claims(
+            &mut shown,
+            &mut released,
+            10,
+            vec![entry(col, 40, Some([1; 32]))],
+        );
+        assert!(!shown.contains_key(&col), "a stale claim after its release");
+        // A new claim after the release does.
+        apply_claims(
+            &mut shown,
+            &mut released,
+            13,
+            vec![entry(col, 42, Some([3; 32]))],
+        );
+        assert_eq!(shown.get(&col).map(|c| c.owner), Some([3; 32]));
+    }
+
+    #[test]
+    fn edits_undecided_long_after_their_tick_expire() {
+        let edit = |tick| PendingEdit {
+            pos: VoxelPos::new(0, 0, 0),
+            before: blocks::STONE,
+            to: blocks::AIR,
+            tick,
+        };
+        let pending = BTreeMap::from([(1, edit(100)), (2, edit(110))]);
+        assert!(undecided(&pending, 100 + UNDECIDED_AFTER).is_empty());
+        assert_eq!(undecided(&pending, 101 + UNDECIDED_AFTER), vec![1]);
+        assert_eq!(undecided(&pending, 200), vec![1, 2]);
+    }
 
     #[test]
     fn own_edits_stay_over_chunks_proven_before_them() {

@@ -85,9 +85,12 @@ impl Predictor {
         self.base.as_ref()
     }
 
-    /// Records that `frame` was sent for `tick`.
+    /// Records that `frame` was sent for `tick`. Predictions made for it and later ticks
+    /// before it was sent (a frame drawn just after the tick began) are forgotten: the first
+    /// prediction that counts is one with this frame.
     pub fn sent(&mut self, tick: u64, frame: InputFrame) {
         self.sent.insert(tick, frame);
+        self.predicted.retain(|&t, _| t < tick);
     }
 
     /// The frame the client believes is in force at `tick`.

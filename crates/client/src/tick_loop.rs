@@ -107,6 +107,17 @@ impl Shared {
     }
 }
 
+/// Stops every thread of the client when dropped: a thread that ends for any reason, a panic
+/// included, ends the others.
+#[derive(Debug)]
+pub struct StopOnDrop<'a>(pub &'a Shared);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// The running tick thread.
 #[derive(Debug)]
 pub struct TickLoop {
@@ -129,10 +140,9 @@ impl TickLoop {
             .spawn({
                 let shared = shared.clone();
                 move || {
-                    let result = run(&runtime, &shared);
-                    // Whatever ended the loop, the other threads should see it.
-                    shared.stop();
-                    result
+                    // Whatever ends the loop, a panic included, the other threads see it.
+                    let _stop = StopOnDrop(&shared);
+                    run(&runtime, &shared)
                 }
             })?;
         Ok(Self {

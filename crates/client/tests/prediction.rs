@@ -305,3 +305,37 @@ fn a_pending_dig_counts_from_the_tick_it_targets() {
     let early = Predictor::predict(&mut predictor, 12, &world, &[]).unwrap();
     assert_ne!(early, chain[&12]);
 }
+
+#[test]
+fn a_prediction_made_before_its_ticks_frame_was_sent_does_not_count() {
+    let (_, world) = zone();
+    let body = z3r0_sim::Body {
+        pos: [0, 20 * 1024, 0],
+        ..Default::default()
+    };
+    let mut p = Predictor::new();
+    p.authoritative(Authoritative {
+        tick: 1,
+        body,
+        frame: InputFrame::default(),
+    });
+    // A frame drawn just after tick 2 began, before its input was sent: standing still.
+    let stale = p.predict(2, &world, &[]).unwrap();
+    let walk = InputFrame {
+        forward: 127,
+        ..InputFrame::default()
+    };
+    p.sent(2, walk);
+    let walked = p.predict(2, &world, &[]).unwrap();
+    assert_ne!(walked.pos, stale.pos, "the frame changes the prediction");
+    p.authoritative(Authoritative {
+        tick: 2,
+        body: walked,
+        frame: walk,
+    });
+    assert_eq!(
+        p.corrections, 0,
+        "compared with the prediction that had the frame"
+    );
+    assert_eq!(p.max_error, 0);
+}

@@ -490,6 +490,8 @@ struct ChunkStream {
     sent_at: BTreeMap<ChunkPos, u64>,
     /// The height of the newest update handled.
     height: u64,
+    /// The claim entity of each column whose claim was sent (to prove again after a lag).
+    claims_sent: BTreeMap<(i32, i32), u64>,
 }
 
 /// Blocks after sending a chunk's version during which a subscription that reports the
@@ -801,6 +803,12 @@ async fn run_session(
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         warn!(player = %player, skipped = n, "session lagged behind the chain");
                         chunks.recheck();
+                        // The claims those blocks changed are lost with them: prove again
+                        // every claim sent (held, changed or released now), and send the
+                        // ones made meanwhile.
+                        let sent: Vec<_> = chunks.claims_sent.iter().map(|(&c, &e)| (c, e)).collect();
+                        chunks.waiting_claims.extend(shared.backend.prove_claims(&sent));
+                        chunks.waiting_claims.push(shared.backend.claims());
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => break Ok(()),
@@ -918,6 +926,12 @@ fn on_update(
     }
     for (height, claims) in ready_claims {
         if certified && height.checked_add(1) == Some(header.height) {
+            for c in &claims {
+                match c.owner {
+                    Some(_) => chunks.claims_sent.insert(c.column, c.entity),
+                    None => chunks.claims_sent.remove(&c.column),
+                };
+            }
             for event in claim_events(height, claims) {
                 send_event(&event)?;
             }

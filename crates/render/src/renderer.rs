@@ -91,6 +91,8 @@ pub struct FrameStats {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SyncStats {
     pub meshed: u32,
+    /// Chunks left for a later call by a limit on meshes per call.
+    pub left: u32,
     pub quads: u64,
     pub ao_refreshed: u32,
     pub cpu_ms: f64,
@@ -176,6 +178,8 @@ pub struct Renderer {
     occupancy: Occupancy,
     dirty: Vec<ChunkPos>,
     retry: Vec<ChunkPos>,
+    /// Chunks to mesh that a limit left for a later call.
+    backlog: Vec<ChunkPos>,
 }
 
 const SUN: [f32; 3] = [0.38, 0.82, 0.43];
@@ -318,6 +322,7 @@ impl Renderer {
             occupancy: Occupancy::default(),
             dirty: Vec::new(),
             retry: Vec::new(),
+            backlog: Vec::new(),
             config,
         })
     }
@@ -374,14 +379,30 @@ impl Renderer {
     /// bits of their resident neighbours (diagonal ones included), and unloads chunks that are
     /// resident but no longer in `world`.
     pub fn sync_world(&mut self, gpu: &Gpu, world: &mut World) -> Result<SyncStats, RenderError> {
+        self.sync_world_limited(gpu, world, usize::MAX)
+    }
+
+    /// [`Renderer::sync_world`], meshing at most `max_meshes` chunks; the rest wait for the
+    /// next call (a game loop that must not hold its world for long per frame).
+    pub fn sync_world_limited(
+        &mut self,
+        gpu: &Gpu,
+        world: &mut World,
+        max_meshes: usize,
+    ) -> Result<SyncStats, RenderError> {
         let started = Instant::now();
         let mut stats = SyncStats::default();
         let mut dirty = std::mem::take(&mut self.dirty);
         world.drain_remesh_into(&mut dirty);
-        // Chunks whose upload failed last time are tried again.
+        // Chunks whose upload failed last time are tried again, and those left waiting.
         dirty.extend(std::mem::take(&mut self.retry));
+        dirty.append(&mut self.backlog);
         dirty.sort_unstable();
         dirty.dedup();
+        if dirty.len() > max_meshes {
+            self.backlog = dirty.split_off(max_meshes);
+            stats.left = self.backlog.len() as u32;
+        }
         let gone: Vec<ChunkPos> = self
             .chunks
             .resident()

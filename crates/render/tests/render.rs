@@ -412,8 +412,13 @@ fn edits_remesh_only_what_changed() {
     let Some(gpu) = gpu() else { return };
     let mut world = generate_view(42, (0, 0), 2).unwrap();
     let mut renderer = Renderer::new(&gpu, RendererConfig::new(HEADLESS_FORMAT, 2)).unwrap();
+    // A limit per call leaves the rest for the next calls.
+    let limited = renderer.sync_world_limited(&gpu, &mut world, 5).unwrap();
+    assert_eq!(limited.meshed, 5);
+    assert_eq!(limited.left as usize, world.len() - 5);
     let first = renderer.sync_world(&gpu, &mut world).unwrap();
-    assert_eq!(first.meshed as usize, world.len());
+    assert_eq!(first.meshed as usize, world.len() - 5);
+    assert_eq!(first.left, 0);
     // Nothing changed: nothing to do.
     let idle = renderer.sync_world(&gpu, &mut world).unwrap();
     assert_eq!((idle.meshed, idle.ao_refreshed), (0, 0));
