@@ -220,17 +220,12 @@ async fn play(
     let mut bot = args.bot.map(|kind| Bot::new(kind, args.seed));
     let tick = Duration::from_millis(u64::from(game.edge.tick_ms.max(1)));
     let mut interval = tokio::time::interval(tick);
-    for tick in 0..args.frames.unwrap_or(HEADLESS_TICKS) {
+    for _ in 0..args.frames.unwrap_or(HEADLESS_TICKS) {
         interval.tick().await;
         game.poll().await?;
         match bot.as_mut() {
             Some(b) => b.tick(&mut game)?,
-            // Join, and ask again every second until a body shows up (a datagram may be lost).
-            None if !game.joined => {
-                if tick % 20 == 0 {
-                    game.join()?;
-                }
-            }
+            None if !game.joined => game.join()?,
             None => {
                 game.input(InputFrame::default())?;
             }

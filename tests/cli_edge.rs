@@ -267,6 +267,8 @@ fn a_node_serves_a_player_over_quic() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("presented "), "{stdout}");
+    // The player was in the zone already (the bot above): the client saw it and did not join.
+    assert!(!stdout.contains("already joined"), "{stdout}");
     // The tick thread sent on the chain's ticks meanwhile.
     let ticks: u64 = stdout
         .split(" ticks sent on")

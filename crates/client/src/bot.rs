@@ -132,10 +132,7 @@ impl Bot {
         self.settle(game);
         self.ticks += 1;
         if !game.joined {
-            if self.ticks % 20 == 1 {
-                game.join()?;
-            }
-            return Ok(());
+            return game.join();
         }
         if self.kind != BotKind::Cheat && !game.area_loaded() {
             // Stand still until the world around has streamed in (a cheater does not wait: its

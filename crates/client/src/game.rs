@@ -61,6 +61,8 @@ pub struct Outcome {
 
 /// Outcomes kept until someone drains them.
 const MAX_OUTCOMES: usize = 1024;
+/// Ticks after a join without a body before joining again.
+const JOIN_RETRY_TICKS: u64 = 20;
 /// Releases remembered (against an older claim proven again), at most.
 const MAX_RELEASES: usize = 4096;
 /// Ticks after its target tick that an edit shown early stays shown without a word from the
@@ -124,6 +126,8 @@ pub struct Game {
     /// The account's inventory as of the last finalized block that changed it (`None` until
     /// the node said).
     pub inventory: Option<Inventory>,
+    /// The tick of the last join sent.
+    join_sent: Option<u64>,
     /// The first action sent (the join), kept for the cheat bot's replay.
     first: Option<SignedAction>,
     /// Edits shown locally before the chain decides, by nonce.
@@ -183,6 +187,7 @@ impl Game {
             radius: 3,
             joined: false,
             inventory: None,
+            join_sent: None,
             first: None,
             pending_edits: BTreeMap::new(),
             held_back: BTreeMap::new(),
@@ -392,13 +397,26 @@ impl Game {
         }
     }
 
-    /// Joins the zone. Through a session key it does nothing: the account is in the zone while
-    /// the session lasts, and once the account has gone a join would make the session key a
-    /// player of its own (connect again, which delegates anew).
+    /// Joins the zone if it should (call it every tick until `joined`):
+    /// - not through a session key: the account is in the zone while the session lasts, and
+    ///   once the account has gone a join would make the session key a player of its own
+    ///   (connect again, which delegates anew);
+    /// - not before the first snapshot, which tells whether the player is in the zone already
+    ///   (a reconnect: a join would only be refused);
+    /// - again only a second after the last one if no body has shown up (a datagram may be
+    ///   lost).
     pub fn join(&mut self) -> Result<(), NetError> {
-        if self.is_session() {
+        if self.is_session() || self.joined || self.stats.snapshots == 0 {
             return Ok(());
         }
+        let tick = self.chain_tick();
+        if self
+            .join_sent
+            .is_some_and(|t| tick < t.saturating_add(JOIN_RETRY_TICKS))
+        {
+            return Ok(());
+        }
+        self.join_sent = Some(tick);
         self.act(&Action::Join).map(|_| ())
     }
 

@@ -20,8 +20,6 @@ use crate::game::Game;
 
 /// How often the tick thread looks at the network and the chain's clock.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(4);
-/// Ticks after a join without a body before joining again (a datagram may be lost).
-const JOIN_RETRY_TICKS: u64 = 20;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Controls {
@@ -178,7 +176,6 @@ impl Drop for TickLoop {
 
 fn run(runtime: &tokio::runtime::Handle, shared: &Shared) -> Result<(), NetError> {
     let mut last_tick = None;
-    let mut join_sent: Option<u64> = None;
     while !shared.stopped() {
         {
             let mut game = shared.game();
@@ -198,9 +195,8 @@ fn run(runtime: &tokio::runtime::Handle, shared: &Shared) -> Result<(), NetError
                         (frame.forward, frame.strafe, frame.flags) = (0, 0, 0);
                     }
                     game.input(frame)?;
-                } else if join_sent.is_none_or(|t| tick >= t + JOIN_RETRY_TICKS) {
+                } else {
                     game.join()?;
-                    join_sent = Some(tick);
                 }
             }
         }
