@@ -524,9 +524,8 @@ impl Sim {
     /// Executes one block: `actions` are (signer, the tick it targets, payload) in block order.
     /// Returns the state root; `receipts` gets this tick's receipts appended.
     ///
-    /// Blocks may skip ticks (a leader proposes for the tick it is in). Bodies keep moving
-    /// through the skipped ones, and each action takes effect at the tick it targets, before
-    /// that tick's movement, as if every tick had had its block: one block per tick or one per
+    /// Blocks may skip ticks (a leader proposes for the tick it is in). Each skipped tick runs
+    /// as if it had had its block: the actions that target it, then movement, then timeouts: one block per tick or one per
     /// several gives the same state, and a client predicts tick by tick. (A late action, or one
     /// beyond the catch-up bound, takes effect at the first tick moved.) Catch-up is bounded,
     /// so a long outage does not make one block arbitrarily expensive.
@@ -557,6 +556,7 @@ impl Sim {
                     }
                 }
                 self.movement(receipts);
+                self.timeouts(receipts);
             }
             self.tick = tick;
             for (index, (player, target, payload)) in &actions {

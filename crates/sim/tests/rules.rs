@@ -422,3 +422,48 @@ fn a_block_over_skipped_ticks_applies_each_action_at_its_tick() {
     assert_eq!(skipping.body(&BOB), per_tick.body(&BOB));
     assert_eq!(skipping.root(), per_tick.root(), "the same state");
 }
+
+#[test]
+fn a_timeout_inside_skipped_ticks_happens_at_its_tick() {
+    // Alice falls silent; with a 5-tick timeout she times out inside the span one block
+    // covers, so her late input in that block is refused, as it would be tick by tick.
+    let config = SimConfig {
+        timeout_ticks: 5,
+        ..SimConfig::default()
+    };
+    let mut per_tick = arena_with(config);
+    tick(&mut per_tick, &[(ALICE, Action::Join), (BOB, Action::Join)]);
+    tick(&mut per_tick, &idle(&[ALICE, BOB]));
+    let mut bytes = Vec::new();
+    per_tick.snapshot(&mut bytes).unwrap();
+    let mut skipping = z3r0_sim::Sim::restore(config, &bytes).unwrap();
+    let t = per_tick.tick();
+    let input = Action::Input(z3r0_sim::InputFrame::default()).encode_to_vec();
+    // Bob keeps sending; Alice sends once more at t + 8, after her timeout.
+    let plan: Vec<(z3r0_sim::PlayerKey, u64)> = (t + 1..=t + 8)
+        .map(|at| (BOB, at))
+        .chain([(ALICE, t + 8)])
+        .collect();
+    let mut per_tick_receipts = Vec::new();
+    for at in t + 1..=t + 8 {
+        let actions: Vec<_> = plan.iter().filter(|(_, a)| *a == at).collect();
+        per_tick.execute_tick(
+            at,
+            actions.iter().map(|(k, _)| (k, input.as_slice())),
+            &mut per_tick_receipts,
+        );
+    }
+    let mut receipts = Vec::new();
+    skipping.execute_block(
+        t + 8,
+        plan.iter().map(|(k, at)| (k, *at, input.as_slice())),
+        &mut receipts,
+    );
+    let timed_out = |r: &[Receipt]| {
+        r.iter()
+            .any(|x| matches!(x, Receipt::TimedOut { player } if *player == ALICE))
+    };
+    assert!(timed_out(&per_tick_receipts) && timed_out(&receipts));
+    assert!(skipping.body(&ALICE).is_none());
+    assert_eq!(skipping.root(), per_tick.root(), "the same state");
+}
