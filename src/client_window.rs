@@ -8,7 +8,7 @@
 //!   hotbar, the latest refusal), and plays the sounds. The window title repeats the status
 //!   line.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
 use z3r0_client::hud::{HOTBAR, HudInfo};
 use z3r0_client::sounds::{LOCAL, SoundCues};
-use z3r0_client::tick_loop::{Shared, StopOnDrop, TickLoop};
+use z3r0_client::tick_loop::{Shared, StopOnDrop, TickLoop, lock};
 use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::FrameInput;
@@ -55,10 +55,6 @@ struct ToRender {
     resize: Option<(u32, u32)>,
     /// Sounds of the player's own clicks.
     sounds: Vec<(Sound, [f32; 3])>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 struct App {

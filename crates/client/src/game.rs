@@ -10,7 +10,7 @@ use z3r0_net::NetError;
 use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
 use z3r0_net::server::chunk_of;
 use z3r0_net::snapshot::OwnState;
-use z3r0_sim::{Action, Body, InputFrame, Inventory, Reason};
+use z3r0_sim::{Action, Body, Claim, InputFrame, Inventory, Reason};
 use z3r0_voxel::{BlockId, ChunkPos, VoxelPos, World, blocks};
 
 use crate::interp::Interpolator;
@@ -84,9 +84,8 @@ const MAX_BLOCK_CHANGES: usize = 256;
 /// A chunk column's claim as the client holds it: checked against a finalized records root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShownClaim {
-    pub owner: [u8; 32],
-    /// Players the owner lets build there (sorted).
-    pub builders: Vec<[u8; 32]>,
+    /// The claim record as proven (owner, builders).
+    pub claim: Claim,
     /// The claim's entity (only its own release, proven, removes it).
     pub entity: u64,
     /// The height it was proven at (an older proof never replaces a newer one).
@@ -319,7 +318,7 @@ impl Game {
         let may_build = self
             .claims
             .get(&(c.x, c.z))
-            .is_none_or(|claim| claim.owner == account || claim.builders.contains(&account));
+            .is_none_or(|shown| shown.claim.may_build(&account));
         let world = &self.world;
         if z3r0_sim::edit_check(&|p| world.voxel(p), eye, pos, placing, may_build).is_err() {
             return false;
@@ -672,7 +671,7 @@ impl Game {
     /// The owner of the chunk column holding `voxel`, as finalized (`None`: unclaimed).
     pub fn owner_of(&self, voxel: VoxelPos) -> Option<[u8; 32]> {
         let c = voxel.chunk();
-        self.claims.get(&(c.x, c.z)).map(|c| c.owner)
+        self.claims.get(&(c.x, c.z)).map(|c| c.claim.owner)
     }
 
     /// The predicted local body at the input tick (what the player sees), if joined.
@@ -714,8 +713,11 @@ fn apply_claims(
                 shown.insert(
                     c.column,
                     ShownClaim {
-                        owner,
-                        builders: c.builders,
+                        claim: Claim {
+                            column: c.column,
+                            owner,
+                            builders: c.builders,
+                        },
                         entity: c.entity,
                         height,
                     },
@@ -814,8 +816,11 @@ mod tests {
         assert_eq!(
             claim,
             Some(ShownClaim {
-                owner: [1; 32],
-                builders: vec![[7; 32]],
+                claim: z3r0_sim::Claim {
+                    column: col,
+                    owner: [1; 32],
+                    builders: vec![[7; 32]],
+                },
                 entity: 40,
                 height: 10
             })
@@ -828,7 +833,7 @@ mod tests {
             vec![entry(col, 39, Some([2; 32]))],
         );
         apply_claims(&mut shown, &mut released, 11, vec![entry(col, 41, None)]);
-        assert_eq!(shown.get(&col).map(|c| c.owner), Some([1; 32]));
+        assert_eq!(shown.get(&col).map(|c| c.claim.owner), Some([1; 32]));
         // Its own release does; the old claim proven again later does not come back.
         apply_claims(&mut shown, &mut released, 12, vec![entry(col, 40, None)]);
         assert!(!shown.contains_key(&col));
@@ -846,7 +851,7 @@ mod tests {
             13,
             vec![entry(col, 42, Some([3; 32]))],
         );
-        assert_eq!(shown.get(&col).map(|c| c.owner), Some([3; 32]));
+        assert_eq!(shown.get(&col).map(|c| c.claim.owner), Some([3; 32]));
     }
 
     #[test]

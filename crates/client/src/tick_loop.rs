@@ -59,7 +59,7 @@ pub struct Shared {
 
 /// Locks `m`, taking the value over from a thread that panicked while holding it (the game is
 /// still consistent between calls: every mutation is one call).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

@@ -320,7 +320,7 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
         }
     }
     assert_eq!(
-        late.claims.get(&column).map(|c| c.owner),
+        late.claims.get(&column).map(|c| c.claim.owner),
         Some(key),
         "{:?}",
         late.claims

@@ -548,20 +548,17 @@ impl Sim {
         } else {
             let first = tick - skipped;
             let actions: Vec<_> = actions.into_iter().enumerate().collect();
-            for step in first..tick {
+            for step in first..=tick {
                 self.tick = step;
                 for (index, (player, target, payload)) in &actions {
                     if (*target).clamp(first, tick) == step {
                         self.apply_payload(player, payload, u32::try_from(*index).ok(), receipts);
                     }
                 }
-                self.movement(receipts);
-                self.timeouts(receipts);
-            }
-            self.tick = tick;
-            for (index, (player, target, payload)) in &actions {
-                if *target >= tick {
-                    self.apply_payload(player, payload, u32::try_from(*index).ok(), receipts);
+                // The block's own tick moves and times out below, as in the steady state.
+                if step < tick {
+                    self.movement(receipts);
+                    self.timeouts(receipts);
                 }
             }
         }

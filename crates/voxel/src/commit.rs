@@ -304,7 +304,7 @@ impl SparseMerkleTree {
             match &self.nodes[at as usize].kind {
                 Kind::Leaf { key: k, value } => {
                     return (k != key).then_some(AbsenceProof {
-                        siblings,
+                        path: MerkleProof { siblings },
                         other: Some((*k, *value)),
                     });
                 }
@@ -322,7 +322,7 @@ impl SparseMerkleTree {
             }
         }
         Some(AbsenceProof {
-            siblings,
+            path: MerkleProof { siblings },
             other: None,
         })
     }
@@ -347,10 +347,16 @@ pub enum ProofError {
 impl MerkleProof {
     /// Checks that `key` maps to `value` in the tree with root `root`.
     pub fn verify(&self, root: &Hash, key: &Hash, value: &Hash) -> Result<(), ProofError> {
+        self.climb(root, key, leaf_hash(key, value))
+    }
+
+    /// Hashes up from `bottom` (what ends `key`'s path) by `key`'s own bits and checks the
+    /// result is `root`.
+    fn climb(&self, root: &Hash, key: &Hash, bottom: Hash) -> Result<(), ProofError> {
         if self.siblings.len() > MAX_DEPTH {
             return Err(ProofError::TooDeep(self.siblings.len()));
         }
-        let mut h = leaf_hash(key, value);
+        let mut h = bottom;
         for (depth, sib) in self.siblings.iter().enumerate().rev() {
             h = if bit(key, depth) == 0 {
                 node_hash(&h, sib)
@@ -410,44 +416,27 @@ impl Read for MerkleProof {
 /// which in this trie means no other key shares that path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AbsenceProof {
-    pub siblings: Vec<Hash>,
+    pub path: MerkleProof,
     pub other: Option<(Hash, Hash)>,
 }
 
 impl AbsenceProof {
     /// Checks that `key` is absent from the tree with root `root`.
     pub fn verify(&self, root: &Hash, key: &Hash) -> Result<(), ProofError> {
-        if self.siblings.len() > MAX_DEPTH {
-            return Err(ProofError::TooDeep(self.siblings.len()));
-        }
-        let mut h = match &self.other {
+        let bottom = match &self.other {
             Some((other, _)) if other == key => return Err(ProofError::Present),
             Some((other, value)) => leaf_hash(other, value),
             None => EMPTY_HASH,
         };
         // Climbing by the key's own bits: a leaf of another key only leads to the root if it
         // sits on the key's path.
-        for (depth, sib) in self.siblings.iter().enumerate().rev() {
-            h = if bit(key, depth) == 0 {
-                node_hash(&h, sib)
-            } else {
-                node_hash(sib, &h)
-            };
-        }
-        if h == *root {
-            Ok(())
-        } else {
-            Err(ProofError::RootMismatch)
-        }
+        self.path.climb(root, key, bottom)
     }
 }
 
 impl Write for AbsenceProof {
     fn write(&self, buf: &mut impl BufMut) {
-        MerkleProof {
-            siblings: self.siblings.clone(),
-        }
-        .write(buf);
+        self.path.write(buf);
         match &self.other {
             None => buf.put_u8(0),
             Some((key, value)) => {
@@ -461,14 +450,14 @@ impl Write for AbsenceProof {
 
 impl EncodeSize for AbsenceProof {
     fn encode_size(&self) -> usize {
-        2 + 32 * self.siblings.len() + 1 + if self.other.is_some() { 64 } else { 0 }
+        self.path.encode_size() + 1 + if self.other.is_some() { 64 } else { 0 }
     }
 }
 
 impl Read for AbsenceProof {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        let MerkleProof { siblings } = MerkleProof::read_cfg(buf, &())?;
+        let path = MerkleProof::read_cfg(buf, &())?;
         let other = match u8::read_cfg(buf, &())? {
             0 => None,
             1 => Some((
@@ -477,7 +466,7 @@ impl Read for AbsenceProof {
             )),
             _ => return Err(CodecError::Invalid("AbsenceProof", "bad leaf tag")),
         };
-        Ok(Self { siblings, other })
+        Ok(Self { path, other })
     }
 }
 
@@ -699,7 +688,7 @@ mod tests {
             // No absence proof works for a key that is there.
             assert!(p.verify(&root, &k(i - 300)).is_err(), "key {}", i - 300);
             let mut bad = p.clone();
-            if let Some(s) = bad.siblings.first_mut() {
+            if let Some(s) = bad.path.siblings.first_mut() {
                 s[0] ^= 1;
                 assert_eq!(bad.verify(&root, &k(i)), Err(ProofError::RootMismatch));
             }
@@ -716,18 +705,18 @@ mod tests {
         assert!(t.prove_absent(&k(5)).is_none());
         let membership = t.prove(&k(5)).unwrap();
         let forged = AbsenceProof {
-            siblings: membership.siblings.clone(),
+            path: membership.clone(),
             other: Some((k(5), k(6))),
         };
         assert_eq!(forged.verify(&root, &k(5)), Err(ProofError::Present));
         let elsewhere = t.prove(&k(6)).unwrap();
         let forged = AbsenceProof {
-            siblings: elsewhere.siblings,
+            path: elsewhere,
             other: Some((k(6), k(7))),
         };
         assert_eq!(forged.verify(&root, &k(5)), Err(ProofError::RootMismatch));
         let empty_slot = AbsenceProof {
-            siblings: membership.siblings,
+            path: membership,
             other: None,
         };
         assert_eq!(
