@@ -170,7 +170,9 @@ impl Read for SignedAction {
 
 /// Verifies every signature at once (one multi-scalar check); on failure, finds the offenders one
 /// by one. Returns the indices of invalid actions (empty: all valid). `rng` draws the batch
-/// coefficients: callers pass an unpredictable generator, so no crafted batch can pass.
+/// coefficients and must be the verifier's own randomness: whoever can predict the coefficients
+/// can make a forged signature cancel against one of its own (see the `forge` feature), so it
+/// is never seeded from data a proposer, peer or player chooses.
 pub fn verify_all(rng: &mut impl CryptoRng, actions: &[SignedAction]) -> Vec<usize> {
     if actions.is_empty() {
         return Vec::new();

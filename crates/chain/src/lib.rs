@@ -6,6 +6,8 @@
 
 pub mod action;
 pub mod block;
+#[cfg(feature = "forge")]
+pub mod forge;
 pub mod machine;
 pub mod mempool;
 

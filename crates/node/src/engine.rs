@@ -305,7 +305,7 @@ const CHECKPOINT_KEY: u64 = 0;
 /// Starts a validator on `context` with the given network. Blocks finalized before a restart are
 /// recovered from the checkpoint and marshal's archive before consensus resumes.
 pub async fn start<E, M, C, B, S, R>(
-    context: E,
+    mut context: E,
     setup: ValidatorSetup<M>,
     peers: C,
     blocker: B,
@@ -342,16 +342,18 @@ where
     )
     .await
     .map_err(|e| NodeError::Storage(e.to_string()))?;
+    // The runtime's randomness is this validator's own (the OS's, or a simulation's seed).
     let genesis_executor = Executor::new(
         setup.mempool,
         setup
             .machine
             .fork()
             .map_err(|e| NodeError::Storage(e.to_string()))?,
+        &mut context,
     );
     let genesis_block = genesis_executor.finalized().block.clone();
     let executor = match checkpoints.get(&U64::new(CHECKPOINT_KEY)) {
-        Some(bytes) => Executor::resume(setup.mempool, &setup.machine, bytes)?,
+        Some(bytes) => Executor::resume(setup.mempool, &setup.machine, bytes, &mut context)?,
         None => genesis_executor,
     };
     let resumed_height = executor.finalized().block.height;

@@ -17,7 +17,7 @@
 //! executes once, on the finalized state; the tip is then forked only when a child comes first.
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{CryptoRng, SeedableRng};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use z3r0_chain::{
@@ -82,6 +82,10 @@ pub struct Executor<M: StateMachine + Snapshot> {
     /// verified once per block, not at proposal, ahead-of-finality and final execution each.
     checked: BTreeMap<Hash, u64>,
     receipts: Vec<M::Receipt>,
+    /// Draws batch-verification coefficients. Seeded from this validator's own randomness, never
+    /// from block data: a proposer who knows the coefficients can make a forged signature and a
+    /// compensating one cancel in the batch equation.
+    coefficients: ChaCha20Rng,
     /// Forks of the finalized state made for the tip.
     forks: u64,
 }
@@ -107,8 +111,9 @@ pub fn genesis_block<M: StateMachine>(zone: u32, machine: &M) -> Block {
 const CHECKPOINT_MAGIC: &[u8; 8] = b"z3r0ckp1";
 
 impl<M: StateMachine + Snapshot> Executor<M> {
-    /// Starts from genesis: `machine` is the zone's initial state.
-    pub fn new(config: MempoolConfig, machine: M) -> Self {
+    /// Starts from genesis: `machine` is the zone's initial state. `entropy` seeds the batch
+    /// coefficients: the validator's own randomness (OS randomness, or a simulation's seed).
+    pub fn new(config: MempoolConfig, machine: M, entropy: &mut impl CryptoRng) -> Self {
         let block = genesis_block(config.zone, &machine);
         let summary = Arc::new(Executed {
             digest: block.digest(),
@@ -116,10 +121,15 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             block: Arc::new(block),
             nonces: Nonces::default(),
         });
-        Self::from_parts(config, machine, summary)
+        Self::from_parts(config, machine, summary, entropy)
     }
 
-    fn from_parts(config: MempoolConfig, machine: M, summary: Arc<Executed>) -> Self {
+    fn from_parts(
+        config: MempoolConfig,
+        machine: M,
+        summary: Arc<Executed>,
+        entropy: &mut impl CryptoRng,
+    ) -> Self {
         let mut summaries = BTreeMap::new();
         summaries.insert(summary.digest, summary.clone());
         Self {
@@ -129,6 +139,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             summaries,
             checked: Default::default(),
             receipts: Vec::new(),
+            coefficients: ChaCha20Rng::from_rng(entropy),
             forks: 0,
         }
     }
@@ -192,7 +203,13 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .summaries
             .get(&block.parent)
             .ok_or(ExecError::UnknownParent(block.parent))?;
-        Self::check_against(&self.config, parent, block, verified)?;
+        Self::check_against(
+            &self.config,
+            parent,
+            block,
+            verified,
+            &mut self.coefficients,
+        )?;
         self.checked.insert(*digest, block.height);
         Ok(())
     }
@@ -202,6 +219,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         parent: &Executed,
         block: &Block,
         verified: &dyn Fn(&SignedAction) -> bool,
+        coefficients: &mut ChaCha20Rng,
     ) -> Result<(), ExecError> {
         block.check_follows(&parent.block)?;
         if block.parent_state_root != parent.root {
@@ -212,16 +230,13 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             }
             .into());
         }
-        // Batch verification draws random coefficients; its verdict does not depend on them
-        // (ZIP-215), so seed them from the block for reproducible runs.
-        let mut rng = ChaCha20Rng::from_seed(block.parent_state_root);
         check_block_actions_known(
             config,
             &parent.nonces,
             block.tick,
             &block.actions,
             MAX_BLOCK_ACTIONS,
-            &mut rng,
+            coefficients,
             verified,
         )
         .map_err(|source| ExecError::Actions {
@@ -435,8 +450,14 @@ impl<M: StateMachine + Snapshot> Executor<M> {
     }
 
     /// Resumes from [`Executor::checkpoint`] bytes; `genesis` is the zone's initial state (it
-    /// supplies the machine's configuration). Bad bytes give an error, never a panic.
-    pub fn resume(config: MempoolConfig, genesis: &M, bytes: &[u8]) -> Result<Self, ExecError> {
+    /// supplies the machine's configuration), `entropy` as in [`Executor::new`]. Bad bytes give
+    /// an error, never a panic.
+    pub fn resume(
+        config: MempoolConfig,
+        genesis: &M,
+        bytes: &[u8],
+        entropy: &mut impl CryptoRng,
+    ) -> Result<Self, ExecError> {
         let bad = ExecError::BadCheckpoint;
         let mut rest = bytes
             .strip_prefix(CHECKPOINT_MAGIC.as_slice())
@@ -471,7 +492,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             root,
             nonces: Nonces::from_entries(entries),
         });
-        Ok(Self::from_parts(config, machine, summary))
+        Ok(Self::from_parts(config, machine, summary, entropy))
     }
 }
 
@@ -503,8 +524,17 @@ mod tests {
         })
     }
 
+    /// This validator's own randomness (fixed here so a failure replays).
+    fn entropy() -> ChaCha20Rng {
+        ChaCha20Rng::seed_from_u64(0x00e7_0001)
+    }
+
     fn executor() -> Executor<Counters> {
-        Executor::new(MempoolConfig::for_zone(7), Counters::default())
+        Executor::new(
+            MempoolConfig::for_zone(7),
+            Counters::default(),
+            &mut entropy(),
+        )
     }
 
     #[test]
@@ -598,10 +628,71 @@ mod tests {
         }
     }
 
+    /// A proposer who knows the batch coefficients (once drawn from the parent's state root)
+    /// can sign an action for any victim without its key, covered by one of its own.
+    #[test]
+    fn a_forged_pair_that_passes_a_predictable_batch_is_refused() {
+        use z3r0_chain::{ACTION_NAMESPACE, BlockActionsError, Rejection, forge};
+        let g = executor().finalized().clone();
+        let victim = PrivateKey::from_seed(5).public_key();
+        let accomplice = forge::Accomplice::from_seed(1);
+        let predictable = || ChaCha20Rng::from_seed(g.root);
+        let z = forge::predict_coefficients(&mut predictable(), 2);
+        let act = |add: u64| Action {
+            player: victim.clone(),
+            zone: 7,
+            tick: 1,
+            nonce: 0,
+            payload: add.to_be_bytes().to_vec().into(),
+        };
+        let (forged, cover) = forge::forged_pair(
+            ACTION_NAMESPACE,
+            act(1_000),
+            act(1),
+            &accomplice,
+            z[0],
+            z[1],
+        );
+        assert!(
+            !forged.verify() && !cover.verify(),
+            "neither is valid alone"
+        );
+        let actions = vec![forged, cover];
+        // Coefficients the proposer can predict let the pair through.
+        assert!(z3r0_chain::verify_all(&mut predictable(), &actions).is_empty());
+        let block = child(&g, 1, actions);
+        // Every honest validator draws its own coefficients and refuses the block, on every
+        // path that checks one.
+        for seed in 0..4 {
+            let mut ex = Executor::new(
+                MempoolConfig::for_zone(7),
+                Counters::default(),
+                &mut ChaCha20Rng::seed_from_u64(seed),
+            );
+            let err = ex.check(&block).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ExecError::Actions {
+                        source: BlockActionsError::Invalid {
+                            index: 0,
+                            reason: Rejection::BadSignature
+                        },
+                        ..
+                    }
+                ),
+                "validator {seed}: {err}"
+            );
+            assert!(ex.execute_speculative(block.clone()).is_err());
+            assert!(ex.finalize(block.clone(), &mut Vec::new()).is_err());
+            assert_eq!(ex.finalized().block.height, 0, "nothing was executed");
+        }
+    }
+
     #[test]
     fn blocks_final_before_their_children_execute_once() {
         let counted = Counted::default();
-        let mut ex = Executor::new(MempoolConfig::for_zone(7), counted.clone());
+        let mut ex = Executor::new(MempoolConfig::for_zone(7), counted.clone(), &mut entropy());
         let key = PrivateKey::from_seed(3);
         let mut receipts = Vec::new();
         let mut parent = ex.finalized().clone();
@@ -702,16 +793,27 @@ mod tests {
             .finalize(child(&g, 1, vec![action(&key, 0, 1, 3)]), &mut receipts)
             .unwrap();
         let bytes = ex.checkpoint().unwrap();
-        let resumed = Executor::resume(*ex.config(), &Counters::default(), &bytes).unwrap();
+        let resumed =
+            Executor::resume(*ex.config(), &Counters::default(), &bytes, &mut entropy()).unwrap();
         assert_eq!(resumed.finalized().root, s.root);
         assert_eq!(resumed.finalized().digest, s.digest);
         assert_eq!(resumed.finalized().nonces, s.nonces);
         for cut in [0, 8, 20, bytes.len() - 1] {
-            assert!(Executor::resume(*ex.config(), &Counters::default(), &bytes[..cut]).is_err());
+            assert!(
+                Executor::resume(
+                    *ex.config(),
+                    &Counters::default(),
+                    &bytes[..cut],
+                    &mut entropy()
+                )
+                .is_err()
+            );
         }
         let mut flipped = bytes.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert!(Executor::resume(*ex.config(), &Counters::default(), &flipped).is_err());
+        assert!(
+            Executor::resume(*ex.config(), &Counters::default(), &flipped, &mut entropy()).is_err()
+        );
     }
 }
