@@ -87,7 +87,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         Some(path) => key_file(path, "session")?,
         None => key_file(&args.key, "player")?,
     };
-    let mut config = ClientConfig::new(args.connect, keys);
+    let mut config = ClientConfig::new(args.connect, genesis.chain_id(), keys);
     config.zone = Some(genesis.zone);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

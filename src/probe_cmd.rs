@@ -58,7 +58,7 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     let keys = genesis
         .public_keys()
         .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
-    let config = ClientConfig::new(args.connect, keys);
+    let config = ClientConfig::new(args.connect, genesis.chain_id(), keys);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

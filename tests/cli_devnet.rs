@@ -94,15 +94,20 @@ impl Devnet {
         }
     }
 
+    /// The validator's pid, once its pid file is written (a read can catch it empty).
     fn pid(&self, validator: usize) -> u32 {
         let path = self
             .dir
             .join(format!("chain/validator-{validator}/node.pid"));
-        std::fs::read_to_string(path)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let read = std::fs::read_to_string(&path).ok();
+            if let Some(pid) = read.and_then(|s| s.trim().parse().ok()) {
+                return pid;
+            }
+            assert!(Instant::now() < deadline, "no pid in {}", path.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn dashboard(&mut self) -> String {

@@ -56,7 +56,11 @@ fn a_node_serves_a_player_over_quic() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let client_config = ClientConfig::new(config.player_listen, genesis.public_keys().unwrap());
+        let client_config = ClientConfig::new(
+            config.player_listen,
+            genesis.chain_id(),
+            genesis.public_keys().unwrap(),
+        );
         // The node needs a moment to generate its zone and start.
         let start = Instant::now();
         let mut client = loop {

@@ -453,7 +453,7 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
     let keys = genesis
         .public_keys()
         .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
-    let mut client = ClientConfig::new(validators[0].players, keys);
+    let mut client = ClientConfig::new(validators[0].players, genesis.chain_id(), keys);
     client.zone = Some(genesis.zone);
     let (stop_bots, bot_stop) = tokio::sync::watch::channel(false);
     let handles: Vec<BotHandle> = (0..args.bots + args.cheaters)

@@ -1,5 +1,8 @@
 //! Actions: a player's signed input for one tick. The payload is opaque here (the game state
 //! machine decodes it); the chain checks who signed it, for which zone and tick, and its nonce.
+// Values here come from actions, blocks, gossip, checkpoints or the genesis: arithmetic and
+// indexing are checked, and each allowance states the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use bytes::{Buf as _, BufMut, Bytes};
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
@@ -8,8 +11,11 @@ use commonware_cryptography::{BatchEntry, BatchVerifier as _, Signer as _, Verif
 use rand_core::CryptoRng;
 use std::collections::BTreeMap;
 
+use crate::ChainId;
+
 /// Domain of action signatures: a signature over an action can never be replayed as anything
-/// else (consensus votes, peer handshakes).
+/// else (consensus votes, peer handshakes). The namespace is [`ChainId::namespace`] of it, so
+/// an action signed for one genesis never verifies under another.
 pub const ACTION_NAMESPACE: &[u8] = b"z3r0/action/v1";
 
 /// Largest payload an action may carry.
@@ -34,8 +40,9 @@ impl Action {
         out
     }
 
-    pub fn sign(self, key: &PrivateKey) -> SignedAction {
-        let signature = key.sign(ACTION_NAMESPACE, &self.signing_bytes());
+    /// Signs for `chain`.
+    pub fn sign(self, key: &PrivateKey, chain: &ChainId) -> SignedAction {
+        let signature = key.sign(&chain.namespace(ACTION_NAMESPACE), &self.signing_bytes());
         SignedAction {
             action: self,
             signature,
@@ -55,6 +62,8 @@ impl Write for Action {
 }
 
 impl EncodeSize for Action {
+    // Bound: a few fixed fields and one in-memory payload, far below `usize::MAX`.
+    #[allow(clippy::arithmetic_side_effects)]
     fn encode_size(&self) -> usize {
         self.player.encode_size() + 4 + 8 + 8 + 2 + self.payload.len()
     }
@@ -118,9 +127,10 @@ pub struct SignedAction {
 }
 
 impl SignedAction {
-    pub fn verify(&self) -> bool {
+    /// Whether the signature is the player's, made for `chain`.
+    pub fn verify(&self, chain: &ChainId) -> bool {
         self.action.player.verify(
-            ACTION_NAMESPACE,
+            &chain.namespace(ACTION_NAMESPACE),
             &self.action.signing_bytes(),
             &self.signature,
         )
@@ -153,6 +163,8 @@ impl Write for SignedAction {
 }
 
 impl EncodeSize for SignedAction {
+    // Bound: as for `Action`, plus a 64-byte signature.
+    #[allow(clippy::arithmetic_side_effects)]
     fn encode_size(&self) -> usize {
         self.action.encode_size() + self.signature.encode_size()
     }
@@ -173,17 +185,25 @@ impl Read for SignedAction {
 /// coefficients and must be the verifier's own randomness: whoever can predict the coefficients
 /// can make a forged signature cancel against one of its own (see the `forge` feature), so it
 /// is never seeded from data a proposer, peer or player chooses.
-pub fn verify_all(rng: &mut impl CryptoRng, actions: &[SignedAction]) -> Vec<usize> {
+pub fn verify_all(
+    rng: &mut impl CryptoRng,
+    chain: &ChainId,
+    actions: &[SignedAction],
+) -> Vec<usize> {
     if actions.is_empty() {
         return Vec::new();
     }
-    let messages: Vec<Vec<u8>> = actions.iter().map(|a| a.action.signing_bytes()).collect();
+    let namespace = chain.namespace(ACTION_NAMESPACE);
+    let signed: Vec<(Vec<u8>, &SignedAction)> = actions
+        .iter()
+        .map(|a| (a.action.signing_bytes(), a))
+        .collect();
     let ok = PublicKey::verify_batch(
         rng,
-        actions,
-        |i, a| BatchEntry {
-            namespace: ACTION_NAMESPACE,
-            message: &messages[i],
+        &signed,
+        |_, (message, a)| BatchEntry {
+            namespace: &namespace,
+            message,
             public_key: &a.action.player,
             signature: &a.signature,
         },
@@ -195,7 +215,7 @@ pub fn verify_all(rng: &mut impl CryptoRng, actions: &[SignedAction]) -> Vec<usi
     actions
         .iter()
         .enumerate()
-        .filter(|(_, a)| !a.verify())
+        .filter(|(_, a)| !a.verify(chain))
         .map(|(i, _)| i)
         .collect()
 }

@@ -4,6 +4,9 @@
 //! up to `h - 1` produced. A proposer can then build block `h` as soon as `h - 1` is finalized and
 //! executed, without executing its own block first; every validator checks the root when it
 //! executes the parent.
+// Values here come from actions, blocks, gossip, checkpoints or the genesis: arithmetic and
+// indexing are checked, and each allowance states the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::action::SignedAction;
 use crate::machine::Hash;
@@ -110,11 +113,15 @@ impl Block {
                 got: self.parent,
             });
         }
-        if self.height != parent.height + 1 {
-            return Err(BlockError::WrongHeight {
-                expected: parent.height + 1,
-                got: self.height,
-            });
+        // A parent at the last height has no child: nothing can be expected of one.
+        match parent.height.checked_add(1) {
+            Some(expected) if self.height == expected => {}
+            expected => {
+                return Err(BlockError::WrongHeight {
+                    expected: expected.unwrap_or(u64::MAX),
+                    got: self.height,
+                });
+            }
         }
         if self.tick <= parent.tick {
             return Err(BlockError::TickNotAfterParent {
@@ -170,6 +177,8 @@ impl Write for Block {
 }
 
 impl EncodeSize for Block {
+    // Bound: fixed header fields and the sizes of in-memory actions, far below `usize::MAX`.
+    #[allow(clippy::arithmetic_side_effects)]
     fn encode_size(&self) -> usize {
         32 + 8
             + 8

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod block;
+pub mod chain_id;
 #[cfg(feature = "forge")]
 pub mod forge;
 pub mod machine;
@@ -13,12 +14,17 @@ pub mod mempool;
 
 pub use action::{ACTION_NAMESPACE, Action, MAX_PAYLOAD, SignedAction, verify_all};
 pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS, header_digest};
+pub use chain_id::ChainId;
 
-/// Namespace of consensus votes and certificates (simplex derives its per-vote namespaces from
-/// it). Here so light clients can check finality without the consensus crates.
+/// Domain of consensus votes and certificates: the namespace is
+/// [`ChainId::namespace`] of it, and simplex derives its per-vote namespaces from that. Here so
+/// light clients can check finality without the consensus crates.
 pub const CONSENSUS_NAMESPACE: &[u8] = b"z3r0/consensus/v1";
-pub use machine::{CounterReceipt, Counters, CountersSnapshotError, Hash, Snapshot, StateMachine};
+pub use machine::{
+    CounterReceipt, Counters, CountersSnapshotError, Hash, PayloadCheck, Snapshot, StateMachine,
+    any_payload,
+};
 pub use mempool::{
-    BlockActionsError, Mempool, MempoolConfig, Nonces, Rejection, check_block_actions,
-    check_block_actions_known,
+    BlockActionsError, MAX_NONCE, Mempool, MempoolConfig, NonceRecord, Nonces, Rejection,
+    check_block_actions, check_block_actions_known, nonce_after,
 };

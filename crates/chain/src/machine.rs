@@ -6,10 +6,24 @@ use std::collections::BTreeMap;
 
 pub type Hash = [u8; 32];
 
+/// A stateless, cheap check of an action's payload (a decode). The mempool runs it before the
+/// signature, and verifiers refuse a block carrying a payload it refuses, so such payloads are
+/// never gossiped, proposed, finalized or archived.
+pub type PayloadCheck = fn(&[u8]) -> Result<(), String>;
+
+/// The payload check of a machine that gives every payload a meaning.
+pub fn any_payload(_: &[u8]) -> Result<(), String> {
+    Ok(())
+}
+
 /// A deterministic state machine driven by finalized blocks: every validator applies the same
 /// blocks in the same order and must reach the same root.
 pub trait StateMachine {
     type Receipt;
+    /// Whether this machine can decode `payload`; the reason if not (see [`PayloadCheck`]).
+    fn check_payload(payload: &[u8]) -> Result<(), String>
+    where
+        Self: Sized;
     /// Root of the current state.
     fn root(&self) -> Hash;
     /// Applies one finalized block (its actions already verified, in block order) and returns
@@ -72,6 +86,11 @@ pub struct CounterReceipt {
 
 impl StateMachine for Counters {
     type Receipt = CounterReceipt;
+
+    /// Every payload counts: a big-endian `u64` is added, anything else adds zero.
+    fn check_payload(payload: &[u8]) -> Result<(), String> {
+        any_payload(payload)
+    }
 
     fn root(&self) -> Hash {
         if self.counters.is_empty() {

@@ -1,18 +1,29 @@
 //! The mempool: bounded, deduplicating, ordered per player by nonce, rate-limited per peer and
 //! per player. Every refusal has a typed reason; nothing in it can grow without bound.
+// Values here come from actions, blocks, gossip, checkpoints or the genesis: arithmetic and
+// indexing are checked, and each allowance states the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::action::{MAX_PAYLOAD, SignedAction};
 use commonware_cryptography::ed25519::PublicKey;
 use std::collections::BTreeMap;
 
 /// Limits and the zone the pool serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct MempoolConfig {
+    /// The chain whose signatures are accepted.
+    pub chain: crate::ChainId,
     pub zone: u32,
+    /// The state machine's payload check ([`crate::StateMachine::check_payload`]; the
+    /// validator sets it from its machine).
+    pub payload: crate::machine::PayloadCheck,
     /// Pending actions in total.
     pub max_actions: usize,
     /// Pending actions per player.
     pub max_per_player: usize,
+    /// Pending actions admitted from one source (a client connection, or a peer relaying its
+    /// own): no single peer, honest or not, fills the pool.
+    pub max_per_source: usize,
     /// Actions one player may have included in one block.
     pub max_per_player_per_block: usize,
     /// An action for tick `t` is accepted while `t + max_age >= current tick`...
@@ -25,11 +36,14 @@ pub struct MempoolConfig {
 }
 
 impl MempoolConfig {
-    pub fn for_zone(zone: u32) -> Self {
+    pub fn for_zone(chain: crate::ChainId, zone: u32) -> Self {
         Self {
+            chain,
             zone,
+            payload: crate::machine::any_payload,
             max_actions: 50_000,
             max_per_player: 16,
+            max_per_source: 6_250,
             max_per_player_per_block: 4,
             max_age: 20,
             max_lead: 20,
@@ -54,38 +68,74 @@ pub enum Rejection {
     TooEarly { tick: u64, current: u64 },
     #[error("nonce {nonce} already used (next is {next})")]
     Replay { nonce: u64, next: u64 },
+    #[error("nonce {0} is above the last usable nonce {MAX_NONCE}")]
+    NonceOutOfRange(u64),
     #[error("an action with nonce {0} is already pending")]
     Duplicate(u64),
     #[error("invalid signature")]
     BadSignature,
+    #[error("payload the game cannot decode: {0}")]
+    BadPayload(String),
     #[error("player has too many pending actions")]
     PlayerBacklog,
     #[error("mempool is full")]
     Full,
+    #[error("this source has its whole share of the mempool pending")]
+    SourceBacklog,
     #[error("player is sending too fast")]
     PlayerRateLimited,
     #[error("peer is sending too fast")]
     PeerRateLimited,
 }
 
-/// The next usable nonce of every player, as of the last finalized block: chain state, updated
-/// only by [`Nonces::apply`].
+/// The last nonce an action may carry: every used nonce must leave a next one, or the
+/// "next nonce" arithmetic of proposers and verifiers would overflow (and, wrapping, let an old
+/// nonce back in).
+pub const MAX_NONCE: u64 = u64::MAX - 1;
+
+/// The next nonce after `nonce`, refusing one with no successor.
+pub fn nonce_after(nonce: u64) -> Result<u64, Rejection> {
+    if nonce > MAX_NONCE {
+        return Err(Rejection::NonceOutOfRange(nonce));
+    }
+    nonce
+        .checked_add(1)
+        .ok_or(Rejection::NonceOutOfRange(nonce))
+}
+
+/// One player's nonce record: the next usable nonce, and the newest tick its included actions
+/// targeted (the record is kept while such an action could still be replayed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NonceRecord {
+    pub next: u64,
+    pub tick: u64,
+}
+
+/// The next usable nonce of every player that acted recently: chain state, updated only by
+/// [`Nonces::apply`]. A record is dropped once every action its player ever had included has
+/// expired (its tick is more than `max_age` behind the block's): any replay of one is refused
+/// as expired, so the map holds live players only and per-block cost does not grow with every
+/// key ever seen. A player back after that starts again from nonce 0.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Nonces {
-    next: BTreeMap<PublicKey, u64>,
+    next: BTreeMap<PublicKey, NonceRecord>,
 }
 
 impl Nonces {
     pub fn next(&self, player: &PublicKey) -> u64 {
-        self.next.get(player).copied().unwrap_or(0)
+        self.next.get(player).map_or(0, |r| r.next)
     }
 
-    /// Records the actions of a finalized block.
-    pub fn apply(&mut self, actions: &[SignedAction]) {
+    /// Records the actions of a finalized block at `tick`, then forgets the players none of
+    /// whose actions can still be included (see the type's docs).
+    pub fn apply(&mut self, tick: u64, actions: &[SignedAction], max_age: u64) {
         for a in actions {
-            let n = self.next.entry(a.action.player.clone()).or_insert(0);
-            *n = (*n).max(a.action.nonce.saturating_add(1));
+            let r = self.next.entry(a.action.player.clone()).or_default();
+            r.next = r.next.max(a.action.nonce.saturating_add(1));
+            r.tick = r.tick.max(a.action.tick);
         }
+        self.next
+            .retain(|_, r| r.tick.saturating_add(max_age) >= tick);
     }
 
     pub fn len(&self) -> usize {
@@ -96,12 +146,12 @@ impl Nonces {
         self.next.is_empty()
     }
 
-    /// Every (player, next nonce), in key order (for checkpoints).
-    pub fn iter(&self) -> impl Iterator<Item = (&PublicKey, u64)> {
-        self.next.iter().map(|(k, n)| (k, *n))
+    /// Every (player, record), in key order (for checkpoints).
+    pub fn iter(&self) -> impl Iterator<Item = (&PublicKey, NonceRecord)> {
+        self.next.iter().map(|(k, r)| (k, *r))
     }
 
-    pub fn from_entries(entries: impl IntoIterator<Item = (PublicKey, u64)>) -> Self {
+    pub fn from_entries(entries: impl IntoIterator<Item = (PublicKey, NonceRecord)>) -> Self {
         Self {
             next: entries.into_iter().collect(),
         }
@@ -123,9 +173,16 @@ impl Window {
         if self.count >= limit {
             return false;
         }
-        self.count += 1;
+        self.count = self.count.saturating_add(1);
         true
     }
+}
+
+/// A pending action and the source that offered it (its share is released when it goes).
+#[derive(Debug)]
+struct Pending<P> {
+    action: SignedAction,
+    source: P,
 }
 
 /// Pending actions, by player then nonce. `P` identifies the peer connection an action came from.
@@ -134,8 +191,10 @@ pub struct Mempool<P: Ord + Clone> {
     config: MempoolConfig,
     current_tick: u64,
     nonces: Nonces,
-    pending: BTreeMap<PublicKey, BTreeMap<u64, SignedAction>>,
+    pending: BTreeMap<PublicKey, BTreeMap<u64, Pending<P>>>,
     total: usize,
+    /// Pending actions by the source that offered them (sources with none are forgotten).
+    by_source: BTreeMap<P, usize>,
     peers: BTreeMap<P, Window>,
     players: BTreeMap<PublicKey, Window>,
 }
@@ -148,6 +207,7 @@ impl<P: Ord + Clone> Mempool<P> {
             nonces,
             pending: BTreeMap::new(),
             total: 0,
+            by_source: BTreeMap::new(),
             peers: BTreeMap::new(),
             players: BTreeMap::new(),
         }
@@ -163,7 +223,7 @@ impl<P: Ord + Clone> Mempool<P> {
         self.pending
             .get(&action.action.player)
             .and_then(|q| q.get(&action.action.nonce))
-            .is_some_and(|held| held == action)
+            .is_some_and(|held| held.action == *action)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -213,7 +273,6 @@ impl<P: Ord + Clone> Mempool<P> {
 
     fn admit(&mut self, from: &P, signed: SignedAction, verified: bool) -> Result<(), Rejection> {
         let tick = self.current_tick;
-        let a = &signed.action;
         if !self
             .peers
             .entry(from.clone())
@@ -222,13 +281,47 @@ impl<P: Ord + Clone> Mempool<P> {
         {
             return Err(Rejection::PeerRateLimited);
         }
+        self.precheck(from, &signed)?;
+        let a = &signed.action;
+        if !verified && !signed.verify(&self.config.chain) {
+            return Err(Rejection::BadSignature);
+        }
+        if !self
+            .players
+            .entry(a.player.clone())
+            .or_default()
+            .admit(tick, self.config.player_rate)
+        {
+            return Err(Rejection::PlayerRateLimited);
+        }
+        let count = self.by_source.entry(from.clone()).or_insert(0);
+        *count = count.saturating_add(1);
+        self.pending.entry(a.player.clone()).or_default().insert(
+            a.nonce,
+            Pending {
+                action: signed,
+                source: from.clone(),
+            },
+        );
+        self.total = self.total.saturating_add(1);
+        Ok(())
+    }
+
+    /// The refusals of [`Mempool::submit`] that cost no signature check, cheapest first,
+    /// admitting nothing. A caller that verifies signatures outside the pool's lock runs these
+    /// first, so junk never costs it an ed25519 verification.
+    pub fn precheck(&self, from: &P, signed: &SignedAction) -> Result<(), Rejection> {
+        let tick = self.current_tick;
+        let a = &signed.action;
         if a.zone != self.config.zone {
             return Err(Rejection::WrongZone {
                 expected: self.config.zone,
                 got: a.zone,
             });
         }
+        nonce_after(a.nonce)?;
         self.check_tick(a.tick, tick)?;
+        (self.config.payload)(&a.payload).map_err(Rejection::BadPayload)?;
         let next = self.nonces.next(&a.player);
         if a.nonce < next {
             return Err(Rejection::Replay {
@@ -246,22 +339,9 @@ impl<P: Ord + Clone> Mempool<P> {
         if self.total >= self.config.max_actions {
             return Err(Rejection::Full);
         }
-        if !verified && !signed.verify() {
-            return Err(Rejection::BadSignature);
+        if self.by_source.get(from).copied().unwrap_or(0) >= self.config.max_per_source {
+            return Err(Rejection::SourceBacklog);
         }
-        if !self
-            .players
-            .entry(a.player.clone())
-            .or_default()
-            .admit(tick, self.config.player_rate)
-        {
-            return Err(Rejection::PlayerRateLimited);
-        }
-        self.pending
-            .entry(a.player.clone())
-            .or_default()
-            .insert(a.nonce, signed);
-        self.total += 1;
         Ok(())
     }
 
@@ -285,6 +365,7 @@ impl<P: Ord + Clone> Mempool<P> {
             .values()
             .map(|q| {
                 q.values()
+                    .map(|p| &p.action)
                     .filter(move |a| {
                         a.action.tick <= tick && a.action.tick.saturating_add(max_age) >= tick
                     })
@@ -313,22 +394,29 @@ impl<P: Ord + Clone> Mempool<P> {
     /// A finalized block at `tick` included `actions`: advance nonces, drop what was included or
     /// can no longer be, and forget rate windows of past ticks.
     pub fn finalized(&mut self, tick: u64, actions: &[SignedAction]) {
-        self.nonces.apply(actions);
-        self.current_tick = self.current_tick.max(tick + 1);
+        self.nonces.apply(tick, actions, self.config.max_age);
+        self.current_tick = self.current_tick.max(tick.saturating_add(1));
         let current = self.current_tick;
         let max_age = self.config.max_age;
         let nonces = &self.nonces;
-        let mut removed = 0;
+        let by_source = &mut self.by_source;
+        let mut removed = 0usize;
         self.pending.retain(|player, queue| {
             let next = nonces.next(player);
-            let before = queue.len();
-            queue.retain(|&nonce, a| {
-                nonce >= next && a.action.tick.saturating_add(max_age) >= current
+            queue.retain(|&nonce, p| {
+                let keep = nonce >= next && p.action.action.tick.saturating_add(max_age) >= current;
+                if !keep {
+                    removed = removed.saturating_add(1);
+                    if let Some(n) = by_source.get_mut(&p.source) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+                keep
             });
-            removed += before - queue.len();
             !queue.is_empty()
         });
-        self.total -= removed;
+        by_source.retain(|_, n| *n > 0);
+        self.total = self.total.saturating_sub(removed);
         self.peers
             .retain(|_, w| w.tick >= current.saturating_sub(1));
         self.players
@@ -400,8 +488,10 @@ pub fn check_block_actions_known(
                 current: tick,
             }));
         }
+        // `prev` passed `nonce_after` below, so it has a successor; checked all the same, as a
+        // wrapped successor would let an old nonce back in.
         let next = match last.get(&a.player) {
-            Some(&(prev, _)) => prev + 1,
+            Some(&(prev, _)) => nonce_after(prev).map_err(invalid)?,
             None => nonces.next(&a.player),
         };
         if a.nonce < next {
@@ -410,7 +500,11 @@ pub fn check_block_actions_known(
                 next,
             }));
         }
-        let count = last.get(&a.player).map_or(0, |&(_, c)| c) + 1;
+        nonce_after(a.nonce).map_err(invalid)?;
+        (config.payload)(&a.payload)
+            .map_err(Rejection::BadPayload)
+            .map_err(invalid)?;
+        let count = last.get(&a.player).map_or(0, |&(_, c)| c).saturating_add(1);
         if count > config.max_per_player_per_block {
             return Err(BlockActionsError::PlayerOverLimit(
                 config.max_per_player_per_block,
@@ -418,16 +512,18 @@ pub fn check_block_actions_known(
         }
         last.insert(&a.player, (a.nonce, count));
     }
-    let unverified: Vec<usize> = (0..actions.len())
-        .filter(|&i| !verified(&actions[i]))
+    let unverified: Vec<(usize, &SignedAction)> = actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !verified(a))
         .collect();
     let bad = if unverified.len() == actions.len() {
-        crate::action::verify_all(rng, actions)
+        crate::action::verify_all(rng, &config.chain, actions)
     } else {
-        let subset: Vec<SignedAction> = unverified.iter().map(|&i| actions[i].clone()).collect();
-        crate::action::verify_all(rng, &subset)
+        let subset: Vec<SignedAction> = unverified.iter().map(|(_, a)| (*a).clone()).collect();
+        crate::action::verify_all(rng, &config.chain, &subset)
             .into_iter()
-            .map(|i| unverified[i])
+            .filter_map(|i| unverified.get(i).map(|(index, _)| *index))
             .collect()
     };
     if let Some(&index) = bad.first() {

@@ -10,6 +10,7 @@ use rand_core::SeedableRng as _;
 use z3r0_chain::*;
 
 const ZONE: u32 = 7;
+const CHAIN: ChainId = ChainId([7; 32]);
 
 fn key(i: u64) -> PrivateKey {
     PrivateKey::from_seed(i)
@@ -23,7 +24,7 @@ fn action(k: &PrivateKey, tick: u64, nonce: u64, payload: &[u8]) -> SignedAction
         nonce,
         payload: Bytes::copy_from_slice(payload),
     }
-    .sign(k)
+    .sign(k, &CHAIN)
 }
 
 fn rng() -> ChaCha20Rng {
@@ -34,31 +35,73 @@ fn rng() -> ChaCha20Rng {
 fn signatures_bind_every_field_and_the_namespace() {
     let k = key(1);
     let a = action(&k, 5, 0, b"hello");
-    assert!(a.verify());
+    assert!(a.verify(&CHAIN));
     let mut t = a.clone();
     t.action.payload = Bytes::from_static(b"hellp");
-    assert!(!t.verify());
+    assert!(!t.verify(&CHAIN));
     let mut t = a.clone();
     t.action.nonce = 1;
-    assert!(!t.verify());
+    assert!(!t.verify(&CHAIN));
     let mut t = a.clone();
     t.action.player = key(2).public_key();
-    assert!(!t.verify());
+    assert!(!t.verify(&CHAIN));
     // The same bytes signed under another namespace are not an action signature.
     let mut t = a.clone();
     t.signature = k.sign(b"z3r0/vote", &a.action.signing_bytes());
-    assert!(!t.verify());
+    assert!(!t.verify(&CHAIN));
     // Round trip.
     assert_eq!(SignedAction::decode(&a.encode_to_vec()).unwrap(), a);
 }
 
 #[test]
+fn signatures_are_bound_to_one_genesis() {
+    let k = key(1);
+    let a = action(&k, 5, 0, b"hello");
+    let other = ChainId([8; 32]);
+    assert!(a.verify(&CHAIN));
+    assert!(
+        !a.verify(&other),
+        "a signature made for one genesis verifies under another"
+    );
+    assert_eq!(
+        verify_all(&mut rng(), &other, std::slice::from_ref(&a)),
+        [0]
+    );
+    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(other, ZONE), Nonces::default(), 5);
+    assert_eq!(pool.submit(&0, a), Err(Rejection::BadSignature));
+}
+
+#[test]
+fn an_action_for_one_zone_is_refused_in_another() {
+    // Zone B's chain (its own genesis, so its own chain id) sees zone A's action.
+    let (chain_b, zone_b) = (ChainId([9; 32]), ZONE + 1);
+    let k = key(1);
+    let for_a = action(&k, 5, 0, b"dig");
+    let mut pool = Mempool::<u8>::new(
+        MempoolConfig::for_zone(chain_b, zone_b),
+        Nonces::default(),
+        5,
+    );
+    assert_eq!(
+        pool.submit(&0, for_a.clone()),
+        Err(Rejection::WrongZone {
+            expected: zone_b,
+            got: ZONE
+        })
+    );
+    // Relabelled for zone B, zone A's signature no longer holds.
+    let mut relabelled = for_a;
+    relabelled.action.zone = zone_b;
+    assert_eq!(pool.submit(&0, relabelled), Err(Rejection::BadSignature));
+}
+
+#[test]
 fn batch_verification_finds_the_forgeries() {
     let mut actions: Vec<_> = (0..40).map(|i| action(&key(i), 1, 0, &[i as u8])).collect();
-    assert!(verify_all(&mut rng(), &actions).is_empty());
+    assert!(verify_all(&mut rng(), &CHAIN, &actions).is_empty());
     actions[7].action.payload = Bytes::from_static(b"forged");
     actions[31].signature = actions[30].signature.clone();
-    assert_eq!(verify_all(&mut rng(), &actions), [7, 31]);
+    assert_eq!(verify_all(&mut rng(), &CHAIN, &actions), [7, 31]);
 }
 
 #[test]
@@ -69,7 +112,7 @@ fn oversize_payloads_do_not_decode() {
     // The payload length field sits after key (32), zone (4), tick (8), nonce (8).
     bytes[52..54].copy_from_slice(&((MAX_PAYLOAD + 1) as u16).to_be_bytes());
     assert!(SignedAction::decode(&bytes).is_err());
-    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 1);
+    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 1);
     assert!(matches!(
         pool.submit_bytes(&0, &vec![0; 1000]),
         Err(Rejection::Oversize(1000))
@@ -85,7 +128,7 @@ fn mempool_refuses_with_typed_reasons() {
     let config = MempoolConfig {
         max_actions: 5,
         max_per_player: 2,
-        ..MempoolConfig::for_zone(ZONE)
+        ..MempoolConfig::for_zone(CHAIN, ZONE)
     };
     let mut pool = Mempool::<u8>::new(config, Nonces::default(), 100);
     let (a, b, c) = (key(1), key(2), key(3));
@@ -96,7 +139,7 @@ fn mempool_refuses_with_typed_reasons() {
     );
     let mut wrong_zone = action(&a, 100, 1, b"x");
     wrong_zone.action.zone = 8;
-    let wrong_zone = wrong_zone.action.sign(&a);
+    let wrong_zone = wrong_zone.action.sign(&a, &CHAIN);
     assert_eq!(
         pool.submit(&0, wrong_zone),
         Err(Rejection::WrongZone {
@@ -148,7 +191,7 @@ fn rate_limits_apply_per_peer_and_per_player() {
     let config = MempoolConfig {
         peer_rate: 3,
         player_rate: 2,
-        ..MempoolConfig::for_zone(ZONE)
+        ..MempoolConfig::for_zone(CHAIN, ZONE)
     };
     let mut pool = Mempool::<u8>::new(config, Nonces::default(), 10);
     let a = key(1);
@@ -172,7 +215,7 @@ fn rate_limits_apply_per_peer_and_per_player() {
 
 #[test]
 fn proposals_take_turns_in_nonce_order_and_skip_future_ticks() {
-    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 10);
+    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 10);
     let (a, b) = (key(1), key(2));
     for n in [2, 0, 1] {
         pool.submit(&0, action(&a, 10, n, b"")).unwrap();
@@ -198,7 +241,7 @@ fn proposals_take_turns_in_nonce_order_and_skip_future_ticks() {
     assert_eq!(pool.propose(10, 2).len(), 2);
     let nonces = pool.nonces().clone();
     check_block_actions(
-        &MempoolConfig::for_zone(ZONE),
+        &MempoolConfig::for_zone(CHAIN, ZONE),
         &nonces,
         10,
         &block,
@@ -220,10 +263,10 @@ fn proposals_take_turns_in_nonce_order_and_skip_future_ticks() {
 
 #[test]
 fn block_checks_reject_replays_reordering_and_forgeries() {
-    let config = MempoolConfig::for_zone(ZONE);
+    let config = MempoolConfig::for_zone(CHAIN, ZONE);
     let a = key(1);
     let mut nonces = Nonces::default();
-    nonces.apply(&[action(&a, 1, 4, b"")]);
+    nonces.apply(1, &[action(&a, 1, 4, b"")], config.max_age);
     let check = |actions: &[SignedAction]| {
         check_block_actions(&config, &nonces, 10, actions, 100, &mut rng())
     };
@@ -336,7 +379,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         let _ = SignedAction::decode(&bytes);
         let _ = Block::decode(&bytes);
-        let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 0);
+        let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 0);
         let _ = pool.submit_bytes(&0, &bytes);
     }
 
@@ -347,14 +390,14 @@ proptest! {
         let at = flip.0.index(bytes.len());
         bytes[at] ^= flip.1.max(1);
         if let Ok(b) = SignedAction::decode(&bytes) {
-            prop_assert!(!b.verify());
+            prop_assert!(!b.verify(&CHAIN));
         }
     }
 }
 
 #[test]
 fn block_checks_skip_only_signatures_the_mempool_verified() {
-    let config = MempoolConfig::for_zone(ZONE);
+    let config = MempoolConfig::for_zone(CHAIN, ZONE);
     let nonces = Nonces::default();
     let mut pool: Mempool<u8> = Mempool::new(config, Nonces::default(), 10);
     let k = key(7);
@@ -382,4 +425,146 @@ fn block_checks_skip_only_signatures_the_mempool_verified() {
     // A different signed action with the same player and nonce is not "held".
     let other = action(&k, 10, 0, b"z");
     assert!(!pool.holds(&other));
+}
+
+/// Nonce `u64::MAX` has no successor: "next nonce" arithmetic on it overflowed (a panic in
+/// debug builds; in release, a wrapped successor of 0 let an old nonce back into the block).
+#[test]
+fn a_nonce_without_a_successor_is_refused_everywhere() {
+    let a = key(1);
+    let config = MempoolConfig::for_zone(CHAIN, ZONE);
+    let last = action(&a, 10, u64::MAX, b"x");
+    let mut pool = Mempool::<u8>::new(config, Nonces::default(), 10);
+    assert_eq!(
+        pool.submit(&0, last.clone()),
+        Err(Rejection::NonceOutOfRange(u64::MAX))
+    );
+    assert!(pool.submit(&0, action(&a, 10, MAX_NONCE, b"x")).is_ok());
+    assert_eq!(nonce_after(MAX_NONCE), Ok(u64::MAX));
+    let nonces = Nonces::default();
+    let check = |actions: &[SignedAction]| {
+        check_block_actions(&config, &nonces, 10, actions, 100, &mut rng())
+    };
+    // Alone, or followed by an old nonce that a wrapped successor would have let in.
+    let refused = Err(BlockActionsError::Invalid {
+        index: 0,
+        reason: Rejection::NonceOutOfRange(u64::MAX),
+    });
+    assert_eq!(check(std::slice::from_ref(&last)), refused);
+    assert_eq!(check(&[last, action(&a, 10, 0, b"old")]), refused);
+}
+
+/// A payload check that wants a big-endian `u64`, as a state machine's would.
+fn eight_bytes(payload: &[u8]) -> Result<(), String> {
+    match payload.len() {
+        8 => Ok(()),
+        n => Err(format!("{n} bytes, not 8")),
+    }
+}
+
+#[test]
+fn payloads_the_machine_cannot_decode_are_refused_before_signatures() {
+    let a = key(1);
+    let config = MempoolConfig {
+        payload: eight_bytes,
+        ..MempoolConfig::for_zone(CHAIN, ZONE)
+    };
+    let mut pool = Mempool::<u8>::new(config, Nonces::default(), 10);
+    let junk = action(&a, 10, 0, b"junk");
+    assert_eq!(
+        pool.submit(&0, junk.clone()),
+        Err(Rejection::BadPayload("4 bytes, not 8".into()))
+    );
+    // Refused before the signature is looked at: a forged junk action gets the same answer.
+    let mut forged = junk.clone();
+    forged.signature = action(&key(2), 10, 0, b"junk").signature;
+    assert!(matches!(
+        pool.submit(&0, forged),
+        Err(Rejection::BadPayload(_))
+    ));
+    assert!(
+        pool.submit(&0, action(&a, 10, 0, &7u64.to_be_bytes()))
+            .is_ok()
+    );
+    // A proposer that includes one anyway has its block refused.
+    let refused = check_block_actions(&config, &Nonces::default(), 10, &[junk], 100, &mut rng());
+    assert!(matches!(
+        refused,
+        Err(BlockActionsError::Invalid {
+            index: 0,
+            reason: Rejection::BadPayload(_)
+        })
+    ));
+}
+
+/// A Byzantine peer relaying validly signed actions from fresh keys fills only its own share.
+#[test]
+fn each_source_has_a_bounded_share_of_the_pool() {
+    let config = MempoolConfig {
+        max_per_source: 3,
+        peer_rate: 100,
+        ..MempoolConfig::for_zone(CHAIN, ZONE)
+    };
+    let mut pool = Mempool::<u8>::new(config, Nonces::default(), 10);
+    let fresh: Vec<_> = (0..4).map(|i| action(&key(100 + i), 10, 0, b"x")).collect();
+    for a in &fresh[..3] {
+        pool.submit(&1, a.clone()).unwrap();
+    }
+    assert_eq!(
+        pool.submit(&1, fresh[3].clone()),
+        Err(Rejection::SourceBacklog)
+    );
+    // Other sources are not affected.
+    pool.submit(&2, fresh[3].clone()).unwrap();
+    // What lands frees the share of the source that offered it.
+    pool.finalized(10, &fresh[..1]);
+    pool.submit(&1, action(&key(200), 11, 0, b"x")).unwrap();
+    assert_eq!(
+        pool.submit(&1, action(&key(201), 11, 0, b"x")),
+        Err(Rejection::SourceBacklog)
+    );
+}
+
+/// Nonce records of players whose every included action has expired are dropped, so the map
+/// holds live players only; a replay is then refused as expired instead.
+#[test]
+fn nonce_records_are_kept_only_while_a_replay_could_land() {
+    let config = MempoolConfig::for_zone(CHAIN, ZONE);
+    assert_eq!(config.max_age, 20);
+    let (a, b) = (key(1), key(2));
+    let old = action(&a, 10, 4, b"");
+    let mut nonces = Nonces::default();
+    nonces.apply(10, std::slice::from_ref(&old), config.max_age);
+    nonces.apply(25, &[action(&b, 25, 0, b"")], config.max_age);
+    assert_eq!((nonces.len(), nonces.next(&a.public_key())), (2, 5));
+    let check = |nonces: &Nonces, tick| {
+        check_block_actions(
+            &config,
+            nonces,
+            tick,
+            std::slice::from_ref(&old),
+            100,
+            &mut rng(),
+        )
+    };
+    assert_eq!(
+        check(&nonces, 30),
+        Err(BlockActionsError::Invalid {
+            index: 0,
+            reason: Rejection::Replay { nonce: 4, next: 5 }
+        })
+    );
+    // At tick 31 nothing `a` signed by tick 10 can be included: its record goes.
+    nonces.apply(31, &[], config.max_age);
+    assert_eq!((nonces.len(), nonces.next(&a.public_key())), (1, 0));
+    assert_eq!(
+        check(&nonces, 31),
+        Err(BlockActionsError::Invalid {
+            index: 0,
+            reason: Rejection::Expired {
+                tick: 10,
+                current: 31
+            }
+        })
+    );
 }

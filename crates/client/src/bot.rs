@@ -228,7 +228,7 @@ impl Bot {
                     nonce: game.edge.next_nonce(),
                     payload: Action::Join.encode_to_vec().into(),
                 }
-                .sign(&stranger);
+                .sign(&stranger, &game.edge.chain);
                 forged.action.player = game.edge.public_key();
                 game.edge.send_signed(&forged)?;
                 game.stats.actions_sent += 1;

@@ -69,7 +69,7 @@ impl Game {
             .act(&Action::Delegate {
                 session: key_bytes(&session.public_key()),
                 until,
-                consent: z3r0_sim::session_consent(session, &account, until),
+                consent: z3r0_sim::session_consent(&self.edge.chain, session, &account, until),
             })?
             .action
             .nonce;

@@ -18,7 +18,11 @@ use z3r0_net::server::EdgeConfig;
 /// A game connected to `zone`, on the zone's clock (its ticks start when it was created, not at
 /// a genesis time).
 async fn connect(zone: &common::LocalZone, edge: &z3r0_net::server::Edge, seed: u64) -> Game {
-    let config = ClientConfig::new(edge.local_addr().unwrap(), vec![zone.validator()]);
+    let config = ClientConfig::new(
+        edge.local_addr().unwrap(),
+        common::CHAIN,
+        vec![zone.validator()],
+    );
     let mut game = Game::connect(&config, PrivateKey::from_seed(seed + 100))
         .await
         .unwrap();
@@ -371,7 +375,11 @@ async fn a_session_key_plays_for_its_account_which_signs_only_once() {
     let zone = common::LocalZone::new(17);
     let edge = zone.serve(EdgeConfig::new(common::loopback()));
     let _ticker = zone.run();
-    let config = ClientConfig::new(edge.local_addr().unwrap(), vec![zone.validator()]);
+    let config = ClientConfig::new(
+        edge.local_addr().unwrap(),
+        common::CHAIN,
+        vec![zone.validator()],
+    );
     let (account, session) = (PrivateKey::from_seed(700), PrivateKey::from_seed(701));
     let account_bytes: [u8; 32] = account.public_key().as_ref().try_into().unwrap();
     let session_bytes: [u8; 32] = session.public_key().as_ref().try_into().unwrap();

@@ -12,7 +12,7 @@ use commonware_codec::Encode as _;
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 use tokio::sync::mpsc;
-use z3r0_chain::{Action, SignedAction};
+use z3r0_chain::{Action, ChainId, SignedAction};
 use z3r0_voxel::{Chunk, ChunkPos, Hash};
 
 use crate::light::{Committee, apply_chunk_edit, verify_chunk, verify_claim};
@@ -28,6 +28,8 @@ use crate::{NetError, identity};
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub server: SocketAddr,
+    /// The chain played on (the hash of its genesis): actions and the login are signed for it.
+    pub chain: ChainId,
     /// Keys the node may present (the zone's validators from genesis).
     pub pinned: Vec<PublicKey>,
     /// The committee whose finality certificates are accepted (usually the same keys).
@@ -40,9 +42,10 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    pub fn new(server: SocketAddr, validators: Vec<PublicKey>) -> Self {
+    pub fn new(server: SocketAddr, chain: ChainId, validators: Vec<PublicKey>) -> Self {
         Self {
             server,
+            chain,
             pinned: validators.clone(),
             committee: validators,
             trust_node_headers: false,
@@ -123,6 +126,8 @@ pub struct EdgeClient {
     control: quinn::SendStream,
     key: PrivateKey,
     account: [u8; 32],
+    /// The chain this session signs for.
+    pub chain: ChainId,
     pub zone: u32,
     pub tick_ms: u32,
     pub genesis_ms: u64,
@@ -261,16 +266,23 @@ impl EdgeClient {
                 "the node serves zone {zone}, not zone {expected}"
             )));
         }
-        let signature = key.sign(AUTH_NAMESPACE, &auth_message(&node, zone, &nonce));
+        let signature = key.sign(
+            &config.chain.namespace(AUTH_NAMESPACE),
+            &auth_message(&node, zone, &nonce),
+        );
         let signature: [u8; 64] = signature
             .encode()
             .as_ref()
             .try_into()
             .map_err(|_| NetError::Protocol("signature encoding".into()))?;
         write_frame(&mut control, &ClientControl::Auth { signature }.encode()).await?;
-        let frame = read_frame(&mut control_recv)
-            .await?
-            .ok_or_else(|| NetError::Protocol("authentication refused".into()))?;
+        let frame = match read_frame(&mut control_recv).await {
+            Ok(frame) => {
+                frame.ok_or_else(|| NetError::Protocol("authentication refused".into()))?
+            }
+            // A node refusing the login closes with its reason: report that, not a lost stream.
+            Err(e) => return Err(conn.close_reason().map_or(e, NetError::Connection)),
+        };
         let ServerControl::Welcome {
             tick,
             next_nonce,
@@ -296,7 +308,8 @@ impl EdgeClient {
             genesis_ms,
             start_tick: tick,
             next_nonce,
-            committee: Committee::new(config.committee.clone())?,
+            chain: config.chain,
+            committee: Committee::new(config.chain, config.committee.clone())?,
             trust_node_headers: config.trust_node_headers,
             snapshots: SnapshotReader::default(),
             headers: BTreeMap::new(),
@@ -349,7 +362,7 @@ impl EdgeClient {
             nonce: self.next_nonce,
             payload: payload.into(),
         }
-        .sign(&self.key);
+        .sign(&self.key, &self.chain);
         self.send_signed(&action)?;
         self.next_nonce += 1;
         Ok(action)

@@ -3,7 +3,8 @@
 //!
 //! A header is final when a quorum of the committee (n − ⌊(n − 1)/3⌋ of n) signed simplex's
 //! finalize subject for it: the encoded proposal, whose last 32 bytes are the block digest,
-//! under the namespace `CONSENSUS_NAMESPACE ‖ "_FINALIZE"`. The digest is recomputed from the
+//! under the namespace `chain.namespace(CONSENSUS_NAMESPACE) ‖ "_FINALIZE"` (votes are bound to one
+//! genesis). The digest is recomputed from the
 //! header's fields, and the header's two roots must combine into its parent state root.
 
 use commonware_codec::DecodeExt as _;
@@ -23,7 +24,8 @@ pub struct Committee {
 
 impl Committee {
     /// The committee of `keys`; an empty one is refused (its quorum would be zero).
-    pub fn new(mut keys: Vec<PublicKey>) -> Result<Self, NetError> {
+    /// The committee of `chain` (its votes are signed for that chain).
+    pub fn new(chain: z3r0_chain::ChainId, mut keys: Vec<PublicKey>) -> Result<Self, NetError> {
         keys.sort();
         keys.dedup();
         if keys.is_empty() {
@@ -31,7 +33,7 @@ impl Committee {
                 "an empty committee certifies nothing".into(),
             ));
         }
-        let mut finalize_namespace = z3r0_chain::CONSENSUS_NAMESPACE.to_vec();
+        let mut finalize_namespace = chain.namespace(z3r0_chain::CONSENSUS_NAMESPACE);
         finalize_namespace.extend_from_slice(b"_FINALIZE");
         Ok(Self {
             keys,
@@ -223,13 +225,16 @@ mod tests {
     use commonware_cryptography::Signer as _;
     use commonware_cryptography::ed25519::PrivateKey;
 
+    const CHAIN: z3r0_chain::ChainId = z3r0_chain::ChainId([3; 32]);
+
     fn keys(n: u64) -> Vec<PrivateKey> {
         (0..n).map(|i| PrivateKey::from_seed(500 + i)).collect()
     }
 
     /// A header with consistent roots, signed by `signers` (indexes into the sorted committee).
     fn header(all: &[PrivateKey], signers: &[usize]) -> (Committee, Header) {
-        let committee = Committee::new(all.iter().map(|k| k.public_key()).collect()).unwrap();
+        let committee =
+            Committee::new(CHAIN, all.iter().map(|k| k.public_key()).collect()).unwrap();
         let (records, chunks) = ([1u8; 32], [2u8; 32]);
         let mut h = Header {
             height: 5,
@@ -293,6 +298,15 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_of_another_genesis_is_refused() {
+        let all = keys(4);
+        let (_, h) = header(&all, &[0, 1, 2, 3]);
+        let keys = all.iter().map(|k| k.public_key()).collect();
+        let elsewhere = Committee::new(z3r0_chain::ChainId([4; 32]), keys).unwrap();
+        assert!(elsewhere.verify_header(&h).is_err());
+    }
+
+    #[test]
     fn the_certificate_binds_the_header_and_its_roots() {
         let all = keys(4);
         let (c, h) = header(&all, &[0, 1, 2, 3]);
@@ -315,6 +329,6 @@ mod tests {
         let mut bare = h;
         bare.finality = None;
         assert!(c.verify_header(&bare).is_err());
-        assert!(Committee::new(Vec::new()).is_err());
+        assert!(Committee::new(CHAIN, Vec::new()).is_err());
     }
 }

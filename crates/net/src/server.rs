@@ -33,6 +33,8 @@ const RESEND_TICKS: u64 = 40;
 
 /// What the edge needs from the zone.
 pub trait ZoneBackend: Send + Sync + 'static {
+    /// The chain served: the edge's challenge is signed for it.
+    fn chain(&self) -> z3r0_chain::ChainId;
     fn zone(&self) -> u32;
     fn tick_ms(&self) -> u32;
     fn genesis_ms(&self) -> u64;
@@ -446,7 +448,7 @@ async fn authenticate(
     let signature = Signature::decode(commonware_codec::Copying(&signature[..]))
         .map_err(|e| (close::AUTH, format!("signature: {e}")))?;
     if !key.verify(
-        AUTH_NAMESPACE,
+        &shared.backend.chain().namespace(AUTH_NAMESPACE),
         &auth_message(&shared.node_key, zone, &nonce),
         &signature,
     ) {

@@ -64,7 +64,11 @@ async fn join(client: &mut EdgeClient, zone: &LocalZone) {
 }
 
 fn client_config(zone: &LocalZone, edge: &z3r0_net::server::Edge) -> ClientConfig {
-    ClientConfig::new(edge.local_addr().unwrap(), vec![zone.validator()])
+    ClientConfig::new(
+        edge.local_addr().unwrap(),
+        common::CHAIN,
+        vec![zone.validator()],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,7 +252,7 @@ async fn forged_and_foreign_inputs_are_refused() {
         nonce: client.next_nonce(),
         payload: frame(1).into(),
     }
-    .sign(&me);
+    .sign(&me, &common::CHAIN);
     forged.action.payload = frame(127).into();
     client.send_signed(&forged).unwrap();
     let reason = wait_for(&mut client, |e| match e {
@@ -271,7 +275,7 @@ async fn forged_and_foreign_inputs_are_refused() {
         nonce: 0,
         payload: frame(1).into(),
     }
-    .sign(&other);
+    .sign(&other, &common::CHAIN);
     client.send_signed(&foreign).unwrap();
     let err = loop {
         match tokio::time::timeout(Duration::from_secs(10), client.next_event())
@@ -287,11 +291,32 @@ async fn forged_and_foreign_inputs_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_of_another_genesis_cannot_log_in() {
+    let zone = LocalZone::new(7);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let mut config = client_config(&zone, &edge);
+    config.chain = z3r0_chain::ChainId([9; 32]);
+    let err = EdgeClient::connect(&config, PrivateKey::from_seed(71))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("authentication"), "{err}");
+    // The same player on the zone's own chain gets in.
+    config.chain = common::CHAIN;
+    let client = EdgeClient::connect(&config, PrivateKey::from_seed(71))
+        .await
+        .unwrap();
+    client.close();
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_pinning_another_key_refuses_the_node() {
     let zone = LocalZone::new(7);
     let edge = zone.serve(EdgeConfig::new(loopback()));
     let config = ClientConfig::new(
         edge.local_addr().unwrap(),
+        common::CHAIN,
         vec![PrivateKey::from_seed(12345).public_key()],
     );
     let err = EdgeClient::connect(&config, PrivateKey::from_seed(70))
@@ -420,7 +445,7 @@ async fn a_session_key_plays_as_its_account() {
     let delegate = GameAction::Delegate {
         session,
         until,
-        consent: z3r0_sim::session_consent(&session_key, &account, until),
+        consent: z3r0_sim::session_consent(&common::CHAIN, &session_key, &account, until),
     };
     let nonce = owner
         .send_action(tick, delegate.encode_to_vec())

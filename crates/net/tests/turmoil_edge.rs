@@ -198,7 +198,7 @@ fn run(seed: u64) -> (Outcome, BTreeMap<u64, Instant>) {
     let out = outcome.clone();
     sim.client("player", async move {
         let server = SocketAddr::new(turmoil::lookup("node"), PORT);
-        let config = ClientConfig::new(server, vec![validator]);
+        let config = ClientConfig::new(server, common::CHAIN, vec![validator]);
         let socket = SimUdp::bind(0, 0.05, seed ^ 0x5a5a).await;
         let mut ep = endpoint(socket, None);
         ep.set_default_client_config(quic_config(&config).unwrap());

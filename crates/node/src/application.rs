@@ -9,6 +9,9 @@
 //!   ahead; consensus times the view out if the wait is too long.
 //! - Finalized blocks go to the [`Finalizer`] task, which executes them on the final state,
 //!   writes checkpoints, feeds the mempool and the metrics, and acknowledges them to marshal.
+// Values here come from actions, blocks, gossip, checkpoints or the genesis: arithmetic and
+// indexing are checked, and each allowance states the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::block::{BlockDigest, ZoneBlock};
 use crate::executor::{ExecError, Executed, Executor};
@@ -58,18 +61,72 @@ impl Pacing {
     pub fn tick_at(&self, time: SystemTime) -> u64 {
         match self.tick_ms {
             0 => 0,
-            ms => Self::millis(time).saturating_sub(self.genesis_ms) / ms,
+            ms => Self::millis(time)
+                .saturating_sub(self.genesis_ms)
+                .checked_div(ms)
+                .unwrap_or(0),
         }
     }
 
     /// When `tick` starts.
     pub fn start_of(&self, tick: u64) -> SystemTime {
+        let ms = self
+            .genesis_ms
+            .saturating_add(tick.saturating_mul(self.tick_ms))
+            .min(LAST_MS);
+        // Capped at `LAST_MS`, which every platform's `SystemTime` holds: never the fallback.
         UNIX_EPOCH
-            + Duration::from_millis(
-                self.genesis_ms
-                    .saturating_add(tick.saturating_mul(self.tick_ms)),
-            )
+            .checked_add(Duration::from_millis(ms))
+            .unwrap_or(UNIX_EPOCH)
     }
+
+    /// Whether a proposal for `tick`, child of a block at `parent_tick`, may be verified at
+    /// `now`: at once (`None`), once its tick has started less a tick of clock skew, or never.
+    /// An honest leader proposes at most two ticks past this validator's clock (one of skew,
+    /// one for a parent that was itself early); a proposal further ahead is refused at once
+    /// rather than held (a tick of `u64::MAX` would park the check for ever and, accepted,
+    /// leave no tick for a child).
+    pub fn admit(
+        &self,
+        tick: u64,
+        parent_tick: u64,
+        now: SystemTime,
+    ) -> Result<Option<SystemTime>, TickError> {
+        if self.tick_ms == 0 {
+            return match parent_tick.checked_add(1) {
+                Some(next) if next == tick => Ok(None),
+                _ => Err(TickError::Unpaced {
+                    tick,
+                    parent: parent_tick,
+                }),
+            };
+        }
+        let clock = self.tick_at(now);
+        if tick > clock.saturating_add(MAX_TICK_LEAD) {
+            return Err(TickError::AheadOfClock { tick, clock });
+        }
+        let skew = Duration::from_millis(self.tick_ms);
+        Ok(self
+            .start_of(tick)
+            .checked_sub(skew)
+            .filter(|&earliest| earliest > now))
+    }
+}
+
+/// The year 9999 in unix milliseconds: later than any tick a validator waits for, and within
+/// `SystemTime` on every platform (Windows counts 100 ns steps in a `u64`).
+const LAST_MS: u64 = 253_402_300_799_000;
+
+/// Ticks past its own clock a validator holds a proposal for (see [`Pacing::admit`]).
+pub const MAX_TICK_LEAD: u64 = 3;
+
+/// Why a proposal's tick is refused before anything else about it is checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TickError {
+    #[error("tick {tick} is more than {MAX_TICK_LEAD} ticks past this validator's tick {clock}")]
+    AheadOfClock { tick: u64, clock: u64 },
+    #[error("unpaced chain: tick {tick} does not follow its parent's tick {parent} by one")]
+    Unpaced { tick: u64, parent: u64 },
 }
 
 /// A finalized block as the node saw it (for tests, benchmarks and future subscribers).
@@ -157,7 +214,8 @@ impl<M: StateMachine + Snapshot> ZoneApp<M> {
                 let zone = lock(&self.zone);
                 let finalized = zone.executor.finalized();
                 let done = |d: &Hash| zone.executor.summary(d).cloned();
-                if let Some(summary) = done(&path[0].inner().block().digest()) {
+                if let Some(summary) = path.first().and_then(|b| done(&b.inner().block().digest()))
+                {
                     return Some(summary);
                 }
                 if newest_missing.inner().block().height <= finalized.block.height {
@@ -212,10 +270,14 @@ where
         debug!(at = Pacing::millis(clock.current()), "propose requested");
         let parent = ancestry.next().await?;
         let parent_tick = parent.inner().block().tick;
-        let tick = (parent_tick + 1).max(self.pacing.tick_at(clock.current()));
+        let tick = parent_tick
+            .saturating_add(1)
+            .max(self.pacing.tick_at(clock.current()));
         if self.pacing.tick_ms > 0 {
             // The block for `tick` closes when the tick ends.
-            clock.sleep_until(self.pacing.start_of(tick + 1)).await;
+            clock
+                .sleep_until(self.pacing.start_of(tick.saturating_add(1)))
+                .await;
         }
         // The parent was only notarized when asked; by the end of the tick it is usually
         // final, and then needs no execution ahead of finality.
@@ -225,7 +287,7 @@ where
         let actions = zone.executor.select_actions(&parent_summary, candidates);
         let mut block = Block {
             parent: parent_summary.digest,
-            height: parent_summary.block.height + 1,
+            height: parent_summary.block.height.saturating_add(1),
             tick,
             zone: zone.executor.config().zone,
             parent_state_root: parent_summary.root,
@@ -271,15 +333,19 @@ where
         };
         let started = clock.current();
         let tick = block.inner().block().tick;
-        if self.pacing.tick_ms > 0 {
-            // Allow one tick of clock skew.
-            let skew = Duration::from_millis(self.pacing.tick_ms);
-            let earliest = self.pacing.start_of(tick).checked_sub(skew);
-            if let Some(earliest) = earliest
-                && earliest > clock.current()
-            {
+        match self
+            .pacing
+            .admit(tick, parent.inner().block().tick, started)
+        {
+            Ok(None) => {}
+            Ok(Some(earliest)) => {
                 debug!(tick, "proposal for a future tick: waiting for it");
                 clock.sleep_until(earliest).await;
+            }
+            Err(e) => {
+                warn!(height = block.inner().block().height, error = %e, "refusing proposal");
+                self.metrics.refused.inc();
+                return false;
             }
         }
         let Some(_parent) = self.executed(parent, &mut ancestry).await else {
@@ -436,6 +502,42 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
                 ack.acknowledge();
                 Ok(f)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)] // a panic fails the test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposals_far_ahead_of_the_clock_are_refused_at_once() {
+        let pacing = Pacing {
+            genesis_ms: 1_000,
+            tick_ms: 50,
+        };
+        let now = pacing.start_of(100) + Duration::from_millis(10);
+        // The current tick, and the next one within the skew allowance: at once.
+        assert_eq!(pacing.admit(100, 99, now), Ok(None));
+        assert_eq!(pacing.admit(101, 100, now), Ok(None));
+        // Further ahead, within the lead: held until it has (nearly) started.
+        assert_eq!(pacing.admit(103, 100, now), Ok(Some(pacing.start_of(102))));
+        // Past the lead, or the last tick there is: refused, not held.
+        for tick in [104, u64::MAX] {
+            assert_eq!(
+                pacing.admit(tick, 100, now),
+                Err(TickError::AheadOfClock { tick, clock: 100 })
+            );
+        }
+        // Unpaced, a tick follows its parent's by exactly one.
+        let unpaced = Pacing::UNPACED;
+        assert_eq!(unpaced.admit(8, 7, now), Ok(None));
+        for (tick, parent) in [(9, 7), (u64::MAX, 7), (0, u64::MAX)] {
+            assert_eq!(
+                unpaced.admit(tick, parent, now),
+                Err(TickError::Unpaced { tick, parent })
+            );
         }
     }
 }

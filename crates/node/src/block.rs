@@ -101,7 +101,7 @@ mod tests {
                     nonce: 0,
                     payload: vec![0xab; MAX_PAYLOAD].into(),
                 }
-                .sign(&key),
+                .sign(&key, &z3r0_chain::ChainId::default()),
             ],
         };
         let wrapped = ZoneBlock::new(block.clone());

@@ -39,6 +39,7 @@ const CACHED_CHUNKS: usize = 512;
 /// [`ZoneBackend`] over a running validator. The validator is set once it has started.
 #[derive(Debug)]
 pub struct NodeBackend {
+    pub chain: z3r0_chain::ChainId,
     pub zone: u32,
     pub pacing: Pacing,
     pub validator: Mutex<Option<Arc<Validator<Sim>>>>,
@@ -57,6 +58,9 @@ impl NodeBackend {
 }
 
 impl ZoneBackend for NodeBackend {
+    fn chain(&self) -> z3r0_chain::ChainId {
+        self.chain
+    }
     fn zone(&self) -> u32 {
         self.zone
     }

@@ -19,7 +19,7 @@ use commonware_consensus::{
     },
     simplex::{
         self,
-        config::{ForwardPolicy, SkipPolicy},
+        config::{ForwardPolicy, SkipBudget, SkipPolicy},
         elector::RoundRobin,
         scheme::ed25519,
     },
@@ -60,6 +60,9 @@ pub struct Timeouts {
     pub certification: Duration,
     /// How often to rebroadcast a nullify vote while stuck.
     pub retry: Duration,
+    /// A leader not heard from for this long has its views skipped at once, not waited out
+    /// (simplex's skip policy; must exceed `certification` and `retry`).
+    pub inactive: Duration,
     /// Backfill request timeout.
     pub fetch: Duration,
 }
@@ -75,6 +78,7 @@ impl Timeouts {
             leader,
             certification: 2 * leader,
             retry: leader,
+            inactive: 3 * leader,
             fetch: Duration::from_millis(500),
         }
     }
@@ -132,6 +136,8 @@ impl<M: StateMachine> std::fmt::Debug for ValidatorSetup<M> {
 /// A running validator.
 pub struct Validator<M: StateMachine + Snapshot> {
     pub public_key: PublicKey,
+    /// The chain whose actions this validator accepts.
+    pub chain: z3r0_chain::ChainId,
     pub(crate) zone: Arc<Mutex<Zone<M>>>,
     pub(crate) outbox: crate::gossip::Outbox,
     pub metrics: ZoneMetrics,
@@ -172,9 +178,13 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         from: crate::application::Source,
         action: z3r0_chain::SignedAction,
     ) -> Result<(), z3r0_chain::Rejection> {
-        // The signature is checked before taking the zone lock: consensus and the finalizer
-        // share that lock, and a flood of inputs must not hold it for ed25519.
-        let signed = action.verify();
+        // Cheap refusals first; the signature is checked outside the zone lock: consensus and
+        // the finalizer share that lock, and a flood of inputs must not hold it for ed25519.
+        if let Err(refused) = lock(&self.zone).mempool.precheck(&from, &action) {
+            self.metrics.rejected.inc();
+            return Err(refused);
+        }
+        let signed = action.verify(&self.chain);
         self.offer(&mut lock(&self.zone), from, action, signed)
     }
 
@@ -188,7 +198,7 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         actions: Vec<z3r0_chain::SignedAction>,
         rng: &mut impl rand_core::CryptoRng,
     ) -> Vec<Result<(), z3r0_chain::Rejection>> {
-        let forged = z3r0_chain::verify_all(rng, &actions);
+        let forged = z3r0_chain::verify_all(rng, &self.chain, &actions);
         let mut zone = lock(&self.zone);
         actions
             .into_iter()
@@ -306,7 +316,7 @@ const CHECKPOINT_KEY: u64 = 0;
 /// recovered from the checkpoint and marshal's archive before consensus resumes.
 pub async fn start<E, M, C, B, S, R>(
     mut context: E,
-    setup: ValidatorSetup<M>,
+    mut setup: ValidatorSetup<M>,
     peers: C,
     blocker: B,
     channels: Channels<S, R>,
@@ -328,6 +338,8 @@ where
     R: Receiver<PublicKey = PublicKey>,
 {
     let public_key = setup.signer.public_key();
+    // Payloads are checked by the machine that will execute them, whatever the caller set.
+    setup.mempool.payload = M::check_payload;
     let prefix = setup.partition.clone();
     let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE);
     let metrics = ZoneMetrics::register(&context.child("zone"));
@@ -366,8 +378,9 @@ where
         seen: BTreeMap::new(),
     }));
 
+    // Votes and certificates are signed for this chain only.
     let scheme = ed25519::Scheme::signer(
-        CONSENSUS_NAMESPACE,
+        &setup.mempool.chain.namespace(CONSENSUS_NAMESPACE),
         setup.participants.clone(),
         setup.signer.clone(),
     )
@@ -551,7 +564,10 @@ where
             certification_timeout: setup.timeouts.certification,
             timeout_retry: setup.timeouts.retry,
             view_retention: ViewDelta::new(64),
-            skip: SkipPolicy::Disabled,
+            skip: SkipPolicy::Enabled {
+                timeout: setup.timeouts.inactive,
+                budget: SkipBudget::Participants,
+            },
             fetch_timeout: NZDuration!(Duration::from_millis(500)),
             fetch_retry_delay: Duration::from_millis(50),
             forward: ForwardPolicy::Disabled,
@@ -571,6 +587,7 @@ where
     );
     Ok(Validator {
         public_key,
+        chain: setup.mempool.chain,
         zone,
         outbox,
         metrics,

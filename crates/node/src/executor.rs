@@ -15,14 +15,17 @@
 //! runs twice (once ahead, once final: the final execution is what checkpoints and receipts come
 //! from). At a paced tick a block is usually final before its child is proposed or verified, so it
 //! executes once, on the finalized state; the tip is then forked only when a child comes first.
+// Values here come from actions, blocks, gossip, checkpoints or the genesis: arithmetic and
+// indexing are checked, and each allowance states the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, SeedableRng};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use z3r0_chain::{
-    Block, BlockActionsError, BlockError, Hash, MAX_BLOCK_ACTIONS, MempoolConfig, Nonces,
-    SignedAction, Snapshot, StateMachine, check_block_actions_known,
+    Block, BlockActionsError, BlockError, Hash, MAX_BLOCK_ACTIONS, MempoolConfig, NonceRecord,
+    Nonces, SignedAction, Snapshot, StateMachine, check_block_actions_known,
 };
 
 /// The outcome of executing one block.
@@ -108,7 +111,7 @@ pub fn genesis_block<M: StateMachine>(zone: u32, machine: &M) -> Block {
     Block::genesis(zone, machine.root())
 }
 
-const CHECKPOINT_MAGIC: &[u8; 8] = b"z3r0ckp1";
+const CHECKPOINT_MAGIC: &[u8; 8] = b"z3r0ckp2";
 
 impl<M: StateMachine + Snapshot> Executor<M> {
     /// Starts from genesis: `machine` is the zone's initial state. `entropy` seeds the batch
@@ -264,6 +267,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             block,
             digest,
             &mut self.receipts,
+            self.config.max_age,
         );
         tip.summary = summary.clone();
         self.receipts.clear();
@@ -291,7 +295,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             path.push(s.clone());
             at = s.block.parent;
         }
-        self.forks += 1;
+        self.forks = self.forks.saturating_add(1);
         let mut tip = Replica {
             machine: self.finalized.machine.fork().map_err(snapshot_error)?,
             summary: self.finalized.summary.clone(),
@@ -303,6 +307,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
                 s.block.clone(),
                 s.digest,
                 &mut self.receipts,
+                self.config.max_age,
             );
             debug_assert_eq!(again.root, s.root);
             tip.summary = s;
@@ -318,10 +323,11 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         block: Arc<Block>,
         digest: Hash,
         receipts: &mut Vec<M::Receipt>,
+        max_age: u64,
     ) -> Arc<Executed> {
         let root = machine.execute(block.tick, &block.actions, receipts);
         let mut nonces = parent.nonces.clone();
-        nonces.apply(&block.actions);
+        nonces.apply(block.tick, &block.actions, max_age);
         Arc::new(Executed {
             block,
             digest,
@@ -338,7 +344,9 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         receipts: &mut Vec<M::Receipt>,
     ) -> Result<Arc<Executed>, ExecError> {
         let tip_height = self.finalized.summary.block.height;
-        if block.height != tip_height + 1 || block.parent != self.finalized.summary.digest {
+        if tip_height.checked_add(1) != Some(block.height)
+            || block.parent != self.finalized.summary.digest
+        {
             return Err(ExecError::NotNext {
                 height: block.height,
                 tip: tip_height,
@@ -356,6 +364,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             block,
             digest,
             receipts,
+            self.config.max_age,
         );
         if let Some(ahead) = self.summaries.get(&digest)
             && ahead.root != summary.root
@@ -419,10 +428,14 @@ impl<M: StateMachine + Snapshot> Executor<M> {
                     .get(player)
                     .copied()
                     .unwrap_or_else(|| parent.nonces.next(player));
+                // A nonce with no successor is refused by every verifier: never proposed.
+                let Ok(after) = z3r0_chain::nonce_after(a.action.nonce) else {
+                    return false;
+                };
                 if a.action.nonce < expected {
                     return false;
                 }
-                next.insert(player.clone(), a.action.nonce + 1);
+                next.insert(player.clone(), after);
                 true
             })
             .collect()
@@ -438,9 +451,10 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         out.extend_from_slice(&block);
         out.extend_from_slice(&s.root);
         out.extend_from_slice(&(s.nonces.len() as u64).to_be_bytes());
-        for (player, next) in s.nonces.iter() {
+        for (player, record) in s.nonces.iter() {
             out.extend_from_slice(player.as_ref());
-            out.extend_from_slice(&next.to_be_bytes());
+            out.extend_from_slice(&record.next.to_be_bytes());
+            out.extend_from_slice(&record.tick.to_be_bytes());
         }
         self.finalized
             .machine
@@ -480,7 +494,9 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             let key = take(32)?;
             let player = commonware_codec::Decode::decode_cfg(commonware_codec::Copying(key), &())
                 .map_err(|_| bad("player key"))?;
-            entries.push((player, be64(take(8)?)));
+            let next = be64(take(8)?);
+            let tick = be64(take(8)?);
+            entries.push((player, NonceRecord { next, tick }));
         }
         let machine = genesis.restore(rest).map_err(snapshot_error)?;
         if machine.root() != root {
@@ -497,10 +513,13 @@ impl<M: StateMachine + Snapshot> Executor<M> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)] // a panic fails the test
 mod tests {
     use super::*;
     use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
-    use z3r0_chain::{Action, Counters};
+    use z3r0_chain::{Action, ChainId, Counters};
+
+    const CHAIN: ChainId = ChainId([7; 32]);
 
     fn action(key: &PrivateKey, nonce: u64, tick: u64, add: u64) -> SignedAction {
         Action {
@@ -510,7 +529,7 @@ mod tests {
             nonce,
             payload: add.to_be_bytes().to_vec().into(),
         }
-        .sign(key)
+        .sign(key, &CHAIN)
     }
 
     fn child(parent: &Executed, tick: u64, actions: Vec<SignedAction>) -> Arc<Block> {
@@ -531,7 +550,7 @@ mod tests {
 
     fn executor() -> Executor<Counters> {
         Executor::new(
-            MempoolConfig::for_zone(7),
+            MempoolConfig::for_zone(CHAIN, 7),
             Counters::default(),
             &mut entropy(),
         )
@@ -595,6 +614,9 @@ mod tests {
 
     impl StateMachine for Counted {
         type Receipt = z3r0_chain::CounterReceipt;
+        fn check_payload(payload: &[u8]) -> Result<(), String> {
+            Counters::check_payload(payload)
+        }
         fn root(&self) -> Hash {
             self.inner.root()
         }
@@ -646,7 +668,7 @@ mod tests {
             payload: add.to_be_bytes().to_vec().into(),
         };
         let (forged, cover) = forge::forged_pair(
-            ACTION_NAMESPACE,
+            &CHAIN.namespace(ACTION_NAMESPACE),
             act(1_000),
             act(1),
             &accomplice,
@@ -654,18 +676,18 @@ mod tests {
             z[1],
         );
         assert!(
-            !forged.verify() && !cover.verify(),
+            !forged.verify(&CHAIN) && !cover.verify(&CHAIN),
             "neither is valid alone"
         );
         let actions = vec![forged, cover];
         // Coefficients the proposer can predict let the pair through.
-        assert!(z3r0_chain::verify_all(&mut predictable(), &actions).is_empty());
+        assert!(z3r0_chain::verify_all(&mut predictable(), &CHAIN, &actions).is_empty());
         let block = child(&g, 1, actions);
         // Every honest validator draws its own coefficients and refuses the block, on every
         // path that checks one.
         for seed in 0..4 {
             let mut ex = Executor::new(
-                MempoolConfig::for_zone(7),
+                MempoolConfig::for_zone(CHAIN, 7),
                 Counters::default(),
                 &mut ChaCha20Rng::seed_from_u64(seed),
             );
@@ -692,7 +714,11 @@ mod tests {
     #[test]
     fn blocks_final_before_their_children_execute_once() {
         let counted = Counted::default();
-        let mut ex = Executor::new(MempoolConfig::for_zone(7), counted.clone(), &mut entropy());
+        let mut ex = Executor::new(
+            MempoolConfig::for_zone(CHAIN, 7),
+            counted.clone(),
+            &mut entropy(),
+        );
         let key = PrivateKey::from_seed(3);
         let mut receipts = Vec::new();
         let mut parent = ex.finalized().clone();
@@ -780,6 +806,16 @@ mod tests {
         assert_eq!(
             picked.iter().map(|a| a.action.nonce).collect::<Vec<_>>(),
             vec![1, 2]
+        );
+        // A candidate with nonce u64::MAX (no successor) is never proposed; it used to
+        // overflow the proposer's next-nonce arithmetic.
+        let picked = ex.select_actions(
+            &sa,
+            vec![action(&key, u64::MAX, 2, 1), action(&key, 1, 2, 1)],
+        );
+        assert_eq!(
+            picked.iter().map(|a| a.action.nonce).collect::<Vec<_>>(),
+            vec![1]
         );
     }
 

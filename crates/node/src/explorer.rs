@@ -350,7 +350,7 @@ mod tests {
             nonce,
             payload: action.encode_to_vec().into(),
         }
-        .sign(key)
+        .sign(key, &z3r0_chain::ChainId::default())
     }
 
     #[test]

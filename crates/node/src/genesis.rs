@@ -4,6 +4,9 @@
 //! and bounds, and the validator set (ed25519 public keys and p2p addresses, PoA). Each
 //! validator also has its own `config.toml` (listen addresses, storage directory) and a private
 //! key file readable only by its owner.
+// Values here come from actions, blocks, gossip, checkpoints or the genesis: arithmetic and
+// indexing are checked, and each allowance states the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use commonware_codec::{Copying, Decode as _, Encode as _};
 use commonware_cryptography::Signer as _;
@@ -12,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use z3r0_chain::ChainId;
 use z3r0_sim::SimConfig;
 
 /// Fewest and most validators a zone committee may have.
@@ -73,8 +77,36 @@ pub struct Genesis {
 }
 
 impl Genesis {
+    /// The chain id: blake3 of a canonical encoding of everything that defines the chain (zone,
+    /// timing, world, rules, committee keys). The validators' p2p addresses are left out: they
+    /// say where a member is reached, not who it is, and moving one must not change identity.
+    pub fn chain_id(&self) -> ChainId {
+        let mut h = blake3::Hasher::new();
+        h.update(b"z3r0/genesis/v1");
+        h.update(&self.zone.to_be_bytes());
+        h.update(&self.tick_ms.to_be_bytes());
+        h.update(&self.genesis_ms.to_be_bytes());
+        h.update(&self.world_seed.to_be_bytes());
+        for bound in [self.chunks_x, self.chunks_y, self.chunks_z]
+            .iter()
+            .flatten()
+        {
+            h.update(&bound.to_be_bytes());
+        }
+        h.update(&self.claim_limit.to_be_bytes());
+        h.update(&self.timeout_ticks.to_be_bytes());
+        h.update(&(self.validators.len() as u64).to_be_bytes());
+        for v in &self.validators {
+            let key = v.public_key.to_ascii_lowercase();
+            h.update(&(key.len() as u64).to_be_bytes());
+            h.update(key.as_bytes());
+        }
+        ChainId(*h.finalize().as_bytes())
+    }
+
     pub fn sim_config(&self) -> SimConfig {
         SimConfig {
+            chain: self.chain_id(),
             seed: self.world_seed,
             chunks_x: (self.chunks_x[0], self.chunks_x[1]),
             chunks_y: (self.chunks_y[0], self.chunks_y[1]),
@@ -143,15 +175,8 @@ impl Genesis {
                 return Err(format!("{name} [{}, {}) is empty", r[0], r[1]));
             }
         }
-        let c = self.sim_config();
-        let span = |r: (i32, i32)| (i64::from(r.1) - i64::from(r.0)) as u64;
-        let chunks = span(c.chunks_x)
-            .saturating_mul(span(c.chunks_y))
-            .saturating_mul(span(c.chunks_z));
-        if chunks > z3r0_sim::MAX_ZONE_CHUNKS as u64 {
-            return Err(format!("{chunks} chunks exceed the zone limit"));
-        }
-        Ok(())
+        // The rules' own limits: chunk bounds, zone size, timeout and claim limit.
+        self.sim_config().check().map_err(|e| e.to_string())
     }
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -217,12 +242,14 @@ impl ValidatorConfig {
                 reason: "this validator's key is not in the genesis committee".into(),
             });
         };
-        if genesis.validators[i].p2p.port() != cfg.p2p_listen.port() {
+        // `keys` holds one key per genesis entry, so entry `i` exists.
+        let entry = genesis.validators.get(i).map(|v| v.p2p);
+        if entry.map(|p2p| p2p.port()) != Some(cfg.p2p_listen.port()) {
             return Err(ConfigError::Invalid {
                 path: path.into(),
                 reason: format!(
-                    "p2p_listen {} does not match the genesis entry {}",
-                    cfg.p2p_listen, genesis.validators[i].p2p
+                    "p2p_listen {} does not match the genesis entry {entry:?}",
+                    cfg.p2p_listen
                 ),
             });
         }
@@ -286,9 +313,9 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    s.as_bytes()
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
         .collect()
 }
 
@@ -306,11 +333,18 @@ pub fn generate(
         .map(|_| random_key())
         .collect::<Result<Vec<_>, _>>()?;
     let port = |block: usize, i: usize| -> Result<SocketAddr, ConfigError> {
-        let p = usize::from(base_port) + block * validators + i;
-        let p = u16::try_from(p).map_err(|_| ConfigError::Invalid {
-            path: out.into(),
-            reason: format!("port {p} is out of range; choose a lower --base-port"),
-        })?;
+        let p = block
+            .checked_mul(validators)
+            .and_then(|p| p.checked_add(i))
+            .and_then(|p| p.checked_add(usize::from(base_port)))
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or_else(|| ConfigError::Invalid {
+                path: out.into(),
+                reason: format!(
+                    "{validators} validators from port {base_port} run out of ports; choose a \
+                     lower --base-port"
+                ),
+            })?;
         Ok(SocketAddr::from(([127, 0, 0, 1], p)))
     };
     let defaults = SimConfig::default();

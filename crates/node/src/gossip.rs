@@ -6,6 +6,9 @@
 //! nothing else. A peer that sends bytes that do not decode, or an action with a bad signature
 //! (which it should have refused itself), is blocked. Other refusals (duplicates, expired ticks,
 //! rate limits) are normal in gossip and only dropped.
+// Values here come from actions, blocks, gossip, checkpoints or the genesis: arithmetic and
+// indexing are checked, and each allowance states the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use crate::application::{SharedZone, lock};
 use crate::metrics::ZoneMetrics;
@@ -48,7 +51,10 @@ impl Outbox {
 
 /// Encodes one gossip message.
 pub fn encode_batch(actions: &[SignedAction]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + actions.iter().map(|a| a.encode_size()).sum::<usize>());
+    let size = actions
+        .iter()
+        .fold(4usize, |n, a| n.saturating_add(a.encode_size()));
+    let mut out = Vec::with_capacity(size);
     out.put_u32(actions.len() as u32);
     for a in actions {
         out.extend_from_slice(&a.encode());
@@ -116,6 +122,7 @@ pub(crate) fn start<E, M, S, R, B>(
             }
         }
     });
+    let chain = lock(&zone).executor.config().chain;
     context.child("intake").spawn(move |mut rng| async move {
         while let Ok((peer, message)) = receiver.recv().await {
             let actions = match decode_batch(message.as_ref()) {
@@ -126,13 +133,13 @@ pub(crate) fn start<E, M, S, R, B>(
                     continue;
                 }
             };
-            let source = PEER_SOURCE_BASE
-                + participants
-                    .position(&peer)
-                    .map_or(u64::from(u32::MAX), |p| p as u64);
+            let position = participants
+                .position(&peer)
+                .map_or(u64::from(u32::MAX), |p| p as u64);
+            let source = PEER_SOURCE_BASE.saturating_add(position);
             // One batch verification for the whole message; a peer relaying a forgery (which it
             // should have refused itself) is faulty.
-            if !z3r0_chain::verify_all(&mut rng, &actions).is_empty() {
+            if !z3r0_chain::verify_all(&mut rng, &chain, &actions).is_empty() {
                 warn!(%peer, "blocking peer: relayed an action with a bad signature");
                 blocker.block(peer);
                 continue;
@@ -165,6 +172,7 @@ fn admit<M: StateMachine + Snapshot>(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)] // a panic fails the test
 mod tests {
     use super::*;
     use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
@@ -179,7 +187,7 @@ mod tests {
             nonce: n,
             payload: vec![1, 2, 3].into(),
         }
-        .sign(&key)
+        .sign(&key, &z3r0_chain::ChainId::default())
     }
 
     #[test]

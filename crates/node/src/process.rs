@@ -203,6 +203,7 @@ async fn node(
         hook
     };
     let backend = Arc::new(crate::edge::NodeBackend {
+        chain: genesis.chain_id(),
         zone: genesis.zone,
         pacing: Pacing {
             genesis_ms: genesis.genesis_ms,
@@ -219,7 +220,7 @@ async fn node(
         signer: key,
         participants,
         machine,
-        mempool: MempoolConfig::for_zone(genesis.zone),
+        mempool: MempoolConfig::for_zone(genesis.chain_id(), genesis.zone),
         pacing: Pacing {
             genesis_ms: genesis.genesis_ms,
             tick_ms: genesis.tick_ms,
@@ -453,7 +454,7 @@ async fn generate_load(
                 nonce,
                 payload: payload.clone().into(),
             }
-            .sign(key);
+            .sign(key, &validator.chain);
             batch.push((player, action));
             sent += 1;
             player = (player + 1) % players.len();

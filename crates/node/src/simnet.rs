@@ -42,6 +42,8 @@ pub struct SimNet<M: StateMachine + Snapshot> {
     pub logs: Vec<Log>,
     /// Validators that failed: could not start, or stopped following the chain.
     pub failures: Arc<Mutex<Vec<String>>>,
+    /// The simulated chain's id: the rules' default, so a default `Sim` agrees with it.
+    pub chain: z3r0_chain::ChainId,
     zone: u32,
     pacing: Pacing,
     timeouts: Timeouts,
@@ -105,6 +107,7 @@ where
             starts: vec![0; validators],
             keys,
             participants,
+            chain: z3r0_chain::ChainId::default(),
             zone: 1,
             pacing,
             timeouts: Timeouts::for_tick(pacing.tick_ms),
@@ -183,7 +186,7 @@ where
             signer: key.clone(),
             participants: self.participants.clone(),
             machine: (self.genesis)(),
-            mempool: MempoolConfig::for_zone(self.zone),
+            mempool: MempoolConfig::for_zone(self.chain, self.zone),
             pacing: self.pacing,
             timeouts: self.timeouts,
             partition: format!("v{i}"),
@@ -329,7 +332,7 @@ where
     /// Submits `action` signed by `player` to validator `i`'s mempool (if it is up).
     pub fn submit(&self, i: usize, player: &PrivateKey, action: Action) -> bool {
         use commonware_codec::Encode as _;
-        let bytes = action.sign(player).encode();
+        let bytes = action.sign(player, &self.chain).encode();
         self.with_validator(i, |v| v.submit(0, &bytes).is_ok())
             .unwrap_or(false)
     }

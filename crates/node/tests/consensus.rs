@@ -238,7 +238,7 @@ fn a_byzantine_conflicter_cannot_break_safety() {
         // Validator 0 votes for conflicting payloads instead of running the honest node.
         let key = net.keys[0].clone();
         let scheme = ed25519::Scheme::signer(
-            z3r0_node::engine::CONSENSUS_NAMESPACE,
+            &net.chain.namespace(z3r0_node::engine::CONSENSUS_NAMESPACE),
             net.participants.clone(),
             key.clone(),
         )
@@ -349,6 +349,31 @@ fn the_game_runs_on_the_zone_chain_and_all_validators_agree_on_its_roots() {
         assert_ne!(chain.first().unwrap().root, chain.last().unwrap().root);
         let joined = net.with_validator(0, |v| v.current_tick()).unwrap();
         assert!(joined > 0);
+        // A payload the game cannot decode is refused on admission: never gossiped or proposed.
+        let player = &players[0];
+        let nonce = net
+            .with_validator(0, |v| v.next_nonce(&player.public_key()))
+            .unwrap();
+        let junk = Action {
+            player: player.public_key(),
+            zone: 1,
+            tick: joined,
+            nonce,
+            payload: vec![0xff; 5].into(),
+        }
+        .sign(player, &net.chain);
+        // Refused before its signature costs anything: a forged one gets the same answer.
+        let mut forged = junk.clone();
+        forged.signature = junk.action.clone().sign(&players[1], &net.chain).signature;
+        for action in [junk, forged] {
+            let refused = net
+                .with_validator(0, |v| v.submit_action(0, action))
+                .unwrap();
+            assert!(
+                matches!(refused, Err(z3r0_chain::Rejection::BadPayload(_))),
+                "{refused:?}"
+            );
+        }
     });
 }
 
@@ -397,9 +422,12 @@ fn actions_sent_to_one_validator_reach_the_whole_committee() {
             assert!(net.submit(0, key, action(key)));
         }
         // The rest in one batch, with a forgery among them: only the forgery is refused.
-        let mut batch: Vec<_> = players[3..].iter().map(|k| action(k).sign(k)).collect();
+        let mut batch: Vec<_> = players[3..]
+            .iter()
+            .map(|k| action(k).sign(k, &net.chain))
+            .collect();
         let stranger = PrivateKey::from_seed(999);
-        batch.insert(1, action(&stranger).sign(&players[0]));
+        batch.insert(1, action(&stranger).sign(&players[0], &net.chain));
         let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
         let results = net
             .with_validator(0, |v| v.submit_batch(0, batch, &mut rng))
@@ -470,7 +498,7 @@ fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
             nonce: 0,
             payload: vec![1].into(),
         }
-        .sign(&player);
+        .sign(&player, &net.chain);
         forged.action.payload = vec![2].into();
         sender.send(
             Recipients::All,
@@ -525,7 +553,8 @@ fn light_clients_verify_the_committees_certificates_and_chunk_proofs() {
                 .await
         );
         assert_no_failures(&net);
-        let committee = Committee::new(net.participants.iter().cloned().collect()).unwrap();
+        let committee =
+            Committee::new(net.chain, net.participants.iter().cloned().collect()).unwrap();
         let seen = seen.lock().unwrap();
         assert!(seen.len() >= 8, "{} updates", seen.len());
         let mut with_players = 0;

@@ -68,6 +68,23 @@ fn bad_genesis_files_are_refused_with_a_reason() {
     let mut bad = g.clone();
     bad.chunks_y = [3, 3];
     assert!(check(&bad).contains("empty"));
+    // Values the rules compute with are bounded before any rule runs: a far-away zone would
+    // overflow the spawn point's voxel coordinates.
+    let mut bad = g.clone();
+    bad.chunks_y = [i32::MAX - 1, i32::MAX];
+    assert!(check(&bad).contains("chunk bound"), "{}", check(&bad));
+    let mut bad = g.clone();
+    bad.chunks_x = [-(1 << 30), 1 << 30];
+    assert!(check(&bad).contains("chunk bound"));
+    let mut bad = g.clone();
+    bad.timeout_ticks = 0;
+    assert!(check(&bad).contains("timeout_ticks"));
+    let mut bad = g.clone();
+    bad.timeout_ticks = u64::MAX;
+    assert!(check(&bad).contains("timeout_ticks"));
+    let mut bad = g.clone();
+    bad.claim_limit = u32::MAX;
+    assert!(check(&bad).contains("claim_limit"));
     let mut bad = g.clone();
     bad.validators.clear();
     assert!(check(&bad).contains("validators"));
@@ -91,4 +108,37 @@ fn bad_genesis_files_are_refused_with_a_reason() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&other).unwrap();
+}
+
+#[test]
+fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
+    let dir = tmp("chain-id");
+    let g = generate(&dir, 4, 19_200, 3, 50).unwrap();
+    let id = g.chain_id();
+    assert_eq!(
+        g.sim_config().chain,
+        id,
+        "the rules sign consents for this chain"
+    );
+    // Every field that defines the chain changes its id.
+    let changed: [fn(&mut Genesis); 7] = [
+        |g| g.zone += 1,
+        |g| g.tick_ms += 1,
+        |g| g.genesis_ms += 1,
+        |g| g.world_seed += 1,
+        |g| g.chunks_x[1] += 1,
+        |g| g.claim_limit += 1,
+        |g| g.validators.truncate(3),
+    ];
+    for change in changed {
+        let mut other = g.clone();
+        change(&mut other);
+        assert_ne!(other.chain_id(), id);
+    }
+    // A moved validator is the same member; a key written in capitals is the same key.
+    let mut moved = g.clone();
+    moved.validators[0].p2p.set_port(1);
+    moved.validators[1].public_key = moved.validators[1].public_key.to_uppercase();
+    assert_eq!(moved.chain_id(), id);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -200,7 +200,8 @@ impl Read for Action {
     }
 }
 
-/// Domain of a session key's consent signature.
+/// Domain of a session key's consent signature; the namespace is the chain's
+/// ([`z3r0_chain::ChainId::namespace`]), so a consent holds on one genesis only.
 pub const SESSION_NAMESPACE: &[u8] = b"z3r0/session/v1";
 
 /// What a session key signs to consent to acting for `account` through tick `until`.
@@ -213,19 +214,24 @@ pub fn session_consent_message(account: &PlayerKey, until: u64) -> [u8; 40] {
 
 /// The session key's consent to act for `account` through tick `until`.
 pub fn session_consent(
+    chain: &z3r0_chain::ChainId,
     session: &commonware_cryptography::ed25519::PrivateKey,
     account: &PlayerKey,
     until: u64,
 ) -> [u8; 64] {
     use commonware_codec::Encode as _;
     use commonware_cryptography::Signer as _;
-    let signature = session.sign(SESSION_NAMESPACE, &session_consent_message(account, until));
+    let signature = session.sign(
+        &chain.namespace(SESSION_NAMESPACE),
+        &session_consent_message(account, until),
+    );
     signature.encode().as_ref().try_into().unwrap_or([0; 64])
 }
 
 /// Whether `consent` is `session`'s signature for acting for `account` through `until`
 /// (ZIP-215 rules, as every validator checks them alike).
 pub fn session_consents(
+    chain: &z3r0_chain::ChainId,
     session: &PlayerKey,
     account: &PlayerKey,
     until: u64,
@@ -241,7 +247,7 @@ pub fn session_consents(
         return false;
     };
     key.verify(
-        SESSION_NAMESPACE,
+        &chain.namespace(SESSION_NAMESPACE),
         &session_consent_message(account, until),
         &signature,
     )

@@ -19,6 +19,7 @@ pub use action::{
 };
 pub use components::{Body, Claim, Control, Inventory, MAX_BUILDERS, Player, Session};
 pub use rules::{
-    MAX_SESSION_TICKS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, edit_check,
-    limits as rules_limits, step_body, step_in_view, step_in_world,
+    MAX_CHUNK_COORD, MAX_CLAIM_LIMIT, MAX_SESSION_TICKS, MAX_TIMEOUT_TICKS, MAX_ZONE_CHUNKS,
+    Reason, Receipt, Sim, SimConfig, SimError, edit_check, limits as rules_limits, step_body,
+    step_in_view, step_in_world,
 };

@@ -7,6 +7,13 @@ use z3r0_chain::{Hash, SignedAction, Snapshot, StateMachine};
 impl StateMachine for Sim {
     type Receipt = Receipt;
 
+    /// A payload must decode as a game [`crate::Action`].
+    fn check_payload(payload: &[u8]) -> Result<(), String> {
+        crate::Action::decode(payload)
+            .map(|_| ())
+            .map_err(|e| format!("not a game action: {e}"))
+    }
+
     fn root(&self) -> Hash {
         Sim::root(self)
     }

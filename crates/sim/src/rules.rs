@@ -180,6 +180,16 @@ pub enum SimError {
     ZoneTooLarge { chunks: usize, limit: usize },
     #[error("zone bounds are empty")]
     EmptyZone,
+    #[error("{axis} chunk bound {value} is outside ±{limit}")]
+    ChunkBound {
+        axis: &'static str,
+        value: i32,
+        limit: i32,
+    },
+    #[error("timeout_ticks {0} is outside 1..={MAX_TIMEOUT_TICKS}")]
+    TimeoutTicks(u64),
+    #[error("claim_limit {0} is above {MAX_CLAIM_LIMIT}")]
+    ClaimLimit(u32),
     #[error(transparent)]
     Ecs(#[from] z3r0_ecs::EcsError),
     #[error(transparent)]
@@ -198,6 +208,8 @@ pub enum SimError {
 /// A zone's rules and extent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimConfig {
+    /// The chain these rules run on: session consents are signed for it.
+    pub chain: z3r0_chain::ChainId,
     pub seed: u64,
     /// Chunk columns `x, z` in `min..max` (exclusive) and chunk layers `y` in `min..max`.
     pub chunks_x: (i32, i32),
@@ -212,6 +224,7 @@ pub struct SimConfig {
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
+            chain: z3r0_chain::ChainId::default(),
             seed: 42,
             chunks_x: (-2, 2),
             chunks_y: (-2, 3),
@@ -219,6 +232,63 @@ impl Default for SimConfig {
             claim_limit: 4,
             timeout_ticks: 600,
         }
+    }
+}
+
+/// Largest chunk coordinate a zone may span: voxel coordinates (×32) and body positions in
+/// fixed point (×32×1024) stay far inside `i32` and `i64`.
+pub const MAX_CHUNK_COORD: i32 = 1 << 20;
+/// Longest silence before a player is removed: 24 hours of 50 ms ticks.
+pub const MAX_TIMEOUT_TICKS: u64 = 24 * 60 * 60 * 20;
+/// Most chunk columns one player may claim.
+pub const MAX_CLAIM_LIMIT: u32 = 4_096;
+
+impl SimConfig {
+    /// Checks the values a genesis file supplies before any rule computes with them.
+    pub fn check(&self) -> Result<(), SimError> {
+        let axes = [
+            ("x", self.chunks_x),
+            ("y", self.chunks_y),
+            ("z", self.chunks_z),
+        ];
+        for (axis, (min, max)) in axes {
+            for value in [min, max] {
+                if !(-MAX_CHUNK_COORD..=MAX_CHUNK_COORD).contains(&value) {
+                    return Err(SimError::ChunkBound {
+                        axis,
+                        value,
+                        limit: MAX_CHUNK_COORD,
+                    });
+                }
+            }
+        }
+        self.chunk_count()?;
+        if !(1..=MAX_TIMEOUT_TICKS).contains(&self.timeout_ticks) {
+            return Err(SimError::TimeoutTicks(self.timeout_ticks));
+        }
+        if self.claim_limit > MAX_CLAIM_LIMIT {
+            return Err(SimError::ClaimLimit(self.claim_limit));
+        }
+        Ok(())
+    }
+
+    /// Chunks in the zone: at least one, at most [`MAX_ZONE_CHUNKS`].
+    fn chunk_count(&self) -> Result<usize, SimError> {
+        let span = |r: (i32, i32)| usize::try_from(i64::from(r.1) - i64::from(r.0)).unwrap_or(0);
+        let chunks = span(self.chunks_x)
+            .checked_mul(span(self.chunks_y))
+            .and_then(|c| c.checked_mul(span(self.chunks_z)))
+            .unwrap_or(usize::MAX);
+        if chunks == 0 {
+            return Err(SimError::EmptyZone);
+        }
+        if chunks > MAX_ZONE_CHUNKS {
+            return Err(SimError::ZoneTooLarge {
+                chunks,
+                limit: MAX_ZONE_CHUNKS,
+            });
+        }
+        Ok(chunks)
     }
 }
 
@@ -292,17 +362,8 @@ fn claim_hook(entity: EntityId, c: Change<'_, Claim>, out: &mut Vec<Receipt>) {
 impl Sim {
     /// The zone at genesis: its chunks generated from the seed, no players.
     pub fn genesis(config: SimConfig) -> Result<Self, SimError> {
-        let span = |r: (i32, i32)| usize::try_from(i64::from(r.1) - i64::from(r.0)).unwrap_or(0);
-        let chunks = span(config.chunks_x) * span(config.chunks_y) * span(config.chunks_z);
-        if chunks == 0 {
-            return Err(SimError::EmptyZone);
-        }
-        if chunks > MAX_ZONE_CHUNKS {
-            return Err(SimError::ZoneTooLarge {
-                chunks,
-                limit: MAX_ZONE_CHUNKS,
-            });
-        }
+        config.check()?;
+        let chunks = config.chunk_count()?;
         let worldgen = WorldGen::new(config.seed);
         let mut voxels = z3r0_voxel::World::with_capacity(chunks);
         for x in config.chunks_x.0..config.chunks_x.1 {
@@ -668,7 +729,7 @@ impl Sim {
             return Err(Reason::KeyInUse);
         }
         // Last, as the costliest check: one signature verification.
-        if !crate::action::session_consents(session, account, until, consent) {
+        if !crate::action::session_consents(&self.config.chain, session, account, until, consent) {
             return Err(Reason::NoConsent);
         }
         let old = self.ecs.get::<Session>(e).map(|s| s.key);
@@ -884,6 +945,11 @@ impl Sim {
             return Err(Reason::NotABlock);
         }
         let current = self.edit_checks(player, e, pos, true)?;
+        // The inventory lookup is one entity's; the occupancy scan below is every body's.
+        let held = self.ecs.get::<Inventory>(e).map(|inv| inv.count(block));
+        if held.ok_or(Reason::NotJoined)? == 0 {
+            return Err(Reason::NothingInInventory);
+        }
         if block_info(block).solid {
             let bodies = self.ecs.column::<Body>().map_err(|_| Reason::NotJoined)?;
             if bodies

@@ -47,7 +47,7 @@ fn chain_driven_and_direct_execution_agree() {
                     nonce: tick - 1,
                     payload: Bytes::from(a.encode_to_vec()),
                 }
-                .sign(k)
+                .sign(k, &z3r0_chain::ChainId::default())
             })
             .collect();
         let mut r1 = Vec::new();
@@ -76,4 +76,15 @@ fn chain_driven_and_direct_execution_agree() {
         via_chain.body(&k0).is_some(),
         "players joined through signed actions"
     );
+}
+
+#[test]
+fn only_game_actions_pass_the_payload_check() {
+    assert!(Sim::check_payload(&Action::Join.encode_to_vec()).is_ok());
+    let mut long = Action::Join.encode_to_vec();
+    long.push(0);
+    for junk in [&[][..], &[0xff; 5][..], &long[..]] {
+        let reason = Sim::check_payload(junk).unwrap_err();
+        assert!(reason.contains("not a game action"), "{reason}");
+    }
 }

@@ -218,6 +218,9 @@ fn placing_needs_the_block_in_the_inventory() {
     );
     let r = tick(&mut s, &[(ALICE, Action::Place(own, blocks::STONE))]);
     assert_eq!(reasons(&r, ALICE), [Reason::Occupied]);
+    // The cheap inventory check comes before the scan of every body for occupancy.
+    let r = tick(&mut s, &[(ALICE, Action::Place(own, blocks::DIRT))]);
+    assert_eq!(reasons(&r, ALICE), [Reason::NothingInInventory]);
     let r = tick(&mut s, &[(ALICE, Action::Place(below, blocks::STONE))]);
     assert_eq!(reasons(&r, ALICE), [Reason::Occupied]);
     let r = tick(&mut s, &[(ALICE, Action::Place(spot, blocks::AIR))]);
@@ -274,7 +277,7 @@ fn a_session_key_acts_for_its_account_until_it_expires() {
     let delegate = |key: &PrivateKey, account: [u8; 32], until: u64| Action::Delegate {
         session: bytes(key),
         until,
-        consent: z3r0_sim::session_consent(key, &account, until),
+        consent: z3r0_sim::session_consent(&SimConfig::default().chain, key, &account, until),
     };
     let mut s = joined(&[ALICE, BOB]);
     let now = s.tick();
@@ -294,6 +297,20 @@ fn a_session_key_acts_for_its_account_until_it_expires() {
     // binds a key that did not agree (it would lock its owner out).
     let r = tick(&mut s, &[(BOB, delegate(&carol_key, ALICE, now + 50))]);
     assert_eq!(reasons(&r, BOB), [Reason::NoConsent]);
+    // The right key's consent, given on another chain (another genesis), does not hold here.
+    let elsewhere = z3r0_chain::ChainId([1; 32]);
+    let r = tick(
+        &mut s,
+        &[(
+            ALICE,
+            Action::Delegate {
+                session,
+                until: now + 50,
+                consent: z3r0_sim::session_consent(&elsewhere, &session_key, &ALICE, now + 50),
+            },
+        )],
+    );
+    assert_eq!(reasons(&r, ALICE), [Reason::NoConsent]);
     let forged = Action::Delegate {
         session: carol,
         until: now + 50,

@@ -19,6 +19,8 @@ use z3r0_sim::{Sim, SimConfig};
 use z3r0_voxel::ChunkPos;
 
 pub const ZONE: u32 = 7;
+/// The local zone's chain id (its rules' default).
+pub const CHAIN: z3r0_chain::ChainId = z3r0_chain::ChainId([0; 32]);
 pub const TICK_MS: u64 = 50;
 
 pub struct State {
@@ -49,7 +51,7 @@ impl LocalZone {
         let builder = FeedBuilder::new(&mut sim);
         let genesis = Block::genesis(ZONE, sim.root());
         let state = State {
-            mempool: Mempool::new(MempoolConfig::for_zone(ZONE), Nonces::default(), 1),
+            mempool: Mempool::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 1),
             builder,
             height: 0,
             tick: 0,
@@ -95,7 +97,7 @@ impl LocalZone {
         };
         let mut proposal = b"test-proposal".to_vec();
         proposal.extend_from_slice(&digest);
-        let mut ns = z3r0_chain::CONSENSUS_NAMESPACE.to_vec();
+        let mut ns = CHAIN.namespace(z3r0_chain::CONSENSUS_NAMESPACE);
         ns.extend_from_slice(b"_FINALIZE");
         let sig: [u8; 64] = signer
             .sign(&ns, &proposal)
@@ -138,6 +140,9 @@ impl LocalZone {
 }
 
 impl ZoneBackend for LocalZone {
+    fn chain(&self) -> z3r0_chain::ChainId {
+        CHAIN
+    }
     fn zone(&self) -> u32 {
         ZONE
     }
