@@ -177,6 +177,8 @@ pub struct ZoneApp<M: StateMachine + Snapshot> {
     pub(crate) zone: SharedZone<M>,
     pub(crate) pacing: Pacing,
     pub(crate) metrics: ZoneMetrics,
+    /// Tests only: corrupts this validator's proposals.
+    pub(crate) byzantine: Option<crate::byzantine::Byzantine>,
 }
 
 impl<M: StateMachine + Snapshot> std::fmt::Debug for ZoneApp<M> {
@@ -193,6 +195,7 @@ impl<M: StateMachine + Snapshot> Clone for ZoneApp<M> {
             zone: self.zone.clone(),
             pacing: self.pacing,
             metrics: self.metrics.clone(),
+            byzantine: self.byzantine.clone(),
         }
     }
 }
@@ -297,7 +300,13 @@ where
         let Zone {
             executor, mempool, ..
         } = &mut *zone;
-        let checked = executor.check_known(&block, &|a| mempool.holds(a));
+        let checked = match &self.byzantine {
+            Some(byzantine) => {
+                byzantine.corrupt(&mut block, &parent_summary);
+                Ok(())
+            }
+            None => executor.check_known(&block, &|a| mempool.holds(a)),
+        };
         if let Err(e) = checked {
             // The mempool admitted something the chain would refuse; propose an empty block
             // rather than none, and say so.

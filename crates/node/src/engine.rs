@@ -122,6 +122,8 @@ pub struct ValidatorSetup<M: StateMachine> {
     pub observer: Option<Observer>,
     /// Sees each finalized block with the state and its certificate (the player edge).
     pub edge: Option<EdgeHook<M>>,
+    /// Tests only: this validator proposes blocks that break the rules.
+    pub byzantine: Option<crate::byzantine::Byzantine>,
 }
 
 impl<M: StateMachine> std::fmt::Debug for ValidatorSetup<M> {
@@ -466,6 +468,7 @@ where
         zone: zone.clone(),
         pacing: setup.pacing,
         metrics: metrics.clone(),
+        byzantine: setup.byzantine.clone(),
     };
     let inline = Inline::new(
         context.child("inline"),

@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod block;
+pub mod byzantine;
 pub mod edge;
 pub mod engine;
 pub mod executor;

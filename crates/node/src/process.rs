@@ -230,6 +230,7 @@ async fn node(
         checkpoint_interval: 256,
         observer: Some(observer),
         edge: Some(edge_hook),
+        byzantine: None,
     };
     let mut validator = engine::start(
         context.child("validator"),

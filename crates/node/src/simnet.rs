@@ -53,6 +53,8 @@ pub struct SimNet<M: StateMachine + Snapshot> {
     starts: Vec<u32>,
     /// Builds each validator's edge hook (by index) when it starts.
     pub edge_hook: Option<Box<dyn Fn(usize) -> EdgeHook<M> + Send>>,
+    /// Validators (by index) that propose blocks breaking the rules.
+    pub byzantine: std::collections::BTreeMap<usize, crate::byzantine::Byzantine>,
 }
 
 impl<M: StateMachine + Snapshot> std::fmt::Debug for SimNet<M> {
@@ -113,6 +115,7 @@ where
             timeouts: Timeouts::for_tick(pacing.tick_ms),
             genesis: Box::new(genesis),
             edge_hook: None,
+            byzantine: Default::default(),
         };
         net.link_all(link).await;
         net
@@ -193,6 +196,7 @@ where
             checkpoint_interval: 16,
             observer: Some(observer),
             edge: self.edge_hook.as_ref().map(|make| make(i)),
+            byzantine: self.byzantine.get(&i).cloned(),
         };
         let peers = self.oracle.manager();
         let blocker = self.oracle.control(key.public_key());

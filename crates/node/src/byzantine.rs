@@ -1,0 +1,146 @@
+//! A Byzantine leader, for tests only: whenever it leads, it turns its honest proposal into one
+//! that breaks a rule, trying each attack in turn. The harness runs it as one validator of a
+//! simulated zone and checks that the honest ones refuse every such block and keep finalizing.
+// Values here are the attacker's own: arithmetic and indexing are checked as elsewhere.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+use crate::executor::Executed;
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use z3r0_chain::{
+    ACTION_NAMESPACE, Action, Block, ChainId, MAX_BLOCK_ACTIONS, SignedAction, forge,
+};
+
+/// One way a leader can try to bend the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Attack {
+    /// An action signed for a victim without its key, covered in the batch equation by one of
+    /// the leader's own (coefficients predicted from the parent's state root).
+    ForgedPair,
+    /// A validly signed action whose payload the game cannot decode.
+    JunkPayload,
+    /// Actions the parent already applied, included again.
+    NonceReplay,
+    /// A block for the last tick there is.
+    FarFutureTick,
+    /// More actions than a block may carry.
+    Oversized,
+    /// A parent state root the chain never computed.
+    LyingRoot,
+}
+
+impl Attack {
+    pub const ALL: [Attack; 6] = [
+        Attack::ForgedPair,
+        Attack::JunkPayload,
+        Attack::NonceReplay,
+        Attack::FarFutureTick,
+        Attack::Oversized,
+        Attack::LyingRoot,
+    ];
+}
+
+/// A validator's Byzantine mode: the attacks it tries in turn, and how often it tried each.
+#[derive(Debug, Clone)]
+pub struct Byzantine {
+    chain: ChainId,
+    /// A payload the machine decodes (the forged action carries it, so only its signature is
+    /// wrong).
+    valid_payload: Vec<u8>,
+    victim: PrivateKey,
+    tried: Arc<Mutex<BTreeMap<Attack, u64>>>,
+}
+
+impl Byzantine {
+    /// `victim` is a player the forged action speaks for (its key is used only to name it).
+    pub fn new(chain: ChainId, valid_payload: Vec<u8>, victim: PrivateKey) -> Self {
+        Self {
+            chain,
+            valid_payload,
+            victim,
+            tried: Arc::default(),
+        }
+    }
+
+    /// How many proposals each attack corrupted so far.
+    pub fn tried(&self) -> BTreeMap<Attack, u64> {
+        self.tried.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Turns `block`, an honest proposal on `parent`, into the next attack's.
+    pub fn corrupt(&self, block: &mut Block, parent: &Executed) {
+        let attack = {
+            let mut tried = self.tried.lock().unwrap_or_else(|p| p.into_inner());
+            let total: u64 = tried.values().sum();
+            let len = Attack::ALL.len() as u64;
+            let index = usize::try_from(total.checked_rem(len).unwrap_or(0)).unwrap_or(0);
+            let attack = Attack::ALL.get(index).copied().unwrap_or(Attack::LyingRoot);
+            let count = tried.entry(attack).or_insert(0);
+            *count = count.saturating_add(1);
+            attack
+        };
+        tracing::warn!(?attack, height = block.height, "byzantine proposal");
+        match attack {
+            Attack::ForgedPair => block.actions = self.forged_pair(block, parent),
+            Attack::JunkPayload => block.actions.push(self.own(block, parent, vec![0xff; 7])),
+            Attack::NonceReplay => {
+                let replay = parent.block.actions.clone();
+                block.actions = if replay.is_empty() {
+                    let again = self.own(block, parent, self.valid_payload.clone());
+                    vec![again.clone(), again]
+                } else {
+                    replay
+                };
+            }
+            Attack::FarFutureTick => block.tick = u64::MAX,
+            Attack::Oversized => {
+                let one = self.own(block, parent, self.valid_payload.clone());
+                block.actions = vec![one; MAX_BLOCK_ACTIONS.saturating_add(1)];
+            }
+            Attack::LyingRoot => block.parent_state_root = [0x1e; 32],
+        }
+    }
+
+    /// An action of the leader's own key, validly signed.
+    fn own(&self, block: &Block, parent: &Executed, payload: Vec<u8>) -> SignedAction {
+        let key = PrivateKey::from_seed(0x0bad);
+        Action {
+            player: key.public_key(),
+            zone: block.zone,
+            tick: block.tick,
+            nonce: parent.nonces.next(&key.public_key()),
+            payload: payload.into(),
+        }
+        .sign(&key, &self.chain)
+    }
+
+    fn forged_pair(&self, block: &Block, parent: &Executed) -> Vec<SignedAction> {
+        let accomplice = forge::Accomplice::from_seed(0x0bad);
+        let action = |player: commonware_cryptography::ed25519::PublicKey| Action {
+            nonce: parent.nonces.next(&player),
+            player,
+            zone: block.zone,
+            tick: block.tick,
+            payload: self.valid_payload.clone().into(),
+        };
+        // The coefficients honest validators once drew from the parent's root.
+        let mut predictable = ChaCha20Rng::from_seed(parent.root);
+        let z = forge::predict_coefficients(&mut predictable, 2);
+        let (Some(&z_victim), Some(&z_cover)) = (z.first(), z.get(1)) else {
+            return Vec::new();
+        };
+        let (forged, cover) = forge::forged_pair(
+            &self.chain.namespace(ACTION_NAMESPACE),
+            action(self.victim.public_key()),
+            action(accomplice.public.clone()),
+            &accomplice,
+            z_victim,
+            z_cover,
+        );
+        vec![forged, cover]
+    }
+}
