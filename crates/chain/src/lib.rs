@@ -11,6 +11,8 @@ pub mod chain_id;
 pub mod forge;
 pub mod machine;
 pub mod mempool;
+#[cfg(any(test, feature = "fuzz"))]
+pub mod mutate;
 
 pub use action::{ACTION_NAMESPACE, Action, MAX_PAYLOAD, SignedAction, verify_all};
 pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS, header_digest};

@@ -702,9 +702,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_message_round_trips() {
-        let controls = [
+    fn controls() -> Vec<ClientControl> {
+        vec![
             ClientControl::Hello {
                 version: VERSION,
                 player: [7; 32],
@@ -715,11 +714,11 @@ mod tests {
                 radius: 6,
                 known: vec![(ChunkPos::new(0, 0, 0), [9; 32])],
             },
-        ];
-        for m in controls {
-            assert_eq!(ClientControl::decode(&m.encode()).unwrap(), m);
-        }
-        let server = [
+        ]
+    }
+
+    fn server() -> Vec<ServerControl> {
+        vec![
             ServerControl::Challenge {
                 node: [1; 32],
                 zone: 2,
@@ -732,11 +731,11 @@ mod tests {
                 genesis_ms: 6,
                 account: [7; 32],
             },
-        ];
-        for m in server {
-            assert_eq!(ServerControl::decode(&m.encode()).unwrap(), m);
-        }
-        let events = [
+        ]
+    }
+
+    fn events() -> Vec<Event> {
+        vec![
             Event::Header(header(None)),
             Event::Header(header(Some(FinalityProof {
                 proposal: vec![1, 2, 3],
@@ -802,8 +801,18 @@ mod tests {
                 inventory.add(5);
                 inventory
             }),
-        ];
-        for m in events {
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for m in controls() {
+            assert_eq!(ClientControl::decode(&m.encode()).unwrap(), m);
+        }
+        for m in server() {
+            assert_eq!(ServerControl::decode(&m.encode()).unwrap(), m);
+        }
+        for m in events() {
             assert_eq!(Event::decode(&m.encode()).unwrap(), m);
         }
         // A slot over a full stack is refused, not believed.
@@ -854,6 +863,24 @@ mod tests {
             let _ = ServerControl::decode(&bytes);
             let _ = Event::decode(&bytes);
             let _ = ClientDatagram::decode(&bytes);
+        }
+
+        /// Every message kind, mutated field-aware: a typed error or a valid message.
+        #[test]
+        fn mutated_encodings_decode_or_refuse(m in any::<(u8, usize, usize, u8)>()) {
+            let m = z3r0_chain::mutate::Mutation::from(m);
+            for c in controls() {
+                let _ = ClientControl::decode(&m.apply(&c.encode()));
+            }
+            for c in server() {
+                let _ = ServerControl::decode(&m.apply(&c.encode()));
+            }
+            for e in events() {
+                let _ = Event::decode(&m.apply(&e.encode()));
+            }
+            for d in [ClientDatagram::Input(vec![1, 2, 3]), ClientDatagram::Ack(99)] {
+                let _ = ClientDatagram::decode(&m.apply(&d.encode()));
+            }
         }
 
         #[test]
