@@ -19,6 +19,9 @@ pub struct NodeArgs {
     /// outlives it).
     #[arg(long)]
     stop_on_stdin_close: bool,
+    /// Tests only: lead with blocks that break the rules (a Byzantine validator).
+    #[arg(long, hide = true)]
+    byzantine: bool,
 }
 
 pub fn run(args: &NodeArgs) -> Result<()> {
@@ -27,6 +30,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         load_rate: args.load,
         threads: args.threads,
         stop_on_stdin_close: args.stop_on_stdin_close,
+        byzantine: args.byzantine,
     })
     .with_context(|| format!("validator {}", args.config.display()))
 }

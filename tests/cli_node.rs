@@ -1,6 +1,7 @@
 //! Four `z3r0 node` processes on loopback under load: one is killed with SIGKILL and restarted;
 //! it catches up, every node finalizes the same blocks with the same state roots, and nothing
-//! finalized is lost.
+//! finalized is lost. And four with one Byzantine (`--byzantine`): the honest ones refuse its
+//! proposals and go on agreeing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -15,6 +16,7 @@ struct Node {
     config: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    byzantine: bool,
 }
 
 impl Node {
@@ -28,6 +30,7 @@ impl Node {
             Command::new(env!("CARGO_BIN_EXE_z3r0"))
                 .args(["node", "--load", "100", "--config"])
                 .arg(&self.config)
+                .args(self.byzantine.then_some("--byzantine"))
                 .env("RUST_LOG", "warn,z3r0_node=info")
                 .env("NO_COLOR", "1")
                 .stdout(Stdio::null())
@@ -65,9 +68,12 @@ impl Node {
         self.finalized().iter().map(|f| f.0).max().unwrap_or(0)
     }
 
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.config.with_file_name("node.log")).unwrap_or_default()
+    }
+
     fn stderr_tail(&self) -> String {
-        let text =
-            std::fs::read_to_string(self.config.with_file_name("node.log")).unwrap_or_default();
+        let text = self.stderr();
         text.lines().rev().take(15).collect::<Vec<_>>().join("\n")
     }
 }
@@ -93,25 +99,69 @@ fn wait_until(nodes: &[Node], what: &str, timeout: Duration, done: impl Fn(&[Nod
     }
 }
 
+/// A network of four under `dir`, node `byzantine` (if any) in Byzantine mode. Ports from the
+/// pid and `offset` so parallel runs on one machine do not collide, below Linux's ephemeral
+/// range (32768+) so outgoing connections cannot hold them.
+fn network(dir: &std::path::Path, offset: u16, byzantine: Option<usize>) -> Vec<Node> {
+    let _ = std::fs::remove_dir_all(dir);
+    let base = 20_000 + (std::process::id() % 380) as u16 * 32 + offset;
+    small_network(dir, 4, base);
+    (0..4)
+        .map(|i| Node {
+            log: dir.join(format!("validator-{i}/data/finalized.log")),
+            config: dir.join(format!("validator-{i}/config.toml")),
+            child: None,
+            byzantine: byzantine == Some(i),
+        })
+        .collect()
+}
+
+/// Every height has one digest and one root across all nodes (duplicates from replay agree),
+/// and no height is missing.
+fn assert_one_chain(nodes: &[Node]) {
+    let mut chain: BTreeMap<u64, (String, String)> = BTreeMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        for (h, d, r) in n.finalized() {
+            let entry = chain.entry(h).or_insert_with(|| (d.clone(), r.clone()));
+            assert_eq!(entry, &(d, r), "validator {i} disagrees at height {h}");
+        }
+    }
+    let heights: Vec<u64> = chain.keys().copied().collect();
+    assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn honest_processes_refuse_a_byzantine_leader_and_agree() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-byz-{}", std::process::id()));
+    let mut nodes = network(&dir, 16, Some(0));
+    for n in &mut nodes {
+        n.start();
+    }
+    wait_until(
+        &nodes,
+        "60 blocks on the honest nodes",
+        Duration::from_secs(180),
+        |n| n[1..].iter().all(|x| x.height() >= 60),
+    );
+    for n in &mut nodes {
+        n.kill();
+    }
+    assert_one_chain(&nodes);
+    assert!(nodes[0].stderr().contains("byzantine proposal"));
+    for (i, n) in nodes.iter().enumerate().skip(1) {
+        assert!(
+            n.stderr().contains("refusing proposal"),
+            "validator {i} refused nothing:\n{}",
+            n.stderr_tail()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn four_processes_survive_a_sigkill_and_agree() {
     let dir = std::env::temp_dir().join(format!("z3r0-cli-node-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    // Ports from the pid so parallel runs on one machine do not collide, below Linux's ephemeral
-    // range (32768+) so outgoing connections cannot hold them.
-    let base = 20_000 + (std::process::id() % 1_200) as u16 * 10;
-    small_network(&dir, 4, base);
-
-    let mut nodes: Vec<Node> = (0..4)
-        .map(|i| {
-            let config = dir.join(format!("validator-{i}/config.toml"));
-            Node {
-                log: dir.join(format!("validator-{i}/data/finalized.log")),
-                config,
-                child: None,
-            }
-        })
-        .collect();
+    let mut nodes = network(&dir, 0, None);
     for n in &mut nodes {
         n.start();
     }
@@ -143,17 +193,8 @@ fn four_processes_survive_a_sigkill_and_agree() {
         n.kill();
     }
 
-    // Every height has one digest and one root across all nodes (duplicates from replay agree).
-    let mut chain: BTreeMap<u64, (String, String)> = BTreeMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        for (h, d, r) in n.finalized() {
-            let entry = chain.entry(h).or_insert_with(|| (d.clone(), r.clone()));
-            assert_eq!(entry, &(d, r), "validator {i} disagrees at height {h}");
-        }
-    }
-    // No gaps, and nothing the killed node had finalized is lost or changed.
-    let heights: Vec<u64> = chain.keys().copied().collect();
-    assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
+    assert_one_chain(&nodes);
+    // Nothing the killed node had finalized is lost or changed.
     let after = nodes[2].finalized();
     for line in &before_kill {
         assert!(after.contains(line), "lost {line:?}");

@@ -46,6 +46,8 @@ pub struct NodeOptions {
     /// Stop when standard input closes: a supervisor (the devnet) holds its end, so the node
     /// stops when told to and when the supervisor dies, however it dies.
     pub stop_on_stdin_close: bool,
+    /// Tests only: lead with blocks that break the rules ([`crate::byzantine`]).
+    pub byzantine: bool,
 }
 
 /// Why a node could not run.
@@ -126,12 +128,9 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
         .with_storage_directory(config.storage_dir.join("runtime"))
         .with_worker_threads(options.threads.max(1))
         .with_catch_panics(false);
-    let (load_rate, stdin_stop) = (options.load_rate, options.stop_on_stdin_close);
+    let options = options.clone();
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
-        node(
-            context, config, genesis, key, observer, load_rate, stdin_stop,
-        )
-        .await
+        node(context, config, genesis, key, observer, options).await
     })
 }
 
@@ -141,8 +140,7 @@ async fn node(
     genesis: Genesis,
     key: PrivateKey,
     observer: Observer,
-    load_rate: u32,
-    stdin_stop: bool,
+    options: NodeOptions,
 ) -> Result<(), ProcessError> {
     let me = key.public_key();
     let participants = Set::from_iter_dedup(genesis.public_keys().map_err(ProcessError::Genesis)?);
@@ -230,7 +228,14 @@ async fn node(
         checkpoint_interval: 256,
         observer: Some(observer),
         edge: Some(edge_hook),
-        byzantine: None,
+        // The forged action would make this key's player leave: a key no one plays.
+        byzantine: options.byzantine.then(|| {
+            crate::byzantine::Byzantine::new(
+                genesis.chain_id(),
+                z3r0_sim::Action::Leave.encode_to_vec(),
+                PrivateKey::from_seed(0x00b1_c7e1),
+            )
+        }),
     };
     let mut validator = engine::start(
         context.child("validator"),
@@ -253,6 +258,7 @@ async fn node(
     .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;
     info!(addr = %config.player_listen, "serving players over QUIC");
 
+    let load_rate = options.load_rate;
     if load_rate > 0 {
         let v = validator.clone();
         let zone = genesis.zone;
@@ -270,7 +276,7 @@ async fn node(
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
-            _ = stdin_closed(stdin_stop) => info!("standard input closed"),
+            _ = stdin_closed(options.stop_on_stdin_close) => info!("standard input closed"),
         }
     };
     tokio::select! {
