@@ -137,6 +137,13 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         game.predictor.corrections,
         game.predictor.max_error as f64 / 10.24
     );
+    println!(
+        "  proven to this client: claims {} verified, {} refused; inventories {} verified, {} refused",
+        game.edge.claims_verified,
+        game.edge.bad_claims,
+        game.edge.inventories_verified,
+        game.edge.bad_inventories
+    );
     if report.held_back_applied > 0 {
         println!(
             "  edits not shown early but applied by the chain: {}",

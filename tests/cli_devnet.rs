@@ -295,9 +295,11 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     assert_eq!(report["cheaters"], 2);
     assert_eq!(report["state_roots_agree"], true, "{report:#}");
     assert_eq!(report["cheat_actions_accepted"], 0, "{report:#}");
-    // A 50 ms tick is 20 blocks/s; at least 90 % of it, with one validator down a while.
+    // A 50 ms tick is 20 blocks/s. With one validator killed and restarted inside this short
+    // run, the bound is issue 17's for a validator down (14.5 blocks/s), rounded up: 18, the
+    // old bound, failed at 8fd74be too (17.6 run alone; 16.3 to 18.5 over six runs).
     let bps = report["blocks_per_s"].as_f64().unwrap();
-    assert!(bps >= 18.0, "{bps} blocks/s: {report:#}");
+    assert!(bps >= 15.0, "{bps} blocks/s: {report:#}");
     assert!(report["finality_ms"]["p99"].as_f64().unwrap() > 0.0);
     assert!(
         report["actions_applied"].as_u64().unwrap() > 1_000,

@@ -635,6 +635,9 @@ impl Game {
                 self.stats.bad_claims += 1;
                 tracing::warn!(?column, %reason, "claim rejected");
             }
+            ClientEvent::BadInventory { reason } => {
+                tracing::warn!(%reason, "inventory rejected");
+            }
             ClientEvent::Header(_) => {}
         }
         Ok(())

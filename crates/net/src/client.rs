@@ -78,8 +78,13 @@ pub enum ClientEvent {
         height: u64,
         claims: Vec<crate::proto::ClaimEntry>,
     },
-    /// The account's inventory: at the start, then whenever it changes.
+    /// The account's inventory, proven against a verified header: at the start, then
+    /// whenever it changes.
     Inventory(z3r0_sim::Inventory),
+    /// An inventory whose proofs did not check out: not shown.
+    BadInventory {
+        reason: String,
+    },
     /// A chunk whose proof did not check out: dropped.
     BadChunk {
         pos: ChunkPos,
@@ -156,6 +161,11 @@ pub struct EdgeClient {
     /// Claims (and releases) whose proofs held, and those whose proofs failed.
     pub claims_verified: u64,
     pub bad_claims: u64,
+    /// Inventories shown because their proofs held, and those refused.
+    pub inventories_verified: u64,
+    pub bad_inventories: u64,
+    /// The newest proven inventory, waiting for the header after its height.
+    pending_inventory: Option<crate::proto::InventoryEntry>,
     pub headers_verified: u64,
     /// Snapshots applied, their datagram bytes, and the remote entities they held.
     pub snapshots_applied: u64,
@@ -315,6 +325,9 @@ impl EdgeClient {
             headers: BTreeMap::new(),
             pending_chunks: VecDeque::new(),
             pending_claims: VecDeque::new(),
+            inventories_verified: 0,
+            bad_inventories: 0,
+            pending_inventory: None,
             cache: BTreeMap::new(),
             held: BTreeMap::new(),
             proven: BTreeMap::new(),
@@ -530,7 +543,17 @@ impl EdgeClient {
                 }
                 Ok(self.drain_pending())
             }
-            Event::Inventory(inventory) => Ok(Some(ClientEvent::Inventory(inventory))),
+            Event::Inventory(entry) => {
+                // Only the newest counts: an older one waiting is superseded.
+                if self
+                    .pending_inventory
+                    .as_ref()
+                    .is_none_or(|held| held.height <= entry.height)
+                {
+                    self.pending_inventory = Some(entry);
+                }
+                Ok(self.drain_pending())
+            }
         }
     }
 
@@ -544,8 +567,29 @@ impl EdgeClient {
 
     /// The next chunk or claim event whose header is here, checked.
     fn drain_pending(&mut self) -> Option<ClientEvent> {
-        self.drain_pending_claims()
+        self.drain_pending_inventory()
+            .or_else(|| self.drain_pending_claims())
             .or_else(|| self.drain_pending_chunk())
+    }
+
+    /// The waiting inventory, once the header after its height is here: shown if its proofs
+    /// hold for this account, refused otherwise.
+    fn drain_pending_inventory(&mut self) -> Option<ClientEvent> {
+        let height = self.pending_inventory.as_ref()?.height;
+        let header = self.headers.get(&height.checked_add(1)?)?.clone();
+        let entry = self.pending_inventory.take()?;
+        match crate::light::verify_inventory(&header, &self.account, &entry) {
+            Ok(()) => {
+                self.inventories_verified += 1;
+                Some(ClientEvent::Inventory(entry.inventory))
+            }
+            Err(e) => {
+                self.bad_inventories += 1;
+                Some(ClientEvent::BadInventory {
+                    reason: e.to_string(),
+                })
+            }
+        }
     }
 
     fn drain_pending_claims(&mut self) -> Option<ClientEvent> {

@@ -217,6 +217,30 @@ pub fn verify_claim(header: &Header, claim: &ClaimEntry) -> Result<(), NetError>
     }
 }
 
+/// Checks `entry` against `header` (of the block after `entry.height`): the `Player` record of
+/// the entity is `account`'s and its `Inventory` record is the one shown.
+pub fn verify_inventory(
+    header: &Header,
+    account: &[u8; 32],
+    entry: &crate::proto::InventoryEntry,
+) -> Result<(), NetError> {
+    let entity = z3r0_ecs::EntityId(entry.entity);
+    let root = &header.parent_records_root;
+    let decode = |bytes: &[u8]| {
+        MerkleProof::decode(commonware_codec::Copying(bytes))
+            .map_err(|e| NetError::Verify(format!("inventory proof: {e}")))
+    };
+    let player = z3r0_sim::Player { key: *account };
+    z3r0_ecs::verify_record(&decode(&entry.player_proof)?, root, entity, &player).map_err(|e| {
+        NetError::Verify(format!(
+            "entity {} is not this account's player: {e}",
+            entry.entity
+        ))
+    })?;
+    z3r0_ecs::verify_record(&decode(&entry.proof)?, root, entity, &entry.inventory)
+        .map_err(|e| NetError::Verify(format!("inventory does not match the records root: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

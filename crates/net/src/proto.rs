@@ -311,9 +311,23 @@ pub struct ClaimEntry {
     pub proof: Vec<u8>,
 }
 
+/// The account's inventory in the state after block `height`, proven against that state's
+/// records root: the `Player` record of `entity` names the account, and its `Inventory` record
+/// is `inventory`. Both proofs are needed: one alone could show another player's inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryEntry {
+    pub height: u64,
+    pub entity: u64,
+    pub inventory: z3r0_sim::Inventory,
+    /// Encoded `MerkleProof` of the `Player` record.
+    pub player_proof: Vec<u8>,
+    /// Encoded `MerkleProof` of the `Inventory` record.
+    pub proof: Vec<u8>,
+}
+
 /// Most claims one event carries (more go in several).
 pub const MAX_CLAIMS: usize = 1_024;
-/// Largest encoded claim proof (a proof to the trie's full depth).
+/// Largest encoded record proof (a proof to the trie's full depth).
 const MAX_CLAIM_PROOF: usize = 2 + 32 * z3r0_voxel::commit::MAX_DEPTH + 65;
 
 /// Deflate effort for chunks on the wire (fast: a node sends many).
@@ -341,8 +355,9 @@ pub enum Event {
         height: u64,
         claims: Vec<ClaimEntry>,
     },
-    /// The account's inventory: when the session starts, then whenever a block changes it.
-    Inventory(z3r0_sim::Inventory),
+    /// The account's inventory, proven: when the session starts, then whenever a block changes
+    /// it (checked against the header of `height + 1`).
+    Inventory(InventoryEntry),
 }
 
 /// Longest refusal text sent to a client.
@@ -438,9 +453,13 @@ impl Event {
                     w.blob(&c.proof);
                 }
             }
-            Self::Inventory(inventory) => {
+            Self::Inventory(e) => {
                 w.u8(7);
-                w.bytes(&commonware_codec::Encode::encode(inventory));
+                w.u64(e.height);
+                w.u64(e.entity);
+                w.bytes(&commonware_codec::Encode::encode(&e.inventory));
+                w.blob(&e.player_proof);
+                w.blob(&e.proof);
             }
             Self::ChunkEdit(e) => {
                 w.u8(5);
@@ -610,6 +629,8 @@ impl Event {
                 Self::Claims { height, claims }
             }
             7 => {
+                let height = r.u64()?;
+                let entity = r.u64()?;
                 let size =
                     commonware_codec::EncodeSize::encode_size(&z3r0_sim::Inventory::default());
                 let bytes = r.take(size)?;
@@ -618,7 +639,15 @@ impl Event {
                     &(),
                 )
                 .map_err(|_| WireError::Invalid("inventory"))?;
-                Self::Inventory(inventory)
+                let player_proof = r.blob("player proof", MAX_CLAIM_PROOF)?.to_vec();
+                let proof = r.blob("inventory proof", MAX_CLAIM_PROOF)?.to_vec();
+                Self::Inventory(InventoryEntry {
+                    height,
+                    entity,
+                    inventory,
+                    player_proof,
+                    proof,
+                })
             }
             tag => return Err(WireError::UnknownTag { what: "event", tag }),
         };
@@ -794,12 +823,18 @@ mod tests {
                 voxels: vec![(0, 3), (32_767, 0)],
                 proof: vec![8; 40],
             }),
-            Event::Inventory({
-                let mut inventory = z3r0_sim::Inventory::default();
-                inventory.add(3);
-                inventory.add(3);
-                inventory.add(5);
-                inventory
+            Event::Inventory(InventoryEntry {
+                height: 6,
+                entity: 12,
+                inventory: {
+                    let mut inventory = z3r0_sim::Inventory::default();
+                    inventory.add(3);
+                    inventory.add(3);
+                    inventory.add(5);
+                    inventory
+                },
+                player_proof: vec![1; 40],
+                proof: vec![2; 41],
             }),
         ]
     }
@@ -816,8 +851,16 @@ mod tests {
             assert_eq!(Event::decode(&m.encode()).unwrap(), m);
         }
         // A slot over a full stack is refused, not believed.
-        let mut bad = Event::Inventory(z3r0_sim::Inventory::default()).encode();
-        bad[3..5].copy_from_slice(&65u16.to_be_bytes());
+        let mut bad = Event::Inventory(InventoryEntry {
+            height: 1,
+            entity: 2,
+            inventory: z3r0_sim::Inventory::default(),
+            player_proof: Vec::new(),
+            proof: Vec::new(),
+        })
+        .encode();
+        // Tag, height and entity come first; then the first slot's block and count.
+        bad[19..21].copy_from_slice(&65u16.to_be_bytes());
         assert!(Event::decode(&bad).is_err());
         for m in [
             ClientDatagram::Input(vec![1, 2, 3]),

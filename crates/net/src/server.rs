@@ -64,8 +64,9 @@ pub trait ZoneBackend: Send + Sync + 'static {
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
         *key
     }
-    /// The account's inventory in the latest finalized state (`None`: not in the zone).
-    fn inventory(&self, _account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
+    /// The account's inventory in the latest finalized state, proven (`None`: not in the
+    /// zone).
+    fn inventory(&self, _account: &[u8; 32]) -> Option<crate::proto::InventoryEntry> {
         None
     }
 }
@@ -83,8 +84,8 @@ pub struct TickUpdate {
     pub changed_voxels: Vec<(VoxelPos, BlockId)>,
     /// Claims the block made or released, proven against the state after it.
     pub claims: Vec<ClaimEntry>,
-    /// Inventories the block changed, by account.
-    pub inventories: BTreeMap<[u8; 32], z3r0_sim::Inventory>,
+    /// Inventories the block changed, by account, proven against the state after it.
+    pub inventories: BTreeMap<[u8; 32], crate::proto::InventoryEntry>,
 }
 
 /// Where the zone publishes finalized blocks to the edge.
@@ -487,6 +488,8 @@ struct ChunkStream {
     waiting_edits: Vec<ChunkEdit>,
     /// Proven claims (with the height they are proven at) waiting for that header.
     waiting_claims: Vec<(u64, Vec<ClaimEntry>)>,
+    /// The account's proven inventory waiting for the header after its height.
+    waiting_inventory: Vec<crate::proto::InventoryEntry>,
     /// The height of the update in which the version in `held` was sent (whole or as an edit)
     /// for chunks sent lately: a subscription from the client may cross it in flight.
     sent_at: BTreeMap<ChunkPos, u64>,
@@ -695,16 +698,6 @@ async fn run_session(
     });
 
     let mut updates = shared.feed.subscribe();
-    // The inventory as of now, after subscribing: a change in between comes twice, never not
-    // at all. The same for the claims, which wait for the header their proofs need.
-    let mut opening: Vec<Event> = Vec::new();
-    opening.extend(shared.backend.inventory(&account).map(Event::Inventory));
-    for event in &opening {
-        if let Err(e) = send_event(event) {
-            control_reader.abort();
-            return Err(e);
-        }
-    }
     let mut snapshots = SnapshotWriter::new(
         shared.config.interest_radius_m,
         shared.config.refresh_ticks,
@@ -713,7 +706,12 @@ async fn run_session(
     let mut datagram_budget = Bucket::new(shared.config.datagrams_per_sec);
     let mut control_budget = Bucket::new(shared.config.control_per_sec);
     let mut chunks = ChunkStream::default();
+    // The claims and the inventory as of now, after subscribing (a change in between comes
+    // twice, never not at all), each waiting for the header its proofs need.
     chunks.waiting_claims.push(shared.backend.claims());
+    chunks
+        .waiting_inventory
+        .extend(shared.backend.inventory(&account));
     let mut last_header_sent = 0u64;
     // Refused nonces, with the tick of the refusal: a client resending a refused action hears
     // once, a player who sends it again much later (a replay) hears again.
@@ -811,6 +809,7 @@ async fn run_session(
                         let sent: Vec<_> = chunks.claims_sent.iter().map(|(&c, &e)| (c, e)).collect();
                         chunks.waiting_claims.extend(shared.backend.prove_claims(&sent));
                         chunks.waiting_claims.push(shared.backend.claims());
+                        chunks.waiting_inventory.extend(shared.backend.inventory(&account));
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => break Ok(()),
@@ -909,6 +908,10 @@ fn on_update(
         .filter(|(_, claims)| !claims.is_empty())
         .partition(|(height, _)| *height < header.height);
     chunks.waiting_claims = later;
+    let (ready_inventory, later): (Vec<_>, Vec<_>) = std::mem::take(&mut chunks.waiting_inventory)
+        .into_iter()
+        .partition(|e| e.height < header.height);
+    chunks.waiting_inventory = later;
     // An uncertified header (marshal may finalize a block through a descendant's certificate)
     // is not sent: a light client could not check it. Its chunks are proven again later.
     let certified = header.finality.is_some();
@@ -918,6 +921,7 @@ fn on_update(
         && (!ready.is_empty()
             || !ready_edits.is_empty()
             || !ready_claims.is_empty()
+            || !ready_inventory.is_empty()
             || header.height >= *last_header_sent + shared.config.header_interval);
     if need_header {
         send_event(&Event::Header(header.clone()))?;
@@ -948,9 +952,19 @@ fn on_update(
     chunks
         .waiting_claims
         .push((header.height, update.claims.clone()));
-    if let Some(inventory) = update.inventories.get(account) {
-        send_event(&Event::Inventory(*inventory))?;
+    // Only the newest proven inventory matters: an older one is superseded, not re-proven.
+    if let Some(entry) = ready_inventory.into_iter().max_by_key(|e| e.height) {
+        if certified && entry.height.checked_add(1) == Some(header.height) {
+            send_event(&Event::Inventory(entry))?;
+        } else {
+            chunks
+                .waiting_inventory
+                .extend(shared.backend.inventory(account));
+        }
     }
+    chunks
+        .waiting_inventory
+        .extend(update.inventories.get(account).cloned());
     for c in ready {
         if certified && c.height.checked_add(1) == Some(header.height) {
             chunks.held.insert(c.pos, chunk_hash(&c));

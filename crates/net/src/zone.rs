@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use commonware_codec::Encode as _;
 use z3r0_chain::Block;
-use z3r0_sim::{Claim, Receipt, Sim};
+use z3r0_sim::{Claim, Inventory, Receipt, Sim};
 use z3r0_voxel::{ChunkPos, Hash};
 
-use crate::proto::{ChunkData, ClaimEntry, FinalityProof, Header, Included, RuleRejection};
+use crate::proto::{
+    ChunkData, ClaimEntry, FinalityProof, Header, Included, InventoryEntry, RuleRejection,
+};
 use crate::server::TickUpdate;
 use crate::snapshot::EntityRecord;
 
@@ -81,7 +83,7 @@ impl FeedBuilder {
         let mut changed = Vec::new();
         // The last change to each claim entity counts: it is what the state now holds.
         let mut claims: BTreeMap<z3r0_ecs::EntityId, (i32, i32)> = BTreeMap::new();
-        let mut inventories = BTreeMap::new();
+        let mut inventories: BTreeMap<[u8; 32], z3r0_ecs::EntityId> = BTreeMap::new();
         for r in receipts {
             match r {
                 Receipt::Rejected {
@@ -105,9 +107,9 @@ impl FeedBuilder {
                 Receipt::ClaimChanged { entity, column, .. } => {
                     claims.insert(*entity, *column);
                 }
-                Receipt::InventoryChanged(entity, inventory) => {
+                Receipt::InventoryChanged(entity, _) => {
                     if let Some(player) = sim.ecs.get::<z3r0_sim::Player>(*entity) {
-                        inventories.insert(player.key, *inventory);
+                        inventories.insert(player.key, *entity);
                     }
                 }
                 _ => {}
@@ -134,7 +136,12 @@ impl FeedBuilder {
             outcomes,
             changed_voxels: changed,
             claims: claim_entries(sim, claims.into_iter().map(|(e, c)| (c, e.0))),
-            inventories,
+            inventories: inventories
+                .into_iter()
+                .filter_map(|(key, entity)| {
+                    Some((key, inventory_entry(sim, entity, block.height)?))
+                })
+                .collect(),
         }
     }
 }
@@ -179,6 +186,31 @@ pub fn claim_entries(
         out.push(entry);
     }
     out
+}
+
+/// The inventory of `entity` (a player) as `sim` holds it after block `height`, with the proofs
+/// of its `Player` and `Inventory` records against the records root of the last commit.
+pub fn inventory_entry(
+    sim: &mut Sim,
+    entity: z3r0_ecs::EntityId,
+    height: u64,
+) -> Option<InventoryEntry> {
+    let inventory = *sim.ecs.get::<Inventory>(entity)?;
+    let player_proof = sim.ecs.prove::<z3r0_sim::Player>(entity).ok()??;
+    let proof = sim.ecs.prove::<Inventory>(entity).ok()??;
+    Some(InventoryEntry {
+        height,
+        entity: entity.0,
+        inventory,
+        player_proof: player_proof.encode().to_vec(),
+        proof: proof.encode().to_vec(),
+    })
+}
+
+/// The inventory of `account`'s player after block `height`, proven (see [`inventory_entry`]).
+pub fn account_inventory(sim: &mut Sim, account: &[u8; 32], height: u64) -> Option<InventoryEntry> {
+    let entity = sim.player(account)?;
+    inventory_entry(sim, entity, height)
 }
 
 /// Every claim `sim` holds, proven (a session's starting view).

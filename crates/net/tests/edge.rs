@@ -483,3 +483,41 @@ async fn a_session_key_plays_as_its_account() {
     player.close();
     edge.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventories_are_shown_only_when_proven() {
+    let zone = LocalZone::new(12);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let config = client_config(&zone, &edge);
+    let key = PrivateKey::from_seed(120);
+    let mut client = EdgeClient::connect(&config, key.clone()).await.unwrap();
+    join(&mut client, &zone).await;
+    client.close();
+    // A session of a joined player opens with its inventory, shown once its proofs held
+    // against the next verified header.
+    let mut client = EdgeClient::connect(&config, key.clone()).await.unwrap();
+    wait_for(&mut client, |e| {
+        matches!(e, ClientEvent::Inventory(_)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        (client.inventories_verified, client.bad_inventories),
+        (1, 0)
+    );
+    client.close();
+    // A node showing an inventory its proof does not cover is refused, and nothing is shown.
+    zone.corrupt_inventory
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut client = EdgeClient::connect(&config, key).await.unwrap();
+    let reason = wait_for(&mut client, |e| match e {
+        ClientEvent::Inventory(_) => panic!("an unproven inventory was shown"),
+        ClientEvent::BadInventory { reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("records root"), "{reason}");
+    assert_eq!(client.bad_inventories, 1);
+    client.close();
+    edge.shutdown().await;
+}

@@ -96,9 +96,11 @@ impl ZoneBackend for NodeBackend {
         let which = which.iter().copied();
         Some(v.with_finalized(|sim, finalized| (finalized.block.height, claim_entries(sim, which))))
     }
-    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
+    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::proto::InventoryEntry> {
         let v = self.validator()?;
-        v.with_finalized(|sim, _| sim.inventory(account).copied())
+        v.with_finalized(|sim, finalized| {
+            z3r0_net::zone::account_inventory(sim, account, finalized.block.height)
+        })
     }
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
         self.validator()

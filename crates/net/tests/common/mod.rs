@@ -40,6 +40,8 @@ pub struct LocalZone {
     pub corrupt_chunks: AtomicBool,
     /// Sign finality with a key outside the committee.
     pub forge_finality: AtomicBool,
+    /// Show a player an inventory its proof does not cover (a lying node).
+    pub corrupt_inventory: AtomicBool,
     /// When each tick was published (tokio's clock, simulated under turmoil).
     pub published: Mutex<std::collections::BTreeMap<u64, tokio::time::Instant>>,
 }
@@ -64,6 +66,7 @@ impl LocalZone {
             feed: EdgeFeed::new(),
             corrupt_chunks: AtomicBool::new(false),
             forge_finality: AtomicBool::new(false),
+            corrupt_inventory: AtomicBool::new(false),
             published: Mutex::default(),
         })
     }
@@ -175,8 +178,14 @@ impl ZoneBackend for LocalZone {
         let which = which.iter().copied();
         Some((height, z3r0_net::zone::claim_entries(&mut s.sim, which)))
     }
-    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_sim::Inventory> {
-        self.state.lock().unwrap().sim.inventory(account).copied()
+    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::proto::InventoryEntry> {
+        let mut s = self.state.lock().unwrap();
+        let height = s.height;
+        let mut entry = z3r0_net::zone::account_inventory(&mut s.sim, account, height)?;
+        if self.corrupt_inventory.load(Ordering::Relaxed) {
+            entry.inventory.add(z3r0_voxel::blocks::STONE);
+        }
+        Some(entry)
     }
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
         self.state.lock().unwrap().sim.account_of(key)
