@@ -712,6 +712,11 @@ fn apply_claims(
         }
         match c.owner {
             Some(owner) => {
+                // An entity holds one claim, and ids are reused: an entity proven to claim this
+                // column no longer holds one it was shown with at an older height.
+                shown.retain(|column, s| {
+                    *column == c.column || s.entity != c.entity || s.height > height
+                });
                 released.remove(&c.column);
                 shown.insert(
                     c.column,
@@ -855,6 +860,16 @@ mod tests {
             vec![entry(col, 42, Some([3; 32]))],
         );
         assert_eq!(shown.get(&col).map(|c| c.claim.owner), Some([3; 32]));
+        // Entity ids are reused: entity 42 proven later on another column left this one.
+        let other = (5, 5);
+        apply_claims(
+            &mut shown,
+            &mut released,
+            14,
+            vec![entry(other, 42, Some([4; 32]))],
+        );
+        assert!(!shown.contains_key(&col), "an entity shown on two columns");
+        assert_eq!(shown.get(&other).map(|c| c.entity), Some(42));
     }
 
     #[test]

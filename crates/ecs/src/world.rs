@@ -256,10 +256,69 @@ impl<C: Component, R: 'static> ErasedColumn<R> for Registered<C, R> {
     }
 }
 
+/// Ids free for reuse, as disjoint ranges `start..end` keyed by start: as small as the number of
+/// gaps between live ids, whatever the id space (a restored counter can be large).
+#[derive(Debug, Clone, Default)]
+struct FreeIds(BTreeMap<u64, u64>);
+
+impl FreeIds {
+    /// The ids below `end` not in `live` (ascending).
+    fn gaps(live: impl Iterator<Item = u64>, end: u64) -> Self {
+        let mut free = BTreeMap::new();
+        let mut next = 0;
+        for id in live {
+            if id > next {
+                free.insert(next, id);
+            }
+            next = id.saturating_add(1);
+        }
+        if end > next {
+            free.insert(next, end);
+        }
+        Self(free)
+    }
+
+    fn first(&self) -> Option<u64> {
+        self.0.first_key_value().map(|(&start, _)| start)
+    }
+
+    fn pop_first(&mut self) -> Option<u64> {
+        let (start, end) = self.0.pop_first()?;
+        let rest = start.saturating_add(1);
+        if rest < end {
+            self.0.insert(rest, end);
+        }
+        Some(start)
+    }
+
+    /// Frees `id` (not already free), merging it with the ranges beside it.
+    fn insert(&mut self, id: u64) {
+        let mut start = id;
+        let mut end = id.saturating_add(1);
+        if let Some((&s, &e)) = self.0.range(..id).next_back()
+            && e == id
+        {
+            self.0.remove(&s);
+            start = s;
+        }
+        if let Some(e) = self.0.remove(&end) {
+            end = e;
+        }
+        self.0.insert(start, end);
+    }
+}
+
 /// Entities, their components, and the commitment over them. `R` is the receipt type hooks emit.
 pub struct World<R = ()> {
+    /// One past the highest id ever live: ids below it that no live entity holds are reused.
     next_entity: u64,
     committed_next_entity: u64,
+    /// Ids free for reuse, lowest first: those of entities despawned before the last commit.
+    /// Derived (every id below `next_entity` that is not alive, at a commit), so not committed.
+    free: FreeIds,
+    /// Ids despawned since the last commit: reused only after it, so one commit never sees an
+    /// id's old records removed and a new entity's inserted as a mere change.
+    freed: Vec<u64>,
     /// Sorted by table id; `Alive` (table 0) first.
     pub(crate) columns: Vec<Box<dyn ErasedColumn<R>>>,
     by_type: BTreeMap<TypeId, usize>,
@@ -297,6 +356,8 @@ impl<R: 'static> World<R> {
         let mut world = Self {
             next_entity: 0,
             committed_next_entity: 0,
+            free: FreeIds::default(),
+            freed: Vec::new(),
             columns: vec![Box::new(Registered::<Alive, R> {
                 column: Column::default(),
                 hooks: Vec::new(),
@@ -407,10 +468,19 @@ impl<R: 'static> World<R> {
         }
     }
 
-    /// A new entity with the next id.
+    /// A new entity: the lowest id freed before the last commit, or a new one. Reusing ids
+    /// keeps the id space, and the page directories indexed by it, as large as the most
+    /// entities ever live at once rather than every entity that ever lived.
     pub fn spawn(&mut self) -> EntityId {
-        let e = EntityId(self.next_entity);
-        self.next_entity += 1;
+        let e = match self.free.pop_first() {
+            Some(id) => EntityId(id),
+            None => {
+                let e = EntityId(self.next_entity);
+                // Bound: one spawn per id, and ids below 2^64 outnumber any zone's lifetime.
+                self.next_entity = self.next_entity.saturating_add(1);
+                e
+            }
+        };
         self.alive_mut().insert(e, Alive);
         e
     }
@@ -446,7 +516,12 @@ impl<R: 'static> World<R> {
 
     /// The id the next spawn gets.
     pub fn next_entity(&self) -> EntityId {
-        EntityId(self.next_entity)
+        EntityId(self.free.first().unwrap_or(self.next_entity))
+    }
+
+    /// One past the highest id any entity has held (the size of the id space in use).
+    pub fn id_space(&self) -> u64 {
+        self.next_entity
     }
 
     /// Removes the entity and all its components.
@@ -457,6 +532,7 @@ impl<R: 'static> World<R> {
         for c in &mut self.columns {
             c.remove_entity(e);
         }
+        self.freed.push(e.0);
         Ok(())
     }
 
@@ -502,6 +578,9 @@ impl<R: 'static> World<R> {
     pub fn commit(&mut self, receipts: &mut Vec<R>) -> Hash {
         for c in &mut self.columns {
             c.commit(&mut self.tree, &mut self.scratch, receipts);
+        }
+        for id in self.freed.drain(..) {
+            self.free.insert(id);
         }
         if self.next_entity != self.committed_next_entity {
             self.write_meta();
@@ -552,6 +631,8 @@ impl<R: 'static> World<R> {
         self.columns = columns;
         self.reindex();
         self.next_entity = next_entity;
+        self.free = FreeIds::gaps(self.alive().iter().map(|(e, _)| e.0), next_entity);
+        self.freed.clear();
         self.tree = SparseMerkleTree::new();
         for c in &mut self.columns {
             c.insert_all(&mut self.tree, &mut self.scratch);

@@ -122,10 +122,63 @@ fn root_depends_on_state_not_history() {
     w2.despawn(es2[9]).unwrap();
     assert_eq!(w2.commit(&mut r), root1);
 
-    // The entity counter is state: one more spawned-and-despawned entity changes the root.
+    // A freed id is reused: spawning and despawning it again leaves the root as it was...
     let e = w2.spawn();
+    assert_eq!(e, es2[9]);
     w2.despawn(e).unwrap();
+    assert_eq!(w2.commit(&mut r), root1);
+    // ...while the id counter is state: a new id beyond it changes the root.
+    let (a, b) = (w2.spawn(), w2.spawn());
+    assert_eq!((a, b), (es2[9], EntityId(10)));
+    w2.despawn(a).unwrap();
+    w2.despawn(b).unwrap();
     assert_ne!(w2.commit(&mut r), root1);
+}
+
+/// Ids are reused, lowest first, once the commit that removed their entity is done: the id
+/// space stays as large as the most entities live at once, however many come and go.
+#[test]
+fn entity_ids_are_reused_after_a_commit() {
+    let mut w = world();
+    let mut r = Vec::new();
+    let es: Vec<_> = (0..4).map(|_| w.spawn()).collect();
+    w.commit(&mut r);
+    w.despawn(es[2]).unwrap();
+    w.despawn(es[0]).unwrap();
+    // Not within the commit that removed them.
+    assert_eq!(w.spawn(), EntityId(4));
+    w.commit(&mut r);
+    assert_eq!(w.next_entity(), es[0]);
+    assert_eq!(
+        (w.spawn(), w.spawn(), w.spawn()),
+        (es[0], es[2], EntityId(5))
+    );
+    w.commit(&mut r);
+    // Ten thousand players coming and going, a hundred at a time.
+    for _ in 0..100 {
+        let batch: Vec<_> = (0..100).map(|_| w.spawn()).collect();
+        for e in &batch {
+            w.insert(*e, Pos(1, 2, 3)).unwrap();
+        }
+        w.commit(&mut r);
+        for e in batch {
+            w.despawn(e).unwrap();
+        }
+        w.commit(&mut r);
+    }
+    assert_eq!(
+        w.id_space(),
+        106,
+        "the id space follows the peak, not the history"
+    );
+    // A restored world reuses the same ids as the original.
+    let mut snap = Vec::new();
+    w.snapshot(&mut snap).unwrap();
+    let mut restored = world();
+    restored.restore(&snap).unwrap();
+    for _ in 0..3 {
+        assert_eq!(restored.spawn(), w.spawn());
+    }
 }
 
 #[test]
@@ -248,7 +301,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn apply(w: &mut World<Receipt>, op: &Op, receipts: &mut Vec<Receipt>) {
     // Entity ids in ops are taken modulo a little more than what exists, so some are dead.
-    let pick = |w: &World<Receipt>, e: u8| EntityId(u64::from(e) % (w.next_entity().0 + 2));
+    let pick = |w: &World<Receipt>, e: u8| EntityId(u64::from(e) % (w.id_space() + 2));
     let _ = match *op {
         Op::Spawn => {
             w.spawn();
@@ -325,10 +378,10 @@ proptest! {
 
         // Rebuild from records only.
         let mut fresh = world();
-        for _ in 0..a.next_entity().0 {
+        for _ in 0..a.id_space() {
             fresh.spawn();
         }
-        for i in 0..a.next_entity().0 {
+        for i in 0..a.id_space() {
             let e = EntityId(i);
             if !a.is_alive(e) {
                 fresh.despawn(e).unwrap();

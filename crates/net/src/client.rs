@@ -166,6 +166,8 @@ pub struct EdgeClient {
     pub bad_inventories: u64,
     /// The newest proven inventory, waiting for the header after its height.
     pending_inventory: Option<crate::proto::InventoryEntry>,
+    /// The height of the inventory shown last: an older one is never shown over it.
+    inventory_height: Option<u64>,
     pub headers_verified: u64,
     /// Snapshots applied, their datagram bytes, and the remote entities they held.
     pub snapshots_applied: u64,
@@ -328,6 +330,7 @@ impl EdgeClient {
             inventories_verified: 0,
             bad_inventories: 0,
             pending_inventory: None,
+            inventory_height: None,
             cache: BTreeMap::new(),
             held: BTreeMap::new(),
             proven: BTreeMap::new(),
@@ -544,11 +547,12 @@ impl EdgeClient {
                 Ok(self.drain_pending())
             }
             Event::Inventory(entry) => {
-                // Only the newest counts: an older one waiting is superseded.
+                // The node sends them in height order: the last one received replaces any
+                // waiting (so one at a height whose header never comes holds nothing up), but
+                // none older than the inventory shown is taken.
                 if self
-                    .pending_inventory
-                    .as_ref()
-                    .is_none_or(|held| held.height <= entry.height)
+                    .inventory_height
+                    .is_none_or(|shown| shown <= entry.height)
                 {
                     self.pending_inventory = Some(entry);
                 }
@@ -581,6 +585,7 @@ impl EdgeClient {
         match crate::light::verify_inventory(&header, &self.account, &entry) {
             Ok(()) => {
                 self.inventories_verified += 1;
+                self.inventory_height = Some(entry.height);
                 Some(ClientEvent::Inventory(entry.inventory))
             }
             Err(e) => {

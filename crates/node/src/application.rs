@@ -34,8 +34,19 @@ use tracing::{debug, warn};
 use z3r0_chain::{Block, Hash, MAX_BLOCK_ACTIONS, Mempool, Snapshot, StateMachine};
 use z3r0_net::proto::FinalityProof;
 
-/// Where a submitted action came from: a local client connection or a peer validator.
-pub type Source = u64;
+/// Where a submitted action came from. Each has its own mempool share and rate window, so the
+/// kinds must never share ids: a player's session must not spend a relaying peer's share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// A player session on this validator's edge, by session number.
+    Session(u64),
+    /// A committee member relaying its admitted actions, by position (`None`: not a member).
+    Peer(Option<u32>),
+    /// The synthetic load generator inside this validator.
+    Load,
+    /// A caller inside this process (tests, tools), by number.
+    Local(u64),
+}
 
 /// When ticks start: tick `t` runs from `genesis_ms + t * tick_ms` (unix milliseconds). A block
 /// for tick `t` is proposed when tick `t` ends. `tick_ms == 0` means unpaced: blocks as fast as
@@ -83,8 +94,8 @@ impl Pacing {
     /// Whether a proposal for `tick`, child of a block at `parent_tick`, may be verified at
     /// `now`: at once (`None`), once its tick has started less a tick of clock skew, or never.
     /// An honest leader proposes at most two ticks past this validator's clock (one of skew,
-    /// one for a parent that was itself early); a proposal further ahead is refused at once
-    /// rather than held (a tick of `u64::MAX` would park the check for ever and, accepted,
+    /// one for a parent that was itself early); a proposal more than `MAX_TICK_LEAD` (3, one
+    /// tick of margin) ahead is refused at once rather than held (a tick of `u64::MAX` would park the check for ever and, accepted,
     /// leave no tick for a child).
     pub fn admit(
         &self,

@@ -53,6 +53,8 @@ pub struct Byzantine {
     valid_payload: Vec<u8>,
     victim: PrivateKey,
     tried: Arc<Mutex<BTreeMap<Attack, u64>>>,
+    /// Digests of every corrupted block proposed, so a harness can show none was finalized.
+    corrupted: Arc<Mutex<std::collections::BTreeSet<z3r0_chain::Hash>>>,
 }
 
 impl Byzantine {
@@ -63,7 +65,16 @@ impl Byzantine {
             valid_payload,
             victim,
             tried: Arc::default(),
+            corrupted: Arc::default(),
         }
+    }
+
+    /// Digests of the corrupted blocks proposed so far.
+    pub fn corrupted(&self) -> std::collections::BTreeSet<z3r0_chain::Hash> {
+        self.corrupted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many proposals each attack corrupted so far.
@@ -103,6 +114,10 @@ impl Byzantine {
             }
             Attack::LyingRoot => block.parent_state_root = [0x1e; 32],
         }
+        self.corrupted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(block.digest());
     }
 
     /// An action of the leader's own key, validly signed.

@@ -30,9 +30,6 @@ pub fn publisher(feed: EdgeFeed) -> EdgeHook<Sim> {
     )
 }
 
-/// Mempool sources of player sessions start here (below are validators and the load generator).
-const SESSION_SOURCE_BASE: u64 = 1 << 32;
-
 /// Proven chunks kept for the current finalized height, at most.
 const CACHED_CHUNKS: usize = 512;
 
@@ -83,7 +80,7 @@ impl ZoneBackend for NodeBackend {
     fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection> {
         // Until the validator runs, its mempool is not there: "full" is the honest answer.
         let v = self.validator().ok_or(z3r0_chain::Rejection::Full)?;
-        v.submit_action(SESSION_SOURCE_BASE.saturating_add(session), action)
+        v.submit_action(crate::application::Source::Session(session), action)
     }
     fn claims(&self) -> (u64, Vec<ClaimEntry>) {
         let Some(v) = self.validator() else {

@@ -112,6 +112,9 @@ pub fn genesis_block<M: StateMachine>(zone: u32, machine: &M) -> Block {
 }
 
 const CHECKPOINT_MAGIC: &[u8; 8] = b"z3r0ckp2";
+/// Checkpoints before nonce records carried their newest tick: still read, each record taken
+/// as of the checkpoint's block (kept one `max_age` more, then pruned as usual).
+const CHECKPOINT_MAGIC_V1: &[u8; 8] = b"z3r0ckp1";
 
 impl<M: StateMachine + Snapshot> Executor<M> {
     /// Starts from genesis: `machine` is the zone's initial state. `entropy` seeds the batch
@@ -473,9 +476,13 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         entropy: &mut impl CryptoRng,
     ) -> Result<Self, ExecError> {
         let bad = ExecError::BadCheckpoint;
-        let mut rest = bytes
-            .strip_prefix(CHECKPOINT_MAGIC.as_slice())
-            .ok_or(bad("not a checkpoint"))?;
+        let (mut rest, v1) = match bytes.strip_prefix(CHECKPOINT_MAGIC.as_slice()) {
+            Some(rest) => (rest, false),
+            None => bytes
+                .strip_prefix(CHECKPOINT_MAGIC_V1.as_slice())
+                .map(|rest| (rest, true))
+                .ok_or(bad("not a checkpoint"))?,
+        };
         let mut take = |n: usize| -> Result<&[u8], ExecError> {
             if rest.len() < n {
                 return Err(bad("truncated"));
@@ -495,7 +502,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             let player = commonware_codec::Decode::decode_cfg(commonware_codec::Copying(key), &())
                 .map_err(|_| bad("player key"))?;
             let next = be64(take(8)?);
-            let tick = be64(take(8)?);
+            let tick = if v1 { block.tick } else { be64(take(8)?) };
             entries.push((player, NonceRecord { next, tick }));
         }
         let machine = genesis.restore(rest).map_err(snapshot_error)?;
@@ -834,6 +841,19 @@ mod tests {
         assert_eq!(resumed.finalized().root, s.root);
         assert_eq!(resumed.finalized().digest, s.digest);
         assert_eq!(resumed.finalized().nonces, s.nonces);
+        // A checkpoint written before nonce records carried their tick still resumes.
+        let mut v1 = CHECKPOINT_MAGIC_V1.to_vec();
+        let block = s.block.encode_to_vec();
+        v1.extend_from_slice(&(block.len() as u64).to_be_bytes());
+        v1.extend_from_slice(&block);
+        v1.extend_from_slice(&s.root);
+        v1.extend_from_slice(&1u64.to_be_bytes());
+        v1.extend_from_slice(key.public_key().as_ref());
+        v1.extend_from_slice(&1u64.to_be_bytes());
+        ex.state().snapshot(&mut v1).unwrap();
+        let old =
+            Executor::resume(*ex.config(), &Counters::default(), &v1, &mut entropy()).unwrap();
+        assert_eq!(old.finalized().nonces, s.nonces);
         for cut in [0, 8, 20, bytes.len() - 1] {
             assert!(
                 Executor::resume(

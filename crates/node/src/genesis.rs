@@ -78,8 +78,9 @@ pub struct Genesis {
 
 impl Genesis {
     /// The chain id: blake3 of a canonical encoding of everything that defines the chain (zone,
-    /// timing, world, rules, committee keys). The validators' p2p addresses are left out: they
-    /// say where a member is reached, not who it is, and moving one must not change identity.
+    /// timing, world, rules, the committee's keys as a sorted set of key bytes, since the
+    /// committee is a set). The validators' p2p addresses are left out: they say where a
+    /// member is reached, not who it is, and moving one must not change identity.
     pub fn chain_id(&self) -> ChainId {
         let mut h = blake3::Hasher::new();
         h.update(b"z3r0/genesis/v1");
@@ -95,11 +96,21 @@ impl Genesis {
         }
         h.update(&self.claim_limit.to_be_bytes());
         h.update(&self.timeout_ticks.to_be_bytes());
-        h.update(&(self.validators.len() as u64).to_be_bytes());
-        for v in &self.validators {
-            let key = v.public_key.to_ascii_lowercase();
+        // A validated genesis has hex keys; a key that is not is hashed as its text, apart.
+        let mut keys: Vec<(bool, Vec<u8>)> = self
+            .validators
+            .iter()
+            .map(|v| match from_hex(&v.public_key) {
+                Some(bytes) => (true, bytes),
+                None => (false, v.public_key.as_bytes().to_vec()),
+            })
+            .collect();
+        keys.sort();
+        h.update(&(keys.len() as u64).to_be_bytes());
+        for (hex, key) in &keys {
+            h.update(&[u8::from(*hex)]);
             h.update(&(key.len() as u64).to_be_bytes());
-            h.update(key.as_bytes());
+            h.update(key);
         }
         ChainId(*h.finalize().as_bytes())
     }
@@ -310,7 +321,8 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    // `from_str_radix` alone would take "+a" for 0x0a: one key, two spellings.
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     s.as_bytes()

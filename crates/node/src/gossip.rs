@@ -93,9 +93,6 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Vec<SignedAction>, BatchError> {
     Ok(actions)
 }
 
-/// Mempool source ids of peers: their position in the committee, above local sources.
-const PEER_SOURCE_BASE: u64 = 1 << 32;
-
 /// Starts the relay (flushes the outbox to every peer) and the intake (admits peers' actions).
 pub(crate) fn start<E, M, S, R, B>(
     context: E,
@@ -135,8 +132,8 @@ pub(crate) fn start<E, M, S, R, B>(
             };
             let position = participants
                 .position(&peer)
-                .map_or(u64::from(u32::MAX), |p| p as u64);
-            let source = PEER_SOURCE_BASE.saturating_add(position);
+                .and_then(|p| u32::try_from(p).ok());
+            let source = crate::application::Source::Peer(position);
             // One batch verification for the whole message; a peer relaying a forgery (which it
             // should have refused itself) is faulty.
             if !z3r0_chain::verify_all(&mut rng, &chain, &actions).is_empty() {
@@ -154,7 +151,7 @@ fn admit<M: StateMachine + Snapshot>(
     zone: &SharedZone<M>,
     metrics: &ZoneMetrics,
     peer: &PublicKey,
-    source: u64,
+    source: crate::application::Source,
     actions: Vec<SignedAction>,
 ) {
     let mut zone = lock(zone);

@@ -476,7 +476,8 @@ async fn generate_load(
             })
             .unzip();
         let nonces: Vec<u64> = decoded.iter().map(|a| a.action.nonce).collect();
-        let results = validator.submit_batch(u64::MAX, decoded, &mut context);
+        let results =
+            validator.submit_batch(crate::application::Source::Load, decoded, &mut context);
         for ((player, nonce), result) in players_sent.into_iter().zip(nonces).zip(results) {
             if result.is_ok() {
                 next_nonce[player] = Some(nonce + 1);

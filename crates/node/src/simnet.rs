@@ -337,8 +337,11 @@ where
     pub fn submit(&self, i: usize, player: &PrivateKey, action: Action) -> bool {
         use commonware_codec::Encode as _;
         let bytes = action.sign(player, &self.chain).encode();
-        self.with_validator(i, |v| v.submit(0, &bytes).is_ok())
-            .unwrap_or(false)
+        self.with_validator(i, |v| {
+            v.submit(crate::application::Source::Local(0), &bytes)
+                .is_ok()
+        })
+        .unwrap_or(false)
     }
 }
 

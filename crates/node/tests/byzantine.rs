@@ -72,6 +72,19 @@ fn run(seed: u64) -> Outcome {
         // Safety: every validator that finalized a height has the same block and root there.
         let agreed = net.agreed_chain();
         assert!(agreed.is_ok(), "seed {seed}: {agreed:?}");
+        // No corrupted block was finalized by anyone.
+        let corrupted = byzantine.corrupted();
+        let finalized: Vec<_> = agreed
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|entry| corrupted.contains(&entry.digest))
+            .map(|entry| entry.height)
+            .collect();
+        assert!(
+            finalized.is_empty(),
+            "seed {seed}: corrupted blocks finalized at {finalized:?}"
+        );
+        assert!(!corrupted.is_empty(), "seed {seed}: nothing was corrupted");
         let victim_key: [u8; 32] = victim.public_key().as_ref().try_into().unwrap();
         Outcome {
             tried: byzantine.tried(),

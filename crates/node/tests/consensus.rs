@@ -7,7 +7,7 @@ use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _, deterministic};
 use std::time::Duration;
 use z3r0_chain::{Action, Counters, Snapshot, StateMachine};
-use z3r0_node::application::Pacing;
+use z3r0_node::application::{Pacing, Source};
 use z3r0_node::simnet::{ChainEntry, SimNet, link};
 
 fn runner(seed: u64) -> deterministic::Runner {
@@ -367,7 +367,7 @@ fn the_game_runs_on_the_zone_chain_and_all_validators_agree_on_its_roots() {
         forged.signature = junk.action.clone().sign(&players[1], &net.chain).signature;
         for action in [junk, forged] {
             let refused = net
-                .with_validator(0, |v| v.submit_action(0, action))
+                .with_validator(0, |v| v.submit_action(Source::Local(0), action))
                 .unwrap();
             assert!(
                 matches!(refused, Err(z3r0_chain::Rejection::BadPayload(_))),
@@ -430,7 +430,7 @@ fn actions_sent_to_one_validator_reach_the_whole_committee() {
         batch.insert(1, action(&stranger).sign(&players[0], &net.chain));
         let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
         let results = net
-            .with_validator(0, |v| v.submit_batch(0, batch, &mut rng))
+            .with_validator(0, |v| v.submit_batch(Source::Local(0), batch, &mut rng))
             .unwrap();
         assert_eq!(results.len(), 3);
         assert_eq!(results[1], Err(z3r0_chain::Rejection::BadSignature));

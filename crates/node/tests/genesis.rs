@@ -135,10 +135,17 @@ fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
         change(&mut other);
         assert_ne!(other.chain_id(), id);
     }
-    // A moved validator is the same member; a key written in capitals is the same key.
+    // A moved validator is the same member; a key written in capitals is the same key; the
+    // committee is a set, whatever order the file lists it in.
     let mut moved = g.clone();
     moved.validators[0].p2p.set_port(1);
     moved.validators[1].public_key = moved.validators[1].public_key.to_uppercase();
+    moved.validators.reverse();
     assert_eq!(moved.chain_id(), id);
+    // A key that is not hex is not a spelling of a hex key.
+    let mut signed = g.clone();
+    signed.validators[0].public_key.replace_range(0..2, "+a");
+    assert_ne!(signed.chain_id(), id);
+    assert!(z3r0_node::genesis::from_hex("+a").is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }

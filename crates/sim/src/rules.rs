@@ -238,7 +238,8 @@ impl Default for SimConfig {
 /// Largest chunk coordinate a zone may span: voxel coordinates (×32) and body positions in
 /// fixed point (×32×1024) stay far inside `i32` and `i64`.
 pub const MAX_CHUNK_COORD: i32 = 1 << 20;
-/// Longest silence before a player is removed: 24 hours of 50 ms ticks.
+/// Longest silence before a player is removed, in ticks (24 hours at 50 ms ticks; longer at
+/// slower ticks).
 pub const MAX_TIMEOUT_TICKS: u64 = 24 * 60 * 60 * 20;
 /// Most chunk columns one player may claim.
 pub const MAX_CLAIM_LIMIT: u32 = 4_096;
