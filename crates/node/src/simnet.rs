@@ -356,3 +356,29 @@ pub fn link(latency_ms: u64, jitter_ms: u64, delivered_per_mille: u32) -> Link {
         .unwrap_or(commonware_utils::probability!(1.0)),
     }
 }
+
+/// The game in a zone of 2 × 3 × 2 chunks (quick to generate in test builds).
+pub fn small_game() -> z3r0_sim::Sim {
+    let config = z3r0_sim::SimConfig {
+        chunks_x: (-1, 1),
+        chunks_y: (-1, 2),
+        chunks_z: (-1, 1),
+        ..z3r0_sim::SimConfig::default()
+    };
+    match z3r0_sim::Sim::genesis(config) {
+        Ok(sim) => sim,
+        Err(e) => unreachable!("a valid fixed zone: {e}"),
+    }
+}
+
+/// A game input walking forward: what the simulated players send.
+pub fn walk() -> Vec<u8> {
+    z3r0_sim::Action::Input(z3r0_sim::InputFrame {
+        forward: 1,
+        strafe: 0,
+        yaw: 0,
+        pitch: 0,
+        flags: 0,
+    })
+    .encode_to_vec()
+}

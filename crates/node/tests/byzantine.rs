@@ -10,21 +10,11 @@ use commonware_runtime::{Runner as _, deterministic};
 use std::time::Duration;
 use z3r0_node::application::Pacing;
 use z3r0_node::byzantine::{Attack, Byzantine};
-use z3r0_node::simnet::{SimNet, link};
-use z3r0_sim::{Action as GameAction, InputFrame, Sim, SimConfig};
+use z3r0_node::simnet::{SimNet, link, small_game, walk};
+use z3r0_sim::Action as GameAction;
 
 const HONEST: [usize; 3] = [1, 2, 3];
 const HEIGHT: u64 = 48;
-
-fn small_game() -> Sim {
-    Sim::genesis(SimConfig {
-        chunks_x: (-1, 1),
-        chunks_y: (-1, 2),
-        chunks_z: (-1, 1),
-        ..SimConfig::default()
-    })
-    .unwrap()
-}
 
 /// What one seeded run saw.
 #[derive(Debug)]
@@ -50,14 +40,7 @@ fn run(seed: u64) -> Outcome {
         net.byzantine.insert(0, byzantine.clone());
         net.start_all().await.unwrap();
         net.submit_round(&players, 0, &GameAction::Join.encode_to_vec());
-        let walk = GameAction::Input(InputFrame {
-            forward: 1,
-            strafe: 0,
-            yaw: 0,
-            pitch: 0,
-            flags: 0,
-        })
-        .encode_to_vec();
+        let walk = walk();
         let mut round = 1;
         while !net
             .wait_for(&HONEST, HEIGHT, Duration::from_millis(50))

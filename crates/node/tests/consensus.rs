@@ -8,7 +8,7 @@ use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _,
 use std::time::Duration;
 use z3r0_chain::{Action, Counters, Snapshot, StateMachine};
 use z3r0_node::application::{Pacing, Source};
-use z3r0_node::simnet::{ChainEntry, SimNet, link};
+use z3r0_node::simnet::{ChainEntry, SimNet, link, small_game, walk};
 
 fn runner(seed: u64) -> deterministic::Runner {
     let _ = tracing_subscriber::fmt()
@@ -306,34 +306,16 @@ fn paced_blocks_follow_the_fifty_ms_tick() {
     });
 }
 
-/// The game in a zone of 2 × 3 × 2 chunks (quick to generate in test builds).
-fn small_game() -> z3r0_sim::Sim {
-    z3r0_sim::Sim::genesis(z3r0_sim::SimConfig {
-        chunks_x: (-1, 1),
-        chunks_y: (-1, 2),
-        chunks_z: (-1, 1),
-        ..z3r0_sim::SimConfig::default()
-    })
-    .unwrap()
-}
-
 #[test]
 fn the_game_runs_on_the_zone_chain_and_all_validators_agree_on_its_roots() {
-    use z3r0_sim::{Action as GameAction, InputFrame};
+    use z3r0_sim::Action as GameAction;
     runner(61).start(|context| async move {
         let genesis = small_game;
         let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, genesis).await;
         net.start_all().await.unwrap();
         let players = players(6);
         net.submit_round(&players, 0, &GameAction::Join.encode_to_vec());
-        let walk = GameAction::Input(InputFrame {
-            forward: 1,
-            strafe: 0,
-            yaw: 0,
-            pitch: 0,
-            flags: 0,
-        })
-        .encode_to_vec();
+        let walk = walk();
         let mut round = 1;
         while !net
             .wait_for(&[0, 1, 2, 3], 40, Duration::from_millis(20))
