@@ -582,7 +582,8 @@ impl EdgeClient {
         let height = self.pending_inventory.as_ref()?.height;
         let header = self.headers.get(&height.checked_add(1)?)?.clone();
         let entry = self.pending_inventory.take()?;
-        match crate::light::verify_inventory(&header, &self.account, &entry) {
+        let me: [u8; 32] = self.key.public_key().as_ref().try_into().unwrap_or([0; 32]);
+        match crate::light::verify_inventory(&header, &me, &self.account, &entry) {
             Ok(()) => {
                 self.inventories_verified += 1;
                 self.inventory_height = Some(entry.height);

@@ -218,9 +218,12 @@ pub fn verify_claim(header: &Header, claim: &ClaimEntry) -> Result<(), NetError>
 }
 
 /// Checks `entry` against `header` (of the block after `entry.height`): the `Player` record of
-/// the entity is `account`'s and its `Inventory` record is the one shown.
+/// the entity is `account`'s and its `Inventory` record is the one shown; and when `account`
+/// is not the client's own key (`me`), the entity's `Session` record names `me`, so the node
+/// cannot pass off another account as this session's.
 pub fn verify_inventory(
     header: &Header,
+    me: &[u8; 32],
     account: &[u8; 32],
     entry: &crate::proto::InventoryEntry,
 ) -> Result<(), NetError> {
@@ -237,6 +240,21 @@ pub fn verify_inventory(
             entry.entity
         ))
     })?;
+    if account != me {
+        let not_mine =
+            || NetError::Verify("the account the node named has not delegated to this key".into());
+        let session = entry
+            .session
+            .as_ref()
+            .filter(|s| s.key == *me)
+            .ok_or_else(not_mine)?;
+        let record = z3r0_sim::Session {
+            key: session.key,
+            until: session.until,
+        };
+        z3r0_ecs::verify_record(&decode(&session.proof)?, root, entity, &record)
+            .map_err(|e| NetError::Verify(format!("session record: {e}")))?;
+    }
     z3r0_ecs::verify_record(&decode(&entry.proof)?, root, entity, &entry.inventory)
         .map_err(|e| NetError::Verify(format!("inventory does not match the records root: {e}")))
 }

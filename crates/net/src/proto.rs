@@ -314,6 +314,8 @@ pub struct ClaimEntry {
 /// The account's inventory in the state after block `height`, proven against that state's
 /// records root: the `Player` record of `entity` names the account, and its `Inventory` record
 /// is `inventory`. Both proofs are needed: one alone could show another player's inventory.
+/// When the account has delegated, `session` is its `Session` record (session key, last tick)
+/// and proof: a session key's client checks that the account the node named is its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InventoryEntry {
     pub height: u64,
@@ -322,6 +324,15 @@ pub struct InventoryEntry {
     /// Encoded `MerkleProof` of the `Player` record.
     pub player_proof: Vec<u8>,
     /// Encoded `MerkleProof` of the `Inventory` record.
+    pub proof: Vec<u8>,
+    pub session: Option<SessionProof>,
+}
+
+/// An account's delegation record and its encoded `MerkleProof`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionProof {
+    pub key: [u8; 32],
+    pub until: u64,
     pub proof: Vec<u8>,
 }
 
@@ -460,6 +471,15 @@ impl Event {
                 w.bytes(&commonware_codec::Encode::encode(&e.inventory));
                 w.blob(&e.player_proof);
                 w.blob(&e.proof);
+                match &e.session {
+                    None => w.u8(0),
+                    Some(s) => {
+                        w.u8(1);
+                        w.bytes(&s.key);
+                        w.u64(s.until);
+                        w.blob(&s.proof);
+                    }
+                }
             }
             Self::ChunkEdit(e) => {
                 w.u8(5);
@@ -641,12 +661,27 @@ impl Event {
                 .map_err(|_| WireError::Invalid("inventory"))?;
                 let player_proof = r.blob("player proof", MAX_CLAIM_PROOF)?.to_vec();
                 let proof = r.blob("inventory proof", MAX_CLAIM_PROOF)?.to_vec();
+                let session = match r.u8()? {
+                    0 => None,
+                    1 => Some(SessionProof {
+                        key: r.array::<32>()?,
+                        until: r.u64()?,
+                        proof: r.blob("session proof", MAX_CLAIM_PROOF)?.to_vec(),
+                    }),
+                    tag => {
+                        return Err(WireError::UnknownTag {
+                            what: "session",
+                            tag,
+                        });
+                    }
+                };
                 Self::Inventory(InventoryEntry {
                     height,
                     entity,
                     inventory,
                     player_proof,
                     proof,
+                    session,
                 })
             }
             tag => return Err(WireError::UnknownTag { what: "event", tag }),
@@ -835,6 +870,19 @@ mod tests {
                 },
                 player_proof: vec![1; 40],
                 proof: vec![2; 41],
+                session: Some(SessionProof {
+                    key: [3; 32],
+                    until: 99,
+                    proof: vec![4; 42],
+                }),
+            }),
+            Event::Inventory(InventoryEntry {
+                height: 7,
+                entity: 13,
+                inventory: z3r0_sim::Inventory::default(),
+                player_proof: vec![1; 40],
+                proof: vec![2; 41],
+                session: None,
             }),
         ]
     }
@@ -857,6 +905,7 @@ mod tests {
             inventory: z3r0_sim::Inventory::default(),
             player_proof: Vec::new(),
             proof: Vec::new(),
+            session: None,
         })
         .encode();
         // Tag, height and entity come first; then the first slot's block and count.

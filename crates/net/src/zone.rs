@@ -11,6 +11,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 
 use crate::proto::{
     ChunkData, ClaimEntry, FinalityProof, Header, Included, InventoryEntry, RuleRejection,
+    SessionProof,
 };
 use crate::server::TickUpdate;
 use crate::snapshot::EntityRecord;
@@ -198,12 +199,26 @@ pub fn inventory_entry(
     let inventory = *sim.ecs.get::<Inventory>(entity)?;
     let player_proof = sim.ecs.prove::<z3r0_sim::Player>(entity).ok()??;
     let proof = sim.ecs.prove::<Inventory>(entity).ok()??;
+    let session = match sim.ecs.get::<z3r0_sim::Session>(entity).copied() {
+        Some(s) => Some(SessionProof {
+            key: s.key,
+            until: s.until,
+            proof: sim
+                .ecs
+                .prove::<z3r0_sim::Session>(entity)
+                .ok()??
+                .encode()
+                .to_vec(),
+        }),
+        None => None,
+    };
     Some(InventoryEntry {
         height,
         entity: entity.0,
         inventory,
         player_proof: player_proof.encode().to_vec(),
         proof: proof.encode().to_vec(),
+        session,
     })
 }
 

@@ -462,9 +462,16 @@ async fn a_session_key_plays_as_its_account() {
     .await;
     owner.close();
 
-    // The session key is told whose account it plays, gets that body in its snapshots...
+    // The session key is told whose account it plays, proven by the account's session record
+    // with its inventory, gets that body in its snapshots...
     let mut player = EdgeClient::connect(&config, session_key).await.unwrap();
     assert_eq!(player.account(), account);
+    wait_for(&mut player, |e| match e {
+        ClientEvent::Inventory(_) => Some(()),
+        ClientEvent::BadInventory { reason } => panic!("{reason}"),
+        _ => None,
+    })
+    .await;
     wait_for(&mut player, |e| match e {
         ClientEvent::Snapshot(s) => s.own.map(|_| ()),
         _ => None,
@@ -509,7 +516,7 @@ async fn inventories_are_shown_only_when_proven() {
     // A node showing an inventory its proof does not cover is refused, and nothing is shown.
     zone.corrupt_inventory
         .store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut client = EdgeClient::connect(&config, key).await.unwrap();
+    let mut client = EdgeClient::connect(&config, key.clone()).await.unwrap();
     let reason = wait_for(&mut client, |e| match e {
         ClientEvent::Inventory(_) => panic!("an unproven inventory was shown"),
         ClientEvent::BadInventory { reason } => Some(reason.clone()),
@@ -519,5 +526,26 @@ async fn inventories_are_shown_only_when_proven() {
     assert!(reason.contains("records root"), "{reason}");
     assert_eq!(client.bad_inventories, 1);
     client.close();
+    // A node naming another player's account to this key shows that account's genuine
+    // inventory: refused, as that account never delegated to this key.
+    zone.corrupt_inventory
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let victim: [u8; 32] = commonware_codec::Encode::encode(&key.public_key())
+        .as_ref()
+        .try_into()
+        .unwrap();
+    *zone.lie_account.lock().unwrap() = Some(victim);
+    let mut stranger = EdgeClient::connect(&config, PrivateKey::from_seed(121))
+        .await
+        .unwrap();
+    assert_eq!(stranger.account(), victim);
+    let reason = wait_for(&mut stranger, |e| match e {
+        ClientEvent::Inventory(_) => panic!("another account's inventory was shown"),
+        ClientEvent::BadInventory { reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("has not delegated"), "{reason}");
+    stranger.close();
     edge.shutdown().await;
 }

@@ -42,6 +42,8 @@ pub struct LocalZone {
     pub forge_finality: AtomicBool,
     /// Show a player an inventory its proof does not cover (a lying node).
     pub corrupt_inventory: AtomicBool,
+    /// Name this account to every login, whoever logs in (a lying node).
+    pub lie_account: Mutex<Option<[u8; 32]>>,
     /// When each tick was published (tokio's clock, simulated under turmoil).
     pub published: Mutex<std::collections::BTreeMap<u64, tokio::time::Instant>>,
 }
@@ -67,6 +69,7 @@ impl LocalZone {
             corrupt_chunks: AtomicBool::new(false),
             forge_finality: AtomicBool::new(false),
             corrupt_inventory: AtomicBool::new(false),
+            lie_account: Mutex::new(None),
             published: Mutex::default(),
         })
     }
@@ -188,6 +191,9 @@ impl ZoneBackend for LocalZone {
         Some(entry)
     }
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
+        if let Some(account) = *self.lie_account.lock().unwrap() {
+            return account;
+        }
         self.state.lock().unwrap().sim.account_of(key)
     }
     fn chunk(&self, pos: ChunkPos) -> Option<ChunkData> {
