@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use z3r0_chain::{Action, Block, ChainId, MempoolConfig, SignedAction, StateMachine};
 use z3r0_node::executor::Executor;
-use z3r0_sim::{Action as GameAction, InputFrame, Sim, SimConfig};
+use z3r0_node::simnet::walk;
+use z3r0_sim::{Action as GameAction, Sim, SimConfig};
 
 const CHAIN: ChainId = ChainId([0; 32]);
 const GROUP: u64 = 500;
@@ -35,17 +36,6 @@ fn zone() -> Executor<Sim> {
     .unwrap();
     let mut entropy = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     Executor::new(config, sim, &mut entropy)
-}
-
-fn walk() -> Vec<u8> {
-    GameAction::Input(InputFrame {
-        forward: 1,
-        strafe: 0,
-        yaw: 0,
-        pitch: 0,
-        flags: 0,
-    })
-    .encode_to_vec()
 }
 
 /// Executes the next block with one action per key (`nonce`, `payload`) as a validator would:
