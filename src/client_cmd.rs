@@ -129,7 +129,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
     let mut finality: Vec<f64> = report.finality_ms.iter().copied().collect();
     finality.sort_by(f64::total_cmp);
     if let Some(median) = finality.get(finality.len() / 2) {
-        println!("  finality (tick start → receipt) p50 {median:.0} ms");
+        println!("  finality (tick start → verified header) p50 {median:.0} ms");
     }
     println!(
         "  prediction: {} reconciliations, {} corrections, worst error {:.1} cm",
@@ -138,11 +138,13 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         game.predictor.max_error as f64 / 10.24
     );
     println!(
-        "  proven to this client: claims {} verified, {} refused; inventories {} verified, {} refused",
+        "  proven to this client: claims {} verified, {} refused; inventories {} verified, {} refused; receipt logs {} verified, {} refused",
         game.edge.claims_verified,
         game.edge.bad_claims,
         game.edge.inventories_verified,
-        game.edge.bad_inventories
+        game.edge.bad_inventories,
+        game.edge.receipts_verified,
+        game.edge.bad_receipts
     );
     if report.held_back_applied > 0 {
         println!(

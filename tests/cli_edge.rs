@@ -214,6 +214,14 @@ fn a_node_serves_a_player_over_quic() {
         !stdout.contains("position none"),
         "the bot never got a body: {stdout}"
     );
+    // Its actions' outcomes came as receipt logs proven against verified headers.
+    let logs = stdout
+        .split("receipt logs ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(logs.is_some_and(|n| n > 0), "{stdout}");
+    assert!(stdout.contains("verified, 0 refused\n"), "{stdout}");
     let image = z3r0_render::RgbaImage::read_png(&shot).unwrap();
     assert_eq!((image.width, image.height), (320, 180));
     // Sky above (blue over red), the streamed world below (not one flat colour).

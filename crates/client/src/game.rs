@@ -46,7 +46,7 @@ pub struct GameStats {
     pub actions_sent: u64,
     /// Refusals by the node and rejections by the rules, by reason text.
     pub refusals: BTreeMap<String, u64>,
-    /// Finality latency samples: block tick start → its receipt, milliseconds.
+    /// Finality latency samples: block tick start → its verified header here, milliseconds.
     pub finality_ms: VecDeque<f64>,
 }
 
@@ -592,16 +592,6 @@ impl Game {
             }
             ClientEvent::Included(i) => {
                 self.stats.included += 1;
-                let start = self
-                    .edge
-                    .genesis_ms
-                    .saturating_add(i.tick.saturating_mul(u64::from(self.edge.tick_ms)));
-                self.stats
-                    .finality_ms
-                    .push_back(now_ms().saturating_sub(start) as f64);
-                while self.stats.finality_ms.len() > 200 {
-                    self.stats.finality_ms.pop_front();
-                }
                 for r in &i.rejections {
                     // Walls and mid-air jumps are movement feedback, not refusals to show.
                     if r.nonce.is_some() {
@@ -638,7 +628,23 @@ impl Game {
             ClientEvent::BadInventory { reason } => {
                 tracing::warn!(%reason, "inventory rejected");
             }
-            ClientEvent::Header(_) => {}
+            ClientEvent::BadReceipts { reason } => {
+                tracing::warn!(%reason, "receipts rejected");
+            }
+            ClientEvent::Header(h) => {
+                // A verified header's arrival, from the start of its tick: finality as this
+                // player sees it.
+                let start = self
+                    .edge
+                    .genesis_ms
+                    .saturating_add(h.tick.saturating_mul(u64::from(self.edge.tick_ms)));
+                self.stats
+                    .finality_ms
+                    .push_back(now_ms().saturating_sub(start) as f64);
+                while self.stats.finality_ms.len() > 200 {
+                    self.stats.finality_ms.pop_front();
+                }
+            }
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use z3r0_voxel::{Chunk, ChunkPos, Hash};
 use crate::light::{Committee, apply_chunk_edit, verify_chunk, verify_claim};
 use crate::proto::{
     AUTH_NAMESPACE, ChunkData, ChunkEdit, ClientControl, ClientDatagram, Event, Header, Included,
-    MAX_DATAGRAM, ServerControl, VERSION, auth_message,
+    MAX_DATAGRAM, RuleRejection, ServerControl, VERSION, auth_message,
 };
 use crate::server::{read_frame, write_frame};
 use crate::snapshot::{Received, Snapshot, SnapshotReader};
@@ -85,6 +85,11 @@ pub enum ClientEvent {
     BadInventory {
         reason: String,
     },
+    /// A receipt log whose proof did not check out, or that is no key of this session's: its
+    /// outcomes are not reported.
+    BadReceipts {
+        reason: String,
+    },
     /// A chunk whose proof did not check out: dropped.
     BadChunk {
         pos: ChunkPos,
@@ -99,6 +104,8 @@ pub enum ClientEvent {
 
 /// Claim events kept waiting for their header, at most (older ones are dropped).
 const MAX_PENDING_CLAIMS: usize = 64;
+/// Receipt logs kept waiting for their header, at most (older ones are dropped).
+const MAX_PENDING_RECEIPTS: usize = 16;
 
 /// A chunk or an edit of one, waiting for the header that commits its root.
 #[derive(Debug)]
@@ -166,6 +173,15 @@ pub struct EdgeClient {
     pub bad_inventories: u64,
     /// The newest proven inventory, waiting for the header after its height.
     pending_inventory: Option<crate::proto::InventoryEntry>,
+    /// Proven receipt logs waiting for the header after their height, oldest first.
+    pending_receipts: VecDeque<crate::proto::ReceiptsEntry>,
+    /// Per key (the session's and its account), the tick of the newest outcome reported.
+    receipts_reported: BTreeMap<[u8; 32], u64>,
+    /// Outcomes proven and not yet handed out, oldest first.
+    proven_outcomes: VecDeque<Included>,
+    /// Receipt logs whose proofs held, and those refused.
+    pub receipts_verified: u64,
+    pub bad_receipts: u64,
     /// The height of the inventory shown last: an older one is never shown over it.
     inventory_height: Option<u64>,
     pub headers_verified: u64,
@@ -330,6 +346,11 @@ impl EdgeClient {
             inventories_verified: 0,
             bad_inventories: 0,
             pending_inventory: None,
+            pending_receipts: VecDeque::new(),
+            receipts_reported: BTreeMap::new(),
+            proven_outcomes: VecDeque::new(),
+            receipts_verified: 0,
+            bad_receipts: 0,
             inventory_height: None,
             cache: BTreeMap::new(),
             held: BTreeMap::new(),
@@ -534,7 +555,14 @@ impl EdgeClient {
                 }
                 Ok(Some(ClientEvent::Header(h)))
             }
-            Event::Included(i) => Ok(Some(ClientEvent::Included(i))),
+            Event::Receipts(entry) => {
+                self.pending_receipts.push_back(entry);
+                while self.pending_receipts.len() > MAX_PENDING_RECEIPTS {
+                    self.pending_receipts.pop_front();
+                    self.dropped += 1;
+                }
+                Ok(self.drain_pending())
+            }
             Event::Refused { nonce, reason } => Ok(Some(ClientEvent::Refused { nonce, reason })),
             Event::Chunk(data) => Ok(self.pend(PendingChunk::Full(data))),
             Event::ChunkEdit(edit) => Ok(self.pend(PendingChunk::Edit(edit))),
@@ -571,9 +599,92 @@ impl EdgeClient {
 
     /// The next chunk or claim event whose header is here, checked.
     fn drain_pending(&mut self) -> Option<ClientEvent> {
-        self.drain_pending_inventory()
+        self.drain_pending_receipts()
+            .or_else(|| self.drain_pending_inventory())
             .or_else(|| self.drain_pending_claims())
             .or_else(|| self.drain_pending_chunk())
+    }
+
+    /// The next proven outcome; the waiting receipt logs whose header is here are checked
+    /// first (a refused one is reported as such).
+    fn drain_pending_receipts(&mut self) -> Option<ClientEvent> {
+        loop {
+            if let Some(included) = self.proven_outcomes.pop_front() {
+                return Some(ClientEvent::Included(included));
+            }
+            let index = self.pending_receipts.iter().position(|e| {
+                e.height
+                    .checked_add(1)
+                    .is_some_and(|h| self.headers.contains_key(&h))
+            })?;
+            let entry = self.pending_receipts.remove(index)?;
+            let header = self.headers.get(&entry.height.checked_add(1)?)?;
+            if let Err(e) = self.check_receipts(header, &entry) {
+                self.bad_receipts += 1;
+                return Some(ClientEvent::BadReceipts {
+                    reason: e.to_string(),
+                });
+            }
+            self.receipts_verified += 1;
+            self.report_outcomes(&entry);
+        }
+    }
+
+    fn check_receipts(
+        &self,
+        header: &Header,
+        entry: &crate::proto::ReceiptsEntry,
+    ) -> Result<(), NetError> {
+        let me: [u8; 32] = self.key.public_key().as_ref().try_into().unwrap_or([0; 32]);
+        if entry.log.key != me && entry.log.key != self.account {
+            return Err(NetError::Verify(
+                "a receipt log of a key that is not this session's".into(),
+            ));
+        }
+        crate::light::verify_receipts(header, entry)
+    }
+
+    /// Queues the outcomes of a verified log that were not reported yet. A session key's
+    /// account log adds only its movement refusals (its actions are the account key's own).
+    fn report_outcomes(&mut self, entry: &crate::proto::ReceiptsEntry) {
+        let me: [u8; 32] = self.key.public_key().as_ref().try_into().unwrap_or([0; 32]);
+        let key = entry.log.key;
+        let reported = self.receipts_reported.get(&key).copied();
+        for outcome in &entry.log.entries {
+            if reported.is_some_and(|t| outcome.tick <= t) {
+                continue;
+            }
+            let own = key == me;
+            let rejections: Vec<RuleRejection> = outcome
+                .refusals()
+                .iter()
+                .filter(|r| own || r.slot.is_none())
+                .map(|r| RuleRejection {
+                    action: r.action,
+                    reason: r.reason,
+                    nonce: outcome.refused_nonce(r),
+                })
+                .collect();
+            let nonces = if own {
+                outcome.nonces().to_vec()
+            } else {
+                Vec::new()
+            };
+            if nonces.is_empty() && rejections.is_empty() {
+                continue;
+            }
+            // The log does not name each outcome's block: the height proven at bounds it.
+            self.proven_outcomes.push_back(Included {
+                height: entry.height,
+                tick: outcome.tick,
+                nonces,
+                rejections,
+            });
+        }
+        if let Some(newest) = entry.log.entries.last() {
+            let t = self.receipts_reported.entry(key).or_insert(0);
+            *t = (*t).max(newest.tick);
+        }
     }
 
     /// The waiting inventory, once the header after its height is here: shown if its proofs

@@ -217,6 +217,30 @@ pub fn verify_claim(header: &Header, claim: &ClaimEntry) -> Result<(), NetError>
     }
 }
 
+/// Checks a receipt log against `header` (of the block after `entry.height`): the
+/// `ReceiptLog` record of `entry.entity` is `entry.log`. Whose log it is, the log says; the
+/// caller checks that it is a key it plays with.
+pub fn verify_receipts(
+    header: &Header,
+    entry: &crate::proto::ReceiptsEntry,
+) -> Result<(), NetError> {
+    if entry.height.checked_add(1) != Some(header.height) {
+        return Err(NetError::Verify(format!(
+            "receipts proven at height {} need the header of the block after, got {}",
+            entry.height, header.height
+        )));
+    }
+    let proof = MerkleProof::decode(commonware_codec::Copying(entry.proof.as_slice()))
+        .map_err(|e| NetError::Verify(format!("receipts proof: {e}")))?;
+    z3r0_ecs::verify_record(
+        &proof,
+        &header.parent_records_root,
+        z3r0_ecs::EntityId(entry.entity),
+        &entry.log,
+    )
+    .map_err(|e| NetError::Verify(format!("receipts do not match the records root: {e}")))
+}
+
 /// Checks `entry` against `header` (of the block after `entry.height`): the `Player` record of
 /// the entity is `account`'s and its `Inventory` record is the one shown; and when `account`
 /// is not the client's own key (`me`), the entity's `Session` record names `me`, so the node

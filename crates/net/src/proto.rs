@@ -16,7 +16,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 use crate::wire::{Reader, WireError, Writer};
 
 /// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -245,7 +245,20 @@ pub struct Header {
     pub finality: Option<FinalityProof>,
 }
 
-/// What happened to the player's actions in one finalized block.
+/// A key's receipt log in the state after block `height`, proven against that state's records
+/// root (committed by the header of `height + 1`): the `ReceiptLog` record of `entity` is `log`,
+/// the outcomes of the key's actions over the last `z3r0_sim::RECEIPT_WINDOW` ticks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptsEntry {
+    pub height: u64,
+    pub entity: u64,
+    pub log: z3r0_sim::ReceiptLog,
+    /// Encoded `MerkleProof` of the `ReceiptLog` record.
+    pub proof: Vec<u8>,
+}
+
+/// What happened to the player's actions in one finalized block, as the client reports it once
+/// a [`ReceiptsEntry`] proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Included {
     pub height: u64,
@@ -341,6 +354,15 @@ pub const MAX_CLAIMS: usize = 1_024;
 /// Largest encoded record proof (a proof to the trie's full depth).
 const MAX_CLAIM_PROOF: usize = 2 + 32 * z3r0_voxel::commit::MAX_DEPTH + 65;
 
+/// Largest encoded receipt log: a whole window of full outcomes.
+const MAX_RECEIPT_LOG: usize = 33
+    + (z3r0_sim::RECEIPT_WINDOW as usize + 1)
+        * (10
+            + 1
+            + 10 * z3r0_sim::receipts::MAX_OUTCOME_NONCES
+            + 1
+            + 3 * z3r0_sim::receipts::MAX_OUTCOME_REFUSALS);
+
 /// Deflate effort for chunks on the wire (fast: a node sends many).
 const CHUNK_DEFLATE_LEVEL: u8 = 3;
 
@@ -351,7 +373,8 @@ pub const MAX_EDIT_VOXELS: usize = 1_024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Header(Header),
-    Included(Included),
+    /// Proven outcomes of the player's actions (and of its account's movement).
+    Receipts(ReceiptsEntry),
     /// The node refused the action with `nonce` before it reached a block.
     Refused {
         nonce: u64,
@@ -373,8 +396,6 @@ pub enum Event {
 
 /// Longest refusal text sent to a client.
 pub const MAX_REASON: usize = 200;
-/// A player may have every action of a block (the mempool's per-player limit is a setting).
-const MAX_ACTIONS_PER_PLAYER: usize = z3r0_chain::MAX_BLOCK_ACTIONS;
 
 impl Event {
     pub fn encode(&self) -> Vec<u8> {
@@ -403,26 +424,12 @@ impl Event {
                     }
                 }
             }
-            Self::Included(i) => {
+            Self::Receipts(e) => {
                 w.u8(2);
-                w.u64(i.height);
-                w.u64(i.tick);
-                w.varint(i.nonces.len() as u64);
-                for n in &i.nonces {
-                    w.varint(*n);
-                }
-                w.varint(i.rejections.len() as u64);
-                for r in &i.rejections {
-                    w.u8(r.action);
-                    w.u8(r.reason);
-                    match r.nonce {
-                        Some(n) => {
-                            w.u8(1);
-                            w.varint(n);
-                        }
-                        None => w.u8(0),
-                    }
-                }
+                w.u64(e.height);
+                w.u64(e.entity);
+                w.blob(&commonware_codec::Encode::encode(&e.log));
+                w.blob(&e.proof);
             }
             Self::Refused { nonce, reason } => {
                 w.u8(3);
@@ -544,33 +551,19 @@ impl Event {
             }
             2 => {
                 let height = r.u64()?;
-                let tick = r.u64()?;
-                let n = r.count("nonces", MAX_ACTIONS_PER_PLAYER)?;
-                // Each nonce takes at least a byte: a short message cannot claim many.
-                let mut nonces = Vec::with_capacity(n.min(r.remaining()));
-                for _ in 0..n {
-                    nonces.push(r.varint()?);
-                }
-                let n = r.count("rejections", MAX_ACTIONS_PER_PLAYER)?;
-                let mut rejections = Vec::with_capacity(n.min(r.remaining() / 3));
-                for _ in 0..n {
-                    let (action, reason) = (r.u8()?, r.u8()?);
-                    let nonce = match r.u8()? {
-                        0 => None,
-                        1 => Some(r.varint()?),
-                        _ => return Err(WireError::Invalid("rejection nonce flag")),
-                    };
-                    rejections.push(RuleRejection {
-                        action,
-                        reason,
-                        nonce,
-                    });
-                }
-                Self::Included(Included {
+                let entity = r.u64()?;
+                let log = r.blob("receipt log", MAX_RECEIPT_LOG)?;
+                let log = <z3r0_sim::ReceiptLog as commonware_codec::Decode>::decode_cfg(
+                    commonware_codec::Copying(log),
+                    &(),
+                )
+                .map_err(|_| WireError::Invalid("receipt log"))?;
+                let proof = r.blob("receipts proof", MAX_CLAIM_PROOF)?.to_vec();
+                Self::Receipts(ReceiptsEntry {
                     height,
-                    tick,
-                    nonces,
-                    rejections,
+                    entity,
+                    log,
+                    proof,
                 })
             }
             3 => {
@@ -798,6 +791,25 @@ mod tests {
         ]
     }
 
+    fn receipt_log() -> z3r0_sim::ReceiptLog {
+        let mut log = z3r0_sim::ReceiptLog::new([6; 32]);
+        for tick in [3, 4] {
+            let o = log.current(tick);
+            let slot = o.push_nonce(tick * 10);
+            o.push_refusal(z3r0_sim::Refusal {
+                action: 2,
+                reason: 5,
+                slot,
+            });
+            o.push_refusal(z3r0_sim::Refusal {
+                action: 2,
+                reason: 4,
+                slot: None,
+            });
+        }
+        log
+    }
+
     fn events() -> Vec<Event> {
         vec![
             Event::Header(header(None)),
@@ -805,22 +817,11 @@ mod tests {
                 proposal: vec![1, 2, 3],
                 signatures: vec![(0, [4; 64]), (3, [5; 64])],
             }))),
-            Event::Included(Included {
+            Event::Receipts(ReceiptsEntry {
                 height: 1,
-                tick: 2,
-                nonces: vec![3, 4],
-                rejections: vec![
-                    RuleRejection {
-                        action: 2,
-                        reason: 5,
-                        nonce: Some(4),
-                    },
-                    RuleRejection {
-                        action: 2,
-                        reason: 4,
-                        nonce: None,
-                    },
-                ],
+                entity: 9,
+                log: receipt_log(),
+                proof: vec![8; 40],
             }),
             Event::Refused {
                 nonce: 77,

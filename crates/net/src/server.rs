@@ -22,7 +22,7 @@ use z3r0_voxel::{BlockId, CHUNK_SIZE, ChunkPos, Hash, VoxelPos};
 
 use crate::proto::{
     AUTH_NAMESPACE, ChunkData, ChunkEdit, ClaimEntry, ClientControl, ClientDatagram, Event, Header,
-    Included, MAX_EDIT_VOXELS, MAX_FRAME, MAX_RADIUS, ServerControl, VERSION, auth_message,
+    MAX_EDIT_VOXELS, MAX_FRAME, MAX_RADIUS, ServerControl, VERSION, auth_message,
 };
 use crate::snapshot::{EntityRecord, SnapshotWriter};
 use crate::{NetError, close, identity};
@@ -78,8 +78,10 @@ pub struct TickUpdate {
     pub header: Header,
     /// Every player entity after the block.
     pub entities: Arc<[EntityRecord]>,
-    /// Per player: their actions' fate in this block.
-    pub outcomes: BTreeMap<[u8; 32], Included>,
+    /// Receipt logs proven against the state after this block, by signing key: every live
+    /// log at the feed's proof points, else the logs of keys whose actions in this block
+    /// need a prompt answer (see [`crate::zone::FeedBuilder`]).
+    pub receipts: BTreeMap<[u8; 32], crate::proto::ReceiptsEntry>,
     /// Voxels the block changed, and to what, in order.
     pub changed_voxels: Vec<(VoxelPos, BlockId)>,
     /// Claims the block made or released, proven against the state after it.
@@ -490,6 +492,8 @@ struct ChunkStream {
     waiting_claims: Vec<(u64, Vec<ClaimEntry>)>,
     /// The account's proven inventory waiting for the header after its height.
     waiting_inventory: Vec<crate::proto::InventoryEntry>,
+    /// Proven receipt logs (the signer's, and the account's) waiting for that header.
+    waiting_receipts: Vec<crate::proto::ReceiptsEntry>,
     /// The height of the update in which the version in `held` was sent (whole or as an edit)
     /// for chunks sent lately: a subscription from the client may cross it in flight.
     sent_at: BTreeMap<ChunkPos, u64>,
@@ -869,30 +873,6 @@ fn on_update(
         debug!(%e, "snapshot not sent");
     }
 
-    let merged;
-    let mut included = update.outcomes.get(player);
-    // Through a session key, the account's movement outcomes (a wall, a mid-air jump: no
-    // nonce) are filed under the account, not the signer.
-    if account != player
-        && let Some(moves) = update.outcomes.get(account)
-        && moves.rejections.iter().any(|r| r.nonce.is_none())
-    {
-        let mut all = included.cloned().unwrap_or_else(|| Included {
-            height: header.height,
-            tick: header.tick,
-            nonces: Vec::new(),
-            rejections: Vec::new(),
-        });
-        all.rejections.extend(
-            moves
-                .rejections
-                .iter()
-                .filter(|r| r.nonce.is_none())
-                .cloned(),
-        );
-        merged = all;
-        included = Some(&merged);
-    }
     // Chunks proven after the parent of this block match this header; later ones wait.
     let (ready, later): (Vec<ChunkData>, Vec<ChunkData>) = std::mem::take(&mut chunks.waiting)
         .into_iter()
@@ -912,6 +892,10 @@ fn on_update(
         .into_iter()
         .partition(|e| e.height < header.height);
     chunks.waiting_inventory = later;
+    let (ready_receipts, later): (Vec<_>, Vec<_>) = std::mem::take(&mut chunks.waiting_receipts)
+        .into_iter()
+        .partition(|e| e.height < header.height);
+    chunks.waiting_receipts = later;
     // An uncertified header (marshal may finalize a block through a descendant's certificate)
     // is not sent: a light client could not check it. Its chunks are proven again later.
     let certified = header.finality.is_some();
@@ -922,13 +906,27 @@ fn on_update(
             || !ready_edits.is_empty()
             || !ready_claims.is_empty()
             || !ready_inventory.is_empty()
+            || !ready_receipts.is_empty()
             || header.height >= *last_header_sent + shared.config.header_interval);
     if need_header {
         send_event(&Event::Header(header.clone()))?;
         *last_header_sent = header.height;
     }
-    if let Some(included) = included {
-        send_event(&Event::Included(included.clone()))?;
+    // A log whose header will not come is dropped: the next proof point proves it again,
+    // within its window.
+    for entry in ready_receipts {
+        if certified && entry.height.checked_add(1) == Some(header.height) {
+            send_event(&Event::Receipts(entry))?;
+        }
+    }
+    // The signer's outcomes, and through a session key the account's too (its movement's).
+    chunks
+        .waiting_receipts
+        .extend(update.receipts.get(player).cloned());
+    if account != player {
+        chunks
+            .waiting_receipts
+            .extend(update.receipts.get(account).cloned());
     }
     for (height, claims) in ready_claims {
         if certified && height.checked_add(1) == Some(header.height) {

@@ -10,8 +10,7 @@ use z3r0_sim::{Claim, Inventory, Receipt, Sim};
 use z3r0_voxel::{ChunkPos, Hash};
 
 use crate::proto::{
-    ChunkData, ClaimEntry, FinalityProof, Header, Included, InventoryEntry, RuleRejection,
-    SessionProof,
+    ChunkData, ClaimEntry, FinalityProof, Header, InventoryEntry, ReceiptsEntry, SessionProof,
 };
 use crate::server::TickUpdate;
 use crate::snapshot::EntityRecord;
@@ -22,7 +21,15 @@ use crate::snapshot::EntityRecord;
 pub struct FeedBuilder {
     /// (records root, chunk root) of the state before the next block.
     parent_roots: (Hash, Hash),
+    /// (height, tick) of the last block after which every live receipt log was proven.
+    last_proof: (u64, u64),
 }
+
+/// Blocks between proof points, where every live receipt log is proven (a client sees its
+/// inputs' outcomes within this many blocks). At most half the receipt window, so a log whose
+/// header never comes is proven again before its outcomes leave the window.
+pub const RECEIPT_PROOF_BLOCKS: u64 = 16;
+const _: () = assert!(RECEIPT_PROOF_BLOCKS * 2 <= z3r0_sim::RECEIPT_WINDOW);
 
 /// The two halves of the game's state root.
 pub fn roots(sim: &mut Sim) -> (Hash, Hash) {
@@ -34,6 +41,7 @@ impl FeedBuilder {
     pub fn new(sim: &mut Sim) -> Self {
         Self {
             parent_roots: roots(sim),
+            last_proof: (0, sim.tick()),
         }
     }
 
@@ -65,45 +73,13 @@ impl FeedBuilder {
         };
         self.parent_roots = roots(sim);
 
-        let mut outcomes: BTreeMap<[u8; 32], Included> = BTreeMap::new();
-        let empty = || Included {
-            height: block.height,
-            tick: block.tick,
-            nonces: Vec::new(),
-            rejections: Vec::new(),
-        };
-        for a in &block.actions {
-            if let Ok(key) = <[u8; 32]>::try_from(a.action.player.encode().as_ref()) {
-                outcomes
-                    .entry(key)
-                    .or_insert_with(empty)
-                    .nonces
-                    .push(a.action.nonce);
-            }
-        }
+        let receipts_proven = self.receipts(block, sim, receipts);
         let mut changed = Vec::new();
         // The last change to each claim entity counts: it is what the state now holds.
         let mut claims: BTreeMap<z3r0_ecs::EntityId, (i32, i32)> = BTreeMap::new();
         let mut inventories: BTreeMap<[u8; 32], z3r0_ecs::EntityId> = BTreeMap::new();
         for r in receipts {
             match r {
-                Receipt::Rejected {
-                    player,
-                    action,
-                    reason,
-                    index,
-                } => {
-                    let nonce = index.and_then(|i| block.nonce_at(i));
-                    outcomes
-                        .entry(*player)
-                        .or_insert_with(empty)
-                        .rejections
-                        .push(RuleRejection {
-                            action: *action,
-                            reason: *reason as u8,
-                            nonce,
-                        });
-                }
                 Receipt::BlockChanged { pos, to, .. } => changed.push((*pos, *to)),
                 Receipt::ClaimChanged { entity, column, .. } => {
                     claims.insert(*entity, *column);
@@ -134,7 +110,7 @@ impl FeedBuilder {
         TickUpdate {
             header,
             entities: entities.into(),
-            outcomes,
+            receipts: receipts_proven,
             changed_voxels: changed,
             claims: claim_entries(sim, claims.into_iter().map(|(e, c)| (c, e.0))),
             inventories: inventories
@@ -145,6 +121,62 @@ impl FeedBuilder {
                 .collect(),
         }
     }
+}
+
+impl FeedBuilder {
+    /// The receipt logs to prove after `block`: every live one at a proof point (every
+    /// [`RECEIPT_PROOF_BLOCKS`] blocks, or half a window of ticks, whichever comes first), and
+    /// between them the logs of keys whose actions in this block were refused or were more
+    /// than an input frame (an edit, a claim: a player waits on those).
+    fn receipts(
+        &mut self,
+        block: &Block,
+        sim: &mut Sim,
+        receipts: &[Receipt],
+    ) -> BTreeMap<[u8; 32], ReceiptsEntry> {
+        let (height, tick) = self.last_proof;
+        let point = block.height >= height.saturating_add(RECEIPT_PROOF_BLOCKS)
+            || block.tick >= tick.saturating_add(z3r0_sim::RECEIPT_WINDOW / 2);
+        let keys: std::collections::BTreeSet<[u8; 32]> = if point {
+            self.last_proof = (block.height, block.tick);
+            sim.receipt_logs().map(|(k, _)| *k).collect()
+        } else {
+            let refused = receipts.iter().filter_map(|r| match r {
+                Receipt::Rejected {
+                    player,
+                    index: Some(_),
+                    ..
+                } => Some(*player),
+                _ => None,
+            });
+            let acted = block.actions.iter().filter_map(|a| {
+                let frame = matches!(
+                    z3r0_sim::Action::decode(a.action.payload.as_ref()),
+                    Ok(z3r0_sim::Action::Input(_))
+                );
+                let key = <[u8; 32]>::try_from(a.action.player.as_ref()).ok()?;
+                (!frame).then_some(key)
+            });
+            refused.chain(acted).collect()
+        };
+        keys.into_iter()
+            .filter_map(|key| Some((key, receipts_entry(sim, &key, block.height)?)))
+            .collect()
+    }
+}
+
+/// `key`'s receipt log as `sim` holds it after block `height`, proven against the records root
+/// of the last commit.
+pub fn receipts_entry(sim: &mut Sim, key: &[u8; 32], height: u64) -> Option<ReceiptsEntry> {
+    let (entity, log) = sim.receipt_log(key)?;
+    let log = log.clone();
+    let proof = sim.ecs.prove::<z3r0_sim::ReceiptLog>(entity).ok()??;
+    Some(ReceiptsEntry {
+        height,
+        entity: entity.0,
+        log,
+        proof: proof.encode().to_vec(),
+    })
 }
 
 /// The chunk at `pos` in `sim`'s state after block `height`, with its proof.

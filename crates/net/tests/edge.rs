@@ -492,6 +492,71 @@ async fn a_session_key_plays_as_its_account() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_are_reported_only_when_proven() {
+    let zone = LocalZone::new(13);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let config = client_config(&zone, &edge);
+    let mut alice = EdgeClient::connect(&config, PrivateKey::from_seed(130))
+        .await
+        .unwrap();
+    let mut bob = EdgeClient::connect(&config, PrivateKey::from_seed(131))
+        .await
+        .unwrap();
+    join(&mut alice, &zone).await;
+    join(&mut bob, &zone).await;
+    // A refusal the chain made reaches the player, proven against a verified header.
+    let send = |client: &mut EdgeClient| {
+        let tick = zone.state.lock().unwrap().mempool.current_tick();
+        client
+            .send_action(tick, GameAction::Join.encode_to_vec())
+            .unwrap()
+            .action
+            .nonce
+    };
+    let nonce = send(&mut alice);
+    let reasons = wait_for(&mut alice, |e| match e {
+        ClientEvent::Included(i) if i.nonces.contains(&nonce) => Some(i.rejections.clone()),
+        ClientEvent::BadReceipts { reason } => panic!("{reason}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reasons.len(), 1);
+    assert_eq!(reasons[0].reason, z3r0_sim::Reason::AlreadyJoined as u8);
+    assert!(alice.receipts_verified >= 2 && alice.bad_receipts == 0);
+    // A node adding a refusal the chain did not make is caught: nothing is reported.
+    *zone.lie_receipts.lock().unwrap() = common::ReceiptLie::Refuse;
+    let nonce = send(&mut alice);
+    let reason = wait_for(&mut alice, |e| match e {
+        ClientEvent::Included(i) if i.nonces.contains(&nonce) => {
+            panic!("an unproven receipt was reported: {i:?}")
+        }
+        ClientEvent::BadReceipts { reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("records root"), "{reason}");
+    // Alice's genuine, proven log shown to Bob is refused: it is not his.
+    let alice_key: [u8; 32] = alice.public_key().as_ref().try_into().unwrap();
+    *zone.lie_receipts.lock().unwrap() = common::ReceiptLie::Other(alice_key);
+    send(&mut alice);
+    let nonce = send(&mut bob);
+    let reason = wait_for(&mut bob, |e| match e {
+        ClientEvent::Included(i) if i.nonces.contains(&nonce) => {
+            panic!("another key's receipts were reported: {i:?}")
+        }
+        ClientEvent::BadReceipts { reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("not this session's"), "{reason}");
+    assert!(bob.bad_receipts >= 1);
+    alice.close();
+    bob.close();
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inventories_are_shown_only_when_proven() {
     let zone = LocalZone::new(12);
     let edge = zone.serve(EdgeConfig::new(loopback()));

@@ -11,6 +11,7 @@ pub mod components;
 pub mod fixed;
 mod machine;
 pub mod physics;
+pub mod receipts;
 mod rules;
 
 pub use action::{
@@ -18,8 +19,9 @@ pub use action::{
     session_consent_message, session_consents,
 };
 pub use components::{Body, Claim, Control, Inventory, MAX_BUILDERS, Player, Session};
+pub use receipts::{Outcome, RECEIPT_WINDOW, ReceiptLog, Refusal};
 pub use rules::{
-    MAX_CHUNK_COORD, MAX_CLAIM_LIMIT, MAX_SESSION_TICKS, MAX_TIMEOUT_TICKS, MAX_ZONE_CHUNKS,
-    Reason, Receipt, Sim, SimConfig, SimError, edit_check, limits as rules_limits, step_body,
-    step_in_view, step_in_world,
+    BlockAction, MAX_CHUNK_COORD, MAX_CLAIM_LIMIT, MAX_SESSION_TICKS, MAX_TIMEOUT_TICKS,
+    MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, edit_check, limits as rules_limits,
+    step_body, step_in_view, step_in_world,
 };

@@ -1,7 +1,7 @@
 //! The game as the zone chain's state machine: one finalized block executes one tick.
 
 use crate::action::PlayerKey;
-use crate::rules::{Receipt, Sim, SimError};
+use crate::rules::{BlockAction, Receipt, Sim, SimError};
 use z3r0_chain::{Hash, SignedAction, Snapshot, StateMachine};
 
 impl StateMachine for Sim {
@@ -28,8 +28,12 @@ impl StateMachine for Sim {
         receipts: &mut Vec<Receipt>,
     ) -> Hash {
         let keyed = actions.iter().filter_map(|a| {
-            let key = <&PlayerKey>::try_from(a.action.player.as_ref()).ok()?;
-            Some((key, a.action.tick, a.action.payload.as_ref()))
+            Some(BlockAction {
+                player: <&PlayerKey>::try_from(a.action.player.as_ref()).ok()?,
+                tick: a.action.tick,
+                nonce: a.action.nonce,
+                payload: a.action.payload.as_ref(),
+            })
         });
         self.execute_block(tick, keyed, receipts)
     }

@@ -4,6 +4,7 @@ use crate::action::{Action, InputFrame, PlayerKey, flags};
 use crate::components::{Body, Claim, Control, Inventory, Player, Session, body_state};
 use crate::fixed::{TRIG_ONE, UNIT, cos, isqrt, sin};
 use crate::physics::{self, Aabb, EYE, Ray, STEP};
+use crate::receipts::{ReceiptLog, Refusal};
 use commonware_codec::{Read as _, Write as _};
 use std::collections::BTreeMap;
 use z3r0_ecs::{Alive, Change, EntityId, Hash, state_root};
@@ -314,6 +315,8 @@ pub struct Sim {
     /// Session key → the player entity it acts for.
     sessions: BTreeMap<PlayerKey, EntityId>,
     claims: BTreeMap<(i32, i32), EntityId>,
+    /// Signing key → its receipt log entity.
+    logs: BTreeMap<PlayerKey, EntityId>,
     tick: u64,
     root: Hash,
     /// Movement events of the current tick (reused buffer).
@@ -360,6 +363,17 @@ fn claim_hook(entity: EntityId, c: Change<'_, Claim>, out: &mut Vec<Receipt>) {
     }
 }
 
+/// One action of a block, as the rules take it.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockAction<'a> {
+    /// The signing key.
+    pub player: &'a PlayerKey,
+    /// The tick the action targets.
+    pub tick: u64,
+    pub nonce: u64,
+    pub payload: &'a [u8],
+}
+
 impl Sim {
     /// The zone at genesis: its chunks generated from the seed, no players.
     pub fn genesis(config: SimConfig) -> Result<Self, SimError> {
@@ -382,6 +396,7 @@ impl Sim {
         ecs.register::<Inventory>()?;
         ecs.register::<Claim>()?;
         ecs.register::<Session>()?;
+        ecs.register::<ReceiptLog>()?;
         ecs.add_hook::<Alive>(alive_hook)?;
         ecs.add_hook::<Inventory>(inventory_hook)?;
         ecs.add_hook::<Claim>(claim_hook)?;
@@ -392,6 +407,7 @@ impl Sim {
             players: BTreeMap::new(),
             sessions: BTreeMap::new(),
             claims: BTreeMap::new(),
+            logs: BTreeMap::new(),
             tick: 0,
             root: [0; 32],
             events: Vec::new(),
@@ -560,6 +576,11 @@ impl Sim {
             .column::<Claim>()
             .map(|c| c.iter().map(|(e, cl)| (cl.column, e)).collect())
             .unwrap_or_default();
+        self.logs = self
+            .ecs
+            .column::<ReceiptLog>()
+            .map(|c| c.iter().map(|(e, log)| (log.key, e)).collect())
+            .unwrap_or_default();
     }
 
     fn commit(&mut self, receipts: &mut Vec<Receipt>) -> Hash {
@@ -568,8 +589,8 @@ impl Sim {
     }
 
     /// Executes one block whose actions all target its own tick: `actions` are (signer,
-    /// payload) in block order. Returns the state root; `receipts` gets this tick's receipts
-    /// appended.
+    /// payload) in block order, their nonces taken as their positions. Returns the state root;
+    /// `receipts` gets this tick's receipts appended.
     pub fn execute_tick<'a>(
         &mut self,
         tick: u64,
@@ -578,25 +599,35 @@ impl Sim {
     ) -> Hash {
         self.execute_block(
             tick,
-            actions.into_iter().map(|(k, p)| (k, tick, p)),
+            actions
+                .into_iter()
+                .zip(0u64..)
+                .map(|((k, p), nonce)| BlockAction {
+                    player: k,
+                    tick,
+                    nonce,
+                    payload: p,
+                }),
             receipts,
         )
     }
 
-    /// Executes one block: `actions` are (signer, the tick it targets, payload) in block order.
-    /// Returns the state root; `receipts` gets this tick's receipts appended.
+    /// Executes one block: `actions` in block order. Returns the state root; `receipts` gets
+    /// this tick's receipts appended, and each signer's [`ReceiptLog`] its outcome.
     ///
     /// Blocks may skip ticks (a leader proposes for the tick it is in). Each skipped tick runs
-    /// as if it had had its block: the actions that target it, then movement, then timeouts: one block per tick or one per
-    /// several gives the same state, and a client predicts tick by tick. (A late action, or one
-    /// beyond the catch-up bound, takes effect at the first tick moved.) Catch-up is bounded,
-    /// so a long outage does not make one block arbitrarily expensive.
+    /// as if it had had its block: the actions that target it, then movement, then timeouts:
+    /// one block per tick or one per several gives the same state, and a client predicts tick
+    /// by tick. (A late action, or one beyond the catch-up bound, takes effect at the first
+    /// tick moved.) Catch-up is bounded, so a long outage does not make one block arbitrarily
+    /// expensive.
     pub fn execute_block<'a>(
         &mut self,
         tick: u64,
-        actions: impl IntoIterator<Item = (&'a PlayerKey, u64, &'a [u8])>,
+        actions: impl IntoIterator<Item = BlockAction<'a>>,
         receipts: &mut Vec<Receipt>,
     ) -> Hash {
+        let start = receipts.len();
         let skipped = tick
             .saturating_sub(self.tick)
             .saturating_sub(1)
@@ -604,17 +635,17 @@ impl Sim {
         if skipped == 0 {
             // The steady state: one step, nothing to sort out (and nothing to allocate).
             self.tick = tick;
-            for (index, (player, _, payload)) in actions.into_iter().enumerate() {
-                self.apply_payload(player, payload, u32::try_from(index).ok(), receipts);
+            for (index, a) in actions.into_iter().enumerate() {
+                self.apply_noted(tick, &a, index, receipts);
             }
         } else {
             let first = tick - skipped;
             let actions: Vec<_> = actions.into_iter().enumerate().collect();
             for step in first..=tick {
                 self.tick = step;
-                for (index, (player, target, payload)) in &actions {
-                    if (*target).clamp(first, tick) == step {
-                        self.apply_payload(player, payload, u32::try_from(*index).ok(), receipts);
+                for (index, a) in &actions {
+                    if a.tick.clamp(first, tick) == step {
+                        self.apply_noted(tick, a, *index, receipts);
                     }
                 }
                 // The block's own tick moves and times out below, as in the steady state.
@@ -626,8 +657,108 @@ impl Sim {
         }
         self.movement(receipts);
         self.timeouts(receipts);
+        self.note_movement(tick, receipts.get(start..).unwrap_or_default());
+        self.expire_logs(tick);
         self.root = self.commit(receipts);
         self.root
+    }
+
+    /// Applies one action and records its outcome in the signer's log (`tick`: the block's).
+    fn apply_noted(
+        &mut self,
+        tick: u64,
+        a: &BlockAction<'_>,
+        index: usize,
+        receipts: &mut Vec<Receipt>,
+    ) {
+        let before = receipts.len();
+        self.apply_payload(a.player, a.payload, u32::try_from(index).ok(), receipts);
+        let refusal = receipts.get(before..).and_then(|new| {
+            new.iter().find_map(|r| match r {
+                Receipt::Rejected {
+                    player,
+                    action,
+                    reason,
+                    index: Some(_),
+                } if player == a.player => Some((*action, *reason as u8)),
+                _ => None,
+            })
+        });
+        self.with_log(a.player, |log| {
+            let outcome = log.current(tick);
+            let slot = outcome.push_nonce(a.nonce);
+            if let (Some((action, reason)), Some(slot)) = (refusal, slot) {
+                outcome.push_refusal(Refusal {
+                    action,
+                    reason,
+                    slot: Some(slot),
+                });
+            }
+        });
+    }
+
+    /// Records this block's movement refusals (walls, mid-air jumps) in their players' logs.
+    fn note_movement(&mut self, tick: u64, receipts: &[Receipt]) {
+        for r in receipts {
+            if let Receipt::Rejected {
+                player,
+                action,
+                reason,
+                index: None,
+            } = r
+            {
+                self.with_log(player, |log| {
+                    log.current(tick).push_refusal(Refusal {
+                        action: *action,
+                        reason: *reason as u8,
+                        slot: None,
+                    });
+                });
+            }
+        }
+    }
+
+    /// Runs `f` on `key`'s receipt log, spawning the log first if it has none.
+    fn with_log(&mut self, key: &PlayerKey, f: impl FnOnce(&mut ReceiptLog)) {
+        let e = match self.logs.get(key) {
+            Some(&e) => e,
+            None => {
+                let e = self.ecs.spawn();
+                // Just spawned: alive, and the component is registered at genesis.
+                let _ = self.ecs.insert(e, ReceiptLog::new(*key));
+                self.logs.insert(*key, e);
+                e
+            }
+        };
+        if let Some(mut log) = self.ecs.get_mut::<ReceiptLog>(e) {
+            f(&mut log);
+        }
+    }
+
+    /// Despawns the logs whose every outcome has left the window.
+    fn expire_logs(&mut self, tick: u64) {
+        let Self { logs, ecs, .. } = self;
+        logs.retain(|_, e| {
+            let keep = ecs
+                .get::<ReceiptLog>(*e)
+                .is_some_and(|log| !log.expired(tick));
+            if !keep {
+                let _ = ecs.despawn(*e);
+            }
+            keep
+        });
+    }
+
+    /// Every live receipt log's key and entity, in key order.
+    pub fn receipt_logs(&self) -> impl Iterator<Item = (&PlayerKey, EntityId)> + '_ {
+        self.logs.iter().map(|(k, &e)| (k, e))
+    }
+
+    /// `key`'s receipt log and its entity: the outcomes of its actions in the last
+    /// [`crate::RECEIPT_WINDOW`] ticks.
+    pub fn receipt_log(&self, key: &PlayerKey) -> Option<(EntityId, &ReceiptLog)> {
+        let e = *self.logs.get(key)?;
+        Some((e, self.ecs.get::<ReceiptLog>(e)?))
     }
 
     fn apply_payload(

@@ -52,18 +52,23 @@ fn chain_driven_and_direct_execution_agree() {
             .collect();
         let mut r1 = Vec::new();
         let root = StateMachine::execute(&mut via_chain, tick, &signed, &mut r1);
-        let payloads: Vec<([u8; 32], Vec<u8>)> = signed
+        let payloads: Vec<([u8; 32], u64, Vec<u8>)> = signed
             .iter()
             .map(|s| {
                 let mut k = [0u8; 32];
                 k.copy_from_slice(s.action.player.as_ref());
-                (k, s.action.payload.to_vec())
+                (k, s.action.nonce, s.action.payload.to_vec())
             })
             .collect();
         let mut r2 = Vec::new();
-        let direct_root = direct.execute_tick(
+        let direct_root = direct.execute_block(
             tick,
-            payloads.iter().map(|(k, p)| (k, p.as_slice())),
+            payloads.iter().map(|(k, nonce, p)| z3r0_sim::BlockAction {
+                player: k,
+                tick,
+                nonce: *nonce,
+                payload: p.as_slice(),
+            }),
             &mut r2,
         );
         assert_eq!(root, direct_root, "tick {tick}");

@@ -168,7 +168,7 @@ fn scenario() -> (Sim, usize) {
 
 /// The golden root of [`scenario`]. A change here is a consensus change: every node on every
 /// platform must compute this same value.
-const GOLDEN_ROOT: &str = "9035ed6a528e768366b3f13a9008b95511003754d2c45142fae5ad414161975c";
+const GOLDEN_ROOT: &str = "d3cba2d64d7b232f195b591c6c42069880ec58f2a9e78ff325942bbb7ea89f80";
 
 #[test]
 fn golden_scenario_root() {

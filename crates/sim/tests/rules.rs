@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use z3r0_sim::components::body_state;
 use z3r0_sim::rules_limits as limits;
-use z3r0_sim::{Action, Reason, Receipt, SimConfig, flags};
+use z3r0_sim::{Action, BlockAction, Reason, Receipt, SimConfig, flags};
 use z3r0_voxel::{VoxelPos, blocks};
 
 const EAST: u16 = 16_384; // a quarter turn: facing +x
@@ -426,7 +426,15 @@ fn a_block_over_skipped_ticks_applies_each_action_at_its_tick() {
     let mut receipts = Vec::new();
     skipping.execute_block(
         t + 4,
-        order.iter().map(|(k, at, p)| (k, *at, p.as_slice())),
+        order
+            .iter()
+            .zip(0u64..)
+            .map(|((k, at, p), nonce)| BlockAction {
+                player: k,
+                tick: *at,
+                nonce,
+                payload: p.as_slice(),
+            }),
         &mut receipts,
     );
     assert!(
@@ -437,7 +445,38 @@ fn a_block_over_skipped_ticks_applies_each_action_at_its_tick() {
     );
     assert_eq!(skipping.body(&ALICE), per_tick.body(&ALICE));
     assert_eq!(skipping.body(&BOB), per_tick.body(&BOB));
-    assert_eq!(skipping.root(), per_tick.root(), "the same state");
+    assert_eq!(
+        game_state(&mut skipping),
+        game_state(&mut per_tick),
+        "the same state"
+    );
+}
+
+/// The zone's game state: chunks, and every player's records. Receipt logs are left out: they
+/// record the blocks' ticks, which differ between one block per tick and one over several.
+type PlayerState = (
+    z3r0_sim::PlayerKey,
+    Option<z3r0_sim::Body>,
+    Option<z3r0_sim::Control>,
+    Option<z3r0_sim::Inventory>,
+);
+
+fn game_state(sim: &mut z3r0_sim::Sim) -> ([u8; 32], Vec<PlayerState>) {
+    let players = sim
+        .players()
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|k| {
+            (
+                k,
+                sim.body(&k).cloned(),
+                sim.control(&k).cloned(),
+                sim.inventory(&k).cloned(),
+            )
+        })
+        .collect();
+    (sim.voxels.chunk_root(), players)
 }
 
 #[test]
@@ -473,7 +512,12 @@ fn a_timeout_inside_skipped_ticks_happens_at_its_tick() {
     let mut receipts = Vec::new();
     skipping.execute_block(
         t + 8,
-        plan.iter().map(|(k, at)| (k, *at, input.as_slice())),
+        plan.iter().zip(0u64..).map(|((k, at), nonce)| BlockAction {
+            player: k,
+            tick: *at,
+            nonce,
+            payload: input.as_slice(),
+        }),
         &mut receipts,
     );
     let timed_out = |r: &[Receipt]| {
@@ -482,5 +526,45 @@ fn a_timeout_inside_skipped_ticks_happens_at_its_tick() {
     };
     assert!(timed_out(&per_tick_receipts) && timed_out(&receipts));
     assert!(skipping.body(&ALICE).is_none());
-    assert_eq!(skipping.root(), per_tick.root(), "the same state");
+    assert_eq!(
+        game_state(&mut skipping),
+        game_state(&mut per_tick),
+        "the same state"
+    );
+}
+
+#[test]
+fn receipt_logs_commit_each_signers_outcomes_for_one_window() {
+    let mut s = arena();
+    tick(&mut s, &[(ALICE, Action::Join)]);
+    let joined = s.tick();
+    // A second Join is refused; a key that never joined is refused too.
+    tick(&mut s, &[(ALICE, Action::Join), (BOB, Action::Leave)]);
+    let (alice_log, log) = s.receipt_log(&ALICE).expect("alice signed");
+    let log = log.clone();
+    assert_eq!(log.key, ALICE);
+    assert_eq!(log.entries.len(), 2);
+    assert_eq!(log.entries[0].tick, joined);
+    assert!(log.entries[0].refusals().is_empty());
+    let second = &log.entries[1];
+    assert_eq!(second.nonces(), &[0]);
+    let refusal = second.refusals()[0];
+    assert_eq!(refusal.reason, Reason::AlreadyJoined as u8);
+    assert_eq!(second.refused_nonce(&refusal), Some(0));
+    let (_, bob) = s.receipt_log(&BOB).expect("a refused signer has a log too");
+    assert_eq!(bob.entries[0].refusals()[0].reason, Reason::NotJoined as u8);
+    // The log is a committed record: changing it changes the root.
+    let root = s.root();
+    assert!(
+        s.ecs
+            .prove::<z3r0_sim::ReceiptLog>(alice_log)
+            .unwrap()
+            .is_some()
+    );
+    // Silent for a window, both logs are gone (the state holds what is live, not history).
+    for _ in 0..z3r0_sim::RECEIPT_WINDOW {
+        tick(&mut s, &[]);
+    }
+    assert!(s.receipt_log(&ALICE).is_none() && s.receipt_log(&BOB).is_none());
+    assert_ne!(s.root(), root);
 }

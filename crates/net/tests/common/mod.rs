@@ -32,6 +32,16 @@ pub struct State {
     pub parent: [u8; 32],
 }
 
+/// Lies a node can tell about receipt logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptLie {
+    None,
+    /// Adds a refusal of the newest included action that the chain did not make.
+    Refuse,
+    /// Sends each key this other key's genuine, proven log instead.
+    Other([u8; 32]),
+}
+
 pub struct LocalZone {
     pub key: PrivateKey,
     pub state: Mutex<State>,
@@ -42,6 +52,8 @@ pub struct LocalZone {
     pub forge_finality: AtomicBool,
     /// Show a player an inventory its proof does not cover (a lying node).
     pub corrupt_inventory: AtomicBool,
+    /// What a lying node does to the receipt logs it proves (see [`ReceiptLie`]).
+    pub lie_receipts: Mutex<ReceiptLie>,
     /// Name this account to every login, whoever logs in (a lying node).
     pub lie_account: Mutex<Option<[u8; 32]>>,
     /// When each tick was published (tokio's clock, simulated under turmoil).
@@ -70,6 +82,7 @@ impl LocalZone {
             forge_finality: AtomicBool::new(false),
             corrupt_inventory: AtomicBool::new(false),
             lie_account: Mutex::new(None),
+            lie_receipts: Mutex::new(ReceiptLie::None),
             published: Mutex::default(),
         })
     }
@@ -115,9 +128,32 @@ impl LocalZone {
             proposal,
             signatures: vec![(0, sig)],
         };
-        let update = s
+        let mut update = s
             .builder
             .update(&block, &mut s.sim, &receipts, Some(finality));
+        match *self.lie_receipts.lock().unwrap() {
+            ReceiptLie::None => {}
+            ReceiptLie::Refuse => {
+                for entry in update.receipts.values_mut() {
+                    if let Some(o) = entry.log.entries.last_mut() {
+                        let slot = o.nonces().len().checked_sub(1).map(|s| s as u8);
+                        o.push_refusal(z3r0_sim::Refusal {
+                            action: 0,
+                            reason: z3r0_sim::Reason::OutOfReach as u8,
+                            slot,
+                        });
+                    }
+                }
+            }
+            ReceiptLie::Other(other) => {
+                let height = block.height;
+                if let Some(theirs) = z3r0_net::zone::receipts_entry(&mut s.sim, &other, height) {
+                    for entry in update.receipts.values_mut() {
+                        *entry = theirs.clone();
+                    }
+                }
+            }
+        }
         s.height = block.height;
         s.tick = tick;
         s.parent = digest;

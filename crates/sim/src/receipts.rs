@@ -1,0 +1,289 @@
+//! Committed receipts: what each signer's actions came to, kept under the state root for a short
+//! window so a light client can check, against one finalized header, what the chain did with
+//! its actions (and a lying validator cannot tell it otherwise).
+//!
+//! Every key that signed an action, or whose body the rules stopped, gets a [`ReceiptLog`]
+//! entity holding its [`Outcome`]s of the last [`RECEIPT_WINDOW`] ticks. A log whose newest
+//! outcome has left the window is despawned, so the logs grow with the players acting now,
+//! never with history.
+
+use crate::action::PlayerKey;
+use bytes::BufMut;
+use commonware_codec::varint::UInt;
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
+use z3r0_ecs::Component;
+
+/// Ticks an outcome stays in its log. An edge proves logs at least once per this window's worth
+/// of blocks, so a client sees every outcome once.
+pub const RECEIPT_WINDOW: u64 = 32;
+/// Nonces one outcome records. Verified blocks carry at most the mempool's per-player share
+/// (4 by default) per signer; any beyond this are left out of the receipt.
+pub const MAX_OUTCOME_NONCES: usize = 8;
+/// Refusals one outcome records: its actions' refusals first, movement's while room remains.
+pub const MAX_OUTCOME_REFUSALS: usize = 8;
+
+/// Encoded in place of a slot: the refusal is of movement, not of one action.
+const MOVEMENT: u8 = u8::MAX;
+
+/// One refusal in an [`Outcome`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Refusal {
+    /// The refused action's tag ([`crate::Action::kind`]).
+    pub action: u8,
+    /// [`crate::Reason`] code.
+    pub reason: u8,
+    /// Index into the outcome's nonces of the refused action; `None` for movement under the
+    /// frame in force (a wall, a mid-air jump).
+    pub slot: Option<u8>,
+}
+
+/// What one block did with one key's actions: the nonces it included, in block order, and
+/// the rules' refusals. Fixed capacity, so recording one allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// The tick of the block.
+    pub tick: u64,
+    nonces: [u64; MAX_OUTCOME_NONCES],
+    nonce_count: u8,
+    refusals: [Refusal; MAX_OUTCOME_REFUSALS],
+    refusal_count: u8,
+}
+
+impl Outcome {
+    pub fn new(tick: u64) -> Self {
+        Self {
+            tick,
+            ..Self::default()
+        }
+    }
+
+    pub fn nonces(&self) -> &[u64] {
+        self.nonces
+            .get(..usize::from(self.nonce_count))
+            .unwrap_or_default()
+    }
+
+    pub fn refusals(&self) -> &[Refusal] {
+        self.refusals
+            .get(..usize::from(self.refusal_count))
+            .unwrap_or_default()
+    }
+
+    /// The nonce a refusal names (`None`: movement).
+    pub fn refused_nonce(&self, r: &Refusal) -> Option<u64> {
+        self.nonces().get(usize::from(r.slot?)).copied()
+    }
+
+    /// Records an included nonce; its slot, or `None` when the outcome is full.
+    pub fn push_nonce(&mut self, nonce: u64) -> Option<u8> {
+        let slot = self.nonce_count;
+        *self.nonces.get_mut(usize::from(slot))? = nonce;
+        self.nonce_count = slot.checked_add(1)?;
+        Some(slot)
+    }
+
+    /// Records a refusal; false when the outcome is full.
+    pub fn push_refusal(&mut self, refusal: Refusal) -> bool {
+        let Some(place) = self.refusals.get_mut(usize::from(self.refusal_count)) else {
+            return false;
+        };
+        *place = refusal;
+        self.refusal_count = self.refusal_count.saturating_add(1);
+        true
+    }
+}
+
+impl Write for Outcome {
+    fn write(&self, buf: &mut impl BufMut) {
+        UInt(self.tick).write(buf);
+        self.nonce_count.write(buf);
+        for n in self.nonces() {
+            UInt(*n).write(buf);
+        }
+        self.refusal_count.write(buf);
+        for r in self.refusals() {
+            r.action.write(buf);
+            r.reason.write(buf);
+            r.slot.unwrap_or(MOVEMENT).write(buf);
+        }
+    }
+}
+
+impl EncodeSize for Outcome {
+    fn encode_size(&self) -> usize {
+        let nonces: usize = self.nonces().iter().map(|n| UInt(*n).encode_size()).sum();
+        UInt(self.tick).encode_size() + 1 + nonces + 1 + 3 * self.refusals().len()
+    }
+}
+
+impl Read for Outcome {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let mut o = Outcome::new(UInt::<u64>::read(buf)?.0);
+        let nonces = u8::read(buf)?;
+        if usize::from(nonces) > MAX_OUTCOME_NONCES {
+            return Err(CodecError::Invalid("Outcome", "too many nonces"));
+        }
+        for _ in 0..nonces {
+            o.push_nonce(UInt::<u64>::read(buf)?.0);
+        }
+        let refusals = u8::read(buf)?;
+        if usize::from(refusals) > MAX_OUTCOME_REFUSALS {
+            return Err(CodecError::Invalid("Outcome", "too many refusals"));
+        }
+        for _ in 0..refusals {
+            let (action, reason, slot) = (u8::read(buf)?, u8::read(buf)?, u8::read(buf)?);
+            let slot = (slot != MOVEMENT).then_some(slot);
+            if slot.is_some_and(|s| s >= nonces) {
+                return Err(CodecError::Invalid(
+                    "Outcome",
+                    "refusal of no included nonce",
+                ));
+            }
+            o.push_refusal(Refusal {
+                action,
+                reason,
+                slot,
+            });
+        }
+        Ok(o)
+    }
+}
+
+/// The outcomes of one key's actions over the last [`RECEIPT_WINDOW`] ticks, oldest first
+/// (ticks strictly increasing).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiptLog {
+    pub key: PlayerKey,
+    pub entries: Vec<Outcome>,
+}
+
+impl ReceiptLog {
+    /// A log for `key`, with room for a whole window (so recording never reallocates).
+    pub fn new(key: PlayerKey) -> Self {
+        Self {
+            key,
+            entries: Vec::with_capacity(RECEIPT_WINDOW as usize + 1),
+        }
+    }
+
+    /// The outcome of the block at `tick`, started (and the log trimmed to the window) on
+    /// the first call in a block.
+    pub fn current(&mut self, tick: u64) -> &mut Outcome {
+        if self.entries.last().is_none_or(|o| o.tick != tick) {
+            let keep_from = tick.saturating_sub(RECEIPT_WINDOW);
+            let expired = self.entries.partition_point(|o| o.tick <= keep_from);
+            self.entries.drain(..expired);
+            self.entries.push(Outcome::new(tick));
+        }
+        let last = self.entries.len().saturating_sub(1);
+        // Just pushed or found: the log is not empty.
+        &mut self.entries[last]
+    }
+
+    /// Whether every outcome has left the window at `tick`.
+    pub fn expired(&self, tick: u64) -> bool {
+        self.entries
+            .last()
+            .is_none_or(|o| o.tick.saturating_add(RECEIPT_WINDOW) <= tick)
+    }
+}
+
+impl Write for ReceiptLog {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.key.write(buf);
+        (self.entries.len() as u8).write(buf);
+        for o in &self.entries {
+            o.write(buf);
+        }
+    }
+}
+
+impl EncodeSize for ReceiptLog {
+    fn encode_size(&self) -> usize {
+        32 + 1
+            + self
+                .entries
+                .iter()
+                .map(EncodeSize::encode_size)
+                .sum::<usize>()
+    }
+}
+
+impl Read for ReceiptLog {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let key = <[u8; 32]>::read(buf)?;
+        let n = u8::read(buf)?;
+        // One more than the window: the block that trims the oldest entry adds one first.
+        if u64::from(n) > RECEIPT_WINDOW + 1 {
+            return Err(CodecError::Invalid("ReceiptLog", "too many outcomes"));
+        }
+        let mut entries: Vec<Outcome> = Vec::with_capacity(usize::from(n));
+        for _ in 0..n {
+            let o = Outcome::read(buf)?;
+            if entries.last().is_some_and(|last| last.tick >= o.tick) {
+                return Err(CodecError::Invalid("ReceiptLog", "ticks out of order"));
+            }
+            entries.push(o);
+        }
+        Ok(Self { key, entries })
+    }
+}
+
+impl Component for ReceiptLog {
+    const TABLE: u16 = 16;
+    const NAME: &'static str = "receipts";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_codec::{DecodeExt as _, Encode as _};
+
+    #[test]
+    fn a_log_keeps_one_window_and_round_trips() {
+        let mut log = ReceiptLog::new([7; 32]);
+        for tick in 1..=100u64 {
+            let o = log.current(tick);
+            let slot = o.push_nonce(tick * 3);
+            o.push_refusal(Refusal {
+                action: 1,
+                reason: 2,
+                slot,
+            });
+            assert_eq!(log.current(tick).nonces(), &[tick * 3]);
+        }
+        assert_eq!(log.entries.len() as u64, RECEIPT_WINDOW);
+        assert_eq!(log.entries[0].tick, 100 - RECEIPT_WINDOW + 1);
+        assert!(!log.expired(100 + RECEIPT_WINDOW - 1));
+        assert!(log.expired(100 + RECEIPT_WINDOW));
+        let back = ReceiptLog::decode(log.encode()).unwrap();
+        assert_eq!(back, log);
+        let o = &back.entries[5];
+        assert_eq!(o.refused_nonce(&o.refusals()[0]), Some(o.nonces()[0]));
+    }
+
+    #[test]
+    fn an_outcome_is_bounded_and_refuses_dangling_slots() {
+        let mut o = Outcome::new(1);
+        for n in 0..20 {
+            o.push_nonce(n);
+        }
+        assert_eq!(o.nonces().len(), MAX_OUTCOME_NONCES);
+        let mut bytes = Outcome::new(1).encode().to_vec();
+        // No nonces, one refusal naming slot 0.
+        bytes.truncate(bytes.len() - 1);
+        bytes.extend_from_slice(&[1, 4, 2, 0]);
+        assert!(Outcome::decode(commonware_codec::Copying(bytes.as_slice())).is_err());
+    }
+
+    #[test]
+    fn a_log_with_ticks_out_of_order_is_refused() {
+        let log = ReceiptLog {
+            key: [1; 32],
+            entries: vec![Outcome::new(5), Outcome::new(5)],
+        };
+        assert!(ReceiptLog::decode(log.encode()).is_err());
+    }
+}
