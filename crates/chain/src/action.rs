@@ -180,6 +180,49 @@ impl Read for SignedAction {
     }
 }
 
+/// A signature an action's payload carries besides the action's own (a session key's consent
+/// to act for the signer): checked wherever the action's signature is, and in the same batch.
+#[derive(Debug, Clone)]
+pub struct Endorsement {
+    pub key: PublicKey,
+    /// Signing domain; the namespace is [`ChainId::namespace`] of it.
+    pub domain: &'static [u8],
+    pub message: Vec<u8>,
+    pub signature: Signature,
+}
+
+impl Endorsement {
+    fn verify(&self, chain: &ChainId) -> bool {
+        self.key.verify(
+            &chain.namespace(self.domain),
+            &self.message,
+            &self.signature,
+        )
+    }
+}
+
+/// A state machine's reading of the signatures a payload carries (see
+/// [`crate::StateMachine::endorsement`]): none, one, or a reason the payload's signature cannot
+/// be read (such an action is refused like a bad signature).
+pub type Endorsements = fn(&SignedAction) -> Result<Option<Endorsement>, String>;
+
+/// For a machine whose payloads carry no signatures.
+pub fn no_endorsements(_: &SignedAction) -> Result<Option<Endorsement>, String> {
+    Ok(None)
+}
+
+impl SignedAction {
+    /// Whether the action's signature and every signature its payload carries are valid.
+    pub fn verify_endorsed(&self, chain: &ChainId, endorsements: Endorsements) -> bool {
+        self.verify(chain)
+            && match endorsements(self) {
+                Ok(None) => true,
+                Ok(Some(e)) => e.verify(chain),
+                Err(_) => false,
+            }
+    }
+}
+
 /// Verifies every signature at once (one multi-scalar check); on failure, finds the offenders one
 /// by one. Returns the indices of invalid actions (empty: all valid). `rng` draws the batch
 /// coefficients and must be the verifier's own randomness: whoever can predict the coefficients
@@ -190,32 +233,65 @@ pub fn verify_all(
     chain: &ChainId,
     actions: &[SignedAction],
 ) -> Vec<usize> {
+    verify_all_endorsed(rng, chain, actions, no_endorsements)
+}
+
+/// [`verify_all`] with the signatures the payloads carry (`endorsements`) in the same batch.
+pub fn verify_all_endorsed(
+    rng: &mut impl CryptoRng,
+    chain: &ChainId,
+    actions: &[SignedAction],
+    endorsements: Endorsements,
+) -> Vec<usize> {
     if actions.is_empty() {
         return Vec::new();
     }
     let namespace = chain.namespace(ACTION_NAMESPACE);
-    let signed: Vec<(Vec<u8>, &SignedAction)> = actions
-        .iter()
-        .map(|a| (a.action.signing_bytes(), a))
-        .collect();
-    let ok = PublicKey::verify_batch(
-        rng,
-        &signed,
-        |_, (message, a)| BatchEntry {
-            namespace: &namespace,
-            message,
-            public_key: &a.action.player,
-            signature: &a.signature,
-        },
-        &commonware_parallel::Sequential,
-    );
+    // (namespace, message, key, signature) per signature to check.
+    let mut entries: Vec<(Vec<u8>, Vec<u8>, &PublicKey, &Signature)> =
+        Vec::with_capacity(actions.len());
+    let mut extra = Vec::new();
+    let mut unreadable = false;
+    for a in actions {
+        entries.push((
+            namespace.clone(),
+            a.action.signing_bytes(),
+            &a.action.player,
+            &a.signature,
+        ));
+        match endorsements(a) {
+            Ok(None) => {}
+            Ok(Some(e)) => extra.push(e),
+            Err(_) => unreadable = true,
+        }
+    }
+    for e in &extra {
+        entries.push((
+            chain.namespace(e.domain),
+            e.message.clone(),
+            &e.key,
+            &e.signature,
+        ));
+    }
+    let ok = !unreadable
+        && PublicKey::verify_batch(
+            rng,
+            &entries,
+            |_, (namespace, message, key, signature)| BatchEntry {
+                namespace,
+                message,
+                public_key: key,
+                signature,
+            },
+            &commonware_parallel::Sequential,
+        );
     if ok {
         return Vec::new();
     }
     actions
         .iter()
         .enumerate()
-        .filter(|(_, a)| !a.verify(chain))
+        .filter(|(_, a)| !a.verify_endorsed(chain, endorsements))
         .map(|(i, _)| i)
         .collect()
 }

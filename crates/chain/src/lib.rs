@@ -14,7 +14,10 @@ pub mod mempool;
 #[cfg(any(test, feature = "fuzz"))]
 pub mod mutate;
 
-pub use action::{ACTION_NAMESPACE, Action, MAX_PAYLOAD, SignedAction, verify_all};
+pub use action::{
+    ACTION_NAMESPACE, Action, Endorsement, Endorsements, MAX_PAYLOAD, SignedAction,
+    no_endorsements, verify_all, verify_all_endorsed,
+};
 pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS, header_digest};
 pub use chain_id::ChainId;
 

@@ -24,9 +24,19 @@ pub trait StateMachine {
     fn check_payload(payload: &[u8]) -> Result<(), String>
     where
         Self: Sized;
+    /// The signature `action`'s payload carries besides the action's own, if any: the chain
+    /// checks it wherever it checks the action's (the mempool, block verification, in the
+    /// block's batch), so [`StateMachine::execute`] gets only actions whose endorsements hold.
+    fn endorsement(action: &SignedAction) -> Result<Option<crate::action::Endorsement>, String>
+    where
+        Self: Sized,
+    {
+        crate::action::no_endorsements(action)
+    }
     /// Root of the current state.
     fn root(&self) -> Hash;
-    /// Applies one finalized block (its actions already verified, in block order) and returns
+    /// Applies one finalized block (its actions and their endorsements already verified, in
+    /// block order) and returns
     /// the new root; receipts are appended.
     fn execute(
         &mut self,

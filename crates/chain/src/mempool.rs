@@ -17,6 +17,9 @@ pub struct MempoolConfig {
     /// The state machine's payload check ([`crate::StateMachine::check_payload`]; the
     /// validator sets it from its machine).
     pub payload: crate::machine::PayloadCheck,
+    /// The state machine's reading of the signatures payloads carry
+    /// ([`crate::StateMachine::endorsement`]; the validator sets it from its machine).
+    pub endorsements: crate::action::Endorsements,
     /// Pending actions in total.
     pub max_actions: usize,
     /// Pending actions per player.
@@ -41,6 +44,7 @@ impl MempoolConfig {
             chain,
             zone,
             payload: crate::machine::any_payload,
+            endorsements: crate::action::no_endorsements,
             max_actions: 50_000,
             max_per_player: 16,
             max_per_source: 6_250,
@@ -283,7 +287,7 @@ impl<P: Ord + Clone> Mempool<P> {
         }
         self.precheck(from, &signed)?;
         let a = &signed.action;
-        if !verified && !signed.verify(&self.config.chain) {
+        if !verified && !signed.verify_endorsed(&self.config.chain, self.config.endorsements) {
             return Err(Rejection::BadSignature);
         }
         if !self
@@ -518,10 +522,10 @@ pub fn check_block_actions_known(
         .filter(|(_, a)| !verified(a))
         .collect();
     let bad = if unverified.len() == actions.len() {
-        crate::action::verify_all(rng, &config.chain, actions)
+        crate::action::verify_all_endorsed(rng, &config.chain, actions, config.endorsements)
     } else {
         let subset: Vec<SignedAction> = unverified.iter().map(|(_, a)| (*a).clone()).collect();
-        crate::action::verify_all(rng, &config.chain, &subset)
+        crate::action::verify_all_endorsed(rng, &config.chain, &subset, config.endorsements)
             .into_iter()
             .filter_map(|i| unverified.get(i).map(|(index, _)| *index))
             .collect()

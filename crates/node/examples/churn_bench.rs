@@ -25,6 +25,7 @@ const GROUP: u64 = 500;
 fn zone() -> Executor<Sim> {
     let config = MempoolConfig {
         payload: Sim::check_payload,
+        endorsements: Sim::endorsement,
         ..MempoolConfig::for_zone(CHAIN, 1)
     };
     let sim = Sim::genesis(SimConfig {

@@ -31,16 +31,20 @@ pub enum Attack {
     Oversized,
     /// A parent state root the chain never computed.
     LyingRoot,
+    /// A validly signed action whose payload carries a second signature (a delegation's
+    /// consent) that is forged.
+    ForgedConsent,
 }
 
 impl Attack {
-    pub const ALL: [Attack; 6] = [
+    pub const ALL: [Attack; 7] = [
         Attack::ForgedPair,
         Attack::JunkPayload,
         Attack::NonceReplay,
         Attack::FarFutureTick,
         Attack::Oversized,
         Attack::LyingRoot,
+        Attack::ForgedConsent,
     ];
 }
 
@@ -51,6 +55,9 @@ pub struct Byzantine {
     /// A payload the machine decodes (the forged action carries it, so only its signature is
     /// wrong).
     valid_payload: Vec<u8>,
+    /// A payload whose endorsement (see `StateMachine::endorsement`) does not hold when
+    /// the leader's own key signs it.
+    forged_consent: Vec<u8>,
     victim: PrivateKey,
     tried: Arc<Mutex<BTreeMap<Attack, u64>>>,
     /// Digests of every corrupted block proposed, so a harness can show none was finalized.
@@ -58,11 +65,18 @@ pub struct Byzantine {
 }
 
 impl Byzantine {
-    /// `victim` is a player the forged action speaks for (its key is used only to name it).
-    pub fn new(chain: ChainId, valid_payload: Vec<u8>, victim: PrivateKey) -> Self {
+    /// `victim` is a player the forged action speaks for (its key is used only to name it);
+    /// `forged_consent` a payload whose endorsement fails (see [`Byzantine::leader_key`]).
+    pub fn new(
+        chain: ChainId,
+        valid_payload: Vec<u8>,
+        forged_consent: Vec<u8>,
+        victim: PrivateKey,
+    ) -> Self {
         Self {
             chain,
             valid_payload,
+            forged_consent,
             victim,
             tried: Arc::default(),
             corrupted: Arc::default(),
@@ -113,6 +127,10 @@ impl Byzantine {
                 block.actions = vec![one; MAX_BLOCK_ACTIONS.saturating_add(1)];
             }
             Attack::LyingRoot => block.parent_state_root = [0x1e; 32],
+            Attack::ForgedConsent => {
+                let forged = self.own(block, parent, self.forged_consent.clone());
+                block.actions.push(forged);
+            }
         }
         self.corrupted
             .lock()
@@ -120,9 +138,14 @@ impl Byzantine {
             .insert(block.digest());
     }
 
+    /// The key the leader signs its own actions with.
+    pub fn leader_key() -> PrivateKey {
+        PrivateKey::from_seed(0x0bad)
+    }
+
     /// An action of the leader's own key, validly signed.
     fn own(&self, block: &Block, parent: &Executed, payload: Vec<u8>) -> SignedAction {
-        let key = PrivateKey::from_seed(0x0bad);
+        let key = Self::leader_key();
         Action {
             player: key.public_key(),
             zone: block.zone,

@@ -186,7 +186,7 @@ impl<M: StateMachine + Snapshot> Validator<M> {
             self.metrics.rejected.inc();
             return Err(refused);
         }
-        let signed = action.verify(&self.chain);
+        let signed = action.verify_endorsed(&self.chain, M::endorsement);
         self.offer(&mut lock(&self.zone), from, action, signed)
     }
 
@@ -200,7 +200,7 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         actions: Vec<z3r0_chain::SignedAction>,
         rng: &mut impl rand_core::CryptoRng,
     ) -> Vec<Result<(), z3r0_chain::Rejection>> {
-        let forged = z3r0_chain::verify_all(rng, &self.chain, &actions);
+        let forged = z3r0_chain::verify_all_endorsed(rng, &self.chain, &actions, M::endorsement);
         let mut zone = lock(&self.zone);
         actions
             .into_iter()
@@ -342,6 +342,7 @@ where
     let public_key = setup.signer.public_key();
     // Payloads are checked by the machine that will execute them, whatever the caller set.
     setup.mempool.payload = M::check_payload;
+    setup.mempool.endorsements = M::endorsement;
     let prefix = setup.partition.clone();
     let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE);
     let metrics = ZoneMetrics::register(&context.child("zone"));

@@ -136,7 +136,9 @@ pub(crate) fn start<E, M, S, R, B>(
             let source = crate::application::Source::Peer(position);
             // One batch verification for the whole message; a peer relaying a forgery (which it
             // should have refused itself) is faulty.
-            if !z3r0_chain::verify_all(&mut rng, &chain, &actions).is_empty() {
+            if !z3r0_chain::verify_all_endorsed(&mut rng, &chain, &actions, M::endorsement)
+                .is_empty()
+            {
                 warn!(%peer, "blocking peer: relayed an action with a bad signature");
                 blocker.block(peer);
                 continue;

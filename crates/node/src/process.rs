@@ -233,6 +233,7 @@ async fn node(
             crate::byzantine::Byzantine::new(
                 genesis.chain_id(),
                 z3r0_sim::Action::Leave.encode_to_vec(),
+                crate::simnet::forged_consent(&genesis.chain_id()),
                 PrivateKey::from_seed(0x00b1_c7e1),
             )
         }),

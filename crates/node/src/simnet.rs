@@ -371,6 +371,22 @@ pub fn small_game() -> z3r0_sim::Sim {
     }
 }
 
+/// A delegation by [`crate::byzantine::Byzantine::leader_key`] whose consent another key signed:
+/// the Byzantine leader's forged-consent payload.
+pub fn forged_consent(chain: &z3r0_chain::ChainId) -> Vec<u8> {
+    use commonware_cryptography::Signer as _;
+    let account = crate::byzantine::Byzantine::leader_key().public_key();
+    let account: [u8; 32] = account.as_ref().try_into().unwrap_or([0; 32]);
+    let session = commonware_cryptography::ed25519::PrivateKey::from_seed(0x5e55);
+    let impostor = commonware_cryptography::ed25519::PrivateKey::from_seed(0x1e55);
+    z3r0_sim::Action::Delegate {
+        session: session.public_key().as_ref().try_into().unwrap_or([0; 32]),
+        until: 1_000,
+        consent: z3r0_sim::session_consent(chain, &impostor, &account, 1_000),
+    }
+    .encode_to_vec()
+}
+
 /// A game input walking forward: what the simulated players send.
 pub fn walk() -> Vec<u8> {
     z3r0_sim::Action::Input(z3r0_sim::InputFrame {

@@ -35,8 +35,12 @@ fn run(seed: u64) -> Outcome {
         let players: Vec<_> = (0..4).map(|i| PrivateKey::from_seed(70_000 + i)).collect();
         let victim = players[0].clone();
         // The forged action would make the victim leave; its payload is valid, its signature not.
-        let byzantine =
-            Byzantine::new(net.chain, GameAction::Leave.encode_to_vec(), victim.clone());
+        let byzantine = Byzantine::new(
+            net.chain,
+            GameAction::Leave.encode_to_vec(),
+            z3r0_node::simnet::forged_consent(&net.chain),
+            victim.clone(),
+        );
         net.byzantine.insert(0, byzantine.clone());
         net.start_all().await.unwrap();
         net.submit_round(&players, 0, &GameAction::Join.encode_to_vec());

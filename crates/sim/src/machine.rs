@@ -2,7 +2,9 @@
 
 use crate::action::PlayerKey;
 use crate::rules::{BlockAction, Receipt, Sim, SimError};
-use z3r0_chain::{Hash, SignedAction, Snapshot, StateMachine};
+use commonware_codec::DecodeExt as _;
+use commonware_cryptography::ed25519::{PublicKey, Signature};
+use z3r0_chain::{Endorsement, Hash, SignedAction, Snapshot, StateMachine};
 
 impl StateMachine for Sim {
     type Receipt = Receipt;
@@ -12,6 +14,31 @@ impl StateMachine for Sim {
         crate::Action::decode(payload)
             .map(|_| ())
             .map_err(|e| format!("not a game action: {e}"))
+    }
+
+    /// A `Delegate` carries the session key's consent: the chain batch-verifies it with the
+    /// block's signatures, so execution does not check it again under the zone lock.
+    fn endorsement(action: &SignedAction) -> Result<Option<Endorsement>, String> {
+        let Ok(crate::Action::Delegate {
+            session,
+            until,
+            consent,
+        }) = crate::Action::decode(action.action.payload.as_ref())
+        else {
+            return Ok(None);
+        };
+        let key = PublicKey::decode(commonware_codec::Copying(&session[..]))
+            .map_err(|e| format!("session key: {e}"))?;
+        let signature = Signature::decode(commonware_codec::Copying(&consent[..]))
+            .map_err(|e| format!("session consent: {e}"))?;
+        let account = <&PlayerKey>::try_from(action.action.player.as_ref())
+            .map_err(|_| "account key length".to_string())?;
+        Ok(Some(Endorsement {
+            key,
+            domain: crate::action::SESSION_NAMESPACE,
+            message: crate::action::session_consent_message(account, until).to_vec(),
+            signature,
+        }))
     }
 
     fn root(&self) -> Hash {
@@ -33,6 +60,7 @@ impl StateMachine for Sim {
                 tick: a.action.tick,
                 nonce: a.action.nonce,
                 payload: a.action.payload.as_ref(),
+                endorsed: true,
             })
         });
         self.execute_block(tick, keyed, receipts)

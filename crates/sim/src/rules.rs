@@ -372,6 +372,9 @@ pub struct BlockAction<'a> {
     pub tick: u64,
     pub nonce: u64,
     pub payload: &'a [u8],
+    /// The signatures the payload carries (a delegation's consent) were verified with the
+    /// block's; when false the rules check them.
+    pub endorsed: bool,
 }
 
 impl Sim {
@@ -607,6 +610,7 @@ impl Sim {
                     tick,
                     nonce,
                     payload: p,
+                    endorsed: false,
                 }),
             receipts,
         )
@@ -672,7 +676,7 @@ impl Sim {
         receipts: &mut Vec<Receipt>,
     ) {
         let before = receipts.len();
-        self.apply_payload(a.player, a.payload, u32::try_from(index).ok(), receipts);
+        self.apply_payload(a, u32::try_from(index).ok(), receipts);
         let refusal = receipts.get(before..).and_then(|new| {
             new.iter().find_map(|r| match r {
                 Receipt::Rejected {
@@ -763,16 +767,15 @@ impl Sim {
 
     fn apply_payload(
         &mut self,
-        player: &PlayerKey,
-        payload: &[u8],
+        a: &BlockAction<'_>,
         index: Option<u32>,
         receipts: &mut Vec<Receipt>,
     ) {
-        match Action::decode(payload) {
-            Ok(action) => self.apply(player, &action, index, receipts),
+        match Action::decode(a.payload) {
+            Ok(action) => self.apply(a.player, &action, a.endorsed, index, receipts),
             Err(_) => receipts.push(Receipt::Rejected {
-                player: *player,
-                action: payload.first().copied().unwrap_or(u8::MAX),
+                player: *a.player,
+                action: a.payload.first().copied().unwrap_or(u8::MAX),
                 reason: Reason::BadFrame,
                 index,
             }),
@@ -783,12 +786,13 @@ impl Sim {
         &mut self,
         signer: &PlayerKey,
         action: &Action,
+        endorsed: bool,
         index: Option<u32>,
         receipts: &mut Vec<Receipt>,
     ) {
-        let outcome = self
-            .acting_for(signer)
-            .and_then(|(player, by_session)| self.apply_as(&player, by_session, action, receipts));
+        let outcome = self.acting_for(signer).and_then(|(player, by_session)| {
+            self.apply_as(&player, by_session, action, endorsed, receipts)
+        });
         if let Err(reason) = outcome {
             // Refusals name the signer: its nonces are the ones the action used.
             receipts.push(Receipt::Rejected {
@@ -816,6 +820,7 @@ impl Sim {
         player: &PlayerKey,
         by_session: bool,
         action: &Action,
+        endorsed: bool,
         receipts: &mut Vec<Receipt>,
     ) -> Result<(), Reason> {
         if let Action::Join = action {
@@ -841,7 +846,7 @@ impl Sim {
                 session,
                 until,
                 consent,
-            } => self.delegate(player, e, session, *until, consent),
+            } => self.delegate(player, e, session, *until, (!endorsed).then_some(consent)),
         }
     }
 
@@ -851,7 +856,8 @@ impl Sim {
         e: EntityId,
         session: &PlayerKey,
         until: u64,
-        consent: &[u8; 64],
+        // The consent to check; `None` when the chain verified it with the block's batch.
+        consent: Option<&[u8; 64]>,
     ) -> Result<(), Reason> {
         if until <= self.tick || until - self.tick > MAX_SESSION_TICKS {
             return Err(Reason::SessionLength);
@@ -861,7 +867,15 @@ impl Sim {
             return Err(Reason::KeyInUse);
         }
         // Last, as the costliest check: one signature verification.
-        if !crate::action::session_consents(&self.config.chain, session, account, until, consent) {
+        if let Some(consent) = consent
+            && !crate::action::session_consents(
+                &self.config.chain,
+                session,
+                account,
+                until,
+                consent,
+            )
+        {
             return Err(Reason::NoConsent);
         }
         let old = self.ecs.get::<Session>(e).map(|s| s.key);

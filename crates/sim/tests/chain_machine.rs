@@ -68,6 +68,7 @@ fn chain_driven_and_direct_execution_agree() {
                 tick,
                 nonce: *nonce,
                 payload: p.as_slice(),
+                endorsed: false,
             }),
             &mut r2,
         );

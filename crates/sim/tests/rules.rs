@@ -434,6 +434,7 @@ fn a_block_over_skipped_ticks_applies_each_action_at_its_tick() {
                 tick: *at,
                 nonce,
                 payload: p.as_slice(),
+                endorsed: false,
             }),
         &mut receipts,
     );
@@ -517,6 +518,7 @@ fn a_timeout_inside_skipped_ticks_happens_at_its_tick() {
             tick: *at,
             nonce,
             payload: input.as_slice(),
+            endorsed: false,
         }),
         &mut receipts,
     );

@@ -67,7 +67,15 @@ impl LocalZone {
         let builder = FeedBuilder::new(&mut sim);
         let genesis = Block::genesis(ZONE, sim.root());
         let state = State {
-            mempool: Mempool::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 1),
+            mempool: Mempool::new(
+                MempoolConfig {
+                    payload: <Sim as z3r0_chain::StateMachine>::check_payload,
+                    endorsements: <Sim as z3r0_chain::StateMachine>::endorsement,
+                    ..MempoolConfig::for_zone(CHAIN, ZONE)
+                },
+                Nonces::default(),
+                1,
+            ),
             builder,
             height: 0,
             tick: 0,
