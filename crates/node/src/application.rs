@@ -311,12 +311,13 @@ where
         let Zone {
             executor, mempool, ..
         } = &mut *zone;
-        let checked = match &self.byzantine {
-            Some(byzantine) => {
-                byzantine.corrupt(&mut block, &parent_summary);
-                Ok(())
-            }
-            None => executor.check_known(&block, &|a| mempool.holds(a)),
+        let corrupted = self
+            .byzantine
+            .as_ref()
+            .is_some_and(|b| b.corrupt(&mut block, &parent_summary));
+        let checked = match corrupted {
+            true => Ok(()),
+            false => executor.check_known(&block, &|a| mempool.holds(a)),
         };
         if let Err(e) = checked {
             // The mempool admitted something the chain would refuse; propose an empty block

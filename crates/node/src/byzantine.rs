@@ -60,6 +60,11 @@ pub struct Byzantine {
     forged_consent: Vec<u8>,
     victim: PrivateKey,
     tried: Arc<Mutex<BTreeMap<Attack, u64>>>,
+    /// The attacks tried in turn; none for a validator that only equivocates (see
+    /// [`Byzantine::twin`]).
+    attacks: &'static [Attack],
+    /// Every block proposed, by height (twins of one validator propose different ones).
+    proposed: Arc<Mutex<BTreeMap<u64, std::collections::BTreeSet<z3r0_chain::Hash>>>>,
     /// Digests of every corrupted block proposed, so a harness can show none was finalized.
     corrupted: Arc<Mutex<std::collections::BTreeSet<z3r0_chain::Hash>>>,
 }
@@ -79,8 +84,27 @@ impl Byzantine {
             forged_consent,
             victim,
             tried: Arc::default(),
+            attacks: &Attack::ALL,
+            proposed: Arc::default(),
             corrupted: Arc::default(),
         }
+    }
+
+    /// A validator run as twins (see `SimNet::start_twins`): its proposals are honest and
+    /// recorded, so a harness can show the two halves proposed different blocks.
+    pub fn twin(chain: ChainId) -> Self {
+        Self {
+            attacks: &[],
+            ..Self::new(chain, Vec::new(), Vec::new(), PrivateKey::from_seed(0))
+        }
+    }
+
+    /// Digests proposed at each height (more than one: the validator equivocated).
+    pub fn proposed(&self) -> BTreeMap<u64, std::collections::BTreeSet<z3r0_chain::Hash>> {
+        self.proposed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Digests of the corrupted blocks proposed so far.
@@ -96,17 +120,17 @@ impl Byzantine {
         self.tried.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Turns `block`, an honest proposal on `parent`, into the next attack's.
-    pub fn corrupt(&self, block: &mut Block, parent: &Executed) {
-        let attack = {
-            let mut tried = self.tried.lock().unwrap_or_else(|p| p.into_inner());
-            let total: u64 = tried.values().sum();
-            let len = Attack::ALL.len() as u64;
-            let index = usize::try_from(total.checked_rem(len).unwrap_or(0)).unwrap_or(0);
-            let attack = Attack::ALL.get(index).copied().unwrap_or(Attack::LyingRoot);
-            let count = tried.entry(attack).or_insert(0);
-            *count = count.saturating_add(1);
-            attack
+    /// Turns `block`, an honest proposal on `parent`, into the next attack's; true if it did
+    /// (a twin's proposals stay honest, and are only recorded).
+    pub fn corrupt(&self, block: &mut Block, parent: &Executed) -> bool {
+        let Some(attack) = self.next_attack() else {
+            self.proposed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(block.height)
+                .or_default()
+                .insert(block.digest());
+            return false;
         };
         tracing::warn!(?attack, height = block.height, "byzantine proposal");
         match attack {
@@ -136,6 +160,19 @@ impl Byzantine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(block.digest());
+        true
+    }
+
+    /// The next attack in turn, counted as tried.
+    fn next_attack(&self) -> Option<Attack> {
+        let mut tried = self.tried.lock().unwrap_or_else(|p| p.into_inner());
+        let total: u64 = tried.values().sum();
+        let len = self.attacks.len() as u64;
+        let index = usize::try_from(total.checked_rem(len)?).ok()?;
+        let attack = *self.attacks.get(index)?;
+        let count = tried.entry(attack).or_insert(0);
+        *count = count.saturating_add(1);
+        Some(attack)
     }
 
     /// The key the leader signs its own actions with.

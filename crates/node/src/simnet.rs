@@ -55,6 +55,22 @@ pub struct SimNet<M: StateMachine + Snapshot> {
     pub edge_hook: Option<Box<dyn Fn(usize) -> EdgeHook<M> + Send>>,
     /// Validators (by index) that propose blocks breaking the rules.
     pub byzantine: std::collections::BTreeMap<usize, crate::byzantine::Byzantine>,
+    /// The primary halves of validators started as twins.
+    twins: Vec<Running<M>>,
+}
+
+/// `to`, narrowed to the keys in `side` (`None`: nobody left).
+fn only(
+    to: &commonware_p2p::Recipients<PublicKey>,
+    side: &[PublicKey],
+) -> Option<commonware_p2p::Recipients<PublicKey>> {
+    use commonware_p2p::Recipients;
+    let keep: Vec<PublicKey> = match to {
+        Recipients::All => side.to_vec(),
+        Recipients::Some(list) => list.iter().filter(|k| side.contains(k)).cloned().collect(),
+        Recipients::One(k) => side.iter().filter(|s| *s == k).cloned().collect(),
+    };
+    (!keep.is_empty()).then_some(Recipients::Some(keep))
 }
 
 impl<M: StateMachine + Snapshot> std::fmt::Debug for SimNet<M> {
@@ -116,6 +132,7 @@ where
             genesis: Box::new(genesis),
             edge_hook: None,
             byzantine: Default::default(),
+            twins: Vec::new(),
         };
         net.link_all(link).await;
         net
@@ -163,53 +180,166 @@ where
     /// Starts (or restarts, from its storage) validator `i`. Errors after the network accepted
     /// it land in [`SimNet::failures`].
     pub async fn start(&mut self, i: usize) -> Result<(), String> {
-        let key = self.keys[i].clone();
-        let control = self.oracle.control(key.public_key());
+        let channels = self.register(i).await?;
+        let setup = self.setup(i, format!("v{i}"), self.logs[i].clone());
+        self.starts[i] += 1;
+        let running = self.spawn(i, self.starts[i], setup, channels);
+        self.running[i] = Some(running);
+        Ok(())
+    }
+
+    /// Starts validator `i` as twins: two honest nodes with its key and their own storage, one
+    /// talking only to `primary`'s validators, the other only to `secondary`'s. As leader each
+    /// proposes its own block and both sign votes: the validator equivocates, with blocks that
+    /// are valid. The secondary twin reports to `logs[i]`; the primary's reports are dropped.
+    pub async fn start_twins(
+        &mut self,
+        i: usize,
+        primary: &[usize],
+        secondary: &[usize],
+    ) -> Result<(), String> {
+        let keys = |group: &[usize]| -> Vec<PublicKey> {
+            group.iter().map(|&j| self.public_key(j)).collect()
+        };
+        let (a, b) = (Arc::new(keys(primary)), Arc::new(keys(secondary)));
+        let channels = self.register(i).await?;
+        let context = self.context.child("twins");
+        let split = |(sender, receiver): (
+            simulated::Sender<PublicKey, deterministic::Context>,
+            simulated::Receiver<PublicKey>,
+        )| {
+            let (a, b) = (a.clone(), b.clone());
+            let forward = {
+                let (a, b) = (a.clone(), b.clone());
+                move |origin: simulated::SplitOrigin,
+                      to: &commonware_p2p::Recipients<PublicKey>,
+                      _: &_| {
+                    let side = match origin {
+                        simulated::SplitOrigin::Primary => &a,
+                        simulated::SplitOrigin::Secondary => &b,
+                    };
+                    only(to, side)
+                }
+            };
+            let (send_a, send_b) = sender.split_with(forward);
+            let (recv_a, recv_b) =
+                receiver.split_with(context.child("split"), move |(from, _): &(PublicKey, _)| {
+                    if a.contains(from) {
+                        simulated::SplitTarget::Primary
+                    } else if b.contains(from) {
+                        simulated::SplitTarget::Secondary
+                    } else {
+                        simulated::SplitTarget::None
+                    }
+                });
+            ((send_a, recv_a), (send_b, recv_b))
+        };
+        let (votes_a, votes_b) = split(channels.votes);
+        let (certificates_a, certificates_b) = split(channels.certificates);
+        let (resolver_a, resolver_b) = split(channels.resolver);
+        let (broadcast_a, broadcast_b) = split(channels.broadcast);
+        let (backfill_a, backfill_b) = split(channels.backfill);
+        let (actions_a, actions_b) = split(channels.actions);
+        let twin_a = Channels {
+            votes: votes_a,
+            certificates: certificates_a,
+            resolver: resolver_a,
+            broadcast: broadcast_a,
+            backfill: backfill_a,
+            actions: actions_a,
+        };
+        let twin_b = Channels {
+            votes: votes_b,
+            certificates: certificates_b,
+            resolver: resolver_b,
+            broadcast: broadcast_b,
+            backfill: backfill_b,
+            actions: actions_b,
+        };
+        self.starts[i] += 1;
+        let setup = self.setup(i, format!("v{i}a"), Log::default());
+        let first = self.spawn(i, self.starts[i], setup, twin_a);
+        self.starts[i] += 1;
+        let setup = self.setup(i, format!("v{i}b"), self.logs[i].clone());
+        let second = self.spawn(i, self.starts[i], setup, twin_b);
+        self.twins.push(first);
+        self.running[i] = Some(second);
+        Ok(())
+    }
+
+    /// Registers validator `i`'s channels on the network.
+    async fn register(
+        &self,
+        i: usize,
+    ) -> Result<
+        Channels<
+            simulated::Sender<PublicKey, deterministic::Context>,
+            simulated::Receiver<PublicKey>,
+        >,
+        String,
+    > {
+        let control = self.oracle.control(self.public_key(i));
         let register = async |c| {
             control
                 .register(c, QUOTA)
                 .await
                 .map_err(|e| format!("register channel {c}: {e}"))
         };
-        let channels = Channels {
+        Ok(Channels {
             votes: register(channel::VOTES).await?,
             certificates: register(channel::CERTIFICATES).await?,
             resolver: register(channel::RESOLVER).await?,
             broadcast: register(channel::BROADCAST).await?,
             backfill: register(channel::BACKFILL).await?,
             actions: register(channel::ACTIONS).await?,
-        };
-        let log = self.logs[i].clone();
+        })
+    }
+
+    /// Validator `i`'s setup, its storage under `partition`, reporting finalized blocks to `log`.
+    fn setup(&self, i: usize, partition: String, log: Log) -> ValidatorSetup<M> {
         let observer: Observer = Arc::new(move |f: &Finalized| {
             log.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(f.clone())
         });
-        let setup = ValidatorSetup {
-            signer: key.clone(),
+        ValidatorSetup {
+            signer: self.keys[i].clone(),
             participants: self.participants.clone(),
             machine: (self.genesis)(),
             mempool: MempoolConfig::for_zone(self.chain, self.zone),
             pacing: self.pacing,
             timeouts: self.timeouts,
-            partition: format!("v{i}"),
+            partition,
             checkpoint_interval: 16,
             observer: Some(observer),
             edge: self.edge_hook.as_ref().map(|make| make(i)),
             byzantine: self.byzantine.get(&i).cloned(),
-        };
+        }
+    }
+
+    /// Runs a validator of `setup` on `channels` as a task.
+    fn spawn<S, R>(
+        &self,
+        i: usize,
+        start: u32,
+        setup: ValidatorSetup<M>,
+        channels: Channels<S, R>,
+    ) -> Running<M>
+    where
+        S: commonware_p2p::Sender<PublicKey = PublicKey>,
+        R: commonware_p2p::Receiver<PublicKey = PublicKey>,
+    {
         let peers = self.oracle.manager();
-        let blocker = self.oracle.control(key.public_key());
+        let blocker = self.oracle.control(self.public_key(i));
         let slot = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let failures = self.failures.clone();
         let fail = move |e: String| failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-        self.starts[i] += 1;
         let task = self
             .context
             .child("validator")
             .with_attribute("index", i)
-            .with_attribute("start", self.starts[i])
+            .with_attribute("start", start)
             .spawn(move |context| async move {
                 let validator = match engine::start(context, setup, peers, blocker, channels).await
                 {
@@ -225,11 +355,10 @@ where
                     fail(format!("validator {i} stopped: {e}"));
                 }
             });
-        self.running[i] = Some(Running {
+        Running {
             task,
             validator: slot,
-        });
-        Ok(())
+        }
     }
 
     /// Starts every validator.

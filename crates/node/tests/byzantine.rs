@@ -1,7 +1,8 @@
 //! The Byzantine harness: one validator of four leads with blocks that break the rules (a
 //! forged pair, junk payloads, replayed nonces, a far-future tick, an oversized block, a lying
-//! state root), the game running on the chain. Over every seed, the honest validators refuse
-//! each such block, keep finalizing, agree on every root, and the forged action never lands.
+//! state root, a forged consent), the game running on the chain. Over every seed, the honest
+//! validators refuse each such block, keep finalizing, agree on every root, and the forged
+//! action never lands. A second run has one validator equivocate with valid blocks (twins).
 //! `Z3R0_BYZANTINE_SEEDS` sets how many seeds run (CI: a short set; BENCHMARKS.md: the long run).
 #![allow(clippy::unwrap_used)]
 
@@ -119,4 +120,60 @@ fn a_byzantine_leader_cannot_bend_the_chain() {
         );
     }
     println!("{seeds} seeds: attacks tried {tried:?}");
+}
+
+/// Validator 0 runs as twins (two honest nodes with its key, one talking to validator 1, the
+/// other to 2 and 3): as leader it proposes two different valid blocks and signs votes for
+/// both. Returns how many heights it equivocated at.
+fn run_twins(seed: u64) -> usize {
+    let executor = deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(600))),
+    );
+    executor.start(|context| async move {
+        let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, small_game).await;
+        let twin = Byzantine::twin(net.chain);
+        net.byzantine.insert(0, twin.clone());
+        net.start_twins(0, &[1], &[2, 3]).await.unwrap();
+        for i in HONEST {
+            net.start(i).await.unwrap();
+        }
+        let players: Vec<_> = (0..8).map(|i| PrivateKey::from_seed(80_000 + i)).collect();
+        net.submit_round(&players, 0, &GameAction::Join.encode_to_vec());
+        let walk = walk();
+        let mut round = 1;
+        while !net
+            .wait_for(&HONEST, HEIGHT, Duration::from_millis(50))
+            .await
+        {
+            // Actions reach the twin that validator 0's players talk to, and its side only:
+            // the halves' mempools differ, so do their blocks.
+            net.submit_round(&players, round, &walk);
+            round += 1;
+            assert!(round < 10_000, "seed {seed}: the honest validators stalled");
+        }
+        let failures = net.failures.lock().unwrap().clone();
+        assert!(failures.is_empty(), "seed {seed}: {failures:?}");
+        let agreed = net.agreed_chain();
+        assert!(agreed.is_ok(), "seed {seed}: {agreed:?}");
+        twin.proposed().values().filter(|d| d.len() > 1).count()
+    })
+}
+
+#[test]
+fn an_equivocating_validator_cannot_fork_the_chain() {
+    let seeds: u64 = std::env::var("Z3R0_BYZANTINE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let mut equivocations = 0;
+    for seed in 0..seeds {
+        equivocations += run_twins(2_000 + seed);
+    }
+    assert!(
+        equivocations > 0,
+        "the twins never proposed different blocks"
+    );
+    println!("{seeds} seeds: {equivocations} heights with two proposals by one validator");
 }
