@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::ed25519::PrivateKey;
+use z3r0_app::view::view;
 use z3r0_client::Game;
 use z3r0_client::bot::{Bot, BotKind};
-use z3r0_client::view::view;
 use z3r0_net::client::ClientConfig;
 use z3r0_render::{
     FrameInput, Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig,
@@ -264,9 +264,9 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
     let target = HeadlessTarget::new(&gpu, size.0, size.1)?;
     // What the player sees, HUD included (no frame rate without a display).
     let tick = game.chain_tick();
-    let info = z3r0_client::hud::HudInfo::now(game, 0.0, tick, 0, view.camera.position)
+    let info = z3r0_app::hud::HudInfo::now(game, 0.0, tick, 0, view.camera.position)
         .with_target(game, view.target);
-    let hud = z3r0_client::hud::layout(&info, size.0, size.1);
+    let hud = z3r0_app::hud::layout(&info, size.0, size.1);
     let frame = FrameInput {
         camera: &view.camera,
         entities: &view.entities,

@@ -4,7 +4,7 @@
 //! - the tick thread (`z3r0_client::tick_loop`) handles the network and sends one input frame
 //!   per chain tick, whatever the frame rate;
 //! - the render thread draws the predicted player and the streamed world through
-//!   `z3r0-render`, with the HUD (`z3r0_client::hud`: fps, ping, tick, finality, position, the
+//!   `z3r0-render`, with the HUD (`z3r0_app::hud`: fps, ping, tick, finality, position, the
 //!   hotbar, the latest refusal), and plays the sounds. The window title repeats the status
 //!   line.
 
@@ -13,12 +13,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
+use z3r0_app::hud::{HOTBAR, HudInfo};
+use z3r0_app::sounds::{LOCAL, SoundCues};
+use z3r0_app::view::view;
 use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
-use z3r0_client::hud::{HOTBAR, HudInfo};
-use z3r0_client::sounds::{LOCAL, SoundCues};
 use z3r0_client::tick_loop::{Shared, StopOnDrop, TickLoop, lock};
-use z3r0_client::view::view;
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::FrameInput;
 use z3r0_render::terrain::pick;
@@ -338,7 +338,7 @@ fn render_loop(
         let target = frame
             .texture
             .create_view(&z3r0_render::wgpu::TextureViewDescriptor::default());
-        let hud = z3r0_client::hud::layout(&info, size.0, size.1);
+        let hud = z3r0_app::hud::layout(&info, size.0, size.1);
         let input = FrameInput {
             camera: &v.camera,
             entities: &v.entities,

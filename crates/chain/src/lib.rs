@@ -7,6 +7,7 @@
 pub mod action;
 pub mod block;
 pub mod chain_id;
+pub mod finality;
 #[cfg(feature = "forge")]
 pub mod forge;
 pub mod machine;
@@ -20,6 +21,7 @@ pub use action::{
 };
 pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS, header_digest};
 pub use chain_id::ChainId;
+pub use finality::FinalityProof;
 
 /// Domain of consensus votes and certificates: the namespace is
 /// [`ChainId::namespace`] of it, and simplex derives its per-vote namespaces from that. Here so
@@ -31,5 +33,5 @@ pub use machine::{
 };
 pub use mempool::{
     BlockActionsError, MAX_NONCE, Mempool, MempoolConfig, NonceRecord, Nonces, Rejection,
-    check_block_actions, check_block_actions_known, nonce_after,
+    RejectionKind, check_block_actions, check_block_actions_known, nonce_after,
 };

@@ -92,6 +92,109 @@ pub enum Rejection {
     PeerRateLimited,
 }
 
+/// What kind of refusal a [`Rejection`] is, as a stable code: what goes on the wire to a
+/// player (the details stay with the node), with its text derived from the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum RejectionKind {
+    Malformed = 1,
+    Oversize = 2,
+    WrongZone = 3,
+    Expired = 4,
+    TooEarly = 5,
+    Replay = 6,
+    NonceOutOfRange = 7,
+    Duplicate = 8,
+    BadSignature = 9,
+    BadPayload = 10,
+    PlayerBacklog = 11,
+    Full = 12,
+    SourceBacklog = 13,
+    PlayerRateLimited = 14,
+    PeerRateLimited = 15,
+}
+
+impl RejectionKind {
+    /// Every kind, in code order (code = index + 1).
+    pub const ALL: [RejectionKind; 15] = [
+        RejectionKind::Malformed,
+        RejectionKind::Oversize,
+        RejectionKind::WrongZone,
+        RejectionKind::Expired,
+        RejectionKind::TooEarly,
+        RejectionKind::Replay,
+        RejectionKind::NonceOutOfRange,
+        RejectionKind::Duplicate,
+        RejectionKind::BadSignature,
+        RejectionKind::BadPayload,
+        RejectionKind::PlayerBacklog,
+        RejectionKind::Full,
+        RejectionKind::SourceBacklog,
+        RejectionKind::PlayerRateLimited,
+        RejectionKind::PeerRateLimited,
+    ];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The kind with stable code `code` (`None`: unknown).
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
+    /// What a player is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            RejectionKind::Malformed => "undecodable action",
+            RejectionKind::Oversize => "action too large",
+            RejectionKind::WrongZone => "action for another zone",
+            RejectionKind::Expired => "action for tick expired",
+            RejectionKind::TooEarly => "action for tick too far ahead",
+            RejectionKind::Replay => "nonce already used",
+            RejectionKind::NonceOutOfRange => "nonce above the last usable nonce",
+            RejectionKind::Duplicate => "an action with this nonce is already pending",
+            RejectionKind::BadSignature => "invalid signature",
+            RejectionKind::BadPayload => "payload the game cannot decode",
+            RejectionKind::PlayerBacklog => "player has too many pending actions",
+            RejectionKind::Full => "mempool is full",
+            RejectionKind::SourceBacklog => {
+                "this source has its whole share of the mempool pending"
+            }
+            RejectionKind::PlayerRateLimited => "player is sending too fast",
+            RejectionKind::PeerRateLimited => "peer is sending too fast",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl Rejection {
+    pub fn kind(&self) -> RejectionKind {
+        match self {
+            Rejection::Malformed(_) => RejectionKind::Malformed,
+            Rejection::Oversize(_) => RejectionKind::Oversize,
+            Rejection::WrongZone { .. } => RejectionKind::WrongZone,
+            Rejection::Expired { .. } => RejectionKind::Expired,
+            Rejection::TooEarly { .. } => RejectionKind::TooEarly,
+            Rejection::Replay { .. } => RejectionKind::Replay,
+            Rejection::NonceOutOfRange(_) => RejectionKind::NonceOutOfRange,
+            Rejection::Duplicate(_) => RejectionKind::Duplicate,
+            Rejection::BadSignature => RejectionKind::BadSignature,
+            Rejection::BadPayload(_) => RejectionKind::BadPayload,
+            Rejection::PlayerBacklog => RejectionKind::PlayerBacklog,
+            Rejection::Full => RejectionKind::Full,
+            Rejection::SourceBacklog => RejectionKind::SourceBacklog,
+            Rejection::PlayerRateLimited => RejectionKind::PlayerRateLimited,
+            Rejection::PeerRateLimited => RejectionKind::PeerRateLimited,
+        }
+    }
+}
+
 /// The last nonce an action may carry: every used nonce must leave a next one, or the
 /// "next nonce" arithmetic of proposers and verifiers would overflow (and, wrapping, let an old
 /// nonce back in).

@@ -608,13 +608,14 @@ impl Game {
                     self.outcome(Outcome { nonce, refused });
                 }
             }
-            ClientEvent::Refused { nonce, reason } => {
+            ClientEvent::Refused { nonce, kind } => {
                 self.settle_edit(nonce, true, None);
                 let tick = self.chain_tick();
-                self.notice(tick, format!("refused by the node: {reason}"));
+                let text = format!("refused by the node: {kind}");
+                self.notice(tick, text.clone());
                 self.outcome(Outcome {
                     nonce,
-                    refused: Some(format!("refused by the node: {reason}")),
+                    refused: Some(text),
                 });
             }
             ClientEvent::Inventory(inventory) => self.inventory = Some(inventory),

@@ -1,4 +1,5 @@
-//! z3r0-client: the game client's logic, independent of windows and sound.
+//! z3r0-client: the game client's logic, independent of windows, GPUs and sound (those are
+//! `z3r0-app`'s).
 //!
 //! - [`predict`]: prediction of the local player with the validators' movement code, and
 //!   reconciliation against the authoritative state.
@@ -7,20 +8,15 @@
 //! - [`session`]: session keys delegated by an account key, so the account key can stay
 //!   offline.
 //! - [`bot`]: scripted players (wander, build, cheat) for devnets and tests.
-//! - [`sounds`]: which sounds a frame makes (footsteps, the player's own edits).
-//! - [`view`]: what the renderer draws for a game (camera, entity boxes, targeted block).
 //! - [`tick_loop`]: the windowed client's network thread, one input frame per chain tick
 //!   whatever the frame rate.
 
 pub mod bot;
 pub mod game;
-pub mod hud;
 pub mod interp;
 pub mod predict;
 pub mod session;
-pub mod sounds;
 pub mod tick_loop;
-pub mod view;
 
 pub use game::{Game, GameStats, Notice};
 pub use predict::{Authoritative, Predictor, Reconciled, TOLERANCE};

@@ -476,7 +476,6 @@ async fn a_session_key_plays_for_its_account_which_signs_only_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
     use z3r0_client::tick_loop::TickLoop;
-    use z3r0_client::view::view;
     let zone = common::LocalZone::new(17);
     let edge = zone.serve(EdgeConfig::new(common::loopback()));
     let _ticker = zone.run();
@@ -489,7 +488,7 @@ async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let mut game = shared.game();
-        let _ = view(&mut game, 0.0, 0.0, 0.2);
+        let _ = (game.predicted(), game.predictor.smoothing(0.2));
         if game.area_loaded() {
             first = game.own.map(|o| o.pos);
             break;
@@ -507,7 +506,7 @@ async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
         // One "frame" every 200 ms: read the game for a moment, as the renderer does.
         tokio::time::sleep(Duration::from_millis(200)).await;
         let mut game = shared.game();
-        let _ = view(&mut game, 0.0, 0.0, 0.2);
+        let _ = (game.predicted(), game.predictor.smoothing(0.2));
     }
     let elapsed_ticks = began.elapsed().as_millis() as u64 / common::TICK_MS;
     let (ticks, skipped) = shared.tick_counts();

@@ -15,12 +15,12 @@ use tokio::sync::mpsc;
 use z3r0_chain::{Action, ChainId, SignedAction};
 use z3r0_voxel::{Chunk, ChunkPos, Hash};
 
+use crate::frame::{read_frame, write_frame};
 use crate::light::{Committee, apply_chunk_edit, verify_chunk, verify_claim};
 use crate::proto::{
     AUTH_NAMESPACE, ChunkData, ChunkEdit, ClientControl, ClientDatagram, Event, Header, Included,
     MAX_DATAGRAM, RuleRejection, ServerControl, VERSION, auth_message,
 };
-use crate::server::{read_frame, write_frame};
 use crate::snapshot::{Received, Snapshot, SnapshotReader};
 use crate::{NetError, identity};
 
@@ -63,7 +63,7 @@ pub enum ClientEvent {
     Included(Included),
     Refused {
         nonce: u64,
-        reason: String,
+        kind: z3r0_chain::RejectionKind,
     },
     Chunk {
         pos: ChunkPos,
@@ -563,7 +563,7 @@ impl EdgeClient {
                 }
                 Ok(self.drain_pending())
             }
-            Event::Refused { nonce, reason } => Ok(Some(ClientEvent::Refused { nonce, reason })),
+            Event::Refused { nonce, kind } => Ok(Some(ClientEvent::Refused { nonce, kind })),
             Event::Chunk(data) => Ok(self.pend(PendingChunk::Full(data))),
             Event::ChunkEdit(edit) => Ok(self.pend(PendingChunk::Edit(edit))),
             Event::Claims { height, claims } => {
@@ -651,7 +651,10 @@ impl EdgeClient {
         let key = entry.log.key;
         let reported = self.receipts_reported.get(&key).copied();
         for outcome in &entry.log.entries {
-            if reported.is_some_and(|t| outcome.tick <= t) {
+            // Outcomes from before this session are not its actions': a nonce record dropped
+            // after its actions expired lets a key use the same nonces again, and the log can
+            // still hold the old ones. This session's actions target ticks from its start.
+            if outcome.tick < self.start_tick || reported.is_some_and(|t| outcome.tick <= t) {
                 continue;
             }
             let own = key == me;

@@ -2,12 +2,14 @@
 //!
 //! - [`identity`]: node certificates bound to validator keys; clients pin genesis keys.
 //! - [`proto`]: control, event and datagram messages; [`snapshot`]: delta-compressed area-of-
-//!   interest snapshots; [`wire`]: the bounded byte codec under both.
+//!   interest snapshots; [`wire`]: the bounded byte codec under both; [`frame`]: the streams'
+//!   length-prefixed framing.
 //! - [`server`]: sessions on a node (authentication, inputs into the mempool, snapshots, chunk
 //!   streaming with proofs, receipts, limits); [`client`]: the player side, which verifies what
 //!   it receives.
 
 pub mod client;
+pub mod frame;
 pub mod identity;
 pub mod light;
 pub mod proto;

@@ -216,14 +216,7 @@ impl ServerControl {
     }
 }
 
-/// The finality of a block as the committee signed it: the simplex finalize subject (the
-/// encoded proposal, ending with the block digest) and the signatures of at least a quorum.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinalityProof {
-    pub proposal: Vec<u8>,
-    /// (index of the validator in the genesis committee, its signature).
-    pub signatures: Vec<(u16, [u8; 64])>,
-}
+pub use z3r0_chain::FinalityProof;
 
 /// Most signatures a proof may carry (the largest committee genesis allows).
 pub const MAX_SIGNATURES: usize = 100;
@@ -375,10 +368,11 @@ pub enum Event {
     Header(Header),
     /// Proven outcomes of the player's actions (and of its account's movement).
     Receipts(ReceiptsEntry),
-    /// The node refused the action with `nonce` before it reached a block.
+    /// The node refused the action with `nonce` before it reached a block, for a reason of
+    /// this kind (the code goes on the wire; its text is derived from it).
     Refused {
         nonce: u64,
-        reason: String,
+        kind: z3r0_chain::RejectionKind,
     },
     Chunk(ChunkData),
     ChunkEdit(ChunkEdit),
@@ -393,9 +387,6 @@ pub enum Event {
     /// it (checked against the header of `height + 1`).
     Inventory(InventoryEntry),
 }
-
-/// Longest refusal text sent to a client.
-pub const MAX_REASON: usize = 200;
 
 impl Event {
     pub fn encode(&self) -> Vec<u8> {
@@ -431,11 +422,10 @@ impl Event {
                 w.blob(&commonware_codec::Encode::encode(&e.log));
                 w.blob(&e.proof);
             }
-            Self::Refused { nonce, reason } => {
+            Self::Refused { nonce, kind } => {
                 w.u8(3);
                 w.varint(*nonce);
-                let text = truncate(reason, MAX_REASON);
-                w.blob(text.as_bytes());
+                w.u8(kind.code());
             }
             Self::Chunk(c) => {
                 w.u8(4);
@@ -568,11 +558,9 @@ impl Event {
             }
             3 => {
                 let nonce = r.varint()?;
-                let text = r.blob("reason", MAX_REASON)?;
-                let reason = std::str::from_utf8(text)
-                    .map_err(|_| WireError::Invalid("reason text"))?
-                    .to_string();
-                Self::Refused { nonce, reason }
+                let kind = z3r0_chain::RejectionKind::from_code(r.u8()?)
+                    .ok_or(WireError::Invalid("refusal code"))?;
+                Self::Refused { nonce, kind }
             }
             4 => {
                 let height = r.u64()?;
@@ -682,17 +670,6 @@ impl Event {
         r.finish()?;
         Ok(msg)
     }
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// Client → server datagrams.
@@ -825,7 +802,7 @@ mod tests {
             }),
             Event::Refused {
                 nonce: 77,
-                reason: "nonce already used".into(),
+                kind: z3r0_chain::RejectionKind::Replay,
             },
             Event::Chunk(ChunkData {
                 height: 3,
@@ -939,14 +916,21 @@ mod tests {
         assert_eq!(ClientControl::decode(&w.buf), Err(WireError::Truncated));
         let long = vec![1u8; MAX_DATAGRAM + 1];
         assert!(ClientDatagram::decode(&long).is_err());
-        let refused = Event::Refused {
+        // Every refusal kind round-trips by its code; an unknown code is refused.
+        for kind in z3r0_chain::RejectionKind::ALL {
+            let refused = Event::Refused { nonce: 1, kind };
+            assert_eq!(Event::decode(&refused.encode()).unwrap(), refused);
+        }
+        let mut bytes = Event::Refused {
             nonce: 1,
-            reason: "é".repeat(300),
-        };
-        let Event::Refused { reason, .. } = Event::decode(&refused.encode()).unwrap() else {
-            panic!("wrong variant");
-        };
-        assert!(reason.len() <= MAX_REASON);
+            kind: z3r0_chain::RejectionKind::Full,
+        }
+        .encode();
+        *bytes.last_mut().unwrap() = 0;
+        assert_eq!(
+            Event::decode(&bytes),
+            Err(WireError::Invalid("refusal code"))
+        );
     }
 
     proptest! {

@@ -20,6 +20,7 @@ use tracing::{debug, info, warn};
 use z3r0_chain::SignedAction;
 use z3r0_voxel::{BlockId, CHUNK_SIZE, ChunkPos, Hash, VoxelPos};
 
+use crate::frame::{read_frame, write_frame};
 use crate::proto::{
     AUTH_NAMESPACE, ChunkData, ChunkEdit, ClaimEntry, ClientControl, ClientDatagram, Event, Header,
     MAX_EDIT_VOXELS, MAX_FRAME, MAX_RADIUS, ServerControl, VERSION, auth_message,
@@ -301,10 +302,10 @@ pub fn serve_on(
                         shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
                         match result {
                             Ok(()) => debug!(%remote, "session ended"),
-                            Err((code, why)) => {
-                                warn!(%remote, code, %why, "session closed");
+                            Err(end) => {
+                                warn!(%remote, code = end.code(), why = %end, "session closed");
                                 // Errors before the session loop (authentication) close here.
-                                conn.close(quinn::VarInt::from_u32(code), why.as_bytes());
+                                end.close(&conn);
                             }
                         }
                     }
@@ -335,47 +336,53 @@ struct Shared {
     stats: Arc<EdgeStats>,
 }
 
-type SessionResult = Result<(), (u32, String)>;
-
-fn malformed(e: impl std::fmt::Display) -> (u32, String) {
-    (close::MALFORMED, e.to_string())
+/// Why the node ended a session; each kind closes the connection with its code
+/// ([`crate::close`]) and the text as the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionEnd {
+    /// The connection or a stream ended.
+    #[error("{0}")]
+    Closed(String),
+    /// A message did not decode or broke the protocol's order.
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Auth(String),
+    /// Too many datagrams or control messages.
+    #[error("too many {0}")]
+    Rate(&'static str),
+    #[error("input signed by another player")]
+    ForeignInput,
+    #[error("client does not read its events")]
+    Slow,
 }
 
-/// Reads one length-prefixed frame (at most `MAX_FRAME` bytes).
-pub async fn read_frame(recv: &mut quinn::RecvStream) -> Result<Option<Vec<u8>>, NetError> {
-    let mut len = 0u64;
-    for i in 0..4 {
-        let mut b = [0u8; 1];
-        match recv.read_exact(&mut b).await {
-            Ok(()) => {}
-            Err(quinn::ReadExactError::FinishedEarly(0)) if i == 0 => return Ok(None),
-            Err(e) => return Err(NetError::Stream(e.to_string())),
-        }
-        len |= u64::from(b[0] & 0x7f) << (7 * i);
-        if b[0] & 0x80 == 0 {
-            if len as usize > MAX_FRAME {
-                return Err(NetError::Protocol(format!(
-                    "frame of {len} bytes exceeds {MAX_FRAME}"
-                )));
-            }
-            let mut body = vec![0u8; len as usize];
-            recv.read_exact(&mut body)
-                .await
-                .map_err(|e| NetError::Stream(e.to_string()))?;
-            return Ok(Some(body));
+impl SessionEnd {
+    /// The application close code.
+    pub fn code(&self) -> u32 {
+        match self {
+            SessionEnd::Closed(_) => close::DONE,
+            SessionEnd::Malformed(_) => close::MALFORMED,
+            SessionEnd::Auth(_) => close::AUTH,
+            SessionEnd::Rate(_) => close::RATE,
+            SessionEnd::ForeignInput => close::FOREIGN_INPUT,
+            SessionEnd::Slow => close::SLOW,
         }
     }
-    Err(NetError::Protocol("frame length too long".into()))
+
+    /// Closes `conn` with this end's code and reason.
+    fn close(&self, conn: &quinn::Connection) {
+        conn.close(
+            quinn::VarInt::from_u32(self.code()),
+            self.to_string().as_bytes(),
+        );
+    }
 }
 
-/// Writes one length-prefixed frame.
-pub async fn write_frame(send: &mut quinn::SendStream, body: &[u8]) -> Result<(), NetError> {
-    let mut w = crate::wire::Writer::new();
-    w.varint(body.len() as u64);
-    w.bytes(body);
-    send.write_all(&w.buf)
-        .await
-        .map_err(|e| NetError::Stream(e.to_string()))
+type SessionResult = Result<(), SessionEnd>;
+
+fn malformed(e: impl std::fmt::Display) -> SessionEnd {
+    SessionEnd::Malformed(e.to_string())
 }
 
 /// A token bucket: `rate` per second, burst of `rate`. On tokio's clock, so simulated time
@@ -412,7 +419,7 @@ async fn authenticate(
     shared: &Shared,
     send: &mut quinn::SendStream,
     recv: &mut quinn::RecvStream,
-) -> Result<(PublicKey, [u8; 32]), (u32, String)> {
+) -> Result<(PublicKey, [u8; 32]), SessionEnd> {
     let hello = read_frame(recv)
         .await
         .map_err(malformed)?
@@ -423,15 +430,14 @@ async fn authenticate(
         return Err(malformed("expected hello"));
     };
     if version != VERSION {
-        return Err((
-            close::AUTH,
-            format!("protocol version {version}, this node speaks {VERSION}"),
-        ));
+        return Err(SessionEnd::Auth(format!(
+            "protocol version {version}, this node speaks {VERSION}"
+        )));
     }
     let key = PublicKey::decode(commonware_codec::Copying(&player[..]))
-        .map_err(|e| (close::AUTH, format!("player key: {e}")))?;
+        .map_err(|e| SessionEnd::Auth(format!("player key: {e}")))?;
     let mut nonce = [0u8; 32];
-    getrandom::fill(&mut nonce).map_err(|e| (close::AUTH, format!("randomness: {e}")))?;
+    getrandom::fill(&mut nonce).map_err(|e| SessionEnd::Auth(format!("randomness: {e}")))?;
     let zone = shared.backend.zone();
     let challenge = ServerControl::Challenge {
         node: shared.node_key,
@@ -449,13 +455,15 @@ async fn authenticate(
         return Err(malformed("expected auth"));
     };
     let signature = Signature::decode(commonware_codec::Copying(&signature[..]))
-        .map_err(|e| (close::AUTH, format!("signature: {e}")))?;
+        .map_err(|e| SessionEnd::Auth(format!("signature: {e}")))?;
     if !key.verify(
         &shared.backend.chain().namespace(AUTH_NAMESPACE),
         &auth_message(&shared.node_key, zone, &nonce),
         &signature,
     ) {
-        return Err((close::AUTH, "authentication signature is invalid".into()));
+        return Err(SessionEnd::Auth(
+            "authentication signature is invalid".into(),
+        ));
     }
     let account = shared.backend.account_of(&player);
     let welcome = ServerControl::Welcome {
@@ -641,17 +649,17 @@ async fn run_session(
             let (mut send, mut recv) = conn
                 .accept_bi()
                 .await
-                .map_err(|e| (close::DONE, e.to_string()))?;
+                .map_err(|e| SessionEnd::Closed(e.to_string()))?;
             let player = authenticate(shared, &mut send, &mut recv).await?;
-            Ok::<_, (u32, String)>((send, recv, player))
+            Ok::<_, SessionEnd>((send, recv, player))
         })
         .await
-        .map_err(|_| (close::AUTH, "authentication timed out".to_string()))??;
+        .map_err(|_| SessionEnd::Auth("authentication timed out".to_string()))??;
     let player_bytes: [u8; 32] = player
         .encode()
         .as_ref()
         .try_into()
-        .map_err(|_| (close::AUTH, "player key encoding".to_string()))?;
+        .map_err(|_| SessionEnd::Auth("player key encoding".to_string()))?;
     info!(remote = %conn.remote_address(), player = %player, "player authenticated");
 
     // Events go through a bounded queue to one writer task: a client that stops reading
@@ -659,7 +667,7 @@ async fn run_session(
     let events_stream = conn
         .open_uni()
         .await
-        .map_err(|e| (close::DONE, e.to_string()))?;
+        .map_err(|e| SessionEnd::Closed(e.to_string()))?;
     let (events, mut queued) = mpsc::channel::<Vec<u8>>(shared.config.event_queue);
     // Bytes waiting in the queue: frames may be large (chunks), so bound bytes, not just count.
     let queued_bytes = Arc::new(AtomicUsize::new(0));
@@ -675,17 +683,17 @@ async fn run_session(
         let _ = stream.finish();
     });
     let max_bytes = shared.config.event_queue_bytes;
-    let send_event = |event: &Event| -> Result<(), (u32, String)> {
+    let send_event = |event: &Event| -> Result<(), SessionEnd> {
         let frame = event.encode();
         let len = frame.len();
         if queued_bytes.fetch_add(len, Ordering::Relaxed) + len > max_bytes {
-            return Err((close::SLOW, "client does not read its events".to_string()));
+            return Err(SessionEnd::Slow);
         }
         events.try_send(frame).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => {
-                (close::SLOW, "client does not read its events".to_string())
+            mpsc::error::TrySendError::Full(_) => SessionEnd::Slow,
+            mpsc::error::TrySendError::Closed(_) => {
+                SessionEnd::Closed("event stream closed".into())
             }
-            mpsc::error::TrySendError::Closed(_) => (close::DONE, "event stream closed".into()),
         })
     };
     // Control frames are read by their own task: a frame read is not cancel-safe, so it must
@@ -729,10 +737,10 @@ async fn run_session(
             datagram = conn.read_datagram() => {
                 let bytes = match datagram {
                     Ok(b) => b,
-                    Err(e) => break Err((close::DONE, e.to_string())),
+                    Err(e) => break Err(SessionEnd::Closed(e.to_string())),
                 };
                 if !datagram_budget.take() {
-                    break Err((close::RATE, "too many datagrams".into()));
+                    break Err(SessionEnd::Rate("datagrams"));
                 }
                 match ClientDatagram::decode(&bytes) {
                     Err(e) => break Err(malformed(e)),
@@ -743,7 +751,7 @@ async fn run_session(
                             Err(e) => break Err(malformed(format!("input: {e}"))),
                         };
                         if action.action.player != player {
-                            break Err((close::FOREIGN_INPUT, "input signed by another player".into()));
+                            break Err(SessionEnd::ForeignInput);
                         }
                         let (nonce, tick) = (action.action.nonce, action.action.tick);
                         let now = shared.backend.current_tick();
@@ -771,7 +779,7 @@ async fn run_session(
                                     if nonces_refused.len() > 1024 {
                                         nonces_refused.pop_first();
                                     }
-                                    let event = Event::Refused { nonce, reason: reason.to_string() };
+                                    let event = Event::Refused { nonce, kind: reason.kind() };
                                     if let Err(e) = send_event(&event) {
                                         break Err(e);
                                     }
@@ -788,7 +796,7 @@ async fn run_session(
                     Some(Err(e)) => break Err(malformed(e)),
                 };
                 if !control_budget.take() {
-                    break Err((close::RATE, "too many control messages".into()));
+                    break Err(SessionEnd::Rate("control messages"));
                 }
                 match ClientControl::decode(&frame) {
                     Ok(ClientControl::Subscribe { center, radius, known }) => {
@@ -835,8 +843,8 @@ async fn run_session(
         }
     };
     // Close with the reason before the event stream finishes, so the client sees why.
-    if let Err((code, why)) = &result {
-        conn.close(quinn::VarInt::from_u32(*code), why.as_bytes());
+    if let Err(end) = &result {
+        end.close(conn);
     }
     control_reader.abort();
     drop(events);
@@ -861,7 +869,7 @@ fn on_update(
     snapshots: &mut SnapshotWriter,
     chunks: &mut ChunkStream,
     last_header_sent: &mut u64,
-    send_event: &impl Fn(&Event) -> Result<(), (u32, String)>,
+    send_event: &impl Fn(&Event) -> Result<(), SessionEnd>,
 ) -> SessionResult {
     let header = &update.header;
     chunks.height = header.height;
@@ -907,7 +915,10 @@ fn on_update(
             || !ready_claims.is_empty()
             || !ready_inventory.is_empty()
             || !ready_receipts.is_empty()
-            || header.height >= *last_header_sent + shared.config.header_interval);
+            || header.height >= *last_header_sent + shared.config.header_interval
+            || header
+                .height
+                .is_multiple_of(shared.config.header_interval.max(1)));
     if need_header {
         send_event(&Event::Header(header.clone()))?;
         *last_header_sent = header.height;

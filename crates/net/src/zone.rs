@@ -26,9 +26,11 @@ pub struct FeedBuilder {
 }
 
 /// Blocks between proof points, where every live receipt log is proven (a client sees its
-/// inputs' outcomes within this many blocks). At most half the receipt window, so a log whose
-/// header never comes is proven again before its outcomes leave the window.
-pub const RECEIPT_PROOF_BLOCKS: u64 = 16;
+/// inputs' outcomes within this many blocks): after each block whose successor's height is a
+/// multiple of it, so the headers they need are the ones the edge sends every
+/// `EdgeConfig::header_interval` (the same 20) anyway. At most half the receipt window, so a
+/// log whose header never comes is proven again before its outcomes leave the window.
+pub const RECEIPT_PROOF_BLOCKS: u64 = 20;
 const _: () = assert!(RECEIPT_PROOF_BLOCKS * 2 <= z3r0_sim::RECEIPT_WINDOW);
 
 /// The two halves of the game's state root.
@@ -125,7 +127,7 @@ impl FeedBuilder {
 
 impl FeedBuilder {
     /// The receipt logs to prove after `block`: every live one at a proof point (every
-    /// [`RECEIPT_PROOF_BLOCKS`] blocks, or half a window of ticks, whichever comes first), and
+    /// [`RECEIPT_PROOF_BLOCKS`] blocks, or after half a window of ticks without one), and
     /// between them the logs of keys whose actions in this block were refused or were more
     /// than an input frame (an edit, a claim: a player waits on those).
     fn receipts(
@@ -134,8 +136,12 @@ impl FeedBuilder {
         sim: &mut Sim,
         receipts: &[Receipt],
     ) -> BTreeMap<[u8; 32], ReceiptsEntry> {
-        let (height, tick) = self.last_proof;
-        let point = block.height >= height.saturating_add(RECEIPT_PROOF_BLOCKS)
+        let (_, tick) = self.last_proof;
+        // Ticks can run ahead of heights (skipped ticks): half a window of them is a point too.
+        let point = block
+            .height
+            .saturating_add(1)
+            .is_multiple_of(RECEIPT_PROOF_BLOCKS)
             || block.tick >= tick.saturating_add(z3r0_sim::RECEIPT_WINDOW / 2);
         let keys: std::collections::BTreeSet<[u8; 32]> = if point {
             self.last_proof = (block.height, block.tick);

@@ -57,7 +57,7 @@ async fn join(client: &mut EdgeClient, zone: &LocalZone) {
             assert!(i.rejections.is_empty(), "{i:?}");
             Some(())
         }
-        ClientEvent::Refused { nonce: n, reason } if *n == nonce => panic!("refused: {reason}"),
+        ClientEvent::Refused { nonce: n, kind } if *n == nonce => panic!("refused: {kind}"),
         _ => None,
     })
     .await;
@@ -256,8 +256,9 @@ async fn forged_and_foreign_inputs_are_refused() {
     forged.action.payload = frame(127).into();
     client.send_signed(&forged).unwrap();
     let reason = wait_for(&mut client, |e| match e {
-        ClientEvent::Refused { nonce, reason } if *nonce == forged.action.nonce => {
-            Some(reason.clone())
+        ClientEvent::Refused { nonce, kind } if *nonce == forged.action.nonce => {
+            assert_eq!(*kind, z3r0_chain::RejectionKind::BadSignature);
+            Some(kind.to_string())
         }
         ClientEvent::Included(i) if i.nonces.contains(&forged.action.nonce) => {
             panic!("forged input was included")
@@ -383,8 +384,8 @@ async fn closed_code(conn: &quinn::Connection) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
+    use z3r0_net::frame::{read_frame, write_frame};
     use z3r0_net::proto::{ClientControl, ServerControl};
-    use z3r0_net::server::{read_frame, write_frame};
     let zone = LocalZone::new(9);
     let edge = zone.serve(EdgeConfig::new(loopback()));
     let player: [u8; 32] =

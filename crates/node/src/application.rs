@@ -31,8 +31,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{debug, warn};
+use z3r0_chain::FinalityProof;
 use z3r0_chain::{Block, Hash, MAX_BLOCK_ACTIONS, Mempool, Snapshot, StateMachine};
-use z3r0_net::proto::FinalityProof;
 
 /// Where a submitted action came from. Each has its own mempool share and rate window, so the
 /// kinds must never share ids: a player's session must not spend a relaying peer's share.

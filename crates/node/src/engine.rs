@@ -260,7 +260,7 @@ impl<M: StateMachine + Snapshot> Validator<M> {
 /// (ending with the block digest) and each signer's index and signature.
 fn finality_proof(
     f: &simplex::types::Finalization<ed25519::Scheme, crate::block::BlockDigest>,
-) -> z3r0_net::proto::FinalityProof {
+) -> z3r0_chain::FinalityProof {
     use commonware_codec::Encode as _;
     let signatures = f
         .certificate
@@ -273,7 +273,7 @@ fn finality_proof(
             Some((index, bytes))
         })
         .collect();
-    z3r0_net::proto::FinalityProof {
+    z3r0_chain::FinalityProof {
         proposal: f.proposal.encode().to_vec(),
         signatures,
     }

@@ -15,7 +15,7 @@ use z3r0_ecs::Component;
 
 /// Ticks an outcome stays in its log. An edge proves logs at least once per this window's worth
 /// of blocks, so a client sees every outcome once.
-pub const RECEIPT_WINDOW: u64 = 32;
+pub const RECEIPT_WINDOW: u64 = 48;
 /// Nonces one outcome records. Verified blocks carry at most the mempool's per-player share
 /// (4 by default) per signer; any beyond this are left out of the receipt.
 pub const MAX_OUTCOME_NONCES: usize = 8;
@@ -93,12 +93,32 @@ impl Outcome {
     }
 }
 
-impl Write for Outcome {
-    fn write(&self, buf: &mut impl BufMut) {
-        UInt(self.tick).write(buf);
+/// Where the previous outcome of a log left off: each outcome is encoded against it (tick and
+/// nonce deltas), so a log of one input per tick costs a few bytes an entry.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    tick: u64,
+    nonce: u64,
+}
+
+/// A signed difference as an unsigned varint value (small either way).
+fn zigzag(delta: u64) -> u64 {
+    let d = delta as i64;
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> u64 {
+    ((z >> 1) as i64 ^ -((z & 1) as i64)) as u64
+}
+
+impl Outcome {
+    fn write_after(&self, at: &mut Cursor, buf: &mut impl BufMut) {
+        UInt(self.tick.wrapping_sub(at.tick)).write(buf);
+        at.tick = self.tick;
         self.nonce_count.write(buf);
-        for n in self.nonces() {
-            UInt(*n).write(buf);
+        for &n in self.nonces() {
+            UInt(zigzag(n.wrapping_sub(at.nonce))).write(buf);
+            at.nonce = n;
         }
         self.refusal_count.write(buf);
         for r in self.refusals() {
@@ -107,25 +127,34 @@ impl Write for Outcome {
             r.slot.unwrap_or(MOVEMENT).write(buf);
         }
     }
-}
 
-impl EncodeSize for Outcome {
-    fn encode_size(&self) -> usize {
-        let nonces: usize = self.nonces().iter().map(|n| UInt(*n).encode_size()).sum();
-        UInt(self.tick).encode_size() + 1 + nonces + 1 + 3 * self.refusals().len()
+    fn size_after(&self, at: &mut Cursor) -> usize {
+        let tick = UInt(self.tick.wrapping_sub(at.tick)).encode_size();
+        at.tick = self.tick;
+        let mut nonces = 0;
+        for &n in self.nonces() {
+            nonces += UInt(zigzag(n.wrapping_sub(at.nonce))).encode_size();
+            at.nonce = n;
+        }
+        tick + 1 + nonces + 1 + 3 * self.refusals().len()
     }
-}
 
-impl Read for Outcome {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        let mut o = Outcome::new(UInt::<u64>::read(buf)?.0);
+    fn read_after(at: &mut Cursor, buf: &mut impl Buf) -> Result<Self, CodecError> {
+        let delta = UInt::<u64>::read(buf)?.0;
+        let tick = at
+            .tick
+            .checked_add(delta)
+            .ok_or(CodecError::Invalid("Outcome", "tick overflows"))?;
+        at.tick = tick;
+        let mut o = Outcome::new(tick);
         let nonces = u8::read(buf)?;
         if usize::from(nonces) > MAX_OUTCOME_NONCES {
             return Err(CodecError::Invalid("Outcome", "too many nonces"));
         }
         for _ in 0..nonces {
-            o.push_nonce(UInt::<u64>::read(buf)?.0);
+            let n = at.nonce.wrapping_add(unzigzag(UInt::<u64>::read(buf)?.0));
+            at.nonce = n;
+            o.push_nonce(n);
         }
         let refusals = u8::read(buf)?;
         if usize::from(refusals) > MAX_OUTCOME_REFUSALS {
@@ -193,19 +222,21 @@ impl Write for ReceiptLog {
     fn write(&self, buf: &mut impl BufMut) {
         self.key.write(buf);
         (self.entries.len() as u8).write(buf);
+        let mut at = Cursor::default();
         for o in &self.entries {
-            o.write(buf);
+            o.write_after(&mut at, buf);
         }
     }
 }
 
 impl EncodeSize for ReceiptLog {
     fn encode_size(&self) -> usize {
+        let mut at = Cursor::default();
         32 + 1
             + self
                 .entries
                 .iter()
-                .map(EncodeSize::encode_size)
+                .map(|o| o.size_after(&mut at))
                 .sum::<usize>()
     }
 }
@@ -220,8 +251,9 @@ impl Read for ReceiptLog {
             return Err(CodecError::Invalid("ReceiptLog", "too many outcomes"));
         }
         let mut entries: Vec<Outcome> = Vec::with_capacity(usize::from(n));
+        let mut at = Cursor::default();
         for _ in 0..n {
-            let o = Outcome::read(buf)?;
+            let o = Outcome::read_after(&mut at, buf)?;
             if entries.last().is_some_and(|last| last.tick >= o.tick) {
                 return Err(CodecError::Invalid("ReceiptLog", "ticks out of order"));
             }
@@ -271,11 +303,31 @@ mod tests {
             o.push_nonce(n);
         }
         assert_eq!(o.nonces().len(), MAX_OUTCOME_NONCES);
-        let mut bytes = Outcome::new(1).encode().to_vec();
+        let mut log = ReceiptLog::new([2; 32]);
+        log.entries.push(Outcome::new(1));
+        let mut bytes = log.encode().to_vec();
         // No nonces, one refusal naming slot 0.
         bytes.truncate(bytes.len() - 1);
         bytes.extend_from_slice(&[1, 4, 2, 0]);
-        assert!(Outcome::decode(commonware_codec::Copying(bytes.as_slice())).is_err());
+        assert!(ReceiptLog::decode(commonware_codec::Copying(bytes.as_slice())).is_err());
+    }
+
+    #[test]
+    fn a_log_of_one_input_per_tick_costs_a_few_bytes_an_entry() {
+        let mut log = ReceiptLog::new([2; 32]);
+        for tick in 1_000_000..1_000_000 + RECEIPT_WINDOW {
+            log.current(tick).push_nonce(tick * 2);
+        }
+        let per_entry = (log.encode_size() - 33) as f64 / log.entries.len() as f64;
+        assert!(per_entry <= 4.5, "{per_entry} bytes an entry");
+        assert_eq!(log.encode().len(), log.encode_size());
+        assert_eq!(ReceiptLog::decode(log.encode()).unwrap(), log);
+        // Nonces that go down (the rules' direct execution numbers them per block) round-trip.
+        let mut odd = ReceiptLog::new([3; 32]);
+        for (tick, n) in [(5, 9), (6, 0), (7, u64::MAX)] {
+            odd.current(tick).push_nonce(n);
+        }
+        assert_eq!(ReceiptLog::decode(odd.encode()).unwrap(), odd);
     }
 
     #[test]

@@ -168,7 +168,7 @@ fn scenario() -> (Sim, usize) {
 
 /// The golden root of [`scenario`]. A change here is a consensus change: every node on every
 /// platform must compute this same value.
-const GOLDEN_ROOT: &str = "d3cba2d64d7b232f195b591c6c42069880ec58f2a9e78ff325942bbb7ea89f80";
+const GOLDEN_ROOT: &str = "75b5950f1357fb181b8abcdb32bd0fde0d81cb12cace348fbc1c6b7357607f97";
 
 #[test]
 fn golden_scenario_root() {

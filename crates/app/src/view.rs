@@ -6,7 +6,7 @@ use z3r0_render::terrain::pick_block;
 use z3r0_render::{Camera, EntityBox};
 use z3r0_sim::physics::{EYE, HALF_WIDTH, HEIGHT};
 
-use crate::game::Game;
+use z3r0_client::Game;
 
 /// Units of the rules' fixed point per metre.
 const UNIT: f64 = 1024.0;

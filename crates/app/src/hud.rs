@@ -5,7 +5,7 @@
 use z3r0_render::{Overlay, srgb};
 use z3r0_voxel::{BlockId, block_info};
 
-use crate::Game;
+use z3r0_client::Game;
 
 /// Blocks on the hotbar, slots 1–9.
 pub const HOTBAR: [BlockId; 9] = [
