@@ -1,14 +1,11 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
-mod client_cmd;
-mod client_window;
 mod devnet;
 mod genesis_cmd;
 mod node_cmd;
 mod probe_cmd;
 mod render_cmd;
 mod render_window;
-mod window_app;
 mod world_cmd;
 
 use anyhow::Result;
@@ -37,7 +34,7 @@ enum Command {
     /// Run one zone validator (consensus, storage, metrics) from its config.
     Node(node_cmd::NodeArgs),
     /// Play in a zone as a player over QUIC (headless, as a bot, with a screenshot).
-    Client(client_cmd::ClientArgs),
+    Client(z3r0_play::ClientArgs),
     /// Connect synthetic players to a node's QUIC edge and report latency and bandwidth.
     EdgeProbe(probe_cmd::ProbeArgs),
     /// Render a generated world offline to a PNG (or in a window) and print frame statistics.
@@ -59,6 +56,6 @@ fn main() -> Result<()> {
         Command::Devnet(args) => devnet::run(&args),
         Command::Render(args) => render_cmd::run(&args),
         Command::EdgeProbe(args) => probe_cmd::run(&args),
-        Command::Client(args) => client_cmd::run(&args),
+        Command::Client(args) => z3r0_play::run(&args),
     }
 }

@@ -69,23 +69,7 @@ pub fn parse_camera(s: &str) -> Result<Camera> {
     Ok(Camera::new(position, num(yaw, "YAW")? as f32, pitch as f32))
 }
 
-pub fn parse_size(s: &str) -> Result<(u32, u32)> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .with_context(|| format!("--size wants WIDTHxHEIGHT, got {s:?}"))?;
-    let w: u32 = w
-        .trim()
-        .parse()
-        .with_context(|| format!("--size width {w:?}"))?;
-    let h: u32 = h
-        .trim()
-        .parse()
-        .with_context(|| format!("--size height {h:?}"))?;
-    if w == 0 || h == 0 || w > 16384 || h > 16384 {
-        bail!("--size must be between 1x1 and 16384x16384, got {w}x{h}");
-    }
-    Ok((w, h))
-}
+pub use z3r0_play::live::parse_size;
 
 pub fn run(args: &RenderArgs) -> Result<()> {
     let camera = parse_camera(&args.camera)?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use z3r0_render::window::Acquired;
 
-use crate::window_app::{Live, WindowApp, handle_window_event};
+use z3r0_play::live::{Live, WindowApp, handle_window_event};
 use z3r0_render::winit::application::ApplicationHandler;
 use z3r0_render::winit::event::WindowEvent;
 use z3r0_render::winit::event_loop::ActiveEventLoop;

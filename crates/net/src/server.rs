@@ -915,10 +915,7 @@ fn on_update(
             || !ready_claims.is_empty()
             || !ready_inventory.is_empty()
             || !ready_receipts.is_empty()
-            || header.height >= *last_header_sent + shared.config.header_interval
-            || header
-                .height
-                .is_multiple_of(shared.config.header_interval.max(1)));
+            || header.height >= *last_header_sent + shared.config.header_interval);
     if need_header {
         send_event(&Event::Header(header.clone()))?;
         *last_header_sent = header.height;

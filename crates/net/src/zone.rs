@@ -2,7 +2,7 @@
 //! the game (`z3r0-sim`) into a [`TickUpdate`], and a chunk of the finalized state into a
 //! proven [`ChunkData`]. The validator node and the tests' local zones both use it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use commonware_codec::Encode as _;
 use z3r0_chain::Block;
@@ -23,15 +23,22 @@ pub struct FeedBuilder {
     parent_roots: (Hash, Hash),
     /// (height, tick) of the last block after which every live receipt log was proven.
     last_proof: (u64, u64),
+    /// Keys whose actions since the last prompt proof await an answer (an edit, a claim, a
+    /// refusal).
+    prompt: BTreeSet<[u8; 32]>,
 }
 
-/// Blocks between proof points, where every live receipt log is proven (a client sees its
-/// inputs' outcomes within this many blocks): after each block whose successor's height is a
-/// multiple of it, so the headers they need are the ones the edge sends every
-/// `EdgeConfig::header_interval` (the same 20) anyway. At most half the receipt window, so a
-/// log whose header never comes is proven again before its outcomes leave the window.
+/// Blocks between proof points, where every live receipt log is proven: after each block
+/// whose height is a multiple of it, so the header they need (the next block's) is the one an
+/// edge sends every `EdgeConfig::header_interval` (the same 20) anyway. At most half the receipt
+/// window, so a log whose header never comes is proven again before its outcomes leave it.
 pub const RECEIPT_PROOF_BLOCKS: u64 = 20;
 const _: () = assert!(RECEIPT_PROOF_BLOCKS * 2 <= z3r0_sim::RECEIPT_WINDOW);
+
+/// Blocks between prompt proofs of the logs whose keys await an answer: the edge's chunk edit
+/// interval (`EdgeConfig::edit_interval`, the same 10), so a builder's receipts share the
+/// header its chunk edits need.
+pub const RECEIPT_PROMPT_BLOCKS: u64 = 10;
 
 /// The two halves of the game's state root.
 pub fn roots(sim: &mut Sim) -> (Hash, Hash) {
@@ -44,6 +51,7 @@ impl FeedBuilder {
         Self {
             parent_roots: roots(sim),
             last_proof: (0, sim.tick()),
+            prompt: BTreeSet::new(),
         }
     }
 
@@ -127,47 +135,53 @@ impl FeedBuilder {
 
 impl FeedBuilder {
     /// The receipt logs to prove after `block`: every live one at a proof point (every
-    /// [`RECEIPT_PROOF_BLOCKS`] blocks, or after half a window of ticks without one), and
-    /// between them the logs of keys whose actions in this block were refused or were more
-    /// than an input frame (an edit, a claim: a player waits on those).
+    /// [`RECEIPT_PROOF_BLOCKS`] blocks, or after half a window of ticks without one), and every
+    /// [`RECEIPT_PROMPT_BLOCKS`] those of keys whose actions were refused or were more than an
+    /// input frame (an edit, a claim: a player waits on those).
     fn receipts(
         &mut self,
         block: &Block,
         sim: &mut Sim,
         receipts: &[Receipt],
     ) -> BTreeMap<[u8; 32], ReceiptsEntry> {
+        self.note_prompt(block, receipts);
         let (_, tick) = self.last_proof;
         // Ticks can run ahead of heights (skipped ticks): half a window of them is a point too.
-        let point = block
-            .height
-            .saturating_add(1)
-            .is_multiple_of(RECEIPT_PROOF_BLOCKS)
+        let point = block.height.is_multiple_of(RECEIPT_PROOF_BLOCKS)
             || block.tick >= tick.saturating_add(z3r0_sim::RECEIPT_WINDOW / 2);
-        let keys: std::collections::BTreeSet<[u8; 32]> = if point {
+        let keys: BTreeSet<[u8; 32]> = if point {
             self.last_proof = (block.height, block.tick);
+            self.prompt.clear();
             sim.receipt_logs().map(|(k, _)| *k).collect()
+        } else if block.height.is_multiple_of(RECEIPT_PROMPT_BLOCKS) {
+            std::mem::take(&mut self.prompt)
         } else {
-            let refused = receipts.iter().filter_map(|r| match r {
-                Receipt::Rejected {
-                    player,
-                    index: Some(_),
-                    ..
-                } => Some(*player),
-                _ => None,
-            });
-            let acted = block.actions.iter().filter_map(|a| {
-                let frame = matches!(
-                    z3r0_sim::Action::decode(a.action.payload.as_ref()),
-                    Ok(z3r0_sim::Action::Input(_))
-                );
-                let key = <[u8; 32]>::try_from(a.action.player.as_ref()).ok()?;
-                (!frame).then_some(key)
-            });
-            refused.chain(acted).collect()
+            BTreeSet::new()
         };
         keys.into_iter()
             .filter_map(|key| Some((key, receipts_entry(sim, &key, block.height)?)))
             .collect()
+    }
+
+    /// Notes the keys of `block` that await an answer.
+    fn note_prompt(&mut self, block: &Block, receipts: &[Receipt]) {
+        let refused = receipts.iter().filter_map(|r| match r {
+            Receipt::Rejected {
+                player,
+                index: Some(_),
+                ..
+            } => Some(*player),
+            _ => None,
+        });
+        let acted = block.actions.iter().filter_map(|a| {
+            let frame = matches!(
+                z3r0_sim::Action::decode(a.action.payload.as_ref()),
+                Ok(z3r0_sim::Action::Input(_))
+            );
+            let key = <[u8; 32]>::try_from(a.action.player.as_ref()).ok()?;
+            (!frame).then_some(key)
+        });
+        self.prompt.extend(refused.chain(acted));
     }
 }
 

@@ -542,11 +542,14 @@ async fn receipts_are_reported_only_when_proven() {
     *zone.lie_receipts.lock().unwrap() = common::ReceiptLie::Other(alice_key);
     send(&mut alice);
     let nonce = send(&mut bob);
+    // (Bob's own logs altered by the previous lie may still come first: refused as well.)
     let reason = wait_for(&mut bob, |e| match e {
         ClientEvent::Included(i) if i.nonces.contains(&nonce) => {
             panic!("another key's receipts were reported: {i:?}")
         }
-        ClientEvent::BadReceipts { reason } => Some(reason.clone()),
+        ClientEvent::BadReceipts { reason } if !reason.contains("records root") => {
+            Some(reason.clone())
+        }
         _ => None,
     })
     .await;

@@ -8,7 +8,8 @@ pub mod edge;
 pub mod engine;
 pub mod executor;
 pub mod explorer;
-pub mod genesis;
+/// Genesis and validator configuration (the runtime-free `z3r0-genesis` crate).
+pub use z3r0_genesis as genesis;
 pub mod gossip;
 pub mod metrics;
 pub mod process;

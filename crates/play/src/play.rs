@@ -1,4 +1,4 @@
-//! `z3r0 client`: a player connected to a zone node over QUIC. `--headless` plays without a
+//! The player command (`z3r0-play`, `z3r0 client`): a player connected to a zone node over QUIC. `--headless` plays without a
 //! window (as a bot with `--bot`), optionally taking a screenshot at the end.
 
 use std::net::SocketAddr;
@@ -75,8 +75,8 @@ pub fn run(args: &ClientArgs) -> Result<()> {
             z3r0_net::proto::MAX_RADIUS
         );
     }
-    let size = crate::render_cmd::parse_size(&args.size)?;
-    let genesis = z3r0_node::Genesis::load(&args.genesis).context("loading the genesis")?;
+    let size = crate::live::parse_size(&args.size)?;
+    let genesis = z3r0_genesis::Genesis::load(&args.genesis).context("loading the genesis")?;
     let keys = genesis
         .public_keys()
         .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
@@ -110,7 +110,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         let mut game = runtime.block_on(connect(args, &config, key, genesis.tick_ms))?;
         game.radius = args.radius;
         let stop = args.frames.map(u64::from);
-        crate::client_window::run(runtime, game, map, size, args.radius, stop)?
+        crate::windowed::run(runtime, game, map, size, args.radius, stop)?
     };
 
     let report = &game.stats;
@@ -178,10 +178,10 @@ pub fn run(args: &ClientArgs) -> Result<()> {
 /// Reads a key file, or creates it with a new random key.
 fn key_file(path: &std::path::Path, what: &str) -> Result<PrivateKey> {
     if path.exists() {
-        return Ok(z3r0_node::genesis::read_key(path)?);
+        return Ok(z3r0_genesis::read_key(path)?);
     }
-    let key = z3r0_node::genesis::random_key()?;
-    z3r0_node::genesis::write_key(path, &key)?;
+    let key = z3r0_genesis::random_key()?;
+    z3r0_genesis::write_key(path, &key)?;
     println!("created {what} key {}", path.display());
     Ok(key)
 }
@@ -212,8 +212,8 @@ async fn connect(
     .with_context(connecting)?;
     println!(
         "playing as account {} through session key {}",
-        z3r0_node::genesis::to_hex(&game.edge.account()[..4]),
-        z3r0_node::genesis::to_hex(&game.edge.public_key().as_ref()[..4])
+        z3r0_genesis::to_hex(&game.edge.account()[..4]),
+        z3r0_genesis::to_hex(&game.edge.public_key().as_ref()[..4])
     );
     Ok(game)
 }

@@ -30,7 +30,7 @@ use z3r0_render::winit::window::{CursorGrabMode, Window, WindowId};
 use z3r0_sim::Action;
 use z3r0_voxel::VoxelPos;
 
-use crate::window_app::Live;
+use crate::live::Live;
 
 /// How often the event loop wakes without events: to turn the view by the gamepad's stick and
 /// to notice that the other threads have ended.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use z3r0_render::window::{WindowAction, WindowSurface, window_action};
 use z3r0_render::winit::dpi::PhysicalSize;
 use z3r0_render::winit::event::WindowEvent;
@@ -12,6 +12,7 @@ use z3r0_render::winit::window::Window;
 use z3r0_render::{Gpu, GpuOptions, Renderer, RendererConfig};
 
 /// An open window ready to draw into.
+#[allow(missing_debug_implementations)] // GPU handles have nothing useful to print
 pub struct Live {
     pub window: Arc<Window>,
     pub gpu: Gpu,
@@ -88,4 +89,23 @@ pub fn handle_window_event(
         },
         WindowAction::Other => {}
     }
+}
+
+/// A window or image size from `WIDTHxHEIGHT`.
+pub fn parse_size(s: &str) -> Result<(u32, u32)> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .with_context(|| format!("--size wants WIDTHxHEIGHT, got {s:?}"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .with_context(|| format!("--size width {w:?}"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .with_context(|| format!("--size height {h:?}"))?;
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        bail!("--size must be between 1x1 and 16384x16384, got {w}x{h}");
+    }
+    Ok((w, h))
 }
