@@ -532,6 +532,40 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
 mod tests {
     use super::*;
 
+    /// Sources of different kinds with the same number never share a rate window: with the
+    /// sources once numbered as `u64`s, session k and peer k were both `(1 << 32) + k`.
+    #[test]
+    fn a_session_and_a_peer_of_the_same_number_do_not_share_a_rate() {
+        use commonware_cryptography::Signer as _;
+        let config = z3r0_chain::MempoolConfig {
+            peer_rate: 2,
+            player_rate: 100,
+            ..z3r0_chain::MempoolConfig::for_zone(z3r0_chain::ChainId::default(), 1)
+        };
+        let mut pool: Mempool<Source> = Mempool::new(config, z3r0_chain::Nonces::default(), 5);
+        let signed = |seed: u64| {
+            let key = commonware_cryptography::ed25519::PrivateKey::from_seed(seed);
+            z3r0_chain::Action {
+                player: key.public_key(),
+                zone: 1,
+                tick: 5,
+                nonce: 0,
+                payload: vec![1].into(),
+            }
+            .sign(&key, &z3r0_chain::ChainId::default())
+        };
+        for seed in 0..2 {
+            pool.submit(&Source::Session(0), signed(seed)).unwrap();
+        }
+        assert_eq!(
+            pool.submit(&Source::Session(0), signed(2)),
+            Err(z3r0_chain::Rejection::PeerRateLimited)
+        );
+        // Peer 0 and the load generator have their own windows.
+        pool.submit(&Source::Peer(Some(0)), signed(3)).unwrap();
+        pool.submit(&Source::Load, signed(4)).unwrap();
+    }
+
     #[test]
     fn proposals_far_ahead_of_the_clock_are_refused_at_once() {
         let pacing = Pacing {
