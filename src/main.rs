@@ -1,9 +1,7 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
-mod devnet;
 mod genesis_cmd;
 mod node_cmd;
-mod probe_cmd;
 mod render_cmd;
 mod render_window;
 mod world_cmd;
@@ -30,13 +28,13 @@ enum Command {
     Genesis(genesis_cmd::GenesisArgs),
     /// Run a whole zone here: validator processes, players and cheaters, a live dashboard and
     /// a report at the end.
-    Devnet(devnet::DevnetArgs),
+    Devnet(z3r0_devnet::DevnetArgs),
     /// Run one zone validator (consensus, storage, metrics) from its config.
     Node(node_cmd::NodeArgs),
     /// Play in a zone as a player over QUIC (headless, as a bot, with a screenshot).
     Client(z3r0_play::ClientArgs),
     /// Connect synthetic players to a node's QUIC edge and report latency and bandwidth.
-    EdgeProbe(probe_cmd::ProbeArgs),
+    EdgeProbe(z3r0_devnet::probe::ProbeArgs),
     /// Render a generated world offline to a PNG (or in a window) and print frame statistics.
     Render(render_cmd::RenderArgs),
 }
@@ -53,9 +51,9 @@ fn main() -> Result<()> {
         Command::World(args) => world_cmd::run(&args),
         Command::Genesis(args) => genesis_cmd::run(&args),
         Command::Node(args) => node_cmd::run(&args),
-        Command::Devnet(args) => devnet::run(&args),
+        Command::Devnet(args) => z3r0_devnet::run(&args),
         Command::Render(args) => render_cmd::run(&args),
-        Command::EdgeProbe(args) => probe_cmd::run(&args),
+        Command::EdgeProbe(args) => z3r0_devnet::probe::run(&args),
         Command::Client(args) => z3r0_play::run(&args),
     }
 }

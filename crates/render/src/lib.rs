@@ -16,6 +16,7 @@ pub mod camera;
 pub mod chunks;
 pub mod gpu;
 pub mod headless;
+pub mod map;
 pub mod occupancy;
 pub mod overlay;
 pub mod renderer;

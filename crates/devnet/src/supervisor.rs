@@ -34,7 +34,7 @@ pub struct Validator {
 impl Validator {
     pub fn new(index: usize, dir: PathBuf) -> Result<Self> {
         let config = dir.join("config.toml");
-        let (cfg, _, _) = z3r0_node::ValidatorConfig::load(&config)
+        let (cfg, _, _) = z3r0_genesis::ValidatorConfig::load(&config)
             .with_context(|| format!("loading {}", config.display()))?;
         Ok(Self {
             index,

@@ -54,7 +54,7 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     if args.players == 0 || args.players > 1_000 {
         bail!("--players must be between 1 and 1000, got {}", args.players);
     }
-    let genesis = z3r0_node::Genesis::load(&args.genesis).context("loading the genesis")?;
+    let genesis = z3r0_genesis::Genesis::load(&args.genesis).context("loading the genesis")?;
     let keys = genesis
         .public_keys()
         .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;

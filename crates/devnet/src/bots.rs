@@ -76,7 +76,7 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> BotHandle {
     let key = bot_key(seed, index);
-    let short_key = z3r0_node::genesis::to_hex(&key.public_key().as_ref()[..4]);
+    let short_key = z3r0_genesis::to_hex(&key.public_key().as_ref()[..4]);
     let stats = Arc::new(Mutex::new(BotStats::default()));
     config.server = server;
     runtime.spawn(play(
