@@ -826,17 +826,14 @@ async fn run_session(
                     }
                     Err(broadcast::error::RecvError::Closed) => break Ok(()),
                 };
-                if let Err(e) = on_update(
-                    shared,
-                    conn,
-                    &update,
-                    &player_bytes,
-                    &account,
-                    &mut snapshots,
-                    &mut chunks,
-                    &mut last_header_sent,
-                    &send_event,
-                ) {
+                let view = SessionView {
+                    player: &player_bytes,
+                    account: &account,
+                    snapshots: &mut snapshots,
+                    chunks: &mut chunks,
+                    last_header_sent: &mut last_header_sent,
+                };
+                if let Err(e) = on_update(shared, conn, &update, view, &send_event) {
                     break Err(e);
                 }
             }
@@ -859,18 +856,34 @@ async fn run_session(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one session has been sent and is owed: who it plays as, its snapshot encoder, its
+/// chunk stream and the height of the last header it got.
+struct SessionView<'a> {
+    /// The signing key (its receipt log is the session's).
+    player: &'a [u8; 32],
+    /// The account it plays (its body, inventory and movement outcomes).
+    account: &'a [u8; 32],
+    snapshots: &'a mut SnapshotWriter,
+    chunks: &'a mut ChunkStream,
+    last_header_sent: &'a mut u64,
+}
+
+/// Sends the session what a finalized block brings it: a snapshot datagram, the header when
+/// something proven needs it, its receipts, claims, inventory and chunks.
 fn on_update(
     shared: &Shared,
     conn: &quinn::Connection,
     update: &TickUpdate,
-    player: &[u8; 32],
-    account: &[u8; 32],
-    snapshots: &mut SnapshotWriter,
-    chunks: &mut ChunkStream,
-    last_header_sent: &mut u64,
+    view: SessionView<'_>,
     send_event: &impl Fn(&Event) -> Result<(), SessionEnd>,
 ) -> SessionResult {
+    let SessionView {
+        player,
+        account,
+        snapshots,
+        chunks,
+        last_header_sent,
+    } = view;
     let header = &update.header;
     chunks.height = header.height;
     // The body is the account's; outcomes are the signer's (its nonces).
