@@ -643,71 +643,16 @@ async fn run_session(
     conn: &quinn::Connection,
     session: u64,
 ) -> SessionResult {
-    // One deadline for the whole authentication: stream, hello, challenge, signature.
-    let (_control_send, mut control_recv, (player, account)) =
-        tokio::time::timeout(shared.config.auth_timeout, async {
-            let (mut send, mut recv) = conn
-                .accept_bi()
-                .await
-                .map_err(|e| SessionEnd::Closed(e.to_string()))?;
-            let player = authenticate(shared, &mut send, &mut recv).await?;
-            Ok::<_, SessionEnd>((send, recv, player))
-        })
-        .await
-        .map_err(|_| SessionEnd::Auth("authentication timed out".to_string()))??;
+    let (_control_send, control_recv, player, account) = accept_session(shared, conn).await?;
     let player_bytes: [u8; 32] = player
         .encode()
         .as_ref()
         .try_into()
         .map_err(|_| SessionEnd::Auth("player key encoding".to_string()))?;
     info!(remote = %conn.remote_address(), player = %player, "player authenticated");
-
-    // Events go through a bounded queue to one writer task: a client that stops reading
-    // fills it and is closed, instead of growing the node's memory.
-    let events_stream = conn
-        .open_uni()
-        .await
-        .map_err(|e| SessionEnd::Closed(e.to_string()))?;
-    let (events, mut queued) = mpsc::channel::<Vec<u8>>(shared.config.event_queue);
-    // Bytes waiting in the queue: frames may be large (chunks), so bound bytes, not just count.
-    let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let writer_bytes = queued_bytes.clone();
-    let writer = tokio::spawn(async move {
-        let mut stream = events_stream;
-        while let Some(frame) = queued.recv().await {
-            writer_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
-            if write_frame(&mut stream, &frame).await.is_err() {
-                break;
-            }
-        }
-        let _ = stream.finish();
-    });
-    let max_bytes = shared.config.event_queue_bytes;
-    let send_event = |event: &Event| -> Result<(), SessionEnd> {
-        let frame = event.encode();
-        let len = frame.len();
-        if queued_bytes.fetch_add(len, Ordering::Relaxed) + len > max_bytes {
-            return Err(SessionEnd::Slow);
-        }
-        events.try_send(frame).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SessionEnd::Slow,
-            mpsc::error::TrySendError::Closed(_) => {
-                SessionEnd::Closed("event stream closed".into())
-            }
-        })
-    };
-    // Control frames are read by their own task: a frame read is not cancel-safe, so it must
-    // not race datagrams and updates in the select below.
-    let (control_tx, mut control_frames) = mpsc::channel::<Result<Option<Vec<u8>>, NetError>>(8);
-    let control_reader = tokio::spawn(async move {
-        loop {
-            let frame = read_frame(&mut control_recv).await;
-            let end = !matches!(frame, Ok(Some(_)));
-            if control_tx.send(frame).await.is_err() || end {
-                return;
-            }
-        }
-    });
+    let (events, writer) = EventQueue::open(conn, &shared.config).await?;
+    let send_event = |event: &Event| events.send(event);
+    let (mut control_frames, control_reader) = read_control(control_recv);
 
     let mut updates = shared.feed.subscribe();
     let mut snapshots = SnapshotWriter::new(
@@ -725,12 +670,7 @@ async fn run_session(
         .waiting_inventory
         .extend(shared.backend.inventory(&account));
     let mut last_header_sent = 0u64;
-    // Refused nonces, with the tick of the refusal: a client resending a refused action hears
-    // once, a player who sends it again much later (a replay) hears again.
-    let mut nonces_refused: BTreeMap<u64, u64> = BTreeMap::new();
-    // Nonces this session got into the mempool: clients resend inputs against loss, and a
-    // resent copy coming back as a duplicate or replay is no news to them.
-    let mut nonces_accepted: BTreeSet<u64> = BTreeSet::new();
+    let mut inputs = InputLedger::default();
 
     let result = loop {
         tokio::select! {
@@ -742,51 +682,18 @@ async fn run_session(
                 if !datagram_budget.take() {
                     break Err(SessionEnd::Rate("datagrams"));
                 }
-                match ClientDatagram::decode(&bytes) {
-                    Err(e) => break Err(malformed(e)),
-                    Ok(ClientDatagram::Ack(tick)) => snapshots.ack(tick),
-                    Ok(ClientDatagram::Input(action)) => {
-                        let action = match SignedAction::decode(&action) {
-                            Ok(a) => a,
-                            Err(e) => break Err(malformed(format!("input: {e}"))),
-                        };
-                        if action.action.player != player {
-                            break Err(SessionEnd::ForeignInput);
-                        }
-                        let (nonce, tick) = (action.action.nonce, action.action.tick);
-                        let now = shared.backend.current_tick();
-                        match shared.backend.submit(session, action) {
-                            Ok(()) => {
-                                nonces_accepted.insert(nonce);
-                                if nonces_accepted.len() > 1024 {
-                                    nonces_accepted.pop_first();
-                                }
-                            }
-                            // A resend of an action this session got in: pending, or final
-                            // while its tick is recent.
-                            Err(z3r0_chain::Rejection::Duplicate(_))
-                                if nonces_accepted.contains(&nonce) => {}
-                            Err(z3r0_chain::Rejection::Replay { .. })
-                                if nonces_accepted.contains(&nonce)
-                                    && tick.saturating_add(RESEND_TICKS) >= now => {}
-                            // Report a refused nonce once per resend window.
-                            Err(reason) => {
-                                let repeat = nonces_refused
-                                    .get(&nonce)
-                                    .is_some_and(|&at| at.saturating_add(RESEND_TICKS) > now);
-                                if !repeat {
-                                    nonces_refused.insert(nonce, now);
-                                    if nonces_refused.len() > 1024 {
-                                        nonces_refused.pop_first();
-                                    }
-                                    let event = Event::Refused { nonce, kind: reason.kind() };
-                                    if let Err(e) = send_event(&event) {
-                                        break Err(e);
-                                    }
-                                }
-                            }
-                        }
+                let handled = match ClientDatagram::decode(&bytes) {
+                    Err(e) => Err(malformed(e)),
+                    Ok(ClientDatagram::Ack(tick)) => {
+                        snapshots.ack(tick);
+                        Ok(())
                     }
+                    Ok(ClientDatagram::Input(action)) => {
+                        inputs.submit(shared, session, &player, &action, &send_event)
+                    }
+                };
+                if let Err(e) = handled {
+                    break Err(e);
                 }
             }
             frame = control_frames.recv() => {
@@ -798,15 +705,8 @@ async fn run_session(
                 if !control_budget.take() {
                     break Err(SessionEnd::Rate("control messages"));
                 }
-                match ClientControl::decode(&frame) {
-                    Ok(ClientControl::Subscribe { center, radius, known }) => {
-                        if radius > MAX_RADIUS {
-                            break Err(malformed("subscription radius"));
-                        }
-                        chunks.subscribe(center, radius, shared.config.chunk_hysteresis, known);
-                    }
-                    Ok(_) => break Err(malformed("hello or auth after authentication")),
-                    Err(e) => break Err(malformed(e)),
+                if let Err(e) = on_control(shared, &frame, &mut chunks) {
+                    break Err(e);
                 }
             }
             update = updates.recv() => {
@@ -814,14 +714,7 @@ async fn run_session(
                     Ok(u) => u,
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         warn!(player = %player, skipped = n, "session lagged behind the chain");
-                        chunks.recheck();
-                        // The claims those blocks changed are lost with them: prove again
-                        // every claim sent (held, changed or released now), and send the
-                        // ones made meanwhile.
-                        let sent: Vec<_> = chunks.claims_sent.iter().map(|(&c, &e)| (c, e)).collect();
-                        chunks.waiting_claims.extend(shared.backend.prove_claims(&sent));
-                        chunks.waiting_claims.push(shared.backend.claims());
-                        chunks.waiting_inventory.extend(shared.backend.inventory(&account));
+                        catch_up(shared, &mut chunks, &account);
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => break Ok(()),
@@ -854,6 +747,195 @@ async fn run_session(
     }
     conn.close(quinn::VarInt::from_u32(close::DONE), b"session over");
     result
+}
+
+/// Accepts the session's control stream and authenticates the player, all within the
+/// authentication deadline. Returns the control stream, the player's key and its account.
+async fn accept_session(
+    shared: &Arc<Shared>,
+    conn: &quinn::Connection,
+) -> Result<(quinn::SendStream, quinn::RecvStream, PublicKey, [u8; 32]), SessionEnd> {
+    let (send, recv, (player, account)) = tokio::time::timeout(shared.config.auth_timeout, async {
+        let (mut send, mut recv) = conn
+            .accept_bi()
+            .await
+            .map_err(|e| SessionEnd::Closed(e.to_string()))?;
+        let player = authenticate(shared, &mut send, &mut recv).await?;
+        Ok::<_, SessionEnd>((send, recv, player))
+    })
+    .await
+    .map_err(|_| SessionEnd::Auth("authentication timed out".to_string()))??;
+    Ok((send, recv, player, account))
+}
+
+/// The session's events, through a bounded queue to one writer task: a client that stops
+/// reading fills it and is closed, instead of growing the node's memory.
+struct EventQueue {
+    queue: mpsc::Sender<Vec<u8>>,
+    /// Bytes waiting in the queue: frames may be large (chunks), so bytes are bounded too.
+    queued_bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
+}
+
+impl EventQueue {
+    /// Opens the event stream and starts its writer task.
+    async fn open(
+        conn: &quinn::Connection,
+        config: &EdgeConfig,
+    ) -> Result<(Self, tokio::task::JoinHandle<()>), SessionEnd> {
+        let mut stream = conn
+            .open_uni()
+            .await
+            .map_err(|e| SessionEnd::Closed(e.to_string()))?;
+        let (queue, mut queued) = mpsc::channel::<Vec<u8>>(config.event_queue);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let writer_bytes = queued_bytes.clone();
+        let writer = tokio::spawn(async move {
+            while let Some(frame) = queued.recv().await {
+                writer_bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+                if write_frame(&mut stream, &frame).await.is_err() {
+                    break;
+                }
+            }
+            let _ = stream.finish();
+        });
+        let events = Self {
+            queue,
+            queued_bytes,
+            max_bytes: config.event_queue_bytes,
+        };
+        Ok((events, writer))
+    }
+
+    fn send(&self, event: &Event) -> Result<(), SessionEnd> {
+        let frame = event.encode();
+        let len = frame.len();
+        if self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len > self.max_bytes {
+            return Err(SessionEnd::Slow);
+        }
+        self.queue.try_send(frame).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SessionEnd::Slow,
+            mpsc::error::TrySendError::Closed(_) => {
+                SessionEnd::Closed("event stream closed".into())
+            }
+        })
+    }
+}
+
+type ControlFrames = mpsc::Receiver<Result<Option<Vec<u8>>, NetError>>;
+
+/// Reads control frames on a task of their own: a frame read is not cancel-safe, so it must
+/// not race datagrams and updates in the session's select.
+fn read_control(mut recv: quinn::RecvStream) -> (ControlFrames, tokio::task::JoinHandle<()>) {
+    let (tx, frames) = mpsc::channel(8);
+    let reader = tokio::spawn(async move {
+        loop {
+            let frame = read_frame(&mut recv).await;
+            let end = !matches!(frame, Ok(Some(_)));
+            if tx.send(frame).await.is_err() || end {
+                return;
+            }
+        }
+    });
+    (frames, reader)
+}
+
+/// What the session told its player about its inputs.
+#[derive(Default)]
+struct InputLedger {
+    /// Refused nonces, with the tick of the refusal: a client resending a refused action
+    /// hears once, a player who sends it again much later (a replay) hears again.
+    refused: BTreeMap<u64, u64>,
+    /// Nonces this session got into the mempool: clients resend inputs against loss, and a
+    /// resent copy coming back as a duplicate or replay is no news to them.
+    accepted: BTreeSet<u64>,
+}
+
+impl InputLedger {
+    /// Submits a signed input from the session's player, telling it of a refusal once per
+    /// resend window.
+    fn submit(
+        &mut self,
+        shared: &Shared,
+        session: u64,
+        player: &PublicKey,
+        bytes: &[u8],
+        send_event: &impl Fn(&Event) -> Result<(), SessionEnd>,
+    ) -> Result<(), SessionEnd> {
+        let action = SignedAction::decode(bytes).map_err(|e| malformed(format!("input: {e}")))?;
+        if action.action.player != *player {
+            return Err(SessionEnd::ForeignInput);
+        }
+        let (nonce, tick) = (action.action.nonce, action.action.tick);
+        let now = shared.backend.current_tick();
+        match shared.backend.submit(session, action) {
+            Ok(()) => {
+                self.accepted.insert(nonce);
+                if self.accepted.len() > 1024 {
+                    self.accepted.pop_first();
+                }
+                Ok(())
+            }
+            // A resend of an action this session got in: pending, or final while its tick is
+            // recent.
+            Err(z3r0_chain::Rejection::Duplicate(_)) if self.accepted.contains(&nonce) => Ok(()),
+            Err(z3r0_chain::Rejection::Replay { .. })
+                if self.accepted.contains(&nonce) && tick.saturating_add(RESEND_TICKS) >= now =>
+            {
+                Ok(())
+            }
+            Err(reason) => {
+                let repeat = self
+                    .refused
+                    .get(&nonce)
+                    .is_some_and(|&at| at.saturating_add(RESEND_TICKS) > now);
+                if repeat {
+                    return Ok(());
+                }
+                self.refused.insert(nonce, now);
+                if self.refused.len() > 1024 {
+                    self.refused.pop_first();
+                }
+                send_event(&Event::Refused {
+                    nonce,
+                    kind: reason.kind(),
+                })
+            }
+        }
+    }
+}
+
+/// A control frame after authentication: only subscriptions are allowed.
+fn on_control(shared: &Shared, frame: &[u8], chunks: &mut ChunkStream) -> Result<(), SessionEnd> {
+    match ClientControl::decode(frame).map_err(malformed)? {
+        ClientControl::Subscribe {
+            center,
+            radius,
+            known,
+        } => {
+            if radius > MAX_RADIUS {
+                return Err(malformed("subscription radius"));
+            }
+            chunks.subscribe(center, radius, shared.config.chunk_hysteresis, known);
+            Ok(())
+        }
+        _ => Err(malformed("hello or auth after authentication")),
+    }
+}
+
+/// After the session lagged behind the feed: the chunks are checked again, and the claims
+/// those blocks changed are lost with them, so every claim sent is proven again (held, changed
+/// or released now), with the ones made meanwhile and the inventory.
+fn catch_up(shared: &Shared, chunks: &mut ChunkStream, account: &[u8; 32]) {
+    chunks.recheck();
+    let sent: Vec<_> = chunks.claims_sent.iter().map(|(&c, &e)| (c, e)).collect();
+    chunks
+        .waiting_claims
+        .extend(shared.backend.prove_claims(&sent));
+    chunks.waiting_claims.push(shared.backend.claims());
+    chunks
+        .waiting_inventory
+        .extend(shared.backend.inventory(account));
 }
 
 /// What one session has been sent and is owed: who it plays as, its snapshot encoder, its
