@@ -11,6 +11,7 @@ pub mod explorer;
 /// Genesis and validator configuration (the runtime-free `z3r0-genesis` crate).
 pub use z3r0_genesis as genesis;
 pub mod gossip;
+pub mod http;
 pub mod metrics;
 pub mod process;
 pub mod simnet;

@@ -5,7 +5,7 @@
 use crate::application::{Finalized, Observer, Pacing};
 use crate::block::MAX_BLOCK_BYTES;
 use crate::engine::{self, Channels, Timeouts, ValidatorSetup, channel};
-use crate::explorer::{Explorer, KEPT_BLOCKS};
+use crate::explorer::Explorer;
 use crate::genesis::{Genesis, ValidatorConfig, to_hex};
 use commonware_codec::Encode as _;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519::PrivateKey};
@@ -26,7 +26,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tracing::{error, info, warn};
 use z3r0_chain::{Action, MempoolConfig};
 use z3r0_sim::Sim;
@@ -325,60 +324,17 @@ async fn stdin_closed(enabled: bool) {
     }
 }
 
-/// The answer to one HTTP request: status line, content type, body.
-fn route(
-    context: &commonware_runtime::tokio::Context,
-    explorer: &Explorer,
-    target: &str,
-) -> (&'static str, &'static str, String) {
-    const JSON: &str = "application/json";
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    };
-    let json = |value: Result<String, serde_json::Error>| match value {
-        Ok(body) => ("200 OK", JSON, body),
-        Err(e) => ("500 Internal Server Error", "text/plain", e.to_string()),
-    };
-    match path {
-        "/" | "/metrics" => ("200 OK", "text/plain; version=0.0.4", context.encode()),
-        "/api/map" => json(serde_json::to_string(&explorer.map())),
-        "/api/blocks" => {
-            let limit = param("limit").unwrap_or(20) as usize;
-            json(serde_json::to_string(
-                &explorer.recent(param("after").unwrap_or(0), limit),
-            ))
-        }
-        _ => match path.strip_prefix("/api/block/").map(str::parse::<u64>) {
-            Some(Ok(height)) => match explorer.block(height) {
-                Some(block) => json(serde_json::to_string(&block)),
-                None => (
-                    "404 Not Found",
-                    "text/plain",
-                    format!("block {height} is not among the last {KEPT_BLOCKS} finalized here"),
-                ),
-            },
-            _ => (
-                "404 Not Found",
-                "text/plain",
-                format!("no such page: {path}"),
-            ),
-        },
-    }
-}
-
-/// Serves the runtime's metrics registry (ours included) as Prometheus text at `/metrics`, and
-/// the explorer as JSON under `/api/`, on `addr`.
+/// Serves the node's HTTP endpoint ([`crate::http`]) on `addr`.
 fn serve_http(
     context: &commonware_runtime::tokio::Context,
     addr: SocketAddr,
     explorer: Arc<Explorer>,
 ) {
     context.child("metrics").spawn(move |ctx| async move {
+        // The registry is the runtime's: this task's context renders all of it.
+        let registry = Mutex::new(ctx);
+        let metrics: crate::http::MetricsText =
+            Arc::new(move || registry.lock().map(|ctx| ctx.encode()).unwrap_or_default());
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -387,28 +343,8 @@ fn serve_http(
             }
         };
         info!(%addr, "metrics at /metrics, explorer at /api/");
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else { continue };
-            // One small GET per connection: its first line is all we need.
-            let mut request = [0u8; 1024];
-            let n = tokio::time::timeout(Duration::from_secs(1), socket.read(&mut request))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or(0);
-            let head = String::from_utf8_lossy(&request[..n]);
-            let target = head
-                .lines()
-                .next()
-                .and_then(|l| l.strip_prefix("GET "))
-                .and_then(|l| l.split(' ').next())
-                .unwrap_or("/");
-            let (status, content_type, body) = route(&ctx, &explorer, target);
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = socket.write_all(response.as_bytes()).await;
+        if let Err(e) = axum::serve(listener, crate::http::router(metrics, explorer)).await {
+            error!(%addr, error = %e, "the HTTP endpoint stopped");
         }
     });
 }
