@@ -1,21 +1,27 @@
-//! The devnet's dashboard on loopback: one page (`dashboard.html`), a stream of live stats as
-//! server-sent events, a top-down picture of the zone, and block details fetched from a
-//! running validator's explorer.
+//! The devnet's dashboard on loopback, served by axum: one page (`dashboard.html`), a stream of
+//! live stats as server-sent events, a top-down picture of the zone, and block details fetched
+//! from a running validator's explorer.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::stats::http_get;
 
 const PAGE: &str = include_str!("dashboard.html");
-/// Open dashboard connections at most (each page holds one event stream).
-const MAX_CONNECTIONS: usize = 64;
+/// Open event streams at most (each page holds one); more are refused, not queued.
+const MAX_STREAMS: usize = 64;
 
 #[derive(Debug)]
 pub struct Dashboard {
@@ -24,6 +30,7 @@ pub struct Dashboard {
     /// Explorer endpoints of the validators now running.
     pub explorers: Mutex<Vec<SocketAddr>>,
     terrain_png: Vec<u8>,
+    streams: Arc<Semaphore>,
 }
 
 impl Dashboard {
@@ -32,6 +39,7 @@ impl Dashboard {
             stats: watch::channel(Arc::new("{}".to_string())).0,
             explorers: Mutex::new(Vec::new()),
             terrain_png,
+            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
         })
     }
 
@@ -44,6 +52,19 @@ impl Dashboard {
     }
 }
 
+/// The dashboard's routes.
+pub fn router(dashboard: Arc<Dashboard>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/index.html", get(page))
+        .route("/terrain.png", get(terrain))
+        .route("/events", get(events))
+        .route("/api/stats", get(stats))
+        .route("/api/block/{height}", get(block))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such page") })
+        .with_state(dashboard)
+}
+
 /// Binds `addr` and serves the dashboard on `runtime` until the process ends.
 pub fn serve(
     runtime: &tokio::runtime::Runtime,
@@ -54,109 +75,77 @@ pub fn serve(
         format!("cannot serve the dashboard on {addr} (choose another with --dashboard)")
     })?;
     let bound = listener.local_addr()?;
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     runtime.spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                continue;
-            };
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                // Too many open pages: refuse this one rather than queue it.
-                drop(socket);
-                continue;
-            };
-            let dashboard = dashboard.clone();
-            tokio::spawn(async move {
-                if let Err(e) = handle(socket, &dashboard).await {
-                    tracing::debug!(error = %e, "dashboard connection");
-                }
-                drop(permit);
-            });
+        if let Err(e) = axum::serve(listener, router(dashboard)).await {
+            tracing::warn!(error = %e, "the dashboard stopped");
         }
     });
     Ok(bound)
 }
 
-async fn respond(
-    socket: &mut TcpStream,
-    status: &str,
-    content_type: &str,
-    body: &[u8],
-) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    socket.write_all(head.as_bytes()).await?;
-    socket.write_all(body).await
+/// A response the browser must not cache (every figure is live).
+fn fresh(content_type: &'static str, body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
-async fn handle(mut socket: TcpStream, dashboard: &Dashboard) -> std::io::Result<()> {
-    let mut request = [0u8; 2048];
-    let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut request))
-        .await
-        .unwrap_or(Ok(0))?;
-    let head = String::from_utf8_lossy(&request[..n]);
-    let Some(target) = head
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("GET "))
-        .and_then(|l| l.split(' ').next())
-    else {
-        return respond(&mut socket, "400 Bad Request", "text/plain", b"GET only").await;
+async fn page() -> Response {
+    fresh("text/html; charset=utf-8", PAGE)
+}
+
+async fn terrain(State(d): State<Arc<Dashboard>>) -> Response {
+    fresh("image/png", d.terrain_png.clone())
+}
+
+async fn stats(State(d): State<Arc<Dashboard>>) -> Response {
+    let stats = d.stats.borrow().clone();
+    fresh("application/json", stats.as_str().to_string())
+}
+
+/// A block's details from a running validator's explorer.
+async fn block(State(d): State<Arc<Dashboard>>, Path(height): Path<u64>) -> Response {
+    let answer = match d.explorer() {
+        Some(node) => http_get(node, &format!("/api/block/{height}")).await,
+        None => None,
     };
-    let path = target.split('?').next().unwrap_or(target);
-    match path {
-        "/" | "/index.html" => {
-            respond(
-                &mut socket,
-                "200 OK",
-                "text/html; charset=utf-8",
-                PAGE.as_bytes(),
-            )
-            .await
-        }
-        "/terrain.png" => respond(&mut socket, "200 OK", "image/png", &dashboard.terrain_png).await,
-        "/events" => events(socket, dashboard).await,
-        "/api/stats" => {
-            let stats = dashboard.stats.borrow().clone();
-            respond(&mut socket, "200 OK", "application/json", stats.as_bytes()).await
-        }
-        _ if path.starts_with("/api/block/") => {
-            let answer = match dashboard.explorer() {
-                Some(node) => http_get(node, path).await,
-                None => None,
-            };
-            match answer {
-                Some((200, body)) => {
-                    respond(&mut socket, "200 OK", "application/json", body.as_bytes()).await
-                }
-                Some((_, body)) => {
-                    respond(&mut socket, "404 Not Found", "text/plain", body.as_bytes()).await
-                }
-                None => {
-                    let body = b"no validator is answering right now";
-                    respond(&mut socket, "503 Service Unavailable", "text/plain", body).await
-                }
-            }
-        }
-        _ => respond(&mut socket, "404 Not Found", "text/plain", b"no such page").await,
+    match answer {
+        Some((200, body)) => fresh("application/json", body),
+        Some((_, body)) => (StatusCode::NOT_FOUND, body).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no validator is answering right now",
+        )
+            .into_response(),
     }
 }
 
 /// Server-sent events: the newest stats each time they change, until the page goes away.
-async fn events(mut socket: TcpStream, dashboard: &Dashboard) -> std::io::Result<()> {
-    socket
-        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: keep-alive\r\n\r\nretry: 1000\n\n")
-        .await?;
-    let mut stats = dashboard.stats.subscribe();
-    loop {
-        let data = stats.borrow_and_update().clone();
-        socket
-            .write_all(format!("event: stats\ndata: {data}\n\n").as_bytes())
-            .await?;
-        if stats.changed().await.is_err() {
-            return Ok(());
-        }
-    }
+async fn events(State(d): State<Arc<Dashboard>>) -> Response {
+    let Ok(permit) = d.streams.clone().try_acquire_owned() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many open dashboards").into_response();
+    };
+    let stream = futures::stream::unfold(
+        (d.stats.subscribe(), permit, true),
+        |(mut stats, permit, first): (_, OwnedSemaphorePermit, bool)| async move {
+            if !first && stats.changed().await.is_err() {
+                return None;
+            }
+            let data = stats.borrow_and_update().clone();
+            let mut event = Event::default().event("stats").data(data.as_str());
+            if first {
+                // The page reconnects a second after a lost stream.
+                event = event.retry(Duration::from_secs(1));
+            }
+            Some((Ok::<_, Infallible>(event), (stats, permit, false)))
+        },
+    );
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
