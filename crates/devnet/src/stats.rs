@@ -72,17 +72,12 @@ pub struct Finalized {
 }
 
 pub fn parse_audit_line(line: &str) -> Option<Finalized> {
-    let mut f = line.split(' ');
-    let height = f.next()?.parse().ok()?;
-    let _digest = f.next()?;
-    let root = f.next()?.to_string();
-    let at_ms = f.next()?.parse().ok()?;
-    let latency_us = f.next()?.parse().ok();
+    let line: z3r0_genesis::AuditLine = line.parse().ok()?;
     Some(Finalized {
-        height,
-        root,
-        at_ms,
-        latency_us,
+        height: line.height,
+        root: z3r0_genesis::to_hex(&line.root),
+        at_ms: line.at_ms,
+        latency_us: line.latency_us,
     })
 }
 
@@ -229,19 +224,33 @@ mod tests {
         }
     }
 
+    /// A line as a validator writes it.
+    fn audit(height: u64, root: u8, at_ms: u64, latency_us: Option<u64>) -> String {
+        z3r0_genesis::AuditLine {
+            height,
+            digest: [0xab; 32],
+            root: [root; 32],
+            at_ms,
+            latency_us,
+        }
+        .to_string()
+    }
+
     #[test]
     fn audit_lines_parse_with_and_without_latency() {
         assert_eq!(
-            parse_audit_line("7 ab cd 1700000000000 1234"),
+            parse_audit_line(&audit(7, 0xcd, 1_700_000_000_000, Some(1234))),
             Some(Finalized {
                 height: 7,
-                root: "cd".into(),
+                root: "cd".repeat(32),
                 at_ms: 1_700_000_000_000,
                 latency_us: Some(1234)
             })
         );
         assert_eq!(
-            parse_audit_line("7 ab cd 5 -").unwrap().latency_us,
+            parse_audit_line(&audit(7, 0xcd, 5, None))
+                .unwrap()
+                .latency_us,
             None,
             "replayed blocks have no latency"
         );
@@ -253,14 +262,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("z3r0-tail-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("finalized.log");
-        std::fs::write(&path, "1 a r1 10 5\n2 b r2 11").unwrap();
+        let second = audit(2, 2, 11, Some(6));
+        let (head, tail_of_second) = second.split_at(second.len() - 2);
+        std::fs::write(&path, format!("{}\n{head}", audit(1, 1, 10, Some(5)))).unwrap();
         let mut tail = AuditTail::new(path.clone());
         assert_eq!(tail.read_new().len(), 1);
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .unwrap();
-        std::io::Write::write_all(&mut f, b" 6\n3 c r3 12 -\n").unwrap();
+        let rest = format!("{tail_of_second}\n{}\n", audit(3, 3, 12, None));
+        std::io::Write::write_all(&mut f, rest.as_bytes()).unwrap();
         let new: Vec<u64> = tail.read_new().iter().map(|f| f.height).collect();
         assert_eq!(new, vec![2, 3]);
         assert!(tail.read_new().is_empty());

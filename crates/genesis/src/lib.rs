@@ -8,6 +8,9 @@
 // indexing are checked, and each allowance states the bound that holds.
 #![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
+pub mod audit;
+pub use audit::{AuditError, AuditLine};
+
 use commonware_codec::{Copying, Decode as _, Encode as _};
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey};

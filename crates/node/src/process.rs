@@ -6,7 +6,7 @@ use crate::application::{Finalized, Observer, Pacing};
 use crate::block::MAX_BLOCK_BYTES;
 use crate::engine::{self, Channels, Timeouts, ValidatorSetup, channel};
 use crate::explorer::Explorer;
-use crate::genesis::{Genesis, ValidatorConfig, to_hex};
+use crate::genesis::{Genesis, ValidatorConfig};
 use commonware_codec::Encode as _;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519::PrivateKey};
 use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
@@ -67,11 +67,9 @@ pub enum ProcessError {
     },
 }
 
-/// Appends `height digest root at_ms latency_us` for every finalized block to `finalized.log`
-/// in the storage directory: an audit trail that other tools (the devnet's report, the
-/// multi-process test) compare across nodes. `at_ms` is when this node executed the block
-/// (Unix milliseconds); `latency_us` its finality latency here, `-` for blocks it replayed or
-/// backfilled.
+/// Appends a [`crate::genesis::AuditLine`] for every finalized block to `finalized.log` in the
+/// storage directory: an audit trail that other tools (the devnet's report, the multi-process
+/// test) compare across nodes.
 fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
     let path = dir.join("finalized.log");
     let file = std::fs::OpenOptions::new()
@@ -88,16 +86,16 @@ fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
         let at_ms =
             f.at.duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
-        let latency = f
-            .latency
-            .map_or_else(|| "-".to_string(), |l| l.as_micros().to_string());
-        if let Err(e) = writeln!(
-            file,
-            "{} {} {} {at_ms} {latency}",
-            f.height,
-            to_hex(&f.digest),
-            to_hex(&f.root)
-        ) {
+        let line = crate::genesis::AuditLine {
+            height: f.height,
+            digest: f.digest,
+            root: f.root,
+            at_ms: u64::try_from(at_ms).unwrap_or(u64::MAX),
+            latency_us: f
+                .latency
+                .map(|l| u64::try_from(l.as_micros()).unwrap_or(u64::MAX)),
+        };
+        if let Err(e) = writeln!(file, "{line}") {
             warn!(error = %e, "cannot append to the audit log");
         }
     }))
