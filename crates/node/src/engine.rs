@@ -4,7 +4,8 @@
 //! with authenticated p2p and in the deterministic runtime with the simulated network.
 
 use crate::application::{
-    EdgeHook, FinalizedSink, Finalizer, NodeError, Observer, Pacing, Zone, ZoneApp, lock,
+    EdgeHook, FinalizedSink, Finalizer, NodeError, Observer, Pacing, SharedZone, Zone, ZoneApp,
+    lock,
 };
 use crate::block::ZoneBlock;
 use crate::executor::Executor;
@@ -347,7 +348,6 @@ where
     let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE);
     let metrics = ZoneMetrics::register(&context.child("zone"));
 
-    // State: the last checkpoint, or genesis.
     let checkpoints: Checkpoints<E> = Metadata::init(
         context.child("checkpoints"),
         metadata::Config {
@@ -357,29 +357,8 @@ where
     )
     .await
     .map_err(|e| NodeError::Storage(e.to_string()))?;
-    // The runtime's randomness is this validator's own (the OS's, or a simulation's seed).
-    let genesis_executor = Executor::new(
-        setup.mempool,
-        setup
-            .machine
-            .fork()
-            .map_err(|e| NodeError::Storage(e.to_string()))?,
-        &mut context,
-    );
-    let genesis_block = genesis_executor.finalized().block.clone();
-    let executor = match checkpoints.get(&U64::new(CHECKPOINT_KEY)) {
-        Some(bytes) => Executor::resume(setup.mempool, &setup.machine, bytes, &mut context)?,
-        None => genesis_executor,
-    };
-    let resumed_height = executor.finalized().block.height;
-    info!(height = resumed_height, "state loaded");
-    let nonces = executor.finalized().nonces.clone();
-    let current_tick = executor.finalized().block.tick + 1;
-    let zone = Arc::new(Mutex::new(Zone {
-        executor,
-        mempool: Mempool::new(setup.mempool, nonces, current_tick),
-        seen: BTreeMap::new(),
-    }));
+    let (zone, genesis_block, resumed_height) =
+        load_state(&mut context, setup.mempool, &setup.machine, &checkpoints)?;
 
     // Votes and certificates are signed for this chain only.
     let scheme = ed25519::Scheme::signer(
@@ -477,7 +456,7 @@ where
         marshal_mailbox.clone(),
         FixedEpocher::new(EPOCH_LENGTH),
     );
-    let (sink_sender, mut updates) = mpsc::unbounded::<Update<ZoneBlock>>();
+    let (sink_sender, updates) = mpsc::unbounded::<Update<ZoneBlock>>();
     marshal_actor.start(
         FinalizedSink {
             sender: sink_sender,
@@ -497,53 +476,27 @@ where
         edge: setup.edge,
         receipts: Vec::new(),
     };
-    for height in resumed_height + 1..=processed {
-        let block = marshal_mailbox
-            .get_block(Identifier::Height(Height::new(height)))
-            .await
-            .ok_or(NodeError::MissingBlock(height))?;
-        finalizer.apply(block.inner(), context.current(), None)?;
-    }
-    if processed > resumed_height {
-        info!(
-            from = resumed_height,
-            to = processed,
-            "replayed finalized blocks"
-        );
-    }
+    replay_delivered(
+        &mut finalizer,
+        &marshal_mailbox,
+        resumed_height,
+        processed,
+        context.current(),
+    )
+    .await?;
 
     // The finalizer task: executes finalized blocks, checkpoints, acknowledges.
     let interval = setup.checkpoint_interval.max(1);
-    let finalizer = context.child("finalizer").spawn(move |clock| async move {
-        let mut checkpoints = checkpoints;
-        let mut last_checkpoint = resumed_height;
-        while let Some(update) = updates.next().await {
-            // The certificate travels to light clients with the block, when anyone listens.
-            let finality = match &update {
-                Update::Block(block, _) if finalizer.edge.is_some() => marshal_mailbox
-                    .get_finalization(Height::new(block.inner().block().height))
-                    .await
-                    .map(|f| finality_proof(&f)),
-                _ => None,
-            };
-            let done = match finalizer.handle(update, clock.current(), finality) {
-                Ok(done) => done,
-                Err(e) => {
-                    error!(error = %e, "stopping: cannot follow the finalized chain");
-                    return Err(NodeError::Execution(e));
-                }
-            };
-            let Some(done) = done else { continue };
-            if done.height >= last_checkpoint + interval {
-                let bytes = lock(&finalizer.zone).executor.checkpoint()?;
-                checkpoints = checkpoints
-                    .put_sync(U64::new(CHECKPOINT_KEY), bytes)
-                    .await
-                    .map_err(|e| NodeError::Storage(e.to_string()))?;
-                last_checkpoint = done.height;
-            }
-        }
-        Err(NodeError::MarshalStopped)
+    let finalizer = context.child("finalizer").spawn(move |clock| {
+        run_finalizer(
+            clock,
+            finalizer,
+            updates,
+            marshal_mailbox,
+            checkpoints,
+            resumed_height,
+            interval,
+        )
     });
 
     let gossip_blocker = blocker.clone();
@@ -598,4 +551,114 @@ where
         finalizer: Some(finalizer),
         consensus,
     })
+}
+
+/// Marshal's handle as the finalizer uses it.
+type MarshalMailbox = marshal::core::Mailbox<ed25519::Scheme, Standard<ZoneBlock>>;
+
+/// The zone's state at start: from the last checkpoint, or genesis. Returns the shared zone,
+/// the genesis block and the height the state is at.
+fn load_state<E, M>(
+    context: &mut E,
+    mempool: MempoolConfig,
+    machine: &M,
+    checkpoints: &Checkpoints<E>,
+) -> Result<(SharedZone<M>, Arc<z3r0_chain::Block>, u64), NodeError>
+where
+    E: Spawner + Metrics + Clock + Storage + rand_core::CryptoRng,
+    M: StateMachine + Snapshot,
+{
+    // The runtime's randomness is this validator's own (the OS's, or a simulation's seed).
+    let genesis_executor = Executor::new(
+        mempool,
+        machine
+            .fork()
+            .map_err(|e| NodeError::Storage(e.to_string()))?,
+        context,
+    );
+    let genesis_block = genesis_executor.finalized().block.clone();
+    let executor = match checkpoints.get(&U64::new(CHECKPOINT_KEY)) {
+        Some(bytes) => Executor::resume(mempool, machine, bytes, context)?,
+        None => genesis_executor,
+    };
+    let resumed_height = executor.finalized().block.height;
+    info!(height = resumed_height, "state loaded");
+    let nonces = executor.finalized().nonces.clone();
+    let current_tick = executor.finalized().block.tick + 1;
+    let zone = Arc::new(Mutex::new(Zone {
+        executor,
+        mempool: Mempool::new(mempool, nonces, current_tick),
+        seen: BTreeMap::new(),
+    }));
+    Ok((zone, genesis_block, resumed_height))
+}
+
+/// Blocks marshal already delivered (and we acknowledged) after the checkpoint at `from`, up
+/// to `to`: replayed from its archive so the state is where marshal thinks it is. (Marshal
+/// must be running to answer; the blocks it delivers meanwhile wait in the channel.)
+async fn replay_delivered<M>(
+    finalizer: &mut Finalizer<M>,
+    mailbox: &MarshalMailbox,
+    from: u64,
+    to: u64,
+    now: std::time::SystemTime,
+) -> Result<(), NodeError>
+where
+    M: StateMachine + Snapshot,
+{
+    for height in from + 1..=to {
+        let block = mailbox
+            .get_block(Identifier::Height(Height::new(height)))
+            .await
+            .ok_or(NodeError::MissingBlock(height))?;
+        finalizer.apply(block.inner(), now, None)?;
+    }
+    if to > from {
+        info!(from, to, "replayed finalized blocks");
+    }
+    Ok(())
+}
+
+/// The finalizer task: executes finalized blocks as marshal delivers them (with their
+/// certificates when an edge listens), checkpoints every `interval` blocks, acknowledges.
+async fn run_finalizer<E, M>(
+    clock: E,
+    mut finalizer: Finalizer<M>,
+    mut updates: mpsc::UnboundedReceiver<Update<ZoneBlock>>,
+    marshal_mailbox: MarshalMailbox,
+    mut checkpoints: Checkpoints<E>,
+    mut last_checkpoint: u64,
+    interval: u64,
+) -> Result<(), NodeError>
+where
+    E: Clock + Storage + Metrics,
+    M: StateMachine + Snapshot,
+{
+    while let Some(update) = updates.next().await {
+        // The certificate travels to light clients with the block, when anyone listens.
+        let finality = match &update {
+            Update::Block(block, _) if finalizer.edge.is_some() => marshal_mailbox
+                .get_finalization(Height::new(block.inner().block().height))
+                .await
+                .map(|f| finality_proof(&f)),
+            _ => None,
+        };
+        let done = match finalizer.handle(update, clock.current(), finality) {
+            Ok(done) => done,
+            Err(e) => {
+                error!(error = %e, "stopping: cannot follow the finalized chain");
+                return Err(NodeError::Execution(e));
+            }
+        };
+        let Some(done) = done else { continue };
+        if done.height >= last_checkpoint + interval {
+            let bytes = lock(&finalizer.zone).executor.checkpoint()?;
+            checkpoints = checkpoints
+                .put_sync(U64::new(CHECKPOINT_KEY), bytes)
+                .await
+                .map_err(|e| NodeError::Storage(e.to_string()))?;
+            last_checkpoint = done.height;
+        }
+    }
+    Err(NodeError::MarshalStopped)
 }
