@@ -515,30 +515,16 @@ impl Renderer {
         view
     }
 
-    /// Culls, records and submits one frame into `target` (of `size` pixels, in the
-    /// renderer's colour format).
-    pub fn render(
+    /// Culls the resident chunks against the view (frustum and fog distance) and builds the
+    /// opaque draw runs (only faces turned towards the eye) and the transparent ones, back to
+    /// front.
+    fn cull(
         &mut self,
-        gpu: &Gpu,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-        frame: &FrameInput<'_>,
-    ) -> Result<FrameStats, RenderError> {
-        let started = Instant::now();
-        let device = &gpu.device;
-        let size = (size.0.max(1), size.1.max(1));
-        let depth_view = self.ensure_depth(device, size);
-        let aspect = size.0 as f32 / size.1 as f32;
-        let camera = frame.camera;
-        let (cam_int, cam_frac) = camera.split_position();
-        let view_proj = camera.view_projection(aspect);
-        let frustum = Frustum::from_view_projection(&view_proj);
-        let mut stats = FrameStats {
-            chunks_resident: self.chunks.len() as u32,
-            ..Default::default()
-        };
-
-        // Cull chunks and build the draw lists.
+        frustum: &Frustum,
+        cam_int: [i32; 3],
+        cam_frac: [f32; 3],
+        stats: &mut FrameStats,
+    ) {
         self.opaque_runs.clear();
         self.transparent_runs.clear();
         self.transparent_order.clear();
@@ -591,21 +577,27 @@ impl Renderer {
                 push_runs(&mut self.transparent_runs, r, &r.transparent, |_| true);
             }
         }
+    }
 
+    /// The frame's entity boxes, camera-relative, into the instance buffer; returns how many.
+    fn prepare_entities(&mut self, device: &wgpu::Device, frame: &FrameInput<'_>) -> u32 {
         // Entities, camera-relative.
         self.gpu_entities.clear();
         for e in frame.entities {
-            let min = [0, 1, 2].map(|i| (e.min[i] - camera.position[i]) as f32);
+            let min = [0, 1, 2].map(|i| (e.min[i] - frame.camera.position[i]) as f32);
             self.gpu_entities.push(GpuEntity {
                 min: [min[0], min[1], min[2], 0.0],
                 size: [e.size[0], e.size[1], e.size[2], 0.0],
                 color: [e.color[0], e.color[1], e.color[2], 1.0],
             });
         }
-        stats.entities = self.gpu_entities.len() as u32;
         self.ensure_entity_capacity(device, self.gpu_entities.len() as u64);
+        self.gpu_entities.len() as u32
+    }
 
-        // The crosshair (two bars, 18 × 2 pixels, at the centre), then the HUD.
+    /// The crosshair (two bars, 18 × 2 pixels, at the centre), then the HUD, into the overlay
+    /// buffer.
+    fn prepare_overlay(&mut self, device: &wgpu::Device, frame: &FrameInput<'_>, size: (u32, u32)) {
         self.gpu_overlay.clear();
         if frame.crosshair {
             let (cx, cy) = (size.0 as f32 / 2.0, size.1 as f32 / 2.0);
@@ -619,6 +611,34 @@ impl Renderer {
             self.gpu_overlay.extend_from_slice(&hud.quads);
         }
         self.ensure_overlay_capacity(device, self.gpu_overlay.len() as u64);
+    }
+
+    /// Culls, records and submits one frame into `target` (of `size` pixels, in the
+    /// renderer's colour format).
+    pub fn render(
+        &mut self,
+        gpu: &Gpu,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+        frame: &FrameInput<'_>,
+    ) -> Result<FrameStats, RenderError> {
+        let started = Instant::now();
+        let device = &gpu.device;
+        let size = (size.0.max(1), size.1.max(1));
+        let depth_view = self.ensure_depth(device, size);
+        let aspect = size.0 as f32 / size.1 as f32;
+        let camera = frame.camera;
+        let (cam_int, cam_frac) = camera.split_position();
+        let view_proj = camera.view_projection(aspect);
+        let frustum = Frustum::from_view_projection(&view_proj);
+        let mut stats = FrameStats {
+            chunks_resident: self.chunks.len() as u32,
+            ..Default::default()
+        };
+
+        self.cull(&frustum, cam_int, cam_frac, &mut stats);
+        stats.entities = self.prepare_entities(device, frame);
+        self.prepare_overlay(device, frame, size);
 
         // Rebuild the bind group if a pooled buffer was replaced.
         let generation = (
