@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use z3r0_audio::Sound;
 
-use z3r0_client::game::BlockChange;
+use z3r0_client::BlockChange;
 
 /// Metres walked between two footsteps.
 const STRIDE: f64 = 0.7;

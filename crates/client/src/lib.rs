@@ -1,23 +1,30 @@
 //! z3r0-client: the game client's logic, independent of windows, GPUs and sound (those are
-//! `z3r0-app`'s).
+//! `z3r0-app`'s). Its modules are private; what other crates use is re-exported here.
 //!
-//! - [`predict`]: prediction of the local player with the validators' movement code, and
-//!   reconciliation against the authoritative state.
-//! - [`interp`]: interpolation of remote entities.
-//! - [`game`]: one session with a zone: streamed chunks, inputs with resends, receipts.
-//! - [`session`]: session keys delegated by an account key, so the account key can stay
-//!   offline.
-//! - [`bot`]: scripted players (wander, build, cheat) for devnets and tests.
-//! - [`tick_loop`]: the windowed client's network thread, one input frame per chain tick
-//!   whatever the frame rate.
+//! - prediction of the local player with the validators' movement code, and reconciliation
+//!   against the authoritative state ([`Predictor`]);
+//! - interpolation of remote entities ([`Interpolator`]);
+//! - one session with a zone: streamed chunks, inputs with resends, proven receipts ([`Game`]);
+//! - session keys delegated by an account key, so the account key can stay offline
+//!   ([`connect_session`]);
+//! - scripted players (wander, build, cheat) for devnets and tests ([`Bot`]);
+//! - the windowed client's network thread, one input frame per chain tick whatever the frame
+//!   rate ([`TickLoop`]).
 
-pub mod bot;
-pub mod game;
-pub mod interp;
-pub mod predict;
-pub mod session;
-pub mod tick_loop;
+mod bot;
+mod game;
+mod interp;
+mod predict;
+mod session;
+mod tick_loop;
 
-pub use game::{Game, GameStats, Notice};
-pub use predict::{Authoritative, Predictor, Reconciled, TOLERANCE};
+pub use bot::{Bot, BotKind, Tally};
+pub use game::{
+    BlockChange, Game, GameStats, INPUT_LEAD, Notice, Outcome, ShownClaim, reason_key, reason_text,
+};
+pub use interp::{Interpolator, Shown};
+pub use predict::{
+    Authoritative, PendingEdit, Predictor, Reconciled, SMOOTHING_HALF_LIFE_S, TOLERANCE,
+};
 pub use session::{SessionError, connect_session};
+pub use tick_loop::{POLL_INTERVAL, Shared, StopOnDrop, TickLoop, lock};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_client::Game;
-use z3r0_client::bot::{Bot, BotKind};
+use z3r0_client::{Bot, BotKind};
 use z3r0_net::client::ClientConfig;
 use z3r0_net::server::EdgeConfig;
 
@@ -475,7 +475,7 @@ async fn a_session_key_plays_for_its_account_which_signs_only_once() {
 /// controls published to it, and no tick goes without its frame.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
-    use z3r0_client::tick_loop::TickLoop;
+    use z3r0_client::TickLoop;
     let zone = common::LocalZone::new(17);
     let edge = zone.serve(EdgeConfig::new(common::loopback()));
     let _ticker = zone.run();

@@ -272,7 +272,7 @@ fn a_pending_dig_counts_from_the_tick_it_targets() {
     // Sent at tick 10 for tick 13, shown in the world at once.
     let dig_tick = 13;
     let before = world.set_voxel(below, z3r0_voxel::blocks::AIR).unwrap();
-    let pending = [z3r0_client::predict::PendingEdit {
+    let pending = [z3r0_client::PendingEdit {
         pos: below,
         before,
         to: z3r0_voxel::blocks::AIR,

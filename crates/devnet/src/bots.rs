@@ -1,4 +1,4 @@
-//! The devnet's players: scripted bots (`z3r0_client::bot`), each a real QUIC client of one
+//! The devnet's players: scripted bots (`z3r0_client::Bot`), each a real QUIC client of one
 //! validator, run as tasks of the devnet process. A bot whose node goes away reconnects.
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
 use tokio::sync::watch;
 use z3r0_client::Game;
-use z3r0_client::bot::{Bot, BotKind, Tally};
+use z3r0_client::{Bot, BotKind, Tally};
 use z3r0_net::client::ClientConfig;
 
 /// Chunk radius streamed to each bot (builders need the voxels around them).

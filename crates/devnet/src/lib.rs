@@ -22,7 +22,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use serde::Serialize;
 use serde_json::{Value, json};
-use z3r0_client::bot::BotKind;
+use z3r0_client::BotKind;
 use z3r0_net::client::ClientConfig;
 
 use bots::{BotHandle, BotStats, kind_name};

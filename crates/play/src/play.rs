@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_app::view::view;
 use z3r0_client::Game;
-use z3r0_client::bot::{Bot, BotKind};
+use z3r0_client::{Bot, BotKind};
 use z3r0_net::client::ClientConfig;
 use z3r0_render::{
     FrameInput, Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig,

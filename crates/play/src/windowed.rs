@@ -1,7 +1,7 @@
 //! `z3r0 client` in a window, on three threads so that none waits for another:
 //! - the window's event loop (this thread, as the platforms require) turns keyboard, mouse and
 //!   gamepad input into controls through `z3r0-input`, and acts on clicks at once;
-//! - the tick thread (`z3r0_client::tick_loop`) handles the network and sends one input frame
+//! - the tick thread (`z3r0_client::TickLoop`) handles the network and sends one input frame
 //!   per chain tick, whatever the frame rate;
 //! - the render thread draws the predicted player and the streamed world through
 //!   `z3r0-render`, with the HUD (`z3r0_app::hud`: fps, ping, tick, finality, position, the
@@ -18,7 +18,7 @@ use z3r0_app::sounds::{LOCAL, SoundCues};
 use z3r0_app::view::view;
 use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
-use z3r0_client::tick_loop::{Shared, StopOnDrop, TickLoop, lock};
+use z3r0_client::{Shared, StopOnDrop, TickLoop, lock};
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::FrameInput;
 use z3r0_render::terrain::pick;
