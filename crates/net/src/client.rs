@@ -630,12 +630,17 @@ impl EdgeClient {
         }
     }
 
+    /// This session's signing key as bytes (an ed25519 public key is 32 bytes).
+    fn own_key(&self) -> [u8; 32] {
+        self.key.public_key().as_ref().try_into().unwrap_or([0; 32])
+    }
+
     fn check_receipts(
         &self,
         header: &Header,
         entry: &crate::proto::ReceiptsEntry,
     ) -> Result<(), NetError> {
-        let me: [u8; 32] = self.key.public_key().as_ref().try_into().unwrap_or([0; 32]);
+        let me = self.own_key();
         if entry.log.key != me && entry.log.key != self.account {
             return Err(NetError::Verify(
                 "a receipt log of a key that is not this session's".into(),
@@ -647,7 +652,7 @@ impl EdgeClient {
     /// Queues the outcomes of a verified log that were not reported yet. A session key's
     /// account log adds only its movement refusals (its actions are the account key's own).
     fn report_outcomes(&mut self, entry: &crate::proto::ReceiptsEntry) {
-        let me: [u8; 32] = self.key.public_key().as_ref().try_into().unwrap_or([0; 32]);
+        let me = self.own_key();
         let key = entry.log.key;
         let reported = self.receipts_reported.get(&key).copied();
         for outcome in &entry.log.entries {
@@ -696,7 +701,7 @@ impl EdgeClient {
         let height = self.pending_inventory.as_ref()?.height;
         let header = self.headers.get(&height.checked_add(1)?)?.clone();
         let entry = self.pending_inventory.take()?;
-        let me: [u8; 32] = self.key.public_key().as_ref().try_into().unwrap_or([0; 32]);
+        let me = self.own_key();
         match crate::light::verify_inventory(&header, &me, &self.account, &entry) {
             Ok(()) => {
                 self.inventories_verified += 1;

@@ -21,8 +21,8 @@ use crate::snapshot::EntityRecord;
 pub struct FeedBuilder {
     /// (records root, chunk root) of the state before the next block.
     parent_roots: (Hash, Hash),
-    /// (height, tick) of the last block after which every live receipt log was proven.
-    last_proof: (u64, u64),
+    /// Tick of the last block after which every live receipt log was proven.
+    last_proof_tick: u64,
     /// Keys whose actions since the last prompt proof await an answer (an edit, a claim, a
     /// refusal).
     prompt: BTreeSet<[u8; 32]>,
@@ -50,7 +50,7 @@ impl FeedBuilder {
     pub fn new(sim: &mut Sim) -> Self {
         Self {
             parent_roots: roots(sim),
-            last_proof: (0, sim.tick()),
+            last_proof_tick: sim.tick(),
             prompt: BTreeSet::new(),
         }
     }
@@ -145,12 +145,14 @@ impl FeedBuilder {
         receipts: &[Receipt],
     ) -> BTreeMap<[u8; 32], ReceiptsEntry> {
         self.note_prompt(block, receipts);
-        let (_, tick) = self.last_proof;
         // Ticks can run ahead of heights (skipped ticks): half a window of them is a point too.
         let point = block.height.is_multiple_of(RECEIPT_PROOF_BLOCKS)
-            || block.tick >= tick.saturating_add(z3r0_sim::RECEIPT_WINDOW / 2);
+            || block.tick
+                >= self
+                    .last_proof_tick
+                    .saturating_add(z3r0_sim::RECEIPT_WINDOW / 2);
         let keys: BTreeSet<[u8; 32]> = if point {
-            self.last_proof = (block.height, block.tick);
+            self.last_proof_tick = block.tick;
             self.prompt.clear();
             sim.receipt_logs().map(|(k, _)| *k).collect()
         } else if block.height.is_multiple_of(RECEIPT_PROMPT_BLOCKS) {

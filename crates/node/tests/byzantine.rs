@@ -25,13 +25,42 @@ struct Outcome {
     victim_still_playing: bool,
 }
 
-fn run(seed: u64) -> Outcome {
-    let executor = deterministic::Runner::new(
+fn runner(seed: u64) -> deterministic::Runner {
+    deterministic::Runner::new(
         deterministic::Config::new()
             .with_seed(seed)
             .with_timeout(Some(Duration::from_secs(600))),
-    );
-    executor.start(|context| async move {
+    )
+}
+
+/// `players` join, then walk until the honest validators finalized [`HEIGHT`] blocks. Checks
+/// that no validator failed and that every validator that finalized a height has the same
+/// block and root there (safety); returns that chain.
+async fn play_to_height(
+    net: &SimNet<z3r0_sim::Sim>,
+    players: &[PrivateKey],
+    seed: u64,
+) -> Vec<z3r0_node::simnet::ChainEntry> {
+    net.submit_round(players, 0, &GameAction::Join.encode_to_vec());
+    let walk = walk();
+    let mut round = 1;
+    while !net
+        .wait_for(&HONEST, HEIGHT, Duration::from_millis(50))
+        .await
+    {
+        net.submit_round(players, round, &walk);
+        round += 1;
+        assert!(round < 10_000, "seed {seed}: the honest validators stalled");
+    }
+    let failures = net.failures.lock().unwrap().clone();
+    assert!(failures.is_empty(), "seed {seed}: {failures:?}");
+    let agreed = net.agreed_chain();
+    assert!(agreed.is_ok(), "seed {seed}: {agreed:?}");
+    agreed.unwrap()
+}
+
+fn run(seed: u64) -> Outcome {
+    runner(seed).start(|context| async move {
         let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, small_game).await;
         let players: Vec<_> = (0..4).map(|i| PrivateKey::from_seed(70_000 + i)).collect();
         let victim = players[0].clone();
@@ -44,26 +73,10 @@ fn run(seed: u64) -> Outcome {
         );
         net.byzantine.insert(0, byzantine.clone());
         net.start_all().await.unwrap();
-        net.submit_round(&players, 0, &GameAction::Join.encode_to_vec());
-        let walk = walk();
-        let mut round = 1;
-        while !net
-            .wait_for(&HONEST, HEIGHT, Duration::from_millis(50))
-            .await
-        {
-            net.submit_round(&players, round, &walk);
-            round += 1;
-            assert!(round < 10_000, "seed {seed}: the honest validators stalled");
-        }
-        let failures = net.failures.lock().unwrap().clone();
-        assert!(failures.is_empty(), "seed {seed}: {failures:?}");
-        // Safety: every validator that finalized a height has the same block and root there.
-        let agreed = net.agreed_chain();
-        assert!(agreed.is_ok(), "seed {seed}: {agreed:?}");
+        let agreed = play_to_height(&net, &players, seed).await;
         // No corrupted block was finalized by anyone.
         let corrupted = byzantine.corrupted();
         let finalized: Vec<_> = agreed
-            .unwrap_or_default()
             .into_iter()
             .filter(|entry| corrupted.contains(&entry.digest))
             .map(|entry| entry.height)
@@ -126,12 +139,7 @@ fn a_byzantine_leader_cannot_bend_the_chain() {
 /// other to 2 and 3): as leader it proposes two different valid blocks and signs votes for
 /// both. Returns how many heights it equivocated at.
 fn run_twins(seed: u64) -> usize {
-    let executor = deterministic::Runner::new(
-        deterministic::Config::new()
-            .with_seed(seed)
-            .with_timeout(Some(Duration::from_secs(600))),
-    );
-    executor.start(|context| async move {
+    runner(seed).start(|context| async move {
         let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, small_game).await;
         let twin = Byzantine::twin(net.chain);
         net.byzantine.insert(0, twin.clone());
@@ -140,23 +148,9 @@ fn run_twins(seed: u64) -> usize {
             net.start(i).await.unwrap();
         }
         let players: Vec<_> = (0..8).map(|i| PrivateKey::from_seed(80_000 + i)).collect();
-        net.submit_round(&players, 0, &GameAction::Join.encode_to_vec());
-        let walk = walk();
-        let mut round = 1;
-        while !net
-            .wait_for(&HONEST, HEIGHT, Duration::from_millis(50))
-            .await
-        {
-            // Actions reach the twin that validator 0's players talk to, and its side only:
-            // the halves' mempools differ, so do their blocks.
-            net.submit_round(&players, round, &walk);
-            round += 1;
-            assert!(round < 10_000, "seed {seed}: the honest validators stalled");
-        }
-        let failures = net.failures.lock().unwrap().clone();
-        assert!(failures.is_empty(), "seed {seed}: {failures:?}");
-        let agreed = net.agreed_chain();
-        assert!(agreed.is_ok(), "seed {seed}: {agreed:?}");
+        // Actions reach the twin that validator 0's players talk to, and its side only: the
+        // halves' mempools differ, so do their blocks.
+        play_to_height(&net, &players, seed).await;
         twin.proposed().values().filter(|d| d.len() > 1).count()
     })
 }
