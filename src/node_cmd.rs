@@ -25,7 +25,7 @@ pub struct NodeArgs {
 }
 
 pub fn run(args: &NodeArgs) -> Result<()> {
-    z3r0_node::process::run(&z3r0_node::process::NodeOptions {
+    z3r0_node::run(&z3r0_node::NodeOptions {
         config: args.config.clone(),
         load_rate: args.load,
         threads: args.threads,

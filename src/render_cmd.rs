@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use z3r0_render::terrain::{generate_view, ground_height, pick_block};
 use z3r0_render::{
     Camera, EntityBox, FrameInput, FrameStats, Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget,
     Renderer, RendererConfig,
 };
+use z3r0_render::{generate_view, ground_height, pick_block};
 use z3r0_voxel::CHUNK_SIZE;
 
 #[derive(Debug, clap::Args)]
@@ -69,7 +69,7 @@ pub fn parse_camera(s: &str) -> Result<Camera> {
     Ok(Camera::new(position, num(yaw, "YAW")? as f32, pitch as f32))
 }
 
-pub use z3r0_play::live::parse_size;
+pub use z3r0_play::parse_size;
 
 pub fn run(args: &RenderArgs) -> Result<()> {
     let camera = parse_camera(&args.camera)?;

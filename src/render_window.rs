@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use z3r0_render::window::Acquired;
+use z3r0_render::Acquired;
 
-use z3r0_play::live::{Live, WindowApp, handle_window_event};
+use z3r0_app::{AppError, Live, WindowApp, handle_window_event};
 use z3r0_render::winit::application::ApplicationHandler;
 use z3r0_render::winit::event::WindowEvent;
 use z3r0_render::winit::event_loop::ActiveEventLoop;
@@ -26,7 +26,7 @@ struct App {
     world: World,
     overlays: (Vec<EntityBox>, Option<[i32; 3]>),
     live: Option<Live>,
-    error: Option<anyhow::Error>,
+    error: Option<AppError>,
     started: Instant,
     presented: u64,
     window_frames: Vec<(FrameStats, f64)>,
@@ -34,7 +34,7 @@ struct App {
 }
 
 impl App {
-    fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
+    fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<(), AppError> {
         let mut live = Live::open(event_loop, self.size, self.vsync, self.view_distance)?;
         let sync = live.renderer.sync_world(&live.gpu, &mut self.world)?;
         println!("meshed {} chunks · {} quads", sync.meshed, sync.quads);
@@ -44,7 +44,7 @@ impl App {
         Ok(())
     }
 
-    fn frame(&mut self) -> Result<bool> {
+    fn frame(&mut self) -> Result<bool, AppError> {
         let Some(live) = self.live.as_mut() else {
             return Ok(true);
         };
@@ -92,10 +92,10 @@ impl WindowApp for App {
     fn live(&mut self) -> Option<&mut Live> {
         self.live.as_mut()
     }
-    fn frame(&mut self) -> Result<bool> {
+    fn frame(&mut self) -> Result<bool, AppError> {
         App::frame(self)
     }
-    fn fail(&mut self, error: anyhow::Error) {
+    fn fail(&mut self, error: AppError) {
         self.error = Some(error);
     }
 }
@@ -121,7 +121,7 @@ pub fn run(
     world: World,
     overlays: (Vec<EntityBox>, Option<[i32; 3]>),
 ) -> Result<()> {
-    let event_loop = z3r0_render::window::event_loop()?;
+    let event_loop = z3r0_render::event_loop()?;
     let mut app = App {
         size: parse_size(&args.size)?,
         view_distance: args.view_distance,
@@ -141,7 +141,7 @@ pub fn run(
         .run_app(&mut app)
         .context("window event loop failed")?;
     if let Some(e) = app.error {
-        return Err(e);
+        return Err(e.into());
     }
     if !app.window_frames.is_empty() {
         print_stats(&app.window_frames);

@@ -150,7 +150,7 @@ fn hex(bytes: &[u8]) -> String {
 /// tinted darker with depth.
 fn write_map(world: &World, r: i32, args: &WorldArgs, path: &PathBuf) -> Result<()> {
     let (pixels, width, depth) =
-        z3r0_render::map::map_pixels(world, (-r, r), (-r, r), (args.min_y, args.max_y));
-    let png = z3r0_render::map::encode_png_rgb(&pixels, width, depth)?;
+        z3r0_render::map_pixels(world, (-r, r), (-r, r), (args.min_y, args.max_y));
+    let png = z3r0_render::encode_png_rgb(&pixels, width, depth)?;
     std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
-use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
-use z3r0_net::server::chunk_of;
+use z3r0_net::chunk_of;
+use z3r0_net::{ClientConfig, ClientEvent, EdgeClient};
 use z3r0_sim::{Action, InputFrame};
 
 struct Kill(Child);

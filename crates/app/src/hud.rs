@@ -43,24 +43,24 @@ pub struct HudInfo {
 impl HudInfo {
     /// What the HUD shows now, for `game` seen from `position`.
     pub fn now(game: &Game, fps: f64, tick: u64, slot: u8, position: [f64; 3]) -> Self {
-        let mut finality: Vec<f64> = game.stats.finality_ms.iter().copied().collect();
+        let mut finality: Vec<f64> = game.stats().finality_ms.iter().copied().collect();
         finality.sort_by(f64::total_cmp);
         // A refusal stays up for three seconds of ticks.
         let recent = tick.saturating_sub(60);
         Self {
             fps,
-            ping_ms: game.edge.connection().rtt().as_secs_f64() * 1e3,
+            ping_ms: game.edge().connection().rtt().as_secs_f64() * 1e3,
             tick,
             finality_ms: finality.get(finality.len() / 2).copied(),
             position,
             slot: slot.min(8),
             notice: game
-                .notices
+                .notices()
                 .back()
                 .filter(|n| n.tick >= recent)
                 .map(|n| n.text.clone()),
             owner: None,
-            carried: game.inventory.map(|i| HOTBAR.map(|b| i.count(b))),
+            carried: game.inventory().map(|i| HOTBAR.map(|b| i.count(b))),
         }
     }
 
@@ -71,7 +71,7 @@ impl HudInfo {
             let c = voxel.chunk();
             let whose = match game.owner_of(voxel) {
                 None => "UNCLAIMED".to_string(),
-                Some(k) if k == game.edge.account() => "YOURS".to_string(),
+                Some(k) if k == game.edge().account() => "YOURS".to_string(),
                 Some(k) => format!("OWNER {}", hex4(&k)),
             };
             format!("COLUMN {} {} {whose}", c.x, c.z)

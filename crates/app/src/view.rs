@@ -2,7 +2,7 @@
 //! smoothing), the other players as boxes where interpolation puts them, and the block under
 //! the crosshair.
 
-use z3r0_render::terrain::pick_block;
+use z3r0_render::pick_block;
 use z3r0_render::{Camera, EntityBox};
 use z3r0_sim::physics::{EYE, HALF_WIDTH, HEIGHT};
 
@@ -36,19 +36,19 @@ pub fn remote_time(game: &Game) -> f64 {
 /// frame (for easing corrections out). `None` before the player has a body.
 pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32, elapsed_s: f64) -> Option<View> {
     let body = game.predicted()?;
-    let offset = game.predictor.smoothing(elapsed_s);
+    let offset = game.smoothing(elapsed_s);
     let eye = [
         (body.pos[0] as f64 + offset[0]) / UNIT,
         (body.pos[1] as f64 + offset[1] + EYE as f64) / UNIT,
         (body.pos[2] as f64 + offset[2]) / UNIT,
     ];
     let camera = Camera::new(eye, yaw_deg, pitch_deg);
-    let own = game.own.map(|o| o.entity);
+    let own = game.own().map(|o| o.entity);
     // One continuous clock: the chain's, minus how late snapshots arrive, minus the delay.
     let time = remote_time(game);
     let (w, h) = (2.0 * HALF_WIDTH as f64 / UNIT, HEIGHT as f64 / UNIT);
     let entities = game
-        .remote
+        .remote()
         .at(time)
         .into_iter()
         .filter(|e| Some(e.id) != own)
@@ -58,7 +58,7 @@ pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32, elapsed_s: f64) -> Op
             color: colour(e.id),
         })
         .collect();
-    let target = pick_block(&game.world, eye, camera.forward(), 6.0);
+    let target = pick_block(game.world(), eye, camera.forward(), 6.0);
     Some(View {
         camera,
         entities,

@@ -39,6 +39,10 @@ pub const SAMPLE_RATE: u32 = 48_000;
 /// kira's silent mock backend (the default build needs no audio system).
 pub type DeviceBackend = kira::DefaultBackend;
 
+/// Whether [`DeviceBackend`] is the sound card (the `audio-device` feature). Without it kira's
+/// mock backend never mixes and tracks would pile up: games play silently instead.
+pub const HAS_DEVICE: bool = cfg!(feature = "audio-device");
+
 /// A seeded noise source (the sounds are the same every run).
 struct Noise(u32);
 impl Noise {

@@ -11,7 +11,7 @@ use z3r0_net::NetError;
 use z3r0_sim::{Action, InputFrame, flags};
 use z3r0_voxel::VoxelPos;
 
-use crate::game::{Game, reason_key};
+use crate::game::{Game, Refusal};
 
 /// Which script a bot follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +38,12 @@ impl std::str::FromStr for BotKind {
 pub struct Tally {
     /// Actions applied by finalized blocks.
     pub applied: u64,
-    /// Actions refused (by the node) or rejected (by the rules), by reason (without numbers).
-    pub refused: BTreeMap<String, u64>,
+    /// Actions refused (by the node) or rejected (by the rules), by reason.
+    pub refused: BTreeMap<Refusal, u64>,
     /// Cheat actions sent: each one an action the rules or the node must refuse.
     pub cheats: u64,
     /// Cheat actions refused, by reason.
-    pub cheats_refused: BTreeMap<String, u64>,
+    pub cheats_refused: BTreeMap<Refusal, u64>,
     /// Cheat actions the chain applied: must stay 0.
     pub cheats_accepted: u64,
     /// Cheat actions whose outcome was not heard (lost, or still in flight at the end).
@@ -99,9 +99,9 @@ impl Bot {
     /// outcome heard for its nonce after it was sent (a forged action carries the nonce the
     /// player's next honest action will use, and is refused long before that one is final).
     pub fn settle(&mut self, game: &mut Game) {
-        for outcome in game.outcomes.drain(..) {
+        for outcome in game.drain_outcomes() {
             let cheat = self.pending_cheats.remove(&outcome.nonce);
-            match &outcome.refused {
+            match outcome.refused {
                 None => {
                     self.tally.applied += 1;
                     if cheat {
@@ -110,11 +110,10 @@ impl Bot {
                     }
                 }
                 Some(reason) => {
-                    let key = reason_key(reason);
                     if cheat {
-                        *self.tally.cheats_refused.entry(key.clone()).or_default() += 1;
+                        *self.tally.cheats_refused.entry(reason).or_default() += 1;
                     }
-                    *self.tally.refused.entry(key).or_default() += 1;
+                    *self.tally.refused.entry(reason).or_default() += 1;
                 }
             }
         }
@@ -131,7 +130,7 @@ impl Bot {
     pub fn tick(&mut self, game: &mut Game) -> Result<(), NetError> {
         self.settle(game);
         self.ticks += 1;
-        if !game.joined {
+        if !game.joined() {
             return game.join();
         }
         if self.kind != BotKind::Cheat && !game.area_loaded() {
@@ -163,7 +162,7 @@ impl Bot {
             BotKind::Wander => {}
             BotKind::Build => {
                 if self.ticks.is_multiple_of(10)
-                    && let Some(own) = game.own
+                    && let Some(own) = game.own()
                 {
                     // Dig the block under the feet, or place one beside them.
                     let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
@@ -195,7 +194,7 @@ impl Bot {
     /// One cheat, and this tick's input frame.
     fn cheat(&mut self, game: &mut Game, mut frame: InputFrame) -> Result<(), NetError> {
         let pos = game
-            .own
+            .own()
             .map_or([0; 3], |o| o.pos.map(|c| c.div_euclid(1024) as i32));
         match (self.ticks / 10) % 6 {
             // Speed hack: the stick beyond full.
@@ -223,15 +222,14 @@ impl Bot {
                 let stranger = PrivateKey::from_seed(self.next());
                 let mut forged = ChainAction {
                     player: stranger.public_key(),
-                    zone: game.edge.zone,
+                    zone: game.edge().zone,
                     tick: game.input_tick(),
-                    nonce: game.edge.next_nonce(),
+                    nonce: game.edge().next_nonce(),
                     payload: Action::Join.encode_to_vec().into(),
                 }
-                .sign(&stranger, &game.edge.chain);
-                forged.action.player = game.edge.public_key();
-                game.edge.send_signed(&forged)?;
-                game.stats.actions_sent += 1;
+                .sign(&stranger, &game.edge().chain);
+                forged.action.player = game.edge().public_key();
+                game.send_signed(&forged)?;
                 self.cheat_sent(Some(forged.action.nonce));
             }
             // Replay: the join again, byte for byte (its nonce is used: never applied twice).

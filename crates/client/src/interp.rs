@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use z3r0_net::snapshot::EntityState;
+use z3r0_net::EntityState;
 
 #[derive(Debug, Default)]
 pub struct Interpolator {

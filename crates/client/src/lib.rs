@@ -19,9 +19,7 @@ mod session;
 mod tick_loop;
 
 pub use bot::{Bot, BotKind, Tally};
-pub use game::{
-    BlockChange, Game, GameStats, INPUT_LEAD, Notice, Outcome, ShownClaim, reason_key, reason_text,
-};
+pub use game::{BlockChange, Game, GameStats, INPUT_LEAD, Notice, Outcome, Refusal, ShownClaim};
 pub use interp::{Interpolator, Shown};
 pub use predict::{
     Authoritative, PendingEdit, Predictor, Reconciled, SMOOTHING_HALF_LIFE_S, TOLERANCE,

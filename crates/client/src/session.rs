@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
+use z3r0_net::ClientConfig;
 use z3r0_net::NetError;
-use z3r0_net::client::ClientConfig;
 use z3r0_sim::Action;
 
 use crate::Game;
@@ -21,7 +21,7 @@ pub enum SessionError {
     #[error("the account did not appear in the zone within {0:?}")]
     NotJoined(Duration),
     #[error("the delegation was refused: {0}")]
-    Refused(String),
+    Refused(crate::Refusal),
     #[error("no outcome for the delegation within {0:?}")]
     NoOutcome(Duration),
     #[error("the node does not know the session key as the account's after the delegation")]
@@ -47,16 +47,16 @@ impl Game {
         timeout: Duration,
     ) -> Result<u64, SessionError> {
         let deadline = Instant::now() + timeout;
-        let tick = Duration::from_millis(u64::from(self.edge.tick_ms.max(1)));
+        let tick = Duration::from_millis(u64::from(self.edge().tick_ms.max(1)));
         // Join, and ask again every second until a body shows up (a datagram may be lost).
         let mut asked: Option<Instant> = None;
-        while !self.joined {
+        while !self.joined() {
             if Instant::now() >= deadline {
                 return Err(SessionError::NotJoined(timeout));
             }
             if asked.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
                 // The first snapshot says whether the account is in the zone already.
-                if asked.is_some() || self.stats.snapshots > 0 {
+                if asked.is_some() || self.stats().snapshots > 0 {
                     self.join()?;
                 }
                 asked = Some(Instant::now());
@@ -64,21 +64,21 @@ impl Game {
             self.wait(tick).await?;
         }
         let until = self.input_tick() + ticks;
-        let account = key_bytes(&self.edge.public_key());
+        let account = key_bytes(&self.edge().public_key());
         let nonce = self
             .act(&Action::Delegate {
                 session: key_bytes(&session.public_key()),
                 until,
-                consent: z3r0_sim::session_consent(&self.edge.chain, session, &account, until),
+                consent: z3r0_sim::session_consent(&self.edge().chain, session, &account, until),
             })?
             .action
             .nonce;
         while Instant::now() < deadline {
             self.wait(tick).await?;
-            if let Some(outcome) = self.outcomes.iter().find(|o| o.nonce == nonce) {
+            if let Some(outcome) = self.outcomes().iter().find(|o| o.nonce == nonce) {
                 return match &outcome.refused {
                     None => Ok(until),
-                    Some(reason) => Err(SessionError::Refused(reason.clone())),
+                    Some(reason) => Err(SessionError::Refused(*reason)),
                 };
             }
         }
@@ -88,7 +88,7 @@ impl Game {
     /// Whether this connection plays through a session key (the node knows it as another
     /// account's).
     pub fn is_session(&self) -> bool {
-        self.edge.account() != key_bytes(&self.edge.public_key())
+        self.edge().account() != key_bytes(&self.edge().public_key())
     }
 }
 

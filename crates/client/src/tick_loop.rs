@@ -188,7 +188,7 @@ fn run(runtime: &tokio::runtime::Handle, shared: &Shared) -> Result<(), NetError
                 }
                 last_tick = Some(tick);
                 shared.ticks.fetch_add(1, Ordering::Relaxed);
-                if game.joined {
+                if game.joined() {
                     let mut frame = shared.take_frame();
                     if !game.area_loaded() {
                         // Look around, but stay put until the world around has streamed in.

@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
-use z3r0_client::Game;
-use z3r0_client::{Bot, BotKind};
-use z3r0_net::client::ClientConfig;
-use z3r0_net::server::EdgeConfig;
+use z3r0_chain::RejectionKind;
+use z3r0_client::{Bot, BotKind, Game, Refusal};
+use z3r0_net::ClientConfig;
+use z3r0_net::EdgeConfig;
+use z3r0_sim::Reason;
 
 /// A game connected to `zone`, on the zone's clock (its ticks start when it was created, not at
 /// a genesis time).
-async fn connect(zone: &common::LocalZone, edge: &z3r0_net::server::Edge, seed: u64) -> Game {
+async fn connect(zone: &common::LocalZone, edge: &z3r0_net::Edge, seed: u64) -> Game {
     let config = ClientConfig::new(
         edge.local_addr().unwrap(),
         common::CHAIN,
@@ -26,11 +27,11 @@ async fn connect(zone: &common::LocalZone, edge: &z3r0_net::server::Edge, seed: 
     let mut game = Game::connect(&config, PrivateKey::from_seed(seed + 100))
         .await
         .unwrap();
-    game.edge.genesis_ms = std::time::SystemTime::now()
+    game.edge_mut().genesis_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
-        - game.edge.start_tick * common::TICK_MS;
+        - game.edge().start_tick * common::TICK_MS;
     game
 }
 
@@ -44,7 +45,7 @@ async fn join_all(games: &mut [&mut Game]) {
         tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
         for (game, bot) in games.iter_mut().zip(&mut bots) {
             game.poll().await.unwrap();
-            if !game.joined {
+            if !game.joined() {
                 bot.tick(game).unwrap();
             }
         }
@@ -66,7 +67,7 @@ async fn play(kind: BotKind, seed: u64, ticks: u32) -> (Game, Bot, Option<[i64; 
         // Predict each tick, as the window does: reconciliation then measures real errors.
         game.predicted();
         if first.is_none() {
-            first = game.own.map(|o| o.pos);
+            first = game.own().map(|o| o.pos);
         }
     }
     game.wait(Duration::from_millis(200)).await.unwrap();
@@ -77,20 +78,20 @@ async fn play(kind: BotKind, seed: u64, ticks: u32) -> (Game, Bot, Option<[i64; 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wandering_bot_joins_walks_and_is_rarely_corrected() {
     let (mut game, _, first) = play(BotKind::Wander, 11, 80).await;
-    assert!(game.joined, "the bot never joined");
+    assert!(game.joined(), "the bot never joined");
     let start = first.expect("an own state arrived");
-    let now = game.own.unwrap().pos;
+    let now = game.own().unwrap().pos;
     let moved = (0..3).map(|i| (now[i] - start[i]).abs()).max().unwrap();
     assert!(moved > 1024, "moved {moved}/1024 m");
-    assert!(game.predictor.reconciliations > 20);
+    assert!(game.predictor().reconciliations > 20);
     // Over a real socket with a timer-driven zone an input now and then misses its tick (the
     // simulated-link test pins the exact case); corrections must stay rare.
     assert!(
-        game.predictor.corrections * 10 <= game.predictor.reconciliations,
+        game.predictor().corrections * 10 <= game.predictor().reconciliations,
         "{} corrections in {} reconciliations, max error {}",
-        game.predictor.corrections,
-        game.predictor.reconciliations,
-        game.predictor.max_error
+        game.predictor().corrections,
+        game.predictor().reconciliations,
+        game.predictor().max_error
     );
     assert!(game.predicted().is_some());
 }
@@ -109,19 +110,32 @@ async fn a_cheating_bot_is_refused_with_reasons() {
     // A replay (its tick long past, its nonce used) is refused each time, not only the first:
     // it is not a resend.
     assert!(
-        t.cheats_refused
-            .iter()
-            .any(|(r, n)| (r.contains("already used") || r.contains("expired")) && *n >= 2),
+        t.cheats_refused.iter().any(|(r, n)| matches!(
+            r,
+            Refusal::Node(RejectionKind::Replay | RejectionKind::Expired)
+        ) && *n >= 2),
         "{t:?}"
     );
-    let reasons: Vec<&String> = game.stats.refusals.keys().collect();
-    let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
-    assert!(has("too fast"), "{reasons:?}");
+    let reasons: Vec<&Refusal> = game.stats().refusals.keys().collect();
+    let has = |wanted: &[Refusal]| reasons.iter().any(|r| wanted.contains(r));
     assert!(
-        has("out of reach") || has("no line of sight"),
+        has(&[
+            Refusal::Rules(Reason::TooFast),
+            Refusal::Node(RejectionKind::PlayerRateLimited)
+        ]),
         "{reasons:?}"
     );
-    assert!(has("signature"), "{reasons:?}");
+    assert!(
+        has(&[
+            Refusal::Rules(Reason::OutOfReach),
+            Refusal::Rules(Reason::NoLineOfSight)
+        ]),
+        "{reasons:?}"
+    );
+    assert!(
+        has(&[Refusal::Node(RejectionKind::BadSignature)]),
+        "{reasons:?}"
+    );
 }
 
 /// An edit the client can tell the rules refuse (out of reach) is sent but never shown; one
@@ -136,51 +150,49 @@ async fn a_refused_edit_is_shown_at_once_and_undone_unless_foreseen() {
     let mut other = connect(&zone, &edge, 31).await;
     join_all(&mut [&mut game, &mut other]).await;
     let own = game
-        .own
-        .unwrap_or_else(|| panic!("not joined: {:?} {:?}", game.notices, game.stats));
+        .own()
+        .unwrap_or_else(|| panic!("not joined: {:?} {:?}", game.notices(), game.stats()));
     let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
     // A solid voxel far out of reach, in a chunk the client holds.
     let far = (0..40)
         .map(|dy| z3r0_voxel::VoxelPos::new(x + 20, y + 10 - dy, z))
         .find(|p| {
-            game.world
+            game.world()
                 .voxel(*p)
                 .is_some_and(|b| z3r0_voxel::block_info(b).solid)
         })
         .expect("a solid voxel 20 m away in a held chunk");
-    let far_block = game.world.voxel(far).unwrap();
+    let far_block = game.world().voxel(far).unwrap();
     game.edit(&z3r0_sim::Action::Break(far)).unwrap();
-    assert_eq!(game.world.voxel(far), Some(far_block), "not shown");
+    assert_eq!(game.world().voxel(far), Some(far_block), "not shown");
     // The block underfoot, in a column the other player claims just before the dig.
     let below = z3r0_voxel::VoxelPos::new(x, y - 1, z);
     let before = game
-        .world
+        .world()
         .voxel(below)
         .expect("the chunk underfoot is held");
     assert!(z3r0_voxel::block_info(before).solid, "standing on {before}");
     let column = (below.chunk().x, below.chunk().z);
     let claim = z3r0_sim::Action::Claim(column.0, column.1).encode_to_vec();
-    other
-        .edge
-        .send_action(other.chain_tick() + 1, claim)
-        .unwrap();
+    let tick = other.chain_tick() + 1;
+    other.edge_mut().send_action(tick, claim).unwrap();
     game.edit(&z3r0_sim::Action::Break(below)).unwrap();
     assert_eq!(
-        game.world.voxel(below),
+        game.world().voxel(below),
         Some(z3r0_voxel::blocks::AIR),
         "shown at once"
     );
-    let refused = |g: &Game, why: &str| g.notices.iter().any(|n| n.text.contains(why));
+    let refused = |g: &Game, why: Reason| g.stats().refusals.contains_key(&Refusal::Rules(why));
     for _ in 0..60 {
         game.wait(Duration::from_millis(50)).await.unwrap();
-        if refused(&game, "not yours") && refused(&game, "out of reach") {
+        if refused(&game, Reason::NotYours) && refused(&game, Reason::OutOfReach) {
             break;
         }
     }
-    assert!(refused(&game, "out of reach"), "{:?}", game.notices);
-    assert!(refused(&game, "not yours"), "{:?}", game.notices);
-    assert_eq!(game.world.voxel(below), Some(before), "undone");
-    assert_eq!(game.world.voxel(far), Some(far_block));
+    assert!(refused(&game, Reason::OutOfReach), "{:?}", game.notices());
+    assert!(refused(&game, Reason::NotYours), "{:?}", game.notices());
+    assert_eq!(game.world().voxel(below), Some(before), "undone");
+    assert_eq!(game.world().voxel(far), Some(far_block));
     edge.shutdown().await;
 }
 
@@ -192,61 +204,61 @@ async fn an_accepted_edit_arrives_as_a_proven_chunk_edit() {
     let mut game = connect(&zone, &edge, 14).await;
     join_all(&mut [&mut game]).await;
     let own = game
-        .own
-        .unwrap_or_else(|| panic!("not joined: {:?} {:?}", game.notices, game.stats));
+        .own()
+        .unwrap_or_else(|| panic!("not joined: {:?} {:?}", game.notices(), game.stats()));
     let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
     let target = z3r0_voxel::VoxelPos::new(x, y - 1, z);
     let before = game
-        .world
+        .world()
         .voxel(target)
         .expect("the chunk underfoot is held");
     assert!(z3r0_voxel::block_info(before).solid, "standing on {before}");
-    let (whole, edits) = (game.edge.chunks_whole, game.edge.chunk_edits);
+    let (whole, edits) = (game.edge().chunks_whole, game.edge().chunk_edits);
     // The node said what the player carries since it joined: nothing yet.
-    assert_eq!(game.inventory.map(|i| i.count(before)), Some(0));
+    assert_eq!(game.inventory().map(|i| i.count(before)), Some(0));
     game.edit(&z3r0_sim::Action::Break(target)).unwrap();
     for _ in 0..60 {
         game.wait(Duration::from_millis(50)).await.unwrap();
-        if game.edge.chunk_edits > edits {
+        if game.edge().chunk_edits > edits {
             break;
         }
     }
     // The dug block is in the inventory, as the chain says.
-    assert_eq!(game.inventory.map(|i| i.count(before)), Some(1));
-    assert!(game.edge.chunk_edits > edits, "no chunk edit came");
-    assert_eq!(game.edge.bad_chunks, 0, "every edit checked out");
+    assert_eq!(game.inventory().map(|i| i.count(before)), Some(1));
+    assert!(game.edge().chunk_edits > edits, "no chunk edit came");
+    assert_eq!(game.edge().bad_chunks, 0, "every edit checked out");
     assert_eq!(
-        game.world.voxel(target),
+        game.world().voxel(target),
         Some(z3r0_voxel::blocks::AIR),
         "the proven chunk has the dug voxel"
     );
     assert!(
-        game.edge.chunks_whole <= whole + 1,
+        game.edge().chunks_whole <= whole + 1,
         "the change came as an edit, not whole chunks ({whole} → {})",
-        game.edge.chunks_whole
+        game.edge().chunks_whole
     );
     // The player fell into the hole. Placing where its body is, or a block not carried, is
     // sent but not shown (the rules refuse both); placing the carried block beside the hole is
     // shown at once.
     game.edit(&z3r0_sim::Action::Place(target, before)).unwrap();
-    assert_eq!(game.world.voxel(target), Some(z3r0_voxel::blocks::AIR));
-    let body = game.own.unwrap().pos;
+    assert_eq!(game.world().voxel(target), Some(z3r0_voxel::blocks::AIR));
+    let body = game.own().unwrap().pos;
     let beside = [(1, 0), (-1, 0), (0, 1), (0, -1)]
         .into_iter()
         .map(|(dx, dz)| z3r0_voxel::VoxelPos::new(x + dx, y, z + dz))
         .find(|&p| {
             matches!(
-                game.world.voxel(p),
+                game.world().voxel(p),
                 Some(z3r0_voxel::blocks::AIR | z3r0_voxel::blocks::WATER)
             ) && !z3r0_sim::physics::Aabb::player(body).intersects_voxel(p)
         })
         .expect("air or water beside the hole, clear of the body");
-    let empty = game.world.voxel(beside);
+    let empty = game.world().voxel(beside);
     game.edit(&z3r0_sim::Action::Place(beside, z3r0_voxel::blocks::GLASS))
         .unwrap();
-    assert_eq!(game.world.voxel(beside), empty);
+    assert_eq!(game.world().voxel(beside), empty);
     game.edit(&z3r0_sim::Action::Place(beside, before)).unwrap();
-    assert_eq!(game.world.voxel(beside), Some(before));
+    assert_eq!(game.world().voxel(beside), Some(before));
     edge.shutdown().await;
 }
 
@@ -258,11 +270,11 @@ async fn another_players_dig_reaches_a_neighbour_as_a_block_change() {
     let mut digger = connect(&zone, &edge, 15).await;
     let mut neighbour = connect(&zone, &edge, 16).await;
     join_all(&mut [&mut digger, &mut neighbour]).await;
-    let own = digger.own.expect("the digger joined");
+    let own = digger.own().expect("the digger joined");
     let [x, y, z] = own.pos.map(|c| c.div_euclid(1024) as i32);
     let target = z3r0_voxel::VoxelPos::new(x, y - 1, z);
     let before = neighbour
-        .world
+        .world()
         .voxel(target)
         .expect("the neighbour holds the digger's chunk");
     assert!(z3r0_voxel::block_info(before).solid);
@@ -271,7 +283,7 @@ async fn another_players_dig_reaches_a_neighbour_as_a_block_change() {
     for _ in 0..60 {
         digger.wait(Duration::from_millis(25)).await.unwrap();
         neighbour.wait(Duration::from_millis(25)).await.unwrap();
-        if let Some(c) = neighbour.block_changes.iter().find(|c| c.pos == target) {
+        if let Some(c) = neighbour.block_changes().iter().find(|c| c.pos == target) {
             heard = Some(*c);
             break;
         }
@@ -279,7 +291,7 @@ async fn another_players_dig_reaches_a_neighbour_as_a_block_change() {
     let change = heard.expect("the neighbour heard of the dig");
     assert_eq!((change.from, change.to), (before, z3r0_voxel::blocks::AIR));
     assert!(
-        digger.block_changes.iter().all(|c| c.pos != target),
+        digger.block_changes().iter().all(|c| c.pos != target),
         "the digger saw its dig at once: no second change for it"
     );
     edge.shutdown().await;
@@ -292,7 +304,7 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
     let _ticker = zone.run();
     let mut owner = connect(&zone, &edge, 17).await;
     join_all(&mut [&mut owner]).await;
-    let own = owner.own.expect("joined");
+    let own = owner.own().expect("joined");
     let voxel = z3r0_voxel::VoxelPos::new(
         own.pos[0].div_euclid(1024) as i32,
         own.pos[1].div_euclid(1024) as i32,
@@ -302,7 +314,7 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
     owner
         .act(&z3r0_sim::Action::Claim(column.0, column.1))
         .unwrap();
-    let key: [u8; 32] = owner.edge.public_key().as_ref().try_into().unwrap();
+    let key: [u8; 32] = owner.edge().public_key().as_ref().try_into().unwrap();
     for _ in 0..60 {
         owner.wait(Duration::from_millis(50)).await.unwrap();
         if owner.owner_of(voxel).is_some() {
@@ -324,25 +336,25 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
         }
     }
     assert_eq!(
-        late.claims.get(&column).map(|c| c.claim.owner),
+        late.claim(column).map(|c| c.claim.owner),
         Some(key),
         "{:?}",
-        late.claims
+        late.claim(column)
     );
-    assert_eq!(late.stats.bad_claims + owner.stats.bad_claims, 0);
+    assert_eq!(late.stats().bad_claims + owner.stats().bad_claims, 0);
     // An edit in someone else's column is sent but not shown before the chain decides (it is
     // refused unless granted); in one's own column it is shown at once.
     join_all(&mut [&mut late]).await;
     let below = z3r0_voxel::VoxelPos::new(voxel.x, voxel.y - 1, voxel.z);
     let solid = late
-        .world
+        .world()
         .voxel(below)
         .expect("the late player holds the chunk");
     assert_ne!(solid, z3r0_voxel::blocks::AIR);
     late.edit(&z3r0_sim::Action::Break(below)).unwrap();
-    assert_eq!(late.world.voxel(below), Some(solid), "not shown early");
+    assert_eq!(late.world().voxel(below), Some(solid), "not shown early");
     owner.edit(&z3r0_sim::Action::Break(below)).unwrap();
-    assert_eq!(owner.world.voxel(below), Some(z3r0_voxel::blocks::AIR));
+    assert_eq!(owner.world().voxel(below), Some(z3r0_voxel::blocks::AIR));
     // A release reaches both, proven (the absence of the claim's record). The owner catches
     // up first: it was not polled while the other joined, so its clock lags.
     for _ in 0..10 {
@@ -362,11 +374,11 @@ async fn claims_reach_the_claimer_and_players_who_come_later() {
         owner.owner_of(voxel),
         None,
         "the owner sees its release: {:?} {:?}",
-        owner.notices,
-        owner.stats
+        owner.notices(),
+        owner.stats()
     );
     assert_eq!(late.owner_of(voxel), None, "the other player sees it");
-    assert_eq!(late.stats.bad_claims + owner.stats.bad_claims, 0);
+    assert_eq!(late.stats().bad_claims + owner.stats().bad_claims, 0);
     edge.shutdown().await;
 }
 
@@ -395,7 +407,7 @@ async fn a_session_key_plays_for_its_account_which_signs_only_once() {
     .unwrap();
     assert_eq!(asked, 1);
     assert!(game.is_session());
-    assert_eq!(game.edge.account(), account_bytes);
+    assert_eq!(game.edge().account(), account_bytes);
     let start = zone
         .state
         .lock()
@@ -426,13 +438,13 @@ async fn a_session_key_plays_for_its_account_which_signs_only_once() {
     // Its own inputs' outcomes reach it by the session key's nonces, and the body it is sent is
     // the account's.
     assert!(
-        game.outcomes
+        game.outcomes()
             .iter()
             .any(|o| nonces.contains(&o.nonce) && o.refused.is_none()),
         "{:?}",
-        game.outcomes
+        game.outcomes()
     );
-    assert!(game.own.is_some());
+    assert!(game.own().is_some());
     drop(game);
 
     // A live session needs no account key.
@@ -480,7 +492,7 @@ async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
     let edge = zone.serve(EdgeConfig::new(common::loopback()));
     let _ticker = zone.run();
     let mut game = connect(&zone, &edge, 17).await;
-    game.radius = 2;
+    game.set_radius(2);
     let tick = TickLoop::spawn(tokio::runtime::Handle::current(), game).unwrap();
     let shared = tick.shared().clone();
     // Stand until the body and the chunks around it are there, then walk forward.
@@ -488,9 +500,9 @@ async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let mut game = shared.game();
-        let _ = (game.predicted(), game.predictor.smoothing(0.2));
+        let _ = (game.predicted(), game.smoothing(0.2));
         if game.area_loaded() {
-            first = game.own.map(|o| o.pos);
+            first = game.own().map(|o| o.pos);
             break;
         }
     }
@@ -500,13 +512,13 @@ async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
         forward: 127,
         ..Default::default()
     });
-    let frames_before = shared.game().stats.actions_sent;
+    let frames_before = shared.game().stats().actions_sent;
     let began = std::time::Instant::now();
     for _ in 0..15 {
         // One "frame" every 200 ms: read the game for a moment, as the renderer does.
         tokio::time::sleep(Duration::from_millis(200)).await;
         let mut game = shared.game();
-        let _ = (game.predicted(), game.predictor.smoothing(0.2));
+        let _ = (game.predicted(), game.smoothing(0.2));
     }
     let elapsed_ticks = began.elapsed().as_millis() as u64 / common::TICK_MS;
     let (ticks, skipped) = shared.tick_counts();
@@ -515,8 +527,8 @@ async fn the_tick_thread_sends_every_tick_while_frames_are_slow() {
     let (sent, now) = {
         let game = shared.game();
         (
-            game.stats.actions_sent - frames_before,
-            game.own.unwrap().pos,
+            game.stats().actions_sent - frames_before,
+            game.own().unwrap().pos,
         )
     };
     let handled = ticks - ticks_before;

@@ -10,7 +10,7 @@ use commonware_cryptography::ed25519::PrivateKey;
 use tokio::sync::watch;
 use z3r0_client::Game;
 use z3r0_client::{Bot, BotKind, Tally};
-use z3r0_net::client::ClientConfig;
+use z3r0_net::ClientConfig;
 
 /// Chunk radius streamed to each bot (builders need the voxels around them).
 const BOT_RADIUS: u8 = 2;
@@ -108,20 +108,20 @@ async fn play(
     let mut split_before = [0u64; 3];
     let split = |g: &Game| {
         [
-            g.edge.snapshot_bytes,
-            g.edge.header_bytes,
-            g.edge.chunk_bytes,
+            g.edge().snapshot_bytes,
+            g.edge().header_bytes,
+            g.edge().chunk_bytes,
         ]
     };
     let add = |a: [u64; 3], b: [u64; 3]| [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
     let mut chunks_before = [0u64; 5];
     let chunks = |g: &Game| {
         [
-            g.edge.chunks_whole,
-            g.edge.chunk_edits,
-            g.edge.bad_chunks,
-            g.edge.claims_verified,
-            g.edge.bad_claims,
+            g.edge().chunks_whole,
+            g.edge().chunk_edits,
+            g.edge().bad_chunks,
+            g.edge().claims_verified,
+            g.edge().bad_claims,
         ]
     };
     let add5 = |a: [u64; 5], b: [u64; 5]| std::array::from_fn(|i| a[i] + b[i]);
@@ -138,9 +138,9 @@ async fn play(
                 continue;
             }
         };
-        game.radius = BOT_RADIUS;
+        game.set_radius(BOT_RADIUS);
         let since = Instant::now();
-        let tick = Duration::from_millis(u64::from(game.edge.tick_ms.max(1)));
+        let tick = Duration::from_millis(u64::from(game.edge().tick_ms.max(1)));
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut ticks = 0u64;
@@ -157,15 +157,15 @@ async fn play(
             }
             ticks += 1;
             if ticks.is_multiple_of(10) {
-                let rx = game.edge.connection().stats().udp_rx.bytes;
+                let rx = game.edge().connection().stats().udp_rx.bytes;
                 let connected = since.elapsed().as_secs_f64();
                 let (tally, pending, sent) = (
                     bot.tally.clone(),
                     bot.cheats_pending(),
-                    game.stats.actions_sent,
+                    game.stats().actions_sent,
                 );
                 set(&|s| {
-                    s.connected = game.joined;
+                    s.connected = game.joined();
                     s.tally = tally.clone();
                     s.cheats_pending = pending;
                     s.actions_sent = sent_before + sent;
@@ -184,12 +184,12 @@ async fn play(
             }
             bot.settle(&mut game);
         }
-        rx_before += game.edge.connection().stats().udp_rx.bytes;
-        sent_before += game.stats.actions_sent;
+        rx_before += game.edge().connection().stats().udp_rx.bytes;
+        sent_before += game.stats().actions_sent;
         split_before = add(split_before, split(&game));
         chunks_before = add5(chunks_before, chunks(&game));
         connected_before += since.elapsed().as_secs_f64();
-        game.edge.close();
+        game.edge().close();
         let (tally, pending) = (bot.tally.clone(), bot.cheats_pending());
         set(&|s| {
             s.connected = false;

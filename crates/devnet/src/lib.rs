@@ -23,7 +23,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::{Value, json};
 use z3r0_client::BotKind;
-use z3r0_net::client::ClientConfig;
+use z3r0_net::ClientConfig;
 
 use bots::{BotHandle, BotStats, kind_name};
 use stats::{AuditTail, RootLedger, http_get, parse_metrics, quantile};
@@ -196,9 +196,8 @@ fn terrain(genesis: &z3r0_genesis::Genesis) -> Result<(Vec<u8>, Value)> {
             }
         }
     }
-    let (pixels, width, depth) =
-        z3r0_render::map::map_pixels(&world, (x0, x1), (z0, z1), (y0, y1 - 1));
-    let png = z3r0_render::map::encode_png_rgb(&pixels, width, depth)?;
+    let (pixels, width, depth) = z3r0_render::map_pixels(&world, (x0, x1), (z0, z1), (y0, y1 - 1));
+    let png = z3r0_render::encode_png_rgb(&pixels, width, depth)?;
     let size = CHUNK_SIZE as i32;
     let zone = json!({"x0": x0 * size, "z0": z0 * size, "width": width, "depth": depth});
     Ok((png, zone))
@@ -303,11 +302,11 @@ fn players(handles: &[BotHandle]) -> Players {
         p.sent += s.actions_sent;
         p.applied += s.tally.applied;
         for (r, n) in &s.tally.refused {
-            *p.refused.entry(r.clone()).or_default() += n;
+            *p.refused.entry(r.to_string()).or_default() += n;
         }
         p.cheats += s.tally.cheats;
         for (r, n) in &s.tally.cheats_refused {
-            *p.cheats_refused.entry(r.clone()).or_default() += n;
+            *p.cheats_refused.entry(r.to_string()).or_default() += n;
         }
         p.cheats_accepted += s.tally.cheats_accepted;
         p.cheats_unheard += s.tally.cheats_unheard + s.cheats_pending;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
-use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
+use z3r0_net::{ClientConfig, ClientEvent, EdgeClient};
 use z3r0_sim::{Action, InputFrame};
 
 #[derive(Debug, clap::Args)]

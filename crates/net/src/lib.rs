@@ -1,24 +1,43 @@
-//! z3r0-net: the player edge of a zone node, over QUIC (quinn 0.11).
+//! z3r0-net: the player edge of a zone node, over QUIC (quinn 0.11). Its modules are private;
+//! what other crates use is re-exported here.
 //!
-//! - [`identity`]: node certificates bound to validator keys; clients pin genesis keys.
-//! - [`proto`]: control, event and datagram messages; [`snapshot`]: delta-compressed area-of-
-//!   interest snapshots; [`wire`]: the bounded byte codec under both; [`frame`]: the streams'
-//!   length-prefixed framing.
-//! - [`server`]: sessions on a node (authentication, inputs into the mempool, snapshots, chunk
-//!   streaming with proofs, receipts, limits); [`client`]: the player side, which verifies what
-//!   it receives.
+//! - identity: node certificates bound to validator keys; clients pin genesis keys.
+//! - proto: control, event and datagram messages ([`ClientControl`], [`ServerControl`],
+//!   [`Header`], [`Included`], …); snapshot: delta-compressed area-of-interest snapshots
+//!   ([`Snapshot`]); wire: the bounded byte codec under both; frame: the streams'
+//!   length-prefixed framing ([`read_frame`], [`write_frame`]).
+//! - server: sessions on a node (authentication, inputs into the mempool, snapshots, chunk
+//!   streaming with proofs, receipts, limits): [`serve`], [`Edge`], fed by the node through
+//!   [`EdgeFeed`] and [`ZoneBackend`]; zone: what the node proves to players ([`FeedBuilder`],
+//!   [`chunk_data`], [`claim_entries`], …).
+//! - client: the player side, which verifies what it receives ([`EdgeClient`]), with the light
+//!   client's proof checks ([`Committee`], [`verify_chunk`], …).
 
-pub mod client;
-pub mod frame;
-pub mod identity;
-pub mod light;
-pub mod proto;
-pub mod server;
-pub mod snapshot;
-pub mod wire;
-pub mod zone;
+mod client;
+mod frame;
+mod identity;
+mod light;
+mod proto;
+mod server;
+mod snapshot;
+mod wire;
+mod zone;
 
+pub use client::{ClientConfig, ClientEvent, EdgeClient, quic_config};
+pub use frame::{read_frame, write_frame};
+pub use light::{Committee, verify_chunk, verify_claim, verify_inventory, verify_receipts};
+pub use proto::{
+    ChunkData, ClaimEntry, ClientControl, FinalityProof, Header, Included, InventoryEntry,
+    MAX_RADIUS, ReceiptsEntry, ServerControl, VERSION,
+};
+pub use server::{
+    Edge, EdgeConfig, EdgeFeed, TickUpdate, ZoneBackend, chunk_of, serve, serve_on, server_config,
+};
+pub use snapshot::{EntityState, OwnState, Snapshot};
 pub use wire::WireError;
+pub use zone::{
+    FeedBuilder, account_inventory, all_claim_entries, chunk_data, claim_entries, receipts_entry,
+};
 
 /// Why a connection or session failed.
 #[derive(Debug, thiserror::Error)]

@@ -377,6 +377,7 @@ impl SnapshotWriter {
         }
     }
 
+    #[cfg(test)]
     pub fn acked(&self) -> u64 {
         self.acked
     }

@@ -7,9 +7,9 @@
 mod sim_common;
 
 use sim_common::{ALICE, BOB, joined, tick};
-use z3r0_net::light::verify_claim;
-use z3r0_net::proto::{ClaimEntry, Header};
-use z3r0_net::zone::{all_claim_entries, claim_entries};
+use z3r0_net::verify_claim;
+use z3r0_net::{ClaimEntry, Header};
+use z3r0_net::{all_claim_entries, claim_entries};
 use z3r0_sim::{Action, Receipt, Sim};
 
 /// A header committing to `sim`'s records root as it is now (all `verify_claim` reads).

@@ -9,8 +9,8 @@ use common::{LocalZone, loopback};
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_chain::Action;
-use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient};
-use z3r0_net::server::{EdgeConfig, chunk_of};
+use z3r0_net::{ClientConfig, ClientEvent, EdgeClient};
+use z3r0_net::{EdgeConfig, chunk_of};
 use z3r0_sim::{Action as GameAction, InputFrame};
 use z3r0_voxel::ChunkPos;
 
@@ -63,7 +63,7 @@ async fn join(client: &mut EdgeClient, zone: &LocalZone) {
     .await;
 }
 
-fn client_config(zone: &LocalZone, edge: &z3r0_net::server::Edge) -> ClientConfig {
+fn client_config(zone: &LocalZone, edge: &z3r0_net::Edge) -> ClientConfig {
     ClientConfig::new(
         edge.local_addr().unwrap(),
         common::CHAIN,
@@ -358,11 +358,11 @@ fn chunk_of_rounds_towards_negative_infinity() {
 /// A raw session: the pinned QUIC connection and its control stream, before authentication.
 async fn raw_session(
     zone: &LocalZone,
-    edge: &z3r0_net::server::Edge,
+    edge: &z3r0_net::Edge,
 ) -> (quinn::Connection, quinn::SendStream, quinn::RecvStream) {
     let config = client_config(zone, edge);
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(z3r0_net::client::quic_config(&config).unwrap());
+    endpoint.set_default_client_config(z3r0_net::quic_config(&config).unwrap());
     let conn = endpoint
         .connect(config.server, "z3r0-node")
         .unwrap()
@@ -384,8 +384,8 @@ async fn closed_code(conn: &quinn::Connection) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
-    use z3r0_net::frame::{read_frame, write_frame};
-    use z3r0_net::proto::{ClientControl, ServerControl};
+    use z3r0_net::{ClientControl, ServerControl};
+    use z3r0_net::{read_frame, write_frame};
     let zone = LocalZone::new(9);
     let edge = zone.serve(EdgeConfig::new(loopback()));
     let player: [u8; 32] =
@@ -404,7 +404,7 @@ async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
 
     let (conn, mut send, mut recv) = raw_session(&zone, &edge).await;
     let hello = ClientControl::Hello {
-        version: z3r0_net::proto::VERSION,
+        version: z3r0_net::VERSION,
         player,
     };
     write_frame(&mut send, &hello.encode()).await.unwrap();

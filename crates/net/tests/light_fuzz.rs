@@ -12,9 +12,9 @@ use commonware_codec::{DecodeExt as _, Encode as _};
 use proptest::prelude::*;
 use sim_common::{ALICE, BOB, joined, tick};
 use z3r0_chain::mutate::Mutation;
-use z3r0_net::light::{verify_chunk, verify_claim, verify_inventory, verify_receipts};
-use z3r0_net::proto::{ChunkData, ClaimEntry, Header, InventoryEntry, ReceiptsEntry};
-use z3r0_net::zone::{account_inventory, all_claim_entries, chunk_data, receipts_entry};
+use z3r0_net::{ChunkData, ClaimEntry, Header, InventoryEntry, ReceiptsEntry};
+use z3r0_net::{account_inventory, all_claim_entries, chunk_data, receipts_entry};
+use z3r0_net::{verify_chunk, verify_claim, verify_inventory, verify_receipts};
 use z3r0_sim::{Action, Sim};
 use z3r0_voxel::{ChunkPos, MerkleProof};
 

@@ -24,8 +24,8 @@ use quinn::udp::{RecvMeta, Transmit};
 use quinn::{AsyncUdpSocket, UdpPoller};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use z3r0_net::client::{ClientConfig, ClientEvent, EdgeClient, quic_config};
-use z3r0_net::server::{EdgeConfig, serve_on, server_config};
+use z3r0_net::{ClientConfig, ClientEvent, EdgeClient, quic_config};
+use z3r0_net::{EdgeConfig, serve_on, server_config};
 use z3r0_sim::{Action, InputFrame};
 
 const PORT: u16 = 4433;

@@ -15,8 +15,8 @@ use rand_core::SeedableRng as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use z3r0_chain::{Action, Block, ChainId, MempoolConfig, SignedAction, StateMachine};
-use z3r0_node::executor::Executor;
-use z3r0_node::simnet::walk;
+use z3r0_node::Executor;
+use z3r0_node::walk;
 use z3r0_sim::{Action as GameAction, Sim, SimConfig};
 
 const CHAIN: ChainId = ChainId([0; 32]);

@@ -8,8 +8,8 @@ use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_runtime::{Clock as _, Runner as _, deterministic};
 use std::time::Duration;
 use z3r0_chain::Counters;
-use z3r0_node::application::Pacing;
-use z3r0_node::simnet::{SimNet, link};
+use z3r0_node::Pacing;
+use z3r0_node::{SimNet, link};
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
     sorted

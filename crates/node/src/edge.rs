@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use commonware_cryptography::ed25519::PublicKey;
 use z3r0_chain::SignedAction;
-use z3r0_net::proto::{ChunkData, ClaimEntry};
-use z3r0_net::server::{EdgeFeed, ZoneBackend};
-use z3r0_net::zone::{FeedBuilder, all_claim_entries, chunk_data, claim_entries};
+use z3r0_net::{ChunkData, ClaimEntry};
+use z3r0_net::{EdgeFeed, ZoneBackend};
+use z3r0_net::{FeedBuilder, all_claim_entries, chunk_data, claim_entries};
 use z3r0_sim::Sim;
 use z3r0_voxel::ChunkPos;
 
@@ -93,10 +93,10 @@ impl ZoneBackend for NodeBackend {
         let which = which.iter().copied();
         Some(v.with_finalized(|sim, finalized| (finalized.block.height, claim_entries(sim, which))))
     }
-    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::proto::InventoryEntry> {
+    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::InventoryEntry> {
         let v = self.validator()?;
         v.with_finalized(|sim, finalized| {
-            z3r0_net::zone::account_inventory(sim, account, finalized.block.height)
+            z3r0_net::account_inventory(sim, account, finalized.block.height)
         })
     }
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {

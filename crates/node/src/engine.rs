@@ -367,108 +367,24 @@ where
         setup.signer.clone(),
     )
     .ok_or_else(|| NodeError::Storage("this validator is not in the genesis set".into()))?;
-    let provider = ConstantProvider::new(scheme.clone());
-
-    // Marshal: backfill resolver, proposal broadcast, archives.
-    let (resolver_sender, resolver) = marshal_resolver::init(
-        context.child("marshal_resolver"),
-        marshal_resolver::Config {
-            public_key: public_key.clone(),
-            peer_provider: peers.clone(),
-            blocker: blocker.clone(),
-            mailbox_size: MAILBOX,
-            fetch_timeout: NZDuration!(Duration::from_millis(500)),
-            fetch_retry_delay: Duration::from_millis(50),
-            priority_requests: false,
-            priority_responses: false,
-        },
-        channels.backfill,
-    );
-    let (broadcast_engine, buffer) = buffered::Engine::new(
-        context.child("broadcast"),
-        buffered::Config {
-            public_key: public_key.clone(),
-            mailbox_size: MAILBOX,
-            deque_size: 16,
-            priority: true,
-            codec_config: (),
-            peer_provider: peers,
-            strategy: Sequential,
-        },
-    );
-    broadcast_engine.start(channels.broadcast);
-    let finalizations = immutable::Archive::init(
-        context.child("finalizations"),
-        archive_config(
-            &prefix,
-            "finalizations",
-            page_cache.clone(),
-            scheme.certificate_codec_config(),
-        ),
-    )
-    .await
-    .map_err(|e| NodeError::Storage(e.to_string()))?;
-    let blocks = immutable::Archive::init(
-        context.child("blocks"),
-        archive_config(&prefix, "blocks", page_cache.clone(), ()),
-    )
-    .await
-    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let storage = StorageSetup {
+        prefix: prefix.clone(),
+        page_cache: page_cache.clone(),
+    };
     let genesis = ZoneBlock::from_arc(genesis_block);
     let genesis_digest = genesis.digest();
-    let (marshal_actor, marshal_mailbox, floor) =
-        MarshalActor::<_, Standard<ZoneBlock>, _, _, _, _, _>::init(
-            context.child("marshal"),
-            finalizations,
-            blocks,
-            marshal::Config {
-                provider,
-                epocher: FixedEpocher::new(EPOCH_LENGTH),
-                start: marshal::Start::Genesis(commonware_cryptography::Digested::precomputed(
-                    genesis,
-                    genesis_digest,
-                )),
-                partition_prefix: format!("{prefix}-marshal"),
-                mailbox_size: MAILBOX,
-                view_retention: ViewDelta::new(64),
-                prunable_items_per_section: NZU64!(4096),
-                page_cache: page_cache.clone(),
-                replay_buffer: IO_BUFFER,
-                key_write_buffer: IO_BUFFER,
-                value_write_buffer: IO_BUFFER,
-                block_codec_config: (),
-                max_repair: NZUsize!(64),
-                max_pending_acks: NZUsize!(16),
-                strategy: Sequential,
-            },
-        )
-        .await;
-
-    let app = ZoneApp {
-        zone: zone.clone(),
-        pacing: setup.pacing,
-        metrics: metrics.clone(),
-        byzantine: setup.byzantine.clone(),
+    let network = MarshalNetwork {
+        public_key: public_key.clone(),
+        peers,
+        blocker: blocker.clone(),
+        backfill: channels.backfill,
+        broadcast: channels.broadcast,
     };
-    let inline = Inline::new(
-        context.child("inline"),
-        app,
-        marshal_mailbox.clone(),
-        FixedEpocher::new(EPOCH_LENGTH),
-    );
-    let (sink_sender, updates) = mpsc::unbounded::<Update<ZoneBlock>>();
-    marshal_actor.start(
-        FinalizedSink {
-            sender: sink_sender,
-        },
-        buffer,
-        (resolver_sender, resolver),
-    );
+    let marshal = start_marshal(&context, &storage, network, &scheme, genesis).await?;
 
     // Blocks marshal already delivered (and we acknowledged) after the checkpoint: replay them
     // from its archive so the state is where marshal thinks it is. (Marshal must be running to
     // answer; the blocks it delivers meanwhile wait in the channel.)
-    let processed = floor.processed().map_or(0, |p| p.height().get());
     let mut finalizer = Finalizer {
         zone: zone.clone(),
         metrics: metrics.clone(),
@@ -478,60 +394,48 @@ where
     };
     replay_delivered(
         &mut finalizer,
-        &marshal_mailbox,
+        &marshal.mailbox,
         resumed_height,
-        processed,
+        marshal.processed,
         context.current(),
     )
     .await?;
 
     // The finalizer task: executes finalized blocks, checkpoints, acknowledges.
     let interval = setup.checkpoint_interval.max(1);
+    let mailbox = marshal.mailbox.clone();
+    let updates = marshal.updates;
     let finalizer = context.child("finalizer").spawn(move |clock| {
         run_finalizer(
             clock,
             finalizer,
             updates,
-            marshal_mailbox,
+            mailbox,
             checkpoints,
             resumed_height,
             interval,
         )
     });
 
-    let gossip_blocker = blocker.clone();
-    let engine = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::Config {
+    let app = ZoneApp {
+        zone: zone.clone(),
+        pacing: setup.pacing,
+        metrics: metrics.clone(),
+        byzantine: setup.byzantine.clone(),
+    };
+    let consensus = start_consensus(
+        &context,
+        &storage,
+        ConsensusParts {
             scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: inline.clone(),
-            relay: inline.clone(),
-            reporter: inline,
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: MAILBOX,
-            epoch: Epoch::zero(),
-            floor: simplex::config::Floor::Genesis(genesis_digest),
-            replay_buffer: IO_BUFFER,
-            write_buffer: IO_BUFFER,
-            page_cache,
-            leader_timeout: setup.timeouts.leader,
-            certification_timeout: setup.timeouts.certification,
-            timeout_retry: setup.timeouts.retry,
-            view_retention: ViewDelta::new(64),
-            skip: SkipPolicy::Enabled {
-                timeout: setup.timeouts.inactive,
-                budget: SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(Duration::from_millis(500)),
-            fetch_retry_delay: Duration::from_millis(50),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
+            blocker: blocker.clone(),
+            app,
+            marshal: marshal.mailbox,
+            genesis: genesis_digest,
+            timeouts: setup.timeouts,
         },
+        (channels.votes, channels.certificates, channels.resolver),
     );
-    let consensus = engine.start(channels.votes, channels.certificates, channels.resolver);
     let outbox = crate::gossip::Outbox::default();
     crate::gossip::start(
         context.child("gossip"),
@@ -540,7 +444,7 @@ where
         setup.participants.clone(),
         metrics.clone(),
         channels.actions,
-        gossip_blocker,
+        blocker,
     );
     Ok(Validator {
         public_key,
@@ -551,6 +455,197 @@ where
         finalizer: Some(finalizer),
         consensus,
     })
+}
+
+/// Where a validator's partitions live, and the page cache they share.
+struct StorageSetup {
+    prefix: String,
+    page_cache: CacheRef,
+}
+
+/// What marshal needs from the network: the peers, the blocker and its two channels.
+struct MarshalNetwork<C, B, S, R> {
+    public_key: PublicKey,
+    peers: C,
+    blocker: B,
+    backfill: (S, R),
+    broadcast: (S, R),
+}
+
+/// Marshal, running: its mailbox, the height its processed floor was at when it started, and
+/// the finalized blocks it delivers.
+struct RunningMarshal {
+    mailbox: MarshalMailbox,
+    processed: u64,
+    updates: mpsc::UnboundedReceiver<Update<ZoneBlock>>,
+}
+
+/// Starts marshal (finalized-block archives, proposal broadcast, backfill from peers) from
+/// genesis or where its archives left off.
+async fn start_marshal<E, C, B, S, R>(
+    context: &E,
+    storage: &StorageSetup,
+    network: MarshalNetwork<C, B, S, R>,
+    scheme: &ed25519::Scheme,
+    genesis: ZoneBlock,
+) -> Result<RunningMarshal, NodeError>
+where
+    E: Spawner + Metrics + Clock + Storage + rand_core::CryptoRng + Send + 'static,
+    C: Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let prefix = &storage.prefix;
+    let (resolver_sender, resolver) = marshal_resolver::init(
+        context.child("marshal_resolver"),
+        marshal_resolver::Config {
+            public_key: network.public_key.clone(),
+            peer_provider: network.peers.clone(),
+            blocker: network.blocker,
+            mailbox_size: MAILBOX,
+            fetch_timeout: NZDuration!(Duration::from_millis(500)),
+            fetch_retry_delay: Duration::from_millis(50),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        network.backfill,
+    );
+    let (broadcast_engine, buffer) = buffered::Engine::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: network.public_key,
+            mailbox_size: MAILBOX,
+            deque_size: 16,
+            priority: true,
+            codec_config: (),
+            peer_provider: network.peers,
+            strategy: Sequential,
+        },
+    );
+    broadcast_engine.start(network.broadcast);
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations"),
+        archive_config(
+            prefix,
+            "finalizations",
+            storage.page_cache.clone(),
+            scheme.certificate_codec_config(),
+        ),
+    )
+    .await
+    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let blocks = immutable::Archive::init(
+        context.child("blocks"),
+        archive_config(prefix, "blocks", storage.page_cache.clone(), ()),
+    )
+    .await
+    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let genesis_digest = genesis.digest();
+    let (actor, mailbox, floor) = MarshalActor::<_, Standard<ZoneBlock>, _, _, _, _, _>::init(
+        context.child("marshal"),
+        finalizations,
+        blocks,
+        marshal::Config {
+            provider: ConstantProvider::new(scheme.clone()),
+            epocher: FixedEpocher::new(EPOCH_LENGTH),
+            start: marshal::Start::Genesis(commonware_cryptography::Digested::precomputed(
+                genesis,
+                genesis_digest,
+            )),
+            partition_prefix: format!("{prefix}-marshal"),
+            mailbox_size: MAILBOX,
+            view_retention: ViewDelta::new(64),
+            prunable_items_per_section: NZU64!(4096),
+            page_cache: storage.page_cache.clone(),
+            replay_buffer: IO_BUFFER,
+            key_write_buffer: IO_BUFFER,
+            value_write_buffer: IO_BUFFER,
+            block_codec_config: (),
+            max_repair: NZUsize!(64),
+            max_pending_acks: NZUsize!(16),
+            strategy: Sequential,
+        },
+    )
+    .await;
+    let (sender, updates) = mpsc::unbounded::<Update<ZoneBlock>>();
+    actor.start(
+        FinalizedSink { sender },
+        buffer,
+        (resolver_sender, resolver),
+    );
+    Ok(RunningMarshal {
+        mailbox,
+        processed: floor.processed().map_or(0, |p| p.height().get()),
+        updates,
+    })
+}
+
+/// What the consensus engine runs on besides the runtime and its channels.
+struct ConsensusParts<B, M: StateMachine + Snapshot> {
+    scheme: ed25519::Scheme,
+    blocker: B,
+    app: ZoneApp<M>,
+    marshal: MarshalMailbox,
+    genesis: <ZoneBlock as commonware_cryptography::Digestible>::Digest,
+    timeouts: Timeouts,
+}
+
+/// Starts simplex on the application (proposing and verifying blocks through marshal), with
+/// the setup's timeouts and skip policy.
+fn start_consensus<E, B, M, S, R>(
+    context: &E,
+    storage: &StorageSetup,
+    parts: ConsensusParts<B, M>,
+    (votes, certificates, resolver): ((S, R), (S, R), (S, R)),
+) -> Handle<()>
+where
+    E: Spawner + Metrics + Clock + Storage + rand_core::CryptoRng + Send + 'static,
+    B: Blocker<PublicKey = PublicKey>,
+    M: StateMachine + Snapshot + Send + 'static,
+    M::Receipt: Send,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let inline = Inline::new(
+        context.child("inline"),
+        parts.app,
+        parts.marshal,
+        FixedEpocher::new(EPOCH_LENGTH),
+    );
+    let timeouts = parts.timeouts;
+    let engine = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::Config {
+            scheme: parts.scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker: parts.blocker,
+            automaton: inline.clone(),
+            relay: inline.clone(),
+            reporter: inline,
+            strategy: Sequential,
+            partition: format!("{}-simplex", storage.prefix),
+            mailbox_size: MAILBOX,
+            epoch: Epoch::zero(),
+            floor: simplex::config::Floor::Genesis(parts.genesis),
+            replay_buffer: IO_BUFFER,
+            write_buffer: IO_BUFFER,
+            page_cache: storage.page_cache.clone(),
+            leader_timeout: timeouts.leader,
+            certification_timeout: timeouts.certification,
+            timeout_retry: timeouts.retry,
+            view_retention: ViewDelta::new(64),
+            skip: SkipPolicy::Enabled {
+                timeout: timeouts.inactive,
+                budget: SkipBudget::Participants,
+            },
+            fetch_timeout: NZDuration!(Duration::from_millis(500)),
+            fetch_retry_delay: Duration::from_millis(50),
+            forward: ForwardPolicy::Disabled,
+            track_historical_votes: false,
+        },
+    );
+    engine.start(votes, certificates, resolver)
 }
 
 /// Marshal's handle as the finalizer uses it.

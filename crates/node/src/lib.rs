@@ -1,19 +1,36 @@
-//! The Z3R0 validator node. Today: the genesis of a zone (validator keys, addresses, tick length,
-//! world parameters) and per-validator configuration files. The consensus wiring builds on these.
+//! z3r0-node: a zone's validator. It runs the zone chain on commonware's simplex consensus
+//! (one block per game tick), executes finalized blocks with the game's state machine, gossips
+//! player actions between validators, serves players through the `z3r0-net` edge, and exposes
+//! metrics, an explorer and an audit log over HTTP. Its modules are private; what other crates
+//! use is re-exported here.
+//!
+//! - [`run`] with [`NodeOptions`]: one validator process (storage, p2p, consensus, edge, HTTP).
+//! - [`Executor`]: finalized blocks into state, receipts and snapshots ([`Executed`]).
+//! - [`ZoneBlock`], [`Pacing`], [`Source`]: the block, the tick clock, where actions come from.
+//! - [`SimNet`]: whole committees in commonware's deterministic runtime, with [`Byzantine`]
+//!   validators and their [`Attack`]s, for tests and benchmarks.
 
-pub mod application;
-pub mod block;
-pub mod byzantine;
-pub mod edge;
-pub mod engine;
-pub mod executor;
-pub mod explorer;
+mod application;
+mod block;
+mod byzantine;
+mod edge;
+mod engine;
+mod executor;
+mod explorer;
 /// Genesis and validator configuration (the runtime-free `z3r0-genesis` crate).
 pub use z3r0_genesis as genesis;
-pub mod gossip;
-pub mod http;
-pub mod metrics;
-pub mod process;
-pub mod simnet;
+mod gossip;
+mod http;
+mod metrics;
+mod process;
+mod simnet;
 
+pub use application::{Pacing, Source};
+pub use block::ZoneBlock;
+pub use byzantine::{Attack, Byzantine};
+pub use engine::{CONSENSUS_NAMESPACE, channel};
+pub use executor::{ExecError, Executed, Executor};
 pub use genesis::{ConfigError, Genesis, ValidatorConfig, ValidatorEntry, generate};
+pub use gossip::{decode_batch, encode_batch};
+pub use process::{NodeOptions, run};
+pub use simnet::{ChainEntry, SimNet, forged_consent, link, small_game, walk};

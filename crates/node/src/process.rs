@@ -186,7 +186,7 @@ async fn node(
     serve_http(&context, config.metrics, explorer.clone());
 
     // The player edge: sessions read finalized blocks from the feed the finalizer publishes to.
-    let feed = z3r0_net::server::EdgeFeed::new();
+    let feed = z3r0_net::EdgeFeed::new();
     let edge_hook = {
         let mut publish = crate::edge::publisher(feed.clone());
         let explorer = explorer.clone();
@@ -247,9 +247,9 @@ async fn node(
     let finalizer = validator.finalizer.take();
     let validator = Arc::new(validator);
     *backend.validator.lock().unwrap_or_else(|p| p.into_inner()) = Some(validator.clone());
-    let edge = z3r0_net::server::serve(
+    let edge = z3r0_net::serve(
         &edge_key,
-        z3r0_net::server::EdgeConfig::new(config.player_listen),
+        z3r0_net::EdgeConfig::new(config.player_listen),
         backend,
         feed,
     )

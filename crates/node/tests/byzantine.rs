@@ -9,9 +9,9 @@
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_runtime::{Runner as _, deterministic};
 use std::time::Duration;
-use z3r0_node::application::Pacing;
-use z3r0_node::byzantine::{Attack, Byzantine};
-use z3r0_node::simnet::{SimNet, link, small_game, walk};
+use z3r0_node::Pacing;
+use z3r0_node::{Attack, Byzantine};
+use z3r0_node::{SimNet, link, small_game, walk};
 use z3r0_sim::Action as GameAction;
 
 const HONEST: [usize; 3] = [1, 2, 3];
@@ -40,7 +40,7 @@ async fn play_to_height(
     net: &SimNet<z3r0_sim::Sim>,
     players: &[PrivateKey],
     seed: u64,
-) -> Vec<z3r0_node::simnet::ChainEntry> {
+) -> Vec<z3r0_node::ChainEntry> {
     net.submit_round(players, 0, &GameAction::Join.encode_to_vec());
     let walk = walk();
     let mut round = 1;
@@ -68,7 +68,7 @@ fn run(seed: u64) -> Outcome {
         let byzantine = Byzantine::new(
             net.chain,
             GameAction::Leave.encode_to_vec(),
-            z3r0_node::simnet::forged_consent(&net.chain),
+            z3r0_node::forged_consent(&net.chain),
             victim.clone(),
         );
         net.byzantine.insert(0, byzantine.clone());

@@ -7,8 +7,8 @@ use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _, deterministic};
 use std::time::Duration;
 use z3r0_chain::{Action, Counters, Snapshot, StateMachine};
-use z3r0_node::application::{Pacing, Source};
-use z3r0_node::simnet::{ChainEntry, SimNet, link, small_game, walk};
+use z3r0_node::{ChainEntry, SimNet, link, small_game, walk};
+use z3r0_node::{Pacing, Source};
 
 fn runner(seed: u64) -> deterministic::Runner {
     let _ = tracing_subscriber::fmt()
@@ -50,7 +50,7 @@ async fn hostile_gossip(
         .oracle
         .control(net.public_key(v))
         .register(
-            z3r0_node::engine::channel::ACTIONS,
+            z3r0_node::channel::ACTIONS,
             commonware_runtime::Quota::per_second(commonware_utils::NZU32!(1_000)),
         )
         .await
@@ -238,7 +238,7 @@ fn a_byzantine_conflicter_cannot_break_safety() {
         // Validator 0 votes for conflicting payloads instead of running the honest node.
         let key = net.keys[0].clone();
         let scheme = ed25519::Scheme::signer(
-            &net.chain.namespace(z3r0_node::engine::CONSENSUS_NAMESPACE),
+            &net.chain.namespace(z3r0_node::CONSENSUS_NAMESPACE),
             net.participants.clone(),
             key.clone(),
         )
@@ -246,7 +246,7 @@ fn a_byzantine_conflicter_cannot_break_safety() {
         let control = net.oracle.control(key.public_key());
         let votes = control
             .register(
-                z3r0_node::engine::channel::VOTES,
+                z3r0_node::channel::VOTES,
                 commonware_runtime::Quota::per_second(commonware_utils::NZU32!(100_000)),
             )
             .await
@@ -482,11 +482,7 @@ fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
         }
         .sign(&player, &net.chain);
         forged.action.payload = vec![2].into();
-        sender.send(
-            Recipients::All,
-            z3r0_node::gossip::encode_batch(&[forged]),
-            false,
-        );
+        sender.send(Recipients::All, z3r0_node::encode_batch(&[forged]), false);
         net.context.sleep(Duration::from_millis(100)).await;
         let blocked = net.oracle.blocked().await.unwrap();
         for v in 0..2 {
@@ -499,16 +495,16 @@ fn peers_sending_undecodable_or_forged_gossip_are_blocked() {
 #[test]
 fn light_clients_verify_the_committees_certificates_and_chunk_proofs() {
     use std::sync::{Arc, Mutex};
-    use z3r0_net::light::{Committee, verify_chunk};
-    use z3r0_net::server::TickUpdate;
-    use z3r0_net::zone::{FeedBuilder, chunk_data};
+    use z3r0_net::TickUpdate;
+    use z3r0_net::{Committee, verify_chunk};
+    use z3r0_net::{FeedBuilder, chunk_data};
     use z3r0_sim::{Action as GameAction, Sim};
     use z3r0_voxel::ChunkPos;
     runner(81).start(|context| async move {
         let genesis = small_game;
         let mut net = SimNet::new(context, 4, link(3, 1, 1000), Pacing::UNPACED, genesis).await;
         // Validator 0 publishes what its edge would send: updates, and a proven chunk per block.
-        type Seen = Vec<(TickUpdate, Option<z3r0_net::proto::ChunkData>)>;
+        type Seen = Vec<(TickUpdate, Option<z3r0_net::ChunkData>)>;
         let seen: Arc<Mutex<Seen>> = Arc::default();
         let sink = seen.clone();
         net.edge_hook = Some(Box::new(move |i| {

@@ -11,7 +11,7 @@ use z3r0_chain::{
     Action, Block, BlockActionsError, ChainId, Mempool, MempoolConfig, Nonces, Rejection,
     SignedAction, StateMachine,
 };
-use z3r0_node::executor::{ExecError, Executor};
+use z3r0_node::{ExecError, Executor};
 use z3r0_sim::{Action as GameAction, Sim};
 
 const ZONE: u32 = 0;
@@ -66,9 +66,9 @@ fn a_forged_consent_is_refused_with_the_blocks_signatures() {
         PrivateKey::from_seed(3),
     );
     let mut entropy = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-    let mut ex = Executor::new(config(), z3r0_node::simnet::small_game(), &mut entropy);
+    let mut ex = Executor::new(config(), z3r0_node::small_game(), &mut entropy);
     let g = ex.finalized().clone();
-    let block = |parent: &z3r0_node::executor::Executed, tick, actions| {
+    let block = |parent: &z3r0_node::Executed, tick, actions| {
         Arc::new(Block {
             parent: parent.digest,
             height: parent.block.height + 1,

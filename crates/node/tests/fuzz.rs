@@ -10,9 +10,9 @@ use rand_core::SeedableRng as _;
 use std::sync::Arc;
 use z3r0_chain::mutate::Mutation;
 use z3r0_chain::{Action, Block, ChainId, Counters, MempoolConfig, SignedAction};
-use z3r0_node::block::ZoneBlock;
-use z3r0_node::executor::Executor;
-use z3r0_node::gossip::{decode_batch, encode_batch};
+use z3r0_node::Executor;
+use z3r0_node::ZoneBlock;
+use z3r0_node::{decode_batch, encode_batch};
 
 const CHAIN: ChainId = ChainId([2; 32]);
 

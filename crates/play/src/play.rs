@@ -10,7 +10,7 @@ use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_app::view::view;
 use z3r0_client::Game;
 use z3r0_client::{Bot, BotKind};
-use z3r0_net::client::ClientConfig;
+use z3r0_net::ClientConfig;
 use z3r0_render::{
     FrameInput, Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig,
 };
@@ -69,13 +69,10 @@ pub fn run(args: &ClientArgs) -> Result<()> {
     if !args.headless && (args.bot.is_some() || args.screenshot.is_some()) {
         bail!("--bot and --screenshot need --headless");
     }
-    if args.radius == 0 || args.radius > z3r0_net::proto::MAX_RADIUS {
-        bail!(
-            "--radius must be between 1 and {}",
-            z3r0_net::proto::MAX_RADIUS
-        );
+    if args.radius == 0 || args.radius > z3r0_net::MAX_RADIUS {
+        bail!("--radius must be between 1 and {}", z3r0_net::MAX_RADIUS);
     }
-    let size = crate::live::parse_size(&args.size)?;
+    let size = parse_size(&args.size)?;
     let genesis = z3r0_genesis::Genesis::load(&args.genesis).context("loading the genesis")?;
     let keys = genesis
         .public_keys()
@@ -108,13 +105,13 @@ pub fn run(args: &ClientArgs) -> Result<()> {
             None => z3r0_input::ActionMap::default(),
         };
         let mut game = runtime.block_on(connect(args, &config, key, genesis.tick_ms))?;
-        game.radius = args.radius;
+        game.set_radius(args.radius);
         let stop = args.frames.map(u64::from);
-        crate::windowed::run(runtime, game, map, size, args.radius, stop)?
+        z3r0_app::run(runtime, game, map, size, args.radius, stop)?
     };
 
-    let report = &game.stats;
-    let pos = game.own.map(|o| o.pos.map(|c| c as f64 / 1024.0));
+    let report = game.stats();
+    let pos = game.own().map(|o| o.pos.map(|c| c as f64 / 1024.0));
     println!(
         "session: position {} · snapshots {} · chunks {} (rejected {}) · receipts {}",
         pos.map_or("none".into(), |p| format!(
@@ -133,18 +130,18 @@ pub fn run(args: &ClientArgs) -> Result<()> {
     }
     println!(
         "  prediction: {} reconciliations, {} corrections, worst error {:.1} cm",
-        game.predictor.reconciliations,
-        game.predictor.corrections,
-        game.predictor.max_error as f64 / 10.24
+        game.predictor().reconciliations,
+        game.predictor().corrections,
+        game.predictor().max_error as f64 / 10.24
     );
     println!(
         "  proven to this client: claims {} verified, {} refused; inventories {} verified, {} refused; receipt logs {} verified, {} refused",
-        game.edge.claims_verified,
-        game.edge.bad_claims,
-        game.edge.inventories_verified,
-        game.edge.bad_inventories,
-        game.edge.receipts_verified,
-        game.edge.bad_receipts
+        game.edge().claims_verified,
+        game.edge().bad_claims,
+        game.edge().inventories_verified,
+        game.edge().bad_inventories,
+        game.edge().receipts_verified,
+        game.edge().bad_receipts
     );
     if report.held_back_applied > 0 {
         println!(
@@ -171,7 +168,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         screenshot(&mut game, path, size, args.radius)?;
         println!("wrote {}", path.display());
     }
-    game.edge.close();
+    game.edge().close();
     Ok(())
 }
 
@@ -212,8 +209,8 @@ async fn connect(
     .with_context(connecting)?;
     println!(
         "playing as account {} through session key {}",
-        z3r0_genesis::to_hex(&game.edge.account()[..4]),
-        z3r0_genesis::to_hex(&game.edge.public_key().as_ref()[..4])
+        z3r0_genesis::to_hex(&game.edge().account()[..4]),
+        z3r0_genesis::to_hex(&game.edge().public_key().as_ref()[..4])
     );
     Ok(game)
 }
@@ -225,16 +222,16 @@ async fn play(
     tick_ms: u64,
 ) -> Result<(Game, Option<Bot>)> {
     let mut game = connect(args, config, key, tick_ms).await?;
-    game.radius = args.radius;
+    game.set_radius(args.radius);
     let mut bot = args.bot.map(|kind| Bot::new(kind, args.seed));
-    let tick = Duration::from_millis(u64::from(game.edge.tick_ms.max(1)));
+    let tick = Duration::from_millis(u64::from(game.edge().tick_ms.max(1)));
     let mut interval = tokio::time::interval(tick);
     for _ in 0..args.frames.unwrap_or(HEADLESS_TICKS) {
         interval.tick().await;
         game.poll().await?;
         match bot.as_mut() {
             Some(b) => b.tick(&mut game)?,
-            None if !game.joined => game.join()?,
+            None if !game.joined() => game.join()?,
             None => {
                 game.input(InputFrame::default())?;
             }
@@ -252,7 +249,7 @@ async fn play(
 
 fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius: u8) -> Result<()> {
     let yaw = game
-        .own
+        .own()
         .map_or(0.0, |o| f32::from(o.frame.yaw) / 65_536.0 * 360.0);
     let view = view(game, yaw, -12.0, 0.0).context("the player never got a body to look from")?;
     let gpu = Gpu::headless(&GpuOptions::default())?;
@@ -260,7 +257,7 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
         &gpu,
         RendererConfig::new(HEADLESS_FORMAT, u32::from(radius)),
     )?;
-    renderer.sync_world(&gpu, &mut game.world)?;
+    renderer.sync_world(&gpu, game.world_mut())?;
     let target = HeadlessTarget::new(&gpu, size.0, size.1)?;
     // What the player sees, HUD included (no frame rate without a display).
     let tick = game.chain_tick();
@@ -282,4 +279,23 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
         stats.chunks_drawn, stats.triangles, stats.entities
     );
     Ok(())
+}
+
+/// A window or image size from `WIDTHxHEIGHT`.
+pub fn parse_size(s: &str) -> Result<(u32, u32)> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .with_context(|| format!("--size wants WIDTHxHEIGHT, got {s:?}"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .with_context(|| format!("--size width {w:?}"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .with_context(|| format!("--size height {h:?}"))?;
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        bail!("--size must be between 1x1 and 16384x16384, got {w}x{h}");
+    }
+    Ok((w, h))
 }

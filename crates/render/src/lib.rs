@@ -1,4 +1,5 @@
-//! z3r0-render: the wgpu renderer of the Z3R0 client.
+//! z3r0-render: the wgpu renderer of the Z3R0 client. Its modules are private; what other crates
+//! use is re-exported here.
 //!
 //! - [`Gpu`]: adapter and device selection (DX12 on Windows, Metal on Apple, Vulkan elsewhere,
 //!   `Z3R0_BACKEND` to override), with errors that say what was tried and what was found.
@@ -8,23 +9,25 @@
 //!   water, entity boxes, crosshair and block outline; [`FrameStats`] with GPU timestamps.
 //! - [`HeadlessTarget`]: offscreen rendering to an [`RgbaImage`] / PNG, and [`compare`] for
 //!   golden images.
+//! - [`map_pixels`]: a top-down map of a generated world; [`generate_view`] and [`pick_block`]
+//!   for previews and picking.
 //! - `window` (feature, on by default): a winit window with a configured surface (X11; Wayland
 //!   sessions run it through XWayland).
 
-pub mod alloc;
-pub mod camera;
-pub mod chunks;
-pub mod gpu;
-pub mod headless;
-pub mod map;
-pub mod occupancy;
-pub mod overlay;
-pub mod renderer;
-pub mod terrain;
-pub mod textures;
+mod alloc;
+mod camera;
+mod chunks;
+mod gpu;
+mod headless;
+mod map;
+mod occupancy;
+mod overlay;
+mod renderer;
+mod terrain;
+mod textures;
 mod timing;
 #[cfg(feature = "window")]
-pub mod window;
+mod window;
 
 /// The wgpu and winit versions this crate is built against, for callers that need their types.
 pub use wgpu;
@@ -35,9 +38,13 @@ pub use camera::{Camera, Frustum, Mat4};
 pub use chunks::{ChunkBuffers, PoolStats};
 pub use gpu::{Capabilities, Gpu, GpuOptions};
 pub use headless::{HEADLESS_FORMAT, HeadlessTarget, ImageDiff, RgbaImage, compare};
+pub use map::{encode_png_rgb, map_pixels};
 pub use occupancy::Occupancy;
 pub use overlay::{Overlay, srgb};
 pub use renderer::{EntityBox, FrameInput, FrameStats, Renderer, RendererConfig, SyncStats};
+pub use terrain::{generate_view, ground_height, pick, pick_block};
+#[cfg(feature = "window")]
+pub use window::{Acquired, WindowAction, WindowSurface, event_loop, window_action};
 
 /// Everything that can go wrong while rendering, each with what the user can do about it.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -627,10 +627,9 @@ impl Renderer {
         let size = (size.0.max(1), size.1.max(1));
         let depth_view = self.ensure_depth(device, size);
         let aspect = size.0 as f32 / size.1 as f32;
-        let camera = frame.camera;
-        let (cam_int, cam_frac) = camera.split_position();
-        let view_proj = camera.view_projection(aspect);
+        let view_proj = frame.camera.view_projection(aspect);
         let frustum = Frustum::from_view_projection(&view_proj);
+        let (cam_int, cam_frac) = frame.camera.split_position();
         let mut stats = FrameStats {
             chunks_resident: self.chunks.len() as u32,
             ..Default::default()
@@ -639,30 +638,62 @@ impl Renderer {
         self.cull(&frustum, cam_int, cam_frac, &mut stats);
         stats.entities = self.prepare_entities(device, frame);
         self.prepare_overlay(device, frame, size);
+        self.refresh_bind_group(device);
+        let globals = self.globals_for(frame, size, view_proj);
+        let draws = self.upload(gpu, &globals);
 
-        // Rebuild the bind group if a pooled buffer was replaced.
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("frame"),
+        });
+        self.record_pass(&mut encoder, target, &depth_view, frame, draws, &mut stats);
+        if let Some(timer) = self.timer.as_mut() {
+            timer.resolve(&mut encoder);
+        }
+        self.submit(gpu, Some(encoder.finish()));
+        if let Some(timer) = self.timer.as_mut() {
+            timer.after_submit();
+            stats.gpu_ms = timer.latest_ms();
+        }
+        stats.cpu_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(stats)
+    }
+
+    /// Rebuilds the bind group if a pooled buffer was replaced since it was made.
+    fn refresh_bind_group(&mut self, device: &wgpu::Device) {
         let generation = (
             self.chunks.generation(),
             self.entity_generation,
             self.overlay_generation,
         );
-        if generation != self.bind_generation {
-            self.bind_group = bind_group(
-                device,
-                &self.layout,
-                &self.globals,
-                &self.chunks,
-                &self.texture_view,
-                &self.sampler,
-                InstanceBuffers {
-                    entities: &self.entity_buffer,
-                    overlay: &self.overlay_buffer,
-                },
-            );
-            self.bind_generation = generation;
+        if generation == self.bind_generation {
+            return;
         }
+        self.bind_group = bind_group(
+            device,
+            &self.layout,
+            &self.globals,
+            &self.chunks,
+            &self.texture_view,
+            &self.sampler,
+            InstanceBuffers {
+                entities: &self.entity_buffer,
+                overlay: &self.overlay_buffer,
+            },
+        );
+        self.bind_generation = generation;
+    }
 
-        // Per-frame data.
+    /// The frame's uniforms: camera (split into integer and fractional parts, so far worlds
+    /// keep their precision), sky rays, sun, fog, viewport and the targeted block's outline.
+    fn globals_for(
+        &self,
+        frame: &FrameInput<'_>,
+        size: (u32, u32),
+        view_proj: crate::Mat4,
+    ) -> Globals {
+        let camera = frame.camera;
+        let aspect = size.0 as f32 / size.1 as f32;
+        let (cam_int, cam_frac) = camera.split_position();
         let (tx, ty) = camera.half_extents(aspect);
         let (f, r, u) = (camera.forward(), camera.right(), camera.up());
         let reach = (self.config.view_distance.clamp(1, 64) * CHUNK_SIZE as u32) as f32;
@@ -675,7 +706,7 @@ impl Renderer {
             None => [0.0; 4],
         };
         let sun = normalize(SUN);
-        let globals = Globals {
+        Globals {
             view_proj: view_proj.0,
             cam_int: [cam_int[0], cam_int[1], cam_int[2], 0],
             cam_frac: [cam_frac[0], cam_frac[1], cam_frac[2], frame.time_s],
@@ -691,9 +722,14 @@ impl Renderer {
                 1.0 / size.1 as f32,
             ],
             outline,
-        };
+        }
+    }
+
+    /// Writes the frame's uniforms, instances and (with multi-draw) indirect arguments.
+    /// Returns the opaque and transparent indirect draw counts (0 without multi-draw).
+    fn upload(&mut self, gpu: &Gpu, globals: &Globals) -> (u32, u32) {
         gpu.queue
-            .write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
+            .write_buffer(&self.globals, 0, bytemuck::bytes_of(globals));
         if !self.gpu_entities.is_empty() {
             gpu.queue.write_buffer(
                 &self.entity_buffer,
@@ -708,119 +744,115 @@ impl Renderer {
                 bytemuck::cast_slice(&self.gpu_overlay),
             );
         }
-        let (opaque_draws, transparent_draws) = if self.multi_draw {
-            self.indirect_bytes.clear();
-            for run in self.opaque_runs.iter().chain(&self.transparent_runs) {
-                let args = wgpu::util::DrawIndirectArgs {
-                    vertex_count: run.quads * 6,
-                    instance_count: 1,
-                    first_vertex: run.first_quad * 6,
-                    first_instance: run.slot,
-                };
-                self.indirect_bytes.extend_from_slice(args.as_bytes());
-            }
-            let count = (self.opaque_runs.len() + self.transparent_runs.len()) as u64;
-            if count > self.indirect_capacity {
-                self.indirect_capacity = count.next_power_of_two();
-                self.indirect = indirect_buffer(device, self.indirect_capacity);
-            }
-            if !self.indirect_bytes.is_empty() {
-                gpu.queue
-                    .write_buffer(&self.indirect, 0, &self.indirect_bytes);
-            }
-            (
-                self.opaque_runs.len() as u32,
-                self.transparent_runs.len() as u32,
-            )
-        } else {
-            (0, 0)
-        };
+        if !self.multi_draw {
+            return (0, 0);
+        }
+        self.indirect_bytes.clear();
+        for run in self.opaque_runs.iter().chain(&self.transparent_runs) {
+            let args = wgpu::util::DrawIndirectArgs {
+                vertex_count: run.quads * 6,
+                instance_count: 1,
+                first_vertex: run.first_quad * 6,
+                first_instance: run.slot,
+            };
+            self.indirect_bytes.extend_from_slice(args.as_bytes());
+        }
+        let count = (self.opaque_runs.len() + self.transparent_runs.len()) as u64;
+        if count > self.indirect_capacity {
+            self.indirect_capacity = count.next_power_of_two();
+            self.indirect = indirect_buffer(&gpu.device, self.indirect_capacity);
+        }
+        if !self.indirect_bytes.is_empty() {
+            gpu.queue
+                .write_buffer(&self.indirect, 0, &self.indirect_bytes);
+        }
+        (
+            self.opaque_runs.len() as u32,
+            self.transparent_runs.len() as u32,
+        )
+    }
 
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("frame"),
-        });
+    /// Records the world pass: sky, opaque terrain, entity boxes, water and glass, the block
+    /// outline and the overlay, in that order.
+    fn record_pass(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        depth_view: &wgpu::TextureView,
+        frame: &FrameInput<'_>,
+        (opaque_draws, transparent_draws): (u32, u32),
+        stats: &mut FrameStats,
+    ) {
         let timestamp_writes = self.timer.as_mut().and_then(|t| t.pass_writes());
-        {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("world"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: target,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-                    view: &depth_view,
-                    depth_ops: Some(wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(0.0),
-                        store: wgpu::StoreOp::Discard,
-                    }),
-                    stencil_ops: None,
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("world"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: target,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                view: depth_view,
+                depth_ops: Some(wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(0.0),
+                    store: wgpu::StoreOp::Discard,
                 }),
-                timestamp_writes,
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
-            pass.set_bind_group(0, &self.bind_group, &[]);
+                stencil_ops: None,
+            }),
+            timestamp_writes,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        pass.set_bind_group(0, &self.bind_group, &[]);
 
-            pass.set_pipeline(&self.pipelines.sky);
-            pass.draw(0..3, 0..1);
+        pass.set_pipeline(&self.pipelines.sky);
+        pass.draw(0..3, 0..1);
+        stats.draw_calls += 1;
+        stats.triangles += 1;
+
+        pass.set_pipeline(&self.pipelines.terrain);
+        draw_runs(
+            &mut pass,
+            &self.opaque_runs,
+            self.multi_draw.then_some((&self.indirect, 0, opaque_draws)),
+            stats,
+        );
+
+        if !self.gpu_entities.is_empty() {
+            pass.set_pipeline(&self.pipelines.boxes);
+            pass.draw(0..36, 0..self.gpu_entities.len() as u32);
             stats.draw_calls += 1;
-            stats.triangles += 1;
-
-            pass.set_pipeline(&self.pipelines.terrain);
-            draw_runs(
-                &mut pass,
-                &self.opaque_runs,
-                self.multi_draw.then_some((&self.indirect, 0, opaque_draws)),
-                &mut stats,
-            );
-
-            if !self.gpu_entities.is_empty() {
-                pass.set_pipeline(&self.pipelines.boxes);
-                pass.draw(0..36, 0..self.gpu_entities.len() as u32);
-                stats.draw_calls += 1;
-                stats.triangles += 12 * self.gpu_entities.len() as u64;
-            }
-
-            pass.set_pipeline(&self.pipelines.transparent);
-            draw_runs(
-                &mut pass,
-                &self.transparent_runs,
-                self.multi_draw.then_some((
-                    &self.indirect,
-                    u64::from(opaque_draws) * INDIRECT_BYTES,
-                    transparent_draws,
-                )),
-                &mut stats,
-            );
-
-            if frame.target_block.is_some() {
-                pass.set_pipeline(&self.pipelines.outline);
-                pass.draw(0..24, 0..1);
-                stats.draw_calls += 1;
-            }
-            if !self.gpu_overlay.is_empty() {
-                let quads = self.gpu_overlay.len() as u32;
-                pass.set_pipeline(&self.pipelines.overlay);
-                pass.draw(0..6, 0..quads);
-                stats.draw_calls += 1;
-                stats.triangles += u64::from(quads) * 2;
-            }
+            stats.triangles += 12 * self.gpu_entities.len() as u64;
         }
-        if let Some(timer) = self.timer.as_mut() {
-            timer.resolve(&mut encoder);
+
+        pass.set_pipeline(&self.pipelines.transparent);
+        draw_runs(
+            &mut pass,
+            &self.transparent_runs,
+            self.multi_draw.then_some((
+                &self.indirect,
+                u64::from(opaque_draws) * INDIRECT_BYTES,
+                transparent_draws,
+            )),
+            stats,
+        );
+
+        if frame.target_block.is_some() {
+            pass.set_pipeline(&self.pipelines.outline);
+            pass.draw(0..24, 0..1);
+            stats.draw_calls += 1;
         }
-        self.submit(gpu, Some(encoder.finish()));
-        if let Some(timer) = self.timer.as_mut() {
-            timer.after_submit();
-            stats.gpu_ms = timer.latest_ms();
+        if !self.gpu_overlay.is_empty() {
+            let quads = self.gpu_overlay.len() as u32;
+            pass.set_pipeline(&self.pipelines.overlay);
+            pass.draw(0..6, 0..quads);
+            stats.draw_calls += 1;
+            stats.triangles += u64::from(quads) * 2;
         }
-        stats.cpu_ms = started.elapsed().as_secs_f64() * 1e3;
-        Ok(stats)
     }
 
     /// After the GPU finished a frame (e.g. a headless capture waited for it), collects its

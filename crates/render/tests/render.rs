@@ -8,11 +8,11 @@
 
 use std::path::PathBuf;
 
-use z3r0_render::terrain::{generate_view, ground_height, pick_block};
 use z3r0_render::{
     Camera, EntityBox, FrameInput, FrameStats, Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget,
     Occupancy, Renderer, RendererConfig, RgbaImage, compare,
 };
+use z3r0_render::{generate_view, ground_height, pick_block};
 use z3r0_voxel::{ChunkMesh, ChunkPos, Face, Quad, blocks};
 
 fn gpu() -> Option<Gpu> {

@@ -12,9 +12,9 @@ use commonware_codec::Encode as _;
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 use z3r0_chain::{Block, Mempool, MempoolConfig, Nonces, SignedAction, StateMachine as _};
-use z3r0_net::proto::{ChunkData, FinalityProof};
-use z3r0_net::server::{Edge, EdgeConfig, EdgeFeed, ZoneBackend};
-use z3r0_net::zone::{FeedBuilder, chunk_data};
+use z3r0_net::{ChunkData, FinalityProof};
+use z3r0_net::{Edge, EdgeConfig, EdgeFeed, ZoneBackend};
+use z3r0_net::{FeedBuilder, chunk_data};
 use z3r0_sim::{Sim, SimConfig};
 use z3r0_voxel::ChunkPos;
 
@@ -155,7 +155,7 @@ impl LocalZone {
             }
             ReceiptLie::Other(other) => {
                 let height = block.height;
-                if let Some(theirs) = z3r0_net::zone::receipts_entry(&mut s.sim, &other, height) {
+                if let Some(theirs) = z3r0_net::receipts_entry(&mut s.sim, &other, height) {
                     for entry in update.receipts.values_mut() {
                         *entry = theirs.clone();
                     }
@@ -185,7 +185,7 @@ impl LocalZone {
     }
 
     pub fn serve(self: &Arc<Self>, config: EdgeConfig) -> Edge {
-        z3r0_net::server::serve(&self.key, config, self.clone(), self.feed.clone()).unwrap()
+        z3r0_net::serve(&self.key, config, self.clone(), self.feed.clone()).unwrap()
     }
 }
 
@@ -211,24 +211,24 @@ impl ZoneBackend for LocalZone {
     fn submit(&self, session: u64, action: SignedAction) -> Result<(), z3r0_chain::Rejection> {
         self.state.lock().unwrap().mempool.submit(&session, action)
     }
-    fn claims(&self) -> (u64, Vec<z3r0_net::proto::ClaimEntry>) {
+    fn claims(&self) -> (u64, Vec<z3r0_net::ClaimEntry>) {
         let mut s = self.state.lock().unwrap();
         let height = s.height;
-        (height, z3r0_net::zone::all_claim_entries(&mut s.sim))
+        (height, z3r0_net::all_claim_entries(&mut s.sim))
     }
     fn prove_claims(
         &self,
         which: &[((i32, i32), u64)],
-    ) -> Option<(u64, Vec<z3r0_net::proto::ClaimEntry>)> {
+    ) -> Option<(u64, Vec<z3r0_net::ClaimEntry>)> {
         let mut s = self.state.lock().unwrap();
         let height = s.height;
         let which = which.iter().copied();
-        Some((height, z3r0_net::zone::claim_entries(&mut s.sim, which)))
+        Some((height, z3r0_net::claim_entries(&mut s.sim, which)))
     }
-    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::proto::InventoryEntry> {
+    fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::InventoryEntry> {
         let mut s = self.state.lock().unwrap();
         let height = s.height;
-        let mut entry = z3r0_net::zone::account_inventory(&mut s.sim, account, height)?;
+        let mut entry = z3r0_net::account_inventory(&mut s.sim, account, height)?;
         if self.corrupt_inventory.load(Ordering::Relaxed) {
             entry.inventory.add(z3r0_voxel::blocks::STONE);
         }

@@ -1,10 +1,10 @@
-//! `z3r0 client` in a window, on three threads so that none waits for another:
+//! The player in a window (`z3r0-play`, `z3r0 client`), on three threads so that none waits for another:
 //! - the window's event loop (this thread, as the platforms require) turns keyboard, mouse and
 //!   gamepad input into controls through `z3r0-input`, and acts on clicks at once;
 //! - the tick thread (`z3r0_client::TickLoop`) handles the network and sends one input frame
 //!   per chain tick, whatever the frame rate;
 //! - the render thread draws the predicted player and the streamed world through
-//!   `z3r0-render`, with the HUD (`z3r0_app::hud`: fps, ping, tick, finality, position, the
+//!   `z3r0-render`, with the HUD (`crate::hud`: fps, ping, tick, finality, position, the
 //!   hotbar, the latest refusal), and plays the sounds. The window title repeats the status
 //!   line.
 
@@ -12,25 +12,25 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, anyhow};
-use z3r0_app::hud::{HOTBAR, HudInfo};
-use z3r0_app::sounds::{LOCAL, SoundCues};
-use z3r0_app::view::view;
 use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
 use z3r0_client::{Shared, StopOnDrop, TickLoop, lock};
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::FrameInput;
-use z3r0_render::terrain::pick;
-use z3r0_render::window::{Acquired, WindowAction, window_action};
+use z3r0_render::pick;
 use z3r0_render::winit::application::ApplicationHandler;
 use z3r0_render::winit::event::{DeviceEvent, DeviceId, StartCause, WindowEvent};
 use z3r0_render::winit::event_loop::{ActiveEventLoop, ControlFlow};
 use z3r0_render::winit::window::{CursorGrabMode, Window, WindowId};
+use z3r0_render::{Acquired, WindowAction, window_action};
 use z3r0_sim::Action;
 use z3r0_voxel::VoxelPos;
 
+use crate::AppError;
+use crate::hud::{HOTBAR, HudInfo};
 use crate::live::Live;
+use crate::sounds::{LOCAL, SoundCues};
+use crate::view::view;
 
 /// How often the event loop wakes without events: to turn the view by the gamepad's stick and
 /// to notice that the other threads have ended.
@@ -66,8 +66,8 @@ struct App {
     stop_after: Option<u64>,
     /// Kept here so the window is dropped on the thread that made it.
     window: Option<Arc<Window>>,
-    render: Option<JoinHandle<Result<u64>>>,
-    error: Option<anyhow::Error>,
+    render: Option<JoinHandle<Result<u64, AppError>>>,
+    error: Option<AppError>,
     last_advance: Instant,
     /// Gamepads, with the `gamepad` feature (and where the system offers them).
     #[cfg(feature = "gamepad")]
@@ -75,7 +75,7 @@ struct App {
 }
 
 impl App {
-    fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
+    fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<(), AppError> {
         let live = Live::open(event_loop, self.size, true, u32::from(self.radius))?;
         // Mouse look wants the cursor captured; where that is refused (no window manager,
         // remote desktops) the game still plays with the keyboard.
@@ -94,7 +94,7 @@ impl App {
                 let _stop = StopOnDrop(&shared);
                 render_loop(live, &shared, &to_render, stop_after)
             })
-            .context("starting the render thread")?;
+            .map_err(|e| AppError::Thread("render", e))?;
         self.render = Some(render);
         Ok(())
     }
@@ -109,7 +109,7 @@ impl App {
         };
     }
 
-    fn input_changed(&mut self) -> Result<()> {
+    fn input_changed(&mut self) -> Result<(), AppError> {
         self.publish();
         for command in self.input.take_commands() {
             self.command(command)?;
@@ -118,13 +118,13 @@ impl App {
     }
 
     /// Digs, places or claims at once, at the block under the crosshair as the player sees it.
-    fn command(&mut self, command: Command) -> Result<()> {
+    fn command(&mut self, command: Command) -> Result<(), AppError> {
         let (yaw, pitch) = (self.input.yaw_deg as f32, self.input.pitch_deg as f32);
         let mut game = self.shared.game();
         let Some(v) = view(&mut game, yaw, pitch, 0.0) else {
             return Ok(());
         };
-        let hit = pick(&game.world, v.camera.position, v.camera.forward(), 6.0);
+        let hit = pick(game.world(), v.camera.position, v.camera.forward(), 6.0);
         let at = |c: [i32; 3]| c.map(|v| v as f32 + 0.5);
         let (action, sound) = match (command, hit) {
             (Command::Break, Some(p)) => (
@@ -154,7 +154,7 @@ impl App {
         Ok(())
     }
 
-    fn fail(&mut self, error: anyhow::Error, event_loop: &ActiveEventLoop) {
+    fn fail(&mut self, error: AppError, event_loop: &ActiveEventLoop) {
         self.error.get_or_insert(error);
         event_loop.exit();
     }
@@ -229,9 +229,7 @@ impl ApplicationHandler for App {
 }
 
 fn open_audio() -> Option<GameAudio<DeviceBackend>> {
-    // Without the sound card feature kira's backend never mixes (tracks would pile up):
-    // play silently instead.
-    if !cfg!(feature = "audio-device") {
+    if !z3r0_audio::HAS_DEVICE {
         return None;
     }
     match GameAudio::<DeviceBackend>::new(Default::default()) {
@@ -272,7 +270,7 @@ fn render_loop(
     shared: &Shared,
     to_render: &Mutex<ToRender>,
     stop_after: Option<u64>,
-) -> Result<u64> {
+) -> Result<u64, AppError> {
     let mut audio = open_audio();
     let mut cues = SoundCues::default();
     let mut sounds = Vec::new();
@@ -297,14 +295,14 @@ fn render_loop(
         let prepared = {
             let mut game = shared.game();
             live.renderer
-                .sync_world_limited(&live.gpu, &mut game.world, MESHES_PER_FRAME)?;
+                .sync_world_limited(&live.gpu, game.world_mut(), MESHES_PER_FRAME)?;
             view(&mut game, look.yaw, look.pitch, elapsed).map(|v| {
                 // Footsteps of whoever walks, and the chain's changes to the world.
                 let eye = v.camera.position;
                 cues.step(LOCAL, [eye[0], eye[1] - 1.62, eye[2]], &mut sounds);
-                let changes: Vec<_> = game.block_changes.drain(..).collect();
+                let changes: Vec<_> = game.drain_block_changes().collect();
                 cues.block_changes(changes, &mut sounds);
-                for shown in game.remote.at(game.remote.newest().unwrap_or(0) as f64) {
+                for shown in game.remote().at(game.remote().newest().unwrap_or(0) as f64) {
                     cues.step(shown.id, shown.pos, &mut sounds);
                 }
                 let info = HudInfo::now(&game, fps, game.chain_tick(), look.slot, eye)
@@ -338,7 +336,7 @@ fn render_loop(
         let target = frame
             .texture
             .create_view(&z3r0_render::wgpu::TextureViewDescriptor::default());
-        let hud = z3r0_app::hud::layout(&info, size.0, size.1);
+        let hud = crate::hud::layout(&info, size.0, size.1);
         let input = FrameInput {
             camera: &v.camera,
             entities: &v.entities,
@@ -370,10 +368,10 @@ pub fn run(
     size: (u32, u32),
     radius: u8,
     stop_after: Option<u64>,
-) -> Result<Game> {
-    let event_loop = z3r0_render::window::event_loop()?;
+) -> Result<Game, AppError> {
+    let event_loop = z3r0_render::event_loop()?;
     let tick =
-        TickLoop::spawn(runtime.handle().clone(), game).context("starting the tick thread")?;
+        TickLoop::spawn(runtime.handle().clone(), game).map_err(|e| AppError::Thread("tick", e))?;
     let mut app = App {
         shared: tick.shared().clone(),
         to_render: Arc::default(),
@@ -400,13 +398,11 @@ pub fn run(
         },
     };
     let started = Instant::now();
-    let looped = event_loop
-        .run_app(&mut app)
-        .context("window event loop failed");
+    let looped = event_loop.run_app(&mut app);
     app.shared.stop();
     let rendered = match app.render.take().map(JoinHandle::join) {
         Some(Ok(result)) => result,
-        Some(Err(_)) => Err(anyhow!("the render thread panicked")),
+        Some(Err(_)) => Err(AppError::RenderPanicked),
         None => Ok(0),
     };
     drop(app.window.take());
@@ -416,14 +412,13 @@ pub fn run(
     if let Some(e) = app.error.take() {
         return Err(e);
     }
-    ticked.context("the connection to the node")?;
+    ticked?;
     let presented = rendered?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "presented {presented} frames in {secs:.1} s ({:.1} fps); {ticks} ticks sent on, {skipped} skipped",
         presented as f64 / secs.max(1e-9)
     );
-    let shared =
-        Arc::try_unwrap(app.shared).map_err(|_| anyhow!("a client thread still holds the game"))?;
+    let shared = Arc::try_unwrap(app.shared).map_err(|_| AppError::GameHeld)?;
     Ok(shared.into_game())
 }

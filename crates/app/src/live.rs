@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
-use z3r0_render::window::{WindowAction, WindowSurface, window_action};
 use z3r0_render::winit::dpi::PhysicalSize;
 use z3r0_render::winit::event::WindowEvent;
 use z3r0_render::winit::event_loop::ActiveEventLoop;
 use z3r0_render::winit::window::Window;
 use z3r0_render::{Gpu, GpuOptions, Renderer, RendererConfig};
+use z3r0_render::{WindowAction, WindowSurface, window_action};
+
+use crate::AppError;
 
 /// An open window ready to draw into.
 #[allow(missing_debug_implementations)] // GPU handles have nothing useful to print
@@ -27,15 +28,11 @@ impl Live {
         size: (u32, u32),
         vsync: bool,
         view_distance: u32,
-    ) -> Result<Self> {
+    ) -> Result<Self, AppError> {
         let attributes = Window::default_attributes()
             .with_title("Z3R0")
             .with_inner_size(PhysicalSize::new(size.0, size.1));
-        let window = Arc::new(
-            event_loop
-                .create_window(attributes)
-                .context("cannot open a window")?,
-        );
+        let window = Arc::new(event_loop.create_window(attributes)?);
         let (gpu, surface) = WindowSurface::new(window.clone(), &GpuOptions::default(), vsync)?;
         println!(
             "adapter {} · surface {:?} · {:?}",
@@ -57,9 +54,9 @@ impl Live {
 pub trait WindowApp {
     fn live(&mut self) -> Option<&mut Live>;
     /// Draws one frame; `false` ends the loop.
-    fn frame(&mut self) -> Result<bool>;
+    fn frame(&mut self) -> Result<bool, AppError>;
     /// Keeps the error that ends the loop.
-    fn fail(&mut self, error: anyhow::Error);
+    fn fail(&mut self, error: AppError);
 }
 
 /// Handles closing, resizing and redrawing for `app`.
@@ -89,23 +86,4 @@ pub fn handle_window_event(
         },
         WindowAction::Other => {}
     }
-}
-
-/// A window or image size from `WIDTHxHEIGHT`.
-pub fn parse_size(s: &str) -> Result<(u32, u32)> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .with_context(|| format!("--size wants WIDTHxHEIGHT, got {s:?}"))?;
-    let w: u32 = w
-        .trim()
-        .parse()
-        .with_context(|| format!("--size width {w:?}"))?;
-    let h: u32 = h
-        .trim()
-        .parse()
-        .with_context(|| format!("--size height {h:?}"))?;
-    if w == 0 || h == 0 || w > 16384 || h > 16384 {
-        bail!("--size must be between 1x1 and 16384x16384, got {w}x{h}");
-    }
-    Ok((w, h))
 }

@@ -1,0 +1,696 @@
+//! One player's session with a zone: the streamed world, the predicted local player, the
+//! interpolated others, and the actions in flight with what the chain said about them.
+
+mod claims;
+mod edits;
+mod feedback;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use commonware_cryptography::ed25519::PrivateKey;
+use z3r0_chain::SignedAction;
+use z3r0_net::Included;
+use z3r0_net::NetError;
+use z3r0_net::chunk_of;
+use z3r0_net::{ClientConfig, ClientEvent, EdgeClient};
+use z3r0_net::{OwnState, Snapshot};
+use z3r0_sim::{Action, Body, InputFrame, Inventory};
+use z3r0_voxel::{BlockId, Chunk, ChunkPos, VoxelPos, World, blocks};
+
+use crate::interp::Interpolator;
+use crate::predict::{Authoritative, PendingEdit, Predictor};
+use claims::Claims;
+pub use claims::ShownClaim;
+use edits::Edits;
+use feedback::Feedback;
+pub use feedback::{BlockChange, GameStats, Notice, Outcome, Refusal};
+
+/// Most chunks a client keeps.
+const WORLD_CAPACITY: usize = 8_192;
+/// Inputs are sent for this many ticks ahead of the chain's clock and resent this many times,
+/// so a lost datagram does not cost a tick.
+pub const INPUT_LEAD: u64 = 3;
+/// Ticks the local clock may run ahead of the newest finalized tick: snapshots trail the clock
+/// by finality plus the one-way delay, and a few may be lost; inputs must still stay within the
+/// mempool's lead (20 ticks) after `INPUT_LEAD` is added.
+const CLOCK_SLACK: u64 = 14;
+/// Snapshots without the player's body after which it counts as gone (timed out, left).
+const GONE_AFTER: u32 = 40;
+/// Ticks after joining that the player waits at most for the chunks around it (those beyond
+/// the zone's edge never come).
+const LOAD_WAIT: u64 = 40;
+/// Ticks after a join without a body before joining again.
+const JOIN_RETRY_TICKS: u64 = 20;
+/// Chunk radius subscribed to unless the player sets another.
+const DEFAULT_RADIUS: u8 = 3;
+
+/// The local player: as the chain last had it, and as predicted from its inputs.
+#[derive(Debug)]
+struct Presence {
+    predictor: Predictor,
+    own: Option<OwnState>,
+    joined: bool,
+    /// The tick of the last join sent.
+    join_sent: Option<u64>,
+    /// Snapshots in a row without the player's body.
+    missing_body: u32,
+    /// The tick of the first snapshot with the player's body since it joined.
+    joined_at: Option<u64>,
+}
+
+impl Presence {
+    fn new() -> Self {
+        Self {
+            predictor: Predictor::new(),
+            own: None,
+            joined: false,
+            join_sent: None,
+            missing_body: 0,
+            joined_at: None,
+        }
+    }
+}
+
+/// Actions signed and sent.
+#[derive(Debug, Default)]
+struct Sent {
+    /// Recent inputs by target tick, resent until their tick passes.
+    inputs: BTreeMap<u64, SignedAction>,
+    /// The first action sent (the join), kept for the cheat bot's replay.
+    first: Option<SignedAction>,
+}
+
+/// The chunks the player asked the node for: a cube of `radius` around `center`.
+#[derive(Debug)]
+struct Subscription {
+    center: Option<ChunkPos>,
+    radius: u8,
+}
+
+/// A player's session: everything private, read through methods, changed only by what the
+/// player does and what the node proves.
+#[derive(Debug)]
+pub struct Game {
+    edge: EdgeClient,
+    world: World,
+    player: Presence,
+    remote: Interpolator,
+    sent: Sent,
+    edits: Edits,
+    claims: Claims,
+    /// The account's inventory as of the last finalized block that changed it (`None` until
+    /// the node said).
+    inventory: Option<Inventory>,
+    subscription: Subscription,
+    feedback: Feedback,
+    /// How far behind the clock snapshots arrive, in ticks (smoothed).
+    lag: f64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+impl Game {
+    pub async fn connect(config: &ClientConfig, key: PrivateKey) -> Result<Self, NetError> {
+        let edge = EdgeClient::connect(config, key).await?;
+        Ok(Self {
+            edge,
+            world: World::with_capacity(WORLD_CAPACITY),
+            player: Presence::new(),
+            remote: Interpolator::default(),
+            sent: Sent::default(),
+            edits: Edits::default(),
+            claims: Claims::default(),
+            inventory: None,
+            subscription: Subscription {
+                center: None,
+                radius: DEFAULT_RADIUS,
+            },
+            feedback: Feedback::default(),
+            lag: 2.0,
+        })
+    }
+
+    /// The connection to the node.
+    pub fn edge(&self) -> &EdgeClient {
+        &self.edge
+    }
+
+    pub fn edge_mut(&mut self) -> &mut EdgeClient {
+        &mut self.edge
+    }
+
+    /// The streamed world, with the player's own edits shown early.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The world for a renderer, which takes its dirty chunks.
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    /// The local player's prediction and its counters.
+    pub fn predictor(&self) -> &Predictor {
+        &self.player.predictor
+    }
+
+    /// The visual offset still to smooth out after a correction (see [`Predictor::smoothing`]).
+    pub fn smoothing(&mut self, elapsed_s: f64) -> [f64; 3] {
+        self.player.predictor.smoothing(elapsed_s)
+    }
+
+    /// The player's body as the newest snapshot had it (`None`: not in the zone).
+    pub fn own(&self) -> Option<OwnState> {
+        self.player.own
+    }
+
+    /// Whether the player is in the zone (a snapshot had its body).
+    pub fn joined(&self) -> bool {
+        self.player.joined
+    }
+
+    /// The other entities, interpolated between snapshots.
+    pub fn remote(&self) -> &Interpolator {
+        &self.remote
+    }
+
+    /// The account's inventory as of the last finalized block that changed it (`None` until
+    /// the node said).
+    pub fn inventory(&self) -> Option<Inventory> {
+        self.inventory
+    }
+
+    /// The chunk radius to subscribe to; the node is told when the player next moves chunk.
+    pub fn set_radius(&mut self, radius: u8) {
+        self.subscription.radius = radius;
+        self.subscription.center = None;
+    }
+
+    pub fn stats(&self) -> &GameStats {
+        &self.feedback.stats
+    }
+
+    /// The newest notices, oldest first.
+    pub fn notices(&self) -> &VecDeque<Notice> {
+        &self.feedback.notices
+    }
+
+    /// Outcomes of the player's actions not drained yet, oldest first (bounded: the oldest
+    /// are dropped).
+    pub fn outcomes(&self) -> &VecDeque<Outcome> {
+        &self.feedback.outcomes
+    }
+
+    pub fn drain_outcomes(&mut self) -> impl Iterator<Item = Outcome> + '_ {
+        self.feedback.outcomes.drain(..)
+    }
+
+    /// Changes to held chunks as proven edits brought them, oldest first (bounded).
+    pub fn block_changes(&self) -> &VecDeque<BlockChange> {
+        &self.feedback.block_changes
+    }
+
+    pub fn drain_block_changes(&mut self) -> impl Iterator<Item = BlockChange> + '_ {
+        self.feedback.block_changes.drain(..)
+    }
+
+    /// Sends an action the caller signed itself (a bot's forgery), counted as sent.
+    pub fn send_signed(&mut self, action: &SignedAction) -> Result<(), NetError> {
+        self.edge.send_signed(action)?;
+        self.feedback.stats.actions_sent += 1;
+        Ok(())
+    }
+
+    /// The tick the chain is in now: from its genesis time and tick length, kept within a few
+    /// ticks after the newest finalized tick seen, so a skewed local clock makes inputs neither
+    /// late nor too far ahead for the mempool.
+    pub fn chain_tick(&self) -> u64 {
+        let newest = self.edge.newest_snapshot();
+        if self.edge.tick_ms == 0 {
+            // Unpaced chain: there is no clock, only the blocks seen.
+            return newest.max(self.edge.start_tick) + 1;
+        }
+        let by_clock = now_ms().saturating_sub(self.edge.genesis_ms) / u64::from(self.edge.tick_ms);
+        match newest {
+            0 => by_clock,
+            _ => by_clock.clamp(newest + 1, newest + 1 + CLOCK_SLACK),
+        }
+    }
+
+    /// The chain's clock in ticks, continuous (for drawing between ticks).
+    pub fn clock_ticks(&self) -> f64 {
+        let tick_ms = f64::from(self.edge.tick_ms.max(1));
+        now_ms().saturating_sub(self.edge.genesis_ms) as f64 / tick_ms
+    }
+
+    /// How far behind the clock snapshots arrive, in ticks (smoothed).
+    pub fn snapshot_lag(&self) -> f64 {
+        self.lag
+    }
+
+    /// The tick inputs sent now target.
+    pub fn input_tick(&self) -> u64 {
+        self.chain_tick().max(self.edge.start_tick) + INPUT_LEAD
+    }
+
+    /// Sends a game action (not an input frame) for the input tick.
+    pub fn act(&mut self, action: &Action) -> Result<SignedAction, NetError> {
+        let signed = self
+            .edge
+            .send_action(self.input_tick(), action.encode_to_vec())?;
+        self.feedback.stats.actions_sent += 1;
+        self.sent.first.get_or_insert_with(|| signed.clone());
+        Ok(signed)
+    }
+
+    /// Digs or places with immediate local feedback: the voxel changes in the client's world at
+    /// once, and changes back if the chain refuses the action (the streamed chunk settles it
+    /// either way). An edit the rules will refuse as far as the client can tell is only sent:
+    /// a refused edit shown early misleads prediction (a block placed where the player stands
+    /// lifts it, until the refusal drops it back).
+    pub fn edit(&mut self, action: &Action) -> Result<(), NetError> {
+        let (pos, to) = match action {
+            Action::Break(pos) => (*pos, blocks::AIR),
+            Action::Place(pos, id) => (*pos, *id),
+            _ => {
+                self.act(action)?;
+                return Ok(());
+            }
+        };
+        let show = self.likely_accepted(pos, to);
+        let signed = self.act(action)?;
+        let (nonce, tick) = (signed.action.nonce, signed.action.tick);
+        if !show {
+            self.edits.hold_back(nonce, pos, tick);
+        } else if let Ok(before) = self.world.set_voxel(pos, to) {
+            let edit = PendingEdit {
+                pos,
+                before,
+                to,
+                tick,
+            };
+            self.edits.show(nonce, edit);
+        }
+        Ok(())
+    }
+
+    /// Whether the rules will accept setting `pos` to `to` (air: a dig), as far as the client
+    /// knows: the rules' own edit checks on the local world from the predicted eye, in a column
+    /// that is unclaimed or the player's, with the block carried, and no player's body where a
+    /// solid block would go.
+    fn likely_accepted(&mut self, pos: VoxelPos, to: BlockId) -> bool {
+        // The rules check the edit against the body before its tick's movement. (Predicting
+        // the input tick itself here, before its frame is sent, would also record a prediction
+        // without that frame, measured later as a correction.)
+        let before = self.input_tick().saturating_sub(1);
+        let Some(body) = self
+            .predicted_at(before)
+            .or_else(|| self.player.predictor.base().map(|b| b.body))
+        else {
+            return false;
+        };
+        let placing = to != blocks::AIR;
+        let eye = [
+            body.pos[0],
+            body.pos[1] + z3r0_sim::physics::EYE,
+            body.pos[2],
+        ];
+        let account = self.edge.account();
+        let c = pos.chunk();
+        let may_build = self
+            .claims
+            .get((c.x, c.z))
+            .is_none_or(|shown| shown.claim.may_build(&account));
+        let world = &self.world;
+        if z3r0_sim::edit_check(&|p| world.voxel(p), eye, pos, placing, may_build).is_err() {
+            return false;
+        }
+        if !placing {
+            return true;
+        }
+        if self.inventory.is_some_and(|i| i.count(to) == 0) {
+            return false;
+        }
+        !z3r0_voxel::block_info(to).solid || !self.someone_in(pos, body.pos)
+    }
+
+    /// Whether the player's body at `own` or another player's, as last shown, overlaps the
+    /// voxel at `pos`.
+    fn someone_in(&self, pos: VoxelPos, own: [i64; 3]) -> bool {
+        let entity = self.player.own.map(|o| o.entity);
+        let newest = self.remote.newest().unwrap_or(0) as f64;
+        let others = self
+            .remote
+            .at(newest)
+            .into_iter()
+            .filter(|e| Some(e.id) != entity)
+            .map(|e| e.pos.map(|c| (c * 1024.0).round() as i64));
+        std::iter::once(own)
+            .chain(others)
+            .any(|p| z3r0_sim::physics::Aabb::player(p).intersects_voxel(pos))
+    }
+
+    /// The chain decided on the edit with `nonce`: refused, or applied by the block at
+    /// `height`.
+    fn settle_edit(&mut self, nonce: u64, refused: bool, height: Option<u64>) {
+        if self.edits.settle(&mut self.world, nonce, refused, height) {
+            // The client guessed a refusal and the chain applied it: prediction ran without it.
+            self.feedback.stats.held_back_applied += 1;
+        }
+    }
+
+    /// Sends the first action again, unchanged: the chain must refuse the used nonce. Returns
+    /// that nonce (`None`: nothing sent yet).
+    pub fn replay_first(&mut self) -> Result<Option<u64>, NetError> {
+        match &self.sent.first {
+            Some(a) => {
+                self.edge.send_signed(a)?;
+                self.feedback.stats.actions_sent += 1;
+                Ok(Some(a.action.nonce))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Joins the zone if it should (call it every tick until `joined`):
+    /// - not through a session key: the account is in the zone while the session lasts, and
+    ///   once the account has gone a join would make the session key a player of its own
+    ///   (connect again, which delegates anew);
+    /// - not before the first snapshot, which tells whether the player is in the zone already
+    ///   (a reconnect: a join would only be refused);
+    /// - again only a second after the last one if no body has shown up (a datagram may be
+    ///   lost).
+    pub fn join(&mut self) -> Result<(), NetError> {
+        if self.is_session() || self.player.joined || self.feedback.stats.snapshots == 0 {
+            return Ok(());
+        }
+        let tick = self.chain_tick();
+        if self
+            .player
+            .join_sent
+            .is_some_and(|t| tick < t.saturating_add(JOIN_RETRY_TICKS))
+        {
+            return Ok(());
+        }
+        self.player.join_sent = Some(tick);
+        self.act(&Action::Join).map(|_| ())
+    }
+
+    /// Sends this tick's input frame (once per target tick) and resends the unexpired ones.
+    /// Returns the new frame's nonce (`None`: this tick already had its frame).
+    pub fn input(&mut self, frame: InputFrame) -> Result<Option<u64>, NetError> {
+        let target = self.input_tick();
+        let mut sent = None;
+        if !self.sent.inputs.contains_key(&target) {
+            let signed = self
+                .edge
+                .send_action(target, Action::Input(frame).encode_to_vec())?;
+            sent = Some(signed.action.nonce);
+            self.feedback.stats.actions_sent += 1;
+            self.sent.inputs.insert(target, signed);
+            self.player.predictor.sent(target, frame);
+        }
+        // A copy can only help before its tick's block is proposed.
+        let chain = self.chain_tick();
+        self.sent.inputs.retain(|&t, _| t >= chain);
+        for (t, a) in &self.sent.inputs {
+            if *t != target {
+                // A copy the node already has is dropped there without a reply.
+                let _ = self.edge.send_signed(a);
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Handles everything that has arrived, without waiting.
+    pub async fn poll(&mut self) -> Result<(), NetError> {
+        while let Some(event) = self.edge.try_next_event().await? {
+            self.apply(event);
+        }
+        self.resubscribe().await
+    }
+
+    /// Waits up to `timeout` for one event and handles it (and whatever else is queued).
+    pub async fn wait(&mut self, timeout: Duration) -> Result<(), NetError> {
+        if let Ok(event) = tokio::time::timeout(timeout, self.edge.next_event()).await {
+            self.apply(event?);
+        }
+        self.poll().await
+    }
+
+    /// Subscribes around the player's chunk when it has moved chunk, dropping chunks beyond
+    /// the radius plus one of hysteresis.
+    async fn resubscribe(&mut self) -> Result<(), NetError> {
+        let Some(own) = self.player.own else {
+            return Ok(());
+        };
+        let center = chunk_of(own.pos);
+        if self.subscription.center == Some(center) {
+            return Ok(());
+        }
+        self.subscription.center = Some(center);
+        let keep = i32::from(self.subscription.radius) + 1;
+        let far: Vec<ChunkPos> = self
+            .world
+            .chunks()
+            .map(|(p, _)| p)
+            .filter(|p| {
+                let d = (p.x - center.x).pow(2) + (p.y - center.y).pow(2) + (p.z - center.z).pow(2);
+                d > keep * keep
+            })
+            .collect();
+        for p in far {
+            let _ = self.world.remove_chunk(p);
+            self.edits.forget_chunk(p);
+            self.edge.cache.remove(&p);
+        }
+        self.edge.subscribe(center, self.subscription.radius).await
+    }
+
+    fn apply(&mut self, event: ClientEvent) {
+        match event {
+            ClientEvent::Snapshot(s) => self.apply_snapshot(&s),
+            ClientEvent::Chunk {
+                pos,
+                height,
+                chunk,
+                edited,
+            } => self.apply_chunk(pos, height, &chunk, &edited),
+            ClientEvent::BadChunk { pos, reason } => {
+                self.feedback.stats.bad_chunks += 1;
+                // The client dropped it: subscribing again tells the node, which resends it.
+                self.subscription.center = None;
+                tracing::warn!(?pos, %reason, "chunk rejected");
+            }
+            ClientEvent::Included(i) => self.apply_included(&i),
+            ClientEvent::Refused { nonce, kind } => {
+                self.settle_edit(nonce, true, None);
+                let refusal = Refusal::Node(kind);
+                self.feedback.refused(self.chain_tick(), refusal);
+                self.feedback.outcome(Outcome {
+                    nonce,
+                    refused: Some(refusal),
+                });
+            }
+            ClientEvent::Inventory(inventory) => self.inventory = Some(inventory),
+            ClientEvent::Claims { height, claims } => self.claims.apply(height, claims),
+            ClientEvent::BadClaim { column, reason } => {
+                self.feedback.stats.bad_claims += 1;
+                tracing::warn!(?column, %reason, "claim rejected");
+            }
+            ClientEvent::BadInventory { reason } => {
+                tracing::warn!(%reason, "inventory rejected");
+            }
+            ClientEvent::BadReceipts { reason } => {
+                tracing::warn!(%reason, "receipts rejected");
+            }
+            ClientEvent::Header(h) => {
+                // A verified header's arrival, from the start of its tick: finality as this
+                // player sees it.
+                let start = self
+                    .edge
+                    .genesis_ms
+                    .saturating_add(h.tick.saturating_mul(u64::from(self.edge.tick_ms)));
+                self.feedback
+                    .finality(now_ms().saturating_sub(start) as f64);
+            }
+        }
+    }
+
+    fn apply_snapshot(&mut self, s: &Snapshot) {
+        self.feedback.stats.snapshots += 1;
+        self.edits.expire_undecided(&mut self.world, s.tick);
+        if self.edge.tick_ms > 0 {
+            let behind = (self.clock_ticks() - s.tick as f64).max(0.0);
+            self.lag += (behind - self.lag) * 0.1;
+        }
+        match s.own {
+            Some(own) => self.reconcile(s.tick, own),
+            None if self.player.joined => {
+                self.player.missing_body += 1;
+                if self.player.missing_body >= GONE_AFTER {
+                    // Timed out or removed: play again from a new join.
+                    self.player = Presence::new();
+                    self.feedback
+                        .notice(s.tick, "the player is no longer in the zone".into());
+                }
+            }
+            None => {}
+        }
+        self.remote.push(s.tick, &s.entities);
+    }
+
+    /// The chain's body for the player at `tick`: prediction reconciles with it.
+    fn reconcile(&mut self, tick: u64, own: OwnState) {
+        let player = &mut self.player;
+        player.missing_body = 0;
+        player.joined = true;
+        player.joined_at.get_or_insert(tick);
+        player.own = Some(own);
+        let reconciled = player.predictor.authoritative(Authoritative {
+            tick,
+            body: Body {
+                pos: own.pos,
+                vel: own.vel,
+                state: own.state,
+            },
+            frame: own.frame,
+        });
+        if let Some(e) = reconciled.error
+            && e > crate::predict::TOLERANCE
+        {
+            tracing::debug!(
+                tick,
+                error = e,
+                frame = ?own.frame,
+                input_still_held = self.sent.inputs.contains_key(&tick),
+                area_loaded = self.area_loaded(),
+                pending_edits = self.edits.pending_count(),
+                "prediction corrected"
+            );
+        }
+    }
+
+    /// A proven chunk (whole, or edited at the voxel indices in `edited`) after block
+    /// `height`, with the player's own edits the chain has not proven yet kept over it.
+    fn apply_chunk(&mut self, pos: ChunkPos, height: u64, chunk: &Chunk, edited: &[u16]) {
+        self.feedback.stats.chunks += 1;
+        let own_edits = self.edits.keep_over(pos, height);
+        let origin = pos.origin();
+        for &index in edited {
+            let i = usize::from(index);
+            let local = z3r0_voxel::LocalPos::from_index(i);
+            let voxel = VoxelPos::new(
+                origin.x + i32::from(local.x()),
+                origin.y + i32::from(local.y()),
+                origin.z + i32::from(local.z()),
+            );
+            let to = chunk.get_index(i);
+            if let Some(from) = self.world.voxel(voxel)
+                && from != to
+                && !own_edits.iter().any(|(p, _)| *p == voxel)
+            {
+                self.feedback.block_change(BlockChange {
+                    pos: voxel,
+                    from,
+                    to,
+                });
+            }
+        }
+        let _ = self.world.remove_chunk(pos);
+        if let Err(e) = self.world.insert_chunk(pos, chunk) {
+            // Not held after all: the node must send it again later (it learns that from the
+            // next subscription).
+            self.edge.forget(pos);
+            self.subscription.center = None;
+            tracing::warn!(%e, "client world full");
+        }
+        for (p, to) in own_edits {
+            let _ = self.world.set_voxel(p, to);
+        }
+    }
+
+    /// A finalized block's receipt for the player: its included nonces and the rules'
+    /// refusals among them.
+    fn apply_included(&mut self, i: &Included) {
+        self.feedback.stats.included += 1;
+        for r in &i.rejections {
+            // Walls and mid-air jumps are movement feedback, not refusals to show.
+            if r.nonce.is_some() {
+                self.feedback
+                    .refused(i.tick, Refusal::from_rule_code(r.reason));
+            }
+        }
+        for &nonce in &i.nonces {
+            let refused = i
+                .rejections
+                .iter()
+                .find(|r| r.nonce == Some(nonce))
+                .map(|r| Refusal::from_rule_code(r.reason));
+            self.settle_edit(nonce, refused.is_some(), Some(i.height));
+            self.feedback.outcome(Outcome { nonce, refused });
+        }
+    }
+
+    /// Whether the world the player can touch soon has loaded: its chunk, the four beside it
+    /// and the one below. Prediction takes a missing chunk for solid, so walking into one
+    /// predicts a wall the chain does not have (a correction as the chunk arrives). Players
+    /// should stand still until then; after `LOAD_WAIT` ticks it is true regardless.
+    pub fn area_loaded(&self) -> bool {
+        let Some(own) = self.player.own else {
+            return false;
+        };
+        if self
+            .player
+            .joined_at
+            .is_some_and(|t| self.chain_tick() >= t + LOAD_WAIT)
+        {
+            return true;
+        }
+        let c = chunk_of(own.pos);
+        [
+            (0, 0, 0),
+            (1, 0, 0),
+            (-1, 0, 0),
+            (0, 0, 1),
+            (0, 0, -1),
+            (0, -1, 0),
+        ]
+        .iter()
+        .all(|&(dx, dy, dz)| {
+            let p = ChunkPos::new(c.x + dx, c.y + dy, c.z + dz);
+            self.world.chunk(p).is_some()
+        })
+    }
+
+    /// The claim on chunk column `(x, z)` as finalized and proven (`None`: unclaimed).
+    pub fn claim(&self, column: (i32, i32)) -> Option<&ShownClaim> {
+        self.claims.get(column)
+    }
+
+    /// The owner of the chunk column holding `voxel`, as finalized (`None`: unclaimed).
+    pub fn owner_of(&self, voxel: VoxelPos) -> Option<[u8; 32]> {
+        let c = voxel.chunk();
+        self.claims.get((c.x, c.z)).map(|c| c.claim.owner)
+    }
+
+    /// The predicted local body at the input tick (what the player sees), if joined.
+    /// Until the world around has streamed in it is the chain's body: chunks not held yet
+    /// count as solid in prediction, a floor that is not there (a player spawned above the
+    /// ground would be predicted standing in the air while the chain has it fall).
+    pub fn predicted(&mut self) -> Option<Body> {
+        self.predicted_at(self.input_tick())
+    }
+
+    fn predicted_at(&mut self, tick: u64) -> Option<Body> {
+        if !self.area_loaded() {
+            return self.player.predictor.base().map(|b| b.body);
+        }
+        let pending = self.edits.pending();
+        self.player.predictor.predict(tick, &self.world, &pending)
+    }
+}
