@@ -307,7 +307,7 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     );
     let reasons = report["actions_rejected"].as_object().unwrap();
     assert!(
-        reasons.keys().any(|r| r.contains("too fast")),
+        reasons.keys().any(|r| r.contains("beyond a full stick")),
         "{reasons:?}"
     );
     assert!(

@@ -199,8 +199,7 @@ impl Bot {
         match (self.ticks / 10) % 6 {
             // Speed hack: the stick beyond full.
             0 => {
-                frame.strafe = 127;
-                let nonce = game.input(frame)?;
+                let nonce = game.input(speed_hack(frame))?;
                 self.cheat_sent(nonce);
                 return Ok(());
             }
@@ -247,5 +246,33 @@ impl Bot {
             }
         }
         game.input(frame).map(|_| ())
+    }
+}
+
+/// The speed hack's frame: `frame` with the stick pushed beyond full whatever it was (standing
+/// still too), so the rules must refuse it.
+fn speed_hack(frame: InputFrame) -> InputFrame {
+    InputFrame {
+        forward: if frame.forward < 0 { -127 } else { 127 },
+        strafe: 127,
+        ..frame
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use z3r0_sim::InputFrame;
+
+    use super::speed_hack;
+
+    #[test]
+    fn a_speed_hack_frame_is_always_beyond_a_full_stick() {
+        for forward in [-127, -90, -1, 0, 1, 64, 127] {
+            let frame = InputFrame {
+                forward,
+                ..InputFrame::default()
+            };
+            assert!(!speed_hack(frame).within_stick(), "forward {forward}");
+        }
     }
 }

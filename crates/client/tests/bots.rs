@@ -120,7 +120,7 @@ async fn a_cheating_bot_is_refused_with_reasons() {
     let has = |wanted: &[Refusal]| reasons.iter().any(|r| wanted.contains(r));
     assert!(
         has(&[
-            Refusal::Rules(Reason::TooFast),
+            Refusal::Rules(Reason::BeyondFullStick),
             Refusal::Node(RejectionKind::PlayerRateLimited)
         ]),
         "{reasons:?}"

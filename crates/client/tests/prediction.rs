@@ -184,7 +184,7 @@ fn legal_inputs_are_predicted_within_a_centimetre_despite_latency_and_loss() {
 
 #[test]
 fn an_illegal_move_is_corrected_to_the_authoritative_position() {
-    // A modified client pushes the stick past full (the rules refuse it as TooFast and the body
+    // A modified client pushes the stick past full (the rules refuse it as BeyondFullStick and the body
     // keeps its previous frame) but predicts as if it moved.
     let out = run(300, 7, |_| InputFrame {
         forward: 127,

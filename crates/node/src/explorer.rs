@@ -342,11 +342,16 @@ mod tests {
     use z3r0_chain::{Action as ChainAction, StateMachine as _};
     use z3r0_sim::{InputFrame, SimConfig};
 
-    fn signed(key: &PrivateKey, nonce: u64, action: &Action) -> z3r0_chain::SignedAction {
+    fn signed(
+        key: &PrivateKey,
+        tick: u64,
+        nonce: u64,
+        action: &Action,
+    ) -> z3r0_chain::SignedAction {
         ChainAction {
             player: key.public_key(),
             zone: 0,
-            tick: 1,
+            tick,
             nonce,
             payload: action.encode_to_vec().into(),
         }
@@ -368,12 +373,13 @@ mod tests {
         for height in 1..=(KEPT_BLOCKS as u64 + 3) {
             let actions = if height == 1 {
                 vec![
-                    signed(&key, 0, &Action::Join),
+                    signed(&key, 1, 0, &Action::Join),
                     // Joined in this block already: refused.
-                    signed(&key, 1, &Action::Join),
+                    signed(&key, 1, 1, &Action::Join),
                 ]
             } else {
-                vec![signed(&key, height, &Action::Input(InputFrame::default()))]
+                let frame = Action::Input(InputFrame::default());
+                vec![signed(&key, height, height, &frame)]
             };
             let block = Block {
                 parent: parent.digest(),

@@ -31,6 +31,14 @@ pub struct InputFrame {
     pub flags: u8,
 }
 
+impl InputFrame {
+    /// Whether the move intent stays within a full stick (the rules refuse it otherwise).
+    pub fn within_stick(&self) -> bool {
+        let (f, s) = (i64::from(self.forward), i64::from(self.strafe));
+        f * f + s * s <= 127 * 127
+    }
+}
+
 /// What a player asks for in one signed action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

@@ -86,6 +86,7 @@ impl Component for Body {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Control {
     pub frame: InputFrame,
+    /// The tick the frame in force targets (a late frame can be applied a block later).
     pub last_input_tick: u64,
 }
 impl Write for Control {

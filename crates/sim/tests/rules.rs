@@ -15,13 +15,13 @@ fn speed_hack_is_refused_and_speed_stays_within_the_rules() {
     let mut s = joined(&[ALICE]);
     // A stick pushed beyond its circle.
     let r = tick(&mut s, &[(ALICE, input(127, 127, 0, flags::SPRINT))]);
-    assert_eq!(reasons(&r, ALICE), [Reason::TooFast]);
-    // Two frames in one tick.
+    assert_eq!(reasons(&r, ALICE), [Reason::BeyondFullStick]);
+    // Two frames for one tick.
     let r = tick(
         &mut s,
         &[(ALICE, input(127, 0, 0, 0)), (ALICE, input(127, 0, 0, 0))],
     );
-    assert_eq!(reasons(&r, ALICE), [Reason::TooFast]);
+    assert_eq!(reasons(&r, ALICE), [Reason::TickHasInput]);
     // Sprinting diagonally never beats the sprint limit.
     let mut last = s.body(&ALICE).unwrap().pos;
     for _ in 0..10 {
@@ -31,6 +31,51 @@ fn speed_hack_is_refused_and_speed_stays_within_the_rules() {
         assert!(step2 <= limits::SPRINT.pow(2), "moved {step2}");
         last = p;
     }
+}
+
+/// An honest client's frame for tick t reached the mempool after block t was proposed, so it
+/// lands in block t + 1 beside the frame for t + 1. Neither is a second frame for its tick:
+/// both are applied, in tick order, and the frame for t + 1 is the one in force.
+#[test]
+fn a_late_frame_beside_the_next_ticks_frame_is_not_refused() {
+    let mut s = joined(&[ALICE]);
+    let t = s.tick() + 1;
+    let walk = |forward| input(forward, 0, EAST, 0).encode_to_vec();
+    let (late, on_time) = (walk(40), walk(127));
+    let run = |s: &mut z3r0_sim::Sim, at: u64, block: &[(u64, &Vec<u8>)]| {
+        let mut receipts = Vec::new();
+        s.execute_block(
+            at,
+            block
+                .iter()
+                .zip(0u64..)
+                .map(|((at, p), nonce)| BlockAction {
+                    player: &ALICE,
+                    tick: *at,
+                    nonce,
+                    payload: p.as_slice(),
+                    endorsed: false,
+                }),
+            &mut receipts,
+        );
+        receipts
+    };
+    // Block t was empty (its leader had not heard the frame yet).
+    tick(&mut s, &[]);
+    assert_eq!(s.tick(), t);
+    let r = run(&mut s, t + 1, &[(t, &late), (t + 1, &on_time)]);
+    assert_eq!(reasons(&r, ALICE), []);
+    let mut reference = joined(&[ALICE]);
+    tick(&mut reference, &[]);
+    tick(&mut reference, &[(ALICE, input(127, 0, EAST, 0))]);
+    assert_eq!(
+        s.body(&ALICE),
+        reference.body(&ALICE),
+        "the newer frame is in force"
+    );
+    // A frame for a tick older than the one in force is stale.
+    let r = run(&mut s, t + 2, &[(t, &late)]);
+    assert_eq!(reasons(&r, ALICE), [Reason::TickHasInput]);
 }
 
 #[test]

@@ -43,8 +43,8 @@ pub mod limits {
 pub enum Reason {
     /// Undecodable or out-of-range payload.
     BadFrame = 1,
-    /// A second input frame in one tick, or a move intent beyond a full stick.
-    TooFast = 2,
+    /// A move intent beyond a full stick (`forward² + strafe² > 127²`).
+    BeyondFullStick = 2,
     /// Jumping while neither on the ground nor in water.
     NotOnGround = 3,
     /// Walking into a wall: the move was stopped at its face.
@@ -78,13 +78,16 @@ pub enum Reason {
     SessionCannotDelegate = 23,
     /// The delegation does not carry the session key's signature for this account and term.
     NoConsent = 24,
+    /// A frame for a tick that already has one applied, or for an older tick than the frame in
+    /// force.
+    TickHasInput = 25,
 }
 
 impl Reason {
     /// Every reason, in code order (code = index + 1).
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 25] = [
         Reason::BadFrame,
-        Reason::TooFast,
+        Reason::BeyondFullStick,
         Reason::NotOnGround,
         Reason::Blocked,
         Reason::OutOfReach,
@@ -107,6 +110,7 @@ impl Reason {
         Reason::SessionLength,
         Reason::SessionCannotDelegate,
         Reason::NoConsent,
+        Reason::TickHasInput,
     ];
 
     /// The reason with stable code `code` (as receipts carry it).
@@ -117,7 +121,7 @@ impl Reason {
     pub fn message(self) -> &'static str {
         match self {
             Reason::BadFrame => "bad frame",
-            Reason::TooFast => "too fast",
+            Reason::BeyondFullStick => "move beyond a full stick",
             Reason::NotOnGround => "not on the ground",
             Reason::Blocked => "blocked by a wall",
             Reason::OutOfReach => "out of reach",
@@ -140,6 +144,7 @@ impl Reason {
             Reason::SessionLength => "session length out of range",
             Reason::SessionCannotDelegate => "a session key cannot delegate",
             Reason::NoConsent => "the session key did not consent",
+            Reason::TickHasInput => "this tick already has an input",
         }
     }
 }
@@ -684,7 +689,7 @@ impl Sim {
         receipts: &mut Vec<Receipt>,
     ) {
         match Action::decode(a.payload) {
-            Ok(action) => self.apply(a.player, &action, a.endorsed, index, receipts),
+            Ok(action) => self.apply(a, &action, index, receipts),
             Err(_) => receipts.push(Receipt::Rejected {
                 player: *a.player,
                 action: a.payload.first().copied().unwrap_or(u8::MAX),
@@ -696,14 +701,14 @@ impl Sim {
 
     fn apply(
         &mut self,
-        signer: &PlayerKey,
+        a: &BlockAction<'_>,
         action: &Action,
-        endorsed: bool,
         index: Option<u32>,
         receipts: &mut Vec<Receipt>,
     ) {
+        let signer = a.player;
         let outcome = self.acting_for(signer).and_then(|(player, by_session)| {
-            self.apply_as(&player, by_session, action, endorsed, receipts)
+            self.apply_as(&player, by_session, action, a, receipts)
         });
         if let Err(reason) = outcome {
             // Refusals name the signer: its nonces are the ones the action used.
@@ -716,12 +721,14 @@ impl Sim {
         }
     }
 
+    /// Applies `action` for `player` (`a` is the block's action that carries it: its target
+    /// tick and whether its consent was endorsed).
     fn apply_as(
         &mut self,
         player: &PlayerKey,
         by_session: bool,
         action: &Action,
-        endorsed: bool,
+        a: &BlockAction<'_>,
         receipts: &mut Vec<Receipt>,
     ) -> Result<(), Reason> {
         if let Action::Join = action {
@@ -735,7 +742,7 @@ impl Sim {
                 receipts.push(Receipt::Left { player: *player });
                 Ok(())
             }
-            Action::Input(frame) => self.input(e, frame),
+            Action::Input(frame) => self.input(e, frame, a.tick),
             Action::Break(pos) => self.break_block(player, e, *pos, receipts),
             Action::Place(pos, block) => self.place_block(player, e, *pos, *block, receipts),
             Action::Claim(x, z) => self.claim_column(player, (*x, *z)),
@@ -747,7 +754,7 @@ impl Sim {
                 session,
                 until,
                 consent,
-            } => self.delegate(player, e, session, *until, (!endorsed).then_some(consent)),
+            } => self.delegate(player, e, session, *until, (!a.endorsed).then_some(consent)),
         }
     }
 }
@@ -790,6 +797,6 @@ mod tests {
             assert_eq!(Reason::from_code(r as u8), Some(r));
         }
         assert_eq!(Reason::from_code(0), None);
-        assert_eq!(Reason::from_code(25), None);
+        assert_eq!(Reason::from_code(26), None);
     }
 }

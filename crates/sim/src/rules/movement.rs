@@ -3,18 +3,26 @@
 use super::*;
 
 impl Sim {
-    pub(super) fn input(&mut self, e: EntityId, frame: &InputFrame) -> Result<(), Reason> {
-        let tick = self.tick;
+    /// Puts the frame targeting tick `target` in force. A frame that reached a block after its
+    /// own tick's (a late datagram) still counts before the next tick's frame in the same
+    /// block; one for a tick at or before the frame in force is refused, so a player gets one
+    /// frame per tick. (At most one tick's frame moves a body per step either way: frames
+    /// replace each other, they do not add up.)
+    pub(super) fn input(
+        &mut self,
+        e: EntityId,
+        frame: &InputFrame,
+        target: u64,
+    ) -> Result<(), Reason> {
         let mut control = self.ecs.get_mut::<Control>(e).ok_or(Reason::NotJoined)?;
-        if control.last_input_tick == tick {
-            return Err(Reason::TooFast);
+        if target <= control.last_input_tick {
+            return Err(Reason::TickHasInput);
         }
-        let (f, s) = (i64::from(frame.forward), i64::from(frame.strafe));
-        if f * f + s * s > 127 * 127 {
-            return Err(Reason::TooFast);
+        if !frame.within_stick() {
+            return Err(Reason::BeyondFullStick);
         }
         control.frame = *frame;
-        control.last_input_tick = tick;
+        control.last_input_tick = target;
         Ok(())
     }
 
