@@ -20,6 +20,22 @@ struct Node {
 }
 
 impl Node {
+    /// `GET path` on this node's HTTP endpoint: the status line and the body.
+    fn http(&self, path: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let (config, _, _) = z3r0_node::ValidatorConfig::load(&self.config).unwrap();
+        let mut s = std::net::TcpStream::connect(config.metrics).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
     fn start(&mut self) {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -172,6 +188,15 @@ fn four_processes_survive_a_sigkill_and_agree() {
         |n| n.iter().all(|x| x.height() >= 40),
     );
 
+    // A finalizing node says so, with its height and the edge's counters.
+    let health = nodes[0].http("/health");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let status = nodes[0].http("/api/status");
+    assert!(status.contains("\"finalizing\":true"), "{status}");
+    assert!(status.contains("\"committee\":4"), "{status}");
+    let metrics = nodes[0].http("/metrics");
+    assert!(metrics.contains("edge_sessions 0"), "{metrics}");
+
     nodes[2].kill();
     let before_kill = nodes[2].finalized();
     let killed_at = nodes[2].height();
@@ -188,6 +213,11 @@ fn four_processes_survive_a_sigkill_and_agree() {
         "the restarted node to catch up",
         Duration::from_secs(180),
         |n| n.iter().all(|x| x.height() >= target),
+    );
+    let health = nodes[2].http("/health");
+    assert!(
+        health.starts_with("HTTP/1.1 200"),
+        "the restarted node: {health}"
     );
     for n in &mut nodes {
         n.kill();

@@ -144,6 +144,27 @@ impl RejectionKind {
     }
 
     /// What a player is told.
+    /// A short label for metrics (`snake_case`, stable like the code).
+    pub fn label(self) -> &'static str {
+        match self {
+            RejectionKind::Malformed => "malformed",
+            RejectionKind::Oversize => "oversize",
+            RejectionKind::WrongZone => "wrong_zone",
+            RejectionKind::Expired => "expired",
+            RejectionKind::TooEarly => "too_early",
+            RejectionKind::Replay => "replay",
+            RejectionKind::NonceOutOfRange => "nonce_out_of_range",
+            RejectionKind::Duplicate => "duplicate",
+            RejectionKind::BadSignature => "bad_signature",
+            RejectionKind::BadPayload => "bad_payload",
+            RejectionKind::PlayerBacklog => "player_backlog",
+            RejectionKind::Full => "full",
+            RejectionKind::SourceBacklog => "source_backlog",
+            RejectionKind::PlayerRateLimited => "player_rate_limited",
+            RejectionKind::PeerRateLimited => "peer_rate_limited",
+        }
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             RejectionKind::Malformed => "undecodable action",

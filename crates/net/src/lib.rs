@@ -31,7 +31,8 @@ pub use proto::{
     MAX_RADIUS, ReceiptsEntry, ServerControl, VERSION,
 };
 pub use server::{
-    Edge, EdgeConfig, EdgeFeed, TickUpdate, ZoneBackend, chunk_of, serve, serve_on, server_config,
+    Edge, EdgeConfig, EdgeFeed, EdgeStats, TickUpdate, ZoneBackend, chunk_of, serve, serve_on,
+    server_config,
 };
 pub use snapshot::{EntityState, OwnState, Snapshot};
 pub use wire::WireError;

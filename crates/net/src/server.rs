@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use commonware_codec::{DecodeExt as _, Encode as _};
@@ -17,7 +17,7 @@ use commonware_cryptography::Verifier as _;
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey, Signature};
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, info, warn};
-use z3r0_chain::SignedAction;
+use z3r0_chain::{RejectionKind, SignedAction};
 use z3r0_voxel::{BlockId, CHUNK_SIZE, ChunkPos, Hash, VoxelPos};
 
 use crate::frame::{read_frame, write_frame};
@@ -182,8 +182,100 @@ impl EdgeConfig {
 pub struct EdgeStats {
     pub sessions: AtomicUsize,
     /// Sessions ever started: the next session's number.
-    pub started: std::sync::atomic::AtomicU64,
+    pub started: AtomicU64,
+    /// Connections refused because the edge was full.
     pub refused: AtomicUsize,
+    /// Datagrams received from players, and their bytes.
+    pub datagrams_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    /// Snapshot datagrams sent, and their bytes.
+    pub datagrams_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+    /// Chunk subscriptions taken.
+    pub subscriptions: AtomicU64,
+    /// Actions refused before any block, by [`RejectionKind`] code (index = code - 1).
+    pub refusals: [AtomicU64; RejectionKind::ALL.len()],
+}
+
+impl EdgeStats {
+    fn refusal(&self, kind: RejectionKind) {
+        let index = usize::from(kind.code()).saturating_sub(1);
+        if let Some(counter) = self.refusals.get(index) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counters in the Prometheus text format, each with its help line.
+    pub fn prometheus(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        };
+        metric(
+            "edge_sessions",
+            "gauge",
+            "Open player sessions.",
+            self.sessions.load(Ordering::Relaxed) as u64,
+        );
+        metric(
+            "edge_sessions_started_total",
+            "counter",
+            "Player sessions started.",
+            get(&self.started),
+        );
+        metric(
+            "edge_connections_refused_total",
+            "counter",
+            "Connections refused because the edge was full.",
+            self.refused.load(Ordering::Relaxed) as u64,
+        );
+        metric(
+            "edge_datagrams_received_total",
+            "counter",
+            "Datagrams received from players.",
+            get(&self.datagrams_in),
+        );
+        metric(
+            "edge_datagram_bytes_received_total",
+            "counter",
+            "Bytes of datagrams received from players.",
+            get(&self.bytes_in),
+        );
+        metric(
+            "edge_snapshots_sent_total",
+            "counter",
+            "Snapshot datagrams sent.",
+            get(&self.datagrams_out),
+        );
+        metric(
+            "edge_snapshot_bytes_sent_total",
+            "counter",
+            "Bytes of snapshot datagrams sent.",
+            get(&self.bytes_out),
+        );
+        metric(
+            "edge_subscriptions_total",
+            "counter",
+            "Chunk subscriptions taken.",
+            get(&self.subscriptions),
+        );
+        out.push_str(
+            "# HELP edge_refusals_total Actions refused before any block, by reason.\n\
+             # TYPE edge_refusals_total counter\n",
+        );
+        for kind in RejectionKind::ALL {
+            let index = usize::from(kind.code()).saturating_sub(1);
+            let n = self.refusals.get(index).map_or(0, get);
+            out.push_str(&format!(
+                "edge_refusals_total{{reason=\"{}\"}} {n}\n",
+                kind.label()
+            ));
+        }
+        out
+    }
 }
 
 /// A running edge: the endpoint and its accept loop.
@@ -682,6 +774,8 @@ async fn run_session(
                 if !datagram_budget.take() {
                     break Err(SessionEnd::Rate("datagrams"));
                 }
+                shared.stats.datagrams_in.fetch_add(1, Ordering::Relaxed);
+                shared.stats.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 let handled = match ClientDatagram::decode(&bytes) {
                     Err(e) => Err(malformed(e)),
                     Ok(ClientDatagram::Ack(tick)) => {
@@ -885,6 +979,7 @@ impl InputLedger {
                 Ok(())
             }
             Err(reason) => {
+                shared.stats.refusal(reason.kind());
                 let repeat = self
                     .refused
                     .get(&nonce)
@@ -917,6 +1012,7 @@ fn on_control(shared: &Shared, frame: &[u8], chunks: &mut ChunkStream) -> Result
                 return Err(malformed("subscription radius"));
             }
             chunks.subscribe(center, radius, shared.config.chunk_hysteresis, known);
+            shared.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
         _ => Err(malformed("hello or auth after authentication")),
@@ -971,9 +1067,14 @@ fn on_update(
     // The body is the account's; outcomes are the signer's (its nonces).
     let own = update.entities.iter().find(|e| &e.player == account);
     let (bytes, _) = snapshots.build(header.tick, own, &update.entities);
+    let sent = bytes.len() as u64;
     // A full send buffer drops the oldest datagram: that is the intent.
-    if let Err(e) = conn.send_datagram(bytes.into()) {
-        debug!(%e, "snapshot not sent");
+    match conn.send_datagram(bytes.into()) {
+        Ok(()) => {
+            shared.stats.datagrams_out.fetch_add(1, Ordering::Relaxed);
+            shared.stats.bytes_out.fetch_add(sent, Ordering::Relaxed);
+        }
+        Err(e) => debug!(%e, "snapshot not sent"),
     }
 
     // Chunks proven after the parent of this block match this header; later ones wait.

@@ -110,6 +110,11 @@ async fn a_player_joins_walks_and_sees_itself_move_in_snapshots() {
         "the player walked more than a metre along +z: {start:?} → {latest:?}"
     );
     assert!(client.headers_verified > 0, "finality was checked");
+    // The edge counted what it carried (its `/metrics` figures).
+    let counted = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(counted(&edge.stats.datagrams_in) >= 40, "{:?}", edge.stats);
+    assert!(counted(&edge.stats.bytes_in) > counted(&edge.stats.datagrams_in));
+    assert!(counted(&edge.stats.datagrams_out) >= 40, "{:?}", edge.stats);
     client.close();
     edge.shutdown().await;
 }
@@ -184,6 +189,11 @@ async fn chunks_arrive_nearest_first_verified_and_cached() {
         }
     }
     assert!(alive > 0, "the second session received nothing at all");
+    let subscriptions = edge
+        .stats
+        .subscriptions
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(subscriptions, 2, "each session subscribed once");
     edge.shutdown().await;
 }
 
@@ -267,6 +277,11 @@ async fn forged_and_foreign_inputs_are_refused() {
     })
     .await;
     assert!(reason.to_lowercase().contains("signature"), "{reason}");
+    let bad_signature = edge.stats.prometheus();
+    assert!(
+        bad_signature.contains("edge_refusals_total{reason=\"bad_signature\"} 1\n"),
+        "{bad_signature}"
+    );
     // An input signed by someone else closes the session.
     let other = PrivateKey::from_seed(61);
     let foreign = Action {

@@ -1,5 +1,11 @@
-//! The node's HTTP endpoint, served by axum: the runtime's metrics registry (ours included) as
-//! Prometheus text at `/metrics` (and `/`), and the explorer as JSON under `/api/`.
+//! The node's HTTP endpoint, served by axum, each request on its own task and cut off after
+//! [`REQUEST_TIMEOUT`]:
+//! - the runtime's metrics registry (ours included) and the player edge's counters as
+//!   Prometheus text at `/metrics` (and `/`);
+//! - `/health`: 200 while the node finalizes blocks, 503 otherwise;
+//! - `/api/status`: height, finality, the newest certificate's signers, players, version and
+//!   genesis;
+//! - the explorer as JSON under `/api/`.
 
 use crate::explorer::{Explorer, KEPT_BLOCKS};
 use axum::Router;
@@ -7,15 +13,125 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use z3r0_net::EdgeStats;
 
 /// Renders the metrics registry as Prometheus text.
 pub type MetricsText = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// A request that takes longer is answered 408 and dropped.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The node's liveness as `/health` and `/api/status` report it, kept current as blocks
+/// finalize.
+#[derive(Debug)]
+pub struct NodeStatus {
+    genesis: String,
+    tick_ms: u64,
+    committee: usize,
+    height: AtomicU64,
+    /// Wall-clock milliseconds when the newest block was executed here (0: none yet).
+    finalized_at_ms: AtomicU64,
+    /// That block's finality: from the start of its tick to its execution here.
+    finality_ms: AtomicU64,
+    /// Validators whose signatures finalized the newest certified block.
+    signers: AtomicU64,
+    edge: OnceLock<Arc<EdgeStats>>,
+}
+
+/// `/api/status`'s body.
+#[derive(Debug, serde::Serialize)]
+pub struct StatusReport {
+    pub finalizing: bool,
+    pub height: u64,
+    pub finality_ms: u64,
+    /// Milliseconds since the newest block was executed here (`None`: none yet).
+    pub since_last_block_ms: Option<u64>,
+    pub committee: usize,
+    pub last_certificate_signers: u64,
+    pub players: u64,
+    pub version: &'static str,
+    pub genesis: String,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl NodeStatus {
+    /// `genesis` is the chain id in hex.
+    pub fn new(genesis: String, tick_ms: u64, committee: usize) -> Self {
+        Self {
+            genesis,
+            tick_ms,
+            committee,
+            height: AtomicU64::new(0),
+            finalized_at_ms: AtomicU64::new(0),
+            finality_ms: AtomicU64::new(0),
+            signers: AtomicU64::new(0),
+            edge: OnceLock::new(),
+        }
+    }
+
+    /// The player edge, once it serves: its sessions are the players.
+    pub fn set_edge(&self, stats: Arc<EdgeStats>) {
+        let _ = self.edge.set(stats);
+    }
+
+    /// A finalized block of height `height` and tick `tick` was executed here now, certified
+    /// by `signers` validators (`None`: no certificate came with it).
+    pub fn finalized(&self, height: u64, tick: u64, genesis_ms: u64, signers: Option<usize>) {
+        let now = now_ms();
+        let started = genesis_ms.saturating_add(tick.saturating_mul(self.tick_ms));
+        self.height.store(height, Ordering::Relaxed);
+        self.finalized_at_ms.store(now, Ordering::Relaxed);
+        self.finality_ms
+            .store(now.saturating_sub(started), Ordering::Relaxed);
+        if let Some(n) = signers {
+            self.signers.store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// How long without a finalized block before the node counts as not finalizing: ten
+    /// ticks, and never under two seconds (a restart replays, an unpaced chain has no tick).
+    fn stale_after_ms(&self) -> u64 {
+        self.tick_ms.saturating_mul(10).max(2_000)
+    }
+
+    pub fn report(&self) -> StatusReport {
+        let at = self.finalized_at_ms.load(Ordering::Relaxed);
+        let since = (at > 0).then(|| now_ms().saturating_sub(at));
+        StatusReport {
+            finalizing: since.is_some_and(|ms| ms <= self.stale_after_ms()),
+            height: self.height.load(Ordering::Relaxed),
+            finality_ms: self.finality_ms.load(Ordering::Relaxed),
+            since_last_block_ms: since,
+            committee: self.committee,
+            last_certificate_signers: self.signers.load(Ordering::Relaxed),
+            players: self
+                .edge
+                .get()
+                .map_or(0, |e| e.sessions.load(Ordering::Relaxed) as u64),
+            version: env!("CARGO_PKG_VERSION"),
+            genesis: self.genesis.clone(),
+        }
+    }
+
+    /// The edge's counters as Prometheus text (empty before the edge serves).
+    fn edge_metrics(&self) -> String {
+        self.edge.get().map(|e| e.prometheus()).unwrap_or_default()
+    }
+}
 
 #[derive(Clone)]
 struct Endpoint {
     metrics: MetricsText,
     explorer: Arc<Explorer>,
+    status: Arc<NodeStatus>,
 }
 
 /// `/api/blocks`' query: blocks after height `after` (default 0), at most `limit` (default 20).
@@ -26,23 +142,67 @@ struct Recent {
 }
 
 /// The endpoint's routes.
-pub fn router(metrics: MetricsText, explorer: Arc<Explorer>) -> Router {
+pub fn router(metrics: MetricsText, explorer: Arc<Explorer>, status: Arc<NodeStatus>) -> Router {
     Router::new()
         .route("/", get(metrics_text))
         .route("/metrics", get(metrics_text))
+        .route("/health", get(health))
+        .route("/api/status", get(status_json))
         .route("/api/map", get(map))
         .route("/api/blocks", get(blocks))
         .route("/api/block/{height}", get(block))
         .fallback(not_found)
-        .with_state(Endpoint { metrics, explorer })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(Endpoint {
+            metrics,
+            explorer,
+            status,
+        })
 }
 
 async fn metrics_text(State(e): State<Endpoint>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        (e.metrics)(),
-    )
-        .into_response()
+    let mut text = (e.metrics)();
+    // The registry's text ends with OpenMetrics' end marker: the edge's counters go before it.
+    let end = text.strip_suffix("# EOF\n").map(str::len);
+    let edge = e.status.edge_metrics();
+    match end {
+        Some(len) => {
+            text.truncate(len);
+            text.push_str(&edge);
+            text.push_str("# EOF\n");
+        }
+        None => text.push_str(&edge),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn health(State(e): State<Endpoint>) -> Response {
+    let report = e.status.report();
+    match (report.finalizing, report.since_last_block_ms) {
+        (true, _) => (
+            StatusCode::OK,
+            format!("finalizing: height {}\n", report.height),
+        ),
+        (false, Some(ms)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not finalizing: no block for {ms} ms (height {})\n",
+                report.height
+            ),
+        ),
+        (false, None) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not finalizing: no block executed yet\n".to_string(),
+        ),
+    }
+    .into_response()
+}
+
+async fn status_json(State(e): State<Endpoint>) -> Response {
+    axum::Json(e.status.report()).into_response()
 }
 
 async fn map(State(e): State<Endpoint>) -> Response {
@@ -90,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn metrics_explorer_and_refusals() {
+    fn metrics_health_status_explorer_and_refusals() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -98,15 +258,56 @@ mod tests {
         runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let metrics: MetricsText = Arc::new(|| "zone_height 7\n".to_string());
-            let app = router(metrics, Arc::new(Explorer::default()));
+            let metrics: MetricsText = Arc::new(|| "zone_height 7\n# EOF\n".to_string());
+            let status = Arc::new(NodeStatus::new("ab".into(), 50, 4));
+            let app = router(metrics, Arc::new(Explorer::default()), status.clone());
             tokio::spawn(async move { axum::serve(listener, app).await });
+            // A client that never finishes its request holds no one else up.
+            let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stalled
+                .write_all(b"GET /metrics HTTP/1.1\r\n")
+                .await
+                .unwrap();
+
+            let health = get(addr, "/health").await;
+            assert!(
+                health.starts_with("HTTP/1.1 503") && health.contains("no block executed yet"),
+                "{health}"
+            );
+            let edge = Arc::new(EdgeStats::default());
+            edge.sessions.store(3, Ordering::Relaxed);
+            edge.subscriptions.store(9, Ordering::Relaxed);
+            status.set_edge(edge);
+            status.finalized(12, 40, now_ms().saturating_sub(40 * 50 + 30), Some(3));
+            let health = get(addr, "/health").await;
+            assert!(
+                health.starts_with("HTTP/1.1 200") && health.contains("height 12"),
+                "{health}"
+            );
+            let s = get(addr, "/api/status").await;
+            let body: serde_json::Value =
+                serde_json::from_str(s.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+            assert_eq!(body["finalizing"], true, "{s}");
+            assert_eq!(body["height"], 12, "{s}");
+            assert_eq!(body["players"], 3, "{s}");
+            assert_eq!(body["committee"], 4, "{s}");
+            assert_eq!(body["last_certificate_signers"], 3, "{s}");
+            assert_eq!(body["genesis"], "ab", "{s}");
+            assert!(body["finality_ms"].as_u64().unwrap() >= 30, "{s}");
+
             let m = get(addr, "/metrics").await;
             assert!(
                 m.starts_with("HTTP/1.1 200") && m.contains("zone_height 7"),
                 "{m}"
             );
             assert!(m.contains("text/plain; version=0.0.4"), "{m}");
+            assert!(m.contains("\nedge_sessions 3\n"), "{m}");
+            assert!(m.contains("\nedge_subscriptions_total 9\n"), "{m}");
+            assert!(
+                m.contains("edge_refusals_total{reason=\"bad_signature\"} 0"),
+                "{m}"
+            );
+            assert!(m.ends_with("# EOF\n"), "the end marker stays last: {m}");
             let map = get(addr, "/api/map").await;
             assert!(
                 map.starts_with("HTTP/1.1 200") && map.contains("application/json"),

@@ -183,16 +183,24 @@ async fn node(
     let p2p = network.start();
 
     let explorer = Arc::new(Explorer::default());
-    serve_http(&context, config.metrics, explorer.clone());
+    let status = Arc::new(crate::http::NodeStatus::new(
+        z3r0_genesis::to_hex(&genesis.chain_id().0),
+        genesis.tick_ms,
+        genesis.validators.len(),
+    ));
+    serve_http(&context, config.metrics, explorer.clone(), status.clone());
 
     // The player edge: sessions read finalized blocks from the feed the finalizer publishes to.
     let feed = z3r0_net::EdgeFeed::new();
     let edge_hook = {
         let mut publish = crate::edge::publisher(feed.clone());
-        let explorer = explorer.clone();
+        let (explorer, status) = (explorer.clone(), status.clone());
+        let genesis_ms = genesis.genesis_ms;
         let hook: crate::application::EdgeHook<Sim> =
             Box::new(move |block, sim, receipts, finality| {
                 explorer.record(block, sim, receipts);
+                let signers = finality.as_ref().map(|f| f.signatures.len());
+                status.finalized(block.height, block.tick, genesis_ms, signers);
                 publish(block, sim, receipts, finality);
             });
         hook
@@ -254,6 +262,7 @@ async fn node(
         feed,
     )
     .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;
+    status.set_edge(edge.stats.clone());
     info!(addr = %config.player_listen, "serving players over QUIC");
 
     let load_rate = options.load_rate;
@@ -327,6 +336,7 @@ fn serve_http(
     context: &commonware_runtime::tokio::Context,
     addr: SocketAddr,
     explorer: Arc<Explorer>,
+    status: Arc<crate::http::NodeStatus>,
 ) {
     context.child("metrics").spawn(move |ctx| async move {
         // The registry is the runtime's: this task's context renders all of it.
@@ -340,8 +350,9 @@ fn serve_http(
                 return;
             }
         };
-        info!(%addr, "metrics at /metrics, explorer at /api/");
-        if let Err(e) = axum::serve(listener, crate::http::router(metrics, explorer)).await {
+        info!(%addr, "metrics at /metrics, health at /health, status and explorer at /api/");
+        let app = crate::http::router(metrics, explorer, status);
+        if let Err(e) = axum::serve(listener, app).await {
             error!(%addr, error = %e, "the HTTP endpoint stopped");
         }
     });
