@@ -212,7 +212,7 @@ fn check_dashboard(url: &str) {
     );
 }
 
-const REPORT_FIELDS: [&str; 15] = [
+const REPORT_FIELDS: [&str; 19] = [
     "validators",
     "bots",
     "cheaters",
@@ -228,6 +228,10 @@ const REPORT_FIELDS: [&str; 15] = [
     "bandwidth_kbps_per_client",
     "cpu_cores_per_validator",
     "rss_mb_per_validator",
+    "faults",
+    "longest_block_gap_ms",
+    "longest_player_freeze_ms",
+    "player_disconnects",
 ];
 
 #[test]
@@ -245,6 +249,8 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
             "25s",
             "--dashboard",
             &dash_addr,
+            "--fault",
+            "pause:2:3s@6s",
         ],
     );
     let url = devnet.dashboard();
@@ -291,6 +297,14 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     sorted.sort_unstable();
     assert_eq!(sorted, expected, "the report has exactly its fields");
     assert_eq!(report["validators"], 4);
+    assert_eq!(report["faults"], serde_json::json!(["pause:2:3s@6s"]));
+    // Validator 2's players got no snapshot while it was stopped.
+    let frozen = report["longest_player_freeze_ms"].as_u64().unwrap();
+    assert!(frozen >= 2_500, "{report:#}");
+    assert!(report["longest_block_gap_ms"].as_u64().unwrap() > 0);
+    assert!(report["player_disconnects"].is_u64());
+    devnet.wait_line("fault: SIGSTOP sent to validator 2", Duration::from_secs(1));
+    devnet.wait_line("fault: SIGCONT sent to validator 2", Duration::from_secs(1));
     assert_eq!(report["bots"], 10);
     assert_eq!(report["cheaters"], 2);
     assert_eq!(report["state_roots_agree"], true, "{report:#}");
@@ -315,7 +329,9 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
         "{reasons:?}"
     );
 
-    // Every cheat action heard its refusal, but those in flight to the killed validator.
+    // Every cheat action heard its refusal, but those in flight when their session ended: to
+    // the killed validator, and to the paused one (its queued datagrams arrive in a burst when
+    // it runs again, which can end the session by the datagram rate limit).
     let numbers: Vec<u64> = summary
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|n| n.parse().ok())
@@ -326,7 +342,7 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     assert!(sent >= 20, "{summary}");
     assert_eq!(accepted, 0, "{summary}");
     assert_eq!(refused + unheard, sent, "{summary}");
-    assert!(unheard <= 2, "{summary}");
+    assert!(unheard * 5 <= sent, "{summary}");
 }
 
 #[test]

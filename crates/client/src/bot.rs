@@ -88,7 +88,10 @@ impl Bot {
     fn cheat_sent(&mut self, nonce: Option<u64>) {
         let Some(nonce) = nonce else { return };
         self.tally.cheats += 1;
-        self.pending_cheats.insert(nonce);
+        if !self.pending_cheats.insert(nonce) {
+            // A copy with this nonce is in flight: one outcome settles one of them.
+            self.tally.cheats_unheard += 1;
+        }
         while self.pending_cheats.len() > MAX_PENDING_CHEATS {
             self.pending_cheats.pop_first();
             self.tally.cheats_unheard += 1;
@@ -100,21 +103,33 @@ impl Bot {
     /// player's next honest action will use, and is refused long before that one is final).
     pub fn settle(&mut self, game: &mut Game) {
         for outcome in game.drain_outcomes() {
-            let cheat = self.pending_cheats.remove(&outcome.nonce);
-            match outcome.refused {
-                None => {
-                    self.tally.applied += 1;
-                    if cheat {
-                        self.tally.cheats_accepted += 1;
-                        tracing::warn!(nonce = outcome.nonce, "a cheat action was applied");
-                    }
+            self.count(&outcome);
+        }
+    }
+
+    /// The game's session ended: the cheats still waiting never hear their outcome in this
+    /// session. A next session may number its actions from the same nonces (the chain forgets
+    /// an idle key's nonces), so their nonces must not match its outcomes.
+    pub fn session_ended(&mut self) {
+        self.tally.cheats_unheard += self.pending_cheats.len() as u64;
+        self.pending_cheats.clear();
+    }
+
+    fn count(&mut self, outcome: &crate::Outcome) {
+        let cheat = self.pending_cheats.remove(&outcome.nonce);
+        match outcome.refused {
+            None => {
+                self.tally.applied += 1;
+                if cheat {
+                    self.tally.cheats_accepted += 1;
+                    tracing::warn!(nonce = outcome.nonce, "a cheat action was applied");
                 }
-                Some(reason) => {
-                    if cheat {
-                        *self.tally.cheats_refused.entry(reason).or_default() += 1;
-                    }
-                    *self.tally.refused.entry(reason).or_default() += 1;
+            }
+            Some(reason) => {
+                if cheat {
+                    *self.tally.cheats_refused.entry(reason).or_default() += 1;
                 }
+                *self.tally.refused.entry(reason).or_default() += 1;
             }
         }
     }
@@ -232,9 +247,16 @@ impl Bot {
                 self.cheat_sent(Some(forged.action.nonce));
             }
             // Replay: the join again, byte for byte (its nonce is used: never applied twice).
+            // One at a time: every copy has the same nonce, so a second one in flight could
+            // not be told from the first.
             4 => {
-                let nonce = game.replay_first()?;
-                self.cheat_sent(nonce);
+                if game
+                    .first_nonce()
+                    .is_some_and(|n| !self.pending_cheats.contains(&n))
+                {
+                    let nonce = game.replay_first()?;
+                    self.cheat_sent(nonce);
+                }
             }
             // Build far above the head (out of reach, and in a column not its own).
             _ => {
@@ -263,7 +285,25 @@ fn speed_hack(frame: InputFrame) -> InputFrame {
 mod tests {
     use z3r0_sim::InputFrame;
 
-    use super::speed_hack;
+    use super::{Bot, BotKind, speed_hack};
+
+    /// After a validator restart the bot's session ended with cheats in flight, and its next
+    /// session numbered actions from nonce 0 again: their honest outcomes were counted as those
+    /// cheats, "accepted".
+    #[test]
+    fn a_cheat_unheard_in_its_session_is_not_matched_in_the_next() {
+        let mut bot = Bot::new(BotKind::Cheat, 1);
+        bot.cheat_sent(Some(7));
+        bot.session_ended();
+        bot.count(&crate::Outcome {
+            nonce: 7,
+            refused: None,
+        });
+        assert_eq!(bot.tally.cheats_accepted, 0, "{:?}", bot.tally);
+        assert_eq!(bot.tally.cheats_unheard, 1, "{:?}", bot.tally);
+        assert_eq!(bot.tally.applied, 1);
+        assert_eq!(bot.cheats_pending(), 0);
+    }
 
     #[test]
     fn a_speed_hack_frame_is_always_beyond_a_full_stick() {

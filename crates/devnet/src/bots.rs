@@ -30,6 +30,10 @@ pub struct BotStats {
     pub chunks: [u64; 5],
     pub connected_s: f64,
     pub last_error: Option<String>,
+    /// The longest this player went without a snapshot (reconnecting included), and its
+    /// sessions that ended in an error.
+    pub longest_freeze_ms: u64,
+    pub disconnects: u64,
 }
 
 impl BotStats {
@@ -94,6 +98,41 @@ pub fn spawn(
     }
 }
 
+/// How long a player goes without a snapshot, over its sessions.
+#[derive(Debug, Default)]
+struct Freeze {
+    /// When the newest snapshot was first seen (`None`: none yet).
+    last: Option<Instant>,
+    /// Snapshots the current session had at the last look.
+    seen: u64,
+    longest: Duration,
+}
+
+impl Freeze {
+    fn new_session(&mut self) {
+        self.seen = 0;
+    }
+
+    /// The session has received `snapshots` so far.
+    fn observe(&mut self, snapshots: u64) {
+        if snapshots == self.seen {
+            return;
+        }
+        self.seen = snapshots;
+        let now = Instant::now();
+        if let Some(last) = self.last {
+            self.longest = self.longest.max(now.duration_since(last));
+        }
+        self.last = Some(now);
+    }
+
+    /// The longest gap so far, the one still open included.
+    fn longest_ms(&self) -> u64 {
+        let open = self.last.map_or(Duration::ZERO, |t| t.elapsed());
+        self.longest.max(open).as_millis() as u64
+    }
+}
+
 async fn play(
     kind: BotKind,
     seed: u64,
@@ -126,6 +165,8 @@ async fn play(
     };
     let add5 = |a: [u64; 5], b: [u64; 5]| std::array::from_fn(|i| a[i] + b[i]);
     let set = |f: &dyn Fn(&mut BotStats)| f(&mut stats.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut freeze = Freeze::default();
+    let mut disconnects = 0u64;
     while !*stop.borrow() {
         let mut game = match Game::connect(&config, key.clone()).await {
             Ok(g) => g,
@@ -139,6 +180,7 @@ async fn play(
             }
         };
         game.set_radius(BOT_RADIUS);
+        freeze.new_session();
         let since = Instant::now();
         let tick = Duration::from_millis(u64::from(game.edge().tick_ms.max(1)));
         let mut interval = tokio::time::interval(tick);
@@ -152,6 +194,7 @@ async fn play(
             if let Err(e) = game.poll().await {
                 break Some(e.to_string());
             }
+            freeze.observe(game.stats().snapshots);
             if let Err(e) = bot.tick(&mut game) {
                 break Some(e.to_string());
             }
@@ -164,8 +207,10 @@ async fn play(
                     bot.cheats_pending(),
                     game.stats().actions_sent,
                 );
+                let frozen = freeze.longest_ms();
                 set(&|s| {
                     s.connected = game.joined();
+                    s.longest_freeze_ms = frozen;
                     s.tally = tally.clone();
                     s.cheats_pending = pending;
                     s.actions_sent = sent_before + sent;
@@ -182,17 +227,23 @@ async fn play(
                     break;
                 }
             }
-            bot.settle(&mut game);
         }
+        // What this session heard; its cheats still in flight stay unheard.
+        bot.settle(&mut game);
+        bot.session_ended();
         rx_before += game.edge().connection().stats().udp_rx.bytes;
         sent_before += game.stats().actions_sent;
         split_before = add(split_before, split(&game));
         chunks_before = add5(chunks_before, chunks(&game));
         connected_before += since.elapsed().as_secs_f64();
         game.edge().close();
-        let (tally, pending) = (bot.tally.clone(), bot.cheats_pending());
+        disconnects += u64::from(ended.is_some());
+        let (tally, pending, frozen) =
+            (bot.tally.clone(), bot.cheats_pending(), freeze.longest_ms());
         set(&|s| {
             s.connected = false;
+            s.longest_freeze_ms = frozen;
+            s.disconnects = disconnects;
             s.tally = tally.clone();
             s.cheats_pending = pending;
             s.actions_sent = sent_before;

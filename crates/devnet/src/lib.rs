@@ -7,11 +7,12 @@
 
 mod bots;
 mod dashboard;
+mod fault;
 pub mod probe;
 mod stats;
 mod supervisor;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,6 +69,11 @@ pub struct DevnetArgs {
     /// inside the validators and spread over them (the chain's own benchmark).
     #[arg(long, default_value_t = 0)]
     load: u32,
+    /// A fault to inject while the players play (repeatable): `pause:V:SECS[@AT]` stops
+    /// validator V for SECS, `kill:V[@AT]` kills it (it is restarted); AT after the players
+    /// start, 10 s if not given.
+    #[arg(long = "fault", value_parser = fault::Fault::parse)]
+    faults: Vec<fault::Fault>,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -110,6 +116,14 @@ struct Report {
     bandwidth_kbps_per_client: Spread,
     cpu_cores_per_validator: f64,
     rss_mb_per_validator: f64,
+    /// The faults injected (`--fault`), as given.
+    faults: Vec<String>,
+    /// The longest time without a newly finalized block, within the window.
+    longest_block_gap_ms: Option<u64>,
+    /// The longest time a player went without a snapshot (reconnecting included).
+    longest_player_freeze_ms: u64,
+    /// Player sessions that ended in an error (each player then connects again).
+    player_disconnects: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -261,6 +275,12 @@ impl Measure {
         )
     }
 
+    /// The longest time between two consecutive heights' first executions in the window.
+    fn longest_gap_ms(&self) -> Option<u64> {
+        let times: Vec<u64> = self.window_heights.values().copied().collect();
+        times.windows(2).map(|w| w[1].saturating_sub(w[0])).max()
+    }
+
     /// Blocks per second over the last `span` of the window.
     fn recent_rate(&self, span_ms: u64) -> f64 {
         let now = now_ms();
@@ -292,6 +312,9 @@ struct Players {
     /// Whole chunks, chunk edits and refused chunks; claims proven and refused; over all
     /// players.
     chunks: [u64; 5],
+    /// The longest any player went without a snapshot, and sessions ended in errors.
+    longest_freeze_ms: u64,
+    disconnects: u64,
 }
 
 fn players(handles: &[BotHandle]) -> Players {
@@ -310,6 +333,8 @@ fn players(handles: &[BotHandle]) -> Players {
         }
         p.cheats_accepted += s.tally.cheats_accepted;
         p.cheats_unheard += s.tally.cheats_unheard + s.cheats_pending;
+        p.longest_freeze_ms = p.longest_freeze_ms.max(s.longest_freeze_ms);
+        p.disconnects += s.disconnects;
         p.kbps.extend(s.kbps());
         p.rx += s.rx_bytes;
         for i in 0..3 {
@@ -365,6 +390,10 @@ struct Zone<'a> {
     interrupted: Arc<AtomicBool>,
     /// Synthetic inputs per second each validator generates.
     load: u32,
+    /// The faults' signals not sent yet, in time order.
+    steps: VecDeque<fault::Step>,
+    /// Validators stopped by a pause and not continued yet.
+    paused: BTreeSet<usize>,
 }
 
 /// The players: their handles, their kinds by short key, and the switch that stops them.
@@ -425,6 +454,9 @@ impl<'a> Zone<'a> {
         let validators = (0..genesis.validators.len())
             .map(|i| Validator::new(i, args.data.join(format!("validator-{i}"))))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(f) = args.faults.iter().find(|f| f.validator >= validators.len()) {
+            bail!("--fault {f}: the zone has {} validators", validators.len());
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -446,6 +478,8 @@ impl<'a> Zone<'a> {
             zone,
             interrupted,
             load,
+            steps: fault::schedule(&args.faults).into(),
+            paused: BTreeSet::new(),
         };
         for v in &mut zone.validators {
             v.start(&zone.exe, load)?;
@@ -602,9 +636,42 @@ impl<'a> Zone<'a> {
                 return Ok(watch);
             }
             std::thread::sleep(Duration::from_millis(500));
+            self.inject_faults(watch.window.elapsed(), progress);
             self.supervise(progress)?;
             watch.measure.read();
             self.sample(crowd, progress, &mut watch);
+        }
+    }
+
+    /// Sends the faults' signals that are due `elapsed` after the players started.
+    fn inject_faults(&mut self, elapsed: Duration, progress: &Progress) {
+        while self.steps.front().is_some_and(|s| s.at <= elapsed) {
+            let Some(step) = self.steps.pop_front() else {
+                break;
+            };
+            let Some(v) = self.validators.get(step.validator) else {
+                continue;
+            };
+            let Some(pid) = v.pid() else {
+                progress.say(format!(
+                    "fault: validator {} is not running; {} not sent",
+                    step.validator, step.signal
+                ));
+                continue;
+            };
+            match fault::send(pid, step.signal) {
+                Ok(()) => progress.say(format!(
+                    "fault: {} sent to validator {} at {:.1} s",
+                    step.signal,
+                    step.validator,
+                    elapsed.as_secs_f64()
+                )),
+                Err(e) => progress.say(format!("fault: {e}")),
+            }
+            match step.signal {
+                nix::sys::signal::Signal::SIGSTOP => self.paused.insert(step.validator),
+                _ => self.paused.remove(&step.validator),
+            };
         }
     }
 
@@ -687,7 +754,9 @@ impl<'a> Zone<'a> {
         let mut height = 0.0f64;
         let elapsed = watch.window.elapsed().as_secs_f64().max(1e-3);
         for (i, v) in self.validators.iter_mut().enumerate() {
-            let sample = if v.running() {
+            // A paused validator would hold the sample (and the faults' timing) for the
+            // scrape's timeout.
+            let sample = if v.running() && !self.paused.contains(&i) {
                 self.runtime
                     .block_on(http_get(v.metrics, "/metrics"))
                     .map(|(_, body)| parse_metrics(&body))
@@ -758,6 +827,12 @@ impl<'a> Zone<'a> {
             watch.peak_rss[i] = watch.peak_rss[i].max(v.rss_mb().unwrap_or(0.0));
         }
         let restarts: Vec<u32> = self.validators.iter().map(|v| v.restarts).collect();
+        // A paused validator cannot stop until it runs again.
+        for &i in &self.paused {
+            if let Some(pid) = self.validators.get(i).and_then(Validator::pid) {
+                let _ = fault::send(pid, nix::sys::signal::Signal::SIGCONT);
+            }
+        }
         for v in &mut self.validators {
             v.request_stop();
         }
@@ -791,6 +866,10 @@ impl<'a> Zone<'a> {
             },
             cpu_cores_per_validator: round(mean(&cpu), 2),
             rss_mb_per_validator: round(mean(&watch.peak_rss), 1),
+            faults: args.faults.iter().map(ToString::to_string).collect(),
+            longest_block_gap_ms: measure.longest_gap_ms(),
+            longest_player_freeze_ms: p.longest_freeze_ms,
+            player_disconnects: p.disconnects,
         };
         print_summary(
             &report,
@@ -912,6 +991,14 @@ fn print_summary(
     println!(
         "  claims      {} proven to players, {} refused by their checks",
         p.chunks[3], p.chunks[4]
+    );
+    println!(
+        "  faults      {:?}; longest gap between blocks {}; longest player freeze {} ms; {} player disconnects",
+        r.faults,
+        r.longest_block_gap_ms
+            .map_or("n/a".into(), |v| format!("{v} ms")),
+        r.longest_player_freeze_ms,
+        r.player_disconnects
     );
     println!(
         "  validators  cpu cores {:?}, peak rss MiB {:?}, restarts {:?}",

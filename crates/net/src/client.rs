@@ -19,7 +19,7 @@ use crate::frame::{read_frame, write_frame};
 use crate::light::{Committee, apply_chunk_edit, verify_chunk, verify_claim};
 use crate::proto::{
     AUTH_NAMESPACE, ChunkData, ChunkEdit, ClientControl, ClientDatagram, Event, Header, Included,
-    MAX_DATAGRAM, RuleRejection, ServerControl, VERSION, auth_message,
+    MAX_DATAGRAM, MAX_KNOWN, RuleRejection, ServerControl, VERSION, auth_message,
 };
 use crate::snapshot::{Received, Snapshot, SnapshotReader};
 use crate::{NetError, identity};
@@ -424,7 +424,7 @@ impl EdgeClient {
         self.cache.retain(|p, _| near(p));
         self.held.retain(|p, _| near(p));
         self.proven.retain(|p, _| near(p));
-        let known = self.cache.iter().map(|(&p, &h)| (p, h)).collect();
+        let known = known_nearest(&self.cache, center);
         let msg = ClientControl::Subscribe {
             center,
             radius,
@@ -858,4 +858,59 @@ fn spawn_datagram_reader(conn: quinn::Connection, tx: mpsc::Sender<Incoming>) {
             }
         }
     });
+}
+/// The cached chunks a subscription reports, nearest to `center` first, at most
+/// [`MAX_KNOWN`] (a frame's worth): a client holding more still subscribes, and the node
+/// resends the far ones it was not told about.
+fn known_nearest(cache: &BTreeMap<ChunkPos, Hash>, center: ChunkPos) -> Vec<(ChunkPos, Hash)> {
+    let distance = |p: &ChunkPos| {
+        let d = |a: i32, b: i32| (i64::from(a) - i64::from(b)).pow(2);
+        d(p.x, center.x) + d(p.y, center.y) + d(p.z, center.z)
+    };
+    let mut known: Vec<(ChunkPos, Hash)> = cache.iter().map(|(&p, &h)| (p, h)).collect();
+    if known.len() > MAX_KNOWN {
+        known.sort_by_key(|(p, _)| (distance(p), *p));
+        known.truncate(MAX_KNOWN);
+    }
+    known
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_holding_more_than_a_frame_reports_the_nearest_chunks() {
+        let center = ChunkPos::new(0, 0, 0);
+        let mut cache = BTreeMap::new();
+        for x in -20..20 {
+            for y in -5..5 {
+                for z in -20..20 {
+                    cache.insert(ChunkPos::new(x, y, z), [1; 32]);
+                }
+            }
+        }
+        assert!(cache.len() > MAX_KNOWN);
+        let known = known_nearest(&cache, center);
+        assert_eq!(known.len(), MAX_KNOWN);
+        let d =
+            |p: &ChunkPos| i64::from(p.x).pow(2) + i64::from(p.y).pow(2) + i64::from(p.z).pow(2);
+        let farthest_kept = known.iter().map(|(p, _)| d(p)).max().unwrap();
+        let nearest_left = cache
+            .keys()
+            .filter(|p| !known.iter().any(|(k, _)| k == *p))
+            .map(d)
+            .min()
+            .unwrap();
+        assert!(farthest_kept <= nearest_left);
+        let msg = ClientControl::Subscribe {
+            center,
+            radius: crate::proto::MAX_RADIUS,
+            known,
+        };
+        assert!(msg.encode().len() <= crate::proto::MAX_FRAME);
+        // A small cache is reported whole.
+        let small: BTreeMap<_, _> = cache.into_iter().take(10).collect();
+        assert_eq!(known_nearest(&small, center).len(), 10);
+    }
 }

@@ -21,8 +21,11 @@ pub const VERSION: u16 = 6;
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
 pub const MAX_FRAME: usize = 128 * 1024;
-/// Most chunk hashes a client may report as cached in one `Subscribe`.
-pub const MAX_KNOWN: usize = 8_192;
+/// Bytes of one cached chunk a `Subscribe` reports: its position (three i32) and its hash.
+const KNOWN_ENTRY: usize = 12 + 32;
+/// Most chunk hashes a client may report as cached in one `Subscribe`: as many as fit one frame
+/// after the message's own fields (tag, centre, radius, count: 17 bytes at most).
+pub const MAX_KNOWN: usize = (MAX_FRAME - 32) / KNOWN_ENTRY;
 /// Largest subscription radius, in chunks.
 pub const MAX_RADIUS: u8 = 16;
 /// Domain of the player's authentication signature.
@@ -135,8 +138,8 @@ impl ClientControl {
                     return Err(WireError::Invalid("subscription radius"));
                 }
                 let n = r.count("known chunks", MAX_KNOWN)?;
-                // Each entry is 44 bytes: a short message cannot claim many.
-                if r.remaining() < n * 44 {
+                // A short message cannot claim many entries.
+                if r.remaining() < n * KNOWN_ENTRY {
                     return Err(WireError::Truncated);
                 }
                 let mut known = Vec::with_capacity(n);
@@ -719,6 +722,19 @@ impl ClientDatagram {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_subscription_reporting_the_most_known_chunks_fits_one_frame() {
+        let far = ChunkPos::new(i32::MIN, i32::MAX, i32::MIN);
+        let msg = ClientControl::Subscribe {
+            center: far,
+            radius: MAX_RADIUS,
+            known: vec![(far, [0xff; 32]); MAX_KNOWN],
+        };
+        let bytes = msg.encode();
+        assert!(bytes.len() <= MAX_FRAME, "{} bytes", bytes.len());
+        assert_eq!(ClientControl::decode(&bytes).unwrap(), msg);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

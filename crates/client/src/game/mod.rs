@@ -363,6 +363,11 @@ impl Game {
         }
     }
 
+    /// The nonce of the first action sent (`None`: nothing sent yet).
+    pub fn first_nonce(&self) -> Option<u64> {
+        self.sent.first.as_ref().map(|a| a.action.nonce)
+    }
+
     /// Sends the first action again, unchanged: the chain must refuse the used nonce. Returns
     /// that nonce (`None`: nothing sent yet).
     pub fn replay_first(&mut self) -> Result<Option<u64>, NetError> {

@@ -1,0 +1,151 @@
+//! Faults the devnet injects into its validators while the players play, so anyone can
+//! reproduce a row of the fault matrix: `--fault pause:V:SECS[@AT]` stops validator V's process
+//! (SIGSTOP) for SECS, then lets it go on (SIGCONT); `--fault kill:V[@AT]` kills it (SIGKILL),
+//! and the supervisor restarts it. AT is the time after the players start (10 s if not given).
+
+use std::fmt;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::parse_duration;
+
+/// When a fault strikes unless its text says otherwise.
+const DEFAULT_AT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultKind {
+    /// The process is stopped for this long, then continued.
+    Pause(Duration),
+    /// The process is killed; the supervisor restarts it.
+    Kill,
+}
+
+/// One fault: what, to which validator, when (after the players start).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub validator: usize,
+    pub at: Duration,
+}
+
+impl Fault {
+    /// Parses `pause:V:SECS[@AT]` or `kill:V[@AT]` (durations as `--duration` takes them).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (spec, at) = match text.split_once('@') {
+            Some((spec, at)) => (spec, parse_duration(at)?),
+            None => (text, DEFAULT_AT),
+        };
+        let parts: Vec<&str> = spec.split(':').collect();
+        let validator = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|_| format!("{text:?}: {v:?} is not a validator index"))
+        };
+        let kind = match parts.as_slice() {
+            ["pause", v, secs] => (FaultKind::Pause(parse_duration(secs)?), validator(v)?),
+            ["kill", v] => (FaultKind::Kill, validator(v)?),
+            _ => {
+                return Err(format!(
+                    "{text:?}: a fault is pause:V:SECS[@AT] or kill:V[@AT]"
+                ));
+            }
+        };
+        Ok(Self {
+            kind: kind.0,
+            validator: kind.1,
+            at,
+        })
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.at.as_secs_f64();
+        match self.kind {
+            FaultKind::Pause(d) => write!(f, "pause:{}:{}s@{at}s", self.validator, d.as_secs_f64()),
+            FaultKind::Kill => write!(f, "kill:{}@{at}s", self.validator),
+        }
+    }
+}
+
+/// A signal to send to one validator's process, at a time after the players started.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    pub at: Duration,
+    pub validator: usize,
+    pub signal: Signal,
+}
+
+/// The signals `faults` send, in time order: a pause is a stop and a continue.
+pub fn schedule(faults: &[Fault]) -> Vec<Step> {
+    let mut steps: Vec<Step> = faults
+        .iter()
+        .flat_map(|f| {
+            let step = |at, signal| Step {
+                at,
+                validator: f.validator,
+                signal,
+            };
+            match f.kind {
+                FaultKind::Pause(d) => vec![
+                    step(f.at, Signal::SIGSTOP),
+                    step(f.at.saturating_add(d), Signal::SIGCONT),
+                ],
+                FaultKind::Kill => vec![step(f.at, Signal::SIGKILL)],
+            }
+        })
+        .collect();
+    steps.sort_by_key(|s| s.at);
+    steps
+}
+
+/// Sends `signal` to process `pid`.
+pub fn send(pid: u32, signal: Signal) -> Result<(), String> {
+    let pid = i32::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+        .map_err(|e| format!("{signal} to {pid}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_and_schedule_in_time_order() {
+        let pause = Fault::parse("pause:1:30s").unwrap();
+        assert_eq!(
+            pause,
+            Fault {
+                kind: FaultKind::Pause(Duration::from_secs(30)),
+                validator: 1,
+                at: DEFAULT_AT
+            }
+        );
+        let kill = Fault::parse("kill:2@5s").unwrap();
+        assert_eq!(kill.kind, FaultKind::Kill);
+        assert_eq!((kill.validator, kill.at), (2, Duration::from_secs(5)));
+        assert_eq!(pause.to_string(), "pause:1:30s@10s");
+        for bad in [
+            "pause:1",
+            "kill:x",
+            "stop:1",
+            "pause:1:forever",
+            "kill:1@soon",
+        ] {
+            assert!(Fault::parse(bad).is_err(), "{bad}");
+        }
+        let steps = schedule(&[pause, kill]);
+        let order: Vec<_> = steps
+            .iter()
+            .map(|s| (s.at.as_secs(), s.validator, s.signal))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (5, 2, Signal::SIGKILL),
+                (10, 1, Signal::SIGSTOP),
+                (40, 1, Signal::SIGCONT)
+            ]
+        );
+    }
+}
