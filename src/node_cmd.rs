@@ -19,6 +19,10 @@ pub struct NodeArgs {
     /// outlives it).
     #[arg(long)]
     stop_on_stdin_close: bool,
+    /// Player sessions one IP address may hold at most (a devnet's players all share
+    /// loopback).
+    #[arg(long, default_value_t = 64)]
+    sessions_per_address: usize,
     /// Tests only: lead with blocks that break the rules (a Byzantine validator).
     #[arg(long, hide = true)]
     byzantine: bool,
@@ -30,6 +34,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         load_rate: args.load,
         threads: args.threads,
         stop_on_stdin_close: args.stop_on_stdin_close,
+        sessions_per_address: args.sessions_per_address,
         byzantine: args.byzantine,
     })
     .with_context(|| format!("validator {}", args.config.display()))

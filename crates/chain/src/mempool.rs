@@ -318,6 +318,9 @@ struct Pending<P> {
 pub struct Mempool<P: Ord + Clone> {
     config: MempoolConfig,
     current_tick: u64,
+    /// The newest tick by the node's clock (0: not told): an action may target up to
+    /// `max_lead` past it even while the executed chain lags behind.
+    clock_tick: u64,
     nonces: Nonces,
     pending: BTreeMap<PublicKey, BTreeMap<u64, Pending<P>>>,
     total: usize,
@@ -332,6 +335,7 @@ impl<P: Ord + Clone> Mempool<P> {
         Self {
             config,
             current_tick,
+            clock_tick: 0,
             nonces,
             pending: BTreeMap::new(),
             total: 0,
@@ -473,11 +477,23 @@ impl<P: Ord + Clone> Mempool<P> {
         Ok(())
     }
 
+    /// The node's clock says tick `tick`. A node catching up (after a pause or a restart)
+    /// executes blocks of past ticks while players already aim at the clock's: without this
+    /// their inputs would be refused as too far ahead. Expiry stays with the executed chain,
+    /// so a clock running ahead never refuses an honest action.
+    pub fn observe_clock(&mut self, tick: u64) {
+        self.clock_tick = self.clock_tick.max(tick);
+    }
+
     fn check_tick(&self, tick: u64, current: u64) -> Result<(), Rejection> {
         if tick.saturating_add(self.config.max_age) < current {
             return Err(Rejection::Expired { tick, current });
         }
-        if tick > current.saturating_add(self.config.max_lead) {
+        if tick
+            > current
+                .max(self.clock_tick)
+                .saturating_add(self.config.max_lead)
+        {
             return Err(Rejection::TooEarly { tick, current });
         }
         Ok(())

@@ -123,6 +123,27 @@ fn oversize_payloads_do_not_decode() {
     ));
 }
 
+/// A node catching up (its last executed tick far behind the clock, after a pause) still
+/// admits inputs aimed at the clock's tick; what counts as expired stays the chain's.
+#[test]
+fn a_lagging_mempool_admits_inputs_for_the_clocks_tick() {
+    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 100);
+    let a = key(1);
+    assert!(matches!(
+        pool.submit(&0, action(&a, 700, 0, b"x")),
+        Err(Rejection::TooEarly { .. })
+    ));
+    pool.observe_clock(698);
+    pool.submit(&0, action(&a, 700, 0, b"x")).unwrap();
+    assert!(matches!(
+        pool.submit(&0, action(&a, 730, 1, b"x")),
+        Err(Rejection::TooEarly { .. })
+    ));
+    // An old clock changes nothing; nor does the clock make anything expired.
+    pool.observe_clock(10);
+    pool.submit(&0, action(&a, 100, 1, b"x")).unwrap();
+}
+
 #[test]
 fn mempool_refuses_with_typed_reasons() {
     let config = MempoolConfig {

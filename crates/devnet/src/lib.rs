@@ -482,6 +482,8 @@ impl<'a> Zone<'a> {
             paused: BTreeSet::new(),
         };
         for v in &mut zone.validators {
+            // Every player could end up on one validator, and probes come on top.
+            v.sessions_per_address = args.bots + args.cheaters + 64;
             v.start(&zone.exe, load)?;
         }
         println!(

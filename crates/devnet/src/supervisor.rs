@@ -25,6 +25,9 @@ pub struct Validator {
     pub players: SocketAddr,
     child: Option<Child>,
     pub restarts: u32,
+    /// Player sessions its edge allows from one address: the devnet's players all share
+    /// loopback.
+    pub sessions_per_address: usize,
     /// CPU seconds of this validator's earlier (exited) processes.
     cpu_before: f64,
     /// The last CPU reading of the running process.
@@ -44,6 +47,7 @@ impl Validator {
             players: cfg.player_listen,
             child: None,
             restarts: 0,
+            sessions_per_address: 64,
             cpu_before: 0.0,
             cpu_last: 0.0,
         })
@@ -71,6 +75,8 @@ impl Validator {
         let child = Command::new(exe)
             .args(["node", "--stop-on-stdin-close", "--load"])
             .arg(load.to_string())
+            .arg("--sessions-per-address")
+            .arg(self.sessions_per_address.to_string())
             .arg("--config")
             .arg(&self.config)
             .env("NO_COLOR", "1")

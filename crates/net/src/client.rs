@@ -258,6 +258,9 @@ impl EdgeClient {
             .as_ref()
             .try_into()
             .map_err(|_| NetError::Protocol("player key encoding".into()))?;
+        // A node that closes the connection says why (full, a bad login): report that, not
+        // the stream it cut.
+        let why = |e: NetError| conn.close_reason().map_or(e, NetError::Connection);
         write_frame(
             &mut control,
             &ClientControl::Hello {
@@ -266,9 +269,11 @@ impl EdgeClient {
             }
             .encode(),
         )
-        .await?;
+        .await
+        .map_err(why)?;
         let frame = read_frame(&mut control_recv)
-            .await?
+            .await
+            .map_err(why)?
             .ok_or_else(|| NetError::Protocol("node closed the control stream".into()))?;
         let ServerControl::Challenge { node, zone, nonce } = ServerControl::decode(&frame)? else {
             return Err(NetError::Protocol("expected a challenge".into()));

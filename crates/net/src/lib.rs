@@ -81,4 +81,6 @@ pub mod close {
     pub const SLOW: u32 = 6;
     /// The node is shutting down.
     pub const SHUTDOWN: u32 = 7;
+    /// Nothing arrived from the client for the edge's idle timeout.
+    pub const IDLE: u32 = 8;
 }

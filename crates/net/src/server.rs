@@ -129,12 +129,21 @@ impl EdgeFeed {
 pub struct EdgeConfig {
     pub listen: SocketAddr,
     pub max_sessions: usize,
-    /// A session with no traffic for this long is closed by QUIC.
+    /// Sessions from one IP address at most (a crowd behind one NAT still fits; one host
+    /// cannot take the edge).
+    pub max_sessions_per_address: usize,
+    /// A session from which nothing arrives for this long is closed (QUIC's keep-alives do not
+    /// count: the node sends them itself).
     pub idle_timeout: Duration,
     /// Datagrams a client may send per second (inputs and acks), with a burst of the same.
     pub datagrams_per_sec: u32,
     /// Control messages a client may send per second.
     pub control_per_sec: u32,
+    /// Subscriptions one session has served per second (each rebuilds its chunk set); more
+    /// wait, and only the newest is served.
+    pub subscriptions_per_sec: u32,
+    /// Subscriptions the whole edge serves per second, all sessions together.
+    pub node_subscriptions_per_sec: u32,
     /// How long a client has to authenticate.
     pub auth_timeout: Duration,
     /// Area of interest half-width, in metres.
@@ -161,9 +170,12 @@ impl EdgeConfig {
         Self {
             listen,
             max_sessions: 256,
+            max_sessions_per_address: 64,
             idle_timeout: Duration::from_secs(10),
             datagrams_per_sec: 120,
             control_per_sec: 20,
+            subscriptions_per_sec: 2,
+            node_subscriptions_per_sec: 200,
             auth_timeout: Duration::from_secs(5),
             interest_radius_m: 96,
             refresh_ticks: 10,
@@ -183,8 +195,10 @@ pub struct EdgeStats {
     pub sessions: AtomicUsize,
     /// Sessions ever started: the next session's number.
     pub started: AtomicU64,
-    /// Connections refused because the edge was full.
+    /// Connections refused because the edge, or their address's share of it, was full.
     pub refused: AtomicUsize,
+    /// Connections asked to prove their address first (QUIC retry).
+    pub retries: AtomicU64,
     /// Datagrams received from players, and their bytes.
     pub datagrams_in: AtomicU64,
     pub bytes_in: AtomicU64,
@@ -231,6 +245,12 @@ impl EdgeStats {
             "counter",
             "Connections refused because the edge was full.",
             self.refused.load(Ordering::Relaxed) as u64,
+        );
+        metric(
+            "edge_retries_total",
+            "counter",
+            "Connections asked to prove their address first.",
+            get(&self.retries),
         );
         metric(
             "edge_datagrams_received_total",
@@ -363,47 +383,23 @@ pub fn serve_on(
         .as_ref()
         .try_into()
         .map_err(|_| NetError::Tls("node key encoding".into()))?;
+    let subscriptions = std::sync::Mutex::new(Bucket::new(config.node_subscriptions_per_sec));
     let shared = Arc::new(Shared {
         node_key,
+        subscriptions,
         config,
         backend,
         feed,
         stats: stats.clone(),
     });
     let accepting = endpoint.clone();
-    // A slot is taken when a connection arrives (handshakes included), so concurrent arrivals
-    // cannot overshoot the limit; the permit is released however the session ends.
-    let slots = Arc::new(tokio::sync::Semaphore::new(shared.config.max_sessions));
+    let gate = Arc::new(Gate::new(
+        shared.config.max_sessions,
+        shared.config.max_sessions_per_address,
+    ));
     let task = tokio::spawn(async move {
         while let Some(incoming) = accepting.accept().await {
-            let shared = shared.clone();
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                shared.stats.refused.fetch_add(1, Ordering::Relaxed);
-                warn!(from = %incoming.remote_address(), "edge full: session refused");
-                incoming.refuse();
-                continue;
-            };
-            tokio::spawn(async move {
-                let _permit = permit;
-                let remote = incoming.remote_address();
-                match incoming.await {
-                    Ok(conn) => {
-                        shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
-                        let session = shared.stats.started.fetch_add(1, Ordering::Relaxed);
-                        let result = run_session(&shared, &conn, session).await;
-                        shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
-                        match result {
-                            Ok(()) => debug!(%remote, "session ended"),
-                            Err(end) => {
-                                warn!(%remote, code = end.code(), why = %end, "session closed");
-                                // Errors before the session loop (authentication) close here.
-                                end.close(&conn);
-                            }
-                        }
-                    }
-                    Err(e) => debug!(%remote, %e, "handshake failed"),
-                }
-            });
+            admit(&shared, &gate, incoming);
         }
     });
     info!(addr = %shared_addr(&endpoint), "player edge listening");
@@ -412,6 +408,133 @@ pub fn serve_on(
         stats,
         task,
     })
+}
+
+/// Handshakes at once that only tell a client the edge is full; beyond them a full edge
+/// refuses without a handshake.
+const FULL_REPLIES: usize = 16;
+
+/// Who gets a session slot: at most `max` sessions in all and `per_address` from one IP
+/// address. A slot is taken when a connection arrives (handshakes included), so concurrent
+/// arrivals cannot overshoot either limit; it is given back however the session ends.
+struct Gate {
+    slots: Arc<tokio::sync::Semaphore>,
+    per_address: usize,
+    by_address: std::sync::Mutex<BTreeMap<std::net::IpAddr, usize>>,
+    full_replies: Arc<tokio::sync::Semaphore>,
+}
+
+/// One taken slot: released on drop.
+struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    gate: Arc<Gate>,
+    address: std::net::IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .gate
+            .by_address
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.address) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
+}
+
+impl Gate {
+    fn new(max: usize, per_address: usize) -> Self {
+        Self {
+            slots: Arc::new(tokio::sync::Semaphore::new(max)),
+            per_address,
+            by_address: std::sync::Mutex::new(BTreeMap::new()),
+            full_replies: Arc::new(tokio::sync::Semaphore::new(FULL_REPLIES)),
+        }
+    }
+
+    /// A slot for a connection from `address`, if the edge and the address have room.
+    fn take(self: &Arc<Self>, address: std::net::IpAddr) -> Option<Slot> {
+        let mut counts = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(address).or_insert(0);
+        if *n >= self.per_address {
+            return None;
+        }
+        let permit = self.slots.clone().try_acquire_owned().ok()?;
+        *n += 1;
+        Some(Slot {
+            _permit: permit,
+            gate: self.clone(),
+            address,
+        })
+    }
+}
+
+/// One arriving connection, cheapest checks first: an unproven address is asked to prove it
+/// (a QUIC retry costs the edge no handshake), then the gate gives it a slot or it hears that
+/// the edge is full.
+fn admit(shared: &Arc<Shared>, gate: &Arc<Gate>, incoming: quinn::Incoming) {
+    let remote = incoming.remote_address();
+    if !incoming.remote_address_validated() && incoming.may_retry() {
+        shared.stats.retries.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = incoming.retry() {
+            debug!(%remote, ?e, "retry not sent");
+        }
+        return;
+    }
+    let Some(slot) = gate.take(remote.ip()) else {
+        shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+        warn!(from = %remote, "edge full: session refused");
+        tell_full(gate, incoming);
+        return;
+    };
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let _slot = slot;
+        match incoming.await {
+            Ok(conn) => serve_connection(&shared, &conn).await,
+            Err(e) => debug!(%remote, %e, "handshake failed"),
+        }
+    });
+}
+
+/// Completes the handshake only to close with [`close::FULL`], so the client can say why; at
+/// most [`FULL_REPLIES`] at once, beyond which the connection is refused outright.
+fn tell_full(gate: &Gate, incoming: quinn::Incoming) {
+    let Ok(permit) = gate.full_replies.clone().try_acquire_owned() else {
+        incoming.refuse();
+        return;
+    };
+    tokio::spawn(async move {
+        let _permit = permit;
+        if let Ok(Ok(conn)) = tokio::time::timeout(Duration::from_secs(2), incoming).await {
+            conn.close(
+                quinn::VarInt::from_u32(close::FULL),
+                b"the edge is full: try another node or later",
+            );
+        }
+    });
+}
+
+/// Runs one session on an established connection, closing it with its end's code.
+async fn serve_connection(shared: &Arc<Shared>, conn: &quinn::Connection) {
+    let remote = conn.remote_address();
+    shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
+    let session = shared.stats.started.fetch_add(1, Ordering::Relaxed);
+    let result = run_session(shared, conn, session).await;
+    shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
+    match result {
+        Ok(()) => debug!(%remote, "session ended"),
+        Err(end) => {
+            warn!(%remote, code = end.code(), why = %end, "session closed");
+            // Errors before the session loop (authentication) close here.
+            end.close(conn);
+        }
+    }
 }
 
 fn shared_addr(endpoint: &quinn::Endpoint) -> String {
@@ -426,6 +549,8 @@ struct Shared {
     backend: Arc<dyn ZoneBackend>,
     feed: EdgeFeed,
     stats: Arc<EdgeStats>,
+    /// The edge's subscription budget, shared by its sessions.
+    subscriptions: std::sync::Mutex<Bucket>,
 }
 
 /// Why the node ended a session; each kind closes the connection with its code
@@ -447,6 +572,8 @@ pub enum SessionEnd {
     ForeignInput,
     #[error("client does not read its events")]
     Slow,
+    #[error("nothing heard from the client for {0:?}")]
+    Idle(Duration),
 }
 
 impl SessionEnd {
@@ -459,6 +586,7 @@ impl SessionEnd {
             SessionEnd::Rate(_) => close::RATE,
             SessionEnd::ForeignInput => close::FOREIGN_INPUT,
             SessionEnd::Slow => close::SLOW,
+            SessionEnd::Idle(_) => close::IDLE,
         }
     }
 
@@ -493,11 +621,21 @@ impl Bucket {
             last: tokio::time::Instant::now(),
         }
     }
-    fn take(&mut self) -> bool {
+    fn refill(&mut self) {
         let now = tokio::time::Instant::now();
         self.tokens =
             (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
         self.last = now;
+    }
+
+    /// Whether a token is there now (none is taken).
+    fn ready(&mut self) -> bool {
+        self.refill();
+        self.tokens >= 1.0
+    }
+
+    fn take(&mut self) -> bool {
+        self.refill();
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
@@ -764,13 +902,19 @@ async fn run_session(
     let mut last_header_sent = 0u64;
     let mut inputs = InputLedger::default();
 
+    let idle = shared.config.idle_timeout;
+    let mut heard = tokio::time::Instant::now();
+    let mut waiting: Option<Subscription> = None;
+    let mut subscribe_budget = Bucket::new(shared.config.subscriptions_per_sec);
     let result = loop {
         tokio::select! {
+            () = tokio::time::sleep_until(heard + idle) => break Err(SessionEnd::Idle(idle)),
             datagram = conn.read_datagram() => {
                 let bytes = match datagram {
                     Ok(b) => b,
                     Err(e) => break Err(SessionEnd::Closed(e.to_string())),
                 };
+                heard = tokio::time::Instant::now();
                 if !datagram_budget.take() {
                     break Err(SessionEnd::Rate("datagrams"));
                 }
@@ -796,12 +940,14 @@ async fn run_session(
                     Some(Ok(None)) | None => break Ok(()),
                     Some(Err(e)) => break Err(malformed(e)),
                 };
+                heard = tokio::time::Instant::now();
                 if !control_budget.take() {
                     break Err(SessionEnd::Rate("control messages"));
                 }
-                if let Err(e) = on_control(shared, &frame, &mut chunks) {
+                if let Err(e) = on_control(&frame, &mut waiting) {
                     break Err(e);
                 }
+                serve_subscription(shared, &mut waiting, &mut subscribe_budget, &mut chunks);
             }
             update = updates.recv() => {
                 let update = match update {
@@ -813,6 +959,7 @@ async fn run_session(
                     }
                     Err(broadcast::error::RecvError::Closed) => break Ok(()),
                 };
+                serve_subscription(shared, &mut waiting, &mut subscribe_budget, &mut chunks);
                 let view = SessionView {
                     player: &player_bytes,
                     account: &account,
@@ -1000,8 +1147,16 @@ impl InputLedger {
     }
 }
 
-/// A control frame after authentication: only subscriptions are allowed.
-fn on_control(shared: &Shared, frame: &[u8], chunks: &mut ChunkStream) -> Result<(), SessionEnd> {
+/// A subscription the session asked for and has not been served yet.
+struct Subscription {
+    center: ChunkPos,
+    radius: u8,
+    known: Vec<(ChunkPos, Hash)>,
+}
+
+/// A control frame after authentication: only subscriptions are allowed. The newest one
+/// replaces any still waiting for the budgets.
+fn on_control(frame: &[u8], waiting: &mut Option<Subscription>) -> Result<(), SessionEnd> {
     match ClientControl::decode(frame).map_err(malformed)? {
         ClientControl::Subscribe {
             center,
@@ -1011,11 +1166,40 @@ fn on_control(shared: &Shared, frame: &[u8], chunks: &mut ChunkStream) -> Result
             if radius > MAX_RADIUS {
                 return Err(malformed("subscription radius"));
             }
-            chunks.subscribe(center, radius, shared.config.chunk_hysteresis, known);
-            shared.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
+            *waiting = Some(Subscription {
+                center,
+                radius,
+                known,
+            });
             Ok(())
         }
         _ => Err(malformed("hello or auth after authentication")),
+    }
+}
+
+/// Serves the waiting subscription if the session's budget and the edge's allow it now;
+/// otherwise it waits (for the next block or control message).
+fn serve_subscription(
+    shared: &Shared,
+    waiting: &mut Option<Subscription>,
+    budget: &mut Bucket,
+    chunks: &mut ChunkStream,
+) {
+    if waiting.is_none() || !budget.ready() {
+        return;
+    }
+    let node_allows = shared
+        .subscriptions
+        .lock()
+        .map(|mut b| b.take())
+        .unwrap_or(false);
+    if !node_allows {
+        return;
+    }
+    budget.take();
+    if let Some(s) = waiting.take() {
+        chunks.subscribe(s.center, s.radius, shared.config.chunk_hysteresis, s.known);
+        shared.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -342,8 +342,58 @@ async fn a_client_pinning_another_key_refuses_the_node() {
     edge.shutdown().await;
 }
 
+/// Subscriptions beyond the session's budget wait, and only the newest is served: a client
+/// that resubscribes in a burst is not disconnected, and gets the chunks it asked for last.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_edge_refuses_sessions_beyond_its_limit() {
+async fn a_burst_of_subscriptions_is_served_at_the_budget_newest_last() {
+    let zone = LocalZone::new(20);
+    let mut config = EdgeConfig::new(loopback());
+    config.subscriptions_per_sec = 2;
+    let edge = zone.serve(config);
+    let _ticker = zone.run();
+    let mut client = EdgeClient::connect(&client_config(&zone, &edge), PrivateKey::from_seed(200))
+        .await
+        .unwrap();
+    for x in 0..10 {
+        client
+            .subscribe(ChunkPos::new(x - 10, 0, 0), 0)
+            .await
+            .unwrap();
+    }
+    let last = ChunkPos::new(-1, 0, 0);
+    client.subscribe(last, 0).await.unwrap();
+    let served = || {
+        edge.stats
+            .subscriptions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert!(served() <= 2, "{} served at once", served());
+    loop {
+        match next(&mut client).await {
+            ClientEvent::Chunk { pos, .. } if pos == last => break,
+            ClientEvent::BadChunk { pos, reason } => panic!("{pos:?}: {reason}"),
+            _ => {}
+        }
+    }
+    assert!(served() <= 4, "{} served", served());
+    edge.shutdown().await;
+}
+
+/// A QUIC connection to the edge, no session opened: the code it is closed with.
+async fn refused_with(zone: &LocalZone, edge: &z3r0_net::Edge) -> u64 {
+    let config = client_config(zone, edge);
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(z3r0_net::quic_config(&config).unwrap());
+    let conn = endpoint
+        .connect(config.server, "z3r0-node")
+        .unwrap()
+        .await
+        .unwrap();
+    closed_code(&conn).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_refuses_sessions_beyond_its_limit_with_the_full_code() {
     let zone = LocalZone::new(8);
     let mut config = EdgeConfig::new(loopback());
     config.max_sessions = 1;
@@ -357,7 +407,72 @@ async fn the_edge_refuses_sessions_beyond_its_limit() {
     let err = second
         .expect_err("a second session was accepted")
         .to_string();
-    assert!(err.to_lowercase().contains("refused"), "{err}");
+    assert!(err.to_lowercase().contains("full"), "{err}");
+    assert_eq!(
+        refused_with(&zone, &edge).await,
+        u64::from(z3r0_net::close::FULL)
+    );
+    // Clients prove their address (a QUIC retry) before a slot is considered.
+    let retries = edge
+        .stats
+        .retries
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(retries >= 3, "{retries}");
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_gets_a_few_sessions_not_the_whole_edge() {
+    let zone = LocalZone::new(18);
+    let mut config = EdgeConfig::new(loopback());
+    config.max_sessions_per_address = 2;
+    let edge = zone.serve(config);
+    let _ticker = zone.run();
+    let cfg = client_config(&zone, &edge);
+    let _a = EdgeClient::connect(&cfg, PrivateKey::from_seed(180))
+        .await
+        .unwrap();
+    let b = EdgeClient::connect(&cfg, PrivateKey::from_seed(181))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused_with(&zone, &edge).await,
+        u64::from(z3r0_net::close::FULL)
+    );
+    // A session that ends gives its address's slot back.
+    b.close();
+    drop(b);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match EdgeClient::connect(&cfg, PrivateKey::from_seed(182)).await {
+            Ok(_) => break,
+            Err(e) => assert!(std::time::Instant::now() < deadline, "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_sends_nothing_is_closed_although_quic_keeps_it_alive() {
+    let zone = LocalZone::new(19);
+    let mut config = EdgeConfig::new(loopback());
+    config.idle_timeout = Duration::from_secs(1);
+    let edge = zone.serve(config);
+    let _ticker = zone.run();
+    let client = EdgeClient::connect(&client_config(&zone, &edge), PrivateKey::from_seed(190))
+        .await
+        .unwrap();
+    // The client reads nothing and sends nothing; QUIC's keep-alives still flow.
+    let closed = tokio::time::timeout(Duration::from_secs(5), client.connection().closed())
+        .await
+        .expect("an idle session stayed open");
+    match closed {
+        quinn::ConnectionError::ApplicationClosed(c) => {
+            assert_eq!(c.error_code.into_inner(), u64::from(z3r0_net::close::IDLE));
+        }
+        other => panic!("closed by {other}"),
+    }
     edge.shutdown().await;
 }
 

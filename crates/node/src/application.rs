@@ -353,6 +353,11 @@ where
             return false;
         };
         let started = clock.current();
+        // A node still catching up is asked to verify current views: its clock tells its
+        // mempool which ticks players aim at now.
+        lock(&self.zone)
+            .mempool
+            .observe_clock(self.pacing.tick_at(started));
         let tick = block.inner().block().tick;
         match self
             .pacing

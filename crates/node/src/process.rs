@@ -45,6 +45,8 @@ pub struct NodeOptions {
     /// Stop when standard input closes: a supervisor (the devnet) holds its end, so the node
     /// stops when told to and when the supervisor dies, however it dies.
     pub stop_on_stdin_close: bool,
+    /// Player sessions one IP address may hold at most.
+    pub sessions_per_address: usize,
     /// Tests only: lead with blocks that break the rules ([`crate::byzantine`]).
     pub byzantine: bool,
 }
@@ -255,13 +257,10 @@ async fn node(
     let finalizer = validator.finalizer.take();
     let validator = Arc::new(validator);
     *backend.validator.lock().unwrap_or_else(|p| p.into_inner()) = Some(validator.clone());
-    let edge = z3r0_net::serve(
-        &edge_key,
-        z3r0_net::EdgeConfig::new(config.player_listen),
-        backend,
-        feed,
-    )
-    .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;
+    let mut edge_config = z3r0_net::EdgeConfig::new(config.player_listen);
+    edge_config.max_sessions_per_address = options.sessions_per_address;
+    let edge = z3r0_net::serve(&edge_key, edge_config, backend, feed)
+        .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;
     status.set_edge(edge.stats.clone());
     info!(addr = %config.player_listen, "serving players over QUIC");
 
