@@ -212,7 +212,7 @@ fn check_dashboard(url: &str) {
     );
 }
 
-const REPORT_FIELDS: [&str; 19] = [
+const REPORT_FIELDS: [&str; 20] = [
     "validators",
     "bots",
     "cheaters",
@@ -232,6 +232,7 @@ const REPORT_FIELDS: [&str; 19] = [
     "longest_block_gap_ms",
     "longest_player_freeze_ms",
     "player_disconnects",
+    "player_failovers",
 ];
 
 #[test]
@@ -298,9 +299,11 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     assert_eq!(sorted, expected, "the report has exactly its fields");
     assert_eq!(report["validators"], 4);
     assert_eq!(report["faults"], serde_json::json!(["pause:2:3s@6s"]));
-    // Validator 2's players got no snapshot while it was stopped.
+    // Validator 2's players moved to another edge instead of waiting out its 3 s pause, and
+    // the killed validator's did too.
     let frozen = report["longest_player_freeze_ms"].as_u64().unwrap();
-    assert!(frozen >= 2_500, "{report:#}");
+    assert!(frozen < 2_500, "{report:#}");
+    assert!(report["player_failovers"].as_u64().unwrap() >= 2, "{report:#}");
     assert!(report["longest_block_gap_ms"].as_u64().unwrap() > 0);
     assert!(report["player_disconnects"].is_u64());
     devnet.wait_line("fault: SIGSTOP sent to validator 2", Duration::from_secs(1));

@@ -75,6 +75,79 @@ async fn play(kind: BotKind, seed: u64, ticks: u32) -> (Game, Bot, Option<[i64; 
     (game, bot, first)
 }
 
+/// The node a player is on goes away: the session moves to another member's edge within a
+/// second or so, keeps its world (no chunk is sent again), its prediction and its nonces, and
+/// its actions go on being applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_moves_to_another_edge_when_its_node_goes_away() {
+    let zone = common::LocalZone::new(31);
+    let first = zone.serve(EdgeConfig::new(common::loopback()));
+    let second = zone.serve(EdgeConfig::new(common::loopback()));
+    let _ticker = zone.run();
+    let mut config = ClientConfig::new(
+        first.local_addr().unwrap(),
+        common::CHAIN,
+        vec![zone.validator()],
+    );
+    config.fallbacks = vec![second.local_addr().unwrap()];
+    let mut game = Game::connect(&config, PrivateKey::from_seed(131))
+        .await
+        .unwrap();
+    game.edge_mut().genesis_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        - game.edge().start_tick * common::TICK_MS;
+    game.set_radius(1);
+    join_all(&mut [&mut game]).await;
+    assert!(game.joined());
+    let chunks = game.edge().chunks_whole;
+    assert!(chunks > 0);
+    let nonce = game.edge().next_nonce();
+    let reconciled = game.predictor().reconciliations;
+
+    first.shutdown().await;
+    let gone = std::time::Instant::now();
+    let mut bot = Bot::new(BotKind::Wander, 7);
+    let mut back = None;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        game.poll().await.unwrap();
+        bot.tick(&mut game).unwrap();
+        bot.settle(&mut game);
+        if back.is_none() && game.failovers() == 1 && game.predictor().reconciliations > reconciled
+        {
+            back = Some(gone.elapsed());
+        }
+    }
+    let back = back.expect("the player never played on the other edge");
+    assert!(back < Duration::from_secs(2), "frozen for {back:?}");
+    assert_eq!(game.failovers(), 1);
+    assert_eq!(
+        game.edge().chunks_whole,
+        chunks,
+        "a chunk was downloaded again"
+    );
+    assert_eq!(
+        second
+            .stats
+            .subscriptions
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert!(game.edge().next_nonce() > nonce);
+    assert!(bot.tally.applied > 10, "{:?}", bot.tally);
+    // A player starting now, its preferred edge gone, plays through the other.
+    let late = Game::connect(&config, PrivateKey::from_seed(132))
+        .await
+        .unwrap();
+    assert_eq!(
+        late.edge().connection().remote_address(),
+        second.local_addr().unwrap()
+    );
+    second.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wandering_bot_joins_walks_and_is_rarely_corrected() {
     let (mut game, _, first) = play(BotKind::Wander, 11, 80).await;

@@ -34,6 +34,8 @@ pub struct BotStats {
     /// sessions that ended in an error.
     pub longest_freeze_ms: u64,
     pub disconnects: u64,
+    /// Times a session moved to another validator's edge.
+    pub failovers: u64,
 }
 
 impl BotStats {
@@ -167,6 +169,7 @@ async fn play(
     let set = |f: &dyn Fn(&mut BotStats)| f(&mut stats.lock().unwrap_or_else(|p| p.into_inner()));
     let mut freeze = Freeze::default();
     let mut disconnects = 0u64;
+    let mut failovers_before = 0u64;
     while !*stop.borrow() {
         let mut game = match Game::connect(&config, key.clone()).await {
             Ok(g) => g,
@@ -200,7 +203,7 @@ async fn play(
             }
             ticks += 1;
             if ticks.is_multiple_of(10) {
-                let rx = game.edge().connection().stats().udp_rx.bytes;
+                let rx = game.rx_bytes();
                 let connected = since.elapsed().as_secs_f64();
                 let (tally, pending, sent) = (
                     bot.tally.clone(),
@@ -208,9 +211,11 @@ async fn play(
                     game.stats().actions_sent,
                 );
                 let frozen = freeze.longest_ms();
+                let failovers = failovers_before + game.failovers();
                 set(&|s| {
                     s.connected = game.joined();
                     s.longest_freeze_ms = frozen;
+                    s.failovers = failovers;
                     s.tally = tally.clone();
                     s.cheats_pending = pending;
                     s.actions_sent = sent_before + sent;
@@ -231,19 +236,22 @@ async fn play(
         // What this session heard; its cheats still in flight stay unheard.
         bot.settle(&mut game);
         bot.session_ended();
-        rx_before += game.edge().connection().stats().udp_rx.bytes;
+        rx_before += game.rx_bytes();
         sent_before += game.stats().actions_sent;
         split_before = add(split_before, split(&game));
         chunks_before = add5(chunks_before, chunks(&game));
         connected_before += since.elapsed().as_secs_f64();
         game.edge().close();
         disconnects += u64::from(ended.is_some());
+        failovers_before += game.failovers();
+        let failovers = failovers_before;
         let (tally, pending, frozen) =
             (bot.tally.clone(), bot.cheats_pending(), freeze.longest_ms());
         set(&|s| {
             s.connected = false;
             s.longest_freeze_ms = frozen;
             s.disconnects = disconnects;
+            s.failovers = failovers;
             s.tally = tally.clone();
             s.cheats_pending = pending;
             s.actions_sent = sent_before;

@@ -124,6 +124,8 @@ struct Report {
     longest_player_freeze_ms: u64,
     /// Player sessions that ended in an error (each player then connects again).
     player_disconnects: u64,
+    /// Times a player's session moved to another validator's edge (its node stalled or died).
+    player_failovers: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -315,6 +317,7 @@ struct Players {
     /// The longest any player went without a snapshot, and sessions ended in errors.
     longest_freeze_ms: u64,
     disconnects: u64,
+    failovers: u64,
 }
 
 fn players(handles: &[BotHandle]) -> Players {
@@ -335,6 +338,7 @@ fn players(handles: &[BotHandle]) -> Players {
         p.cheats_unheard += s.tally.cheats_unheard + s.cheats_pending;
         p.longest_freeze_ms = p.longest_freeze_ms.max(s.longest_freeze_ms);
         p.disconnects += s.disconnects;
+        p.failovers += s.failovers;
         p.kbps.extend(s.kbps());
         p.rx += s.rx_bytes;
         for i in 0..3 {
@@ -582,13 +586,19 @@ impl<'a> Zone<'a> {
                 } else {
                     BotKind::Wander
                 };
-                let server = self.validators[i % self.validators.len()].players;
+                let n = self.validators.len();
+                let server = self.validators[i % n].players;
+                // The others, from the next one on: a node's players spread when it fails.
+                let mut config = client.clone();
+                config.fallbacks = (1..n)
+                    .map(|k| self.validators[(i + k) % n].players)
+                    .collect();
                 bots::spawn(
                     self.runtime.handle(),
                     i,
                     kind,
                     args.seed,
-                    client.clone(),
+                    config,
                     server,
                     bot_stop.clone(),
                 )
@@ -872,6 +882,7 @@ impl<'a> Zone<'a> {
             longest_block_gap_ms: measure.longest_gap_ms(),
             longest_player_freeze_ms: p.longest_freeze_ms,
             player_disconnects: p.disconnects,
+            player_failovers: p.failovers,
         };
         print_summary(
             &report,
@@ -995,12 +1006,13 @@ fn print_summary(
         p.chunks[3], p.chunks[4]
     );
     println!(
-        "  faults      {:?}; longest gap between blocks {}; longest player freeze {} ms; {} player disconnects",
+        "  faults      {:?}; longest gap between blocks {}; longest player freeze {} ms; {} player disconnects, {} failovers",
         r.faults,
         r.longest_block_gap_ms
             .map_or("n/a".into(), |v| format!("{v} ms")),
         r.longest_player_freeze_ms,
-        r.player_disconnects
+        r.player_disconnects,
+        r.player_failovers
     );
     println!(
         "  validators  cpu cores {:?}, peak rss MiB {:?}, restarts {:?}",

@@ -59,6 +59,10 @@ pub struct ValidatorEntry {
     pub public_key: String,
     /// Where its peers reach it.
     pub p2p: SocketAddr,
+    /// Where players reach its edge (QUIC), so a client can move to another member when its
+    /// node stalls. Not part of the chain's identity, like `p2p`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub players: Option<SocketAddr>,
 }
 
 /// The zone's genesis: everything every validator must agree on before block 1.
@@ -116,6 +120,11 @@ impl Genesis {
             h.update(key);
         }
         ChainId(*h.finalize().as_bytes())
+    }
+
+    /// The validators' player edges the genesis names, in committee order.
+    pub fn player_edges(&self) -> Vec<SocketAddr> {
+        self.validators.iter().filter_map(|v| v.players).collect()
     }
 
     pub fn sim_config(&self) -> SimConfig {
@@ -382,6 +391,7 @@ pub fn generate(
                 Ok(ValidatorEntry {
                     public_key: to_hex(&k.public_key().encode()),
                     p2p: port(0, i)?,
+                    players: Some(port(2, i)?),
                 })
             })
             .collect::<Result<_, ConfigError>>()?,

@@ -39,6 +39,9 @@ pub struct ClientConfig {
     /// The zone the client means to play in (from genesis); `None` accepts the node's.
     pub zone: Option<u32>,
     pub connect_timeout: Duration,
+    /// Other members' edges to move the session to when `server` stalls or dies, tried in
+    /// order.
+    pub fallbacks: Vec<SocketAddr>,
 }
 
 impl ClientConfig {
@@ -51,6 +54,7 @@ impl ClientConfig {
             trust_node_headers: false,
             zone: None,
             connect_timeout: Duration::from_secs(5),
+            fallbacks: Vec::new(),
         }
     }
 }
@@ -393,6 +397,56 @@ impl EdgeClient {
     /// The nonce the next action will carry.
     pub fn next_nonce(&self) -> u64 {
         self.next_nonce
+    }
+
+    /// Takes over from `old`, this player's session with another node (a failover): the
+    /// verified chunks (reported in the next subscription, so none is sent again), the
+    /// outcomes already reported, the newest inventory shown, the session's start, the counters,
+    /// and nonces past every one `old` used (actions it sent may still land through gossip).
+    pub fn resume_from(&mut self, old: &EdgeClient) -> Result<(), NetError> {
+        if old.key.public_key() != self.key.public_key() || old.account != self.account {
+            return Err(NetError::Protocol(
+                "a session can only resume its own player's".into(),
+            ));
+        }
+        self.cache = old.cache.clone();
+        self.held = old.held.clone();
+        self.proven = old.proven.clone();
+        for (key, tick) in &old.receipts_reported {
+            let t = self.receipts_reported.entry(*key).or_insert(0);
+            *t = (*t).max(*tick);
+        }
+        self.inventory_height = self.inventory_height.max(old.inventory_height);
+        self.start_tick = self.start_tick.min(old.start_tick);
+        // One chain, one clock: the session's does not jump at a failover.
+        self.genesis_ms = old.genesis_ms;
+        self.tick_ms = old.tick_ms;
+        self.next_nonce = self.next_nonce.max(old.next_nonce);
+        self.add_counters(old);
+        Ok(())
+    }
+
+    fn add_counters(&mut self, old: &EdgeClient) {
+        for (mine, theirs) in [
+            (&mut self.dropped, old.dropped),
+            (&mut self.bad_chunks, old.bad_chunks),
+            (&mut self.claims_verified, old.claims_verified),
+            (&mut self.bad_claims, old.bad_claims),
+            (&mut self.inventories_verified, old.inventories_verified),
+            (&mut self.bad_inventories, old.bad_inventories),
+            (&mut self.receipts_verified, old.receipts_verified),
+            (&mut self.bad_receipts, old.bad_receipts),
+            (&mut self.headers_verified, old.headers_verified),
+            (&mut self.snapshots_applied, old.snapshots_applied),
+            (&mut self.snapshot_bytes, old.snapshot_bytes),
+            (&mut self.header_bytes, old.header_bytes),
+            (&mut self.chunk_bytes, old.chunk_bytes),
+            (&mut self.chunks_whole, old.chunks_whole),
+            (&mut self.chunk_edits, old.chunk_edits),
+            (&mut self.snapshot_entities, old.snapshot_entities),
+        ] {
+            *mine = mine.saturating_add(theirs);
+        }
     }
 
     /// Signs `payload` for `tick` with the next nonce and sends it as a datagram.

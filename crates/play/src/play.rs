@@ -18,9 +18,11 @@ use z3r0_sim::InputFrame;
 
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
-    /// The node's player (QUIC) address.
-    #[arg(long)]
-    connect: SocketAddr,
+    /// The nodes' player (QUIC) edges, `HOST:PORT`, comma-separated, the preferred first; the
+    /// session moves to the next when its node stalls or dies. The genesis's edges are tried
+    /// after these.
+    #[arg(long, value_delimiter = ',', required = true)]
+    connect: Vec<String>,
     /// The zone's genesis (validator keys to pin, the zone id).
     #[arg(long, default_value = "devnet-data/genesis.toml")]
     genesis: PathBuf,
@@ -84,7 +86,9 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         Some(path) => key_file(path, "session")?,
         None => key_file(&args.key, "player")?,
     };
-    let mut config = ClientConfig::new(args.connect, genesis.chain_id(), keys);
+    let edges = edges(&args.connect, &genesis.player_edges())?;
+    let mut config = ClientConfig::new(edges[0], genesis.chain_id(), keys);
+    config.fallbacks = edges[1..].to_vec();
     config.zone = Some(genesis.zone);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -191,7 +195,7 @@ async fn connect(
     key: PrivateKey,
     tick_ms: u64,
 ) -> Result<Game> {
-    let connecting = || format!("connecting to {}", args.connect);
+    let connecting = || format!("connecting to {}", config.server);
     if args.session_key.is_none() {
         return Game::connect(config, key).await.with_context(connecting);
     }
@@ -298,4 +302,50 @@ pub fn parse_size(s: &str) -> Result<(u32, u32)> {
         bail!("--size must be between 1x1 and 16384x16384, got {w}x{h}");
     }
     Ok((w, h))
+}
+
+/// The edges to play through: each `--connect` entry resolved (host names too), then the
+/// genesis's edges not named already. Fails if an entry does not resolve.
+fn edges(connect: &[String], genesis: &[SocketAddr]) -> Result<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs as _;
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for entry in connect {
+        let resolved = entry.trim().to_socket_addrs().with_context(|| {
+            format!("--connect {entry:?}: not HOST:PORT, or the host is unknown")
+        })?;
+        out.extend(resolved.filter(|a| !out.contains(a)).collect::<Vec<_>>());
+    }
+    for a in genesis {
+        if !out.contains(a) {
+            out.push(*a);
+        }
+    }
+    if out.is_empty() {
+        bail!("--connect: no address");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edges;
+
+    #[test]
+    fn edges_resolve_host_names_and_append_the_genesis() {
+        let genesis = [
+            "127.0.0.1:9002".parse().unwrap(),
+            "127.0.0.1:9003".parse().unwrap(),
+        ];
+        let got = edges(
+            &["localhost:9003".into(), "127.0.0.1:9001".into()],
+            &genesis,
+        )
+        .unwrap();
+        assert!(got.len() >= 3, "{got:?}");
+        assert_eq!(got[0].port(), 9003, "the preferred edge first: {got:?}");
+        assert!(got.contains(&"127.0.0.1:9001".parse().unwrap()));
+        assert!(got.contains(&genesis[0]));
+        assert!(edges(&["no-such-host.invalid:1".into()], &genesis).is_err());
+        assert!(edges(&["9001".into()], &genesis).is_err());
+    }
 }

@@ -44,6 +44,11 @@ const LOAD_WAIT: u64 = 40;
 const JOIN_RETRY_TICKS: u64 = 20;
 /// Chunk radius subscribed to unless the player sets another.
 const DEFAULT_RADIUS: u8 = 3;
+/// A node from which nothing arrived for this long has stalled: the session moves to another
+/// member's edge, if the configuration names any.
+pub const STALL_AFTER: Duration = Duration::from_secs(1);
+/// How long a failover waits for one other edge.
+const FAILOVER_CONNECT: Duration = Duration::from_secs(1);
 
 /// The local player: as the chain last had it, and as predicted from its inputs.
 #[derive(Debug)]
@@ -88,11 +93,24 @@ struct Subscription {
     radius: u8,
 }
 
+/// How the session reaches the zone: the configuration and key to connect again elsewhere,
+/// and when the current node was last heard from.
+#[derive(Debug)]
+struct Link {
+    config: ClientConfig,
+    key: PrivateKey,
+    last_heard: std::time::Instant,
+    failovers: u64,
+    /// Bytes received over earlier connections (failovers).
+    rx_before: u64,
+}
+
 /// A player's session: everything private, read through methods, changed only by what the
 /// player does and what the node proves.
 #[derive(Debug)]
 pub struct Game {
     edge: EdgeClient,
+    link: Link,
     world: World,
     player: Presence,
     remote: Interpolator,
@@ -114,10 +132,33 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 impl Game {
+    /// Connects to `config.server`, or if it does not answer to the first of its fallbacks
+    /// that does.
     pub async fn connect(config: &ClientConfig, key: PrivateKey) -> Result<Self, NetError> {
-        let edge = EdgeClient::connect(config, key).await?;
+        let mut config = config.clone();
+        let mut untried = config.fallbacks.len();
+        let edge = loop {
+            match EdgeClient::connect(&config, key.clone()).await {
+                Ok(edge) => break edge,
+                Err(e) if untried == 0 => return Err(e),
+                Err(e) => {
+                    untried -= 1;
+                    let tried = config.server;
+                    config.server = config.fallbacks.remove(0);
+                    tracing::info!(%tried, next = %config.server, error = %e, "edge unreachable");
+                    config.fallbacks.push(tried);
+                }
+            }
+        };
         Ok(Self {
             edge,
+            link: Link {
+                config,
+                key,
+                last_heard: std::time::Instant::now(),
+                failovers: 0,
+                rx_before: 0,
+            },
             world: World::with_capacity(WORLD_CAPACITY),
             player: Presence::new(),
             remote: Interpolator::default(),
@@ -431,20 +472,88 @@ impl Game {
         Ok(sent)
     }
 
-    /// Handles everything that has arrived, without waiting.
+    /// Handles everything that has arrived, without waiting. A node that failed or stalled
+    /// is left for another member's edge (see [`Game::failovers`]).
     pub async fn poll(&mut self) -> Result<(), NetError> {
-        while let Some(event) = self.edge.try_next_event().await? {
-            self.apply(event);
+        let drained = async {
+            while let Some(event) = self.edge.try_next_event().await? {
+                self.apply(event);
+            }
+            self.resubscribe().await
         }
-        self.resubscribe().await
+        .await;
+        match drained {
+            Err(e) => self.fail_over(e).await,
+            Ok(()) if self.link.last_heard.elapsed() >= STALL_AFTER => {
+                let stalled =
+                    NetError::Connect(format!("nothing from the node for {STALL_AFTER:?}"));
+                if self.fail_over(stalled).await.is_err() {
+                    // With nowhere else to go, a stalled node is waited for; the next try
+                    // comes a stall later.
+                    self.link.last_heard = std::time::Instant::now();
+                }
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
     }
 
     /// Waits up to `timeout` for one event and handles it (and whatever else is queued).
     pub async fn wait(&mut self, timeout: Duration) -> Result<(), NetError> {
         if let Ok(event) = tokio::time::timeout(timeout, self.edge.next_event()).await {
-            self.apply(event?);
+            match event {
+                Ok(event) => self.apply(event),
+                Err(e) => self.fail_over(e).await?,
+            }
         }
         self.poll().await
+    }
+
+    /// How many times the session moved to another node.
+    pub fn failovers(&self) -> u64 {
+        self.link.failovers
+    }
+
+    /// Bytes received from the zone's nodes over this session's connections.
+    pub fn rx_bytes(&self) -> u64 {
+        self.link.rx_before + self.edge.connection().stats().udp_rx.bytes
+    }
+
+    /// Moves the session to the first other edge that takes it, keeping the world, the
+    /// prediction, the edits in flight, the verified chunks (none is downloaded again) and the
+    /// nonces. `why` is returned if no other edge does.
+    async fn fail_over(&mut self, why: NetError) -> Result<(), NetError> {
+        let current = self.link.config.server;
+        let candidates: Vec<_> = self
+            .link
+            .config
+            .fallbacks
+            .iter()
+            .copied()
+            .filter(|a| *a != current)
+            .collect();
+        for server in candidates {
+            let mut config = self.link.config.clone();
+            config.connect_timeout = FAILOVER_CONNECT;
+            config.server = server;
+            config.fallbacks.push(current);
+            config.fallbacks.retain(|a| *a != server);
+            let Ok(mut edge) = EdgeClient::connect(&config, self.link.key.clone()).await else {
+                continue;
+            };
+            edge.resume_from(&self.edge)?;
+            tracing::info!(from = %current, to = %server, why = %why, "session moved");
+            self.link.rx_before += self.edge.connection().stats().udp_rx.bytes;
+            self.edge.close();
+            self.edge = edge;
+            self.link.config = config;
+            self.link.failovers += 1;
+            self.link.last_heard = std::time::Instant::now();
+            // Subscribing again reports the chunks held: the new node sends only the rest.
+            self.subscription.center = None;
+            return self.resubscribe().await;
+        }
+        Err(why)
     }
 
     /// Subscribes around the player's chunk when it has moved chunk, dropping chunks beyond
@@ -477,6 +586,7 @@ impl Game {
     }
 
     fn apply(&mut self, event: ClientEvent) {
+        self.link.last_heard = std::time::Instant::now();
         match event {
             ClientEvent::Snapshot(s) => self.apply_snapshot(&s),
             ClientEvent::Chunk {
