@@ -303,7 +303,10 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     // the killed validator's did too.
     let frozen = report["longest_player_freeze_ms"].as_u64().unwrap();
     assert!(frozen < 2_500, "{report:#}");
-    assert!(report["player_failovers"].as_u64().unwrap() >= 2, "{report:#}");
+    assert!(
+        report["player_failovers"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
     assert!(report["longest_block_gap_ms"].as_u64().unwrap() > 0);
     assert!(report["player_disconnects"].is_u64());
     devnet.wait_line("fault: SIGSTOP sent to validator 2", Duration::from_secs(1));

@@ -99,8 +99,7 @@ impl Bot {
     }
 
     /// Counts the outcomes the game heard since the last call. A cheat's fate is the first
-    /// outcome heard for its nonce after it was sent (a forged action carries the nonce the
-    /// player's next honest action will use, and is refused long before that one is final).
+    /// outcome heard for its nonce after it was sent.
     pub fn settle(&mut self, game: &mut Game) {
         for outcome in game.drain_outcomes() {
             self.count(&outcome);
@@ -238,7 +237,9 @@ impl Bot {
                     player: stranger.public_key(),
                     zone: game.edge().zone,
                     tick: game.input_tick(),
-                    nonce: game.edge().next_nonce(),
+                    // Its own nonce, which no honest action of the player uses: its fate can
+                    // only be its own (a refusal lost with a failed node leaves it unheard).
+                    nonce: game.edge_mut().take_nonce(),
                     payload: Action::Join.encode_to_vec().into(),
                 }
                 .sign(&stranger, &game.edge().chain);

@@ -399,6 +399,14 @@ impl EdgeClient {
         self.next_nonce
     }
 
+    /// Takes the next nonce without sending anything: the caller signs its own action with it
+    /// (the cheat bot's forgeries), and no action of this client uses it again.
+    pub fn take_nonce(&mut self) -> u64 {
+        let nonce = self.next_nonce;
+        self.next_nonce = self.next_nonce.saturating_add(1);
+        nonce
+    }
+
     /// Takes over from `old`, this player's session with another node (a failover): the
     /// verified chunks (reported in the next subscription, so none is sent again), the
     /// outcomes already reported, the newest inventory shown, the session's start, the counters,
