@@ -36,6 +36,8 @@ pub struct BotStats {
     pub disconnects: u64,
     /// Times a session moved to another validator's edge.
     pub failovers: u64,
+    /// Times the player left to come back as a new one (churn).
+    pub lives_ended: u64,
 }
 
 impl BotStats {
@@ -71,16 +73,33 @@ pub fn bot_key(seed: u64, index: usize) -> PrivateKey {
     )
 }
 
-/// Starts bot `index` on `runtime`, playing against `server` until `stop` turns true.
+/// One bot of the devnet: which, of what kind, where it plays.
+#[derive(Debug)]
+pub struct BotSpec {
+    pub index: usize,
+    pub kind: BotKind,
+    /// The devnet's seed.
+    pub seed: u64,
+    pub config: ClientConfig,
+    pub server: SocketAddr,
+    /// Entity churn (honest players only): see [`Identity`].
+    pub churn: Option<Duration>,
+}
+
+/// Starts a bot on `runtime`, playing until `stop` turns true.
 pub fn spawn(
     runtime: &tokio::runtime::Handle,
-    index: usize,
-    kind: BotKind,
-    seed: u64,
-    mut config: ClientConfig,
-    server: SocketAddr,
+    spec: BotSpec,
     stop: watch::Receiver<bool>,
 ) -> BotHandle {
+    let BotSpec {
+        index,
+        kind,
+        seed,
+        mut config,
+        server,
+        churn,
+    } = spec;
     let key = bot_key(seed, index);
     let short_key = z3r0_genesis::to_hex(&key.public_key().as_ref()[..4]);
     let stats = Arc::new(Mutex::new(BotStats::default()));
@@ -89,7 +108,12 @@ pub fn spawn(
         kind,
         seed ^ (index as u64 + 1),
         config,
-        key,
+        Identity {
+            key,
+            devnet_seed: seed,
+            index,
+            churn: churn.filter(|_| kind != BotKind::Cheat),
+        },
         stats.clone(),
         stop,
     ));
@@ -115,6 +139,12 @@ impl Freeze {
         self.seen = 0;
     }
 
+    /// The player left on purpose: the time until its next life's first snapshot is no
+    /// freeze.
+    fn forget(&mut self) {
+        self.last = None;
+    }
+
     /// The session has received `snapshots` so far.
     fn observe(&mut self, snapshots: u64) {
         if snapshots == self.seen {
@@ -135,11 +165,35 @@ impl Freeze {
     }
 }
 
+/// Who a bot plays as: its key, and with churn, when it leaves to come back as a new player.
+struct Identity {
+    key: PrivateKey,
+    devnet_seed: u64,
+    index: usize,
+    /// Leave after about this long (between half and one and a half times it) and join again
+    /// with a fresh key: entity churn for soaks.
+    churn: Option<Duration>,
+}
+
+impl Identity {
+    /// How long the session that starts now lasts before the player leaves (`None`: until
+    /// the end).
+    fn session_length(&self, generation: u64) -> Option<Duration> {
+        let spread = (self.index as u64 ^ generation.wrapping_mul(0x9e37)) % 100;
+        self.churn.map(|c| c.mul_f64(0.5 + spread as f64 / 100.0))
+    }
+
+    /// A fresh key for the player's next life.
+    fn renew(&mut self, generation: u64) {
+        self.key = bot_key(self.devnet_seed.wrapping_add(generation << 24), self.index);
+    }
+}
+
 async fn play(
     kind: BotKind,
     seed: u64,
     config: ClientConfig,
-    key: PrivateKey,
+    mut identity: Identity,
     stats: Arc<Mutex<BotStats>>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -170,8 +224,9 @@ async fn play(
     let mut freeze = Freeze::default();
     let mut disconnects = 0u64;
     let mut failovers_before = 0u64;
+    let mut generation = 0u64;
     while !*stop.borrow() {
-        let mut game = match Game::connect(&config, key.clone()).await {
+        let mut game = match Game::connect(&config, identity.key.clone()).await {
             Ok(g) => g,
             Err(e) => {
                 set(&|s| s.last_error = Some(e.to_string()));
@@ -189,10 +244,17 @@ async fn play(
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut ticks = 0u64;
+        let lifetime = identity.session_length(generation);
+        let mut left = false;
         let ended = loop {
             tokio::select! {
                 _ = interval.tick() => {}
                 _ = stop.changed() => break None,
+            }
+            if lifetime.is_some_and(|l| since.elapsed() >= l) && game.joined() {
+                // Churn: leave; the next session is a new player with a fresh key.
+                left = game.act(&z3r0_sim::Action::Leave).is_ok();
+                break None;
             }
             if let Err(e) = game.poll().await {
                 break Some(e.to_string());
@@ -224,6 +286,12 @@ async fn play(
                 });
             }
         };
+        if left {
+            generation += 1;
+            set(&|s| s.lives_ended = generation);
+            identity.renew(generation);
+            freeze.forget();
+        }
         if ended.is_none() {
             // Let the outcomes of the last actions in.
             let until = Instant::now() + Duration::from_secs(1);
@@ -269,5 +337,38 @@ async fn play(
                 _ = stop.changed() => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Identity, bot_key};
+    use commonware_cryptography::Signer as _;
+    use std::time::Duration;
+
+    #[test]
+    fn churning_players_live_half_to_one_and_a_half_lives_and_come_back_new() {
+        let mut who = Identity {
+            key: bot_key(1, 3),
+            devnet_seed: 1,
+            index: 3,
+            churn: Some(Duration::from_secs(60)),
+        };
+        let lives: Vec<Duration> = (0..50).filter_map(|g| who.session_length(g)).collect();
+        assert_eq!(lives.len(), 50);
+        assert!(
+            lives
+                .iter()
+                .all(|l| *l >= Duration::from_secs(30) && *l < Duration::from_secs(90))
+        );
+        assert!(lives.iter().any(|l| *l != lives[0]), "lives differ");
+        let before = who.key.public_key();
+        who.renew(1);
+        assert_ne!(who.key.public_key(), before);
+        let again = who.key.public_key();
+        who.renew(1);
+        assert_eq!(who.key.public_key(), again, "keys derive from the seed");
+        who.churn = None;
+        assert_eq!(who.session_length(0), None);
     }
 }

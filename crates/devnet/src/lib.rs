@@ -74,6 +74,10 @@ pub struct DevnetArgs {
     /// start, 10 s if not given.
     #[arg(long = "fault", value_parser = fault::Fault::parse)]
     faults: Vec<fault::Fault>,
+    /// Entity churn: each honest player leaves after about this long (half to one and a half
+    /// times it) and comes back as a new player with a fresh key (0: players stay).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    churn: Duration,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -318,6 +322,7 @@ struct Players {
     longest_freeze_ms: u64,
     disconnects: u64,
     failovers: u64,
+    lives_ended: u64,
 }
 
 fn players(handles: &[BotHandle]) -> Players {
@@ -339,6 +344,7 @@ fn players(handles: &[BotHandle]) -> Players {
         p.longest_freeze_ms = p.longest_freeze_ms.max(s.longest_freeze_ms);
         p.disconnects += s.disconnects;
         p.failovers += s.failovers;
+        p.lives_ended += s.lives_ended;
         p.kbps.extend(s.kbps());
         p.rx += s.rx_bytes;
         for i in 0..3 {
@@ -595,11 +601,14 @@ impl<'a> Zone<'a> {
                     .collect();
                 bots::spawn(
                     self.runtime.handle(),
-                    i,
-                    kind,
-                    args.seed,
-                    config,
-                    server,
+                    bots::BotSpec {
+                        index: i,
+                        kind,
+                        seed: args.seed,
+                        config,
+                        server,
+                        churn: (!args.churn.is_zero()).then_some(args.churn),
+                    },
                     bot_stop.clone(),
                 )
             })
@@ -1014,6 +1023,12 @@ fn print_summary(
         r.player_disconnects,
         r.player_failovers
     );
+    if p.lives_ended > 0 {
+        println!(
+            "  churn       {} players left and came back with fresh keys",
+            p.lives_ended
+        );
+    }
     println!(
         "  validators  cpu cores {:?}, peak rss MiB {:?}, restarts {:?}",
         cpu.iter().map(|c| round(*c, 2)).collect::<Vec<_>>(),
