@@ -165,7 +165,24 @@ pub struct EdgeConfig {
     pub event_queue_bytes: usize,
 }
 
+/// Datagrams an honest client sends per tick at most: its input frame and the resends of the
+/// frames still ahead (`z3r0_client::INPUT_LEAD`), a snapshot ack, an action, with slack.
+pub const CLIENT_DATAGRAMS_PER_TICK: u32 = 8;
+
 impl EdgeConfig {
+    /// [`EdgeConfig::new`] for a chain of `tick_ms` ticks: the datagram budget follows the
+    /// tick rate (a 60 Hz client sends three times a 20 Hz one's inputs).
+    pub fn for_tick(listen: SocketAddr, tick_ms: u64) -> Self {
+        let mut config = Self::new(listen);
+        if let Some(ticks_per_sec) = 1000u64.checked_div(tick_ms) {
+            let per_sec = u64::from(CLIENT_DATAGRAMS_PER_TICK).saturating_mul(ticks_per_sec + 1);
+            config.datagrams_per_sec = config
+                .datagrams_per_sec
+                .max(u32::try_from(per_sec).unwrap_or(u32::MAX));
+        }
+        config
+    }
+
     pub fn new(listen: SocketAddr) -> Self {
         Self {
             listen,

@@ -257,7 +257,7 @@ async fn node(
     let finalizer = validator.finalizer.take();
     let validator = Arc::new(validator);
     *backend.validator.lock().unwrap_or_else(|p| p.into_inner()) = Some(validator.clone());
-    let mut edge_config = z3r0_net::EdgeConfig::new(config.player_listen);
+    let mut edge_config = z3r0_net::EdgeConfig::for_tick(config.player_listen, genesis.tick_ms);
     edge_config.max_sessions_per_address = options.sessions_per_address;
     let edge = z3r0_net::serve(&edge_key, edge_config, backend, feed)
         .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;

@@ -809,3 +809,22 @@ impl Game {
         self.player.predictor.predict(tick, &self.world, &pending)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::INPUT_LEAD;
+
+    /// At 60 Hz the edge closed honest sessions for "too many datagrams": its budget was
+    /// 120/s whatever the tick. It now follows the tick, at a per-tick allowance that must
+    /// cover the most a client sends in one tick: the new frame, the resends of the frames
+    /// still ahead, an ack and one action.
+    #[test]
+    fn a_clients_datagrams_per_tick_fit_the_edges_budget_at_60_hz() {
+        let per_tick = 1 + INPUT_LEAD + 1 + 1;
+        assert!(per_tick <= u64::from(z3r0_net::CLIENT_DATAGRAMS_PER_TICK));
+        let edge = z3r0_net::EdgeConfig::for_tick("127.0.0.1:1".parse().unwrap(), 16);
+        assert!(u64::from(edge.datagrams_per_sec) >= per_tick * 1000 / 16);
+        let slow = z3r0_net::EdgeConfig::for_tick("127.0.0.1:1".parse().unwrap(), 50);
+        assert!(u64::from(slow.datagrams_per_sec) >= per_tick * 20);
+    }
+}
