@@ -3,7 +3,7 @@
 //! the crosshair.
 
 use z3r0_render::pick_block;
-use z3r0_render::{Camera, EntityBox};
+use z3r0_render::{Camera, EntityBox, FrameInput, Overlay};
 use z3r0_sim::physics::{EYE, HALF_WIDTH, HEIGHT};
 
 use z3r0_client::Game;
@@ -19,6 +19,21 @@ pub struct View {
     pub camera: Camera,
     pub entities: Vec<EntityBox>,
     pub target: Option<[i32; 3]>,
+}
+
+impl View {
+    /// What the renderer draws for this view: the world, the boxes, the target's outline,
+    /// the crosshair and `overlay` (the HUD), at `time_s` for the sky and water.
+    pub fn frame_input<'a>(&'a self, time_s: f32, overlay: Option<&'a Overlay>) -> FrameInput<'a> {
+        FrameInput {
+            camera: &self.camera,
+            entities: &self.entities,
+            target_block: self.target,
+            crosshair: true,
+            time_s,
+            overlay,
+        }
+    }
 }
 
 fn colour(id: u64) -> [f32; 3] {

@@ -16,7 +16,6 @@ use z3r0_audio::{DeviceBackend, GameAudio, Sound};
 use z3r0_client::Game;
 use z3r0_client::{Shared, StopOnDrop, TickLoop, lock};
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
-use z3r0_render::FrameInput;
 use z3r0_render::pick;
 use z3r0_render::winit::application::ApplicationHandler;
 use z3r0_render::winit::event::{DeviceEvent, DeviceId, StartCause, WindowEvent};
@@ -337,14 +336,7 @@ fn render_loop(
             .texture
             .create_view(&z3r0_render::wgpu::TextureViewDescriptor::default());
         let hud = crate::hud::layout(&info, size.0, size.1);
-        let input = FrameInput {
-            camera: &v.camera,
-            entities: &v.entities,
-            target_block: v.target,
-            crosshair: true,
-            time_s: started.elapsed().as_secs_f32(),
-            overlay: Some(&hud),
-        };
+        let input = v.frame_input(started.elapsed().as_secs_f32(), Some(&hud));
         live.renderer.render(&live.gpu, &target, size, &input)?;
         live.window.pre_present_notify();
         live.gpu.queue.present(frame);

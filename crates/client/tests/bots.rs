@@ -27,12 +27,18 @@ async fn connect(zone: &common::LocalZone, edge: &z3r0_net::Edge, seed: u64) -> 
     let mut game = Game::connect(&config, PrivateKey::from_seed(seed + 100))
         .await
         .unwrap();
+    on_zone_clock(&mut game);
+    game
+}
+
+/// Puts `game` on the local zone's clock: its ticks start when the zone was created, not at a
+/// genesis time.
+fn on_zone_clock(game: &mut Game) {
     game.edge_mut().genesis_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
         - game.edge().start_tick * common::TICK_MS;
-    game
 }
 
 /// Joins `games` (each as its own wandering bot would) and lets the chunks around them stream
@@ -93,11 +99,7 @@ async fn a_player_moves_to_another_edge_when_its_node_goes_away() {
     let mut game = Game::connect(&config, PrivateKey::from_seed(131))
         .await
         .unwrap();
-    game.edge_mut().genesis_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-        - game.edge().start_tick * common::TICK_MS;
+    on_zone_clock(&mut game);
     game.set_radius(1);
     join_all(&mut [&mut game]).await;
     assert!(game.joined());

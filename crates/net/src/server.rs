@@ -240,65 +240,67 @@ impl EdgeStats {
     pub fn prometheus(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let single: [(&str, &str, &str, u64); 9] = [
+            (
+                "edge_sessions",
+                "gauge",
+                "Open player sessions.",
+                self.sessions.load(Ordering::Relaxed) as u64,
+            ),
+            (
+                "edge_sessions_started_total",
+                "counter",
+                "Player sessions started.",
+                get(&self.started),
+            ),
+            (
+                "edge_connections_refused_total",
+                "counter",
+                "Connections refused because the edge was full.",
+                self.refused.load(Ordering::Relaxed) as u64,
+            ),
+            (
+                "edge_retries_total",
+                "counter",
+                "Connections asked to prove their address first.",
+                get(&self.retries),
+            ),
+            (
+                "edge_datagrams_received_total",
+                "counter",
+                "Datagrams received from players.",
+                get(&self.datagrams_in),
+            ),
+            (
+                "edge_datagram_bytes_received_total",
+                "counter",
+                "Bytes of datagrams received from players.",
+                get(&self.bytes_in),
+            ),
+            (
+                "edge_snapshots_sent_total",
+                "counter",
+                "Snapshot datagrams sent.",
+                get(&self.datagrams_out),
+            ),
+            (
+                "edge_snapshot_bytes_sent_total",
+                "counter",
+                "Bytes of snapshot datagrams sent.",
+                get(&self.bytes_out),
+            ),
+            (
+                "edge_subscriptions_total",
+                "counter",
+                "Chunk subscriptions taken.",
+                get(&self.subscriptions),
+            ),
+        ];
+        for (name, kind, help, value) in single {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
-        };
-        metric(
-            "edge_sessions",
-            "gauge",
-            "Open player sessions.",
-            self.sessions.load(Ordering::Relaxed) as u64,
-        );
-        metric(
-            "edge_sessions_started_total",
-            "counter",
-            "Player sessions started.",
-            get(&self.started),
-        );
-        metric(
-            "edge_connections_refused_total",
-            "counter",
-            "Connections refused because the edge was full.",
-            self.refused.load(Ordering::Relaxed) as u64,
-        );
-        metric(
-            "edge_retries_total",
-            "counter",
-            "Connections asked to prove their address first.",
-            get(&self.retries),
-        );
-        metric(
-            "edge_datagrams_received_total",
-            "counter",
-            "Datagrams received from players.",
-            get(&self.datagrams_in),
-        );
-        metric(
-            "edge_datagram_bytes_received_total",
-            "counter",
-            "Bytes of datagrams received from players.",
-            get(&self.bytes_in),
-        );
-        metric(
-            "edge_snapshots_sent_total",
-            "counter",
-            "Snapshot datagrams sent.",
-            get(&self.datagrams_out),
-        );
-        metric(
-            "edge_snapshot_bytes_sent_total",
-            "counter",
-            "Bytes of snapshot datagrams sent.",
-            get(&self.bytes_out),
-        );
-        metric(
-            "edge_subscriptions_total",
-            "counter",
-            "Chunk subscriptions taken.",
-            get(&self.subscriptions),
-        );
+        }
         out.push_str(
             "# HELP edge_refusals_total Actions refused before any block, by reason.\n\
              # TYPE edge_refusals_total counter\n",

@@ -381,15 +381,7 @@ async fn a_burst_of_subscriptions_is_served_at_the_budget_newest_last() {
 
 /// A QUIC connection to the edge, no session opened: the code it is closed with.
 async fn refused_with(zone: &LocalZone, edge: &z3r0_net::Edge) -> u64 {
-    let config = client_config(zone, edge);
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(z3r0_net::quic_config(&config).unwrap());
-    let conn = endpoint
-        .connect(config.server, "z3r0-node")
-        .unwrap()
-        .await
-        .unwrap();
-    closed_code(&conn).await
+    closed_code(&quic_to(zone, edge).await).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,16 +482,21 @@ async fn raw_session(
     zone: &LocalZone,
     edge: &z3r0_net::Edge,
 ) -> (quinn::Connection, quinn::SendStream, quinn::RecvStream) {
+    let conn = quic_to(zone, edge).await;
+    let (send, recv) = conn.open_bi().await.unwrap();
+    (conn, send, recv)
+}
+
+/// A pinned QUIC connection to `edge`, nothing sent on it.
+async fn quic_to(zone: &LocalZone, edge: &z3r0_net::Edge) -> quinn::Connection {
     let config = client_config(zone, edge);
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     endpoint.set_default_client_config(z3r0_net::quic_config(&config).unwrap());
-    let conn = endpoint
+    endpoint
         .connect(config.server, "z3r0-node")
         .unwrap()
         .await
-        .unwrap();
-    let (send, recv) = conn.open_bi().await.unwrap();
-    (conn, send, recv)
+        .unwrap()
 }
 
 async fn closed_code(conn: &quinn::Connection) -> u64 {

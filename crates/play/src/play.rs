@@ -11,9 +11,7 @@ use z3r0_app::view::view;
 use z3r0_client::Game;
 use z3r0_client::{Bot, BotKind};
 use z3r0_net::ClientConfig;
-use z3r0_render::{
-    FrameInput, Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig,
-};
+use z3r0_render::{Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig};
 use z3r0_sim::InputFrame;
 
 #[derive(Debug, clap::Args)]
@@ -268,14 +266,7 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
     let info = z3r0_app::hud::HudInfo::now(game, 0.0, tick, 0, view.camera.position)
         .with_target(game, view.target);
     let hud = z3r0_app::hud::layout(&info, size.0, size.1);
-    let frame = FrameInput {
-        camera: &view.camera,
-        entities: &view.entities,
-        target_block: view.target,
-        crosshair: true,
-        time_s: 0.0,
-        overlay: Some(&hud),
-    };
+    let frame = view.frame_input(0.0, Some(&hud));
     let stats = target.render(&gpu, &mut renderer, &frame)?;
     target.read(&gpu)?.write_png(path)?;
     println!(
