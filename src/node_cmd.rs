@@ -3,6 +3,7 @@
 use anyhow::{Context as _, Result};
 use clap::Args;
 use std::path::PathBuf;
+use z3r0_node::genesis::NodeExit;
 
 #[derive(Debug, Args)]
 pub struct NodeArgs {
@@ -23,19 +24,47 @@ pub struct NodeArgs {
     /// loopback).
     #[arg(long, default_value_t = 64)]
     sessions_per_address: usize,
+    /// Set the data directory aside (renamed, not deleted) and rebuild it from the committee:
+    /// what to do when the node reports a damaged store. The keys are kept.
+    #[arg(long)]
+    resync: bool,
     /// Tests only: lead with blocks that break the rules (a Byzantine validator).
     #[arg(long, hide = true)]
     byzantine: bool,
+    /// Tests only: leave the chain's state after this height (a validator that diverges).
+    #[arg(long, hide = true)]
+    diverge_at: Option<u64>,
 }
 
+/// Runs the node. Exit codes ([`NodeExit`]): 0 stopped, 1 failed, 3 damaged or
+/// foreign data directory, 4 state diverged from the chain.
 pub fn run(args: &NodeArgs) -> Result<()> {
-    z3r0_node::run(&z3r0_node::NodeOptions {
+    let result = z3r0_node::run(&z3r0_node::NodeOptions {
         config: args.config.clone(),
         load_rate: args.load,
         threads: args.threads,
         stop_on_stdin_close: args.stop_on_stdin_close,
         sessions_per_address: args.sessions_per_address,
         byzantine: args.byzantine,
-    })
-    .with_context(|| format!("validator {}", args.config.display()))
+        resync: args.resync,
+        diverge_at: args.diverge_at,
+    });
+    let Err(e) = result else { return Ok(()) };
+    let exit = e.exit();
+    match exit {
+        NodeExit::Storage => eprintln!(
+            "error: validator {}: {e}\n{}",
+            args.config.display(),
+            z3r0_node::resync_advice(&args.config)
+        ),
+        NodeExit::Diverged => eprintln!(
+            "error: validator {}: its state diverged from the chain's: {e}\nRestarting replays the same blocks on the same state; rebuild it from the committee with `z3r0 node --config {} --resync`, and report this as a bug.",
+            args.config.display(),
+            args.config.display()
+        ),
+        NodeExit::Stopped | NodeExit::Failed => {
+            return Err(e).with_context(|| format!("validator {}", args.config.display()));
+        }
+    }
+    std::process::exit(exit.code())
 }

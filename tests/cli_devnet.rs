@@ -212,7 +212,7 @@ fn check_dashboard(url: &str) {
     );
 }
 
-const REPORT_FIELDS: [&str; 20] = [
+const REPORT_FIELDS: [&str; 21] = [
     "validators",
     "bots",
     "cheaters",
@@ -233,6 +233,7 @@ const REPORT_FIELDS: [&str; 20] = [
     "longest_player_freeze_ms",
     "player_disconnects",
     "player_failovers",
+    "halted",
 ];
 
 #[test]

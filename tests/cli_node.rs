@@ -231,3 +231,211 @@ fn four_processes_survive_a_sigkill_and_agree() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// How a file is damaged.
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// Three bytes inverted, at a third, half and two thirds of it.
+    Flip,
+    /// Cut to half its length.
+    Truncate,
+}
+
+fn damage(file: &std::path::Path, how: Damage) {
+    let mut bytes = std::fs::read(file).unwrap();
+    let n = bytes.len();
+    assert!(n > 8, "{} is too small to damage", file.display());
+    match how {
+        Damage::Flip => {
+            for at in [n / 3, n / 2, 2 * n / 3] {
+                bytes[at] ^= 0xff;
+            }
+        }
+        Damage::Truncate => bytes.truncate(n / 2),
+    }
+    std::fs::write(file, bytes).unwrap();
+}
+
+/// The largest file in a partition of the node's runtime storage (a section just opened can
+/// be a few bytes long).
+fn largest(data: &std::path::Path, partition: &str) -> PathBuf {
+    std::fs::read_dir(data.join("runtime").join(partition))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| (std::fs::metadata(p).unwrap().len(), p.clone()))
+        .unwrap()
+}
+
+impl Node {
+    /// Runs the node with `extra` arguments until it exits (at most `limit`): its exit code and
+    /// what it printed.
+    fn run_to_exit(&self, extra: &[&str], limit: Duration) -> (Option<i32>, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["node", "--config"])
+            .arg(&self.config)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + limit;
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-stores-{}", std::process::id()));
+    let mut nodes = network(&dir, 16, None);
+    for n in &mut nodes {
+        n.start();
+    }
+    // Past the first checkpoint (every 256 blocks), so every store has been written.
+    wait_until(&nodes, "300 blocks", Duration::from_secs(240), |n| {
+        n.iter().all(|x| x.height() >= 300)
+    });
+    nodes[3].kill();
+    let data = dir.join("validator-3/data");
+    let pristine = dir.join("pristine");
+    copy_tree(&data, &pristine);
+
+    let cases: [(&str, Vec<PathBuf>, Damage); 8] = [
+        (
+            "zone-checkpoints",
+            {
+                let d = data.join("runtime/zone-checkpoints");
+                vec![d.join("6c656674"), d.join("7269676874")]
+            },
+            Damage::Flip,
+        ),
+        (
+            "zone-simplex",
+            vec![largest(&data, "zone-simplex")],
+            Damage::Flip,
+        ),
+        (
+            "zone-blocks-freezer-value",
+            vec![largest(&data, "zone-blocks-freezer-value")],
+            Damage::Flip,
+        ),
+        (
+            "zone-blocks-",
+            vec![largest(&data, "zone-blocks-ordinal")],
+            Damage::Truncate,
+        ),
+        (
+            "zone-finalizations-",
+            vec![largest(&data, "zone-finalizations-freezer-value")],
+            Damage::Truncate,
+        ),
+        (
+            "zone-finalizations-",
+            vec![largest(&data, "zone-finalizations-freezer-key")],
+            Damage::Flip,
+        ),
+        (
+            "finalized.log",
+            vec![data.join("finalized.log")],
+            Damage::Truncate,
+        ),
+        (
+            "finalized.log",
+            vec![data.join("finalized.log")],
+            Damage::Flip,
+        ),
+    ];
+    for (named, files, how) in &cases {
+        copy_tree(&pristine, &data);
+        for file in files {
+            damage(file, *how);
+        }
+        let (code, stderr) = nodes[3].run_to_exit(&[], Duration::from_secs(30));
+        assert_eq!(code, Some(3), "{named} {how:?}: {stderr}");
+        assert!(stderr.contains(named), "{named} {how:?}: {stderr}");
+        assert!(stderr.contains("--resync"), "{named} {how:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{named} {how:?}: {stderr}");
+    }
+
+    // Another chain's data directory is refused, as is one with no marker.
+    copy_tree(&pristine, &data);
+    let marker = data.join("z3r0-data");
+    let text = std::fs::read_to_string(&marker).unwrap();
+    let other = text.replacen("chain ", "chain 00", 1);
+    std::fs::write(&marker, other).unwrap();
+    let (code, stderr) = nodes[3].run_to_exit(&[], Duration::from_secs(30));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("belongs to chain"), "{stderr}");
+    std::fs::remove_file(&marker).unwrap();
+    let (code, stderr) = nodes[3].run_to_exit(&[], Duration::from_secs(30));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("z3r0-data"), "{stderr}");
+
+    // --resync sets the damaged directory aside and rebuilds from the committee.
+    damage(&largest(&data, "zone-blocks-freezer-value"), Damage::Flip);
+    let mut resync = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["node", "--resync", "--config"])
+        .arg(&nodes[3].config)
+        .env("RUST_LOG", "warn,z3r0_node=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let target = nodes[0].height() + 20;
+    wait_until(
+        &nodes,
+        "the resynced node to catch up",
+        Duration::from_secs(180),
+        |n| n[3].height() >= target,
+    );
+    let _ = resync.kill();
+    let _ = resync.wait();
+    let aside = std::fs::read_dir(dir.join("validator-3"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("data.set-aside-")
+        });
+    assert!(aside, "the damaged directory is kept aside");
+
+    // A validator whose state leaves the chain's exits as diverged (4), and says so.
+    let diverge = (nodes[0].height() + 20).to_string();
+    let (code, stderr) = nodes[3].run_to_exit(&["--diverge-at", &diverge], Duration::from_secs(60));
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("diverged"), "{stderr}");
+
+    for n in &mut nodes {
+        n.kill();
+    }
+    assert_one_chain(&nodes[..3]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,10 @@
 //! Faults the devnet injects into its validators while the players play, so anyone can
 //! reproduce a row of the fault matrix: `--fault pause:V:SECS[@AT]` stops validator V's process
 //! (SIGSTOP) for SECS, then lets it go on (SIGCONT); `--fault kill:V[@AT]` kills it (SIGKILL),
-//! and the supervisor restarts it. AT is the time after the players start (10 s if not given).
+//! and the supervisor restarts it; `--fault diverge:V[@AT]` makes validator V's state leave the
+//! chain's at the height reached AT after genesis (a bug or a flipped bit): it must exit as
+//! diverged, and the supervisor must leave it stopped. For pause and kill, AT is the time after
+//! the players start (10 s if not given).
 
 use std::fmt;
 use std::time::Duration;
@@ -19,6 +22,8 @@ pub enum FaultKind {
     Pause(Duration),
     /// The process is killed; the supervisor restarts it.
     Kill,
+    /// The validator's state leaves the chain's (it is started so).
+    Diverge,
 }
 
 /// One fault: what, to which validator, when (after the players start).
@@ -44,9 +49,10 @@ impl Fault {
         let kind = match parts.as_slice() {
             ["pause", v, secs] => (FaultKind::Pause(parse_duration(secs)?), validator(v)?),
             ["kill", v] => (FaultKind::Kill, validator(v)?),
+            ["diverge", v] => (FaultKind::Diverge, validator(v)?),
             _ => {
                 return Err(format!(
-                    "{text:?}: a fault is pause:V:SECS[@AT] or kill:V[@AT]"
+                    "{text:?}: a fault is pause:V:SECS[@AT], kill:V[@AT] or diverge:V[@AT]"
                 ));
             }
         };
@@ -64,6 +70,7 @@ impl fmt::Display for Fault {
         match self.kind {
             FaultKind::Pause(d) => write!(f, "pause:{}:{}s@{at}s", self.validator, d.as_secs_f64()),
             FaultKind::Kill => write!(f, "kill:{}@{at}s", self.validator),
+            FaultKind::Diverge => write!(f, "diverge:{}@{at}s", self.validator),
         }
     }
 }
@@ -92,11 +99,22 @@ pub fn schedule(faults: &[Fault]) -> Vec<Step> {
                     step(f.at.saturating_add(d), Signal::SIGCONT),
                 ],
                 FaultKind::Kill => vec![step(f.at, Signal::SIGKILL)],
+                FaultKind::Diverge => Vec::new(),
             }
         })
         .collect();
     steps.sort_by_key(|s| s.at);
     steps
+}
+
+/// The height after which `validator`'s state is to diverge: the tick reached `at` after
+/// genesis (heights follow ticks), or none.
+pub fn diverge_height(faults: &[Fault], validator: usize, tick_ms: u64) -> Option<u64> {
+    let f = faults
+        .iter()
+        .find(|f| f.validator == validator && f.kind == FaultKind::Diverge)?;
+    let at_ms = u64::try_from(f.at.as_millis()).unwrap_or(u64::MAX);
+    Some((at_ms / tick_ms.max(1)).max(1))
 }
 
 /// Sends `signal` to process `pid`.
@@ -125,7 +143,12 @@ mod tests {
         assert_eq!(kill.kind, FaultKind::Kill);
         assert_eq!((kill.validator, kill.at), (2, Duration::from_secs(5)));
         assert_eq!(pause.to_string(), "pause:1:30s@10s");
+        let diverge = Fault::parse("diverge:3@4s").unwrap();
+        assert_eq!(diverge.kind, FaultKind::Diverge);
+        assert_eq!(diverge_height(&[pause, diverge], 3, 50), Some(80));
+        assert_eq!(diverge_height(&[pause, diverge], 1, 50), None);
         for bad in [
+            "diverge:1:2s",
             "pause:1",
             "kill:x",
             "stop:1",

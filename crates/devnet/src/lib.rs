@@ -24,6 +24,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::{Value, json};
 use z3r0_client::BotKind;
+use z3r0_genesis::NodeExit;
 use z3r0_net::ClientConfig;
 
 use bots::{BotHandle, BotStats, kind_name};
@@ -71,7 +72,8 @@ pub struct DevnetArgs {
     load: u32,
     /// A fault to inject while the players play (repeatable): `pause:V:SECS[@AT]` stops
     /// validator V for SECS, `kill:V[@AT]` kills it (it is restarted); AT after the players
-    /// start, 10 s if not given.
+    /// start, 10 s if not given. `diverge:V[@AT]` makes V's state leave the chain's about AT
+    /// after genesis: it exits as diverged and is left stopped.
     #[arg(long = "fault", value_parser = fault::Fault::parse)]
     faults: Vec<fault::Fault>,
     /// Entity churn: each honest player leaves after about this long (half to one and a half
@@ -130,6 +132,16 @@ struct Report {
     player_disconnects: u64,
     /// Times a player's session moved to another validator's edge (its node stalled or died).
     player_failovers: u64,
+    /// Validators left stopped because a restart could not help (diverged state, damaged
+    /// data directory); roots are compared among the others.
+    halted: Vec<HaltReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct HaltReport {
+    validator: usize,
+    exit: String,
+    reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -367,6 +379,16 @@ fn supervise(
 ) -> Result<()> {
     for v in validators.iter_mut() {
         if let Some(status) = v.exited() {
+            let exit = status.code().map_or(NodeExit::Failed, NodeExit::from_code);
+            if !exit.restartable() {
+                let reason = supervisor::last_error(&v.log_path());
+                say(format!(
+                    "validator {} exited ({exit:?}); not restarting it: {reason}",
+                    v.index
+                ));
+                v.halted = Some(supervisor::Halt { exit, reason });
+                continue;
+            }
             if v.restarts >= MAX_RESTARTS {
                 bail!(
                     "validator {} exited ({status}) after {} restarts; last log lines:\n{}",
@@ -494,6 +516,7 @@ impl<'a> Zone<'a> {
         for v in &mut zone.validators {
             // Every player could end up on one validator, and probes come on top.
             v.sessions_per_address = args.bots + args.cheaters + 64;
+            v.diverge_at = fault::diverge_height(&args.faults, v.index, zone.genesis.tick_ms);
             v.start(&zone.exe, load)?;
         }
         println!(
@@ -862,6 +885,26 @@ impl<'a> Zone<'a> {
         }
         self.runtime.shutdown_timeout(Duration::from_secs(1));
         watch.measure.read();
+        let halted: Vec<HaltReport> = self
+            .validators
+            .iter()
+            .filter_map(|v| {
+                let h = v.halted.as_ref()?;
+                Some(HaltReport {
+                    validator: v.index,
+                    exit: format!("{:?}", h.exit).to_lowercase(),
+                    reason: h.reason.clone(),
+                })
+            })
+            .collect();
+        for v in &self.validators {
+            if v.halted
+                .as_ref()
+                .is_some_and(|h| h.exit == NodeExit::Diverged)
+            {
+                watch.measure.ledger.exclude(v.index);
+            }
+        }
 
         let measure = &watch.measure;
         let blocks = measure.window_heights.keys().filter(|&&h| h > 0).count() as u64;
@@ -892,6 +935,7 @@ impl<'a> Zone<'a> {
             longest_player_freeze_ms: p.longest_freeze_ms,
             player_disconnects: p.disconnects,
             player_failovers: p.failovers,
+            halted,
         };
         print_summary(
             &report,
@@ -968,11 +1012,17 @@ fn print_summary(
             "DO NOT AGREE"
         },
         ledger.common_tip(),
-        ledger.disagreements.len(),
+        ledger.disagreements().len(),
         ledger.missing()
     );
-    for (height, v, root, first) in ledger.disagreements.iter().take(5) {
+    for (height, v, root, first) in ledger.disagreements().iter().take(5) {
         println!("    height {height}: validator {v} has root {root}, another has {first}");
+    }
+    for h in &r.halted {
+        println!(
+            "  halted      validator {} ({}), left stopped and out of the roots above: {}",
+            h.validator, h.exit, h.reason
+        );
     }
     println!(
         "  actions     {} submitted, {} applied, {} rejected",

@@ -122,15 +122,16 @@ impl AuditTail {
     }
 }
 
-/// Every validator's roots by height, checked against each other as they arrive.
+/// Every validator's roots by height, compared at the end of the run. A validator that halted
+/// because its state diverged is left out ([`RootLedger::exclude`]): the run reports it, and
+/// agreement is the others'.
 #[derive(Debug, Default)]
 pub struct RootLedger {
-    /// The first root seen at each height.
-    roots: BTreeMap<u64, String>,
+    /// Each validator's root at each height (the first it reported: replays report again).
+    roots: BTreeMap<u64, BTreeMap<usize, String>>,
     /// Heights each validator has reported.
     seen: Vec<BTreeSet<u64>>,
-    /// (height, validator, its root, the root seen first).
-    pub disagreements: Vec<(u64, usize, String, String)>,
+    excluded: BTreeSet<usize>,
 }
 
 impl RootLedger {
@@ -145,23 +146,45 @@ impl RootLedger {
         if let Some(seen) = self.seen.get_mut(validator) {
             seen.insert(f.height);
         }
-        match self.roots.get(&f.height) {
-            Some(root) if *root != f.root => {
-                self.disagreements
-                    .push((f.height, validator, f.root.clone(), root.clone()));
-            }
-            Some(_) => {}
-            None => {
-                self.roots.insert(f.height, f.root.clone());
-            }
-        }
+        self.roots
+            .entry(f.height)
+            .or_default()
+            .entry(validator)
+            .or_insert_with(|| f.root.clone());
     }
 
-    /// Highest height every validator has reported.
-    pub fn common_tip(&self) -> u64 {
+    /// Leaves `validator` out of agreement from now on.
+    pub fn exclude(&mut self, validator: usize) {
+        self.excluded.insert(validator);
+    }
+
+    fn included(&self) -> impl Iterator<Item = (usize, &BTreeSet<u64>)> {
         self.seen
             .iter()
-            .map(|s| s.last().copied().unwrap_or(0))
+            .enumerate()
+            .filter(|(v, _)| !self.excluded.contains(v))
+    }
+
+    /// (height, validator, its root, the root the lowest-numbered validator has there), among
+    /// the validators not left out.
+    pub fn disagreements(&self) -> Vec<(u64, usize, String, String)> {
+        let mut found = Vec::new();
+        for (&height, by) in &self.roots {
+            let mut included = by.iter().filter(|(v, _)| !self.excluded.contains(v));
+            let Some((_, first)) = included.next() else {
+                continue;
+            };
+            for (&v, root) in included.filter(|(_, r)| *r != first) {
+                found.push((height, v, root.clone(), first.clone()));
+            }
+        }
+        found
+    }
+
+    /// Highest height every validator not left out has reported.
+    pub fn common_tip(&self) -> u64 {
+        self.included()
+            .map(|(_, s)| s.last().copied().unwrap_or(0))
             .min()
             .unwrap_or(0)
     }
@@ -175,11 +198,15 @@ impl RootLedger {
             .collect()
     }
 
-    /// Every validator reported every height up to the common tip, with one root at each.
+    /// Every validator not left out reported every height up to the common tip, with one root
+    /// at each.
     pub fn agree(&self) -> bool {
-        self.disagreements.is_empty()
-            && self.common_tip() > 0
-            && self.missing().iter().all(|&m| m == 0)
+        let tip = self.common_tip();
+        tip > 0
+            && self.disagreements().is_empty()
+            && self
+                .included()
+                .all(|(_, s)| (1..=tip).all(|h| s.contains(&h)))
     }
 }
 
@@ -297,7 +324,30 @@ mod tests {
         assert!(!ledger.agree());
         ledger.add(0, &line(4, "x"));
         ledger.add(1, &line(4, "y"));
-        assert_eq!(ledger.disagreements.len(), 1);
+        assert_eq!(ledger.disagreements().len(), 1);
+        assert!(!ledger.agree());
+    }
+
+    #[test]
+    fn a_diverged_validator_is_left_out_of_agreement() {
+        let mut ledger = RootLedger::new(3);
+        for h in 1..=4 {
+            // Validator 0 diverges at height 3 and stops.
+            if h < 4 {
+                ledger.add(0, &line(h, if h < 3 { "x" } else { "bad" }));
+            }
+            ledger.add(1, &line(h, "x"));
+            ledger.add(2, &line(h, "x"));
+        }
+        assert_eq!(ledger.disagreements().len(), 2);
+        assert!(!ledger.agree());
+        ledger.exclude(0);
+        assert!(ledger.disagreements().is_empty());
+        assert_eq!(ledger.common_tip(), 4);
+        assert!(ledger.agree());
+        // The others must still agree among themselves.
+        ledger.add(1, &line(5, "y"));
+        ledger.add(2, &line(5, "z"));
         assert!(!ledger.agree());
     }
 

@@ -1,7 +1,8 @@
 //! The validator processes of a devnet: started as `z3r0 node`, each in its own process group
 //! (a terminal's Ctrl-C reaches the devnet only, which then stops them in order), holding the
 //! write end of their standard input (closing it stops them; so does the devnet dying, however
-//! it dies), and restarted when one exits on its own.
+//! it dies), and restarted when one exits on its own, unless its exit code says a restart cannot
+//! help (a damaged data directory, a diverged state): it is then reported and left stopped.
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt as _;
@@ -32,6 +33,17 @@ pub struct Validator {
     cpu_before: f64,
     /// The last CPU reading of the running process.
     cpu_last: f64,
+    /// Tests and fault drills: the height after which its state leaves the chain's.
+    pub diverge_at: Option<u64>,
+    /// Why it was left stopped, if it was.
+    pub halted: Option<Halt>,
+}
+
+/// A validator the devnet left stopped: how it exited, and the error it gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Halt {
+    pub exit: z3r0_genesis::NodeExit,
+    pub reason: String,
 }
 
 impl Validator {
@@ -50,6 +62,8 @@ impl Validator {
             sessions_per_address: 64,
             cpu_before: 0.0,
             cpu_last: 0.0,
+            diverge_at: None,
+            halted: None,
         })
     }
 
@@ -79,6 +93,11 @@ impl Validator {
             .arg(self.sessions_per_address.to_string())
             .arg("--config")
             .arg(&self.config)
+            .args(
+                self.diverge_at
+                    .map(|h| vec!["--diverge-at".to_string(), h.to_string()])
+                    .unwrap_or_default(),
+            )
             .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",
@@ -156,6 +175,16 @@ impl Drop for Validator {
             let _ = child.wait();
         }
     }
+}
+
+/// The last error line of a validator's log (what `z3r0 node` printed as it exited).
+pub fn last_error(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find(|l| l.starts_with("error:") || l.contains(" ERROR "))
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The last lines of a validator's log, to say why it stopped.

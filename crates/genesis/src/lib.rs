@@ -425,3 +425,45 @@ pub fn generate(
     }
     Ok(genesis)
 }
+
+/// How a `z3r0 node` process ended, by its exit code: what whoever supervises it does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeExit {
+    /// Stopped when told to.
+    Stopped,
+    /// Failed for a reason a restart may mend (an address in use, a lost peer network).
+    Failed,
+    /// Its data directory is damaged or another's: a restart meets the same fault. The fix is
+    /// `z3r0 node --resync` (or another directory).
+    Storage,
+    /// Its state left the chain's: a block the committee finalized does not execute here as it
+    /// did for them. A restart replays the same divergence.
+    Diverged,
+}
+
+impl NodeExit {
+    /// The process exit code.
+    pub const fn code(self) -> i32 {
+        match self {
+            Self::Stopped => 0,
+            Self::Failed => 1,
+            Self::Storage => 3,
+            Self::Diverged => 4,
+        }
+    }
+
+    /// The exit for `code` (anything unknown, a panic's 101 included, counts as a failure).
+    pub const fn from_code(code: i32) -> Self {
+        match code {
+            0 => Self::Stopped,
+            3 => Self::Storage,
+            4 => Self::Diverged,
+            _ => Self::Failed,
+        }
+    }
+
+    /// Whether restarting the same process on the same data may help.
+    pub const fn restartable(self) -> bool {
+        matches!(self, Self::Stopped | Self::Failed)
+    }
+}

@@ -430,10 +430,20 @@ pub enum NodeError {
     Execution(#[from] ExecError),
     #[error("storage: {0}")]
     Storage(String),
+    #[error(transparent)]
+    Store(#[from] crate::stores::StoreFault),
     #[error("marshal does not have finalized block {0} to replay")]
     MissingBlock(u64),
     #[error("marshal stopped")]
     MarshalStopped,
+}
+
+impl NodeError {
+    /// Whether this validator's state left its chain's: a block the committee finalized does
+    /// not execute here as it did for them. Restarting cannot mend that.
+    pub fn diverged(&self) -> bool {
+        matches!(self, Self::Execution(_))
+    }
 }
 
 /// Executes finalized blocks in order; see the module docs.
@@ -443,6 +453,9 @@ pub(crate) struct Finalizer<M: StateMachine + Snapshot> {
     pub observer: Option<Observer>,
     pub edge: Option<EdgeHook<M>>,
     pub receipts: Vec<M::Receipt>,
+    /// Tests only: the height after which this validator's state leaves its chain's, and the
+    /// action, in no block, that makes it leave.
+    pub diverge_at: Option<(u64, z3r0_chain::SignedAction)>,
 }
 
 impl<M: StateMachine + Snapshot> Finalizer<M> {
@@ -475,6 +488,12 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
                 &self.receipts,
                 finality,
             );
+        }
+        if let Some((_, action)) = self
+            .diverge_at
+            .take_if(|(height, _)| *height == summary.block.height)
+        {
+            zone.executor.diverge(action);
         }
         let tick = summary.block.tick;
         zone.mempool.finalized(tick, &summary.block.actions);

@@ -10,6 +10,7 @@ use crate::application::{
 use crate::block::ZoneBlock;
 use crate::executor::Executor;
 use crate::metrics::ZoneMetrics;
+use crate::stores::{Store, StoreFault};
 use commonware_broadcast::buffered;
 use commonware_consensus::{
     marshal::{
@@ -125,6 +126,9 @@ pub struct ValidatorSetup<M: StateMachine> {
     pub edge: Option<EdgeHook<M>>,
     /// Tests only: this validator proposes blocks that break the rules.
     pub byzantine: Option<crate::byzantine::Byzantine>,
+    /// Tests only: this validator's state leaves its chain's after this height, by executing
+    /// this action in no block.
+    pub diverge_at: Option<(u64, z3r0_chain::SignedAction)>,
 }
 
 impl<M: StateMachine> std::fmt::Debug for ValidatorSetup<M> {
@@ -147,6 +151,8 @@ pub struct Validator<M: StateMachine + Snapshot> {
     /// Resolves when the finalizer stops: an error means this validator cannot follow the chain.
     pub finalizer: Option<Handle<Result<(), NodeError>>>,
     pub consensus: Handle<()>,
+    /// The height of the checkpoint this validator started from (0: genesis).
+    pub resumed_height: u64,
 }
 
 impl<M: StateMachine + Snapshot> std::fmt::Debug for Validator<M> {
@@ -356,7 +362,7 @@ where
         },
     )
     .await
-    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    .map_err(|e| StoreFault::new(Store::Checkpoint, e))?;
     let (zone, genesis_block, resumed_height) =
         load_state(&mut context, setup.mempool, &setup.machine, &checkpoints)?;
 
@@ -371,6 +377,14 @@ where
         prefix: prefix.clone(),
         page_cache: page_cache.clone(),
     };
+    crate::stores::check_consensus_journal(
+        context.child("journal_check"),
+        &format!("{prefix}-simplex"),
+        &scheme,
+        page_cache.clone(),
+        IO_BUFFER,
+    )
+    .await?;
     let genesis = ZoneBlock::from_arc(genesis_block);
     let genesis_digest = genesis.digest();
     let network = MarshalNetwork {
@@ -391,6 +405,7 @@ where
         observer: setup.observer.clone(),
         edge: setup.edge,
         receipts: Vec::new(),
+        diverge_at: setup.diverge_at,
     };
     replay_delivered(
         &mut finalizer,
@@ -454,6 +469,7 @@ where
         metrics,
         finalizer: Some(finalizer),
         consensus,
+        resumed_height,
     })
 }
 
@@ -534,13 +550,26 @@ where
         ),
     )
     .await
-    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    .map_err(|e| StoreFault::new(Store::FinalizationArchive, e))?;
+    crate::stores::check_archive(
+        &finalizations,
+        Store::FinalizationArchive,
+        |f: &simplex::types::Finalization<
+            ed25519::Scheme,
+            commonware_cryptography::blake3::Digest,
+        >| { f.proposal.payload },
+    )
+    .await?;
     let blocks = immutable::Archive::init(
         context.child("blocks"),
         archive_config(prefix, "blocks", storage.page_cache.clone(), ()),
     )
     .await
-    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    .map_err(|e| StoreFault::new(Store::BlockArchive, e))?;
+    crate::stores::check_archive(&blocks, Store::BlockArchive, |b: &Arc<ZoneBlock>| {
+        b.digest()
+    })
+    .await?;
     let genesis_digest = genesis.digest();
     let (actor, mailbox, floor) = MarshalActor::<_, Standard<ZoneBlock>, _, _, _, _, _>::init(
         context.child("marshal"),
@@ -673,7 +702,8 @@ where
     );
     let genesis_block = genesis_executor.finalized().block.clone();
     let executor = match checkpoints.get(&U64::new(CHECKPOINT_KEY)) {
-        Some(bytes) => Executor::resume(mempool, machine, bytes, context)?,
+        Some(bytes) => Executor::resume(mempool, machine, bytes, context)
+            .map_err(|e| StoreFault::new(Store::Checkpoint, e))?,
         None => genesis_executor,
     };
     let resumed_height = executor.finalized().block.height;

@@ -384,6 +384,16 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         Ok(summary)
     }
 
+    /// Tests only: makes this validator's finalized state differ from its chain's, as a bug in
+    /// the rules or a flipped bit in memory would: `action` is executed on it, in no block.
+    pub fn diverge(&mut self, action: SignedAction) {
+        let tick = self.finalized.summary.block.tick;
+        self.finalized
+            .machine
+            .execute(tick, &[action], &mut self.receipts);
+        self.receipts.clear();
+    }
+
     /// Forgets executed blocks that can no longer be built on: below the finalized height, or
     /// not descending from the finalized block.
     fn prune(&mut self) {

@@ -13,6 +13,7 @@
 mod application;
 mod block;
 mod byzantine;
+mod datadir;
 mod edge;
 mod engine;
 mod executor;
@@ -24,6 +25,7 @@ mod http;
 mod metrics;
 mod process;
 mod simnet;
+mod stores;
 
 pub use application::{Pacing, Source};
 pub use block::ZoneBlock;
@@ -32,5 +34,6 @@ pub use engine::{CONSENSUS_NAMESPACE, channel};
 pub use executor::{ExecError, Executed, Executor};
 pub use genesis::{ConfigError, Genesis, ValidatorConfig, ValidatorEntry, generate};
 pub use gossip::{decode_batch, encode_batch};
-pub use process::{NodeOptions, run};
+pub use process::{NodeOptions, ProcessError, resync_advice, run};
 pub use simnet::{ChainEntry, SimNet, forged_consent, link, small_game, walk};
+pub use stores::{Store, StoreFault};

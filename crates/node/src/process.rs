@@ -4,6 +4,7 @@
 
 use crate::application::{Finalized, Observer, Pacing};
 use crate::block::MAX_BLOCK_BYTES;
+use crate::datadir::{self, DataDirError};
 use crate::engine::{self, Channels, Timeouts, ValidatorSetup, channel};
 use crate::explorer::Explorer;
 use crate::genesis::{Genesis, ValidatorConfig};
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::{error, info, warn};
 use z3r0_chain::{Action, MempoolConfig};
+use z3r0_genesis::NodeExit;
 use z3r0_sim::Sim;
 
 /// Namespace of p2p handshakes between validators.
@@ -49,6 +51,10 @@ pub struct NodeOptions {
     pub sessions_per_address: usize,
     /// Tests only: lead with blocks that break the rules ([`crate::byzantine`]).
     pub byzantine: bool,
+    /// Set the data directory aside and rebuild it from peers (the keys are kept).
+    pub resync: bool,
+    /// Tests only: this validator's state leaves its chain's after this height.
+    pub diverge_at: Option<u64>,
 }
 
 /// Why a node could not run.
@@ -67,7 +73,23 @@ pub enum ProcessError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
 }
+
+impl ProcessError {
+    /// How the process ends for this error.
+    pub fn exit(&self) -> NodeExit {
+        match self {
+            Self::DataDir(_) => NodeExit::Storage,
+            Self::Node(e) if e.diverged() => NodeExit::Diverged,
+            _ => NodeExit::Failed,
+        }
+    }
+}
+
+/// The prefix of the validator's storage partitions.
+const PARTITION: &str = "zone";
 
 /// Appends a [`crate::genesis::AuditLine`] for every finalized block to `finalized.log` in the
 /// storage directory: an audit trail that other tools (the devnet's report, the multi-process
@@ -118,10 +140,8 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
             config.player_listen
         ))
     })?;
-    std::fs::create_dir_all(&config.storage_dir).map_err(|source| ProcessError::AuditLog {
-        path: config.storage_dir.clone(),
-        source,
-    })?;
+    let audit_height = open_data_dir(options, &config.storage_dir, &genesis, &key)?;
+    storage_panics(&config.storage_dir, &options.config);
     let observer = audit_log(&config.storage_dir)?;
     let runtime = commonware_runtime::tokio::Config::new()
         .with_storage_directory(config.storage_dir.join("runtime"))
@@ -129,8 +149,101 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
         .with_catch_panics(false);
     let options = options.clone();
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
-        node(context, config, genesis, key, observer, options).await
+        node(context, config, genesis, key, observer, options)
+            .await
+            .and_then(|started| check_audit_height(&started, audit_height))
     })
+}
+
+/// Sets the data directory aside first if asked to, claims it for this chain and validator,
+/// and checks its audit log. Returns the last height the audit log records.
+fn open_data_dir(
+    options: &NodeOptions,
+    dir: &Path,
+    genesis: &Genesis,
+    key: &PrivateKey,
+) -> Result<u64, ProcessError> {
+    if options.resync
+        && let Some(aside) = datadir::set_aside(dir)?
+    {
+        warn!(
+            aside = %aside.display(),
+            "data directory set aside; rebuilding it from peers"
+        );
+    }
+    let owner = datadir::Owner {
+        chain: z3r0_genesis::to_hex(&genesis.chain_id().0),
+        validator: z3r0_genesis::to_hex(key.public_key().as_ref()),
+    };
+    datadir::claim(dir, &owner)?;
+    Ok(datadir::check_audit_log(dir)?)
+}
+
+/// What the node reached before it stopped: where it resumed from, and the data directory.
+struct Started {
+    resumed_height: u64,
+    dir: PathBuf,
+}
+
+/// Every finalized block is logged before its checkpoint is written, so an audit log that ends
+/// below the checkpoint was cut short.
+fn check_audit_height(started: &Started, audit_height: u64) -> Result<(), ProcessError> {
+    if started.resumed_height > audit_height {
+        return Err(DataDirError::AuditLog {
+            path: started.dir.join(datadir::AUDIT_LOG),
+            reason: format!(
+                "records blocks up to height {audit_height}, but the checkpoint is at height {}: it was cut short",
+                started.resumed_height
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// A store found damaged while running ends in a panic inside commonware (marshal, simplex):
+/// this says which and what to do, and exits as [`NodeExit::Storage`], not as a crash.
+fn storage_panics(dir: &Path, config: &Path) {
+    const MARKS: [&str; 7] = [
+        "BlobCorrupt",
+        "journal error",
+        "checksum",
+        "ordinal error",
+        "freezer error",
+        "metadata error",
+        "corruption",
+    ];
+    let (dir, config) = (dir.to_path_buf(), config.to_path_buf());
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if !MARKS.iter().any(|m| message.contains(m)) {
+            return default(info);
+        }
+        let file = datadir::named_blob(message).map_or_else(
+            || dir.join(datadir::RUNTIME),
+            |(p, b)| dir.join(datadir::RUNTIME).join(p).join(b),
+        );
+        eprintln!(
+            "error: a store in the data directory is damaged: {}: {message}\n{}",
+            file.display(),
+            resync_advice(&config)
+        );
+        std::process::exit(NodeExit::Storage.code());
+    }));
+}
+
+/// What to do about a damaged or foreign data directory.
+pub fn resync_advice(config: &Path) -> String {
+    format!(
+        "The data directory cannot be used as it is. Keep this validator's key and rebuild it from the committee: `z3r0 node --config {} --resync` (the old directory is set aside, not deleted), or point storage_dir at an empty directory.",
+        config.display()
+    )
 }
 
 async fn node(
@@ -140,7 +253,7 @@ async fn node(
     key: PrivateKey,
     observer: Observer,
     options: NodeOptions,
-) -> Result<(), ProcessError> {
+) -> Result<Started, ProcessError> {
     let me = key.public_key();
     let participants = Set::from_iter_dedup(genesis.public_keys().map_err(ProcessError::Genesis)?);
     let addresses: Map<_, Address> = genesis
@@ -231,11 +344,24 @@ async fn node(
             tick_ms: genesis.tick_ms,
         },
         timeouts: Timeouts::for_tick(genesis.tick_ms),
-        partition: "zone".into(),
+        partition: PARTITION.into(),
         checkpoint_interval: 256,
         observer: Some(observer),
         edge: Some(edge_hook),
         // The forged action would make this key's player leave: a key no one plays.
+        diverge_at: options.diverge_at.map(|height| {
+            // A player who joins on this validator only.
+            let key = PrivateKey::from_seed(0x00d1_5e7e);
+            let action = Action {
+                player: key.public_key(),
+                zone: genesis.zone,
+                tick: 0,
+                nonce: 0,
+                payload: z3r0_sim::Action::Join.encode_to_vec().into(),
+            }
+            .sign(&key, &genesis.chain_id());
+            (height, action)
+        }),
         byzantine: options.byzantine.then(|| {
             crate::byzantine::Byzantine::new(
                 genesis.chain_id(),
@@ -252,7 +378,17 @@ async fn node(
         oracle,
         channels,
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        crate::application::NodeError::Store(fault) => {
+            datadir::store_error(&config.storage_dir, PARTITION, fault).into()
+        }
+        e => ProcessError::Node(e),
+    })?;
+    let started = Started {
+        resumed_height: validator.resumed_height,
+        dir: config.storage_dir.clone(),
+    };
     info!(public_key = %me, "validator running");
     let finalizer = validator.finalizer.take();
     let validator = Arc::new(validator);
@@ -274,7 +410,7 @@ async fn node(
     }
 
     let Some(finalizer) = finalizer else {
-        return Ok(());
+        return Ok(started);
     };
     let stop = async {
         let mut term =
@@ -291,10 +427,10 @@ async fn node(
             info!("stopping");
             edge.shutdown().await;
             let _ = context.stop(0, Some(Duration::from_secs(5))).await;
-            Ok(())
+            Ok(started)
         }
         result = finalizer => match result {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => Ok(started),
             Ok(Err(e)) => {
                 error!(error = %e, "validator stopped");
                 Err(e.into())

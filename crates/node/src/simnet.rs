@@ -314,6 +314,7 @@ where
             observer: Some(observer),
             edge: self.edge_hook.as_ref().map(|make| make(i)),
             byzantine: self.byzantine.get(&i).cloned(),
+            diverge_at: None,
         }
     }
 
