@@ -42,7 +42,8 @@ fn a_node_serves_a_player_over_quic() {
     let log = std::fs::File::create(dir.join("node.log")).unwrap();
     let _node = Kill(
         Command::new(env!("CARGO_BIN_EXE_z3r0"))
-            .args(["node", "--config"])
+            // A small per-address cap, so the hostile probe below reaches it.
+            .args(["node", "--sessions-per-address", "10", "--config"])
             .arg(&config_path)
             .env("RUST_LOG", "warn,z3r0_net=info")
             .stdout(Stdio::null())
@@ -175,6 +176,38 @@ fn a_node_serves_a_player_over_quic() {
     let second = session_run();
     assert!(!second.contains("delegating"), "{second}");
     assert!(!dir.join("account.key").exists());
+
+    // `z3r0 edge-probe --hostile` from another loopback address: every limit answers, and the
+    // node goes on serving (the bot below plays on it afterwards).
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "edge-probe",
+            "--hostile",
+            "--seconds",
+            "7",
+            "--sessions",
+            "30",
+        ])
+        .args(["--from", "127.0.0.2", "--connect"])
+        .arg(config.player_listen.to_string())
+        .arg("--genesis")
+        .arg(dir.join("genesis.toml"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let attack = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{attack}");
+    for answer in [
+        "oversized frame: closed by the node: malformed",
+        "garbage frame: closed by the node: malformed",
+        "hello, then garbage: closed by the node: auth",
+        "edge is full",
+        "× admitted",
+        "closed by the node: rate",
+        "input, replay and forgery sent",
+    ] {
+        assert!(attack.contains(answer), "no {answer:?} in:\n{attack}");
+    }
 
     // `z3r0 client` as a headless wandering bot on the same node, with a screenshot.
     let shot = dir.join("client.png");

@@ -8,6 +8,7 @@
 mod bots;
 mod dashboard;
 mod fault;
+mod hostile;
 pub mod probe;
 mod stats;
 mod supervisor;

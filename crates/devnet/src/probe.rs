@@ -1,6 +1,7 @@
 //! `z3r0 edge-probe`: connects synthetic players to a node's QUIC edge, has them join and walk
 //! in circles (one input per tick), and reports what a player gets: input-to-receipt latency,
 //! snapshot rate and size, and downstream bandwidth per client from quinn's connection stats.
+//! With `--hostile` it attacks the edge instead ([`crate::hostile`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,16 @@ pub struct ProbeArgs {
     /// Player keys derive from this seed.
     #[arg(long, default_value_t = 7_000)]
     seed: u64,
+    /// Attack the edge instead of playing on it (see `hostile.rs`): every attack at once for
+    /// `--seconds`.
+    #[arg(long)]
+    hostile: bool,
+    /// With `--hostile`: sessions to open from one address and hold idle.
+    #[arg(long, default_value_t = 1_000)]
+    sessions: u32,
+    /// The local address to attack from (on loopback, 127.0.0.2 is another host to the edge).
+    #[arg(long, default_value = "0.0.0.0")]
+    from: std::net::IpAddr,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +70,9 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
         .public_keys()
         .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
     let config = ClientConfig::new(args.connect, genesis.chain_id(), keys);
+    if args.hostile {
+        return crate::hostile::run(config, args.from, args.seconds, args.sessions);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -128,6 +142,17 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     Ok(())
 }
 
+/// The tick an input is for: the chain's clock, as the game client aims (no earlier than the
+/// tick after the newest snapshot, nor far beyond it). Aiming at the snapshot's tick instead
+/// lands inputs on ticks the chain has passed.
+fn target_tick(client: &EdgeClient, newest: u64) -> u64 {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let by_clock = now_ms.saturating_sub(client.genesis_ms) / u64::from(client.tick_ms.max(1));
+    by_clock.clamp(newest + 1, newest + 1 + 14)
+}
+
 async fn play(
     config: ClientConfig,
     key: PrivateKey,
@@ -195,7 +220,7 @@ async fn play(
                     pitch: 0,
                     flags: 0,
                 });
-                let a = client.send_action(s.tick + 1, frame.encode_to_vec())?;
+                let a = client.send_action(target_tick(&client, s.tick), frame.encode_to_vec())?;
                 sent.insert(a.action.nonce, Instant::now());
                 while sent.len() > 256 {
                     sent.pop_first();
