@@ -34,6 +34,9 @@ pub struct NodeArgs {
     /// Tests only: leave the chain's state after this height (a validator that diverges).
     #[arg(long, hide = true)]
     diverge_at: Option<u64>,
+    /// Tests and drills: run this node's clock this many milliseconds ahead (negative: behind).
+    #[arg(long, hide = true, default_value_t = 0, allow_hyphen_values = true)]
+    clock_skew_ms: i64,
 }
 
 /// Runs the node. Exit codes ([`NodeExit`]): 0 stopped, 1 failed, 3 damaged or
@@ -48,6 +51,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         byzantine: args.byzantine,
         resync: args.resync,
         diverge_at: args.diverge_at,
+        clock_skew_ms: args.clock_skew_ms,
     });
     let Err(e) = result else { return Ok(()) };
     let exit = e.exit();

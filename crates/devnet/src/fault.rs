@@ -3,7 +3,8 @@
 //! (SIGSTOP) for SECS, then lets it go on (SIGCONT); `--fault kill:V[@AT]` kills it (SIGKILL),
 //! and the supervisor restarts it; `--fault diverge:V[@AT]` makes validator V's state leave the
 //! chain's at the height reached AT after genesis (a bug or a flipped bit): it must exit as
-//! diverged, and the supervisor must leave it stopped. For pause and kill, AT is the time after
+//! diverged, and the supervisor must leave it stopped; `--fault skew:V:±MS` runs validator V's
+//! clock MS milliseconds ahead (or behind) from its start. For pause and kill, AT is the time after
 //! the players start (10 s if not given).
 
 use std::fmt;
@@ -24,6 +25,9 @@ pub enum FaultKind {
     Kill,
     /// The validator's state leaves the chain's (it is started so).
     Diverge,
+    /// The validator's clock runs this many milliseconds ahead (negative: behind), from its
+    /// start.
+    Skew(i64),
 }
 
 /// One fault: what, to which validator, when (after the players start).
@@ -50,9 +54,17 @@ impl Fault {
             ["pause", v, secs] => (FaultKind::Pause(parse_duration(secs)?), validator(v)?),
             ["kill", v] => (FaultKind::Kill, validator(v)?),
             ["diverge", v] => (FaultKind::Diverge, validator(v)?),
+            ["skew", v, ms] => {
+                let skew = ms
+                    .trim_end_matches("ms")
+                    .trim_start_matches('+')
+                    .parse::<i64>()
+                    .map_err(|_| format!("{text:?}: {ms:?} is not a skew in milliseconds"))?;
+                (FaultKind::Skew(skew), validator(v)?)
+            }
             _ => {
                 return Err(format!(
-                    "{text:?}: a fault is pause:V:SECS[@AT], kill:V[@AT] or diverge:V[@AT]"
+                    "{text:?}: a fault is pause:V:SECS[@AT], kill:V[@AT], diverge:V[@AT] or skew:V:±MS"
                 ));
             }
         };
@@ -71,6 +83,7 @@ impl fmt::Display for Fault {
             FaultKind::Pause(d) => write!(f, "pause:{}:{}s@{at}s", self.validator, d.as_secs_f64()),
             FaultKind::Kill => write!(f, "kill:{}@{at}s", self.validator),
             FaultKind::Diverge => write!(f, "diverge:{}@{at}s", self.validator),
+            FaultKind::Skew(ms) => write!(f, "skew:{}:{ms:+}ms", self.validator),
         }
     }
 }
@@ -99,7 +112,7 @@ pub fn schedule(faults: &[Fault]) -> Vec<Step> {
                     step(f.at.saturating_add(d), Signal::SIGCONT),
                 ],
                 FaultKind::Kill => vec![step(f.at, Signal::SIGKILL)],
-                FaultKind::Diverge => Vec::new(),
+                FaultKind::Diverge | FaultKind::Skew(_) => Vec::new(),
             }
         })
         .collect();
@@ -115,6 +128,18 @@ pub fn diverge_height(faults: &[Fault], validator: usize, tick_ms: u64) -> Optio
         .find(|f| f.validator == validator && f.kind == FaultKind::Diverge)?;
     let at_ms = u64::try_from(f.at.as_millis()).unwrap_or(u64::MAX);
     Some((at_ms / tick_ms.max(1)).max(1))
+}
+
+/// How far ahead `validator`'s clock runs, in milliseconds (0: true time).
+pub fn clock_skew(faults: &[Fault], validator: usize) -> i64 {
+    faults
+        .iter()
+        .filter(|f| f.validator == validator)
+        .find_map(|f| match f.kind {
+            FaultKind::Skew(ms) => Some(ms),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 /// Sends `signal` to process `pid`.
@@ -147,7 +172,18 @@ mod tests {
         assert_eq!(diverge.kind, FaultKind::Diverge);
         assert_eq!(diverge_height(&[pause, diverge], 3, 50), Some(80));
         assert_eq!(diverge_height(&[pause, diverge], 1, 50), None);
+        let behind = Fault::parse("skew:1:-200ms").unwrap();
+        assert_eq!(behind.kind, FaultKind::Skew(-200));
+        assert_eq!(
+            Fault::parse("skew:0:+200").unwrap().kind,
+            FaultKind::Skew(200)
+        );
+        assert_eq!(clock_skew(&[pause, behind], 1), -200);
+        assert_eq!(clock_skew(&[pause, behind], 0), 0);
+        assert_eq!(behind.to_string(), "skew:1:-200ms");
         for bad in [
+            "skew:1",
+            "skew:1:soon",
             "diverge:1:2s",
             "pause:1",
             "kill:x",

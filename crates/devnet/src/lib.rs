@@ -74,7 +74,8 @@ pub struct DevnetArgs {
     /// A fault to inject while the players play (repeatable): `pause:V:SECS[@AT]` stops
     /// validator V for SECS, `kill:V[@AT]` kills it (it is restarted); AT after the players
     /// start, 10 s if not given. `diverge:V[@AT]` makes V's state leave the chain's about AT
-    /// after genesis: it exits as diverged and is left stopped.
+    /// after genesis: it exits as diverged and is left stopped. `skew:V:±MS` runs V's clock MS
+    /// milliseconds ahead (or behind).
     #[arg(long = "fault", value_parser = fault::Fault::parse)]
     faults: Vec<fault::Fault>,
     /// Entity churn: each honest player leaves after about this long (half to one and a half
@@ -518,6 +519,7 @@ impl<'a> Zone<'a> {
             // Every player could end up on one validator, and probes come on top.
             v.sessions_per_address = args.bots + args.cheaters + 64;
             v.diverge_at = fault::diverge_height(&args.faults, v.index, zone.genesis.tick_ms);
+            v.clock_skew_ms = fault::clock_skew(&args.faults, v.index);
             v.start(&zone.exe, load)?;
         }
         println!(

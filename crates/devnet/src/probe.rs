@@ -44,7 +44,10 @@ pub struct ProbeArgs {
 
 #[derive(Debug, Default)]
 struct PlayerReport {
+    /// Input sent → its proven receipt (`Included`).
     latencies_ms: Vec<f64>,
+    /// Input sent → a finalized snapshot showing it in force (the player's own frame).
+    applied_ms: Vec<f64>,
     rx_bytes: u64,
     snapshots: u64,
     snapshot_bytes: u64,
@@ -105,6 +108,7 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     }
     let secs = measure.as_secs_f64();
     let mut latencies: Vec<f64> = ok.iter().flat_map(|r| r.latencies_ms.clone()).collect();
+    let mut applied: Vec<f64> = ok.iter().flat_map(|r| r.applied_ms.clone()).collect();
     let mut kbps: Vec<f64> = ok
         .iter()
         .map(|r| r.rx_bytes as f64 * 8.0 / secs / 1000.0)
@@ -118,11 +122,19 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
         args.players
     );
     println!(
-        "  input → receipt   p50 {:.1} ms · p99 {:.1} ms · max {:.1} ms ({} receipts)",
+        "  input → applied   p50 {:.1} ms · p99 {:.1} ms · max {:.1} ms ({} inputs seen in force in a finalized snapshot)",
+        quantile(&mut applied, 0.5),
+        quantile(&mut applied, 0.99),
+        quantile(&mut applied, 1.0),
+        applied.len()
+    );
+    println!(
+        "  input → receipt   p50 {:.1} ms · p99 {:.1} ms · max {:.1} ms ({} proven receipts; an input frame's are proven at the edge's proof points, every {} blocks)",
         quantile(&mut latencies, 0.5),
         quantile(&mut latencies, 0.99),
         quantile(&mut latencies, 1.0),
-        latencies.len()
+        latencies.len(),
+        z3r0_net::RECEIPT_PROOF_BLOCKS
     );
     println!(
         "  snapshots         {:.1}/s per player · {:.0} bytes each · {:.1} entities each · {:.2} bytes per entity",
@@ -168,6 +180,9 @@ async fn play(
     let mut started: Option<(Instant, u64, u64, u64, u64)> = None;
     let mut last_tick = 0;
     let mut yaw = (index as u16).wrapping_mul(4_000);
+    // Inputs sent, by their yaw (each differs from the last hundred): a snapshot whose own
+    // frame has that yaw shows the input in force.
+    let mut in_flight: std::collections::VecDeque<(u16, Instant)> = Default::default();
     let give_up = Instant::now() + Duration::from_secs(30) + measure;
     loop {
         if Instant::now() > give_up {
@@ -201,6 +216,15 @@ async fn play(
             }
             ClientEvent::Snapshot(s) if joined && s.tick > last_tick => {
                 last_tick = s.tick;
+                if let Some(own) = &s.own
+                    && let Some(i) = in_flight.iter().position(|(y, _)| *y == own.frame.yaw)
+                {
+                    let (_, at) = in_flight[i];
+                    if started.is_some() {
+                        report.applied_ms.push(at.elapsed().as_secs_f64() * 1e3);
+                    }
+                    in_flight.drain(..=i);
+                }
                 if started.is_none() {
                     let stats = client.connection().stats();
                     started = Some((
@@ -222,6 +246,10 @@ async fn play(
                 });
                 let a = client.send_action(target_tick(&client, s.tick), frame.encode_to_vec())?;
                 sent.insert(a.action.nonce, Instant::now());
+                in_flight.push_back((yaw, Instant::now()));
+                while in_flight.len() > 100 {
+                    in_flight.pop_front();
+                }
                 while sent.len() > 256 {
                     sent.pop_first();
                 }

@@ -37,6 +37,8 @@ pub struct Validator {
     pub diverge_at: Option<u64>,
     /// Why it was left stopped, if it was.
     pub halted: Option<Halt>,
+    /// Fault drills: how far ahead its clock runs, in milliseconds.
+    pub clock_skew_ms: i64,
 }
 
 /// A validator the devnet left stopped: how it exited, and the error it gave.
@@ -64,6 +66,7 @@ impl Validator {
             cpu_last: 0.0,
             diverge_at: None,
             halted: None,
+            clock_skew_ms: 0,
         })
     }
 
@@ -98,6 +101,7 @@ impl Validator {
                     .map(|h| vec!["--diverge-at".to_string(), h.to_string()])
                     .unwrap_or_default(),
             )
+            .arg(format!("--clock-skew-ms={}", self.clock_skew_ms))
             .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",

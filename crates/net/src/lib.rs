@@ -37,7 +37,8 @@ pub use server::{
 pub use snapshot::{EntityState, OwnState, Snapshot};
 pub use wire::WireError;
 pub use zone::{
-    FeedBuilder, account_inventory, all_claim_entries, chunk_data, claim_entries, receipts_entry,
+    FeedBuilder, RECEIPT_PROOF_BLOCKS, account_inventory, all_claim_entries, chunk_data,
+    claim_entries, receipts_entry,
 };
 
 /// Why a connection or session failed.

@@ -92,11 +92,10 @@ impl Pacing {
     }
 
     /// Whether a proposal for `tick`, child of a block at `parent_tick`, may be verified at
-    /// `now`: at once (`None`), once its tick has started less a tick of clock skew, or never.
-    /// An honest leader proposes at most two ticks past this validator's clock (one of skew,
-    /// one for a parent that was itself early); a proposal more than `MAX_TICK_LEAD` (3, one
-    /// tick of margin) ahead is refused at once rather than held (a tick of `u64::MAX` would park the check for ever and, accepted,
-    /// leave no tick for a child).
+    /// `now`: at once (`None`), once its tick has started less [`MAX_CLOCK_SKEW`], or never.
+    /// A proposal more than [`Pacing::max_lead`] ticks ahead is refused at once rather than
+    /// held (a tick of `u64::MAX` would park the check for ever and, accepted, leave no tick
+    /// for a child).
     pub fn admit(
         &self,
         tick: u64,
@@ -113,28 +112,75 @@ impl Pacing {
             };
         }
         let clock = self.tick_at(now);
-        if tick > clock.saturating_add(MAX_TICK_LEAD) {
+        if tick > clock.saturating_add(self.max_lead()) {
             return Err(TickError::AheadOfClock { tick, clock });
         }
-        let skew = Duration::from_millis(self.tick_ms);
         Ok(self
             .start_of(tick)
-            .checked_sub(skew)
+            .checked_sub(MAX_CLOCK_SKEW)
             .filter(|&earliest| earliest > now))
     }
+
+    /// Ticks of [`MAX_CLOCK_SKEW`], rounded down (0 when unpaced).
+    pub fn skew_ticks(&self) -> u64 {
+        let skew = u64::try_from(MAX_CLOCK_SKEW.as_millis()).unwrap_or(u64::MAX);
+        skew.checked_div(self.tick_ms).unwrap_or(0)
+    }
+
+    /// Ticks past its own clock a validator holds a proposal for, rather than refusing it: the
+    /// skew allowance, a tick for the proposer's own early close, one for a parent that was
+    /// itself early.
+    pub fn max_lead(&self) -> u64 {
+        self.skew_ticks().saturating_add(2)
+    }
+
+    /// The tick a leader proposes after a parent at `parent_tick`, its clock reading `now`: the
+    /// next tick, unless the clock is past it by more than the skew allowance (ticks went by
+    /// with no block), then the clock's tick less the allowance. So one validator's fast clock
+    /// cannot push the chain's ticks ahead of the others', and after a stall the chain catches
+    /// up (proposing at once, see [`Pacing::close_at`]) to within the allowance.
+    pub fn next_tick(&self, parent_tick: u64, now: SystemTime) -> u64 {
+        let next = parent_tick.saturating_add(1);
+        let skew = self.skew_ticks();
+        let clock = self.tick_at(now);
+        if clock > next.saturating_add(skew) {
+            clock.saturating_sub(skew)
+        } else {
+            next
+        }
+    }
+
+    /// When a leader asked at `requested` (by its clock) closes its block for `tick`: when the
+    /// tick ends by its clock (and not before its clock's current tick ends), but no later
+    /// than a tick and a half after it was asked (the parent was notarized just before the
+    /// ask), so a slow clock costs the chain half a tick, not its skew. A half, not nothing:
+    /// after a block that came early (from a fast clock), the next leader's close comes back
+    /// halfway to its clock, so the chain's rhythm does not keep the lead.
+    pub fn close_at(&self, tick: u64, requested: SystemTime) -> SystemTime {
+        let after = |ms: u64| requested.checked_add(Duration::from_millis(ms));
+        let by_clock = self.start_of(tick.saturating_add(1));
+        let by_rhythm = after(self.tick_ms.saturating_mul(3) / 2).unwrap_or(by_clock);
+        // Never sooner than the end of the clock's current tick: the parent, only notarized
+        // when asked, is usually final by then and needs no execution ahead of finality (a
+        // fork of the state), whether the chain is catching up or this clock runs fast.
+        let clock_tick_end = self.start_of(self.tick_at(requested).saturating_add(1));
+        by_clock.max(clock_tick_end).min(by_rhythm)
+    }
 }
+
+/// Clock error a validator's pacing tolerates, each way: leaders with clocks this far ahead or
+/// behind keep the chain one block per tick (see [`Pacing::next_tick`], [`Pacing::close_at`],
+/// [`Pacing::admit`]).
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_millis(250);
 
 /// The year 9999 in unix milliseconds: later than any tick a validator waits for, and within
 /// `SystemTime` on every platform (Windows counts 100 ns steps in a `u64`).
 const LAST_MS: u64 = 253_402_300_799_000;
 
-/// Ticks past its own clock a validator holds a proposal for (see [`Pacing::admit`]).
-pub const MAX_TICK_LEAD: u64 = 3;
-
 /// Why a proposal's tick is refused before anything else about it is checked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TickError {
-    #[error("tick {tick} is more than {MAX_TICK_LEAD} ticks past this validator's tick {clock}")]
+    #[error("tick {tick} is further past this validator's tick {clock} than clock skew explains")]
     AheadOfClock { tick: u64, clock: u64 },
     #[error("unpaced chain: tick {tick} does not follow its parent's tick {parent} by one")]
     Unpaced { tick: u64, parent: u64 },
@@ -284,13 +330,12 @@ where
         debug!(at = Pacing::millis(clock.current()), "propose requested");
         let parent = ancestry.next().await?;
         let parent_tick = parent.inner().block().tick;
-        let tick = parent_tick
-            .saturating_add(1)
-            .max(self.pacing.tick_at(clock.current()));
+        let requested = clock.current();
+        let tick = self.pacing.next_tick(parent_tick, requested);
         if self.pacing.tick_ms > 0 {
             // The block for `tick` closes when the tick ends.
             clock
-                .sleep_until(self.pacing.start_of(tick.saturating_add(1)))
+                .sleep_until(self.pacing.close_at(tick, requested))
                 .await;
         }
         // The parent was only notarized when asked; by the end of the tick it is usually
@@ -591,6 +636,53 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_within_the_skew_allowance_neither_pushes_nor_stalls_ticks() {
+        let pacing = Pacing {
+            genesis_ms: 1_000,
+            tick_ms: 50,
+        };
+        let skew = MAX_CLOCK_SKEW.as_millis() as u64 / pacing.tick_ms;
+        assert_eq!(pacing.skew_ticks(), skew);
+        // True time: tick 100 has just ended; the parent is tick 100.
+        let now = pacing.start_of(101) + Duration::from_millis(2);
+        // A leader whose clock is 200 ms ahead proposes the next tick, not its clock's.
+        let ahead = now + Duration::from_millis(200);
+        assert_eq!(pacing.next_tick(100, ahead), 101);
+        assert_eq!(pacing.next_tick(100, now), 101);
+        // After a real stall (ticks passed with no block) the chain's tick catches up to the
+        // clock, less the allowance, and then runs as fast as consensus until it is there.
+        let later = pacing.start_of(120);
+        assert_eq!(pacing.next_tick(100, later), 120 - skew);
+        // A leader whose clock is 200 ms behind closes its tick a tick and a half after it was
+        // asked, not when its own clock says.
+        let behind = now - Duration::from_millis(200);
+        assert_eq!(
+            pacing.close_at(101, behind),
+            behind + Duration::from_millis(75)
+        );
+        // A leader asked late (the chain behind the clock) still waits for its clock's tick to
+        // end.
+        let late = pacing.start_of(110) + Duration::from_millis(10);
+        assert_eq!(pacing.close_at(101, late), pacing.start_of(111));
+        // After a block that came 45 ms early (from a fast clock), the next one comes 20 ms
+        // early: the chain's rhythm returns to the clock instead of keeping the lead.
+        let early = pacing.start_of(101) + Duration::from_millis(5);
+        assert_eq!(
+            pacing.close_at(102, early),
+            pacing.start_of(103) - Duration::from_millis(20)
+        );
+        assert_eq!(pacing.close_at(101, now), pacing.start_of(102));
+        // A verifier whose clock is 200 ms behind takes an honest proposal at once.
+        assert_eq!(pacing.admit(101, 100, behind), Ok(None));
+        // One whose clock is 200 ms ahead takes an early proposal (from a leader 200 ms
+        // ahead) at once too.
+        assert_eq!(
+            pacing.admit(101, 100, now - Duration::from_millis(48)),
+            Ok(None)
+        );
+    }
+
+    #[test]
     fn proposals_far_ahead_of_the_clock_are_refused_at_once() {
         let pacing = Pacing {
             genesis_ms: 1_000,
@@ -601,9 +693,13 @@ mod tests {
         assert_eq!(pacing.admit(100, 99, now), Ok(None));
         assert_eq!(pacing.admit(101, 100, now), Ok(None));
         // Further ahead, within the lead: held until it has (nearly) started.
-        assert_eq!(pacing.admit(103, 100, now), Ok(Some(pacing.start_of(102))));
+        let lead = pacing.max_lead();
+        assert_eq!(
+            pacing.admit(100 + lead, 100, now),
+            Ok(Some(pacing.start_of(100 + lead) - MAX_CLOCK_SKEW))
+        );
         // Past the lead, or the last tick there is: refused, not held.
-        for tick in [104, u64::MAX] {
+        for tick in [101 + lead, u64::MAX] {
             assert_eq!(
                 pacing.admit(tick, 100, now),
                 Err(TickError::AheadOfClock { tick, clock: 100 })

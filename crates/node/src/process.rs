@@ -35,6 +35,12 @@ use z3r0_sim::Sim;
 /// Namespace of p2p handshakes between validators.
 const P2P_NAMESPACE: &[u8] = b"z3r0/p2p/v1";
 const QUOTA: Quota = Quota::per_second(NZU32!(2_000));
+/// How often a validator pings each peer (the connection's heartbeat).
+const PEER_PING: Duration = Duration::from_millis(250);
+/// A connection that delivers nothing for this long (six missed pings) is closed and redialled.
+const PEER_SILENCE: Duration = Duration::from_millis(1_500);
+/// How long one dial may take: a dial into a cut network fails fast and is tried again.
+const PEER_DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What `z3r0 node` runs.
 #[derive(Debug, Clone)]
@@ -55,6 +61,9 @@ pub struct NodeOptions {
     pub resync: bool,
     /// Tests only: this validator's state leaves its chain's after this height.
     pub diverge_at: Option<u64>,
+    /// Tests and drills: this validator's clock runs this many milliseconds ahead of true
+    /// time (negative: behind), for everything it paces by (proposing, verifying ticks).
+    pub clock_skew_ms: i64,
 }
 
 /// Why a node could not run.
@@ -145,6 +154,11 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     let observer = audit_log(&config.storage_dir)?;
     let runtime = commonware_runtime::tokio::Config::new()
         .with_storage_directory(config.storage_dir.join("runtime"))
+        // A peer cut off by the network (not closed) is given up after PEER_SILENCE, so it is
+        // redialled as soon as the network heals, not when TCP's backed-off retransmission
+        // next tries: pings every PEER_PING keep a quiet but live connection from looking dead.
+        .with_read_write_timeout(PEER_SILENCE)
+        .with_connect_timeout(PEER_DIAL_TIMEOUT)
         .with_worker_threads(options.threads.max(1))
         .with_catch_panics(false);
     let options = options.clone();
@@ -284,6 +298,7 @@ async fn node(
         NZUsize!(4096),
     );
     p2p.peer_connection_cooldown = Duration::from_millis(250);
+    p2p.ping_frequency = PEER_PING;
     p2p.dial_frequency = Duration::from_millis(250);
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
     let _ = oracle.track(0, addresses);
@@ -339,8 +354,11 @@ async fn node(
         participants,
         machine,
         mempool: MempoolConfig::for_zone(genesis.chain_id(), genesis.zone),
+        // A clock `skew` ahead sees every tick start `skew` early.
         pacing: Pacing {
-            genesis_ms: genesis.genesis_ms,
+            genesis_ms: genesis
+                .genesis_ms
+                .saturating_add_signed(options.clock_skew_ms.saturating_neg()),
             tick_ms: genesis.tick_ms,
         },
         timeouts: Timeouts::for_tick(genesis.tick_ms),

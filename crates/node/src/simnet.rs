@@ -57,6 +57,8 @@ pub struct SimNet<M: StateMachine + Snapshot> {
     pub byzantine: std::collections::BTreeMap<usize, crate::byzantine::Byzantine>,
     /// The primary halves of validators started as twins.
     twins: Vec<Running<M>>,
+    /// Validators (by index) whose clocks run this many milliseconds ahead (negative: behind).
+    pub clock_skew_ms: std::collections::BTreeMap<usize, i64>,
 }
 
 /// `to`, narrowed to the keys in `side` (`None`: nobody left).
@@ -132,6 +134,7 @@ where
             genesis: Box::new(genesis),
             edge_hook: None,
             byzantine: Default::default(),
+            clock_skew_ms: Default::default(),
             twins: Vec::new(),
         };
         net.link_all(link).await;
@@ -307,7 +310,17 @@ where
             participants: self.participants.clone(),
             machine: (self.genesis)(),
             mempool: MempoolConfig::for_zone(self.chain, self.zone),
-            pacing: self.pacing,
+            // A clock `skew` ahead sees every tick start `skew` early.
+            pacing: Pacing {
+                genesis_ms: self.pacing.genesis_ms.saturating_add_signed(
+                    self.clock_skew_ms
+                        .get(&i)
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_neg(),
+                ),
+                ..self.pacing
+            },
             timeouts: self.timeouts,
             partition,
             checkpoint_interval: 16,
