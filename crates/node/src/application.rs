@@ -151,20 +151,22 @@ impl Pacing {
     }
 
     /// When a leader asked at `requested` (by its clock) closes its block for `tick`: when the
-    /// tick ends by its clock (and not before its clock's current tick ends), but no later
-    /// than a tick and a half after it was asked (the parent was notarized just before the
-    /// ask), so a slow clock costs the chain half a tick, not its skew. A half, not nothing:
-    /// after a block that came early (from a fast clock), the next leader's close comes back
-    /// halfway to its clock, so the chain's rhythm does not keep the lead.
-    pub fn close_at(&self, tick: u64, requested: SystemTime) -> SystemTime {
+    /// tick ends by its clock, but no later than a tick and a half after it was asked (the
+    /// parent was notarized just before the ask), so a slow clock costs the chain half a tick,
+    /// not its skew. A half, not nothing: after a block that came early (from a fast clock),
+    /// the next leader's close comes back halfway to its clock, so the chain's rhythm does not
+    /// keep the lead. While the parent's state is not at hand (`parent_ready`: it is neither
+    /// final nor executed ahead), not before the clock's current tick ends either: the parent
+    /// is usually final by then, and building on it then needs no fork of the state.
+    pub fn close_at(&self, tick: u64, requested: SystemTime, parent_ready: bool) -> SystemTime {
         let after = |ms: u64| requested.checked_add(Duration::from_millis(ms));
         let by_clock = self.start_of(tick.saturating_add(1));
         let by_rhythm = after(self.tick_ms.saturating_mul(3) / 2).unwrap_or(by_clock);
-        // Never sooner than the end of the clock's current tick: the parent, only notarized
-        // when asked, is usually final by then and needs no execution ahead of finality (a
-        // fork of the state), whether the chain is catching up or this clock runs fast.
-        let clock_tick_end = self.start_of(self.tick_at(requested).saturating_add(1));
-        by_clock.max(clock_tick_end).min(by_rhythm)
+        let soonest = match parent_ready {
+            true => requested,
+            false => self.start_of(self.tick_at(requested).saturating_add(1)),
+        };
+        by_clock.max(soonest).min(by_rhythm)
     }
 }
 
@@ -334,8 +336,12 @@ where
         let tick = self.pacing.next_tick(parent_tick, requested);
         if self.pacing.tick_ms > 0 {
             // The block for `tick` closes when the tick ends.
+            let parent_ready = lock(&self.zone)
+                .executor
+                .summary(&parent.inner().block().digest())
+                .is_some();
             clock
-                .sleep_until(self.pacing.close_at(tick, requested))
+                .sleep_until(self.pacing.close_at(tick, requested, parent_ready))
                 .await;
         }
         // The parent was only notarized when asked; by the end of the tick it is usually
@@ -657,21 +663,23 @@ mod tests {
         // asked, not when its own clock says.
         let behind = now - Duration::from_millis(200);
         assert_eq!(
-            pacing.close_at(101, behind),
+            pacing.close_at(101, behind, false),
             behind + Duration::from_millis(75)
         );
-        // A leader asked late (the chain behind the clock) still waits for its clock's tick to
-        // end.
+        // A leader asked late (the chain behind the clock) waits for its clock's tick to end
+        // while its parent is not final, and closes at once when it is (after a view that
+        // timed out, say).
         let late = pacing.start_of(110) + Duration::from_millis(10);
-        assert_eq!(pacing.close_at(101, late), pacing.start_of(111));
+        assert_eq!(pacing.close_at(101, late, false), pacing.start_of(111));
+        assert_eq!(pacing.close_at(101, late, true), late);
         // After a block that came 45 ms early (from a fast clock), the next one comes 20 ms
         // early: the chain's rhythm returns to the clock instead of keeping the lead.
         let early = pacing.start_of(101) + Duration::from_millis(5);
         assert_eq!(
-            pacing.close_at(102, early),
+            pacing.close_at(102, early, false),
             pacing.start_of(103) - Duration::from_millis(20)
         );
-        assert_eq!(pacing.close_at(101, now), pacing.start_of(102));
+        assert_eq!(pacing.close_at(101, now, false), pacing.start_of(102));
         // A verifier whose clock is 200 ms behind takes an honest proposal at once.
         assert_eq!(pacing.admit(101, 100, behind), Ok(None));
         // One whose clock is 200 ms ahead takes an early proposal (from a leader 200 ms
