@@ -197,10 +197,16 @@ fn a_node_serves_a_player_over_quic() {
         .unwrap();
     let attack = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{attack}");
+    // A hello then garbage is closed by the auth check, or by the full edge when the
+    // attacker's own sessions hold every slot its address may have (timing decides which).
+    assert!(
+        attack.contains("hello, then garbage: closed by the node: auth")
+            || attack.contains("hello, then garbage: closed by the node: full"),
+        "{attack}"
+    );
     for answer in [
         "oversized frame: closed by the node: malformed",
         "garbage frame: closed by the node: malformed",
-        "hello, then garbage: closed by the node: auth",
         "edge is full",
         "× admitted",
         "closed by the node: rate",

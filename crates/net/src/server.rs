@@ -1478,6 +1478,21 @@ mod tests {
     use z3r0_voxel::ChunkPos;
 
     #[test]
+    fn edits_gathered_before_missed_updates_are_dropped() {
+        let center = ChunkPos::new(0, 0, 0);
+        let p = ChunkPos::new(0, 0, 0);
+        let mut s = ChunkStream::default();
+        s.subscribe(center, 2, 1, vec![(p, [0u8; 32])]);
+        // A block changes a voxel of a held chunk: gathered as an edit.
+        s.changed(&[(z3r0_voxel::VoxelPos::new(1, 2, 3), 1)]);
+        assert!(s.edits.contains_key(&p));
+        // Then the session misses updates: their changes are not in the edit, so an edit built
+        // on it would not lead to the state's root. The chunk is checked again whole instead.
+        s.recheck();
+        assert!(s.edits.is_empty(), "{:?}", s.edits);
+    }
+
+    #[test]
     fn a_subscription_crossing_a_version_in_flight_keeps_it() {
         let center = ChunkPos::new(0, 0, 0);
         let p = ChunkPos::new(1, 0, 0);
