@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::small_network;
+use common::{assert_one_chain, audit_entries, small_network};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -119,24 +118,12 @@ impl Drop for Node {
     }
 }
 
-/// `(height, digest, root)` of every line of a node's audit log.
-fn finalized(log: &Path) -> Vec<(u64, String, String)> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split(' ');
-            Some((
-                f.next()?.parse().ok()?,
-                f.next()?.to_string(),
-                f.next()?.to_string(),
-            ))
-        })
-        .collect()
-}
-
 fn height(node: &Node) -> u64 {
-    finalized(&node.log).iter().map(|f| f.0).max().unwrap_or(0)
+    audit_entries(&node.log)
+        .iter()
+        .map(|f| f.0)
+        .max()
+        .unwrap_or(0)
 }
 
 fn wait_until(what: &str, timeout: Duration, done: impl Fn() -> bool) -> Duration {
@@ -222,16 +209,8 @@ fn a_two_two_partition_in_namespaces_heals_and_stays_safe() {
     wait_until("40 blocks after healing", Duration::from_secs(60), || {
         nodes.iter().all(|n| height(n) >= target)
     });
+    let logs: Vec<PathBuf> = nodes.iter().map(|n| n.log.clone()).collect();
     drop(nodes);
-    let mut chain: BTreeMap<u64, (String, String)> = BTreeMap::new();
-    for i in 0..4 {
-        let log = dir.join(format!("validator-{i}/data/finalized.log"));
-        for (h, d, r) in finalized(&log) {
-            let entry = chain.entry(h).or_insert_with(|| (d.clone(), r.clone()));
-            assert_eq!(entry, &(d, r), "validator {i} disagrees at height {h}");
-        }
-    }
-    let heights: Vec<u64> = chain.keys().copied().collect();
-    assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
+    assert_one_chain(&logs);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-use common::small_network;
+use common::{audit_entries, small_network};
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -65,19 +64,7 @@ impl Node {
 
     /// `(height, digest, root)` lines of the node's audit log.
     fn finalized(&self) -> Vec<(u64, String, String)> {
-        let Ok(text) = std::fs::read_to_string(&self.log) else {
-            return Vec::new();
-        };
-        text.lines()
-            .filter_map(|l| {
-                let mut f = l.split(' ');
-                Some((
-                    f.next()?.parse().ok()?,
-                    f.next()?.to_string(),
-                    f.next()?.to_string(),
-                ))
-            })
-            .collect()
+        audit_entries(&self.log)
     }
 
     fn height(&self) -> u64 {
@@ -135,15 +122,8 @@ fn network(dir: &std::path::Path, offset: u16, byzantine: Option<usize>) -> Vec<
 /// Every height has one digest and one root across all nodes (duplicates from replay agree),
 /// and no height is missing.
 fn assert_one_chain(nodes: &[Node]) {
-    let mut chain: BTreeMap<u64, (String, String)> = BTreeMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        for (h, d, r) in n.finalized() {
-            let entry = chain.entry(h).or_insert_with(|| (d.clone(), r.clone()));
-            assert_eq!(entry, &(d, r), "validator {i} disagrees at height {h}");
-        }
-    }
-    let heights: Vec<u64> = chain.keys().copied().collect();
-    assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
+    let logs: Vec<PathBuf> = nodes.iter().map(|n| n.log.clone()).collect();
+    common::assert_one_chain(&logs);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Helpers shared by the multi-process tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// Writes a loopback network of `validators` at a 50 ms tick with `z3r0 genesis` into `dir`,
 /// ports from `base`, in a small zone.
@@ -60,4 +61,34 @@ pub fn free_ports(start: u16, n: u16) -> u16 {
             20_000
         };
     }
+}
+
+/// `(height, digest, root)` of every line of a node's audit log (none if it is not there yet).
+pub fn audit_entries(log: &Path) -> Vec<(u64, String, String)> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            Some((
+                f.next()?.parse().ok()?,
+                f.next()?.to_string(),
+                f.next()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Every height has one digest and one root across the audit logs `logs` (duplicates from
+/// replay agree), and no height is missing.
+pub fn assert_one_chain(logs: &[PathBuf]) {
+    let mut chain: BTreeMap<u64, (String, String)> = BTreeMap::new();
+    for (i, log) in logs.iter().enumerate() {
+        for (h, d, r) in audit_entries(log) {
+            let entry = chain.entry(h).or_insert_with(|| (d.clone(), r.clone()));
+            assert_eq!(entry, &(d, r), "validator {i} disagrees at height {h}");
+        }
+    }
+    let heights: Vec<u64> = chain.keys().copied().collect();
+    assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
 }

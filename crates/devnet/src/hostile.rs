@@ -104,6 +104,25 @@ impl Target {
     fn running(&self) -> bool {
         Instant::now() < self.until
     }
+
+    /// Logs in as the player of `seed`; a refusal is tallied under `attack`, and the next try
+    /// waits a little.
+    async fn login(
+        &self,
+        endpoint: &quinn::Endpoint,
+        seed: u64,
+        attack: &'static str,
+    ) -> Option<EdgeClient> {
+        let key = PrivateKey::from_seed(seed);
+        match EdgeClient::connect_with(endpoint.clone(), &self.config, key).await {
+            Ok(client) => Some(client),
+            Err(e) => {
+                self.tally.add(attack, format!("refused: {e}"), 1);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                None
+            }
+        }
+    }
 }
 
 /// Runs every attack against `config.server` from `bind` for `seconds`.
@@ -225,14 +244,8 @@ async fn many_sessions(t: Target, n: u32) -> Result<()> {
 async fn subscribe_flood(t: Target, seed: u64) -> Result<()> {
     let endpoint = t.endpoint()?;
     while t.running() {
-        let key = PrivateKey::from_seed(seed);
-        let mut client = match EdgeClient::connect_with(endpoint.clone(), &t.config, key).await {
-            Ok(c) => c,
-            Err(e) => {
-                t.tally.add("subscribe flood", format!("refused: {e}"), 1);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
+        let Some(mut client) = t.login(&endpoint, seed, "subscribe flood").await else {
+            continue;
         };
         let mut centre = 0i32;
         while t.running() {
@@ -326,15 +339,8 @@ async fn hello_then_garbage(
 async fn forged(t: Target, seed: u64) -> Result<()> {
     let endpoint = t.endpoint()?;
     while t.running() {
-        let key = PrivateKey::from_seed(seed);
-        let mut client = match EdgeClient::connect_with(endpoint.clone(), &t.config, key).await {
-            Ok(c) => c,
-            Err(e) => {
-                t.tally
-                    .add("replayed and forged inputs", format!("refused: {e}"), 1);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
+        let Some(mut client) = t.login(&endpoint, seed, "replayed and forged inputs").await else {
+            continue;
         };
         let mut tick = client.start_tick;
         while t.running() {

@@ -142,7 +142,7 @@ struct Report {
 #[derive(Debug, Serialize)]
 struct HaltReport {
     validator: usize,
-    exit: String,
+    exit: &'static str,
     reason: String,
 }
 
@@ -385,8 +385,9 @@ fn supervise(
             if !exit.restartable() {
                 let reason = supervisor::last_error(&v.log_path());
                 say(format!(
-                    "validator {} exited ({exit:?}); not restarting it: {reason}",
-                    v.index
+                    "validator {} exited ({}); not restarting it: {reason}",
+                    v.index,
+                    exit.label()
                 ));
                 v.halted = Some(supervisor::Halt { exit, reason });
                 continue;
@@ -888,25 +889,17 @@ impl<'a> Zone<'a> {
         }
         self.runtime.shutdown_timeout(Duration::from_secs(1));
         watch.measure.read();
-        let halted: Vec<HaltReport> = self
-            .validators
-            .iter()
-            .filter_map(|v| {
-                let h = v.halted.as_ref()?;
-                Some(HaltReport {
-                    validator: v.index,
-                    exit: format!("{:?}", h.exit).to_lowercase(),
-                    reason: h.reason.clone(),
-                })
-            })
-            .collect();
+        let mut halted = Vec::new();
         for v in &self.validators {
-            if v.halted
-                .as_ref()
-                .is_some_and(|h| h.exit == NodeExit::Diverged)
-            {
+            let Some(h) = &v.halted else { continue };
+            if h.exit == NodeExit::Diverged {
                 watch.measure.ledger.exclude(v.index);
             }
+            halted.push(HaltReport {
+                validator: v.index,
+                exit: h.exit.label(),
+                reason: h.reason.clone(),
+            });
         }
 
         let measure = &watch.measure;

@@ -462,6 +462,16 @@ impl NodeExit {
         }
     }
 
+    /// Its name in reports and logs.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Stopped => "stopped",
+            Self::Failed => "failed",
+            Self::Storage => "storage",
+            Self::Diverged => "diverged",
+        }
+    }
+
     /// Whether restarting the same process on the same data may help.
     pub const fn restartable(self) -> bool {
         matches!(self, Self::Stopped | Self::Failed)

@@ -121,6 +121,17 @@ impl Pacing {
             .filter(|&earliest| earliest > now))
     }
 
+    /// This pacing as a clock `skew_ms` milliseconds ahead (negative: behind) sees it: every
+    /// tick starts that much early (tests and drills).
+    pub fn skewed(self, skew_ms: i64) -> Self {
+        Self {
+            genesis_ms: self
+                .genesis_ms
+                .saturating_add_signed(skew_ms.saturating_neg()),
+            ..self
+        }
+    }
+
     /// Ticks of [`MAX_CLOCK_SKEW`], rounded down (0 when unpaced).
     pub fn skew_ticks(&self) -> u64 {
         let skew = u64::try_from(MAX_CLOCK_SKEW.as_millis()).unwrap_or(u64::MAX);
@@ -336,10 +347,8 @@ where
         let tick = self.pacing.next_tick(parent_tick, requested);
         if self.pacing.tick_ms > 0 {
             // The block for `tick` closes when the tick ends.
-            let parent_ready = lock(&self.zone)
-                .executor
-                .summary(&parent.inner().block().digest())
-                .is_some();
+            let parent_digest = commonware_cryptography::Digestible::digest(parent.inner()).0;
+            let parent_ready = lock(&self.zone).executor.summary(&parent_digest).is_some();
             clock
                 .sleep_until(self.pacing.close_at(tick, requested, parent_ready))
                 .await;

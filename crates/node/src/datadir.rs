@@ -198,8 +198,8 @@ pub fn store_error(dir: &Path, prefix: &str, fault: StoreFault) -> DataDirError 
     DataDirError::Store { fault, files }
 }
 
-/// Checks the end of the audit log: whole lines only, each one an audit line. Returns the last
-/// height it records (0 for none).
+/// Checks the end of the audit log: whole lines only, each one an audit line. Returns the
+/// highest height it records there (0 for none; a restart logs replayed heights again).
 pub fn check_audit_log(dir: &Path) -> Result<u64, DataDirError> {
     let path = dir.join(AUDIT_LOG);
     let mut file = match std::fs::File::open(&path) {
@@ -240,7 +240,7 @@ pub fn check_audit_log(dir: &Path) -> Result<u64, DataDirError> {
         let text = std::str::from_utf8(line).map_err(|_| bad(format!("{}: not text", at())))?;
         let parsed: z3r0_genesis::AuditLine =
             text.parse().map_err(|e| bad(format!("{}: {e}", at())))?;
-        last = parsed.height;
+        last = last.max(parsed.height);
     }
     Ok(last)
 }

@@ -335,13 +335,15 @@ async fn node(
             });
         hook
     };
+    // The chain's clock; the edge tells players the genesis's, whatever this node's skew.
+    let pacing = Pacing {
+        genesis_ms: genesis.genesis_ms,
+        tick_ms: genesis.tick_ms,
+    };
     let backend = Arc::new(crate::edge::NodeBackend {
         chain: genesis.chain_id(),
         zone: genesis.zone,
-        pacing: Pacing {
-            genesis_ms: genesis.genesis_ms,
-            tick_ms: genesis.tick_ms,
-        },
+        pacing,
         validator: Mutex::new(None),
         proven: Mutex::default(),
     });
@@ -354,19 +356,21 @@ async fn node(
         participants,
         machine,
         mempool: MempoolConfig::for_zone(genesis.chain_id(), genesis.zone),
-        // A clock `skew` ahead sees every tick start `skew` early.
-        pacing: Pacing {
-            genesis_ms: genesis
-                .genesis_ms
-                .saturating_add_signed(options.clock_skew_ms.saturating_neg()),
-            tick_ms: genesis.tick_ms,
-        },
+        pacing: pacing.skewed(options.clock_skew_ms),
         timeouts: Timeouts::for_tick(genesis.tick_ms),
         partition: PARTITION.into(),
         checkpoint_interval: 256,
         observer: Some(observer),
         edge: Some(edge_hook),
         // The forged action would make this key's player leave: a key no one plays.
+        byzantine: options.byzantine.then(|| {
+            crate::byzantine::Byzantine::new(
+                genesis.chain_id(),
+                z3r0_sim::Action::Leave.encode_to_vec(),
+                crate::simnet::forged_consent(&genesis.chain_id()),
+                PrivateKey::from_seed(0x00b1_c7e1),
+            )
+        }),
         diverge_at: options.diverge_at.map(|height| {
             // A player who joins on this validator only.
             let key = PrivateKey::from_seed(0x00d1_5e7e);
@@ -379,14 +383,6 @@ async fn node(
             }
             .sign(&key, &genesis.chain_id());
             (height, action)
-        }),
-        byzantine: options.byzantine.then(|| {
-            crate::byzantine::Byzantine::new(
-                genesis.chain_id(),
-                z3r0_sim::Action::Leave.encode_to_vec(),
-                crate::simnet::forged_consent(&genesis.chain_id()),
-                PrivateKey::from_seed(0x00b1_c7e1),
-            )
         }),
     };
     let mut validator = engine::start(

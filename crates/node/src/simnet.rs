@@ -310,17 +310,9 @@ where
             participants: self.participants.clone(),
             machine: (self.genesis)(),
             mempool: MempoolConfig::for_zone(self.chain, self.zone),
-            // A clock `skew` ahead sees every tick start `skew` early.
-            pacing: Pacing {
-                genesis_ms: self.pacing.genesis_ms.saturating_add_signed(
-                    self.clock_skew_ms
-                        .get(&i)
-                        .copied()
-                        .unwrap_or(0)
-                        .saturating_neg(),
-                ),
-                ..self.pacing
-            },
+            pacing: self
+                .pacing
+                .skewed(self.clock_skew_ms.get(&i).copied().unwrap_or(0)),
             timeouts: self.timeouts,
             partition,
             checkpoint_interval: 16,

@@ -95,17 +95,10 @@ pub async fn check_archive<A: Archive>(
         return Ok(());
     };
     let recent = last.saturating_sub(RECENT - 1).max(first);
-    let indices = std::iter::once(first).chain(recent.max(first + 1)..=last);
+    let indices = std::iter::once(first).chain(recent.max(first.saturating_add(1))..=last);
     for index in indices {
         let fault =
             |e: &dyn std::fmt::Display| StoreFault::new(store, format_args!("record {index}: {e}"));
-        if !archive
-            .has(ArchiveId::Index(index))
-            .await
-            .map_err(|e| fault(&e))?
-        {
-            continue;
-        }
         let Some(value) = archive
             .get(ArchiveId::Index(index))
             .await
