@@ -94,6 +94,12 @@ pub enum ClientEvent {
     BadReceipts {
         reason: String,
     },
+    /// An edit of a chunk this client no longer holds (it moved away, or dropped a bad copy,
+    /// before the node learnt of it): nothing to check it against, and no fault of the node.
+    /// Subscribing again tells the node, which sends the chunk whole if it is still wanted.
+    Unheld {
+        pos: ChunkPos,
+    },
     /// A chunk whose proof did not check out: dropped.
     BadChunk {
         pos: ChunkPos,
@@ -837,39 +843,34 @@ impl EdgeClient {
             PendingChunk::Full(_) => Vec::new(),
             PendingChunk::Edit(edit) => edit.voxels.iter().map(|v| v.0).collect(),
         };
-        let checked = match &pending {
-            PendingChunk::Full(data) => {
-                verify_chunk(&header, data).map(|chunk| (chunk, data.chunk.clone()))
-            }
-            PendingChunk::Edit(edit) => match self.held.get(&pos) {
-                Some(base) => apply_chunk_edit(&header, edit, base),
-                None => Err(NetError::Verify(format!(
-                    "chunk edit for {pos:?}, which is not held"
-                ))),
+        Some(
+            match check_pending(&header, &pending, self.held.get(&pos)) {
+                Ok(None) => {
+                    self.dropped += 1;
+                    ClientEvent::Unheld { pos }
+                }
+                Ok(Some((chunk, bytes))) => {
+                    self.proven.insert(pos, height);
+                    self.cache.insert(pos, *blake3::hash(&bytes).as_bytes());
+                    self.held.insert(pos, bytes);
+                    ClientEvent::Chunk {
+                        pos,
+                        height,
+                        chunk: Box::new(chunk),
+                        edited,
+                    }
+                }
+                Err(e) => {
+                    self.bad_chunks += 1;
+                    // Not held any more: the node sends the whole chunk after the next subscribe.
+                    self.forget(pos);
+                    ClientEvent::BadChunk {
+                        pos,
+                        reason: e.to_string(),
+                    }
+                }
             },
-        };
-        Some(match checked {
-            Ok((chunk, bytes)) => {
-                self.proven.insert(pos, height);
-                self.cache.insert(pos, *blake3::hash(&bytes).as_bytes());
-                self.held.insert(pos, bytes);
-                ClientEvent::Chunk {
-                    pos,
-                    height,
-                    chunk: Box::new(chunk),
-                    edited,
-                }
-            }
-            Err(e) => {
-                self.bad_chunks += 1;
-                // Not held any more: the node sends the whole chunk after the next subscribe.
-                self.forget(pos);
-                ClientEvent::BadChunk {
-                    pos,
-                    reason: e.to_string(),
-                }
-            }
-        })
+        )
     }
 
     /// Ends the session.
@@ -883,6 +884,31 @@ impl Drop for EdgeClient {
     fn drop(&mut self) {
         // The reader tasks hold the connection too: close it, or it outlives the client.
         self.close();
+    }
+}
+
+/// Checks a chunk or an edit (applied to `held`, the copy held) against `header`: the chunk
+/// and its encoding, or `None` for an edit of a chunk not held.
+fn check_pending(
+    header: &Header,
+    pending: &PendingChunk,
+    held: Option<&Vec<u8>>,
+) -> Result<Option<(Chunk, Vec<u8>)>, NetError> {
+    match pending {
+        PendingChunk::Full(data) => {
+            verify_chunk(header, data).map(|chunk| Some((chunk, data.chunk.clone())))
+        }
+        PendingChunk::Edit(edit) => {
+            let Some(base) = held else { return Ok(None) };
+            let applied = apply_chunk_edit(header, edit, base).map_err(|e| {
+                NetError::Verify(format!(
+                    "edit of {} voxels at height {}: {e}",
+                    edit.voxels.len(),
+                    edit.height
+                ))
+            })?;
+            Ok(Some(applied))
+        }
     }
 }
 
@@ -945,6 +971,32 @@ fn known_nearest(cache: &BTreeMap<ChunkPos, Hash>, center: ChunkPos) -> Vec<(Chu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edit_of_a_chunk_not_held_is_no_fault_of_the_node() {
+        let edit = PendingChunk::Edit(ChunkEdit {
+            height: 9,
+            pos: ChunkPos::new(1, 0, 0),
+            base: [0; 32],
+            voxels: vec![(0, 1)],
+            proof: Vec::new(),
+        });
+        let header = Header {
+            height: 10,
+            tick: 10,
+            parent: [3; 32],
+            zone: 1,
+            parent_state_root: [0; 32],
+            actions_hash: [4; 32],
+            parent_records_root: [1; 32],
+            parent_chunk_root: [2; 32],
+            finality: None,
+        };
+        assert!(matches!(check_pending(&header, &edit, None), Ok(None)));
+        // Held, its proof is checked (here it is empty, so refused).
+        let held = Vec::new();
+        assert!(check_pending(&header, &edit, Some(&held)).is_err());
+    }
 
     #[test]
     fn a_client_holding_more_than_a_frame_reports_the_nearest_chunks() {

@@ -736,6 +736,13 @@ struct ChunkStream {
     hysteresis: u8,
     /// Hash of the version the client holds.
     held: BTreeMap<ChunkPos, Hash>,
+    /// Held versions not known to be the zone's current one (named by the client, or held
+    /// across missed updates): blocks this session never saw may have changed them, so no
+    /// edit builds on them until the chunk is checked whole.
+    unchecked: BTreeSet<ChunkPos>,
+    /// Chunks fetched whole and not sent yet: the edits gathered meanwhile build on the
+    /// version in flight, so they wait for it.
+    whole_in_flight: BTreeSet<ChunkPos>,
     /// Still to check and send, nearest last (popped first).
     queue: Vec<ChunkPos>,
     queued: BTreeSet<ChunkPos>,
@@ -800,11 +807,14 @@ impl ChunkStream {
                 self.held.insert(p, in_flight.unwrap_or(h));
             }
         }
-        // Gathered edits survive only for chunks held in the version they were gathered for.
+        // Gathered edits survive only for chunks held in the version they were gathered for;
+        // a version this session did not track is checked before edits build on it.
         let held = &self.held;
         self.edits
             .retain(|p, _| before.get(p).is_some_and(|h| held.get(p) == Some(h)));
-        self.held.retain(|p, _| dist2(*p, center) <= keep);
+        self.unchecked.retain(|p| held.contains_key(p));
+        let untracked = held.iter().filter(|&(p, h)| before.get(p) != Some(h));
+        self.unchecked.extend(untracked.map(|(p, _)| *p));
         let r32 = i32::from(self.radius);
         let mut wanted = Vec::new();
         for dy in -r32..=r32 {
@@ -840,16 +850,18 @@ impl ChunkStream {
     }
 
     /// Notes the voxels a block changed: gathered as edits of held chunks, other chunks in
-    /// range queued whole (changed chunks go first).
+    /// range (and held ones not checked yet) queued whole (changed chunks go first).
     fn changed(&mut self, voxels: &[(VoxelPos, BlockId)]) {
         let Some(center) = self.center else { return };
         let r = i64::from(self.radius);
         for &(voxel, block) in voxels {
             let p = voxel.chunk();
-            if dist2(p, center) > r * r {
+            // Held chunks reach past the radius (by the hysteresis): they change there too.
+            let held = self.held.contains_key(&p);
+            if !held && dist2(p, center) > r * r {
                 continue;
             }
-            if !self.held.contains_key(&p) {
+            if !held || self.unchecked.contains(&p) {
                 self.push(p);
                 continue;
             }
@@ -867,16 +879,33 @@ impl ChunkStream {
         }
     }
 
-    /// A whole chunk goes out: edits gathered for it are in it.
+    /// The held version of `p` is the zone's current one: edits may build on it.
+    fn checked(&mut self, p: ChunkPos) {
+        self.unchecked.remove(&p);
+        self.whole_in_flight.remove(&p);
+    }
+
+    /// A whole chunk goes out: edits gathered for it are in it, and those gathered until it is
+    /// sent build on it.
     fn sending_whole(&mut self, p: ChunkPos) {
         self.edits.remove(&p);
         self.waiting_edits.retain(|e| e.pos != p);
+        self.unchecked.remove(&p);
+        self.whole_in_flight.insert(p);
+    }
+
+    /// The whole chunk fetched for `p` went out with its header: the client holds `version`.
+    fn sent_whole(&mut self, p: ChunkPos, version: Hash) {
+        self.held.insert(p, version);
+        self.sent_at.insert(p, self.height);
+        self.whole_in_flight.remove(&p);
     }
 
     /// After missed updates: anything may have changed, so check everything in range again
-    /// (unchanged chunks are skipped by their hash).
+    /// (unchanged chunks are skipped by their hash) before edits build on it.
     fn recheck(&mut self) {
         if let Some(center) = self.center {
+            self.unchecked.extend(self.held.keys().copied());
             let known = std::mem::take(&mut self.held).into_iter().collect();
             self.subscribe(center, self.radius, self.hysteresis, known);
         }
@@ -1372,8 +1401,7 @@ fn on_update(
         .extend(update.inventories.get(account).cloned());
     for c in ready {
         if certified && c.height.checked_add(1) == Some(header.height) {
-            chunks.held.insert(c.pos, chunk_hash(&c));
-            chunks.sent_at.insert(c.pos, header.height);
+            chunks.sent_whole(c.pos, chunk_hash(&c));
             send_event(&Event::Chunk(c))?;
         } else {
             chunks.push(c.pos);
@@ -1394,7 +1422,7 @@ fn on_update(
         .height
         .is_multiple_of(shared.config.edit_interval.max(1))
     {
-        flush_edits(shared, header.height, chunks);
+        flush_edits(header.height, chunks, |p| shared.backend.chunk(p));
     }
     // Every backend call counts against the budget, found or not, so a far-off subscription
     // cannot make a tick walk thousands of positions.
@@ -1404,6 +1432,7 @@ fn on_update(
             continue;
         };
         if chunks.held.get(&pos) == Some(&chunk_hash(&data)) {
+            chunks.checked(pos);
             continue;
         }
         chunks.sending_whole(pos);
@@ -1442,13 +1471,23 @@ fn claim_events(height: u64, claims: Vec<ClaimEntry>) -> Vec<Event> {
 
 /// Proves the gathered edits against the state after block `height` (the update just handled)
 /// and queues them for the next header. A chunk whose proof is for another state (the zone
-/// moved on meanwhile) goes whole instead.
-fn flush_edits(shared: &Shared, height: u64, chunks: &mut ChunkStream) {
-    for (pos, voxels) in std::mem::take(&mut chunks.edits) {
+/// moved on meanwhile) goes whole instead; edits of a chunk whose whole version is in flight
+/// wait for it.
+fn flush_edits(
+    height: u64,
+    chunks: &mut ChunkStream,
+    prove: impl Fn(ChunkPos) -> Option<ChunkData>,
+) {
+    let in_flight = &chunks.whole_in_flight;
+    let (later, now) = std::mem::take(&mut chunks.edits)
+        .into_iter()
+        .partition(|(pos, _)| in_flight.contains(pos));
+    chunks.edits = later;
+    for (pos, voxels) in now {
         let Some(base) = chunks.held.get(&pos).copied() else {
             continue;
         };
-        match shared.backend.chunk(pos) {
+        match prove(pos) {
             Some(data) if data.height == height => {
                 chunks.held.insert(pos, chunk_hash(&data));
                 chunks.sent_at.insert(pos, height);
@@ -1474,7 +1513,7 @@ pub fn chunk_of(pos: [i64; 3]) -> ChunkPos {
 
 #[cfg(test)]
 mod tests {
-    use super::{ChunkStream, IN_FLIGHT_BLOCKS};
+    use super::{ChunkData, ChunkStream, IN_FLIGHT_BLOCKS, flush_edits};
     use z3r0_voxel::ChunkPos;
 
     #[test]
@@ -1483,13 +1522,80 @@ mod tests {
         let p = ChunkPos::new(0, 0, 0);
         let mut s = ChunkStream::default();
         s.subscribe(center, 2, 1, vec![(p, [0u8; 32])]);
+        s.checked(p);
         // A block changes a voxel of a held chunk: gathered as an edit.
         s.changed(&[(z3r0_voxel::VoxelPos::new(1, 2, 3), 1)]);
         assert!(s.edits.contains_key(&p));
         // Then the session misses updates: their changes are not in the edit, so an edit built
-        // on it would not lead to the state's root. The chunk is checked again whole instead.
+        // on it would not lead to the state's root. The chunk is checked again whole instead,
+        // and so is it when a later block changes it before that check.
         s.recheck();
         assert!(s.edits.is_empty(), "{:?}", s.edits);
+        s.changed(&[(z3r0_voxel::VoxelPos::new(1, 2, 4), 1)]);
+        assert!(s.edits.is_empty(), "{:?}", s.edits);
+    }
+
+    #[test]
+    fn held_chunks_past_the_radius_still_gather_their_changes() {
+        // The client keeps chunks up to the radius plus the hysteresis. A change to one of
+        // them past the radius must still reach it, or the next edit (after the player walks
+        // back) builds on a version that lacks it.
+        let center = ChunkPos::new(0, 0, 0);
+        let p = ChunkPos::new(3, 0, 0);
+        let mut s = ChunkStream::default();
+        s.subscribe(center, 2, 1, vec![(p, [0u8; 32])]);
+        s.checked(p);
+        s.changed(&[(z3r0_voxel::VoxelPos::new(3 * 32 + 1, 2, 3), 1)]);
+        assert!(s.edits.contains_key(&p), "{:?}", s.edits);
+    }
+
+    #[test]
+    fn edits_wait_for_the_whole_version_in_flight() {
+        let center = ChunkPos::new(0, 0, 0);
+        let p = ChunkPos::new(0, 0, 0);
+        let (v0, v1) = ([0u8; 32], [1u8; 32]);
+        let mut s = ChunkStream::default();
+        s.subscribe(center, 2, 1, vec![(p, v0)]);
+        s.checked(p);
+        // Fetched whole (proven at a later state than the session's), not sent yet; a block
+        // changes it meanwhile.
+        s.height = 5;
+        s.sending_whole(p);
+        s.changed(&[(z3r0_voxel::VoxelPos::new(1, 2, 3), 1)]);
+        let proof = |height| {
+            move |pos| {
+                Some(ChunkData {
+                    height,
+                    pos,
+                    chunk: Vec::new(),
+                    proof: Vec::new(),
+                })
+            }
+        };
+        // An edit now would build on version 0 and lack what the whole version brings.
+        flush_edits(5, &mut s, proof(5));
+        assert!(s.waiting_edits.is_empty());
+        assert!(s.edits.contains_key(&p), "kept for the version in flight");
+        s.height = 7;
+        s.sent_whole(p, v1);
+        flush_edits(7, &mut s, proof(7));
+        assert_eq!(s.waiting_edits.len(), 1);
+        assert_eq!(s.waiting_edits[0].base, v1);
+    }
+
+    #[test]
+    fn a_version_the_client_names_is_checked_before_edits_build_on_it() {
+        // A client fails over to this node naming the version it holds. Blocks this node's
+        // session never saw may have changed that chunk since, so a change now cannot be sent
+        // as an edit of it (the edit would lack those blocks and miss the root): the chunk is
+        // checked whole first, ahead of the rest of the queue.
+        let center = ChunkPos::new(0, 0, 0);
+        let p = ChunkPos::new(0, 0, 0);
+        let mut s = ChunkStream::default();
+        s.subscribe(center, 2, 1, vec![(p, [7u8; 32])]);
+        s.changed(&[(z3r0_voxel::VoxelPos::new(1, 2, 3), 1)]);
+        assert!(s.edits.is_empty(), "{:?}", s.edits);
+        assert_eq!(s.pop(), Some(p));
     }
 
     #[test]

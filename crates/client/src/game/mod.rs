@@ -585,6 +585,20 @@ impl Game {
         self.edge.subscribe(center, self.subscription.radius).await
     }
 
+    /// The node sent an edit of a chunk this client no longer holds. Past the radius that is
+    /// a race with the last subscription; within it, subscribing again tells the node to send
+    /// the chunk whole.
+    fn unheld(&mut self, pos: ChunkPos) {
+        let Some(center) = self.subscription.center else {
+            return;
+        };
+        let r = i32::from(self.subscription.radius);
+        let d = (pos.x - center.x).pow(2) + (pos.y - center.y).pow(2) + (pos.z - center.z).pow(2);
+        if d <= r * r {
+            self.subscription.center = None;
+        }
+    }
+
     fn apply(&mut self, event: ClientEvent) {
         self.link.last_heard = std::time::Instant::now();
         match event {
@@ -595,6 +609,7 @@ impl Game {
                 chunk,
                 edited,
             } => self.apply_chunk(pos, height, &chunk, &edited),
+            ClientEvent::Unheld { pos } => self.unheld(pos),
             ClientEvent::BadChunk { pos, reason } => {
                 self.feedback.stats.bad_chunks += 1;
                 // The client dropped it: subscribing again tells the node, which resends it.
