@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use z3r0_sim::{Body, InputFrame, step_in_view};
+use z3r0_sim::{Body, InputFrame, Physics, step_in_view};
 use z3r0_voxel::{BlockId, VoxelPos, World};
 
 /// The authoritative state at one tick.
@@ -102,9 +102,15 @@ impl Predictor {
 
     /// The predicted body at `tick` (at or after the base), stepping from the authoritative
     /// state through the frames sent since. `world` shows the player's pending edits (oldest
-    /// first in `pending`); each counts from the tick it targets. `None` before any
-    /// authoritative state.
-    pub fn predict(&mut self, tick: u64, world: &World, pending: &[PendingEdit]) -> Option<Body> {
+    /// first in `pending`); each counts from the tick it targets. `physics`: the zone's
+    /// movement rules. `None` before any authoritative state.
+    pub fn predict(
+        &mut self,
+        tick: u64,
+        world: &World,
+        pending: &[PendingEdit],
+        physics: &Physics,
+    ) -> Option<Body> {
         let base = self.base?;
         // Far past the last authoritative state the guess is worthless (and costly).
         if tick < base.tick || tick - base.tick > MAX_HORIZON {
@@ -120,7 +126,7 @@ impl Predictor {
                     .find(|e| e.pos == p && e.tick > t)
                     .map_or_else(|| world.voxel(p), |e| Some(e.before))
             };
-            body = step_in_view(&voxel, &body, &frame).0;
+            body = step_in_view(&voxel, &body, &frame, physics, t).0;
         }
         // Remember the first prediction made for each tick: a later one has more information.
         self.predicted.entry(tick).or_insert(body);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use z3r0_client::{Authoritative, Predictor, TOLERANCE};
-use z3r0_sim::{Action, InputFrame, Sim, SimConfig, flags};
+use z3r0_sim::{Action, InputFrame, Physics, Sim, SimConfig, flags};
 use z3r0_voxel::World;
 
 /// Seeded loss.
@@ -122,7 +122,7 @@ fn run(ticks: u64, seed: u64, choose: impl Fn(u64) -> InputFrame) -> Outcome {
         let target = now + LEAD;
         let frame = *sent.entry(target).or_insert_with(|| choose(target));
         predictor.sent(target, frame);
-        predictor.predict(target, &world, &[]);
+        predictor.predict(target, &world, &[], &Physics::default());
         for t in target.saturating_sub(2)..=target {
             if let Some(&f) = sent.get(&t)
                 && !rng.lost(LOSS)
@@ -222,7 +222,7 @@ fn smoothing_eases_a_correction_out_instead_of_snapping() {
         frame: InputFrame::default(),
     });
     p.sent(2, InputFrame::default());
-    let predicted = p.predict(2, &world, &[]).unwrap();
+    let predicted = p.predict(2, &world, &[], &Physics::default()).unwrap();
     let mut moved = predicted;
     moved.pos[0] += 500;
     p.authoritative(Authoritative {
@@ -298,11 +298,13 @@ fn a_pending_dig_counts_from_the_tick_it_targets() {
         "the player fell into the hole"
     );
     for (&tick, authority) in &chain {
-        let with_timing = predictor.predict(tick, &world, &pending).unwrap();
+        let with_timing = predictor
+            .predict(tick, &world, &pending, &Physics::default())
+            .unwrap();
         assert_eq!(with_timing, *authority, "tick {tick}");
     }
     // Counting the dig from when it was shown predicts the fall too early.
-    let early = Predictor::predict(&mut predictor, 12, &world, &[]).unwrap();
+    let early = Predictor::predict(&mut predictor, 12, &world, &[], &Physics::default()).unwrap();
     assert_ne!(early, chain[&12]);
 }
 
@@ -320,13 +322,13 @@ fn a_prediction_made_before_its_ticks_frame_was_sent_does_not_count() {
         frame: InputFrame::default(),
     });
     // A frame drawn just after tick 2 began, before its input was sent: standing still.
-    let stale = p.predict(2, &world, &[]).unwrap();
+    let stale = p.predict(2, &world, &[], &Physics::default()).unwrap();
     let walk = InputFrame {
         forward: 127,
         ..InputFrame::default()
     };
     p.sent(2, walk);
-    let walked = p.predict(2, &world, &[]).unwrap();
+    let walked = p.predict(2, &world, &[], &Physics::default()).unwrap();
     assert_ne!(walked.pos, stale.pos, "the frame changes the prediction");
     p.authoritative(Authoritative {
         tick: 2,

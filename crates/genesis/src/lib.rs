@@ -19,10 +19,13 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use z3r0_chain::ChainId;
-use z3r0_sim::SimConfig;
+use z3r0_sim::{Movement, SimConfig};
 
 /// Fewest and most validators a zone committee may have.
 pub const MIN_VALIDATORS: usize = 1;
+/// A silent player is removed after this many seconds by default, and after a day at most.
+pub const DEFAULT_TIMEOUT_S: u64 = 30;
+pub const MAX_TIMEOUT_S: u64 = 24 * 60 * 60;
 pub const MAX_VALIDATORS: usize = 100;
 /// Allowed tick lengths.
 pub const TICK_MS: std::ops::RangeInclusive<u64> = 10..=1_000;
@@ -79,7 +82,11 @@ pub struct Genesis {
     pub chunks_y: [i32; 2],
     pub chunks_z: [i32; 2],
     pub claim_limit: u32,
-    pub timeout_ticks: u64,
+    /// Seconds without input before a player is removed.
+    pub timeout_s: u64,
+    /// How bodies move, in millimetres and seconds (the defaults where left out).
+    #[serde(default)]
+    pub movement: Movement,
     pub validators: Vec<ValidatorEntry>,
 }
 
@@ -90,7 +97,7 @@ impl Genesis {
     /// member is reached, not who it is, and moving one must not change identity.
     pub fn chain_id(&self) -> ChainId {
         let mut h = blake3::Hasher::new();
-        h.update(b"z3r0/genesis/v1");
+        h.update(b"z3r0/genesis/v2");
         h.update(&self.zone.to_be_bytes());
         h.update(&self.tick_ms.to_be_bytes());
         h.update(&self.genesis_ms.to_be_bytes());
@@ -102,7 +109,8 @@ impl Genesis {
             h.update(&bound.to_be_bytes());
         }
         h.update(&self.claim_limit.to_be_bytes());
-        h.update(&self.timeout_ticks.to_be_bytes());
+        h.update(&self.timeout_s.to_be_bytes());
+        h.update(&self.movement.canonical_bytes());
         // A validated genesis has hex keys; a key that is not is hashed as its text, apart.
         let mut keys: Vec<(bool, Vec<u8>)> = self
             .validators
@@ -135,7 +143,13 @@ impl Genesis {
             chunks_y: (self.chunks_y[0], self.chunks_y[1]),
             chunks_z: (self.chunks_z[0], self.chunks_z[1]),
             claim_limit: self.claim_limit,
-            timeout_ticks: self.timeout_ticks,
+            timeout_ticks: self
+                .timeout_s
+                .saturating_mul(1000)
+                .checked_div(self.tick_ms)
+                .unwrap_or(u64::MAX),
+            tick_ms: self.tick_ms,
+            movement: self.movement,
         }
     }
 
@@ -198,7 +212,13 @@ impl Genesis {
                 return Err(format!("{name} [{}, {}) is empty", r[0], r[1]));
             }
         }
-        // The rules' own limits: chunk bounds, zone size, timeout and claim limit.
+        if !(1..=MAX_TIMEOUT_S).contains(&self.timeout_s) {
+            return Err(format!(
+                "timeout_s {} is outside 1..={MAX_TIMEOUT_S}",
+                self.timeout_s
+            ));
+        }
+        // The rules' own limits: chunk bounds, zone size, claim limit, movement.
         self.sim_config().check().map_err(|e| e.to_string())
     }
 
@@ -383,7 +403,8 @@ pub fn generate(
         chunks_y: [defaults.chunks_y.0, defaults.chunks_y.1],
         chunks_z: [defaults.chunks_z.0, defaults.chunks_z.1],
         claim_limit: defaults.claim_limit,
-        timeout_ticks: defaults.timeout_ticks,
+        timeout_s: DEFAULT_TIMEOUT_S,
+        movement: Movement::default(),
         validators: keys
             .iter()
             .enumerate()

@@ -152,6 +152,8 @@ pub struct EdgeClient {
     pub chain: ChainId,
     pub zone: u32,
     pub tick_ms: u32,
+    /// The zone's movement rules per tick, as the node stated them (prediction only).
+    pub physics: z3r0_sim::Physics,
     pub genesis_ms: u64,
     /// The tick the node said inputs should target when the session began.
     pub start_tick: u64,
@@ -332,6 +334,7 @@ impl EdgeClient {
             tick_ms,
             genesis_ms,
             account,
+            movement,
         } = ServerControl::decode(&frame)?
         else {
             return Err(NetError::Protocol("expected welcome".into()));
@@ -348,6 +351,7 @@ impl EdgeClient {
             account,
             zone,
             tick_ms,
+            physics: z3r0_sim::Physics::new(&movement, u64::from(tick_ms)),
             genesis_ms,
             start_tick: tick,
             next_nonce,
@@ -435,6 +439,7 @@ impl EdgeClient {
         // One chain, one clock: the session's does not jump at a failover.
         self.genesis_ms = old.genesis_ms;
         self.tick_ms = old.tick_ms;
+        self.physics = old.physics;
         self.next_nonce = self.next_nonce.max(old.next_nonce);
         self.add_counters(old);
         Ok(())

@@ -16,7 +16,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 use crate::wire::{Reader, WireError, Writer};
 
 /// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 6;
+pub const VERSION: u16 = 7;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -77,7 +77,22 @@ pub enum ServerControl {
         /// The account this session plays as: the one that delegated to the authenticated key
         /// if it is a session key (as of the last finalized block), else that key itself.
         account: [u8; 32],
+        /// The zone's movement rules (its genesis's), for the client's prediction.
+        movement: z3r0_sim::Movement,
     },
+}
+
+/// Movement rules, each value checked: a client never predicts with rules that overflow.
+fn read_movement(r: &mut Reader<'_>) -> Result<z3r0_sim::Movement, WireError> {
+    let mut values = [0u32; z3r0_sim::units::MOVEMENT_VALUES];
+    for v in &mut values {
+        *v = r.u32()?;
+    }
+    let movement = z3r0_sim::Movement::from_values(values);
+    movement
+        .check()
+        .map_err(|_| WireError::Invalid("movement rules"))?;
+    Ok(movement)
 }
 
 fn write_pos(w: &mut Writer, p: ChunkPos) {
@@ -180,6 +195,7 @@ impl ServerControl {
                 tick_ms,
                 genesis_ms,
                 account,
+                movement,
             } => {
                 w.u8(2);
                 w.u64(*tick);
@@ -187,6 +203,9 @@ impl ServerControl {
                 w.u32(*tick_ms);
                 w.u64(*genesis_ms);
                 w.bytes(account);
+                for v in movement.values() {
+                    w.u32(v);
+                }
             }
         }
         w.buf
@@ -206,6 +225,7 @@ impl ServerControl {
                 tick_ms: r.u32()?,
                 genesis_ms: r.u64()?,
                 account: r.array()?,
+                movement: read_movement(&mut r)?,
             },
             tag => {
                 return Err(WireError::UnknownTag {
@@ -780,6 +800,10 @@ mod tests {
                 tick_ms: 50,
                 genesis_ms: 6,
                 account: [7; 32],
+                movement: z3r0_sim::Movement {
+                    jump_height_mm: 2_000,
+                    ..z3r0_sim::Movement::default()
+                },
             },
         ]
     }

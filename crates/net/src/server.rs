@@ -38,6 +38,8 @@ pub trait ZoneBackend: Send + Sync + 'static {
     fn chain(&self) -> z3r0_chain::ChainId;
     fn zone(&self) -> u32;
     fn tick_ms(&self) -> u32;
+    /// The zone's movement rules (its genesis's), which clients predict with.
+    fn movement(&self) -> z3r0_sim::Movement;
     fn genesis_ms(&self) -> u64;
     /// The tick inputs should target now.
     fn current_tick(&self) -> u64;
@@ -721,6 +723,7 @@ async fn authenticate(
         tick_ms: shared.backend.tick_ms(),
         genesis_ms: shared.backend.genesis_ms(),
         account,
+        movement: shared.backend.movement(),
     };
     write_frame(send, &welcome.encode())
         .await

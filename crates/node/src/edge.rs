@@ -39,6 +39,7 @@ pub struct NodeBackend {
     pub chain: z3r0_chain::ChainId,
     pub zone: u32,
     pub pacing: Pacing,
+    pub movement: z3r0_sim::Movement,
     pub validator: Mutex<Option<Arc<Validator<Sim>>>>,
     /// Chunks proven at one height, shared by the sessions that ask for them: encoding and
     /// proving a chunk holds the zone lock, and every session holding it wants it.
@@ -63,6 +64,9 @@ impl ZoneBackend for NodeBackend {
     }
     fn tick_ms(&self) -> u32 {
         u32::try_from(self.pacing.tick_ms).unwrap_or(u32::MAX)
+    }
+    fn movement(&self) -> z3r0_sim::Movement {
+        self.movement
     }
     fn genesis_ms(&self) -> u64 {
         self.pacing.genesis_ms

@@ -344,6 +344,7 @@ async fn node(
         chain: genesis.chain_id(),
         zone: genesis.zone,
         pacing,
+        movement: genesis.movement,
         validator: Mutex::new(None),
         proven: Mutex::default(),
     });

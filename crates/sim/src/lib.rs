@@ -13,6 +13,7 @@ mod machine;
 pub mod physics;
 pub mod receipts;
 mod rules;
+pub mod units;
 
 pub use action::{
     Action, InputFrame, PlayerKey, SESSION_NAMESPACE, flags, session_consent,
@@ -25,3 +26,4 @@ pub use rules::{
     MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, edit_check, limits as rules_limits,
     step_body, step_in_view, step_in_world,
 };
+pub use units::{Movement, Physics};

@@ -168,7 +168,7 @@ fn scenario() -> (Sim, usize) {
 
 /// The golden root of [`scenario`]. A change here is a consensus change: every node on every
 /// platform must compute this same value.
-const GOLDEN_ROOT: &str = "75b5950f1357fb181b8abcdb32bd0fde0d81cb12cace348fbc1c6b7357607f97";
+const GOLDEN_ROOT: &str = "393a82eef2d3c3e10464512a781879d48b9adf47e90cee12dfc1021c08125217";
 
 #[test]
 fn golden_scenario_root() {

@@ -821,7 +821,10 @@ impl Game {
             return self.player.predictor.base().map(|b| b.body);
         }
         let pending = self.edits.pending();
-        self.player.predictor.predict(tick, &self.world, &pending)
+        let physics = self.edge.physics;
+        self.player
+            .predictor
+            .predict(tick, &self.world, &pending, &physics)
     }
 }
 

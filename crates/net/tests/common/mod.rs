@@ -199,6 +199,9 @@ impl ZoneBackend for LocalZone {
     fn tick_ms(&self) -> u32 {
         TICK_MS as u32
     }
+    fn movement(&self) -> z3r0_sim::Movement {
+        self.state.lock().unwrap().sim.config().movement
+    }
     fn genesis_ms(&self) -> u64 {
         0
     }

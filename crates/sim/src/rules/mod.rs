@@ -5,6 +5,7 @@ use crate::components::{Body, Claim, Control, Inventory, Player, Session, body_s
 use crate::fixed::{TRIG_ONE, UNIT, cos, isqrt, sin};
 use crate::physics::{self, Aabb, EYE, Ray, STEP};
 use crate::receipts::{ReceiptLog, Refusal};
+use crate::units::{Movement, Physics};
 use commonware_codec::{Read as _, Write as _};
 use std::collections::BTreeMap;
 use z3r0_ecs::{Alive, Change, EntityId, Hash, state_root};
@@ -20,19 +21,9 @@ mod sessions;
 pub use edits::edit_check;
 pub use movement::{step_body, step_in_view, step_in_world};
 
-/// Movement and reach rules, per 50 ms tick, in fixed point.
+/// Reach rules in fixed point (movement is in the genesis: [`crate::units`]).
 pub mod limits {
     use crate::fixed::UNIT;
-    pub const WALK: i64 = 220; // 4.3 m/s
-    pub const SPRINT: i64 = 287; // 5.6 m/s
-    pub const CROUCH: i64 = 67; // 1.3 m/s
-    pub const SWIM: i64 = 100;
-    pub const GRAVITY: i64 = 82; // 32 m/s²
-    pub const WATER_GRAVITY: i64 = 20;
-    pub const MAX_FALL: i64 = 3_994; // 78 m/s
-    pub const MAX_SINK: i64 = 102;
-    pub const JUMP: i64 = 461; // 1.27 m apex
-    pub const SWIM_UP: i64 = 100;
     /// Reach: eye to the centre of the target voxel.
     pub const REACH: i64 = 6 * UNIT;
 }
@@ -206,6 +197,10 @@ pub enum SimError {
     TimeoutTicks(u64),
     #[error("claim_limit {0} is above {MAX_CLAIM_LIMIT}")]
     ClaimLimit(u32),
+    #[error("tick_ms {0} is outside 1..=1000")]
+    TickMs(u64),
+    #[error(transparent)]
+    Movement(#[from] crate::units::MovementError),
     #[error(transparent)]
     Ecs(#[from] z3r0_ecs::EcsError),
     #[error(transparent)]
@@ -235,6 +230,9 @@ pub struct SimConfig {
     pub claim_limit: u32,
     /// Ticks without input before a player is removed.
     pub timeout_ticks: u64,
+    /// The tick's length: the movement rules are per second, converted per tick.
+    pub tick_ms: u64,
+    pub movement: Movement,
 }
 
 impl Default for SimConfig {
@@ -247,6 +245,8 @@ impl Default for SimConfig {
             chunks_z: (-2, 2),
             claim_limit: 4,
             timeout_ticks: 600,
+            tick_ms: 50,
+            movement: Movement::default(),
         }
     }
 }
@@ -254,9 +254,9 @@ impl Default for SimConfig {
 /// Largest chunk coordinate a zone may span: voxel coordinates (×32) and body positions in
 /// fixed point (×32×1024) stay far inside `i32` and `i64`.
 pub const MAX_CHUNK_COORD: i32 = 1 << 20;
-/// Longest silence before a player is removed, in ticks (24 hours at 50 ms ticks; longer at
+/// Longest silence before a player is removed, in ticks (24 hours at 1 ms ticks; longer at
 /// slower ticks).
-pub const MAX_TIMEOUT_TICKS: u64 = 24 * 60 * 60 * 20;
+pub const MAX_TIMEOUT_TICKS: u64 = 24 * 60 * 60 * 1000;
 /// Most chunk columns one player may claim.
 pub const MAX_CLAIM_LIMIT: u32 = 4_096;
 
@@ -286,6 +286,10 @@ impl SimConfig {
         if self.claim_limit > MAX_CLAIM_LIMIT {
             return Err(SimError::ClaimLimit(self.claim_limit));
         }
+        if !crate::units::TICK_MS.contains(&self.tick_ms) {
+            return Err(SimError::TickMs(self.tick_ms));
+        }
+        self.movement.check()?;
         Ok(())
     }
 
@@ -336,6 +340,8 @@ pub struct Sim {
     root: Hash,
     /// Movement events of the current tick (reused buffer).
     events: Vec<(EntityId, Reason)>,
+    /// The movement rules per tick (from the config; never committed).
+    physics: Physics,
 }
 
 impl std::fmt::Debug for Sim {
@@ -419,6 +425,7 @@ impl Sim {
         ecs.add_hook::<Inventory>(inventory_hook)?;
         ecs.add_hook::<Claim>(claim_hook)?;
         let mut sim = Self {
+            physics: Physics::new(&config.movement, config.tick_ms),
             config,
             ecs,
             voxels,
@@ -436,6 +443,11 @@ impl Sim {
 
     pub fn config(&self) -> &SimConfig {
         &self.config
+    }
+
+    /// The movement rules per tick, as clients must predict them.
+    pub fn physics(&self) -> &Physics {
+        &self.physics
     }
 
     /// The last executed tick (0 at genesis).

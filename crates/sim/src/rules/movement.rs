@@ -36,6 +36,8 @@ impl Sim {
             voxels,
             ecs,
             events,
+            physics,
+            tick,
             ..
         } = self;
         events.clear();
@@ -43,8 +45,9 @@ impl Sim {
             // At most one event per body: reserving up front keeps steady-state ticks free of
             // allocations.
             events.reserve(bodies.len());
+            let (physics, tick) = (&*physics, *tick);
             bodies.join_mut_each(controls, |e, mut body, control| {
-                let (next, event) = step_in_world(voxels, &body, &control.frame);
+                let (next, event) = step_in_world(voxels, &body, &control.frame, physics, tick);
                 if next != *body {
                     *body = next;
                 }
@@ -91,8 +94,10 @@ pub fn step_in_world(
     voxels: &z3r0_voxel::World,
     body: &Body,
     frame: &InputFrame,
+    physics: &Physics,
+    tick: u64,
 ) -> (Body, Option<Reason>) {
-    step_in_view(&|p| voxels.voxel(p), body, frame)
+    step_in_view(&|p| voxels.voxel(p), body, frame, physics, tick)
 }
 
 /// [`step_in_world`] against any view of the voxels (`None`: not loaded, so solid). A client
@@ -101,21 +106,27 @@ pub fn step_in_view(
     voxel: &impl Fn(VoxelPos) -> Option<BlockId>,
     body: &Body,
     frame: &InputFrame,
+    physics: &Physics,
+    tick: u64,
 ) -> (Body, Option<Reason>) {
     let solid = |p: VoxelPos| voxel(p).is_none_or(|b| block_info(b).solid);
     let water = |p: VoxelPos| voxel(p) == Some(blocks::WATER);
-    step_body(&solid, &water, body, frame)
+    step_body(&solid, &water, body, frame, physics, tick)
 }
 
-/// One tick of one body: controls → velocity, gravity, swept movement with step-up. Returns the
-/// new body and an event the player is told about (a refused jump, a wall).
+/// One tick (number `tick`) of one body: controls → velocity, gravity, swept movement with
+/// step-up, in the rules' real units (see [`crate::units`]). Returns the new body and an event
+/// the player is told about (a refused jump, a wall).
 pub fn step_body(
     solid: &impl Fn(VoxelPos) -> bool,
     water: &impl Fn(VoxelPos) -> bool,
     body: &Body,
     frame: &InputFrame,
+    physics: &Physics,
+    tick: u64,
 ) -> (Body, Option<Reason>) {
     use body_state::*;
+    let p = physics;
     let mut b = *body;
     let mut event = None;
     let on_ground = b.state & ON_GROUND != 0;
@@ -124,13 +135,13 @@ pub fn step_body(
 
     // Intent → horizontal velocity, capped by the rules whatever the frame says.
     let speed = if in_water {
-        limits::SWIM
+        p.swim
     } else if frame.flags & flags::CROUCH != 0 {
-        limits::CROUCH
+        p.crouch
     } else if frame.flags & flags::SPRINT != 0 {
-        limits::SPRINT
+        p.sprint
     } else {
-        limits::WALK
+        p.walk
     };
     let (fwd, strafe) = (i64::from(frame.forward), i64::from(frame.strafe));
     let (s, c) = (sin(frame.yaw), cos(frame.yaw));
@@ -139,50 +150,53 @@ pub fn step_body(
         (fwd * s + strafe * c) * speed / (127 * TRIG_ONE),
         (fwd * c - strafe * s) * speed / (127 * TRIG_ONE),
     ];
+    // In the air, velocity turns towards the intent at the air acceleration.
+    let air = p.per_tick(p.air_accel, tick);
     for (i, axis) in [0usize, 2].into_iter().enumerate() {
         b.vel[axis] = if on_ground || in_water {
             want[i]
         } else {
-            // Some air control, without gaining speed.
-            b.vel[axis] + (want[i] - b.vel[axis]) / 8
+            b.vel[axis] + (want[i] - b.vel[axis]).clamp(-air, air)
         };
     }
     let horizontal = isqrt(b.vel[0] * b.vel[0] + b.vel[2] * b.vel[2]);
-    if horizontal > limits::SPRINT {
-        b.vel[0] = b.vel[0] * limits::SPRINT / horizontal;
-        b.vel[2] = b.vel[2] * limits::SPRINT / horizontal;
+    if horizontal > p.sprint {
+        b.vel[0] = b.vel[0] * p.sprint / horizontal;
+        b.vel[2] = b.vel[2] * p.sprint / horizontal;
     }
 
-    // Vertical: jump from the ground, swim up in water, otherwise gravity.
+    // Vertical: jump from the ground, swim up in water, otherwise gravity. The body moves by
+    // the mean of its velocity before and after the tick.
     let rising_edge = jump && b.state & JUMP_HELD == 0;
-    if jump && on_ground {
-        b.vel[1] = limits::JUMP;
+    let (v0, g, cap) = if jump && on_ground {
+        (p.jump, p.gravity, p.max_fall)
     } else if jump && in_water {
-        b.vel[1] = limits::SWIM_UP;
+        (p.swim_up, 0, p.max_sink)
     } else {
         if rising_edge {
             event = Some(Reason::NotOnGround);
         }
-        let (g, cap) = if in_water {
-            (limits::WATER_GRAVITY, limits::MAX_SINK)
+        if in_water {
+            (b.vel[1], p.water_gravity, p.max_sink)
         } else {
-            (limits::GRAVITY, limits::MAX_FALL)
-        };
-        b.vel[1] = (b.vel[1] - g).max(-cap);
-    }
+            (b.vel[1], p.gravity, p.max_fall)
+        }
+    };
+    b.vel[1] = (v0 - p.per_tick(g, tick)).max(-cap);
+    let dy_want = p.displacement(v0, b.vel[1], tick);
 
     // Sweep: y, then x, then z; stepping up ledges up to STEP when walking on the ground.
     let mut bx = Aabb::player(b.pos);
-    let dy = physics::sweep(solid, &bx, 1, b.vel[1]);
+    let dy = physics::sweep(solid, &bx, 1, dy_want);
     bx = bx.shifted(1, dy);
-    let landed = b.vel[1] < 0 && dy != b.vel[1];
-    if dy != b.vel[1] {
+    let landed = dy_want < 0 && dy != dy_want;
+    if dy != dy_want {
         b.vel[1] = 0;
     }
     let grounded = landed || (b.vel[1] <= 0 && physics::sweep(solid, &bx, 1, -1) == 0);
     let mut blocked = false;
     for axis in [0usize, 2] {
-        let want = b.vel[axis];
+        let want = p.per_tick(b.vel[axis], tick);
         let d = physics::sweep(solid, &bx, axis, want);
         if d == want {
             bx = bx.shifted(axis, d);
