@@ -166,18 +166,15 @@ impl Pacing {
     /// parent was notarized just before the ask), so a slow clock costs the chain half a tick,
     /// not its skew. A half, not nothing: after a block that came early (from a fast clock),
     /// the next leader's close comes back halfway to its clock, so the chain's rhythm does not
-    /// keep the lead. While the parent's state is not at hand (`parent_ready`: it is neither
-    /// final nor executed ahead), not before the clock's current tick ends either: the parent
-    /// is usually final by then, and building on it then needs no fork of the state.
-    pub fn close_at(&self, tick: u64, requested: SystemTime, parent_ready: bool) -> SystemTime {
+    /// keep the lead. A chain behind the clock closes at once, whether or not the parent is
+    /// final yet (it is executed ahead on the tip, which costs one block's execution): waiting
+    /// for the clock's tick to end would keep it behind, and at 16 ms ticks, where a block's
+    /// round often takes longer than a tick, it halved the blocks per second.
+    pub fn close_at(&self, tick: u64, requested: SystemTime) -> SystemTime {
         let after = |ms: u64| requested.checked_add(Duration::from_millis(ms));
         let by_clock = self.start_of(tick.saturating_add(1));
         let by_rhythm = after(self.tick_ms.saturating_mul(3) / 2).unwrap_or(by_clock);
-        let soonest = match parent_ready {
-            true => requested,
-            false => self.start_of(self.tick_at(requested).saturating_add(1)),
-        };
-        by_clock.max(soonest).min(by_rhythm)
+        by_clock.max(requested).min(by_rhythm)
     }
 }
 
@@ -347,15 +344,19 @@ where
         let tick = self.pacing.next_tick(parent_tick, requested);
         if self.pacing.tick_ms > 0 {
             // The block for `tick` closes when the tick ends.
-            let parent_digest = commonware_cryptography::Digestible::digest(parent.inner()).0;
-            let parent_ready = lock(&self.zone).executor.summary(&parent_digest).is_some();
-            clock
-                .sleep_until(self.pacing.close_at(tick, requested, parent_ready))
-                .await;
+            let close = self.pacing.close_at(tick, requested);
+            debug!(
+                tick,
+                clock_tick = self.pacing.tick_at(requested),
+                close = Pacing::millis(close),
+                "closing"
+            );
+            clock.sleep_until(close).await;
         }
         // The parent was only notarized when asked; by the end of the tick it is usually
         // final, and then needs no execution ahead of finality.
         let parent_summary = self.executed(parent, &mut ancestry).await?;
+        debug!(at = Pacing::millis(clock.current()), "parent executed");
         let mut zone = lock(&self.zone);
         let candidates = zone.mempool.propose(tick, MAX_BLOCK_ACTIONS);
         let actions = zone.executor.select_actions(&parent_summary, candidates);
@@ -672,23 +673,21 @@ mod tests {
         // asked, not when its own clock says.
         let behind = now - Duration::from_millis(200);
         assert_eq!(
-            pacing.close_at(101, behind, false),
+            pacing.close_at(101, behind),
             behind + Duration::from_millis(75)
         );
-        // A leader asked late (the chain behind the clock) waits for its clock's tick to end
-        // while its parent is not final, and closes at once when it is (after a view that
-        // timed out, say).
+        // A leader asked late (the chain behind the clock, after a slow round or a view that
+        // timed out) closes at once.
         let late = pacing.start_of(110) + Duration::from_millis(10);
-        assert_eq!(pacing.close_at(101, late, false), pacing.start_of(111));
-        assert_eq!(pacing.close_at(101, late, true), late);
+        assert_eq!(pacing.close_at(101, late), late);
         // After a block that came 45 ms early (from a fast clock), the next one comes 20 ms
         // early: the chain's rhythm returns to the clock instead of keeping the lead.
         let early = pacing.start_of(101) + Duration::from_millis(5);
         assert_eq!(
-            pacing.close_at(102, early, false),
+            pacing.close_at(102, early),
             pacing.start_of(103) - Duration::from_millis(20)
         );
-        assert_eq!(pacing.close_at(101, now, false), pacing.start_of(102));
+        assert_eq!(pacing.close_at(101, now), pacing.start_of(102));
         // A verifier whose clock is 200 ms behind takes an honest proposal at once.
         assert_eq!(pacing.admit(101, 100, behind), Ok(None));
         // One whose clock is 200 ms ahead takes an early proposal (from a leader 200 ms

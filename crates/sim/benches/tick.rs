@@ -1,4 +1,6 @@
-//! One game tick at scale: 1,000 players moving and 200 voxel edits, commitment included.
+//! One game tick at scale: 1,000 players moving and 200 voxel edits, commitment included; and
+//! a fork of the default zone (what executing ahead of finality costs when its tip is stale),
+//! beside generating that zone (what a fork used to cost on top).
 //!
 //! Run: `cargo bench -p z3r0-sim`.
 #![allow(clippy::unwrap_used, missing_debug_implementations)]
@@ -196,5 +198,16 @@ fn bench_tick(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_tick);
+fn bench_fork(c: &mut Criterion) {
+    use z3r0_chain::Snapshot as _;
+    let sim = zone();
+    c.bench_function("fork_default_zone", |b| {
+        b.iter(|| black_box(sim.fork().unwrap()))
+    });
+    c.bench_function("genesis_default_zone", |b| {
+        b.iter(|| black_box(Sim::genesis(SimConfig::default()).unwrap()))
+    });
+}
+
+criterion_group!(benches, bench_tick, bench_fork);
 criterion_main!(benches);
