@@ -322,6 +322,7 @@ async fn hello_then_garbage(
     let hello = ClientControl::Hello {
         version: z3r0_net::VERSION,
         player: [7; 32],
+        snapshot_hz: 0,
     };
     write_frame(&mut send, &hello.encode()).await?;
     write_frame(&mut send, &noise.bytes(80)).await?;

@@ -42,7 +42,13 @@ pub struct ClientConfig {
     /// Other members' edges to move the session to when `server` stalls or dies, tried in
     /// order.
     pub fallbacks: Vec<SocketAddr>,
+    /// Snapshots a second to ask for (0: one every tick); remote players are interpolated
+    /// between them, whatever the chain's tick rate.
+    pub snapshot_hz: u16,
 }
+
+/// Snapshots a second a client asks for unless told otherwise.
+pub const DEFAULT_SNAPSHOT_HZ: u16 = 30;
 
 impl ClientConfig {
     pub fn new(server: SocketAddr, chain: ChainId, validators: Vec<PublicKey>) -> Self {
@@ -55,6 +61,7 @@ impl ClientConfig {
             zone: None,
             connect_timeout: Duration::from_secs(5),
             fallbacks: Vec::new(),
+            snapshot_hz: DEFAULT_SNAPSHOT_HZ,
         }
     }
 }
@@ -278,6 +285,7 @@ impl EdgeClient {
             &ClientControl::Hello {
                 version: VERSION,
                 player,
+                snapshot_hz: config.snapshot_hz,
             }
             .encode(),
         )

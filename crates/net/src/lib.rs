@@ -34,7 +34,7 @@ pub use server::{
     CLIENT_DATAGRAMS_PER_TICK, Edge, EdgeConfig, EdgeFeed, EdgeStats, TickUpdate, ZoneBackend,
     chunk_of, serve, serve_on, server_config,
 };
-pub use snapshot::{EntityState, OwnState, Snapshot};
+pub use snapshot::{EntityState, OwnState, Snapshot, SnapshotPace};
 pub use wire::WireError;
 pub use zone::{
     FeedBuilder, RECEIPT_PROOF_BLOCKS, account_inventory, all_claim_entries, chunk_data,

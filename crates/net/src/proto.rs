@@ -46,6 +46,9 @@ pub enum ClientControl {
     Hello {
         version: u16,
         player: [u8; 32],
+        /// Snapshots a second the client wants (0: one every tick). The node sends at most
+        /// one a tick, so a faster chain sends fewer than it ticks.
+        snapshot_hz: u16,
     },
     Auth {
         signature: [u8; 64],
@@ -109,10 +112,15 @@ impl ClientControl {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         match self {
-            Self::Hello { version, player } => {
+            Self::Hello {
+                version,
+                player,
+                snapshot_hz,
+            } => {
                 w.u8(1);
                 w.u16(*version);
                 w.bytes(player);
+                w.u16(*snapshot_hz);
             }
             Self::Auth { signature } => {
                 w.u8(2);
@@ -142,6 +150,12 @@ impl ClientControl {
             1 => Self::Hello {
                 version: r.u16()?,
                 player: r.array()?,
+                // Absent before version 7: such a client is then refused for its version,
+                // with that reason, rather than as malformed.
+                snapshot_hz: match r.remaining() {
+                    0 => 0,
+                    _ => r.u16()?,
+                },
             },
             2 => Self::Auth {
                 signature: r.array()?,
@@ -777,6 +791,7 @@ mod tests {
             ClientControl::Hello {
                 version: VERSION,
                 player: [7; 32],
+                snapshot_hz: 30,
             },
             ClientControl::Auth { signature: [8; 64] },
             ClientControl::Subscribe {

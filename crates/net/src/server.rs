@@ -182,6 +182,14 @@ impl EdgeConfig {
                 .datagrams_per_sec
                 .max(u32::try_from(per_sec).unwrap_or(u32::MAX));
         }
+        // What `new` sets for 50 ms ticks, kept in time: a header a second, every entity
+        // refreshed and edits gathered each half second, 160 chunks a second.
+        let ticks = |ms: u64| ms.div_ceil(tick_ms.max(1)).max(1);
+        config.header_interval = ticks(1_000);
+        config.refresh_ticks = ticks(500);
+        config.edit_interval = ticks(500);
+        config.chunks_per_tick =
+            usize::try_from((160 * tick_ms).div_ceil(1_000).max(1)).unwrap_or(usize::MAX);
         config
     }
 
@@ -666,17 +674,28 @@ impl Bucket {
     }
 }
 
+/// Who logged in, and what they asked for.
+struct Login {
+    player: PublicKey,
+    /// The account it plays as (itself, or the account a session key acts for).
+    account: [u8; 32],
+    snapshot_hz: u16,
+}
+
 async fn authenticate(
     shared: &Shared,
     send: &mut quinn::SendStream,
     recv: &mut quinn::RecvStream,
-) -> Result<(PublicKey, [u8; 32]), SessionEnd> {
+) -> Result<Login, SessionEnd> {
     let hello = read_frame(recv)
         .await
         .map_err(malformed)?
         .ok_or_else(|| malformed("control stream ended before hello"))?;
-    let ClientControl::Hello { version, player } =
-        ClientControl::decode(&hello).map_err(malformed)?
+    let ClientControl::Hello {
+        version,
+        player,
+        snapshot_hz,
+    } = ClientControl::decode(&hello).map_err(malformed)?
     else {
         return Err(malformed("expected hello"));
     };
@@ -728,7 +747,11 @@ async fn authenticate(
     write_frame(send, &welcome.encode())
         .await
         .map_err(malformed)?;
-    Ok((key, account))
+    Ok(Login {
+        player: key,
+        account,
+        snapshot_hz,
+    })
 }
 
 /// Which chunks to stream and which were sent.
@@ -924,7 +947,12 @@ async fn run_session(
     conn: &quinn::Connection,
     session: u64,
 ) -> SessionResult {
-    let (_control_send, control_recv, player, account) = accept_session(shared, conn).await?;
+    let (_control_send, control_recv, login) = accept_session(shared, conn).await?;
+    let Login {
+        player,
+        account,
+        snapshot_hz,
+    } = login;
     let player_bytes: [u8; 32] = player
         .encode()
         .as_ref()
@@ -941,6 +969,8 @@ async fn run_session(
         shared.config.refresh_ticks,
         crate::proto::MAX_DATAGRAM,
     );
+    let mut pace =
+        crate::snapshot::SnapshotPace::new(snapshot_hz, u64::from(shared.backend.tick_ms()));
     let mut datagram_budget = Bucket::new(shared.config.datagrams_per_sec);
     let mut control_budget = Bucket::new(shared.config.control_per_sec);
     let mut chunks = ChunkStream::default();
@@ -1015,6 +1045,7 @@ async fn run_session(
                     player: &player_bytes,
                     account: &account,
                     snapshots: &mut snapshots,
+                    pace: &mut pace,
                     chunks: &mut chunks,
                     last_header_sent: &mut last_header_sent,
                 };
@@ -1046,18 +1077,17 @@ async fn run_session(
 async fn accept_session(
     shared: &Arc<Shared>,
     conn: &quinn::Connection,
-) -> Result<(quinn::SendStream, quinn::RecvStream, PublicKey, [u8; 32]), SessionEnd> {
-    let (send, recv, (player, account)) = tokio::time::timeout(shared.config.auth_timeout, async {
+) -> Result<(quinn::SendStream, quinn::RecvStream, Login), SessionEnd> {
+    tokio::time::timeout(shared.config.auth_timeout, async {
         let (mut send, mut recv) = conn
             .accept_bi()
             .await
             .map_err(|e| SessionEnd::Closed(e.to_string()))?;
-        let player = authenticate(shared, &mut send, &mut recv).await?;
-        Ok::<_, SessionEnd>((send, recv, player))
+        let login = authenticate(shared, &mut send, &mut recv).await?;
+        Ok::<_, SessionEnd>((send, recv, login))
     })
     .await
-    .map_err(|_| SessionEnd::Auth("authentication timed out".to_string()))??;
-    Ok((send, recv, player, account))
+    .map_err(|_| SessionEnd::Auth("authentication timed out".to_string()))?
 }
 
 /// The session's events, through a bounded queue to one writer task: a client that stops
@@ -1277,6 +1307,7 @@ struct SessionView<'a> {
     /// The account it plays (its body, inventory and movement outcomes).
     account: &'a [u8; 32],
     snapshots: &'a mut SnapshotWriter,
+    pace: &'a mut crate::snapshot::SnapshotPace,
     chunks: &'a mut ChunkStream,
     last_header_sent: &'a mut u64,
 }
@@ -1294,22 +1325,14 @@ fn on_update(
         player,
         account,
         snapshots,
+        pace,
         chunks,
         last_header_sent,
     } = view;
     let header = &update.header;
     chunks.height = header.height;
-    // The body is the account's; outcomes are the signer's (its nonces).
-    let own = update.entities.iter().find(|e| &e.player == account);
-    let (bytes, _) = snapshots.build(header.tick, own, &update.entities);
-    let sent = bytes.len() as u64;
-    // A full send buffer drops the oldest datagram: that is the intent.
-    match conn.send_datagram(bytes.into()) {
-        Ok(()) => {
-            shared.stats.datagrams_out.fetch_add(1, Ordering::Relaxed);
-            shared.stats.bytes_out.fetch_add(sent, Ordering::Relaxed);
-        }
-        Err(e) => debug!(%e, "snapshot not sent"),
+    if pace.due(header.tick) {
+        send_snapshot(shared, conn, update, account, snapshots);
     }
 
     // Chunks proven after the parent of this block match this header; later ones wait.
@@ -1442,6 +1465,28 @@ fn on_update(
         chunks.waiting.push(data);
     }
     Ok(())
+}
+
+/// The snapshot of `update`'s tick for the session playing `account`, as one datagram.
+fn send_snapshot(
+    shared: &Shared,
+    conn: &quinn::Connection,
+    update: &TickUpdate,
+    account: &[u8; 32],
+    snapshots: &mut SnapshotWriter,
+) {
+    // The body is the account's; outcomes are the signer's (its nonces).
+    let own = update.entities.iter().find(|e| &e.player == account);
+    let (bytes, _) = snapshots.build(update.header.tick, own, &update.entities);
+    let sent = bytes.len() as u64;
+    // A full send buffer drops the oldest datagram: that is the intent.
+    match conn.send_datagram(bytes.into()) {
+        Ok(()) => {
+            shared.stats.datagrams_out.fetch_add(1, Ordering::Relaxed);
+            shared.stats.bytes_out.fetch_add(sent, Ordering::Relaxed);
+        }
+        Err(e) => debug!(%e, "snapshot not sent"),
+    }
 }
 
 /// `claims` proven at `height` as events that fit a frame.

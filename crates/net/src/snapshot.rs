@@ -323,6 +323,43 @@ impl SnapshotDelta {
     }
 }
 
+/// Server side, one per session: which ticks' snapshots go out, at the rate the client asked
+/// for and at most one a tick, so a 60 Hz chain sends a 30 Hz client every other one.
+#[derive(Debug, Clone)]
+pub struct SnapshotPace {
+    /// Microseconds between snapshots (0: every tick).
+    every_us: u64,
+    tick_us: u64,
+    next_due_us: u64,
+}
+
+impl SnapshotPace {
+    /// `hz` snapshots a second (0: every tick) on a chain of `tick_ms` ticks.
+    pub fn new(hz: u16, tick_ms: u64) -> Self {
+        Self {
+            every_us: 1_000_000u64.checked_div(u64::from(hz)).unwrap_or(0),
+            tick_us: tick_ms.saturating_mul(1000),
+            next_due_us: 0,
+        }
+    }
+
+    /// Whether the snapshot of `tick` goes out. The rhythm is kept (no drift from rounding
+    /// to ticks), but a gap (blocks that did not come) is not made up with a burst.
+    pub fn due(&mut self, tick: u64) -> bool {
+        let at = tick.saturating_mul(self.tick_us);
+        if at < self.next_due_us {
+            return false;
+        }
+        let next = self.next_due_us.saturating_add(self.every_us);
+        self.next_due_us = if next <= at {
+            at.saturating_add(self.every_us)
+        } else {
+            next
+        };
+        true
+    }
+}
+
 /// Server side, one per session: picks, encodes and remembers snapshots.
 #[derive(Debug)]
 pub struct SnapshotWriter {
@@ -535,6 +572,40 @@ impl SnapshotReader {
             self.history.pop_front();
         }
         Ok(Received::Apply(snapshot))
+    }
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::SnapshotPace;
+
+    fn sent(hz: u16, tick_ms: u64, ticks: std::ops::Range<u64>) -> usize {
+        let mut pace = SnapshotPace::new(hz, tick_ms);
+        ticks.filter(|&t| pace.due(t)).count()
+    }
+
+    #[test]
+    fn a_client_gets_the_rate_it_asked_for_at_most_one_a_tick() {
+        // 30 Hz from a 62.5 Hz chain: 30 in a second of ticks, within one.
+        let n = sent(30, 16, 1_000..1_063);
+        assert!((29..=31).contains(&n), "{n}");
+        // 30 Hz from a 20 Hz chain: every tick.
+        assert_eq!(sent(30, 50, 1_000..1_020), 20);
+        // 0: every tick.
+        assert_eq!(sent(0, 16, 0..100), 100);
+        // 20 Hz from a 40 Hz chain: every other tick.
+        assert_eq!(sent(20, 25, 1_000..1_040), 20);
+    }
+
+    #[test]
+    fn a_gap_in_blocks_is_not_made_up_with_a_burst() {
+        let mut pace = SnapshotPace::new(20, 16);
+        assert!(pace.due(100));
+        // Ten seconds without blocks, then blocks again: the first is due, the next not.
+        assert!(pace.due(725));
+        assert!(!pace.due(726));
+        assert!(!pace.due(727));
+        assert!(pace.due(729));
     }
 }
 

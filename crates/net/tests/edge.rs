@@ -525,14 +525,28 @@ async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
     let hello = ClientControl::Hello {
         version: 99,
         player,
+        snapshot_hz: 30,
     };
     write_frame(&mut send, &hello.encode()).await.unwrap();
+    assert_eq!(closed_code(&conn).await, u64::from(z3r0_net::close::AUTH));
+
+    // A client of version 6 (its hello has no snapshot rate) is refused for its version too.
+    let (conn, mut send, _recv) = raw_session(&zone, &edge).await;
+    let mut old = ClientControl::Hello {
+        version: 6,
+        player,
+        snapshot_hz: 0,
+    }
+    .encode();
+    old.truncate(old.len() - 2);
+    write_frame(&mut send, &old).await.unwrap();
     assert_eq!(closed_code(&conn).await, u64::from(z3r0_net::close::AUTH));
 
     let (conn, mut send, mut recv) = raw_session(&zone, &edge).await;
     let hello = ClientControl::Hello {
         version: z3r0_net::VERSION,
         player,
+        snapshot_hz: 30,
     };
     write_frame(&mut send, &hello.encode()).await.unwrap();
     let challenge = read_frame(&mut recv).await.unwrap().unwrap();
@@ -743,5 +757,58 @@ async fn inventories_are_shown_only_when_proven() {
     .await;
     assert!(reason.contains("has not delegated"), "{reason}");
     stranger.close();
+    edge.shutdown().await;
+}
+
+/// Snapshots in `window` after the first one, by the tick span they cover.
+async fn snapshots_over(client: &mut EdgeClient, window: Duration) -> (usize, u64) {
+    let first = wait_for(client, |e| match e {
+        ClientEvent::Snapshot(s) => Some(s.tick),
+        _ => None,
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + window;
+    let (mut count, mut last) = (0, first);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Ok(ClientEvent::Snapshot(s))) =
+            tokio::time::timeout(Duration::from_millis(20), client.next_event()).await
+        {
+            count += 1;
+            last = s.tick;
+        }
+    }
+    (count, last - first)
+}
+
+/// The node sends snapshots at the rate each client asks for, one a tick at most: remote
+/// players are interpolated between them, so a faster chain need not cost a client more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_come_at_the_rate_the_client_asked_for() {
+    let zone = LocalZone::new(21);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let mut config = client_config(&zone, &edge);
+    config.snapshot_hz = 5;
+    let mut slow = EdgeClient::connect(&config, PrivateKey::from_seed(210))
+        .await
+        .unwrap();
+    let mut every = EdgeClient::connect(&client_config(&zone, &edge), PrivateKey::from_seed(211))
+        .await
+        .unwrap();
+    let window = Duration::from_secs(2);
+    let ((slow_n, slow_ticks), (every_n, every_ticks)) = tokio::join!(
+        snapshots_over(&mut slow, window),
+        snapshots_over(&mut every, window)
+    );
+    // 50 ms ticks: at 5 Hz one snapshot in four ticks; the default (30 Hz) gets every tick.
+    let per_snapshot = |ticks: u64, n: usize| ticks as f64 / n.max(1) as f64;
+    assert!(
+        (3.0..=5.0).contains(&per_snapshot(slow_ticks, slow_n)),
+        "5 Hz: {slow_n} snapshots over {slow_ticks} ticks"
+    );
+    assert!(
+        per_snapshot(every_ticks, every_n) <= 1.5,
+        "30 Hz: {every_n} snapshots over {every_ticks} ticks"
+    );
     edge.shutdown().await;
 }
