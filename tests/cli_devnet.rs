@@ -424,3 +424,53 @@ fn a_second_devnet_run_resumes_the_chain() {
         tip(&dir)
     );
 }
+
+/// The same bots, honest and cheating, at 20, 40 and 60 Hz: the rules are in real units and
+/// the edge's budgets in time, so no honest input is refused as a second one for its tick, no
+/// cheat is accepted, and the validators agree, at every rate.
+#[test]
+fn bots_play_at_20_40_and_60_hz() {
+    for tick_ms in ["50", "25", "16"] {
+        let mut devnet = Devnet::start(
+            &format!("rate{tick_ms}"),
+            &[
+                "--bots",
+                "8",
+                "--cheaters",
+                "2",
+                "--duration",
+                "8s",
+                "--tick-ms",
+                tick_ms,
+                "--dashboard",
+                "127.0.0.1:0",
+            ],
+        );
+        let summary = devnet.wait_line("cheat actions:", Duration::from_secs(240));
+        let status = devnet.child.wait().unwrap();
+        assert!(status.success(), "{tick_ms} ms: devnet failed: {status}");
+        let report: Value = serde_json::from_str(
+            &std::fs::read_to_string(devnet.dir.join("report.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["state_roots_agree"], true, "{tick_ms} ms: {report:#}");
+        assert_eq!(
+            report["cheat_actions_accepted"], 0,
+            "{tick_ms} ms: {summary}"
+        );
+        let reasons = report["actions_rejected"].as_object().unwrap();
+        assert!(
+            !reasons.contains_key("this tick already has an input"),
+            "{tick_ms} ms: an honest input was refused as a second one: {reasons:?}"
+        );
+        // The cheaters did cheat, and were refused: the run tested something.
+        assert!(
+            reasons.keys().any(|r| r.contains("beyond a full stick")),
+            "{tick_ms} ms: {reasons:?}"
+        );
+        assert!(
+            report["actions_applied"].as_u64().unwrap() > 100,
+            "{tick_ms} ms: {report:#}"
+        );
+    }
+}
