@@ -449,11 +449,13 @@ fn bots_play_at_20_40_and_60_hz() {
         let summary = devnet.wait_line("cheat actions:", Duration::from_secs(240));
         let status = devnet.child.wait().unwrap();
         assert!(status.success(), "{tick_ms} ms: devnet failed: {status}");
-        let report: Value = serde_json::from_str(
-            &std::fs::read_to_string(devnet.dir.join("report.json")).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(report["state_roots_agree"], true, "{tick_ms} ms: {report:#}");
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(devnet.dir.join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            report["state_roots_agree"], true,
+            "{tick_ms} ms: {report:#}"
+        );
         assert_eq!(
             report["cheat_actions_accepted"], 0,
             "{tick_ms} ms: {summary}"

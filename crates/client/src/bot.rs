@@ -63,6 +63,8 @@ pub struct Bot {
     pub tally: Tally,
     /// Nonces of cheat actions sent, awaiting the first outcome heard for them.
     pending_cheats: BTreeSet<u64>,
+    /// The highest nonce whose outcome this session heard.
+    heard: Option<u64>,
     /// Chunk columns a builder tried to claim.
     columns_tried: Vec<(i32, i32)>,
 }
@@ -76,6 +78,7 @@ impl Bot {
             ticks: 0,
             tally: Tally::default(),
             pending_cheats: BTreeSet::new(),
+            heard: None,
             columns_tried: Vec::new(),
         }
     }
@@ -112,9 +115,18 @@ impl Bot {
     pub fn session_ended(&mut self) {
         self.tally.cheats_unheard += self.pending_cheats.len() as u64;
         self.pending_cheats.clear();
+        self.heard = None;
+    }
+
+    /// Whether the action with nonce `first` (the join) may be replayed now: its own outcome
+    /// was heard (else that outcome, "applied", would be taken for the replay's) and no copy
+    /// is in flight (every copy has the same nonce).
+    fn may_replay(&self, first: Option<u64>) -> bool {
+        first.is_some_and(|n| self.heard >= Some(n) && !self.pending_cheats.contains(&n))
     }
 
     fn count(&mut self, outcome: &crate::Outcome) {
+        self.heard = self.heard.max(Some(outcome.nonce));
         let cheat = self.pending_cheats.remove(&outcome.nonce);
         match outcome.refused {
             None => {
@@ -251,10 +263,7 @@ impl Bot {
             // One at a time: every copy has the same nonce, so a second one in flight could
             // not be told from the first.
             4 => {
-                if game
-                    .first_nonce()
-                    .is_some_and(|n| !self.pending_cheats.contains(&n))
-                {
+                if self.may_replay(game.first_nonce()) {
                     let nonce = game.replay_first()?;
                     self.cheat_sent(nonce);
                 }
@@ -304,6 +313,24 @@ mod tests {
         assert_eq!(bot.tally.cheats_unheard, 1, "{:?}", bot.tally);
         assert_eq!(bot.tally.applied, 1);
         assert_eq!(bot.cheats_pending(), 0);
+    }
+
+    /// At 16 ms ticks the cheater replayed its join before the join's own outcome came back
+    /// (proven receipts take a few hundred milliseconds): the join's "applied" was the first
+    /// outcome heard for the nonce after the replay was sent, and counted as the replay's.
+    #[test]
+    fn the_join_is_replayed_only_once_its_own_outcome_was_heard() {
+        let mut bot = Bot::new(BotKind::Cheat, 1);
+        let join = Some(0);
+        assert!(!bot.may_replay(join), "the join's fate is not known yet");
+        bot.count(&crate::Outcome {
+            nonce: 0,
+            refused: None,
+        });
+        assert!(bot.may_replay(join));
+        bot.cheat_sent(join);
+        assert!(!bot.may_replay(join), "one copy in flight at a time");
+        assert!(!bot.may_replay(None));
     }
 
     #[test]
