@@ -39,6 +39,24 @@ pub struct MempoolConfig {
 }
 
 impl MempoolConfig {
+    /// [`MempoolConfig::for_zone`] for a chain of `tick_ms` ticks: its windows kept in time
+    /// (those defaults are for 50 ms ticks). An action may be a second late or a second early,
+    /// and a player may have 0.8 s of inputs pending, at any tick rate: counted in ticks, a
+    /// 40 Hz client's honest inputs overflowed the per-player bound whenever the chain ran a
+    /// few ticks behind its clock. Every validator derives these from the genesis alike.
+    pub fn for_tick(chain: crate::ChainId, zone: u32, tick_ms: u64) -> Self {
+        let defaults = Self::for_zone(chain, zone);
+        let ticks = |ms: u64| ms.div_ceil(tick_ms.max(1)).max(1);
+        Self {
+            max_age: ticks(1_000).max(defaults.max_age),
+            max_lead: ticks(1_000).max(defaults.max_lead),
+            max_per_player: usize::try_from(ticks(800))
+                .unwrap_or(usize::MAX)
+                .max(defaults.max_per_player),
+            ..defaults
+        }
+    }
+
     pub fn for_zone(chain: crate::ChainId, zone: u32) -> Self {
         Self {
             chain,

@@ -589,3 +589,16 @@ fn nonce_records_are_kept_only_while_a_replay_could_land() {
         })
     );
 }
+
+#[test]
+fn mempool_windows_are_kept_in_time_at_any_tick_rate() {
+    let at = |ms| MempoolConfig::for_tick(ChainId::default(), 1, ms);
+    let base = MempoolConfig::for_zone(ChainId::default(), 1);
+    let window = |c: &MempoolConfig| (c.max_age, c.max_lead, c.max_per_player);
+    // 50 ms ticks: the defaults.
+    assert_eq!(window(&at(50)), window(&base));
+    // 16 ms ticks: a second late or early, 0.8 s of inputs pending.
+    assert_eq!(window(&at(16)), (63, 63, 50));
+    // Slower ticks keep the defaults as floors.
+    assert_eq!(window(&at(100)), window(&base));
+}

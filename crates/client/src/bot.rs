@@ -118,11 +118,16 @@ impl Bot {
         self.heard = None;
     }
 
-    /// Whether the action with nonce `first` (the join) may be replayed now: its own outcome
-    /// was heard (else that outcome, "applied", would be taken for the replay's) and no copy
-    /// is in flight (every copy has the same nonce).
-    fn may_replay(&self, first: Option<u64>) -> bool {
-        first.is_some_and(|n| self.heard >= Some(n) && !self.pending_cheats.contains(&n))
+    /// Whether the first action (the join), `(nonce, tick)`, may be replayed at tick `now`: its
+    /// own outcome was heard (else that outcome, "applied", would be taken for the replay's),
+    /// no copy is in flight (every copy has the same nonce), and its tick is past the node's
+    /// resend window (inside it a byte-identical copy is a client's resend, taken in silence).
+    fn may_replay(&self, first: Option<(u64, u64)>, now: u64) -> bool {
+        first.is_some_and(|(nonce, tick)| {
+            self.heard >= Some(nonce)
+                && !self.pending_cheats.contains(&nonce)
+                && now > tick.saturating_add(z3r0_net::RESEND_TICKS)
+        })
     }
 
     fn count(&mut self, outcome: &crate::Outcome) {
@@ -263,7 +268,7 @@ impl Bot {
             // One at a time: every copy has the same nonce, so a second one in flight could
             // not be told from the first.
             4 => {
-                if self.may_replay(game.first_nonce()) {
+                if self.may_replay(game.first_sent(), game.input_tick()) {
                     let nonce = game.replay_first()?;
                     self.cheat_sent(nonce);
                 }
@@ -321,16 +326,25 @@ mod tests {
     #[test]
     fn the_join_is_replayed_only_once_its_own_outcome_was_heard() {
         let mut bot = Bot::new(BotKind::Cheat, 1);
-        let join = Some(0);
-        assert!(!bot.may_replay(join), "the join's fate is not known yet");
+        // The join: nonce 0 for tick 100.
+        let join = Some((0, 100));
+        let later = 101 + z3r0_net::RESEND_TICKS;
+        assert!(
+            !bot.may_replay(join, later),
+            "the join's fate is not known yet"
+        );
         bot.count(&crate::Outcome {
             nonce: 0,
             refused: None,
         });
-        assert!(bot.may_replay(join));
-        bot.cheat_sent(join);
-        assert!(!bot.may_replay(join), "one copy in flight at a time");
-        assert!(!bot.may_replay(None));
+        assert!(bot.may_replay(join, later));
+        assert!(
+            !bot.may_replay(join, later - 1),
+            "inside the resend window a copy is a resend, answered by nothing"
+        );
+        bot.cheat_sent(Some(0));
+        assert!(!bot.may_replay(join, later), "one copy in flight at a time");
+        assert!(!bot.may_replay(None, later));
     }
 
     #[test]

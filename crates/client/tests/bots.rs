@@ -173,7 +173,7 @@ async fn a_wandering_bot_joins_walks_and_is_rarely_corrected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cheating_bot_is_refused_with_reasons() {
-    let (mut game, mut bot, _) = play(BotKind::Cheat, 12, 140).await;
+    let (mut game, mut bot, _) = play(BotKind::Cheat, 12, 200).await;
     bot.settle(&mut game);
     let t = &bot.tally;
     assert!(t.cheats >= 8, "{t:?}");

@@ -31,8 +31,8 @@ pub use proto::{
     MAX_RADIUS, ReceiptsEntry, ServerControl, VERSION,
 };
 pub use server::{
-    CLIENT_DATAGRAMS_PER_TICK, Edge, EdgeConfig, EdgeFeed, EdgeStats, TickUpdate, ZoneBackend,
-    chunk_of, serve, serve_on, server_config,
+    CLIENT_DATAGRAMS_PER_TICK, Edge, EdgeConfig, EdgeFeed, EdgeStats, RESEND_TICKS, TickUpdate,
+    ZoneBackend, chunk_of, serve, serve_on, server_config,
 };
 pub use snapshot::{EntityState, OwnState, Snapshot, SnapshotPace};
 pub use wire::WireError;

@@ -30,7 +30,7 @@ use crate::{NetError, close, identity};
 
 /// Ticks during which a client may resend an action (inputs are resent until their tick
 /// passes): a copy within them is a resend, a copy after them is a replay, and is told so.
-const RESEND_TICKS: u64 = 40;
+pub const RESEND_TICKS: u64 = 40;
 
 /// What the edge needs from the zone.
 pub trait ZoneBackend: Send + Sync + 'static {

@@ -356,7 +356,7 @@ async fn node(
         signer: key,
         participants,
         machine,
-        mempool: MempoolConfig::for_zone(genesis.chain_id(), genesis.zone),
+        mempool: MempoolConfig::for_tick(genesis.chain_id(), genesis.zone, genesis.tick_ms),
         pacing: pacing.skewed(options.clock_skew_ms),
         timeouts: Timeouts::for_tick(genesis.tick_ms),
         partition: PARTITION.into(),

@@ -409,6 +409,14 @@ impl Game {
         self.sent.first.as_ref().map(|a| a.action.nonce)
     }
 
+    /// The first action sent's nonce and tick.
+    pub fn first_sent(&self) -> Option<(u64, u64)> {
+        self.sent
+            .first
+            .as_ref()
+            .map(|a| (a.action.nonce, a.action.tick))
+    }
+
     /// Sends the first action again, unchanged: the chain must refuse the used nonce. Returns
     /// that nonce (`None`: nothing sent yet).
     pub fn replay_first(&mut self) -> Result<Option<u64>, NetError> {
