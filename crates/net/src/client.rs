@@ -48,7 +48,7 @@ pub struct ClientConfig {
 }
 
 /// Snapshots a second a client asks for unless told otherwise.
-pub const DEFAULT_SNAPSHOT_HZ: u16 = 30;
+pub const DEFAULT_SNAPSHOT_HZ: u16 = 20;
 
 impl ClientConfig {
     pub fn new(server: SocketAddr, chain: ChainId, validators: Vec<PublicKey>) -> Self {

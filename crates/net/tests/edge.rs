@@ -800,7 +800,7 @@ async fn snapshots_come_at_the_rate_the_client_asked_for() {
         snapshots_over(&mut slow, window),
         snapshots_over(&mut every, window)
     );
-    // 50 ms ticks: at 5 Hz one snapshot in four ticks; the default (30 Hz) gets every tick.
+    // 50 ms ticks: at 5 Hz one snapshot in four ticks; the default (20 Hz) gets every tick.
     let per_snapshot = |ticks: u64, n: usize| ticks as f64 / n.max(1) as f64;
     assert!(
         (3.0..=5.0).contains(&per_snapshot(slow_ticks, slow_n)),
@@ -808,7 +808,7 @@ async fn snapshots_come_at_the_rate_the_client_asked_for() {
     );
     assert!(
         per_snapshot(every_ticks, every_n) <= 1.5,
-        "30 Hz: {every_n} snapshots over {every_ticks} ticks"
+        "20 Hz: {every_n} snapshots over {every_ticks} ticks"
     );
     edge.shutdown().await;
 }
