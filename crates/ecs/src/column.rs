@@ -11,7 +11,7 @@ pub(crate) const PAGE_BITS: u32 = 8;
 pub(crate) const PAGE: usize = 1 << PAGE_BITS;
 const WORDS: usize = PAGE / 64;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Page<C> {
     occupied: [u64; WORDS],
     /// Slots written since the last commit (bit `i % 64` of word `i / 64`). Cells, so mutable
@@ -40,7 +40,7 @@ impl<C> Page<C> {
 }
 
 /// A value removed since the last commit, kept for the removal hook.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Removed<C> {
     pub(crate) entity: EntityId,
     pub(crate) seq: u32,
@@ -48,7 +48,7 @@ pub(crate) struct Removed<C> {
 }
 
 /// The values of one component type, by entity id.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Column<C> {
     pages: Vec<Option<Box<Page<C>>>>,
     len: usize,

@@ -157,6 +157,8 @@ pub(crate) trait ErasedColumn<R>: Any + Send {
     ) -> Result<(), SnapshotError>;
     /// An empty column of the same component with the same hooks.
     fn fresh(&self) -> Box<dyn ErasedColumn<R>>;
+    /// A copy of this column, values, pending changes and hooks.
+    fn boxed_clone(&self) -> Box<dyn ErasedColumn<R>>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -248,6 +250,12 @@ impl<C: Component, R: 'static> ErasedColumn<R> for Registered<C, R> {
             hooks: self.hooks.clone(),
         })
     }
+    fn boxed_clone(&self) -> Box<dyn ErasedColumn<R>> {
+        Box::new(Registered::<C, R> {
+            column: self.column.clone(),
+            hooks: self.hooks.clone(),
+        })
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -325,6 +333,24 @@ pub struct World<R = ()> {
     pub(crate) tree: SparseMerkleTree,
     root: Hash,
     scratch: Vec<u8>,
+}
+
+/// A copy of the whole world, pending changes included: a fork of the state without encoding
+/// it (executing ahead of finality forks the finalized state once a block at 60 Hz).
+impl<R: 'static> Clone for World<R> {
+    fn clone(&self) -> Self {
+        Self {
+            next_entity: self.next_entity,
+            committed_next_entity: self.committed_next_entity,
+            free: self.free.clone(),
+            freed: self.freed.clone(),
+            columns: self.columns.iter().map(|c| c.boxed_clone()).collect(),
+            by_type: self.by_type.clone(),
+            tree: self.tree.clone(),
+            root: self.root,
+            scratch: Vec::new(),
+        }
+    }
 }
 
 impl<R: 'static> std::fmt::Debug for World<R> {

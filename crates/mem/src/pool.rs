@@ -60,7 +60,7 @@ impl<T> fmt::Debug for Handle<T> {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Slot<T> {
     /// Even: free; odd: occupied. Bumped on every alloc and free, so a handle's generation
     /// (always odd) matches only while the allocation it came from is alive.
@@ -73,7 +73,9 @@ struct Slot<T> {
 /// All memory for the slots is allocated by [`Pool::new`]. Allocation hands out a free slot
 /// whose value the caller resets in place, so values owning heap buffers (a chunk's voxel
 /// words, a mesh's quads) keep those buffers across reuse.
-#[derive(Debug)]
+/// Cloning copies every slot and the free list: the copy hands out the same handles, each
+/// valid in both (state forks rely on it).
+#[derive(Debug, Clone)]
 pub struct Pool<T> {
     slots: Box<[Slot<T>]>,
     /// Stack of free slot indices; its capacity is the pool's, so pushes never allocate.

@@ -182,3 +182,40 @@ fn golden_scenario_root() {
     );
     assert!(edits >= 10, "blocks were dug and built: {edits}");
 }
+
+/// A fork (a clone in memory) is the state: it has the original's root and snapshot, and the
+/// same blocks take it, the original and a copy restored from a snapshot to the same roots.
+#[test]
+fn a_fork_evolves_exactly_like_the_original_and_a_restored_copy() {
+    use z3r0_chain::Snapshot as _;
+    let (mut original, _) = scenario();
+    let mut fork = original.fork().unwrap();
+    let mut bytes = Vec::new();
+    original.snapshot(&mut bytes).unwrap();
+    let mut restored = Sim::restore(*original.config(), &bytes).unwrap();
+    assert_eq!(fork.root(), original.root());
+    for t in 0u16..30 {
+        let actions = [
+            (ALICE, input(127, 0, t.wrapping_mul(2_000), flags::SPRINT)),
+            (
+                BOB,
+                Action::Break(VoxelPos::new(i32::from(t % 5), FLOOR - 1, 3)),
+            ),
+            (
+                CAROL,
+                Action::Place(VoxelPos::new(2, FLOOR, i32::from(t % 5)), blocks::STONE),
+            ),
+        ];
+        let r = tick(&mut original, &actions);
+        assert_eq!(tick(&mut fork, &actions), r, "tick {t}");
+        assert_eq!(tick(&mut restored, &actions), r, "tick {t}");
+        assert_eq!(fork.root(), original.root(), "tick {t}");
+        assert_eq!(restored.root(), original.root(), "tick {t}");
+    }
+    let snap = |s: &Sim| {
+        let mut out = Vec::new();
+        s.snapshot(&mut out).unwrap();
+        out
+    };
+    assert_eq!(snap(&fork), snap(&original));
+}

@@ -22,7 +22,8 @@ pub enum WorldError {
 ///
 /// Every edit is recorded twice: in the content-dirty set (consumed by the commitment) and in the
 /// mesh-dirty set, which also names the neighbours whose meshes see an edited border voxel.
-#[derive(Debug)]
+/// Cloning copies everything, dirty sets and commitment included (a fork of the state).
+#[derive(Debug, Clone)]
 pub struct World {
     pool: Pool<Chunk>,
     index: BTreeMap<ChunkPos, Handle<Chunk>>,

@@ -330,7 +330,8 @@ pub const MAX_ZONE_CHUNKS: usize = 16_384;
 /// The longest delegation: 24 hours of 50 ms ticks.
 pub const MAX_SESSION_TICKS: u64 = 24 * 60 * 60 * 20;
 
-/// One zone's game state and rules.
+/// One zone's game state and rules. A clone is an independent copy (a fork of the state).
+#[derive(Clone)]
 pub struct Sim {
     config: SimConfig,
     pub ecs: z3r0_ecs::World<Receipt>,
