@@ -237,6 +237,16 @@ impl SnapshotDelta {
                     pitch: r.u16()? as i16,
                     flags: r.u8()?,
                 };
+                // The client steps this body in its prediction: nothing the rules could not
+                // have produced gets that far.
+                let (pos, vel) = v.split_at(3);
+                let max_pos = (u64::from(z3r0_sim::MAX_CHUNK_COORD.unsigned_abs()) + 1) * 32 * 1024;
+                let max_vel = z3r0_sim::units::MAX_BODY_SPEED.unsigned_abs();
+                if pos.iter().any(|c| c.unsigned_abs() > max_pos)
+                    || vel.iter().any(|c| c.unsigned_abs() > max_vel)
+                {
+                    return Err(WireError::Invalid("own body beyond the rules' bounds"));
+                }
                 Some(OwnState {
                     entity,
                     pos: [v[0], v[1], v[2]],
@@ -613,6 +623,42 @@ mod pace_tests {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The player's own body is stepped by the client's prediction, which multiplies its
+    /// velocity: a node's body beyond what the rules allow is refused at decoding, not
+    /// overflowed in the physics.
+    #[test]
+    fn an_own_body_beyond_the_rules_is_refused() {
+        let own = |pos: [i64; 3], vel: [i64; 3]| SnapshotDelta {
+            tick: 5,
+            base: 0,
+            own: Some(OwnState {
+                entity: 1,
+                pos,
+                vel,
+                state: 1,
+                frame: InputFrame::default(),
+            }),
+            removed: Vec::new(),
+            changed: Vec::new(),
+        };
+        let decode = |d: SnapshotDelta| {
+            SnapshotDelta::decode_onto(&d.encode(&BTreeMap::new()), &BTreeMap::new())
+        };
+        assert!(decode(own([1_024, 20_480, -3_000], [220, -900, 0])).is_ok());
+        for (pos, vel) in [
+            ([0, 0, 0], [i64::MAX, 0, 0]),
+            ([0, 0, 0], [0, i64::MIN, 0]),
+            ([i64::MAX, 0, 0], [0, 0, 0]),
+            ([0, 0, i64::MIN], [0, 0, 0]),
+        ] {
+            assert_eq!(
+                decode(own(pos, vel)),
+                Err(WireError::Invalid("own body beyond the rules' bounds")),
+                "{pos:?} {vel:?}"
+            );
+        }
+    }
 
     fn walker(id: u64, tick: u64) -> EntityRecord {
         let t = tick as i64;

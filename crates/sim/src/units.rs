@@ -58,6 +58,10 @@ pub const MAX_SPEED_MM_S: u32 = 200_000;
 pub const MAX_ACCEL_MM_S2: u32 = 1_000_000;
 /// Highest jump a genesis may set (mm).
 pub const MAX_JUMP_MM: u32 = 20_000;
+/// Above any body speed the rules allow (units per second): speeds, falls and the take-off
+/// of the highest jump under the strongest gravity all stay within [`MAX_SPEED_MM_S`], about
+/// 204,800 units. For checking bodies from outside the rules (a node's snapshot).
+pub const MAX_BODY_SPEED: i64 = 1 << 18;
 /// Tick lengths the rules accept (ms): 1,000 Hz to 1 Hz.
 pub const TICK_MS: std::ops::RangeInclusive<u64> = 1..=1_000;
 
