@@ -928,10 +928,10 @@ impl ChunkStream {
     }
 
     /// After missed updates: anything may have changed, so check everything in range again
-    /// (unchanged chunks are skipped by their hash) before edits build on it.
+    /// (unchanged chunks are skipped by their hash) before edits build on it (a subscription
+    /// from an empty `held` marks every version it names unchecked).
     fn recheck(&mut self) {
         if let Some(center) = self.center {
-            self.unchecked.extend(self.held.keys().copied());
             let known = std::mem::take(&mut self.held).into_iter().collect();
             self.subscribe(center, self.radius, self.hysteresis, known);
         }
