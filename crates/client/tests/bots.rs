@@ -34,11 +34,12 @@ async fn connect(zone: &common::LocalZone, edge: &z3r0_net::Edge, seed: u64) -> 
 /// Puts `game` on the local zone's clock: its ticks start when the zone was created, not at a
 /// genesis time.
 fn on_zone_clock(game: &mut Game) {
-    game.edge_mut().genesis_ms = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as u64
-        - game.edge().start_tick * common::TICK_MS;
+        .as_millis() as u64;
+    let start = game.edge().start_tick * common::TICK_MS;
+    game.edge_mut().set_genesis_ms(now - start);
 }
 
 /// Joins `games` (each as its own wandering bot would) and lets the chunks around them stream

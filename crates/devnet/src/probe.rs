@@ -154,17 +154,6 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The tick an input is for: the chain's clock, as the game client aims (no earlier than the
-/// tick after the newest snapshot, nor far beyond it). Aiming at the snapshot's tick instead
-/// lands inputs on ticks the chain has passed.
-fn target_tick(client: &EdgeClient, newest: u64) -> u64 {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let by_clock = now_ms.saturating_sub(client.genesis_ms) / u64::from(client.tick_ms.max(1));
-    by_clock.clamp(newest + 1, newest + 1 + 14)
-}
-
 async fn play(
     config: ClientConfig,
     key: PrivateKey,
@@ -244,7 +233,7 @@ async fn play(
                     pitch: 0,
                     flags: 0,
                 });
-                let a = client.send_action(target_tick(&client, s.tick), frame.encode_to_vec())?;
+                let a = client.send_action(client.chain_tick(), frame.encode_to_vec())?;
                 sent.insert(a.action.nonce, Instant::now());
                 in_flight.push_back((yaw, Instant::now()));
                 while in_flight.len() > 100 {

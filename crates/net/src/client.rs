@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use z3r0_chain::{Action, ChainId, SignedAction};
 use z3r0_voxel::{Chunk, ChunkPos, Hash};
 
+use crate::clock::ChainClock;
 use crate::frame::{read_frame, write_frame};
 use crate::light::{Committee, apply_chunk_edit, verify_chunk, verify_claim};
 use crate::proto::{
@@ -161,13 +162,14 @@ pub struct EdgeClient {
     pub tick_ms: u32,
     /// The zone's movement rules per tick, as the node stated them (prediction only).
     pub physics: z3r0_sim::Physics,
-    pub genesis_ms: u64,
     /// The tick the node said inputs should target when the session began.
     pub start_tick: u64,
     next_nonce: u64,
     committee: Committee,
     trust_node_headers: bool,
     snapshots: SnapshotReader,
+    /// Where the chain is, from the genesis clock and the snapshots' arrivals.
+    clock: ChainClock,
     headers: BTreeMap<u64, Header>,
     /// Chunks and chunk edits proven at a height whose header has not arrived yet.
     pending_chunks: VecDeque<PendingChunk>,
@@ -360,13 +362,13 @@ impl EdgeClient {
             zone,
             tick_ms,
             physics: z3r0_sim::Physics::new(&movement, u64::from(tick_ms)),
-            genesis_ms,
             start_tick: tick,
             next_nonce,
             chain: config.chain,
             committee: Committee::new(config.chain, config.committee.clone())?,
             trust_node_headers: config.trust_node_headers,
             snapshots: SnapshotReader::default(),
+            clock: ChainClock::new(genesis_ms, u64::from(tick_ms)),
             headers: BTreeMap::new(),
             pending_chunks: VecDeque::new(),
             pending_claims: VecDeque::new(),
@@ -444,8 +446,9 @@ impl EdgeClient {
         }
         self.inventory_height = self.inventory_height.max(old.inventory_height);
         self.start_tick = self.start_tick.min(old.start_tick);
-        // One chain, one clock: the session's does not jump at a failover.
-        self.genesis_ms = old.genesis_ms;
+        // One chain, one clock: the session's does not jump at a failover, nor forget the
+        // chain's lag.
+        self.clock = old.clock.clone();
         self.tick_ms = old.tick_ms;
         self.physics = old.physics;
         self.next_nonce = self.next_nonce.max(old.next_nonce);
@@ -531,6 +534,23 @@ impl EdgeClient {
         self.snapshots.newest()
     }
 
+    /// When tick 0 started, unix milliseconds.
+    pub fn genesis_ms(&self) -> u64 {
+        self.clock.genesis_ms()
+    }
+
+    /// Moves the chain's clock: for zones whose ticks do not start at their stated genesis
+    /// (test zones ticking from when they start).
+    pub fn set_genesis_ms(&mut self, genesis_ms: u64) {
+        self.clock = ChainClock::new(genesis_ms, u64::from(self.tick_ms));
+    }
+
+    /// The tick the chain is in now, as its snapshots show (see [`ChainClock`]): inputs aimed
+    /// at it wait for no lag of the chain's behind its clock.
+    pub fn chain_tick(&self) -> u64 {
+        self.clock.tick(unix_ms())
+    }
+
     pub fn stale_snapshots(&self) -> u64 {
         self.snapshots.stale
     }
@@ -596,6 +616,7 @@ impl EdgeClient {
         };
         match received {
             Received::Apply(s) => {
+                self.clock.observe(s.tick, unix_ms());
                 self.snapshots_applied += 1;
                 self.snapshot_bytes += bytes.len() as u64;
                 self.snapshot_entities += s.entities.len() as u64;
@@ -979,6 +1000,13 @@ fn known_nearest(cache: &BTreeMap<ChunkPos, Hash>, center: ChunkPos) -> Vec<(Chu
         known.truncate(MAX_KNOWN);
     }
     known
+}
+
+/// The local clock in unix milliseconds (0 before 1970).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //!   client's proof checks ([`Committee`], [`verify_chunk`], …).
 
 mod client;
+mod clock;
 mod frame;
 mod identity;
 mod light;
@@ -24,6 +25,7 @@ mod wire;
 mod zone;
 
 pub use client::{ClientConfig, ClientEvent, EdgeClient, quic_config};
+pub use clock::{CLOCK_SLACK, ChainClock};
 pub use frame::{read_frame, write_frame};
 pub use light::{Committee, verify_chunk, verify_claim, verify_inventory, verify_receipts};
 pub use proto::{

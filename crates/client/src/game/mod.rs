@@ -31,10 +31,6 @@ const WORLD_CAPACITY: usize = 8_192;
 /// Inputs are sent for this many ticks ahead of the chain's clock and resent this many times,
 /// so a lost datagram does not cost a tick.
 pub const INPUT_LEAD: u64 = 3;
-/// Ticks the local clock may run ahead of the newest finalized tick: snapshots trail the clock
-/// by finality plus the one-way delay, and a few may be lost; inputs must still stay within the
-/// mempool's lead (20 ticks) after `INPUT_LEAD` is added.
-const CLOCK_SLACK: u64 = 14;
 /// Snapshots without the player's body after which it counts as gone (timed out, left).
 const GONE_AFTER: u32 = 40;
 /// Ticks after joining that the player waits at most for the chunks around it (those beyond
@@ -266,26 +262,17 @@ impl Game {
         Ok(())
     }
 
-    /// The tick the chain is in now: from its genesis time and tick length, kept within a few
-    /// ticks after the newest finalized tick seen, so a skewed local clock makes inputs neither
-    /// late nor too far ahead for the mempool.
+    /// The tick the chain is in now: its genesis clock's, less the lag its snapshots show, and
+    /// within a few ticks after the newest finalized tick seen, so neither a loaded chain nor a
+    /// skewed local clock makes inputs wait or run too far ahead for the mempool.
     pub fn chain_tick(&self) -> u64 {
-        let newest = self.edge.newest_snapshot();
-        if self.edge.tick_ms == 0 {
-            // Unpaced chain: there is no clock, only the blocks seen.
-            return newest.max(self.edge.start_tick) + 1;
-        }
-        let by_clock = now_ms().saturating_sub(self.edge.genesis_ms) / u64::from(self.edge.tick_ms);
-        match newest {
-            0 => by_clock,
-            _ => by_clock.clamp(newest + 1, newest + 1 + CLOCK_SLACK),
-        }
+        self.edge.chain_tick()
     }
 
     /// The chain's clock in ticks, continuous (for drawing between ticks).
     pub fn clock_ticks(&self) -> f64 {
         let tick_ms = f64::from(self.edge.tick_ms.max(1));
-        now_ms().saturating_sub(self.edge.genesis_ms) as f64 / tick_ms
+        now_ms().saturating_sub(self.edge.genesis_ms()) as f64 / tick_ms
     }
 
     /// How far behind the clock snapshots arrive, in ticks (smoothed).
@@ -459,7 +446,10 @@ impl Game {
     pub fn input(&mut self, frame: InputFrame) -> Result<Option<u64>, NetError> {
         let target = self.input_tick();
         let mut sent = None;
-        if !self.sent.inputs.contains_key(&target) {
+        // After a failover the new node's estimate may be behind the old one's: no frame for a
+        // tick before one already sent (the rules refuse it).
+        let newest_sent = self.sent.inputs.keys().next_back().copied();
+        if newest_sent.is_none_or(|t| target > t) {
             let signed = self
                 .edge
                 .send_action(target, Action::Input(frame).encode_to_vec())?;
@@ -651,7 +641,7 @@ impl Game {
                 // player sees it.
                 let start = self
                     .edge
-                    .genesis_ms
+                    .genesis_ms()
                     .saturating_add(h.tick.saturating_mul(u64::from(self.edge.tick_ms)));
                 self.feedback
                     .finality(now_ms().saturating_sub(start) as f64);
