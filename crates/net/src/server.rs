@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use commonware_codec::{DecodeExt as _, Encode as _};
@@ -803,6 +803,59 @@ fn dist2(a: ChunkPos, b: ChunkPos) -> i64 {
     d(a.x, b.x).pow(2) + d(a.y, b.y).pow(2) + d(a.z, b.z).pow(2)
 }
 
+/// The chunks within `radius` of `center` in the order a subscription streams them (nearest
+/// last, so popping takes the nearest first; ties in position order), and the same chunks as a
+/// set. Positions past the `i32` range do not exist and are left out.
+///
+/// Both orders survive moving the ball, so each radius's offsets are ordered once and every
+/// subscription only moves them: a subscribe flood sorted 17,077 positions twice per message.
+pub fn subscription_queue(center: ChunkPos, radius: u8) -> (Vec<ChunkPos>, BTreeSet<ChunkPos>) {
+    let ball = ball(radius.min(MAX_RADIUS));
+    let moved = |o: &ChunkPos| {
+        Some(ChunkPos::new(
+            center.x.checked_add(o.x)?,
+            center.y.checked_add(o.y)?,
+            center.z.checked_add(o.z)?,
+        ))
+    };
+    let queue = ball.nearest_last.iter().filter_map(moved).collect();
+    // Already in order: the set is built without sorting.
+    let set = ball.in_order.iter().filter_map(moved).collect();
+    (queue, set)
+}
+
+/// The offsets within one radius of the origin, in both of a subscription's orders.
+struct Ball {
+    nearest_last: Vec<ChunkPos>,
+    in_order: Vec<ChunkPos>,
+}
+
+fn ball(radius: u8) -> &'static Ball {
+    static BALLS: [OnceLock<Ball>; MAX_RADIUS as usize + 1] =
+        [const { OnceLock::new() }; MAX_RADIUS as usize + 1];
+    BALLS[usize::from(radius)].get_or_init(|| {
+        let r = i32::from(radius);
+        let origin = ChunkPos::new(0, 0, 0);
+        let mut in_order = Vec::new();
+        for x in -r..=r {
+            for y in -r..=r {
+                for z in -r..=r {
+                    let p = ChunkPos::new(x, y, z);
+                    if dist2(p, origin) <= i64::from(r).pow(2) {
+                        in_order.push(p);
+                    }
+                }
+            }
+        }
+        let mut nearest_last = in_order.clone();
+        nearest_last.sort_by_key(|p| std::cmp::Reverse((dist2(*p, origin), *p)));
+        Ball {
+            nearest_last,
+            in_order,
+        }
+    })
+}
+
 impl ChunkStream {
     fn subscribe(
         &mut self,
@@ -841,26 +894,7 @@ impl ChunkStream {
         self.unchecked.retain(|p| held.contains_key(p));
         let untracked = held.iter().filter(|&(p, h)| before.get(p) != Some(h));
         self.unchecked.extend(untracked.map(|(p, _)| *p));
-        let r32 = i32::from(self.radius);
-        let mut wanted = Vec::new();
-        for dy in -r32..=r32 {
-            for dz in -r32..=r32 {
-                for dx in -r32..=r32 {
-                    let p = ChunkPos::new(
-                        center.x.saturating_add(dx),
-                        center.y.saturating_add(dy),
-                        center.z.saturating_add(dz),
-                    );
-                    if dist2(p, center) <= r * r {
-                        wanted.push(p);
-                    }
-                }
-            }
-        }
-        wanted.sort_by_key(|p| std::cmp::Reverse((dist2(*p, center), *p)));
-        wanted.dedup();
-        self.queued = wanted.iter().copied().collect();
-        self.queue = wanted;
+        (self.queue, self.queued) = subscription_queue(center, self.radius);
     }
 
     fn push(&mut self, p: ChunkPos) {
@@ -1561,8 +1595,60 @@ pub fn chunk_of(pos: [i64; 3]) -> ChunkPos {
 
 #[cfg(test)]
 mod tests {
-    use super::{ChunkData, ChunkStream, IN_FLIGHT_BLOCKS, flush_edits};
+    use super::{ChunkData, ChunkStream, IN_FLIGHT_BLOCKS, flush_edits, subscription_queue};
+    use std::collections::BTreeSet;
     use z3r0_voxel::ChunkPos;
+
+    /// Every position within `radius` of `center`, nearest last, by brute force.
+    fn queue_by_sorting(center: ChunkPos, radius: u8) -> Vec<ChunkPos> {
+        let r = i32::from(radius.min(crate::proto::MAX_RADIUS));
+        let mut all = std::collections::BTreeSet::new();
+        for dx in -r..=r {
+            for dy in -r..=r {
+                for dz in -r..=r {
+                    let (Some(x), Some(y), Some(z)) = (
+                        center.x.checked_add(dx),
+                        center.y.checked_add(dy),
+                        center.z.checked_add(dz),
+                    ) else {
+                        continue;
+                    };
+                    let p = ChunkPos::new(x, y, z);
+                    if super::dist2(p, center) <= i64::from(r * r) {
+                        all.insert(p);
+                    }
+                }
+            }
+        }
+        let mut v: Vec<_> = all.into_iter().collect();
+        v.sort_by_key(|p| std::cmp::Reverse((super::dist2(*p, center), *p)));
+        v
+    }
+
+    #[test]
+    fn a_subscription_streams_every_chunk_in_range_nearest_first() {
+        let centers = [
+            ChunkPos::new(0, 0, 0),
+            ChunkPos::new(5, -3, 7),
+            ChunkPos::new(i32::MAX, i32::MIN, i32::MAX - 2),
+            ChunkPos::new(i32::MIN + 1, 0, i32::MAX),
+        ];
+        for center in centers {
+            for radius in [0, 1, 2, 7, 16, 200] {
+                let (queue, set) = subscription_queue(center, radius);
+                assert_eq!(
+                    queue,
+                    queue_by_sorting(center, radius),
+                    "{center:?} {radius}"
+                );
+                assert!(set.iter().eq(queue.iter().collect::<BTreeSet<_>>()));
+            }
+        }
+        assert_eq!(
+            subscription_queue(ChunkPos::new(0, 0, 0), 16).0.len(),
+            17_077
+        );
+    }
 
     #[test]
     fn edits_gathered_before_missed_updates_are_dropped() {
