@@ -53,6 +53,35 @@ pub struct Tally {
 /// Cheat actions awaiting their outcome, at most.
 const MAX_PENDING_CHEATS: usize = 256;
 
+/// A bot's habits in ticks of its zone, from habits in real time, so that it plays alike at
+/// every tick rate (counted in ticks, a 60 Hz bot built, turned and cheated three times as
+/// often as a 20 Hz one, and loaded the chain and the players' downlinks accordingly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Schedule {
+    /// A builder's edit, and a cheater's cheat, every this many ticks (500 ms).
+    act: u64,
+    /// One chance in this many per tick to turn (one turn every 2 s on average).
+    turn: u64,
+    /// One chance in this many per tick to jump (one jump every 2.5 s on average).
+    jump: u64,
+}
+
+impl Schedule {
+    /// For ticks of `tick_ms` (0, unpaced: taken as 50 ms, the default tick).
+    fn for_tick(tick_ms: u32) -> Self {
+        let tick_ms = match u64::from(tick_ms) {
+            0 => 50,
+            ms => ms,
+        };
+        let every = |ms: u64| (ms / tick_ms).max(1);
+        Self {
+            act: every(500),
+            turn: every(2_000),
+            jump: every(2_500),
+        }
+    }
+}
+
 /// A seeded script.
 #[derive(Debug)]
 pub struct Bot {
@@ -174,10 +203,11 @@ impl Bot {
                 })
                 .map(|_| ());
         }
-        if self.next().is_multiple_of(40) {
+        let schedule = Schedule::for_tick(game.edge().tick_ms);
+        if self.next().is_multiple_of(schedule.turn) {
             self.yaw = self.yaw.wrapping_add((self.next() % 30_000) as u16);
         }
-        let jump = if self.next().is_multiple_of(50) {
+        let jump = if self.next().is_multiple_of(schedule.jump) {
             flags::JUMP
         } else {
             0
@@ -192,7 +222,7 @@ impl Bot {
         match self.kind {
             BotKind::Wander => {}
             BotKind::Build => {
-                if self.ticks.is_multiple_of(10)
+                if self.ticks.is_multiple_of(schedule.act)
                     && let Some(own) = game.own()
                 {
                     // Dig the block under the feet, or place one beside them.
@@ -214,20 +244,25 @@ impl Bot {
                 }
             }
             BotKind::Cheat => {
-                if self.ticks.is_multiple_of(10) {
-                    return self.cheat(game, frame);
+                if self.ticks.is_multiple_of(schedule.act) {
+                    return self.cheat(game, frame, schedule.act);
                 }
             }
         }
         game.input(frame).map(|_| ())
     }
 
-    /// One cheat, and this tick's input frame.
-    fn cheat(&mut self, game: &mut Game, mut frame: InputFrame) -> Result<(), NetError> {
+    /// One cheat (the `every`-tick schedule's turn), and this tick's input frame.
+    fn cheat(
+        &mut self,
+        game: &mut Game,
+        mut frame: InputFrame,
+        every: u64,
+    ) -> Result<(), NetError> {
         let pos = game
             .own()
             .map_or([0; 3], |o| o.pos.map(|c| c.div_euclid(1024) as i32));
-        match (self.ticks / 10) % 6 {
+        match (self.ticks / every) % 6 {
             // Speed hack: the stick beyond full.
             0 => {
                 let nonce = game.input(speed_hack(frame))?;
@@ -300,7 +335,34 @@ fn speed_hack(frame: InputFrame) -> InputFrame {
 mod tests {
     use z3r0_sim::InputFrame;
 
-    use super::{Bot, BotKind, speed_hack};
+    use super::{Bot, BotKind, Schedule, speed_hack};
+
+    /// Counted in ticks, a 60 Hz bot built, turned and cheated three times as often as a
+    /// 20 Hz one.
+    #[test]
+    fn a_bot_keeps_its_habits_in_time_at_every_tick_rate() {
+        let at_20_hz = Schedule::for_tick(50);
+        assert_eq!(
+            at_20_hz,
+            Schedule {
+                act: 10,
+                turn: 40,
+                jump: 50
+            }
+        );
+        assert_eq!(Schedule::for_tick(0), at_20_hz);
+        for tick_ms in [100, 33, 25, 16] {
+            let s = Schedule::for_tick(tick_ms);
+            // Within a tick of 500 ms, 2 s and 2.5 s.
+            for (ticks, ms) in [(s.act, 500), (s.turn, 2_000), (s.jump, 2_500)] {
+                let t = ticks * u64::from(tick_ms);
+                assert!(
+                    t <= ms && ms - t < u64::from(tick_ms),
+                    "{tick_ms} ms: {s:?}"
+                );
+            }
+        }
+    }
 
     /// After a validator restart the bot's session ended with cheats in flight, and its next
     /// session numbered actions from nonce 0 again: their honest outcomes were counted as those
