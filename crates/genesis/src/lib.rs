@@ -91,13 +91,14 @@ pub struct Genesis {
 }
 
 impl Genesis {
-    /// The chain id: blake3 of a canonical encoding of everything that defines the chain (zone,
-    /// timing, world, rules, the committee's keys as a sorted set of key bytes, since the
-    /// committee is a set). The validators' p2p addresses are left out: they say where a
+    /// The chain id: blake3 of a canonical encoding of everything that defines the chain (a
+    /// version, bumped whenever the rules change what an existing genesis means, so nodes of
+    /// both rules never share a chain; zone, timing, world, rules, the committee's keys as a
+    /// sorted set of key bytes, since the committee is a set). The validators' p2p addresses are left out: they say where a
     /// member is reached, not who it is, and moving one must not change identity.
     pub fn chain_id(&self) -> ChainId {
         let mut h = blake3::Hasher::new();
-        h.update(b"z3r0/genesis/v2");
+        h.update(b"z3r0/genesis/v3");
         h.update(&self.zone.to_be_bytes());
         h.update(&self.tick_ms.to_be_bytes());
         h.update(&self.genesis_ms.to_be_bytes());

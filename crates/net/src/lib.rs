@@ -39,8 +39,8 @@ pub use server::{
 pub use snapshot::{EntityState, OwnState, Snapshot, SnapshotPace};
 pub use wire::WireError;
 pub use zone::{
-    FeedBuilder, RECEIPT_PROOF_BLOCKS, account_inventory, all_claim_entries, chunk_data,
-    claim_entries, receipts_entry,
+    FeedBuilder, account_inventory, all_claim_entries, blocks_in, chunk_data, claim_entries,
+    receipt_prompt_blocks, receipt_proof_blocks, receipts_entry,
 };
 
 /// Why a connection or session failed.

@@ -277,7 +277,7 @@ pub struct Header {
 
 /// A key's receipt log in the state after block `height`, proven against that state's records
 /// root (committed by the header of `height + 1`): the `ReceiptLog` record of `entity` is `log`,
-/// the outcomes of the key's actions over the last `z3r0_sim::RECEIPT_WINDOW` ticks.
+/// the outcomes of the key's actions over the receipt window (`z3r0_sim::receipt_window`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptsEntry {
     pub height: u64,
@@ -386,7 +386,7 @@ const MAX_CLAIM_PROOF: usize = 2 + 32 * z3r0_voxel::commit::MAX_DEPTH + 65;
 
 /// Largest encoded receipt log: a whole window of full outcomes.
 const MAX_RECEIPT_LOG: usize = 33
-    + (z3r0_sim::RECEIPT_WINDOW as usize + 1)
+    + (z3r0_sim::MAX_RECEIPT_WINDOW as usize + 1)
         * (10
             + 1
             + 10 * z3r0_sim::receipts::MAX_OUTCOME_NONCES
@@ -824,9 +824,9 @@ mod tests {
     }
 
     fn receipt_log() -> z3r0_sim::ReceiptLog {
-        let mut log = z3r0_sim::ReceiptLog::new([6; 32]);
+        let mut log = z3r0_sim::ReceiptLog::new([6; 32], 48);
         for tick in [3, 4] {
-            let o = log.current(tick);
+            let o = log.current(tick, 48);
             let slot = o.push_nonce(tick * 10);
             o.push_refusal(z3r0_sim::Refusal {
                 action: 2,

@@ -183,11 +183,12 @@ impl EdgeConfig {
                 .max(u32::try_from(per_sec).unwrap_or(u32::MAX));
         }
         // What `new` sets for 50 ms ticks, kept in time: a header a second, every entity
-        // refreshed and edits gathered each half second, 160 chunks a second.
-        let ticks = |ms: u64| ms.div_ceil(tick_ms.max(1)).max(1);
-        config.header_interval = ticks(1_000);
+        // refreshed and edits gathered each half second, 160 chunks a second. Counted as the
+        // proof points are, so that edits and receipts fall on the same blocks.
+        let ticks = |ms: u64| crate::zone::blocks_in(ms, tick_ms);
+        config.header_interval = crate::zone::receipt_proof_blocks(tick_ms);
         config.refresh_ticks = ticks(500);
-        config.edit_interval = ticks(500);
+        config.edit_interval = crate::zone::receipt_prompt_blocks(tick_ms);
         config.chunks_per_tick =
             usize::try_from((160 * tick_ms).div_ceil(1_000).max(1)).unwrap_or(usize::MAX);
         config

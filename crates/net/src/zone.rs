@@ -28,17 +28,31 @@ pub struct FeedBuilder {
     prompt: BTreeSet<[u8; 32]>,
 }
 
-/// Blocks between proof points, where every live receipt log is proven: after each block
-/// whose height is a multiple of it, so the header they need (the next block's) is the one an
-/// edge sends every `EdgeConfig::header_interval` (the same 20) anyway. At most half the receipt
-/// window, so a log whose header never comes is proven again before its outcomes leave it.
-pub const RECEIPT_PROOF_BLOCKS: u64 = 20;
-const _: () = assert!(RECEIPT_PROOF_BLOCKS * 2 <= z3r0_sim::RECEIPT_WINDOW);
+/// Blocks in `ms` milliseconds of ticks of `tick_ms`, rounded up, at least one: the edge's
+/// intervals and the proof points are all counted with it, so the blocks they fall on line up
+/// and one header serves them all.
+pub fn blocks_in(ms: u64, tick_ms: u64) -> u64 {
+    ms.div_ceil(tick_ms.max(1)).max(1)
+}
+
+/// Blocks between proof points, where every live receipt log is proven: after each block whose
+/// height is a multiple of it (a second of blocks, 20 at 50 ms ticks), so the header they need
+/// (the next block's) is the one an edge sends every `EdgeConfig::header_interval` anyway. A
+/// multiple of [`receipt_prompt_blocks`], so the edits' headers serve it too, and at most half
+/// the receipt window, so a log whose header never comes is proven again before its outcomes
+/// leave it.
+pub fn receipt_proof_blocks(tick_ms: u64) -> u64 {
+    let prompt = receipt_prompt_blocks(tick_ms);
+    let half_window = z3r0_sim::receipt_window(tick_ms) / 2;
+    prompt * (half_window / prompt).clamp(1, 2)
+}
 
 /// Blocks between prompt proofs of the logs whose keys await an answer: the edge's chunk edit
-/// interval (`EdgeConfig::edit_interval`, the same 10), so a builder's receipts share the
-/// header its chunk edits need.
-pub const RECEIPT_PROMPT_BLOCKS: u64 = 10;
+/// interval (`EdgeConfig::edit_interval`, half a second of blocks, 10 at 50 ms ticks), so a
+/// builder's receipts share the header its chunk edits need.
+pub fn receipt_prompt_blocks(tick_ms: u64) -> u64 {
+    blocks_in(500, tick_ms).min(z3r0_sim::receipt_window(tick_ms) / 2)
+}
 
 /// The two halves of the game's state root.
 pub fn roots(sim: &mut Sim) -> (Hash, Hash) {
@@ -135,8 +149,8 @@ impl FeedBuilder {
 
 impl FeedBuilder {
     /// The receipt logs to prove after `block`: every live one at a proof point (every
-    /// [`RECEIPT_PROOF_BLOCKS`] blocks, or after half a window of ticks without one), and every
-    /// [`RECEIPT_PROMPT_BLOCKS`] those of keys whose actions were refused or were more than an
+    /// [`receipt_proof_blocks`], or after half a window of ticks without one), and every
+    /// [`receipt_prompt_blocks`] those of keys whose actions were refused or were more than an
     /// input frame (an edit, a claim: a player waits on those).
     fn receipts(
         &mut self,
@@ -146,16 +160,15 @@ impl FeedBuilder {
     ) -> BTreeMap<[u8; 32], ReceiptsEntry> {
         self.note_prompt(block, receipts);
         // Ticks can run ahead of heights (skipped ticks): half a window of them is a point too.
-        let point = block.height.is_multiple_of(RECEIPT_PROOF_BLOCKS)
-            || block.tick
-                >= self
-                    .last_proof_tick
-                    .saturating_add(z3r0_sim::RECEIPT_WINDOW / 2);
+        let tick_ms = sim.config().tick_ms;
+        let half_window = z3r0_sim::receipt_window(tick_ms) / 2;
+        let point = block.height.is_multiple_of(receipt_proof_blocks(tick_ms))
+            || block.tick >= self.last_proof_tick.saturating_add(half_window);
         let keys: BTreeSet<[u8; 32]> = if point {
             self.last_proof_tick = block.tick;
             self.prompt.clear();
             sim.receipt_logs().map(|(k, _)| *k).collect()
-        } else if block.height.is_multiple_of(RECEIPT_PROMPT_BLOCKS) {
+        } else if block.height.is_multiple_of(receipt_prompt_blocks(tick_ms)) {
             std::mem::take(&mut self.prompt)
         } else {
             BTreeSet::new()
@@ -299,4 +312,33 @@ pub fn chunk_data(sim: &mut Sim, pos: ChunkPos, height: u64) -> Option<ChunkData
         chunk: bytes,
         proof: proof.encode().to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{receipt_prompt_blocks, receipt_proof_blocks};
+
+    #[test]
+    fn proof_points_and_edit_flushes_share_their_blocks_at_every_tick_rate() {
+        assert_eq!(
+            (receipt_prompt_blocks(50), receipt_proof_blocks(50)),
+            (10, 20)
+        );
+        assert_eq!(
+            (receipt_prompt_blocks(16), receipt_proof_blocks(16)),
+            (32, 64)
+        );
+        for tick_ms in 1..=1_000 {
+            let (prompt, proof) = (
+                receipt_prompt_blocks(tick_ms),
+                receipt_proof_blocks(tick_ms),
+            );
+            let half_window = z3r0_sim::receipt_window(tick_ms) / 2;
+            assert!(prompt >= 1 && proof.is_multiple_of(prompt), "{tick_ms} ms");
+            assert!(proof <= half_window, "{tick_ms} ms");
+            let edge = crate::EdgeConfig::for_tick("127.0.0.1:1".parse().unwrap(), tick_ms);
+            assert_eq!(edge.header_interval, proof);
+            assert_eq!(edge.edit_interval, prompt);
+        }
+    }
 }

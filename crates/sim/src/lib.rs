@@ -20,7 +20,9 @@ pub use action::{
     session_consent_message, session_consents,
 };
 pub use components::{Body, Claim, Control, Inventory, MAX_BUILDERS, Player, Session};
-pub use receipts::{Outcome, RECEIPT_WINDOW, ReceiptLog, Refusal};
+pub use receipts::{
+    MAX_RECEIPT_WINDOW, Outcome, RECEIPT_WINDOW_MS, ReceiptLog, Refusal, receipt_window,
+};
 pub use rules::{
     BlockAction, MAX_CHUNK_COORD, MAX_CLAIM_LIMIT, MAX_SESSION_TICKS, MAX_TIMEOUT_TICKS,
     MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, edit_check, limits as rules_limits,

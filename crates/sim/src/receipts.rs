@@ -3,7 +3,7 @@
 //! its actions (and a lying validator cannot tell it otherwise).
 //!
 //! Every key that signed an action, or whose body the rules stopped, gets a [`ReceiptLog`]
-//! entity holding its [`Outcome`]s of the last [`RECEIPT_WINDOW`] ticks. A log whose newest
+//! entity holding its [`Outcome`]s of the last [`receipt_window`] ticks. A log whose newest
 //! outcome has left the window is despawned, so the logs grow with the players acting now,
 //! never with history.
 
@@ -13,9 +13,31 @@ use commonware_codec::varint::UInt;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
 use z3r0_ecs::Component;
 
-/// Ticks an outcome stays in its log. An edge proves logs at least once per this window's worth
-/// of blocks, so a client sees every outcome once.
-pub const RECEIPT_WINDOW: u64 = 48;
+/// How long an outcome stays in its log, in time so that it is the same at every tick rate (in
+/// ticks, 48 of them were 0.8 s at 60 Hz, and an edge had to prove every log three times as
+/// often). An edge proves logs at least twice per window, so a client sees every outcome.
+pub const RECEIPT_WINDOW_MS: u64 = 2_400;
+/// Most ticks in a window (a log's length goes on the wire in a byte; under 10 ms ticks the
+/// window is shorter than [`RECEIPT_WINDOW_MS`]).
+pub const MAX_RECEIPT_WINDOW: u64 = 240;
+/// Fewest ticks in a window (over 300 ms ticks it is longer than [`RECEIPT_WINDOW_MS`]).
+pub const MIN_RECEIPT_WINDOW: u64 = 8;
+// A whole log (a window and the entry that trims it) counts its entries in a byte.
+const _: () = assert!(MAX_RECEIPT_WINDOW < 255);
+
+/// Ticks an outcome stays in its log at ticks of `tick_ms`: [`RECEIPT_WINDOW_MS`] rounded up
+/// (48 at 50 ms, 150 at 16 ms), within [`MIN_RECEIPT_WINDOW`]..=[`MAX_RECEIPT_WINDOW`].
+pub const fn receipt_window(tick_ms: u64) -> u64 {
+    let tick_ms = if tick_ms == 0 { 1 } else { tick_ms };
+    let ticks = RECEIPT_WINDOW_MS.div_ceil(tick_ms);
+    if ticks < MIN_RECEIPT_WINDOW {
+        MIN_RECEIPT_WINDOW
+    } else if ticks > MAX_RECEIPT_WINDOW {
+        MAX_RECEIPT_WINDOW
+    } else {
+        ticks
+    }
+}
 /// Nonces one outcome records. Verified blocks carry at most the mempool's per-player share
 /// (4 by default) per signer; any beyond this are left out of the receipt.
 pub const MAX_OUTCOME_NONCES: usize = 8;
@@ -188,19 +210,21 @@ pub struct ReceiptLog {
 }
 
 impl ReceiptLog {
-    /// A log for `key`, with room for a whole window (so recording never reallocates).
-    pub fn new(key: PlayerKey) -> Self {
+    /// A log for `key`, with room for a whole window of `window` ticks (so recording never
+    /// reallocates).
+    pub fn new(key: PlayerKey, window: u64) -> Self {
+        let window = window.min(MAX_RECEIPT_WINDOW) as usize;
         Self {
             key,
-            entries: Vec::with_capacity(RECEIPT_WINDOW as usize + 1),
+            entries: Vec::with_capacity(window + 1),
         }
     }
 
-    /// The outcome of the block at `tick`, started (and the log trimmed to the window) on
-    /// the first call in a block.
-    pub fn current(&mut self, tick: u64) -> &mut Outcome {
+    /// The outcome of the block at `tick`, started (and the log trimmed to the last `window`
+    /// ticks) on the first call in a block.
+    pub fn current(&mut self, tick: u64, window: u64) -> &mut Outcome {
         if self.entries.last().is_none_or(|o| o.tick != tick) {
-            let keep_from = tick.saturating_sub(RECEIPT_WINDOW);
+            let keep_from = tick.saturating_sub(window.min(MAX_RECEIPT_WINDOW));
             let expired = self.entries.partition_point(|o| o.tick <= keep_from);
             self.entries.drain(..expired);
             self.entries.push(Outcome::new(tick));
@@ -210,11 +234,11 @@ impl ReceiptLog {
         &mut self.entries[last]
     }
 
-    /// Whether every outcome has left the window at `tick`.
-    pub fn expired(&self, tick: u64) -> bool {
+    /// Whether every outcome has left the window of `window` ticks at `tick`.
+    pub fn expired(&self, tick: u64, window: u64) -> bool {
         self.entries
             .last()
-            .is_none_or(|o| o.tick.saturating_add(RECEIPT_WINDOW) <= tick)
+            .is_none_or(|o| o.tick.saturating_add(window) <= tick)
     }
 }
 
@@ -247,7 +271,7 @@ impl Read for ReceiptLog {
         let key = <[u8; 32]>::read(buf)?;
         let n = u8::read(buf)?;
         // One more than the window: the block that trims the oldest entry adds one first.
-        if u64::from(n) > RECEIPT_WINDOW + 1 {
+        if u64::from(n) > MAX_RECEIPT_WINDOW + 1 {
             return Err(CodecError::Invalid("ReceiptLog", "too many outcomes"));
         }
         let mut entries: Vec<Outcome> = Vec::with_capacity(usize::from(n));
@@ -275,21 +299,22 @@ mod tests {
 
     #[test]
     fn a_log_keeps_one_window_and_round_trips() {
-        let mut log = ReceiptLog::new([7; 32]);
+        const RECEIPT_WINDOW: u64 = 48;
+        let mut log = ReceiptLog::new([7; 32], RECEIPT_WINDOW);
         for tick in 1..=100u64 {
-            let o = log.current(tick);
+            let o = log.current(tick, RECEIPT_WINDOW);
             let slot = o.push_nonce(tick * 3);
             o.push_refusal(Refusal {
                 action: 1,
                 reason: 2,
                 slot,
             });
-            assert_eq!(log.current(tick).nonces(), &[tick * 3]);
+            assert_eq!(log.current(tick, RECEIPT_WINDOW).nonces(), &[tick * 3]);
         }
         assert_eq!(log.entries.len() as u64, RECEIPT_WINDOW);
         assert_eq!(log.entries[0].tick, 100 - RECEIPT_WINDOW + 1);
-        assert!(!log.expired(100 + RECEIPT_WINDOW - 1));
-        assert!(log.expired(100 + RECEIPT_WINDOW));
+        assert!(!log.expired(100 + RECEIPT_WINDOW - 1, RECEIPT_WINDOW));
+        assert!(log.expired(100 + RECEIPT_WINDOW, RECEIPT_WINDOW));
         let back = ReceiptLog::decode(log.encode()).unwrap();
         assert_eq!(back, log);
         let o = &back.entries[5];
@@ -303,7 +328,7 @@ mod tests {
             o.push_nonce(n);
         }
         assert_eq!(o.nonces().len(), MAX_OUTCOME_NONCES);
-        let mut log = ReceiptLog::new([2; 32]);
+        let mut log = ReceiptLog::new([2; 32], 48);
         log.entries.push(Outcome::new(1));
         let mut bytes = log.encode().to_vec();
         // No nonces, one refusal naming slot 0.
@@ -314,20 +339,36 @@ mod tests {
 
     #[test]
     fn a_log_of_one_input_per_tick_costs_a_few_bytes_an_entry() {
-        let mut log = ReceiptLog::new([2; 32]);
-        for tick in 1_000_000..1_000_000 + RECEIPT_WINDOW {
-            log.current(tick).push_nonce(tick * 2);
+        let mut log = ReceiptLog::new([2; 32], MAX_RECEIPT_WINDOW);
+        for tick in 1_000_000..1_000_000 + MAX_RECEIPT_WINDOW {
+            log.current(tick, MAX_RECEIPT_WINDOW).push_nonce(tick * 2);
         }
         let per_entry = (log.encode_size() - 33) as f64 / log.entries.len() as f64;
         assert!(per_entry <= 4.5, "{per_entry} bytes an entry");
         assert_eq!(log.encode().len(), log.encode_size());
         assert_eq!(ReceiptLog::decode(log.encode()).unwrap(), log);
         // Nonces that go down (the rules' direct execution numbers them per block) round-trip.
-        let mut odd = ReceiptLog::new([3; 32]);
+        let mut odd = ReceiptLog::new([3; 32], 48);
         for (tick, n) in [(5, 9), (6, 0), (7, u64::MAX)] {
-            odd.current(tick).push_nonce(n);
+            odd.current(tick, 48).push_nonce(n);
         }
         assert_eq!(ReceiptLog::decode(odd.encode()).unwrap(), odd);
+    }
+
+    #[test]
+    fn the_window_lasts_as_long_at_every_tick_rate() {
+        assert_eq!(receipt_window(50), 48);
+        assert_eq!(receipt_window(16), 150);
+        assert_eq!(receipt_window(100), 24);
+        for tick_ms in 10..=300 {
+            let lasts = receipt_window(tick_ms) * tick_ms;
+            assert!(
+                (RECEIPT_WINDOW_MS..RECEIPT_WINDOW_MS + tick_ms).contains(&lasts),
+                "{tick_ms} ms"
+            );
+        }
+        assert_eq!(receipt_window(1), MAX_RECEIPT_WINDOW);
+        assert_eq!(receipt_window(1_000), MIN_RECEIPT_WINDOW);
     }
 
     #[test]

@@ -609,7 +609,7 @@ fn receipt_logs_commit_each_signers_outcomes_for_one_window() {
             .is_some()
     );
     // Silent for a window, both logs are gone (the state holds what is live, not history).
-    for _ in 0..z3r0_sim::RECEIPT_WINDOW {
+    for _ in 0..s.config().receipt_window() {
         tick(&mut s, &[]);
     }
     assert!(s.receipt_log(&ALICE).is_none() && s.receipt_log(&BOB).is_none());

@@ -24,8 +24,9 @@ impl Sim {
                 _ => None,
             })
         });
+        let window = self.config.receipt_window();
         self.with_log(a.player, |log| {
-            let outcome = log.current(tick);
+            let outcome = log.current(tick, window);
             let slot = outcome.push_nonce(a.nonce);
             if let (Some((action, reason)), Some(slot)) = (refusal, slot) {
                 outcome.push_refusal(Refusal {
@@ -39,6 +40,7 @@ impl Sim {
 
     /// Records this block's movement refusals (walls, mid-air jumps) in their players' logs.
     pub(super) fn note_movement(&mut self, tick: u64, receipts: &[Receipt]) {
+        let window = self.config.receipt_window();
         for r in receipts {
             if let Receipt::Rejected {
                 player,
@@ -48,7 +50,7 @@ impl Sim {
             } = r
             {
                 self.with_log(player, |log| {
-                    log.current(tick).push_refusal(Refusal {
+                    log.current(tick, window).push_refusal(Refusal {
                         action: *action,
                         reason: *reason as u8,
                         slot: None,
@@ -65,7 +67,8 @@ impl Sim {
             None => {
                 let e = self.ecs.spawn();
                 // Just spawned: alive, and the component is registered at genesis.
-                let _ = self.ecs.insert(e, ReceiptLog::new(*key));
+                let window = self.config.receipt_window();
+                let _ = self.ecs.insert(e, ReceiptLog::new(*key, window));
                 self.logs.insert(*key, e);
                 e
             }
@@ -77,11 +80,12 @@ impl Sim {
 
     /// Despawns the logs whose every outcome has left the window.
     pub(super) fn expire_logs(&mut self, tick: u64) {
+        let window = self.config.receipt_window();
         let Self { logs, ecs, .. } = self;
         logs.retain(|_, e| {
             let keep = ecs
                 .get::<ReceiptLog>(*e)
-                .is_some_and(|log| !log.expired(tick));
+                .is_some_and(|log| !log.expired(tick, window));
             if !keep {
                 let _ = ecs.despawn(*e);
             }
@@ -95,7 +99,7 @@ impl Sim {
     }
 
     /// `key`'s receipt log and its entity: the outcomes of its actions in the last
-    /// [`crate::RECEIPT_WINDOW`] ticks.
+    /// receipt window ([`crate::receipt_window`]).
     pub fn receipt_log(&self, key: &PlayerKey) -> Option<(EntityId, &ReceiptLog)> {
         let e = *self.logs.get(key)?;
         Some((e, self.ecs.get::<ReceiptLog>(e)?))

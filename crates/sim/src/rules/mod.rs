@@ -293,6 +293,11 @@ impl SimConfig {
         Ok(())
     }
 
+    /// Ticks an outcome stays in its receipt log (see [`crate::receipt_window`]).
+    pub fn receipt_window(&self) -> u64 {
+        crate::receipts::receipt_window(self.tick_ms)
+    }
+
     /// Whether chunk `p` is inside the zone.
     fn holds(&self, p: ChunkPos) -> bool {
         let within = |v: i32, (min, max): (i32, i32)| (min..max).contains(&v);
