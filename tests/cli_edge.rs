@@ -215,6 +215,50 @@ fn a_node_serves_a_player_over_quic() {
         assert!(attack.contains(answer), "no {answer:?} in:\n{attack}");
     }
 
+    // One attack alone (a row of the fault matrix): only its answers come back.
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "edge-probe",
+            "--hostile",
+            "--attack",
+            "malformed",
+            "--seconds",
+            "2",
+        ])
+        .args(["--from", "127.0.0.2", "--connect"])
+        .arg(config.player_listen.to_string())
+        .arg("--genesis")
+        .arg(dir.join("genesis.toml"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let alone = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{alone}");
+    assert!(
+        alone.contains("s: malformed and oversized frames\n"),
+        "{alone}"
+    );
+    assert!(
+        alone.contains("oversized frame: closed by the node: malformed"),
+        "{alone}"
+    );
+    for other in [
+        "garbage datagrams",
+        "input, replay and forgery sent",
+        "× admitted",
+    ] {
+        assert!(!alone.contains(other), "{other:?} in:\n{alone}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["edge-probe", "--hostile", "--attack", "everything"])
+        .args(["--connect", "127.0.0.1:1", "--genesis"])
+        .arg(dir.join("genesis.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let refused = String::from_utf8_lossy(&out.stderr);
+    assert!(refused.contains("possible values"), "{refused}");
+
     // `z3r0 client` as a headless wandering bot on the same node, with a screenshot.
     let shot = dir.join("client.png");
     let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))

@@ -125,8 +125,86 @@ impl Target {
     }
 }
 
-/// Runs every attack against `config.server` from `bind` for `seconds`.
-pub fn run(config: ClientConfig, bind: IpAddr, seconds: u64, sessions: u32) -> Result<()> {
+/// One of the attacks, to run alone (a row of the fault matrix each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Attack {
+    /// Random datagrams at the QUIC port.
+    Garbage,
+    /// QUIC handshakes opened and dropped, four at a time.
+    Handshakes,
+    /// Sessions from one address, held idle.
+    Sessions,
+    /// Logged-in sessions subscribing as fast as they may.
+    Subscribe,
+    /// Oversized and malformed control frames, before and after a valid hello.
+    Malformed,
+    /// Replayed and forged inputs.
+    Forged,
+}
+
+impl Attack {
+    const ALL: [Attack; 6] = [
+        Attack::Garbage,
+        Attack::Handshakes,
+        Attack::Sessions,
+        Attack::Subscribe,
+        Attack::Malformed,
+        Attack::Forged,
+    ];
+
+    fn describe(self, sessions: u32) -> String {
+        match self {
+            Attack::Garbage => "garbage datagrams".into(),
+            Attack::Handshakes => "handshake floods".into(),
+            Attack::Sessions => format!("{sessions} sessions held idle"),
+            Attack::Subscribe => "subscribe floods".into(),
+            Attack::Malformed => "malformed and oversized frames".into(),
+            Attack::Forged => "replayed and forged inputs".into(),
+        }
+    }
+
+    fn spawn(self, tasks: &mut tokio::task::JoinSet<Result<()>>, t: &Target, sessions: u32) {
+        match self {
+            Attack::Garbage => {
+                tasks.spawn(garbage(t.clone()));
+            }
+            Attack::Handshakes => {
+                for _ in 0..4 {
+                    tasks.spawn(handshakes(t.clone()));
+                }
+            }
+            Attack::Sessions => {
+                tasks.spawn(many_sessions(t.clone(), sessions));
+            }
+            Attack::Subscribe => {
+                for i in 0..4 {
+                    tasks.spawn(subscribe_flood(t.clone(), 9_000 + i));
+                }
+            }
+            Attack::Malformed => {
+                tasks.spawn(malformed(t.clone()));
+            }
+            Attack::Forged => {
+                tasks.spawn(forged(t.clone(), 9_100));
+            }
+        }
+    }
+}
+
+/// Runs `attacks` (every one when empty) against `config.server` from `bind` for `seconds`.
+pub fn run(
+    config: ClientConfig,
+    bind: IpAddr,
+    seconds: u64,
+    sessions: u32,
+    attacks: &[Attack],
+) -> Result<()> {
+    let mut attacks = match attacks {
+        [] => Attack::ALL.to_vec(),
+        some => some.to_vec(),
+    };
+    attacks.sort_unstable();
+    attacks.dedup();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -137,22 +215,17 @@ pub fn run(config: ClientConfig, bind: IpAddr, seconds: u64, sessions: u32) -> R
         until: Instant::now() + Duration::from_secs(seconds.max(1)),
         tally: Tally::default(),
     };
+    let named: Vec<String> = attacks.iter().map(|a| a.describe(sessions)).collect();
     println!(
-        "attacking {} from {bind} for {seconds} s: garbage datagrams, handshake floods, {sessions} sessions held idle, subscribe floods, malformed and oversized frames, replayed and forged inputs",
-        target.config.server
+        "attacking {} from {bind} for {seconds} s: {}",
+        target.config.server,
+        named.join(", ")
     );
     runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(garbage(target.clone()));
-        for _ in 0..4 {
-            tasks.spawn(handshakes(target.clone()));
+        for attack in &attacks {
+            attack.spawn(&mut tasks, &target, sessions);
         }
-        tasks.spawn(many_sessions(target.clone(), sessions));
-        for i in 0..4 {
-            tasks.spawn(subscribe_flood(target.clone(), 9_000 + i));
-        }
-        tasks.spawn(malformed(target.clone()));
-        tasks.spawn(forged(target.clone(), 9_100));
         while let Some(done) = tasks.join_next().await {
             if let Ok(Err(e)) = done {
                 eprintln!("an attack stopped: {e:#}");

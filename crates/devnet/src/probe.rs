@@ -31,9 +31,12 @@ pub struct ProbeArgs {
     #[arg(long, default_value_t = 7_000)]
     seed: u64,
     /// Attack the edge instead of playing on it (see `hostile.rs`): every attack at once for
-    /// `--seconds`.
+    /// `--seconds`, or those named with `--attack`.
     #[arg(long)]
     hostile: bool,
+    /// With `--hostile`: run only this attack (repeat for several).
+    #[arg(long = "attack", value_enum)]
+    attacks: Vec<crate::hostile::Attack>,
     /// With `--hostile`: sessions to open from one address and hold idle.
     #[arg(long, default_value_t = 1_000)]
     sessions: u32,
@@ -74,7 +77,13 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
     let config = ClientConfig::new(args.connect, genesis.chain_id(), keys);
     if args.hostile {
-        return crate::hostile::run(config, args.from, args.seconds, args.sessions);
+        return crate::hostile::run(
+            config,
+            args.from,
+            args.seconds,
+            args.sessions,
+            &args.attacks,
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
