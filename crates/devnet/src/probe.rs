@@ -162,6 +162,9 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     Ok(())
 }
 
+/// How long a probe player waits for its body before joining again.
+const JOIN_RETRY: Duration = Duration::from_secs(2);
+
 async fn play(
     config: ClientConfig,
     key: PrivateKey,
@@ -173,7 +176,10 @@ async fn play(
     let mut report = PlayerReport::default();
     let mut sent: std::collections::BTreeMap<u64, Instant> = Default::default();
     sent.insert(join.action.nonce, Instant::now());
+    // Joined once a snapshot shows the player's body; until then the join is sent again
+    // every `JOIN_RETRY`, as the game does (a datagram may be lost, under a flood too).
     let mut joined = false;
+    let mut join_sent = Instant::now();
     let mut started: Option<(Instant, u64, u64, u64, u64)> = None;
     let mut last_tick = 0;
     let mut yaw = (index as u16).wrapping_mul(4_000);
@@ -201,9 +207,6 @@ async fn play(
                     {
                         report.latencies_ms.push(t.elapsed().as_secs_f64() * 1e3);
                     }
-                    if *n == join.action.nonce {
-                        joined = true;
-                    }
                 }
                 report.rejected += i.rejections.len() as u64;
             }
@@ -211,7 +214,15 @@ async fn play(
                 sent.remove(&nonce);
                 report.refused += u64::from(started.is_some());
             }
-            ClientEvent::Snapshot(s) if joined && s.tick > last_tick => {
+            ClientEvent::Snapshot(s) if !joined => {
+                if s.own.is_some() {
+                    joined = true;
+                } else if join_sent.elapsed() >= JOIN_RETRY {
+                    client.send_action(client.chain_tick(), Action::Join.encode_to_vec())?;
+                    join_sent = Instant::now();
+                }
+            }
+            ClientEvent::Snapshot(s) if s.tick > last_tick => {
                 last_tick = s.tick;
                 if let Some(own) = &s.own
                     && let Some(i) = in_flight.iter().position(|(y, _)| *y == own.frame.yaw)
