@@ -179,22 +179,19 @@ fn a_node_serves_a_player_over_quic() {
 
     // `z3r0 edge-probe --hostile` from another loopback address: every limit answers, and the
     // node goes on serving (the bot below plays on it afterwards).
-    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args([
-            "edge-probe",
-            "--hostile",
-            "--seconds",
-            "7",
-            "--sessions",
-            "30",
-        ])
-        .args(["--from", "127.0.0.2", "--connect"])
-        .arg(config.player_listen.to_string())
-        .arg("--genesis")
-        .arg(dir.join("genesis.toml"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let hostile = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["edge-probe", "--hostile"])
+            .args(args)
+            .args(["--from", "127.0.0.2", "--connect"])
+            .arg(config.player_listen.to_string())
+            .arg("--genesis")
+            .arg(dir.join("genesis.toml"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = hostile(&["--seconds", "7", "--sessions", "30"]);
     let attack = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{attack}");
     // A hello then garbage is closed by the auth check, or by the full edge when the
@@ -216,22 +213,7 @@ fn a_node_serves_a_player_over_quic() {
     }
 
     // One attack alone (a row of the fault matrix): only its answers come back.
-    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args([
-            "edge-probe",
-            "--hostile",
-            "--attack",
-            "malformed",
-            "--seconds",
-            "2",
-        ])
-        .args(["--from", "127.0.0.2", "--connect"])
-        .arg(config.player_listen.to_string())
-        .arg("--genesis")
-        .arg(dir.join("genesis.toml"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let out = hostile(&["--attack", "malformed", "--seconds", "2"]);
     let alone = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{alone}");
     assert!(
@@ -249,12 +231,7 @@ fn a_node_serves_a_player_over_quic() {
     ] {
         assert!(!alone.contains(other), "{other:?} in:\n{alone}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args(["edge-probe", "--hostile", "--attack", "everything"])
-        .args(["--connect", "127.0.0.1:1", "--genesis"])
-        .arg(dir.join("genesis.toml"))
-        .output()
-        .unwrap();
+    let out = hostile(&["--attack", "everything"]);
     assert!(!out.status.success());
     let refused = String::from_utf8_lossy(&out.stderr);
     assert!(refused.contains("possible values"), "{refused}");
