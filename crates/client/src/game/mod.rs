@@ -453,7 +453,7 @@ impl Game {
     pub fn input(&mut self, frame: InputFrame) -> Result<Option<u64>, NetError> {
         let target = self.input_tick();
         let mut sent = None;
-        let refresh = (REFRESH_MS / u64::from(self.edge.tick_ms).max(1)).max(1);
+        let refresh = refresh_ticks(self.edge.tick_ms);
         if frame_due(self.sent.last_frame, target, frame, refresh) {
             let signed = self
                 .edge
@@ -832,6 +832,15 @@ impl Game {
     }
 }
 
+/// Ticks of `tick_ms` between refreshes of an unchanged frame: [`REFRESH_MS`] rounded down,
+/// at least one; every tick on an unpaced chain (`tick_ms` 0), which has no time to keep.
+fn refresh_ticks(tick_ms: u32) -> u64 {
+    match u64::from(tick_ms) {
+        0 => 1,
+        ms => (REFRESH_MS / ms).max(1),
+    }
+}
+
 /// Whether `frame` goes out for `target`, after the newest frame sent (`last`): only for a
 /// later tick, and then if it changed or the last one is `refresh` ticks old.
 fn frame_due(
@@ -847,7 +856,18 @@ fn frame_due(
 
 #[cfg(test)]
 mod tests {
-    use super::{INPUT_LEAD, InputFrame, frame_due};
+    use super::{INPUT_LEAD, InputFrame, frame_due, refresh_ticks};
+
+    #[test]
+    fn an_unchanged_frame_is_refreshed_every_50_ms_or_every_tick_unpaced() {
+        assert_eq!(refresh_ticks(16), 3);
+        assert_eq!(refresh_ticks(25), 2);
+        assert_eq!(refresh_ticks(33), 1);
+        assert_eq!(refresh_ticks(50), 1);
+        assert_eq!(refresh_ticks(100), 1);
+        // Unpaced: ticks have no length (not 50 ticks, as if each lasted a millisecond).
+        assert_eq!(refresh_ticks(0), 1);
+    }
 
     #[test]
     fn an_unchanged_frame_goes_out_at_the_refresh_rate_a_change_at_once() {
