@@ -27,6 +27,15 @@ pub use finality::FinalityProof;
 /// [`ChainId::namespace`] of it, and simplex derives its per-vote namespaces from that. Here so
 /// light clients can check finality without the consensus crates.
 pub const CONSENSUS_NAMESPACE: &[u8] = b"z3r0/consensus/v1";
+
+/// Ticks of `tick_ms` in `ms` milliseconds, rounded up, at least one (a tick of 0 counts as
+/// 1 ms). Every window kept in time (the mempool's, the receipt logs', the edge's intervals and
+/// proof points) is counted with it, so windows of the same time fall on the same ticks.
+pub const fn ticks_in(ms: u64, tick_ms: u64) -> u64 {
+    let tick_ms = if tick_ms == 0 { 1 } else { tick_ms };
+    let ticks = ms.div_ceil(tick_ms);
+    if ticks == 0 { 1 } else { ticks }
+}
 pub use machine::{
     CounterReceipt, Counters, CountersSnapshotError, Hash, PayloadCheck, Snapshot, StateMachine,
     any_payload,

@@ -46,7 +46,7 @@ impl MempoolConfig {
     /// few ticks behind its clock. Every validator derives these from the genesis alike.
     pub fn for_tick(chain: crate::ChainId, zone: u32, tick_ms: u64) -> Self {
         let defaults = Self::for_zone(chain, zone);
-        let ticks = |ms: u64| ms.div_ceil(tick_ms.max(1)).max(1);
+        let ticks = |ms: u64| crate::ticks_in(ms, tick_ms);
         Self {
             max_age: ticks(1_000).max(defaults.max_age),
             max_lead: ticks(1_000).max(defaults.max_lead),

@@ -94,8 +94,9 @@ impl Genesis {
     /// The chain id: blake3 of a canonical encoding of everything that defines the chain (a
     /// version, bumped whenever the rules change what an existing genesis means, so nodes of
     /// both rules never share a chain; zone, timing, world, rules, the committee's keys as a
-    /// sorted set of key bytes, since the committee is a set). The validators' p2p addresses are left out: they say where a
-    /// member is reached, not who it is, and moving one must not change identity.
+    /// sorted set of key bytes, since the committee is a set). The validators' p2p addresses
+    /// are left out: they say where a member is reached, not who it is, and moving one must
+    /// not change identity.
     pub fn chain_id(&self) -> ChainId {
         let mut h = blake3::Hasher::new();
         h.update(b"z3r0/genesis/v3");

@@ -46,11 +46,6 @@ impl ChainClock {
         self.genesis_ms
     }
 
-    /// The newest finalized tick seen.
-    pub fn newest(&self) -> u64 {
-        self.newest
-    }
-
     /// A snapshot of `tick` arrived at `now_ms` (unix milliseconds).
     pub fn observe(&mut self, tick: u64, now_ms: u64) {
         if tick <= self.newest {

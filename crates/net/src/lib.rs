@@ -39,7 +39,7 @@ pub use server::{
 pub use snapshot::{EntityState, OwnState, Snapshot, SnapshotPace};
 pub use wire::WireError;
 pub use zone::{
-    FeedBuilder, account_inventory, all_claim_entries, blocks_in, chunk_data, claim_entries,
+    FeedBuilder, account_inventory, all_claim_entries, chunk_data, claim_entries,
     receipt_prompt_blocks, receipt_proof_blocks, receipts_entry,
 };
 

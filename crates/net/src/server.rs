@@ -183,11 +183,10 @@ impl EdgeConfig {
                 .max(u32::try_from(per_sec).unwrap_or(u32::MAX));
         }
         // What `new` sets for 50 ms ticks, kept in time: a header a second, every entity
-        // refreshed and edits gathered each half second, 160 chunks a second. Counted as the
-        // proof points are, so that edits and receipts fall on the same blocks.
-        let ticks = |ms: u64| crate::zone::blocks_in(ms, tick_ms);
+        // refreshed and edits gathered each half second, 160 chunks a second. Headers and
+        // edits come with the receipt proofs, so that one header serves them all.
         config.header_interval = crate::zone::receipt_proof_blocks(tick_ms);
-        config.refresh_ticks = ticks(500);
+        config.refresh_ticks = z3r0_chain::ticks_in(500, tick_ms);
         config.edit_interval = crate::zone::receipt_prompt_blocks(tick_ms);
         config.chunks_per_tick =
             usize::try_from((160 * tick_ms).div_ceil(1_000).max(1)).unwrap_or(usize::MAX);

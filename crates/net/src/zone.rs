@@ -28,13 +28,6 @@ pub struct FeedBuilder {
     prompt: BTreeSet<[u8; 32]>,
 }
 
-/// Blocks in `ms` milliseconds of ticks of `tick_ms`, rounded up, at least one: the edge's
-/// intervals and the proof points are all counted with it, so the blocks they fall on line up
-/// and one header serves them all.
-pub fn blocks_in(ms: u64, tick_ms: u64) -> u64 {
-    ms.div_ceil(tick_ms.max(1)).max(1)
-}
-
 /// Blocks between proof points, where every live receipt log is proven: after each block whose
 /// height is a multiple of it (a second of blocks, 20 at 50 ms ticks), so the header they need
 /// (the next block's) is the one an edge sends every `EdgeConfig::header_interval` anyway. A
@@ -51,7 +44,7 @@ pub fn receipt_proof_blocks(tick_ms: u64) -> u64 {
 /// interval (`EdgeConfig::edit_interval`, half a second of blocks, 10 at 50 ms ticks), so a
 /// builder's receipts share the header its chunk edits need.
 pub fn receipt_prompt_blocks(tick_ms: u64) -> u64 {
-    blocks_in(500, tick_ms).min(z3r0_sim::receipt_window(tick_ms) / 2)
+    z3r0_chain::ticks_in(500, tick_ms).min(z3r0_sim::receipt_window(tick_ms) / 2)
 }
 
 /// The two halves of the game's state root.

@@ -13,9 +13,9 @@ use commonware_codec::varint::UInt;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
 use z3r0_ecs::Component;
 
-/// How long an outcome stays in its log, in time so that it is the same at every tick rate (in
-/// ticks, 48 of them were 0.8 s at 60 Hz, and an edge had to prove every log three times as
-/// often). An edge proves logs at least twice per window, so a client sees every outcome.
+/// How long an outcome stays in its log, in time so that it is the same at every tick rate
+/// (and edges prove logs as often at 60 Hz as at 20). An edge proves logs at least twice per
+/// window, so a client sees every outcome.
 pub const RECEIPT_WINDOW_MS: u64 = 2_400;
 /// Most ticks in a window (a log's length goes on the wire in a byte; under 10 ms ticks the
 /// window is shorter than [`RECEIPT_WINDOW_MS`]).
@@ -28,8 +28,7 @@ const _: () = assert!(MAX_RECEIPT_WINDOW < 255);
 /// Ticks an outcome stays in its log at ticks of `tick_ms`: [`RECEIPT_WINDOW_MS`] rounded up
 /// (48 at 50 ms, 150 at 16 ms), within [`MIN_RECEIPT_WINDOW`]..=[`MAX_RECEIPT_WINDOW`].
 pub const fn receipt_window(tick_ms: u64) -> u64 {
-    let tick_ms = if tick_ms == 0 { 1 } else { tick_ms };
-    let ticks = RECEIPT_WINDOW_MS.div_ceil(tick_ms);
+    let ticks = z3r0_chain::ticks_in(RECEIPT_WINDOW_MS, tick_ms);
     if ticks < MIN_RECEIPT_WINDOW {
         MIN_RECEIPT_WINDOW
     } else if ticks > MAX_RECEIPT_WINDOW {
@@ -38,6 +37,7 @@ pub const fn receipt_window(tick_ms: u64) -> u64 {
         ticks
     }
 }
+
 /// Nonces one outcome records. Verified blocks carry at most the mempool's per-player share
 /// (4 by default) per signer; any beyond this are left out of the receipt.
 pub const MAX_OUTCOME_NONCES: usize = 8;

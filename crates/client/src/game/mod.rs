@@ -28,7 +28,7 @@ pub use feedback::{BlockChange, GameStats, Notice, Outcome, Refusal};
 
 /// Most chunks a client keeps.
 const WORLD_CAPACITY: usize = 8_192;
-/// Inputs are sent for this many ticks ahead of the chain's clock and resent this many times,
+/// Inputs are sent for this many ticks ahead of the chain's tick and resent until their tick,
 /// so a lost datagram does not cost a tick.
 pub const INPUT_LEAD: u64 = 3;
 /// An unchanged input frame is sent again at least this often: a frame stays in force until
