@@ -446,9 +446,9 @@ impl EdgeClient {
         }
         self.inventory_height = self.inventory_height.max(old.inventory_height);
         self.start_tick = self.start_tick.min(old.start_tick);
-        // One chain, one clock: the session's does not jump at a failover, nor forget the
-        // chain's lag.
-        self.clock = old.clock.clone();
+        // One chain, one clock: the session's genesis does not jump at a failover (where the
+        // chain is, the new node's snapshots say).
+        self.clock = old.clock.resumed();
         self.tick_ms = old.tick_ms;
         self.physics = old.physics;
         self.next_nonce = self.next_nonce.max(old.next_nonce);

@@ -46,6 +46,13 @@ impl ChainClock {
         self.genesis_ms
     }
 
+    /// This clock for a session moved to another node: the genesis, not what the old node's
+    /// snapshots said. Their ticks are not proven, so a lying node could have pushed the
+    /// estimate (and its floor) far ahead; the new node's snapshots set it again.
+    pub fn resumed(&self) -> Self {
+        Self::new(self.genesis_ms, self.tick_ms)
+    }
+
     /// A snapshot of `tick` arrived at `now_ms` (unix milliseconds).
     pub fn observe(&mut self, tick: u64, now_ms: u64) {
         if tick <= self.newest {
@@ -166,6 +173,17 @@ mod tests {
             slow.observe(t, end(t) + 8 - 400);
         }
         assert_eq!(slow.tick(end(109) + 8 - 400), 110);
+    }
+
+    #[test]
+    fn a_moved_session_keeps_the_genesis_not_a_lying_nodes_ticks() {
+        let mut clock = ChainClock::new(GENESIS, TICK);
+        // A node claims a snapshot far past the clock.
+        clock.observe(1_000_000, end(100));
+        assert!(clock.tick(end(100) + 1) > 1_000_000);
+        let moved = clock.resumed();
+        assert_eq!(moved.genesis_ms(), GENESIS);
+        assert_eq!(moved.tick(end(100) + 1), 101);
     }
 
     #[test]

@@ -82,8 +82,8 @@ impl Presence {
 struct Sent {
     /// Recent inputs by target tick, resent until their tick passes.
     inputs: BTreeMap<u64, SignedAction>,
-    /// The newest frame sent and its target tick (kept across failovers: no frame goes out for
-    /// a tick before it, which the rules refuse).
+    /// The newest frame sent and its target tick: no frame goes out for a tick before it,
+    /// which the rules refuse (kept across failovers, capped at the new node's input tick).
     last_frame: Option<(u64, InputFrame)>,
     /// The first action sent (the join), kept for the cheat bot's replay.
     first: Option<SignedAction>,
@@ -550,6 +550,13 @@ impl Game {
             self.link.rx_before += self.edge.connection().stats().udp_rx.bytes;
             self.edge.close();
             self.edge = edge;
+            // The ticks aimed at followed the old node's snapshots, which are not proven: a
+            // lying node could have pushed them far ahead, and no frame goes out for a tick
+            // before the newest sent. Not later than where the new node puts the chain, then.
+            let aim = self.input_tick();
+            if let Some((tick, _)) = &mut self.sent.last_frame {
+                *tick = (*tick).min(aim);
+            }
             self.link.config = config;
             self.link.failovers += 1;
             self.link.last_heard = std::time::Instant::now();
