@@ -24,6 +24,10 @@ pub struct NodeArgs {
     /// loopback).
     #[arg(long, default_value_t = 64)]
     sessions_per_address: usize,
+    /// Connections one IP address may open per second, after a burst as large as
+    /// `--sessions-per-address`; more are refused before any handshake.
+    #[arg(long, default_value_t = 4)]
+    handshakes_per_address: u32,
     /// Set the data directory aside (renamed, not deleted) and rebuild it from the committee:
     /// what to do when the node reports a damaged store. The keys are kept.
     #[arg(long)]
@@ -48,6 +52,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         threads: args.threads,
         stop_on_stdin_close: args.stop_on_stdin_close,
         sessions_per_address: args.sessions_per_address,
+        handshakes_per_address: args.handshakes_per_address,
         byzantine: args.byzantine,
         resync: args.resync,
         diverge_at: args.diverge_at,

@@ -42,8 +42,11 @@ fn a_node_serves_a_player_over_quic() {
     let log = std::fs::File::create(dir.join("node.log")).unwrap();
     let _node = Kill(
         Command::new(env!("CARGO_BIN_EXE_z3r0"))
-            // A small per-address cap, so the hostile probe below reaches it.
-            .args(["node", "--sessions-per-address", "10", "--config"])
+            // A small per-address cap, so the hostile probe below reaches it, and no handshake
+            // rate, so that every attack below gets its connections (the rate has a test of
+            // its own in z3r0-net).
+            .args(["node", "--sessions-per-address", "10"])
+            .args(["--handshakes-per-address", "100000", "--config"])
             .arg(&config_path)
             .env("RUST_LOG", "warn,z3r0_net=info")
             .stdout(Stdio::null())

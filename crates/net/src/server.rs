@@ -134,6 +134,9 @@ pub struct EdgeConfig {
     /// Sessions from one IP address at most (a crowd behind one NAT still fits; one host
     /// cannot take the edge).
     pub max_sessions_per_address: usize,
+    /// Connections one IP address may open per second once its burst (as many as
+    /// `max_sessions_per_address`) is spent; more are refused before any handshake crypto.
+    pub handshakes_per_address_per_sec: u32,
     /// A session from which nothing arrives for this long is closed (QUIC's keep-alives do not
     /// count: the node sends them itself).
     pub idle_timeout: Duration,
@@ -198,6 +201,7 @@ impl EdgeConfig {
             listen,
             max_sessions: 256,
             max_sessions_per_address: 64,
+            handshakes_per_address_per_sec: 4,
             idle_timeout: Duration::from_secs(10),
             datagrams_per_sec: 120,
             control_per_sec: 20,
@@ -226,6 +230,8 @@ pub struct EdgeStats {
     pub refused: AtomicUsize,
     /// Connections asked to prove their address first (QUIC retry).
     pub retries: AtomicU64,
+    /// Connections refused because their address opened too many too fast.
+    pub handshakes_limited: AtomicU64,
     /// Datagrams received from players, and their bytes.
     pub datagrams_in: AtomicU64,
     pub bytes_in: AtomicU64,
@@ -250,7 +256,7 @@ impl EdgeStats {
     pub fn prometheus(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
-        let single: [(&str, &str, &str, u64); 9] = [
+        let single: [(&str, &str, &str, u64); 10] = [
             (
                 "edge_sessions",
                 "gauge",
@@ -274,6 +280,12 @@ impl EdgeStats {
                 "counter",
                 "Connections asked to prove their address first.",
                 get(&self.retries),
+            ),
+            (
+                "edge_handshakes_limited_total",
+                "counter",
+                "Connections refused because their address opened too many too fast.",
+                get(&self.handshakes_limited),
             ),
             (
                 "edge_datagrams_received_total",
@@ -422,10 +434,7 @@ pub fn serve_on(
         stats: stats.clone(),
     });
     let accepting = endpoint.clone();
-    let gate = Arc::new(Gate::new(
-        shared.config.max_sessions,
-        shared.config.max_sessions_per_address,
-    ));
+    let gate = Arc::new(Gate::new(&shared.config));
     let task = tokio::spawn(async move {
         while let Some(incoming) = accepting.accept().await {
             admit(&shared, &gate, incoming);
@@ -451,6 +460,36 @@ struct Gate {
     per_address: usize,
     by_address: std::sync::Mutex<BTreeMap<std::net::IpAddr, usize>>,
     full_replies: Arc<tokio::sync::Semaphore>,
+    handshakes: HandshakeBudgets,
+}
+
+/// Addresses whose handshake budget the gate remembers at once. Past it, budgets that have
+/// refilled are forgotten; if none has, a new address is refused (thousands of validated
+/// addresses opening connections at once is a flood the session cap would refuse anyway).
+const TRACKED_ADDRESSES: usize = 4096;
+
+/// Connections each address may open: a token bucket per recently seen address.
+struct HandshakeBudgets {
+    rate: u32,
+    burst: u32,
+    by_address: std::sync::Mutex<BTreeMap<std::net::IpAddr, Bucket>>,
+}
+
+impl HandshakeBudgets {
+    /// Spends one of `address`'s handshakes, if it has one.
+    fn take(&self, address: std::net::IpAddr) -> bool {
+        let mut budgets = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
+        if !budgets.contains_key(&address) && budgets.len() >= TRACKED_ADDRESSES {
+            budgets.retain(|_, bucket| !bucket.is_full());
+            if budgets.len() >= TRACKED_ADDRESSES {
+                return false;
+            }
+        }
+        budgets
+            .entry(address)
+            .or_insert_with(|| Bucket::with_burst(self.rate, self.burst))
+            .take()
+    }
 }
 
 /// One taken slot: released on drop.
@@ -477,12 +516,17 @@ impl Drop for Slot {
 }
 
 impl Gate {
-    fn new(max: usize, per_address: usize) -> Self {
+    fn new(config: &EdgeConfig) -> Self {
         Self {
-            slots: Arc::new(tokio::sync::Semaphore::new(max)),
-            per_address,
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_sessions)),
+            per_address: config.max_sessions_per_address,
             by_address: std::sync::Mutex::new(BTreeMap::new()),
             full_replies: Arc::new(tokio::sync::Semaphore::new(FULL_REPLIES)),
+            handshakes: HandshakeBudgets {
+                rate: config.handshakes_per_address_per_sec,
+                burst: u32::try_from(config.max_sessions_per_address).unwrap_or(u32::MAX),
+                by_address: std::sync::Mutex::new(BTreeMap::new()),
+            },
         }
     }
 
@@ -504,8 +548,10 @@ impl Gate {
 }
 
 /// One arriving connection, cheapest checks first: an unproven address is asked to prove it
-/// (a QUIC retry costs the edge no handshake), then the gate gives it a slot or it hears that
-/// the edge is full.
+/// (a QUIC retry costs the edge no handshake), a proven one that opens connections too fast is
+/// refused (still no handshake), then the gate gives it a slot or it hears that the edge is
+/// full. The rate is checked only on proven addresses, so nobody can spend another's budget
+/// with spoofed packets.
 fn admit(shared: &Arc<Shared>, gate: &Arc<Gate>, incoming: quinn::Incoming) {
     let remote = incoming.remote_address();
     if !incoming.remote_address_validated() && incoming.may_retry() {
@@ -513,6 +559,15 @@ fn admit(shared: &Arc<Shared>, gate: &Arc<Gate>, incoming: quinn::Incoming) {
         if let Err(e) = incoming.retry() {
             debug!(%remote, ?e, "retry not sent");
         }
+        return;
+    }
+    if !gate.handshakes.take(remote.ip()) {
+        shared
+            .stats
+            .handshakes_limited
+            .fetch_add(1, Ordering::Relaxed);
+        debug!(%remote, "too many connections from one address: refused");
+        incoming.refuse();
         return;
     }
     let Some(slot) = gate.take(remote.ip()) else {
@@ -638,23 +693,37 @@ fn malformed(e: impl std::fmt::Display) -> SessionEnd {
 /// (turmoil) drives it like real time.
 struct Bucket {
     rate: f64,
+    burst: f64,
     tokens: f64,
     last: tokio::time::Instant,
 }
 
 impl Bucket {
+    /// `rate` tokens a second, with a burst of as many.
     fn new(rate: u32) -> Self {
+        Self::with_burst(rate, rate)
+    }
+
+    fn with_burst(rate: u32, burst: u32) -> Self {
         Self {
             rate: f64::from(rate),
-            tokens: f64::from(rate),
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
             last: tokio::time::Instant::now(),
         }
     }
+
     fn refill(&mut self) {
         let now = tokio::time::Instant::now();
         self.tokens =
-            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
         self.last = now;
+    }
+
+    /// Whether the bucket has refilled to its burst (it then says nothing a new one would not).
+    fn is_full(&mut self) -> bool {
+        self.refill();
+        self.tokens >= self.burst
     }
 
     /// Whether a token is there now (none is taken).

@@ -446,6 +446,58 @@ async fn one_address_gets_a_few_sessions_not_the_whole_edge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_opens_connections_at_a_bounded_rate() {
+    let zone = LocalZone::new(20);
+    let mut config = EdgeConfig::new(loopback());
+    config.max_sessions_per_address = 3;
+    config.handshakes_per_address_per_sec = 1;
+    let edge = zone.serve(config);
+    let _ticker = zone.run();
+    let sessions = || {
+        edge.stats
+            .sessions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    // A burst as large as the address's session cap is served, each connection closed at
+    // once so that the cap itself never refuses.
+    for _ in 0..3 {
+        let conn = quic_to(&zone, &edge).await;
+        conn.close(0u32.into(), b"done");
+        wait_until(|| sessions() == 0).await;
+    }
+    // The next handshake comes before the budget refills: refused before any crypto.
+    let err = try_quic_to(&zone, &edge)
+        .await
+        .expect_err("a handshake beyond the budget was served");
+    match err {
+        quinn::ConnectionError::ConnectionClosed(c) => {
+            assert_eq!(c.error_code, quinn::TransportErrorCode::CONNECTION_REFUSED);
+        }
+        other => panic!("ended by {other}"),
+    }
+    assert!(
+        edge.stats
+            .handshakes_limited
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    // A second later the budget has a token again.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    try_quic_to(&zone, &edge)
+        .await
+        .expect("the budget did not refill");
+    edge.shutdown().await;
+}
+
+async fn wait_until(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_sends_nothing_is_closed_although_quic_keeps_it_alive() {
     let zone = LocalZone::new(19);
     let mut config = EdgeConfig::new(loopback());
@@ -489,14 +541,17 @@ async fn raw_session(
 
 /// A pinned QUIC connection to `edge`, nothing sent on it.
 async fn quic_to(zone: &LocalZone, edge: &z3r0_net::Edge) -> quinn::Connection {
+    try_quic_to(zone, edge).await.unwrap()
+}
+
+async fn try_quic_to(
+    zone: &LocalZone,
+    edge: &z3r0_net::Edge,
+) -> Result<quinn::Connection, quinn::ConnectionError> {
     let config = client_config(zone, edge);
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     endpoint.set_default_client_config(z3r0_net::quic_config(&config).unwrap());
-    endpoint
-        .connect(config.server, "z3r0-node")
-        .unwrap()
-        .await
-        .unwrap()
+    endpoint.connect(config.server, "z3r0-node").unwrap().await
 }
 
 async fn closed_code(conn: &quinn::Connection) -> u64 {

@@ -55,6 +55,8 @@ pub struct NodeOptions {
     pub stop_on_stdin_close: bool,
     /// Player sessions one IP address may hold at most.
     pub sessions_per_address: usize,
+    /// Connections one IP address may open per second once its burst is spent.
+    pub handshakes_per_address: u32,
     /// Tests only: lead with blocks that break the rules ([`crate::byzantine`]).
     pub byzantine: bool,
     /// Set the data directory aside and rebuild it from peers (the keys are kept).
@@ -410,6 +412,7 @@ async fn node(
     *backend.validator.lock().unwrap_or_else(|p| p.into_inner()) = Some(validator.clone());
     let mut edge_config = z3r0_net::EdgeConfig::for_tick(config.player_listen, genesis.tick_ms);
     edge_config.max_sessions_per_address = options.sessions_per_address;
+    edge_config.handshakes_per_address_per_sec = options.handshakes_per_address;
     let edge = z3r0_net::serve(&edge_key, edge_config, backend, feed)
         .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;
     status.set_edge(edge.stats.clone());
