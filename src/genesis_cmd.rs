@@ -1,4 +1,5 @@
-//! `z3r0 genesis`: keys and configuration for a loopback validator network.
+//! `z3r0 genesis`: keys and configuration for a loopback validator network: one zone, or with
+//! `--zones` a world of many, whose committees are drawn from the validators as a pool.
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
@@ -21,16 +22,44 @@ pub struct GenesisArgs {
     /// Tick (block) length in milliseconds.
     #[arg(long, default_value_t = 50)]
     tick_ms: u64,
+    /// A world of this grid of zones (`XxZ`, e.g. `2x2`): writes `world.toml`, whose
+    /// validators form a pool that each zone's committee is drawn from.
+    #[arg(long, value_parser = parse_grid)]
+    zones: Option<[u16; 2]>,
+    /// With `--zones`: validators on each zone's committee.
+    #[arg(long, default_value_t = 4, requires = "zones")]
+    committee: usize,
+}
+
+/// `XxZ`, both at least 1.
+fn parse_grid(s: &str) -> Result<[u16; 2], String> {
+    let (x, z) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?}: expected XxZ, e.g. 2x2"))?;
+    let axis = |v: &str| {
+        v.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| format!("{s:?}: {v:?} is not a zone count from 1 to 65535"))
+    };
+    Ok([axis(x)?, axis(z)?])
 }
 
 pub fn run(args: &GenesisArgs) -> Result<()> {
-    let genesis_path = args.out.join("genesis.toml");
-    if genesis_path.exists() {
-        bail!(
-            "{} already exists; refusing to overwrite a genesis and its keys",
-            genesis_path.display()
-        );
+    for name in ["genesis.toml", "world.toml"] {
+        let path = args.out.join(name);
+        if path.exists() {
+            bail!(
+                "{} already exists; refusing to overwrite a genesis and its keys",
+                path.display()
+            );
+        }
     }
+    if let Some(zones) = args.zones {
+        return world(args, zones);
+    }
+    let genesis_path = args.out.join("genesis.toml");
     let genesis = z3r0_node::generate(
         &args.out,
         args.validators,
@@ -53,6 +82,43 @@ pub fn run(args: &GenesisArgs) -> Result<()> {
             args.out
                 .join(format!("validator-{i}/config.toml"))
                 .display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes a world and prints each zone's extent and committee.
+fn world(args: &GenesisArgs, zones: [u16; 2]) -> Result<()> {
+    let world = z3r0_node::genesis::world::generate(
+        &args.out,
+        args.validators,
+        args.base_port,
+        zones,
+        args.committee,
+        args.tick_ms,
+    )
+    .context("writing the world genesis")?;
+    println!(
+        "world {} · {}×{} zones · {} validators in the pool · {} per committee · tick {} ms",
+        &z3r0_node::genesis::to_hex(&world.world_id().0)[..16],
+        zones[0],
+        zones[1],
+        world.pool.len(),
+        world.committee_size,
+        world.tick_ms
+    );
+    println!("  world  {}", args.out.join("world.toml").display());
+    for zone in world.zone_ids() {
+        let (xs, zs) = world.zone_columns(zone)?;
+        let committee = world.committee(zone)?;
+        let seats: Vec<String> = committee.iter().map(|i| format!("validator-{i}")).collect();
+        println!(
+            "  zone {zone}  chunks x {}..{} z {}..{}  committee {}",
+            xs[0],
+            xs[1],
+            zs[0],
+            zs[1],
+            seats.join(" ")
         );
     }
     Ok(())

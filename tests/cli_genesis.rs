@@ -45,3 +45,50 @@ fn genesis_command_writes_a_network_and_never_overwrites_it() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn genesis_with_zones_writes_a_world_and_prints_its_committees() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-world-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["genesis", "--validators", "6", "--zones", "2x3"])
+        .args(["--committee", "3", "--base-port", "23000", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let world = z3r0_node::genesis::WorldGenesis::load(&dir.join("world.toml")).unwrap();
+    assert_eq!(world.zones, [2, 3]);
+    assert_eq!(world.pool.len(), 6);
+    // Each zone's line names the committee the world genesis draws.
+    for zone in world.zone_ids() {
+        let seats: Vec<String> = world
+            .committee(zone)
+            .unwrap()
+            .iter()
+            .map(|i| format!("validator-{i}"))
+            .collect();
+        let line = format!("zone {zone}");
+        let printed = stdout
+            .lines()
+            .find(|l| l.contains(&line))
+            .unwrap_or_else(|| panic!("no {line:?} in {stdout}"));
+        assert!(printed.ends_with(&seats.join(" ")), "{printed}");
+    }
+    for i in 0..6 {
+        assert!(dir.join(format!("validator-{i}/private.key")).exists());
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["genesis", "--zones", "0x2", "--out"])
+        .arg(dir.join("other"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a zone count"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

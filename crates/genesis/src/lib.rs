@@ -9,7 +9,9 @@
 #![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 pub mod audit;
+pub mod world;
 pub use audit::{AuditError, AuditLine};
+pub use world::{PoolEntry, WorldError, WorldGenesis, ZoneId};
 
 use commonware_codec::{Copying, Decode as _, Encode as _};
 use commonware_cryptography::Signer as _;
@@ -71,6 +73,10 @@ pub struct ValidatorEntry {
 /// The zone's genesis: everything every validator must agree on before block 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
+    /// The world this zone belongs to (its id, hex), for a zone derived from a world genesis
+    /// ([`world::WorldGenesis::zone_genesis`]); none for a world of one zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<String>,
     pub zone: u32,
     pub tick_ms: u64,
     /// When tick 0 starts (unix milliseconds): tick `t` runs from `genesis_ms + t * tick_ms`.
@@ -99,7 +105,17 @@ impl Genesis {
     /// not change identity.
     pub fn chain_id(&self) -> ChainId {
         let mut h = blake3::Hasher::new();
-        h.update(b"z3r0/genesis/v3");
+        match &self.world {
+            None => {
+                h.update(b"z3r0/genesis/v3");
+            }
+            // A zone of a world: its own version string, so no single-zone encoding matches.
+            Some(world) => {
+                h.update(b"z3r0/zone/v1");
+                h.update(&(world.len() as u64).to_be_bytes());
+                h.update(world.as_bytes());
+            }
+        }
         h.update(&self.zone.to_be_bytes());
         h.update(&self.tick_ms.to_be_bytes());
         h.update(&self.genesis_ms.to_be_bytes());
@@ -177,6 +193,11 @@ impl Genesis {
 
     /// Checks everything a node relies on; the reason names the problem.
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(world) = &self.world
+            && from_hex(world).is_none_or(|id| id.len() != 32)
+        {
+            return Err(format!("world {world:?} is not a 32-byte hex id"));
+        }
         if !TICK_MS.contains(&self.tick_ms) {
             return Err(format!(
                 "tick_ms {} is outside {}..={}",
@@ -378,23 +399,10 @@ pub fn generate(
     let keys = (0..validators)
         .map(|_| random_key())
         .collect::<Result<Vec<_>, _>>()?;
-    let port = |block: usize, i: usize| -> Result<SocketAddr, ConfigError> {
-        let p = block
-            .checked_mul(validators)
-            .and_then(|p| p.checked_add(i))
-            .and_then(|p| p.checked_add(usize::from(base_port)))
-            .and_then(|p| u16::try_from(p).ok())
-            .ok_or_else(|| ConfigError::Invalid {
-                path: out.into(),
-                reason: format!(
-                    "{validators} validators from port {base_port} run out of ports; choose a \
-                     lower --base-port"
-                ),
-            })?;
-        Ok(SocketAddr::from(([127, 0, 0, 1], p)))
-    };
+    let port = |block: usize, i: usize| loopback_port(out, validators, base_port, block, i);
     let defaults = SimConfig::default();
     let genesis = Genesis {
+        world: None,
         zone,
         tick_ms,
         genesis_ms: std::time::SystemTime::now()
@@ -447,6 +455,30 @@ pub fn generate(
         write(&dir.join("config.toml"), &toml::to_string(&cfg)?)?;
     }
     Ok(genesis)
+}
+
+/// Validator `i`'s loopback address in port block `block` (p2p, metrics, player edge) of a
+/// network of `validators` from `base_port`.
+fn loopback_port(
+    out: &Path,
+    validators: usize,
+    base_port: u16,
+    block: usize,
+    i: usize,
+) -> Result<SocketAddr, ConfigError> {
+    let p = block
+        .checked_mul(validators)
+        .and_then(|p| p.checked_add(i))
+        .and_then(|p| p.checked_add(usize::from(base_port)))
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| ConfigError::Invalid {
+            path: out.into(),
+            reason: format!(
+                "{validators} validators from port {base_port} run out of ports; choose a \
+                 lower --base-port"
+            ),
+        })?;
+    Ok(SocketAddr::from(([127, 0, 0, 1], p)))
 }
 
 /// How a `z3r0 node` process ended, by its exit code: what whoever supervises it does next.
