@@ -106,6 +106,12 @@ pub mod channel {
     pub const BROADCAST: u64 = 3;
     pub const BACKFILL: u64 = 4;
     pub const ACTIONS: u64 = 5;
+
+    /// Channel `base` of zone `zone` when one network carries many zones: the zone's number
+    /// above the low byte, so zone 0 keeps the single-zone numbers and zones never share one.
+    pub fn of_zone(zone: u32, base: u64) -> u64 {
+        (u64::from(zone) << 8) | (base & 0xff)
+    }
 }
 
 /// Everything a validator needs besides its runtime and network.

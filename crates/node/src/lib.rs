@@ -26,6 +26,7 @@ mod metrics;
 mod process;
 mod simnet;
 mod stores;
+mod worldnet;
 
 pub use application::{Pacing, Source};
 pub use block::ZoneBlock;
@@ -37,3 +38,4 @@ pub use gossip::{decode_batch, encode_batch};
 pub use process::{NodeOptions, ProcessError, resync_advice, run};
 pub use simnet::{ChainEntry, SimNet, forged_consent, link, small_game, walk};
 pub use stores::{Store, StoreFault};
+pub use worldnet::{WorldNet, WorldZone};

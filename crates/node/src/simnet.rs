@@ -20,9 +20,9 @@ const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
 /// resume).
 pub type Log = Arc<Mutex<Vec<Finalized>>>;
 
-struct Running<M: StateMachine + Snapshot> {
-    task: Handle<()>,
-    validator: Arc<Mutex<Option<Validator<M>>>>,
+pub(crate) struct Running<M: StateMachine + Snapshot> {
+    pub(crate) task: Handle<()>,
+    pub(crate) validator: Arc<Mutex<Option<Validator<M>>>>,
 }
 
 /// One height of the chain the validators agree on.
@@ -335,36 +335,22 @@ where
         S: commonware_p2p::Sender<PublicKey = PublicKey>,
         R: commonware_p2p::Receiver<PublicKey = PublicKey>,
     {
-        let peers = self.oracle.manager();
-        let blocker = self.oracle.control(self.public_key(i));
-        let slot = Arc::new(Mutex::new(None));
-        let out = slot.clone();
-        let failures = self.failures.clone();
-        let fail = move |e: String| failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-        let task = self
+        let context = self
             .context
             .child("validator")
             .with_attribute("index", i)
-            .with_attribute("start", start)
-            .spawn(move |context| async move {
-                let validator = match engine::start(context, setup, peers, blocker, channels).await
-                {
-                    Ok(v) => v,
-                    Err(e) => return fail(format!("validator {i} failed to start: {e}")),
-                };
-                let finalizer = {
-                    let mut slot = out.lock().unwrap_or_else(|p| p.into_inner());
-                    slot.insert(validator).finalizer.take()
-                };
-                let Some(finalizer) = finalizer else { return };
-                if let Ok(Err(e)) = finalizer.await {
-                    fail(format!("validator {i} stopped: {e}"));
-                }
-            });
-        Running {
-            task,
-            validator: slot,
-        }
+            .with_attribute("start", start);
+        spawn_validator(
+            context,
+            format!("validator {i}"),
+            setup,
+            channels,
+            (
+                self.oracle.manager(),
+                self.oracle.control(self.public_key(i)),
+            ),
+            self.failures.clone(),
+        )
     }
 
     /// Starts every validator.
@@ -477,6 +463,48 @@ where
                 .is_ok()
         })
         .unwrap_or(false)
+    }
+}
+
+/// Runs a validator of `setup` on `channels` as a task of `context`, with the network's peer
+/// provider and blocker; `name` names it in [`SimNet::failures`]-style reports to `failures`.
+pub(crate) fn spawn_validator<M, S, R>(
+    context: deterministic::Context,
+    name: String,
+    setup: ValidatorSetup<M>,
+    channels: Channels<S, R>,
+    (peers, blocker): (
+        simulated::Manager<PublicKey, deterministic::Context>,
+        simulated::Control<PublicKey, deterministic::Context>,
+    ),
+    failures: Arc<Mutex<Vec<String>>>,
+) -> Running<M>
+where
+    M: StateMachine + Snapshot + Send + 'static,
+    M::Receipt: Send,
+    S: commonware_p2p::Sender<PublicKey = PublicKey>,
+    R: commonware_p2p::Receiver<PublicKey = PublicKey>,
+{
+    let slot = Arc::new(Mutex::new(None));
+    let out = slot.clone();
+    let fail = move |e: String| failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    let task = context.spawn(move |context| async move {
+        let validator = match engine::start(context, setup, peers, blocker, channels).await {
+            Ok(v) => v,
+            Err(e) => return fail(format!("{name} failed to start: {e}")),
+        };
+        let finalizer = {
+            let mut slot = out.lock().unwrap_or_else(|p| p.into_inner());
+            slot.insert(validator).finalizer.take()
+        };
+        let Some(finalizer) = finalizer else { return };
+        if let Ok(Err(e)) = finalizer.await {
+            fail(format!("{name} stopped: {e}"));
+        }
+    });
+    Running {
+        task,
+        validator: slot,
     }
 }
 

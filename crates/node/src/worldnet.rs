@@ -1,0 +1,281 @@
+//! A world of zones on commonware's deterministic runtime and one simulated network: every pool
+//! validator is one peer, and runs a replica (engine, marshal, executor, storage) of each zone
+//! whose committee it sits on, each zone on channels of its own
+//! ([`crate::engine::channel::of_zone`]). So a validator's connections grow with its peers, not
+//! with peers × zones.
+
+use crate::application::{Finalized, Observer, Pacing};
+use crate::engine::{Channels, Timeouts, ValidatorSetup, channel};
+use crate::simnet::{ChainEntry, Log, Running, spawn_validator};
+use commonware_cryptography::{Signer as _, ed25519::PrivateKey, ed25519::PublicKey};
+use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_runtime::{Clock, Quota, Supervisor as _, deterministic};
+use commonware_utils::{NZU32, NZUsize, ordered::Set};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use z3r0_chain::{ChainId, MempoolConfig};
+use z3r0_genesis::{WorldGenesis, ZoneId};
+use z3r0_sim::Sim;
+
+const MAX_MESSAGE: u32 = 8 * 1024 * 1024;
+const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
+
+/// One zone of the world: its chain and who runs it.
+#[derive(Debug)]
+pub struct WorldZone {
+    pub id: ZoneId,
+    pub chain: ChainId,
+    pub genesis: z3r0_genesis::Genesis,
+    /// Pool indices of its committee.
+    pub seats: Vec<usize>,
+    /// Finalized blocks each seat reported, by pool index.
+    pub logs: BTreeMap<usize, Log>,
+}
+
+/// A simulated world: its genesis, the pool's keys, and each zone's replicas.
+pub struct WorldNet {
+    pub context: deterministic::Context,
+    pub oracle: Oracle<PublicKey, deterministic::Context>,
+    pub world: WorldGenesis,
+    /// The pool's keys, in pool order.
+    pub keys: Vec<PrivateKey>,
+    pub zones: Vec<WorldZone>,
+    pub failures: Arc<Mutex<Vec<String>>>,
+    /// Running replicas by (zone index, pool index).
+    running: BTreeMap<(usize, usize), Running<Sim>>,
+}
+
+impl std::fmt::Debug for WorldNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorldNet")
+            .field("zones", &self.zones.len())
+            .field("pool", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorldNet {
+    /// The network of `keys` (the pool of `world`, in order), every pair linked with `link`;
+    /// no replica runs yet. Zones are paced by the world's clock (virtual time).
+    pub async fn new(
+        context: deterministic::Context,
+        world: WorldGenesis,
+        keys: Vec<PrivateKey>,
+        link: Link,
+    ) -> Result<Self, String> {
+        world.validate().map_err(|e| e.to_string())?;
+        let pool: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+        let zones = world
+            .zone_ids()
+            .map(|id| {
+                let genesis = world.zone_genesis(id).map_err(|e| e.to_string())?;
+                let seats = world.committee(id).map_err(|e| e.to_string())?;
+                Ok(WorldZone {
+                    id,
+                    chain: genesis.chain_id(),
+                    logs: seats.iter().map(|&i| (i, Log::default())).collect(),
+                    genesis,
+                    seats,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let (network, oracle) = Network::new_with_peers(
+            context.child("network"),
+            simulated::Config {
+                max_size: MAX_MESSAGE,
+                max_peers_per_set: NZUsize!(pool.len().max(1)),
+                disconnect_on_block: true,
+                tracked_peer_sets: NZUsize!(1),
+            },
+            pool.iter().cloned(),
+        )
+        .await;
+        network.start();
+        for a in &pool {
+            for b in &pool {
+                if a != b {
+                    oracle
+                        .add_link(a.clone(), b.clone(), link.clone())
+                        .await
+                        .map_err(|e| format!("link: {e}"))?;
+                }
+            }
+        }
+        Ok(Self {
+            context,
+            oracle,
+            world,
+            keys,
+            zones,
+            failures: Arc::default(),
+            running: BTreeMap::new(),
+        })
+    }
+
+    /// Starts every replica: for each zone, each of its seats.
+    pub async fn start_all(&mut self) -> Result<(), String> {
+        for z in 0..self.zones.len() {
+            for seat in self.zones[z].seats.clone() {
+                self.start(z, seat).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts pool member `i`'s replica of zone `z` (by index in [`WorldNet::zones`]).
+    pub async fn start(&mut self, z: usize, i: usize) -> Result<(), String> {
+        let zone = &self.zones[z];
+        let number = zone.id.number();
+        let channels = self.register(i, number).await?;
+        let log = zone
+            .logs
+            .get(&i)
+            .cloned()
+            .ok_or_else(|| format!("validator {i} has no seat in zone {}", zone.id))?;
+        let observer: Observer = Arc::new(move |f: &Finalized| {
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(f.clone())
+        });
+        let participants = Set::from_iter_dedup(zone.genesis.public_keys()?);
+        let machine = Sim::genesis(zone.genesis.sim_config()).map_err(|e| e.to_string())?;
+        let setup = ValidatorSetup {
+            signer: self.keys[i].clone(),
+            participants,
+            machine,
+            mempool: MempoolConfig::for_tick(zone.chain, number, zone.genesis.tick_ms),
+            pacing: Pacing {
+                genesis_ms: zone.genesis.genesis_ms,
+                tick_ms: zone.genesis.tick_ms,
+            },
+            timeouts: Timeouts::for_tick(zone.genesis.tick_ms),
+            // Each replica's storage apart from the validator's other zones'.
+            partition: format!("v{i}-zone{number}"),
+            checkpoint_interval: 16,
+            observer: Some(observer),
+            edge: None,
+            byzantine: None,
+            diverge_at: None,
+        };
+        let context = self
+            .context
+            .child("validator")
+            .with_attribute("index", i)
+            .with_attribute("zone", number);
+        let running = spawn_validator(
+            context,
+            format!("validator {i} in zone {}", zone.id),
+            setup,
+            channels,
+            (
+                self.oracle.manager(),
+                self.oracle.control(self.keys[i].public_key()),
+            ),
+            self.failures.clone(),
+        );
+        self.running.insert((z, i), running);
+        Ok(())
+    }
+
+    /// Registers pool member `i`'s channels for zone `zone` on its one network identity.
+    async fn register(
+        &self,
+        i: usize,
+        zone: u32,
+    ) -> Result<
+        Channels<
+            simulated::Sender<PublicKey, deterministic::Context>,
+            simulated::Receiver<PublicKey>,
+        >,
+        String,
+    > {
+        let control = self.oracle.control(self.keys[i].public_key());
+        let register = async |base| {
+            let c = channel::of_zone(zone, base);
+            control
+                .register(c, QUOTA)
+                .await
+                .map_err(|e| format!("register channel {c}: {e}"))
+        };
+        Ok(Channels {
+            votes: register(channel::VOTES).await?,
+            certificates: register(channel::CERTIFICATES).await?,
+            resolver: register(channel::RESOLVER).await?,
+            broadcast: register(channel::BROADCAST).await?,
+            backfill: register(channel::BACKFILL).await?,
+            actions: register(channel::ACTIONS).await?,
+        })
+    }
+
+    /// Submits signed action `bytes` to pool member `i`'s replica of zone `z`, as a player's
+    /// edge would: whether its mempool took it.
+    pub fn submit(&self, z: usize, i: usize, bytes: &[u8]) -> bool {
+        let Some(running) = self.running.get(&(z, i)) else {
+            return false;
+        };
+        let guard = running.validator.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().is_some_and(|v| {
+            v.submit(crate::application::Source::Local(0), bytes)
+                .is_ok()
+        })
+    }
+
+    /// Height every seat of zone `z` has finalized at least.
+    pub fn height(&self, z: usize) -> u64 {
+        self.zones[z]
+            .logs
+            .values()
+            .map(|log| {
+                let log = log.lock().unwrap_or_else(|p| p.into_inner());
+                log.last().map_or(0, |f| f.height)
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Waits (virtual time) until every seat of every zone reached `height`; false on timeout.
+    pub async fn wait_for_all(&self, height: u64, timeout: Duration) -> bool {
+        let deadline = self.context.current() + timeout;
+        loop {
+            if (0..self.zones.len()).all(|z| self.height(z) >= height) {
+                return true;
+            }
+            if self.context.current() >= deadline {
+                return false;
+            }
+            self.context.sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Safety within zone `z`: every seat that finalized a height has the same digest and
+    /// root there. Returns the zone's agreed chain.
+    pub fn agreed_chain(&self, z: usize) -> Result<Vec<ChainEntry>, String> {
+        let mut chain: BTreeMap<u64, (usize, [u8; 32], [u8; 32])> = BTreeMap::new();
+        for (&i, log) in &self.zones[z].logs {
+            let log = log.lock().unwrap_or_else(|p| p.into_inner());
+            for f in log.iter() {
+                match chain.get(&f.height) {
+                    Some(&(j, d, r)) if d != f.digest || r != f.root => {
+                        return Err(format!(
+                            "zone {}: height {}: validators {i} and {j} disagree",
+                            self.zones[z].id, f.height
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        chain.insert(f.height, (i, f.digest, f.root));
+                    }
+                }
+            }
+        }
+        Ok(chain
+            .into_iter()
+            .map(|(height, (_, digest, root))| ChainEntry {
+                height,
+                digest,
+                root,
+            })
+            .collect())
+    }
+}
