@@ -29,6 +29,10 @@ pub struct Validator {
     /// Player sessions its edge allows from one address: the devnet's players all share
     /// loopback.
     pub sessions_per_address: usize,
+    /// Runtime worker threads of its process. One: a devnet runs all its validators on the
+    /// same cores, where more threads per process only add context switches (at 60 Hz on 2
+    /// cores, one gave 56.3 and 57.3 blocks/s against 54.8 and 54.8 with two; BENCHMARKS.md).
+    pub threads: usize,
     /// CPU seconds of this validator's earlier (exited) processes.
     cpu_before: f64,
     /// The last CPU reading of the running process.
@@ -62,6 +66,7 @@ impl Validator {
             child: None,
             restarts: 0,
             sessions_per_address: 64,
+            threads: 1,
             cpu_before: 0.0,
             cpu_last: 0.0,
             diverge_at: None,
@@ -94,6 +99,8 @@ impl Validator {
             .arg(load.to_string())
             .arg("--sessions-per-address")
             .arg(self.sessions_per_address.to_string())
+            .arg("--threads")
+            .arg(self.threads.to_string())
             .arg("--config")
             .arg(&self.config)
             .args(
