@@ -1,5 +1,6 @@
 //! `z3r0`: the command-line entry point of the Z3R0 engine.
 
+mod content_cmd;
 mod genesis_cmd;
 mod node_cmd;
 mod render_cmd;
@@ -35,6 +36,9 @@ enum Command {
     Client(z3r0_play::ClientArgs),
     /// Connect synthetic players to a node's QUIC edge and report latency and bandwidth.
     EdgeProbe(z3r0_devnet::probe::ProbeArgs),
+    /// Check a content pack and write its content-addressed bundle.
+    #[command(subcommand)]
+    Content(content_cmd::ContentCommand),
     /// Render a generated world offline to a PNG (or in a window) and print frame statistics.
     Render(render_cmd::RenderArgs),
 }
@@ -50,6 +54,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::World(args) => world_cmd::run(&args),
         Command::Genesis(args) => genesis_cmd::run(&args),
+        Command::Content(command) => content_cmd::run(&command),
         Command::Node(args) => node_cmd::run(&args),
         Command::Devnet(args) => z3r0_devnet::run(&args),
         Command::Render(args) => render_cmd::run(&args),

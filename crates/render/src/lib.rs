@@ -24,7 +24,7 @@ mod occupancy;
 mod overlay;
 mod renderer;
 mod terrain;
-mod textures;
+pub mod textures;
 mod timing;
 #[cfg(feature = "window")]
 mod window;
