@@ -13,6 +13,7 @@
 //! - client: the player side, which verifies what it receives ([`EdgeClient`]), with the light
 //!   client's proof checks ([`Committee`], [`verify_chunk`], …).
 
+pub mod assets;
 mod client;
 mod clock;
 mod frame;
@@ -24,6 +25,7 @@ mod snapshot;
 mod wire;
 mod zone;
 
+pub use assets::{AssetCache, AssetError, AssetStore};
 pub use client::{ClientConfig, ClientEvent, EdgeClient, quic_config};
 pub use clock::{CLOCK_SLACK, ChainClock};
 pub use frame::{read_frame, write_frame};

@@ -5,6 +5,7 @@
 //! The zone plugs in through [`ZoneBackend`] (queries and submissions) and an [`EdgeFeed`]
 //! (one [`TickUpdate`] per finalized block), so this crate needs no consensus code.
 
+use crate::assets::AssetStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -240,6 +241,9 @@ pub struct EdgeStats {
     pub bytes_out: AtomicU64,
     /// Chunk subscriptions taken.
     pub subscriptions: AtomicU64,
+    /// Content assets served, and their bytes (before encoding).
+    pub assets_served: AtomicU64,
+    pub asset_bytes: AtomicU64,
     /// Actions refused before any block, by [`RejectionKind`] code (index = code - 1).
     pub refusals: [AtomicU64; RejectionKind::ALL.len()],
 }
@@ -256,7 +260,7 @@ impl EdgeStats {
     pub fn prometheus(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
-        let single: [(&str, &str, &str, u64); 10] = [
+        let single: [(&str, &str, &str, u64); 12] = [
             (
                 "edge_sessions",
                 "gauge",
@@ -317,6 +321,18 @@ impl EdgeStats {
                 "Chunk subscriptions taken.",
                 get(&self.subscriptions),
             ),
+            (
+                "edge_assets_served_total",
+                "counter",
+                "Content assets served by hash.",
+                get(&self.assets_served),
+            ),
+            (
+                "edge_asset_bytes_total",
+                "counter",
+                "Bytes of content assets served.",
+                get(&self.asset_bytes),
+            ),
         ];
         for (name, kind, help, value) in single {
             out.push_str(&format!(
@@ -345,9 +361,16 @@ pub struct Edge {
     endpoint: quinn::Endpoint,
     pub stats: Arc<EdgeStats>,
     task: tokio::task::JoinHandle<()>,
+    assets: Arc<std::sync::OnceLock<Arc<AssetStore>>>,
 }
 
 impl Edge {
+    /// Serves content assets from `store` to sessions from now on (once; later calls are
+    /// ignored). Until then an asset request is refused.
+    pub fn serve_assets(&self, store: AssetStore) {
+        let _ = self.assets.set(Arc::new(store));
+    }
+
     pub fn local_addr(&self) -> Result<SocketAddr, NetError> {
         self.endpoint.local_addr().map_err(|e| NetError::Bind {
             addr: "edge".into(),
@@ -376,7 +399,8 @@ fn transport(config: &EdgeConfig) -> quinn::TransportConfig {
     // drops the stale one when a newer one is sent.
     t.datagram_send_buffer_size(2 * crate::proto::MAX_DATAGRAM + 64);
     t.datagram_receive_buffer_size(Some(64 * 1024));
-    t.max_concurrent_bidi_streams(1u32.into());
+    // The control stream, and the asset requests a session may have open at once.
+    t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(1 + SESSION_ASSET_STREAMS as u32));
     t.max_concurrent_uni_streams(0u32.into());
     t
 }
@@ -425,6 +449,7 @@ pub fn serve_on(
         .try_into()
         .map_err(|_| NetError::Tls("node key encoding".into()))?;
     let subscriptions = std::sync::Mutex::new(Bucket::new(config.node_subscriptions_per_sec));
+    let assets = Arc::new(std::sync::OnceLock::new());
     let shared = Arc::new(Shared {
         node_key,
         subscriptions,
@@ -432,6 +457,8 @@ pub fn serve_on(
         backend,
         feed,
         stats: stats.clone(),
+        assets: assets.clone(),
+        asset_streams: Arc::new(tokio::sync::Semaphore::new(EDGE_ASSET_STREAMS)),
     });
     let accepting = endpoint.clone();
     let gate = Arc::new(Gate::new(&shared.config));
@@ -445,6 +472,7 @@ pub fn serve_on(
         endpoint,
         stats,
         task,
+        assets,
     })
 }
 
@@ -635,7 +663,15 @@ struct Shared {
     stats: Arc<EdgeStats>,
     /// The edge's subscription budget, shared by its sessions.
     subscriptions: std::sync::Mutex<Bucket>,
+    /// The content assets it serves, once given ([`Edge::serve_assets`]).
+    assets: Arc<std::sync::OnceLock<Arc<AssetStore>>>,
+    /// Asset requests served at once, all sessions together.
+    asset_streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Asset requests one session has served at once, and the whole edge.
+const SESSION_ASSET_STREAMS: usize = 2;
+const EDGE_ASSET_STREAMS: usize = 8;
 
 /// Why the node ended a session; each kind closes the connection with its code
 /// ([`crate::close`]) and the text as the reason.
@@ -1090,6 +1126,7 @@ async fn run_session(
     let mut heard = tokio::time::Instant::now();
     let mut waiting: Option<Subscription> = None;
     let mut subscribe_budget = Bucket::new(shared.config.subscriptions_per_sec);
+    let asset_streams = Arc::new(tokio::sync::Semaphore::new(SESSION_ASSET_STREAMS));
     let result = loop {
         tokio::select! {
             () = tokio::time::sleep_until(heard + idle) => break Err(SessionEnd::Idle(idle)),
@@ -1116,6 +1153,15 @@ async fn run_session(
                 };
                 if let Err(e) = handled {
                     break Err(e);
+                }
+            }
+            stream = conn.accept_bi() => {
+                match stream {
+                    Ok((send, recv)) => {
+                        heard = tokio::time::Instant::now();
+                        serve_asset_stream(shared, &asset_streams, send, recv);
+                    }
+                    Err(e) => break Err(SessionEnd::Closed(e.to_string())),
                 }
             }
             frame = control_frames.recv() => {
@@ -1173,6 +1219,40 @@ async fn run_session(
     }
     conn.close(quinn::VarInt::from_u32(close::DONE), b"session over");
     result
+}
+
+/// Serves an asset request on its own task, if the edge has assets and both the session and
+/// the edge have a stream to spare; otherwise the stream is reset (the client asks another
+/// edge, or later).
+fn serve_asset_stream(
+    shared: &Arc<Shared>,
+    session_streams: &Arc<tokio::sync::Semaphore>,
+    mut send: quinn::SendStream,
+    recv: quinn::RecvStream,
+) {
+    let refuse = |send: &mut quinn::SendStream| {
+        let _ = send.reset(quinn::VarInt::from_u32(close::RATE));
+    };
+    let Some(store) = shared.assets.get().cloned() else {
+        return refuse(&mut send);
+    };
+    let Ok(session) = session_streams.clone().try_acquire_owned() else {
+        return refuse(&mut send);
+    };
+    let Ok(edge) = shared.asset_streams.clone().try_acquire_owned() else {
+        return refuse(&mut send);
+    };
+    let stats = shared.stats.clone();
+    tokio::spawn(async move {
+        let _permits = (session, edge);
+        match crate::assets::serve(store, send, recv).await {
+            Ok(bytes) => {
+                stats.assets_served.fetch_add(1, Ordering::Relaxed);
+                stats.asset_bytes.fetch_add(bytes, Ordering::Relaxed);
+            }
+            Err(e) => debug!(error = %e, "asset request failed"),
+        }
+    });
 }
 
 /// Accepts the session's control stream and authenticates the player, all within the

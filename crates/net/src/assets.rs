@@ -1,0 +1,277 @@
+//! Content assets by hash over the edge: a client asks on a stream of its own for the blake3
+//! hash of a file (a texture, a sound: `z3r0-content` names them so), the edge answers with
+//! the file in bao's verified streaming encoding, and the client checks every chunk group
+//! against the hash as it arrives, so a lying edge is caught at its first bad byte and never
+//! gets a byte into the cache. The cache keeps files by hash: one fetched is never fetched
+//! again.
+//!
+//! Wire format, on a bidirectional stream the client opens: the request is
+//! [`ASSET_REQUEST`] then the 32-byte hash; the answer is a status byte ([`ASSET_FOUND`] or
+//! [`ASSET_MISSING`]), and if found the length (u64, big-endian) and bao's combined encoding.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The request's tag (the stream's first byte).
+pub const ASSET_REQUEST: u8 = 1;
+pub const ASSET_FOUND: u8 = 0;
+pub const ASSET_MISSING: u8 = 1;
+/// Largest asset an edge serves and a client takes (as `z3r0_content::MAX_FILE_BYTES`).
+pub const MAX_ASSET_BYTES: u64 = 16 << 20;
+/// Bytes read from the stream at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+pub type AssetHash = [u8; 32];
+
+/// Why an asset did not arrive.
+#[derive(Debug, thiserror::Error)]
+pub enum AssetError {
+    #[error("the edge does not hold asset {0}")]
+    Missing(String),
+    #[error("asset {hash}: the edge sent bytes that do not match its hash: {reason}")]
+    Tampered { hash: String, reason: String },
+    #[error("asset {hash}: {len} bytes, more than the {MAX_ASSET_BYTES} an asset may have")]
+    TooLarge { hash: String, len: u64 },
+    #[error("asset stream: {0}")]
+    Stream(String),
+    #[error("asset cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no edge could give asset {0}")]
+    Unavailable(String),
+}
+
+/// Lower-case hex of `bytes`: an asset's file name in stores and caches.
+pub fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The files an edge serves: a directory of objects named by their hex blake3 (a
+/// `z3r0-content` bundle's `objects`). The edge serves what is there; clients verify.
+#[derive(Debug, Clone)]
+pub struct AssetStore {
+    dir: PathBuf,
+}
+
+impl AssetStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The bytes stored under `hash`, if any (and small enough to serve).
+    fn get(&self, hash: &AssetHash) -> Option<Vec<u8>> {
+        let path = self.dir.join(hex_of(hash));
+        let len = std::fs::metadata(&path).ok()?.len();
+        if len > MAX_ASSET_BYTES {
+            return None;
+        }
+        std::fs::read(path).ok()
+    }
+}
+
+/// Serves one asset request on a stream the client opened (the edge's side).
+/// Returns the asset's size in bytes (0 when the edge does not hold it).
+pub(crate) async fn serve(
+    store: Arc<AssetStore>,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) -> Result<u64, AssetError> {
+    let stream = |e: &dyn std::fmt::Display| AssetError::Stream(e.to_string());
+    let mut request = [0u8; 33];
+    recv.read_exact(&mut request)
+        .await
+        .map_err(|e| stream(&e))?;
+    let [tag, hash @ ..] = request;
+    if tag != ASSET_REQUEST {
+        return Err(AssetError::Stream(format!("unknown request {tag}")));
+    }
+    // Reading and encoding a file is blocking work: off the session's task.
+    let answer = tokio::task::spawn_blocking(move || {
+        store.get(&hash).map(|bytes| {
+            let (encoded, _) = bao::encode::encode(&bytes);
+            (bytes.len() as u64, encoded)
+        })
+    })
+    .await
+    .map_err(|e| stream(&e))?;
+    let served = match answer {
+        None => {
+            send.write_all(&[ASSET_MISSING])
+                .await
+                .map_err(|e| stream(&e))?;
+            0
+        }
+        Some((len, encoded)) => {
+            let mut head = [0u8; 9];
+            head[1..].copy_from_slice(&len.to_be_bytes());
+            send.write_all(&head).await.map_err(|e| stream(&e))?;
+            send.write_all(&encoded).await.map_err(|e| stream(&e))?;
+            len
+        }
+    };
+    send.finish().map_err(|e| stream(&e))?;
+    Ok(served)
+}
+
+/// Files fetched by hash, on disk: `<dir>/<hex hash>`, written only once verified.
+#[derive(Debug, Clone)]
+pub struct AssetCache {
+    dir: PathBuf,
+}
+
+impl AssetCache {
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, AssetError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|source| AssetError::Cache {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Self { dir })
+    }
+
+    pub fn path(&self, hash: &AssetHash) -> PathBuf {
+        self.dir.join(hex_of(hash))
+    }
+
+    pub fn contains(&self, hash: &AssetHash) -> bool {
+        self.path(hash).is_file()
+    }
+
+    /// The asset's path in the cache, fetched from the first of `edges` that gives bytes
+    /// matching `hash` if it is not cached yet. A missing asset, a broken stream or a
+    /// tampered byte moves on to the next edge.
+    pub async fn get_or_fetch(
+        &self,
+        hash: &AssetHash,
+        edges: &[quinn::Connection],
+    ) -> Result<PathBuf, AssetError> {
+        if self.contains(hash) {
+            return Ok(self.path(hash));
+        }
+        for edge in edges {
+            match self.fetch(edge, hash).await {
+                Ok(path) => return Ok(path),
+                Err(e) => {
+                    tracing::warn!(remote = %edge.remote_address(), error = %e, "asset fetch failed")
+                }
+            }
+        }
+        Err(AssetError::Unavailable(hex_of(hash)))
+    }
+
+    /// Fetches `hash` from one edge, verifying as it arrives.
+    pub async fn fetch(
+        &self,
+        edge: &quinn::Connection,
+        hash: &AssetHash,
+    ) -> Result<PathBuf, AssetError> {
+        let stream = |e: &dyn std::fmt::Display| AssetError::Stream(e.to_string());
+        let (mut send, mut recv) = edge.open_bi().await.map_err(|e| stream(&e))?;
+        let mut request = [ASSET_REQUEST; 33];
+        request[1..].copy_from_slice(hash);
+        send.write_all(&request).await.map_err(|e| stream(&e))?;
+        send.finish().map_err(|e| stream(&e))?;
+        let mut status = [0u8; 1];
+        recv.read_exact(&mut status).await.map_err(|e| stream(&e))?;
+        if status[0] != ASSET_FOUND {
+            return Err(AssetError::Missing(hex_of(hash)));
+        }
+        let mut len = [0u8; 8];
+        recv.read_exact(&mut len).await.map_err(|e| stream(&e))?;
+        let len = u64::from_be_bytes(len);
+        if len > MAX_ASSET_BYTES {
+            return Err(AssetError::TooLarge {
+                hash: hex_of(hash),
+                len,
+            });
+        }
+        // The stream feeds a verifying decoder on a blocking thread through a bounded channel.
+        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+        let partial = self.dir.join(format!("{}.partial", hex_of(hash)));
+        let decoding = {
+            let (partial, hash) = (partial.clone(), *hash);
+            tokio::task::spawn_blocking(move || decode_to(&partial, &hash, len, rx))
+        };
+        while let Some(chunk) = recv
+            .read_chunk(READ_CHUNK, true)
+            .await
+            .map_err(|e| stream(&e))?
+        {
+            if tx.send(chunk.bytes).await.is_err() {
+                // The decoder stopped (a bad byte): its error says why.
+                break;
+            }
+        }
+        drop(tx);
+        let decoded = decoding.await.map_err(|e| stream(&e))?;
+        if let Err(e) = decoded {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+        let path = self.path(hash);
+        std::fs::rename(&partial, &path).map_err(|source| AssetError::Cache {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+}
+
+/// Verifies bao-encoded bytes from `rx` against `hash` and writes the `len` bytes of content to
+/// `partial` as each chunk group checks out.
+fn decode_to(
+    partial: &Path,
+    hash: &AssetHash,
+    len: u64,
+    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> Result<(), AssetError> {
+    let cache = |source| AssetError::Cache {
+        path: partial.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::create(partial).map_err(cache)?;
+    let reader = ChannelReader {
+        rx,
+        current: bytes::Bytes::new(),
+    };
+    let mut decoder = bao::decode::Decoder::new(reader, &bao::Hash::from(*hash));
+    // One byte past the length: an encoding longer than it says is refused too.
+    let copied = std::io::copy(&mut (&mut decoder).take(len.saturating_add(1)), &mut file)
+        .map_err(|e| AssetError::Tampered {
+            hash: hex_of(hash),
+            reason: e.to_string(),
+        })?;
+    if copied != len {
+        return Err(AssetError::Tampered {
+            hash: hex_of(hash),
+            reason: format!("{copied} bytes where the edge said {len}"),
+        });
+    }
+    file.sync_all().map_err(cache)
+}
+
+/// A blocking reader over byte chunks sent from the stream's task.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    current: bytes::Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        let chunk = self.current.split_to(n);
+        buf.get_mut(..n)
+            .ok_or_else(|| std::io::Error::other("buffer"))?
+            .copy_from_slice(&chunk);
+        Ok(n)
+    }
+}
