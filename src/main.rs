@@ -3,6 +3,7 @@
 mod content_cmd;
 mod genesis_cmd;
 mod node_cmd;
+mod pack_textures;
 mod render_cmd;
 mod render_window;
 mod world_cmd;

@@ -38,6 +38,13 @@ pub struct RenderArgs {
     /// Open a window instead of writing a PNG (needs a display).
     #[arg(long)]
     window: bool,
+    /// Show a content pack's textures (a directory with `pack.toml`) instead of the built-in
+    /// ones.
+    #[arg(long)]
+    pub content: Option<PathBuf>,
+    /// With --window and --content: reload the pack's textures when its files change.
+    #[arg(long, requires = "content", requires = "window")]
+    pub watch: bool,
     /// With --window: wait for the display's vertical sync.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub vsync: bool,
@@ -116,6 +123,10 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         &gpu,
         RendererConfig::new(HEADLESS_FORMAT, args.view_distance),
     )?;
+    if let Some(dir) = &args.content {
+        renderer.set_block_textures(&gpu, &crate::pack_textures::load(dir)?);
+        println!("textures from {}", dir.display());
+    }
     let sync = renderer.sync_world(&gpu, &mut world)?;
     // Time the staged copies on their own: submit them and wait for the GPU.
     let upload = Instant::now();

@@ -31,6 +31,9 @@ struct App {
     presented: u64,
     window_frames: Vec<(FrameStats, f64)>,
     last_report: Instant,
+    /// A content pack's textures to show, and its watcher with `--watch`.
+    textures: Option<z3r0_render::textures::BlockTextures>,
+    watcher: Option<crate::pack_textures::PackWatcher>,
 }
 
 impl App {
@@ -38,6 +41,9 @@ impl App {
         let mut live = Live::open(event_loop, self.size, self.vsync, self.view_distance)?;
         let sync = live.renderer.sync_world(&live.gpu, &mut self.world)?;
         println!("meshed {} chunks · {} quads", sync.meshed, sync.quads);
+        if let Some(textures) = &self.textures {
+            live.renderer.set_block_textures(&live.gpu, textures);
+        }
         self.live = Some(live);
         self.started = Instant::now();
         self.last_report = self.started;
@@ -48,6 +54,9 @@ impl App {
         let Some(live) = self.live.as_mut() else {
             return Ok(true);
         };
+        if let Some(textures) = self.watcher.as_mut().and_then(|w| w.poll()) {
+            live.renderer.set_block_textures(&live.gpu, &textures);
+        }
         let t = self.started.elapsed().as_secs_f32();
         let mut camera = self.camera;
         camera.yaw_deg += 8.0 * t;
@@ -136,6 +145,15 @@ pub fn run(
         presented: 0,
         window_frames: Vec::new(),
         last_report: Instant::now(),
+        textures: args
+            .content
+            .as_deref()
+            .map(crate::pack_textures::load)
+            .transpose()?,
+        watcher: match (&args.content, args.watch) {
+            (Some(dir), true) => Some(crate::pack_textures::PackWatcher::new(dir)?),
+            _ => None,
+        },
     };
     event_loop
         .run_app(&mut app)

@@ -140,3 +140,72 @@ fn window_without_a_display_fails_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(stderr.contains("cannot open a window"), "{stderr}");
 }
+
+/// `z3r0 render` at a small size into `dir/name`, with `extra` arguments; its pixels (RGBA).
+fn render_pixels(dir: &std::path::Path, name: &str, extra: &[&std::ffi::OsStr]) -> Option<Vec<u8>> {
+    let shot = dir.join(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["render", "--seed", "42", "--camera=0,60,0,35,-20"])
+        .args(["--size", "320x180", "--view-distance", "3", "--out"])
+        .arg(&shot)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("no GPU adapter") && !required() {
+        eprintln!("\n!!! CLI RENDER TEST NOT RUN: no GPU adapter.\n{stderr}");
+        return None;
+    }
+    assert!(out.status.success(), "{stderr}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0u8; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut buf).unwrap();
+    Some(buf)
+}
+
+#[test]
+fn the_default_pack_renders_like_the_built_in_textures_and_a_changed_one_does_not() {
+    let dir = temp_dir("content");
+    let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content/default");
+    let Some(built_in) = render_pixels(&dir, "built-in.png", &[]) else {
+        return;
+    };
+    let with_pack =
+        render_pixels(&dir, "pack.png", &["--content".as_ref(), pack.as_os_str()]).unwrap();
+    assert!(
+        built_in == with_pack,
+        "the default pack renders differently from the built-in textures"
+    );
+
+    // The same pack with the water's top painted red: the view (mostly sea) changes.
+    let red = dir.join("red");
+    for sub in ["", "textures", "sounds"] {
+        std::fs::create_dir_all(red.join(sub)).unwrap();
+        for entry in std::fs::read_dir(pack.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), red.join(sub).join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    let file = std::fs::File::create(red.join("textures/water_top.png")).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), 16, 16);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let texels: Vec<u8> = [255u8, 0, 0].repeat(256);
+    encoder
+        .write_header()
+        .unwrap()
+        .write_image_data(&texels)
+        .unwrap();
+    let reddened =
+        render_pixels(&dir, "red.png", &["--content".as_ref(), red.as_os_str()]).unwrap();
+    let redder = reddened
+        .chunks_exact(4)
+        .zip(built_in.chunks_exact(4))
+        .filter(|(a, b)| a[0] > b[0].saturating_add(40) && a[1] < b[1])
+        .count();
+    assert!(redder > 1_000, "only {redder} pixels turned red");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

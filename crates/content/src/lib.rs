@@ -105,6 +105,21 @@ impl Pack {
         })
     }
 
+    /// A block's top, side and bottom texels, read from the pack's files now (a file changed
+    /// since the pack was checked is checked again); `None` for a block without textures.
+    pub fn face_texels(&self, block: &BlockDef) -> Option<Result<[Vec<[u8; 4]>; 3], String>> {
+        let t = &block.textures;
+        let name = |f: &Option<String>| f.as_ref().or(t.all.as_ref()).cloned();
+        let names = [name(&t.top)?, name(&t.side)?, name(&t.bottom)?];
+        let read = |n: &String| {
+            let bytes = std::fs::read(self.dir.join(n)).map_err(|e| format!("{n}: {e}"))?;
+            media::decode_png(&bytes).map_err(|e| format!("{n}: {e}"))
+        };
+        Some((|| {
+            Ok([read(&names[0])?, read(&names[1])?, read(&names[2])?])
+        })())
+    }
+
     /// The manifest hash: blake3 of a canonical encoding of what the pack means (blocks by
     /// id, items by name, files by hash), not of its text or file names.
     pub fn manifest_hash(&self) -> Hash {

@@ -6,6 +6,12 @@ use crate::{MAX_SOUND_SECONDS, TEXTURE_SIZE};
 
 /// A texture: a PNG of `TEXTURE_SIZE` square, 8-bit RGB or RGBA, that decodes whole.
 pub(crate) fn check_png(bytes: &[u8]) -> Result<(), String> {
+    decode_png(bytes).map(drop)
+}
+
+/// A texture's texels, row-major RGBA (RGB gets full alpha), after the checks of
+/// [`check_png`].
+pub(crate) fn decode_png(bytes: &[u8]) -> Result<Vec<[u8; 4]>, String> {
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().map_err(|e| format!("not a PNG: {e}"))?;
     let (width, height) = (reader.info().width, reader.info().height);
@@ -27,8 +33,16 @@ pub(crate) fn check_png(bytes: &[u8]) -> Result<(), String> {
             info.bit_depth
         ));
     }
+    let pixels = buf.get(..info.buffer_size()).unwrap_or_default();
     match info.color_type {
-        png::ColorType::Rgb | png::ColorType::Rgba => Ok(()),
+        png::ColorType::Rgba => Ok(pixels
+            .chunks_exact(4)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect()),
+        png::ColorType::Rgb => Ok(pixels
+            .chunks_exact(3)
+            .map(|c| [c[0], c[1], c[2], 255])
+            .collect()),
         other => Err(format!("colour type {other:?}; textures are RGB or RGBA")),
     }
 }

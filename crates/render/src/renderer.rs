@@ -149,7 +149,7 @@ pub struct Renderer {
     bind_generation: (u64, u64, u64),
     globals: wgpu::Buffer,
     chunks: ChunkBuffers,
-    _textures: wgpu::Texture,
+    textures: wgpu::Texture,
     texture_view: wgpu::TextureView,
     sampler: wgpu::Sampler,
     entity_buffer: wgpu::Buffer,
@@ -253,7 +253,8 @@ impl Renderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let texture = textures::create_block_textures(device, &gpu.queue);
+        let texture = textures::create_block_textures(device);
+        textures::write_block_textures(&gpu.queue, &texture, &textures::BlockTextures::generated());
         let texture_view = texture.create_view(&wgpu::TextureViewDescriptor {
             dimension: Some(wgpu::TextureViewDimension::D2Array),
             ..Default::default()
@@ -295,7 +296,7 @@ impl Renderer {
             bind_generation: (chunks.generation(), 0, 0),
             globals,
             chunks,
-            _textures: texture,
+            textures: texture,
             texture_view,
             sampler,
             entity_buffer,
@@ -325,6 +326,12 @@ impl Renderer {
             backlog: Vec::new(),
             config,
         })
+    }
+
+    /// Shows `textures` from the next frame on (a content pack's, or after its files changed):
+    /// the same texture array, its layers written again.
+    pub fn set_block_textures(&self, gpu: &Gpu, textures: &textures::BlockTextures) {
+        textures::write_block_textures(&gpu.queue, &self.textures, textures);
     }
 
     pub fn config(&self) -> &RendererConfig {

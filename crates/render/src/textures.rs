@@ -180,9 +180,46 @@ pub fn downsample(texels: &[[u8; 4]], size: u32) -> Vec<[u8; 4]> {
     out
 }
 
-/// Uploads every layer with its mip chain into one `Rgba8UnormSrgb` texture array.
-pub fn create_block_textures(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::Texture {
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
+/// The texels of every layer: a block's top, side and bottom, for each textured block and the
+/// "unknown" block after them ([`layer`] says which is which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockTextures {
+    layers: Vec<Vec<[u8; 4]>>,
+}
+
+impl BlockTextures {
+    /// The built-in textures, generated from the blocks' colours.
+    pub fn generated() -> Self {
+        let mut layers = vec![Vec::new(); LAYERS as usize];
+        for id in 0..=TEXTURED_BLOCKS {
+            for kind in [FaceKind::Top, FaceKind::Side, FaceKind::Bottom] {
+                let block = id as BlockId;
+                layers[layer(block, kind) as usize] = texels(block, kind);
+            }
+        }
+        Self { layers }
+    }
+
+    /// Replaces `block`'s `kind` face with `texels` (16 × 16, row-major). False, and nothing
+    /// changed, if the block has no layer of its own or the size is wrong.
+    pub fn set(&mut self, block: BlockId, kind: FaceKind, texels: Vec<[u8; 4]>) -> bool {
+        if u32::from(block) >= TEXTURED_BLOCKS
+            || texels.len() != (TEXTURE_SIZE * TEXTURE_SIZE) as usize
+        {
+            return false;
+        }
+        self.layers[layer(block, kind) as usize] = texels;
+        true
+    }
+
+    pub fn get(&self, block: BlockId, kind: FaceKind) -> &[[u8; 4]] {
+        &self.layers[layer(block, kind) as usize]
+    }
+}
+
+/// A `Rgba8UnormSrgb` texture array with a layer per (block, face kind) and their mips.
+pub fn create_block_textures(device: &wgpu::Device) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
         label: Some("block textures"),
         size: wgpu::Extent3d {
             width: TEXTURE_SIZE,
@@ -195,44 +232,48 @@ pub fn create_block_textures(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu
         format: wgpu::TextureFormat::Rgba8UnormSrgb,
         usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
-    });
-    for id in 0..=TEXTURED_BLOCKS {
-        for kind in [FaceKind::Top, FaceKind::Side, FaceKind::Bottom] {
-            let block = id as BlockId;
-            let mut level = texels(block, kind);
-            let mut size = TEXTURE_SIZE;
-            for mip in 0..MIP_LEVELS {
-                queue.write_texture(
-                    wgpu::TexelCopyTextureInfo {
-                        texture: &texture,
-                        mip_level: mip,
-                        origin: wgpu::Origin3d {
-                            x: 0,
-                            y: 0,
-                            z: layer(block, kind),
-                        },
-                        aspect: wgpu::TextureAspect::All,
+    })
+}
+
+/// Uploads every layer of `textures` with its mip chain into `texture`.
+pub fn write_block_textures(
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    textures: &BlockTextures,
+) {
+    for (z, texels) in textures.layers.iter().enumerate() {
+        let mut level = texels.clone();
+        let mut size = TEXTURE_SIZE;
+        for mip in 0..MIP_LEVELS {
+            queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: mip,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: 0,
+                        z: z as u32,
                     },
-                    bytemuck::cast_slice(&level),
-                    wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(4 * size),
-                        rows_per_image: Some(size),
-                    },
-                    wgpu::Extent3d {
-                        width: size,
-                        height: size,
-                        depth_or_array_layers: 1,
-                    },
-                );
-                if mip + 1 < MIP_LEVELS {
-                    level = downsample(&level, size);
-                    size = (size / 2).max(1);
-                }
+                    aspect: wgpu::TextureAspect::All,
+                },
+                bytemuck::cast_slice(&level),
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(4 * size),
+                    rows_per_image: Some(size),
+                },
+                wgpu::Extent3d {
+                    width: size,
+                    height: size,
+                    depth_or_array_layers: 1,
+                },
+            );
+            if mip + 1 < MIP_LEVELS {
+                level = downsample(&level, size);
+                size = (size / 2).max(1);
             }
         }
     }
-    texture
 }
 
 #[cfg(test)]
