@@ -26,7 +26,7 @@ pub struct NodeArgs {
     sessions_per_address: usize,
     /// Connections one IP address may open per second, after a burst as large as
     /// `--sessions-per-address`; more are refused before any handshake.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     handshakes_per_address: u32,
     /// Set the data directory aside (renamed, not deleted) and rebuild it from the committee:
     /// what to do when the node reports a damaged store. The keys are kept.

@@ -105,16 +105,28 @@ impl Pack {
         })
     }
 
-    /// A block's top, side and bottom texels, read from the pack's files now (a file changed
-    /// since the pack was checked is checked again); `None` for a block without textures.
+    /// The bytes of a file the manifest names, read again now with the same checks as
+    /// [`Pack::load`]'s, and refused if they are no longer what was checked.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        let root = self
+            .dir
+            .canonicalize()
+            .map_err(|e| format!("the pack: {e}"))?;
+        let bytes = validate::read_inside(&root, Path::new(name), MAX_FILE_BYTES)
+            .map_err(|e| format!("{name}: {e}"))?;
+        if Some(blake3::hash(&bytes).as_bytes()) != self.hashes.get(name) {
+            return Err(format!("{name}: changed since the pack was checked"));
+        }
+        Ok(bytes)
+    }
+
+    /// A block's top, side and bottom texels, read again now; `None` for a block without
+    /// textures.
     pub fn face_texels(&self, block: &BlockDef) -> Option<Result<[Vec<[u8; 4]>; 3], String>> {
         let t = &block.textures;
         let name = |f: &Option<String>| f.as_ref().or(t.all.as_ref()).cloned();
         let names = [name(&t.top)?, name(&t.side)?, name(&t.bottom)?];
-        let read = |n: &String| {
-            let bytes = std::fs::read(self.dir.join(n)).map_err(|e| format!("{n}: {e}"))?;
-            media::decode_png(&bytes).map_err(|e| format!("{n}: {e}"))
-        };
+        let read = |n: &String| media::decode_png(&self.read(n)?).map_err(|e| format!("{n}: {e}"));
         Some((|| {
             Ok([read(&names[0])?, read(&names[1])?, read(&names[2])?])
         })())
@@ -193,11 +205,15 @@ impl Pack {
         std::fs::create_dir_all(&objects)?;
         for (name, hash) in &self.hashes {
             let target = objects.join(hex(hash));
-            if !target.exists() {
-                let partial = objects.join(format!("{}.partial", hex(hash)));
-                std::fs::copy(self.dir.join(name), &partial)?;
-                std::fs::rename(&partial, &target)?;
+            // An object already there with its name's hash is kept; anything else is rewritten.
+            let stored = std::fs::read(&target).ok();
+            if stored.is_some_and(|b| blake3::hash(&b).as_bytes() == hash) {
+                continue;
             }
+            let bytes = self.read(name).map_err(std::io::Error::other)?;
+            let partial = objects.join(format!("{}.partial", hex(hash)));
+            std::fs::write(&partial, bytes)?;
+            std::fs::rename(&partial, &target)?;
         }
         let mut bundled = self.file.clone();
         let rename = |n: &mut String| {

@@ -44,17 +44,12 @@ pub(crate) fn read_manifest(dir: &Path) -> Result<PackFile, ContentError> {
         field: field.into(),
         reason,
     };
-    let size = std::fs::metadata(&path)
-        .map_err(|e| error("(file)", format!("cannot read it: {e}")))?
-        .len();
-    if size > MAX_MANIFEST_BYTES {
-        return Err(error(
-            "(file)",
-            format!("{size} bytes; a manifest has at most {MAX_MANIFEST_BYTES}"),
-        ));
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| error("(file)", format!("cannot read it: {e}")))?;
+    let root = dir
+        .canonicalize()
+        .map_err(|e| error("(file)", format!("cannot open the pack: {e}")))?;
+    let bytes = read_inside(&root, Path::new(MANIFEST), MAX_MANIFEST_BYTES)
+        .map_err(|reason| error("(file)", reason))?;
+    let text = String::from_utf8(bytes).map_err(|e| error("(file)", format!("not UTF-8: {e}")))?;
     toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
@@ -62,6 +57,45 @@ pub(crate) fn read_manifest(dir: &Path) -> Result<PackFile, ContentError> {
         let field = line.map_or_else(|| "(toml)".into(), |l| format!("line {l}"));
         error(&field, e.message().to_string())
     })
+}
+
+/// The bytes of `name` inside the pack whose canonical directory is `root`: a relative path
+/// with no `..`, still inside the pack once symlinks are resolved, a regular file (not a pipe
+/// or a device), and at most `max` bytes, read with that bound whatever its size says.
+pub(crate) fn read_inside(root: &Path, name: &Path, max: u64) -> Result<Vec<u8>, String> {
+    if name.as_os_str().is_empty() || !name.components().all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err("a file is named by a relative path inside the pack (no `..`, no root)".into());
+    }
+    let real = root
+        .join(name)
+        .canonicalize()
+        .map_err(|e| format!("cannot open it: {e}"))?;
+    if !real.starts_with(root) {
+        return Err("it leads outside the pack".into());
+    }
+    // Looked at before opening: opening a pipe would wait for a writer.
+    let kind = std::fs::metadata(&real).map_err(|e| format!("cannot open it: {e}"))?;
+    if !kind.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    let file = std::fs::File::open(&real).map_err(|e| format!("cannot open it: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot open it: {e}"))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, max.saturating_add(1)),
+        &mut bytes,
+    )
+    .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("more than {max} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// A name: 1 to 64 lower-case letters, digits, `_` and `-`.
@@ -284,7 +318,7 @@ pub(crate) fn files(
                 checked.insert(name.clone(), kind);
             }
         }
-        match read_checked(dir, root.as_deref(), &name, kind) {
+        match read_checked(root.as_deref(), &name, kind) {
             Ok(hash) => {
                 hashes.insert(name, hash);
             }
@@ -294,30 +328,10 @@ pub(crate) fn files(
     hashes
 }
 
-/// Reads the file `name` inside the pack (never outside it), checks it as `kind`, hashes it.
-fn read_checked(dir: &Path, root: Option<&Path>, name: &str, kind: Kind) -> Result<Hash, String> {
-    let relative = Path::new(name);
-    if name.is_empty()
-        || !relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-    {
-        return Err("a file is named by a relative path inside the pack (no `..`, no root)".into());
-    }
-    let path = dir.join(relative);
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("cannot open it: {e}"))?;
-    if root.is_none_or(|r| !real.starts_with(r)) {
-        return Err("it leads outside the pack".into());
-    }
-    let size = std::fs::metadata(&real)
-        .map_err(|e| format!("cannot open it: {e}"))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        return Err(format!("{size} bytes; a file has at most {MAX_FILE_BYTES}"));
-    }
-    let bytes = std::fs::read(&real).map_err(|e| format!("cannot read it: {e}"))?;
+/// Reads the file `name` inside the pack, checks it as `kind`, hashes it.
+fn read_checked(root: Option<&Path>, name: &str, kind: Kind) -> Result<Hash, String> {
+    let root = root.ok_or("the pack's directory cannot be opened")?;
+    let bytes = read_inside(root, Path::new(name), MAX_FILE_BYTES)?;
     match kind {
         Kind::Texture => media::check_png(&bytes)?,
         Kind::Sound => media::check_wav(&bytes)?,

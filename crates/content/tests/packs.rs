@@ -185,3 +185,38 @@ fn write_rgba(path: &Path, size: u32, texels: &[u8]) {
         .write_image_data(texels)
         .unwrap();
 }
+
+#[test]
+fn links_out_of_the_pack_pipes_and_devices_are_refused_without_reading_them() {
+    let dir = copy_of_default("links");
+    // A texture that is a symlink to a file outside the pack, and a sound that is a pipe.
+    let outside = dir.with_extension("outside.png");
+    std::fs::copy(dir.join("textures/glass.png"), &outside).unwrap();
+    std::fs::remove_file(dir.join("textures/glass.png")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("textures/glass.png")).unwrap();
+    std::fs::remove_file(dir.join("sounds/step.wav")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("sounds/step.wav"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let found = errors(&dir).join("\n");
+    assert!(
+        found.contains("\"textures/glass.png\": it leads outside the pack"),
+        "{found}"
+    );
+    assert!(
+        found.contains("\"sounds/step.wav\": it is not a regular file"),
+        "{found}"
+    );
+    // A manifest that is a device reads at most its bound.
+    std::fs::remove_file(dir.join("pack.toml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("pack.toml")).unwrap();
+    let found = errors(&dir).join("\n");
+    assert!(
+        found.contains("pack.toml: (file): it leads outside the pack"),
+        "{found}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&outside).unwrap();
+}

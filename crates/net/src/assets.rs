@@ -12,6 +12,8 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// The request's tag (the stream's first byte).
 pub const ASSET_REQUEST: u8 = 1;
@@ -21,6 +23,10 @@ pub const ASSET_MISSING: u8 = 1;
 pub const MAX_ASSET_BYTES: u64 = 16 << 20;
 /// Bytes read from the stream at a time.
 const READ_CHUNK: usize = 64 * 1024;
+/// Longest wait for any read of an asset stream, on either side: a stalled peer is left.
+pub const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest an edge spends sending one asset (16 MiB in 30 s is about 560 KB/s).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub type AssetHash = [u8; 32];
 
@@ -35,6 +41,8 @@ pub enum AssetError {
     TooLarge { hash: String, len: u64 },
     #[error("asset stream: {0}")]
     Stream(String),
+    #[error("asset stream: nothing arrived for {0:?}")]
+    Stalled(Duration),
     #[error("asset cache {path}: {source}")]
     Cache {
         path: PathBuf,
@@ -72,48 +80,72 @@ impl AssetStore {
     }
 }
 
-/// Serves one asset request on a stream the client opened (the edge's side).
-/// Returns the asset's size in bytes (0 when the edge does not hold it).
-pub(crate) async fn serve(
-    store: Arc<AssetStore>,
-    mut send: quinn::SendStream,
-    mut recv: quinn::RecvStream,
-) -> Result<u64, AssetError> {
-    let stream = |e: &dyn std::fmt::Display| AssetError::Stream(e.to_string());
-    let mut request = [0u8; 33];
-    recv.read_exact(&mut request)
+/// `f` within `limit`, or [`AssetError::Stalled`].
+async fn within<T>(
+    limit: Duration,
+    f: impl std::future::Future<Output = T>,
+) -> Result<T, AssetError> {
+    tokio::time::timeout(limit, f)
         .await
-        .map_err(|e| stream(&e))?;
+        .map_err(|_| AssetError::Stalled(limit))
+}
+
+fn stream_error(e: &dyn std::fmt::Display) -> AssetError {
+    AssetError::Stream(e.to_string())
+}
+
+/// Reads an asset request (the edge's side): the hash asked for, within
+/// [`STREAM_READ_TIMEOUT`].
+pub(crate) async fn read_request(recv: &mut quinn::RecvStream) -> Result<AssetHash, AssetError> {
+    let mut request = [0u8; 33];
+    within(STREAM_READ_TIMEOUT, recv.read_exact(&mut request))
+        .await?
+        .map_err(|e| stream_error(&e))?;
     let [tag, hash @ ..] = request;
     if tag != ASSET_REQUEST {
         return Err(AssetError::Stream(format!("unknown request {tag}")));
     }
+    Ok(hash)
+}
+
+/// Answers a request for `hash` on `send` within [`SEND_TIMEOUT`] (the edge's side). Returns
+/// the asset's size in bytes (0 when the edge does not hold it).
+pub(crate) async fn answer(
+    store: Arc<AssetStore>,
+    hash: AssetHash,
+    mut send: quinn::SendStream,
+) -> Result<u64, AssetError> {
     // Reading and encoding a file is blocking work: off the session's task.
-    let answer = tokio::task::spawn_blocking(move || {
+    let found = tokio::task::spawn_blocking(move || {
         store.get(&hash).map(|bytes| {
             let (encoded, _) = bao::encode::encode(&bytes);
             (bytes.len() as u64, encoded)
         })
     })
     .await
-    .map_err(|e| stream(&e))?;
-    let served = match answer {
-        None => {
-            send.write_all(&[ASSET_MISSING])
-                .await
-                .map_err(|e| stream(&e))?;
-            0
-        }
-        Some((len, encoded)) => {
-            let mut head = [0u8; 9];
-            head[1..].copy_from_slice(&len.to_be_bytes());
-            send.write_all(&head).await.map_err(|e| stream(&e))?;
-            send.write_all(&encoded).await.map_err(|e| stream(&e))?;
-            len
-        }
+    .map_err(|e| stream_error(&e))?;
+    let write = async {
+        let served = match found {
+            None => {
+                send.write_all(&[ASSET_MISSING])
+                    .await
+                    .map_err(|e| stream_error(&e))?;
+                0
+            }
+            Some((len, encoded)) => {
+                let mut head = [ASSET_FOUND; 9];
+                head[1..].copy_from_slice(&len.to_be_bytes());
+                send.write_all(&head).await.map_err(|e| stream_error(&e))?;
+                send.write_all(&encoded)
+                    .await
+                    .map_err(|e| stream_error(&e))?;
+                len
+            }
+        };
+        send.finish().map_err(|e| stream_error(&e))?;
+        Ok(served)
     };
-    send.finish().map_err(|e| stream(&e))?;
-    Ok(served)
+    within(SEND_TIMEOUT, write).await?
 }
 
 /// Files fetched by hash, on disk: `<dir>/<hex hash>`, written only once verified.
@@ -141,8 +173,8 @@ impl AssetCache {
     }
 
     /// The asset's path in the cache, fetched from the first of `edges` that gives bytes
-    /// matching `hash` if it is not cached yet. A missing asset, a broken stream or a
-    /// tampered byte moves on to the next edge.
+    /// matching `hash` if it is not cached yet. A missing asset, a broken or stalled stream or
+    /// a tampered byte moves on to the next edge.
     pub async fn get_or_fetch(
         &self,
         hash: &AssetHash,
@@ -155,102 +187,162 @@ impl AssetCache {
             match self.fetch(edge, hash).await {
                 Ok(path) => return Ok(path),
                 Err(e) => {
-                    tracing::warn!(remote = %edge.remote_address(), error = %e, "asset fetch failed")
+                    tracing::warn!(remote = %edge.remote_address(), error = %e, "asset fetch failed");
                 }
             }
         }
         Err(AssetError::Unavailable(hex_of(hash)))
     }
 
-    /// Fetches `hash` from one edge, verifying as it arrives.
+    /// Fetches `hash` from one edge, verifying as it arrives; every read waits at most
+    /// [`STREAM_READ_TIMEOUT`].
     pub async fn fetch(
         &self,
         edge: &quinn::Connection,
         hash: &AssetHash,
     ) -> Result<PathBuf, AssetError> {
-        let stream = |e: &dyn std::fmt::Display| AssetError::Stream(e.to_string());
-        let (mut send, mut recv) = edge.open_bi().await.map_err(|e| stream(&e))?;
+        let (mut send, mut recv) = edge.open_bi().await.map_err(|e| stream_error(&e))?;
         let mut request = [ASSET_REQUEST; 33];
         request[1..].copy_from_slice(hash);
-        send.write_all(&request).await.map_err(|e| stream(&e))?;
-        send.finish().map_err(|e| stream(&e))?;
-        let mut status = [0u8; 1];
-        recv.read_exact(&mut status).await.map_err(|e| stream(&e))?;
-        if status[0] != ASSET_FOUND {
-            return Err(AssetError::Missing(hex_of(hash)));
-        }
-        let mut len = [0u8; 8];
-        recv.read_exact(&mut len).await.map_err(|e| stream(&e))?;
-        let len = u64::from_be_bytes(len);
-        if len > MAX_ASSET_BYTES {
-            return Err(AssetError::TooLarge {
-                hash: hex_of(hash),
-                len,
-            });
-        }
+        send.write_all(&request)
+            .await
+            .map_err(|e| stream_error(&e))?;
+        send.finish().map_err(|e| stream_error(&e))?;
+        let len = read_answer_head(&mut recv, hash).await?;
+        // This fetch's own file: removed however the fetch ends unless it is kept.
+        let partial = Partial::create(&self.dir, hash)?;
         // The stream feeds a verifying decoder on a blocking thread through a bounded channel.
         let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
-        let partial = self.dir.join(format!("{}.partial", hex_of(hash)));
         let decoding = {
-            let (partial, hash) = (partial.clone(), *hash);
-            tokio::task::spawn_blocking(move || decode_to(&partial, &hash, len, rx))
+            let (file, hash) = (partial.file()?, *hash);
+            tokio::task::spawn_blocking(move || decode_to(file, &hash, len, rx))
         };
-        while let Some(chunk) = recv
-            .read_chunk(READ_CHUNK, true)
-            .await
-            .map_err(|e| stream(&e))?
+        while let Some(chunk) = within(STREAM_READ_TIMEOUT, recv.read_chunk(READ_CHUNK, true))
+            .await?
+            .map_err(|e| stream_error(&e))?
         {
             if tx.send(chunk.bytes).await.is_err() {
-                // The decoder stopped (a bad byte): its error says why.
+                // The decoder stopped (a bad byte, or the whole asset read): it says which.
                 break;
             }
         }
         drop(tx);
-        let decoded = decoding.await.map_err(|e| stream(&e))?;
-        if let Err(e) = decoded {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
-        let path = self.path(hash);
-        std::fs::rename(&partial, &path).map_err(|source| AssetError::Cache {
-            path: path.clone(),
+        decoding.await.map_err(|e| stream_error(&e))??;
+        partial.keep_as(&self.path(hash))
+    }
+}
+
+/// The answer's status and length: the asset's size if the edge has it.
+async fn read_answer_head(
+    recv: &mut quinn::RecvStream,
+    hash: &AssetHash,
+) -> Result<u64, AssetError> {
+    let mut head = [0u8; 9];
+    within(STREAM_READ_TIMEOUT, recv.read_exact(&mut head[..1]))
+        .await?
+        .map_err(|e| stream_error(&e))?;
+    if head[0] != ASSET_FOUND {
+        return Err(AssetError::Missing(hex_of(hash)));
+    }
+    within(STREAM_READ_TIMEOUT, recv.read_exact(&mut head[1..]))
+        .await?
+        .map_err(|e| stream_error(&e))?;
+    let [_, len @ ..] = head;
+    let len = u64::from_be_bytes(len);
+    if len > MAX_ASSET_BYTES {
+        return Err(AssetError::TooLarge {
+            hash: hex_of(hash),
+            len,
+        });
+    }
+    Ok(len)
+}
+
+/// A fetch's partial file, `<hash>.<pid>-<n>.partial`, created new so that two fetches of one
+/// hash never share one; deleted when dropped unless kept under the asset's name.
+struct Partial {
+    path: PathBuf,
+    kept: bool,
+}
+
+/// Numbers partial files apart within this process.
+static PARTIALS: AtomicU64 = AtomicU64::new(0);
+
+impl Partial {
+    fn create(dir: &Path, hash: &AssetHash) -> Result<Self, AssetError> {
+        let n = PARTIALS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}.{}-{n}.partial", hex_of(hash), std::process::id());
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|source| AssetError::Cache {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self { path, kept: false })
+    }
+
+    fn file(&self) -> Result<std::fs::File, AssetError> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .map_err(|source| AssetError::Cache {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Renames the checked file to `path`: a reader sees all of it or none.
+    fn keep_as(mut self, path: &Path) -> Result<PathBuf, AssetError> {
+        std::fs::rename(&self.path, path).map_err(|source| AssetError::Cache {
+            path: path.to_path_buf(),
             source,
         })?;
-        Ok(path)
+        self.kept = true;
+        Ok(path.to_path_buf())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
 /// Verifies bao-encoded bytes from `rx` against `hash` and writes the `len` bytes of content to
-/// `partial` as each chunk group checks out.
+/// `file` as each chunk group checks out.
 fn decode_to(
-    partial: &Path,
+    mut file: std::fs::File,
     hash: &AssetHash,
     len: u64,
     rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
 ) -> Result<(), AssetError> {
-    let cache = |source| AssetError::Cache {
-        path: partial.to_path_buf(),
-        source,
+    let tampered = |reason: String| AssetError::Tampered {
+        hash: hex_of(hash),
+        reason,
     };
-    let mut file = std::fs::File::create(partial).map_err(cache)?;
     let reader = ChannelReader {
         rx,
         current: bytes::Bytes::new(),
     };
     let mut decoder = bao::decode::Decoder::new(reader, &bao::Hash::from(*hash));
-    // One byte past the length: an encoding longer than it says is refused too.
+    // The decoder checks the length the encoding carries against the hash and stops at its
+    // end (bytes after it are never read); one byte past `len` shows a disagreement.
     let copied = std::io::copy(&mut (&mut decoder).take(len.saturating_add(1)), &mut file)
-        .map_err(|e| AssetError::Tampered {
-            hash: hex_of(hash),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| tampered(e.to_string()))?;
     if copied != len {
-        return Err(AssetError::Tampered {
-            hash: hex_of(hash),
-            reason: format!("{copied} bytes where the edge said {len}"),
-        });
+        return Err(tampered(format!(
+            "{copied} bytes where the edge said {len}"
+        )));
     }
-    file.sync_all().map_err(cache)
+    file.sync_all().map_err(|source| AssetError::Cache {
+        path: PathBuf::from(hex_of(hash)),
+        source,
+    })
 }
 
 /// A blocking reader over byte chunks sent from the stream's task.

@@ -480,6 +480,21 @@ pub fn serve_on(
 /// refuses without a handshake.
 const FULL_REPLIES: usize = 16;
 
+/// The address a connection counts against: an IPv4 address itself, an IPv6 address's /64
+/// (one host is routinely given a whole /64, so counting single IPv6 addresses would let it
+/// take any number of budgets); an IPv4-mapped IPv6 address as its IPv4 address.
+fn address_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V4(v4) => std::net::IpAddr::V4(v4),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => std::net::IpAddr::V6(std::net::Ipv6Addr::from_bits(
+                v6.to_bits() & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
 /// Who gets a session slot: at most `max` sessions in all and `per_address` from one IP
 /// address. A slot is taken when a connection arrives (handshakes included), so concurrent
 /// arrivals cannot overshoot either limit; it is given back however the session ends.
@@ -551,7 +566,8 @@ impl Gate {
             by_address: std::sync::Mutex::new(BTreeMap::new()),
             full_replies: Arc::new(tokio::sync::Semaphore::new(FULL_REPLIES)),
             handshakes: HandshakeBudgets {
-                rate: config.handshakes_per_address_per_sec,
+                // A budget that never refills would lock an address out for good.
+                rate: config.handshakes_per_address_per_sec.max(1),
                 burst: u32::try_from(config.max_sessions_per_address).unwrap_or(u32::MAX),
                 by_address: std::sync::Mutex::new(BTreeMap::new()),
             },
@@ -589,7 +605,8 @@ fn admit(shared: &Arc<Shared>, gate: &Arc<Gate>, incoming: quinn::Incoming) {
         }
         return;
     }
-    if !gate.handshakes.take(remote.ip()) {
+    let address = address_key(remote.ip());
+    if !gate.handshakes.take(address) {
         shared
             .stats
             .handshakes_limited
@@ -598,7 +615,7 @@ fn admit(shared: &Arc<Shared>, gate: &Arc<Gate>, incoming: quinn::Incoming) {
         incoming.refuse();
         return;
     }
-    let Some(slot) = gate.take(remote.ip()) else {
+    let Some(slot) = gate.take(address) else {
         shared.stats.refused.fetch_add(1, Ordering::Relaxed);
         warn!(from = %remote, "edge full: session refused");
         tell_full(gate, incoming);
@@ -669,9 +686,12 @@ struct Shared {
     asset_streams: Arc<tokio::sync::Semaphore>,
 }
 
-/// Asset requests one session has served at once, and the whole edge.
+/// Asset requests one session has served at once, and the whole edge (each reads and encodes
+/// up to 16 MiB on a blocking thread: two at a time leave a validator's cores to its chain).
 const SESSION_ASSET_STREAMS: usize = 2;
-const EDGE_ASSET_STREAMS: usize = 8;
+const EDGE_ASSET_STREAMS: usize = 2;
+/// Asset requests one session may make a second (a pack is fetched once, then cached).
+const SESSION_ASSET_REQUESTS_PER_SEC: u32 = 32;
 
 /// Why the node ended a session; each kind closes the connection with its code
 /// ([`crate::close`]) and the text as the reason.
@@ -1126,7 +1146,7 @@ async fn run_session(
     let mut heard = tokio::time::Instant::now();
     let mut waiting: Option<Subscription> = None;
     let mut subscribe_budget = Bucket::new(shared.config.subscriptions_per_sec);
-    let asset_streams = Arc::new(tokio::sync::Semaphore::new(SESSION_ASSET_STREAMS));
+    let assets = SessionAssets::new();
     let result = loop {
         tokio::select! {
             () = tokio::time::sleep_until(heard + idle) => break Err(SessionEnd::Idle(idle)),
@@ -1159,7 +1179,7 @@ async fn run_session(
                 match stream {
                     Ok((send, recv)) => {
                         heard = tokio::time::Instant::now();
-                        serve_asset_stream(shared, &asset_streams, send, recv);
+                        serve_asset_stream(shared, &assets, send, recv);
                     }
                     Err(e) => break Err(SessionEnd::Closed(e.to_string())),
                 }
@@ -1221,14 +1241,15 @@ async fn run_session(
     result
 }
 
-/// Serves an asset request on its own task, if the edge has assets and both the session and
-/// the edge have a stream to spare; otherwise the stream is reset (the client asks another
-/// edge, or later).
+/// Serves an asset request on its own task, if the edge has assets and the session has a
+/// stream and a request to spare; otherwise the stream is reset (the client asks another
+/// edge, or later). The edge-wide permit is taken only once the request has arrived, so
+/// streams that never send one hold nothing but their session's.
 fn serve_asset_stream(
     shared: &Arc<Shared>,
-    session_streams: &Arc<tokio::sync::Semaphore>,
+    session: &SessionAssets,
     mut send: quinn::SendStream,
-    recv: quinn::RecvStream,
+    mut recv: quinn::RecvStream,
 ) {
     let refuse = |send: &mut quinn::SendStream| {
         let _ = send.reset(quinn::VarInt::from_u32(close::RATE));
@@ -1236,23 +1257,52 @@ fn serve_asset_stream(
     let Some(store) = shared.assets.get().cloned() else {
         return refuse(&mut send);
     };
-    let Ok(session) = session_streams.clone().try_acquire_owned() else {
+    let Ok(permit) = session.streams.clone().try_acquire_owned() else {
         return refuse(&mut send);
     };
-    let Ok(edge) = shared.asset_streams.clone().try_acquire_owned() else {
+    if !session
+        .budget
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
         return refuse(&mut send);
-    };
-    let stats = shared.stats.clone();
+    }
+    let (stats, edge_streams) = (shared.stats.clone(), shared.asset_streams.clone());
     tokio::spawn(async move {
-        let _permits = (session, edge);
-        match crate::assets::serve(store, send, recv).await {
-            Ok(bytes) => {
+        let _permit = permit;
+        let served = async {
+            let hash = crate::assets::read_request(&mut recv).await?;
+            let Ok(_edge) = edge_streams.try_acquire_owned() else {
+                refuse(&mut send);
+                return Ok(None);
+            };
+            crate::assets::answer(store, hash, send).await.map(Some)
+        };
+        match served.await {
+            Ok(Some(bytes)) => {
                 stats.assets_served.fetch_add(1, Ordering::Relaxed);
                 stats.asset_bytes.fetch_add(bytes, Ordering::Relaxed);
             }
+            Ok(None) => debug!("asset request refused: the edge is busy"),
             Err(e) => debug!(error = %e, "asset request failed"),
         }
     });
+}
+
+/// A session's share of the edge's asset serving: streams at once, and requests a second.
+struct SessionAssets {
+    streams: Arc<tokio::sync::Semaphore>,
+    budget: std::sync::Mutex<Bucket>,
+}
+
+impl SessionAssets {
+    fn new() -> Self {
+        Self {
+            streams: Arc::new(tokio::sync::Semaphore::new(SESSION_ASSET_STREAMS)),
+            budget: std::sync::Mutex::new(Bucket::new(SESSION_ASSET_REQUESTS_PER_SEC)),
+        }
+    }
 }
 
 /// Accepts the session's control stream and authenticates the player, all within the
@@ -1740,6 +1790,27 @@ pub fn chunk_of(pos: [i64; 3]) -> ChunkPos {
     let n = (CHUNK_SIZE as i64) * 1024;
     let c = |v: i64| v.div_euclid(n) as i32;
     ChunkPos::new(c(pos[0]), c(pos[1]), c(pos[2]))
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::address_key;
+
+    #[test]
+    fn ipv6_hosts_count_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: std::net::IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: std::net::IpAddr = "::ffff:10.0.0.7".parse().unwrap();
+        assert_eq!(
+            address_key(mapped),
+            "10.0.0.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        let v4: std::net::IpAddr = "10.0.0.7".parse().unwrap();
+        assert_eq!(address_key(v4), v4);
+    }
 }
 
 #[cfg(test)]

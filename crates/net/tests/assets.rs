@@ -112,3 +112,73 @@ async fn a_tampered_byte_is_refused_and_the_asset_comes_from_another_edge() {
     liar.shutdown().await;
     good.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_cut_short_leaves_nothing_in_the_cache() {
+    let zone = LocalZone::new(42);
+    let _ticker = zone.run();
+    let objects = temp("cut");
+    let bytes = asset(16 << 20, 9);
+    let hash = store(&objects, &bytes);
+    let (edge, client) = edge_with(&zone, &objects, 420).await;
+    let cache_dir = temp("cut-cache");
+    let cache = AssetCache::open(&cache_dir).unwrap();
+    // Dropped a few milliseconds in, mid-stream.
+    let cut = tokio::time::timeout(
+        std::time::Duration::from_millis(30),
+        cache.fetch(client.connection(), &hash),
+    )
+    .await;
+    assert!(cut.is_err(), "the fetch finished before it was cut");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let left: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Two fetches of the same hash at once both end with the whole, checked file.
+    let conn = client.connection().clone();
+    let (a, b) = tokio::join!(cache.fetch(&conn, &hash), cache.fetch(&conn, &hash));
+    assert_eq!(a.unwrap(), b.unwrap());
+    assert_eq!(std::fs::read(cache.path(&hash)).unwrap(), bytes);
+    let left = std::fs::read_dir(&cache_dir).unwrap().count();
+    assert_eq!(left, 1);
+    edge.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_that_never_ask_hold_no_edge_wide_slot() {
+    let zone = LocalZone::new(43);
+    let _ticker = zone.run();
+    let objects = temp("idle");
+    let bytes = asset(100_000, 10);
+    let hash = store(&objects, &bytes);
+    let (edge, idler) = edge_with(&zone, &objects, 430).await;
+    // Two sessions each open their two streams and never send a request.
+    let config = ClientConfig::new(
+        edge.local_addr().unwrap(),
+        common::CHAIN,
+        vec![zone.validator()],
+    );
+    let other = EdgeClient::connect(&config, PrivateKey::from_seed(431))
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for client in [&idler, &other] {
+        for _ in 0..2 {
+            let (mut send, recv) = client.connection().open_bi().await.unwrap();
+            // A stream reaches the edge with its first byte: send one, never the rest.
+            send.write_all(&[z3r0_net::assets::ASSET_REQUEST])
+                .await
+                .unwrap();
+            held.push((send, recv));
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A third session still gets its asset.
+    let third = EdgeClient::connect(&config, PrivateKey::from_seed(432))
+        .await
+        .unwrap();
+    let cache = AssetCache::open(temp("idle-cache")).unwrap();
+    let path = cache.fetch(third.connection(), &hash).await.unwrap();
+    assert_eq!(std::fs::read(path).unwrap(), bytes);
+    drop(held);
+    edge.shutdown().await;
+}
