@@ -15,6 +15,11 @@ use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _,
 
 /// Most actions one block may carry.
 pub const MAX_BLOCK_ACTIONS: usize = 8_192;
+/// Most imports (records of other zones' finalized state) one block may carry: each costs a
+/// certificate check.
+pub const MAX_BLOCK_IMPORTS: usize = 32;
+/// Most bytes of one import.
+pub const MAX_IMPORT_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
@@ -25,6 +30,9 @@ pub struct Block {
     /// State root after executing every block up to the parent.
     pub parent_state_root: Hash,
     pub actions: Vec<SignedAction>,
+    /// Records of neighbouring zones' finalized state, each with its proof (opaque to the
+    /// chain; the state machine checks and applies them before the actions).
+    pub imports: Vec<Vec<u8>>,
 }
 
 /// Why a block does not follow its parent.
@@ -57,6 +65,7 @@ impl Block {
             zone,
             parent_state_root: state_root,
             actions: Vec::new(),
+            imports: Vec::new(),
         }
     }
 
@@ -80,8 +89,26 @@ impl Block {
         Some(action.action.nonce)
     }
 
-    /// blake3 of the actions' canonical encoding (count, then each signed action).
+    /// The body hash the header commits to: the hash of the actions' canonical encoding, and of
+    /// the imports too when there are any (a block without imports hashes as it always did).
     pub fn actions_hash(&self) -> Hash {
+        let actions = self.hash_of_actions();
+        if self.imports.is_empty() {
+            return actions;
+        }
+        let mut h = blake3::Hasher::new();
+        h.update(b"z3r0/body/v1");
+        h.update(&actions);
+        h.update(&(self.imports.len() as u32).to_be_bytes());
+        for import in &self.imports {
+            h.update(&(import.len() as u32).to_be_bytes());
+            h.update(import);
+        }
+        *h.finalize().as_bytes()
+    }
+
+    /// blake3 of the actions' canonical encoding (count, then each signed action).
+    fn hash_of_actions(&self) -> Hash {
         let mut h = blake3::Hasher::new();
         h.update(&(self.actions.len() as u32).to_be_bytes());
         let mut scratch = Vec::new();
@@ -173,6 +200,11 @@ impl Write for Block {
         for a in &self.actions {
             a.write(buf);
         }
+        buf.put_u32(self.imports.len() as u32);
+        for import in &self.imports {
+            buf.put_u32(import.len() as u32);
+            buf.put_slice(import);
+        }
     }
 }
 
@@ -190,6 +222,8 @@ impl EncodeSize for Block {
                 .iter()
                 .map(EncodeSize::encode_size)
                 .sum::<usize>()
+            + 4
+            + self.imports.iter().map(|i| 4 + i.len()).sum::<usize>()
     }
 }
 
@@ -209,6 +243,20 @@ impl Read for Block {
         for _ in 0..count {
             actions.push(SignedAction::read(buf)?);
         }
+        let count = u32::read(buf)? as usize;
+        if count > MAX_BLOCK_IMPORTS {
+            return Err(CodecError::InvalidLength(count));
+        }
+        let mut imports = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = u32::read(buf)? as usize;
+            if len > MAX_IMPORT_BYTES || len > buf.remaining() {
+                return Err(CodecError::InvalidLength(len));
+            }
+            let mut import = vec![0; len];
+            buf.copy_to_slice(&mut import);
+            imports.push(import);
+        }
         Ok(Block {
             parent,
             height,
@@ -216,6 +264,7 @@ impl Read for Block {
             zone,
             parent_state_root,
             actions,
+            imports,
         })
     }
 }

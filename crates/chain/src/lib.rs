@@ -19,9 +19,11 @@ pub use action::{
     ACTION_NAMESPACE, Action, Endorsement, Endorsements, MAX_PAYLOAD, SignedAction,
     no_endorsements, verify_all, verify_all_endorsed,
 };
-pub use block::{Block, BlockError, MAX_BLOCK_ACTIONS, header_digest};
+pub use block::{
+    Block, BlockError, MAX_BLOCK_ACTIONS, MAX_BLOCK_IMPORTS, MAX_IMPORT_BYTES, header_digest,
+};
 pub use chain_id::ChainId;
-pub use finality::FinalityProof;
+pub use finality::{Committee, FinalityError, FinalityProof};
 
 /// Domain of consensus votes and certificates: the namespace is
 /// [`ChainId::namespace`] of it, and simplex derives its per-vote namespaces from that. Here so

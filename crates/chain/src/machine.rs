@@ -33,15 +33,28 @@ pub trait StateMachine {
     {
         crate::action::no_endorsements(action)
     }
+    /// Checks one import (a record of another chain's finalized state) before any state is
+    /// looked at: a block carrying one that fails is refused. A machine that takes no imports
+    /// refuses every one.
+    fn check_import(&self, _import: &[u8]) -> Result<(), String> {
+        Err("this chain takes no imports".into())
+    }
+    /// What an import proves, as (source, kind, number), if this state still needs it; `None`
+    /// if it does not (or the machine takes no imports). Cheap: no signatures. Pools hold one
+    /// import per key, and drop those the finalized state no longer needs.
+    fn import_key(&self, _import: &[u8]) -> Option<(u32, u8, u64)> {
+        None
+    }
     /// Root of the current state.
     fn root(&self) -> Hash;
     /// Applies one finalized block (its actions and their endorsements already verified, in
-    /// block order) and returns
-    /// the new root; receipts are appended.
+    /// block order; its imports each passed [`StateMachine::check_import`]) and returns the new
+    /// root; receipts are appended.
     fn execute(
         &mut self,
         tick: u64,
         actions: &[SignedAction],
+        imports: &[Vec<u8>],
         receipts: &mut Vec<Self::Receipt>,
     ) -> Hash;
 }
@@ -113,6 +126,7 @@ impl StateMachine for Counters {
         &mut self,
         _tick: u64,
         actions: &[SignedAction],
+        _imports: &[Vec<u8>],
         receipts: &mut Vec<CounterReceipt>,
     ) -> Hash {
         for a in actions {

@@ -145,6 +145,7 @@ mod tests {
             zone: 1,
             parent_state_root: [4; 32],
             actions,
+            imports: Vec::new(),
         }
     }
 

@@ -351,6 +351,7 @@ fn blocks_chain_by_digest_height_and_tick() {
         zone: ZONE,
         parent_state_root: [1; 32],
         actions: vec![action(&key(1), 1, 0, b"abc")],
+        imports: Vec::new(),
     };
     b.check_follows(&g).unwrap();
     assert_eq!(Block::decode(&b.encode_to_vec()).unwrap(), b);
@@ -385,8 +386,8 @@ fn counters_machine_is_deterministic() {
     assert_eq!(m1.root(), m2.root());
     let (mut r1, mut r2) = (Vec::new(), Vec::new());
     assert_eq!(
-        m1.execute(1, &actions, &mut r1),
-        m2.execute(1, &actions, &mut r2)
+        m1.execute(1, &actions, &[], &mut r1),
+        m2.execute(1, &actions, &[], &mut r2)
     );
     assert_eq!(r1, r2);
     let mut k0 = [0u8; 32];

@@ -77,6 +77,10 @@ pub struct Genesis {
     /// ([`world::WorldGenesis::zone_genesis`]); none for a world of one zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub world: Option<String>,
+    /// The world's grid of zones (x, z), with `world`: the zone's number places it there, and
+    /// bodies leave for the neighbours it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world_zones: Option<[u16; 2]>,
     pub zone: u32,
     pub tick_ms: u64,
     /// When tick 0 starts (unix milliseconds): tick `t` runs from `genesis_ms + t * tick_ms`.
@@ -114,6 +118,9 @@ impl Genesis {
                 h.update(b"z3r0/zone/v1");
                 h.update(&(world.len() as u64).to_be_bytes());
                 h.update(world.as_bytes());
+                for n in self.world_zones.unwrap_or_default() {
+                    h.update(&n.to_be_bytes());
+                }
             }
         }
         h.update(&self.zone.to_be_bytes());
@@ -168,6 +175,12 @@ impl Genesis {
                 .unwrap_or(u64::MAX),
             tick_ms: self.tick_ms,
             movement: self.movement,
+            world: self
+                .world_zones
+                .map(|[gx, gz]| z3r0_sim::handoff::WorldPlace {
+                    zone: ((self.zone >> 16) as u16, (self.zone & 0xffff) as u16),
+                    grid: (gx, gz),
+                }),
         }
     }
 
@@ -194,9 +207,23 @@ impl Genesis {
     /// Checks everything a node relies on; the reason names the problem.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(world) = &self.world
-            && from_hex(world).is_none_or(|id| id.len() != 32)
+            && from_hex(world).is_none_or(|id| id.len() != 32 || to_hex(&id) != *world)
         {
-            return Err(format!("world {world:?} is not a 32-byte hex id"));
+            // One spelling per id: the chain id hashes the text, so "AB.." and "ab.." must not
+            // name two chains of one world.
+            return Err(format!("world {world:?} is not a 32-byte lowercase hex id"));
+        }
+        match (&self.world, self.world_zones) {
+            (None, None) => {}
+            (Some(_), Some([gx, gz])) => {
+                let (x, z) = (self.zone >> 16, self.zone & 0xffff);
+                if x >= u32::from(gx) || z >= u32::from(gz) {
+                    return Err(format!(
+                        "zone ({x}, {z}) is outside the world's {gx} × {gz} grid"
+                    ));
+                }
+            }
+            _ => return Err("world and world_zones go together".into()),
         }
         if !TICK_MS.contains(&self.tick_ms) {
             return Err(format!(
@@ -403,6 +430,7 @@ pub fn generate(
     let defaults = SimConfig::default();
     let genesis = Genesis {
         world: None,
+        world_zones: None,
         zone,
         tick_ms,
         genesis_ms: std::time::SystemTime::now()

@@ -257,6 +257,36 @@ impl WorldGenesis {
         Ok(genesis)
     }
 
+    /// The zones a body can walk into from `zone` (the up to eight around it), each with its
+    /// chain and committee: what `zone` checks handoffs against.
+    pub fn neighbours(
+        &self,
+        zone: ZoneId,
+    ) -> Result<Vec<(u32, ChainId, Vec<PublicKey>)>, WorldError> {
+        if !self.contains(zone) {
+            return Err(WorldError::NoSuchZone(zone));
+        }
+        let mut out = Vec::new();
+        for dx in -1i32..=1 {
+            for dz in -1i32..=1 {
+                let (Ok(x), Ok(z)) = (
+                    u16::try_from(i32::from(zone.x).saturating_add(dx)),
+                    u16::try_from(i32::from(zone.z).saturating_add(dz)),
+                ) else {
+                    continue;
+                };
+                let other = ZoneId { x, z };
+                if (dx, dz) == (0, 0) || !self.contains(other) {
+                    continue;
+                }
+                let genesis = self.zone_genesis(other)?;
+                let keys = genesis.public_keys().map_err(WorldError::Zone)?;
+                out.push((other.number(), genesis.chain_id(), keys));
+            }
+        }
+        Ok(out)
+    }
+
     /// Checks everything a node relies on, cheapest first; the error names the problem.
     pub fn validate(&self) -> Result<(), WorldError> {
         if !TICK_MS.contains(&self.tick_ms) {
@@ -332,6 +362,7 @@ impl WorldGenesis {
         let (chunks_x, chunks_z) = self.zone_columns(zone)?;
         Ok(Genesis {
             world: Some(crate::to_hex(&self.world_id().0)),
+            world_zones: Some(self.zones),
             zone: zone.number(),
             tick_ms: self.tick_ms,
             genesis_ms: self.genesis_ms,
@@ -483,7 +514,9 @@ fn span(index: u16, origin: i32, size: i32) -> Result<[i32; 2], WorldError> {
 /// of exponential races). `-ln(u)` is taken as `-log2(u)` (the same up to a constant, which
 /// does not change the order) in 32.32 fixed point, and scores are compared by
 /// cross-multiplying, so no float is involved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Equality is the order's (equal ratios are equal scores), not field-wise, so `==` and `cmp`
+// never disagree.
+#[derive(Debug, Clone, Copy)]
 struct Score {
     weight: u64,
     /// `-log2(u)` in 32.32 fixed point, at least 1.
@@ -520,6 +553,14 @@ impl Ord for Score {
         left.cmp(&right)
     }
 }
+
+impl PartialEq for Score {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Score {}
 
 impl PartialOrd for Score {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {

@@ -1,54 +1,41 @@
 //! The light client: checks a finalized header against the zone's committee from genesis, and
 //! chunks against the roots such a header commits to. Needs no consensus or runtime crates.
 //!
-//! A header is final when a quorum of the committee (n − ⌊(n − 1)/3⌋ of n) signed simplex's
-//! finalize subject for it: the encoded proposal, whose last 32 bytes are the block digest,
-//! under the namespace `chain.namespace(CONSENSUS_NAMESPACE) ‖ "_FINALIZE"` (votes are bound to one
-//! genesis). The digest is recomputed from the
-//! header's fields, and the header's two roots must combine into its parent state root.
+//! A header is final when a quorum of the committee signed simplex's finalize subject for it
+//! (see [`z3r0_chain::finality`]; other zones check handoffs the same way). The digest is
+//! recomputed from the header's fields, and the header's two roots must combine into its parent
+//! state root.
 
 use commonware_codec::DecodeExt as _;
-use commonware_cryptography::Verifier as _;
-use commonware_cryptography::ed25519::{PublicKey, Signature};
+use commonware_cryptography::ed25519::PublicKey;
 use z3r0_voxel::{AbsenceProof, Chunk, ChunkPos, ChunkProof, Hash, MerkleProof};
 
 use crate::NetError;
 use crate::proto::{ChunkData, ChunkEdit, ClaimEntry, Header};
 
-/// The committee a light client trusts, in consensus order (sorted keys).
+/// The committee a light client trusts, in consensus order (sorted keys): the chain's
+/// certificate check ([`z3r0_chain::Committee`]) applied to headers.
 #[derive(Debug, Clone)]
 pub struct Committee {
-    keys: Vec<PublicKey>,
-    finalize_namespace: Vec<u8>,
+    inner: z3r0_chain::Committee,
 }
 
 impl Committee {
-    /// The committee of `keys`; an empty one is refused (its quorum would be zero).
-    /// The committee of `chain` (its votes are signed for that chain).
-    pub fn new(chain: z3r0_chain::ChainId, mut keys: Vec<PublicKey>) -> Result<Self, NetError> {
-        keys.sort();
-        keys.dedup();
-        if keys.is_empty() {
-            return Err(NetError::Verify(
-                "an empty committee certifies nothing".into(),
-            ));
-        }
-        let mut finalize_namespace = chain.namespace(z3r0_chain::CONSENSUS_NAMESPACE);
-        finalize_namespace.extend_from_slice(b"_FINALIZE");
-        Ok(Self {
-            keys,
-            finalize_namespace,
-        })
+    /// The committee of `keys` for `chain` (its votes are signed for that chain); an empty
+    /// one is refused (its quorum would be zero).
+    pub fn new(chain: z3r0_chain::ChainId, keys: Vec<PublicKey>) -> Result<Self, NetError> {
+        let inner =
+            z3r0_chain::Committee::new(chain, keys).map_err(|e| NetError::Verify(e.to_string()))?;
+        Ok(Self { inner })
     }
 
     pub fn keys(&self) -> &[PublicKey] {
-        &self.keys
+        self.inner.keys()
     }
 
     /// Signatures needed for a certificate.
     pub fn quorum(&self) -> usize {
-        let n = self.keys.len();
-        n - n.saturating_sub(1) / 3
+        self.inner.quorum()
     }
 
     /// The block digest the header describes.
@@ -81,39 +68,9 @@ impl Committee {
                 header.height
             ));
         };
-        if !finality.proposal.ends_with(&digest) {
-            return fail(format!(
-                "header {}: the certificate is for another block",
-                header.height
-            ));
-        }
-        let mut seen = vec![false; self.keys.len()];
-        let mut valid = 0;
-        for (index, signature) in &finality.signatures {
-            let i = usize::from(*index);
-            let Some(key) = self.keys.get(i) else {
-                return fail(format!("signer {i} is not in the committee"));
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                return fail(format!("signer {i} signed twice"));
-            }
-            let sig = Signature::decode(commonware_codec::Copying(&signature[..]))
-                .map_err(|e| NetError::Verify(format!("signature {i}: {e}")))?;
-            if !key.verify(&self.finalize_namespace, &finality.proposal, &sig) {
-                return fail(format!(
-                    "header {}: signature of validator {i} is invalid",
-                    header.height
-                ));
-            }
-            valid += 1;
-        }
-        if valid < self.quorum() {
-            return fail(format!(
-                "header {}: {valid} signatures, a quorum is {}",
-                header.height,
-                self.quorum()
-            ));
-        }
+        self.inner
+            .verify(&digest, finality)
+            .map_err(|e| NetError::Verify(format!("header {}: {e}", header.height)))?;
         Ok(digest)
     }
 }
@@ -322,7 +279,7 @@ mod tests {
                     .iter()
                     .find(|k| k.public_key() == committee.keys()[i])
                     .unwrap();
-                let sig = key.sign(&committee.finalize_namespace, &proposal);
+                let sig = key.sign(committee.inner.finalize_namespace(), &proposal);
                 (i as u16, sig.encode().as_ref().try_into().unwrap())
             })
             .collect();

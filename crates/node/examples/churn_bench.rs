@@ -64,6 +64,7 @@ fn step(ex: &mut Executor<Sim>, keys: &[PrivateKey], nonce: u64, payload: &[u8])
         zone: 1,
         parent_state_root: parent.root,
         actions,
+        imports: Vec::new(),
     });
     ex.finalize(block, &mut Vec::new()).expect("a valid block");
 }

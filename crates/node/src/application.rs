@@ -226,6 +226,8 @@ pub(crate) struct Zone<M: StateMachine + Snapshot> {
     pub mempool: Mempool<Source>,
     /// Height and when this node first proposed or verified each unfinalized block.
     pub seen: BTreeMap<Hash, (u64, SystemTime)>,
+    /// Records of neighbouring zones waiting for a block.
+    pub imports: crate::handoff::ImportPool,
 }
 
 /// Shared by the consensus-facing application and the finalizer.
@@ -367,6 +369,7 @@ where
             zone: zone.executor.config().zone,
             parent_state_root: parent_summary.root,
             actions,
+            imports: zone.imports.propose(),
         };
         // The mempool verified these signatures on admission.
         let Zone {
@@ -558,6 +561,10 @@ impl<M: StateMachine + Snapshot> Finalizer<M> {
         }
         let tick = summary.block.tick;
         zone.mempool.finalized(tick, &summary.block.actions);
+        let Zone {
+            executor, imports, ..
+        } = &mut *zone;
+        imports.prune(executor.state());
         let seen = zone.seen.remove(&summary.digest).map(|(_, t)| t);
         let height = summary.block.height;
         zone.seen.retain(|_, (h, _)| *h > height);

@@ -9,13 +9,17 @@ use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, Write};
 use commonware_consensus::{Heightable, types::Height};
 use commonware_cryptography::{Digestible, blake3::Digest};
 use std::sync::Arc;
-use z3r0_chain::{Block, MAX_BLOCK_ACTIONS, MAX_PAYLOAD};
+use z3r0_chain::{Block, MAX_BLOCK_ACTIONS, MAX_BLOCK_IMPORTS, MAX_IMPORT_BYTES, MAX_PAYLOAD};
 
 /// Digest of a zone block: blake3 of its canonical encoding (`Block::digest`).
 pub type BlockDigest = Digest;
 
-/// Largest encoded block: the header plus the most actions with the largest payloads.
-pub const MAX_BLOCK_BYTES: usize = 88 + MAX_BLOCK_ACTIONS * (32 + 4 + 8 + 8 + 5 + MAX_PAYLOAD + 64);
+/// Largest encoded block: the header plus the most actions with the largest payloads, and the
+/// most imports of the largest size.
+pub const MAX_BLOCK_BYTES: usize = 88
+    + MAX_BLOCK_ACTIONS * (32 + 4 + 8 + 8 + 5 + MAX_PAYLOAD + 64)
+    + 4
+    + MAX_BLOCK_IMPORTS * (4 + MAX_IMPORT_BYTES);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneBlock {
@@ -103,10 +107,11 @@ mod tests {
                 }
                 .sign(&key, &z3r0_chain::ChainId::default()),
             ],
+            imports: Vec::new(),
         };
         let wrapped = ZoneBlock::new(block.clone());
         let bytes = wrapped.encode();
-        assert!(bytes.len() <= 88 + (32 + 4 + 8 + 8 + 5 + MAX_PAYLOAD + 64));
+        assert!(bytes.len() <= 88 + (32 + 4 + 8 + 8 + 5 + MAX_PAYLOAD + 64) + 4);
         let back: ZoneBlock =
             commonware_codec::Decode::decode_cfg(commonware_codec::Copying(&bytes[..]), &())
                 .unwrap();

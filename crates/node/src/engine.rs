@@ -253,6 +253,21 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         f(zone.executor.state_mut(), &summary)
     }
 
+    /// Offers an import from a neighbouring zone (a relayed exit or acknowledgement): held
+    /// for this zone's next blocks if the finalized state needs it and it checks out.
+    pub fn offer_import(&self, bytes: Vec<u8>) -> Result<(), crate::handoff::PoolRefusal> {
+        let mut zone = lock(&self.zone);
+        let crate::application::Zone {
+            executor, imports, ..
+        } = &mut *zone;
+        imports.offer(executor.state(), bytes)
+    }
+
+    /// Imports waiting for a block.
+    pub fn imports_len(&self) -> usize {
+        lock(&self.zone).imports.len()
+    }
+
     /// Pending actions in the mempool.
     pub fn mempool_len(&self) -> usize {
         lock(&self.zone).mempool.len()
@@ -720,6 +735,7 @@ where
         executor,
         mempool: Mempool::new(mempool, nonces, current_tick),
         seen: BTreeMap::new(),
+        imports: crate::handoff::ImportPool::default(),
     }));
     Ok((zone, genesis_block, resumed_height))
 }

@@ -65,6 +65,12 @@ pub enum ExecError {
     Snapshot(String),
     #[error("bad checkpoint: {0}")]
     BadCheckpoint(&'static str),
+    #[error("import {index} at height {height}: {reason}")]
+    Import {
+        height: u64,
+        index: usize,
+        reason: String,
+    },
 }
 
 struct Replica<M> {
@@ -209,6 +215,18 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .summaries
             .get(&block.parent)
             .ok_or(ExecError::UnknownParent(block.parent))?;
+        // Imports are checked against the neighbours the machine names, which no block
+        // changes: the finalized state answers for every branch.
+        for (index, import) in block.imports.iter().enumerate() {
+            self.finalized
+                .machine
+                .check_import(import)
+                .map_err(|reason| ExecError::Import {
+                    height: block.height,
+                    index,
+                    reason,
+                })?;
+        }
         Self::check_against(
             &self.config,
             parent,
@@ -328,7 +346,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         receipts: &mut Vec<M::Receipt>,
         max_age: u64,
     ) -> Arc<Executed> {
-        let root = machine.execute(block.tick, &block.actions, receipts);
+        let root = machine.execute(block.tick, &block.actions, &block.imports, receipts);
         let mut nonces = parent.nonces.clone();
         nonces.apply(block.tick, &block.actions, max_age);
         Arc::new(Executed {
@@ -390,7 +408,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         let tick = self.finalized.summary.block.tick;
         self.finalized
             .machine
-            .execute(tick, &[action], &mut self.receipts);
+            .execute(tick, &[action], &[], &mut self.receipts);
         self.receipts.clear();
     }
 
@@ -557,6 +575,7 @@ mod tests {
             zone: 7,
             parent_state_root: parent.root,
             actions,
+            imports: Vec::new(),
         })
     }
 
@@ -641,11 +660,12 @@ mod tests {
             &mut self,
             tick: u64,
             actions: &[SignedAction],
+            imports: &[Vec<u8>],
             r: &mut Vec<Self::Receipt>,
         ) -> Hash {
             self.executions
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.inner.execute(tick, actions, r)
+            self.inner.execute(tick, actions, imports, r)
         }
     }
 

@@ -244,6 +244,19 @@ impl Explorer {
                         events.push(format!("column {} {} released", column.0, column.1));
                     }
                 },
+                Receipt::Exited { player, to, seq } => events.push(format!(
+                    "{} left for zone {to:#x} (exit {seq})",
+                    short(player)
+                )),
+                Receipt::Entered {
+                    player, from, seq, ..
+                } => events.push(format!(
+                    "{} arrived from zone {from:#x} (exit {seq})",
+                    short(player)
+                )),
+                Receipt::ImportRefused { reason, .. } => {
+                    events.push(format!("import refused: {}", reason.message()))
+                }
                 _ => {}
             }
         }
@@ -388,9 +401,10 @@ mod tests {
                 zone: 0,
                 parent_state_root: sim.root(),
                 actions,
+                imports: Vec::new(),
             };
             let mut receipts = Vec::new();
-            sim.execute(height, &block.actions, &mut receipts);
+            sim.execute(height, &block.actions, &[], &mut receipts);
             explorer.record(&block, &sim, &receipts);
             if height == 1 {
                 let first = explorer.block(1).unwrap();

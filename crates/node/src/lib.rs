@@ -18,6 +18,7 @@ mod edge;
 mod engine;
 mod executor;
 mod explorer;
+pub mod handoff;
 /// Genesis and validator configuration (the runtime-free `z3r0-genesis` crate).
 pub use z3r0_genesis as genesis;
 mod gossip;
@@ -38,4 +39,4 @@ pub use gossip::{decode_batch, encode_batch};
 pub use process::{NodeOptions, ProcessError, resync_advice, run};
 pub use simnet::{ChainEntry, SimNet, forged_consent, link, small_game, walk};
 pub use stores::{Store, StoreFault};
-pub use worldnet::{WorldNet, WorldZone};
+pub use worldnet::{Crossings, WorldNet, WorldZone};

@@ -20,9 +20,12 @@ const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
 /// resume).
 pub type Log = Arc<Mutex<Vec<Finalized>>>;
 
+/// Where a running validator is, once it has started.
+pub(crate) type ValidatorSlot<M> = Arc<Mutex<Option<Validator<M>>>>;
+
 pub(crate) struct Running<M: StateMachine + Snapshot> {
     pub(crate) task: Handle<()>,
-    pub(crate) validator: Arc<Mutex<Option<Validator<M>>>>,
+    pub(crate) validator: ValidatorSlot<M>,
 }
 
 /// One height of the chain the validators agree on.

@@ -4,12 +4,14 @@
 //! ([`crate::engine::channel::of_zone`]). So a validator's connections grow with its peers, not
 //! with peers × zones.
 
-use crate::application::{Finalized, Observer, Pacing};
+use crate::application::{EdgeHook, Finalized, Observer, Pacing};
 use crate::engine::{Channels, Timeouts, ValidatorSetup, channel};
+use crate::handoff::Relay;
 use crate::simnet::{ChainEntry, Log, Running, spawn_validator};
+use commonware_codec::Encode as _;
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey, ed25519::PublicKey};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{Clock, Quota, Supervisor as _, deterministic};
+use commonware_runtime::{Clock, Quota, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,9 +19,16 @@ use std::time::Duration;
 use z3r0_chain::{ChainId, MempoolConfig};
 use z3r0_genesis::{WorldGenesis, ZoneId};
 use z3r0_sim::Sim;
+use z3r0_sim::handoff::Neighbours;
 
 const MAX_MESSAGE: u32 = 8 * 1024 * 1024;
 const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
+/// The channel of imports for a zone: relays send its exits and acknowledgements there.
+pub const HANDOFF: u64 = 6;
+
+type SimSender = simulated::Sender<PublicKey, deterministic::Context>;
+/// Running replicas by (pool index, zone number), for the handoff intake.
+type Replicas = Arc<Mutex<BTreeMap<(usize, u32), crate::simnet::ValidatorSlot<Sim>>>>;
 
 /// One zone of the world: its chain and who runs it.
 #[derive(Debug)]
@@ -33,6 +42,48 @@ pub struct WorldZone {
     pub logs: BTreeMap<usize, Log>,
 }
 
+/// Handoffs as the replicas finalized them, keyed by (source zone, destination zone, exit
+/// number): when the first source replica finalized the exit, and when the first destination
+/// replica finalized the entry (virtual time).
+#[derive(Debug, Default)]
+pub struct Crossings {
+    pub exits: BTreeMap<(u32, u32, u64), std::time::SystemTime>,
+    pub entries: BTreeMap<(u32, u32, u64), std::time::SystemTime>,
+    /// Items that found no room on entry.
+    pub lost: u64,
+}
+
+impl Crossings {
+    /// From each exit's finalization to its entry's, for those that entered.
+    pub fn latencies(&self) -> Vec<Duration> {
+        self.entries
+            .iter()
+            .filter_map(|(k, entered)| entered.duration_since(*self.exits.get(k)?).ok())
+            .collect()
+    }
+
+    fn record(&mut self, zone: u32, receipts: &[z3r0_sim::Receipt], now: std::time::SystemTime) {
+        for r in receipts {
+            match *r {
+                z3r0_sim::Receipt::Exited { to, seq, .. } => {
+                    self.exits.entry((zone, to, seq)).or_insert(now);
+                }
+                z3r0_sim::Receipt::Entered {
+                    from, seq, lost, ..
+                } => {
+                    if let std::collections::btree_map::Entry::Vacant(entry) =
+                        self.entries.entry((from, zone, seq))
+                    {
+                        entry.insert(now);
+                        self.lost = self.lost.saturating_add(u64::from(lost));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// A simulated world: its genesis, the pool's keys, and each zone's replicas.
 pub struct WorldNet {
     pub context: deterministic::Context,
@@ -42,8 +93,13 @@ pub struct WorldNet {
     pub keys: Vec<PrivateKey>,
     pub zones: Vec<WorldZone>,
     pub failures: Arc<Mutex<Vec<String>>>,
+    /// Every handoff, as the replicas finalized it.
+    pub crossings: Arc<Mutex<Crossings>>,
     /// Running replicas by (zone index, pool index).
     running: BTreeMap<(usize, usize), Running<Sim>>,
+    /// Each validator's handoff senders, by destination zone number.
+    handoff: BTreeMap<(usize, u32), SimSender>,
+    replicas: Replicas,
 }
 
 impl std::fmt::Debug for WorldNet {
@@ -53,6 +109,24 @@ impl std::fmt::Debug for WorldNet {
             .field("pool", &self.keys.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The keys must be the pool's, one for one and in order: a replica signing with a key its
+/// committee does not hold would only be ignored, which a test would misread as a fault.
+fn check_keys(world: &WorldGenesis, pool: &[PublicKey]) -> Result<(), String> {
+    if world.pool.len() != pool.len() {
+        return Err(format!(
+            "{} keys for a pool of {}",
+            pool.len(),
+            world.pool.len()
+        ));
+    }
+    for (i, (entry, key)) in world.pool.iter().zip(pool).enumerate() {
+        if entry.public_key != z3r0_genesis::to_hex(&key.encode()) {
+            return Err(format!("key {i} is not pool member {i}'s"));
+        }
+    }
+    Ok(())
 }
 
 impl WorldNet {
@@ -66,6 +140,7 @@ impl WorldNet {
     ) -> Result<Self, String> {
         world.validate().map_err(|e| e.to_string())?;
         let pool: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+        check_keys(&world, &pool)?;
         let zones = world
             .zone_ids()
             .map(|id| {
@@ -109,7 +184,10 @@ impl WorldNet {
             keys,
             zones,
             failures: Arc::default(),
+            crossings: Arc::default(),
             running: BTreeMap::new(),
+            handoff: BTreeMap::new(),
+            replicas: Arc::default(),
         })
     }
 
@@ -125,9 +203,20 @@ impl WorldNet {
 
     /// Starts pool member `i`'s replica of zone `z` (by index in [`WorldNet::zones`]).
     pub async fn start(&mut self, z: usize, i: usize) -> Result<(), String> {
-        let zone = &self.zones[z];
-        let number = zone.id.number();
+        let id = self
+            .zones
+            .get(z)
+            .ok_or_else(|| format!("no zone at index {z}"))?
+            .id;
+        let number = id.number();
+        let neighbours = self.world.neighbours(id).map_err(|e| e.to_string())?;
+        let committees: BTreeMap<u32, Vec<PublicKey>> = neighbours
+            .iter()
+            .map(|(n, _, keys)| (*n, keys.clone()))
+            .collect();
+        let relay = self.relay(i, number, committees).await?;
         let channels = self.register(i, number).await?;
+        let zone = &self.zones[z];
         let log = zone
             .logs
             .get(&i)
@@ -139,7 +228,10 @@ impl WorldNet {
                 .push(f.clone())
         });
         let participants = Set::from_iter_dedup(zone.genesis.public_keys()?);
-        let machine = Sim::genesis(zone.genesis.sim_config()).map_err(|e| e.to_string())?;
+        let mut machine = Sim::genesis(zone.genesis.sim_config()).map_err(|e| e.to_string())?;
+        machine.set_neighbours(Arc::new(
+            Neighbours::new(number, neighbours).map_err(|e| e.to_string())?,
+        ));
         let setup = ValidatorSetup {
             signer: self.keys[i].clone(),
             participants,
@@ -154,7 +246,7 @@ impl WorldNet {
             partition: format!("v{i}-zone{number}"),
             checkpoint_interval: 16,
             observer: Some(observer),
-            edge: None,
+            edge: Some(relay),
             byzantine: None,
             diverge_at: None,
         };
@@ -174,8 +266,110 @@ impl WorldNet {
             ),
             self.failures.clone(),
         );
+        self.replicas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((i, number), running.validator.clone());
         self.running.insert((z, i), running);
         Ok(())
+    }
+
+    /// The handoff channel of `zone` for validator `i`, registered on first use: its sender is
+    /// kept, and what it receives goes to `i`'s replica of `zone`, if it runs one.
+    async fn handoff_sender(&mut self, i: usize, zone: u32) -> Result<SimSender, String> {
+        if let Some(sender) = self.handoff.get(&(i, zone)) {
+            return Ok(sender.clone());
+        }
+        let control = self.oracle.control(self.keys[i].public_key());
+        let c = channel::of_zone(zone, HANDOFF);
+        let (sender, mut receiver) = control
+            .register(c, QUOTA)
+            .await
+            .map_err(|e| format!("register channel {c}: {e}"))?;
+        let replicas = self.replicas.clone();
+        self.context
+            .child("handoff_intake")
+            .with_attribute("index", i)
+            .with_attribute("zone", zone)
+            .spawn(move |_| async move {
+                use commonware_p2p::Receiver as _;
+                while let Ok((_peer, message)) = receiver.recv().await {
+                    let slot = replicas
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(&(i, zone))
+                        .cloned();
+                    if let Some(slot) = slot {
+                        let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(v) = guard.as_ref() {
+                            // Refusals are expected: many validators relay the same record.
+                            let _ = v.offer_import(message.as_ref().to_vec());
+                        }
+                    }
+                }
+            });
+        self.handoff.insert((i, zone), sender.clone());
+        Ok(sender)
+    }
+
+    /// The edge hook of validator `i`'s replica of zone `zone`: it relays the zone's exits and
+    /// acknowledgements to each neighbour's committee (`committees`, by zone number).
+    async fn relay(
+        &mut self,
+        i: usize,
+        zone: u32,
+        committees: BTreeMap<u32, Vec<PublicKey>>,
+    ) -> Result<EdgeHook<Sim>, String> {
+        // Registering this zone's own channel starts the intake of imports for it.
+        self.handoff_sender(i, zone).await?;
+        let mut senders = BTreeMap::new();
+        for &n in committees.keys() {
+            senders.insert(n, self.handoff_sender(i, n).await?);
+        }
+        let mut relay = Relay::default();
+        let (crossings, clock) = (self.crossings.clone(), self.context.child("crossings"));
+        Ok(Box::new(move |block, sim, receipts, finality| {
+            use commonware_p2p::Sender as _;
+            crossings.lock().unwrap_or_else(|p| p.into_inner()).record(
+                zone,
+                receipts,
+                clock.current(),
+            );
+            for (to, import) in relay.finalized(block, sim, finality.as_ref()) {
+                if let (Some(sender), Some(keys)) = (senders.get_mut(&to), committees.get(&to)) {
+                    let _ = sender.send(
+                        commonware_p2p::Recipients::Some(keys.clone()),
+                        import,
+                        false,
+                    );
+                }
+            }
+        }))
+    }
+
+    /// The tick pool member `i`'s replica of zone `z` takes actions for now.
+    pub fn current_tick(&self, z: usize, i: usize) -> Option<u64> {
+        let r = self.running.get(&(z, i))?;
+        let guard = r.validator.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|v| v.current_tick())
+    }
+
+    /// Imports waiting in pool member `i`'s replica of zone `z`.
+    pub fn imports_waiting(&self, z: usize, i: usize) -> usize {
+        self.running
+            .get(&(z, i))
+            .and_then(|r| {
+                let guard = r.validator.lock().unwrap_or_else(|p| p.into_inner());
+                guard.as_ref().map(|v| v.imports_len())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Runs `f` on pool member `i`'s finalized state of zone `z`.
+    pub fn with_state<T>(&self, z: usize, i: usize, f: impl FnOnce(&mut Sim) -> T) -> Option<T> {
+        let r = self.running.get(&(z, i))?;
+        let guard = r.validator.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|v| v.with_finalized(|sim, _| f(sim)))
     }
 
     /// Registers pool member `i`'s channels for zone `zone` on its one network identity.

@@ -76,6 +76,7 @@ fn a_forged_consent_is_refused_with_the_blocks_signatures() {
             zone: ZONE,
             parent_state_root: parent.root,
             actions,
+            imports: Vec::new(),
         })
     };
     let joined = ex

@@ -48,6 +48,7 @@ fn checkpoint() -> Vec<u8> {
         zone: 1,
         parent_state_root: g.root,
         actions: actions(),
+        imports: Vec::new(),
     });
     ex.finalize(block, &mut Vec::new()).unwrap();
     ex.checkpoint().unwrap()
@@ -65,6 +66,7 @@ proptest! {
             zone: 1,
             parent_state_root: [4; 32],
             actions: actions(),
+            imports: Vec::new(),
         });
         let bytes = m.apply(&block.encode());
         let _ = ZoneBlock::decode_cfg(commonware_codec::Copying(&bytes[..]), &());

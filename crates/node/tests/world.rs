@@ -4,7 +4,7 @@
 
 use commonware_codec::Encode as _;
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
-use commonware_runtime::{Metrics as _, Runner as _, deterministic};
+use commonware_runtime::{Clock as _, Metrics as _, Runner as _, Supervisor as _, deterministic};
 use std::time::Duration;
 use z3r0_chain::Action;
 use z3r0_node::genesis::{PoolEntry, WorldGenesis, to_hex};
@@ -88,5 +88,135 @@ fn every_zone_finalizes_on_its_own_committee_over_one_network() {
             let label = format!("zone=\"{}\"", zone.id.number());
             assert!(metrics.contains(&label), "no {label} in the metrics");
         }
+    });
+}
+
+#[test]
+fn keys_that_are_not_the_pool_are_refused() {
+    runner(8).start(|context| async move {
+        let keys: Vec<PrivateKey> = (0..4).map(|i| PrivateKey::from_seed(5_000 + i)).collect();
+        let world = small_world(&keys);
+        let mut swapped = keys.clone();
+        swapped.swap(0, 1);
+        let err = WorldNet::new(context.child("a"), world.clone(), swapped, link(3, 1, 1000))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err, "key 0 is not pool member 0's");
+        let err = WorldNet::new(
+            context.child("b"),
+            world,
+            keys[..3].to_vec(),
+            link(3, 1, 1000),
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!(err, "3 keys for a pool of 4");
+    });
+}
+
+/// Signed `payload` for zone `z` of `net` at `tick` with `nonce`.
+fn signed(
+    net: &WorldNet,
+    z: usize,
+    player: &PrivateKey,
+    tick: u64,
+    nonce: u64,
+    payload: Vec<u8>,
+) -> Vec<u8> {
+    let zone = &net.zones[z];
+    Action {
+        player: player.public_key(),
+        zone: zone.id.number(),
+        tick,
+        nonce,
+        payload: payload.into(),
+    }
+    .sign(player, &zone.chain)
+    .encode()
+    .to_vec()
+}
+
+#[test]
+fn bodies_cross_into_the_next_zone_through_relayed_certified_exits() {
+    runner(11).start(|context| async move {
+        let keys: Vec<PrivateKey> = (0..4).map(|i| PrivateKey::from_seed(5_000 + i)).collect();
+        let world = small_world(&keys);
+        let mut net = WorldNet::new(context, world, keys, link(3, 1, 1000))
+            .await
+            .unwrap();
+        net.start_all().await.unwrap();
+        assert!(net.wait_for_all(5, Duration::from_secs(30)).await);
+        // Players join zone 0 and run east (sprinting, hopping steps) for the border at x = 0.
+        let players: Vec<PrivateKey> = (0..6).map(|i| PrivateKey::from_seed(900 + i)).collect();
+        let seat = net.zones[0].seats[0];
+        let now = net.current_tick(0, seat).unwrap();
+        let run = z3r0_sim::Action::Input(z3r0_sim::InputFrame {
+            forward: 127,
+            strafe: 0,
+            yaw: 16_384,
+            pitch: 0,
+            flags: z3r0_sim::flags::SPRINT | z3r0_sim::flags::JUMP,
+        })
+        .encode_to_vec();
+        for p in &players {
+            let join = signed(
+                &net,
+                0,
+                p,
+                now + 2,
+                0,
+                z3r0_sim::Action::Join.encode_to_vec(),
+            );
+            assert!(net.submit(0, seat, &join));
+            assert!(net.submit(0, seat, &signed(&net, 0, p, now + 3, 1, run.clone())));
+        }
+        let key =
+            |p: &PrivateKey| -> [u8; 32] { p.public_key().encode().as_ref().try_into().unwrap() };
+        // Until every body that left zone 0 stands in zone 1, and zone 0 was told so.
+        let mut crossed = 0;
+        let mut settled = false;
+        for _ in 0..600 {
+            net.context.sleep(Duration::from_millis(50)).await;
+            let in_a: Vec<bool> = players
+                .iter()
+                .map(|p| {
+                    net.with_state(0, seat, |s| s.player(&key(p)).is_some())
+                        .unwrap()
+                })
+                .collect();
+            let b_seat = net.zones[1].seats[0];
+            let in_b: Vec<bool> = players
+                .iter()
+                .map(|p| {
+                    net.with_state(1, b_seat, |s| s.player(&key(p)).is_some())
+                        .unwrap()
+                })
+                .collect();
+            let waiting = net
+                .with_state(0, seat, |s| s.pending_exits().count())
+                .unwrap();
+            crossed = in_b.iter().filter(|&&b| b).count();
+            // A body is never in both zones' finalized states.
+            assert!(in_a.iter().zip(&in_b).all(|(a, b)| !(a & b)));
+            if crossed >= 1 && waiting == 0 && in_a.iter().zip(&in_b).all(|(a, b)| a | b) {
+                settled = true;
+                break;
+            }
+        }
+        eprintln!("{crossed} of {} bodies crossed", players.len());
+        assert!(crossed >= 1, "no body crossed");
+        assert!(settled, "a body is still in transit, or lost");
+        assert_eq!(
+            net.with_state(0, seat, |s| s.pending_exits().count())
+                .unwrap(),
+            0,
+            "zone 0 still waits for acknowledgements"
+        );
+        // Every replica of each zone agrees, crossings and all.
+        net.agreed_chain(0).unwrap();
+        net.agreed_chain(1).unwrap();
+        assert!(net.failures.lock().unwrap().is_empty());
     });
 }

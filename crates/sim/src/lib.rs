@@ -9,6 +9,7 @@
 pub mod action;
 pub mod components;
 pub mod fixed;
+pub mod handoff;
 mod machine;
 pub mod physics;
 pub mod receipts;
@@ -24,8 +25,8 @@ pub use receipts::{
     MAX_RECEIPT_WINDOW, Outcome, RECEIPT_WINDOW_MS, ReceiptLog, Refusal, receipt_window,
 };
 pub use rules::{
-    BlockAction, MAX_CHUNK_COORD, MAX_CLAIM_LIMIT, MAX_SESSION_TICKS, MAX_TIMEOUT_TICKS,
-    MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, edit_check, limits as rules_limits,
-    step_body, step_in_view, step_in_world,
+    BlockAction, ImportRefusal, MAX_CHUNK_COORD, MAX_CLAIM_LIMIT, MAX_SESSION_TICKS,
+    MAX_TIMEOUT_TICKS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, edit_check,
+    limits as rules_limits, step_body, step_in_view, step_in_world,
 };
 pub use units::{Movement, Physics};

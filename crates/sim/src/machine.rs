@@ -9,6 +9,19 @@ use z3r0_chain::{Endorsement, Hash, SignedAction, Snapshot, StateMachine};
 impl StateMachine for Sim {
     type Receipt = Receipt;
 
+    fn import_key(&self, import: &[u8]) -> Option<(u32, u8, u64)> {
+        Sim::import_key(self, import)
+    }
+
+    /// An import must be a record of a neighbour's finalized state, certified by its committee
+    /// and addressed to this zone.
+    fn check_import(&self, import: &[u8]) -> Result<(), String> {
+        self.neighbours()
+            .verify(import)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// A payload must decode as a game [`crate::Action`].
     fn check_payload(payload: &[u8]) -> Result<(), String> {
         crate::Action::decode(payload)
@@ -52,6 +65,7 @@ impl StateMachine for Sim {
         &mut self,
         tick: u64,
         actions: &[SignedAction],
+        imports: &[Vec<u8>],
         receipts: &mut Vec<Receipt>,
     ) -> Hash {
         let keyed = actions.iter().filter_map(|a| {
@@ -63,7 +77,7 @@ impl StateMachine for Sim {
                 endorsed: true,
             })
         });
-        self.execute_block(tick, keyed, receipts)
+        self.execute_with_imports(tick, keyed, imports, receipts)
     }
 }
 

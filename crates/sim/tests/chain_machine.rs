@@ -51,7 +51,7 @@ fn chain_driven_and_direct_execution_agree() {
             })
             .collect();
         let mut r1 = Vec::new();
-        let root = StateMachine::execute(&mut via_chain, tick, &signed, &mut r1);
+        let root = StateMachine::execute(&mut via_chain, tick, &signed, &[], &mut r1);
         let payloads: Vec<([u8; 32], u64, Vec<u8>)> = signed
             .iter()
             .map(|s| {

@@ -171,6 +171,10 @@ fn each_zone_genesis_is_a_chain_of_its_own_in_its_world() {
         assert!(ids.insert(g.chain_id()));
     }
     assert!(!ids.contains(&single.chain_id()));
+    // One world id has one spelling: upper case would name a second chain of the same world.
+    let mut shouted = w.zone_genesis(ZoneId { x: 0, z: 0 }).unwrap();
+    shouted.world = shouted.world.map(|id| id.to_uppercase());
+    assert!(shouted.validate().unwrap_err().contains("lowercase hex"));
     // Another world of the same shape (one weight differs) has other chain ids.
     let mut other = w.clone();
     other.pool[0].weight = 2;

@@ -111,10 +111,11 @@ impl LocalZone {
             zone: ZONE,
             parent_state_root: s.sim.root(),
             actions,
+            imports: Vec::new(),
         };
         let mut receipts = Vec::new();
         let s = &mut *s;
-        s.sim.execute(tick, &block.actions, &mut receipts);
+        s.sim.execute(tick, &block.actions, &[], &mut receipts);
         s.mempool.finalized(tick, &block.actions);
         let digest = block.digest();
         let signer = if self.forge_finality.load(Ordering::Relaxed) {

@@ -3,22 +3,26 @@
 use crate::action::{Action, InputFrame, PlayerKey, flags};
 use crate::components::{Body, Claim, Control, Inventory, Player, Session, body_state};
 use crate::fixed::{TRIG_ONE, UNIT, cos, isqrt, sin};
+use crate::handoff::{Exit, Link, Neighbours};
 use crate::physics::{self, Aabb, EYE, Ray, STEP};
 use crate::receipts::{ReceiptLog, Refusal};
 use crate::units::{Movement, Physics};
 use commonware_codec::{Read as _, Write as _};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use z3r0_ecs::{Alive, Change, EntityId, Hash, state_root};
 use z3r0_voxel::{BlockId, ChunkPos, VoxelPos, WorldGen, block_info, blocks};
 
 mod claims;
 mod edits;
+mod handoff;
 mod logs;
 mod movement;
 mod players;
 mod sessions;
 
 pub use edits::edit_check;
+pub use handoff::ImportRefusal;
 pub use movement::{step_body, step_in_view, step_in_world};
 
 /// Reach rules in fixed point (movement is in the genesis: [`crate::units`]).
@@ -179,6 +183,25 @@ pub enum Receipt {
         column: (i32, i32),
         claim: Option<Claim>,
     },
+    /// The player's body left for zone `to` as its exit number `seq`.
+    Exited {
+        player: PlayerKey,
+        to: u32,
+        seq: u64,
+    },
+    /// A body arrived from zone `from` (its exit number `seq`); `lost` items found no room in
+    /// the inventory the player already had here.
+    Entered {
+        player: PlayerKey,
+        from: u32,
+        seq: u64,
+        lost: u32,
+    },
+    /// An import of the block (by its hash) was not applied.
+    ImportRefused {
+        hash: Hash,
+        reason: ImportRefusal,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -207,6 +230,8 @@ pub enum SimError {
     World(#[from] z3r0_voxel::WorldError),
     #[error("snapshot: {0}")]
     BadSnapshot(&'static str),
+    #[error("world place: {0}")]
+    WorldPlace(&'static str),
     #[error("snapshot records: {0}")]
     SnapshotRecords(#[from] z3r0_ecs::SnapshotError),
     #[error("snapshot chunk {pos:?}: {source}")]
@@ -233,6 +258,8 @@ pub struct SimConfig {
     /// The tick's length: the movement rules are per second, converted per tick.
     pub tick_ms: u64,
     pub movement: Movement,
+    /// The zone's place in a world of zones; `None` for a world of one zone (its edge a wall).
+    pub world: Option<crate::handoff::WorldPlace>,
 }
 
 impl Default for SimConfig {
@@ -247,6 +274,7 @@ impl Default for SimConfig {
             timeout_ticks: 600,
             tick_ms: 50,
             movement: Movement::default(),
+            world: None,
         }
     }
 }
@@ -290,6 +318,7 @@ impl SimConfig {
             return Err(SimError::TickMs(self.tick_ms));
         }
         self.movement.check()?;
+        self.check_place()?;
         Ok(())
     }
 
@@ -348,6 +377,12 @@ pub struct Sim {
     claims: BTreeMap<(i32, i32), EntityId>,
     /// Signing key → its receipt log entity.
     logs: BTreeMap<PlayerKey, EntityId>,
+    /// (destination, number) → the exit record waiting for its acknowledgement.
+    exits: BTreeMap<(u32, u64), EntityId>,
+    /// Neighbour zone → this zone's link record to it.
+    links: BTreeMap<u32, EntityId>,
+    /// The neighbours' committees, for checking imports (configuration, never committed).
+    neighbours: Arc<Neighbours>,
     tick: u64,
     root: Hash,
     /// Movement events of the current tick (reused buffer).
@@ -438,6 +473,8 @@ impl Sim {
         ecs.register::<Claim>()?;
         ecs.register::<Session>()?;
         ecs.register::<ReceiptLog>()?;
+        ecs.register::<Exit>()?;
+        ecs.register::<Link>()?;
         ecs.add_hook::<Alive>(alive_hook)?;
         ecs.add_hook::<Inventory>(inventory_hook)?;
         ecs.add_hook::<Claim>(claim_hook)?;
@@ -450,6 +487,12 @@ impl Sim {
             sessions: BTreeMap::new(),
             claims: BTreeMap::new(),
             logs: BTreeMap::new(),
+            exits: BTreeMap::new(),
+            links: BTreeMap::new(),
+            neighbours: Arc::new(Neighbours {
+                zone: config.zone_number(),
+                ..Neighbours::default()
+            }),
             tick: 0,
             root: [0; 32],
             events: Vec::new(),
@@ -635,6 +678,16 @@ impl Sim {
             .column::<ReceiptLog>()
             .map(|c| c.iter().map(|(e, log)| (log.key, e)).collect())
             .unwrap_or_default();
+        self.exits = self
+            .ecs
+            .column::<Exit>()
+            .map(|c| c.iter().map(|(e, x)| ((x.to, x.seq), e)).collect())
+            .unwrap_or_default();
+        self.links = self
+            .ecs
+            .column::<Link>()
+            .map(|c| c.iter().map(|(e, l)| (l.zone, e)).collect())
+            .unwrap_or_default();
     }
 
     fn commit(&mut self, receipts: &mut Vec<Receipt>) -> Hash {
@@ -682,6 +735,19 @@ impl Sim {
         actions: impl IntoIterator<Item = BlockAction<'a>>,
         receipts: &mut Vec<Receipt>,
     ) -> Hash {
+        self.execute_with_imports(tick, actions, &[], receipts)
+    }
+
+    /// [`Sim::execute_block`] of a block that also carries imports from neighbouring zones
+    /// (see [`crate::handoff`]): they apply at the start of the block's own tick, before its
+    /// actions.
+    pub fn execute_with_imports<'a>(
+        &mut self,
+        tick: u64,
+        actions: impl IntoIterator<Item = BlockAction<'a>>,
+        imports: &[Vec<u8>],
+        receipts: &mut Vec<Receipt>,
+    ) -> Hash {
         let start = receipts.len();
         let skipped = tick
             .saturating_sub(self.tick)
@@ -690,6 +756,7 @@ impl Sim {
         if skipped == 0 {
             // The steady state: one step, nothing to sort out (and nothing to allocate).
             self.tick = tick;
+            self.imports(imports, receipts);
             for (index, a) in actions.into_iter().enumerate() {
                 self.apply_noted(tick, &a, index, receipts);
             }
@@ -698,6 +765,9 @@ impl Sim {
             let actions: Vec<_> = actions.into_iter().enumerate().collect();
             for step in first..=tick {
                 self.tick = step;
+                if step == tick {
+                    self.imports(imports, receipts);
+                }
                 for (index, a) in &actions {
                     if a.tick.clamp(first, tick) == step {
                         self.apply_noted(tick, a, *index, receipts);
@@ -706,11 +776,13 @@ impl Sim {
                 // The block's own tick moves and times out below, as in the steady state.
                 if step < tick {
                     self.movement(receipts);
+                    self.exits(receipts);
                     self.timeouts(receipts);
                 }
             }
         }
         self.movement(receipts);
+        self.exits(receipts);
         self.timeouts(receipts);
         self.note_movement(tick, receipts.get(start..).unwrap_or_default());
         self.expire_logs(tick);

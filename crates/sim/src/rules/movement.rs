@@ -38,8 +38,16 @@ impl Sim {
             events,
             physics,
             tick,
+            config,
             ..
         } = self;
+        // Across a border into a neighbour is open (the body leaves once its centre is over);
+        // the world's edge, and above and below the layers, is a wall.
+        let view = |p: VoxelPos| {
+            voxels
+                .voxel(p)
+                .or_else(|| config.beyond_border(p).then_some(blocks::AIR))
+        };
         events.clear();
         if let Ok((bodies, controls)) = ecs.columns_mut::<Body, Control>() {
             // At most one event per body: reserving up front keeps steady-state ticks free of
@@ -47,7 +55,7 @@ impl Sim {
             events.reserve(bodies.len());
             let (physics, tick) = (&*physics, *tick);
             bodies.join_mut_each(controls, |e, mut body, control| {
-                let (next, event) = step_in_world(voxels, &body, &control.frame, physics, tick);
+                let (next, event) = step_in_view(&view, &body, &control.frame, physics, tick);
                 if next != *body {
                     *body = next;
                 }

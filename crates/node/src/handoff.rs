@@ -1,0 +1,215 @@
+//! Relaying handoffs between zones: a replica of the source zone proves its exits (and its
+//! acknowledgements of the neighbours' exits) against a certified state root and sends them to
+//! the destination's committee; a destination replica keeps the imports it received in an
+//! [`ImportPool`] until a block of its zone carries them. Relaying needs no trust: every import
+//! carries the certificate and proof its destination checks (see [`z3r0_sim::handoff`]).
+
+use std::collections::BTreeMap;
+use z3r0_chain::{Block, FinalityProof, Hash, MAX_BLOCK_IMPORTS, StateMachine};
+use z3r0_ecs::{EntityId, MerkleProof};
+use z3r0_sim::Sim;
+use z3r0_sim::handoff::{Import, Record, SourceHeader};
+
+/// Most imports one replica holds waiting for a block: a handful per neighbour in transit.
+pub const MAX_POOLED_IMPORTS: usize = 512;
+
+/// Imports received from neighbouring zones, waiting for a block of this zone. Keyed by what
+/// they prove (source, kind, number), so relays of one record by many validators, or at many
+/// heights, are held once.
+#[derive(Debug, Default)]
+pub struct ImportPool {
+    imports: BTreeMap<(u32, u8, u64), Vec<u8>>,
+}
+
+/// Why the pool did not take an import.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoolRefusal {
+    #[error("refused: {0}")]
+    Invalid(String),
+    #[error("nothing to do: the state already has it")]
+    NotDue,
+    #[error("already held")]
+    Duplicate,
+    #[error("the pool is full")]
+    Full,
+}
+
+impl ImportPool {
+    /// Checks `bytes` against `state` (the finalized state) and holds it if it is due there.
+    pub fn offer<M: StateMachine>(&mut self, state: &M, bytes: Vec<u8>) -> Result<(), PoolRefusal> {
+        // Cheap first: a record the state has no use for, or one already held, costs no
+        // signature checks.
+        let key = state.import_key(&bytes).ok_or(PoolRefusal::NotDue)?;
+        if self.imports.contains_key(&key) {
+            return Err(PoolRefusal::Duplicate);
+        }
+        if self.imports.len() >= MAX_POOLED_IMPORTS {
+            return Err(PoolRefusal::Full);
+        }
+        state.check_import(&bytes).map_err(PoolRefusal::Invalid)?;
+        self.imports.insert(key, bytes);
+        Ok(())
+    }
+
+    /// The imports for the next block, in key order (each source's acknowledgement, then its
+    /// exits by number).
+    pub fn propose(&self) -> Vec<Vec<u8>> {
+        self.imports
+            .values()
+            .take(MAX_BLOCK_IMPORTS)
+            .cloned()
+            .collect()
+    }
+
+    /// Drops what `state` (newly finalized) no longer needs.
+    pub fn prune<M: StateMachine>(&mut self, state: &M) {
+        self.imports
+            .retain(|_, bytes| state.import_key(bytes).is_some());
+    }
+
+    pub fn len(&self) -> usize {
+        self.imports.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.imports.is_empty()
+    }
+}
+
+/// Blocks between relays of a record still waiting: a lost message or a destination that was
+/// down is served again, without sending every record every block.
+pub const RELAY_EVERY: u64 = 20;
+
+/// One record proven in a state, waiting for the certificate of the block that commits it.
+#[derive(Debug, Clone)]
+struct Proven {
+    entity: EntityId,
+    proof: MerkleProof,
+    record: Record,
+}
+
+/// Proofs made in the state after one block: the next block's header commits to that state.
+#[derive(Debug)]
+struct Pending {
+    records_root: Hash,
+    chunk_root: Hash,
+    proven: Vec<Proven>,
+}
+
+/// The source side of handoff for one replica: fed every finalized block with its state and
+/// certificate, it gives the imports to send, by destination zone.
+#[derive(Debug, Default)]
+pub struct Relay {
+    pending: Option<Pending>,
+    /// Height each record (destination, kind, number) was last proven at.
+    last: BTreeMap<(u32, u8, u64), u64>,
+}
+
+impl Relay {
+    /// Feeds block `block`, final with `finality`, and `state`, the state after it. Returns
+    /// (destination, import) pairs to send now.
+    pub fn finalized(
+        &mut self,
+        block: &Block,
+        state: &mut Sim,
+        finality: Option<&FinalityProof>,
+    ) -> Vec<(u32, Vec<u8>)> {
+        let out = match (self.pending.take(), finality) {
+            (Some(pending), Some(finality)) => Self::complete(block, pending, finality),
+            _ => Vec::new(),
+        };
+        self.prepare(block.height, state);
+        out
+    }
+
+    /// The imports of the records proven in the parent's state, now that `block` (whose header
+    /// commits to that state) is certified.
+    fn complete(block: &Block, pending: Pending, finality: &FinalityProof) -> Vec<(u32, Vec<u8>)> {
+        let state_root = z3r0_ecs::state_root(&pending.records_root, &pending.chunk_root);
+        if block.parent_state_root != state_root {
+            return Vec::new();
+        }
+        let header = SourceHeader {
+            parent: block.parent,
+            height: block.height,
+            tick: block.tick,
+            zone: block.zone,
+            parent_state_root: block.parent_state_root,
+            actions_hash: block.actions_hash(),
+            records_root: pending.records_root,
+            chunk_root: pending.chunk_root,
+        };
+        pending
+            .proven
+            .into_iter()
+            .map(|p| {
+                let import = Import {
+                    header,
+                    finality: finality.clone(),
+                    entity: p.entity.0,
+                    proof: p.proof,
+                    record: p.record,
+                };
+                (import.destination(), import.encode_to_vec())
+            })
+            .collect()
+    }
+
+    /// Proves, in the state after block `height`, every record due for a relay: exits not yet
+    /// acknowledged and this zone's links (its acknowledgements), each at most every
+    /// [`RELAY_EVERY`] blocks.
+    fn prepare(&mut self, height: u64, state: &mut Sim) {
+        let mut due: Vec<(EntityId, Record)> = Vec::new();
+        let mut live = BTreeMap::new();
+        for (e, exit) in state.pending_exits() {
+            live.insert((exit.to, 1, exit.seq), ());
+            due.push((e, Record::Exit(*exit)));
+        }
+        for (e, link) in state.links() {
+            if link.received > 0 {
+                live.insert((link.zone, 0, link.received), ());
+                due.push((e, Record::Ack(*link)));
+            }
+        }
+        // Forget records that are gone (acknowledged, superseded).
+        self.last.retain(|k, _| live.contains_key(k));
+        due.retain(|(_, record)| {
+            let key = key_of(record);
+            let fresh = self
+                .last
+                .get(&key)
+                .is_none_or(|&at| height.saturating_sub(at) >= RELAY_EVERY);
+            if fresh {
+                self.last.insert(key, height);
+            }
+            fresh
+        });
+        if due.is_empty() {
+            return;
+        }
+        let proven = due
+            .into_iter()
+            .filter_map(|(entity, record)| {
+                let proof = state.prove_record(entity, record)?;
+                Some(Proven {
+                    entity,
+                    proof,
+                    record,
+                })
+            })
+            .collect();
+        self.pending = Some(Pending {
+            records_root: state.ecs.root(),
+            chunk_root: state.voxels.chunk_root(),
+            proven,
+        });
+    }
+}
+
+/// A record's relay key: (destination, kind, number).
+fn key_of(record: &Record) -> (u32, u8, u64) {
+    match record {
+        Record::Ack(link) => (link.zone, 0, link.received),
+        Record::Exit(exit) => (exit.to, 1, exit.seq),
+    }
+}

@@ -1,0 +1,430 @@
+//! Certified handoff between two zones of a world, at the rules' level: bodies leave through
+//! exit records, enter their neighbour from imports certified by the source committee, once
+//! and in order, and the source forgets an exit only when the destination's state shows it
+//! entered.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use common::{ALICE, BOB};
+use commonware_codec::Encode as _;
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use std::sync::Arc;
+use z3r0_chain::{ChainId, Committee, FinalityProof};
+use z3r0_sim::handoff::{
+    Exit, Import, ImportError, Link, Neighbours, Record, SourceHeader, WorldPlace, zone_number,
+};
+use z3r0_sim::{
+    Action, ImportRefusal, InputFrame, Inventory, PlayerKey, Receipt, Sim, SimConfig, flags,
+};
+use z3r0_voxel::{VoxelPos, blocks};
+
+const FLOOR: i32 = 20;
+/// A quarter turn: facing +x.
+const EAST: u16 = 16_384;
+const WEST: u16 = 49_152;
+
+/// One zone of a 2 × 1 world: zone `x` holds chunk columns `x - 1` (so the border is at
+/// voxel x = 0), z in -1..1, layers -1..2.
+struct Zone {
+    sim: Sim,
+    chain: ChainId,
+    keys: Vec<PrivateKey>,
+}
+
+fn config(x: u16) -> SimConfig {
+    SimConfig {
+        chain: ChainId([x as u8 + 1; 32]),
+        chunks_x: (i32::from(x) - 1, i32::from(x)),
+        chunks_y: (-1, 2),
+        chunks_z: (-1, 1),
+        world: Some(WorldPlace {
+            zone: (x, 0),
+            grid: (2, 1),
+        }),
+        ..SimConfig::default()
+    }
+}
+
+fn committee_keys(x: u16) -> Vec<PrivateKey> {
+    (0..4)
+        .map(|i| PrivateKey::from_seed(100 * u64::from(x) + i))
+        .collect()
+}
+
+/// Zone `x` with a flat stone floor under open sky, knowing its neighbour's committee.
+fn zone(x: u16) -> Zone {
+    let c = config(x);
+    let mut sim = Sim::genesis(c).unwrap();
+    for vx in c.chunks_x.0 * 32..c.chunks_x.1 * 32 {
+        for vz in c.chunks_z.0 * 32..c.chunks_z.1 * 32 {
+            sim.voxels
+                .set_voxel(VoxelPos::new(vx, FLOOR - 1, vz), blocks::STONE)
+                .unwrap();
+            for y in FLOOR..c.chunks_y.1 * 32 {
+                sim.voxels
+                    .set_voxel(VoxelPos::new(vx, y, vz), blocks::AIR)
+                    .unwrap();
+            }
+        }
+    }
+    let other = 1 - x;
+    let neighbours = Neighbours::new(
+        zone_number(x, 0),
+        [(
+            zone_number(other, 0),
+            config(other).chain,
+            committee_keys(other)
+                .iter()
+                .map(|k| k.public_key())
+                .collect(),
+        )],
+    )
+    .unwrap();
+    sim.set_neighbours(Arc::new(neighbours));
+    Zone {
+        sim,
+        chain: c.chain,
+        keys: committee_keys(x),
+    }
+}
+
+impl Zone {
+    /// The next tick with these actions and imports; its receipts.
+    fn tick(&mut self, actions: &[(PlayerKey, Action)], imports: &[Vec<u8>]) -> Vec<Receipt> {
+        let payloads: Vec<(PlayerKey, Vec<u8>)> = actions
+            .iter()
+            .map(|(k, a)| (*k, a.encode_to_vec()))
+            .collect();
+        let tick = self.sim.tick() + 1;
+        let mut receipts = Vec::new();
+        self.sim.execute_with_imports(
+            tick,
+            payloads
+                .iter()
+                .zip(0u64..)
+                .map(|((k, p), nonce)| z3r0_sim::BlockAction {
+                    player: k,
+                    tick,
+                    nonce,
+                    payload: p,
+                    endorsed: false,
+                }),
+            imports,
+            &mut receipts,
+        );
+        receipts
+    }
+
+    /// An import of `record` (held by `entity` in this zone's current state), certified by
+    /// `signers` of `keys` for `chain`.
+    fn certify(
+        &mut self,
+        record: Record,
+        entity: z3r0_ecs::EntityId,
+        keys: &[PrivateKey],
+        chain: ChainId,
+        signers: usize,
+    ) -> Import {
+        let records_root = self.sim.ecs.root();
+        let chunk_root = self.sim.voxels.chunk_root();
+        let header = SourceHeader {
+            parent: [7; 32],
+            height: self.sim.tick() + 1,
+            tick: self.sim.tick() + 1,
+            zone: self.sim.config().zone_number(),
+            parent_state_root: z3r0_ecs::state_root(&records_root, &chunk_root),
+            actions_hash: [0; 32],
+            records_root,
+            chunk_root,
+        };
+        let committee =
+            Committee::new(chain, keys.iter().map(|k| k.public_key()).collect()).unwrap();
+        let mut proposal = b"finalize".to_vec();
+        proposal.extend_from_slice(&header.digest());
+        let signatures = committee.keys()[..signers]
+            .iter()
+            .enumerate()
+            .map(|(i, public)| {
+                let key = keys.iter().find(|k| &k.public_key() == public).unwrap();
+                let signature = key.sign(committee.finalize_namespace(), &proposal);
+                (i as u16, signature.encode().as_ref().try_into().unwrap())
+            })
+            .collect();
+        Import {
+            header,
+            finality: FinalityProof {
+                proposal,
+                signatures,
+            },
+            entity: entity.0,
+            proof: self.sim.prove_record(entity, record).unwrap(),
+            record,
+        }
+    }
+
+    /// Its own committee's certificate for `record`.
+    fn export(&mut self, record: Record, entity: z3r0_ecs::EntityId) -> Vec<u8> {
+        let (keys, chain) = (self.keys.clone(), self.chain);
+        self.certify(record, entity, &keys, chain, 3)
+            .encode_to_vec()
+    }
+
+    fn exits(&self) -> Vec<(z3r0_ecs::EntityId, Exit)> {
+        self.sim.pending_exits().map(|(e, x)| (e, *x)).collect()
+    }
+
+    fn link(&self) -> Option<(z3r0_ecs::EntityId, Link)> {
+        self.sim.links().map(|(e, l)| (e, *l)).next()
+    }
+}
+
+fn walk(yaw: u16) -> Action {
+    Action::Input(InputFrame {
+        forward: 127,
+        strafe: 0,
+        yaw,
+        pitch: 0,
+        flags: flags::SPRINT,
+    })
+}
+
+/// Joins `who` in `a` with `items` of stone, walks them east and runs ticks until they exit;
+/// the tick's receipts.
+fn walk_out(a: &mut Zone, who: PlayerKey, items: u16) -> Vec<Receipt> {
+    a.tick(&[(who, Action::Join)], &[]);
+    let e = a.sim.player(&who).unwrap();
+    {
+        let mut inv = a.sim.ecs.get_mut::<Inventory>(e).unwrap();
+        for _ in 0..items {
+            assert!(inv.add(blocks::STONE));
+        }
+    }
+    a.tick(&[(who, walk(EAST))], &[]);
+    for _ in 0..400 {
+        let receipts = a.tick(&[], &[]);
+        if receipts
+            .iter()
+            .any(|r| matches!(r, Receipt::Exited { player, .. } if *player == who))
+        {
+            return receipts;
+        }
+    }
+    panic!("never crossed the border");
+}
+
+#[test]
+fn a_body_walks_across_and_enters_its_neighbour_once_with_what_it_carried() {
+    let (mut a, mut b) = (zone(0), zone(1));
+    let receipts = walk_out(&mut a, ALICE, 5);
+    assert!(receipts.contains(&Receipt::Exited {
+        player: ALICE,
+        to: zone_number(1, 0),
+        seq: 0
+    }));
+    assert!(
+        a.sim.player(&ALICE).is_none(),
+        "the source no longer has the body"
+    );
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    assert_eq!(exit.inventory.count(blocks::STONE), 5);
+    assert!(exit.body.pos[0] >= 0, "its centre is across the border");
+
+    let import = a.export(Record::Exit(exit), entity);
+    b.sim.neighbours().verify(&import).unwrap();
+    let receipts = b.tick(&[], std::slice::from_ref(&import));
+    assert!(receipts.contains(&Receipt::Entered {
+        player: ALICE,
+        from: zone_number(0, 0),
+        seq: 0,
+        lost: 0
+    }));
+    let body = *b.sim.body(&ALICE).unwrap();
+    assert_eq!(
+        [body.pos[1], body.pos[2]],
+        [exit.body.pos[1], exit.body.pos[2]]
+    );
+    assert_eq!(b.sim.inventory(&ALICE).unwrap().count(blocks::STONE), 5);
+    // It keeps walking east in the new zone: its controls came along.
+    b.tick(&[], &[]);
+    assert!(b.sim.body(&ALICE).unwrap().pos[0] > body.pos[0]);
+
+    // The same exit again, relayed at another height: refused, nothing duplicated.
+    let again = a.export(Record::Exit(exit), entity);
+    assert_eq!(
+        b.sim.import_key(&again),
+        None,
+        "a pool would not even hold it"
+    );
+    let receipts = b.tick(&[], &[again]);
+    assert!(receipts.iter().any(|r| matches!(
+        r,
+        Receipt::ImportRefused {
+            reason: ImportRefusal::AlreadyEntered,
+            ..
+        }
+    )));
+    assert_eq!(b.sim.inventory(&ALICE).unwrap().count(blocks::STONE), 5);
+}
+
+#[test]
+fn the_source_forgets_an_exit_only_when_the_destination_shows_it_entered() {
+    let (mut a, mut b) = (zone(0), zone(1));
+    walk_out(&mut a, ALICE, 1);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let import = a.export(Record::Exit(exit), entity);
+    b.tick(&[], &[import]);
+    let (link_entity, link) = b.link().unwrap();
+    assert_eq!(link.received, 1);
+    let ack = b.export(Record::Ack(link), link_entity);
+    assert!(a.sim.import_key(&ack).is_some());
+    a.tick(&[], std::slice::from_ref(&ack));
+    assert!(a.exits().is_empty(), "acknowledged exits are deleted");
+    assert_eq!(a.link().unwrap().1.acked, 1);
+    let receipts = a.tick(&[], &[ack]);
+    assert!(receipts.iter().any(|r| matches!(
+        r,
+        Receipt::ImportRefused {
+            reason: ImportRefusal::Stale,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn exits_enter_in_order_whatever_order_the_block_gives() {
+    let (mut a, mut b) = (zone(0), zone(1));
+    walk_out(&mut a, ALICE, 0);
+    walk_out(&mut a, BOB, 2);
+    let exits = a.exits();
+    assert_eq!(exits.iter().map(|(_, x)| x.seq).collect::<Vec<_>>(), [0, 1]);
+    let first = a.export(Record::Exit(exits[0].1), exits[0].0);
+    let second = a.export(Record::Exit(exits[1].1), exits[1].0);
+    // The second alone must wait for the first.
+    let receipts = b.tick(&[], std::slice::from_ref(&second));
+    assert!(receipts.iter().any(|r| matches!(
+        r,
+        Receipt::ImportRefused {
+            reason: ImportRefusal::OutOfOrder,
+            ..
+        }
+    )));
+    assert!(b.sim.player(&BOB).is_none());
+    // Both, second first: the rules sort them.
+    b.tick(&[], &[second, first]);
+    assert!(b.sim.player(&ALICE).is_some() && b.sim.player(&BOB).is_some());
+    assert_eq!(b.sim.inventory(&BOB).unwrap().count(blocks::STONE), 2);
+}
+
+#[test]
+fn forged_foreign_and_misaddressed_imports_are_refused_before_any_state_is_read() {
+    let (mut a, b) = (zone(0), zone(1));
+    walk_out(&mut a, ALICE, 3);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let verify = |import: &Import| {
+        b.sim
+            .neighbours()
+            .verify(&import.encode_to_vec())
+            .map(|_| ())
+    };
+
+    // Signed by a committee that is not zone 0's (here zone 1's own).
+    let (b_keys, a_chain) = (committee_keys(1), a.chain);
+    let foreign = a.certify(Record::Exit(exit), entity, &b_keys, a_chain, 3);
+    assert!(matches!(verify(&foreign), Err(ImportError::Finality(_))));
+    // Zone 0's committee, but votes for another chain.
+    let a_keys = a.keys.clone();
+    let other_chain = a.certify(Record::Exit(exit), entity, &a_keys, ChainId([9; 32]), 3);
+    assert!(matches!(
+        verify(&other_chain),
+        Err(ImportError::Finality(_))
+    ));
+    // Too few signers for a quorum of four.
+    let short = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 2);
+    assert!(matches!(verify(&short), Err(ImportError::Finality(_))));
+    // More items than the exit carried: the proof no longer matches the root.
+    let mut richer = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    let Record::Exit(mut fake) = richer.record else {
+        unreachable!()
+    };
+    fake.inventory.add(blocks::GLASS);
+    richer.record = Record::Exit(fake);
+    assert!(matches!(verify(&richer), Err(ImportError::Proof(_))));
+    // A record for a zone that is not this one.
+    let mut elsewhere = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    let Record::Exit(mut away) = elsewhere.record else {
+        unreachable!()
+    };
+    away.to = zone_number(5, 5);
+    elsewhere.record = Record::Exit(away);
+    assert!(matches!(
+        verify(&elsewhere),
+        Err(ImportError::NotForUs { .. })
+    ));
+    // From a zone that is no neighbour.
+    let mut stranger = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    stranger.header.zone = zone_number(0, 7);
+    assert!(matches!(
+        verify(&stranger),
+        Err(ImportError::NotANeighbour(_))
+    ));
+    // Bytes that are not an import.
+    assert!(matches!(
+        b.sim.neighbours().verify(&[1, 2, 3]),
+        Err(ImportError::Decode(_))
+    ));
+    // The genuine one passes.
+    let genuine = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    verify(&genuine).unwrap();
+
+    // A block carrying forgeries applies none of them.
+    let mut b = b;
+    let receipts = b.tick(&[], &[foreign.encode_to_vec(), richer.encode_to_vec()]);
+    let refused = receipts
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Receipt::ImportRefused {
+                    reason: ImportRefusal::Unverified,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(refused, 2);
+    assert!(b.sim.player(&ALICE).is_none());
+}
+
+#[test]
+fn the_edge_of_the_world_is_still_a_wall() {
+    let mut a = zone(0);
+    a.tick(&[(ALICE, Action::Join)], &[]);
+    a.tick(&[(ALICE, walk(WEST))], &[]);
+    for _ in 0..300 {
+        let receipts = a.tick(&[], &[]);
+        assert!(!receipts.iter().any(|r| matches!(r, Receipt::Exited { .. })));
+    }
+    let x = a.sim.body(&ALICE).unwrap().pos[0];
+    assert!(x >= -32 * 1024, "the body stays inside the world: x = {x}");
+}
+
+#[test]
+fn a_zone_of_no_world_takes_no_imports() {
+    let (mut a, _) = (zone(0), ());
+    walk_out(&mut a, ALICE, 0);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let import = a.export(Record::Exit(exit), entity);
+    let lone = Sim::genesis(SimConfig::default()).unwrap();
+    assert!(lone.neighbours().verify(&import).is_err());
+    assert_eq!(lone.import_key(&import), None);
+}
