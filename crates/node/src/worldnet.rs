@@ -22,7 +22,11 @@ use z3r0_sim::Sim;
 use z3r0_sim::handoff::Neighbours;
 
 const MAX_MESSAGE: u32 = 8 * 1024 * 1024;
-const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
+/// Messages a peer may send a replica per second on one channel. The simulated network gives
+/// each channel a queue of peers × this burst, allocated whole by the resolvers; a world of
+/// many peers with the single-zone harness's 100,000 ran out of memory (4 × 4 zones, 32 peers:
+/// 24 GiB). A zone at 20 ticks a second sends a peer well under this on any one channel.
+const QUOTA: Quota = Quota::per_second(NZU32!(250));
 /// The channel of imports for a zone: relays send its exits and acknowledgements there.
 pub const HANDOFF: u64 = 6;
 
