@@ -25,6 +25,7 @@ mod gossip;
 mod http;
 mod metrics;
 mod process;
+mod scoped;
 mod simnet;
 mod stores;
 mod worldnet;

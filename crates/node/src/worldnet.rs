@@ -7,6 +7,7 @@
 use crate::application::{EdgeHook, Finalized, Observer, Pacing};
 use crate::engine::{Channels, Timeouts, ValidatorSetup, channel};
 use crate::handoff::Relay;
+use crate::scoped::CommitteeSender;
 use crate::simnet::{ChainEntry, Log, Running, spawn_validator};
 use commonware_codec::Encode as _;
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey, ed25519::PublicKey};
@@ -219,7 +220,8 @@ impl WorldNet {
             .map(|(n, _, keys)| (*n, keys.clone()))
             .collect();
         let relay = self.relay(i, number, committees).await?;
-        let channels = self.register(i, number).await?;
+        let committee = self.zones[z].genesis.public_keys()?;
+        let channels = self.register(i, number, &committee).await?;
         let zone = &self.zones[z];
         let log = zone
             .logs
@@ -377,23 +379,21 @@ impl WorldNet {
     }
 
     /// Registers pool member `i`'s channels for zone `zone` on its one network identity.
+    /// Its senders reach only the zone's `committee`, whatever the consensus crates ask.
     async fn register(
         &self,
         i: usize,
         zone: u32,
-    ) -> Result<
-        Channels<
-            simulated::Sender<PublicKey, deterministic::Context>,
-            simulated::Receiver<PublicKey>,
-        >,
-        String,
-    > {
-        let control = self.oracle.control(self.keys[i].public_key());
+        committee: &[PublicKey],
+    ) -> Result<Channels<CommitteeSender<SimSender>, simulated::Receiver<PublicKey>>, String> {
+        let me = self.keys[i].public_key();
+        let control = self.oracle.control(me.clone());
         let register = async |base| {
             let c = channel::of_zone(zone, base);
             control
                 .register(c, QUOTA)
                 .await
+                .map(|(sender, receiver)| (CommitteeSender::new(sender, committee, &me), receiver))
                 .map_err(|e| format!("register channel {c}: {e}"))
         };
         Ok(Channels {

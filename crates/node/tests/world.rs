@@ -84,6 +84,36 @@ fn every_zone_finalizes_on_its_own_committee_over_one_network() {
 
         // Each replica's metrics carry its zone.
         let metrics = net.context.encode();
+        // Every message on a zone's channels went to a member of that zone's committee: the
+        // world's shared network does not carry a zone's traffic to the rest of the pool.
+        let mut checked = 0;
+        for line in metrics
+            .lines()
+            .filter(|l| l.contains("messages_sent_total{"))
+        {
+            let label = |name: &str| {
+                line.split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|s| s.split('"').next())
+                    .unwrap()
+                    .to_string()
+            };
+            let zone = (label("channel").parse::<u64>().unwrap() >> 8) as u32;
+            let members: Vec<String> = net
+                .zones
+                .iter()
+                .find(|z| z.id.number() == zone)
+                .unwrap()
+                .genesis
+                .public_keys()
+                .unwrap()
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            assert!(members.contains(&label("recipient")), "{line}");
+            checked += 1;
+        }
+        assert!(checked > 0, "no message counters in the metrics");
         for zone in &net.zones {
             let label = format!("zone=\"{}\"", zone.id.number());
             assert!(metrics.contains(&label), "no {label} in the metrics");
