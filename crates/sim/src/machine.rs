@@ -88,8 +88,12 @@ impl Snapshot for Sim {
         Sim::snapshot(self, out)
     }
 
+    /// The neighbours are configuration, not state: they come from this zone, or a restored
+    /// validator would refuse the imports its peers apply.
     fn restore(&self, bytes: &[u8]) -> Result<Self, SimError> {
-        Sim::restore(*self.config(), bytes)
+        let mut restored = Sim::restore(*self.config(), bytes)?;
+        restored.set_neighbours(self.shared_neighbours());
+        Ok(restored)
     }
 
     /// A copy in memory: no encoding and decoding of every chunk, which was most of a fork's

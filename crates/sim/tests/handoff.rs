@@ -428,3 +428,24 @@ fn a_zone_of_no_world_takes_no_imports() {
     assert!(lone.neighbours().verify(&import).is_err());
     assert_eq!(lone.import_key(&import), None);
 }
+
+#[test]
+fn a_zone_restored_from_a_checkpoint_still_knows_its_neighbours() {
+    use z3r0_chain::{Snapshot as _, StateMachine as _};
+    let (mut a, mut b) = (zone(0), zone(1));
+    walk_out(&mut a, ALICE, 2);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let import = a.export(Record::Exit(exit), entity);
+    // Commits the arena's floor, laid outside the rules.
+    b.tick(&[], &[]);
+    // A validator restarting from a checkpoint restores its state from bytes: its neighbours
+    // are configuration, not state, and must come along, or it refuses what its peers apply.
+    let mut bytes = Vec::new();
+    b.sim.snapshot(&mut bytes).unwrap();
+    let restored = b.sim.restore(&bytes).unwrap();
+    assert_eq!(restored.root(), b.sim.root());
+    restored.check_import(&import).unwrap();
+    assert!(restored.import_key(&import).is_some());
+}

@@ -412,6 +412,11 @@ impl Sim {
         &self.neighbours
     }
 
+    /// The neighbours, to hand to a copy of this zone.
+    pub(crate) fn shared_neighbours(&self) -> std::sync::Arc<crate::handoff::Neighbours> {
+        self.neighbours.clone()
+    }
+
     /// Names the neighbours' committees (from the world genesis): without them every import is
     /// refused.
     pub fn set_neighbours(&mut self, neighbours: std::sync::Arc<crate::handoff::Neighbours>) {
