@@ -449,3 +449,26 @@ fn a_zone_restored_from_a_checkpoint_still_knows_its_neighbours() {
     restored.check_import(&import).unwrap();
     assert!(restored.import_key(&import).is_some());
 }
+
+#[test]
+fn time_in_transit_does_not_count_as_idleness() {
+    let (mut a, mut b) = (zone(0), zone(1));
+    walk_out(&mut a, ALICE, 4);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let import = a.export(Record::Exit(exit), entity);
+    // The destination ran on far past the player's timeout before the exit reached it.
+    let timeout = b.sim.config().timeout_ticks;
+    for _ in 0..timeout + 50 {
+        b.tick(&[], &[]);
+    }
+    let receipts = b.tick(&[], &[import]);
+    assert!(
+        !receipts
+            .iter()
+            .any(|r| matches!(r, Receipt::TimedOut { player } if *player == ALICE)),
+        "entered and timed out in the same block"
+    );
+    assert_eq!(b.sim.inventory(&ALICE).unwrap().count(blocks::STONE), 4);
+}

@@ -291,8 +291,10 @@ impl Sim {
             pos: self.free_above(exit.body.pos),
             ..exit.body
         };
+        // Time in transit is not idleness: the player's timeout starts on arrival, as on a
+        // join. (Frames are signed for one chain, so none of the source's can land here.)
         let control = Control {
-            last_input_tick: exit.control.last_input_tick.min(self.tick),
+            last_input_tick: self.tick.saturating_sub(1),
             ..exit.control
         };
         let inserted = (|| {
