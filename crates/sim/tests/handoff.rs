@@ -472,3 +472,25 @@ fn time_in_transit_does_not_count_as_idleness() {
     );
     assert_eq!(b.sim.inventory(&ALICE).unwrap().count(blocks::STONE), 4);
 }
+
+#[test]
+fn pools_hold_only_exits_near_the_next_one_due() {
+    let mut a = zone(0);
+    let b = zone(1);
+    walk_out(&mut a, ALICE, 0);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let (keys, chain) = (a.keys.clone(), a.chain);
+    let at = |seq: u64, a: &mut Zone| {
+        let mut import = a.certify(Record::Exit(exit), entity, &keys, chain, 3);
+        import.record = Record::Exit(Exit { seq, ..exit });
+        import.encode_to_vec()
+    };
+    // The next one due and those a block could still enter after it are worth holding; one
+    // far ahead would take a pool's room from the exit everything waits for.
+    assert!(b.sim.import_key(&at(0, &mut a)).is_some());
+    assert!(b.sim.import_key(&at(31, &mut a)).is_some());
+    assert_eq!(b.sim.import_key(&at(32, &mut a)), None);
+    assert_eq!(b.sim.import_key(&at(10_000, &mut a)), None);
+}

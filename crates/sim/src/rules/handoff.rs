@@ -226,8 +226,11 @@ impl Sim {
             .and_then(|&e| self.ecs.get::<Link>(e))
             .copied()
             .unwrap_or_default();
+        // Exits beyond what one block could enter after the next one due are not held yet (their
+        // relays come again): a pool full of them would refuse the one everything waits for.
+        let window = z3r0_chain::MAX_BLOCK_IMPORTS as u64;
         let due = match &import.record {
-            Record::Exit(exit) => exit.seq >= link.received,
+            Record::Exit(exit) => exit.seq >= link.received && exit.seq - link.received < window,
             Record::Ack(theirs) => theirs.received > link.acked,
         };
         due.then(|| import.order_key())
