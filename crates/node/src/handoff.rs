@@ -160,19 +160,17 @@ impl Relay {
     /// [`RELAY_EVERY`] blocks.
     fn prepare(&mut self, height: u64, state: &mut Sim) {
         let mut due: Vec<(EntityId, Record)> = Vec::new();
-        let mut live = BTreeMap::new();
         for (e, exit) in state.pending_exits() {
-            live.insert((exit.to, 1, exit.seq), ());
             due.push((e, Record::Exit(*exit)));
         }
         for (e, link) in state.links() {
             if link.received > 0 {
-                live.insert((link.zone, 0, link.received), ());
                 due.push((e, Record::Ack(*link)));
             }
         }
+        let live: std::collections::BTreeSet<_> = due.iter().map(|(_, r)| key_of(r)).collect();
         // Forget records that are gone (acknowledged, superseded).
-        self.last.retain(|k, _| live.contains_key(k));
+        self.last.retain(|k, _| live.contains(k));
         due.retain(|(_, record)| {
             let key = key_of(record);
             let fresh = self
@@ -208,8 +206,6 @@ impl Relay {
 
 /// A record's relay key: (destination, kind, number).
 fn key_of(record: &Record) -> (u32, u8, u64) {
-    match record {
-        Record::Ack(link) => (link.zone, 0, link.received),
-        Record::Exit(exit) => (exit.to, 1, exit.seq),
-    }
+    let (kind, number) = record.kind_and_number();
+    (record.destination(), kind, number)
 }

@@ -401,38 +401,7 @@ where
     /// Safety: at every height, every validator that finalized it has the same digest and root.
     /// Returns the agreed chain `(height, digest, root)`.
     pub fn agreed_chain(&self) -> Result<Vec<ChainEntry>, String> {
-        let mut chain: std::collections::BTreeMap<u64, (usize, [u8; 32], [u8; 32])> =
-            Default::default();
-        for (i, log) in self.logs.iter().enumerate() {
-            let log = log.lock().unwrap_or_else(|p| p.into_inner());
-            let mut last = 0;
-            for f in log.iter() {
-                if f.height > last + 1 && last != 0 {
-                    return Err(format!("validator {i} skipped from {last} to {}", f.height));
-                }
-                last = last.max(f.height);
-                match chain.get(&f.height) {
-                    Some(&(j, d, r)) if d != f.digest || r != f.root => {
-                        return Err(format!(
-                            "height {}: validator {i} has {:02x?}/{:02x?}, validator {j} has {:02x?}/{:02x?}",
-                            f.height, f.digest, f.root, d, r
-                        ));
-                    }
-                    Some(_) => {}
-                    None => {
-                        chain.insert(f.height, (i, f.digest, f.root));
-                    }
-                }
-            }
-        }
-        Ok(chain
-            .into_iter()
-            .map(|(height, (_, digest, root))| ChainEntry {
-                height,
-                digest,
-                root,
-            })
-            .collect())
+        agreed_chain(self.logs.iter().enumerate())
     }
 
     /// One round of load: each player submits one action with `payload` (for the next tick, with
@@ -509,6 +478,45 @@ where
         task,
         validator: slot,
     }
+}
+
+/// The chain the validators' logs agree on: at every height, every validator that finalized it
+/// has the same digest and root, and none skipped a height. `logs` are (validator, its log).
+pub(crate) fn agreed_chain<'a>(
+    logs: impl IntoIterator<Item = (usize, &'a Log)>,
+) -> Result<Vec<ChainEntry>, String> {
+    let mut chain: std::collections::BTreeMap<u64, (usize, [u8; 32], [u8; 32])> =
+        Default::default();
+    for (i, log) in logs {
+        let log = log.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = 0;
+        for f in log.iter() {
+            if f.height > last + 1 && last != 0 {
+                return Err(format!("validator {i} skipped from {last} to {}", f.height));
+            }
+            last = last.max(f.height);
+            match chain.get(&f.height) {
+                Some(&(j, d, r)) if d != f.digest || r != f.root => {
+                    return Err(format!(
+                        "height {}: validator {i} has {:02x?}/{:02x?}, validator {j} has {:02x?}/{:02x?}",
+                        f.height, f.digest, f.root, d, r
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    chain.insert(f.height, (i, f.digest, f.root));
+                }
+            }
+        }
+    }
+    Ok(chain
+        .into_iter()
+        .map(|(height, (_, digest, root))| ChainEntry {
+            height,
+            digest,
+            root,
+        })
+        .collect())
 }
 
 /// A link with `latency` ± `jitter` and the given delivery probability (as a fraction of 1000).

@@ -449,31 +449,8 @@ impl WorldNet {
     /// Safety within zone `z`: every seat that finalized a height has the same digest and
     /// root there. Returns the zone's agreed chain.
     pub fn agreed_chain(&self, z: usize) -> Result<Vec<ChainEntry>, String> {
-        let mut chain: BTreeMap<u64, (usize, [u8; 32], [u8; 32])> = BTreeMap::new();
-        for (&i, log) in &self.zones[z].logs {
-            let log = log.lock().unwrap_or_else(|p| p.into_inner());
-            for f in log.iter() {
-                match chain.get(&f.height) {
-                    Some(&(j, d, r)) if d != f.digest || r != f.root => {
-                        return Err(format!(
-                            "zone {}: height {}: validators {i} and {j} disagree",
-                            self.zones[z].id, f.height
-                        ));
-                    }
-                    Some(_) => {}
-                    None => {
-                        chain.insert(f.height, (i, f.digest, f.root));
-                    }
-                }
-            }
-        }
-        Ok(chain
-            .into_iter()
-            .map(|(height, (_, digest, root))| ChainEntry {
-                height,
-                digest,
-                root,
-            })
-            .collect())
+        let zone = &self.zones[z];
+        crate::simnet::agreed_chain(zone.logs.iter().map(|(&i, log)| (i, log)))
+            .map_err(|e| format!("zone {}: {e}", zone.id))
     }
 }

@@ -239,6 +239,25 @@ pub enum Record {
     Ack(Link),
 }
 
+impl Record {
+    /// The zone the record is addressed to.
+    pub fn destination(&self) -> u32 {
+        match self {
+            Record::Exit(exit) => exit.to,
+            Record::Ack(link) => link.zone,
+        }
+    }
+
+    /// Its kind (0: acknowledgement, 1: exit) and number: acknowledgements of a source apply
+    /// before its exits, exits by number.
+    pub fn kind_and_number(&self) -> (u8, u64) {
+        match self {
+            Record::Ack(link) => (0, link.received),
+            Record::Exit(exit) => (1, exit.seq),
+        }
+    }
+}
+
 /// A record of another zone's finalized state, with what proves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Import {
@@ -273,18 +292,13 @@ impl Import {
 
     /// The zone this record is addressed to.
     pub fn destination(&self) -> u32 {
-        match &self.record {
-            Record::Exit(exit) => exit.to,
-            Record::Ack(link) => link.zone,
-        }
+        self.record.destination()
     }
 
     /// Orders imports in a block: per source, acknowledgements, then exits by number.
     pub fn order_key(&self) -> (u32, u8, u64) {
-        match &self.record {
-            Record::Ack(link) => (self.source(), 0, link.received),
-            Record::Exit(exit) => (self.source(), 1, exit.seq),
-        }
+        let (kind, number) = self.record.kind_and_number();
+        (self.source(), kind, number)
     }
 }
 
