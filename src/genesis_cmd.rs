@@ -121,5 +121,9 @@ fn world(args: &GenesisArgs, zones: [u16; 2]) -> Result<()> {
             seats.join(" ")
         );
     }
+    println!(
+        "  run each with: z3r0 node --config {}",
+        args.out.join("validator-<i>/config.toml").display()
+    );
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `z3r0 node`: run one zone validator.
+//! `z3r0 node`: run one validator: of one zone, or of every zone it is seated on in a world.
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -7,10 +7,12 @@ use z3r0_node::genesis::NodeExit;
 
 #[derive(Debug, Args)]
 pub struct NodeArgs {
-    /// This validator's config (written by `z3r0 genesis`).
+    /// This validator's config (written by `z3r0 genesis`): a zone validator's, or a world
+    /// pool member's (then it runs every zone whose committee it sits on).
     #[arg(long)]
     config: PathBuf,
-    /// Synthetic load: signed game inputs per second submitted to this validator.
+    /// Synthetic load: signed game inputs per second submitted to this validator (in a world,
+    /// its players run east and west across the borders of its zones).
     #[arg(long, default_value_t = 0)]
     load: u32,
     /// Runtime worker threads.

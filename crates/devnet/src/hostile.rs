@@ -403,6 +403,7 @@ async fn hello_then_garbage(
         version: z3r0_net::VERSION,
         player: [7; 32],
         snapshot_hz: 0,
+        zone: None,
     };
     write_frame(&mut send, &hello.encode()).await?;
     write_frame(&mut send, &noise.bytes(80)).await?;

@@ -11,7 +11,9 @@
 pub mod audit;
 pub mod world;
 pub use audit::{AuditError, AuditLine};
-pub use world::{PoolEntry, WorldError, WorldGenesis, ZoneId};
+pub use world::{
+    PoolEntry, WorldError, WorldGenesis, WorldSeat, WorldValidatorConfig, ZoneId, is_world_config,
+};
 
 use commonware_codec::{Copying, Decode as _, Encode as _};
 use commonware_cryptography::Signer as _;

@@ -14,11 +14,11 @@ use crate::{
 };
 use commonware_codec::{Copying, Decode as _, Encode as _};
 use commonware_cryptography::Signer as _;
-use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use z3r0_chain::ChainId;
 use z3r0_sim::{MAX_CHUNK_COORD, Movement, SimConfig};
 
@@ -287,6 +287,21 @@ impl WorldGenesis {
         Ok(out)
     }
 
+    /// The pool's keys, in pool order.
+    pub fn pool_keys(&self) -> Result<Vec<PublicKey>, WorldError> {
+        self.pool
+            .iter()
+            .enumerate()
+            .map(|(index, m)| {
+                let member = |reason: String| WorldError::Member { index, reason };
+                let bytes =
+                    from_hex(&m.public_key).ok_or_else(|| member("key is not hex".into()))?;
+                PublicKey::decode_cfg(Copying(&bytes), &())
+                    .map_err(|e| member(format!("public key: {e}")))
+            })
+            .collect()
+    }
+
     /// Checks everything a node relies on, cheapest first; the error names the problem.
     pub fn validate(&self) -> Result<(), WorldError> {
         if !TICK_MS.contains(&self.tick_ms) {
@@ -427,9 +442,108 @@ impl WorldGenesis {
     }
 }
 
+/// One pool member's own settings (`config.toml` beside its key): `z3r0 node` runs a replica
+/// of every zone whose committee it sits on. Relative paths are relative to the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorldValidatorConfig {
+    pub world: PathBuf,
+    /// File holding the hex ed25519 private key (mode 0600).
+    pub private_key_file: PathBuf,
+    /// Each zone's stores and audit log go in a directory of their own under it.
+    pub storage_dir: PathBuf,
+    /// Address the validator's one p2p network listens on (its pool entry's port).
+    pub p2p_listen: SocketAddr,
+    /// Prometheus metrics and status endpoint (loopback).
+    pub metrics: SocketAddr,
+    /// The QUIC edge for players of every zone it serves.
+    pub player_listen: SocketAddr,
+}
+
+/// A pool member's loaded configuration: its settings, the world, its key and its place in
+/// the pool.
+#[derive(Debug, Clone)]
+pub struct WorldSeat {
+    pub config: WorldValidatorConfig,
+    pub world: WorldGenesis,
+    pub key: PrivateKey,
+    /// Its index in the world's pool.
+    pub index: usize,
+}
+
+impl WorldSeat {
+    /// Loads the config, the world and the key; checks that the key is in the pool and the
+    /// listen address matches its entry.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = read(path)?;
+        let mut config: WorldValidatorConfig =
+            toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.into(),
+                source,
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut config.world,
+            &mut config.private_key_file,
+            &mut config.storage_dir,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        let world = WorldGenesis::load(&config.world)?;
+        let key = crate::read_key(&config.private_key_file)?;
+        let me = crate::to_hex(&key.public_key().encode());
+        let invalid = |reason: String| ConfigError::Invalid {
+            path: path.into(),
+            reason,
+        };
+        let index = world
+            .pool
+            .iter()
+            .position(|m| m.public_key == me)
+            .ok_or_else(|| invalid("this validator's key is not in the world's pool".into()))?;
+        let entry = world.pool.get(index).map(|m| m.p2p);
+        if entry.map(|p2p| p2p.port()) != Some(config.p2p_listen.port()) {
+            return Err(invalid(format!(
+                "p2p_listen {} does not match the pool entry {entry:?}",
+                config.p2p_listen
+            )));
+        }
+        Ok(Self {
+            config,
+            world,
+            key,
+            index,
+        })
+    }
+
+    /// The zones whose committees this validator sits on, in zone order.
+    pub fn zones(&self) -> Result<Vec<ZoneId>, WorldError> {
+        let mut mine = Vec::new();
+        for zone in self.world.zone_ids() {
+            if self.world.committee(zone)?.contains(&self.index) {
+                mine.push(zone);
+            }
+        }
+        Ok(mine)
+    }
+}
+
+/// Whether the validator configuration at `path` is a pool member's in a world (it names a
+/// `world`) rather than a single zone's (it names a `genesis`).
+pub fn is_world_config(path: &Path) -> Result<bool, ConfigError> {
+    let text = read(path)?;
+    let table: toml::Table = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.into(),
+        source,
+    })?;
+    Ok(table.contains_key("world"))
+}
+
 /// Writes a loopback world under `out`: `world.toml` (a pool of `validators` of weight 1, a
-/// `zones` grid, `committee` seats per zone) and `validator-<i>/private.key` (0600). Ports
-/// start at `base_port` as for [`crate::generate`].
+/// `zones` grid, `committee` seats per zone) and, for each pool member, `validator-<i>/`
+/// with its `private.key` (0600) and `config.toml`. Ports start at `base_port` as for
+/// [`crate::generate`].
 pub fn generate(
     out: &Path,
     validators: usize,
@@ -476,6 +590,15 @@ pub fn generate(
             source,
         })?;
         crate::write_key(&dir.join("private.key"), k)?;
+        let config = WorldValidatorConfig {
+            world: PathBuf::from("../world.toml"),
+            private_key_file: PathBuf::from("private.key"),
+            storage_dir: PathBuf::from("data"),
+            p2p_listen: port(0, i)?,
+            metrics: port(1, i)?,
+            player_listen: port(2, i)?,
+        };
+        write(&dir.join("config.toml"), &toml::to_string(&config)?)?;
     }
     Ok(world)
 }

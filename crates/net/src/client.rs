@@ -288,6 +288,7 @@ impl EdgeClient {
                 version: VERSION,
                 player,
                 snapshot_hz: config.snapshot_hz,
+                zone: config.zone,
             }
             .encode(),
         )

@@ -36,7 +36,8 @@ pub use proto::{
 };
 pub use server::{
     CLIENT_DATAGRAMS_PER_TICK, Edge, EdgeConfig, EdgeFeed, EdgeStats, RESEND_TICKS, TickUpdate,
-    ZoneBackend, chunk_of, serve, serve_on, server_config, subscription_queue,
+    ZoneBackend, ZoneEdge, chunk_of, serve, serve_on, serve_zones, serve_zones_on, server_config,
+    subscription_queue,
 };
 pub use snapshot::{EntityState, OwnState, Snapshot, SnapshotPace};
 pub use wire::WireError;

@@ -16,7 +16,7 @@ use z3r0_voxel::{ChunkPos, Hash};
 use crate::wire::{Reader, WireError, Writer};
 
 /// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 7;
+pub const VERSION: u16 = 8;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -49,6 +49,8 @@ pub enum ClientControl {
         /// Snapshots a second the client wants (0: one every tick). The node sends at most
         /// one a tick, so a faster chain sends fewer than it ticks.
         snapshot_hz: u16,
+        /// The zone to play in, for a node that serves several (`None`: the node's only one).
+        zone: Option<u32>,
     },
     Auth {
         signature: [u8; 64],
@@ -116,11 +118,19 @@ impl ClientControl {
                 version,
                 player,
                 snapshot_hz,
+                zone,
             } => {
                 w.u8(1);
                 w.u16(*version);
                 w.bytes(player);
                 w.u16(*snapshot_hz);
+                match zone {
+                    None => w.u8(0),
+                    Some(z) => {
+                        w.u8(1);
+                        w.u32(*z);
+                    }
+                }
             }
             Self::Auth { signature } => {
                 w.u8(2);
@@ -147,16 +157,30 @@ impl ClientControl {
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let mut r = Reader::new(bytes);
         let msg = match r.u8()? {
-            1 => Self::Hello {
-                version: r.u16()?,
-                player: r.array()?,
-                // Absent before version 7: such a client is then refused for its version,
-                // with that reason, rather than as malformed.
-                snapshot_hz: match r.remaining() {
+            1 => {
+                let version = r.u16()?;
+                let player = r.array()?;
+                // Fields added since version 6 may be absent: such a client is then refused
+                // for its version, with that reason, rather than as malformed.
+                let snapshot_hz = match r.remaining() {
                     0 => 0,
                     _ => r.u16()?,
-                },
-            },
+                };
+                let zone = match r.remaining() {
+                    0 => None,
+                    _ => match r.u8()? {
+                        0 => None,
+                        1 => Some(r.u32()?),
+                        _ => return Err(WireError::Invalid("hello zone tag")),
+                    },
+                };
+                Self::Hello {
+                    version,
+                    player,
+                    snapshot_hz,
+                    zone,
+                }
+            }
             2 => Self::Auth {
                 signature: r.array()?,
             },
@@ -792,6 +816,13 @@ mod tests {
                 version: VERSION,
                 player: [7; 32],
                 snapshot_hz: 30,
+                zone: None,
+            },
+            ClientControl::Hello {
+                version: VERSION,
+                player: [7; 32],
+                snapshot_hz: 20,
+                zone: Some(0x0001_0002),
             },
             ClientControl::Auth { signature: [8; 64] },
             ClientControl::Subscribe {

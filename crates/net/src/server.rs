@@ -418,19 +418,45 @@ pub fn server_config(
     Ok(server)
 }
 
-/// Starts the edge for the node holding `key`, listening on `config.listen`.
+/// One zone an edge serves: its chain's state and the feed of its finalized blocks.
+#[derive(Clone)]
+pub struct ZoneEdge {
+    pub backend: Arc<dyn ZoneBackend>,
+    pub feed: EdgeFeed,
+}
+
+impl std::fmt::Debug for ZoneEdge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZoneEdge")
+            .field("zone", &self.backend.zone())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the edge for the node holding `key`, listening on `config.listen`, for one zone.
 pub fn serve(
     key: &PrivateKey,
     config: EdgeConfig,
     backend: Arc<dyn ZoneBackend>,
     feed: EdgeFeed,
 ) -> Result<Edge, NetError> {
+    serve_zones(key, config, vec![ZoneEdge { backend, feed }])
+}
+
+/// Starts one edge for every zone in `zones` (a validator seated on several): each player
+/// names the zone it plays in when it says hello. The limits (sessions, rates, subscription
+/// and asset budgets) are the edge's, all zones together.
+pub fn serve_zones(
+    key: &PrivateKey,
+    config: EdgeConfig,
+    zones: Vec<ZoneEdge>,
+) -> Result<Edge, NetError> {
     let server = server_config(key, &config)?;
     let endpoint = quinn::Endpoint::server(server, config.listen).map_err(|e| NetError::Bind {
         addr: config.listen.to_string(),
         reason: e.to_string(),
     })?;
-    serve_on(endpoint, key, config, backend, feed)
+    serve_zones_on(endpoint, key, config, zones)
 }
 
 /// Starts the edge on an endpoint built with [`server_config`] (tests use a simulated socket).
@@ -441,6 +467,16 @@ pub fn serve_on(
     backend: Arc<dyn ZoneBackend>,
     feed: EdgeFeed,
 ) -> Result<Edge, NetError> {
+    serve_zones_on(endpoint, key, config, vec![ZoneEdge { backend, feed }])
+}
+
+/// [`serve_zones`] on a given endpoint.
+pub fn serve_zones_on(
+    endpoint: quinn::Endpoint,
+    key: &PrivateKey,
+    config: EdgeConfig,
+    zones: Vec<ZoneEdge>,
+) -> Result<Edge, NetError> {
     let stats = Arc::new(EdgeStats::default());
     let node_key: [u8; 32] = key
         .public_key()
@@ -448,23 +484,38 @@ pub fn serve_on(
         .as_ref()
         .try_into()
         .map_err(|_| NetError::Tls("node key encoding".into()))?;
-    let subscriptions = std::sync::Mutex::new(Bucket::new(config.node_subscriptions_per_sec));
+    let subscriptions = Arc::new(std::sync::Mutex::new(Bucket::new(
+        config.node_subscriptions_per_sec,
+    )));
     let assets = Arc::new(std::sync::OnceLock::new());
-    let shared = Arc::new(Shared {
-        node_key,
-        subscriptions,
-        config,
-        backend,
-        feed,
-        stats: stats.clone(),
-        assets: assets.clone(),
-        asset_streams: Arc::new(tokio::sync::Semaphore::new(EDGE_ASSET_STREAMS)),
-    });
+    let asset_streams = Arc::new(tokio::sync::Semaphore::new(EDGE_ASSET_STREAMS));
+    let mut served = BTreeMap::new();
+    for zone in zones {
+        let number = zone.backend.zone();
+        let shared = Shared {
+            node_key,
+            subscriptions: subscriptions.clone(),
+            config: config.clone(),
+            backend: zone.backend,
+            feed: zone.feed,
+            stats: stats.clone(),
+            assets: assets.clone(),
+            asset_streams: asset_streams.clone(),
+        };
+        if served.insert(number, Arc::new(shared)).is_some() {
+            return Err(NetError::Protocol(format!("zone {number} given twice")));
+        }
+    }
+    if served.is_empty() {
+        return Err(NetError::Protocol("an edge needs a zone to serve".into()));
+    }
+    let zones: Zones = Arc::new(served);
     let accepting = endpoint.clone();
-    let gate = Arc::new(Gate::new(&shared.config));
+    let gate = Arc::new(Gate::new(&config));
+    let edge_stats = stats.clone();
     let task = tokio::spawn(async move {
         while let Some(incoming) = accepting.accept().await {
-            admit(&shared, &gate, incoming);
+            admit(&zones, &edge_stats, &gate, incoming);
         }
     });
     info!(addr = %shared_addr(&endpoint), "player edge listening");
@@ -596,10 +647,10 @@ impl Gate {
 /// refused (still no handshake), then the gate gives it a slot or it hears that the edge is
 /// full. The rate is checked only on proven addresses, so nobody can spend another's budget
 /// with spoofed packets.
-fn admit(shared: &Arc<Shared>, gate: &Arc<Gate>, incoming: quinn::Incoming) {
+fn admit(zones: &Zones, stats: &EdgeStats, gate: &Arc<Gate>, incoming: quinn::Incoming) {
     let remote = incoming.remote_address();
     if !incoming.remote_address_validated() && incoming.may_retry() {
-        shared.stats.retries.fetch_add(1, Ordering::Relaxed);
+        stats.retries.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = incoming.retry() {
             debug!(%remote, ?e, "retry not sent");
         }
@@ -607,25 +658,22 @@ fn admit(shared: &Arc<Shared>, gate: &Arc<Gate>, incoming: quinn::Incoming) {
     }
     let address = address_key(remote.ip());
     if !gate.handshakes.take(address) {
-        shared
-            .stats
-            .handshakes_limited
-            .fetch_add(1, Ordering::Relaxed);
+        stats.handshakes_limited.fetch_add(1, Ordering::Relaxed);
         debug!(%remote, "too many connections from one address: refused");
         incoming.refuse();
         return;
     }
     let Some(slot) = gate.take(address) else {
-        shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+        stats.refused.fetch_add(1, Ordering::Relaxed);
         warn!(from = %remote, "edge full: session refused");
         tell_full(gate, incoming);
         return;
     };
-    let shared = shared.clone();
+    let zones = zones.clone();
     tokio::spawn(async move {
         let _slot = slot;
         match incoming.await {
-            Ok(conn) => serve_connection(&shared, &conn).await,
+            Ok(conn) => serve_connection(&zones, &conn).await,
             Err(e) => debug!(%remote, %e, "handshake failed"),
         }
     });
@@ -650,12 +698,16 @@ fn tell_full(gate: &Gate, incoming: quinn::Incoming) {
 }
 
 /// Runs one session on an established connection, closing it with its end's code.
-async fn serve_connection(shared: &Arc<Shared>, conn: &quinn::Connection) {
+async fn serve_connection(zones: &Zones, conn: &quinn::Connection) {
     let remote = conn.remote_address();
-    shared.stats.sessions.fetch_add(1, Ordering::Relaxed);
-    let session = shared.stats.started.fetch_add(1, Ordering::Relaxed);
-    let result = run_session(shared, conn, session).await;
-    shared.stats.sessions.fetch_sub(1, Ordering::Relaxed);
+    // Every zone's entry shares the edge's counters.
+    let Some(stats) = zones.values().next().map(|z| z.stats.clone()) else {
+        return;
+    };
+    stats.sessions.fetch_add(1, Ordering::Relaxed);
+    let session = stats.started.fetch_add(1, Ordering::Relaxed);
+    let result = run_session(zones, conn, session).await;
+    stats.sessions.fetch_sub(1, Ordering::Relaxed);
     match result {
         Ok(()) => debug!(%remote, "session ended"),
         Err(end) => {
@@ -672,6 +724,8 @@ fn shared_addr(endpoint: &quinn::Endpoint) -> String {
         .map_or_else(|e| e.to_string(), |a| a.to_string())
 }
 
+/// What a session on one zone of the edge uses: the zone's backend and feed, and the edge's
+/// limits and counters (shared by all its zones).
 struct Shared {
     node_key: [u8; 32],
     config: EdgeConfig,
@@ -679,12 +733,15 @@ struct Shared {
     feed: EdgeFeed,
     stats: Arc<EdgeStats>,
     /// The edge's subscription budget, shared by its sessions.
-    subscriptions: std::sync::Mutex<Bucket>,
+    subscriptions: Arc<std::sync::Mutex<Bucket>>,
     /// The content assets it serves, once given ([`Edge::serve_assets`]).
     assets: Arc<std::sync::OnceLock<Arc<AssetStore>>>,
     /// Asset requests served at once, all sessions together.
     asset_streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// The zones an edge serves, by number.
+type Zones = Arc<BTreeMap<u32, Arc<Shared>>>;
 
 /// Asset requests one session has served at once, and the whole edge (each reads and encodes
 /// up to 16 MiB on a blocking thread: two at a time leave a validator's cores to its chain).
@@ -807,11 +864,39 @@ struct Login {
     snapshot_hz: u16,
 }
 
+/// The zone a hello asks for, among those the edge serves.
+fn choose_zone(zones: &Zones, asked: Option<u32>) -> Result<Arc<Shared>, SessionEnd> {
+    let served = || {
+        zones
+            .keys()
+            .map(|z| format!("{z:#x}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match asked {
+        Some(zone) => zones.get(&zone).cloned().ok_or_else(|| {
+            SessionEnd::Auth(format!(
+                "this node does not serve zone {zone:#x}; it serves {}",
+                served()
+            ))
+        }),
+        None if zones.len() == 1 => zones
+            .values()
+            .next()
+            .cloned()
+            .ok_or_else(|| SessionEnd::Auth("this node serves no zone".into())),
+        None => Err(SessionEnd::Auth(format!(
+            "this node serves zones {}: name the one to play in",
+            served()
+        ))),
+    }
+}
+
 async fn authenticate(
-    shared: &Shared,
+    zones: &Zones,
     send: &mut quinn::SendStream,
     recv: &mut quinn::RecvStream,
-) -> Result<Login, SessionEnd> {
+) -> Result<(Arc<Shared>, Login), SessionEnd> {
     let hello = read_frame(recv)
         .await
         .map_err(malformed)?
@@ -820,6 +905,7 @@ async fn authenticate(
         version,
         player,
         snapshot_hz,
+        zone: asked,
     } = ClientControl::decode(&hello).map_err(malformed)?
     else {
         return Err(malformed("expected hello"));
@@ -829,6 +915,7 @@ async fn authenticate(
             "protocol version {version}, this node speaks {VERSION}"
         )));
     }
+    let shared = choose_zone(zones, asked)?;
     let key = PublicKey::decode(commonware_codec::Copying(&player[..]))
         .map_err(|e| SessionEnd::Auth(format!("player key: {e}")))?;
     let mut nonce = [0u8; 32];
@@ -872,11 +959,14 @@ async fn authenticate(
     write_frame(send, &welcome.encode())
         .await
         .map_err(malformed)?;
-    Ok(Login {
-        player: key,
-        account,
-        snapshot_hz,
-    })
+    Ok((
+        shared,
+        Login {
+            player: key,
+            account,
+            snapshot_hz,
+        },
+    ))
 }
 
 /// Which chunks to stream and which were sent.
@@ -1101,12 +1191,9 @@ fn chunk_hash(data: &ChunkData) -> Hash {
     *blake3::hash(&data.chunk).as_bytes()
 }
 
-async fn run_session(
-    shared: &Arc<Shared>,
-    conn: &quinn::Connection,
-    session: u64,
-) -> SessionResult {
-    let (_control_send, control_recv, login) = accept_session(shared, conn).await?;
+async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> SessionResult {
+    let (_control_send, control_recv, shared, login) = accept_session(zones, conn).await?;
+    let shared = &shared;
     let Login {
         player,
         account,
@@ -1308,16 +1395,21 @@ impl SessionAssets {
 /// Accepts the session's control stream and authenticates the player, all within the
 /// authentication deadline. Returns the control stream, the player's key and its account.
 async fn accept_session(
-    shared: &Arc<Shared>,
+    zones: &Zones,
     conn: &quinn::Connection,
-) -> Result<(quinn::SendStream, quinn::RecvStream, Login), SessionEnd> {
-    tokio::time::timeout(shared.config.auth_timeout, async {
+) -> Result<(quinn::SendStream, quinn::RecvStream, Arc<Shared>, Login), SessionEnd> {
+    // Every zone's entry has the edge's configuration.
+    let timeout = zones
+        .values()
+        .next()
+        .map_or(Duration::from_secs(5), |z| z.config.auth_timeout);
+    tokio::time::timeout(timeout, async {
         let (mut send, mut recv) = conn
             .accept_bi()
             .await
             .map_err(|e| SessionEnd::Closed(e.to_string()))?;
-        let login = authenticate(shared, &mut send, &mut recv).await?;
-        Ok::<_, SessionEnd>((send, recv, login))
+        let (shared, login) = authenticate(zones, &mut send, &mut recv).await?;
+        Ok::<_, SessionEnd>((send, recv, shared, login))
     })
     .await
     .map_err(|_| SessionEnd::Auth("authentication timed out".to_string()))?

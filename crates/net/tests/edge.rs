@@ -571,6 +571,7 @@ async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
         version: 99,
         player,
         snapshot_hz: 30,
+        zone: None,
     };
     write_frame(&mut send, &hello.encode()).await.unwrap();
     assert_eq!(closed_code(&conn).await, u64::from(z3r0_net::close::AUTH));
@@ -581,9 +582,11 @@ async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
         version: 6,
         player,
         snapshot_hz: 0,
+        zone: None,
     }
     .encode();
-    old.truncate(old.len() - 2);
+    // A version-6 hello had neither the snapshot rate nor the zone.
+    old.truncate(old.len() - 3);
     write_frame(&mut send, &old).await.unwrap();
     assert_eq!(closed_code(&conn).await, u64::from(z3r0_net::close::AUTH));
 
@@ -592,6 +595,7 @@ async fn a_wrong_version_or_a_bad_signature_fails_authentication() {
         version: z3r0_net::VERSION,
         player,
         snapshot_hz: 30,
+        zone: None,
     };
     write_frame(&mut send, &hello.encode()).await.unwrap();
     let challenge = read_frame(&mut recv).await.unwrap().unwrap();
@@ -856,4 +860,48 @@ async fn snapshots_come_at_the_rate_the_client_asked_for() {
         "20 Hz: {every_n} snapshots over {every_ticks} ticks"
     );
     edge.shutdown().await;
+}
+
+/// A validator seated on several zones serves them all on one edge: a player names its zone
+/// in the hello and plays there; a hello that names none, or one the node does not serve, is
+/// refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_edge_serves_each_of_its_zones_to_the_players_who_name_it() {
+    let (a, b) = (LocalZone::new_in(21, 7), LocalZone::new_in(21, 9));
+    let zones = [&a, &b].map(|z| z3r0_net::ZoneEdge {
+        backend: z.clone(),
+        feed: z.feed.clone(),
+    });
+    let edge = z3r0_net::serve_zones(&a.key, EdgeConfig::new(loopback()), zones.to_vec()).unwrap();
+    let (_ta, _tb) = (a.run(), b.run());
+    let mut config = client_config(&b, &edge);
+    config.zone = Some(9);
+    let mut client = EdgeClient::connect(&config, PrivateKey::from_seed(30))
+        .await
+        .unwrap();
+    assert_eq!(client.zone, 9);
+    // It plays in zone 9: its join is zone 9's, and zone 7 never hears of it.
+    join(&mut client, &b).await;
+    let key: [u8; 32] = PrivateKey::from_seed(30)
+        .public_key()
+        .as_ref()
+        .to_vec()
+        .try_into()
+        .unwrap();
+    assert!(b.state.lock().unwrap().sim.player(&key).is_some());
+    assert!(a.state.lock().unwrap().sim.player(&key).is_none());
+
+    config.zone = None;
+    let Err(unnamed) = EdgeClient::connect(&config, PrivateKey::from_seed(31)).await else {
+        panic!("a hello naming no zone is refused by an edge of two");
+    };
+    assert!(unnamed.to_string().contains("name the one"), "{unnamed}");
+    config.zone = Some(8);
+    let Err(elsewhere) = EdgeClient::connect(&config, PrivateKey::from_seed(32)).await else {
+        panic!("a zone the node does not serve is refused");
+    };
+    assert!(
+        elsewhere.to_string().contains("does not serve zone 0x8"),
+        "{elsewhere}"
+    );
 }

@@ -106,6 +106,9 @@ pub mod channel {
     pub const BROADCAST: u64 = 3;
     pub const BACKFILL: u64 = 4;
     pub const ACTIONS: u64 = 5;
+    /// Imports for a zone in a world: neighbours' relays send its exits and
+    /// acknowledgements there.
+    pub const HANDOFF: u64 = 6;
 
     /// Channel `base` of zone `zone` when one network carries many zones: the zone's number
     /// above the low byte, so zone 0 keeps the single-zone numbers and zones never share one.

@@ -209,3 +209,42 @@ fn key_of(record: &Record) -> (u32, u8, u64) {
     let (kind, number) = record.kind_and_number();
     (record.destination(), kind, number)
 }
+
+/// The finalizer hook of a replica in a world: relays the zone's exits and acknowledgements to
+/// each neighbour's committee (`senders` and `committees` by zone number), then runs `then`
+/// (the edge, the books) on the same block.
+pub fn relay_hook<S>(
+    mut senders: BTreeMap<u32, S>,
+    committees: BTreeMap<u32, Vec<commonware_cryptography::ed25519::PublicKey>>,
+    mut then: crate::application::EdgeHook<Sim>,
+) -> crate::application::EdgeHook<Sim>
+where
+    S: commonware_p2p::Sender<PublicKey = commonware_cryptography::ed25519::PublicKey>,
+{
+    let mut relay = Relay::default();
+    Box::new(move |block, sim, receipts, finality| {
+        for (to, import) in relay.finalized(block, sim, finality.as_ref()) {
+            if let (Some(sender), Some(keys)) = (senders.get_mut(&to), committees.get(&to)) {
+                // Best effort: a record not delivered is relayed again (RELAY_EVERY).
+                let _ = sender.send(
+                    commonware_p2p::Recipients::Some(keys.clone()),
+                    import,
+                    false,
+                );
+            }
+        }
+        then(block, sim, receipts, finality);
+    })
+}
+
+/// Takes what arrives on a zone's handoff channel to `offer` (the replica's import pool) until
+/// the channel closes. Refusals are expected and dropped: every replica of the source relays
+/// the same record, and again until it is acknowledged.
+pub async fn intake<R>(mut receiver: R, offer: impl Fn(Vec<u8>))
+where
+    R: commonware_p2p::Receiver<PublicKey = commonware_cryptography::ed25519::PublicKey>,
+{
+    while let Ok((_peer, message)) = receiver.recv().await {
+        offer(message.as_ref().to_vec());
+    }
+}

@@ -6,6 +6,11 @@
 //! - `/api/status`: height, finality, the newest certificate's signers, players, version and
 //!   genesis;
 //! - the explorer as JSON under `/api/`.
+//!
+//! A validator seated on several zones of a world serves one endpoint for them all: `/health`
+//! is 200 only while every zone finalizes, `/api/zones` lists each zone's status, and
+//! `/api/zone/{number}/…` is that zone's status and explorer (the routes above are its
+//! first zone's).
 
 use crate::explorer::{Explorer, KEPT_BLOCKS};
 use axum::Router;
@@ -127,11 +132,37 @@ impl NodeStatus {
     }
 }
 
+/// One zone's pages: its explorer and its status.
+#[derive(Clone, Debug)]
+pub struct ZonePages {
+    pub explorer: Arc<Explorer>,
+    pub status: Arc<NodeStatus>,
+}
+
 #[derive(Clone)]
 struct Endpoint {
     metrics: MetricsText,
-    explorer: Arc<Explorer>,
-    status: Arc<NodeStatus>,
+    /// By zone number; the first serves the routes without a zone.
+    zones: Arc<std::collections::BTreeMap<u32, ZonePages>>,
+}
+
+impl Endpoint {
+    fn first(&self) -> Option<&ZonePages> {
+        self.zones.values().next()
+    }
+
+    /// Zone `number`'s pages, or the 404 that says this node does not serve it.
+    fn zone(&self, number: u32) -> Result<&ZonePages, Box<Response>> {
+        self.zones.get(&number).ok_or_else(|| {
+            Box::new(
+                (
+                    StatusCode::NOT_FOUND,
+                    format!("this node serves no zone {number}"),
+                )
+                    .into_response(),
+            )
+        })
+    }
 }
 
 /// `/api/blocks`' query: blocks after height `after` (default 0), at most `limit` (default 20).
@@ -141,8 +172,16 @@ struct Recent {
     limit: Option<usize>,
 }
 
-/// The endpoint's routes.
+/// The endpoint's routes for a validator of one zone.
 pub fn router(metrics: MetricsText, explorer: Arc<Explorer>, status: Arc<NodeStatus>) -> Router {
+    world_router(metrics, [(0, ZonePages { explorer, status })].into())
+}
+
+/// The endpoint's routes for a validator seated on `zones` (by zone number; at least one).
+pub fn world_router(
+    metrics: MetricsText,
+    zones: std::collections::BTreeMap<u32, ZonePages>,
+) -> Router {
     Router::new()
         .route("/", get(metrics_text))
         .route("/metrics", get(metrics_text))
@@ -151,6 +190,11 @@ pub fn router(metrics: MetricsText, explorer: Arc<Explorer>, status: Arc<NodeSta
         .route("/api/map", get(map))
         .route("/api/blocks", get(blocks))
         .route("/api/block/{height}", get(block))
+        .route("/api/zones", get(zones_json))
+        .route("/api/zone/{zone}/status", get(zone_status))
+        .route("/api/zone/{zone}/map", get(zone_map))
+        .route("/api/zone/{zone}/blocks", get(zone_blocks))
+        .route("/api/zone/{zone}/block/{height}", get(zone_block))
         .fallback(not_found)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -158,8 +202,7 @@ pub fn router(metrics: MetricsText, explorer: Arc<Explorer>, status: Arc<NodeSta
         ))
         .with_state(Endpoint {
             metrics,
-            explorer,
-            status,
+            zones: Arc::new(zones),
         })
 }
 
@@ -167,7 +210,11 @@ async fn metrics_text(State(e): State<Endpoint>) -> Response {
     let mut text = (e.metrics)();
     // The registry's text ends with OpenMetrics' end marker: the edge's counters go before it.
     let end = text.strip_suffix("# EOF\n").map(str::len);
-    let edge = e.status.edge_metrics();
+    // One edge serves every zone: its counters are given to the first zone's status.
+    let edge = e
+        .first()
+        .map(|z| z.status.edge_metrics())
+        .unwrap_or_default();
     match end {
         Some(len) => {
             text.truncate(len);
@@ -180,44 +227,114 @@ async fn metrics_text(State(e): State<Endpoint>) -> Response {
 }
 
 async fn health(State(e): State<Endpoint>) -> Response {
-    let report = e.status.report();
-    match (report.finalizing, report.since_last_block_ms) {
-        (true, _) => (
-            StatusCode::OK,
-            format!("finalizing: height {}\n", report.height),
-        ),
-        (false, Some(ms)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "not finalizing: no block for {ms} ms (height {})\n",
+    let mut ok = Vec::new();
+    let mut failing = Vec::new();
+    let several = e.zones.len() > 1;
+    for (number, zone) in e.zones.iter() {
+        let report = zone.status.report();
+        let name = if several {
+            format!("zone {number:#x}: ")
+        } else {
+            String::new()
+        };
+        match (report.finalizing, report.since_last_block_ms) {
+            (true, _) => ok.push(format!("{name}finalizing: height {}\n", report.height)),
+            (false, Some(ms)) => failing.push(format!(
+                "{name}not finalizing: no block for {ms} ms (height {})\n",
                 report.height
-            ),
-        ),
-        (false, None) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not finalizing: no block executed yet\n".to_string(),
-        ),
+            )),
+            (false, None) => {
+                failing.push(format!("{name}not finalizing: no block executed yet\n"));
+            }
+        }
     }
-    .into_response()
+    let code = if failing.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, failing.into_iter().chain(ok).collect::<String>()).into_response()
 }
 
 async fn status_json(State(e): State<Endpoint>) -> Response {
-    axum::Json(e.status.report()).into_response()
+    match e.first() {
+        Some(zone) => axum::Json(zone.status.report()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn map(State(e): State<Endpoint>) -> Response {
-    axum::Json(e.explorer.map()).into_response()
+    match e.first() {
+        Some(zone) => axum::Json(zone.explorer.map()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
-async fn blocks(State(e): State<Endpoint>, Query(q): Query<Recent>) -> Response {
-    let recent = e
+async fn blocks(State(e): State<Endpoint>, q: Query<Recent>) -> Response {
+    match e.first() {
+        Some(zone) => recent_blocks(zone, &q),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn block(State(e): State<Endpoint>, Path(height): Path<u64>) -> Response {
+    match e.first() {
+        Some(zone) => one_block(zone, height),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `/api/zones`: each zone's status, by zone number.
+async fn zones_json(State(e): State<Endpoint>) -> Response {
+    let zones: std::collections::BTreeMap<u32, StatusReport> = e
+        .zones
+        .iter()
+        .map(|(n, z)| (*n, z.status.report()))
+        .collect();
+    axum::Json(zones).into_response()
+}
+
+async fn zone_status(State(e): State<Endpoint>, Path(zone): Path<u32>) -> Response {
+    match e.zone(zone) {
+        Ok(z) => axum::Json(z.status.report()).into_response(),
+        Err(r) => *r,
+    }
+}
+
+async fn zone_map(State(e): State<Endpoint>, Path(zone): Path<u32>) -> Response {
+    match e.zone(zone) {
+        Ok(z) => axum::Json(z.explorer.map()).into_response(),
+        Err(r) => *r,
+    }
+}
+
+async fn zone_blocks(
+    State(e): State<Endpoint>,
+    Path(zone): Path<u32>,
+    q: Query<Recent>,
+) -> Response {
+    match e.zone(zone) {
+        Ok(z) => recent_blocks(z, &q),
+        Err(r) => *r,
+    }
+}
+
+async fn zone_block(State(e): State<Endpoint>, Path((zone, height)): Path<(u32, u64)>) -> Response {
+    match e.zone(zone) {
+        Ok(z) => one_block(z, height),
+        Err(r) => *r,
+    }
+}
+
+fn recent_blocks(zone: &ZonePages, q: &Recent) -> Response {
+    let recent = zone
         .explorer
         .recent(q.after.unwrap_or(0), q.limit.unwrap_or(20));
     axum::Json(recent).into_response()
 }
 
-async fn block(State(e): State<Endpoint>, Path(height): Path<u64>) -> Response {
-    match e.explorer.block(height) {
+fn one_block(zone: &ZonePages, height: u64) -> Response {
+    match zone.explorer.block(height) {
         Some(block) => axum::Json(block).into_response(),
         None => (
             StatusCode::NOT_FOUND,
@@ -329,6 +446,62 @@ mod tests {
             assert!(
                 nowhere.starts_with("HTTP/1.1 404") && nowhere.contains("/nowhere"),
                 "{nowhere}"
+            );
+        });
+    }
+
+    #[test]
+    fn a_world_validator_reports_each_zone_and_is_healthy_only_when_all_finalize() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let metrics: MetricsText = Arc::new(|| "# EOF\n".to_string());
+            let pages = |genesis: &str| ZonePages {
+                explorer: Arc::new(Explorer::default()),
+                status: Arc::new(NodeStatus::new(genesis.into(), 50, 3)),
+            };
+            let (a, b) = (pages("aa"), pages("bb"));
+            let zones = [(0, a.clone()), (65_536, b.clone())].into();
+            let app = world_router(metrics, zones);
+            tokio::spawn(async move { axum::serve(listener, app).await });
+
+            a.status
+                .finalized(5, 9, now_ms().saturating_sub(9 * 50), Some(3));
+            let health = get(addr, "/health").await;
+            assert!(
+                health.starts_with("HTTP/1.1 503")
+                    && health.contains("zone 0x10000: not finalizing")
+                    && health.contains("zone 0x0: finalizing: height 5"),
+                "{health}"
+            );
+            b.status
+                .finalized(7, 9, now_ms().saturating_sub(9 * 50), Some(2));
+            let health = get(addr, "/health").await;
+            assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+            let zones = get(addr, "/api/zones").await;
+            let body: serde_json::Value =
+                serde_json::from_str(zones.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+            assert_eq!(body["0"]["genesis"], "aa", "{zones}");
+            assert_eq!(body["65536"]["height"], 7, "{zones}");
+            let one = get(addr, "/api/zone/65536/status").await;
+            assert!(one.contains("\"genesis\":\"bb\""), "{one}");
+            // The routes without a zone are the first zone's.
+            let first = get(addr, "/api/status").await;
+            assert!(first.contains("\"genesis\":\"aa\""), "{first}");
+            let missing = get(addr, "/api/zone/3/blocks").await;
+            assert!(
+                missing.starts_with("HTTP/1.1 404") && missing.contains("no zone 3"),
+                "{missing}"
+            );
+            let blocks = get(addr, "/api/zone/0/blocks?limit=2").await;
+            assert!(
+                blocks.starts_with("HTTP/1.1 200") && blocks.ends_with("[]"),
+                "{blocks}"
             );
         });
     }

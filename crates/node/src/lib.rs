@@ -28,7 +28,9 @@ mod process;
 mod scoped;
 mod simnet;
 mod stores;
+mod worldload;
 mod worldnet;
+mod worldnode;
 
 pub use application::{Pacing, Source};
 pub use block::ZoneBlock;

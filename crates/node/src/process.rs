@@ -105,7 +105,7 @@ const PARTITION: &str = "zone";
 /// Appends a [`crate::genesis::AuditLine`] for every finalized block to `finalized.log` in the
 /// storage directory: an audit trail that other tools (the devnet's report, the multi-process
 /// test) compare across nodes.
-fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
+pub(crate) fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
     let path = dir.join("finalized.log");
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -138,37 +138,89 @@ fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
 
 /// Runs a validator until SIGINT/SIGTERM, or until it cannot follow the chain (an error).
 pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
-    let (config, genesis, key) = ValidatorConfig::load(&options.config)?;
-    // Say so plainly if an address is taken, before the runtime starts.
-    for (what, addr) in [("p2p", config.p2p_listen), ("metrics", config.metrics)] {
-        std::net::TcpListener::bind(addr).map_err(|e| {
-            ProcessError::Runtime(format!("cannot listen on the {what} address {addr}: {e}"))
-        })?;
+    if z3r0_genesis::is_world_config(&options.config)? {
+        return crate::worldnode::run(options);
     }
-    std::net::UdpSocket::bind(config.player_listen).map_err(|e| {
-        ProcessError::Runtime(format!(
-            "cannot listen on the player (QUIC) address {}: {e}",
-            config.player_listen
-        ))
-    })?;
+    let (config, genesis, key) = ValidatorConfig::load(&options.config)?;
+    check_listen(config.p2p_listen, config.metrics, config.player_listen)?;
     let audit_height = open_data_dir(options, &config.storage_dir, &genesis, &key)?;
     storage_panics(&config.storage_dir, &options.config);
     let observer = audit_log(&config.storage_dir)?;
-    let runtime = commonware_runtime::tokio::Config::new()
-        .with_storage_directory(config.storage_dir.join("runtime"))
-        // A peer cut off by the network (not closed) is given up after PEER_SILENCE, so it is
-        // redialled as soon as the network heals, not when TCP's backed-off retransmission
-        // next tries: pings every PEER_PING keep a quiet but live connection from looking dead.
-        .with_read_write_timeout(PEER_SILENCE)
-        .with_connect_timeout(PEER_DIAL_TIMEOUT)
-        .with_worker_threads(options.threads.max(1))
-        .with_catch_panics(false);
+    let runtime = runtime_config(&config.storage_dir, options.threads);
     let options = options.clone();
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
         node(context, config, genesis, key, observer, options)
             .await
             .and_then(|started| check_audit_height(&started, audit_height))
     })
+}
+
+/// Says so plainly if an address is taken, before the runtime starts.
+pub(crate) fn check_listen(
+    p2p: SocketAddr,
+    metrics: SocketAddr,
+    players: SocketAddr,
+) -> Result<(), ProcessError> {
+    for (what, addr) in [("p2p", p2p), ("metrics", metrics)] {
+        std::net::TcpListener::bind(addr).map_err(|e| {
+            ProcessError::Runtime(format!("cannot listen on the {what} address {addr}: {e}"))
+        })?;
+    }
+    std::net::UdpSocket::bind(players).map_err(|e| {
+        ProcessError::Runtime(format!(
+            "cannot listen on the player (QUIC) address {players}: {e}"
+        ))
+    })?;
+    Ok(())
+}
+
+/// The tokio runtime of a validator process, its stores under `storage_dir/runtime`.
+pub(crate) fn runtime_config(
+    storage_dir: &Path,
+    threads: usize,
+) -> commonware_runtime::tokio::Config {
+    commonware_runtime::tokio::Config::new()
+        .with_storage_directory(storage_dir.join("runtime"))
+        // A peer cut off by the network (not closed) is given up after PEER_SILENCE, so it is
+        // redialled as soon as the network heals, not when TCP's backed-off retransmission
+        // next tries: pings every PEER_PING keep a quiet but live connection from looking dead.
+        .with_read_write_timeout(PEER_SILENCE)
+        .with_connect_timeout(PEER_DIAL_TIMEOUT)
+        .with_worker_threads(threads.max(1))
+        .with_catch_panics(false)
+}
+
+/// The authenticated, encrypted p2p network of validator `key` listening on `listen`, for
+/// `peers` (a peer set of at most that many others).
+pub(crate) fn p2p_config(
+    key: &PrivateKey,
+    listen: SocketAddr,
+    peers: &Set<commonware_cryptography::ed25519::PublicKey>,
+) -> lookup::Config<
+    impl commonware_stream::Upgrader<PublicKey = commonware_cryptography::ed25519::PublicKey>,
+> {
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: key.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let max_message = commonware_p2p::max_message_size(&[MAX_BLOCK_BYTES + 1024, 1 << 20]);
+    let mut p2p = lookup::Config::local(
+        handshake,
+        P2P_NAMESPACE,
+        listen,
+        commonware_p2p::authenticated::peer_set_limit(peers.iter(), &key.public_key()),
+        max_message,
+        NZUsize!(4096),
+    );
+    p2p.peer_connection_cooldown = Duration::from_millis(250);
+    p2p.ping_frequency = PEER_PING;
+    p2p.dial_frequency = Duration::from_millis(250);
+    p2p
 }
 
 /// Sets the data directory aside first if asked to, claims it for this chain and validator,
@@ -219,7 +271,7 @@ fn check_audit_height(started: &Started, audit_height: u64) -> Result<(), Proces
 
 /// A store found damaged while running ends in a panic inside commonware (marshal, simplex):
 /// this says which and what to do, and exits as [`NodeExit::Storage`], not as a crash.
-fn storage_panics(dir: &Path, config: &Path) {
+pub(crate) fn storage_panics(dir: &Path, config: &Path) {
     const MARKS: [&str; 7] = [
         "BlobCorrupt",
         "journal error",
@@ -281,27 +333,7 @@ async fn node(
         .map_err(|_| ProcessError::Genesis("duplicate validator key".into()))?;
 
     // Authenticated, encrypted p2p between the committee at known addresses.
-    let handshake = Cups::<_, ChaCha20Poly1305>::new(
-        Sake {
-            signer: key.clone(),
-            synchrony_bound: Duration::from_secs(5),
-            max_handshake_age: Duration::from_secs(10),
-            version: sake::Version::V1,
-        },
-        cups::Version::V1,
-    );
-    let max_message = commonware_p2p::max_message_size(&[MAX_BLOCK_BYTES + 1024, 1 << 20]);
-    let mut p2p = lookup::Config::local(
-        handshake,
-        P2P_NAMESPACE,
-        config.p2p_listen,
-        commonware_p2p::authenticated::peer_set_limit(participants.iter(), &me),
-        max_message,
-        NZUsize!(4096),
-    );
-    p2p.peer_connection_cooldown = Duration::from_millis(250);
-    p2p.ping_frequency = PEER_PING;
-    p2p.dial_frequency = Duration::from_millis(250);
+    let p2p = p2p_config(&key, config.p2p_listen, &participants);
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
     let _ = oracle.track(0, addresses);
     let channels = Channels {
@@ -430,15 +462,7 @@ async fn node(
     let Some(finalizer) = finalizer else {
         return Ok(started);
     };
-    let stop = async {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
-            _ = stdin_closed(options.stop_on_stdin_close) => info!("standard input closed"),
-        }
-    };
+    let stop = stop_requested(options.stop_on_stdin_close);
     tokio::select! {
         _ = p2p => Err(ProcessError::Runtime("the p2p network stopped".into())),
         _ = stop => {
@@ -455,6 +479,24 @@ async fn node(
             }
             Err(e) => Err(ProcessError::Runtime(format!("finalizer task: {e}"))),
         }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM, or once standard input closes if `on_stdin_close`.
+pub(crate) async fn stop_requested(on_stdin_close: bool) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminated => {},
+        _ = stdin_closed(on_stdin_close) => info!("standard input closed"),
     }
 }
 
@@ -485,11 +527,22 @@ async fn stdin_closed(enabled: bool) {
 }
 
 /// Serves the node's HTTP endpoint ([`crate::http`]) on `addr`.
-fn serve_http(
+pub(crate) fn serve_http(
     context: &commonware_runtime::tokio::Context,
     addr: SocketAddr,
     explorer: Arc<Explorer>,
     status: Arc<crate::http::NodeStatus>,
+) {
+    spawn_http(context, addr, move |metrics| {
+        crate::http::router(metrics, explorer, status)
+    });
+}
+
+/// Serves the router `app` makes (given the metrics text) on `addr`.
+fn spawn_http(
+    context: &commonware_runtime::tokio::Context,
+    addr: SocketAddr,
+    app: impl FnOnce(crate::http::MetricsText) -> axum::Router + Send + 'static,
 ) {
     context.child("metrics").spawn(move |ctx| async move {
         // The registry is the runtime's: this task's context renders all of it.
@@ -504,10 +557,20 @@ fn serve_http(
             }
         };
         info!(%addr, "metrics at /metrics, health at /health, status and explorer at /api/");
-        let app = crate::http::router(metrics, explorer, status);
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(listener, app(metrics)).await {
             error!(%addr, error = %e, "the HTTP endpoint stopped");
         }
+    });
+}
+
+/// Serves the HTTP endpoint of a validator seated on several zones ([`crate::http`]).
+pub(crate) fn serve_http_world(
+    context: &commonware_runtime::tokio::Context,
+    addr: SocketAddr,
+    zones: std::collections::BTreeMap<u32, crate::http::ZonePages>,
+) {
+    spawn_http(context, addr, move |metrics| {
+        crate::http::world_router(metrics, zones)
     });
 }
 

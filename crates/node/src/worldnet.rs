@@ -6,7 +6,6 @@
 
 use crate::application::{EdgeHook, Finalized, Observer, Pacing};
 use crate::engine::{Channels, Timeouts, ValidatorSetup, channel};
-use crate::handoff::Relay;
 use crate::scoped::CommitteeSender;
 use crate::simnet::{ChainEntry, Log, Running, spawn_validator};
 use commonware_codec::Encode as _;
@@ -28,8 +27,6 @@ const MAX_MESSAGE: u32 = 8 * 1024 * 1024;
 /// many peers with the single-zone harness's 100,000 ran out of memory (4 × 4 zones, 32 peers:
 /// 24 GiB). A zone at 20 ticks a second sends a peer well under this on any one channel.
 const QUOTA: Quota = Quota::per_second(NZU32!(250));
-/// The channel of imports for a zone: relays send its exits and acknowledgements there.
-pub const HANDOFF: u64 = 6;
 
 type SimSender = simulated::Sender<PublicKey, deterministic::Context>;
 /// Running replicas by (pool index, zone number), for the handoff intake.
@@ -287,8 +284,8 @@ impl WorldNet {
             return Ok(sender.clone());
         }
         let control = self.oracle.control(self.keys[i].public_key());
-        let c = channel::of_zone(zone, HANDOFF);
-        let (sender, mut receiver) = control
+        let c = channel::of_zone(zone, channel::HANDOFF);
+        let (sender, receiver) = control
             .register(c, QUOTA)
             .await
             .map_err(|e| format!("register channel {c}: {e}"))?;
@@ -297,9 +294,8 @@ impl WorldNet {
             .child("handoff_intake")
             .with_attribute("index", i)
             .with_attribute("zone", zone)
-            .spawn(move |_| async move {
-                use commonware_p2p::Receiver as _;
-                while let Ok((_peer, message)) = receiver.recv().await {
+            .spawn(move |_| {
+                crate::handoff::intake(receiver, move |bytes| {
                     let slot = replicas
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -308,11 +304,10 @@ impl WorldNet {
                     if let Some(slot) = slot {
                         let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
                         if let Some(v) = guard.as_ref() {
-                            // Refusals are expected: many validators relay the same record.
-                            let _ = v.offer_import(message.as_ref().to_vec());
+                            let _ = v.offer_import(bytes);
                         }
                     }
-                }
+                })
             });
         self.handoff.insert((i, zone), sender.clone());
         Ok(sender)
@@ -332,25 +327,15 @@ impl WorldNet {
         for &n in committees.keys() {
             senders.insert(n, self.handoff_sender(i, n).await?);
         }
-        let mut relay = Relay::default();
         let (crossings, clock) = (self.crossings.clone(), self.context.child("crossings"));
-        Ok(Box::new(move |block, sim, receipts, finality| {
-            use commonware_p2p::Sender as _;
+        let books: EdgeHook<Sim> = Box::new(move |_block, _sim, receipts, _finality| {
             crossings.lock().unwrap_or_else(|p| p.into_inner()).record(
                 zone,
                 receipts,
                 clock.current(),
             );
-            for (to, import) in relay.finalized(block, sim, finality.as_ref()) {
-                if let (Some(sender), Some(keys)) = (senders.get_mut(&to), committees.get(&to)) {
-                    let _ = sender.send(
-                        commonware_p2p::Recipients::Some(keys.clone()),
-                        import,
-                        false,
-                    );
-                }
-            }
-        }))
+        });
+        Ok(crate::handoff::relay_hook(senders, committees, books))
     }
 
     /// The tick pool member `i`'s replica of zone `z` takes actions for now.

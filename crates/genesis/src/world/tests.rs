@@ -254,3 +254,43 @@ fn a_world_file_round_trips_and_a_bad_one_names_its_path() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_pool_member_config_loads_its_seats_and_a_stranger_or_wrong_port_is_refused() {
+    let dir = std::env::temp_dir().join(format!("z3r0-world-seat-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let w = generate(&dir, 5, 24_000, [2, 2], 3, 50).unwrap();
+    assert!(is_world_config(&dir.join("validator-0/config.toml")).unwrap());
+    // Each member loads as itself, and its zones are exactly those whose committee it is on.
+    let mut seats = 0;
+    for i in 0..5 {
+        let seat = WorldSeat::load(&dir.join(format!("validator-{i}/config.toml"))).unwrap();
+        assert_eq!(seat.index, i);
+        assert_eq!(seat.world, w);
+        for zone in seat.zones().unwrap() {
+            assert!(w.committee(zone).unwrap().contains(&i));
+            seats += 1;
+        }
+    }
+    assert_eq!(seats, 4 * 3, "every seat of every zone is someone's");
+    // Another member's key is not this entry's port; a key outside the pool is no one's.
+    let config = dir.join("validator-1/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("private.key", "../validator-2/private.key"),
+    )
+    .unwrap();
+    let err = WorldSeat::load(&config).unwrap_err().to_string();
+    assert!(err.contains("does not match the pool entry"), "{err}");
+    crate::write_key(
+        &dir.join("validator-2/private.key"),
+        &PrivateKey::from_seed(77),
+    )
+    .unwrap();
+    let err = WorldSeat::load(&dir.join("validator-2/config.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not in the world's pool"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

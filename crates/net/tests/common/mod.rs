@@ -44,6 +44,7 @@ pub enum ReceiptLie {
 
 pub struct LocalZone {
     pub key: PrivateKey,
+    pub zone: u32,
     pub state: Mutex<State>,
     pub feed: EdgeFeed,
     /// Serve chunks with one flipped byte (a lying node).
@@ -62,16 +63,22 @@ pub struct LocalZone {
 
 impl LocalZone {
     pub fn new(seed: u64) -> Arc<Self> {
+        Self::new_in(seed, ZONE)
+    }
+
+    /// A zone numbered `zone`, its validator's key from `seed` (zones of one seed share a
+    /// node, as a validator seated on several does).
+    pub fn new_in(seed: u64, zone: u32) -> Arc<Self> {
         let key = PrivateKey::from_seed(seed);
         let mut sim = Sim::genesis(SimConfig::default()).unwrap();
         let builder = FeedBuilder::new(&mut sim);
-        let genesis = Block::genesis(ZONE, sim.root());
+        let genesis = Block::genesis(zone, sim.root());
         let state = State {
             mempool: Mempool::new(
                 MempoolConfig {
                     payload: <Sim as z3r0_chain::StateMachine>::check_payload,
                     endorsements: <Sim as z3r0_chain::StateMachine>::endorsement,
-                    ..MempoolConfig::for_zone(CHAIN, ZONE)
+                    ..MempoolConfig::for_zone(CHAIN, zone)
                 },
                 Nonces::default(),
                 1,
@@ -84,6 +91,7 @@ impl LocalZone {
         };
         Arc::new(Self {
             key,
+            zone,
             state: Mutex::new(state),
             feed: EdgeFeed::new(),
             corrupt_chunks: AtomicBool::new(false),
@@ -108,7 +116,7 @@ impl LocalZone {
             parent: s.parent,
             height: s.height + 1,
             tick,
-            zone: ZONE,
+            zone: self.zone,
             parent_state_root: s.sim.root(),
             actions,
             imports: Vec::new(),
@@ -195,7 +203,7 @@ impl ZoneBackend for LocalZone {
         CHAIN
     }
     fn zone(&self) -> u32 {
-        ZONE
+        self.zone
     }
     fn tick_ms(&self) -> u32 {
         TICK_MS as u32

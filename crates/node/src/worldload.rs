@@ -1,0 +1,183 @@
+//! Synthetic load for a world validator (`z3r0 node --load N` on a world): players of its own
+//! join its zones and run east and west in turns, sprinting and hopping steps, so they cross
+//! borders both ways; each input goes to the zone whose finalized state holds the body now.
+//! A drill for handoff under load, not a game client.
+
+use crate::application::Source;
+use crate::engine::Validator;
+use commonware_codec::Encode as _;
+use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
+use commonware_runtime::Clock as _;
+use std::sync::Arc;
+use std::time::Duration;
+use z3r0_chain::{Action, SignedAction};
+use z3r0_sim::{Action as GameAction, InputFrame, Sim, flags};
+
+/// Players per zone served.
+const PLAYERS_PER_ZONE: usize = 16;
+/// How long players run one way before they turn.
+const LEG: Duration = Duration::from_secs(20);
+/// How often each player's zone is looked up again in the finalized states.
+const LOOKUP: Duration = Duration::from_millis(500);
+const EAST: u16 = 16_384;
+const WEST: u16 = 49_152;
+
+/// One synthetic player: its key, the zone (index into the served zones) its body is in, and
+/// the next nonce to use there (`None`: ask the zone).
+struct Runner {
+    key: PrivateKey,
+    account: [u8; 32],
+    zone: Option<usize>,
+    next_nonce: Option<u64>,
+}
+
+/// Submits about `rate` actions a second across `zones` (number, replica) until the process
+/// stops.
+pub async fn run(
+    mut context: commonware_runtime::tokio::Context,
+    zones: Vec<(u32, Arc<Validator<Sim>>)>,
+    rate: u32,
+) {
+    let Some((_, first)) = zones.first() else {
+        return;
+    };
+    let seed = u64::from_be_bytes(first.public_key.as_ref()[..8].try_into().unwrap_or([0; 8]));
+    let mut runners: Vec<Runner> = (0..zones.len() * PLAYERS_PER_ZONE)
+        .map(|i| {
+            let key = PrivateKey::from_seed(seed.wrapping_add(0x5eed_0000 + i as u64));
+            let account = key.public_key().as_ref().try_into().unwrap_or([0; 32]);
+            Runner {
+                key,
+                account,
+                zone: Some(i / PLAYERS_PER_ZONE),
+                next_nonce: None,
+            }
+        })
+        .collect();
+    let start = context.current();
+    let mut last_lookup = start;
+    let mut sent = 0u64;
+    let mut next = 0usize;
+    loop {
+        context.sleep(Duration::from_millis(10)).await;
+        let now = context.current();
+        let elapsed = now.duration_since(start).unwrap_or_default();
+        if now.duration_since(last_lookup).unwrap_or_default() >= LOOKUP {
+            locate(&zones, &mut runners);
+            last_lookup = now;
+        }
+        let yaw = if (elapsed.as_secs() / LEG.as_secs()).is_multiple_of(2) {
+            EAST
+        } else {
+            WEST
+        };
+        let due = (elapsed.as_millis() as u64).saturating_mul(u64::from(rate)) / 1000;
+        let mut batches: Vec<Vec<(usize, SignedAction)>> = vec![Vec::new(); zones.len()];
+        let mut tries = 0;
+        while sent < due && tries < runners.len() {
+            tries += 1;
+            let i = next;
+            next = (next + 1) % runners.len();
+            let Some(action) = action_of(&zones, &mut runners[i], yaw) else {
+                continue;
+            };
+            if let Some(z) = runners[i].zone {
+                batches[z].push((i, action));
+            }
+            sent += 1;
+        }
+        for (z, batch) in batches.into_iter().enumerate() {
+            submit(&zones[z].1, &mut context, &mut runners, batch);
+        }
+        if sent < due {
+            // Every player had its turn: no backlog builds up for a later burst.
+            sent = due;
+        }
+    }
+}
+
+/// Finds each player's body in the served zones' finalized states.
+fn locate(zones: &[(u32, Arc<Validator<Sim>>)], runners: &mut [Runner]) {
+    let accounts: Vec<[u8; 32]> = runners.iter().map(|r| r.account).collect();
+    let mut found = vec![None; runners.len()];
+    for (z, (_, validator)) in zones.iter().enumerate() {
+        let here = validator.with_finalized(|sim, _| {
+            accounts
+                .iter()
+                .map(|a| sim.player(a).is_some())
+                .collect::<Vec<_>>()
+        });
+        for (i, present) in here.into_iter().enumerate() {
+            if present {
+                found[i] = Some(z);
+            }
+        }
+    }
+    for (runner, zone) in runners.iter_mut().zip(found) {
+        match zone {
+            Some(z) if runner.zone != Some(z) => {
+                runner.zone = Some(z);
+                runner.next_nonce = None;
+            }
+            Some(_) => {}
+            // Not in any served zone's finalized state: not joined yet, in transit, or gone to
+            // a zone served elsewhere. It keeps its zone until found again.
+            None => {}
+        }
+    }
+}
+
+/// The runner's next signed action in its zone: a join first, then running `yaw`-wards.
+fn action_of(
+    zones: &[(u32, Arc<Validator<Sim>>)],
+    runner: &mut Runner,
+    yaw: u16,
+) -> Option<SignedAction> {
+    let (number, validator) = &zones[runner.zone?];
+    let nonce = runner
+        .next_nonce
+        .unwrap_or(0)
+        .max(validator.next_nonce(&runner.key.public_key()));
+    let payload = if nonce == 0 {
+        GameAction::Join
+    } else {
+        GameAction::Input(InputFrame {
+            forward: 127,
+            strafe: 0,
+            yaw,
+            pitch: 0,
+            flags: flags::SPRINT | flags::JUMP,
+        })
+    };
+    let action = Action {
+        player: runner.key.public_key(),
+        zone: *number,
+        tick: validator.current_tick(),
+        nonce,
+        payload: payload.encode_to_vec().into(),
+    }
+    .sign(&runner.key, &validator.chain);
+    runner.next_nonce = Some(nonce + 1);
+    // As a player's input would arrive: decoded from its bytes.
+    z3r0_chain::SignedAction::decode(&action.encode()[..]).ok()
+}
+
+/// Offers one zone's batch; a refused action's nonce is used again.
+fn submit(
+    validator: &Validator<Sim>,
+    context: &mut commonware_runtime::tokio::Context,
+    runners: &mut [Runner],
+    batch: Vec<(usize, SignedAction)>,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let (who, actions): (Vec<usize>, Vec<SignedAction>) = batch.into_iter().unzip();
+    let nonces: Vec<u64> = actions.iter().map(|a| a.action.nonce).collect();
+    let results = validator.submit_batch(Source::Load, actions, context);
+    for ((i, nonce), result) in who.into_iter().zip(nonces).zip(results) {
+        if result.is_err() {
+            runners[i].next_nonce = Some(nonce);
+        }
+    }
+}

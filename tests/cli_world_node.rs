@@ -1,0 +1,206 @@
+//! A world of two zones on four `z3r0 node` processes over loopback: each process runs a
+//! replica of every zone whose committee it sits on, over one p2p network; players of the
+//! synthetic load run across the border both ways, their exits relayed between the zones'
+//! committees; every replica of a zone finalizes the same blocks with the same roots.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use common::{assert_one_chain, audit_entries, free_ports};
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use z3r0_node::genesis::{WorldGenesis, WorldSeat, ZoneId};
+
+struct Process {
+    config: PathBuf,
+    child: Child,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    fn start(config: &Path) -> Self {
+        let log = std::fs::File::create(config.with_file_name("node.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["node", "--load", "40", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "warn,z3r0_node=info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Self {
+            config: config.to_path_buf(),
+            child,
+        }
+    }
+
+    /// `GET path` on the node's HTTP endpoint: the whole response (empty if unreachable).
+    fn http(&self, path: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let seat = WorldSeat::load(&self.config).unwrap();
+        let Ok(mut s) = std::net::TcpStream::connect(seat.config.metrics) else {
+            return String::new();
+        };
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        );
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    /// The sum of a counter's samples whose name contains `name`, for zone `zone`.
+    fn counter(&self, name: &str, zone: ZoneId) -> u64 {
+        let label = format!("zone=\"{}\"", zone.number());
+        self.http("/metrics")
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains(name) && l.contains(&label))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .map(|v| v as u64)
+            .sum()
+    }
+
+    fn log_tail(&self) -> String {
+        let text =
+            std::fs::read_to_string(self.config.with_file_name("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().rev().take(12).collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// `validator-i`'s audit log of `zone`.
+fn zone_log(dir: &Path, i: usize, zone: ZoneId) -> PathBuf {
+    dir.join(format!(
+        "validator-{i}/data/zone-{}-{}/finalized.log",
+        zone.x, zone.z
+    ))
+}
+
+fn height(log: &Path) -> u64 {
+    audit_entries(log).iter().map(|e| e.0).max().unwrap_or(0)
+}
+
+/// A 2 × 1 world of small zones, four validators in the pool, three seats a zone.
+fn small_world(dir: &Path) -> WorldGenesis {
+    let _ = std::fs::remove_dir_all(dir);
+    let base = free_ports(21_000 + (std::process::id() % 300) as u16 * 20, 12);
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "genesis",
+            "--zones",
+            "2x1",
+            "--validators",
+            "4",
+            "--committee",
+            "3",
+        ])
+        .args(["--tick-ms", "50", "--base-port", &base.to_string(), "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("z3r0 node --config"));
+    // Small zones: world generation stays quick in unoptimised test builds, and a body
+    // reaches the border in seconds.
+    let path = dir.join("world.toml");
+    let mut world = WorldGenesis::load(&path).unwrap();
+    world.zone_chunks = [2, 2];
+    world.origin = [-2, -1];
+    world.chunks_y = [-1, 2];
+    world.save(&path).unwrap();
+    world
+}
+
+#[test]
+fn world_validators_run_every_seated_zone_and_hand_bodies_over() {
+    let dir = std::env::temp_dir().join(format!("z3r0-world-node-{}", std::process::id()));
+    let world = small_world(&dir);
+    let zones: Vec<ZoneId> = world.zone_ids().collect();
+    let seats: Vec<Vec<usize>> = zones.iter().map(|&z| world.committee(z).unwrap()).collect();
+    let processes: Vec<Process> = (0..4)
+        .map(|i| Process::start(&dir.join(format!("validator-{i}/config.toml"))))
+        .collect();
+
+    let start = Instant::now();
+    let crossed = |p: &[Process]| {
+        zones.iter().zip(&seats).all(|(&zone, seats)| {
+            seats
+                .iter()
+                .all(|&i| p[i].counter("handoff_entries", zone) >= 1)
+        })
+    };
+    loop {
+        let heights: Vec<Vec<u64>> = zones
+            .iter()
+            .zip(&seats)
+            .map(|(&z, seats)| {
+                seats
+                    .iter()
+                    .map(|&i| height(&zone_log(&dir, i, z)))
+                    .collect()
+            })
+            .collect();
+        let ready = heights.iter().flatten().all(|&h| h >= 60);
+        if ready && crossed(&processes) {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(150) {
+            let tails: Vec<String> = processes.iter().map(Process::log_tail).collect();
+            panic!(
+                "heights by zone and seat {heights:?}; entries by zone {:?}\n{}",
+                zones
+                    .iter()
+                    .map(|&z| (0..4)
+                        .map(|i| processes[i].counter("handoff_entries", z))
+                        .collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+                tails.join("\n----\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // A validator seated on both zones serves both on one endpoint; one seated on one zone
+    // has no replica of the other.
+    for (i, p) in processes.iter().enumerate() {
+        let health = p.http("/health");
+        assert!(
+            health.starts_with("HTTP/1.1 200"),
+            "validator {i}: {health}"
+        );
+        let listed = p.http("/api/zones");
+        for (&zone, seats) in zones.iter().zip(&seats) {
+            let has = listed.contains(&format!("\"{}\":", zone.number()));
+            assert_eq!(
+                has,
+                seats.contains(&i),
+                "validator {i}, zone {zone}: {listed}"
+            );
+            assert_eq!(
+                zone_log(&dir, i, zone).exists(),
+                seats.contains(&i),
+                "validator {i}, zone {zone}"
+            );
+        }
+    }
+    drop(processes);
+    for (&zone, seats) in zones.iter().zip(&seats) {
+        let logs: Vec<PathBuf> = seats.iter().map(|&i| zone_log(&dir, i, zone)).collect();
+        assert_one_chain(&logs);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
