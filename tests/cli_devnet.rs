@@ -482,3 +482,49 @@ fn bots_play_at_20_40_and_60_hz() {
         );
     }
 }
+
+/// `z3r0 devnet --zones`: a world of two zones on four processes; the synthetic players run
+/// across the border and the report says each zone's rate and agreement and every handoff's
+/// fate: none lost, none entered twice, none without its exit.
+#[test]
+fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
+    let mut devnet = Devnet::start(
+        "world",
+        &["--zones", "2x1", "--committee", "3", "--duration", "30s"],
+    );
+    devnet.wait_line("every zone finalizing", Duration::from_secs(240));
+    let summary = devnet.wait_line("exits entered", Duration::from_secs(120));
+    let status = devnet.child.wait().unwrap();
+    assert!(status.success(), "devnet failed: {status}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(devnet.dir.join("report.json")).unwrap())
+            .unwrap();
+    let zones = report["zones"].as_array().unwrap();
+    assert_eq!(zones.len(), 2, "{report}");
+    for zone in zones {
+        assert_eq!(zone["state_roots_agree"], true, "{zone}");
+        // An unoptimised build on a shared machine: the rate is the release devnet's to show.
+        assert!(zone["blocks_per_s"].as_f64().unwrap() > 10.0, "{zone}");
+        assert_eq!(zone["committee"].as_array().unwrap().len(), 3, "{zone}");
+    }
+    let handoffs = &report["handoffs"];
+    assert!(
+        handoffs["entered"].as_u64().unwrap() >= 1,
+        "{summary}\n{report}"
+    );
+    for zero in [
+        "bodies_lost",
+        "bodies_entered_twice",
+        "entries_without_exit",
+    ] {
+        assert_eq!(handoffs[zero], 0, "{zero}: {report}");
+    }
+    // Each seated process reports its CPU per zone replica.
+    let validators = report["validators"].as_array().unwrap();
+    let seats: u64 = validators
+        .iter()
+        .map(|v| v["zones"].as_u64().unwrap())
+        .sum();
+    assert_eq!(seats, 6, "{report}");
+    let _ = std::fs::remove_dir_all(&devnet.dir);
+}

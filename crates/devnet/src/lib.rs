@@ -12,6 +12,7 @@ mod hostile;
 pub mod probe;
 mod stats;
 mod supervisor;
+mod world;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -34,9 +35,17 @@ use supervisor::{MAX_RESTARTS, Validator, log_tail};
 
 #[derive(Debug, Args)]
 pub struct DevnetArgs {
-    /// Validators in the zone (for a new chain).
+    /// Validators in the zone (for a new chain); with `--zones`, in the world's pool.
     #[arg(long, default_value_t = 4)]
     validators: usize,
+    /// Run a world of this grid of zones (`XxZ`, e.g. `2x2`) instead of one zone: each pool
+    /// validator runs every zone it is seated on, and its synthetic players (`--load`) run
+    /// across the borders. Players over QUIC and cheaters do not play in a world yet.
+    #[arg(long, value_parser = world::parse_zones)]
+    zones: Option<[u16; 2]>,
+    /// With `--zones`: validators on each zone's committee.
+    #[arg(long, default_value_t = 3, requires = "zones")]
+    committee: usize,
     /// Honest players: walkers and builders.
     #[arg(long, default_value_t = 50)]
     bots: usize,
@@ -471,6 +480,9 @@ impl Progress {
 
 /// Runs the devnet: genesis, validators, wait, players, measure, report.
 pub fn run(args: &DevnetArgs) -> Result<()> {
+    if let Some(zones) = args.zones {
+        return world::run(args, zones);
+    }
     let mut zone = Zone::start(args)?;
     let progress = Progress::new();
     zone.wait_until_finalizing(&progress)?;

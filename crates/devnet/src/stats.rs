@@ -81,15 +81,15 @@ pub fn parse_audit_line(line: &str) -> Option<Finalized> {
     })
 }
 
-/// Follows one append-only audit log, returning the lines added since the last read.
+/// Follows one append-only log, returning the whole lines added since the last read.
 #[derive(Debug)]
-pub struct AuditTail {
+pub struct LineTail {
     path: PathBuf,
     offset: u64,
     partial: String,
 }
 
-impl AuditTail {
+impl LineTail {
     pub fn new(path: PathBuf) -> Self {
         Self {
             path,
@@ -98,7 +98,7 @@ impl AuditTail {
         }
     }
 
-    pub fn read_new(&mut self) -> Vec<Finalized> {
+    pub fn read_lines(&mut self) -> Vec<String> {
         let Ok(mut file) = std::fs::File::open(&self.path) else {
             return Vec::new();
         };
@@ -118,7 +118,25 @@ impl AuditTail {
             }
             None => return Vec::new(),
         };
-        complete.lines().filter_map(parse_audit_line).collect()
+        complete.lines().map(str::to_string).collect()
+    }
+}
+
+/// Follows one validator's audit log.
+#[derive(Debug)]
+pub struct AuditTail(LineTail);
+
+impl AuditTail {
+    pub fn new(path: PathBuf) -> Self {
+        Self(LineTail::new(path))
+    }
+
+    pub fn read_new(&mut self) -> Vec<Finalized> {
+        self.0
+            .read_lines()
+            .iter()
+            .filter_map(|l| parse_audit_line(l))
+            .collect()
     }
 }
 

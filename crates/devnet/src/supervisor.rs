@@ -57,12 +57,42 @@ impl Validator {
         let config = dir.join("config.toml");
         let (cfg, _, _) = z3r0_genesis::ValidatorConfig::load(&config)
             .with_context(|| format!("loading {}", config.display()))?;
-        Ok(Self {
+        Ok(Self::with(
             index,
             dir,
             config,
-            metrics: cfg.metrics,
-            players: cfg.player_listen,
+            cfg.metrics,
+            cfg.player_listen,
+        ))
+    }
+
+    /// A world's pool member `index`, configured in `dir` (it runs every zone it is seated on).
+    pub fn new_world(index: usize, dir: PathBuf) -> Result<Self> {
+        let config = dir.join("config.toml");
+        let seat = z3r0_genesis::WorldSeat::load(&config)
+            .with_context(|| format!("loading {}", config.display()))?;
+        Ok(Self::with(
+            index,
+            dir,
+            config,
+            seat.config.metrics,
+            seat.config.player_listen,
+        ))
+    }
+
+    fn with(
+        index: usize,
+        dir: PathBuf,
+        config: PathBuf,
+        metrics: SocketAddr,
+        players: SocketAddr,
+    ) -> Self {
+        Self {
+            index,
+            dir,
+            config,
+            metrics,
+            players,
             child: None,
             restarts: 0,
             sessions_per_address: 64,
@@ -72,7 +102,7 @@ impl Validator {
             diverge_at: None,
             halted: None,
             clock_skew_ms: 0,
-        })
+        }
     }
 
     pub fn log_path(&self) -> PathBuf {

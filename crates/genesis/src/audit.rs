@@ -3,6 +3,9 @@
 //! node executed it (Unix milliseconds), `latency_us` its finality latency there or `-` for a
 //! block it replayed or backfilled. The node writes it and the devnet reads it with this one
 //! type, so the format lives in one place.
+//!
+//! A world validator keeps a second log per zone, `handoffs.log`: one [`HandoffLine`] per
+//! body that left or entered the zone, and per import a block carried that the zone refused.
 
 use crate::{from_hex, to_hex};
 
@@ -23,7 +26,7 @@ pub enum AuditError {
     Missing(&'static str),
     #[error("audit line: bad {0}")]
     Bad(&'static str),
-    #[error("audit line: more than five fields")]
+    #[error("audit line: too many fields")]
     Trailing,
 }
 
@@ -79,6 +82,91 @@ impl std::str::FromStr for AuditLine {
     }
 }
 
+/// One line of a zone's handoff log: `exit TO SEQ HEIGHT AT_MS`, `entry FROM SEQ HEIGHT AT_MS
+/// LOST` or `refused HEIGHT AT_MS`; zones by number, `AT_MS` when the node executed the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffLine {
+    /// A body left for zone `to` as its exit number `seq`.
+    Exit {
+        to: u32,
+        seq: u64,
+        height: u64,
+        at_ms: u64,
+    },
+    /// Exit number `seq` of zone `from` entered; `lost` items found no room.
+    Entry {
+        from: u32,
+        seq: u64,
+        height: u64,
+        at_ms: u64,
+        lost: u32,
+    },
+    /// A block carried an import the zone refused.
+    Refused { height: u64, at_ms: u64 },
+}
+
+impl std::fmt::Display for HandoffLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exit {
+                to,
+                seq,
+                height,
+                at_ms,
+            } => write!(f, "exit {to} {seq} {height} {at_ms}"),
+            Self::Entry {
+                from,
+                seq,
+                height,
+                at_ms,
+                lost,
+            } => write!(f, "entry {from} {seq} {height} {at_ms} {lost}"),
+            Self::Refused { height, at_ms } => write!(f, "refused {height} {at_ms}"),
+        }
+    }
+}
+
+impl std::str::FromStr for HandoffLine {
+    type Err = AuditError;
+
+    fn from_str(line: &str) -> Result<Self, AuditError> {
+        let mut fields = line.split(' ');
+        let kind = fields.next().ok_or(AuditError::Missing("kind"))?;
+        let mut number = |what| -> Result<u64, AuditError> {
+            fields
+                .next()
+                .ok_or(AuditError::Missing(what))?
+                .parse()
+                .map_err(|_| AuditError::Bad(what))
+        };
+        let zone = |n: u64, what| u32::try_from(n).map_err(|_| AuditError::Bad(what));
+        let parsed = match kind {
+            "exit" => Self::Exit {
+                to: zone(number("zone")?, "zone")?,
+                seq: number("seq")?,
+                height: number("height")?,
+                at_ms: number("at_ms")?,
+            },
+            "entry" => Self::Entry {
+                from: zone(number("zone")?, "zone")?,
+                seq: number("seq")?,
+                height: number("height")?,
+                at_ms: number("at_ms")?,
+                lost: u32::try_from(number("lost")?).map_err(|_| AuditError::Bad("lost"))?,
+            },
+            "refused" => Self::Refused {
+                height: number("height")?,
+                at_ms: number("at_ms")?,
+            },
+            _ => return Err(AuditError::Bad("kind")),
+        };
+        if fields.next().is_some() {
+            return Err(AuditError::Trailing);
+        }
+        Ok(parsed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +206,45 @@ mod tests {
         assert_eq!(
             bad_latency.parse::<AuditLine>(),
             Err(AuditError::Bad("latency"))
+        );
+    }
+
+    #[test]
+    fn handoff_lines_round_trip_and_bad_ones_are_refused() {
+        let lines = [
+            HandoffLine::Exit {
+                to: 65_536,
+                seq: 3,
+                height: 40,
+                at_ms: 1_765_000_000_000,
+            },
+            HandoffLine::Entry {
+                from: 1,
+                seq: 0,
+                height: 41,
+                at_ms: 9,
+                lost: 2,
+            },
+            HandoffLine::Refused {
+                height: 7,
+                at_ms: 8,
+            },
+        ];
+        for line in lines {
+            assert_eq!(line.to_string().parse::<HandoffLine>(), Ok(line));
+        }
+        assert_eq!("".parse::<HandoffLine>(), Err(AuditError::Bad("kind")));
+        assert_eq!(
+            "exit 1 2".parse::<HandoffLine>(),
+            Err(AuditError::Missing("height"))
+        );
+        assert_eq!(
+            "exit 4294967296 0 1 1".parse::<HandoffLine>(),
+            Err(AuditError::Bad("zone"))
+        );
+        assert_eq!(
+            "refused 1 2 3".parse::<HandoffLine>(),
+            Err(AuditError::Trailing)
         );
     }
 }

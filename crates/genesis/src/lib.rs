@@ -10,7 +10,7 @@
 
 pub mod audit;
 pub mod world;
-pub use audit::{AuditError, AuditLine};
+pub use audit::{AuditError, AuditLine, HandoffLine};
 pub use world::{
     PoolEntry, WorldError, WorldGenesis, WorldSeat, WorldValidatorConfig, ZoneId, is_world_config,
 };

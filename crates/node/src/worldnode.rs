@@ -49,6 +49,7 @@ struct ZonePlan {
     /// The highest height its audit log records.
     audit_height: u64,
     observer: crate::application::Observer,
+    handoffs: HandoffLog,
 }
 
 /// Zone `zone`'s directory under a world validator's storage directory.
@@ -140,12 +141,14 @@ fn prepare_storage(
             claim(&dir, &genesis.chain_id())?;
             let audit_height = datadir::check_audit_log(&dir)?;
             let observer = audit_log(&dir)?;
+            let handoffs = HandoffLog::open(&dir)?;
             Ok(ZonePlan {
                 id,
                 genesis,
                 dir,
                 audit_height,
                 observer,
+                handoffs,
             })
         })
         .collect()
@@ -182,6 +185,61 @@ fn peer_indices(seat: &WorldSeat, zones: &[ZoneId]) -> Result<BTreeSet<usize>, P
         }
     }
     Ok(peers)
+}
+
+/// A zone's `handoffs.log` ([`z3r0_genesis::HandoffLine`]): every exit, entry and refused
+/// import as the zone finalized it, for the devnet's handoff latencies and its count of
+/// bodies lost or entered twice. Replayed blocks log again, as in the audit log.
+#[derive(Clone)]
+struct HandoffLog(Arc<Mutex<std::io::LineWriter<std::fs::File>>>);
+
+impl HandoffLog {
+    const FILE: &str = "handoffs.log";
+
+    fn open(dir: &Path) -> Result<Self, ProcessError> {
+        let path = dir.join(Self::FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| ProcessError::AuditLog { path, source })?;
+        Ok(Self(Arc::new(Mutex::new(std::io::LineWriter::new(file)))))
+    }
+
+    fn write(&self, height: u64, receipts: &[z3r0_sim::Receipt]) {
+        use std::io::Write as _;
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let mut file = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for r in receipts {
+            let line = match *r {
+                z3r0_sim::Receipt::Exited { to, seq, .. } => z3r0_genesis::HandoffLine::Exit {
+                    to,
+                    seq,
+                    height,
+                    at_ms,
+                },
+                z3r0_sim::Receipt::Entered {
+                    from, seq, lost, ..
+                } => z3r0_genesis::HandoffLine::Entry {
+                    from,
+                    seq,
+                    height,
+                    at_ms,
+                    lost,
+                },
+                z3r0_sim::Receipt::ImportRefused { .. } => {
+                    z3r0_genesis::HandoffLine::Refused { height, at_ms }
+                }
+                _ => continue,
+            };
+            if let Err(e) = writeln!(file, "{line}") {
+                tracing::warn!(error = %e, "cannot append to the handoff log");
+                return;
+            }
+        }
+    }
 }
 
 /// Handoff counters of one zone (labelled by its context's `zone` attribute).
@@ -449,7 +507,13 @@ async fn start_zone(
         )),
     };
     let feed = z3r0_net::EdgeFeed::new();
-    let books = zone_books(&zone_context, &plan.genesis, &pages, feed.clone());
+    let books = zone_books(
+        &zone_context,
+        &plan.genesis,
+        &pages,
+        feed.clone(),
+        plan.handoffs.clone(),
+    );
     let pacing = Pacing {
         genesis_ms: plan.genesis.genesis_ms,
         tick_ms: plan.genesis.tick_ms,
@@ -513,13 +577,14 @@ async fn start_zone(
     })
 }
 
-/// What a zone's finalized blocks update besides the relay: handoff counters, the explorer,
-/// the status and the players' feed.
+/// What a zone's finalized blocks update besides the relay: handoff counters and log, the
+/// explorer, the status and the players' feed.
 fn zone_books(
     context: &commonware_runtime::tokio::Context,
     genesis: &Genesis,
     pages: &ZonePages,
     feed: z3r0_net::EdgeFeed,
+    handoffs: HandoffLog,
 ) -> EdgeHook<Sim> {
     let metrics = HandoffMetrics::register(context);
     let mut publish = crate::edge::publisher(feed);
@@ -527,6 +592,7 @@ fn zone_books(
     let genesis_ms = genesis.genesis_ms;
     Box::new(move |block, sim, receipts, finality| {
         metrics.count(receipts);
+        handoffs.write(block.height, receipts);
         explorer.record(block, sim, receipts);
         let signers = finality.as_ref().map(|f| f.signatures.len());
         status.finalized(block.height, block.tick, genesis_ms, signers);

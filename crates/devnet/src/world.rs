@@ -1,0 +1,612 @@
+//! `z3r0 devnet --zones XxZ`: a world of zones on this machine. The pool's validators run as
+//! `z3r0 node` processes, each a replica of every zone it is seated on; their synthetic
+//! players (`--load`) run east and west across the borders, so bodies hand over between the
+//! zones' chains all the time. The report gives each zone's blocks per second, finality and
+//! agreement, the handoffs (count, latency from the exit's block to the entry's, bodies lost
+//! or entered twice), and CPU per process and per zone replica.
+//!
+//! Players over QUIC do not play here yet: the client does not follow its body across a
+//! border.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use serde::Serialize;
+use z3r0_genesis::{HandoffLine, WorldGenesis, ZoneId};
+
+use super::stats::{AuditTail, LineTail, RootLedger, quantile};
+use super::supervisor::{Validator, log_tail};
+use super::{DevnetArgs, Progress, Quantiles, now_ms, on_interrupt, round, supervise};
+
+/// Synthetic inputs a second each validator generates when `--load` is not given: enough
+/// runners crossing to measure handoffs, little enough to leave the cores to the chains.
+const DEFAULT_LOAD: u32 = 40;
+/// An exit older than this at the end that never entered counts as lost, not in transit.
+const LOST_AFTER_MS: u64 = 5_000;
+
+/// Parses `XxZ` (e.g. `2x2`).
+pub fn parse_zones(text: &str) -> Result<[u16; 2], String> {
+    let (x, z) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{text:?} is not a grid (try 2x2)"))?;
+    let axis = |v: &str| {
+        v.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("{text:?} is not a grid (try 2x2)"))
+    };
+    Ok([axis(x)?, axis(z)?])
+}
+
+/// The report's fields, exactly.
+#[derive(Debug, Serialize)]
+struct WorldReport {
+    zones_grid: [u16; 2],
+    committee_size: usize,
+    duration_s: f64,
+    load_per_validator: u32,
+    zones: Vec<ZoneReport>,
+    validators: Vec<ValidatorReport>,
+    handoffs: HandoffReport,
+}
+
+#[derive(Debug, Serialize)]
+struct ZoneReport {
+    zone: String,
+    number: u32,
+    committee: Vec<usize>,
+    blocks_finalized: u64,
+    blocks_per_s: f64,
+    finality_ms: Quantiles,
+    longest_block_gap_ms: Option<u64>,
+    state_roots_agree: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ValidatorReport {
+    validator: usize,
+    zones: usize,
+    cpu_cores: f64,
+    cpu_cores_per_zone: f64,
+    rss_mb: f64,
+    restarts: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct HandoffReport {
+    /// Exits finalized within the window.
+    exits: u64,
+    /// Of those, the ones that entered their destination.
+    entered: u64,
+    /// From the exit's block to the entry's block, as first executed by any replica.
+    latency_ms: Quantiles,
+    /// Exits younger than 5 s at the end that had not entered yet.
+    in_transit_at_end: u64,
+    /// Exits older than that which never entered.
+    bodies_lost: u64,
+    /// Exits that entered at two heights.
+    bodies_entered_twice: u64,
+    /// Entries whose exit no replica of the source finalized.
+    entries_without_exit: u64,
+    /// Items that found no room in the inventory a player already had at its destination.
+    items_lost: u64,
+    /// Imports blocks carried that their zone refused.
+    imports_refused: u64,
+}
+
+/// One zone being watched: its seats' audit and handoff logs.
+struct ZoneWatch {
+    id: ZoneId,
+    seats: Vec<usize>,
+    tails: Vec<AuditTail>,
+    handoff_tails: Vec<LineTail>,
+    ledger: RootLedger,
+    /// Heights finalized within the window, with when (first replica to execute them).
+    window_heights: BTreeMap<u64, u64>,
+    latencies_ms: Vec<f64>,
+    /// Refused imports by height, the most any seat logged there (seats log the same).
+    refused: BTreeMap<u64, u64>,
+}
+
+impl ZoneWatch {
+    fn new(data: &Path, id: ZoneId, seats: Vec<usize>) -> Self {
+        let dir = |i: usize| {
+            data.join(format!("validator-{i}"))
+                .join("data")
+                .join(format!("zone-{}-{}", id.x, id.z))
+        };
+        Self {
+            id,
+            tails: seats
+                .iter()
+                .map(|&i| AuditTail::new(dir(i).join("finalized.log")))
+                .collect(),
+            handoff_tails: seats
+                .iter()
+                .map(|&i| LineTail::new(dir(i).join("handoffs.log")))
+                .collect(),
+            ledger: RootLedger::new(seats.len()),
+            seats,
+            window_heights: BTreeMap::new(),
+            latencies_ms: Vec::new(),
+            refused: BTreeMap::new(),
+        }
+    }
+
+    fn read(&mut self, window_ms: u64, crossings: &mut Crossings) {
+        for (seat, tail) in self.tails.iter_mut().enumerate() {
+            for f in tail.read_new() {
+                self.ledger.add(seat, &f);
+                if f.at_ms >= window_ms {
+                    let at = self.window_heights.entry(f.height).or_insert(f.at_ms);
+                    *at = (*at).min(f.at_ms);
+                    if let Some(us) = f.latency_us {
+                        self.latencies_ms.push(us as f64 / 1000.0);
+                    }
+                }
+            }
+        }
+        let number = self.id.number();
+        for tail in &mut self.handoff_tails {
+            let mut refused_here: BTreeMap<u64, u64> = BTreeMap::new();
+            for line in tail.read_lines() {
+                match line.parse::<HandoffLine>() {
+                    Ok(HandoffLine::Refused { height, .. }) => {
+                        *refused_here.entry(height).or_default() += 1;
+                    }
+                    Ok(line) => crossings.add(number, line),
+                    Err(_) => {}
+                }
+            }
+            for (height, n) in refused_here {
+                let most = self.refused.entry(height).or_default();
+                *most = (*most).max(n);
+            }
+        }
+    }
+
+    /// The lowest height every seat has finalized.
+    fn height(&self) -> u64 {
+        self.ledger.common_tip()
+    }
+
+    fn report(&self, window_s: f64) -> ZoneReport {
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let q = |p| quantile(&sorted, p).map(|v| round(v, 1));
+        let times: Vec<u64> = self.window_heights.values().copied().collect();
+        ZoneReport {
+            zone: self.id.to_string(),
+            number: self.id.number(),
+            committee: self.seats.clone(),
+            blocks_finalized: self.window_heights.len() as u64,
+            blocks_per_s: round(self.window_heights.len() as f64 / window_s.max(1e-9), 2),
+            finality_ms: Quantiles {
+                p50: q(0.5),
+                p99: q(0.99),
+                max: q(1.0),
+            },
+            longest_block_gap_ms: times.windows(2).map(|w| w[1].saturating_sub(w[0])).max(),
+            state_roots_agree: self.ledger.agree(),
+        }
+    }
+}
+
+/// Every exit and entry any replica logged, keyed by (source, destination, exit number).
+#[derive(Debug, Default)]
+struct Crossings {
+    /// When the exit's block was first executed.
+    exits: BTreeMap<(u32, u32, u64), u64>,
+    entries: BTreeMap<(u32, u32, u64), Entry>,
+}
+
+/// One entry as the destination's replicas logged it.
+#[derive(Debug)]
+struct Entry {
+    /// Every height it was logged at (one, unless it entered twice).
+    heights: BTreeSet<u64>,
+    /// When its block was first executed.
+    at_ms: u64,
+    /// Items that found no room.
+    lost: u32,
+}
+
+impl Crossings {
+    fn add(&mut self, zone: u32, line: HandoffLine) {
+        match line {
+            HandoffLine::Exit { to, seq, at_ms, .. } => {
+                let at = self.exits.entry((zone, to, seq)).or_insert(at_ms);
+                *at = (*at).min(at_ms);
+            }
+            HandoffLine::Entry {
+                from,
+                seq,
+                height,
+                at_ms,
+                lost,
+            } => {
+                let entry = self.entries.entry((from, zone, seq)).or_insert(Entry {
+                    heights: BTreeSet::new(),
+                    at_ms,
+                    lost,
+                });
+                entry.heights.insert(height);
+                entry.at_ms = entry.at_ms.min(at_ms);
+            }
+            HandoffLine::Refused { .. } => {}
+        }
+    }
+
+    fn report(&self, window_ms: u64, end_ms: u64, refused: u64) -> HandoffReport {
+        let mut latencies = Vec::new();
+        let (mut exits, mut entered, mut in_transit, mut lost) = (0, 0, 0, 0);
+        for (key, &at) in &self.exits {
+            let entry = self.entries.get(key);
+            if at >= window_ms {
+                exits += 1;
+                if let Some(e) = entry {
+                    entered += 1;
+                    latencies.push(e.at_ms.saturating_sub(at) as f64);
+                }
+            }
+            if entry.is_none() {
+                if end_ms.saturating_sub(at) > LOST_AFTER_MS {
+                    lost += 1;
+                } else {
+                    in_transit += 1;
+                }
+            }
+        }
+        latencies.sort_by(f64::total_cmp);
+        let q = |p| quantile(&latencies, p).map(|v| round(v, 1));
+        HandoffReport {
+            exits,
+            entered,
+            latency_ms: Quantiles {
+                p50: q(0.5),
+                p99: q(0.99),
+                max: q(1.0),
+            },
+            in_transit_at_end: in_transit,
+            bodies_lost: lost,
+            bodies_entered_twice: self
+                .entries
+                .values()
+                .filter(|e| e.heights.len() > 1)
+                .count() as u64,
+            entries_without_exit: self
+                .entries
+                .keys()
+                .filter(|k| !self.exits.contains_key(k))
+                .count() as u64,
+            items_lost: self.entries.values().map(|e| u64::from(e.lost)).sum(),
+            imports_refused: refused,
+        }
+    }
+}
+
+/// A new world (or the one already in the data directory).
+fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
+    let path = args.data.join("world.toml");
+    if args.fresh && args.data.exists() {
+        std::fs::remove_dir_all(&args.data)
+            .with_context(|| format!("wiping {}", args.data.display()))?;
+    }
+    if path.exists() {
+        let world = WorldGenesis::load(&path)?;
+        if world.zones != zones {
+            bail!(
+                "{} holds a world of {}x{} zones; run with --fresh for a new one",
+                args.data.display(),
+                world.zones[0],
+                world.zones[1]
+            );
+        }
+        println!("world: continuing the one in {}", args.data.display());
+        return Ok(world);
+    }
+    if args.data.exists() {
+        bail!(
+            "{} holds no world.toml; run with --fresh to wipe it",
+            args.data.display()
+        );
+    }
+    let mut world = z3r0_genesis::world::generate(
+        &args.data,
+        args.validators,
+        args.base_port,
+        zones,
+        args.committee,
+        args.tick_ms,
+    )
+    .context("writing the world genesis")?;
+    world.world_seed = args.seed;
+    world.save(&path)?;
+    println!(
+        "world: {}x{} zones, {} validators in the pool, {} a committee, tick {} ms, in {}",
+        zones[0],
+        zones[1],
+        world.pool.len(),
+        world.committee_size,
+        world.tick_ms,
+        args.data.display()
+    );
+    Ok(world)
+}
+
+/// The running world: its validators, their zones, and what is watched.
+struct World<'a> {
+    args: &'a DevnetArgs,
+    exe: PathBuf,
+    world: WorldGenesis,
+    validators: Vec<Validator>,
+    /// Zones each running validator serves, in `validators` order.
+    served: Vec<usize>,
+    zones: Vec<ZoneWatch>,
+    crossings: Crossings,
+    load: u32,
+    interrupted: Arc<AtomicBool>,
+    window_ms: u64,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Runs a world devnet: genesis, validators, wait, measure, report.
+pub fn run(args: &DevnetArgs, zones: [u16; 2]) -> Result<()> {
+    let mut world = World::start(args, zones)?;
+    let progress = Progress::new();
+    world.wait_until_finalizing(&progress)?;
+    let (window, cpu_start) = world.measure(&progress)?;
+    progress.0.finish_and_clear();
+    world.finish(window, &cpu_start)
+}
+
+impl<'a> World<'a> {
+    fn start(args: &'a DevnetArgs, zones: [u16; 2]) -> Result<Self> {
+        let exe = std::env::current_exe().context("locating the z3r0 executable")?;
+        let world = prepare_world(args, zones)?;
+        let mut seats: BTreeMap<usize, Vec<ZoneId>> = BTreeMap::new();
+        let mut watches = Vec::new();
+        for zone in world.zone_ids() {
+            let committee = world.committee(zone)?;
+            for &i in &committee {
+                seats.entry(i).or_default().push(zone);
+            }
+            watches.push(ZoneWatch::new(&args.data, zone, committee));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let interrupted = Arc::new(AtomicBool::new(false));
+        on_interrupt(&runtime, interrupted.clone());
+        let load = match args.load {
+            0 => DEFAULT_LOAD,
+            total => total / world.pool.len().max(1) as u32,
+        };
+        let mut validators = Vec::new();
+        let mut served = Vec::new();
+        for i in 0..world.pool.len() {
+            let Some(zones) = seats.get(&i) else {
+                println!("validator {i} holds no seat in this world: not started");
+                continue;
+            };
+            let mut v = Validator::new_world(i, args.data.join(format!("validator-{i}")))?;
+            v.start(&exe, load)?;
+            validators.push(v);
+            served.push(zones.len());
+        }
+        println!(
+            "validators: {} processes, {} zone replicas; logs in {}/validator-*/node.log",
+            validators.len(),
+            served.iter().sum::<usize>(),
+            args.data.display()
+        );
+        Ok(Self {
+            args,
+            exe,
+            world,
+            validators,
+            served,
+            zones: watches,
+            crossings: Crossings::default(),
+            load,
+            interrupted,
+            window_ms: now_ms(),
+            _runtime: runtime,
+        })
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+
+    fn read(&mut self) {
+        for zone in &mut self.zones {
+            zone.read(self.window_ms, &mut self.crossings);
+        }
+    }
+
+    /// Waits until every replica of every zone has finalized a few blocks.
+    fn wait_until_finalizing(&mut self, progress: &Progress) -> Result<()> {
+        progress.0.set_message("waiting for every zone to finalize");
+        let started = Instant::now();
+        loop {
+            if self.interrupted() {
+                bail!("interrupted before the world ran");
+            }
+            supervise(&mut self.validators, &self.exe, self.load, &|l| {
+                progress.say(l)
+            })?;
+            self.read();
+            if self.zones.iter().all(|z| z.height() >= 3) {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(180) {
+                let tails: Vec<String> = self
+                    .validators
+                    .iter()
+                    .map(|v| format!("validator {}:\n{}", v.index, log_tail(&v.log_path(), 8)))
+                    .collect();
+                bail!(
+                    "the zones did not all finalize within 3 minutes (heights {:?}); the logs end:\n{}",
+                    self.zones.iter().map(ZoneWatch::height).collect::<Vec<_>>(),
+                    tails.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        progress.say(format!(
+            "every zone finalizing after {:.1} s; measuring for {:?}",
+            started.elapsed().as_secs_f64(),
+            self.args.duration
+        ));
+        Ok(())
+    }
+
+    /// Watches the world until the duration ends or the run is interrupted. Returns the
+    /// window's start and each process's CPU seconds then.
+    fn measure(&mut self, progress: &Progress) -> Result<(Instant, Vec<f64>)> {
+        self.window_ms = now_ms();
+        let window = Instant::now();
+        let cpu_start: Vec<f64> = self
+            .validators
+            .iter_mut()
+            .map(|v| v.cpu_seconds())
+            .collect();
+        let mut last_line = Instant::now();
+        loop {
+            let duration = self.args.duration;
+            if self.interrupted() || (!duration.is_zero() && window.elapsed() >= duration) {
+                return Ok((window, cpu_start));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            supervise(&mut self.validators, &self.exe, self.load, &|l| {
+                progress.say(l)
+            })?;
+            self.read();
+            if last_line.elapsed() >= Duration::from_secs(5) {
+                last_line = Instant::now();
+                progress.say(self.progress_line(window.elapsed()));
+            }
+        }
+    }
+
+    fn progress_line(&self, elapsed: Duration) -> String {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let zones: Vec<String> = self
+            .zones
+            .iter()
+            .map(|z| format!("{} {:.1}/s", z.id, z.window_heights.len() as f64 / secs))
+            .collect();
+        let h = self.crossings.report(self.window_ms, now_ms(), 0);
+        format!(
+            "{:>5.0}s  {}  handoffs {} (in transit {}, lost {})",
+            elapsed.as_secs_f64(),
+            zones.join("  "),
+            h.entered,
+            h.in_transit_at_end,
+            h.bodies_lost
+        )
+    }
+
+    /// Stops the validators, reads what they logged last, prints the summary and writes the
+    /// report.
+    fn finish(mut self, window: Instant, cpu_start: &[f64]) -> Result<()> {
+        let window_s = window.elapsed().as_secs_f64();
+        let end_ms = now_ms();
+        let cpu: Vec<f64> = self
+            .validators
+            .iter_mut()
+            .zip(cpu_start)
+            .map(|(v, start)| (v.cpu_seconds() - start) / window_s.max(1e-9))
+            .collect();
+        let rss: Vec<f64> = self
+            .validators
+            .iter()
+            .map(|v| v.rss_mb().unwrap_or(0.0))
+            .collect();
+        for v in &mut self.validators {
+            v.stop(Duration::from_secs(10));
+        }
+        self.read();
+        let refused = self
+            .zones
+            .iter()
+            .map(|z| z.refused.values().sum::<u64>())
+            .sum();
+        let report = WorldReport {
+            zones_grid: self.world.zones,
+            committee_size: self.world.committee_size,
+            duration_s: round(window_s, 1),
+            load_per_validator: self.load,
+            zones: self.zones.iter().map(|z| z.report(window_s)).collect(),
+            validators: self
+                .validators
+                .iter()
+                .zip(&self.served)
+                .zip(cpu.iter().zip(&rss))
+                .map(|((v, &zones), (&cores, &rss))| ValidatorReport {
+                    validator: v.index,
+                    zones,
+                    cpu_cores: round(cores, 3),
+                    cpu_cores_per_zone: round(cores / zones.max(1) as f64, 3),
+                    rss_mb: round(rss, 1),
+                    restarts: v.restarts,
+                })
+                .collect(),
+            handoffs: self.crossings.report(self.window_ms, end_ms, refused),
+        };
+        print_summary(&report);
+        if let Some(path) = &self.args.report {
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("report: {}", path.display());
+        }
+        Ok(())
+    }
+}
+
+fn print_summary(r: &WorldReport) {
+    let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
+    println!(
+        "world {}x{}, {} a committee, {:.0} s measured, {} synthetic inputs/s per validator",
+        r.zones_grid[0], r.zones_grid[1], r.committee_size, r.duration_s, r.load_per_validator
+    );
+    for z in &r.zones {
+        println!(
+            "  zone {:<8} {:>5.2} blocks/s  finality p50 {} p99 {} ms  longest gap {} ms  roots {}",
+            z.zone,
+            z.blocks_per_s,
+            ms(z.finality_ms.p50),
+            ms(z.finality_ms.p99),
+            z.longest_block_gap_ms.map_or("-".into(), |g| g.to_string()),
+            if z.state_roots_agree {
+                "agree"
+            } else {
+                "DISAGREE"
+            }
+        );
+    }
+    let h = &r.handoffs;
+    println!(
+        "  handoffs {} of {} exits entered, latency p50 {} p99 {} ms; in transit {}, lost {}, entered twice {}, without exit {}, items lost {}, imports refused {}",
+        h.entered,
+        h.exits,
+        ms(h.latency_ms.p50),
+        ms(h.latency_ms.p99),
+        h.in_transit_at_end,
+        h.bodies_lost,
+        h.bodies_entered_twice,
+        h.entries_without_exit,
+        h.items_lost,
+        h.imports_refused
+    );
+    for v in &r.validators {
+        println!(
+            "  validator {}: {} zones, {:.3} cores ({:.3} a zone), {:.0} MB",
+            v.validator, v.zones, v.cpu_cores, v.cpu_cores_per_zone, v.rss_mb
+        );
+    }
+}
