@@ -485,7 +485,8 @@ fn bots_play_at_20_40_and_60_hz() {
 
 /// `z3r0 devnet --zones`: a world of two zones on four processes; the synthetic players run
 /// across the border and the report says each zone's rate and agreement and every handoff's
-/// fate: none lost, none entered twice, none without its exit.
+/// fate: none lost, none entered twice, none without its exit; a forging relay's forgeries
+/// are all refused.
 #[test]
 fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     let mut devnet = Devnet::start(
@@ -519,6 +520,16 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     ] {
         assert_eq!(handoffs[zero], 0, "{zero}: {report}");
     }
+    // One validator's relays forged handoffs of every kind; no block applied one.
+    let cheats = &report["handoff_cheats"];
+    assert_eq!(cheats["forgers"].as_array().unwrap().len(), 1, "{cheats}");
+    for kind in ["richer_inventory", "without_exit", "forged_certificate"] {
+        assert!(
+            cheats["sent"][kind].as_u64().unwrap_or(0) >= 1,
+            "{kind}: {cheats}"
+        );
+    }
+    assert_eq!(cheats["accepted"], 0, "{cheats}");
     // Each seated process reports its CPU per zone replica.
     let validators = report["validators"].as_array().unwrap();
     let seats: u64 = validators

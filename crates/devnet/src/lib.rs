@@ -46,6 +46,11 @@ pub struct DevnetArgs {
     /// With `--zones`: validators on each zone's committee.
     #[arg(long, default_value_t = 3, requires = "zones")]
     committee: usize,
+    /// With `--zones`: validators whose relays also send forged handoffs (an exit replayed,
+    /// with a richer inventory, of a body that never left, with forged or another block's
+    /// certificate); the report counts each kind sent and any accepted.
+    #[arg(long, default_value_t = 1)]
+    forgers: usize,
     /// Honest players: walkers and builders.
     #[arg(long, default_value_t = 50)]
     bots: usize,

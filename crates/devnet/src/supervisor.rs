@@ -43,6 +43,8 @@ pub struct Validator {
     pub halted: Option<Halt>,
     /// Fault drills: how far ahead its clock runs, in milliseconds.
     pub clock_skew_ms: i64,
+    /// Drills: it runs Byzantine (in a world, its relays forge handoffs).
+    pub byzantine: bool,
 }
 
 /// A validator the devnet left stopped: how it exited, and the error it gave.
@@ -102,6 +104,7 @@ impl Validator {
             diverge_at: None,
             halted: None,
             clock_skew_ms: 0,
+            byzantine: false,
         }
     }
 
@@ -139,6 +142,7 @@ impl Validator {
                     .unwrap_or_default(),
             )
             .arg(format!("--clock-skew-ms={}", self.clock_skew_ms))
+            .args(self.byzantine.then_some("--byzantine"))
             .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",

@@ -5,8 +5,10 @@
 //! agreement, the handoffs (count, latency from the exit's block to the entry's, bodies lost
 //! or entered twice), and CPU per process and per zone replica.
 //!
-//! Players over QUIC do not play here yet: the client does not follow its body across a
-//! border.
+//! `--forgers N` makes N of the validators' relays forge handoffs besides the honest ones
+//! (`z3r0 node --byzantine` on a world); the report counts each kind they sent, and any that
+//! a block applied. Players over QUIC do not play here yet: the client does not follow its
+//! body across a border.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -51,6 +53,18 @@ struct WorldReport {
     zones: Vec<ZoneReport>,
     validators: Vec<ValidatorReport>,
     handoffs: HandoffReport,
+    handoff_cheats: CheatReport,
+}
+
+/// The forging relays' handoff attacks.
+#[derive(Debug, Serialize)]
+struct CheatReport {
+    /// Validators whose relays forge.
+    forgers: Vec<usize>,
+    /// Forged imports sent, by kind.
+    sent: BTreeMap<String, u64>,
+    /// Forged imports some block applied (must be 0).
+    accepted: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -195,9 +209,12 @@ impl ZoneWatch {
     }
 }
 
-/// Every exit and entry any replica logged, keyed by (source, destination, exit number).
+/// Every exit and entry any replica logged, keyed by (source, destination, exit number), and
+/// every import a block applied.
 #[derive(Debug, Default)]
 struct Crossings {
+    /// Imports blocks applied, by hash, with the heights that applied each.
+    applied: BTreeMap<[u8; 32], BTreeSet<u64>>,
     /// When the exit's block was first executed.
     exits: BTreeMap<(u32, u32, u64), u64>,
     entries: BTreeMap<(u32, u32, u64), Entry>,
@@ -235,6 +252,9 @@ impl Crossings {
                 });
                 entry.heights.insert(height);
                 entry.at_ms = entry.at_ms.min(at_ms);
+            }
+            HandoffLine::Applied { hash, height, .. } => {
+                self.applied.entry(hash).or_default().insert(height);
             }
             HandoffLine::Refused { .. } => {}
         }
@@ -347,6 +367,10 @@ struct World<'a> {
     served: Vec<usize>,
     zones: Vec<ZoneWatch>,
     crossings: Crossings,
+    /// The forging validators' `forged.log`s, and what they sent: (kind, hash).
+    forged_tails: Vec<LineTail>,
+    forged: Vec<(String, [u8; 32])>,
+    forgers: Vec<usize>,
     load: u32,
     interrupted: Arc<AtomicBool>,
     window_ms: u64,
@@ -387,22 +411,38 @@ impl<'a> World<'a> {
         };
         let mut validators = Vec::new();
         let mut served = Vec::new();
+        let mut forgers = Vec::new();
         for i in 0..world.pool.len() {
             let Some(zones) = seats.get(&i) else {
                 println!("validator {i} holds no seat in this world: not started");
                 continue;
             };
             let mut v = Validator::new_world(i, args.data.join(format!("validator-{i}")))?;
+            v.byzantine = forgers.len() < args.forgers;
+            if v.byzantine {
+                forgers.push(i);
+            }
             v.start(&exe, load)?;
             validators.push(v);
             served.push(zones.len());
         }
         println!(
-            "validators: {} processes, {} zone replicas; logs in {}/validator-*/node.log",
+            "validators: {} processes, {} zone replicas, forging relays {forgers:?}; logs in {}/validator-*/node.log",
             validators.len(),
             served.iter().sum::<usize>(),
             args.data.display()
         );
+        let forged_tails = forgers
+            .iter()
+            .map(|i| {
+                LineTail::new(
+                    args.data
+                        .join(format!("validator-{i}"))
+                        .join("data")
+                        .join("forged.log"),
+                )
+            })
+            .collect();
         Ok(Self {
             args,
             exe,
@@ -411,6 +451,9 @@ impl<'a> World<'a> {
             served,
             zones: watches,
             crossings: Crossings::default(),
+            forged_tails,
+            forged: Vec::new(),
+            forgers,
             load,
             interrupted,
             window_ms: now_ms(),
@@ -425,6 +468,40 @@ impl<'a> World<'a> {
     fn read(&mut self) {
         for zone in &mut self.zones {
             zone.read(self.window_ms, &mut self.crossings);
+        }
+        for tail in &mut self.forged_tails {
+            for line in tail.read_lines() {
+                let mut fields = line.split(' ');
+                let (Some(kind), Some(_to), Some(hash)) =
+                    (fields.next(), fields.next(), fields.next())
+                else {
+                    continue;
+                };
+                if let Some(hash) = z3r0_genesis::from_hex(hash).and_then(|h| h.try_into().ok()) {
+                    self.forged.push((kind.to_string(), hash));
+                }
+            }
+        }
+    }
+
+    fn cheats(&self) -> CheatReport {
+        let mut sent: BTreeMap<String, u64> = BTreeMap::new();
+        for (kind, _) in &self.forged {
+            *sent.entry(kind.clone()).or_default() += 1;
+        }
+        CheatReport {
+            forgers: self.forgers.clone(),
+            sent,
+            // A replay is the honest record's bytes: applied once, as the honest relay's, and
+            // accepted if ever again. Every other forgery is accepted if applied at all.
+            accepted: self
+                .forged
+                .iter()
+                .filter(|(kind, hash)| {
+                    let applied = self.crossings.applied.get(hash).map_or(0, BTreeSet::len);
+                    applied > usize::from(kind == "replay")
+                })
+                .count() as u64,
         }
     }
 
@@ -557,6 +634,7 @@ impl<'a> World<'a> {
                 })
                 .collect(),
             handoffs: self.crossings.report(self.window_ms, end_ms, refused),
+            handoff_cheats: self.cheats(),
         };
         print_summary(&report);
         if let Some(path) = &self.args.report {
@@ -602,6 +680,18 @@ fn print_summary(r: &WorldReport) {
         h.entries_without_exit,
         h.items_lost,
         h.imports_refused
+    );
+    let c = &r.handoff_cheats;
+    println!(
+        "  handoff cheats from validators {:?}: {} sent ({}), {} accepted",
+        c.forgers,
+        c.sent.values().sum::<u64>(),
+        c.sent
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.accepted
     );
     for v in &r.validators {
         println!(

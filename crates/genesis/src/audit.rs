@@ -83,7 +83,7 @@ impl std::str::FromStr for AuditLine {
 }
 
 /// One line of a zone's handoff log: `exit TO SEQ HEIGHT AT_MS`, `entry FROM SEQ HEIGHT AT_MS
-/// LOST` or `refused HEIGHT AT_MS`; zones by number, `AT_MS` when the node executed the block.
+/// LOST`, `refused HEIGHT AT_MS` or `applied HASH HEIGHT AT_MS`; zones by number, `AT_MS` when the node executed the block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandoffLine {
     /// A body left for zone `to` as its exit number `seq`.
@@ -103,6 +103,13 @@ pub enum HandoffLine {
     },
     /// A block carried an import the zone refused.
     Refused { height: u64, at_ms: u64 },
+    /// A block applied the import whose blake3 hash is `hash` (the devnet looks a Byzantine
+    /// relay's forgeries up among them).
+    Applied {
+        hash: [u8; 32],
+        height: u64,
+        at_ms: u64,
+    },
 }
 
 impl std::fmt::Display for HandoffLine {
@@ -122,6 +129,11 @@ impl std::fmt::Display for HandoffLine {
                 lost,
             } => write!(f, "entry {from} {seq} {height} {at_ms} {lost}"),
             Self::Refused { height, at_ms } => write!(f, "refused {height} {at_ms}"),
+            Self::Applied {
+                hash,
+                height,
+                at_ms,
+            } => write!(f, "applied {} {height} {at_ms}", to_hex(hash)),
         }
     }
 }
@@ -132,6 +144,14 @@ impl std::str::FromStr for HandoffLine {
     fn from_str(line: &str) -> Result<Self, AuditError> {
         let mut fields = line.split(' ');
         let kind = fields.next().ok_or(AuditError::Missing("kind"))?;
+        let hash = if kind == "applied" {
+            let text = fields.next().ok_or(AuditError::Missing("hash"))?;
+            from_hex(text)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(AuditError::Bad("hash"))?
+        } else {
+            [0; 32]
+        };
         let mut number = |what| -> Result<u64, AuditError> {
             fields
                 .next()
@@ -155,6 +175,11 @@ impl std::str::FromStr for HandoffLine {
                 lost: u32::try_from(number("lost")?).map_err(|_| AuditError::Bad("lost"))?,
             },
             "refused" => Self::Refused {
+                height: number("height")?,
+                at_ms: number("at_ms")?,
+            },
+            "applied" => Self::Applied {
+                hash,
                 height: number("height")?,
                 at_ms: number("at_ms")?,
             },
@@ -226,6 +251,11 @@ mod tests {
                 lost: 2,
             },
             HandoffLine::Refused {
+                height: 7,
+                at_ms: 8,
+            },
+            HandoffLine::Applied {
+                hash: [9; 32],
                 height: 7,
                 at_ms: 8,
             },

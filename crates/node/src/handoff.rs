@@ -210,12 +210,34 @@ fn key_of(record: &Record) -> (u32, u8, u64) {
     (record.destination(), kind, number)
 }
 
+/// The blake3 hashes of the imports `block` applied: those its receipts do not refuse.
+pub fn applied_imports(block: &Block, receipts: &[z3r0_sim::Receipt]) -> Vec<Hash> {
+    let refused: std::collections::BTreeSet<Hash> = receipts
+        .iter()
+        .filter_map(|r| match r {
+            z3r0_sim::Receipt::ImportRefused { hash, .. } => Some(*hash),
+            _ => None,
+        })
+        .collect();
+    block
+        .imports
+        .iter()
+        .map(|import| *blake3::hash(import).as_bytes())
+        .filter(|hash| !refused.contains(hash))
+        .collect()
+}
+
+/// Tests and drills: what a Byzantine relay sends after each block besides the honest imports
+/// (given the block's height and those imports, by destination): (destination, bytes) pairs.
+pub type Tamper = Box<dyn FnMut(u64, &[(u32, Vec<u8>)]) -> Vec<(u32, Vec<u8>)> + Send>;
+
 /// The finalizer hook of a replica in a world: relays the zone's exits and acknowledgements to
-/// each neighbour's committee (`senders` and `committees` by zone number), then runs `then`
-/// (the edge, the books) on the same block.
+/// each neighbour's committee (`senders` and `committees` by zone number), with what `tamper`
+/// adds (a drill's forgeries), then runs `then` (the edge, the books) on the same block.
 pub fn relay_hook<S>(
     mut senders: BTreeMap<u32, S>,
     committees: BTreeMap<u32, Vec<commonware_cryptography::ed25519::PublicKey>>,
+    mut tamper: Option<Tamper>,
     mut then: crate::application::EdgeHook<Sim>,
 ) -> crate::application::EdgeHook<Sim>
 where
@@ -223,15 +245,21 @@ where
 {
     let mut relay = Relay::default();
     Box::new(move |block, sim, receipts, finality| {
-        for (to, import) in relay.finalized(block, sim, finality.as_ref()) {
+        let mut send = |to: u32, bytes: Vec<u8>| {
             if let (Some(sender), Some(keys)) = (senders.get_mut(&to), committees.get(&to)) {
                 // Best effort: a record not delivered is relayed again (RELAY_EVERY).
-                let _ = sender.send(
-                    commonware_p2p::Recipients::Some(keys.clone()),
-                    import,
-                    false,
-                );
+                let _ = sender.send(commonware_p2p::Recipients::Some(keys.clone()), bytes, false);
             }
+        };
+        let honest = relay.finalized(block, sim, finality.as_ref());
+        if let Some(tamper) = tamper.as_mut() {
+            // Forgeries first: a destination meets them before the honest records.
+            for (to, forged) in tamper(block.height, &honest) {
+                send(to, forged);
+            }
+        }
+        for (to, import) in honest {
+            send(to, import);
         }
         then(block, sim, receipts, finality);
     })

@@ -18,6 +18,7 @@ mod edge;
 mod engine;
 mod executor;
 mod explorer;
+mod forger;
 pub mod handoff;
 /// Genesis and validator configuration (the runtime-free `z3r0-genesis` crate).
 pub use z3r0_genesis as genesis;
@@ -37,6 +38,7 @@ pub use block::ZoneBlock;
 pub use byzantine::{Attack, Byzantine};
 pub use engine::{CONSENSUS_NAMESPACE, channel};
 pub use executor::{ExecError, Executed, Executor};
+pub use forger::Forgery;
 pub use genesis::{ConfigError, Genesis, ValidatorConfig, ValidatorEntry, generate};
 pub use gossip::{decode_batch, encode_batch};
 pub use process::{NodeOptions, ProcessError, resync_advice, run};

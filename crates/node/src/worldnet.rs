@@ -32,6 +32,9 @@ type SimSender = simulated::Sender<PublicKey, deterministic::Context>;
 /// Running replicas by (pool index, zone number), for the handoff intake.
 type Replicas = Arc<Mutex<BTreeMap<(usize, u32), crate::simnet::ValidatorSlot<Sim>>>>;
 
+/// Forgeries sent by kind and hash, shared by the forging relays.
+pub type ForgedLog = Arc<Mutex<Vec<(crate::forger::Forgery, [u8; 32])>>>;
+
 /// One zone of the world: its chain and who runs it.
 #[derive(Debug)]
 pub struct WorldZone {
@@ -53,6 +56,9 @@ pub struct Crossings {
     pub entries: BTreeMap<(u32, u32, u64), std::time::SystemTime>,
     /// Items that found no room on entry.
     pub lost: u64,
+    /// The hashes of the imports blocks applied, with the (zone, height) of each block that
+    /// applied it (one, unless it entered twice).
+    pub applied: BTreeMap<[u8; 32], std::collections::BTreeSet<(u32, u64)>>,
 }
 
 impl Crossings {
@@ -64,7 +70,19 @@ impl Crossings {
             .collect()
     }
 
-    fn record(&mut self, zone: u32, receipts: &[z3r0_sim::Receipt], now: std::time::SystemTime) {
+    fn record(
+        &mut self,
+        zone: u32,
+        block: &z3r0_chain::Block,
+        receipts: &[z3r0_sim::Receipt],
+        now: std::time::SystemTime,
+    ) {
+        for hash in crate::handoff::applied_imports(block, receipts) {
+            self.applied
+                .entry(hash)
+                .or_default()
+                .insert((zone, block.height));
+        }
         for r in receipts {
             match *r {
                 z3r0_sim::Receipt::Exited { to, seq, .. } => {
@@ -97,6 +115,11 @@ pub struct WorldNet {
     pub failures: Arc<Mutex<Vec<String>>>,
     /// Every handoff, as the replicas finalized it.
     pub crossings: Arc<Mutex<Crossings>>,
+    /// Pool members whose relays also send forgeries ([`crate::forger`]); set before they
+    /// start.
+    pub forgers: std::collections::BTreeSet<usize>,
+    /// What the forging relays sent: each forgery's kind and hash.
+    pub forged: ForgedLog,
     /// Running replicas by (zone index, pool index).
     running: BTreeMap<(usize, usize), Running<Sim>>,
     /// Each validator's handoff senders, by destination zone number.
@@ -187,6 +210,8 @@ impl WorldNet {
             zones,
             failures: Arc::default(),
             crossings: Arc::default(),
+            forgers: std::collections::BTreeSet::new(),
+            forged: Arc::default(),
             running: BTreeMap::new(),
             handoff: BTreeMap::new(),
             replicas: Arc::default(),
@@ -328,14 +353,32 @@ impl WorldNet {
             senders.insert(n, self.handoff_sender(i, n).await?);
         }
         let (crossings, clock) = (self.crossings.clone(), self.context.child("crossings"));
-        let books: EdgeHook<Sim> = Box::new(move |_block, _sim, receipts, _finality| {
+        let books: EdgeHook<Sim> = Box::new(move |block, _sim, receipts, _finality| {
             crossings.lock().unwrap_or_else(|p| p.into_inner()).record(
                 zone,
+                block,
                 receipts,
                 clock.current(),
             );
         });
-        Ok(crate::handoff::relay_hook(senders, committees, books))
+        let tamper = self.forgers.contains(&i).then(|| {
+            let mut forger = crate::forger::Forger::new(self.keys[i].clone());
+            let forged = self.forged.clone();
+            let tamper: crate::handoff::Tamper = Box::new(move |height, honest| {
+                let made = forger.forge(height, honest);
+                let mut log = forged.lock().unwrap_or_else(|p| p.into_inner());
+                made.into_iter()
+                    .map(|(kind, to, bytes)| {
+                        log.push((kind, *blake3::hash(&bytes).as_bytes()));
+                        (to, bytes)
+                    })
+                    .collect()
+            });
+            tamper
+        });
+        Ok(crate::handoff::relay_hook(
+            senders, committees, tamper, books,
+        ))
     }
 
     /// The tick pool member `i`'s replica of zone `z` takes actions for now.

@@ -96,11 +96,12 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     })
 }
 
-/// The Byzantine and divergence drills are single-zone test tools.
+/// The divergence drill is a single-zone test tool (`--byzantine` on a world forges
+/// handoffs instead: [`crate::forger`]).
 fn refuse_single_zone_drills(options: &NodeOptions) -> Result<(), ProcessError> {
-    if options.byzantine || options.diverge_at.is_some() {
+    if options.diverge_at.is_some() {
         return Err(ProcessError::Genesis(
-            "--byzantine and --diverge-at drill one zone's validator; a world validator does not take them".into(),
+            "--diverge-at drills one zone's validator; a world validator does not take it".into(),
         ));
     }
     Ok(())
@@ -206,12 +207,19 @@ impl HandoffLog {
         Ok(Self(Arc::new(Mutex::new(std::io::LineWriter::new(file)))))
     }
 
-    fn write(&self, height: u64, receipts: &[z3r0_sim::Receipt]) {
+    fn write(&self, block: &z3r0_chain::Block, receipts: &[z3r0_sim::Receipt]) {
         use std::io::Write as _;
-        let at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let mut file = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let height = block.height;
+        let at_ms = now_ms();
+        let mut lines: Vec<z3r0_genesis::HandoffLine> =
+            crate::handoff::applied_imports(block, receipts)
+                .into_iter()
+                .map(|hash| z3r0_genesis::HandoffLine::Applied {
+                    hash,
+                    height,
+                    at_ms,
+                })
+                .collect();
         for r in receipts {
             let line = match *r {
                 z3r0_sim::Receipt::Exited { to, seq, .. } => z3r0_genesis::HandoffLine::Exit {
@@ -234,12 +242,48 @@ impl HandoffLog {
                 }
                 _ => continue,
             };
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let mut file = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for line in lines {
             if let Err(e) = writeln!(file, "{line}") {
                 tracing::warn!(error = %e, "cannot append to the handoff log");
                 return;
             }
         }
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Drills: the forgeries a Byzantine relay sends besides each honest import, each logged to
+/// `forged.log` in the storage directory (`KIND TO HASH`), which the devnet looks up among the
+/// imports blocks applied.
+fn forging(
+    key: &commonware_cryptography::ed25519::PrivateKey,
+    log: Arc<Mutex<std::fs::File>>,
+) -> crate::handoff::Tamper {
+    let mut forger = crate::forger::Forger::new(key.clone());
+    Box::new(move |height, honest| {
+        use std::io::Write as _;
+        let forged = forger.forge(height, honest);
+        let mut file = log.lock().unwrap_or_else(|p| p.into_inner());
+        forged
+            .into_iter()
+            .map(|(kind, to, bytes)| {
+                let hash = z3r0_genesis::to_hex(blake3::hash(&bytes).as_bytes());
+                let _ = writeln!(file, "{} {to} {hash}", kind.name());
+                (to, bytes)
+            })
+            .collect()
+    })
 }
 
 /// Handoff counters of one zone (labelled by its context's `zone` attribute).
@@ -342,6 +386,22 @@ async fn world_node(
     let mut handoff = register_handoff(&seat, &zones, &mut network)?;
     let p2p = network.start();
 
+    let forged_log = options
+        .byzantine
+        .then(|| {
+            let path = seat.config.storage_dir.join("forged.log");
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map(|f| Arc::new(Mutex::new(f)))
+                .map_err(|source| ProcessError::AuditLog { path, source })
+        })
+        .transpose()?;
+    if forged_log.is_some() {
+        tracing::warn!("drill: this validator relays forged handoffs besides the honest ones");
+    }
+    handoff.forged = forged_log;
     let mut replicas = Vec::new();
     for (plan, zone_channels) in plans.into_iter().zip(channels.into_values()) {
         let replica = start_zone(
@@ -438,6 +498,8 @@ async fn world_node(
 struct Handoff {
     senders: BTreeMap<u32, P2pSender>,
     receivers: BTreeMap<u32, P2pReceiver>,
+    /// Drills: where this validator's relays log the forgeries they send (`--byzantine`).
+    forged: Option<Arc<Mutex<std::fs::File>>>,
 }
 
 fn register_handoff(
@@ -463,6 +525,7 @@ fn register_handoff(
     let mut handoff = Handoff {
         senders: BTreeMap::new(),
         receivers: BTreeMap::new(),
+        forged: None,
     };
     for n in numbers {
         let (sender, receiver) = network.register(channel::of_zone(n, channel::HANDOFF), QUOTA);
@@ -524,6 +587,7 @@ async fn start_zone(
         |e| ProcessError::Genesis(format!("zone {} neighbours: {e}", plan.id)),
     )?));
     let chain = plan.genesis.chain_id();
+    let tamper = handoff.forged.clone().map(|log| forging(&seat.key, log));
     let setup = ValidatorSetup {
         signer: seat.key.clone(),
         participants: Set::from_iter_dedup(
@@ -536,7 +600,7 @@ async fn start_zone(
         partition: zone_name(plan.id),
         checkpoint_interval: 256,
         observer: Some(plan.observer),
-        edge: Some(relay_hook(senders, committees, books)),
+        edge: Some(relay_hook(senders, committees, tamper, books)),
         byzantine: None,
         diverge_at: None,
     };
@@ -592,7 +656,7 @@ fn zone_books(
     let genesis_ms = genesis.genesis_ms;
     Box::new(move |block, sim, receipts, finality| {
         metrics.count(receipts);
-        handoffs.write(block.height, receipts);
+        handoffs.write(block, receipts);
         explorer.record(block, sim, receipts);
         let signers = finality.as_ref().map(|f| f.signatures.len());
         status.finalized(block.height, block.tick, genesis_ms, signers);

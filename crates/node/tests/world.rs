@@ -250,3 +250,79 @@ fn bodies_cross_into_the_next_zone_through_relayed_certified_exits() {
         assert!(net.failures.lock().unwrap().is_empty());
     });
 }
+
+/// A Byzantine relay sends, beside each honest exit, every forgery it can make of it (a richer
+/// inventory, a body that never left, forged signatures, another block's certificate, and
+/// later the same exit again): the destination applies none, and the honest relays' bodies
+/// still cross.
+#[test]
+fn a_forging_relay_gets_no_forged_import_applied() {
+    runner(13).start(|context| async move {
+        let keys: Vec<PrivateKey> = (0..4).map(|i| PrivateKey::from_seed(5_000 + i)).collect();
+        let world = small_world(&keys);
+        let mut net = WorldNet::new(context, world, keys, link(3, 1, 1000))
+            .await
+            .unwrap();
+        // One member of zone 0's committee forges every exit it relays.
+        let forger = net.zones[0].seats[0];
+        net.forgers.insert(forger);
+        net.start_all().await.unwrap();
+        assert!(net.wait_for_all(5, Duration::from_secs(30)).await);
+        let players: Vec<PrivateKey> = (0..6).map(|i| PrivateKey::from_seed(950 + i)).collect();
+        let seat = net.zones[0].seats[0];
+        let now = net.current_tick(0, seat).unwrap();
+        let run = z3r0_sim::Action::Input(z3r0_sim::InputFrame {
+            forward: 127,
+            strafe: 0,
+            yaw: 16_384,
+            pitch: 0,
+            flags: z3r0_sim::flags::SPRINT | z3r0_sim::flags::JUMP,
+        })
+        .encode_to_vec();
+        for p in &players {
+            let join = z3r0_sim::Action::Join.encode_to_vec();
+            assert!(net.submit(0, seat, &signed(&net, 0, p, now + 2, 0, join)));
+            assert!(net.submit(0, seat, &signed(&net, 0, p, now + 3, 1, run.clone())));
+        }
+        // Long enough for the forger to replay exits that entered.
+        net.context.sleep(Duration::from_secs(20)).await;
+        let crossings = net.crossings.lock().unwrap();
+        let entered = crossings.entries.keys().filter(|k| k.0 == 0).count();
+        assert!(entered >= 1, "no body crossed");
+        assert!(
+            crossings
+                .exits
+                .keys()
+                .all(|k| crossings.entries.contains_key(k)),
+            "an exit did not enter: {:?} of {:?}",
+            crossings.entries.keys().collect::<Vec<_>>(),
+            crossings.exits.keys().collect::<Vec<_>>()
+        );
+        let forged = net.forged.lock().unwrap();
+        let kinds: std::collections::BTreeSet<z3r0_node::Forgery> =
+            forged.iter().map(|f| f.0).collect();
+        for kind in [
+            z3r0_node::Forgery::RicherInventory,
+            z3r0_node::Forgery::WithoutExit,
+            z3r0_node::Forgery::ForgedCertificate,
+            z3r0_node::Forgery::ForeignCertificate,
+            z3r0_node::Forgery::Replay,
+        ] {
+            assert!(kinds.contains(&kind), "no {kind:?} was sent: {kinds:?}");
+        }
+        // A replay is the honest record's bytes: applied once, as the honest relay's, never
+        // again. Every other forgery is applied never.
+        let accepted: Vec<_> = forged
+            .iter()
+            .filter(|(kind, hash)| {
+                let applied = crossings.applied.get(hash).map_or(0, |at| at.len());
+                applied > usize::from(*kind == z3r0_node::Forgery::Replay)
+            })
+            .collect();
+        assert!(accepted.is_empty(), "forgeries applied: {accepted:?}");
+        drop((forged, crossings));
+        net.agreed_chain(0).unwrap();
+        net.agreed_chain(1).unwrap();
+        assert!(net.failures.lock().unwrap().is_empty());
+    });
+}
