@@ -491,7 +491,16 @@ fn bots_play_at_20_40_and_60_hz() {
 fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     let mut devnet = Devnet::start(
         "world",
-        &["--zones", "2x1", "--committee", "3", "--duration", "30s"],
+        &[
+            "--zones",
+            "2x1",
+            "--committee",
+            "3",
+            "--duration",
+            "40s",
+            "--bots",
+            "6",
+        ],
     );
     devnet.wait_line("every zone finalizing", Duration::from_secs(240));
     let summary = devnet.wait_line("exits entered", Duration::from_secs(120));
@@ -517,6 +526,7 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
         "bodies_lost",
         "bodies_entered_twice",
         "entries_without_exit",
+        "imports_refused",
     ] {
         assert_eq!(handoffs[zero], 0, "{zero}: {report}");
     }
@@ -530,6 +540,12 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
         );
     }
     assert_eq!(cheats["accepted"], 0, "{cheats}");
+    // Roaming players over QUIC follow their bodies into the next zone.
+    let players = &report["players"];
+    assert_eq!(players["bots"], 6, "{players}");
+    assert_eq!(players["lost"], 0, "{players}");
+    assert_eq!(players["crossings"], players["arrivals"], "{players}");
+    assert!(players["arrivals"].as_u64().unwrap() >= 1, "{players}");
     // Each seated process reports its CPU per zone replica.
     let validators = report["validators"].as_array().unwrap();
     let seats: u64 = validators

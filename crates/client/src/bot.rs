@@ -1,5 +1,5 @@
-//! Scripted players: `wander` walks and jumps around, `build` also digs and places blocks next
-//! to itself, `cheat` tries what a modified client would (speed, flying, reach, forged
+//! Scripted players: `wander` walks and jumps around, `roam` runs east and west in turns (in a
+//! world it crosses zone borders), `build` also digs and places blocks next to itself, `cheat` tries what a modified client would (speed, flying, reach, forged
 //! signatures, replays, trespassing) so the rules' refusals can be seen and counted.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,6 +17,7 @@ use crate::game::{Game, Refusal};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BotKind {
     Wander,
+    Roam,
     Build,
     Cheat,
 }
@@ -26,9 +27,12 @@ impl std::str::FromStr for BotKind {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "wander" => Ok(Self::Wander),
+            "roam" => Ok(Self::Roam),
             "build" => Ok(Self::Build),
             "cheat" => Ok(Self::Cheat),
-            other => Err(format!("unknown bot {other:?} (wander, build or cheat)")),
+            other => Err(format!(
+                "unknown bot {other:?} (wander, roam, build or cheat)"
+            )),
         }
     }
 }
@@ -48,6 +52,21 @@ pub struct Tally {
     pub cheats_accepted: u64,
     /// Cheat actions whose outcome was not heard (lost, or still in flight at the end).
     pub cheats_unheard: u64,
+}
+
+/// How long a roaming bot runs one way before it turns back.
+const ROAM_LEG_MS: u64 = 30_000;
+
+/// A roaming bot's heading at its `ticks`-th tick: east for a leg, then west for a leg.
+fn roam_yaw(ticks: u64, tick_ms: u32) -> u16 {
+    const EAST: u16 = 16_384;
+    const WEST: u16 = 49_152;
+    let leg = ROAM_LEG_MS / u64::from(tick_ms.max(1));
+    if (ticks / leg.max(1)).is_multiple_of(2) {
+        EAST
+    } else {
+        WEST
+    }
 }
 
 /// Cheat actions awaiting their outcome, at most.
@@ -219,8 +238,16 @@ impl Bot {
             pitch: 0,
             flags: jump,
         };
+        let frame = match self.kind {
+            BotKind::Roam => InputFrame {
+                yaw: roam_yaw(self.ticks, game.edge().tick_ms),
+                flags: frame.flags | flags::SPRINT,
+                ..frame
+            },
+            _ => frame,
+        };
         match self.kind {
-            BotKind::Wander => {}
+            BotKind::Wander | BotKind::Roam => {}
             BotKind::Build => {
                 if self.ticks.is_multiple_of(schedule.act)
                     && let Some(own) = game.own()

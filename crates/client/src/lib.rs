@@ -19,6 +19,7 @@ mod session;
 mod tick_loop;
 
 pub use bot::{Bot, BotKind, Tally};
+pub use game::ZoneOf;
 pub use game::{BlockChange, Game, GameStats, INPUT_LEAD, Notice, Outcome, Refusal, ShownClaim};
 pub use interp::{Interpolator, Shown};
 pub use predict::{

@@ -58,6 +58,7 @@ pub struct BotHandle {
 pub fn kind_name(kind: BotKind) -> &'static str {
     match kind {
         BotKind::Wander => "wander",
+        BotKind::Roam => "roam",
         BotKind::Build => "build",
         BotKind::Cheat => "cheat",
     }

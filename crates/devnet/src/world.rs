@@ -7,8 +7,9 @@
 //!
 //! `--forgers N` makes N of the validators' relays forge handoffs besides the honest ones
 //! (`z3r0 node --byzantine` on a world); the report counts each kind they sent, and any that
-//! a block applied. Players over QUIC do not play here yet: the client does not follow its
-//! body across a border.
+//! a block applied. `--bots N` roaming players over QUIC run east and west across the
+//! borders, each following its body to the next zone's edge ([`roam`]); cheating players do
+//! not play in a world yet.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use z3r0_genesis::{HandoffLine, WorldGenesis, ZoneId};
 
+use super::roam::{self, RoamStats};
 use super::stats::{AuditTail, LineTail, RootLedger, quantile};
 use super::supervisor::{Validator, log_tail};
 use super::{DevnetArgs, Progress, Quantiles, now_ms, on_interrupt, round, supervise};
@@ -54,6 +56,25 @@ struct WorldReport {
     validators: Vec<ValidatorReport>,
     handoffs: HandoffReport,
     handoff_cheats: CheatReport,
+    players: PlayersReport,
+}
+
+/// The roaming players over QUIC.
+#[derive(Debug, Serialize)]
+struct PlayersReport {
+    bots: usize,
+    /// Playing at the end (their body in a snapshot).
+    connected: usize,
+    /// Times a body left a zone for a neighbour, as its player saw it.
+    crossings: u64,
+    /// Of those, the times its player had the body back in the neighbour's snapshots.
+    arrivals: u64,
+    /// From the first snapshot without the body to the first with it in the neighbour.
+    gap_ms: Quantiles,
+    /// Crossings after which the body did not arrive within 5 s.
+    lost: u64,
+    actions_applied: u64,
+    actions_refused: u64,
 }
 
 /// The forging relays' handoff attacks.
@@ -374,7 +395,10 @@ struct World<'a> {
     load: u32,
     interrupted: Arc<AtomicBool>,
     window_ms: u64,
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
+    /// The roaming players' numbers, and the switch that stops them.
+    roamers: Vec<Arc<std::sync::Mutex<RoamStats>>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// Runs a world devnet: genesis, validators, wait, measure, report.
@@ -382,6 +406,7 @@ pub fn run(args: &DevnetArgs, zones: [u16; 2]) -> Result<()> {
     let mut world = World::start(args, zones)?;
     let progress = Progress::new();
     world.wait_until_finalizing(&progress)?;
+    world.spawn_players()?;
     let (window, cpu_start) = world.measure(&progress)?;
     progress.0.finish_and_clear();
     world.finish(window, &cpu_start)
@@ -400,7 +425,8 @@ impl<'a> World<'a> {
             }
             watches.push(ZoneWatch::new(&args.data, zone, committee));
         }
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build()?;
         let interrupted = Arc::new(AtomicBool::new(false));
@@ -457,8 +483,58 @@ impl<'a> World<'a> {
             load,
             interrupted,
             window_ms: now_ms(),
-            _runtime: runtime,
+            runtime,
+            roamers: Vec::new(),
+            stop: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Starts the roaming players, spread over the zones and their committees' edges.
+    fn spawn_players(&mut self) -> Result<()> {
+        let routes = Arc::new(roam::routes(&self.world)?);
+        let borders = roam::borders(&self.world);
+        let zones: Vec<u32> = routes.keys().copied().collect();
+        let (stop, receiver) = tokio::sync::watch::channel(false);
+        self.stop = stop;
+        self.roamers = (0..self.args.bots)
+            .map(|i| {
+                roam::spawn(
+                    self.runtime.handle(),
+                    i,
+                    self.args.seed,
+                    zones[i % zones.len()],
+                    routes.clone(),
+                    borders.clone(),
+                    receiver.clone(),
+                )
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn players(&self) -> PlayersReport {
+        let all: Vec<RoamStats> = self
+            .roamers
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect();
+        let mut gaps: Vec<f64> = all.iter().flat_map(|s| s.gaps_ms.clone()).collect();
+        gaps.sort_by(f64::total_cmp);
+        let q = |p| quantile(&gaps, p).map(|v| round(v, 1));
+        PlayersReport {
+            bots: all.len(),
+            connected: all.iter().filter(|s| s.connected).count(),
+            crossings: all.iter().map(|s| s.crossings).sum(),
+            arrivals: all.iter().map(|s| s.arrivals).sum(),
+            gap_ms: Quantiles {
+                p50: q(0.5),
+                p99: q(0.99),
+                max: q(1.0),
+            },
+            lost: all.iter().map(|s| s.lost).sum(),
+            actions_applied: all.iter().map(|s| s.applied).sum(),
+            actions_refused: all.iter().map(|s| s.refused).sum(),
+        }
     }
 
     fn interrupted(&self) -> bool {
@@ -578,13 +654,17 @@ impl<'a> World<'a> {
             .map(|z| format!("{} {:.1}/s", z.id, z.window_heights.len() as f64 / secs))
             .collect();
         let h = self.crossings.report(self.window_ms, now_ms(), 0);
+        let p = self.players();
         format!(
-            "{:>5.0}s  {}  handoffs {} (in transit {}, lost {})",
+            "{:>5.0}s  {}  handoffs {} (in transit {}, lost {})  players {}/{} crossed {}",
             elapsed.as_secs_f64(),
             zones.join("  "),
             h.entered,
             h.in_transit_at_end,
-            h.bodies_lost
+            h.bodies_lost,
+            p.connected,
+            p.bots,
+            p.arrivals
         )
     }
 
@@ -593,6 +673,8 @@ impl<'a> World<'a> {
     fn finish(mut self, window: Instant, cpu_start: &[f64]) -> Result<()> {
         let window_s = window.elapsed().as_secs_f64();
         let end_ms = now_ms();
+        let players = self.players();
+        let _ = self.stop.send(true);
         let cpu: Vec<f64> = self
             .validators
             .iter_mut()
@@ -635,6 +717,7 @@ impl<'a> World<'a> {
                 .collect(),
             handoffs: self.crossings.report(self.window_ms, end_ms, refused),
             handoff_cheats: self.cheats(),
+            players,
         };
         print_summary(&report);
         if let Some(path) = &self.args.report {
@@ -692,6 +775,19 @@ fn print_summary(r: &WorldReport) {
             .collect::<Vec<_>>()
             .join(", "),
         c.accepted
+    );
+    let p = &r.players;
+    println!(
+        "  players {}/{} playing, {} crossings seen, {} arrived (gap p50 {} p99 {} ms), {} lost; {} actions applied, {} refused",
+        p.connected,
+        p.bots,
+        p.crossings,
+        p.arrivals,
+        ms(p.gap_ms.p50),
+        ms(p.gap_ms.p99),
+        p.lost,
+        p.actions_applied,
+        p.actions_refused
     );
     for v in &r.validators {
         println!(

@@ -369,7 +369,9 @@ where
             zone: zone.executor.config().zone,
             parent_state_root: parent_summary.root,
             actions,
-            imports: zone.imports.propose(),
+            imports: zone
+                .executor
+                .select_imports(&parent_summary, zone.imports.propose()),
         };
         // The mempool verified these signatures on admission.
         let Zone {

@@ -472,6 +472,27 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .collect()
     }
 
+    /// Drops from `candidates` (an import pool's proposal for a child of `parent`) the imports
+    /// a block of `parent`'s branch not final yet already carried: the pool keeps them until
+    /// that block is final, and a second copy would only be refused, after every replica
+    /// checked its certificate again.
+    pub fn select_imports(&self, parent: &Executed, candidates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        let mut carried = std::collections::BTreeSet::new();
+        let mut at = parent;
+        // The branch past the finalized block is what execution ran ahead on: a few blocks.
+        while at.digest != self.finalized.summary.digest {
+            carried.extend(at.block.imports.iter().map(|i| *blake3::hash(i).as_bytes()));
+            match self.summaries.get(&at.block.parent) {
+                Some(p) => at = p,
+                None => break,
+            }
+        }
+        candidates
+            .into_iter()
+            .filter(|i| !carried.contains(blake3::hash(i).as_bytes()))
+            .collect()
+    }
+
     /// The finalized state as checkpoint bytes: the finalized block, the nonces, the machine.
     pub fn checkpoint(&self) -> Result<Vec<u8>, ExecError> {
         let s = &self.finalized.summary;

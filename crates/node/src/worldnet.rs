@@ -56,6 +56,8 @@ pub struct Crossings {
     pub entries: BTreeMap<(u32, u32, u64), std::time::SystemTime>,
     /// Items that found no room on entry.
     pub lost: u64,
+    /// Imports blocks carried and their zone refused: (zone, height, hash).
+    pub refused: std::collections::BTreeSet<(u32, u64, [u8; 32])>,
     /// The hashes of the imports blocks applied, with the (zone, height) of each block that
     /// applied it (one, unless it entered twice).
     pub applied: BTreeMap<[u8; 32], std::collections::BTreeSet<(u32, u64)>>,
@@ -87,6 +89,9 @@ impl Crossings {
             match *r {
                 z3r0_sim::Receipt::Exited { to, seq, .. } => {
                     self.exits.entry((zone, to, seq)).or_insert(now);
+                }
+                z3r0_sim::Receipt::ImportRefused { hash, .. } => {
+                    self.refused.insert((zone, block.height, hash));
                 }
                 z3r0_sim::Receipt::Entered {
                     from, seq, lost, ..

@@ -50,6 +50,22 @@ pub const STALL_AFTER: Duration = Duration::from_secs(1);
 /// How long a failover waits for one other edge.
 const FAILOVER_CONNECT: Duration = Duration::from_secs(1);
 
+/// Ticks ahead a vanished body is extrapolated to find the border it crossed.
+const CROSSING_TICKS: i64 = 3;
+
+/// Which zone owns a chunk column (x, z), in a world of zones: the player follows its body
+/// across a border with it.
+pub type ZoneOf = std::sync::Arc<dyn Fn(i32, i32) -> Option<u32> + Send + Sync>;
+
+/// A world's [`ZoneOf`], held by a session.
+struct Borders(ZoneOf);
+
+impl std::fmt::Debug for Borders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Borders")
+    }
+}
+
 /// The local player: as the chain last had it, and as predicted from its inputs.
 #[derive(Debug)]
 struct Presence {
@@ -127,6 +143,11 @@ pub struct Game {
     feedback: Feedback,
     /// How far behind the clock snapshots arrive, in ticks (smoothed).
     lag: f64,
+    /// In a world: which zone owns each column, and where the body went when it left.
+    borders: Option<Borders>,
+    crossed: Option<u32>,
+    /// Until when a join waits for a body on its way from another zone.
+    arriving_until: Option<std::time::Instant>,
 }
 
 fn now_ms() -> u64 {
@@ -175,7 +196,29 @@ impl Game {
             },
             feedback: Feedback::default(),
             lag: 2.0,
+            borders: None,
+            crossed: None,
+            arriving_until: None,
         })
+    }
+
+    /// In a world of zones: `borders` says which zone owns each chunk column, so a body that
+    /// walks over the border is seen to leave for its neighbour ([`Game::crossed`]) rather
+    /// than to vanish.
+    pub fn set_borders(&mut self, borders: ZoneOf) {
+        self.borders = Some(Borders(borders));
+    }
+
+    /// The zone the player's body left for (it walked over the border and the chain took it
+    /// out of this zone): the player goes on there, with a session on that zone's edge.
+    pub fn crossed(&self) -> Option<u32> {
+        self.crossed
+    }
+
+    /// A session opened for a body coming from another zone: no join for up to `wait`, so the
+    /// body arrives rather than a second one being made.
+    pub fn expect_arrival(&mut self, wait: Duration) {
+        self.arriving_until = Some(std::time::Instant::now() + wait);
     }
 
     /// The connection to the node.
@@ -436,6 +479,13 @@ impl Game {
         if self.is_session() || self.player.joined || self.feedback.stats.snapshots == 0 {
             return Ok(());
         }
+        if self
+            .arriving_until
+            .is_some_and(|t| std::time::Instant::now() < t)
+        {
+            // A body on its way from another zone: joining would make a second one.
+            return Ok(());
+        }
         let tick = self.chain_tick();
         if self
             .player
@@ -671,6 +721,10 @@ impl Game {
         }
         match s.own {
             Some(own) => self.reconcile(s.tick, own),
+            None if self.player.joined && self.left_for().is_some() => {
+                // The body walked over the border: it is in transit, not gone.
+                self.crossed = self.left_for();
+            }
             None if self.player.joined => {
                 self.player.missing_body += 1;
                 if self.player.missing_body >= GONE_AFTER {
@@ -683,6 +737,23 @@ impl Game {
             None => {}
         }
         self.remote.push(s.tick, &s.entities);
+    }
+
+    /// The neighbouring zone the body was walking into when it vanished: the column its last
+    /// known body would reach within a few ticks at its velocity (the snapshot before the exit
+    /// still has it on this side), if that is a world's other zone.
+    fn left_for(&self) -> Option<u32> {
+        let borders = &self.borders.as_ref()?.0;
+        let own = self.player.own?;
+        (0..=CROSSING_TICKS).find_map(|k| {
+            let at = |axis: usize| {
+                own.pos[axis]
+                    .saturating_add(own.vel[axis].saturating_mul(k))
+                    .div_euclid(1024 * 32)
+            };
+            let zone = borders(i32::try_from(at(0)).ok()?, i32::try_from(at(2)).ok()?)?;
+            (zone != self.edge.zone).then_some(zone)
+        })
     }
 
     /// The chain's body for the player at `tick`: prediction reconciles with it.

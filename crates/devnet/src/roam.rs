@@ -1,0 +1,209 @@
+//! Players of a world devnet: roaming bots, each a real QUIC client of a validator of the zone
+//! its body is in. When its body walks over a border the bot sees it leave for the neighbour
+//! ([`Game::crossed`]), opens a session on an edge of that zone's committee, and waits for the
+//! body to arrive there (no join meanwhile) before it plays on.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use z3r0_client::{Bot, BotKind, Game, ZoneOf};
+use z3r0_genesis::WorldGenesis;
+use z3r0_net::ClientConfig;
+
+use super::bots::bot_key;
+
+/// How long a bot waits for its body in the zone it walked into; past it, the body counts
+/// as lost and the bot joins anew.
+const ARRIVAL_WAIT: Duration = Duration::from_secs(5);
+/// Chunk radius a roaming bot subscribes to.
+const RADIUS: u8 = 2;
+
+/// What one roaming bot saw.
+#[derive(Debug, Default, Clone)]
+pub struct RoamStats {
+    pub connected: bool,
+    /// Times its body left a zone for a neighbour.
+    pub crossings: u64,
+    /// Of those, the times the body came back into its snapshots in the neighbour.
+    pub arrivals: u64,
+    /// From the first snapshot without the body in the old zone to the first with it in the
+    /// new one, milliseconds.
+    pub gaps_ms: Vec<f64>,
+    /// Crossings after which no body arrived in time.
+    pub lost: u64,
+    pub applied: u64,
+    pub refused: u64,
+    pub last_error: Option<String>,
+}
+
+/// How to reach each zone of `world`: its chain, committee and edges (one per member, the
+/// `index`-th first so the players spread).
+pub fn routes(world: &WorldGenesis) -> anyhow::Result<BTreeMap<u32, Vec<ClientConfig>>> {
+    let mut out = BTreeMap::new();
+    for zone in world.zone_ids() {
+        let genesis = world.zone_genesis(zone)?;
+        let keys = genesis
+            .public_keys()
+            .map_err(|e| anyhow::anyhow!("zone {zone} keys: {e}"))?;
+        let edges: Vec<std::net::SocketAddr> = genesis
+            .validators
+            .iter()
+            .filter_map(|v| v.players)
+            .collect();
+        let configs = (0..edges.len())
+            .map(|first| {
+                let mut c = ClientConfig::new(edges[first], genesis.chain_id(), keys.clone());
+                c.zone = Some(zone.number());
+                c.fallbacks = (1..edges.len())
+                    .map(|k| edges[(first + k) % edges.len()])
+                    .collect();
+                c
+            })
+            .collect();
+        out.insert(zone.number(), configs);
+    }
+    Ok(out)
+}
+
+/// Which zone owns each chunk column of `world`.
+pub fn borders(world: &WorldGenesis) -> ZoneOf {
+    let world = world.clone();
+    Arc::new(move |x, z| world.zone_of_column(x, z).map(|id| id.number()))
+}
+
+/// Starts roaming bot `index`, whose body starts in zone `home`.
+pub fn spawn(
+    runtime: &tokio::runtime::Handle,
+    index: usize,
+    seed: u64,
+    home: u32,
+    routes: Arc<BTreeMap<u32, Vec<ClientConfig>>>,
+    borders: ZoneOf,
+    stop: watch::Receiver<bool>,
+) -> Arc<Mutex<RoamStats>> {
+    let stats = Arc::new(Mutex::new(RoamStats::default()));
+    let bot = Roamer {
+        index,
+        seed,
+        zone: home,
+        routes,
+        borders,
+        stats: stats.clone(),
+    };
+    runtime.spawn(bot.run(stop));
+    stats
+}
+
+struct Roamer {
+    index: usize,
+    seed: u64,
+    /// The zone the body is in (or on its way to).
+    zone: u32,
+    routes: Arc<BTreeMap<u32, Vec<ClientConfig>>>,
+    borders: ZoneOf,
+    stats: Arc<Mutex<RoamStats>>,
+}
+
+impl Roamer {
+    fn set(&self, f: impl FnOnce(&mut RoamStats)) {
+        f(&mut self.stats.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let key = bot_key(self.seed ^ 0x0a0a_0000, self.index);
+        let mut bot = Bot::new(BotKind::Roam, self.seed.wrapping_add(self.index as u64));
+        // When the body was last seen leaving (a crossing waiting for its arrival).
+        let mut arriving: Option<Instant> = None;
+        while !*stop.borrow() {
+            let Some(config) = self
+                .routes
+                .get(&self.zone)
+                .and_then(|c| c.get(self.index % c.len().max(1)))
+                .cloned()
+            else {
+                self.set(|s| s.last_error = Some(format!("no edge for zone {}", self.zone)));
+                return;
+            };
+            let mut game = match Game::connect(&config, key.clone()).await {
+                Ok(g) => g,
+                Err(e) => {
+                    self.set(|s| s.last_error = Some(e.to_string()));
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            game.set_radius(RADIUS);
+            game.set_borders(self.borders.clone());
+            if let Some(since) = arriving {
+                game.expect_arrival(ARRIVAL_WAIT.saturating_sub(since.elapsed()));
+            }
+            let tick = Duration::from_millis(u64::from(game.edge().tick_ms.max(1)));
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let ended = loop {
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = stop.changed() => break None,
+                }
+                if let Err(e) = game.poll().await {
+                    break Some(e.to_string());
+                }
+                arriving = self.arrival(&game, arriving);
+                if let Some(to) = game.crossed() {
+                    self.set(|s| s.crossings += 1);
+                    self.zone = to;
+                    arriving = Some(Instant::now());
+                    break None;
+                }
+                if let Err(e) = bot.tick(&mut game) {
+                    break Some(e.to_string());
+                }
+                let (applied, refused) =
+                    (bot.tally.applied, bot.tally.refused.values().sum::<u64>());
+                let joined = game.joined();
+                self.set(|s| {
+                    s.connected = joined;
+                    s.applied = applied;
+                    s.refused = refused;
+                });
+            };
+            bot.settle(&mut game);
+            bot.session_ended();
+            game.edge().close();
+            if let Some(e) = ended {
+                self.set(|s| {
+                    s.connected = false;
+                    s.last_error = Some(e);
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// A body waited for since `arriving`: it arrived (the gap is counted), or it is given up
+    /// as lost; `None` once settled either way.
+    fn arrival(&self, game: &Game, arriving: Option<Instant>) -> Option<Instant> {
+        let since = arriving?;
+        if game.joined() {
+            let gap = since.elapsed().as_secs_f64() * 1000.0;
+            self.set(|s| {
+                s.arrivals += 1;
+                s.gaps_ms.push(gap);
+            });
+            return None;
+        }
+        if since.elapsed() > ARRIVAL_WAIT {
+            self.set(|s| s.lost += 1);
+            return None;
+        }
+        arriving
+    }
+}
