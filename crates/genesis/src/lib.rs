@@ -307,22 +307,15 @@ impl ValidatorConfig {
     /// Loads the config, its genesis and its private key; checks that the key is in the
     /// committee and the listen address matches its entry.
     pub fn load(path: &Path) -> Result<(Self, Genesis, PrivateKey), ConfigError> {
-        let text = read(path)?;
-        let mut cfg: ValidatorConfig =
-            toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                path: path.into(),
-                source,
-            })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in [
-            &mut cfg.genesis,
-            &mut cfg.private_key_file,
-            &mut cfg.storage_dir,
-        ] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
+        let mut cfg: ValidatorConfig = read_toml(path)?;
+        relative_to(
+            path,
+            [
+                &mut cfg.genesis,
+                &mut cfg.private_key_file,
+                &mut cfg.storage_dir,
+            ],
+        );
         let genesis = Genesis::load(&cfg.genesis)?;
         let key = read_key(&cfg.private_key_file)?;
         let invalid = |reason: &str| ConfigError::Invalid {
@@ -349,6 +342,24 @@ impl ValidatorConfig {
             });
         }
         Ok((cfg, genesis, key))
+    }
+}
+
+/// Parses the TOML file at `path`.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    toml::from_str(&read(path)?).map_err(|source| ConfigError::Parse {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Makes the relative `paths` of the config file at `config` relative to its directory.
+fn relative_to<const N: usize>(config: &Path, paths: [&mut PathBuf; N]) {
+    let base = config.parent().unwrap_or(Path::new("."));
+    for p in paths {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
     }
 }
 

@@ -474,22 +474,15 @@ impl WorldSeat {
     /// Loads the config, the world and the key; checks that the key is in the pool and the
     /// listen address matches its entry.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = read(path)?;
-        let mut config: WorldValidatorConfig =
-            toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                path: path.into(),
-                source,
-            })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in [
-            &mut config.world,
-            &mut config.private_key_file,
-            &mut config.storage_dir,
-        ] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
+        let mut config: WorldValidatorConfig = crate::read_toml(path)?;
+        crate::relative_to(
+            path,
+            [
+                &mut config.world,
+                &mut config.private_key_file,
+                &mut config.storage_dir,
+            ],
+        );
         let world = WorldGenesis::load(&config.world)?;
         let key = crate::read_key(&config.private_key_file)?;
         let me = crate::to_hex(&key.public_key().encode());

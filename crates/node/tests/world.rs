@@ -168,6 +168,25 @@ fn signed(
     .to_vec()
 }
 
+/// Each of `players` joins zone 0 through pool member `seat`'s replica and runs east,
+/// sprinting and hopping steps, for the border with zone 1.
+fn join_and_run_east(net: &WorldNet, seat: usize, players: &[PrivateKey]) {
+    let now = net.current_tick(0, seat).unwrap();
+    let run = z3r0_sim::Action::Input(z3r0_sim::InputFrame {
+        forward: 127,
+        strafe: 0,
+        yaw: 16_384,
+        pitch: 0,
+        flags: z3r0_sim::flags::SPRINT | z3r0_sim::flags::JUMP,
+    })
+    .encode_to_vec();
+    for p in players {
+        let join = z3r0_sim::Action::Join.encode_to_vec();
+        assert!(net.submit(0, seat, &signed(net, 0, p, now + 2, 0, join)));
+        assert!(net.submit(0, seat, &signed(net, 0, p, now + 3, 1, run.clone())));
+    }
+}
+
 #[test]
 fn bodies_cross_into_the_next_zone_through_relayed_certified_exits() {
     runner(11).start(|context| crossing(context, link(3, 1, 1000)));
@@ -199,27 +218,7 @@ async fn crossing(
         // Players join zone 0 and run east (sprinting, hopping steps) for the border at x = 0.
         let players: Vec<PrivateKey> = (0..6).map(|i| PrivateKey::from_seed(900 + i)).collect();
         let seat = net.zones[0].seats[0];
-        let now = net.current_tick(0, seat).unwrap();
-        let run = z3r0_sim::Action::Input(z3r0_sim::InputFrame {
-            forward: 127,
-            strafe: 0,
-            yaw: 16_384,
-            pitch: 0,
-            flags: z3r0_sim::flags::SPRINT | z3r0_sim::flags::JUMP,
-        })
-        .encode_to_vec();
-        for p in &players {
-            let join = signed(
-                &net,
-                0,
-                p,
-                now + 2,
-                0,
-                z3r0_sim::Action::Join.encode_to_vec(),
-            );
-            assert!(net.submit(0, seat, &join));
-            assert!(net.submit(0, seat, &signed(&net, 0, p, now + 3, 1, run.clone())));
-        }
+        join_and_run_east(&net, seat, &players);
         let key =
             |p: &PrivateKey| -> [u8; 32] { p.public_key().encode().as_ref().try_into().unwrap() };
         // Until every body that left zone 0 stands in zone 1, and zone 0 was told so.
@@ -290,21 +289,7 @@ fn a_forging_relay_gets_no_forged_import_applied() {
         net.start_all().await.unwrap();
         assert!(net.wait_for_all(5, Duration::from_secs(30)).await);
         let players: Vec<PrivateKey> = (0..6).map(|i| PrivateKey::from_seed(950 + i)).collect();
-        let seat = net.zones[0].seats[0];
-        let now = net.current_tick(0, seat).unwrap();
-        let run = z3r0_sim::Action::Input(z3r0_sim::InputFrame {
-            forward: 127,
-            strafe: 0,
-            yaw: 16_384,
-            pitch: 0,
-            flags: z3r0_sim::flags::SPRINT | z3r0_sim::flags::JUMP,
-        })
-        .encode_to_vec();
-        for p in &players {
-            let join = z3r0_sim::Action::Join.encode_to_vec();
-            assert!(net.submit(0, seat, &signed(&net, 0, p, now + 2, 0, join)));
-            assert!(net.submit(0, seat, &signed(&net, 0, p, now + 3, 1, run.clone())));
-        }
+        join_and_run_east(&net, net.zones[0].seats[0], &players);
         // Long enough for the forger to replay exits that entered.
         net.context.sleep(Duration::from_secs(20)).await;
         let crossings = net.crossings.lock().unwrap();
