@@ -212,6 +212,46 @@ fn check_dashboard(url: &str) {
     );
 }
 
+/// Loads a world devnet's dashboard in headless Chromium: a row per zone with its committee,
+/// each zone's height rising, the players on the map; saves a screenshot.
+fn check_world_dashboard(url: &str, zones: usize) {
+    if !browser_available() {
+        assert!(
+            std::env::var_os("Z3R0_REQUIRE_BROWSER").is_none(),
+            "Chromium and chromedriver are required here (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("!!! the world dashboard was NOT checked in a browser !!!");
+        return;
+    }
+    let port = free_ports(29_500 + (std::process::id() % 200) as u16 * 10, 1);
+    let browser = webdriver::Browser::start(port);
+    browser.open(url);
+    browser.wait_for(
+        "a row per zone",
+        &format!("return document.querySelectorAll('#zones tr').length === {zones}"),
+        Duration::from_secs(60),
+    );
+    let first = browser
+        .eval("return Number(document.getElementById('height-0').textContent) || 0")
+        .as_f64()
+        .unwrap_or(0.0);
+    browser.wait_for(
+        "zone 0's height to rise",
+        &format!("return Number(document.getElementById('height-0').textContent) > {first} + 10"),
+        Duration::from_secs(30),
+    );
+    browser.wait_for(
+        "players on the map",
+        "return Number(document.getElementById('players').textContent.split(' / ')[0]) > 0",
+        Duration::from_secs(30),
+    );
+    let png = browser.screenshot();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("world-dashboard.png");
+    std::fs::write(&out, png).unwrap();
+    println!("world dashboard screenshot: {}", out.display());
+}
+
 const REPORT_FIELDS: [&str; 21] = [
     "validators",
     "bots",
@@ -489,6 +529,8 @@ fn bots_play_at_20_40_and_60_hz() {
 /// are all refused.
 #[test]
 fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
+    let dash = free_ports(28_500 + (std::process::id() % 300) as u16 * 10, 1);
+    let dash_addr = format!("127.0.0.1:{dash}");
     let mut devnet = Devnet::start(
         "world",
         &[
@@ -500,9 +542,13 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
             "40s",
             "--bots",
             "6",
+            "--dashboard",
+            &dash_addr,
         ],
     );
+    let url = devnet.dashboard();
     devnet.wait_line("every zone finalizing", Duration::from_secs(240));
+    check_world_dashboard(&url, 2);
     let summary = devnet.wait_line("exits entered", Duration::from_secs(120));
     let status = devnet.child.wait().unwrap();
     assert!(status.success(), "devnet failed: {status}");

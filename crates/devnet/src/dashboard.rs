@@ -20,6 +20,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use super::stats::http_get;
 
 const PAGE: &str = include_str!("dashboard.html");
+/// A world's page: every zone on the map, with its committee, its figures and its players.
+const WORLD_PAGE: &str = include_str!("world.html");
 /// Open event streams at most (each page holds one); more are refused, not queued.
 const MAX_STREAMS: usize = 64;
 
@@ -31,6 +33,7 @@ pub struct Dashboard {
     pub explorers: Mutex<Vec<SocketAddr>>,
     terrain_png: Vec<u8>,
     streams: Arc<Semaphore>,
+    page: &'static str,
 }
 
 impl Dashboard {
@@ -40,6 +43,18 @@ impl Dashboard {
             explorers: Mutex::new(Vec::new()),
             terrain_png,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            page: PAGE,
+        })
+    }
+
+    /// A world devnet's dashboard: the map of every zone ([`WORLD_PAGE`]).
+    pub fn new_world(terrain_png: Vec<u8>) -> Arc<Self> {
+        Arc::new(Self {
+            stats: watch::channel(Arc::new("{}".to_string())).0,
+            explorers: Mutex::new(Vec::new()),
+            terrain_png,
+            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            page: WORLD_PAGE,
         })
     }
 
@@ -95,8 +110,8 @@ fn fresh(content_type: &'static str, body: impl IntoResponse) -> Response {
         .into_response()
 }
 
-async fn page() -> Response {
-    fresh("text/html; charset=utf-8", PAGE)
+async fn page(State(d): State<Arc<Dashboard>>) -> Response {
+    fresh("text/html; charset=utf-8", d.page)
 }
 
 async fn terrain(State(d): State<Arc<Dashboard>>) -> Response {

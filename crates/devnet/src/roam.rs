@@ -36,6 +36,9 @@ pub struct RoamStats {
     pub applied: u64,
     pub refused: u64,
     pub last_error: Option<String>,
+    /// Where the body last was (x, z in voxels) and the zone it is in (or on its way to).
+    pub pos: Option<[i64; 2]>,
+    pub zone: u32,
 }
 
 /// How to reach each zone of `world`: its chain, committee and edges (one per member, the
@@ -166,10 +169,14 @@ impl Roamer {
                 let (applied, refused) =
                     (bot.tally.applied, bot.tally.refused.values().sum::<u64>());
                 let joined = game.joined();
+                let pos = game.own().map(|o| [o.pos[0] / 1024, o.pos[2] / 1024]);
+                let zone = self.zone;
                 self.set(|s| {
                     s.connected = joined;
                     s.applied = applied;
                     s.refused = refused;
+                    s.pos = pos.or(s.pos);
+                    s.zone = zone;
                 });
             };
             bot.settle(&mut game);

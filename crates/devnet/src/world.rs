@@ -329,6 +329,22 @@ impl Crossings {
     }
 }
 
+/// A genesis spanning the whole world's columns, for its map.
+fn whole_world(world: &WorldGenesis) -> Result<z3r0_genesis::Genesis> {
+    let first = world
+        .zone_ids()
+        .next()
+        .context("a world has at least one zone")?;
+    let mut whole = world.zone_genesis(first)?;
+    let extent = |axis: usize| {
+        let span = world.zone_chunks[axis].saturating_mul(i32::from(world.zones[axis]));
+        [world.origin[axis], world.origin[axis].saturating_add(span)]
+    };
+    whole.chunks_x = extent(0);
+    whole.chunks_z = extent(1);
+    Ok(whole)
+}
+
 /// A new world (or the one already in the data directory).
 fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
     let path = args.data.join("world.toml");
@@ -399,6 +415,9 @@ struct World<'a> {
     /// The roaming players' numbers, and the switch that stops them.
     roamers: Vec<Arc<std::sync::Mutex<RoamStats>>>,
     stop: tokio::sync::watch::Sender<bool>,
+    board: Arc<super::dashboard::Dashboard>,
+    /// The map's corner and size in voxels, for the dashboard.
+    area: serde_json::Value,
 }
 
 /// Runs a world devnet: genesis, validators, wait, measure, report.
@@ -429,6 +448,10 @@ impl<'a> World<'a> {
             .worker_threads(2)
             .enable_all()
             .build()?;
+        let (terrain_png, area) = super::terrain(&whole_world(&world)?)?;
+        let board = super::dashboard::Dashboard::new_world(terrain_png);
+        let board_addr = super::dashboard::serve(&runtime, args.dashboard, board.clone())?;
+        println!("dashboard: http://{board_addr}/");
         let interrupted = Arc::new(AtomicBool::new(false));
         on_interrupt(&runtime, interrupted.clone());
         let load = match args.load {
@@ -486,7 +509,57 @@ impl<'a> World<'a> {
             runtime,
             roamers: Vec::new(),
             stop: tokio::sync::watch::channel(false).0,
+            board,
+            area,
         })
+    }
+
+    /// Publishes the dashboard's figures: every zone with its committee, height, rate,
+    /// finality and handoffs; the players where they are; handoffs and forgeries.
+    fn publish(&self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let zones: Vec<serde_json::Value> = self
+            .zones
+            .iter()
+            .map(|z| {
+                let number = z.id.number();
+                let ([x0, x1], [z0, z1]) = self.world.zone_columns(z.id).unwrap_or_default();
+                let size = z3r0_voxel::CHUNK_SIZE as i32;
+                let mut sorted = z.latencies_ms.clone();
+                sorted.sort_by(f64::total_cmp);
+                serde_json::json!({
+                    "zone": z.id.to_string(),
+                    "number": number,
+                    "x0": x0 * size, "x1": x1 * size, "z0": z0 * size, "z1": z1 * size,
+                    "committee": z.seats,
+                    "height": z.height(),
+                    "blocks_per_s": z.window_heights.len() as f64 / secs,
+                    "p99": quantile(&sorted, 0.99).map(|v| round(v, 1)),
+                    "exits": self.crossings.exits.keys().filter(|k| k.0 == number).count(),
+                    "entries": self.crossings.entries.keys().filter(|k| k.1 == number).count(),
+                })
+            })
+            .collect();
+        let players: Vec<serde_json::Value> = self
+            .roamers
+            .iter()
+            .filter_map(|s| {
+                let s = s.lock().unwrap_or_else(|p| p.into_inner());
+                let [x, z] = s.pos?;
+                Some(serde_json::json!({"x": x, "z": z, "zone": s.zone, "crossings": s.arrivals}))
+            })
+            .collect();
+        let h = self.crossings.report(self.window_ms, now_ms(), 0);
+        let c = self.cheats();
+        let event = serde_json::json!({
+            "t": elapsed.as_secs_f64(),
+            "area": self.area,
+            "zones": zones,
+            "players": players,
+            "handoffs": {"entered": h.entered, "lost": h.bodies_lost, "p99": h.latency_ms.p99},
+            "cheats": {"sent": c.sent.values().sum::<u64>(), "accepted": c.accepted},
+        });
+        self.board.stats.send_replace(Arc::new(event.to_string()));
     }
 
     /// Starts the roaming players, spread over the zones and their committees' edges.
@@ -639,6 +712,7 @@ impl<'a> World<'a> {
                 progress.say(l)
             })?;
             self.read();
+            self.publish(window.elapsed());
             if last_line.elapsed() >= Duration::from_secs(5) {
                 last_line = Instant::now();
                 progress.say(self.progress_line(window.elapsed()));
