@@ -197,7 +197,7 @@ pub(crate) fn p2p_config(
     listen: SocketAddr,
     peers: &Set<commonware_cryptography::ed25519::PublicKey>,
 ) -> lookup::Config<
-    impl commonware_stream::Upgrader<PublicKey = commonware_cryptography::ed25519::PublicKey>,
+    impl commonware_stream::Upgrader<PublicKey = commonware_cryptography::ed25519::PublicKey> + use<>,
 > {
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {

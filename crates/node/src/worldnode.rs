@@ -336,14 +336,23 @@ struct Replica {
     pages: ZonePages,
 }
 
-async fn world_node(
-    context: commonware_runtime::tokio::Context,
-    seat: WorldSeat,
-    plans: Vec<ZonePlan>,
-    options: NodeOptions,
-) -> Result<Vec<u64>, ProcessError> {
-    let zones: Vec<ZoneId> = plans.iter().map(|p| p.id).collect();
-    let peers = peer_indices(&seat, &zones)?;
+/// The validator's one p2p network, its peer set the committees it shares a zone or a
+/// border with ([`peer_indices`]); no channel registered yet.
+fn open_network(
+    context: &commonware_runtime::tokio::Context,
+    seat: &WorldSeat,
+    zones: &[ZoneId],
+) -> Result<
+    (
+        lookup::Network<
+            commonware_runtime::tokio::Context,
+            impl commonware_stream::Upgrader<PublicKey = PublicKey>,
+        >,
+        lookup::Oracle<PublicKey>,
+    ),
+    ProcessError,
+> {
+    let peers = peer_indices(seat, zones)?;
     let keys: Vec<PublicKey> = seat
         .world
         .pool_keys()
@@ -360,13 +369,25 @@ async fn world_node(
         .map_err(|_| ProcessError::Genesis("duplicate validator key".into()))?;
     let participants = Set::from_iter_dedup(members.into_iter().map(|(k, _)| k));
     let p2p = p2p_config(&seat.key, seat.config.p2p_listen, &participants);
-    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
+    let (network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
     let _ = oracle.track(0, addresses);
+    Ok((network, oracle))
+}
 
-    // Every channel is registered before the network starts.
+type ZoneChannels = Channels<CommitteeSender<P2pSender>, P2pReceiver>;
+
+/// Each zone's consensus channels (`of_zone`), their senders kept inside its committee.
+fn register_zones(
+    network: &mut lookup::Network<
+        commonware_runtime::tokio::Context,
+        impl commonware_stream::Upgrader<PublicKey = PublicKey>,
+    >,
+    seat: &WorldSeat,
+    plans: &[ZonePlan],
+) -> Result<BTreeMap<u32, ZoneChannels>, ProcessError> {
     let me = seat.key.public_key();
     let mut channels = BTreeMap::new();
-    for plan in &plans {
+    for plan in plans {
         let committee = plan.genesis.public_keys().map_err(ProcessError::Genesis)?;
         let mut register = |base| {
             let (sender, receiver) =
@@ -383,27 +404,45 @@ async fn world_node(
         };
         channels.insert(plan.id.number(), zone_channels);
     }
+    Ok(channels)
+}
+
+/// Drills (`--byzantine`): the log of the forgeries this validator's relays send.
+fn forged_log(
+    seat: &WorldSeat,
+    options: &NodeOptions,
+) -> Result<Option<Arc<Mutex<std::fs::File>>>, ProcessError> {
+    if !options.byzantine {
+        return Ok(None);
+    }
+    tracing::warn!("drill: this validator relays forged handoffs besides the honest ones");
+    let path = seat.config.storage_dir.join("forged.log");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map(|f| Some(Arc::new(Mutex::new(f))))
+        .map_err(|source| ProcessError::AuditLog { path, source })
+}
+
+async fn world_node(
+    context: commonware_runtime::tokio::Context,
+    seat: WorldSeat,
+    plans: Vec<ZonePlan>,
+    options: NodeOptions,
+) -> Result<Vec<u64>, ProcessError> {
+    let zones: Vec<ZoneId> = plans.iter().map(|p| p.id).collect();
+    let (mut network, oracle) = open_network(&context, &seat, &zones)?;
+    // Every channel is registered before the network starts.
+    let mut channels = register_zones(&mut network, &seat, &plans)?;
     let mut handoff = register_handoff(&seat, &zones, &mut network)?;
     let p2p = network.start();
-
-    let forged_log = options
-        .byzantine
-        .then(|| {
-            let path = seat.config.storage_dir.join("forged.log");
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map(|f| Arc::new(Mutex::new(f)))
-                .map_err(|source| ProcessError::AuditLog { path, source })
-        })
-        .transpose()?;
-    if forged_log.is_some() {
-        tracing::warn!("drill: this validator relays forged handoffs besides the honest ones");
-    }
-    handoff.forged = forged_log;
+    handoff.forged = forged_log(&seat, &options)?;
     let mut replicas = Vec::new();
-    for (plan, zone_channels) in plans.into_iter().zip(channels.into_values()) {
+    for plan in plans {
+        let zone_channels = channels
+            .remove(&plan.id.number())
+            .ok_or_else(|| ProcessError::Runtime(format!("zone {} has no channels", plan.id)))?;
         let replica = start_zone(
             &context,
             &seat,
@@ -434,7 +473,7 @@ async fn world_node(
         .iter()
         .map(|r| r.validator.resumed_height)
         .collect();
-    info!(public_key = %me, zones = replicas.len(), "validator running");
+    info!(public_key = %seat.key.public_key(), zones = replicas.len(), "validator running");
 
     let pages: BTreeMap<u32, ZonePages> = replicas
         .iter()
@@ -544,7 +583,7 @@ async fn start_zone(
     context: &commonware_runtime::tokio::Context,
     seat: &WorldSeat,
     plan: ZonePlan,
-    zone_channels: Channels<CommitteeSender<P2pSender>, P2pReceiver>,
+    zone_channels: ZoneChannels,
     handoff: &mut Handoff,
     oracle: &lookup::Oracle<PublicKey>,
     options: &NodeOptions,
