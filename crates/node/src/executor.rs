@@ -472,16 +472,19 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .collect()
     }
 
-    /// Drops from `candidates` (an import pool's proposal for a child of `parent`) the imports
-    /// a block of `parent`'s branch not final yet already carried: the pool keeps them until
-    /// that block is final, and a second copy would only be refused, after every replica
-    /// checked its certificate again.
+    /// Drops from `candidates` (an import pool's proposal for a child of `parent`) the records
+    /// a block of `parent`'s branch not final yet already carried, in whatever copy (relays
+    /// with other certificates make other bytes): the pool keeps them until that block is
+    /// final, and a second copy would only be refused, after every replica checked its
+    /// certificate again. Records are told apart by what they prove
+    /// ([`StateMachine::import_key`]).
     pub fn select_imports(&self, parent: &Executed, candidates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        let state = &self.finalized.machine;
         let mut carried = std::collections::BTreeSet::new();
         let mut at = parent;
         // The branch past the finalized block is what execution ran ahead on: a few blocks.
         while at.digest != self.finalized.summary.digest {
-            carried.extend(at.block.imports.iter().map(|i| *blake3::hash(i).as_bytes()));
+            carried.extend(at.block.imports.iter().filter_map(|i| state.import_key(i)));
             match self.summaries.get(&at.block.parent) {
                 Some(p) => at = p,
                 None => break,
@@ -489,7 +492,11 @@ impl<M: StateMachine + Snapshot> Executor<M> {
         }
         candidates
             .into_iter()
-            .filter(|i| !carried.contains(blake3::hash(i).as_bytes()))
+            .filter(|i| {
+                state
+                    .import_key(i)
+                    .is_some_and(|key| !carried.contains(&key))
+            })
             .collect()
     }
 

@@ -189,7 +189,7 @@ fn join_and_run_east(net: &WorldNet, seat: usize, players: &[PrivateKey]) {
 
 #[test]
 fn bodies_cross_into_the_next_zone_through_relayed_certified_exits() {
-    runner(11).start(|context| crossing(context, link(3, 1, 1000)));
+    runner(11).start(|context| crossing(context, link(3, 1, 1000), 3));
 }
 
 /// With finality slower than a tick, blocks are proposed on parents not final yet: a record a
@@ -199,7 +199,17 @@ fn bodies_cross_into_the_next_zone_through_relayed_certified_exits() {
 fn a_record_is_carried_once_when_finality_lags_the_tick() {
     // 20 ms links: three hops to finality, longer than a 50 ms tick with jitter and load.
     for seed in [12, 13, 14] {
-        runner(seed).start(|context| crossing(context, link(20, 5, 1000)));
+        runner(seed).start(|context| crossing(context, link(20, 5, 1000), 3));
+    }
+}
+
+/// With four seats a zone, three signatures certify a block, so each source replica may relay
+/// a record with another certificate: copies differ in their bytes, and each destination
+/// pool holds the first it got. A parent's record must not be carried again in another copy.
+#[test]
+fn a_record_is_carried_once_whichever_copy_the_pool_holds() {
+    for seed in [12, 13, 14] {
+        runner(seed).start(|context| crossing(context, link(20, 5, 1000), 4));
     }
 }
 
@@ -208,10 +218,12 @@ fn a_record_is_carried_once_when_finality_lags_the_tick() {
 async fn crossing(
     context: commonware_runtime::deterministic::Context,
     link: commonware_p2p::simulated::Link,
+    committee: usize,
 ) {
     {
         let keys: Vec<PrivateKey> = (0..4).map(|i| PrivateKey::from_seed(5_000 + i)).collect();
-        let world = small_world(&keys);
+        let mut world = small_world(&keys);
+        world.committee_size = committee;
         let mut net = WorldNet::new(context, world, keys, link).await.unwrap();
         net.start_all().await.unwrap();
         assert!(net.wait_for_all(5, Duration::from_secs(30)).await);
