@@ -370,8 +370,8 @@ where
             parent_state_root: parent_summary.root,
             actions,
             imports: zone
-                .executor
-                .select_imports(&parent_summary, zone.imports.propose()),
+                .imports
+                .propose(zone.executor.import_filter(&parent_summary)),
         };
         // The mempool verified these signatures on admission.
         let Zone {

@@ -472,13 +472,12 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .collect()
     }
 
-    /// Drops from `candidates` (an import pool's proposal for a child of `parent`) the records
-    /// a block of `parent`'s branch not final yet already carried, in whatever copy (relays
-    /// with other certificates make other bytes): the pool keeps them until that block is
-    /// final, and a second copy would only be refused, after every replica checked its
-    /// certificate again. Records are told apart by what they prove
-    /// ([`StateMachine::import_key`]).
-    pub fn select_imports(&self, parent: &Executed, candidates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    /// Which imports a child of `parent` may carry: not the records a block of `parent`'s
+    /// branch not final yet already carried, in whatever copy (relays with other certificates
+    /// make other bytes): the pool keeps them until that block is final, and a second copy
+    /// would only be refused, after every replica checked its certificate again. Records are
+    /// told apart by what they prove ([`StateMachine::import_key`]).
+    pub fn import_filter(&self, parent: &Executed) -> impl Fn(&[u8]) -> bool + '_ {
         let state = &self.finalized.machine;
         let mut carried = std::collections::BTreeSet::new();
         let mut at = parent;
@@ -490,14 +489,11 @@ impl<M: StateMachine + Snapshot> Executor<M> {
                 None => break,
             }
         }
-        candidates
-            .into_iter()
-            .filter(|i| {
-                state
-                    .import_key(i)
-                    .is_some_and(|key| !carried.contains(&key))
-            })
-            .collect()
+        move |i: &[u8]| {
+            state
+                .import_key(i)
+                .is_some_and(|key| !carried.contains(&key))
+        }
     }
 
     /// The finalized state as checkpoint bytes: the finalized block, the nonces, the machine.

@@ -51,14 +51,29 @@ impl ImportPool {
         Ok(())
     }
 
-    /// The imports for the next block, in key order (each source's acknowledgement, then its
-    /// exits by number).
-    pub fn propose(&self) -> Vec<Vec<u8>> {
-        self.imports
-            .values()
-            .take(MAX_BLOCK_IMPORTS)
-            .cloned()
-            .collect()
+    /// The imports for the next block among those `keep` takes: each source's in key order
+    /// (its acknowledgement, then its exits by number), the sources in turn, so a busy
+    /// neighbour does not crowd the others out of a block.
+    pub fn propose(&self, keep: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+        let mut by_source: BTreeMap<u32, Vec<&Vec<u8>>> = BTreeMap::new();
+        for ((source, _, _), bytes) in &self.imports {
+            if keep(bytes) {
+                by_source.entry(*source).or_default().push(bytes);
+            }
+        }
+        let mut out = Vec::new();
+        let deepest = by_source.values().map(Vec::len).max().unwrap_or(0);
+        for rank in 0..deepest {
+            for waiting in by_source.values() {
+                if out.len() == MAX_BLOCK_IMPORTS {
+                    return out;
+                }
+                if let Some(bytes) = waiting.get(rank) {
+                    out.push((*bytes).clone());
+                }
+            }
+        }
+        out
     }
 
     /// Drops what `state` (newly finalized) no longer needs.
@@ -274,5 +289,42 @@ where
 {
     while let Ok((_peer, message)) = receiver.recv().await {
         offer(message.as_ref().to_vec());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool holding more imports from one neighbour than a block takes.
+    fn pool(low: u64, high: u64) -> ImportPool {
+        let mut pool = ImportPool::default();
+        for seq in 0..low {
+            pool.imports.insert((1, 1, seq), vec![1, seq as u8]);
+        }
+        for seq in 0..high {
+            pool.imports
+                .insert((0x0002_0000, 1, seq), vec![2, seq as u8]);
+        }
+        pool
+    }
+
+    #[test]
+    fn a_busy_low_numbered_neighbour_does_not_crowd_out_the_others() {
+        let proposed = pool(40, 2).propose(|_| true);
+        assert_eq!(proposed.len(), MAX_BLOCK_IMPORTS);
+        let high: Vec<&Vec<u8>> = proposed.iter().filter(|i| i[0] == 2).collect();
+        assert_eq!(
+            high.len(),
+            2,
+            "the quiet neighbour's exits wait behind the busy one's"
+        );
+        // Each source's records stay in order: a prefix of what it has waiting.
+        let low: Vec<u8> = proposed
+            .iter()
+            .filter(|i| i[0] == 1)
+            .map(|i| i[1])
+            .collect();
+        assert_eq!(low, (0..30).collect::<Vec<u8>>());
     }
 }
