@@ -168,6 +168,19 @@ struct Quantiles {
     max: Option<f64>,
 }
 
+impl Quantiles {
+    /// The median, 99th percentile and maximum of `values`, to a tenth.
+    fn of(mut values: Vec<f64>) -> Self {
+        values.sort_by(f64::total_cmp);
+        let q = |p| quantile(&values, p).map(|v| round(v, 1));
+        Self {
+            p50: q(0.5),
+            p99: q(0.99),
+            max: q(1.0),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Spread {
     p50: Option<f64>,
@@ -281,14 +294,7 @@ impl Measure {
     }
 
     fn finality(&self) -> Quantiles {
-        let mut sorted = self.latencies_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let q = |p| quantile(&sorted, p).map(|v| round(v, 1));
-        Quantiles {
-            p50: q(0.5),
-            p99: q(0.99),
-            max: q(1.0),
-        }
+        Quantiles::of(self.latencies_ms.clone())
     }
 
     /// Finality latencies in buckets (not cumulative), for the dashboard.
@@ -595,14 +601,9 @@ impl<'a> Zone<'a> {
                 break;
             }
             if started.elapsed() > Duration::from_secs(120) {
-                let tails: Vec<String> = self
-                    .validators
-                    .iter()
-                    .map(|v| format!("validator {}:\n{}", v.index, log_tail(&v.log_path(), 8)))
-                    .collect();
                 bail!(
                     "the validators did not finalize within 2 minutes; their logs end:\n{}",
-                    tails.join("\n")
+                    supervisor::log_tails(&self.validators, 8)
                 );
             }
             std::thread::sleep(Duration::from_millis(200));

@@ -233,6 +233,15 @@ pub fn last_error(path: &Path) -> String {
 }
 
 /// The last lines of a validator's log, to say why it stopped.
+/// The last `lines` of each validator's log, under its name.
+pub fn log_tails(validators: &[Validator], lines: usize) -> String {
+    validators
+        .iter()
+        .map(|v| format!("validator {}:\n{}", v.index, log_tail(&v.log_path(), lines)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();

@@ -23,7 +23,7 @@ use z3r0_genesis::{HandoffLine, WorldGenesis, ZoneId};
 
 use super::roam::{self, RoamStats};
 use super::stats::{AuditTail, LineTail, RootLedger, quantile};
-use super::supervisor::{Validator, log_tail};
+use super::supervisor::{Validator, log_tails};
 use super::{DevnetArgs, Progress, Quantiles, now_ms, on_interrupt, round, supervise};
 
 /// Synthetic inputs a second each validator generates when `--load` is not given: enough
@@ -209,9 +209,6 @@ impl ZoneWatch {
     }
 
     fn report(&self, window_s: f64) -> ZoneReport {
-        let mut sorted = self.latencies_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let q = |p| quantile(&sorted, p).map(|v| round(v, 1));
         let times: Vec<u64> = self.window_heights.values().copied().collect();
         ZoneReport {
             zone: self.id.to_string(),
@@ -219,11 +216,7 @@ impl ZoneWatch {
             committee: self.seats.clone(),
             blocks_finalized: self.window_heights.len() as u64,
             blocks_per_s: round(self.window_heights.len() as f64 / window_s.max(1e-9), 2),
-            finality_ms: Quantiles {
-                p50: q(0.5),
-                p99: q(0.99),
-                max: q(1.0),
-            },
+            finality_ms: Quantiles::of(self.latencies_ms.clone()),
             longest_block_gap_ms: times.windows(2).map(|w| w[1].saturating_sub(w[0])).max(),
             state_roots_agree: self.ledger.agree(),
         }
@@ -301,16 +294,10 @@ impl Crossings {
                 }
             }
         }
-        latencies.sort_by(f64::total_cmp);
-        let q = |p| quantile(&latencies, p).map(|v| round(v, 1));
         HandoffReport {
             exits,
             entered,
-            latency_ms: Quantiles {
-                p50: q(0.5),
-                p99: q(0.99),
-                max: q(1.0),
-            },
+            latency_ms: Quantiles::of(latencies),
             in_transit_at_end: in_transit,
             bodies_lost: lost,
             bodies_entered_twice: self
@@ -591,19 +578,13 @@ impl<'a> World<'a> {
             .iter()
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .collect();
-        let mut gaps: Vec<f64> = all.iter().flat_map(|s| s.gaps_ms.clone()).collect();
-        gaps.sort_by(f64::total_cmp);
-        let q = |p| quantile(&gaps, p).map(|v| round(v, 1));
+        let gaps: Vec<f64> = all.iter().flat_map(|s| s.gaps_ms.clone()).collect();
         PlayersReport {
             bots: all.len(),
             connected: all.iter().filter(|s| s.connected).count(),
             crossings: all.iter().map(|s| s.crossings).sum(),
             arrivals: all.iter().map(|s| s.arrivals).sum(),
-            gap_ms: Quantiles {
-                p50: q(0.5),
-                p99: q(0.99),
-                max: q(1.0),
-            },
+            gap_ms: Quantiles::of(gaps),
             lost: all.iter().map(|s| s.lost).sum(),
             actions_applied: all.iter().map(|s| s.applied).sum(),
             actions_refused: all.iter().map(|s| s.refused).sum(),
@@ -670,15 +651,10 @@ impl<'a> World<'a> {
                 break;
             }
             if started.elapsed() > Duration::from_secs(180) {
-                let tails: Vec<String> = self
-                    .validators
-                    .iter()
-                    .map(|v| format!("validator {}:\n{}", v.index, log_tail(&v.log_path(), 8)))
-                    .collect();
                 bail!(
                     "the zones did not all finalize within 3 minutes (heights {:?}); the logs end:\n{}",
                     self.zones.iter().map(ZoneWatch::height).collect::<Vec<_>>(),
-                    tails.join("\n")
+                    log_tails(&self.validators, 8)
                 );
             }
             std::thread::sleep(Duration::from_millis(200));

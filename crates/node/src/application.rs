@@ -371,7 +371,7 @@ where
             actions,
             imports: zone
                 .imports
-                .propose(zone.executor.import_filter(&parent_summary)),
+                .propose(&zone.executor.carried_imports(&parent_summary)),
         };
         // The mempool verified these signatures on admission.
         let Zone {

@@ -472,12 +472,12 @@ impl<M: StateMachine + Snapshot> Executor<M> {
             .collect()
     }
 
-    /// Which imports a child of `parent` may carry: not the records a block of `parent`'s
-    /// branch not final yet already carried, in whatever copy (relays with other certificates
+    /// The records (by [`StateMachine::import_key`]) a child of `parent` must not carry again:
+    /// those a block of `parent`'s branch not final yet already carried, in whatever copy (relays with other certificates
     /// make other bytes): the pool keeps them until that block is final, and a second copy
     /// would only be refused, after every replica checked its certificate again. Records are
     /// told apart by what they prove ([`StateMachine::import_key`]).
-    pub fn import_filter(&self, parent: &Executed) -> impl Fn(&[u8]) -> bool + '_ {
+    pub fn carried_imports(&self, parent: &Executed) -> std::collections::BTreeSet<(u32, u8, u64)> {
         let state = &self.finalized.machine;
         let mut carried = std::collections::BTreeSet::new();
         let mut at = parent;
@@ -489,11 +489,7 @@ impl<M: StateMachine + Snapshot> Executor<M> {
                 None => break,
             }
         }
-        move |i: &[u8]| {
-            state
-                .import_key(i)
-                .is_some_and(|key| !carried.contains(&key))
-        }
+        carried
     }
 
     /// The finalized state as checkpoint bytes: the finalized block, the nonces, the machine.

@@ -51,14 +51,16 @@ impl ImportPool {
         Ok(())
     }
 
-    /// The imports for the next block among those `keep` takes: each source's in key order
-    /// (its acknowledgement, then its exits by number), the sources in turn, so a busy
-    /// neighbour does not crowd the others out of a block.
-    pub fn propose(&self, keep: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+    /// The imports for the next block, leaving out the records (keys) in `carried`: each
+    /// source's in key order (its acknowledgement, then its exits by number), the sources in
+    /// turn, so a busy neighbour does not crowd the others out of a block. Every pooled
+    /// import is due in the finalized state (checked when offered, pruned when it moves).
+    pub fn propose(&self, carried: &std::collections::BTreeSet<(u32, u8, u64)>) -> Vec<Vec<u8>> {
         let mut by_source: BTreeMap<u32, Vec<&Vec<u8>>> = BTreeMap::new();
-        for ((source, _, _), bytes) in &self.imports {
-            if keep(bytes) {
-                by_source.entry(*source).or_default().push(bytes);
+        for (key, bytes) in &self.imports {
+            if !carried.contains(key) {
+                let (source, _, _) = *key;
+                by_source.entry(source).or_default().push(bytes);
             }
         }
         let mut out = Vec::new();
@@ -311,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_busy_low_numbered_neighbour_does_not_crowd_out_the_others() {
-        let proposed = pool(40, 2).propose(|_| true);
+        let proposed = pool(40, 2).propose(&Default::default());
         assert_eq!(proposed.len(), MAX_BLOCK_IMPORTS);
         let high: Vec<&Vec<u8>> = proposed.iter().filter(|i| i[0] == 2).collect();
         assert_eq!(
