@@ -10,6 +10,9 @@ pub enum ContentCommand {
     /// Check a pack (every error, by file and field) and write its content-addressed bundle:
     /// `objects/<blake3>` per file and a `pack.toml` naming them.
     Build(BuildArgs),
+    /// Publish a pack's manifest on a zone's chain, signed by the genesis's content publisher:
+    /// every validator switches to it at its activation tick.
+    Publish(z3r0_devnet::publish::PublishArgs),
 }
 
 #[derive(Debug, Args)]
@@ -27,6 +30,7 @@ pub struct BuildArgs {
 pub fn run(command: &ContentCommand) -> Result<()> {
     match command {
         ContentCommand::Build(args) => build(args),
+        ContentCommand::Publish(args) => z3r0_devnet::publish::publish(args),
     }
 }
 

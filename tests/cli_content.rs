@@ -1,6 +1,13 @@
-//! `z3r0 content build`: a pack checked and bundled from the command line.
+//! `z3r0 content build`: a pack checked and bundled from the command line; `z3r0 content
+//! publish`: a pack with a new block published to four validator processes, which all switch
+//! to it at its tick.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::process::Command;
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 #[test]
 fn content_build_bundles_the_default_pack_and_lists_every_error_of_a_bad_one() {
@@ -51,4 +58,154 @@ fn content_build_bundles_the_default_pack_and_lists_every_error_of_a_bad_one() {
     }
     assert!(!bad.join("bundle").exists());
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// A validator process, killed when dropped.
+struct Node {
+    child: Child,
+    http: std::net::SocketAddr,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Node {
+    fn start(config: &Path) -> Node {
+        let (cfg, _, _) = z3r0_node::ValidatorConfig::load(config).unwrap();
+        let log = std::fs::File::create(config.with_file_name("node.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["node", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Node {
+            child,
+            http: cfg.metrics,
+        }
+    }
+
+    /// `/api/status` as JSON (`Null` while the node does not answer).
+    fn status(&self) -> serde_json::Value {
+        use std::io::{Read as _, Write as _};
+        let Ok(mut s) = std::net::TcpStream::connect(self.http) else {
+            return serde_json::Value::Null;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = write!(
+            s,
+            "GET /api/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        );
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out.split_once("\r\n\r\n")
+            .and_then(|(_, body)| serde_json::from_str(body).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The default pack with one more block: a lamp (id 11), textured like glass.
+fn pack_with_a_lamp(dir: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("content/default");
+    let to = dir.join("lamp-pack");
+    for sub in ["", "textures", "sounds"] {
+        std::fs::create_dir_all(to.join(sub)).unwrap();
+        for entry in std::fs::read_dir(from.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, to.join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let manifest = std::fs::read_to_string(to.join("pack.toml")).unwrap();
+    let manifest = manifest.replacen("version = 1", "version = 2", 1)
+        + "\n[[block]]\nid = 11\nname = \"lamp\"\nopacity = \"opaque\"\nsolid = true\n\
+           light = 15\ncolor = [250, 220, 120]\n\n[block.textures]\n\
+           all = \"textures/glass.png\"\n";
+    std::fs::write(to.join("pack.toml"), manifest).unwrap();
+    to
+}
+
+fn publish(pack: &Path, genesis: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["content", "publish"])
+        .arg(pack)
+        .arg("--genesis")
+        .arg(genesis)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_published_pack_activates_on_every_validator_at_its_tick() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-publish-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base = common::free_ports(24_000 + (std::process::id() % 500) as u16 * 12, 12);
+    common::small_network(&dir, 4, base);
+    let pack = pack_with_a_lamp(&dir);
+    let hash = z3r0_content::hex(&z3r0_content::Pack::load(&pack).unwrap().manifest_hash());
+    let default = z3r0_content::hex(&z3r0_content::canon::DEFAULT_MANIFEST);
+    let nodes: Vec<Node> = (0..4)
+        .map(|i| Node::start(&dir.join(format!("validator-{i}/config.toml"))))
+        .collect();
+    let started = Instant::now();
+    while !nodes
+        .iter()
+        .all(|n| n.status()["height"].as_u64() > Some(3))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the network did not start"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for n in &nodes {
+        assert_eq!(n.status()["content"]["active"], default.as_str());
+    }
+
+    // A key that is not the genesis's publisher is told so, and nothing changes.
+    let genesis = dir.join("genesis.toml");
+    let stranger = dir.join("validator-0/private.key");
+    let out = publish(&pack, &genesis, &["--key", stranger.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not the genesis's content publisher"),
+        "{stderr}"
+    );
+
+    let out = publish(&pack, &genesis, &["--lead-ms", "500"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&format!("manifest {hash}")), "{stdout}");
+    assert!(stdout.contains("active from tick"), "{stdout}");
+    let waited = Instant::now();
+    while !nodes
+        .iter()
+        .all(|n| n.status()["content"]["active"] == hash.as_str())
+    {
+        let seen: Vec<_> = nodes
+            .iter()
+            .map(|n| n.status()["content"].clone())
+            .collect();
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "not every validator switched: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(nodes);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

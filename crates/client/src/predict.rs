@@ -117,6 +117,9 @@ impl Predictor {
             return None;
         }
         let mut body = base.body;
+        // The engine's blocks: a block published on chain later is predicted as a wall until
+        // the client follows the zone's content (reconciliation corrects the guess).
+        let rules = z3r0_voxel::BlockRules::builtin();
         for t in base.tick + 1..=tick {
             let frame = self.frame_at(t)?;
             // At tick `t` a voxel is what the first edit not yet applied found there.
@@ -126,7 +129,7 @@ impl Predictor {
                     .find(|e| e.pos == p && e.tick > t)
                     .map_or_else(|| world.voxel(p), |e| Some(e.before))
             };
-            body = step_in_view(&voxel, &body, &frame, physics, t).0;
+            body = step_in_view(&voxel, rules, &body, &frame, physics, t).0;
         }
         // Remember the first prediction made for each tick: a later one has more information.
         self.predicted.entry(tick).or_insert(body);

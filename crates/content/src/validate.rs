@@ -1,5 +1,6 @@
 //! Checking a pack: the manifest's own rules, then every file it names.
 
+use crate::canon::{MAX_BREAK_TICKS, MAX_LIGHT, MAX_NAME, MAX_STACK, is_name};
 use crate::manifest::{BlockDef, ItemDef, Opacity, PackFile};
 use crate::{ContentError, Hash, MAX_BLOCKS, MAX_FILE_BYTES, MAX_ITEMS, MAX_MANIFEST_BYTES, media};
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,12 +8,6 @@ use std::path::{Component, Path};
 
 /// The manifest's file name in a pack.
 pub(crate) const MANIFEST: &str = "pack.toml";
-/// Longest name of a pack, block or item.
-const MAX_NAME: usize = 64;
-/// Longest digging time: an hour of 60 Hz ticks.
-const MAX_BREAK_TICKS: u32 = 216_000;
-const MAX_LIGHT: u8 = 15;
-const MAX_STACK: u16 = 999;
 
 /// What a referenced file must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,12 +95,8 @@ pub(crate) fn read_inside(root: &Path, name: &Path, max: u64) -> Result<Vec<u8>,
 
 /// A name: 1 to 64 lower-case letters, digits, `_` and `-`.
 fn name_problem(name: &str) -> Option<String> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    (!ok).then(|| format!("{name:?} is not a name (1 to {MAX_NAME} of a-z, 0-9, '_' and '-')"))
+    (!is_name(name))
+        .then(|| format!("{name:?} is not a name (1 to {MAX_NAME} of a-z, 0-9, '_' and '-')"))
 }
 
 /// The manifest's rules, without reading any other file.

@@ -10,6 +10,7 @@ mod dashboard;
 mod fault;
 mod hostile;
 pub mod probe;
+pub mod publish;
 mod roam;
 mod stats;
 mod supervisor;

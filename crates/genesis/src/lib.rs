@@ -99,6 +99,10 @@ pub struct Genesis {
     /// How bodies move, in millimetres and seconds (the defaults where left out).
     #[serde(default)]
     pub movement: Movement,
+    /// The key (hex ed25519) that may publish content on this chain; none: the content stays
+    /// the genesis's (the default pack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_publisher: Option<String>,
     pub validators: Vec<ValidatorEntry>,
 }
 
@@ -154,7 +158,18 @@ impl Genesis {
             h.update(&(key.len() as u64).to_be_bytes());
             h.update(key);
         }
+        // Appended only when named, so a genesis without a publisher keeps its chain id.
+        if let Some(publisher) = &self.content_publisher {
+            h.update(b"content_publisher");
+            h.update(&(publisher.len() as u64).to_be_bytes());
+            h.update(publisher.as_bytes());
+        }
         ChainId(*h.finalize().as_bytes())
+    }
+
+    /// The content publisher's key, if the genesis names a valid one.
+    pub fn publisher(&self) -> Option<[u8; 32]> {
+        self.content_publisher.as_deref().and_then(publisher_key)
     }
 
     /// The validators' player edges the genesis names, in committee order.
@@ -183,6 +198,7 @@ impl Genesis {
                     zone: ((self.zone >> 16) as u16, (self.zone & 0xffff) as u16),
                     grid: (gx, gz),
                 }),
+            publisher: self.content_publisher.as_deref().and_then(publisher_key),
         }
     }
 
@@ -226,6 +242,13 @@ impl Genesis {
                 }
             }
             _ => return Err("world and world_zones go together".into()),
+        }
+        if let Some(publisher) = &self.content_publisher
+            && publisher_key(publisher).is_none()
+        {
+            return Err(format!(
+                "content_publisher {publisher:?} is not a lowercase hex ed25519 public key"
+            ));
         }
         if !TICK_MS.contains(&self.tick_ms) {
             return Err(format!(
@@ -426,8 +449,9 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Writes a loopback network of `validators` nodes under `out`: `genesis.toml`, and per
-/// validator `validator-<i>/config.toml` and `validator-<i>/private.key` (0600). Ports start at
+/// Writes a loopback network of `validators` nodes under `out`: `genesis.toml`, the content
+/// publisher's [`PUBLISHER_KEY`] (0600), and per validator `validator-<i>/config.toml` and
+/// `validator-<i>/private.key` (0600). Ports start at
 /// `base_port`: p2p, then metrics, then the player edge, in blocks of `validators`.
 pub fn generate(
     out: &Path,
@@ -439,11 +463,14 @@ pub fn generate(
     let keys = (0..validators)
         .map(|_| random_key())
         .collect::<Result<Vec<_>, _>>()?;
+    // The network's content publisher: `z3r0 content publish` signs with `publisher.key`.
+    let publisher = random_key()?;
     let port = |block: usize, i: usize| loopback_port(out, validators, base_port, block, i);
     let defaults = SimConfig::default();
     let genesis = Genesis {
         world: None,
         world_zones: None,
+        content_publisher: Some(to_hex(&publisher.public_key().encode())),
         zone,
         tick_ms,
         genesis_ms: std::time::SystemTime::now()
@@ -478,6 +505,7 @@ pub fn generate(
         source,
     })?;
     write(&genesis_path, &toml::to_string(&genesis)?)?;
+    write_key(&out.join(PUBLISHER_KEY), &publisher)?;
     for (i, k) in keys.iter().enumerate() {
         let dir = out.join(format!("validator-{i}"));
         std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Write {
@@ -497,6 +525,9 @@ pub fn generate(
     }
     Ok(genesis)
 }
+
+/// The content publisher's key file that [`generate`] writes beside the genesis.
+pub const PUBLISHER_KEY: &str = "publisher.key";
 
 /// Validator `i`'s loopback address in port block `block` (p2p, metrics, player edge) of a
 /// network of `validators` from `base_port`.
@@ -572,4 +603,15 @@ impl NodeExit {
     pub const fn restartable(self) -> bool {
         matches!(self, Self::Stopped | Self::Failed)
     }
+}
+
+/// A content publisher key: 32 bytes of lowercase hex that are an ed25519 public key.
+fn publisher_key(hex: &str) -> Option<[u8; 32]> {
+    use commonware_codec::DecodeExt as _;
+    let bytes: [u8; 32] = from_hex(hex)?.try_into().ok()?;
+    if to_hex(&bytes) != hex {
+        return None;
+    }
+    PublicKey::decode(Copying(&bytes[..])).ok()?;
+    Some(bytes)
 }

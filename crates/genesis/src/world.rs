@@ -388,6 +388,9 @@ impl WorldGenesis {
             claim_limit: self.claim_limit,
             timeout_s: self.timeout_s,
             movement: self.movement,
+            // A world's content is the default pack for now: a publisher would have to publish
+            // to every zone alike (its own chain each), which the world genesis does not name.
+            content_publisher: None,
             validators: Vec::new(),
         })
     }

@@ -41,6 +41,8 @@ pub use server::{
 };
 pub use snapshot::{EntityState, OwnState, Snapshot, SnapshotPace};
 pub use wire::WireError;
+/// Why the node refused an action (in [`ClientEvent::Refused`]).
+pub use z3r0_chain::RejectionKind;
 pub use zone::{
     FeedBuilder, account_inventory, all_claim_entries, chunk_data, claim_entries,
     receipt_prompt_blocks, receipt_proof_blocks, receipts_entry,

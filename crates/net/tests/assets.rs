@@ -182,3 +182,90 @@ async fn streams_that_never_ask_hold_no_edge_wide_slot() {
     drop(held);
     edge.shutdown().await;
 }
+
+/// An edge on `zone` whose store takes uploads from `uploader`, up to `max` bytes.
+fn uploading_edge(zone: &Arc<LocalZone>, dir: &Path, uploader: &PrivateKey, max: u64) -> z3r0_net::Edge {
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let account: [u8; 32] = uploader.public_key().as_ref().try_into().unwrap();
+    edge.serve_assets(AssetStore::with_uploader(dir, account, max));
+    edge
+}
+
+async fn session(zone: &Arc<LocalZone>, edge: &z3r0_net::Edge, key: PrivateKey) -> EdgeClient {
+    let config = ClientConfig::new(
+        edge.local_addr().unwrap(),
+        common::CHAIN,
+        vec![zone.validator()],
+    );
+    EdgeClient::connect(&config, key).await.unwrap()
+}
+
+/// Sends an upload of `bytes` claiming `hash`, its bao encoding altered by `tamper`; returns
+/// the edge's answer byte.
+async fn raw_put(
+    conn: &quinn::Connection,
+    hash: [u8; 32],
+    bytes: &[u8],
+    tamper: impl Fn(&mut Vec<u8>),
+) -> u8 {
+    let (mut encoded, _) = bao::encode::encode(bytes);
+    tamper(&mut encoded);
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    let mut head = vec![z3r0_net::assets::ASSET_PUT];
+    head.extend_from_slice(&hash);
+    head.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    let _ = send.write_all(&head).await;
+    let _ = send.write_all(&encoded).await;
+    let _ = send.finish();
+    let mut answer = [0u8; 1];
+    recv.read_exact(&mut answer).await.unwrap();
+    answer[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publisher_uploads_verified_assets_and_nobody_else_can() {
+    let zone = LocalZone::new(40);
+    let _ticker = zone.run();
+    let objects = temp("uploads");
+    let publisher = PrivateKey::from_seed(700);
+    let edge = uploading_edge(&zone, &objects, &publisher, 8 << 20);
+    let uploader = session(&zone, &edge, PrivateKey::from_seed(700)).await;
+    let stranger = session(&zone, &edge, PrivateKey::from_seed(701)).await;
+
+    // The publisher's upload is stored under its hash, and anyone can fetch it.
+    let bytes = asset(2 << 20, 11);
+    let hash = *blake3::hash(&bytes).as_bytes();
+    z3r0_net::assets::put_asset(uploader.connection(), &bytes).await.unwrap();
+    assert_eq!(std::fs::read(objects.join(z3r0_net::assets::hex_of(&hash))).unwrap(), bytes);
+    assert_eq!(edge.stats.assets_stored.load(Ordering::Relaxed), 1);
+    let cache = AssetCache::open(temp("uploads-cache")).unwrap();
+    let path = cache.fetch(stranger.connection(), &hash).await.unwrap();
+    assert_eq!(std::fs::read(path).unwrap(), bytes);
+    // Uploading it again is no error and stores nothing new.
+    z3r0_net::assets::put_asset(uploader.connection(), &bytes).await.unwrap();
+    assert_eq!(edge.stats.assets_stored.load(Ordering::Relaxed), 2);
+
+    // Anyone else is refused, and nothing is written.
+    let other = asset(4096, 12);
+    match z3r0_net::assets::put_asset(stranger.connection(), &other).await {
+        Err(AssetError::Refused(_)) => {}
+        r => panic!("{r:?}"),
+    }
+    // A tampered byte, or bytes that are not what the hash names, are refused too.
+    let other_hash = *blake3::hash(&other).as_bytes();
+    let flip = |e: &mut Vec<u8>| {
+        let at = e.len() / 2;
+        e[at] ^= 1;
+    };
+    let refused = z3r0_net::assets::ASSET_REFUSED;
+    assert_eq!(raw_put(uploader.connection(), other_hash, &other, flip).await, refused);
+    assert_eq!(raw_put(uploader.connection(), [7; 32], &other, |_| {}).await, refused);
+    // And so is what would take the store past its bound.
+    let big = asset(7 << 20, 13);
+    match z3r0_net::assets::put_asset(uploader.connection(), &big).await {
+        Err(AssetError::Refused(_)) => {}
+        r => panic!("{r:?}"),
+    }
+    let stored: Vec<_> = std::fs::read_dir(&objects).unwrap().collect();
+    assert_eq!(stored.len(), 1, "only the publisher's good upload: {stored:?}");
+}

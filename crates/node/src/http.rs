@@ -3,8 +3,8 @@
 //! - the runtime's metrics registry (ours included) and the player edge's counters as
 //!   Prometheus text at `/metrics` (and `/`);
 //! - `/health`: 200 while the node finalizes blocks, 503 otherwise;
-//! - `/api/status`: height, finality, the newest certificate's signers, players, version and
-//!   genesis;
+//! - `/api/status`: height, finality, the newest certificate's signers, players, version,
+//!   genesis, and the content manifest in force and scheduled;
 //! - the explorer as JSON under `/api/`.
 //!
 //! A validator seated on several zones of a world serves one endpoint for them all: `/health`
@@ -19,7 +19,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use z3r0_net::EdgeStats;
 
@@ -44,6 +44,25 @@ pub struct NodeStatus {
     /// Validators whose signatures finalized the newest certified block.
     signers: AtomicU64,
     edge: OnceLock<Arc<EdgeStats>>,
+    /// The content manifest in force and the one scheduled, after the newest block.
+    content: Mutex<(Hash, Option<(Hash, u64)>)>,
+}
+
+type Hash = [u8; 32];
+
+/// The zone's content as `/api/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContentStatus {
+    /// The manifest hash in force (hex).
+    pub active: String,
+    /// A published manifest waiting for its tick.
+    pub scheduled: Option<ScheduledContent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScheduledContent {
+    pub manifest: String,
+    pub at_tick: u64,
 }
 
 /// `/api/status`'s body.
@@ -59,6 +78,7 @@ pub struct StatusReport {
     pub players: u64,
     pub version: &'static str,
     pub genesis: String,
+    pub content: ContentStatus,
 }
 
 fn now_ms() -> u64 {
@@ -79,6 +99,7 @@ impl NodeStatus {
             finality_ms: AtomicU64::new(0),
             signers: AtomicU64::new(0),
             edge: OnceLock::new(),
+            content: Mutex::new((z3r0_sim::content::DEFAULT_MANIFEST, None)),
         }
     }
 
@@ -98,6 +119,28 @@ impl NodeStatus {
             .store(now.saturating_sub(started), Ordering::Relaxed);
         if let Some(n) = signers {
             self.signers.store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// The content after the newest block: the manifest in force and the one scheduled.
+    pub fn content(&self, manifests: (Hash, Option<(Hash, u64)>)) {
+        if let Ok(mut content) = self.content.lock() {
+            *content = manifests;
+        }
+    }
+
+    fn content_report(&self) -> ContentStatus {
+        let (active, scheduled) = self
+            .content
+            .lock()
+            .map(|c| *c)
+            .unwrap_or((z3r0_sim::content::DEFAULT_MANIFEST, None));
+        ContentStatus {
+            active: z3r0_genesis::to_hex(&active),
+            scheduled: scheduled.map(|(m, at)| ScheduledContent {
+                manifest: z3r0_genesis::to_hex(&m),
+                at_tick: at,
+            }),
         }
     }
 
@@ -123,6 +166,7 @@ impl NodeStatus {
                 .map_or(0, |e| e.sessions.load(Ordering::Relaxed) as u64),
             version: env!("CARGO_PKG_VERSION"),
             genesis: self.genesis.clone(),
+            content: self.content_report(),
         }
     }
 

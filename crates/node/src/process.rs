@@ -365,6 +365,7 @@ async fn node(
                 explorer.record(block, sim, receipts);
                 let signers = finality.as_ref().map(|f| f.signatures.len());
                 status.finalized(block.height, block.tick, genesis_ms, signers);
+                status.content(sim.content_manifests());
                 publish(block, sim, receipts, finality);
             });
         hook

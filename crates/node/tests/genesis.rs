@@ -127,7 +127,7 @@ fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
         "the rules sign consents for this chain"
     );
     // Every field that defines the chain changes its id.
-    let changed: [fn(&mut Genesis); 7] = [
+    let changed: [fn(&mut Genesis); 9] = [
         |g| g.zone += 1,
         |g| g.tick_ms += 1,
         |g| g.genesis_ms += 1,
@@ -135,6 +135,8 @@ fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
         |g| g.chunks_x[1] += 1,
         |g| g.claim_limit += 1,
         |g| g.validators.truncate(3),
+        |g| g.content_publisher = None,
+        |g| g.content_publisher = Some(g.validators[0].public_key.clone()),
     ];
     for change in changed {
         let mut other = g.clone();
@@ -153,5 +155,25 @@ fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
     signed.validators[0].public_key.replace_range(0..2, "+a");
     assert_ne!(signed.chain_id(), id);
     assert!(z3r0_node::genesis::from_hex("+a").is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_content_publisher_is_a_key_of_its_own_and_must_be_one() {
+    use commonware_codec::Encode as _;
+    use commonware_cryptography::Signer as _;
+    let dir = tmp("publisher");
+    let g = generate(&dir, 4, 19_300, 0, 50).unwrap();
+    let key = z3r0_node::genesis::read_key(&dir.join(z3r0_node::genesis::PUBLISHER_KEY)).unwrap();
+    let public = z3r0_node::genesis::to_hex(&key.public_key().encode());
+    assert_eq!(g.content_publisher.as_deref(), Some(public.as_str()));
+    assert_eq!(g.sim_config().publisher, g.publisher());
+    assert!(g.publisher().is_some());
+    for bad in ["zz", "00", &public.to_uppercase()] {
+        let mut other = g.clone();
+        other.content_publisher = Some(bad.to_string());
+        let reason = other.validate().unwrap_err();
+        assert!(reason.contains("content_publisher"), "{bad}: {reason}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,6 +1,7 @@
 //! Player action payloads: what the chain carries, opaque to it, decoded here. Canonical
 //! encoding (commonware-codec); decoding never panics and rejects anything non-canonical.
 
+use crate::content::ContentPart;
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
 use z3r0_voxel::{BlockId, VoxelPos};
@@ -61,6 +62,8 @@ pub enum Action {
         until: u64,
         consent: [u8; 64],
     },
+    /// A part of a content manifest, from the genesis's publisher (see [`crate::content`]).
+    PublishContent(ContentPart),
 }
 
 impl Action {
@@ -77,14 +80,15 @@ impl Action {
             Action::Grant(..) => 7,
             Action::Revoke(..) => 8,
             Action::Delegate { .. } => 9,
+            Action::PublishContent(_) => 10,
         }
     }
 
     /// The name of a kind code (`"?"` for an unknown one), for logs and explorers.
     pub fn kind_name(kind: u8) -> &'static str {
-        const NAMES: [&str; 10] = [
+        const NAMES: [&str; 11] = [
             "join", "leave", "input", "break", "place", "claim", "release", "grant", "revoke",
-            "delegate",
+            "delegate", "publish",
         ];
         NAMES.get(usize::from(kind)).copied().unwrap_or("?")
     }
@@ -150,6 +154,7 @@ impl Write for Action {
                 buf.put_u64(*until);
                 buf.put_slice(consent);
             }
+            Action::PublishContent(part) => part.write(buf),
         }
     }
 }
@@ -164,6 +169,7 @@ impl EncodeSize for Action {
             Action::Claim(..) | Action::Release(..) => 8,
             Action::Grant(..) | Action::Revoke(..) => 40,
             Action::Delegate { .. } => 104,
+            Action::PublishContent(part) => part.encode_size(),
         }
     }
 }
@@ -203,6 +209,7 @@ impl Read for Action {
                 until: u64::read(buf)?,
                 consent: <[u8; 64]>::read(buf)?,
             },
+            10 => Action::PublishContent(ContentPart::read(buf)?),
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod components;
+pub mod content;
 pub mod fixed;
 pub mod handoff;
 mod machine;

@@ -111,3 +111,182 @@ pub fn is_opaque(id: BlockId) -> bool {
 pub fn is_transparent(id: BlockId) -> bool {
     opacity(id) == Opacity::Transparent
 }
+
+/// Block ids a world may define: ids are below this.
+pub const MAX_BLOCK_IDS: usize = 4_096;
+
+type Bits = [u64; MAX_BLOCK_IDS / 64];
+
+/// What the rules need of each block type: whether the id is defined, whether it collides
+/// with bodies, and whether an edit may put a block where it is (air, water). The table is
+/// consensus state's meaning: content published on chain extends it, never changes it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BlockRules {
+    defined: Bits,
+    solid: Bits,
+    replaceable: Bits,
+}
+
+/// A block id at or past [`MAX_BLOCK_IDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("block id {0} is not below {MAX_BLOCK_IDS}")]
+pub struct BlockIdTooLarge(pub BlockId);
+
+/// How a newer table differs from an older one in the meaning of a block the older defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RulesChange {
+    #[error("block {0} is no longer defined")]
+    Undefined(BlockId),
+    #[error("block {0} changes whether it is solid or replaceable")]
+    Changed(BlockId),
+}
+
+const fn bit(bits: &Bits, id: BlockId) -> bool {
+    let i = id as usize;
+    i < MAX_BLOCK_IDS && (bits[i / 64] >> (i % 64)) & 1 == 1
+}
+
+const fn builtin_rules() -> BlockRules {
+    let mut rules = BlockRules::empty();
+    let mut i = 0;
+    while i < BUILTIN.len() {
+        let id = i as BlockId;
+        let replaceable = id == blocks::AIR || id == blocks::WATER;
+        rules.set(id, BUILTIN[i].solid, replaceable);
+        i += 1;
+    }
+    rules
+}
+
+static BUILTIN_RULES: BlockRules = builtin_rules();
+
+impl BlockRules {
+    /// No block defined.
+    pub const fn empty() -> Self {
+        Self {
+            defined: [0; MAX_BLOCK_IDS / 64],
+            solid: [0; MAX_BLOCK_IDS / 64],
+            replaceable: [0; MAX_BLOCK_IDS / 64],
+        }
+    }
+
+    /// The engine's built-in blocks (the default content pack's).
+    pub fn builtin() -> &'static Self {
+        &BUILTIN_RULES
+    }
+
+    const fn set(&mut self, id: BlockId, solid: bool, replaceable: bool) {
+        let (word, mask) = ((id as usize) / 64, 1u64 << (id % 64));
+        self.defined[word] |= mask;
+        if solid {
+            self.solid[word] |= mask;
+        }
+        if replaceable {
+            self.replaceable[word] |= mask;
+        }
+    }
+
+    /// Defines block `id` (a second definition replaces the first).
+    pub fn define(
+        &mut self,
+        id: BlockId,
+        solid: bool,
+        replaceable: bool,
+    ) -> Result<(), BlockIdTooLarge> {
+        if usize::from(id) >= MAX_BLOCK_IDS {
+            return Err(BlockIdTooLarge(id));
+        }
+        let (word, mask) = (usize::from(id) / 64, 1u64 << (id % 64));
+        for bits in [&mut self.defined, &mut self.solid, &mut self.replaceable] {
+            if let Some(w) = bits.get_mut(word) {
+                *w &= !mask;
+            }
+        }
+        self.set(id, solid, replaceable);
+        Ok(())
+    }
+
+    pub fn is_defined(&self, id: BlockId) -> bool {
+        bit(&self.defined, id)
+    }
+
+    /// Collides with bodies; an undefined id is a wall (it cannot be in the world, but a
+    /// wall is the safe reading if it were).
+    pub fn is_solid(&self, id: BlockId) -> bool {
+        bit(&self.solid, id) || !self.is_defined(id)
+    }
+
+    /// Edits may place into it, and it cannot be dug (air, water).
+    pub fn is_replaceable(&self, id: BlockId) -> bool {
+        bit(&self.replaceable, id)
+    }
+
+    /// Whether `self` keeps the meaning of every block `older` defines (it may add blocks).
+    pub fn extends(&self, older: &BlockRules) -> Result<(), RulesChange> {
+        for (word, &defined) in older.defined.iter().enumerate() {
+            let mut rest = defined;
+            while rest != 0 {
+                let id = (word * 64) as BlockId + rest.trailing_zeros() as BlockId;
+                rest &= rest - 1;
+                if !self.is_defined(id) {
+                    return Err(RulesChange::Undefined(id));
+                }
+                if self.is_solid(id) != older.is_solid(id)
+                    || self.is_replaceable(id) != older.is_replaceable(id)
+                {
+                    return Err(RulesChange::Changed(id));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The defined ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = BlockId> + '_ {
+        (0..MAX_BLOCK_IDS as BlockId).filter(|&id| self.is_defined(id))
+    }
+}
+
+impl std::fmt::Debug for BlockRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockRules")
+            .field("defined", &self.ids().count())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod rules_tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_rules_are_the_builtin_table() {
+        let rules = BlockRules::builtin();
+        assert_eq!(rules.ids().count(), BUILTIN.len());
+        assert!(!rules.is_solid(blocks::AIR) && rules.is_replaceable(blocks::AIR));
+        assert!(!rules.is_solid(blocks::WATER) && rules.is_replaceable(blocks::WATER));
+        assert!(rules.is_solid(blocks::GLASS) && !rules.is_replaceable(blocks::GLASS));
+        assert!(
+            rules.is_solid(500) && !rules.is_defined(500),
+            "undefined is a wall"
+        );
+    }
+
+    #[test]
+    fn a_table_extends_another_only_keeping_each_block_it_defines() {
+        let older = BlockRules::builtin().clone();
+        let mut newer = older.clone();
+        newer.define(11, false, false).unwrap();
+        assert_eq!(newer.extends(&older), Ok(()));
+        assert_eq!(older.extends(&newer), Err(RulesChange::Undefined(11)));
+        newer.define(blocks::GLASS, false, false).unwrap();
+        assert_eq!(
+            newer.extends(&older),
+            Err(RulesChange::Changed(blocks::GLASS))
+        );
+        assert_eq!(
+            newer.define(MAX_BLOCK_IDS as BlockId, true, false),
+            Err(BlockIdTooLarge(4_096))
+        );
+    }
+}

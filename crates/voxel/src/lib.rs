@@ -17,7 +17,10 @@ pub mod pos;
 pub mod world;
 pub mod worldgen;
 
-pub use block::{BlockId, BlockInfo, Opacity, block_info, blocks};
+pub use block::{
+    BlockId, BlockIdTooLarge, BlockInfo, BlockRules, MAX_BLOCK_IDS, Opacity, RulesChange,
+    block_info, blocks,
+};
 pub use chunk::{Chunk, ChunkDecodeError};
 pub use commit::{
     AbsenceProof, ChunkProof, Hash, MerkleProof, ProofError, SparseMerkleTree, chunk_key,

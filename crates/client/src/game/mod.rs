@@ -404,7 +404,8 @@ impl Game {
             .get((c.x, c.z))
             .is_none_or(|shown| shown.claim.may_build(&account));
         let world = &self.world;
-        if z3r0_sim::edit_check(&|p| world.voxel(p), eye, pos, placing, may_build).is_err() {
+        let rules = z3r0_voxel::BlockRules::builtin();
+        if z3r0_sim::edit_check(&|p| world.voxel(p), rules, eye, pos, placing, may_build).is_err() {
             return false;
         }
         if !placing {

@@ -17,7 +17,8 @@ impl Sim {
             .get(&(pos.chunk().x, pos.chunk().z))
             .and_then(|c| self.ecs.get::<Claim>(*c))
             .is_none_or(|claim| claim.may_build(player));
-        edit_check(&|p| self.voxels.voxel(p), eye, pos, placing, may_build)
+        let view = |p| self.voxels.voxel(p);
+        edit_check(&view, &self.content.rules, eye, pos, placing, may_build)
     }
 
     pub(super) fn break_block(
@@ -52,7 +53,7 @@ impl Sim {
         block: BlockId,
         receipts: &mut Vec<Receipt>,
     ) -> Result<(), Reason> {
-        if block == blocks::AIR {
+        if block == blocks::AIR || !self.content.rules.is_defined(block) {
             return Err(Reason::NotABlock);
         }
         let current = self.edit_checks(player, e, pos, true)?;
@@ -61,7 +62,7 @@ impl Sim {
         if held.ok_or(Reason::NotJoined)? == 0 {
             return Err(Reason::NothingInInventory);
         }
-        if block_info(block).solid {
+        if self.content.rules.is_solid(block) {
             let bodies = self.ecs.column::<Body>().map_err(|_| Reason::NotJoined)?;
             if bodies
                 .iter()
@@ -90,10 +91,12 @@ impl Sim {
 /// The checks of a dig (`placing: false`) or a place at `pos` by a player whose eye is at `eye`
 /// (1/1024 m), in the rules' order: the zone holds the voxel, it is within reach, a face of it
 /// is in sight, the player may build in its column (`may_build`, from the claims), and there
-/// is something to dig or room to place. Returns what is there now. Clients run the same
+/// is something to dig or room to place (`rules`: the replaceable blocks, air and water, are
+/// room, hide nothing and cannot be dug). Returns what is there now. Clients run the same
 /// checks on their copy of the world before showing an edit early.
 pub fn edit_check(
     voxel: &impl Fn(VoxelPos) -> Option<BlockId>,
+    rules: &BlockRules,
     eye: [i64; 3],
     pos: VoxelPos,
     placing: bool,
@@ -105,15 +108,14 @@ pub fn edit_check(
     if d2 > limits::REACH * limits::REACH {
         return Err(Reason::OutOfReach);
     }
-    let blocks_sight =
-        |p: VoxelPos| voxel(p).is_none_or(|b| b != blocks::AIR && b != blocks::WATER);
+    let blocks_sight = |p: VoxelPos| voxel(p).is_none_or(|b| !rules.is_replaceable(b));
     if let Ray::Blocked(_) = physics::visible(&blocks_sight, eye, pos) {
         return Err(Reason::NoLineOfSight);
     }
     if !may_build {
         return Err(Reason::NotYours);
     }
-    let empty = current == blocks::AIR || current == blocks::WATER;
+    let empty = rules.is_replaceable(current);
     if placing && !empty {
         return Err(Reason::Occupied);
     }

@@ -11,9 +11,10 @@ use commonware_codec::{Read as _, Write as _};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use z3r0_ecs::{Alive, Change, EntityId, Hash, state_root};
-use z3r0_voxel::{BlockId, ChunkPos, VoxelPos, WorldGen, block_info, blocks};
+use z3r0_voxel::{BlockId, BlockRules, ChunkPos, VoxelPos, WorldGen, blocks};
 
 mod claims;
+mod content;
 mod edits;
 mod handoff;
 mod logs;
@@ -76,11 +77,23 @@ pub enum Reason {
     /// A frame for a tick that already has one applied, or for an older tick than the frame in
     /// force.
     TickHasInput = 25,
+    /// Only the genesis's content publisher may publish content.
+    NotPublisher = 26,
+    /// A content activation must be after this tick and within [`crate::content::MAX_NOTICE_TICKS`] of it.
+    ActivationOutOfRange = 27,
+    /// A content part that does not continue the publication in progress.
+    PartOutOfOrder = 28,
+    /// The published parts do not hash to the manifest hash they name.
+    ManifestMismatch = 29,
+    /// The published bytes are not a well-formed canonical manifest.
+    BadManifest = 30,
+    /// The manifest changes what a block defined now means.
+    ChangesMeaning = 31,
 }
 
 impl Reason {
     /// Every reason, in code order (code = index + 1).
-    pub const ALL: [Reason; 25] = [
+    pub const ALL: [Reason; 31] = [
         Reason::BadFrame,
         Reason::BeyondFullStick,
         Reason::NotOnGround,
@@ -106,6 +119,12 @@ impl Reason {
         Reason::SessionCannotDelegate,
         Reason::NoConsent,
         Reason::TickHasInput,
+        Reason::NotPublisher,
+        Reason::ActivationOutOfRange,
+        Reason::PartOutOfOrder,
+        Reason::ManifestMismatch,
+        Reason::BadManifest,
+        Reason::ChangesMeaning,
     ];
 
     /// The reason with stable code `code` (as receipts carry it).
@@ -140,6 +159,12 @@ impl Reason {
             Reason::SessionCannotDelegate => "a session key cannot delegate",
             Reason::NoConsent => "the session key did not consent",
             Reason::TickHasInput => "this tick already has an input",
+            Reason::NotPublisher => "only the content publisher may publish",
+            Reason::ActivationOutOfRange => "content activation tick out of range",
+            Reason::PartOutOfOrder => "content part out of order",
+            Reason::ManifestMismatch => "content parts do not hash to their manifest",
+            Reason::BadManifest => "not a well-formed content manifest",
+            Reason::ChangesMeaning => "content changes what an existing block means",
         }
     }
 }
@@ -202,6 +227,15 @@ pub enum Receipt {
         hash: Hash,
         reason: ImportRefusal,
     },
+    /// A published content manifest is complete and checked: it activates at tick `at`.
+    ContentScheduled {
+        manifest: Hash,
+        at: u64,
+    },
+    /// The content manifest in force from this tick.
+    ContentActivated {
+        manifest: Hash,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -260,6 +294,8 @@ pub struct SimConfig {
     pub movement: Movement,
     /// The zone's place in a world of zones; `None` for a world of one zone (its edge a wall).
     pub world: Option<crate::handoff::WorldPlace>,
+    /// The key that may publish content ([`crate::content`]); none: the content is fixed.
+    pub publisher: Option<PlayerKey>,
 }
 
 impl Default for SimConfig {
@@ -275,6 +311,7 @@ impl Default for SimConfig {
             tick_ms: 50,
             movement: Movement::default(),
             world: None,
+            publisher: None,
         }
     }
 }
@@ -389,6 +426,8 @@ pub struct Sim {
     events: Vec<(EntityId, Reason)>,
     /// The movement rules per tick (from the config; never committed).
     physics: Physics,
+    /// The content records and the block rules in force.
+    content: content::ContentIndex,
 }
 
 impl std::fmt::Debug for Sim {
@@ -475,6 +514,9 @@ impl Sim {
         ecs.register::<ReceiptLog>()?;
         ecs.register::<Exit>()?;
         ecs.register::<Link>()?;
+        ecs.register::<crate::content::Publication>()?;
+        ecs.register::<crate::content::ManifestPart>()?;
+        ecs.register::<crate::content::PublishedContent>()?;
         ecs.add_hook::<Alive>(alive_hook)?;
         ecs.add_hook::<Inventory>(inventory_hook)?;
         ecs.add_hook::<Claim>(claim_hook)?;
@@ -496,6 +538,7 @@ impl Sim {
             tick: 0,
             root: [0; 32],
             events: Vec::new(),
+            content: content::ContentIndex::default(),
         };
         sim.root = sim.commit(&mut Vec::new());
         Ok(sim)
@@ -652,6 +695,7 @@ impl Sim {
         sim.ecs.restore(records)?;
         sim.tick = tick;
         sim.rebuild_indexes();
+        sim.content = content::ContentIndex::rebuild(&sim.ecs, tick)?;
         sim.root = sim.commit(&mut Vec::new());
         Ok(sim)
     }
@@ -756,6 +800,7 @@ impl Sim {
         if skipped == 0 {
             // The steady state: one step, nothing to sort out (and nothing to allocate).
             self.tick = tick;
+            self.activate_content(tick, receipts);
             self.imports(imports, receipts);
             for (index, a) in actions.into_iter().enumerate() {
                 self.apply_noted(tick, &a, index, receipts);
@@ -765,6 +810,7 @@ impl Sim {
             let actions: Vec<_> = actions.into_iter().enumerate().collect();
             for step in first..=tick {
                 self.tick = step;
+                self.activate_content(step, receipts);
                 if step == tick {
                     self.imports(imports, receipts);
                 }
@@ -839,12 +885,15 @@ impl Sim {
         a: &BlockAction<'_>,
         receipts: &mut Vec<Receipt>,
     ) -> Result<(), Reason> {
-        if let Action::Join = action {
-            return self.join(player, receipts);
+        match action {
+            Action::Join => return self.join(player, receipts),
+            // A publisher need not play.
+            Action::PublishContent(part) => return self.publish_part(player, part, receipts),
+            _ => {}
         }
         let e = self.players.get(player).copied().ok_or(Reason::NotJoined)?;
         match action {
-            Action::Join => Err(Reason::AlreadyJoined),
+            Action::Join | Action::PublishContent(_) => Err(Reason::AlreadyJoined),
             Action::Leave => {
                 self.remove_player(player, e);
                 receipts.push(Receipt::Left { player: *player });
@@ -905,6 +954,6 @@ mod tests {
             assert_eq!(Reason::from_code(r as u8), Some(r));
         }
         assert_eq!(Reason::from_code(0), None);
-        assert_eq!(Reason::from_code(26), None);
+        assert_eq!(Reason::from_code(32), None);
     }
 }

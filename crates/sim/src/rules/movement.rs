@@ -28,7 +28,8 @@ impl Sim {
 
     /// Inside the zone and solid, or outside the zone (its edge is a wall).
     pub(super) fn solid(&self, p: VoxelPos) -> bool {
-        self.voxels.voxel(p).is_none_or(|b| block_info(b).solid)
+        let rules = &self.content.rules;
+        self.voxels.voxel(p).is_none_or(|b| rules.is_solid(b))
     }
 
     pub(super) fn movement(&mut self, receipts: &mut Vec<Receipt>) {
@@ -39,6 +40,7 @@ impl Sim {
             physics,
             tick,
             config,
+            content,
             ..
         } = self;
         // Across a border into a neighbour is open (the body leaves once its centre is over);
@@ -53,9 +55,10 @@ impl Sim {
             // At most one event per body: reserving up front keeps steady-state ticks free of
             // allocations.
             events.reserve(bodies.len());
-            let (physics, tick) = (&*physics, *tick);
+            let (physics, tick, rules) = (&*physics, *tick, &*content.rules);
             bodies.join_mut_each(controls, |e, mut body, control| {
-                let (next, event) = step_in_view(&view, &body, &control.frame, physics, tick);
+                let (next, event) =
+                    step_in_view(&view, rules, &body, &control.frame, physics, tick);
                 if next != *body {
                     *body = next;
                 }
@@ -100,24 +103,26 @@ impl Sim {
 /// solid. Clients predict with this on the chunks they hold.
 pub fn step_in_world(
     voxels: &z3r0_voxel::World,
+    rules: &BlockRules,
     body: &Body,
     frame: &InputFrame,
     physics: &Physics,
     tick: u64,
 ) -> (Body, Option<Reason>) {
-    step_in_view(&|p| voxels.voxel(p), body, frame, physics, tick)
+    step_in_view(&|p| voxels.voxel(p), rules, body, frame, physics, tick)
 }
 
 /// [`step_in_world`] against any view of the voxels (`None`: not loaded, so solid). A client
 /// predicting past its own pending edits sees each one only from the tick it targets.
 pub fn step_in_view(
     voxel: &impl Fn(VoxelPos) -> Option<BlockId>,
+    rules: &BlockRules,
     body: &Body,
     frame: &InputFrame,
     physics: &Physics,
     tick: u64,
 ) -> (Body, Option<Reason>) {
-    let solid = |p: VoxelPos| voxel(p).is_none_or(|b| block_info(b).solid);
+    let solid = |p: VoxelPos| voxel(p).is_none_or(|b| rules.is_solid(b));
     let water = |p: VoxelPos| voxel(p) == Some(blocks::WATER);
     step_body(&solid, &water, body, frame, physics, tick)
 }

@@ -1,0 +1,203 @@
+//! `z3r0 content publish`: a pack's manifest on chain. The publisher's key signs the manifest's
+//! parts (`Action::PublishContent`), sent in order over a validator's player edge; once every
+//! part is in a finalized block the zone has scheduled the manifest, and the command waits for
+//! its activation tick.
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use z3r0_content::{Pack, hex};
+use z3r0_net::RejectionKind;
+use z3r0_net::{ClientConfig, ClientEvent, EdgeClient};
+use z3r0_sim::content::ContentPart;
+use z3r0_sim::{Action, Reason};
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The pack's directory (holding `pack.toml`).
+    dir: PathBuf,
+    /// The zone's genesis: it names the publisher and the committee.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// The publisher's private key (default: `publisher.key` beside the genesis).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// A validator's player edge (default: the genesis's first).
+    #[arg(long)]
+    connect: Option<SocketAddr>,
+    /// Milliseconds from the last part's block to the activation tick: time for clients to
+    /// fetch what the manifest names.
+    #[arg(long, default_value_t = 2_000)]
+    lead_ms: u64,
+}
+
+/// Parts in flight at once: the mempool takes 8 of one player's actions a tick and puts 4 in a
+/// block.
+const WINDOW: usize = 8;
+/// A part not in a block this long after it was sent is sent again (same nonce).
+const RESEND: Duration = Duration::from_secs(1);
+/// The whole publication gives up after this long without progress.
+const STALLED: Duration = Duration::from_secs(15);
+
+pub fn publish(args: &PublishArgs) -> Result<()> {
+    let pack = Pack::load(&args.dir).map_err(|errors| {
+        anyhow::anyhow!(
+            "{} is not a valid content pack: {errors}",
+            args.dir.display()
+        )
+    })?;
+    let manifest = pack.manifest();
+    let bytes = manifest.encode();
+    let genesis = z3r0_genesis::Genesis::load(&args.genesis).context("loading the genesis")?;
+    let Some(publisher) = genesis.publisher() else {
+        bail!("the genesis names no content_publisher: this chain's content is fixed");
+    };
+    let key_path = args
+        .key
+        .clone()
+        .unwrap_or_else(|| args.genesis.with_file_name(z3r0_genesis::PUBLISHER_KEY));
+    let key = z3r0_genesis::read_key(&key_path).context("reading the publisher key")?;
+    let edge = match args.connect {
+        Some(a) => a,
+        None => *genesis
+            .player_edges()
+            .first()
+            .context("the genesis names no player edge; give --connect")?,
+    };
+    let keys = genesis
+        .public_keys()
+        .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
+    let config = ClientConfig::new(edge, genesis.chain_id(), keys);
+    println!(
+        "pack {} v{}: manifest {} ({} bytes)",
+        manifest.name,
+        manifest.version,
+        hex(&manifest.hash()),
+        bytes.len()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let lead_ticks = args.lead_ms.div_ceil(genesis.tick_ms.max(1));
+    let at = runtime.block_on(async {
+        let client = EdgeClient::connect(&config, key).await?;
+        if client.account() != publisher {
+            bail!(
+                "{} is not the genesis's content publisher",
+                key_path.display()
+            );
+        }
+        send_parts(client, &bytes, lead_ticks).await
+    })?;
+    println!("  active from tick {at}");
+    Ok(())
+}
+
+/// Sends every part in order and waits for each to be in a finalized block, then for the
+/// activation tick. Returns that tick.
+async fn send_parts(mut client: EdgeClient, manifest: &[u8], lead_ticks: u64) -> Result<u64> {
+    wait_for_tick(&mut client).await?;
+    let blocks_needed = manifest.len().div_ceil(z3r0_sim::content::PART_BYTES * 4) as u64;
+    let at = client.chain_tick() + blocks_needed * 2 + 20 + lead_ticks;
+    let Some(parts) = ContentPart::split(manifest, at) else {
+        bail!(
+            "the manifest has {} bytes; at most {} can be published",
+            manifest.len(),
+            z3r0_sim::content::MAX_PUBLISHED_BYTES
+        );
+    };
+    let total = parts.len();
+    let mut next = 0;
+    let mut done = 0;
+    let mut pending = BTreeMap::new();
+    let mut progress = Instant::now();
+    while done < total {
+        while pending.len() < WINDOW && next < total {
+            let payload = Action::PublishContent(parts[next].clone()).encode_to_vec();
+            let signed = client.send_action(client.chain_tick(), payload)?;
+            pending.insert(signed.action.nonce, (signed, Instant::now()));
+            next += 1;
+        }
+        if progress.elapsed() > STALLED {
+            bail!("no part was included for {} s", STALLED.as_secs());
+        }
+        let event = tokio::time::timeout(RESEND, client.next_event()).await;
+        match event {
+            Ok(event) => {
+                let included = included(event?, &mut pending)?;
+                if included > 0 {
+                    done += included;
+                    progress = Instant::now();
+                    println!("  parts {done}/{total} in finalized blocks");
+                }
+            }
+            Err(_) => {
+                for (signed, sent) in pending.values_mut() {
+                    client.send_signed(signed)?;
+                    *sent = Instant::now();
+                }
+            }
+        }
+    }
+    println!("  scheduled for tick {at}");
+    while client.chain_tick() < at {
+        tokio::time::timeout(STALLED, client.next_event())
+            .await
+            .context("the chain stopped before the activation tick")??;
+    }
+    client.close();
+    Ok(at)
+}
+
+/// How many pending parts `event` reports in a block; a refusal ends the publication with the
+/// chain's reason.
+fn included<V>(event: ClientEvent, pending: &mut BTreeMap<u64, V>) -> Result<usize> {
+    match event {
+        ClientEvent::Included(block) => {
+            if let Some(r) = block.rejections.first() {
+                let why = Reason::from_code(r.reason).map_or("unknown reason", Reason::message);
+                bail!("a part was refused in block {}: {why}", block.height);
+            }
+            Ok(block
+                .nonces
+                .iter()
+                .filter(|n| pending.remove(n).is_some())
+                .count())
+        }
+        // Busy, or sent again while pending: the part stays pending and is sent again.
+        ClientEvent::Refused { kind, .. } if transient(kind) => Ok(0),
+        ClientEvent::Refused { nonce, kind } if pending.contains_key(&nonce) => {
+            bail!("the node refused part nonce {nonce}: {}", kind.message())
+        }
+        _ => Ok(0),
+    }
+}
+
+fn transient(kind: RejectionKind) -> bool {
+    matches!(
+        kind,
+        RejectionKind::PlayerRateLimited
+            | RejectionKind::PeerRateLimited
+            | RejectionKind::PlayerBacklog
+            | RejectionKind::SourceBacklog
+            | RejectionKind::Full
+            | RejectionKind::Duplicate
+    )
+}
+
+/// Waits for the first header or snapshot, so the client knows the chain's tick.
+async fn wait_for_tick(client: &mut EdgeClient) -> Result<()> {
+    let deadline = Instant::now() + STALLED;
+    while client.chain_tick() == 0 {
+        if Instant::now() > deadline {
+            bail!("the edge sent nothing for {} s", STALLED.as_secs());
+        }
+        tokio::time::timeout(STALLED, client.next_event())
+            .await
+            .context("no event from the edge")??;
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! Publishing content: parts in order from the genesis's publisher, a complete manifest checked
+//! and scheduled, and the switch of block rules at its tick.
+
+use super::*;
+use crate::content::{ContentPart, MAX_NOTICE_TICKS, ManifestPart, Publication, PublishedContent};
+
+/// The content records' entities and the block rules in force (derived from the records,
+/// never committed).
+#[derive(Clone, Debug)]
+pub(super) struct ContentIndex {
+    publication: Option<EntityId>,
+    /// The received parts' entities, in part order.
+    parts: Vec<EntityId>,
+    /// The complete manifest waiting for its tick, and its rules.
+    scheduled: Option<(EntityId, Arc<BlockRules>)>,
+    /// The published manifest in force; none while the genesis content is.
+    active: Option<EntityId>,
+    pub(super) rules: Arc<BlockRules>,
+}
+
+impl Default for ContentIndex {
+    fn default() -> Self {
+        Self {
+            publication: None,
+            parts: Vec::new(),
+            scheduled: None,
+            active: None,
+            rules: Arc::new(BlockRules::builtin().clone()),
+        }
+    }
+}
+
+/// The rules of a stored manifest; a record that does not decode (it was checked when
+/// published, so only a corrupt snapshot has one) is refused.
+fn rules_of(record: &PublishedContent) -> Result<BlockRules, SimError> {
+    z3r0_content::Manifest::decode(&record.bytes)
+        .map(|m| m.block_rules())
+        .map_err(|_| SimError::BadSnapshot("a published manifest does not decode"))
+}
+
+impl ContentIndex {
+    /// The index of restored records at `tick`.
+    pub(super) fn rebuild(ecs: &z3r0_ecs::World<Receipt>, tick: u64) -> Result<Self, SimError> {
+        let mut index = Self {
+            publication: ecs
+                .column::<Publication>()
+                .ok()
+                .and_then(|c| c.iter().map(|(e, _)| e).next()),
+            ..Self::default()
+        };
+        if let Ok(parts) = ecs.column::<ManifestPart>() {
+            let mut parts: Vec<_> = parts.iter().map(|(e, p)| (p.index, e)).collect();
+            parts.sort();
+            index.parts = parts.into_iter().map(|(_, e)| e).collect();
+        }
+        if let Ok(records) = ecs.column::<PublishedContent>() {
+            // At most two: the one in force (its tick reached) and one still ahead.
+            for (e, record) in records.iter() {
+                let rules = Arc::new(rules_of(record)?);
+                if record.activate_at <= tick {
+                    index.active = Some(e);
+                    index.rules = rules;
+                } else {
+                    index.scheduled = Some((e, rules));
+                }
+            }
+        }
+        Ok(index)
+    }
+}
+
+impl Sim {
+    /// The block rules in force.
+    pub fn block_rules(&self) -> &BlockRules {
+        &self.content.rules
+    }
+
+    /// The published manifest in force (`None`: the genesis content), and the one waiting for
+    /// its tick.
+    pub fn published_content(&self) -> (Option<&PublishedContent>, Option<&PublishedContent>) {
+        let record = |e: Option<EntityId>| e.and_then(|e| self.ecs.get::<PublishedContent>(e));
+        (
+            record(self.content.active),
+            record(self.content.scheduled.as_ref().map(|(e, _)| *e)),
+        )
+    }
+
+    /// The manifest hash in force (the default pack's until one is published and active),
+    /// and the one waiting with its activation tick.
+    pub fn content_manifests(&self) -> (Hash, Option<(Hash, u64)>) {
+        let (active, scheduled) = self.published_content();
+        (
+            active.map_or(z3r0_content::canon::DEFAULT_MANIFEST, |r| r.manifest),
+            scheduled.map(|r| (r.manifest, r.activate_at)),
+        )
+    }
+
+    /// One part of a publication from `player`, cheapest checks first.
+    pub(super) fn publish_part(
+        &mut self,
+        player: &PlayerKey,
+        part: &ContentPart,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<(), Reason> {
+        if self.config.publisher.as_ref() != Some(player) {
+            return Err(Reason::NotPublisher);
+        }
+        if part.activate_at <= self.tick || part.activate_at - self.tick > MAX_NOTICE_TICKS {
+            return Err(Reason::ActivationOutOfRange);
+        }
+        if part.index == 0 {
+            // A first part starts over: whatever was in progress is dropped.
+            self.drop_publication();
+            let e = self.ecs.spawn();
+            let publication = Publication {
+                manifest: part.manifest,
+                activate_at: part.activate_at,
+                parts: part.parts,
+                received: 0,
+            };
+            self.ecs
+                .insert(e, publication)
+                .map_err(|_| Reason::BadFrame)?;
+            self.content.publication = Some(e);
+        }
+        let e = self.content.publication.ok_or(Reason::PartOutOfOrder)?;
+        let mut publication = *self
+            .ecs
+            .get::<Publication>(e)
+            .ok_or(Reason::PartOutOfOrder)?;
+        let same = publication.manifest == part.manifest
+            && publication.activate_at == part.activate_at
+            && publication.parts == part.parts;
+        if !same || publication.received != part.index {
+            return Err(Reason::PartOutOfOrder);
+        }
+        let stored = self.ecs.spawn();
+        let record = ManifestPart {
+            index: part.index,
+            bytes: part.bytes.clone(),
+        };
+        self.ecs
+            .insert(stored, record)
+            .map_err(|_| Reason::BadFrame)?;
+        self.content.parts.push(stored);
+        publication.received += 1;
+        if publication.received < publication.parts {
+            return self
+                .ecs
+                .insert(e, publication)
+                .map(|_| ())
+                .map_err(|_| Reason::BadFrame);
+        }
+        let complete = self.assemble_publication(&publication);
+        self.drop_publication();
+        let (bytes, rules) = complete?;
+        self.schedule(publication, bytes, rules, receipts)
+    }
+
+    /// The whole manifest of a publication whose parts are all in, checked: its hash, its
+    /// form, and that it keeps the meaning of every block the rules in force define.
+    fn assemble_publication(
+        &self,
+        publication: &Publication,
+    ) -> Result<(Vec<u8>, BlockRules), Reason> {
+        let mut bytes =
+            Vec::with_capacity(usize::from(publication.parts) * crate::content::PART_BYTES);
+        for &e in &self.content.parts {
+            let part = self
+                .ecs
+                .get::<ManifestPart>(e)
+                .ok_or(Reason::PartOutOfOrder)?;
+            bytes.extend_from_slice(&part.bytes);
+        }
+        if blake3::hash(&bytes).as_bytes() != &publication.manifest {
+            return Err(Reason::ManifestMismatch);
+        }
+        let manifest = z3r0_content::Manifest::decode(&bytes).map_err(|_| Reason::BadManifest)?;
+        let rules = manifest.block_rules();
+        rules
+            .extends(&self.content.rules)
+            .map_err(|_| Reason::ChangesMeaning)?;
+        Ok((bytes, rules))
+    }
+
+    /// Stores a checked manifest to activate at its tick (replacing one waiting already).
+    fn schedule(
+        &mut self,
+        publication: Publication,
+        bytes: Vec<u8>,
+        rules: BlockRules,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<(), Reason> {
+        if let Some((old, _)) = self.content.scheduled.take() {
+            let _ = self.ecs.despawn(old);
+        }
+        let e = self.ecs.spawn();
+        let record = PublishedContent {
+            manifest: publication.manifest,
+            activate_at: publication.activate_at,
+            bytes,
+        };
+        self.ecs.insert(e, record).map_err(|_| Reason::BadFrame)?;
+        self.content.scheduled = Some((e, Arc::new(rules)));
+        receipts.push(Receipt::ContentScheduled {
+            manifest: publication.manifest,
+            at: publication.activate_at,
+        });
+        Ok(())
+    }
+
+    fn drop_publication(&mut self) {
+        for e in self
+            .content
+            .publication
+            .take()
+            .into_iter()
+            .chain(std::mem::take(&mut self.content.parts))
+        {
+            let _ = self.ecs.despawn(e);
+        }
+    }
+
+    /// Switches to the scheduled manifest once `step` reaches its tick.
+    pub(super) fn activate_content(&mut self, step: u64, receipts: &mut Vec<Receipt>) {
+        let Some((e, _)) = &self.content.scheduled else {
+            return;
+        };
+        let Some(record) = self.ecs.get::<PublishedContent>(*e) else {
+            return;
+        };
+        if record.activate_at > step {
+            return;
+        }
+        let manifest = record.manifest;
+        let Some((e, rules)) = self.content.scheduled.take() else {
+            return;
+        };
+        if let Some(old) = self.content.active.replace(e) {
+            let _ = self.ecs.despawn(old);
+        }
+        self.content.rules = rules;
+        receipts.push(Receipt::ContentActivated { manifest });
+    }
+}
