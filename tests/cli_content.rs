@@ -191,6 +191,16 @@ fn a_published_pack_activates_on_every_validator_at_its_tick() {
     );
     assert!(stdout.contains(&format!("manifest {hash}")), "{stdout}");
     assert!(stdout.contains("active from tick"), "{stdout}");
+    assert!(stdout.contains("on 4 of 4 validators"), "{stdout}");
+    // Every validator holds every file of the pack, and the manifest the chain published.
+    let loaded = z3r0_content::Pack::load(&pack).unwrap();
+    for i in 0..4 {
+        let assets = dir.join(format!("validator-{i}/data/assets"));
+        for (name, file_hash) in &loaded.hashes {
+            let held = std::fs::read(assets.join(z3r0_content::hex(file_hash)));
+            assert_eq!(held.ok(), Some(loaded.read(name).unwrap()), "validator {i}: {name}");
+        }
+    }
     let waited = Instant::now();
     while !nodes
         .iter()
@@ -205,6 +215,15 @@ fn a_published_pack_activates_on_every_validator_at_its_tick() {
             "not every validator switched: {seen:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+    for i in 0..4 {
+        let kept = dir.join(format!("validator-{i}/data/assets/{hash}"));
+        let bytes = std::fs::read(&kept).unwrap();
+        assert_eq!(
+            z3r0_content::Manifest::decode(&bytes).unwrap(),
+            loaded.manifest(),
+            "validator {i} keeps the manifest its chain published"
+        );
     }
     drop(nodes);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -1,7 +1,9 @@
-//! `z3r0 content publish`: a pack's manifest on chain. The publisher's key signs the manifest's
-//! parts (`Action::PublishContent`), sent in order over a validator's player edge; once every
-//! part is in a finalized block the zone has scheduled the manifest, and the command waits for
-//! its activation tick.
+//! `z3r0 content publish`: a pack on chain. First every file the pack names is uploaded to
+//! every validator's edge (the publisher's sessions may upload; each edge checks the bytes
+//! against their hash as they arrive), so validators hold the assets players will fetch. Then
+//! the publisher's key signs the manifest's parts (`Action::PublishContent`), sent in order
+//! over one validator's player edge; once every part is in a finalized block the zone has
+//! scheduled the manifest, and the command waits for its activation tick.
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
@@ -78,21 +80,71 @@ pub fn publish(args: &PublishArgs) -> Result<()> {
         hex(&manifest.hash()),
         bytes.len()
     );
+    let files = pack_files(&pack)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let lead_ticks = args.lead_ms.div_ceil(genesis.tick_ms.max(1));
     let at = runtime.block_on(async {
-        let client = EdgeClient::connect(&config, key).await?;
+        let client = EdgeClient::connect(&config, key.clone()).await?;
         if client.account() != publisher {
             bail!(
                 "{} is not the genesis's content publisher",
                 key_path.display()
             );
         }
+        upload(&config, &key, &genesis.player_edges(), &files).await?;
         send_parts(client, &bytes, lead_ticks).await
     })?;
     println!("  active from tick {at}");
+    Ok(())
+}
+
+/// Every file the pack names, read and checked again now.
+fn pack_files(pack: &Pack) -> Result<Vec<Vec<u8>>> {
+    pack.hashes
+        .keys()
+        .map(|name| pack.read(name).map_err(|e| anyhow::anyhow!("{e}")))
+        .collect()
+}
+
+/// Uploads `files` to every edge; an edge that cannot be reached is reported and skipped, but
+/// one that refuses a file, or none reached at all, ends the publication before it starts.
+async fn upload(
+    config: &ClientConfig,
+    key: &commonware_cryptography::ed25519::PrivateKey,
+    edges: &[SocketAddr],
+    files: &[Vec<u8>],
+) -> Result<()> {
+    let bytes: usize = files.iter().map(Vec::len).sum();
+    let mut holding = 0;
+    for &edge in edges {
+        let mut to = config.clone();
+        to.server = edge;
+        let client = match EdgeClient::connect(&to, key.clone()).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("  validator edge {edge}: not reached ({e}); it will lack the assets");
+                continue;
+            }
+        };
+        for file in files {
+            z3r0_net::assets::put_asset(client.connection(), file)
+                .await
+                .with_context(|| format!("uploading to {edge}"))?;
+        }
+        client.close();
+        holding += 1;
+    }
+    if holding == 0 {
+        bail!("no validator edge could be reached to hold the pack's files");
+    }
+    println!(
+        "  assets: {} files ({:.1} KiB) on {holding} of {} validators",
+        files.len(),
+        bytes as f64 / 1024.0,
+        edges.len()
+    );
     Ok(())
 }
 

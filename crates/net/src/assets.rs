@@ -8,6 +8,11 @@
 //! Wire format, on a bidirectional stream the client opens: the request is
 //! [`ASSET_REQUEST`] then the 32-byte hash; the answer is a status byte ([`ASSET_FOUND`] or
 //! [`ASSET_MISSING`]), and if found the length (u64, big-endian) and bao's combined encoding.
+//!
+//! An edge whose store names an uploader (the zone's content publisher) also takes uploads
+//! from that account's sessions: [`ASSET_PUT`], the hash, the length (u64) and bao's encoding,
+//! checked as it arrives exactly as a client checks a fetch, and answered [`ASSET_STORED`] or
+//! [`ASSET_REFUSED`]. Anyone else's upload is refused before a byte of it is read.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,10 @@ use std::time::Duration;
 pub const ASSET_REQUEST: u8 = 1;
 pub const ASSET_FOUND: u8 = 0;
 pub const ASSET_MISSING: u8 = 1;
+/// An upload's tag, and its answers.
+pub const ASSET_PUT: u8 = 2;
+pub const ASSET_STORED: u8 = 0;
+pub const ASSET_REFUSED: u8 = 1;
 /// Largest asset an edge serves and a client takes (as `z3r0_content::MAX_FILE_BYTES`).
 pub const MAX_ASSET_BYTES: u64 = 16 << 20;
 /// Bytes read from the stream at a time.
@@ -50,6 +59,8 @@ pub enum AssetError {
     },
     #[error("no edge could give asset {0}")]
     Unavailable(String),
+    #[error("the edge refused to store asset {0}")]
+    Refused(String),
 }
 
 /// Lower-case hex of `bytes`: an asset's file name in stores and caches.
@@ -62,11 +73,50 @@ pub fn hex_of(bytes: &[u8]) -> String {
 #[derive(Debug, Clone)]
 pub struct AssetStore {
     dir: PathBuf,
+    /// The account whose sessions may upload, and the most bytes the store may hold.
+    uploads: Option<([u8; 32], u64)>,
 }
 
 impl AssetStore {
+    /// A store the edge only serves from.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            uploads: None,
+        }
+    }
+
+    /// A store that also takes verified uploads from `uploader`'s sessions while it holds
+    /// less than `max_bytes`.
+    pub fn with_uploader(dir: impl Into<PathBuf>, uploader: [u8; 32], max_bytes: u64) -> Self {
+        Self {
+            dir: dir.into(),
+            uploads: Some((uploader, max_bytes)),
+        }
+    }
+
+    /// Whether `account` may upload here.
+    pub fn takes_uploads_from(&self, account: &[u8; 32]) -> bool {
+        self.uploads
+            .is_some_and(|(uploader, _)| uploader == *account)
+    }
+
+    pub fn contains(&self, hash: &AssetHash) -> bool {
+        self.dir.join(hex_of(hash)).is_file()
+    }
+
+    /// Bytes of the objects stored (partial uploads are not counted: each is bounded).
+    fn used_bytes(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 
     /// The bytes stored under `hash`, if any (and small enough to serve).
@@ -94,18 +144,119 @@ fn stream_error(e: &dyn std::fmt::Display) -> AssetError {
     AssetError::Stream(e.to_string())
 }
 
-/// Reads an asset request (the edge's side): the hash asked for, within
-/// [`STREAM_READ_TIMEOUT`].
-pub(crate) async fn read_request(recv: &mut quinn::RecvStream) -> Result<AssetHash, AssetError> {
+/// What a client asks of an edge's asset store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    Get(AssetHash),
+    /// An upload of `len` bytes follows.
+    Put(AssetHash, u64),
+}
+
+/// Reads an asset request (the edge's side), within [`STREAM_READ_TIMEOUT`].
+pub(crate) async fn read_request(recv: &mut quinn::RecvStream) -> Result<Request, AssetError> {
     let mut request = [0u8; 33];
     within(STREAM_READ_TIMEOUT, recv.read_exact(&mut request))
         .await?
         .map_err(|e| stream_error(&e))?;
     let [tag, hash @ ..] = request;
-    if tag != ASSET_REQUEST {
-        return Err(AssetError::Stream(format!("unknown request {tag}")));
+    match tag {
+        ASSET_REQUEST => Ok(Request::Get(hash)),
+        ASSET_PUT => {
+            let mut len = [0u8; 8];
+            within(STREAM_READ_TIMEOUT, recv.read_exact(&mut len))
+                .await?
+                .map_err(|e| stream_error(&e))?;
+            Ok(Request::Put(hash, u64::from_be_bytes(len)))
+        }
+        _ => Err(AssetError::Stream(format!("unknown request {tag}"))),
     }
-    Ok(hash)
+}
+
+/// Takes an upload of `len` bytes for `hash` into `store` (the edge's side; the caller checked
+/// the uploader), verified as it arrives, within the store's bound. Answers on `send`; returns
+/// the bytes stored (0 when the object was there already).
+pub(crate) async fn take_upload(
+    store: Arc<AssetStore>,
+    hash: AssetHash,
+    len: u64,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) -> Result<u64, AssetError> {
+    let max = store.uploads.map_or(0, |(_, max)| max);
+    let fits = len <= MAX_ASSET_BYTES && store.used_bytes().saturating_add(len) <= max;
+    let outcome = if store.contains(&hash) {
+        let _ = recv.stop(quinn::VarInt::from_u32(0));
+        Ok(0)
+    } else if !fits {
+        let _ = recv.stop(quinn::VarInt::from_u32(0));
+        Err(AssetError::TooLarge {
+            hash: hex_of(&hash),
+            len,
+        })
+    } else {
+        let target = store.dir.join(hex_of(&hash));
+        receive(&store.dir, &target, &hash, len, &mut recv)
+            .await
+            .map(|_| len)
+    };
+    let answer = if outcome.is_ok() {
+        ASSET_STORED
+    } else {
+        ASSET_REFUSED
+    };
+    let reply = async {
+        send.write_all(&[answer])
+            .await
+            .map_err(|e| stream_error(&e))?;
+        send.finish().map_err(|e| stream_error(&e))
+    };
+    within(STREAM_READ_TIMEOUT, reply).await??;
+    outcome
+}
+
+/// Refuses an upload without reading it.
+pub(crate) async fn refuse_upload(mut send: quinn::SendStream, mut recv: quinn::RecvStream) {
+    let _ = recv.stop(quinn::VarInt::from_u32(0));
+    let reply = async {
+        let _ = send.write_all(&[ASSET_REFUSED]).await;
+        let _ = send.finish();
+    };
+    let _ = within(STREAM_READ_TIMEOUT, reply).await;
+}
+
+/// Uploads `bytes` to an edge that takes uploads from this session's account, in bao's
+/// encoding so the edge checks it as it arrives. Ok once the edge holds the object.
+pub async fn put_asset(edge: &quinn::Connection, bytes: &[u8]) -> Result<(), AssetError> {
+    let len = bytes.len() as u64;
+    let hash = *blake3::hash(bytes).as_bytes();
+    if len > MAX_ASSET_BYTES {
+        return Err(AssetError::TooLarge {
+            hash: hex_of(&hash),
+            len,
+        });
+    }
+    let (encoded, _) = bao::encode::encode(bytes);
+    let (mut send, mut recv) = edge.open_bi().await.map_err(|e| stream_error(&e))?;
+    let mut head = [0u8; 41];
+    head[0] = ASSET_PUT;
+    head[1..33].copy_from_slice(&hash);
+    head[33..].copy_from_slice(&len.to_be_bytes());
+    let write = async {
+        send.write_all(&head).await?;
+        send.write_all(&encoded).await?;
+        send.finish().map_err(|_| quinn::WriteError::ClosedStream)
+    };
+    // An edge that holds the object already, or refuses it, stops reading early: its answer
+    // says which, so a failed write is not yet a failure.
+    let _ = within(SEND_TIMEOUT, write).await;
+    let mut answer = [0u8; 1];
+    within(STREAM_READ_TIMEOUT, recv.read_exact(&mut answer))
+        .await?
+        .map_err(|e| stream_error(&e))?;
+    match answer[0] {
+        ASSET_STORED => Ok(()),
+        _ => Err(AssetError::Refused(hex_of(&hash))),
+    }
 }
 
 /// Answers a request for `hash` on `send` within [`SEND_TIMEOUT`] (the edge's side). Returns
@@ -209,27 +360,40 @@ impl AssetCache {
             .map_err(|e| stream_error(&e))?;
         send.finish().map_err(|e| stream_error(&e))?;
         let len = read_answer_head(&mut recv, hash).await?;
-        // This fetch's own file: removed however the fetch ends unless it is kept.
-        let partial = Partial::create(&self.dir, hash)?;
-        // The stream feeds a verifying decoder on a blocking thread through a bounded channel.
-        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
-        let decoding = {
-            let (file, hash) = (partial.file()?, *hash);
-            tokio::task::spawn_blocking(move || decode_to(file, &hash, len, rx))
-        };
-        while let Some(chunk) = within(STREAM_READ_TIMEOUT, recv.read_chunk(READ_CHUNK, true))
-            .await?
-            .map_err(|e| stream_error(&e))?
-        {
-            if tx.send(chunk.bytes).await.is_err() {
-                // The decoder stopped (a bad byte, or the whole asset read): it says which.
-                break;
-            }
-        }
-        drop(tx);
-        decoding.await.map_err(|e| stream_error(&e))??;
-        partial.keep_as(&self.path(hash))
+        receive(&self.dir, &self.path(hash), hash, len, &mut recv).await
     }
+}
+
+/// Reads `len` bytes of `hash`'s bao encoding from `recv` into a partial file in `dir`,
+/// verifying every chunk group as it arrives; the checked file becomes `target`, and anything
+/// else leaves nothing behind.
+async fn receive(
+    dir: &Path,
+    target: &Path,
+    hash: &AssetHash,
+    len: u64,
+    recv: &mut quinn::RecvStream,
+) -> Result<PathBuf, AssetError> {
+    // This transfer's own file: removed however it ends unless it is kept.
+    let partial = Partial::create(dir, hash)?;
+    // The stream feeds a verifying decoder on a blocking thread through a bounded channel.
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+    let decoding = {
+        let (file, hash) = (partial.file()?, *hash);
+        tokio::task::spawn_blocking(move || decode_to(file, &hash, len, rx))
+    };
+    while let Some(chunk) = within(STREAM_READ_TIMEOUT, recv.read_chunk(READ_CHUNK, true))
+        .await?
+        .map_err(|e| stream_error(&e))?
+    {
+        if tx.send(chunk.bytes).await.is_err() {
+            // The decoder stopped (a bad byte, or the whole asset read): it says which.
+            break;
+        }
+    }
+    drop(tx);
+    decoding.await.map_err(|e| stream_error(&e))??;
+    partial.keep_as(target)
 }
 
 /// The answer's status and length: the asset's size if the edge has it.

@@ -5,7 +5,7 @@
 //! The zone plugs in through [`ZoneBackend`] (queries and submissions) and an [`EdgeFeed`]
 //! (one [`TickUpdate`] per finalized block), so this crate needs no consensus code.
 
-use crate::assets::AssetStore;
+use crate::assets::{AssetStore, Request};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -243,6 +243,8 @@ pub struct EdgeStats {
     pub subscriptions: AtomicU64,
     /// Content assets served, and their bytes (before encoding).
     pub assets_served: AtomicU64,
+    /// Content assets the uploader stored here.
+    pub assets_stored: AtomicU64,
     pub asset_bytes: AtomicU64,
     /// Actions refused before any block, by [`RejectionKind`] code (index = code - 1).
     pub refusals: [AtomicU64; RejectionKind::ALL.len()],
@@ -260,7 +262,7 @@ impl EdgeStats {
     pub fn prometheus(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
-        let single: [(&str, &str, &str, u64); 12] = [
+        let single: [(&str, &str, &str, u64); 13] = [
             (
                 "edge_sessions",
                 "gauge",
@@ -332,6 +334,12 @@ impl EdgeStats {
                 "counter",
                 "Bytes of content assets served.",
                 get(&self.asset_bytes),
+            ),
+            (
+                "edge_assets_stored_total",
+                "counter",
+                "Content assets the content publisher uploaded here.",
+                get(&self.assets_stored),
             ),
         ];
         for (name, kind, help, value) in single {
@@ -1266,7 +1274,7 @@ async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> S
                 match stream {
                     Ok((send, recv)) => {
                         heard = tokio::time::Instant::now();
-                        serve_asset_stream(shared, &assets, send, recv);
+                        serve_asset_stream(shared, &assets, &account, send, recv);
                     }
                     Err(e) => break Err(SessionEnd::Closed(e.to_string())),
                 }
@@ -1328,13 +1336,15 @@ async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> S
     result
 }
 
-/// Serves an asset request on its own task, if the edge has assets and the session has a
-/// stream and a request to spare; otherwise the stream is reset (the client asks another
+/// Serves an asset request or upload on its own task, if the edge has assets and the session
+/// has a stream and a request to spare; otherwise the stream is reset (the client asks another
 /// edge, or later). The edge-wide permit is taken only once the request has arrived, so
-/// streams that never send one hold nothing but their session's.
+/// streams that never send one hold nothing but their session's. Uploads are taken only from
+/// the store's uploader (`account` is the session's).
 fn serve_asset_stream(
     shared: &Arc<Shared>,
     session: &SessionAssets,
+    account: &[u8; 32],
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) {
@@ -1356,22 +1366,38 @@ fn serve_asset_stream(
         return refuse(&mut send);
     }
     let (stats, edge_streams) = (shared.stats.clone(), shared.asset_streams.clone());
+    let uploader = store.takes_uploads_from(account);
     tokio::spawn(async move {
         let _permit = permit;
         let served = async {
-            let hash = crate::assets::read_request(&mut recv).await?;
+            let request = crate::assets::read_request(&mut recv).await?;
             let Ok(_edge) = edge_streams.try_acquire_owned() else {
                 refuse(&mut send);
                 return Ok(None);
             };
-            crate::assets::answer(store, hash, send).await.map(Some)
+            match request {
+                Request::Get(hash) => crate::assets::answer(store, hash, send)
+                    .await
+                    .map(|bytes| Some((bytes, false))),
+                Request::Put(_, _) if !uploader => {
+                    crate::assets::refuse_upload(send, recv).await;
+                    Ok(None)
+                }
+                Request::Put(hash, len) => crate::assets::take_upload(store, hash, len, send, recv)
+                    .await
+                    .map(|bytes| Some((bytes, true))),
+            }
         };
         match served.await {
-            Ok(Some(bytes)) => {
+            Ok(Some((bytes, false))) => {
                 stats.assets_served.fetch_add(1, Ordering::Relaxed);
                 stats.asset_bytes.fetch_add(bytes, Ordering::Relaxed);
             }
-            Ok(None) => debug!("asset request refused: the edge is busy"),
+            Ok(Some((bytes, true))) => {
+                stats.assets_stored.fetch_add(1, Ordering::Relaxed);
+                debug!(bytes, "asset uploaded");
+            }
+            Ok(None) => debug!("asset request refused"),
             Err(e) => debug!(error = %e, "asset request failed"),
         }
     });

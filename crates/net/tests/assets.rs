@@ -184,7 +184,12 @@ async fn streams_that_never_ask_hold_no_edge_wide_slot() {
 }
 
 /// An edge on `zone` whose store takes uploads from `uploader`, up to `max` bytes.
-fn uploading_edge(zone: &Arc<LocalZone>, dir: &Path, uploader: &PrivateKey, max: u64) -> z3r0_net::Edge {
+fn uploading_edge(
+    zone: &Arc<LocalZone>,
+    dir: &Path,
+    uploader: &PrivateKey,
+    max: u64,
+) -> z3r0_net::Edge {
     let edge = zone.serve(EdgeConfig::new(loopback()));
     let account: [u8; 32] = uploader.public_key().as_ref().try_into().unwrap();
     edge.serve_assets(AssetStore::with_uploader(dir, account, max));
@@ -235,14 +240,21 @@ async fn the_publisher_uploads_verified_assets_and_nobody_else_can() {
     // The publisher's upload is stored under its hash, and anyone can fetch it.
     let bytes = asset(2 << 20, 11);
     let hash = *blake3::hash(&bytes).as_bytes();
-    z3r0_net::assets::put_asset(uploader.connection(), &bytes).await.unwrap();
-    assert_eq!(std::fs::read(objects.join(z3r0_net::assets::hex_of(&hash))).unwrap(), bytes);
+    z3r0_net::assets::put_asset(uploader.connection(), &bytes)
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(objects.join(z3r0_net::assets::hex_of(&hash))).unwrap(),
+        bytes
+    );
     assert_eq!(edge.stats.assets_stored.load(Ordering::Relaxed), 1);
     let cache = AssetCache::open(temp("uploads-cache")).unwrap();
     let path = cache.fetch(stranger.connection(), &hash).await.unwrap();
     assert_eq!(std::fs::read(path).unwrap(), bytes);
     // Uploading it again is no error and stores nothing new.
-    z3r0_net::assets::put_asset(uploader.connection(), &bytes).await.unwrap();
+    z3r0_net::assets::put_asset(uploader.connection(), &bytes)
+        .await
+        .unwrap();
     assert_eq!(edge.stats.assets_stored.load(Ordering::Relaxed), 2);
 
     // Anyone else is refused, and nothing is written.
@@ -258,8 +270,14 @@ async fn the_publisher_uploads_verified_assets_and_nobody_else_can() {
         e[at] ^= 1;
     };
     let refused = z3r0_net::assets::ASSET_REFUSED;
-    assert_eq!(raw_put(uploader.connection(), other_hash, &other, flip).await, refused);
-    assert_eq!(raw_put(uploader.connection(), [7; 32], &other, |_| {}).await, refused);
+    assert_eq!(
+        raw_put(uploader.connection(), other_hash, &other, flip).await,
+        refused
+    );
+    assert_eq!(
+        raw_put(uploader.connection(), [7; 32], &other, |_| {}).await,
+        refused
+    );
     // And so is what would take the store past its bound.
     let big = asset(7 << 20, 13);
     match z3r0_net::assets::put_asset(uploader.connection(), &big).await {
@@ -267,5 +285,9 @@ async fn the_publisher_uploads_verified_assets_and_nobody_else_can() {
         r => panic!("{r:?}"),
     }
     let stored: Vec<_> = std::fs::read_dir(&objects).unwrap().collect();
-    assert_eq!(stored.len(), 1, "only the publisher's good upload: {stored:?}");
+    assert_eq!(
+        stored.len(),
+        1,
+        "only the publisher's good upload: {stored:?}"
+    );
 }

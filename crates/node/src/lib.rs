@@ -11,6 +11,7 @@
 //!   validators and their [`Attack`]s, for tests and benchmarks.
 
 mod application;
+mod assets;
 mod block;
 mod byzantine;
 mod datadir;

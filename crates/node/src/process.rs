@@ -360,8 +360,10 @@ async fn node(
         let mut publish = crate::edge::publisher(feed.clone());
         let (explorer, status) = (explorer.clone(), status.clone());
         let genesis_ms = genesis.genesis_ms;
+        let assets = crate::assets::asset_dir(&config.storage_dir);
         let hook: crate::application::EdgeHook<Sim> =
             Box::new(move |block, sim, receipts, finality| {
+                crate::assets::keep_scheduled_manifest(&assets, sim, receipts);
                 explorer.record(block, sim, receipts);
                 let signers = finality.as_ref().map(|f| f.signatures.len());
                 status.finalized(block.height, block.tick, genesis_ms, signers);
@@ -449,6 +451,9 @@ async fn node(
     let edge = z3r0_net::serve(&edge_key, edge_config, backend, feed)
         .map_err(|e| ProcessError::Runtime(format!("player edge: {e}")))?;
     status.set_edge(edge.stats.clone());
+    let store = crate::assets::asset_store(&config.storage_dir, genesis.publisher())
+        .map_err(|e| ProcessError::Runtime(format!("asset directory: {e}")))?;
+    edge.serve_assets(store);
     info!(addr = %config.player_listen, "serving players over QUIC");
 
     let load_rate = options.load_rate;

@@ -493,6 +493,10 @@ async fn world_node(
     if let Some(first) = replicas.first() {
         first.pages.status.set_edge(edge.stats.clone());
     }
+    // A world names no content publisher yet: its edge serves what its directory holds.
+    let store = crate::assets::asset_store(&seat.config.storage_dir, None)
+        .map_err(|e| ProcessError::Runtime(format!("asset directory: {e}")))?;
+    edge.serve_assets(store);
     info!(addr = %seat.config.player_listen, "serving players of every zone over QUIC");
 
     if options.load_rate > 0 {
