@@ -198,7 +198,11 @@ fn a_published_pack_activates_on_every_validator_at_its_tick() {
         let assets = dir.join(format!("validator-{i}/data/assets"));
         for (name, file_hash) in &loaded.hashes {
             let held = std::fs::read(assets.join(z3r0_content::hex(file_hash)));
-            assert_eq!(held.ok(), Some(loaded.read(name).unwrap()), "validator {i}: {name}");
+            assert_eq!(
+                held.ok(),
+                Some(loaded.read(name).unwrap()),
+                "validator {i}: {name}"
+            );
         }
     }
     let waited = Instant::now();

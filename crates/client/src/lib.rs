@@ -20,7 +20,10 @@ mod tick_loop;
 
 pub use bot::{Bot, BotKind, Tally};
 pub use game::ZoneOf;
-pub use game::{BlockChange, Game, GameStats, INPUT_LEAD, Notice, Outcome, Refusal, ShownClaim};
+pub use game::{
+    BlockChange, ContentFollower, Game, GameStats, INPUT_LEAD, LoadedContent, Notice, Outcome,
+    Refusal, ShownClaim,
+};
 pub use interp::{Interpolator, Shown};
 pub use predict::{
     Authoritative, PendingEdit, Predictor, Reconciled, SMOOTHING_HALF_LIFE_S, TOLERANCE,

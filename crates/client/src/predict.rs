@@ -103,13 +103,14 @@ impl Predictor {
     /// The predicted body at `tick` (at or after the base), stepping from the authoritative
     /// state through the frames sent since. `world` shows the player's pending edits (oldest
     /// first in `pending`); each counts from the tick it targets. `physics`: the zone's
-    /// movement rules. `None` before any authoritative state.
+    /// movement rules; `rules`: its block rules in force. `None` before any authoritative state.
     pub fn predict(
         &mut self,
         tick: u64,
         world: &World,
         pending: &[PendingEdit],
         physics: &Physics,
+        rules: &z3r0_voxel::BlockRules,
     ) -> Option<Body> {
         let base = self.base?;
         // Far past the last authoritative state the guess is worthless (and costly).
@@ -117,9 +118,6 @@ impl Predictor {
             return None;
         }
         let mut body = base.body;
-        // The engine's blocks: a block published on chain later is predicted as a wall until
-        // the client follows the zone's content (reconciliation corrects the guess).
-        let rules = z3r0_voxel::BlockRules::builtin();
         for t in base.tick + 1..=tick {
             let frame = self.frame_at(t)?;
             // At tick `t` a voxel is what the first edit not yet applied found there.

@@ -122,7 +122,13 @@ fn run(ticks: u64, seed: u64, choose: impl Fn(u64) -> InputFrame) -> Outcome {
         let target = now + LEAD;
         let frame = *sent.entry(target).or_insert_with(|| choose(target));
         predictor.sent(target, frame);
-        predictor.predict(target, &world, &[], &Physics::default());
+        predictor.predict(
+            target,
+            &world,
+            &[],
+            &Physics::default(),
+            z3r0_voxel::BlockRules::builtin(),
+        );
         for t in target.saturating_sub(2)..=target {
             if let Some(&f) = sent.get(&t)
                 && !rng.lost(LOSS)
@@ -222,7 +228,15 @@ fn smoothing_eases_a_correction_out_instead_of_snapping() {
         frame: InputFrame::default(),
     });
     p.sent(2, InputFrame::default());
-    let predicted = p.predict(2, &world, &[], &Physics::default()).unwrap();
+    let predicted = p
+        .predict(
+            2,
+            &world,
+            &[],
+            &Physics::default(),
+            z3r0_voxel::BlockRules::builtin(),
+        )
+        .unwrap();
     let mut moved = predicted;
     moved.pos[0] += 500;
     p.authoritative(Authoritative {
@@ -299,12 +313,26 @@ fn a_pending_dig_counts_from_the_tick_it_targets() {
     );
     for (&tick, authority) in &chain {
         let with_timing = predictor
-            .predict(tick, &world, &pending, &Physics::default())
+            .predict(
+                tick,
+                &world,
+                &pending,
+                &Physics::default(),
+                z3r0_voxel::BlockRules::builtin(),
+            )
             .unwrap();
         assert_eq!(with_timing, *authority, "tick {tick}");
     }
     // Counting the dig from when it was shown predicts the fall too early.
-    let early = Predictor::predict(&mut predictor, 12, &world, &[], &Physics::default()).unwrap();
+    let early = Predictor::predict(
+        &mut predictor,
+        12,
+        &world,
+        &[],
+        &Physics::default(),
+        z3r0_voxel::BlockRules::builtin(),
+    )
+    .unwrap();
     assert_ne!(early, chain[&12]);
 }
 
@@ -322,13 +350,29 @@ fn a_prediction_made_before_its_ticks_frame_was_sent_does_not_count() {
         frame: InputFrame::default(),
     });
     // A frame drawn just after tick 2 began, before its input was sent: standing still.
-    let stale = p.predict(2, &world, &[], &Physics::default()).unwrap();
+    let stale = p
+        .predict(
+            2,
+            &world,
+            &[],
+            &Physics::default(),
+            z3r0_voxel::BlockRules::builtin(),
+        )
+        .unwrap();
     let walk = InputFrame {
         forward: 127,
         ..InputFrame::default()
     };
     p.sent(2, walk);
-    let walked = p.predict(2, &world, &[], &Physics::default()).unwrap();
+    let walked = p
+        .predict(
+            2,
+            &world,
+            &[],
+            &Physics::default(),
+            z3r0_voxel::BlockRules::builtin(),
+        )
+        .unwrap();
     assert_ne!(walked.pos, stale.pos, "the frame changes the prediction");
     p.authoritative(Authoritative {
         tick: 2,

@@ -232,6 +232,16 @@ impl Manifest {
         rules
     }
 
+    /// Every file the manifest names (textures, sounds, icons), each once.
+    pub fn files(&self) -> BTreeSet<Hash> {
+        let blocks = self.blocks.iter().flat_map(|b| {
+            let faces = b.faces.iter().flatten();
+            faces.chain(b.sounds.iter().flatten()).copied()
+        });
+        let icons = self.items.iter().filter_map(|i| i.texture);
+        blocks.chain(icons).collect()
+    }
+
     pub fn block(&self, id: BlockId) -> Option<&BlockEntry> {
         self.blocks
             .binary_search_by_key(&id, |b| b.id)

@@ -97,6 +97,14 @@ pub enum ClientEvent {
     BadInventory {
         reason: String,
     },
+    /// The zone's published content manifests (the one in force, one scheduled), proven:
+    /// (manifest hash, activation tick) each. Empty only before anything was published, when
+    /// the content is the genesis's.
+    Content(Vec<([u8; 32], u64)>),
+    /// Content records whose proofs did not check out: not taken.
+    BadContent {
+        reason: String,
+    },
     /// A receipt log whose proof did not check out, or that is no key of this session's: its
     /// outcomes are not reported.
     BadReceipts {
@@ -205,6 +213,10 @@ pub struct EdgeClient {
     pub bad_receipts: u64,
     /// The height of the inventory shown last: an older one is never shown over it.
     inventory_height: Option<u64>,
+    /// The newest proven content records, waiting for the header after their height.
+    pending_content: Option<(u64, Vec<crate::proto::ContentEntry>)>,
+    /// The height of the content shown last: older records never replace it.
+    content_height: Option<u64>,
     pub headers_verified: u64,
     /// Snapshots applied, their datagram bytes, and the remote entities they held.
     pub snapshots_applied: u64,
@@ -382,6 +394,8 @@ impl EdgeClient {
             receipts_verified: 0,
             bad_receipts: 0,
             inventory_height: None,
+            pending_content: None,
+            content_height: None,
             cache: BTreeMap::new(),
             held: BTreeMap::new(),
             proven: BTreeMap::new(),
@@ -446,6 +460,7 @@ impl EdgeClient {
             *t = (*t).max(*tick);
         }
         self.inventory_height = self.inventory_height.max(old.inventory_height);
+        self.content_height = self.content_height.max(old.content_height);
         self.start_tick = self.start_tick.min(old.start_tick);
         // One chain, one clock: the session's genesis does not jump at a failover (where the
         // chain is, the new node's snapshots say).
@@ -694,6 +709,13 @@ impl EdgeClient {
                 }
                 Ok(self.drain_pending())
             }
+            Event::Content { height, records } => {
+                // As inventories: the newest set replaces any waiting, never an older one.
+                if self.content_height.is_none_or(|shown| shown <= height) {
+                    self.pending_content = Some((height, records));
+                }
+                Ok(self.drain_pending())
+            }
         }
     }
 
@@ -709,6 +731,7 @@ impl EdgeClient {
     fn drain_pending(&mut self) -> Option<ClientEvent> {
         self.drain_pending_receipts()
             .or_else(|| self.drain_pending_inventory())
+            .or_else(|| self.drain_pending_content())
             .or_else(|| self.drain_pending_claims())
             .or_else(|| self.drain_pending_chunk())
     }
@@ -822,6 +845,27 @@ impl EdgeClient {
                     reason: e.to_string(),
                 })
             }
+        }
+    }
+
+    /// The waiting content records, once the header after their height is here: taken if
+    /// every proof holds, refused otherwise.
+    fn drain_pending_content(&mut self) -> Option<ClientEvent> {
+        let height = self.pending_content.as_ref()?.0;
+        let header = self.headers.get(&height.checked_add(1)?)?.clone();
+        let (height, records) = self.pending_content.take()?;
+        let checked: Result<Vec<_>, _> = records
+            .iter()
+            .map(|r| crate::light::verify_content(&header, r).map(|()| (r.manifest, r.activate_at)))
+            .collect();
+        match checked {
+            Ok(content) => {
+                self.content_height = Some(height);
+                Some(ClientEvent::Content(content))
+            }
+            Err(e) => Some(ClientEvent::BadContent {
+                reason: e.to_string(),
+            }),
         }
     }
 

@@ -31,8 +31,8 @@ pub use clock::{CLOCK_SLACK, ChainClock};
 pub use frame::{read_frame, write_frame};
 pub use light::{Committee, verify_chunk, verify_claim, verify_inventory, verify_receipts};
 pub use proto::{
-    ChunkData, ClaimEntry, ClientControl, FinalityProof, Header, Included, InventoryEntry,
-    MAX_RADIUS, ReceiptsEntry, ServerControl, VERSION,
+    ChunkData, ClaimEntry, ClientControl, ContentEntry, FinalityProof, Header, Included,
+    InventoryEntry, MAX_RADIUS, ReceiptsEntry, ServerControl, VERSION,
 };
 pub use server::{
     CLIENT_DATAGRAMS_PER_TICK, Edge, EdgeConfig, EdgeFeed, EdgeStats, RESEND_TICKS, TickUpdate,
@@ -44,7 +44,7 @@ pub use wire::WireError;
 /// Why the node refused an action (in [`ClientEvent::Refused`]).
 pub use z3r0_chain::RejectionKind;
 pub use zone::{
-    FeedBuilder, account_inventory, all_claim_entries, chunk_data, claim_entries,
+    FeedBuilder, account_inventory, all_claim_entries, chunk_data, claim_entries, content_entries,
     receipt_prompt_blocks, receipt_proof_blocks, receipts_entry,
 };
 

@@ -174,6 +174,31 @@ pub fn verify_claim(header: &Header, claim: &ClaimEntry) -> Result<(), NetError>
     }
 }
 
+/// Checks a published content record against `header` (of the block after the height it is
+/// proven at): the `PublishedContent` record of `entry.entity` names `entry.manifest` and
+/// `entry.activate_at`.
+pub fn verify_content(header: &Header, entry: &crate::proto::ContentEntry) -> Result<(), NetError> {
+    let fail = |e: &dyn std::fmt::Display| {
+        NetError::Verify(format!(
+            "content record {}: {e}",
+            crate::assets::hex_of(&entry.manifest)
+        ))
+    };
+    let proof = MerkleProof::decode(commonware_codec::Copying(entry.proof.as_slice()))
+        .map_err(|e| fail(&e))?;
+    let record = z3r0_sim::content::PublishedContent {
+        manifest: entry.manifest,
+        activate_at: entry.activate_at,
+    };
+    z3r0_ecs::verify_record(
+        &proof,
+        &header.parent_records_root,
+        z3r0_ecs::EntityId(entry.entity),
+        &record,
+    )
+    .map_err(|e| fail(&e))
+}
+
 /// Checks a receipt log against `header` (of the block after `entry.height`): the
 /// `ReceiptLog` record of `entry.entity` is `entry.log`. Whose log it is, the log says; the
 /// caller checks that it is a key it plays with.

@@ -403,6 +403,20 @@ pub struct SessionProof {
     pub proof: Vec<u8>,
 }
 
+/// One published content manifest of the zone (see `z3r0_sim::content`): the
+/// `PublishedContent` record of `entity` (manifest hash, activation tick) and its encoded
+/// `MerkleProof`. The manifest's bytes are fetched by its hash, which checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentEntry {
+    pub entity: u64,
+    pub manifest: [u8; 32],
+    pub activate_at: u64,
+    pub proof: Vec<u8>,
+}
+
+/// Published manifest records a zone holds at most: the one in force and one scheduled.
+pub const MAX_CONTENT_RECORDS: usize = 2;
+
 /// Most claims one event carries (more go in several).
 pub const MAX_CLAIMS: usize = 1_024;
 /// Largest encoded record proof (a proof to the trie's full depth).
@@ -447,6 +461,14 @@ pub enum Event {
     /// The account's inventory, proven: when the session starts, then whenever a block changes
     /// it (checked against the header of `height + 1`).
     Inventory(InventoryEntry),
+    /// Every published content manifest of the zone after block `height` (the one in force,
+    /// one scheduled), proven: when the session starts, then whenever a block schedules or
+    /// activates one (checked against the header of `height + 1`). The genesis content needs
+    /// none: no record means the default pack.
+    Content {
+        height: u64,
+        records: Vec<ContentEntry>,
+    },
 }
 
 impl Event {
@@ -537,6 +559,17 @@ impl Event {
                         w.u64(s.until);
                         w.blob(&s.proof);
                     }
+                }
+            }
+            Self::Content { height, records } => {
+                w.u8(8);
+                w.u64(*height);
+                w.varint(records.len() as u64);
+                for c in records {
+                    w.u64(c.entity);
+                    w.bytes(&c.manifest);
+                    w.u64(c.activate_at);
+                    w.blob(&c.proof);
                 }
             }
             Self::ChunkEdit(e) => {
@@ -725,6 +758,20 @@ impl Event {
                     proof,
                     session,
                 })
+            }
+            8 => {
+                let height = r.u64()?;
+                let n = r.count("content records", MAX_CONTENT_RECORDS)?;
+                let mut records = Vec::with_capacity(n);
+                for _ in 0..n {
+                    records.push(ContentEntry {
+                        entity: r.u64()?,
+                        manifest: r.array::<32>()?,
+                        activate_at: r.u64()?,
+                        proof: r.blob("content proof", MAX_CLAIM_PROOF)?.to_vec(),
+                    });
+                }
+                Self::Content { height, records }
             }
             tag => return Err(WireError::UnknownTag { what: "event", tag }),
         };

@@ -73,6 +73,11 @@ pub trait ZoneBackend: Send + Sync + 'static {
     fn inventory(&self, _account: &[u8; 32]) -> Option<crate::proto::InventoryEntry> {
         None
     }
+    /// Every published content record in the latest finalized state, proven against it, and
+    /// its height (`None`: cannot).
+    fn content(&self) -> Option<(u64, Vec<crate::proto::ContentEntry>)> {
+        None
+    }
 }
 
 /// One finalized block, as every session needs it.
@@ -92,6 +97,9 @@ pub struct TickUpdate {
     pub claims: Vec<ClaimEntry>,
     /// Inventories the block changed, by account, proven against the state after it.
     pub inventories: BTreeMap<[u8; 32], crate::proto::InventoryEntry>,
+    /// Every published content record, proven against the state after the block, when the
+    /// block scheduled or activated a manifest.
+    pub content: Option<Vec<crate::proto::ContentEntry>>,
 }
 
 /// Where the zone publishes finalized blocks to the edge.
@@ -1005,6 +1013,8 @@ struct ChunkStream {
     waiting_claims: Vec<(u64, Vec<ClaimEntry>)>,
     /// The account's proven inventory waiting for the header after its height.
     waiting_inventory: Vec<crate::proto::InventoryEntry>,
+    /// The zone's proven content records waiting for the header after their height.
+    waiting_content: Vec<(u64, Vec<crate::proto::ContentEntry>)>,
     /// Proven receipt logs (the signer's, and the account's) waiting for that header.
     waiting_receipts: Vec<crate::proto::ReceiptsEntry>,
     /// The height of the update in which the version in `held` was sent (whole or as an edit)
@@ -1228,12 +1238,13 @@ async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> S
     let mut datagram_budget = Bucket::new(shared.config.datagrams_per_sec);
     let mut control_budget = Bucket::new(shared.config.control_per_sec);
     let mut chunks = ChunkStream::default();
-    // The claims and the inventory as of now, after subscribing (a change in between comes
-    // twice, never not at all), each waiting for the header its proofs need.
+    // The claims, the inventory and the content as of now, after subscribing (a change in
+    // between comes twice, never not at all), each waiting for the header its proofs need.
     chunks.waiting_claims.push(shared.backend.claims());
     chunks
         .waiting_inventory
         .extend(shared.backend.inventory(&account));
+    chunks.waiting_content.extend(shared.backend.content());
     let mut last_header_sent = 0u64;
     let mut inputs = InputLedger::default();
 
@@ -1635,6 +1646,27 @@ fn serve_subscription(
     }
 }
 
+/// Sends the newest proven content records whose header is the one going out now; if their
+/// header will not come (uncertified), they are proven again against the state now.
+fn send_content(
+    shared: &Shared,
+    chunks: &mut ChunkStream,
+    ready: Vec<(u64, Vec<crate::proto::ContentEntry>)>,
+    header: &Header,
+    send_event: &impl Fn(&Event) -> Result<(), SessionEnd>,
+) -> SessionResult {
+    // Only the newest set matters: it is every record the zone holds.
+    let Some((height, records)) = ready.into_iter().max_by_key(|(h, _)| *h) else {
+        return Ok(());
+    };
+    if header.finality.is_some() && height.checked_add(1) == Some(header.height) {
+        send_event(&Event::Content { height, records })?;
+    } else {
+        chunks.waiting_content.extend(shared.backend.content());
+    }
+    Ok(())
+}
+
 /// After the session lagged behind the feed: the chunks are checked again, and the claims
 /// those blocks changed are lost with them, so every claim sent is proven again (held, changed
 /// or released now), with the ones made meanwhile and the inventory.
@@ -1648,6 +1680,7 @@ fn catch_up(shared: &Shared, chunks: &mut ChunkStream, account: &[u8; 32]) {
     chunks
         .waiting_inventory
         .extend(shared.backend.inventory(account));
+    chunks.waiting_content.extend(shared.backend.content());
 }
 
 /// What one session has been sent and is owed: who it plays as, its snapshot encoder, its
@@ -1709,6 +1742,11 @@ fn on_update(
         .into_iter()
         .partition(|e| e.height < header.height);
     chunks.waiting_receipts = later;
+    let (ready_content, later): (Vec<_>, Vec<_>) = std::mem::take(&mut chunks.waiting_content)
+        .into_iter()
+        .filter(|(_, records)| !records.is_empty())
+        .partition(|(height, _)| *height < header.height);
+    chunks.waiting_content = later;
     // An uncertified header (marshal may finalize a block through a descendant's certificate)
     // is not sent: a light client could not check it. Its chunks are proven again later.
     let certified = header.finality.is_some();
@@ -1720,6 +1758,7 @@ fn on_update(
             || !ready_claims.is_empty()
             || !ready_inventory.is_empty()
             || !ready_receipts.is_empty()
+            || !ready_content.is_empty()
             || header.height >= *last_header_sent + shared.config.header_interval);
     if need_header {
         send_event(&Event::Header(header.clone()))?;
@@ -1776,6 +1815,13 @@ fn on_update(
     chunks
         .waiting_inventory
         .extend(update.inventories.get(account).cloned());
+    send_content(shared, chunks, ready_content, header, send_event)?;
+    chunks.waiting_content.extend(
+        update
+            .content
+            .clone()
+            .map(|records| (header.height, records)),
+    );
     for c in ready {
         if certified && c.height.checked_add(1) == Some(header.height) {
             chunks.sent_whole(c.pos, chunk_hash(&c));

@@ -10,7 +10,8 @@ use z3r0_sim::{Claim, Inventory, Receipt, Sim};
 use z3r0_voxel::{ChunkPos, Hash};
 
 use crate::proto::{
-    ChunkData, ClaimEntry, FinalityProof, Header, InventoryEntry, ReceiptsEntry, SessionProof,
+    ChunkData, ClaimEntry, ContentEntry, FinalityProof, Header, InventoryEntry, ReceiptsEntry,
+    SessionProof,
 };
 use crate::server::TickUpdate;
 use crate::snapshot::EntityRecord;
@@ -95,8 +96,12 @@ impl FeedBuilder {
         // The last change to each claim entity counts: it is what the state now holds.
         let mut claims: BTreeMap<z3r0_ecs::EntityId, (i32, i32)> = BTreeMap::new();
         let mut inventories: BTreeMap<[u8; 32], z3r0_ecs::EntityId> = BTreeMap::new();
+        let mut content_changed = false;
         for r in receipts {
             match r {
+                Receipt::ContentScheduled { .. } | Receipt::ContentActivated { .. } => {
+                    content_changed = true;
+                }
                 Receipt::BlockChanged { pos, to, .. } => changed.push((*pos, *to)),
                 Receipt::ClaimChanged { entity, column, .. } => {
                     claims.insert(*entity, *column);
@@ -136,6 +141,7 @@ impl FeedBuilder {
                     Some((key, inventory_entry(sim, entity, block.height)?))
                 })
                 .collect(),
+            content: content_changed.then(|| content_entries(sim)),
         }
     }
 }
@@ -286,6 +292,31 @@ pub fn inventory_entry(
 pub fn account_inventory(sim: &mut Sim, account: &[u8; 32], height: u64) -> Option<InventoryEntry> {
     let entity = sim.player(account)?;
     inventory_entry(sim, entity, height)
+}
+
+/// Every published content manifest record `sim` holds, proven.
+pub fn content_entries(sim: &mut Sim) -> Vec<ContentEntry> {
+    let (active, scheduled) = sim.content_entities();
+    let mut out = Vec::new();
+    for entity in [active, scheduled].into_iter().flatten() {
+        let Some(record) = sim
+            .ecs
+            .get::<z3r0_sim::content::PublishedContent>(entity)
+            .copied()
+        else {
+            continue;
+        };
+        let Ok(Some(proof)) = sim.ecs.prove::<z3r0_sim::content::PublishedContent>(entity) else {
+            continue;
+        };
+        out.push(ContentEntry {
+            entity: entity.0,
+            manifest: record.manifest,
+            activate_at: record.activate_at,
+            proof: proof.encode().to_vec(),
+        });
+    }
+    out
 }
 
 /// Every claim `sim` holds, proven (a session's starting view).

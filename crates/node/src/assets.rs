@@ -31,7 +31,11 @@ pub fn keep_scheduled_manifest(dir: &Path, sim: &Sim, receipts: &[Receipt]) {
     let scheduled = receipts
         .iter()
         .any(|r| matches!(r, Receipt::ContentScheduled { .. }));
-    let Some(record) = scheduled.then(|| sim.published_content().1).flatten() else {
+    let Some(entity) = scheduled.then(|| sim.content_entities().1).flatten() else {
+        return;
+    };
+    let (Some(record), Some(bytes)) = (sim.published_content().1, sim.manifest_bytes(entity))
+    else {
         return;
     };
     let name = z3r0_net::assets::hex_of(&record.manifest);
@@ -41,8 +45,7 @@ pub fn keep_scheduled_manifest(dir: &Path, sim: &Sim, receipts: &[Receipt]) {
     }
     // Written whole under another name first: the edge serves all of it or none.
     let partial = dir.join(format!("{name}.manifest.partial"));
-    let written =
-        std::fs::write(&partial, &record.bytes).and_then(|()| std::fs::rename(&partial, &target));
+    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &target));
     if let Err(e) = written {
         tracing::warn!(error = %e, manifest = %name, "could not keep the published manifest");
     }

@@ -103,6 +103,12 @@ impl ZoneBackend for NodeBackend {
             z3r0_net::account_inventory(sim, account, finalized.block.height)
         })
     }
+    fn content(&self) -> Option<(u64, Vec<z3r0_net::ContentEntry>)> {
+        let v = self.validator()?;
+        Some(v.with_finalized(|sim, finalized| {
+            (finalized.block.height, z3r0_net::content_entries(sim))
+        }))
+    }
     fn account_of(&self, key: &[u8; 32]) -> [u8; 32] {
         self.validator()
             .map_or(*key, |v| v.with_finalized(|sim, _| sim.account_of(key)))

@@ -199,26 +199,26 @@ impl Component for ManifestPart {
     const NAME: &'static str = "manifest_part";
 }
 
-/// A complete published manifest: waiting for its tick, or the active one.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A complete published manifest: waiting for its tick, or the active one. Its bytes are a
+/// [`ManifestBytes`] record on the same entity, so a client can be shown this small record's
+/// proof and fetch the bytes by their hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PublishedContent {
+    /// The manifest hash: blake3 of its bytes.
     pub manifest: Hash,
     pub activate_at: u64,
-    /// The manifest's canonical bytes (their blake3 hash is `manifest`).
-    pub bytes: Vec<u8>,
 }
 
 impl Write for PublishedContent {
     fn write(&self, buf: &mut impl BufMut) {
         self.manifest.write(buf);
         self.activate_at.write(buf);
-        write_bytes(&self.bytes, buf);
     }
 }
 
 impl EncodeSize for PublishedContent {
     fn encode_size(&self) -> usize {
-        32 + 8 + 4 + self.bytes.len()
+        32 + 8
     }
 }
 
@@ -228,7 +228,6 @@ impl Read for PublishedContent {
         Ok(PublishedContent {
             manifest: <[u8; 32]>::read(buf)?,
             activate_at: u64::read(buf)?,
-            bytes: read_bytes(buf, MAX_PUBLISHED_BYTES, "PublishedContent")?,
         })
     }
 }
@@ -236,6 +235,38 @@ impl Read for PublishedContent {
 impl Component for PublishedContent {
     const TABLE: u16 = 21;
     const NAME: &'static str = "content";
+}
+
+/// A published manifest's canonical bytes (their blake3 hash is its [`PublishedContent`]'s).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ManifestBytes {
+    pub bytes: Vec<u8>,
+}
+
+impl Write for ManifestBytes {
+    fn write(&self, buf: &mut impl BufMut) {
+        write_bytes(&self.bytes, buf);
+    }
+}
+
+impl EncodeSize for ManifestBytes {
+    fn encode_size(&self) -> usize {
+        4 + self.bytes.len()
+    }
+}
+
+impl Read for ManifestBytes {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(ManifestBytes {
+            bytes: read_bytes(buf, MAX_PUBLISHED_BYTES, "ManifestBytes")?,
+        })
+    }
+}
+
+impl Component for ManifestBytes {
+    const TABLE: u16 = 22;
+    const NAME: &'static str = "manifest_bytes";
 }
 
 fn write_bytes(bytes: &[u8], buf: &mut impl BufMut) {

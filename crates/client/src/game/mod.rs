@@ -2,6 +2,7 @@
 //! interpolated others, and the actions in flight with what the chain said about them.
 
 mod claims;
+mod content;
 mod edits;
 mod feedback;
 
@@ -22,6 +23,7 @@ use crate::interp::Interpolator;
 use crate::predict::{Authoritative, PendingEdit, Predictor};
 use claims::Claims;
 pub use claims::ShownClaim;
+pub use content::{ContentFollower, LoadedContent};
 use edits::Edits;
 use feedback::Feedback;
 pub use feedback::{BlockChange, GameStats, Notice, Outcome, Refusal};
@@ -148,6 +150,18 @@ pub struct Game {
     crossed: Option<u32>,
     /// Until when a join waits for a body on its way from another zone.
     arriving_until: Option<std::time::Instant>,
+    /// The zone's published content: fetched ahead, in force from its tick.
+    content: ContentFollower,
+}
+
+/// The asset cache a game fetches published content into unless told otherwise.
+fn default_asset_cache() -> Option<z3r0_net::AssetCache> {
+    let dir = std::env::temp_dir().join("z3r0-assets");
+    z3r0_net::AssetCache::open(&dir)
+        .inspect_err(
+            |e| tracing::warn!(error = %e, "no asset cache: published content is not followed"),
+        )
+        .ok()
 }
 
 fn now_ms() -> u64 {
@@ -199,6 +213,7 @@ impl Game {
             borders: None,
             crossed: None,
             arriving_until: None,
+            content: ContentFollower::new(default_asset_cache()),
         })
     }
 
@@ -404,7 +419,7 @@ impl Game {
             .get((c.x, c.z))
             .is_none_or(|shown| shown.claim.may_build(&account));
         let world = &self.world;
-        let rules = z3r0_voxel::BlockRules::builtin();
+        let rules = self.content.rules();
         if z3r0_sim::edit_check(&|p| world.voxel(p), rules, eye, pos, placing, may_build).is_err() {
             return false;
         }
@@ -534,6 +549,8 @@ impl Game {
             while let Some(event) = self.edge.try_next_event().await? {
                 self.apply(event);
             }
+            self.content
+                .poll(self.edge.chain_tick(), self.edge.connection());
             self.resubscribe().await
         }
         .await;
@@ -562,6 +579,17 @@ impl Game {
             }
         }
         self.poll().await
+    }
+
+    /// The zone's content as this client follows it.
+    pub fn content(&self) -> &ContentFollower {
+        &self.content
+    }
+
+    /// Fetches published content into `cache` (by default a `z3r0-assets` directory in the
+    /// system's temporary directory; `None`: the built-in blocks stay).
+    pub fn set_asset_cache(&mut self, cache: Option<z3r0_net::AssetCache>) {
+        self.content = ContentFollower::new(cache);
     }
 
     /// How many times the session moved to another node.
@@ -696,6 +724,10 @@ impl Game {
             }
             ClientEvent::BadInventory { reason } => {
                 tracing::warn!(%reason, "inventory rejected");
+            }
+            ClientEvent::Content(records) => self.content.set_records(records),
+            ClientEvent::BadContent { reason } => {
+                tracing::warn!(%reason, "content records rejected");
             }
             ClientEvent::BadReceipts { reason } => {
                 tracing::warn!(%reason, "receipts rejected");
@@ -907,7 +939,7 @@ impl Game {
         let physics = self.edge.physics;
         self.player
             .predictor
-            .predict(tick, &self.world, &pending, &physics)
+            .predict(tick, &self.world, &pending, &physics, self.content.rules())
     }
 }
 

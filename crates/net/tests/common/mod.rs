@@ -22,6 +22,17 @@ pub const ZONE: u32 = 7;
 /// The local zone's chain id (its rules' default).
 pub const CHAIN: z3r0_chain::ChainId = z3r0_chain::ChainId([0; 32]);
 pub const TICK_MS: u64 = 50;
+/// The seed of the local zone's content publisher key.
+pub const PUBLISHER_SEED: u64 = 77_777;
+
+/// The local zone's content publisher (its account bytes).
+pub fn publisher() -> [u8; 32] {
+    PrivateKey::from_seed(PUBLISHER_SEED)
+        .public_key()
+        .as_ref()
+        .try_into()
+        .unwrap()
+}
 
 pub struct State {
     pub sim: Sim,
@@ -70,7 +81,11 @@ impl LocalZone {
     /// node, as a validator seated on several does).
     pub fn new_in(seed: u64, zone: u32) -> Arc<Self> {
         let key = PrivateKey::from_seed(seed);
-        let mut sim = Sim::genesis(SimConfig::default()).unwrap();
+        let config = SimConfig {
+            publisher: Some(publisher()),
+            ..SimConfig::default()
+        };
+        let mut sim = Sim::genesis(config).unwrap();
         let builder = FeedBuilder::new(&mut sim);
         let genesis = Block::genesis(zone, sim.root());
         let state = State {
@@ -236,6 +251,11 @@ impl ZoneBackend for LocalZone {
         let height = s.height;
         let which = which.iter().copied();
         Some((height, z3r0_net::claim_entries(&mut s.sim, which)))
+    }
+    fn content(&self) -> Option<(u64, Vec<z3r0_net::ContentEntry>)> {
+        let mut s = self.state.lock().unwrap();
+        let height = s.height;
+        Some((height, z3r0_net::content_entries(&mut s.sim)))
     }
     fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::InventoryEntry> {
         let mut s = self.state.lock().unwrap();

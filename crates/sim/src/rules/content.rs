@@ -2,7 +2,9 @@
 //! and scheduled, and the switch of block rules at its tick.
 
 use super::*;
-use crate::content::{ContentPart, MAX_NOTICE_TICKS, ManifestPart, Publication, PublishedContent};
+use crate::content::{
+    ContentPart, MAX_NOTICE_TICKS, ManifestBytes, ManifestPart, Publication, PublishedContent,
+};
 
 /// The content records' entities and the block rules in force (derived from the records,
 /// never committed).
@@ -30,10 +32,11 @@ impl Default for ContentIndex {
     }
 }
 
-/// The rules of a stored manifest; a record that does not decode (it was checked when
-/// published, so only a corrupt snapshot has one) is refused.
-fn rules_of(record: &PublishedContent) -> Result<BlockRules, SimError> {
-    z3r0_content::Manifest::decode(&record.bytes)
+/// The rules of a stored manifest; bytes that are missing or do not decode (they were
+/// checked when published, so only a corrupt snapshot has such) are refused.
+fn rules_of(bytes: Option<&ManifestBytes>) -> Result<BlockRules, SimError> {
+    let bytes = bytes.ok_or(SimError::BadSnapshot("a published manifest has no bytes"))?;
+    z3r0_content::Manifest::decode(&bytes.bytes)
         .map(|m| m.block_rules())
         .map_err(|_| SimError::BadSnapshot("a published manifest does not decode"))
 }
@@ -56,7 +59,7 @@ impl ContentIndex {
         if let Ok(records) = ecs.column::<PublishedContent>() {
             // At most two: the one in force (its tick reached) and one still ahead.
             for (e, record) in records.iter() {
-                let rules = Arc::new(rules_of(record)?);
+                let rules = Arc::new(rules_of(ecs.get::<ManifestBytes>(e))?);
                 if record.activate_at <= tick {
                     index.active = Some(e);
                     index.rules = rules;
@@ -79,10 +82,23 @@ impl Sim {
     /// its tick.
     pub fn published_content(&self) -> (Option<&PublishedContent>, Option<&PublishedContent>) {
         let record = |e: Option<EntityId>| e.and_then(|e| self.ecs.get::<PublishedContent>(e));
+        let (active, scheduled) = self.content_entities();
+        (record(active), record(scheduled))
+    }
+
+    /// The entities of the published manifest in force and of the one waiting for its tick.
+    pub fn content_entities(&self) -> (Option<EntityId>, Option<EntityId>) {
         (
-            record(self.content.active),
-            record(self.content.scheduled.as_ref().map(|(e, _)| *e)),
+            self.content.active,
+            self.content.scheduled.as_ref().map(|(e, _)| *e),
         )
+    }
+
+    /// The bytes of the published manifest on `entity`.
+    pub fn manifest_bytes(&self, entity: EntityId) -> Option<&[u8]> {
+        self.ecs
+            .get::<ManifestBytes>(entity)
+            .map(|m| m.bytes.as_slice())
     }
 
     /// The manifest hash in force (the default pack's until one is published and active),
@@ -198,9 +214,11 @@ impl Sim {
         let record = PublishedContent {
             manifest: publication.manifest,
             activate_at: publication.activate_at,
-            bytes,
         };
         self.ecs.insert(e, record).map_err(|_| Reason::BadFrame)?;
+        self.ecs
+            .insert(e, ManifestBytes { bytes })
+            .map_err(|_| Reason::BadFrame)?;
         self.content.scheduled = Some((e, Arc::new(rules)));
         receipts.push(Receipt::ContentScheduled {
             manifest: publication.manifest,

@@ -517,6 +517,7 @@ impl Sim {
         ecs.register::<crate::content::Publication>()?;
         ecs.register::<crate::content::ManifestPart>()?;
         ecs.register::<crate::content::PublishedContent>()?;
+        ecs.register::<crate::content::ManifestBytes>()?;
         ecs.add_hook::<Alive>(alive_hook)?;
         ecs.add_hook::<Inventory>(inventory_hook)?;
         ecs.add_hook::<Claim>(claim_hook)?;
