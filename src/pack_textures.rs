@@ -7,21 +7,22 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use z3r0_content::Pack;
-use z3r0_render::textures::{BlockTextures, FaceKind, TEXTURED_BLOCKS};
+use z3r0_render::textures::{BlockTextures, FaceKind};
 
-/// The built-in textures with the pack's in their place, for every block the renderer has a
-/// layer for; a note for each block it has none for yet.
+/// The built-in textures with the pack's in their place, the array grown to the pack's highest
+/// block id; a note for each block past the renderer's most layers.
 pub fn load(dir: &Path) -> Result<BlockTextures> {
     let pack = match Pack::load(dir) {
         Ok(pack) => pack,
         Err(errors) => bail!("{} is not a valid content pack: {errors}", dir.display()),
     };
-    let mut textures = BlockTextures::generated();
+    let highest = pack.file.blocks.iter().map(|b| u32::from(b.id)).max();
+    let mut textures = BlockTextures::with_blocks(highest.map_or(0, |h| h + 1));
     for block in &pack.file.blocks {
         let Some(faces) = pack.face_texels(block) else {
             continue;
         };
-        if u32::from(block.id) >= TEXTURED_BLOCKS {
+        if u32::from(block.id) >= textures.blocks() {
             println!(
                 "note: block {} ({}) has no texture layer in this renderer yet; it shows as unknown",
                 block.id, block.name

@@ -182,6 +182,21 @@ fn a_published_pack_activates_on_every_validator_at_its_tick() {
         "{stderr}"
     );
 
+    // A player plays through the publication, on another validator's edge than the one the
+    // publisher sends through.
+    let edge = z3r0_node::Genesis::load(&genesis).unwrap().player_edges()[1];
+    let player = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["client", "--headless", "--frames", "300", "--connect"])
+        .arg(edge.to_string())
+        .arg("--genesis")
+        .arg(&genesis)
+        .arg("--key")
+        .arg(dir.join("player.key"))
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let out = publish(&pack, &genesis, &["--lead-ms", "500"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -220,6 +235,26 @@ fn a_published_pack_activates_on_every_validator_at_its_tick() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The player switched to the new content without reconnecting, within 2 s of its tick.
+    let played = player.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&played.stdout);
+    assert!(
+        played.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    let line = report
+        .lines()
+        .find(|l| l.contains(&format!("content {hash} in force")))
+        .unwrap_or_else(|| panic!("the player never switched: {report}"));
+    let lag_ms: u64 = line
+        .split(" ms after")
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(lag_ms < 2_000, "{line}");
+    println!("{line}");
     for i in 0..4 {
         let kept = dir.join(format!("validator-{i}/data/assets/{hash}"));
         let bytes = std::fs::read(&kept).unwrap();

@@ -3,7 +3,9 @@
 //! framed. Laid out as a [`z3r0_render::Overlay`], drawn by the renderer with the crosshair.
 
 use z3r0_render::{Overlay, srgb};
-use z3r0_voxel::{BlockId, block_info};
+use z3r0_voxel::BlockId;
+
+pub use crate::content::HotbarSlot;
 
 use z3r0_client::Game;
 
@@ -38,6 +40,8 @@ pub struct HudInfo {
     pub owner: Option<String>,
     /// How many of each hotbar block the player carries (`None`: not known yet).
     pub carried: Option<[u32; 9]>,
+    /// The hotbar's blocks: the built-in ones, and the published content's new ones.
+    pub hotbar: [HotbarSlot; 9],
 }
 
 impl HudInfo {
@@ -47,6 +51,7 @@ impl HudInfo {
         finality.sort_by(f64::total_cmp);
         // A refusal stays up for three seconds of ticks.
         let recent = tick.saturating_sub(60);
+        let hotbar = crate::content::hotbar(game.content().active().map(|c| &**c));
         Self {
             fps,
             ping_ms: game.edge().connection().rtt().as_secs_f64() * 1e3,
@@ -60,7 +65,10 @@ impl HudInfo {
                 .filter(|n| n.tick >= recent)
                 .map(|n| n.text.clone()),
             owner: None,
-            carried: game.inventory().map(|i| HOTBAR.map(|b| i.count(b))),
+            carried: game
+                .inventory()
+                .map(|i| hotbar.clone().map(|s| i.count(s.block))),
+            hotbar,
         }
     }
 
@@ -120,7 +128,7 @@ pub fn layout(info: &HudInfo, width: u32, height: u32) -> Overlay {
     let total = 9.0 * slot + 8.0 * gap;
     let x0 = (width as f32 - total) / 2.0;
     let y0 = height as f32 - slot - 12.0 * k;
-    for (i, &block) in HOTBAR.iter().enumerate() {
+    for (i, block) in info.hotbar.iter().enumerate() {
         let x = x0 + i as f32 * (slot + gap);
         let selected = usize::from(info.slot) == i;
         let frame = if selected {
@@ -129,7 +137,7 @@ pub fn layout(info: &HudInfo, width: u32, height: u32) -> Overlay {
             srgb([0, 0, 0, 140])
         };
         hud.rect(x, y0, slot, slot, frame);
-        let [r, g, b] = block_info(block).color;
+        let [r, g, b] = block.color;
         let inset = if selected { 4.0 * k } else { 3.0 * k };
         hud.rect(
             x + inset,
@@ -152,7 +160,7 @@ pub fn layout(info: &HudInfo, width: u32, height: u32) -> Overlay {
             );
         }
     }
-    let name = block_info(HOTBAR[usize::from(info.slot).min(8)]).name;
+    let name = info.hotbar[usize::from(info.slot).min(8)].name.as_str();
     let name_w = Overlay::text_width(name, scale);
     hud.label(
         (width as f32 - name_w) / 2.0,
@@ -190,6 +198,7 @@ mod tests {
             notice: None,
             owner: None,
             carried: None,
+            hotbar: crate::content::hotbar(None),
         };
         let plain = layout(&info, 1280, 720);
         // With the inventory known, each slot shows its count: one glyph for 0–9, two for 12.

@@ -9,7 +9,9 @@
 //! - [`hud`]: the heads-up display (fps, ping, tick, finality, position, hotbar, the latest
 //!   refusal) laid out as a renderer overlay.
 //! - [`sounds`]: which sounds a frame makes (footsteps, the player's own edits).
+//! - [`content`]: the zone's published content in the window (hotbar, block textures).
 
+pub mod content;
 mod error;
 pub mod hud;
 mod live;

@@ -26,7 +26,7 @@ use z3r0_sim::Action;
 use z3r0_voxel::VoxelPos;
 
 use crate::AppError;
-use crate::hud::{HOTBAR, HudInfo};
+use crate::hud::HudInfo;
 use crate::live::Live;
 use crate::sounds::{LOCAL, SoundCues};
 use crate::view::view;
@@ -133,7 +133,9 @@ impl App {
             (Command::Place, Some(p)) => (
                 Action::Place(
                     VoxelPos::new(p.before[0], p.before[1], p.before[2]),
-                    HOTBAR[usize::from(self.input.hotbar_slot).min(8)],
+                    crate::content::hotbar(game.content().active().map(|c| &**c))
+                        [usize::from(self.input.hotbar_slot).min(8)]
+                    .block,
                 ),
                 (Sound::Place, at(p.before)),
             ),
@@ -258,7 +260,7 @@ fn title(info: &HudInfo) -> String {
         p[1],
         p[2],
         info.slot + 1,
-        z3r0_voxel::block_info(HOTBAR[usize::from(info.slot)]).name,
+        info.hotbar[usize::from(info.slot).min(8)].name,
     )
 }
 
@@ -276,6 +278,7 @@ fn render_loop(
     let started = Instant::now();
     let mut last_frame = started;
     let (mut presented, mut fps_frames, mut fps_since, mut fps) = (0u64, 0u32, started, 0.0);
+    let mut content_version = 0;
     while !shared.stopped() && stop_after.is_none_or(|n| presented < n) {
         let (look, resize) = {
             let mut r = lock(to_render);
@@ -306,14 +309,26 @@ fn render_loop(
                 }
                 let info = HudInfo::now(&game, fps, game.chain_tick(), look.slot, eye)
                     .with_target(&game, v.target);
-                (v, info)
+                let content = game.content();
+                let new_content = (content.version() != content_version)
+                    .then(|| (content.version(), content.active().cloned()));
+                (v, info, new_content)
             })
         };
-        let Some((v, info)) = prepared else {
+        let Some((v, info, new_content)) = prepared else {
             // No body yet: nothing to look from.
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
+        // New content in force: its textures, decoded here, outside the game's lock.
+        if let Some((version, active)) = new_content {
+            content_version = version;
+            let textures = active.as_deref().map_or_else(
+                z3r0_render::textures::BlockTextures::generated,
+                crate::content::block_textures,
+            );
+            live.renderer.set_block_textures(&live.gpu, &textures);
+        }
         match audio.as_mut() {
             Some(audio) => {
                 audio.set_listener(v.camera.position.map(|c| c as f32), look.yaw);

@@ -19,6 +19,9 @@ mod validate;
 
 pub use canon::{BlockEntry, ItemEntry, Manifest, ManifestError};
 pub use manifest::{BlockDef, ItemDef, Opacity, PackFile, PackHeader, Sounds, Textures};
+/// A texture file's texels (a 16 × 16 PNG, 8-bit RGB or RGBA), row-major RGBA.
+#[cfg(feature = "pack")]
+pub use media::decode_png as decode_texture;
 #[cfg(feature = "pack")]
 pub use pack::{FaceTextures, Pack};
 

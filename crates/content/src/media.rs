@@ -11,7 +11,7 @@ pub(crate) fn check_png(bytes: &[u8]) -> Result<(), String> {
 
 /// A texture's texels, row-major RGBA (RGB gets full alpha), after the checks of
 /// [`check_png`].
-pub(crate) fn decode_png(bytes: &[u8]) -> Result<Vec<[u8; 4]>, String> {
+pub fn decode_png(bytes: &[u8]) -> Result<Vec<[u8; 4]>, String> {
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().map_err(|e| format!("not a PNG: {e}"))?;
     let (width, height) = (reader.info().width, reader.info().height);

@@ -154,6 +154,12 @@ pub fn run(args: &ClientArgs) -> Result<()> {
     for (reason, n) in &report.refusals {
         println!("  refused ×{n}: {reason}");
     }
+    for (manifest, tick, lag_ms) in &report.content_switches {
+        println!(
+            "  content {} in force from tick {tick}, here {lag_ms} ms after that tick began",
+            z3r0_net::assets::hex_of(manifest)
+        );
+    }
     if let Some(bot) = &bot {
         let t = &bot.tally;
         println!(
@@ -259,6 +265,9 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
         &gpu,
         RendererConfig::new(HEADLESS_FORMAT, u32::from(radius)),
     )?;
+    if let Some(content) = game.content().active() {
+        renderer.set_block_textures(&gpu, &z3r0_app::content::block_textures(content));
+    }
     renderer.sync_world(&gpu, game.world_mut())?;
     let target = HeadlessTarget::new(&gpu, size.0, size.1)?;
     // What the player sees, HUD included (no frame rate without a display).

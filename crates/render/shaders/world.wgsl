@@ -36,7 +36,7 @@ struct EntityBox {
 @group(0) @binding(5) var block_sampler: sampler;
 @group(0) @binding(6) var<storage, read> entities: array<EntityBox>;
 
-// OCC_SIDE, OCC_WORDS, TEXTURED_BLOCKS and WATER are prepended by the renderer from the Rust
+// OCC_SIDE, OCC_WORDS and WATER are prepended by the renderer from the Rust
 // definitions (occupancy.rs, textures.rs, z3r0-voxel's block ids).
 
 // ---- sky and fog ----
@@ -169,7 +169,9 @@ fn vs_terrain(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32
     }
     out.face = face;
     out.slot = slot;
-    out.layer = min(block, TEXTURED_BLOCKS) * 3u + kind;
+    // Three layers per block with textures of its own, then the unknown block's three.
+    let textured = textureNumLayers(block_textures) / 3u - 1u;
+    out.layer = min(block, textured) * 3u + kind;
     return out;
 }
 

@@ -146,7 +146,7 @@ pub struct Renderer {
     pipelines: Pipelines,
     layout: wgpu::BindGroupLayout,
     bind_group: wgpu::BindGroup,
-    bind_generation: (u64, u64, u64),
+    bind_generation: (u64, u64, u64, u64),
     globals: wgpu::Buffer,
     chunks: ChunkBuffers,
     textures: wgpu::Texture,
@@ -155,6 +155,8 @@ pub struct Renderer {
     entity_buffer: wgpu::Buffer,
     entity_capacity: u64,
     entity_generation: u64,
+    /// Bumped when the block texture array is replaced (the bind group names its view).
+    texture_generation: u64,
     overlay_buffer: wgpu::Buffer,
     overlay_capacity: u64,
     overlay_generation: u64,
@@ -220,9 +222,10 @@ impl Renderer {
                 storage(1, wgpu::ShaderStages::VERTEX),
                 storage(2, wgpu::ShaderStages::VERTEX),
                 storage(3, wgpu::ShaderStages::FRAGMENT),
+                // Visible to the vertex stage too: it finds a block's layer from the array's size.
                 wgpu::BindGroupLayoutEntry {
                     binding: 4,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    visibility: vf,
                     ty: wgpu::BindingType::Texture {
                         sample_type: wgpu::TextureSampleType::Float { filterable: true },
                         view_dimension: wgpu::TextureViewDimension::D2Array,
@@ -253,12 +256,10 @@ impl Renderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let texture = textures::create_block_textures(device);
-        textures::write_block_textures(&gpu.queue, &texture, &textures::BlockTextures::generated());
-        let texture_view = texture.create_view(&wgpu::TextureViewDescriptor {
-            dimension: Some(wgpu::TextureViewDimension::D2Array),
-            ..Default::default()
-        });
+        let generated = textures::BlockTextures::generated();
+        let texture = textures::create_block_textures(device, generated.layer_count());
+        textures::write_block_textures(&gpu.queue, &texture, &generated);
+        let texture_view = array_view(&texture);
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("blocks"),
             address_mode_u: wgpu::AddressMode::Repeat,
@@ -293,7 +294,7 @@ impl Renderer {
             pipelines,
             layout,
             bind_group,
-            bind_generation: (chunks.generation(), 0, 0),
+            bind_generation: (chunks.generation(), 0, 0, 0),
             globals,
             chunks,
             textures: texture,
@@ -302,6 +303,7 @@ impl Renderer {
             entity_buffer,
             entity_capacity,
             entity_generation: 0,
+            texture_generation: 0,
             overlay_buffer,
             overlay_capacity,
             overlay_generation: 0,
@@ -328,9 +330,16 @@ impl Renderer {
         })
     }
 
-    /// Shows `textures` from the next frame on (a content pack's, or after its files changed):
-    /// the same texture array, its layers written again.
-    pub fn set_block_textures(&self, gpu: &Gpu, textures: &textures::BlockTextures) {
+    /// Shows `textures` from the next frame on (a content pack's, after its files changed, or
+    /// new content's with more blocks): the same texture array with its layers written again,
+    /// or a new one of the size `textures` needs (the shader reads the block count from the
+    /// array's size).
+    pub fn set_block_textures(&mut self, gpu: &Gpu, textures: &textures::BlockTextures) {
+        if self.textures.depth_or_array_layers() != textures.layer_count() {
+            self.textures = textures::create_block_textures(&gpu.device, textures.layer_count());
+            self.texture_view = array_view(&self.textures);
+            self.texture_generation += 1;
+        }
         textures::write_block_textures(&gpu.queue, &self.textures, textures);
     }
 
@@ -671,6 +680,7 @@ impl Renderer {
             self.chunks.generation(),
             self.entity_generation,
             self.overlay_generation,
+            self.texture_generation,
         );
         if generation == self.bind_generation {
             return;
@@ -895,14 +905,20 @@ impl Renderer {
 /// cannot drift apart.
 pub fn shader_source() -> String {
     format!(
-        "const OCC_SIDE: i32 = {};\nconst OCC_WORDS: u32 = {}u;\nconst TEXTURED_BLOCKS: u32 = \
-         {}u;\nconst WATER: u32 = {}u;\n{}",
+        "const OCC_SIDE: i32 = {};\nconst OCC_WORDS: u32 = {}u;\nconst WATER: u32 = {}u;\n{}",
         crate::occupancy::OCC_SIDE,
         crate::occupancy::OCC_WORDS,
-        textures::TEXTURED_BLOCKS,
         z3r0_voxel::blocks::WATER,
         include_str!("../shaders/world.wgsl")
     )
+}
+
+/// A 2D-array view of the block texture array.
+fn array_view(texture: &wgpu::Texture) -> wgpu::TextureView {
+    texture.create_view(&wgpu::TextureViewDescriptor {
+        dimension: Some(wgpu::TextureViewDimension::D2Array),
+        ..Default::default()
+    })
 }
 
 /// Appends the draws for faces `ranges[f]..ranges[f + 1]` that `visible(f)` keeps, merging

@@ -13,6 +13,9 @@ pub const KINDS: u32 = 3;
 /// Built-in blocks with their own layers; every other id uses the "unknown" layers after them.
 pub const TEXTURED_BLOCKS: u32 = 11;
 pub const LAYERS: u32 = (TEXTURED_BLOCKS + 1) * KINDS;
+/// Most blocks with layers of their own, content included: the unknown block's three layers
+/// after them stay within the 256 array layers every adapter offers.
+pub const MAX_TEXTURED_BLOCKS: u32 = 256 / KINDS - 1;
 
 /// Which side of a block a layer shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +25,15 @@ pub enum FaceKind {
     Bottom = 2,
 }
 
-/// The texture-array layer of `block`'s `kind` face (the shader computes the same).
+/// The texture-array layer of a built-in `block`'s `kind` face in the built-in array.
 pub fn layer(block: BlockId, kind: FaceKind) -> u32 {
-    u32::from(block).min(TEXTURED_BLOCKS) * KINDS + kind as u32
+    layer_in(block, kind, TEXTURED_BLOCKS)
+}
+
+/// The layer of `block`'s `kind` face in an array with layers for `blocks` blocks and then the
+/// unknown block's (the shader computes the same from the array's size).
+fn layer_in(block: BlockId, kind: FaceKind, blocks: u32) -> u32 {
+    u32::from(block).min(blocks) * KINDS + kind as u32
 }
 
 /// A deterministic per-texel hash in `0..256`.
@@ -180,51 +189,75 @@ pub fn downsample(texels: &[[u8; 4]], size: u32) -> Vec<[u8; 4]> {
     out
 }
 
-/// The texels of every layer: a block's top, side and bottom, for each textured block and the
-/// "unknown" block after them ([`layer`] says which is which).
+/// The texels of every layer: a block's top, side and bottom, for each block with layers of
+/// its own (ids `0..blocks`) and the "unknown" block after them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockTextures {
+    blocks: u32,
     layers: Vec<Vec<[u8; 4]>>,
 }
 
 impl BlockTextures {
     /// The built-in textures, generated from the blocks' colours.
     pub fn generated() -> Self {
-        let mut layers = vec![Vec::new(); LAYERS as usize];
-        for id in 0..=TEXTURED_BLOCKS {
+        Self::with_blocks(TEXTURED_BLOCKS)
+    }
+
+    /// Layers for ids `0..blocks` (at least the built-in ones, at most
+    /// [`MAX_TEXTURED_BLOCKS`]): the built-in blocks' generated textures, and the unknown
+    /// block's pattern for the others until [`BlockTextures::set`] gives them theirs.
+    pub fn with_blocks(blocks: u32) -> Self {
+        let blocks = blocks.clamp(TEXTURED_BLOCKS, MAX_TEXTURED_BLOCKS);
+        let unknown = TEXTURED_BLOCKS as BlockId;
+        let mut layers = vec![Vec::new(); ((blocks + 1) * KINDS) as usize];
+        for id in 0..=blocks {
             for kind in [FaceKind::Top, FaceKind::Side, FaceKind::Bottom] {
-                let block = id as BlockId;
-                layers[layer(block, kind) as usize] = texels(block, kind);
+                let source = if id < TEXTURED_BLOCKS {
+                    id as BlockId
+                } else {
+                    unknown
+                };
+                layers[layer_in(id as BlockId, kind, blocks) as usize] = texels(source, kind);
             }
         }
-        Self { layers }
+        Self { blocks, layers }
+    }
+
+    /// Blocks with layers of their own (ids below it).
+    pub fn blocks(&self) -> u32 {
+        self.blocks
+    }
+
+    /// Array layers: three per block and three for the unknown block.
+    pub fn layer_count(&self) -> u32 {
+        self.layers.len() as u32
     }
 
     /// Replaces `block`'s `kind` face with `texels` (16 × 16, row-major). False, and nothing
     /// changed, if the block has no layer of its own or the size is wrong.
     pub fn set(&mut self, block: BlockId, kind: FaceKind, texels: Vec<[u8; 4]>) -> bool {
-        if u32::from(block) >= TEXTURED_BLOCKS
-            || texels.len() != (TEXTURE_SIZE * TEXTURE_SIZE) as usize
+        if u32::from(block) >= self.blocks || texels.len() != (TEXTURE_SIZE * TEXTURE_SIZE) as usize
         {
             return false;
         }
-        self.layers[layer(block, kind) as usize] = texels;
+        self.layers[layer_in(block, kind, self.blocks) as usize] = texels;
         true
     }
 
     pub fn get(&self, block: BlockId, kind: FaceKind) -> &[[u8; 4]] {
-        &self.layers[layer(block, kind) as usize]
+        &self.layers[layer_in(block, kind, self.blocks) as usize]
     }
 }
 
-/// A `Rgba8UnormSrgb` texture array with a layer per (block, face kind) and their mips.
-pub fn create_block_textures(device: &wgpu::Device) -> wgpu::Texture {
+/// A `Rgba8UnormSrgb` texture array of `layers` layers (one per block and face kind) and
+/// their mips.
+pub fn create_block_textures(device: &wgpu::Device, layers: u32) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
         label: Some("block textures"),
         size: wgpu::Extent3d {
             width: TEXTURE_SIZE,
             height: TEXTURE_SIZE,
-            depth_or_array_layers: LAYERS,
+            depth_or_array_layers: layers,
         },
         mip_level_count: MIP_LEVELS,
         sample_count: 1,

@@ -514,3 +514,80 @@ fn the_overlay_draws_rectangles_and_text_in_one_draw() {
     );
     assert_eq!(image.pixel(40 + 2, 8 + 4 + 2), [0, 255, 0, 255]);
 }
+
+/// Mean colour of the `r`-pixel square around the image's centre.
+fn centre_colour(image: &RgbaImage, r: u32) -> [f64; 3] {
+    let (cx, cy) = (image.width / 2, image.height / 2);
+    let mut sum = [0.0; 3];
+    let mut n = 0.0;
+    for y in cy - r..=cy + r {
+        for x in cx - r..=cx + r {
+            let p = image.pixel(x, y);
+            for c in 0..3 {
+                sum[c] += f64::from(p[c]);
+            }
+            n += 1.0;
+        }
+    }
+    sum.map(|s| s / n)
+}
+
+#[test]
+fn a_block_beyond_the_built_in_ones_gets_its_own_texture_once_the_array_grows() {
+    let Some(gpu) = gpu() else { return };
+    const LAMP: u16 = 11;
+    let mut world = generate_view(42, (0, 0), 2).unwrap();
+    // A slab of the new block, forty voxels each way, on the top layer of the loaded chunks,
+    // with the camera above it.
+    let top = world
+        .chunks()
+        .filter(|(p, _)| (-1..1).contains(&p.x) && (-1..1).contains(&p.z))
+        .map(|(p, _)| p.y)
+        .max()
+        .unwrap();
+    let slab = top * 32 + 31;
+    for x in -20..20 {
+        for z in -20..20 {
+            world
+                .set_voxel(z3r0_voxel::VoxelPos::new(x, slab, z), LAMP)
+                .unwrap();
+        }
+    }
+    let camera = Camera::new([0.5, f64::from(slab) + 7.0, 0.5], 0.0, -89.0);
+    let render = |renderer: &mut Renderer, world: &mut z3r0_voxel::World| {
+        renderer.sync_world(&gpu, world).unwrap();
+        let target = HeadlessTarget::new(&gpu, SIZE.0, SIZE.1).unwrap();
+        let frame = FrameInput {
+            camera: &camera,
+            entities: &[],
+            target_block: None,
+            crosshair: false,
+            time_s: 0.0,
+            overlay: None,
+        };
+        target.render(&gpu, renderer, &frame).unwrap();
+        centre_colour(&target.read(&gpu).unwrap(), 8)
+    };
+    let mut renderer = Renderer::new(&gpu, RendererConfig::new(HEADLESS_FORMAT, 2)).unwrap();
+    // Before: the unknown block's magenta and black.
+    let [r, g, b] = render(&mut renderer, &mut world);
+    assert!(
+        g < r / 2.0 && b > r / 2.0,
+        "the unknown block's magenta: {r} {g} {b}"
+    );
+    // After: twelve blocks, the new one red.
+    let mut textures = z3r0_render::textures::BlockTextures::with_blocks(12);
+    for kind in [
+        z3r0_render::textures::FaceKind::Top,
+        z3r0_render::textures::FaceKind::Side,
+        z3r0_render::textures::FaceKind::Bottom,
+    ] {
+        assert!(textures.set(LAMP, kind, vec![[230, 20, 20, 255]; 256]));
+    }
+    renderer.set_block_textures(&gpu, &textures);
+    let [r, g, b] = render(&mut renderer, &mut world);
+    assert!(
+        r > 3.0 * g && r > 3.0 * b,
+        "the new block is red: {r} {g} {b}"
+    );
+}

@@ -72,8 +72,14 @@ const UNKNOWN: BlockInfo = info("unknown", Opacity::Opaque, true, [255, 0, 255])
 const fn class_bits(which: Opacity) -> u64 {
     let mut bits = 0u64;
     let mut i = 0;
-    while i < BUILTIN.len() {
-        if BUILTIN[i].opacity as u8 == which as u8 {
+    while i < 64 {
+        // Ids past the table are `UNKNOWN`'s class (opaque), as `block_info` reads them.
+        let opacity = if i < BUILTIN.len() {
+            BUILTIN[i].opacity
+        } else {
+            UNKNOWN.opacity
+        };
+        if opacity as u8 == which as u8 {
             bits |= 1 << i;
         }
         i += 1;
@@ -258,6 +264,15 @@ impl std::fmt::Debug for BlockRules {
 #[cfg(test)]
 mod rules_tests {
     use super::*;
+
+    #[test]
+    fn the_mesher_sees_every_id_as_the_block_table_does() {
+        for id in 0..200 {
+            let (opaque, transparent) = opacity_bits(id);
+            assert_eq!(opaque == 1, is_opaque(id), "block {id}");
+            assert_eq!(transparent == 1, is_transparent(id), "block {id}");
+        }
+    }
 
     #[test]
     fn the_builtin_rules_are_the_builtin_table() {

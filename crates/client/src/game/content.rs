@@ -44,6 +44,8 @@ pub struct ContentFollower {
     failed: BTreeMap<Hash, Instant>,
     /// The published content in force here (`None`: the genesis's, the built-in blocks).
     active: Option<Arc<LoadedContent>>,
+    /// The activation tick of the content in force.
+    active_since: Option<u64>,
     version: u64,
 }
 
@@ -60,6 +62,7 @@ impl ContentFollower {
             done_rx,
             failed: BTreeMap::new(),
             active: None,
+            active_since: None,
             version: 0,
         }
     }
@@ -88,6 +91,11 @@ impl ContentFollower {
         }
         if let Some(loaded) = self.loaded.get(&hash) {
             self.active = Some(loaded.clone());
+            self.active_since = self
+                .records
+                .iter()
+                .find(|(h, _)| *h == hash)
+                .map(|(_, at)| *at);
             self.version += 1;
             tracing::info!(manifest = %z3r0_net::assets::hex_of(&hash), tick = chain_tick, "content in force");
         }
@@ -143,6 +151,11 @@ impl ContentFollower {
     /// The published content in force (`None`: the genesis's built-in blocks).
     pub fn active(&self) -> Option<&Arc<LoadedContent>> {
         self.active.as_ref()
+    }
+
+    /// The activation tick of the published content in force.
+    pub fn active_since(&self) -> Option<u64> {
+        self.active_since
     }
 
     /// Changes each time other content comes into force.

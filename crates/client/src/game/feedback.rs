@@ -61,6 +61,9 @@ pub struct GameStats {
     pub refusals: BTreeMap<Refusal, u64>,
     /// Finality latency samples: block tick start → its verified header here, milliseconds.
     pub finality_ms: VecDeque<f64>,
+    /// Published content that came into force here: (manifest, its tick, milliseconds from
+    /// the start of that tick to the switch here).
+    pub content_switches: Vec<([u8; 32], u64, u64)>,
 }
 
 /// What became of one of the player's actions (by nonce), for bots and reports.

@@ -549,8 +549,12 @@ impl Game {
             while let Some(event) = self.edge.try_next_event().await? {
                 self.apply(event);
             }
+            let version = self.content.version();
             self.content
                 .poll(self.edge.chain_tick(), self.edge.connection());
+            if self.content.version() != version {
+                self.note_content_switch();
+            }
             self.resubscribe().await
         }
         .await;
@@ -579,6 +583,22 @@ impl Game {
             }
         }
         self.poll().await
+    }
+
+    /// Records how long after its tick began the content in force came into force here.
+    fn note_content_switch(&mut self) {
+        let (Some(active), Some(at)) = (self.content.active(), self.content.active_since()) else {
+            return;
+        };
+        let began = self
+            .edge
+            .genesis_ms()
+            .saturating_add(at.saturating_mul(u64::from(self.edge.tick_ms)));
+        let lag = now_ms().saturating_sub(began);
+        self.feedback
+            .stats
+            .content_switches
+            .push((active.hash, at, lag));
     }
 
     /// The zone's content as this client follows it.

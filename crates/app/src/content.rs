@@ -1,0 +1,169 @@
+//! The zone's published content in the window: the hotbar offers its new blocks, and the
+//! renderer's texture array grows to show them with their own textures. The game client
+//! fetched and checked every file already (`z3r0_client::ContentFollower`); this reads them
+//! from its cache.
+
+use z3r0_client::LoadedContent;
+use z3r0_render::textures::{BlockTextures, FaceKind};
+use z3r0_voxel::{BlockId, BlockRules, block_info};
+
+/// One hotbar slot: the block it places, its name and its colour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HotbarSlot {
+    pub block: BlockId,
+    pub name: String,
+    pub color: [u8; 3],
+}
+
+impl HotbarSlot {
+    fn builtin(block: BlockId) -> Self {
+        let info = block_info(block);
+        Self {
+            block,
+            name: info.name.to_string(),
+            color: info.color,
+        }
+    }
+}
+
+/// The hotbar: the built-in blocks ([`crate::hud::HOTBAR`]), with the blocks the published
+/// content adds (visible ones the built-in table does not define, lowest id first) in the
+/// last slots.
+pub fn hotbar(content: Option<&LoadedContent>) -> [HotbarSlot; 9] {
+    let mut slots = crate::hud::HOTBAR.map(HotbarSlot::builtin);
+    let Some(content) = content else {
+        return slots;
+    };
+    let builtin = BlockRules::builtin();
+    let added: Vec<HotbarSlot> = content
+        .manifest
+        .blocks
+        .iter()
+        .filter(|b| !builtin.is_defined(b.id) && b.faces.is_some())
+        .take(slots.len())
+        .map(|b| HotbarSlot {
+            block: b.id,
+            name: b.name.clone(),
+            color: b.color,
+        })
+        .collect();
+    let first = slots.len() - added.len();
+    for (slot, block) in slots.iter_mut().skip(first).zip(added) {
+        *slot = block;
+    }
+    slots
+}
+
+/// The renderer's textures for `content`: the built-in ones, and each block's faces from its
+/// files (a block whose file does not decode keeps the unknown pattern, with a warning).
+pub fn block_textures(content: &LoadedContent) -> BlockTextures {
+    let highest = content
+        .manifest
+        .blocks
+        .iter()
+        .map(|b| u32::from(b.id))
+        .max();
+    let mut textures = BlockTextures::with_blocks(highest.map_or(0, |h| h + 1));
+    for block in &content.manifest.blocks {
+        let Some(faces) = block.faces else {
+            continue;
+        };
+        let kinds = [FaceKind::Top, FaceKind::Side, FaceKind::Bottom];
+        for (kind, hash) in kinds.into_iter().zip(faces) {
+            let texels = content
+                .files
+                .get(&hash)
+                .ok_or_else(|| "not in the cache".to_string())
+                .and_then(|path| std::fs::read(path).map_err(|e| e.to_string()))
+                .and_then(|bytes| z3r0_content::decode_texture(&bytes));
+            match texels {
+                Ok(texels) => {
+                    textures.set(block.id, kind, texels);
+                }
+                Err(e) => tracing::warn!(block = %block.name, error = %e, "texture not shown"),
+            }
+        }
+    }
+    textures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A manifest of the built-in blocks plus a lamp (id 11) with a solid-red texture in
+    /// `dir`.
+    fn lamp_content(dir: &std::path::Path) -> LoadedContent {
+        let red = {
+            let mut png = Vec::new();
+            let mut encoder = png::Encoder::new(&mut png, 16, 16);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().unwrap();
+            writer.write_image_data(&[200, 10, 10].repeat(256)).unwrap();
+            writer.finish().unwrap();
+            png
+        };
+        let hash = *blake3::hash(&red).as_bytes();
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("red.png");
+        std::fs::write(&path, &red).unwrap();
+        let lamp = z3r0_content::BlockEntry {
+            id: 11,
+            name: "lamp".into(),
+            opacity: z3r0_content::Opacity::Opaque,
+            solid: true,
+            replaceable: false,
+            light: 15,
+            break_ticks: 0,
+            drops: None,
+            color: [250, 220, 120],
+            faces: Some([hash; 3]),
+            sounds: [None; 3],
+        };
+        let manifest = z3r0_content::Manifest {
+            name: "lamps".into(),
+            version: 2,
+            blocks: vec![lamp],
+            items: Vec::new(),
+        };
+        LoadedContent {
+            hash: [1; 32],
+            rules: manifest.block_rules(),
+            manifest,
+            files: BTreeMap::from([(hash, path)]),
+        }
+    }
+
+    #[test]
+    fn published_blocks_join_the_hotbar_and_the_texture_array() {
+        let dir = std::env::temp_dir().join(format!("z3r0-app-content-{}", std::process::id()));
+        let content = lamp_content(&dir);
+        let before = hotbar(None);
+        let after = hotbar(Some(&content));
+        assert_eq!(before[..8], after[..8]);
+        assert_eq!(
+            after[8],
+            HotbarSlot {
+                block: 11,
+                name: "lamp".into(),
+                color: [250, 220, 120],
+            }
+        );
+        let textures = block_textures(&content);
+        assert_eq!(textures.blocks(), 12);
+        assert!(
+            textures
+                .get(11, FaceKind::Side)
+                .iter()
+                .all(|t| *t == [200, 10, 10, 255])
+        );
+        let generated = BlockTextures::generated();
+        assert_eq!(
+            textures.get(1, FaceKind::Top),
+            generated.get(1, FaceKind::Top)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
