@@ -133,11 +133,17 @@ fn honest_processes_refuse_a_byzantine_leader_and_agree() {
     for n in &mut nodes {
         n.start();
     }
+    // Each honest node must also have refused a Byzantine proposal: one that starts late under
+    // load may see its first only after the others' sixtieth block.
     wait_until(
         &nodes,
-        "60 blocks on the honest nodes",
+        "60 blocks on the honest nodes, each having refused a proposal",
         Duration::from_secs(180),
-        |n| n[1..].iter().all(|x| x.height() >= 60),
+        |n| {
+            n[1..]
+                .iter()
+                .all(|x| x.height() >= 60 && x.stderr().contains("refusing proposal"))
+        },
     );
     for n in &mut nodes {
         n.kill();

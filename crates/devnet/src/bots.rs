@@ -38,6 +38,9 @@ pub struct BotStats {
     pub failovers: u64,
     /// Times the player left to come back as a new one (churn).
     pub lives_ended: u64,
+    /// Published content that came into force while the player played: milliseconds from
+    /// the start of its tick to the switch, over all sessions.
+    pub content_lag_ms: Vec<u64>,
 }
 
 impl BotStats {
@@ -225,6 +228,7 @@ async fn play(
     let mut freeze = Freeze::default();
     let mut disconnects = 0u64;
     let mut failovers_before = 0u64;
+    let mut lags_before: Vec<u64> = Vec::new();
     let mut generation = 0u64;
     while !*stop.borrow() {
         let mut game = match Game::connect(&config, identity.key.clone()).await {
@@ -275,7 +279,10 @@ async fn play(
                 );
                 let frozen = freeze.longest_ms();
                 let failovers = failovers_before + game.failovers();
+                let mut lags = lags_before.clone();
+                lags.extend(game.stats().content_switches.iter().map(|s| s.2));
                 set(&|s| {
+                    s.content_lag_ms = lags.clone();
                     s.connected = game.joined();
                     s.longest_freeze_ms = frozen;
                     s.failovers = failovers;
@@ -313,6 +320,7 @@ async fn play(
         game.edge().close();
         disconnects += u64::from(ended.is_some());
         failovers_before += game.failovers();
+        lags_before.extend(game.stats().content_switches.iter().map(|s| s.2));
         let failovers = failovers_before;
         let (tally, pending, frozen) =
             (bot.tally.clone(), bot.cheats_pending(), freeze.longest_ms());

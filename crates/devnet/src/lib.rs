@@ -153,6 +153,17 @@ struct Report {
     /// Validators left stopped because a restart could not help (diverged state, damaged
     /// data directory); roots are compared among the others.
     halted: Vec<HaltReport>,
+    /// Published content that came into force while players played (`z3r0 content publish`
+    /// during the run): how many players saw it switch, and how long after its tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<ContentReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct ContentReport {
+    players_switched: usize,
+    switches: usize,
+    lag_ms: Quantiles,
 }
 
 #[derive(Debug, Serialize)]
@@ -238,6 +249,10 @@ fn prepare_chain(args: &DevnetArgs) -> Result<z3r0_genesis::Genesis> {
         args.validators,
         args.data.display(),
         args.seed
+    );
+    println!(
+        "  publish content: z3r0 content publish PACK_DIR --genesis {}",
+        genesis_path.display()
     );
     Ok(genesis)
 }
@@ -359,6 +374,9 @@ struct Players {
     disconnects: u64,
     failovers: u64,
     lives_ended: u64,
+    /// Players that saw published content come into force, and each switch's lag.
+    content_players: usize,
+    content_lag_ms: Vec<f64>,
 }
 
 fn players(handles: &[BotHandle]) -> Players {
@@ -381,6 +399,9 @@ fn players(handles: &[BotHandle]) -> Players {
         p.disconnects += s.disconnects;
         p.failovers += s.failovers;
         p.lives_ended += s.lives_ended;
+        p.content_players += usize::from(!s.content_lag_ms.is_empty());
+        p.content_lag_ms
+            .extend(s.content_lag_ms.iter().map(|&ms| ms as f64));
         p.kbps.extend(s.kbps());
         p.rx += s.rx_bytes;
         for i in 0..3 {
@@ -952,6 +973,11 @@ impl<'a> Zone<'a> {
             player_disconnects: p.disconnects,
             player_failovers: p.failovers,
             halted,
+            content: (!p.content_lag_ms.is_empty()).then(|| ContentReport {
+                players_switched: p.content_players,
+                switches: p.content_lag_ms.len(),
+                lag_ms: Quantiles::of(p.content_lag_ms.clone()),
+            }),
         };
         print_summary(
             &report,
@@ -1056,6 +1082,16 @@ fn print_summary(
         r.cheat_actions_accepted,
         p.cheats_unheard
     );
+    if let Some(c) = &r.content {
+        println!(
+            "  content     {} players saw published content come into force ({} switches), {} / {} / {} after its tick (p50 / p99 / max)",
+            c.players_switched,
+            c.switches,
+            ms(c.lag_ms.p50),
+            ms(c.lag_ms.p99),
+            ms(c.lag_ms.max)
+        );
+    }
     for (reason, n) in &p.cheats_refused {
         println!("    {n:>6} × {reason}");
     }

@@ -590,6 +590,10 @@ impl Game {
         let (Some(active), Some(at)) = (self.content.active(), self.content.active_since()) else {
             return;
         };
+        // Content in force before this session began is what it found, not a switch it saw.
+        if at <= self.edge.start_tick {
+            return;
+        }
         let began = self
             .edge
             .genesis_ms()
