@@ -59,6 +59,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         resync: args.resync,
         diverge_at: args.diverge_at,
         clock_skew_ms: args.clock_skew_ms,
+        plugins: z3r0_node::Plugins::default(),
     });
     let Err(e) = result else { return Ok(()) };
     let exit = e.exit();

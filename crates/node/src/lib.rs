@@ -46,3 +46,5 @@ pub use process::{NodeOptions, ProcessError, resync_advice, run};
 pub use simnet::{ChainEntry, SimNet, forged_consent, link, small_game, walk};
 pub use stores::{Store, StoreFault};
 pub use worldnet::{Crossings, WorldNet, WorldZone};
+/// A game's rules beyond the engine's, for [`NodeOptions::plugins`].
+pub use z3r0_sim::plugin::Plugins;

@@ -66,6 +66,9 @@ pub struct NodeOptions {
     /// Tests and drills: this validator's clock runs this many milliseconds ahead of true
     /// time (negative: behind), for everything it paces by (proposing, verifying ticks).
     pub clock_skew_ms: i64,
+    /// The game's rules beyond the engine's ([`z3r0_sim::plugin`]): a game's own node binary
+    /// sets them; every validator of a zone must run the same. `z3r0 node` runs none.
+    pub plugins: z3r0_sim::plugin::Plugins,
 }
 
 /// Why a node could not run.
@@ -386,7 +389,7 @@ async fn node(
         proven: Mutex::default(),
     });
 
-    let machine = Sim::genesis(genesis.sim_config())
+    let machine = Sim::genesis_with(genesis.sim_config(), options.plugins.clone())
         .map_err(|e| ProcessError::Genesis(format!("zone state: {e}")))?;
     let edge_key = key.clone();
     let setup = ValidatorSetup {

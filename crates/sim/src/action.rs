@@ -64,6 +64,13 @@ pub enum Action {
     },
     /// A part of a content manifest, from the genesis's publisher (see [`crate::content`]).
     PublishContent(ContentPart),
+    /// An action of the game's plugin number `plugin` (see [`crate::plugin`]): its `kind` and
+    /// `payload` (at most [`crate::plugin::MAX_PLUGIN_PAYLOAD`] bytes) are the plugin's.
+    Plugin {
+        plugin: u8,
+        kind: u8,
+        payload: Vec<u8>,
+    },
 }
 
 impl Action {
@@ -81,14 +88,15 @@ impl Action {
             Action::Revoke(..) => 8,
             Action::Delegate { .. } => 9,
             Action::PublishContent(_) => 10,
+            Action::Plugin { .. } => 11,
         }
     }
 
     /// The name of a kind code (`"?"` for an unknown one), for logs and explorers.
     pub fn kind_name(kind: u8) -> &'static str {
-        const NAMES: [&str; 11] = [
+        const NAMES: [&str; 12] = [
             "join", "leave", "input", "break", "place", "claim", "release", "grant", "revoke",
-            "delegate", "publish",
+            "delegate", "publish", "plugin",
         ];
         NAMES.get(usize::from(kind)).copied().unwrap_or("?")
     }
@@ -155,6 +163,17 @@ impl Write for Action {
                 buf.put_slice(consent);
             }
             Action::PublishContent(part) => part.write(buf),
+            Action::Plugin {
+                plugin,
+                kind,
+                payload,
+            } => {
+                buf.put_u8(*plugin);
+                buf.put_u8(*kind);
+                // At most MAX_PLUGIN_PAYLOAD (< 256), checked when read.
+                buf.put_u8(payload.len() as u8);
+                buf.put_slice(payload);
+            }
         }
     }
 }
@@ -170,6 +189,7 @@ impl EncodeSize for Action {
             Action::Grant(..) | Action::Revoke(..) => 40,
             Action::Delegate { .. } => 104,
             Action::PublishContent(part) => part.encode_size(),
+            Action::Plugin { payload, .. } => 3 + payload.len(),
         }
     }
 }
@@ -210,6 +230,20 @@ impl Read for Action {
                 consent: <[u8; 64]>::read(buf)?,
             },
             10 => Action::PublishContent(ContentPart::read(buf)?),
+            11 => {
+                let (plugin, kind) = (u8::read(buf)?, u8::read(buf)?);
+                let len = usize::from(u8::read(buf)?);
+                if len > crate::plugin::MAX_PLUGIN_PAYLOAD || buf.remaining() < len {
+                    return Err(CodecError::Invalid("Action", "plugin payload length"));
+                }
+                let mut payload = vec![0u8; len];
+                buf.copy_to_slice(&mut payload);
+                Action::Plugin {
+                    plugin,
+                    kind,
+                    payload,
+                }
+            }
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

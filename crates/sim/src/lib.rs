@@ -13,6 +13,7 @@ pub mod fixed;
 pub mod handoff;
 mod machine;
 pub mod physics;
+pub mod plugin;
 pub mod receipts;
 mod rules;
 pub mod units;

@@ -20,6 +20,7 @@ mod handoff;
 mod logs;
 mod movement;
 mod players;
+mod plugins;
 mod sessions;
 
 pub use edits::edit_check;
@@ -89,11 +90,15 @@ pub enum Reason {
     BadManifest = 30,
     /// The manifest changes what a block defined now means.
     ChangesMeaning = 31,
+    /// A plugin action for a plugin this zone does not run.
+    NoSuchPlugin = 32,
+    /// A plugin's action that the plugin refused (its payload, or its rules).
+    PluginRefused = 33,
 }
 
 impl Reason {
     /// Every reason, in code order (code = index + 1).
-    pub const ALL: [Reason; 31] = [
+    pub const ALL: [Reason; 33] = [
         Reason::BadFrame,
         Reason::BeyondFullStick,
         Reason::NotOnGround,
@@ -125,6 +130,8 @@ impl Reason {
         Reason::ManifestMismatch,
         Reason::BadManifest,
         Reason::ChangesMeaning,
+        Reason::NoSuchPlugin,
+        Reason::PluginRefused,
     ];
 
     /// The reason with stable code `code` (as receipts carry it).
@@ -165,6 +172,8 @@ impl Reason {
             Reason::ManifestMismatch => "content parts do not hash to their manifest",
             Reason::BadManifest => "not a well-formed content manifest",
             Reason::ChangesMeaning => "content changes what an existing block means",
+            Reason::NoSuchPlugin => "no such plugin in this zone",
+            Reason::PluginRefused => "refused by the game's rules",
         }
     }
 }
@@ -268,6 +277,10 @@ pub enum SimError {
     WorldPlace(&'static str),
     #[error("snapshot records: {0}")]
     SnapshotRecords(#[from] z3r0_ecs::SnapshotError),
+    #[error("plugin component {name} uses table {table}; plugins' tables start at 1000")]
+    PluginTable { name: &'static str, table: u16 },
+    #[error("{0} plugins; a zone runs at most {max}", max = crate::plugin::MAX_PLUGINS)]
+    TooManyPlugins(usize),
     #[error("snapshot chunk {pos:?}: {source}")]
     SnapshotChunk {
         pos: ChunkPos,
@@ -428,6 +441,8 @@ pub struct Sim {
     physics: Physics,
     /// The content records and the block rules in force.
     content: content::ContentIndex,
+    /// The game's rules beyond the engine's (configuration, never committed).
+    plugins: crate::plugin::Plugins,
 }
 
 impl std::fmt::Debug for Sim {
@@ -487,6 +502,14 @@ pub struct BlockAction<'a> {
 impl Sim {
     /// The zone at genesis: its chunks generated from the seed, no players.
     pub fn genesis(config: SimConfig) -> Result<Self, SimError> {
+        Self::genesis_with(config, crate::plugin::Plugins::default())
+    }
+
+    /// The zone at genesis running `plugins`' rules too (see [`crate::plugin`]).
+    pub fn genesis_with(
+        config: SimConfig,
+        plugins: crate::plugin::Plugins,
+    ) -> Result<Self, SimError> {
         config.check()?;
         let chunks = config.chunk_count()?;
         let worldgen = WorldGen::new(config.seed);
@@ -499,11 +522,18 @@ impl Sim {
                 }
             }
         }
-        Self::assemble(config, voxels)
+        Self::assemble(config, voxels, plugins)
     }
 
     /// The zone with `voxels` as its chunks (all of them), no entities, and its root.
-    fn assemble(config: SimConfig, voxels: z3r0_voxel::World) -> Result<Self, SimError> {
+    fn assemble(
+        config: SimConfig,
+        voxels: z3r0_voxel::World,
+        plugins: crate::plugin::Plugins,
+    ) -> Result<Self, SimError> {
+        if plugins.len() > crate::plugin::MAX_PLUGINS {
+            return Err(SimError::TooManyPlugins(plugins.len()));
+        }
         let mut ecs = z3r0_ecs::World::new();
         ecs.register::<Player>()?;
         ecs.register::<Body>()?;
@@ -518,6 +548,9 @@ impl Sim {
         ecs.register::<crate::content::ManifestPart>()?;
         ecs.register::<crate::content::PublishedContent>()?;
         ecs.register::<crate::content::ManifestBytes>()?;
+        for plugin in plugins.0.iter() {
+            plugin.register(&mut crate::plugin::Registry { ecs: &mut ecs })?;
+        }
         ecs.add_hook::<Alive>(alive_hook)?;
         ecs.add_hook::<Inventory>(inventory_hook)?;
         ecs.add_hook::<Claim>(claim_hook)?;
@@ -540,6 +573,7 @@ impl Sim {
             root: [0; 32],
             events: Vec::new(),
             content: content::ContentIndex::default(),
+            plugins,
         };
         sim.root = sim.commit(&mut Vec::new());
         Ok(sim)
@@ -648,6 +682,15 @@ impl Sim {
     /// finality forks the state this way once a block at 60 Hz, and generating the world each
     /// time cost three quarters of it.
     pub fn restore(config: SimConfig, bytes: &[u8]) -> Result<Self, SimError> {
+        Self::restore_with(config, crate::plugin::Plugins::default(), bytes)
+    }
+
+    /// [`Sim::restore`] of a zone that runs `plugins` (the same as its genesis's).
+    pub fn restore_with(
+        config: SimConfig,
+        plugins: crate::plugin::Plugins,
+        bytes: &[u8],
+    ) -> Result<Self, SimError> {
         config.check()?;
         let chunks = config.chunk_count()?;
         let mut voxels = z3r0_voxel::World::with_capacity(chunks);
@@ -692,7 +735,7 @@ impl Sim {
         if !buf.is_empty() {
             return Err(SimError::BadSnapshot("trailing bytes"));
         }
-        let mut sim = Self::assemble(config, voxels)?;
+        let mut sim = Self::assemble(config, voxels, plugins)?;
         sim.ecs.restore(records)?;
         sim.tick = tick;
         sim.rebuild_indexes();
@@ -895,6 +938,11 @@ impl Sim {
         let e = self.players.get(player).copied().ok_or(Reason::NotJoined)?;
         match action {
             Action::Join | Action::PublishContent(_) => Err(Reason::AlreadyJoined),
+            Action::Plugin {
+                plugin,
+                kind,
+                payload,
+            } => self.apply_plugin(player, e, *plugin, *kind, payload, receipts),
             Action::Leave => {
                 self.remove_player(player, e);
                 receipts.push(Receipt::Left { player: *player });
@@ -955,6 +1003,6 @@ mod tests {
             assert_eq!(Reason::from_code(r as u8), Some(r));
         }
         assert_eq!(Reason::from_code(0), None);
-        assert_eq!(Reason::from_code(32), None);
+        assert_eq!(Reason::from_code(34), None);
     }
 }

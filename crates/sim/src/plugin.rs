@@ -1,0 +1,179 @@
+//! Game rules as plugins: a game built on the engine adds its own actions, components and rules
+//! without editing the engine's crates. A [`GamePlugin`] registers its components (ECS tables
+//! from [`PLUGIN_TABLES`] up, committed under the state root like the engine's) and applies its
+//! actions: `Action::Plugin { plugin, kind, payload }`, where `plugin` is the plugin's place in
+//! the list the zone was built with ([`crate::Sim::genesis_with`]) and `kind` and `payload` are
+//! the plugin's to define (at most [`MAX_PLUGIN_PAYLOAD`] bytes). The engine's own rules stay
+//! the default: movement, edits, claims, sessions and content run before and around them.
+//!
+//! A plugin is consensus code: every validator of a zone must run the same plugins in the same
+//! order, and a plugin must be deterministic (integers, ordered collections, no clock, no
+//! randomness), read its payload as hostile bytes, and refuse with a [`Reason`] rather than
+//! panic. Through [`PluginContext`] it sees the acting player's entity and body, the ECS and the
+//! voxels, and edits voxels only through the engine's checks (reach, line of sight, claims).
+
+use crate::action::PlayerKey;
+use crate::components::{Body, Inventory};
+use crate::rules::{Reason, Receipt};
+use std::sync::Arc;
+use z3r0_ecs::{EntityId, World};
+use z3r0_voxel::{BlockId, BlockRules, VoxelPos};
+
+/// The first ECS table number plugins may use; the engine's stay below it.
+pub const PLUGIN_TABLES: u16 = 1_000;
+/// Most payload bytes one plugin action carries.
+pub const MAX_PLUGIN_PAYLOAD: usize = 200;
+/// Most plugins one zone runs.
+pub const MAX_PLUGINS: usize = 16;
+
+/// A game's rules beyond the engine's.
+pub trait GamePlugin: Send + Sync + 'static {
+    /// A stable name, for logs and for telling zones' plugin lists apart.
+    fn name(&self) -> &'static str;
+
+    /// Registers the plugin's components ([`Registry::component`]).
+    fn register(&self, registry: &mut Registry<'_>) -> Result<(), crate::SimError>;
+
+    /// Applies one of the plugin's actions for the acting player.
+    fn apply(&self, cx: &mut PluginContext<'_>, kind: u8, payload: &[u8]) -> Result<(), Reason>;
+}
+
+/// Where a plugin registers its components.
+#[allow(missing_debug_implementations)]
+pub struct Registry<'a> {
+    pub(crate) ecs: &'a mut World<Receipt>,
+}
+
+impl Registry<'_> {
+    /// Registers component `C`, whose table must be at or above [`PLUGIN_TABLES`] (the
+    /// engine's are below, now and later) and not another's.
+    pub fn component<C: z3r0_ecs::Component>(&mut self) -> Result<(), crate::SimError> {
+        if C::TABLE < PLUGIN_TABLES {
+            return Err(crate::SimError::PluginTable {
+                name: C::NAME,
+                table: C::TABLE,
+            });
+        }
+        Ok(self.ecs.register::<C>()?)
+    }
+}
+
+/// The plugins a zone runs, in order (an action names its plugin by its place here).
+#[derive(Clone, Default)]
+pub struct Plugins(pub(crate) Arc<[Arc<dyn GamePlugin>]>);
+
+impl Plugins {
+    pub fn new(plugins: Vec<Arc<dyn GamePlugin>>) -> Self {
+        Self(plugins.into())
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|p| p.name()).collect()
+    }
+
+    pub(crate) fn get(&self, index: u8) -> Option<&Arc<dyn GamePlugin>> {
+        self.0.get(usize::from(index))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl std::fmt::Debug for Plugins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+/// What a plugin's action may see and change.
+#[allow(missing_debug_implementations)]
+pub struct PluginContext<'a> {
+    pub(crate) sim: &'a mut crate::Sim,
+    pub(crate) player: PlayerKey,
+    pub(crate) entity: EntityId,
+    pub(crate) receipts: &'a mut Vec<Receipt>,
+}
+
+impl PluginContext<'_> {
+    /// The acting player's account.
+    pub fn player(&self) -> &PlayerKey {
+        &self.player
+    }
+
+    /// The acting player's entity (a plugin may put its components on it).
+    pub fn entity(&self) -> EntityId {
+        self.entity
+    }
+
+    /// The tick the action applies in.
+    pub fn tick(&self) -> u64 {
+        self.sim.tick()
+    }
+
+    pub fn body(&self) -> Option<&Body> {
+        self.sim.ecs.get::<Body>(self.entity)
+    }
+
+    pub fn inventory(&self) -> Option<&Inventory> {
+        self.sim.ecs.get::<Inventory>(self.entity)
+    }
+
+    /// Takes one `block` from the player's inventory (`NothingInInventory` if it has none).
+    pub fn take_from_inventory(&mut self, block: BlockId) -> Result<(), Reason> {
+        let mut inv = self
+            .sim
+            .ecs
+            .get_mut::<Inventory>(self.entity)
+            .ok_or(Reason::NotJoined)?;
+        if inv.take(block) {
+            Ok(())
+        } else {
+            Err(Reason::NothingInInventory)
+        }
+    }
+
+    /// The zone's components: the plugin's own, and the engine's to read.
+    pub fn ecs(&mut self) -> &mut World<Receipt> {
+        &mut self.sim.ecs
+    }
+
+    /// The voxel at `pos` (`None`: outside the zone).
+    pub fn voxel(&self, pos: VoxelPos) -> Option<BlockId> {
+        self.sim.voxels.voxel(pos)
+    }
+
+    /// The block rules in force.
+    pub fn block_rules(&self) -> &BlockRules {
+        self.sim.block_rules()
+    }
+
+    /// Replaces the voxel at `pos` with `block` after the checks of a dig or a place by this
+    /// player (`placing`: the voxel must be room; else it must hold something): the zone holds
+    /// it, it is in reach and in sight, and the player may build in its column. `block` must
+    /// be defined. Gives the engine's `BlockChanged` receipt.
+    pub fn edit(
+        &mut self,
+        pos: VoxelPos,
+        block: BlockId,
+        placing: bool,
+    ) -> Result<BlockId, Reason> {
+        if !self.sim.block_rules().is_defined(block) {
+            return Err(Reason::NotABlock);
+        }
+        let from = self
+            .sim
+            .plugin_edit_checks(&self.player, self.entity, pos, placing)?;
+        self.sim
+            .voxels
+            .set_voxel(pos, block)
+            .map_err(|_| Reason::OutOfZone)?;
+        self.receipts.push(Receipt::BlockChanged {
+            pos,
+            from,
+            to: block,
+            by: self.player,
+        });
+        Ok(from)
+    }
+}
