@@ -92,3 +92,43 @@ fn genesis_with_zones_writes_a_world_and_prints_its_committees() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a zone count"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_node_without_the_plugins_its_genesis_names_refuses_to_start() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-plugins-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "genesis",
+            "--validators",
+            "1",
+            "--base-port",
+            "21100",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let genesis = dir.join("genesis.toml");
+    let text = std::fs::read_to_string(&genesis).unwrap();
+    let text = text.replacen("zone = 0\n", "zone = 0\nplugins = [\"doors\"]\n", 1);
+    assert!(text.contains("plugins"), "{text}");
+    std::fs::write(&genesis, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["node", "--config"])
+        .arg(dir.join("validator-0/config.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the genesis names the plugins [\"doors\"] but this node runs []"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -103,6 +103,10 @@ pub struct Genesis {
     /// the genesis's (the default pack).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_publisher: Option<String>,
+    /// The game's rule plugins every validator runs, in order (`z3r0_sim::plugin`): a node
+    /// whose binary runs another list refuses to start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<String>,
     pub validators: Vec<ValidatorEntry>,
 }
 
@@ -164,7 +168,60 @@ impl Genesis {
             h.update(&(publisher.len() as u64).to_be_bytes());
             h.update(publisher.as_bytes());
         }
+        if !self.plugins.is_empty() {
+            h.update(b"plugins");
+            h.update(&(self.plugins.len() as u64).to_be_bytes());
+            for name in &self.plugins {
+                h.update(&(name.len() as u64).to_be_bytes());
+                h.update(name.as_bytes());
+            }
+        }
         ChainId(*h.finalize().as_bytes())
+    }
+
+    /// The plugin list: at most `z3r0_sim::plugin::MAX_PLUGINS` names, each 1 to 64 of
+    /// `a-z`, `0-9`, `_` and `-`, none twice.
+    fn check_plugins(&self) -> Result<(), String> {
+        if self.plugins.len() > z3r0_sim::plugin::MAX_PLUGINS {
+            return Err(format!(
+                "{} plugins; a zone runs at most {}",
+                self.plugins.len(),
+                z3r0_sim::plugin::MAX_PLUGINS
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for name in &self.plugins {
+            let ok = (1..=64).contains(&name.len())
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            if !ok {
+                return Err(format!(
+                    "plugin {name:?} is not a name (1 to 64 of a-z, 0-9, '_', '-')"
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(format!("plugin {name:?} is named twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a node running `names` (in order) may run this genesis's zone.
+    pub fn check_plugin_list(&self, names: &[&str]) -> Result<(), String> {
+        if self
+            .plugins
+            .iter()
+            .map(String::as_str)
+            .eq(names.iter().copied())
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "the genesis names the plugins {:?} but this node runs {:?}: every validator must run the genesis's plugins, in its order",
+                self.plugins, names
+            ))
+        }
     }
 
     /// The content publisher's key, if the genesis names a valid one.
@@ -250,6 +307,7 @@ impl Genesis {
                 "content_publisher {publisher:?} is not a lowercase hex ed25519 public key"
             ));
         }
+        self.check_plugins()?;
         if !TICK_MS.contains(&self.tick_ms) {
             return Err(format!(
                 "tick_ms {} is outside {}..={}",
@@ -471,6 +529,7 @@ pub fn generate(
         world: None,
         world_zones: None,
         content_publisher: Some(to_hex(&publisher.public_key().encode())),
+        plugins: Vec::new(),
         zone,
         tick_ms,
         genesis_ms: std::time::SystemTime::now()

@@ -145,6 +145,9 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
         return crate::worldnode::run(options);
     }
     let (config, genesis, key) = ValidatorConfig::load(&options.config)?;
+    genesis
+        .check_plugin_list(&options.plugins.names())
+        .map_err(ProcessError::Genesis)?;
     check_listen(config.p2p_listen, config.metrics, config.player_listen)?;
     let audit_height = open_data_dir(options, &config.storage_dir, &genesis, &key)?;
     storage_panics(&config.storage_dir, &options.config);

@@ -79,6 +79,13 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
             seat.index
         )));
     }
+    // A world's zone geneses name no plugins: a node that runs some would diverge.
+    if !options.plugins.names().is_empty() {
+        return Err(ProcessError::Genesis(format!(
+            "a world's zones run no plugins, and this node runs {:?}",
+            options.plugins.names()
+        )));
+    }
     let plans = prepare_storage(options, &seat, &zones)?;
     storage_panics(&config.storage_dir, &options.config);
     let runtime = runtime_config(&config.storage_dir, options.threads);

@@ -127,7 +127,7 @@ fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
         "the rules sign consents for this chain"
     );
     // Every field that defines the chain changes its id.
-    let changed: [fn(&mut Genesis); 9] = [
+    let changed: [fn(&mut Genesis); 10] = [
         |g| g.zone += 1,
         |g| g.tick_ms += 1,
         |g| g.genesis_ms += 1,
@@ -137,6 +137,7 @@ fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
         |g| g.validators.truncate(3),
         |g| g.content_publisher = None,
         |g| g.content_publisher = Some(g.validators[0].public_key.clone()),
+        |g| g.plugins = vec!["doors".into()],
     ];
     for change in changed {
         let mut other = g.clone();
@@ -174,6 +175,25 @@ fn the_content_publisher_is_a_key_of_its_own_and_must_be_one() {
         other.content_publisher = Some(bad.to_string());
         let reason = other.validate().unwrap_err();
         assert!(reason.contains("content_publisher"), "{bad}: {reason}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_genesis_names_the_plugins_a_node_must_run() {
+    let dir = tmp("plugins");
+    let mut g = generate(&dir, 4, 19_400, 0, 50).unwrap();
+    assert_eq!(g.check_plugin_list(&[]), Ok(()));
+    g.plugins = vec!["doors".into()];
+    assert_eq!(g.validate(), Ok(()));
+    assert_eq!(g.check_plugin_list(&["doors"]), Ok(()));
+    let refused = g.check_plugin_list(&[]).unwrap_err();
+    assert!(refused.contains("[\"doors\"]"), "{refused}");
+    assert!(g.check_plugin_list(&["doors", "signs"]).is_err());
+    for bad in [vec!["Doors"], vec!["doors", "doors"], vec![""]] {
+        let mut other = g.clone();
+        other.plugins = bad.iter().map(|s| s.to_string()).collect();
+        assert!(other.validate().is_err(), "{bad:?}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
