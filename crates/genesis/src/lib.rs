@@ -99,6 +99,12 @@ pub struct Genesis {
     /// How bodies move, in millimetres and seconds (the defaults where left out).
     #[serde(default)]
     pub movement: Movement,
+    /// The content manifest in force at genesis (hex manifest hash; `z3r0_content` names
+    /// manifests so). This engine starts every zone with the default pack's
+    /// (`z3r0_sim::content::DEFAULT_MANIFEST`), which a genesis that leaves it out means too;
+    /// other content is published on chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// The key (hex ed25519) that may publish content on this chain; none: the content stays
     /// the genesis's (the default pack).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,7 +168,12 @@ impl Genesis {
             h.update(&(key.len() as u64).to_be_bytes());
             h.update(key);
         }
-        // Appended only when named, so a genesis without a publisher keeps its chain id.
+        // Appended only when named, so a genesis without them keeps its chain id.
+        if let Some(content) = &self.content {
+            h.update(b"content");
+            h.update(&(content.len() as u64).to_be_bytes());
+            h.update(content.as_bytes());
+        }
         if let Some(publisher) = &self.content_publisher {
             h.update(b"content_publisher");
             h.update(&(publisher.len() as u64).to_be_bytes());
@@ -308,6 +319,12 @@ impl Genesis {
             ));
         }
         self.check_plugins()?;
+        let default = to_hex(&z3r0_sim::content::DEFAULT_MANIFEST);
+        if let Some(content) = self.content.as_ref().filter(|c| **c != default) {
+            return Err(format!(
+                "content {content:?}: a zone starts with the default pack's manifest ({default}); publish other content on chain (z3r0 content publish)"
+            ));
+        }
         if !TICK_MS.contains(&self.tick_ms) {
             return Err(format!(
                 "tick_ms {} is outside {}..={}",
@@ -528,6 +545,7 @@ pub fn generate(
     let genesis = Genesis {
         world: None,
         world_zones: None,
+        content: Some(to_hex(&z3r0_sim::content::DEFAULT_MANIFEST)),
         content_publisher: Some(to_hex(&publisher.public_key().encode())),
         plugins: Vec::new(),
         zone,

@@ -390,6 +390,7 @@ impl WorldGenesis {
             movement: self.movement,
             // A world's content is the default pack for now: a publisher would have to publish
             // to every zone alike (its own chain each), which the world genesis does not name.
+            content: None,
             content_publisher: None,
             plugins: Vec::new(),
             validators: Vec::new(),

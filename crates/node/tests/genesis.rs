@@ -168,6 +168,20 @@ fn the_content_publisher_is_a_key_of_its_own_and_must_be_one() {
     let key = z3r0_node::genesis::read_key(&dir.join(z3r0_node::genesis::PUBLISHER_KEY)).unwrap();
     let public = z3r0_node::genesis::to_hex(&key.public_key().encode());
     assert_eq!(g.content_publisher.as_deref(), Some(public.as_str()));
+    // The genesis names its content: the default pack's manifest, and no other.
+    let default = z3r0_node::genesis::to_hex(&z3r0_sim::content::DEFAULT_MANIFEST);
+    assert_eq!(g.content.as_deref(), Some(default.as_str()));
+    let mut other = g.clone();
+    other.content = Some("ab".repeat(32));
+    assert!(other.validate().unwrap_err().contains("default pack"));
+    let mut unnamed = g.clone();
+    unnamed.content = None;
+    assert_eq!(unnamed.validate(), Ok(()));
+    assert_ne!(
+        unnamed.chain_id(),
+        g.chain_id(),
+        "the chain id commits to it"
+    );
     assert_eq!(g.sim_config().publisher, g.publisher());
     assert!(g.publisher().is_some());
     for bad in ["zz", "00", &public.to_uppercase()] {
