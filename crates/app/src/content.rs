@@ -87,6 +87,33 @@ pub fn block_textures(content: &LoadedContent) -> BlockTextures {
     textures
 }
 
+/// The sound bank's sounds for `content`'s blocks: each block's dig, place and step files,
+/// decoded from the cache (a block without one, or whose file does not decode, keeps the
+/// built-in sound).
+pub fn block_sounds(content: &LoadedContent) -> z3r0_audio::BlockSounds {
+    use z3r0_audio::Sound;
+    let mut bank = z3r0_audio::BlockSounds::default();
+    for block in &content.manifest.blocks {
+        let events = [Sound::Break, Sound::Place, Sound::Footstep];
+        for (sound, hash) in events.into_iter().zip(block.sounds) {
+            let Some(hash) = hash else {
+                continue;
+            };
+            let decoded = content
+                .files
+                .get(&hash)
+                .ok_or_else(|| "not in the cache".to_string())
+                .and_then(|path| std::fs::read(path).map_err(|e| e.to_string()))
+                .and_then(|bytes| z3r0_content::decode_sound(&bytes));
+            match decoded {
+                Ok((rate, frames)) => bank.insert(block.id, sound, rate, &frames),
+                Err(e) => tracing::warn!(block = %block.name, error = %e, "sound not played"),
+            }
+        }
+    }
+    bank
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +136,25 @@ mod tests {
         std::fs::create_dir_all(dir).unwrap();
         let path = dir.join("red.png");
         std::fs::write(&path, &red).unwrap();
+        // A dig sound: a tenth of a second of a quiet constant, mono.
+        let hum = {
+            let mut wav = std::io::Cursor::new(Vec::new());
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: 22_050,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            let mut writer = hound::WavWriter::new(&mut wav, spec).unwrap();
+            for _ in 0..2_205 {
+                writer.write_sample(8_192i16).unwrap();
+            }
+            writer.finalize().unwrap();
+            wav.into_inner()
+        };
+        let hum_hash = *blake3::hash(&hum).as_bytes();
+        let hum_path = dir.join("hum.wav");
+        std::fs::write(&hum_path, &hum).unwrap();
         let lamp = z3r0_content::BlockEntry {
             id: 11,
             name: "lamp".into(),
@@ -120,7 +166,7 @@ mod tests {
             drops: None,
             color: [250, 220, 120],
             faces: Some([hash; 3]),
-            sounds: [None; 3],
+            sounds: [Some(hum_hash), None, None],
         };
         let manifest = z3r0_content::Manifest {
             name: "lamps".into(),
@@ -132,7 +178,7 @@ mod tests {
             hash: [1; 32],
             rules: manifest.block_rules(),
             manifest,
-            files: BTreeMap::from([(hash, path)]),
+            files: BTreeMap::from([(hash, path), (hum_hash, hum_path)]),
         }
     }
 
@@ -159,6 +205,7 @@ mod tests {
                 .iter()
                 .all(|t| *t == [200, 10, 10, 255])
         );
+        assert_eq!(block_sounds(&content).len(), 1, "the lamp's dig sound");
         let generated = BlockTextures::generated();
         assert_eq!(
             textures.get(1, FaceKind::Top),

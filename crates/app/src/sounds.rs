@@ -8,6 +8,11 @@ use std::collections::BTreeMap;
 use z3r0_audio::Sound;
 
 use z3r0_client::BlockChange;
+use z3r0_voxel::BlockId;
+
+/// A sound to play: what, where (metres), and the block it is of (its own sound if the
+/// content gives it one: the dug block's, the placed one's, the one walked on).
+pub type Cue = (Sound, [f32; 3], Option<BlockId>);
 
 /// Metres walked between two footsteps.
 const STRIDE: f64 = 0.7;
@@ -21,13 +26,14 @@ pub struct SoundCues {
 pub const LOCAL: u64 = u64::MAX;
 
 impl SoundCues {
-    /// Footsteps for entity `id` now at `pos` (feet, metres): one every stride walked.
-    pub fn step(&mut self, id: u64, pos: [f64; 3], out: &mut Vec<(Sound, [f32; 3])>) {
+    /// Footsteps for entity `id` now at `pos` (feet, metres) on block `under`: one every
+    /// stride walked.
+    pub fn step(&mut self, id: u64, pos: [f64; 3], under: Option<BlockId>, out: &mut Vec<Cue>) {
         let last = self.last_step.entry(id).or_insert(pos);
         let d = ((pos[0] - last[0]).powi(2) + (pos[2] - last[2]).powi(2)).sqrt();
         if d >= STRIDE {
             *last = pos;
-            out.push((Sound::Footstep, pos.map(|c| c as f32)));
+            out.push((Sound::Footstep, pos.map(|c| c as f32), under));
         }
     }
 
@@ -36,18 +42,18 @@ impl SoundCues {
     pub fn block_changes(
         &mut self,
         changes: impl IntoIterator<Item = BlockChange>,
-        out: &mut Vec<(Sound, [f32; 3])>,
+        out: &mut Vec<Cue>,
     ) {
         use z3r0_voxel::blocks::{AIR, WATER};
         for c in changes {
             let at = [c.pos.x, c.pos.y, c.pos.z].map(|v| v as f32 + 0.5);
             let empty = |b| b == AIR || b == WATER;
-            let sound = match (empty(c.from), empty(c.to)) {
-                (false, true) => Sound::Break,
-                (true, false) => Sound::Place,
+            let (sound, block) = match (empty(c.from), empty(c.to)) {
+                (false, true) => (Sound::Break, c.from),
+                (true, false) => (Sound::Place, c.to),
                 _ => continue,
             };
-            out.push((sound, at));
+            out.push((sound, at, Some(block)));
         }
     }
 
@@ -66,10 +72,10 @@ mod tests {
         let mut cues = SoundCues::default();
         let mut out = Vec::new();
         for i in 0..=30 {
-            cues.step(7, [i as f64 * 0.1, 0.0, 0.0], &mut out);
+            cues.step(7, [i as f64 * 0.1, 0.0, 0.0], None, &mut out);
         }
         assert_eq!(out.len(), 4, "3 m walked: {out:?}");
-        cues.step(7, [3.0, 5.0, 0.0], &mut out);
+        cues.step(7, [3.0, 5.0, 0.0], None, &mut out);
         assert_eq!(out.len(), 4, "falling is not walking");
     }
 
@@ -93,8 +99,8 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                (Sound::Break, [1.5, 2.5, 3.5]),
-                (Sound::Place, [1.5, 2.5, 3.5])
+                (Sound::Break, [1.5, 2.5, 3.5], Some(blocks::STONE)),
+                (Sound::Place, [1.5, 2.5, 3.5], Some(blocks::DIRT))
             ]
         );
     }

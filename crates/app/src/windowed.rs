@@ -53,7 +53,7 @@ struct ToRender {
     look: Look,
     resize: Option<(u32, u32)>,
     /// Sounds of the player's own clicks.
-    sounds: Vec<(Sound, [f32; 3])>,
+    sounds: Vec<crate::sounds::Cue>,
 }
 
 struct App {
@@ -126,25 +126,27 @@ impl App {
         let hit = pick(game.world(), v.camera.position, v.camera.forward(), 6.0);
         let at = |c: [i32; 3]| c.map(|v| v as f32 + 0.5);
         let (action, sound) = match (command, hit) {
-            (Command::Break, Some(p)) => (
-                Action::Break(VoxelPos::new(p.block[0], p.block[1], p.block[2])),
-                (Sound::Break, at(p.block)),
-            ),
-            (Command::Place, Some(p)) => (
-                Action::Place(
-                    VoxelPos::new(p.before[0], p.before[1], p.before[2]),
-                    crate::content::hotbar(game.content().active().map(|c| &**c))
-                        [usize::from(self.input.hotbar_slot).min(8)]
-                    .block,
-                ),
-                (Sound::Place, at(p.before)),
-            ),
+            (Command::Break, Some(p)) => {
+                let pos = VoxelPos::new(p.block[0], p.block[1], p.block[2]);
+                let dug = game.world().voxel(pos);
+                (Action::Break(pos), (Sound::Break, at(p.block), dug))
+            }
+            (Command::Place, Some(p)) => {
+                let block = crate::content::hotbar(game.content().active().map(|c| &**c))
+                    [usize::from(self.input.hotbar_slot).min(8)]
+                .block;
+                let pos = VoxelPos::new(p.before[0], p.before[1], p.before[2]);
+                (
+                    Action::Place(pos, block),
+                    (Sound::Place, at(p.before), Some(block)),
+                )
+            }
             (Command::Claim, _) => {
                 let n = z3r0_voxel::CHUNK_SIZE as f64;
                 let (x, z) = (v.camera.position[0], v.camera.position[2]);
                 (
                     Action::Claim((x / n).floor() as i32, (z / n).floor() as i32),
-                    (Sound::Claim, v.camera.position.map(|c| c as f32)),
+                    (Sound::Claim, v.camera.position.map(|c| c as f32), None),
                 )
             }
             _ => return Ok(()),
@@ -301,11 +303,17 @@ fn render_loop(
             view(&mut game, look.yaw, look.pitch, elapsed).map(|v| {
                 // Footsteps of whoever walks, and the chain's changes to the world.
                 let eye = v.camera.position;
-                cues.step(LOCAL, [eye[0], eye[1] - 1.62, eye[2]], &mut sounds);
+                let feet = [eye[0], eye[1] - 1.62, eye[2]];
+                let under = |game: &Game, p: [f64; 3]| {
+                    let at = |v: f64| v.floor() as i32;
+                    game.world()
+                        .voxel(VoxelPos::new(at(p[0]), at(p[1] - 0.05), at(p[2])))
+                };
+                cues.step(LOCAL, feet, under(&game, feet), &mut sounds);
                 let changes: Vec<_> = game.drain_block_changes().collect();
                 cues.block_changes(changes, &mut sounds);
                 for shown in game.remote().at(game.remote().newest().unwrap_or(0) as f64) {
-                    cues.step(shown.id, shown.pos, &mut sounds);
+                    cues.step(shown.id, shown.pos, under(&game, shown.pos), &mut sounds);
                 }
                 let info = HudInfo::now(&game, fps, game.chain_tick(), look.slot, eye)
                     .with_target(&game, v.target);
@@ -328,12 +336,19 @@ fn render_loop(
                 crate::content::block_textures,
             );
             live.renderer.set_block_textures(&live.gpu, &textures);
+            if let Some(audio) = audio.as_mut() {
+                let bank = active
+                    .as_deref()
+                    .map(crate::content::block_sounds)
+                    .unwrap_or_default();
+                audio.set_block_sounds(bank);
+            }
         }
         match audio.as_mut() {
             Some(audio) => {
                 audio.set_listener(v.camera.position.map(|c| c as f32), look.yaw);
-                for (sound, at) in sounds.drain(..) {
-                    if let Err(e) = audio.play_at(sound, at) {
+                for (sound, at, block) in sounds.drain(..) {
+                    if let Err(e) = audio.play_block_at(sound, block, at) {
                         tracing::debug!(%e, "sound dropped");
                     }
                 }

@@ -23,6 +23,38 @@ pub enum AudioError {
     Play(String),
 }
 
+/// Sounds a content pack gives its blocks, by block id and event (footstep, break, place): a
+/// block without one plays the built-in sound.
+#[derive(Debug, Clone, Default)]
+pub struct BlockSounds {
+    sounds: std::collections::BTreeMap<(u16, Sound), StaticSoundData>,
+}
+
+impl BlockSounds {
+    /// `block`'s `sound`: `frames` (left, right) at `sample_rate`.
+    pub fn insert(&mut self, block: u16, sound: Sound, sample_rate: u32, frames: &[[f32; 2]]) {
+        let frames: Vec<Frame> = frames
+            .iter()
+            .map(|&[left, right]| Frame { left, right })
+            .collect();
+        let data = StaticSoundData {
+            sample_rate,
+            frames: Arc::from(frames),
+            settings: StaticSoundSettings::new(),
+            slice: None,
+        };
+        self.sounds.insert((block, sound), data);
+    }
+
+    pub fn len(&self) -> usize {
+        self.sounds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sounds.is_empty()
+    }
+}
+
 /// A game sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Sound {
@@ -194,6 +226,8 @@ pub struct GameAudio<B: Backend> {
     pub manager: AudioManager<B>,
     listener: kira::listener::ListenerHandle,
     sounds: Vec<(Sound, StaticSoundData)>,
+    /// The content's sounds for its blocks.
+    block_sounds: BlockSounds,
     /// Sounds started, for the HUD and tests.
     pub played: u64,
 }
@@ -242,8 +276,29 @@ where
             manager,
             listener,
             sounds,
+            block_sounds: BlockSounds::default(),
             played: 0,
         })
+    }
+
+    /// Plays blocks' sounds from `bank` from now on (the content in force changed).
+    pub fn set_block_sounds(&mut self, bank: BlockSounds) {
+        self.block_sounds = bank;
+    }
+
+    /// Plays `sound` of `block` from `position`: the block's own if the content gives it
+    /// one, else the built-in sound.
+    pub fn play_block_at(
+        &mut self,
+        sound: Sound,
+        block: Option<u16>,
+        position: [f32; 3],
+    ) -> Result<(), AudioError> {
+        let own = block.and_then(|b| self.block_sounds.sounds.get(&(b, sound)).cloned());
+        match own {
+            Some(data) => self.play_data(data, position),
+            None => self.play_at(sound, position),
+        }
     }
 
     /// Moves the listener to the camera.
@@ -261,6 +316,10 @@ where
             .find(|(s, _)| *s == sound)
             .map(|(_, d)| d.clone())
             .ok_or_else(|| AudioError::Play(format!("no {sound:?} sound")))?;
+        self.play_data(data, position)
+    }
+
+    fn play_data(&mut self, data: StaticSoundData, position: [f32; 3]) -> Result<(), AudioError> {
         let mut track = self
             .manager
             .add_spatial_sub_track(
@@ -288,6 +347,32 @@ mod tests {
 
     fn stage() -> GameAudio<CaptureBackend> {
         GameAudio::<CaptureBackend>::new(()).unwrap()
+    }
+
+    #[test]
+    fn a_block_with_a_sound_of_its_own_plays_it_and_others_the_built_in_one() {
+        let played = |bank: &BlockSounds, block: Option<u16>| {
+            let mut audio = stage();
+            audio.set_block_sounds(bank.clone());
+            audio.set_listener([0.0, 0.0, 0.0], 0.0);
+            audio.manager.backend_mut().render(256);
+            audio
+                .play_block_at(Sound::Break, block, [0.0, 0.0, 1.0])
+                .unwrap();
+            let (l, r) = loudness(&audio.manager.backend_mut().render(SAMPLE_RATE as usize / 4));
+            l + r
+        };
+        // The lamp breaks in silence; stone, unknown to the bank, with the built-in sound.
+        let mut bank = BlockSounds::default();
+        bank.insert(11, Sound::Break, 22_050, &[[0.0, 0.0]; 4_000]);
+        assert_eq!(bank.len(), 1);
+        assert!(
+            played(&bank, Some(11)) < 1e-3,
+            "the lamp's own (silent) sound"
+        );
+        assert!(played(&bank, Some(1)) > 0.01, "the built-in sound");
+        assert!(played(&bank, None) > 0.01);
+        assert!(played(&BlockSounds::default(), Some(11)) > 0.01);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub use manifest::{BlockDef, ItemDef, Opacity, PackFile, PackHeader, Sounds, Tex
 /// A texture file's texels (a 16 × 16 PNG, 8-bit RGB or RGBA), row-major RGBA.
 #[cfg(feature = "pack")]
 pub use media::decode_png as decode_texture;
+/// A sound file's sample rate and stereo frames (a WAV of one or two channels).
+#[cfg(feature = "pack")]
+pub use media::decode_wav as decode_sound;
 #[cfg(feature = "pack")]
 pub use pack::{FaceTextures, Pack};
 

@@ -47,6 +47,34 @@ pub fn decode_png(bytes: &[u8]) -> Result<Vec<[u8; 4]>, String> {
     }
 }
 
+/// A sound's sample rate and frames (left, right; a mono file on both), after the checks of
+/// [`check_wav`].
+pub fn decode_wav(bytes: &[u8]) -> Result<(u32, Vec<[f32; 2]>), String> {
+    check_wav(bytes)?;
+    let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a WAV: {e}"))?;
+    let spec = reader.spec();
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader
+            .into_samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?,
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
+            reader
+                .into_samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let frames = match spec.channels {
+        1 => samples.iter().map(|&s| [s, s]).collect(),
+        _ => samples.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
+    };
+    Ok((spec.sample_rate, frames))
+}
+
 /// A sound: a WAV of one or two channels, 8 to 96 kHz, at most `MAX_SOUND_SECONDS` long,
 /// whose samples all decode.
 pub(crate) fn check_wav(bytes: &[u8]) -> Result<(), String> {

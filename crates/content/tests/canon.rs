@@ -106,3 +106,23 @@ fn counts_and_sizes_are_bounded_before_they_are_used() {
         Err(ManifestError::Format)
     );
 }
+
+#[test]
+fn the_default_packs_files_decode_for_the_renderer_and_the_sound_bank() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content/default");
+    let texels =
+        z3r0_content::decode_texture(&std::fs::read(dir.join("textures/glass.png")).unwrap())
+            .unwrap();
+    assert_eq!(texels.len(), 256);
+    let (rate, frames) =
+        z3r0_content::decode_sound(&std::fs::read(dir.join("sounds/dig.wav")).unwrap()).unwrap();
+    assert_eq!(rate, 48_000);
+    assert!(!frames.is_empty());
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.iter().all(|s| (-1.0..=1.0).contains(s)))
+    );
+    assert!(frames.iter().any(|f| f[0].abs() > 0.01), "not silence");
+    assert!(z3r0_content::decode_sound(b"RIFF not a wav").is_err());
+}
