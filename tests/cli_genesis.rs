@@ -1,5 +1,7 @@
 //! `z3r0 genesis` end to end: writes a loadable network and refuses to overwrite one.
 
+mod common;
+
 use std::process::Command;
 
 #[test]
@@ -97,23 +99,7 @@ fn genesis_with_zones_writes_a_world_and_prints_its_committees() {
 fn a_node_without_the_plugins_its_genesis_names_refuses_to_start() {
     let dir = std::env::temp_dir().join(format!("z3r0-cli-plugins-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args([
-            "genesis",
-            "--validators",
-            "1",
-            "--base-port",
-            "21100",
-            "--out",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::small_network(&dir, 1, 21_100);
     let genesis = dir.join("genesis.toml");
     let text = std::fs::read_to_string(&genesis).unwrap();
     let text = text.replacen("zone = 0\n", "zone = 0\nplugins = [\"doors\"]\n", 1);

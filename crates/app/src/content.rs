@@ -54,6 +54,12 @@ pub fn hotbar(content: Option<&LoadedContent>) -> [HotbarSlot; 9] {
     slots
 }
 
+/// The bytes of a file `content` names, from the cache the client fetched it into.
+fn cached(content: &LoadedContent, hash: &[u8; 32]) -> Result<Vec<u8>, String> {
+    let path = content.files.get(hash).ok_or("not in the cache")?;
+    std::fs::read(path).map_err(|e| e.to_string())
+}
+
 /// The renderer's textures for `content`: the built-in ones, and each block's faces from its
 /// files (a block whose file does not decode keeps the unknown pattern, with a warning).
 pub fn block_textures(content: &LoadedContent) -> BlockTextures {
@@ -70,12 +76,7 @@ pub fn block_textures(content: &LoadedContent) -> BlockTextures {
         };
         let kinds = [FaceKind::Top, FaceKind::Side, FaceKind::Bottom];
         for (kind, hash) in kinds.into_iter().zip(faces) {
-            let texels = content
-                .files
-                .get(&hash)
-                .ok_or_else(|| "not in the cache".to_string())
-                .and_then(|path| std::fs::read(path).map_err(|e| e.to_string()))
-                .and_then(|bytes| z3r0_content::decode_texture(&bytes));
+            let texels = cached(content, &hash).and_then(|b| z3r0_content::decode_texture(&b));
             match texels {
                 Ok(texels) => {
                     textures.set(block.id, kind, texels);
@@ -99,12 +100,7 @@ pub fn block_sounds(content: &LoadedContent) -> z3r0_audio::BlockSounds {
             let Some(hash) = hash else {
                 continue;
             };
-            let decoded = content
-                .files
-                .get(&hash)
-                .ok_or_else(|| "not in the cache".to_string())
-                .and_then(|path| std::fs::read(path).map_err(|e| e.to_string()))
-                .and_then(|bytes| z3r0_content::decode_sound(&bytes));
+            let decoded = cached(content, &hash).and_then(|b| z3r0_content::decode_sound(&b));
             match decoded {
                 Ok((rate, frames)) => bank.insert(block.id, sound, rate, &frames),
                 Err(e) => tracing::warn!(block = %block.name, error = %e, "sound not played"),

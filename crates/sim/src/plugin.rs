@@ -163,7 +163,7 @@ impl PluginContext<'_> {
         }
         let from = self
             .sim
-            .plugin_edit_checks(&self.player, self.entity, pos, placing)?;
+            .edit_checks(&self.player, self.entity, pos, placing)?;
         self.sim
             .voxels
             .set_voxel(pos, block)

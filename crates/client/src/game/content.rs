@@ -67,8 +67,13 @@ impl ContentFollower {
         }
     }
 
-    /// The zone's proven content records, newest set (replacing the last).
+    /// The zone's proven content records, newest set (replacing the last). Manifests no
+    /// record names any more are forgotten (the one in force stays in force): what the
+    /// follower holds grows with the zone's live content, not its history.
     pub fn set_records(&mut self, records: Vec<(Hash, u64)>) {
+        let named = |h: &Hash| records.iter().any(|(r, _)| r == h);
+        self.loaded.retain(|h, _| named(h));
+        self.failed.retain(|h, _| named(h));
         self.records = records;
     }
 

@@ -3,20 +3,9 @@
 use super::*;
 
 impl Sim {
-    /// [`Sim::edit_checks`] for a plugin's edit.
-    pub(crate) fn plugin_edit_checks(
-        &self,
-        player: &PlayerKey,
-        e: EntityId,
-        pos: VoxelPos,
-        placing: bool,
-    ) -> Result<BlockId, Reason> {
-        self.edit_checks(player, e, pos, placing)
-    }
-
     /// Whether `player` (entity `e`) may dig (`placing: false`) or place at `pos`: see
-    /// [`edit_check`].
-    pub(super) fn edit_checks(
+    /// [`edit_check`]. Plugins' edits run them too.
+    pub(crate) fn edit_checks(
         &self,
         player: &PlayerKey,
         e: EntityId,
