@@ -710,8 +710,14 @@ impl EdgeClient {
                 Ok(self.drain_pending())
             }
             Event::Content { height, records } => {
-                // As inventories: the newest set replaces any waiting, never an older one.
-                if self.content_height.is_none_or(|shown| shown <= height) {
+                // The newest set replaces any waiting; an older one replaces neither the set
+                // waiting nor the one shown.
+                let newer = self.content_height.is_none_or(|shown| shown <= height)
+                    && self
+                        .pending_content
+                        .as_ref()
+                        .is_none_or(|(waiting, _)| *waiting <= height);
+                if newer {
                     self.pending_content = Some((height, records));
                 }
                 Ok(self.drain_pending())

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use z3r0_net::AssetStore;
-use z3r0_sim::{Receipt, Sim};
+use z3r0_sim::Sim;
 
 /// The most bytes of uploads one validator keeps.
 pub const ASSET_STORE_BYTES: u64 = 1 << 30;
@@ -26,27 +26,108 @@ pub fn asset_store(storage_dir: &Path, publisher: Option<[u8; 32]>) -> std::io::
     })
 }
 
-/// Writes the manifest a block scheduled (if it did) into the asset directory under its hash.
-pub fn keep_scheduled_manifest(dir: &Path, sim: &Sim, receipts: &[Receipt]) {
-    let scheduled = receipts
-        .iter()
-        .any(|r| matches!(r, Receipt::ContentScheduled { .. }));
-    let Some(entity) = scheduled.then(|| sim.content_entities().1).flatten() else {
-        return;
-    };
-    let (Some(record), Some(bytes)) = (sim.published_content().1, sim.manifest_bytes(entity))
-    else {
-        return;
-    };
-    let name = z3r0_net::assets::hex_of(&record.manifest);
-    let target = dir.join(&name);
-    if target.is_file() {
-        return;
+/// Writes the published manifests the state holds (the one in force, one scheduled) into the
+/// asset directory under their hashes, if they are not there yet. Read from the state, not
+/// from one block's receipts: a block that schedules and activates a manifest at once (a
+/// catch-up block), or a replica restored from a snapshot, keeps it too.
+pub fn keep_manifests(dir: &Path, sim: &Sim) {
+    let (active, scheduled) = sim.content_entities();
+    for entity in [active, scheduled].into_iter().flatten() {
+        let record = sim.ecs.get::<z3r0_sim::content::PublishedContent>(entity);
+        let (Some(record), Some(bytes)) = (record, sim.manifest_bytes(entity)) else {
+            continue;
+        };
+        let name = z3r0_net::assets::hex_of(&record.manifest);
+        let target = dir.join(&name);
+        if target.is_file() {
+            continue;
+        }
+        // Written whole under another name first: the edge serves all of it or none.
+        let partial = dir.join(format!("{name}.manifest.partial"));
+        let written =
+            std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &target));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, manifest = %name, "could not keep the published manifest");
+        }
     }
-    // Written whole under another name first: the edge serves all of it or none.
-    let partial = dir.join(format!("{name}.manifest.partial"));
-    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &target));
-    if let Err(e) = written {
-        tracing::warn!(error = %e, manifest = %name, "could not keep the published manifest");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use z3r0_sim::content::ContentPart;
+    use z3r0_sim::{Action, BlockAction, SimConfig};
+    use z3r0_voxel::{BlockRules, block_info};
+
+    /// A manifest of the built-in blocks, textured with made-up hashes.
+    fn builtin_manifest() -> Vec<u8> {
+        let rules = BlockRules::builtin();
+        let blocks = rules
+            .ids()
+            .map(|id| z3r0_content::BlockEntry {
+                id,
+                name: block_info(id).name.to_string(),
+                opacity: if id == 0 {
+                    z3r0_content::Opacity::Empty
+                } else {
+                    z3r0_content::Opacity::Opaque
+                },
+                solid: rules.is_solid(id),
+                replaceable: rules.is_replaceable(id),
+                light: 0,
+                break_ticks: 0,
+                drops: None,
+                color: [0; 3],
+                faces: (id != 0).then_some([[id as u8; 32]; 3]),
+                sounds: [None; 3],
+            })
+            .collect();
+        z3r0_content::Manifest {
+            name: "kept".into(),
+            version: 2,
+            blocks,
+            items: Vec::new(),
+        }
+        .encode()
+    }
+
+    #[test]
+    fn a_manifest_scheduled_and_activated_in_one_catch_up_block_is_kept() {
+        let publisher = [0xC0; 32];
+        let config = SimConfig {
+            chunks_x: (-1, 1),
+            chunks_y: (-1, 1),
+            chunks_z: (-1, 1),
+            publisher: Some(publisher),
+            ..SimConfig::default()
+        };
+        let mut sim = Sim::genesis(config).unwrap();
+        let bytes = builtin_manifest();
+        let payloads: Vec<Vec<u8>> = ContentPart::split(&bytes, 5)
+            .unwrap()
+            .into_iter()
+            .map(|p| Action::PublishContent(p).encode_to_vec())
+            .collect();
+        // Block 10 catches up from tick 1: the parts apply at tick 2, activation at 5.
+        let mut receipts = Vec::new();
+        sim.execute_block(
+            10,
+            payloads.iter().zip(0..).map(|(p, nonce)| BlockAction {
+                player: &publisher,
+                tick: 2,
+                nonce,
+                payload: p,
+                endorsed: true,
+            }),
+            &mut receipts,
+        );
+        let hash = *blake3::hash(&bytes).as_bytes();
+        assert_eq!(sim.content_manifests().0, hash, "in force already");
+        let dir = std::env::temp_dir().join(format!("z3r0-kept-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        keep_manifests(&dir, &sim);
+        let kept = std::fs::read(dir.join(z3r0_net::assets::hex_of(&hash))).unwrap();
+        assert_eq!(kept, bytes);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

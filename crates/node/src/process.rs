@@ -369,7 +369,7 @@ async fn node(
         let assets = crate::assets::asset_dir(&config.storage_dir);
         let hook: crate::application::EdgeHook<Sim> =
             Box::new(move |block, sim, receipts, finality| {
-                crate::assets::keep_scheduled_manifest(&assets, sim, receipts);
+                crate::assets::keep_manifests(&assets, sim);
                 explorer.record(block, sim, receipts);
                 let signers = finality.as_ref().map(|f| f.signatures.len());
                 status.finalized(block.height, block.tick, genesis_ms, signers);

@@ -8,9 +8,11 @@
 //!
 //! A plugin is consensus code: every validator of a zone must run the same plugins in the same
 //! order, and a plugin must be deterministic (integers, ordered collections, no clock, no
-//! randomness), read its payload as hostile bytes, and refuse with a [`Reason`] rather than
-//! panic. Through [`PluginContext`] it sees the acting player's entity and body, the ECS and the
-//! voxels, and edits voxels only through the engine's checks (reach, line of sight, claims).
+//! randomness), read its payload as hostile bytes, refuse with a [`Reason`] rather than panic,
+//! and check before it changes anything (a refused action is not rolled back). Through
+//! [`PluginContext`] it reads the acting player's entity, body and inventory, any component and
+//! the voxels; it writes only its own components (the engine's tables are refused) and voxels
+//! through the engine's checks (reach, line of sight, claims, bodies in the way).
 
 use crate::action::PlayerKey;
 use crate::components::{Body, Inventory};
@@ -86,7 +88,17 @@ impl std::fmt::Debug for Plugins {
     }
 }
 
-/// What a plugin's action may see and change.
+/// `PluginRefused` for a component of the engine's.
+fn own_table<C: z3r0_ecs::Component>() -> Result<(), Reason> {
+    if C::TABLE < PLUGIN_TABLES {
+        Err(Reason::PluginRefused)
+    } else {
+        Ok(())
+    }
+}
+
+/// What a plugin's action may see and change. A plugin makes its checks before it changes
+/// anything: the engine does not roll a refused action back.
 #[allow(missing_debug_implementations)]
 pub struct PluginContext<'a> {
     pub(crate) sim: &'a mut crate::Sim,
@@ -133,9 +145,36 @@ impl PluginContext<'_> {
         }
     }
 
-    /// The zone's components: the plugin's own, and the engine's to read.
-    pub fn ecs(&mut self) -> &mut World<Receipt> {
-        &mut self.sim.ecs
+    /// A component of an entity, the engine's included (to read).
+    pub fn get<C: z3r0_ecs::Component>(&self, e: EntityId) -> Option<&C> {
+        self.sim.ecs.get::<C>(e)
+    }
+
+    /// Sets the plugin's component `C` of `e`. The engine's tables (below [`PLUGIN_TABLES`])
+    /// are read only to a plugin: its indexes (players, claims, content) are kept by its own
+    /// rules, and a write around them would fork replicas that restored from a snapshot from
+    /// those that did not.
+    pub fn insert<C: z3r0_ecs::Component>(&mut self, e: EntityId, value: C) -> Result<(), Reason> {
+        own_table::<C>()?;
+        self.sim
+            .ecs
+            .insert(e, value)
+            .map(|_| ())
+            .map_err(|_| Reason::PluginRefused)
+    }
+
+    /// Removes the plugin's component `C` of `e` (the engine's tables are refused).
+    pub fn remove<C: z3r0_ecs::Component>(&mut self, e: EntityId) -> Result<Option<C>, Reason> {
+        own_table::<C>()?;
+        self.sim
+            .ecs
+            .remove::<C>(e)
+            .map_err(|_| Reason::PluginRefused)
+    }
+
+    /// A new entity for the plugin's components.
+    pub fn spawn(&mut self) -> EntityId {
+        self.sim.ecs.spawn()
     }
 
     /// The voxel at `pos` (`None`: outside the zone).
@@ -150,8 +189,9 @@ impl PluginContext<'_> {
 
     /// Replaces the voxel at `pos` with `block` after the checks of a dig or a place by this
     /// player (`placing`: the voxel must be room; else it must hold something): the zone holds
-    /// it, it is in reach and in sight, and the player may build in its column. `block` must
-    /// be defined. Gives the engine's `BlockChanged` receipt.
+    /// it, it is in reach and in sight, the player may build in its column, and no body stands
+    /// there if `block` is solid. `block` must be defined. Gives the engine's `BlockChanged`
+    /// receipt.
     pub fn edit(
         &mut self,
         pos: VoxelPos,
@@ -164,6 +204,7 @@ impl PluginContext<'_> {
         let from = self
             .sim
             .edit_checks(&self.player, self.entity, pos, placing)?;
+        self.sim.room_for(block, pos)?;
         self.sim
             .voxels
             .set_voxel(pos, block)

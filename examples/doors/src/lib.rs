@@ -126,18 +126,10 @@ fn toggle_door(cx: &mut PluginContext<'_>, pos: VoxelPos) -> Result<(), Reason> 
         Some(DOOR_OPEN) => DOOR_CLOSED,
         _ => return Err(Reason::PluginRefused),
     };
-    cx.edit(pos, next, false)?;
     let e = cx.entity();
-    let keeper = cx.ecs().get::<DoorKeeper>(e).copied().unwrap_or_default();
-    cx.ecs()
-        .insert(
-            e,
-            DoorKeeper {
-                toggles: keeper.toggles + 1,
-            },
-        )
-        .map(|_| ())
-        .map_err(|_| Reason::PluginRefused)
+    let toggles = cx.get::<DoorKeeper>(e).map_or(0, |k| k.toggles) + 1;
+    cx.edit(pos, next, false)?;
+    cx.insert(e, DoorKeeper { toggles })
 }
 
 /// The action that builds a door at `pos`, for the plugin at place `plugin`.

@@ -123,7 +123,7 @@ fn set_up(sim: &mut Sim, manifest: &[u8]) -> (u64, VoxelPos) {
         "the game's blocks are in force"
     );
     let body = sim.body(&PLAYER).unwrap().pos;
-    let at = |v: i64| (v / 1024) as i32;
+    let at = |v: i64| v.div_euclid(1024) as i32;
     let log = VoxelPos::new(at(body[0]) + 2, FLOOR, at(body[2]));
     sim.voxels.set_voxel(log, blocks::LOG).unwrap();
     (tick + 1, log)
@@ -238,4 +238,29 @@ fn the_game_refuses_what_its_rules_do_not_allow() {
     let (tick, spot) = set_up(&mut plain, &manifest);
     let r = run(&mut plain, tick, &PLAYER, &[toggle(DOORS, spot)], 1);
     assert_eq!(refusals(&r), vec![Reason::NoSuchPlugin]);
+}
+
+#[test]
+fn a_door_never_closes_on_a_body() {
+    let manifest = doors_manifest();
+    let mut sim = zone(plugins());
+    let (tick, spot) = set_up(&mut sim, &manifest);
+    run(&mut sim, tick, &PLAYER, &[Action::Break(spot)], 1);
+    // The voxel at the player's own feet: room for a door, but the player stands in it.
+    let body = sim.body(&PLAYER).unwrap().pos;
+    let at = |v: i64| v.div_euclid(1024) as i32;
+    let feet = VoxelPos::new(at(body[0]), FLOOR, at(body[2]));
+    let r = run(&mut sim, tick + 1, &PLAYER, &[build(DOORS, feet)], 2);
+    assert_eq!(refusals(&r), vec![Reason::Occupied]);
+    assert_eq!(sim.voxels.voxel(feet), Some(blocks::AIR));
+    assert_eq!(
+        sim.inventory(&PLAYER).unwrap().count(blocks::LOG),
+        1,
+        "the log is kept"
+    );
+    // An open door the player stands in does not close on it.
+    sim.voxels.set_voxel(feet, DOOR_OPEN).unwrap();
+    let r = run(&mut sim, tick + 2, &PLAYER, &[toggle(DOORS, feet)], 3);
+    assert_eq!(refusals(&r), vec![Reason::Occupied]);
+    assert_eq!(sim.voxels.voxel(feet), Some(DOOR_OPEN));
 }

@@ -3,6 +3,22 @@
 use super::*;
 
 impl Sim {
+    /// `Occupied` if `block` is solid and a body stands in `pos` (the scan is every body's,
+    /// so it comes after the cheaper checks).
+    pub(crate) fn room_for(&self, block: BlockId, pos: VoxelPos) -> Result<(), Reason> {
+        if !self.content.rules.is_solid(block) {
+            return Ok(());
+        }
+        let bodies = self.ecs.column::<Body>().map_err(|_| Reason::NotJoined)?;
+        if bodies
+            .iter()
+            .any(|(_, b)| Aabb::player(b.pos).intersects_voxel(pos))
+        {
+            return Err(Reason::Occupied);
+        }
+        Ok(())
+    }
+
     /// Whether `player` (entity `e`) may dig (`placing: false`) or place at `pos`: see
     /// [`edit_check`]. Plugins' edits run them too.
     pub(crate) fn edit_checks(
@@ -64,15 +80,7 @@ impl Sim {
         if held.ok_or(Reason::NotJoined)? == 0 {
             return Err(Reason::NothingInInventory);
         }
-        if self.content.rules.is_solid(block) {
-            let bodies = self.ecs.column::<Body>().map_err(|_| Reason::NotJoined)?;
-            if bodies
-                .iter()
-                .any(|(_, b)| Aabb::player(b.pos).intersects_voxel(pos))
-            {
-                return Err(Reason::Occupied);
-            }
-        }
+        self.room_for(block, pos)?;
         let mut inv = self.ecs.get_mut::<Inventory>(e).ok_or(Reason::NotJoined)?;
         if !inv.take(block) {
             return Err(Reason::NothingInInventory);
