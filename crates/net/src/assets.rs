@@ -75,6 +75,22 @@ pub struct AssetStore {
     dir: PathBuf,
     /// The account whose sessions may upload, and the most bytes the store may hold.
     uploads: Option<([u8; 32], u64)>,
+    /// Bytes of uploads in progress: counted against the bound while they arrive, so uploads
+    /// at once cannot together pass it.
+    reserved: Arc<AtomicU64>,
+}
+
+/// Room held in a store for one upload in progress; given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Reservation {
+    reserved: Arc<AtomicU64>,
+    bytes: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.reserved.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
 }
 
 impl AssetStore {
@@ -83,6 +99,7 @@ impl AssetStore {
         Self {
             dir: dir.into(),
             uploads: None,
+            reserved: Arc::default(),
         }
     }
 
@@ -92,6 +109,7 @@ impl AssetStore {
         Self {
             dir: dir.into(),
             uploads: Some((uploader, max_bytes)),
+            reserved: Arc::default(),
         }
     }
 
@@ -105,7 +123,35 @@ impl AssetStore {
         self.dir.join(hex_of(hash)).is_file()
     }
 
-    /// Bytes of the objects stored (partial uploads are not counted: each is bounded).
+    /// Holds room for an upload of `len` bytes if the store, with the uploads in progress,
+    /// stays within its bound (`used`: the bytes stored now).
+    pub(crate) fn reserve(&self, len: u64, used: u64) -> Option<Reservation> {
+        let max = self.uploads.map_or(0, |(_, max)| max);
+        let mut current = self.reserved.load(Ordering::SeqCst);
+        loop {
+            let total = used.saturating_add(current).saturating_add(len);
+            if len > MAX_ASSET_BYTES || total > max {
+                return None;
+            }
+            match self.reserved.compare_exchange(
+                current,
+                current + len,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => {
+                    return Some(Reservation {
+                        reserved: self.reserved.clone(),
+                        bytes: len,
+                    });
+                }
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Bytes of the files in the store (the objects, and uploads' partial files as far as
+    /// they came: their room is reserved besides, so this errs high).
     fn used_bytes(&self) -> u64 {
         std::fs::read_dir(&self.dir)
             .map(|entries| {
@@ -182,12 +228,18 @@ pub(crate) async fn take_upload(
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) -> Result<u64, AssetError> {
-    let max = store.uploads.map_or(0, |(_, max)| max);
-    let fits = len <= MAX_ASSET_BYTES && store.used_bytes().saturating_add(len) <= max;
+    // Listing the directory is blocking work: off the session's task.
+    let used = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.used_bytes())
+            .await
+            .map_err(|e| stream_error(&e))?
+    };
+    let room = store.reserve(len, used);
     let outcome = if store.contains(&hash) {
         let _ = recv.stop(quinn::VarInt::from_u32(0));
         Ok(0)
-    } else if !fits {
+    } else if room.is_none() {
         let _ = recv.stop(quinn::VarInt::from_u32(0));
         Err(AssetError::TooLarge {
             hash: hex_of(&hash),
@@ -529,5 +581,29 @@ impl std::io::Read for ChannelReader {
             .ok_or_else(|| std::io::Error::other("buffer"))?
             .copy_from_slice(&chunk);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_at_once_share_the_stores_bound() {
+        let store = AssetStore::with_uploader("/nonexistent", [1; 32], 10 << 20);
+        let first = store.reserve(6 << 20, 1 << 20).unwrap();
+        assert!(
+            store.reserve(6 << 20, 1 << 20).is_none(),
+            "two at once would pass the bound"
+        );
+        let second = store.reserve(3 << 20, 1 << 20).unwrap();
+        drop(first);
+        assert!(store.reserve(5 << 20, 1 << 20).is_some(), "room given back");
+        drop(second);
+        assert!(store.reserve(MAX_ASSET_BYTES + 1, 0).is_none());
+        assert!(
+            AssetStore::new("/nonexistent").reserve(1, 0).is_none(),
+            "no uploads"
+        );
     }
 }
