@@ -4,6 +4,7 @@
 //! published manifest's bytes there itself once the chain has scheduled it, so every
 //! validator holds every manifest its chain published and clients fetch it by its hash.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use z3r0_net::AssetStore;
 use z3r0_sim::Sim;
@@ -26,28 +27,58 @@ pub fn asset_store(storage_dir: &Path, publisher: Option<[u8; 32]>) -> std::io::
     })
 }
 
-/// Writes the published manifests the state holds (the one in force, one scheduled) into the
-/// asset directory under their hashes, if they are not there yet. Read from the state, not
-/// from one block's receipts: a block that schedules and activates a manifest at once (a
-/// catch-up block), or a replica restored from a snapshot, keeps it too.
-pub fn keep_manifests(dir: &Path, sim: &Sim) {
-    let (active, scheduled) = sim.content_entities();
-    for entity in [active, scheduled].into_iter().flatten() {
-        let record = sim.ecs.get::<z3r0_sim::content::PublishedContent>(entity);
-        let (Some(record), Some(bytes)) = (record, sim.manifest_bytes(entity)) else {
-            continue;
-        };
-        let name = z3r0_net::assets::hex_of(&record.manifest);
-        let target = dir.join(&name);
+/// Keeps the published manifests the state holds (the one in force, one scheduled) in the
+/// asset directory under their hashes. Read from the state after every block, not from one
+/// block's receipts: a block that schedules and activates a manifest at once (a catch-up
+/// block), or a replica restored from a snapshot, keeps it too. A manifest kept once is not
+/// looked for on disk again, so a block costs nothing here unless the content changed.
+#[derive(Debug)]
+pub struct ManifestKeeper {
+    dir: PathBuf,
+    kept: BTreeSet<[u8; 32]>,
+}
+
+impl ManifestKeeper {
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            kept: BTreeSet::new(),
+        }
+    }
+
+    pub fn keep(&mut self, sim: &Sim) {
+        let (active, scheduled) = sim.content_entities();
+        for entity in [active, scheduled].into_iter().flatten() {
+            let record = sim.ecs.get::<z3r0_sim::content::PublishedContent>(entity);
+            let (Some(record), Some(bytes)) = (record, sim.manifest_bytes(entity)) else {
+                continue;
+            };
+            if self.kept.contains(&record.manifest) {
+                continue;
+            }
+            if self.write(&record.manifest, bytes) {
+                self.kept.insert(record.manifest);
+            }
+        }
+    }
+
+    /// Writes `bytes` under `hash` unless a file is there; whether it is there now.
+    fn write(&self, hash: &[u8; 32], bytes: &[u8]) -> bool {
+        let name = z3r0_net::assets::hex_of(hash);
+        let target = self.dir.join(&name);
         if target.is_file() {
-            continue;
+            return true;
         }
         // Written whole under another name first: the edge serves all of it or none.
-        let partial = dir.join(format!("{name}.manifest.partial"));
+        let partial = self.dir.join(format!("{name}.manifest.partial"));
         let written =
             std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &target));
-        if let Err(e) = written {
-            tracing::warn!(error = %e, manifest = %name, "could not keep the published manifest");
+        match written {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, manifest = %name, "could not keep the published manifest");
+                false
+            }
         }
     }
 }
@@ -125,7 +156,7 @@ mod tests {
         assert_eq!(sim.content_manifests().0, hash, "in force already");
         let dir = std::env::temp_dir().join(format!("z3r0-kept-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        keep_manifests(&dir, &sim);
+        ManifestKeeper::new(dir.clone()).keep(&sim);
         let kept = std::fs::read(dir.join(z3r0_net::assets::hex_of(&hash))).unwrap();
         assert_eq!(kept, bytes);
         std::fs::remove_dir_all(&dir).unwrap();

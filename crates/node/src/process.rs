@@ -366,10 +366,11 @@ async fn node(
         let mut publish = crate::edge::publisher(feed.clone());
         let (explorer, status) = (explorer.clone(), status.clone());
         let genesis_ms = genesis.genesis_ms;
-        let assets = crate::assets::asset_dir(&config.storage_dir);
+        let mut manifests =
+            crate::assets::ManifestKeeper::new(crate::assets::asset_dir(&config.storage_dir));
         let hook: crate::application::EdgeHook<Sim> =
             Box::new(move |block, sim, receipts, finality| {
-                crate::assets::keep_manifests(&assets, sim);
+                manifests.keep(sim);
                 explorer.record(block, sim, receipts);
                 let signers = finality.as_ref().map(|f| f.signatures.len());
                 status.finalized(block.height, block.tick, genesis_ms, signers);

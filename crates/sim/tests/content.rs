@@ -4,6 +4,8 @@
 //! and the records survive a snapshot.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::path::Path;
 use z3r0_content::{BlockEntry, Manifest, Opacity, Pack};
 use z3r0_sim::content::{ContentPart, PART_BYTES};
@@ -16,11 +18,8 @@ const LAMP: u16 = 11;
 
 fn config() -> SimConfig {
     SimConfig {
-        chunks_x: (-1, 1),
-        chunks_y: (-1, 1),
-        chunks_z: (-1, 1),
         publisher: Some(PUBLISHER),
-        ..SimConfig::default()
+        ..common::tiny_zone()
     }
 }
 

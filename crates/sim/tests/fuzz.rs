@@ -2,6 +2,8 @@
 //! snapshot, mutated field-aware (z3r0_chain::mutate), decode to a typed error or a valid value.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use proptest::prelude::*;
 use z3r0_chain::mutate::Mutation;
 use z3r0_sim::{Action, InputFrame, Sim, SimConfig};
@@ -34,12 +36,7 @@ fn actions() -> Vec<Action> {
 }
 
 fn small() -> SimConfig {
-    SimConfig {
-        chunks_x: (-1, 1),
-        chunks_y: (-1, 1),
-        chunks_z: (-1, 1),
-        ..SimConfig::default()
-    }
+    common::tiny_zone()
 }
 
 proptest! {

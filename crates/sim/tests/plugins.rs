@@ -2,6 +2,8 @@
 //! the engine's, and a zone runs a bounded number of plugins.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use z3r0_sim::plugin::{GamePlugin, PluginContext, Plugins, Registry};
 use z3r0_sim::{Action, Inventory, Reason, Receipt, Sim, SimConfig, SimError};
@@ -42,12 +44,7 @@ impl GamePlugin for Squatter {
 }
 
 fn small() -> SimConfig {
-    SimConfig {
-        chunks_x: (-1, 1),
-        chunks_y: (-1, 1),
-        chunks_z: (-1, 1),
-        ..SimConfig::default()
-    }
+    common::tiny_zone()
 }
 
 #[test]

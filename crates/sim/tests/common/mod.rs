@@ -9,6 +9,16 @@ pub const CAROL: PlayerKey = [3; 32];
 /// Arena floor: the first free layer above the stone slab.
 pub const FLOOR: i32 = 20;
 
+/// A zone of 2 × 2 × 2 chunks around the origin: quick to generate, enough to play in.
+pub fn tiny_zone() -> SimConfig {
+    SimConfig {
+        chunks_x: (-1, 1),
+        chunks_y: (-1, 1),
+        chunks_z: (-1, 1),
+        ..SimConfig::default()
+    }
+}
+
 /// The default zone with a flat stone arena (x, z in -12..12, floor at y = 20, open sky).
 pub fn arena_with(config: SimConfig) -> Sim {
     let mut s = Sim::genesis(config).unwrap();
