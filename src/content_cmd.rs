@@ -30,7 +30,7 @@ pub struct BuildArgs {
 pub fn run(command: &ContentCommand) -> Result<()> {
     match command {
         ContentCommand::Build(args) => build(args),
-        ContentCommand::Publish(args) => z3r0_devnet::publish::publish(args),
+        ContentCommand::Publish(args) => z3r0_devnet::publish::publish(args).map(|_| ()),
     }
 }
 

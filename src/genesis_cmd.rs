@@ -46,7 +46,8 @@ fn parse_grid(s: &str) -> Result<[u16; 2], String> {
     Ok([axis(x)?, axis(z)?])
 }
 
-pub fn run(args: &GenesisArgs) -> Result<()> {
+/// Writes the genesis; a zone's names `plugins`, the rule plugins of the binary that runs it.
+pub fn run(args: &GenesisArgs, plugins: &[String]) -> Result<()> {
     for name in ["genesis.toml", "world.toml"] {
         let path = args.out.join(name);
         if path.exists() {
@@ -57,10 +58,13 @@ pub fn run(args: &GenesisArgs) -> Result<()> {
         }
     }
     if let Some(zones) = args.zones {
+        if !plugins.is_empty() {
+            bail!("a world (--zones) runs the engine alone: its zones run no game plugins yet");
+        }
         return world(args, zones);
     }
     let genesis_path = args.out.join("genesis.toml");
-    let genesis = z3r0_node::generate(
+    let mut genesis = z3r0_node::generate(
         &args.out,
         args.validators,
         args.base_port,
@@ -68,11 +72,16 @@ pub fn run(args: &GenesisArgs) -> Result<()> {
         args.tick_ms,
     )
     .context("writing the genesis")?;
+    if !plugins.is_empty() {
+        genesis.plugins = plugins.to_vec();
+        genesis.save(&genesis_path).context("writing the genesis")?;
+    }
     println!(
-        "zone {} · {} validators · tick {} ms",
+        "zone {} · {} validators · tick {} ms · plugins {:?}",
         genesis.zone,
         genesis.validators.len(),
-        genesis.tick_ms
+        genesis.tick_ms,
+        genesis.plugins
     );
     println!("  genesis  {}", genesis_path.display());
     for (i, v) in genesis.validators.iter().enumerate() {

@@ -47,7 +47,7 @@ pub struct NodeArgs {
 
 /// Runs the node. Exit codes ([`NodeExit`]): 0 stopped, 1 failed, 3 damaged or
 /// foreign data directory, 4 state diverged from the chain.
-pub fn run(args: &NodeArgs) -> Result<()> {
+pub fn run(args: &NodeArgs, plugins: z3r0_node::Plugins) -> Result<()> {
     let result = z3r0_node::run(&z3r0_node::NodeOptions {
         config: args.config.clone(),
         load_rate: args.load,
@@ -59,7 +59,7 @@ pub fn run(args: &NodeArgs) -> Result<()> {
         resync: args.resync,
         diverge_at: args.diverge_at,
         clock_skew_ms: args.clock_skew_ms,
-        plugins: z3r0_node::Plugins::default(),
+        plugins,
     });
     let Err(e) = result else { return Ok(()) };
     let exit = e.exit();

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use z3r0_audio::{DeviceBackend, GameAudio, Sound};
-use z3r0_client::Game;
+use z3r0_client::{Game, PlayerScript};
 use z3r0_client::{Shared, StopOnDrop, TickLoop, lock};
 use z3r0_input::{ActionMap, Command, InputState, from_mouse_motion, from_window_event};
 use z3r0_render::pick;
@@ -68,6 +68,8 @@ struct App {
     render: Option<JoinHandle<Result<u64, AppError>>>,
     error: Option<AppError>,
     last_advance: Instant,
+    /// The game's player-side part: what the `use` control does.
+    script: Option<Arc<dyn PlayerScript>>,
     /// Gamepads, with the `gamepad` feature (and where the system offers them).
     #[cfg(feature = "gamepad")]
     pads: Option<z3r0_input::gamepad::Gamepads>,
@@ -140,6 +142,19 @@ impl App {
                     Action::Place(pos, block),
                     (Sound::Place, at(p.before), Some(block)),
                 )
+            }
+            (Command::Use, Some(p)) => {
+                let target = VoxelPos::new(p.block[0], p.block[1], p.block[2]);
+                let before = VoxelPos::new(p.before[0], p.before[1], p.before[2]);
+                let used = game.world().voxel(target);
+                let action = self
+                    .script
+                    .as_ref()
+                    .and_then(|s| s.use_block(&game, target, before));
+                let Some(action) = action else {
+                    return Ok(());
+                };
+                (action, (Sound::Place, at(p.block), used))
             }
             (Command::Claim, _) => {
                 let n = z3r0_voxel::CHUNK_SIZE as f64;
@@ -390,6 +405,7 @@ pub fn run(
     size: (u32, u32),
     radius: u8,
     stop_after: Option<u64>,
+    script: Option<Arc<dyn PlayerScript>>,
 ) -> Result<Game, AppError> {
     let event_loop = z3r0_render::event_loop()?;
     let tick =
@@ -405,6 +421,7 @@ pub fn run(
         render: None,
         error: None,
         last_advance: Instant::now(),
+        script,
         #[cfg(feature = "gamepad")]
         pads: match z3r0_input::gamepad::Gamepads::new() {
             Ok(p) => {

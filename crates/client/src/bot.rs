@@ -1,8 +1,11 @@
 //! Scripted players: `wander` walks and jumps around, `roam` runs east and west in turns (in a
-//! world it crosses zone borders), `build` also digs and places blocks next to itself, `cheat` tries what a modified client would (speed, flying, reach, forged
-//! signatures, replays, trespassing) so the rules' refusals can be seen and counted.
+//! world it crosses zone borders), `build` also digs and places blocks next to itself, `cheat`
+//! tries what a modified client would (speed, flying, reach, forged signatures, replays,
+//! trespassing) so the rules' refusals can be seen and counted, and `game` plays a game's own
+//! actions by its [`PlayerScript`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
@@ -11,6 +14,7 @@ use z3r0_net::NetError;
 use z3r0_sim::{Action, InputFrame, flags};
 use z3r0_voxel::VoxelPos;
 
+use crate::PlayerScript;
 use crate::game::{Game, Refusal};
 
 /// Which script a bot follows.
@@ -20,6 +24,8 @@ pub enum BotKind {
     Roam,
     Build,
     Cheat,
+    /// A game's player: its [`PlayerScript`] picks the actions and the heading.
+    Game,
 }
 
 impl std::str::FromStr for BotKind {
@@ -30,8 +36,9 @@ impl std::str::FromStr for BotKind {
             "roam" => Ok(Self::Roam),
             "build" => Ok(Self::Build),
             "cheat" => Ok(Self::Cheat),
+            "game" => Ok(Self::Game),
             other => Err(format!(
-                "unknown bot {other:?} (wander, roam, build or cheat)"
+                "unknown bot {other:?} (wander, roam, build, cheat or game)"
             )),
         }
     }
@@ -52,6 +59,11 @@ pub struct Tally {
     pub cheats_accepted: u64,
     /// Cheat actions whose outcome was not heard (lost, or still in flight at the end).
     pub cheats_unheard: u64,
+    /// A game bot's script actions sent, and of those heard, applied (by the script's name
+    /// for them) and refused (by reason).
+    pub game_sent: u64,
+    pub game_applied: BTreeMap<String, u64>,
+    pub game_refused: BTreeMap<Refusal, u64>,
 }
 
 /// How long a roaming bot runs one way before it turns back.
@@ -69,7 +81,7 @@ fn roam_yaw(ticks: u64, tick_ms: u32) -> u16 {
     }
 }
 
-/// Cheat actions awaiting their outcome, at most.
+/// Cheat (or script) actions awaiting their outcome, at most.
 const MAX_PENDING_CHEATS: usize = 256;
 
 /// A bot's habits in ticks of its zone, from habits in real time, so that it plays alike at
@@ -115,6 +127,10 @@ pub struct Bot {
     heard: Option<u64>,
     /// Chunk columns a builder tried to claim.
     columns_tried: Vec<(i32, i32)>,
+    /// A game bot's script, and its actions awaiting their outcome (by nonce, with their
+    /// names).
+    script: Option<Arc<dyn PlayerScript>>,
+    pending_game: BTreeMap<u64, String>,
 }
 
 impl Bot {
@@ -128,6 +144,16 @@ impl Bot {
             pending_cheats: BTreeSet::new(),
             heard: None,
             columns_tried: Vec::new(),
+            script: None,
+            pending_game: BTreeMap::new(),
+        }
+    }
+
+    /// A [`BotKind::Game`] bot playing by `script`.
+    pub fn with_script(seed: u64, script: Arc<dyn PlayerScript>) -> Self {
+        Self {
+            script: Some(script),
+            ..Self::new(BotKind::Game, seed)
         }
     }
 
@@ -163,6 +189,7 @@ impl Bot {
     pub fn session_ended(&mut self) {
         self.tally.cheats_unheard += self.pending_cheats.len() as u64;
         self.pending_cheats.clear();
+        self.pending_game.clear();
         self.heard = None;
     }
 
@@ -181,9 +208,13 @@ impl Bot {
     fn count(&mut self, outcome: &crate::Outcome) {
         self.heard = self.heard.max(Some(outcome.nonce));
         let cheat = self.pending_cheats.remove(&outcome.nonce);
+        let scripted = self.pending_game.remove(&outcome.nonce);
         match outcome.refused {
             None => {
                 self.tally.applied += 1;
+                if let Some(label) = scripted.clone() {
+                    *self.tally.game_applied.entry(label).or_default() += 1;
+                }
                 if cheat {
                     self.tally.cheats_accepted += 1;
                     tracing::warn!(nonce = outcome.nonce, "a cheat action was applied");
@@ -192,6 +223,9 @@ impl Bot {
             Some(reason) => {
                 if cheat {
                     *self.tally.cheats_refused.entry(reason).or_default() += 1;
+                }
+                if scripted.is_some() {
+                    *self.tally.game_refused.entry(reason).or_default() += 1;
                 }
                 *self.tally.refused.entry(reason).or_default() += 1;
             }
@@ -244,10 +278,19 @@ impl Bot {
                 flags: frame.flags | flags::SPRINT,
                 ..frame
             },
+            BotKind::Game => match self.script.as_ref().and_then(|s| s.heading(game)) {
+                Some(yaw) => InputFrame { yaw, ..frame },
+                None => frame,
+            },
             _ => frame,
         };
         match self.kind {
             BotKind::Wander | BotKind::Roam => {}
+            BotKind::Game => {
+                if self.ticks.is_multiple_of(schedule.act) {
+                    self.scripted(game)?;
+                }
+            }
             BotKind::Build => {
                 if self.ticks.is_multiple_of(schedule.act)
                     && let Some(own) = game.own()
@@ -277,6 +320,24 @@ impl Bot {
             }
         }
         game.input(frame).map(|_| ())
+    }
+
+    /// The script's action for this turn, sent and awaited.
+    fn scripted(&mut self, game: &mut Game) -> Result<(), NetError> {
+        let roll = self.next();
+        let Some(script) = self.script.clone() else {
+            return Ok(());
+        };
+        let Some(action) = script.act(game, roll) else {
+            return Ok(());
+        };
+        let nonce = game.edit(&action)?;
+        self.tally.game_sent += 1;
+        self.pending_game.insert(nonce, script.label(&action));
+        while self.pending_game.len() > MAX_PENDING_CHEATS {
+            self.pending_game.pop_first();
+        }
+        Ok(())
     }
 
     /// One cheat (the `every`-tick schedule's turn), and this tick's input frame.

@@ -7,7 +7,9 @@
 //! - one session with a zone: streamed chunks, inputs with resends, proven receipts ([`Game`]);
 //! - session keys delegated by an account key, so the account key can stay offline
 //!   ([`connect_session`]);
-//! - scripted players (wander, build, cheat) for devnets and tests ([`Bot`]);
+//! - scripted players (wander, build, cheat, and a game's own) for devnets and tests
+//!   ([`Bot`]), and a game's player-side part ([`PlayerScript`]: its bots' actions, what
+//!   using a block does);
 //! - the windowed client's network thread, one input frame per chain tick whatever the frame
 //!   rate ([`TickLoop`]).
 
@@ -15,6 +17,7 @@ mod bot;
 mod game;
 mod interp;
 mod predict;
+mod script;
 mod session;
 mod tick_loop;
 
@@ -28,5 +31,6 @@ pub use interp::{Interpolator, Shown};
 pub use predict::{
     Authoritative, PendingEdit, Predictor, Reconciled, SMOOTHING_HALF_LIFE_S, TOLERANCE,
 };
+pub use script::PlayerScript;
 pub use session::{SessionError, connect_session};
 pub use tick_loop::{POLL_INTERVAL, Shared, StopOnDrop, TickLoop, lock};

@@ -9,7 +9,7 @@ use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
 use tokio::sync::watch;
 use z3r0_client::Game;
-use z3r0_client::{Bot, BotKind, Tally};
+use z3r0_client::{Bot, BotKind, PlayerScript, Tally};
 use z3r0_net::ClientConfig;
 
 /// Chunk radius streamed to each bot (builders need the voxels around them).
@@ -64,6 +64,7 @@ pub fn kind_name(kind: BotKind) -> &'static str {
         BotKind::Roam => "roam",
         BotKind::Build => "build",
         BotKind::Cheat => "cheat",
+        BotKind::Game => "game",
     }
 }
 
@@ -88,6 +89,8 @@ pub struct BotSpec {
     pub server: SocketAddr,
     /// Entity churn (honest players only): see [`Identity`].
     pub churn: Option<Duration>,
+    /// The game's script, for a [`BotKind::Game`] bot.
+    pub script: Option<Arc<dyn PlayerScript>>,
 }
 
 /// Starts a bot on `runtime`, playing until `stop` turns true.
@@ -103,14 +106,19 @@ pub fn spawn(
         mut config,
         server,
         churn,
+        script,
     } = spec;
     let key = bot_key(seed, index);
     let short_key = z3r0_genesis::to_hex(&key.public_key().as_ref()[..4]);
     let stats = Arc::new(Mutex::new(BotStats::default()));
     config.server = server;
+    let bot_seed = seed ^ (index as u64 + 1);
+    let bot = match script {
+        Some(script) if kind == BotKind::Game => Bot::with_script(bot_seed, script),
+        _ => Bot::new(kind, bot_seed),
+    };
     runtime.spawn(play(
-        kind,
-        seed ^ (index as u64 + 1),
+        bot,
         config,
         Identity {
             key,
@@ -194,14 +202,12 @@ impl Identity {
 }
 
 async fn play(
-    kind: BotKind,
-    seed: u64,
+    mut bot: Bot,
     config: ClientConfig,
     mut identity: Identity,
     stats: Arc<Mutex<BotStats>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut bot = Bot::new(kind, seed);
     // Counts from sessions that ended.
     let (mut rx_before, mut sent_before, mut connected_before) = (0u64, 0u64, 0.0f64);
     let mut split_before = [0u64; 3];

@@ -8,6 +8,7 @@
 mod bots;
 mod dashboard;
 mod fault;
+mod game;
 mod hostile;
 pub mod probe;
 pub mod publish;
@@ -32,6 +33,7 @@ use z3r0_genesis::NodeExit;
 use z3r0_net::ClientConfig;
 
 use bots::{BotHandle, BotStats, kind_name};
+pub use game::{GameParts, PackWriter};
 use stats::{AuditTail, RootLedger, http_get, parse_metrics, quantile};
 use supervisor::{MAX_RESTARTS, Validator, log_tail};
 
@@ -157,6 +159,9 @@ struct Report {
     /// during the run): how many players saw it switch, and how long after its tick.
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<ContentReport>,
+    /// A game built on the engine: its plugins, its pack, its players' actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    game: Option<game::GameReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -210,8 +215,9 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// Makes the chain's directory: a new genesis, or the one already there.
-fn prepare_chain(args: &DevnetArgs) -> Result<z3r0_genesis::Genesis> {
+/// Makes the chain's directory: a new genesis (naming the game's plugins), or the one already
+/// there. Returns the genesis and whether it is new.
+fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<(z3r0_genesis::Genesis, bool)> {
     let genesis_path = args.data.join("genesis.toml");
     if args.fresh && args.data.exists() {
         let empty = std::fs::read_dir(&args.data)?.next().is_none();
@@ -234,8 +240,9 @@ fn prepare_chain(args: &DevnetArgs) -> Result<z3r0_genesis::Genesis> {
                 args.validators
             );
         }
+        game.check_genesis(&genesis)?;
         println!("devnet: resuming the chain in {}", args.data.display());
-        return Ok(genesis);
+        return Ok((genesis, false));
     }
     if args.validators == 0 {
         bail!("--validators must be at least 1");
@@ -243,6 +250,7 @@ fn prepare_chain(args: &DevnetArgs) -> Result<z3r0_genesis::Genesis> {
     let mut genesis =
         z3r0_genesis::generate(&args.data, args.validators, args.base_port, 0, args.tick_ms)?;
     genesis.world_seed = args.seed;
+    genesis.plugins = game.plugins.clone();
     genesis.save(&genesis_path)?;
     println!(
         "devnet: new chain of {} validators in {} (world seed {})",
@@ -254,7 +262,7 @@ fn prepare_chain(args: &DevnetArgs) -> Result<z3r0_genesis::Genesis> {
         "  publish content: z3r0 content publish PACK_DIR --genesis {}",
         genesis_path.display()
     );
-    Ok(genesis)
+    Ok((genesis, true))
 }
 
 /// The zone from above, as the dashboard's map shows it, and its corner in voxels.
@@ -379,6 +387,15 @@ struct Players {
     content_lag_ms: Vec<f64>,
 }
 
+/// The game players' stats.
+fn game_players(handles: &[BotHandle]) -> Vec<BotStats> {
+    handles
+        .iter()
+        .filter(|h| h.kind == BotKind::Game)
+        .map(|h| h.stats.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        .collect()
+}
+
 fn players(handles: &[BotHandle]) -> Players {
     let mut p = Players::default();
     for h in handles {
@@ -458,8 +475,13 @@ fn supervise(
 /// was interrupted.
 struct Zone<'a> {
     args: &'a DevnetArgs,
+    game: &'a GameParts,
     exe: PathBuf,
     genesis: z3r0_genesis::Genesis,
+    /// Whether this run made the chain (then it publishes the game's pack).
+    new_chain: bool,
+    /// The game's pack, once this run published it.
+    published: Option<publish::Published>,
     validators: Vec<Validator>,
     runtime: tokio::runtime::Runtime,
     board: Arc<dashboard::Dashboard>,
@@ -512,14 +534,24 @@ impl Progress {
     }
 }
 
-/// Runs the devnet: genesis, validators, wait, players, measure, report.
+/// Runs the devnet of the engine alone: see [`run_game`].
 pub fn run(args: &DevnetArgs) -> Result<()> {
+    run_game(args, &GameParts::default())
+}
+
+/// Runs the devnet of a game: genesis, validators, wait, the game's pack, players, measure,
+/// report.
+pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
     if let Some(zones) = args.zones {
+        if !game.is_empty() {
+            bail!("a world (--zones) runs the engine alone: no game plugins, pack or players yet");
+        }
         return world::run(args, zones);
     }
-    let mut zone = Zone::start(args)?;
+    let mut zone = Zone::start(args, game)?;
     let progress = Progress::new();
     zone.wait_until_finalizing(&progress)?;
+    zone.publish_pack(&progress)?;
     let crowd = zone.spawn_players()?;
     let watch = zone.measure(&crowd, &progress)?;
     progress.0.finish_and_clear();
@@ -529,9 +561,9 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
 impl<'a> Zone<'a> {
     /// Genesis (or the existing chain), the dashboard, the interrupt handler and the validator
     /// processes.
-    fn start(args: &'a DevnetArgs) -> Result<Self> {
+    fn start(args: &'a DevnetArgs, game: &'a GameParts) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the z3r0 executable")?;
-        let genesis = prepare_chain(args)?;
+        let (genesis, new_chain) = prepare_chain(args, game)?;
         let validators = (0..genesis.validators.len())
             .map(|i| Validator::new(i, args.data.join(format!("validator-{i}"))))
             .collect::<Result<Vec<_>>>()?;
@@ -551,8 +583,11 @@ impl<'a> Zone<'a> {
         let load = args.load / validators.len().max(1) as u32;
         let mut zone = Self {
             args,
+            game,
             exe,
             genesis,
+            new_chain,
+            published: None,
             validators,
             runtime,
             board,
@@ -639,8 +674,25 @@ impl<'a> Zone<'a> {
         Ok(())
     }
 
-    /// Starts the honest players (two walkers to one builder) and the cheaters, spread over the
-    /// validators' edges.
+    /// Publishes the game's pack on a new chain (a resumed one has it from its first run).
+    fn publish_pack(&mut self, progress: &Progress) -> Result<()> {
+        if self.game.pack.is_none() {
+            return Ok(());
+        }
+        if !self.new_chain {
+            progress.say("game pack: published when this chain was made".into());
+            return Ok(());
+        }
+        progress.0.set_message("publishing the game's content pack");
+        self.published = self
+            .game
+            .publish(&self.args.data)
+            .context("publishing the game's content pack")?;
+        Ok(())
+    }
+
+    /// Starts the honest players (two walkers to one builder, or to one game player when the
+    /// game has a script) and the cheaters, spread over the validators' edges.
     fn spawn_players(&self) -> Result<Crowd> {
         let keys = self
             .genesis
@@ -655,6 +707,8 @@ impl<'a> Zone<'a> {
             .map(|i| {
                 let kind = if i >= args.bots {
                     BotKind::Cheat
+                } else if i % 3 == 2 && self.game.script.is_some() {
+                    BotKind::Game
                 } else if i % 3 == 2 {
                     BotKind::Build
                 } else {
@@ -676,6 +730,7 @@ impl<'a> Zone<'a> {
                         config,
                         server,
                         churn: (!args.churn.is_zero()).then_some(args.churn),
+                        script: self.game.script.clone(),
                     },
                     bot_stop.clone(),
                 )
@@ -978,6 +1033,13 @@ impl<'a> Zone<'a> {
                 switches: p.content_lag_ms.len(),
                 lag_ms: Quantiles::of(p.content_lag_ms.clone()),
             }),
+            game: (!self.game.is_empty()).then(|| {
+                game::GameReport::new(
+                    self.game,
+                    self.published.as_ref(),
+                    game_players(&crowd.handles).iter(),
+                )
+            }),
         };
         print_summary(
             &report,
@@ -1082,6 +1144,9 @@ fn print_summary(
         r.cheat_actions_accepted,
         p.cheats_unheard
     );
+    for (reason, n) in &p.cheats_refused {
+        println!("    {n:>6} × {reason}");
+    }
     if let Some(c) = &r.content {
         println!(
             "  content     {} players saw published content come into force ({} switches), {} / {} / {} after its tick (p50 / p99 / max)",
@@ -1092,8 +1157,8 @@ fn print_summary(
             ms(c.lag_ms.max)
         );
     }
-    for (reason, n) in &p.cheats_refused {
-        println!("    {n:>6} × {reason}");
+    if let Some(g) = &r.game {
+        g.print();
     }
     let share = |b: u64| 100.0 * b as f64 / p.rx.max(1) as f64;
     println!(

@@ -36,6 +36,27 @@ pub struct PublishArgs {
     lead_ms: u64,
 }
 
+impl PublishArgs {
+    /// The pack in `dir` on the chain of `genesis`, signed by the publisher's key beside it,
+    /// sent to its first validator, in force 2 s after its last part's block.
+    pub fn new(dir: PathBuf, genesis: PathBuf) -> Self {
+        Self {
+            dir,
+            genesis,
+            key: None,
+            connect: None,
+            lead_ms: 2_000,
+        }
+    }
+}
+
+/// A pack in force on a chain: its manifest's hash, and its first tick.
+#[derive(Debug, Clone, Copy)]
+pub struct Published {
+    pub manifest: z3r0_content::Hash,
+    pub active_from: u64,
+}
+
 /// Parts in flight at once: the mempool takes 8 of one player's actions a tick and puts 4 in a
 /// block.
 const WINDOW: usize = 8;
@@ -44,7 +65,7 @@ const RESEND: Duration = Duration::from_secs(1);
 /// The whole publication gives up after this long without progress.
 const STALLED: Duration = Duration::from_secs(15);
 
-pub fn publish(args: &PublishArgs) -> Result<()> {
+pub fn publish(args: &PublishArgs) -> Result<Published> {
     let pack = Pack::load(&args.dir).map_err(|errors| {
         anyhow::anyhow!(
             "{} is not a valid content pack: {errors}",
@@ -97,7 +118,10 @@ pub fn publish(args: &PublishArgs) -> Result<()> {
         send_parts(client, &bytes, lead_ticks).await
     })?;
     println!("  active from tick {at}");
-    Ok(())
+    Ok(Published {
+        manifest: manifest.hash(),
+        active_from: at,
+    })
 }
 
 /// Every file the pack names, read and checked again now.
@@ -148,52 +172,72 @@ async fn upload(
     Ok(())
 }
 
+/// Publications started over at most before the command gives up.
+const MAX_ATTEMPTS: u32 = 4;
+
 /// Sends every part in order and waits for each to be in a finalized block, then for the
-/// activation tick. Returns that tick.
+/// activation tick. Returns that tick. The chain takes a manifest's parts only in order, so a
+/// part the node refused for a moment (busy, rate-limited) while later ones went on is a lost
+/// publication: it starts over from the first part, with a new activation tick (a first part
+/// drops what was in progress; the old parts' nonces are below the new ones', so none can
+/// land after it).
 async fn send_parts(mut client: EdgeClient, manifest: &[u8], lead_ticks: u64) -> Result<u64> {
     wait_for_tick(&mut client).await?;
     let blocks_needed = manifest.len().div_ceil(z3r0_sim::content::PART_BYTES * 4) as u64;
-    let at = client.chain_tick() + blocks_needed * 2 + 20 + lead_ticks;
-    let Some(parts) = ContentPart::split(manifest, at) else {
-        bail!(
-            "the manifest has {} bytes; at most {} can be published",
-            manifest.len(),
-            z3r0_sim::content::MAX_PUBLISHED_BYTES
-        );
-    };
-    let total = parts.len();
-    let mut next = 0;
-    let mut done = 0;
-    let mut pending = BTreeMap::new();
-    let mut progress = Instant::now();
-    while done < total {
-        while pending.len() < WINDOW && next < total {
-            let payload = Action::PublishContent(parts[next].clone()).encode_to_vec();
-            let signed = client.send_action(client.chain_tick(), payload)?;
-            pending.insert(signed.action.nonce, (signed, Instant::now()));
-            next += 1;
+    let mut attempts = 0;
+    let at = 'attempt: loop {
+        attempts += 1;
+        if attempts > MAX_ATTEMPTS {
+            bail!("the publication was started over {MAX_ATTEMPTS} times; giving up");
         }
-        if progress.elapsed() > STALLED {
-            bail!("no part was included for {} s", STALLED.as_secs());
-        }
-        let event = tokio::time::timeout(RESEND, client.next_event()).await;
-        match event {
-            Ok(event) => {
-                let included = included(event?, &mut pending)?;
-                if included > 0 {
-                    done += included;
-                    progress = Instant::now();
-                    println!("  parts {done}/{total} in finalized blocks");
-                }
+        let at = client.chain_tick() + blocks_needed * 2 + 20 + lead_ticks;
+        let Some(parts) = ContentPart::split(manifest, at) else {
+            bail!(
+                "the manifest has {} bytes; at most {} can be published",
+                manifest.len(),
+                z3r0_sim::content::MAX_PUBLISHED_BYTES
+            );
+        };
+        let total = parts.len();
+        let (mut next, mut done) = (0, 0);
+        let mut pending = BTreeMap::new();
+        let mut progress = Instant::now();
+        while done < total {
+            while pending.len() < WINDOW && next < total {
+                let payload = Action::PublishContent(parts[next].clone()).encode_to_vec();
+                let signed = client.send_action(client.chain_tick(), payload)?;
+                pending.insert(signed.action.nonce, (signed, Instant::now()));
+                next += 1;
             }
-            Err(_) => {
-                for (signed, sent) in pending.values_mut() {
+            if progress.elapsed() > STALLED {
+                bail!("no part was included for {} s", STALLED.as_secs());
+            }
+            // A part not heard of for a while is sent again, same nonce (a copy in the
+            // mempool already makes it a harmless duplicate).
+            for (signed, sent) in pending.values_mut() {
+                if sent.elapsed() > RESEND {
                     client.send_signed(signed)?;
                     *sent = Instant::now();
                 }
             }
+            let Ok(event) = tokio::time::timeout(RESEND, client.next_event()).await else {
+                continue;
+            };
+            match heard(event?, &mut pending)? {
+                Heard::Included(0) | Heard::Nothing => {}
+                Heard::Included(n) => {
+                    done += n;
+                    progress = Instant::now();
+                    println!("  parts {done}/{total} in finalized blocks");
+                }
+                Heard::StartOver(why) => {
+                    println!("  {why}: starting over from the first part");
+                    continue 'attempt;
+                }
+            }
         }
-    }
+        break at;
+    };
     println!("  scheduled for tick {at}");
     while client.chain_tick() < at {
         tokio::time::timeout(STALLED, client.next_event())
@@ -204,27 +248,62 @@ async fn send_parts(mut client: EdgeClient, manifest: &[u8], lead_ticks: u64) ->
     Ok(at)
 }
 
-/// How many pending parts `event` reports in a block; a refusal ends the publication with the
-/// chain's reason.
-fn included<V>(event: ClientEvent, pending: &mut BTreeMap<u64, V>) -> Result<usize> {
+/// What an event means for the parts in flight (`pending`, by nonce).
+#[derive(Debug, PartialEq, Eq)]
+enum Heard {
+    /// This many pending parts are in a finalized block.
+    Included(usize),
+    /// A pending part was refused for a moment, or came to the chain out of order: the
+    /// parts after it cannot be taken.
+    StartOver(String),
+    Nothing,
+}
+
+/// Reads `event` for the pending parts; a part the rules refused for a lasting reason (not
+/// the publisher, the manifest breaks the rules) ends the publication with the chain's reason.
+/// Outcomes of nonces not pending (an earlier attempt's parts) are ignored.
+fn heard<V>(event: ClientEvent, pending: &mut BTreeMap<u64, V>) -> Result<Heard> {
     match event {
         ClientEvent::Included(block) => {
-            if let Some(r) = block.rejections.first() {
-                let why = Reason::from_code(r.reason).map_or("unknown reason", Reason::message);
+            let ours = block
+                .rejections
+                .iter()
+                .find(|r| r.nonce.is_some_and(|n| pending.contains_key(&n)));
+            if let Some(r) = ours {
+                let reason = Reason::from_code(r.reason);
+                let why = reason.map_or("unknown reason", Reason::message);
+                if reason == Some(Reason::PartOutOfOrder) {
+                    return Ok(Heard::StartOver(format!(
+                        "a part was refused in block {}: {why}",
+                        block.height
+                    )));
+                }
                 bail!("a part was refused in block {}: {why}", block.height);
             }
-            Ok(block
-                .nonces
-                .iter()
-                .filter(|n| pending.remove(n).is_some())
-                .count())
+            Ok(Heard::Included(
+                block
+                    .nonces
+                    .iter()
+                    .filter(|n| pending.remove(n).is_some())
+                    .count(),
+            ))
         }
-        // Busy, or sent again while pending: the part stays pending and is sent again.
-        ClientEvent::Refused { kind, .. } if transient(kind) => Ok(0),
+        // Sent again while in the mempool: still on its way.
+        ClientEvent::Refused {
+            kind: RejectionKind::Duplicate,
+            ..
+        } => Ok(Heard::Nothing),
         ClientEvent::Refused { nonce, kind } if pending.contains_key(&nonce) => {
-            bail!("the node refused part nonce {nonce}: {}", kind.message())
+            if transient(kind) {
+                Ok(Heard::StartOver(format!(
+                    "the node refused a part for now ({})",
+                    kind.message()
+                )))
+            } else {
+                bail!("the node refused part nonce {nonce}: {}", kind.message())
+            }
         }
-        _ => Ok(0),
+        _ => Ok(Heard::Nothing),
     }
 }
 
@@ -236,7 +315,6 @@ fn transient(kind: RejectionKind) -> bool {
             | RejectionKind::PlayerBacklog
             | RejectionKind::SourceBacklog
             | RejectionKind::Full
-            | RejectionKind::Duplicate
     )
 }
 
@@ -252,4 +330,81 @@ async fn wait_for_tick(client: &mut EdgeClient) -> Result<()> {
             .context("no event from the edge")??;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Heard, heard};
+    use std::collections::BTreeMap;
+    use z3r0_net::{ClientEvent, RejectionKind};
+    use z3r0_net::{Included, RuleRejection};
+    use z3r0_sim::{Action, Reason};
+
+    fn in_flight(nonces: &[u64]) -> BTreeMap<u64, ()> {
+        nonces.iter().map(|&n| (n, ())).collect()
+    }
+
+    fn block(nonces: &[u64], refused: &[(u64, Reason)]) -> ClientEvent {
+        ClientEvent::Included(Included {
+            height: 7,
+            tick: 7,
+            nonces: nonces.to_vec(),
+            rejections: refused
+                .iter()
+                .map(|&(nonce, reason)| RuleRejection {
+                    action: Action::kind(&Action::Join),
+                    reason: reason as u8,
+                    nonce: Some(nonce),
+                })
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn a_part_refused_for_a_moment_starts_the_publication_over() {
+        // Found on a devnet: part 1 was rate-limited, part 2 went on and the chain refused it
+        // as out of order, which ended the publication.
+        let mut pending = in_flight(&[1, 2, 3]);
+        let busy = ClientEvent::Refused {
+            nonce: 1,
+            kind: RejectionKind::PlayerRateLimited,
+        };
+        assert!(matches!(
+            heard(busy, &mut pending).unwrap(),
+            Heard::StartOver(_)
+        ));
+        let out_of_order = block(&[2], &[(2, Reason::PartOutOfOrder)]);
+        assert!(matches!(
+            heard(out_of_order, &mut pending).unwrap(),
+            Heard::StartOver(_)
+        ));
+    }
+
+    #[test]
+    fn parts_in_blocks_are_counted_and_old_attempts_ignored() {
+        let mut pending = in_flight(&[5, 6]);
+        // An earlier attempt's part refused (its nonce is not in flight any more).
+        let old = block(&[5], &[(2, Reason::PartOutOfOrder)]);
+        assert_eq!(heard(old, &mut pending).unwrap(), Heard::Included(1));
+        let copy = ClientEvent::Refused {
+            nonce: 6,
+            kind: RejectionKind::Duplicate,
+        };
+        assert_eq!(heard(copy, &mut pending).unwrap(), Heard::Nothing);
+        assert_eq!(
+            heard(block(&[6], &[]), &mut pending).unwrap(),
+            Heard::Included(1)
+        );
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn a_lasting_refusal_ends_the_publication_with_the_chains_reason() {
+        let mut pending = in_flight(&[1]);
+        let err = heard(block(&[1], &[(1, Reason::NotPublisher)]), &mut pending).unwrap_err();
+        assert!(
+            err.to_string().contains(Reason::NotPublisher.message()),
+            "{err}"
+        );
+    }
 }

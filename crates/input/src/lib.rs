@@ -1,14 +1,14 @@
 //! z3r0-input: from keys and mouse to the game's per-tick input frames and commands.
 //!
 //! - [`ActionMap`]: which keys and buttons do what, loaded from TOML (any missing entry keeps
-//!   its default: WASD, mouse look, space, shift, control, left/right click, 1–9 for the
-//!   hotbar). Unknown key names are refused with the name.
+//!   its default: WASD, mouse look, space, shift, control, left/right click, F to use a block,
+//!   1–9 for the hotbar). Unknown key names are refused with the name.
 //! - [`InputState`]: held controls and accumulated look angles; [`InputState::frame`] gives the
 //!   tick's `InputFrame`, [`InputState::take_commands`] the clicks and hotbar presses since the
 //!   last call.
 //! - [`from_window_event`] / [`from_mouse_motion`]: winit events into [`InputEvent`]s.
 //! - Gamepads: buttons are controls like keys ([`PadButton`], bound by default: A jumps, B
-//!   crouches, Y claims, triggers dig and place, bumpers walk the hotbar, left stick press
+//!   crouches, Y claims, X uses, triggers dig and place, bumpers walk the hotbar, left stick press
 //!   sprints), sticks are [`InputEvent::Axis`] (left moves, right looks, at
 //!   [`ActionMap::stick_look`] degrees per second through [`InputState::advance`]). The
 //!   `gamepad` feature reads real pads with gilrs ([`gamepad::Gamepads`]; needs `libudev-dev` on
@@ -92,6 +92,8 @@ pub enum Command {
     Break,
     Place,
     Claim,
+    /// Use the block looked at: what it does is the game's (a door opens).
+    Use,
     Hotbar(u8),
 }
 
@@ -138,6 +140,7 @@ pub struct ActionMap {
     pub break_block: Vec<Control>,
     pub place: Vec<Control>,
     pub claim: Vec<Control>,
+    pub use_block: Vec<Control>,
     /// Slots 1–9.
     pub hotbar: [Vec<Control>; 9],
     /// The next and the previous hotbar slot.
@@ -176,6 +179,7 @@ impl Default for ActionMap {
             break_block: vec![Mouse(1), Pad(PadButton::RightTrigger)],
             place: vec![Mouse(2), Pad(PadButton::LeftTrigger)],
             claim: vec![Key(KeyCode::KeyC), Pad(PadButton::North)],
+            use_block: vec![Key(KeyCode::KeyF), Pad(PadButton::West)],
             hotbar: DIGITS.map(|k| vec![Key(k)]),
             hotbar_next: vec![Pad(PadButton::RightBumper)],
             hotbar_prev: vec![Pad(PadButton::LeftBumper)],
@@ -200,6 +204,7 @@ struct MapFile {
     break_block: Option<Vec<String>>,
     place: Option<Vec<String>>,
     claim: Option<Vec<String>>,
+    use_block: Option<Vec<String>>,
     hotbar: Option<Vec<Vec<String>>>,
     hotbar_next: Option<Vec<String>>,
     hotbar_prev: Option<Vec<String>>,
@@ -294,6 +299,7 @@ impl ActionMap {
             break_block: controls(file.break_block, &d.break_block)?,
             place: controls(file.place, &d.place)?,
             claim: controls(file.claim, &d.claim)?,
+            use_block: controls(file.use_block, &d.use_block)?,
             hotbar,
             hotbar_next: controls(file.hotbar_next, &d.hotbar_next)?,
             hotbar_prev: controls(file.hotbar_prev, &d.hotbar_prev)?,
@@ -348,6 +354,9 @@ impl InputState {
                     }
                     if self.map.claim.contains(&c) {
                         self.commands.push(Command::Claim);
+                    }
+                    if self.map.use_block.contains(&c) {
+                        self.commands.push(Command::Use);
                     }
                     let step = if self.map.hotbar_next.contains(&c) {
                         Some(1)
@@ -574,6 +583,25 @@ mod tests {
 
     fn key(k: KeyCode) -> Control {
         Control::Key(k)
+    }
+
+    #[test]
+    fn f_and_the_pads_west_button_use_a_block_and_rebind() {
+        let mut s = InputState::new(ActionMap::default());
+        s.apply(InputEvent::Pressed(key(KeyCode::KeyF)));
+        s.apply(InputEvent::Pressed(key(KeyCode::KeyF)));
+        s.apply(InputEvent::Pressed(Control::Pad(PadButton::West)));
+        assert_eq!(
+            s.take_commands(),
+            vec![Command::Use, Command::Use],
+            "one use per press, not per repeat"
+        );
+        let map = ActionMap::from_toml("use_block = [\"KeyE\", \"Mouse3\"]").unwrap();
+        assert_eq!(map.use_block, vec![key(KeyCode::KeyE), Control::Mouse(3)]);
+        let mut s = InputState::new(map);
+        s.apply(InputEvent::Pressed(key(KeyCode::KeyF)));
+        s.apply(InputEvent::Pressed(Control::Mouse(3)));
+        assert_eq!(s.take_commands(), vec![Command::Use]);
     }
 
     #[test]

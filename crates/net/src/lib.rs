@@ -32,7 +32,7 @@ pub use frame::{read_frame, write_frame};
 pub use light::{Committee, verify_chunk, verify_claim, verify_inventory, verify_receipts};
 pub use proto::{
     ChunkData, ClaimEntry, ClientControl, ContentEntry, FinalityProof, Header, Included,
-    InventoryEntry, MAX_RADIUS, ReceiptsEntry, ServerControl, VERSION,
+    InventoryEntry, MAX_RADIUS, ReceiptsEntry, RuleRejection, ServerControl, VERSION,
 };
 pub use server::{
     CLIENT_DATAGRAMS_PER_TICK, Edge, EdgeConfig, EdgeFeed, EdgeStats, RESEND_TICKS, TickUpdate,

@@ -8,4 +8,4 @@
 
 mod play;
 
-pub use play::{ClientArgs, parse_size, run};
+pub use play::{ClientArgs, parse_size, run, run_game};

@@ -3,13 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_app::view::view;
 use z3r0_client::Game;
-use z3r0_client::{Bot, BotKind};
+use z3r0_client::{Bot, BotKind, PlayerScript};
 use z3r0_net::ClientConfig;
 use z3r0_render::{Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig};
 use z3r0_sim::InputFrame;
@@ -48,7 +49,7 @@ pub struct ClientArgs {
     /// Screenshot size, WIDTHxHEIGHT.
     #[arg(long, default_value = "640x360")]
     size: String,
-    /// Play as a bot: wander, build or cheat.
+    /// Play as a bot: wander, build, cheat, or (a game's own binary) game.
     #[arg(long)]
     bot: Option<BotKind>,
     /// Chunk radius streamed around the player.
@@ -65,7 +66,19 @@ pub struct ClientArgs {
 /// Ticks a headless client plays by default.
 const HEADLESS_TICKS: u32 = 200;
 
+/// Plays as the engine's player: see [`run_game`].
 pub fn run(args: &ClientArgs) -> Result<()> {
+    run_game(args, None)
+}
+
+/// Plays with a game's player-side part: what `use` does in a window, and how `--bot game`
+/// plays headless.
+pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Result<()> {
+    if args.bot == Some(BotKind::Game) && script.is_none() {
+        bail!(
+            "--bot game plays a game's script, and this binary has none (a game's own binary has)"
+        );
+    }
     if !args.headless && (args.bot.is_some() || args.screenshot.is_some()) {
         bail!("--bot and --screenshot need --headless");
     }
@@ -94,7 +107,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         .build()?;
     let mut bot = None;
     let mut game = if args.headless {
-        let (game, played) = runtime.block_on(play(args, &config, key, genesis.tick_ms))?;
+        let (game, played) = runtime.block_on(play(args, &config, key, genesis.tick_ms, script))?;
         bot = played;
         game
     } else {
@@ -109,7 +122,7 @@ pub fn run(args: &ClientArgs) -> Result<()> {
         let mut game = runtime.block_on(connect(args, &config, key, genesis.tick_ms))?;
         game.set_radius(args.radius);
         let stop = args.frames.map(u64::from);
-        z3r0_app::run(runtime, game, map, size, args.radius, stop)?
+        z3r0_app::run(runtime, game, map, size, args.radius, stop, script)?
     };
 
     let report = game.stats();
@@ -171,6 +184,23 @@ pub fn run(args: &ClientArgs) -> Result<()> {
             t.cheats_accepted,
             t.cheats_unheard + bot.cheats_pending()
         );
+        if bot.kind == BotKind::Game {
+            let applied: Vec<String> = t
+                .game_applied
+                .iter()
+                .map(|(label, n)| format!("{n} × {label}"))
+                .collect();
+            println!(
+                "  game actions: {} sent, {} refused; applied: {}",
+                t.game_sent,
+                t.game_refused.values().sum::<u64>(),
+                if applied.is_empty() {
+                    "none".into()
+                } else {
+                    applied.join(", ")
+                }
+            );
+        }
     }
     if let Some(path) = &args.screenshot {
         screenshot(&mut game, path, size, args.radius)?;
@@ -228,10 +258,14 @@ async fn play(
     config: &ClientConfig,
     key: PrivateKey,
     tick_ms: u64,
+    script: Option<Arc<dyn PlayerScript>>,
 ) -> Result<(Game, Option<Bot>)> {
     let mut game = connect(args, config, key, tick_ms).await?;
     game.set_radius(args.radius);
-    let mut bot = args.bot.map(|kind| Bot::new(kind, args.seed));
+    let mut bot = args.bot.map(|kind| match (kind, script) {
+        (BotKind::Game, Some(script)) => Bot::with_script(args.seed, script),
+        (kind, _) => Bot::new(kind, args.seed),
+    });
     let tick = Duration::from_millis(u64::from(game.edge().tick_ms.max(1)));
     let mut interval = tokio::time::interval(tick);
     for _ in 0..args.frames.unwrap_or(HEADLESS_TICKS) {

@@ -14,6 +14,10 @@
 //! A client sends them as `Action::Plugin { plugin, kind, payload }` ([`build`], [`toggle`]),
 //! `plugin` being the doors plugin's place in the zone's plugin list.
 
+mod player;
+
+pub use player::{DOORS, DoorsPlayer};
+
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write};
 use std::path::Path;

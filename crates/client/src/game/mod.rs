@@ -364,15 +364,12 @@ impl Game {
     /// once, and changes back if the chain refuses the action (the streamed chunk settles it
     /// either way). An edit the rules will refuse as far as the client can tell is only sent:
     /// a refused edit shown early misleads prediction (a block placed where the player stands
-    /// lifts it, until the refusal drops it back).
-    pub fn edit(&mut self, action: &Action) -> Result<(), NetError> {
+    /// lifts it, until the refusal drops it back). Returns the action's nonce.
+    pub fn edit(&mut self, action: &Action) -> Result<u64, NetError> {
         let (pos, to) = match action {
             Action::Break(pos) => (*pos, blocks::AIR),
             Action::Place(pos, id) => (*pos, *id),
-            _ => {
-                self.act(action)?;
-                return Ok(());
-            }
+            _ => return Ok(self.act(action)?.action.nonce),
         };
         let show = self.likely_accepted(pos, to);
         let signed = self.act(action)?;
@@ -388,7 +385,7 @@ impl Game {
             };
             self.edits.show(nonce, edit);
         }
-        Ok(())
+        Ok(nonce)
     }
 
     /// Whether the rules will accept setting `pos` to `to` (air: a dig), as far as the client
@@ -407,20 +404,7 @@ impl Game {
             return false;
         };
         let placing = to != blocks::AIR;
-        let eye = [
-            body.pos[0],
-            body.pos[1] + z3r0_sim::physics::EYE,
-            body.pos[2],
-        ];
-        let account = self.edge.account();
-        let c = pos.chunk();
-        let may_build = self
-            .claims
-            .get((c.x, c.z))
-            .is_none_or(|shown| shown.claim.may_build(&account));
-        let world = &self.world;
-        let rules = self.content.rules();
-        if z3r0_sim::edit_check(&|p| world.voxel(p), rules, eye, pos, placing, may_build).is_err() {
+        if !self.edit_allowed(body.pos, pos, placing) {
             return false;
         }
         if !placing {
@@ -430,6 +414,28 @@ impl Game {
             return false;
         }
         !z3r0_voxel::block_info(to).solid || !self.someone_in(pos, body.pos)
+    }
+
+    /// Whether the rules' edit checks (zone, reach, line of sight, claims, something to dig or
+    /// room to place) let the player edit `pos`, from its last confirmed position: for a script
+    /// choosing what to do (the inventory and bodies in the way are its own to check).
+    pub fn may_edit(&self, pos: VoxelPos, placing: bool) -> bool {
+        self.own()
+            .is_some_and(|own| self.edit_allowed(own.pos, pos, placing))
+    }
+
+    /// The rules' edit checks on the local world, for a body at `feet`.
+    fn edit_allowed(&self, feet: [i64; 3], pos: VoxelPos, placing: bool) -> bool {
+        let eye = [feet[0], feet[1] + z3r0_sim::physics::EYE, feet[2]];
+        let account = self.edge.account();
+        let c = pos.chunk();
+        let may_build = self
+            .claims
+            .get((c.x, c.z))
+            .is_none_or(|shown| shown.claim.may_build(&account));
+        let world = &self.world;
+        let rules = self.content.rules();
+        z3r0_sim::edit_check(&|p| world.voxel(p), rules, eye, pos, placing, may_build).is_ok()
     }
 
     /// Whether the player's body at `own` or another player's, as last shown, overlaps the

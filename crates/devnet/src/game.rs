@@ -1,0 +1,172 @@
+//! A game built on the engine, on its devnet: the plugins its genesis names, the content pack
+//! published once a new chain runs, and the players that play its actions by its script.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use serde::Serialize;
+use z3r0_client::PlayerScript;
+
+use crate::bots::BotStats;
+use crate::publish;
+
+/// Writes a game's content pack (its `pack.toml` and files) into an empty directory.
+pub type PackWriter = fn(&Path) -> std::io::Result<()>;
+
+/// What a game adds to the engine's devnet (the engine's own devnet has none of it). The
+/// devnet runs its validators as the running executable's `node` command, so a game's binary
+/// (`z3r0::Engine`) runs its own plugins in them.
+#[derive(Debug, Clone, Default)]
+pub struct GameParts {
+    /// The rule plugins the game's validators run, by name, in order: a new chain's genesis
+    /// names them, and a chain that names others is refused.
+    pub plugins: Vec<String>,
+    /// The game's content pack, published by the genesis's publisher once a new chain
+    /// finalizes, before the players join.
+    pub pack: Option<PackWriter>,
+    /// How the game's players play: with a script, the devnet's builders (every third honest
+    /// player) are the game's players instead.
+    pub script: Option<Arc<dyn PlayerScript>>,
+}
+
+impl GameParts {
+    /// Whether this is the engine alone.
+    pub fn is_empty(&self) -> bool {
+        self.plugins.is_empty() && self.pack.is_none() && self.script.is_none()
+    }
+
+    /// Refuses a chain whose genesis names other plugins than the game runs (its validators
+    /// would refuse to start, each with the same complaint).
+    pub fn check_genesis(&self, genesis: &z3r0_genesis::Genesis) -> Result<()> {
+        if genesis.plugins != self.plugins {
+            bail!(
+                "this chain's genesis names the plugins {:?} but this binary runs {:?}: run the chain with the binary that made it, or pass --fresh for a new chain",
+                genesis.plugins,
+                self.plugins
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes the game's pack under `data` and publishes it; returns the publication, or
+    /// `None` when the game has no pack.
+    pub fn publish(&self, data: &Path) -> Result<Option<publish::Published>> {
+        let Some(write) = self.pack else {
+            return Ok(None);
+        };
+        let dir = data.join("pack");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        write(&dir).with_context(|| format!("writing the game's pack to {}", dir.display()))?;
+        let args = publish::PublishArgs::new(dir, data.join("genesis.toml"));
+        publish::publish(&args).map(Some)
+    }
+}
+
+/// The game's players in the report: their scripts' actions and what became of them.
+#[derive(Debug, Serialize)]
+pub struct GameReport {
+    pub plugins: Vec<String>,
+    /// The game's pack, when this run published it: its manifest hash and first tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack: Option<PackReport>,
+    pub players: usize,
+    pub actions_sent: u64,
+    /// By the game's name for each action.
+    pub actions_applied: BTreeMap<String, u64>,
+    pub actions_refused: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PackReport {
+    pub manifest: String,
+    pub active_from_tick: u64,
+}
+
+impl GameReport {
+    /// Sums the game players' stats.
+    pub fn new<'a>(
+        game: &GameParts,
+        published: Option<&publish::Published>,
+        players: impl Iterator<Item = &'a BotStats>,
+    ) -> Self {
+        let mut report = Self {
+            plugins: game.plugins.clone(),
+            pack: published.map(|p| PackReport {
+                manifest: z3r0_content::hex(&p.manifest),
+                active_from_tick: p.active_from,
+            }),
+            players: 0,
+            actions_sent: 0,
+            actions_applied: BTreeMap::new(),
+            actions_refused: BTreeMap::new(),
+        };
+        for s in players {
+            report.players += 1;
+            report.actions_sent += s.tally.game_sent;
+            for (label, n) in &s.tally.game_applied {
+                *report.actions_applied.entry(label.clone()).or_default() += n;
+            }
+            for (reason, n) in &s.tally.game_refused {
+                *report
+                    .actions_refused
+                    .entry(reason.to_string())
+                    .or_default() += n;
+            }
+        }
+        report
+    }
+
+    pub fn print(&self) {
+        println!(
+            "  game        plugins {:?}; {} players sent {} game actions: {} applied, {} refused",
+            self.plugins,
+            self.players,
+            self.actions_sent,
+            self.actions_applied.values().sum::<u64>(),
+            self.actions_refused.values().sum::<u64>()
+        );
+        for (label, n) in &self.actions_applied {
+            println!("    {n:>6} × {label}");
+        }
+        if let Some(p) = &self.pack {
+            println!(
+                "    pack {} in force from tick {}",
+                p.manifest, p.active_from_tick
+            );
+        }
+        for (reason, n) in &self.actions_refused {
+            println!("    {n:>6} × refused: {reason}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GameParts;
+
+    #[test]
+    fn a_chain_of_other_plugins_is_refused_before_any_validator_starts() {
+        let dir = std::env::temp_dir().join(format!("z3r0-game-genesis-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut genesis = z3r0_genesis::generate(&dir, 1, 9_000, 0, 50).unwrap();
+        let doors = GameParts {
+            plugins: vec!["doors".into()],
+            ..GameParts::default()
+        };
+        let engine = GameParts::default();
+        assert!(engine.check_genesis(&genesis).is_ok());
+        let err = doors.check_genesis(&genesis).unwrap_err().to_string();
+        assert!(
+            err.contains("[\"doors\"]") && err.contains("--fresh"),
+            "{err}"
+        );
+        genesis.plugins = vec!["doors".into()];
+        assert!(doors.check_genesis(&genesis).is_ok());
+        assert!(engine.check_genesis(&genesis).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
