@@ -21,7 +21,7 @@ pub use column::{Column, Iter, IterMut, JoinMut, Mut};
 pub use schedule::{Schedule, System};
 pub use snapshot::{MAX_ENTITY_COUNTER, SnapshotError};
 pub use world::{
-    Alive, Change, Component, EcsError, Hook, META_TABLE, World, record_key, state_root,
+    Alive, Change, Component, EcsError, Hook, META_TABLE, Spawn, World, record_key, state_root,
     value_hash, verify_absent_record, verify_record,
 };
 pub use z3r0_voxel::{AbsenceProof, Hash, MerkleProof, ProofError};

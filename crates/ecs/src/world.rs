@@ -88,6 +88,16 @@ pub enum EcsError {
     SameColumn(&'static str),
     #[error("the world has uncommitted changes")]
     Uncommitted,
+    #[error("entity {0} is not the latest spawn still standing")]
+    NotLatestSpawn(EntityId),
+}
+
+/// A spawn that can be taken back ([`World::unspawn`]): the entity, and where its id came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spawn {
+    pub entity: EntityId,
+    /// A new id (the counter moved), not a reused one.
+    fresh: bool,
 }
 
 /// Key of a record in the state tree.
@@ -509,6 +519,42 @@ impl<R: 'static> World<R> {
         };
         self.alive_mut().insert(e, Alive);
         e
+    }
+
+    /// [`World::spawn`], remembering enough to take it back.
+    pub fn spawn_revertible(&mut self) -> Spawn {
+        let fresh = self.free.first().is_none();
+        Spawn {
+            entity: self.spawn(),
+            fresh,
+        }
+    }
+
+    /// Takes back `spawn`, the latest spawn not taken back yet (spawns are taken back in
+    /// reverse order, before a commit): its components go and its id is the next spawn's
+    /// again, so the world is as if it had never been spawned (a refused transaction's).
+    pub fn unspawn(&mut self, spawn: Spawn) -> Result<(), EcsError> {
+        let e = spawn.entity;
+        if !self.is_alive(e) {
+            return Err(EcsError::NotAlive(e));
+        }
+        let latest = if spawn.fresh {
+            e.0.checked_add(1) == Some(self.next_entity)
+        } else {
+            self.free.first().is_none_or(|first| e.0 < first)
+        };
+        if !latest {
+            return Err(EcsError::NotLatestSpawn(e));
+        }
+        for c in &mut self.columns {
+            c.remove_entity(e);
+        }
+        if spawn.fresh {
+            self.next_entity = e.0;
+        } else {
+            self.free.insert(e.0);
+        }
+        Ok(())
     }
 
     fn alive_mut(&mut self) -> &mut Column<Alive> {

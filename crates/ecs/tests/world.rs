@@ -182,6 +182,35 @@ fn entity_ids_are_reused_after_a_commit() {
 }
 
 #[test]
+fn a_spawn_taken_back_leaves_the_world_as_it_was() {
+    let mut w = world();
+    let mut r = Vec::new();
+    let es: Vec<_> = (0..3).map(|_| w.spawn()).collect();
+    w.insert(es[1], Pos(1, 1, 1)).unwrap();
+    w.commit(&mut r);
+    w.despawn(es[0]).unwrap();
+    w.commit(&mut r);
+    r.clear();
+    let (root, next) = (w.root(), w.next_entity());
+    // A reused id, then a new one, with components, taken back in reverse order.
+    let reused = w.spawn_revertible();
+    let fresh = w.spawn_revertible();
+    let last = w.spawn_revertible();
+    assert_eq!((reused.entity, fresh.entity), (es[0], EntityId(3)));
+    w.insert(fresh.entity, Pos(2, 2, 2)).unwrap();
+    w.insert(reused.entity, Health(9)).unwrap();
+    assert!(matches!(w.unspawn(fresh), Err(EcsError::NotLatestSpawn(_))));
+    w.unspawn(last).unwrap();
+    w.unspawn(fresh).unwrap();
+    w.unspawn(reused).unwrap();
+    assert!(matches!(w.unspawn(reused), Err(EcsError::NotAlive(_))));
+    assert_eq!(w.next_entity(), next);
+    assert_eq!(w.commit(&mut r), root, "the same root, the same counter");
+    assert!(r.is_empty(), "no receipt for what never was: {r:?}");
+    assert_eq!((w.spawn(), w.spawn()), (es[0], EntityId(3)));
+}
+
+#[test]
 fn record_proofs_verify_against_the_root() {
     let mut w = world();
     let mut r = Vec::new();

@@ -9,7 +9,7 @@
 //! A plugin is consensus code: every validator of a zone must run the same plugins in the same
 //! order, and a plugin must be deterministic (integers, ordered collections, no clock, no
 //! randomness), read its payload as hostile bytes, refuse with a [`Reason`] rather than panic,
-//! and check before it changes anything (a refused action is not rolled back). Through
+//! and check cheapest first (a refused action is taken back whole: [`PluginContext`]). Through
 //! [`PluginContext`] it reads the acting player's entity, body and inventory, any component and
 //! the voxels; it writes only its own components (the engine's tables are refused) and voxels
 //! through the engine's checks (reach, line of sight, claims, bodies in the way).
@@ -88,6 +88,14 @@ impl std::fmt::Debug for Plugins {
     }
 }
 
+/// Puts `e`'s `C` back as it was (`None`: it had none).
+fn restore<C: z3r0_ecs::Component>(sim: &mut crate::Sim, e: EntityId, before: Option<C>) {
+    let _ = match before {
+        Some(value) => sim.ecs.insert(e, value).map(|_| ()),
+        None => sim.ecs.remove::<C>(e).map(|_| ()),
+    };
+}
+
 /// `PluginRefused` for a component of the engine's.
 fn own_table<C: z3r0_ecs::Component>() -> Result<(), Reason> {
     if C::TABLE < PLUGIN_TABLES {
@@ -97,14 +105,21 @@ fn own_table<C: z3r0_ecs::Component>() -> Result<(), Reason> {
     }
 }
 
-/// What a plugin's action may see and change. A plugin makes its checks before it changes
-/// anything: the engine does not roll a refused action back.
+/// One change of a plugin's action, taken back if the action is refused.
+pub(crate) type Undo = Box<dyn FnOnce(&mut crate::Sim)>;
+
+/// What a plugin's action may see and change. An action is all or nothing: when the plugin
+/// refuses it (returns an error), every change it made (components, entities, voxels, the
+/// inventory) is taken back and its receipts dropped, so the state is as if it had been
+/// refused before it began; only the refusal's receipt remains.
 #[allow(missing_debug_implementations)]
 pub struct PluginContext<'a> {
     pub(crate) sim: &'a mut crate::Sim,
     pub(crate) player: PlayerKey,
     pub(crate) entity: EntityId,
     pub(crate) receipts: &'a mut Vec<Receipt>,
+    /// How to take back each change so far, oldest first.
+    pub(crate) undo: Vec<Undo>,
 }
 
 impl PluginContext<'_> {
@@ -133,16 +148,18 @@ impl PluginContext<'_> {
 
     /// Takes one `block` from the player's inventory (`NothingInInventory` if it has none).
     pub fn take_from_inventory(&mut self, block: BlockId) -> Result<(), Reason> {
-        let mut inv = self
-            .sim
-            .ecs
-            .get_mut::<Inventory>(self.entity)
-            .ok_or(Reason::NotJoined)?;
-        if inv.take(block) {
-            Ok(())
-        } else {
-            Err(Reason::NothingInInventory)
+        let e = self.entity;
+        let mut inv = *self.sim.ecs.get::<Inventory>(e).ok_or(Reason::NotJoined)?;
+        if !inv.take(block) {
+            return Err(Reason::NothingInInventory);
         }
+        let before = self.sim.ecs.insert(e, inv).map_err(|_| Reason::NotJoined)?;
+        self.undo.push(Box::new(move |sim| {
+            if let Some(before) = before {
+                let _ = sim.ecs.insert(e, before);
+            }
+        }));
+        Ok(())
     }
 
     /// A component of an entity, the engine's included (to read).
@@ -156,25 +173,35 @@ impl PluginContext<'_> {
     /// those that did not.
     pub fn insert<C: z3r0_ecs::Component>(&mut self, e: EntityId, value: C) -> Result<(), Reason> {
         own_table::<C>()?;
-        self.sim
+        let before = self
+            .sim
             .ecs
             .insert(e, value)
-            .map(|_| ())
-            .map_err(|_| Reason::PluginRefused)
+            .map_err(|_| Reason::PluginRefused)?;
+        self.undo.push(Box::new(move |sim| restore(sim, e, before)));
+        Ok(())
     }
 
     /// Removes the plugin's component `C` of `e` (the engine's tables are refused).
     pub fn remove<C: z3r0_ecs::Component>(&mut self, e: EntityId) -> Result<Option<C>, Reason> {
         own_table::<C>()?;
-        self.sim
+        let before = self
+            .sim
             .ecs
             .remove::<C>(e)
-            .map_err(|_| Reason::PluginRefused)
+            .map_err(|_| Reason::PluginRefused)?;
+        let removed = before.clone();
+        self.undo.push(Box::new(move |sim| restore(sim, e, before)));
+        Ok(removed)
     }
 
     /// A new entity for the plugin's components.
     pub fn spawn(&mut self) -> EntityId {
-        self.sim.ecs.spawn()
+        let spawn = self.sim.ecs.spawn_revertible();
+        self.undo.push(Box::new(move |sim| {
+            let _ = sim.ecs.unspawn(spawn);
+        }));
+        spawn.entity
     }
 
     /// The voxel at `pos` (`None`: outside the zone).
@@ -209,6 +236,9 @@ impl PluginContext<'_> {
             .voxels
             .set_voxel(pos, block)
             .map_err(|_| Reason::OutOfZone)?;
+        self.undo.push(Box::new(move |sim| {
+            let _ = sim.voxels.set_voxel(pos, from);
+        }));
         self.receipts.push(Receipt::BlockChanged {
             pos,
             from,

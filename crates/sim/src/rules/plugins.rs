@@ -18,13 +18,24 @@ impl Sim {
             .get(plugin)
             .cloned()
             .ok_or(Reason::NoSuchPlugin)?;
+        let start = receipts.len();
         let mut cx = crate::plugin::PluginContext {
             sim: self,
             player: *player,
             entity: e,
             receipts,
+            undo: Vec::new(),
         };
-        plugin.apply(&mut cx, kind, payload)
+        let result = plugin.apply(&mut cx, kind, payload);
+        if result.is_err() {
+            // All or nothing: what the refused action changed is taken back, newest first.
+            let undo = std::mem::take(&mut cx.undo);
+            cx.receipts.truncate(start);
+            for change in undo.into_iter().rev() {
+                change(self);
+            }
+        }
+        result
     }
 
     /// The plugins this zone runs (a restored copy must run the same).
