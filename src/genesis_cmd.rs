@@ -4,6 +4,7 @@
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use std::path::PathBuf;
+use z3r0_devnet::PackWriter;
 
 #[derive(Debug, Args)]
 pub struct GenesisArgs {
@@ -29,6 +30,11 @@ pub struct GenesisArgs {
     /// With `--zones`: validators on each zone's committee.
     #[arg(long, default_value_t = 4, requires = "zones")]
     committee: usize,
+    /// The zone's own content at genesis: a content pack's directory, checked, its files and
+    /// manifest written beside the genesis (`content/`, which every validator needs with the
+    /// genesis). Default: the default pack, or a game binary's own.
+    #[arg(long, conflicts_with = "zones")]
+    content: Option<PathBuf>,
 }
 
 /// `XxZ`, both at least 1.
@@ -46,8 +52,9 @@ fn parse_grid(s: &str) -> Result<[u16; 2], String> {
     Ok([axis(x)?, axis(z)?])
 }
 
-/// Writes the genesis; a zone's names `plugins`, the rule plugins of the binary that runs it.
-pub fn run(args: &GenesisArgs, plugins: &[String]) -> Result<()> {
+/// Writes the genesis; a zone's names `plugins`, the rule plugins of the binary that runs it,
+/// and its content (`--content`, else the game's `pack` written into `OUT/pack`).
+pub fn run(args: &GenesisArgs, plugins: &[String], pack: Option<PackWriter>) -> Result<()> {
     for name in ["genesis.toml", "world.toml"] {
         let path = args.out.join(name);
         if path.exists() {
@@ -58,8 +65,10 @@ pub fn run(args: &GenesisArgs, plugins: &[String]) -> Result<()> {
         }
     }
     if let Some(zones) = args.zones {
-        if !plugins.is_empty() {
-            bail!("a world (--zones) runs the engine alone: its zones run no game plugins yet");
+        if !plugins.is_empty() || pack.is_some() {
+            bail!(
+                "a world (--zones) runs the engine alone: its zones run no game plugins or content yet"
+            );
         }
         return world(args, zones);
     }
@@ -72,10 +81,21 @@ pub fn run(args: &GenesisArgs, plugins: &[String]) -> Result<()> {
         args.tick_ms,
     )
     .context("writing the genesis")?;
-    if !plugins.is_empty() {
-        genesis.plugins = plugins.to_vec();
-        genesis.save(&genesis_path).context("writing the genesis")?;
+    let pack_dir = match (&args.content, pack) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, Some(write)) => {
+            let dir = args.out.join("pack");
+            write(&dir).with_context(|| format!("writing the game's pack to {}", dir.display()))?;
+            Some(dir)
+        }
+        (None, None) => None,
+    };
+    if let Some(dir) = &pack_dir {
+        let hash = z3r0_devnet::write_genesis_content(dir, &genesis_path)?;
+        genesis.content = Some(z3r0_node::genesis::to_hex(&hash));
     }
+    genesis.plugins = plugins.to_vec();
+    genesis.save(&genesis_path).context("writing the genesis")?;
     println!(
         "zone {} · {} validators · tick {} ms · plugins {:?}",
         genesis.zone,
@@ -84,6 +104,14 @@ pub fn run(args: &GenesisArgs, plugins: &[String]) -> Result<()> {
         genesis.plugins
     );
     println!("  genesis  {}", genesis_path.display());
+    if let Some(dir) = &pack_dir {
+        println!(
+            "  content  {} from {} (beside the genesis in {}: give every validator both)",
+            genesis.content.as_deref().unwrap_or_default(),
+            dir.display(),
+            z3r0_node::genesis::content_dir(&genesis_path).display()
+        );
+    }
     for (i, v) in genesis.validators.iter().enumerate() {
         println!(
             "  validator-{i}  p2p {}  config {}",

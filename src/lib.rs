@@ -114,8 +114,8 @@ impl Engine {
         self
     }
 
-    /// The game's content pack: `devnet` writes it with `write` and publishes it on a new
-    /// chain before its players join.
+    /// The game's content pack, written by `write`: the genesis content of the zones its
+    /// `genesis` and `devnet` make (unless `genesis --content` names another).
     pub fn pack(mut self, write: fn(&Path) -> std::io::Result<()>) -> Self {
         self.pack = Some(write);
         self
@@ -146,7 +146,7 @@ impl Engine {
     fn run(self, command: Command) -> Result<()> {
         match command {
             Command::World(args) => world_cmd::run(&args),
-            Command::Genesis(args) => genesis_cmd::run(&args, &self.parts().plugins),
+            Command::Genesis(args) => genesis_cmd::run(&args, &self.parts().plugins, self.pack),
             Command::Content(command) => content_cmd::run(&command),
             Command::Node(args) => node_cmd::run(&args, Plugins::new(self.plugins)),
             Command::Devnet(args) => z3r0_devnet::run_game(&args, &self.parts()),

@@ -267,3 +267,82 @@ fn a_published_pack_activates_on_every_validator_at_its_tick() {
     drop(nodes);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_zone_starts_with_content_of_its_own_and_its_players_get_it() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-genesis-content-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = common::free_ports(25_000 + (std::process::id() % 500) as u16 * 8, 4);
+    let pack = pack_with_a_lamp(&dir);
+    let hash = z3r0_content::hex(&z3r0_content::Pack::load(&pack).unwrap().manifest_hash());
+    let genesis = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "genesis",
+            "--tick-ms",
+            "50",
+            "--validators",
+            "1",
+            "--base-port",
+        ])
+        .arg(base.to_string())
+        .arg("--out")
+        .arg(&dir)
+        .arg("--content")
+        .arg(&pack)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&genesis.stdout);
+    assert!(
+        genesis.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&genesis.stderr)
+    );
+    assert!(said.contains(&format!("content  {hash}")), "{said}");
+    common::shrink_zone(&dir.join("genesis.toml"));
+    let config = dir.join("validator-0/config.toml");
+    let (cfg, _, _) = z3r0_node::ValidatorConfig::load(&config).unwrap();
+    let node = Node::start(&config);
+    let started = Instant::now();
+    while node.status()["height"].as_u64() <= Some(3) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the node did not start: {}",
+            std::fs::read_to_string(config.with_file_name("node.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // In force from genesis, and its files held where the edge serves them.
+    assert_eq!(node.status()["content"]["active"], hash.as_str());
+    let loaded = z3r0_content::Pack::load(&pack).unwrap();
+    let glass = z3r0_content::hex(&loaded.hashes["textures/glass.png"]);
+    assert!(cfg.storage_dir.join("assets").join(&glass).is_file());
+    // A player fetches it from the edge and plays by it.
+    let player = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["client", "--headless", "--frames", "60", "--connect"])
+        .arg(cfg.player_listen.to_string())
+        .arg("--genesis")
+        .arg(dir.join("genesis.toml"))
+        .arg("--key")
+        .arg(dir.join("player.key"))
+        .output()
+        .unwrap();
+    let played = String::from_utf8_lossy(&player.stdout);
+    assert!(
+        played.contains(&format!("content in force at the end: {hash} (12 blocks)")),
+        "{played}{}",
+        String::from_utf8_lossy(&player.stderr)
+    );
+    drop(node);
+    // A validator given the genesis without its content does not start, and says what is missing.
+    std::fs::remove_file(dir.join("content").join(&hash)).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["node", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains(&hash), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -135,20 +135,7 @@ impl Pack {
     /// written already is left as it is: same name, same bytes) and a `pack.toml` naming
     /// them. Returns the manifest hash.
     pub fn write_bundle(&self, out: &Path) -> std::io::Result<Hash> {
-        let objects = out.join("objects");
-        std::fs::create_dir_all(&objects)?;
-        for (name, hash) in &self.hashes {
-            let target = objects.join(hex(hash));
-            // An object already there with its name's hash is kept; anything else is rewritten.
-            let stored = std::fs::read(&target).ok();
-            if stored.is_some_and(|b| blake3::hash(&b).as_bytes() == hash) {
-                continue;
-            }
-            let bytes = self.read(name).map_err(std::io::Error::other)?;
-            let partial = objects.join(format!("{}.partial", hex(hash)));
-            std::fs::write(&partial, bytes)?;
-            std::fs::rename(&partial, &target)?;
-        }
+        self.write_files(&out.join("objects"))?;
         let mut bundled = self.file.clone();
         let rename = |n: &mut String| {
             let hash = self.hash_of(n);
@@ -181,4 +168,43 @@ impl Pack {
         std::fs::write(out.join("pack.toml"), text)?;
         Ok(self.manifest_hash())
     }
+
+    /// Writes the objects a validator holds for this pack into `dir`: every file and the
+    /// canonical manifest ([`Manifest::encode`]), each named by its blake3 (hex), as a zone's
+    /// own genesis content lies beside its genesis. Returns the manifest hash.
+    pub fn write_objects(&self, dir: &Path) -> std::io::Result<Hash> {
+        self.write_files(dir)?;
+        let manifest = self.manifest();
+        let hash = manifest.hash();
+        write_object(dir, &hash, &|| Ok(manifest.encode()))?;
+        Ok(hash)
+    }
+
+    /// Every file into `dir` by its hash.
+    fn write_files(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for (name, hash) in &self.hashes {
+            write_object(dir, hash, &|| {
+                self.read(name).map_err(std::io::Error::other)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes()` to `dir/<hex hash>`, whole or not at all; an object already there with
+/// its name's hash is kept, anything else there is rewritten.
+fn write_object(
+    dir: &Path,
+    hash: &Hash,
+    bytes: &dyn Fn() -> std::io::Result<Vec<u8>>,
+) -> std::io::Result<()> {
+    let target = dir.join(hex(hash));
+    let stored = std::fs::read(&target).ok();
+    if stored.is_some_and(|b| blake3::hash(&b).as_bytes() == hash) {
+        return Ok(());
+    }
+    let partial = dir.join(format!("{}.partial", hex(hash)));
+    std::fs::write(&partial, bytes()?)?;
+    std::fs::rename(&partial, &target)
 }

@@ -1,5 +1,5 @@
-//! A game built on the engine, on its devnet: the plugins its genesis names, the content pack
-//! published once a new chain runs, and the players that play its actions by its script.
+//! A game built on the engine, on its devnet: the plugins and the content its genesis names,
+//! and the players that play its actions by its script.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,7 +10,6 @@ use serde::Serialize;
 use z3r0_client::PlayerScript;
 
 use crate::bots::BotStats;
-use crate::publish;
 
 /// Writes a game's content pack (its `pack.toml` and files) into an empty directory.
 pub type PackWriter = fn(&Path) -> std::io::Result<()>;
@@ -23,8 +22,7 @@ pub struct GameParts {
     /// The rule plugins the game's validators run, by name, in order: a new chain's genesis
     /// names them, and a chain that names others is refused.
     pub plugins: Vec<String>,
-    /// The game's content pack, published by the genesis's publisher once a new chain
-    /// finalizes, before the players join.
+    /// The game's content pack: a new chain's genesis content (in force from the start).
     pub pack: Option<PackWriter>,
     /// How the game's players play: with a script, the devnet's builders (every third honest
     /// player) are the game's players instead.
@@ -50,29 +48,52 @@ impl GameParts {
         Ok(())
     }
 
-    /// Writes the game's pack under `data` and publishes it; returns the publication, or
-    /// `None` when the game has no pack.
-    pub fn publish(&self, data: &Path) -> Result<Option<publish::Published>> {
+    /// Writes the game's pack into `dir` (emptied first); `false` when the game has none.
+    pub fn write_pack(&self, dir: &Path) -> Result<bool> {
         let Some(write) = self.pack else {
-            return Ok(None);
+            return Ok(false);
         };
-        let dir = data.join("pack");
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
-        write(&dir).with_context(|| format!("writing the game's pack to {}", dir.display()))?;
-        let args = publish::PublishArgs::new(dir, data.join("genesis.toml"));
-        publish::publish(&args).map(Some)
+        write(dir).with_context(|| format!("writing the game's pack to {}", dir.display()))?;
+        Ok(true)
     }
+}
+
+/// Makes the pack in `pack_dir` the genesis content of the zone whose genesis will be
+/// `genesis_path`: checks it (every error by file and field), checks that it keeps the
+/// meaning of every built-in block (the terrain is made of them), and writes its objects
+/// (files and canonical manifest) into the content directory beside the genesis. Returns the
+/// manifest hash, for the genesis's `content`.
+pub fn write_genesis_content(pack_dir: &Path, genesis_path: &Path) -> Result<z3r0_content::Hash> {
+    let pack = z3r0_content::Pack::load(pack_dir).map_err(|errors| {
+        anyhow::anyhow!(
+            "{} is not a valid content pack: {errors}",
+            pack_dir.display()
+        )
+    })?;
+    pack.manifest()
+        .block_rules()
+        .extends(z3r0_voxel::BlockRules::builtin())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}: a zone's content must keep every built-in block's meaning: {e}",
+                pack_dir.display()
+            )
+        })?;
+    let dir = z3r0_genesis::content_dir(genesis_path);
+    pack.write_objects(&dir)
+        .with_context(|| format!("writing the genesis content to {}", dir.display()))
 }
 
 /// The game's players in the report: their scripts' actions and what became of them.
 #[derive(Debug, Serialize)]
 pub struct GameReport {
     pub plugins: Vec<String>,
-    /// The game's pack, when this run published it: its manifest hash and first tick.
+    /// The game's pack: the genesis's content manifest (hex).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pack: Option<PackReport>,
+    pub pack: Option<String>,
     pub players: usize,
     pub actions_sent: u64,
     /// By the game's name for each action.
@@ -80,25 +101,19 @@ pub struct GameReport {
     pub actions_refused: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct PackReport {
-    pub manifest: String,
-    pub active_from_tick: u64,
-}
-
 impl GameReport {
     /// Sums the game players' stats.
     pub fn new<'a>(
         game: &GameParts,
-        published: Option<&publish::Published>,
+        genesis: &z3r0_genesis::Genesis,
         players: impl Iterator<Item = &'a BotStats>,
     ) -> Self {
         let mut report = Self {
             plugins: game.plugins.clone(),
-            pack: published.map(|p| PackReport {
-                manifest: z3r0_content::hex(&p.manifest),
-                active_from_tick: p.active_from,
-            }),
+            pack: game
+                .pack
+                .and(genesis.own_content())
+                .map(|hash| z3r0_content::hex(&hash)),
             players: 0,
             actions_sent: 0,
             actions_applied: BTreeMap::new(),
@@ -132,11 +147,8 @@ impl GameReport {
         for (label, n) in &self.actions_applied {
             println!("    {n:>6} × {label}");
         }
-        if let Some(p) = &self.pack {
-            println!(
-                "    pack {} in force from tick {}",
-                p.manifest, p.active_from_tick
-            );
+        if let Some(pack) = &self.pack {
+            println!("    pack {pack}: the genesis's content");
         }
         for (reason, n) in &self.actions_refused {
             println!("    {n:>6} × refused: {reason}");

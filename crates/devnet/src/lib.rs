@@ -33,7 +33,7 @@ use z3r0_genesis::NodeExit;
 use z3r0_net::ClientConfig;
 
 use bots::{BotHandle, BotStats, kind_name};
-pub use game::{GameParts, PackWriter};
+pub use game::{GameParts, PackWriter, write_genesis_content};
 use stats::{AuditTail, RootLedger, http_get, parse_metrics, quantile};
 use supervisor::{MAX_RESTARTS, Validator, log_tail};
 
@@ -215,9 +215,9 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// Makes the chain's directory: a new genesis (naming the game's plugins), or the one already
-/// there. Returns the genesis and whether it is new.
-fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<(z3r0_genesis::Genesis, bool)> {
+/// Makes the chain's directory: a new genesis (naming the game's plugins, its pack the
+/// genesis content), or the one already there.
+fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Genesis> {
     let genesis_path = args.data.join("genesis.toml");
     if args.fresh && args.data.exists() {
         let empty = std::fs::read_dir(&args.data)?.next().is_none();
@@ -242,7 +242,7 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<(z3r0_genesis::G
         }
         game.check_genesis(&genesis)?;
         println!("devnet: resuming the chain in {}", args.data.display());
-        return Ok((genesis, false));
+        return Ok(genesis);
     }
     if args.validators == 0 {
         bail!("--validators must be at least 1");
@@ -251,6 +251,11 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<(z3r0_genesis::G
         z3r0_genesis::generate(&args.data, args.validators, args.base_port, 0, args.tick_ms)?;
     genesis.world_seed = args.seed;
     genesis.plugins = game.plugins.clone();
+    let pack_dir = args.data.join("pack");
+    if game.write_pack(&pack_dir)? {
+        let hash = game::write_genesis_content(&pack_dir, &genesis_path)?;
+        genesis.content = Some(z3r0_genesis::to_hex(&hash));
+    }
     genesis.save(&genesis_path)?;
     println!(
         "devnet: new chain of {} validators in {} (world seed {})",
@@ -262,7 +267,7 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<(z3r0_genesis::G
         "  publish content: z3r0 content publish PACK_DIR --genesis {}",
         genesis_path.display()
     );
-    Ok((genesis, true))
+    Ok(genesis)
 }
 
 /// The zone from above, as the dashboard's map shows it, and its corner in voxels.
@@ -478,10 +483,6 @@ struct Zone<'a> {
     game: &'a GameParts,
     exe: PathBuf,
     genesis: z3r0_genesis::Genesis,
-    /// Whether this run made the chain (then it publishes the game's pack).
-    new_chain: bool,
-    /// The game's pack, once this run published it.
-    published: Option<publish::Published>,
     validators: Vec<Validator>,
     runtime: tokio::runtime::Runtime,
     board: Arc<dashboard::Dashboard>,
@@ -551,7 +552,6 @@ pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
     let mut zone = Zone::start(args, game)?;
     let progress = Progress::new();
     zone.wait_until_finalizing(&progress)?;
-    zone.publish_pack(&progress)?;
     let crowd = zone.spawn_players()?;
     let watch = zone.measure(&crowd, &progress)?;
     progress.0.finish_and_clear();
@@ -563,7 +563,7 @@ impl<'a> Zone<'a> {
     /// processes.
     fn start(args: &'a DevnetArgs, game: &'a GameParts) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the z3r0 executable")?;
-        let (genesis, new_chain) = prepare_chain(args, game)?;
+        let genesis = prepare_chain(args, game)?;
         let validators = (0..genesis.validators.len())
             .map(|i| Validator::new(i, args.data.join(format!("validator-{i}"))))
             .collect::<Result<Vec<_>>>()?;
@@ -586,8 +586,6 @@ impl<'a> Zone<'a> {
             game,
             exe,
             genesis,
-            new_chain,
-            published: None,
             validators,
             runtime,
             board,
@@ -671,23 +669,6 @@ impl<'a> Zone<'a> {
             self.args.bots,
             self.args.cheaters
         ));
-        Ok(())
-    }
-
-    /// Publishes the game's pack on a new chain (a resumed one has it from its first run).
-    fn publish_pack(&mut self, progress: &Progress) -> Result<()> {
-        if self.game.pack.is_none() {
-            return Ok(());
-        }
-        if !self.new_chain {
-            progress.say("game pack: published when this chain was made".into());
-            return Ok(());
-        }
-        progress.0.set_message("publishing the game's content pack");
-        self.published = self
-            .game
-            .publish(&self.args.data)
-            .context("publishing the game's content pack")?;
         Ok(())
     }
 
@@ -1036,7 +1017,7 @@ impl<'a> Zone<'a> {
             game: (!self.game.is_empty()).then(|| {
                 game::GameReport::new(
                     self.game,
-                    self.published.as_ref(),
+                    &self.genesis,
                     game_players(&crowd.handles).iter(),
                 )
             }),

@@ -36,20 +36,6 @@ pub struct PublishArgs {
     lead_ms: u64,
 }
 
-impl PublishArgs {
-    /// The pack in `dir` on the chain of `genesis`, signed by the publisher's key beside it,
-    /// sent to its first validator, in force 2 s after its last part's block.
-    pub fn new(dir: PathBuf, genesis: PathBuf) -> Self {
-        Self {
-            dir,
-            genesis,
-            key: None,
-            connect: None,
-            lead_ms: 2_000,
-        }
-    }
-}
-
 /// A pack in force on a chain: its manifest's hash, and its first tick.
 #[derive(Debug, Clone, Copy)]
 pub struct Published {

@@ -100,9 +100,9 @@ pub struct Genesis {
     #[serde(default)]
     pub movement: Movement,
     /// The content manifest in force at genesis (hex manifest hash; `z3r0_content` names
-    /// manifests so). This engine starts every zone with the default pack's
-    /// (`z3r0_sim::content::DEFAULT_MANIFEST`), which a genesis that leaves it out means too;
-    /// other content is published on chain.
+    /// manifests so): the default pack's (`z3r0_sim::content::DEFAULT_MANIFEST`), which a
+    /// genesis that leaves it out means too, or the zone's own, whose canonical bytes and
+    /// files lie beside the genesis ([`content_dir`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// The key (hex ed25519) that may publish content on this chain; none: the content stays
@@ -235,6 +235,32 @@ impl Genesis {
         }
     }
 
+    /// The hash of the zone's own content (`None`: the default pack's).
+    pub fn own_content(&self) -> Option<[u8; 32]> {
+        let hash: [u8; 32] = from_hex(self.content.as_deref()?)?.try_into().ok()?;
+        (hash != z3r0_sim::content::DEFAULT_MANIFEST).then_some(hash)
+    }
+
+    /// The canonical manifest bytes of the zone's own content (`None`: the default pack's),
+    /// read from [`content_dir`] beside `genesis_path` and checked against the hash.
+    pub fn load_content(&self, genesis_path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+        let Some(hash) = self.own_content() else {
+            return Ok(None);
+        };
+        let path = content_dir(genesis_path).join(to_hex(&hash));
+        let bytes = std::fs::read(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if blake3::hash(&bytes).as_bytes() != &hash {
+            return Err(ConfigError::Invalid {
+                path,
+                reason: "does not hash to the genesis's content manifest".into(),
+            });
+        }
+        Ok(Some(bytes))
+    }
+
     /// The content publisher's key, if the genesis names a valid one.
     pub fn publisher(&self) -> Option<[u8; 32]> {
         self.content_publisher.as_deref().and_then(publisher_key)
@@ -319,10 +345,14 @@ impl Genesis {
             ));
         }
         self.check_plugins()?;
-        let default = to_hex(&z3r0_sim::content::DEFAULT_MANIFEST);
-        if let Some(content) = self.content.as_ref().filter(|c| **c != default) {
+        if let Some(content) = &self.content
+            && (content.len() != 64
+                || !content
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        {
             return Err(format!(
-                "content {content:?}: a zone starts with the default pack's manifest ({default}); publish other content on chain (z3r0 content publish)"
+                "content {content:?} is not a 32-byte lowercase hex manifest hash"
             ));
         }
         if !TICK_MS.contains(&self.tick_ms) {
@@ -601,6 +631,13 @@ pub fn generate(
         write(&dir.join("config.toml"), &toml::to_string(&cfg)?)?;
     }
     Ok(genesis)
+}
+
+/// The directory of a zone's own genesis content, beside its genesis: objects named by their
+/// blake3 (lowercase hex), the manifest's canonical bytes and the pack's files, as validators
+/// keep assets. Every validator needs it with the genesis.
+pub fn content_dir(genesis_path: &Path) -> PathBuf {
+    genesis_path.with_file_name("content")
 }
 
 /// The content publisher's key file that [`generate`] writes beside the genesis.

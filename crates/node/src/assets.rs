@@ -27,6 +27,40 @@ pub fn asset_store(storage_dir: &Path, publisher: Option<[u8; 32]>) -> std::io::
     })
 }
 
+/// Copies the objects in `from` (a zone's own genesis content, `z3r0_genesis::content_dir`)
+/// into the asset directory `to`, so the edge serves them: each a plain file named by its
+/// blake3 (lowercase hex) and hashing to it. Anything else is skipped with a warning (clients
+/// fetch what this validator lacks from another edge). Returns how many are there now.
+pub fn import_objects(from: &Path, to: &Path) -> std::io::Result<usize> {
+    std::fs::create_dir_all(to)?;
+    let mut held = 0;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let hash = z3r0_genesis::from_hex(&name)
+            .filter(|h| h.len() == 32 && name == z3r0_net::assets::hex_of(h));
+        let (Some(hash), true) = (hash, entry.file_type()?.is_file()) else {
+            tracing::warn!(file = %entry.path().display(), "not a content object; skipped");
+            continue;
+        };
+        let target = to.join(&name);
+        if target.is_file() {
+            held += 1;
+            continue;
+        }
+        let bytes = std::fs::read(entry.path())?;
+        if blake3::hash(&bytes).as_bytes()[..] != hash[..] {
+            tracing::warn!(file = %entry.path().display(), "does not hash to its name; skipped");
+            continue;
+        }
+        let partial = to.join(format!("{name}.import.partial"));
+        std::fs::write(&partial, bytes)?;
+        std::fs::rename(&partial, &target)?;
+        held += 1;
+    }
+    Ok(held)
+}
+
 /// Keeps the published manifests the state holds (the one in force, one scheduled) in the
 /// asset directory under their hashes. Read from the state after every block, not from one
 /// block's receipts: a block that schedules and activates a manifest at once (a catch-up
@@ -120,6 +154,24 @@ mod tests {
             items: Vec::new(),
         }
         .encode()
+    }
+
+    #[test]
+    fn genesis_objects_are_imported_when_they_hash_to_their_names() {
+        let dir = std::env::temp_dir().join(format!("z3r0-import-{}", std::process::id()));
+        let (from, to) = (dir.join("content"), dir.join("assets"));
+        std::fs::create_dir_all(from.join("sub")).unwrap();
+        let good = b"a texture".to_vec();
+        let name = z3r0_net::assets::hex_of(blake3::hash(&good).as_bytes());
+        std::fs::write(from.join(&name), &good).unwrap();
+        let lying = z3r0_net::assets::hex_of(blake3::hash(b"other").as_bytes());
+        std::fs::write(from.join(&lying), b"not other").unwrap();
+        std::fs::write(from.join("pack.toml"), b"x").unwrap();
+        assert_eq!(import_objects(&from, &to).unwrap(), 1);
+        assert_eq!(std::fs::read(to.join(&name)).unwrap(), good);
+        assert!(!to.join(&lying).exists(), "a tampered object stays out");
+        assert_eq!(import_objects(&from, &to).unwrap(), 1, "again: nothing new");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -139,6 +139,22 @@ pub(crate) fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
     }))
 }
 
+/// The zone's own genesis content (`None`: the default pack's): its manifest, checked against
+/// the genesis's hash, and its files put where the edge serves them.
+fn genesis_content(
+    config: &ValidatorConfig,
+    genesis: &Genesis,
+) -> Result<Option<Vec<u8>>, ProcessError> {
+    let Some(manifest) = genesis.load_content(&config.genesis)? else {
+        return Ok(None);
+    };
+    let from = z3r0_genesis::content_dir(&config.genesis);
+    let held = crate::assets::import_objects(&from, &crate::assets::asset_dir(&config.storage_dir))
+        .map_err(|e| ProcessError::Runtime(format!("genesis content {}: {e}", from.display())))?;
+    info!(objects = held, "genesis content held");
+    Ok(Some(manifest))
+}
+
 /// Runs a validator until SIGINT/SIGTERM, or until it cannot follow the chain (an error).
 pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     if z3r0_genesis::is_world_config(&options.config)? {
@@ -150,12 +166,14 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
         .map_err(ProcessError::Genesis)?;
     check_listen(config.p2p_listen, config.metrics, config.player_listen)?;
     let audit_height = open_data_dir(options, &config.storage_dir, &genesis, &key)?;
+    // After the data directory is opened (and marked as this chain's): the assets live in it.
+    let content = genesis_content(&config, &genesis)?;
     storage_panics(&config.storage_dir, &options.config);
     let observer = audit_log(&config.storage_dir)?;
     let runtime = runtime_config(&config.storage_dir, options.threads);
     let options = options.clone();
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
-        node(context, config, genesis, key, observer, options)
+        node(context, config, genesis, content, key, observer, options)
             .await
             .and_then(|started| check_audit_height(&started, audit_height))
     })
@@ -324,6 +342,7 @@ async fn node(
     context: commonware_runtime::tokio::Context,
     config: ValidatorConfig,
     genesis: Genesis,
+    content: Option<Vec<u8>>,
     key: PrivateKey,
     observer: Observer,
     options: NodeOptions,
@@ -393,8 +412,13 @@ async fn node(
         proven: Mutex::default(),
     });
 
-    let machine = Sim::genesis_with(genesis.sim_config(), options.plugins.clone())
-        .map_err(|e| ProcessError::Genesis(format!("zone state: {e}")))?;
+    let machine = match &content {
+        Some(manifest) => {
+            Sim::genesis_with_content(genesis.sim_config(), options.plugins.clone(), manifest)
+        }
+        None => Sim::genesis_with(genesis.sim_config(), options.plugins.clone()),
+    }
+    .map_err(|e| ProcessError::Genesis(format!("zone state: {e}")))?;
     let edge_key = key.clone();
     let setup = ValidatorSetup {
         signer: key,

@@ -168,12 +168,28 @@ fn the_content_publisher_is_a_key_of_its_own_and_must_be_one() {
     let key = z3r0_node::genesis::read_key(&dir.join(z3r0_node::genesis::PUBLISHER_KEY)).unwrap();
     let public = z3r0_node::genesis::to_hex(&key.public_key().encode());
     assert_eq!(g.content_publisher.as_deref(), Some(public.as_str()));
-    // The genesis names its content: the default pack's manifest, and no other.
+    // The genesis names its content: the default pack's manifest, or its own, whose bytes
+    // lie beside it (`content/<hash>`), checked against the hash when a node loads them.
     let default = z3r0_node::genesis::to_hex(&z3r0_sim::content::DEFAULT_MANIFEST);
     assert_eq!(g.content.as_deref(), Some(default.as_str()));
+    let path = dir.join("genesis.toml");
+    assert_eq!(g.load_content(&path).unwrap(), None, "the default pack's");
     let mut other = g.clone();
-    other.content = Some("ab".repeat(32));
-    assert!(other.validate().unwrap_err().contains("default pack"));
+    let bytes = b"the game's manifest".to_vec();
+    let hash = z3r0_node::genesis::to_hex(blake3::hash(&bytes).as_bytes());
+    other.content = Some(hash.clone());
+    assert_eq!(other.validate(), Ok(()));
+    let missing = other.load_content(&path).unwrap_err().to_string();
+    assert!(missing.contains(&hash), "{missing}");
+    let objects = z3r0_node::genesis::content_dir(&path);
+    std::fs::create_dir_all(&objects).unwrap();
+    std::fs::write(objects.join(&hash), &bytes).unwrap();
+    assert_eq!(other.load_content(&path).unwrap(), Some(bytes));
+    std::fs::write(objects.join(&hash), b"tampered").unwrap();
+    let tampered = other.load_content(&path).unwrap_err().to_string();
+    assert!(tampered.contains("does not hash"), "{tampered}");
+    other.content = Some("zz".repeat(32));
+    assert!(other.validate().unwrap_err().contains("content"));
     let mut unnamed = g.clone();
     unnamed.content = None;
     assert_eq!(unnamed.validate(), Ok(()));

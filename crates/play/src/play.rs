@@ -173,6 +173,13 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
             z3r0_net::assets::hex_of(manifest)
         );
     }
+    if let Some(content) = game.content().active() {
+        println!(
+            "  content in force at the end: {} ({} blocks)",
+            z3r0_net::assets::hex_of(&content.hash),
+            content.rules.ids().count()
+        );
+    }
     if let Some(bot) = &bot {
         let t = &bot.tally;
         println!(

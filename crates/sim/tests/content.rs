@@ -277,3 +277,47 @@ fn a_manifest_that_is_broken_or_changes_a_block_is_refused_and_dropped() {
     assert_eq!(refusals(&r), vec![]);
     assert_eq!(sim.published_content().1.unwrap().manifest, good.hash());
 }
+
+#[test]
+fn a_zone_can_start_with_content_of_its_own() {
+    let m = with_lamp();
+    let bytes = m.encode();
+    let start = || Sim::genesis_with_content(config(), Default::default(), &bytes).unwrap();
+    let (mut a, mut b) = (start(), start());
+    // In force from the start, committed as a manifest in force since tick 0.
+    assert!(a.block_rules().is_defined(LAMP));
+    assert_eq!(a.content_manifests(), (m.hash(), None));
+    assert_eq!(a.root(), b.root());
+    assert_ne!(a.root(), Sim::genesis(config()).unwrap().root());
+    // Replicas agree as blocks run.
+    for sim in [&mut a, &mut b] {
+        run(sim, 1, &STRANGER, &[Action::Join], 0);
+    }
+    assert_eq!(a.root(), b.root());
+    // It survives a snapshot, and later content must keep its lamp.
+    let mut snap = Vec::new();
+    a.snapshot(&mut snap).unwrap();
+    let restored = Sim::restore(config(), &snap).unwrap();
+    assert_eq!(restored.root(), a.root());
+    assert!(restored.block_rules().is_defined(LAMP));
+    let (r, _) = publish(&mut start(), &default_manifest(), 60);
+    assert_eq!(
+        refusals(&r),
+        vec![Reason::ChangesMeaning],
+        "the lamp cannot go"
+    );
+
+    // Content that is no manifest, or changes a built-in block, is no genesis.
+    assert!(Sim::genesis_with_content(config(), Default::default(), &[0xAB; 40]).is_err());
+    let mut changes = with_lamp();
+    changes
+        .blocks
+        .iter_mut()
+        .find(|b| b.id == blocks::GLASS)
+        .unwrap()
+        .solid = false;
+    let err = Sim::genesis_with_content(config(), Default::default(), &changes.encode())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("meaning"), "{err}");
+}

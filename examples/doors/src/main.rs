@@ -1,5 +1,5 @@
 //! `doors`: the engine's command line with the doors game's parts. `doors devnet` runs a zone
-//! whose validators run the doors plugin, publishes the game's pack on it, and lets a third of
+//! whose validators run the doors plugin with the game's pack as its content, and lets a third of
 //! its players build and open doors.
 
 use std::path::Path;

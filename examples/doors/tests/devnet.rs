@@ -1,7 +1,6 @@
 //! The doors game on a devnet of its own binary (`doors devnet`): a new chain whose genesis
-//! names the doors plugin, validator processes that run it, the game's pack published before
-//! the players join, and the game's players building doors from logs and opening them, on
-//! every validator alike; and a player of the game's own (`doors client --headless --bot game`)
+//! names the doors plugin and the game's pack, validator processes that run them, and the
+//! game's players building doors from logs and opening them, on every validator alike; and a player of the game's own (`doors client --headless --bot game`)
 //! playing beside them.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -65,20 +64,23 @@ fn the_doors_game_runs_on_its_own_devnet() {
         }
         all
     });
-    // Once the game's pack is in force, a player of the game's own joins beside the bots.
+    // Once the chain runs, a player of the game's own joins beside the bots.
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut edge = None;
     loop {
         let line = lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the devnet published the game's pack");
+            .expect("the devnet's chain runs");
         if let Some(addrs) = line.split("players connect to ").nth(1) {
             edge = addrs.split(' ').next().map(str::to_owned);
         }
-        if line.contains("active from tick") {
+        if line.contains("chain finalizing") {
             break;
         }
     }
+    // The game's pack, written with the genesis.
+    let pack = z3r0_content::Pack::load(&dir.join("chain/pack")).unwrap();
+    let content = z3r0_content::hex(&pack.manifest_hash());
     let player = Command::new(env!("CARGO_BIN_EXE_doors"))
         .args(["client", "--headless", "--bot", "game", "--frames", "300"])
         .arg("--connect")
@@ -92,7 +94,9 @@ fn the_doors_game_runs_on_its_own_devnet() {
     let played = String::from_utf8_lossy(&player.stdout);
     println!("{played}");
     assert!(
-        player.status.success() && played.contains("game actions: "),
+        player.status.success()
+            && played.contains("game actions: ")
+            && played.contains(&format!("content in force at the end: {content}")),
         "the game's player:\n{played}\n{}",
         String::from_utf8_lossy(&player.stderr)
     );
@@ -108,6 +112,10 @@ fn the_doors_game_runs_on_its_own_devnet() {
         genesis.contains("plugins = [\"doors\"]"),
         "the genesis names the game's plugin:\n{genesis}"
     );
+    assert!(
+        genesis.contains(&format!("content = \"{content}\"")),
+        "the genesis names the game's pack:\n{genesis}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(report["state_roots_agree"], true, "{stdout}");
@@ -117,10 +125,7 @@ fn the_doors_game_runs_on_its_own_devnet() {
         game["players"], 3,
         "every third honest player plays the game"
     );
-    assert!(
-        game["pack"]["active_from_tick"].as_u64().unwrap() > 0,
-        "the game's pack was published: {game}"
-    );
+    assert_eq!(game["pack"], content.as_str());
     // The validators ran the plugin (a zone without it refuses its actions), with the pack's
     // door blocks in force.
     assert!(applied(game, "dig a log") >= 1, "{stdout}");

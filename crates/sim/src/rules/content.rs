@@ -73,6 +73,51 @@ impl ContentIndex {
 }
 
 impl Sim {
+    /// A zone (see [`Sim::genesis_with`]) whose content at genesis is `manifest` (canonical
+    /// bytes) rather than the default pack: its rules are in force from the start, and the
+    /// state commits to it as a manifest in force since tick 0, so validators keep it and
+    /// clients fetch and follow it like published content. It must keep the meaning of every
+    /// built-in block (the terrain is made of them).
+    pub fn genesis_with_content(
+        config: SimConfig,
+        plugins: crate::plugin::Plugins,
+        manifest: &[u8],
+    ) -> Result<Self, SimError> {
+        let mut sim = Self::genesis_with(config, plugins)?;
+        sim.start_with_content(manifest)?;
+        Ok(sim)
+    }
+
+    fn start_with_content(&mut self, bytes: &[u8]) -> Result<(), SimError> {
+        if bytes.len() > crate::content::MAX_PUBLISHED_BYTES {
+            return Err(SimError::GenesisContent(
+                "the manifest is too large to publish",
+            ));
+        }
+        let rules = z3r0_content::Manifest::decode(bytes)
+            .map_err(|_| SimError::GenesisContent("the bytes are no canonical manifest"))?
+            .block_rules();
+        rules
+            .extends(&self.content.rules)
+            .map_err(|_| SimError::GenesisContent("it changes the meaning of a built-in block"))?;
+        let e = self.ecs.spawn();
+        let record = PublishedContent {
+            manifest: *blake3::hash(bytes).as_bytes(),
+            activate_at: 0,
+        };
+        self.ecs.insert(e, record)?;
+        self.ecs.insert(
+            e,
+            ManifestBytes {
+                bytes: bytes.to_vec(),
+            },
+        )?;
+        self.content.active = Some(e);
+        self.content.rules = Arc::new(rules);
+        self.root = self.commit(&mut Vec::new());
+        Ok(())
+    }
+
     /// The block rules in force.
     pub fn block_rules(&self) -> &BlockRules {
         &self.content.rules

@@ -281,6 +281,8 @@ pub enum SimError {
     PluginTable { name: &'static str, table: u16 },
     #[error("{0} plugins; a zone runs at most {max}", max = crate::plugin::MAX_PLUGINS)]
     TooManyPlugins(usize),
+    #[error("genesis content: {0}")]
+    GenesisContent(&'static str),
     #[error("snapshot chunk {pos:?}: {source}")]
     SnapshotChunk {
         pos: ChunkPos,
