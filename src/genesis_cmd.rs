@@ -72,15 +72,7 @@ pub fn run(args: &GenesisArgs, plugins: &[String], pack: Option<PackWriter>) -> 
         }
         return world(args, zones);
     }
-    let genesis_path = args.out.join("genesis.toml");
-    let mut genesis = z3r0_node::generate(
-        &args.out,
-        args.validators,
-        args.base_port,
-        args.zone,
-        args.tick_ms,
-    )
-    .context("writing the genesis")?;
+    // The content first: a pack that fails its checks leaves no genesis behind.
     let pack_dir = match (&args.content, pack) {
         (Some(dir), _) => Some(dir.clone()),
         (None, Some(write)) => {
@@ -90,8 +82,21 @@ pub fn run(args: &GenesisArgs, plugins: &[String], pack: Option<PackWriter>) -> 
         }
         (None, None) => None,
     };
-    if let Some(dir) = &pack_dir {
-        let hash = z3r0_devnet::write_genesis_content(dir, &genesis_path)?;
+    let checked = pack_dir
+        .as_deref()
+        .map(z3r0_devnet::check_genesis_pack)
+        .transpose()?;
+    let genesis_path = args.out.join("genesis.toml");
+    let mut genesis = z3r0_node::generate(
+        &args.out,
+        args.validators,
+        args.base_port,
+        args.zone,
+        args.tick_ms,
+    )
+    .context("writing the genesis")?;
+    if let Some(pack) = &checked {
+        let hash = z3r0_devnet::write_genesis_content(pack, &genesis_path)?;
         genesis.content = Some(z3r0_node::genesis::to_hex(&hash));
     }
     genesis.plugins = plugins.to_vec();

@@ -276,6 +276,27 @@ fn a_zone_starts_with_content_of_its_own_and_its_players_get_it() {
     let base = common::free_ports(25_000 + (std::process::id() % 500) as u16 * 8, 4);
     let pack = pack_with_a_lamp(&dir);
     let hash = z3r0_content::hex(&z3r0_content::Pack::load(&pack).unwrap().manifest_hash());
+    // A pack that fails its checks: refused with the reason, and no genesis is left behind.
+    let bad = dir.join("bad-pack");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("pack.toml"),
+        "[pack]\nname = \"Bad Name\"\nversion = 0\n",
+    )
+    .unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["genesis", "--validators", "1", "--out"])
+        .arg(dir.join("refused"))
+        .arg("--content")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("pack.name"),
+        "{stderr}"
+    );
+    assert!(!dir.join("refused/genesis.toml").exists());
     let genesis = Command::new(env!("CARGO_BIN_EXE_z3r0"))
         .args([
             "genesis",

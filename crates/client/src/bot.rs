@@ -64,6 +64,9 @@ pub struct Tally {
     pub game_sent: u64,
     pub game_applied: BTreeMap<String, u64>,
     pub game_refused: BTreeMap<Refusal, u64>,
+    /// Script actions whose outcome was not heard (lost with a session, or in flight at the
+    /// end).
+    pub game_unheard: u64,
 }
 
 /// How long a roaming bot runs one way before it turns back.
@@ -189,6 +192,7 @@ impl Bot {
     pub fn session_ended(&mut self) {
         self.tally.cheats_unheard += self.pending_cheats.len() as u64;
         self.pending_cheats.clear();
+        self.tally.game_unheard += self.pending_game.len() as u64;
         self.pending_game.clear();
         self.heard = None;
     }
@@ -336,6 +340,7 @@ impl Bot {
         self.pending_game.insert(nonce, script.label(&action));
         while self.pending_game.len() > MAX_PENDING_CHEATS {
             self.pending_game.pop_first();
+            self.tally.game_unheard += 1;
         }
         Ok(())
     }

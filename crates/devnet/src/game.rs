@@ -36,13 +36,19 @@ impl GameParts {
     }
 
     /// Refuses a chain whose genesis names other plugins than the game runs (its validators
-    /// would refuse to start, each with the same complaint).
+    /// would refuse to start, each with the same complaint), or that a game with a pack did
+    /// not make (its zone would lack the game's blocks).
     pub fn check_genesis(&self, genesis: &z3r0_genesis::Genesis) -> Result<()> {
         if genesis.plugins != self.plugins {
             bail!(
                 "this chain's genesis names the plugins {:?} but this binary runs {:?}: run the chain with the binary that made it, or pass --fresh for a new chain",
                 genesis.plugins,
                 self.plugins
+            );
+        }
+        if self.pack.is_some() && genesis.own_content().is_none() {
+            bail!(
+                "this chain's genesis has the default content, not this game's pack: pass --fresh for a new chain"
             );
         }
         Ok(())
@@ -61,12 +67,10 @@ impl GameParts {
     }
 }
 
-/// Makes the pack in `pack_dir` the genesis content of the zone whose genesis will be
-/// `genesis_path`: checks it (every error by file and field), checks that it keeps the
-/// meaning of every built-in block (the terrain is made of them), and writes its objects
-/// (files and canonical manifest) into the content directory beside the genesis. Returns the
-/// manifest hash, for the genesis's `content`.
-pub fn write_genesis_content(pack_dir: &Path, genesis_path: &Path) -> Result<z3r0_content::Hash> {
+/// The pack in `pack_dir`, checked as a zone's genesis content (before anything of the zone
+/// is written): every error by file and field, the meaning of every built-in block kept (the
+/// terrain is made of them), and no larger than a publication (what every node accepts).
+pub fn check_genesis_pack(pack_dir: &Path) -> Result<z3r0_content::Pack> {
     let pack = z3r0_content::Pack::load(pack_dir).map_err(|errors| {
         anyhow::anyhow!(
             "{} is not a valid content pack: {errors}",
@@ -82,6 +86,24 @@ pub fn write_genesis_content(pack_dir: &Path, genesis_path: &Path) -> Result<z3r
                 pack_dir.display()
             )
         })?;
+    let bytes = pack.manifest().encode().len();
+    if bytes > z3r0_sim::content::MAX_PUBLISHED_BYTES {
+        bail!(
+            "{}: its manifest has {bytes} bytes; a zone's content has at most {}",
+            pack_dir.display(),
+            z3r0_sim::content::MAX_PUBLISHED_BYTES
+        );
+    }
+    Ok(pack)
+}
+
+/// Writes a checked pack's objects (files and canonical manifest) into the content directory
+/// beside the genesis at `genesis_path`. Returns the manifest hash, for the genesis's
+/// `content`.
+pub fn write_genesis_content(
+    pack: &z3r0_content::Pack,
+    genesis_path: &Path,
+) -> Result<z3r0_content::Hash> {
     let dir = z3r0_genesis::content_dir(genesis_path);
     pack.write_objects(&dir)
         .with_context(|| format!("writing the genesis content to {}", dir.display()))
@@ -99,6 +121,8 @@ pub struct GameReport {
     /// By the game's name for each action.
     pub actions_applied: BTreeMap<String, u64>,
     pub actions_refused: BTreeMap<String, u64>,
+    /// Sent, but no outcome heard (lost with a session, or in flight at the end).
+    pub actions_unheard: u64,
 }
 
 impl GameReport {
@@ -118,10 +142,12 @@ impl GameReport {
             actions_sent: 0,
             actions_applied: BTreeMap::new(),
             actions_refused: BTreeMap::new(),
+            actions_unheard: 0,
         };
         for s in players {
             report.players += 1;
             report.actions_sent += s.tally.game_sent;
+            report.actions_unheard += s.tally.game_unheard;
             for (label, n) in &s.tally.game_applied {
                 *report.actions_applied.entry(label.clone()).or_default() += n;
             }
@@ -137,12 +163,13 @@ impl GameReport {
 
     pub fn print(&self) {
         println!(
-            "  game        plugins {:?}; {} players sent {} game actions: {} applied, {} refused",
+            "  game        plugins {:?}; {} players sent {} game actions: {} applied, {} refused, {} unheard",
             self.plugins,
             self.players,
             self.actions_sent,
             self.actions_applied.values().sum::<u64>(),
-            self.actions_refused.values().sum::<u64>()
+            self.actions_refused.values().sum::<u64>(),
+            self.actions_unheard
         );
         for (label, n) in &self.actions_applied {
             println!("    {n:>6} × {label}");
@@ -179,6 +206,15 @@ mod tests {
         genesis.plugins = vec!["doors".into()];
         assert!(doors.check_genesis(&genesis).is_ok());
         assert!(engine.check_genesis(&genesis).is_err());
+        // A game with a pack refuses a chain made without it (its blocks would be missing).
+        let with_pack = GameParts {
+            pack: Some(|_| Ok(())),
+            ..doors
+        };
+        let err = with_pack.check_genesis(&genesis).unwrap_err().to_string();
+        assert!(err.contains("default content"), "{err}");
+        genesis.content = Some("ab".repeat(32));
+        assert!(with_pack.check_genesis(&genesis).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

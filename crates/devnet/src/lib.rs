@@ -33,7 +33,7 @@ use z3r0_genesis::NodeExit;
 use z3r0_net::ClientConfig;
 
 use bots::{BotHandle, BotStats, kind_name};
-pub use game::{GameParts, PackWriter, write_genesis_content};
+pub use game::{GameParts, PackWriter, check_genesis_pack, write_genesis_content};
 use stats::{AuditTail, RootLedger, http_get, parse_metrics, quantile};
 use supervisor::{MAX_RESTARTS, Validator, log_tail};
 
@@ -247,13 +247,24 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Ge
     if args.validators == 0 {
         bail!("--validators must be at least 1");
     }
+    // The game's pack first: a pack that fails its checks leaves no chain behind.
+    let pack_dir = args.data.join("pack");
+    let pack = game
+        .write_pack(&pack_dir)
+        .and_then(|written| {
+            written
+                .then(|| game::check_genesis_pack(&pack_dir))
+                .transpose()
+        })
+        .inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&args.data);
+        })?;
     let mut genesis =
         z3r0_genesis::generate(&args.data, args.validators, args.base_port, 0, args.tick_ms)?;
     genesis.world_seed = args.seed;
     genesis.plugins = game.plugins.clone();
-    let pack_dir = args.data.join("pack");
-    if game.write_pack(&pack_dir)? {
-        let hash = game::write_genesis_content(&pack_dir, &genesis_path)?;
+    if let Some(pack) = &pack {
+        let hash = game::write_genesis_content(pack, &genesis_path)?;
         genesis.content = Some(z3r0_genesis::to_hex(&hash));
     }
     genesis.save(&genesis_path)?;

@@ -44,10 +44,12 @@ pub struct Published {
 }
 
 /// Parts in flight at once: the mempool takes 8 of one player's actions a tick and puts 4 in a
-/// block.
-const WINDOW: usize = 8;
-/// A part not in a block this long after it was sent is sent again (same nonce).
-const RESEND: Duration = Duration::from_secs(1);
+/// block; 6 leaves room for a resend in the tick a window is refilled.
+const WINDOW: usize = 6;
+/// A part not heard of this long after it was sent is sent again, same nonce: past the time
+/// its receipt takes (proven about every half second), so the copy is told `Replay` if the
+/// part is in a block and `Expired` if it was dropped (a second of ticks after its own).
+const RESEND: Duration = Duration::from_secs(2);
 /// The whole publication gives up after this long without progress.
 const STALLED: Duration = Duration::from_secs(15);
 
@@ -198,8 +200,8 @@ async fn send_parts(mut client: EdgeClient, manifest: &[u8], lead_ticks: u64) ->
             if progress.elapsed() > STALLED {
                 bail!("no part was included for {} s", STALLED.as_secs());
             }
-            // A part not heard of for a while is sent again, same nonce (a copy in the
-            // mempool already makes it a harmless duplicate).
+            // A part not heard of for a while is sent again, same nonce: the node's answer
+            // says whether it is in a block, on its way, or lost.
             for (signed, sent) in pending.values_mut() {
                 if sent.elapsed() > RESEND {
                     client.send_signed(signed)?;
@@ -274,9 +276,10 @@ fn heard<V>(event: ClientEvent, pending: &mut BTreeMap<u64, V>) -> Result<Heard>
                     .count(),
             ))
         }
-        // Sent again while in the mempool: still on its way.
+        // A copy sent again while the part is in the mempool, or already in a block: its
+        // receipt is on its way.
         ClientEvent::Refused {
-            kind: RejectionKind::Duplicate,
+            kind: RejectionKind::Duplicate | RejectionKind::Replay,
             ..
         } => Ok(Heard::Nothing),
         ClientEvent::Refused { nonce, kind } if pending.contains_key(&nonce) => {
@@ -301,6 +304,8 @@ fn transient(kind: RejectionKind) -> bool {
             | RejectionKind::PlayerBacklog
             | RejectionKind::SourceBacklog
             | RejectionKind::Full
+            // Left out of blocks until its tick passed: lost, as the parts after it.
+            | RejectionKind::Expired
     )
 }
 
@@ -359,6 +364,14 @@ mod tests {
             heard(busy, &mut pending).unwrap(),
             Heard::StartOver(_)
         ));
+        let dropped = ClientEvent::Refused {
+            nonce: 3,
+            kind: RejectionKind::Expired,
+        };
+        assert!(matches!(
+            heard(dropped, &mut pending).unwrap(),
+            Heard::StartOver(_)
+        ));
         let out_of_order = block(&[2], &[(2, Reason::PartOutOfOrder)]);
         assert!(matches!(
             heard(out_of_order, &mut pending).unwrap(),
@@ -377,6 +390,11 @@ mod tests {
             kind: RejectionKind::Duplicate,
         };
         assert_eq!(heard(copy, &mut pending).unwrap(), Heard::Nothing);
+        let in_a_block = ClientEvent::Refused {
+            nonce: 6,
+            kind: RejectionKind::Replay,
+        };
+        assert_eq!(heard(in_a_block, &mut pending).unwrap(), Heard::Nothing);
         assert_eq!(
             heard(block(&[6], &[]), &mut pending).unwrap(),
             Heard::Included(1)

@@ -248,10 +248,21 @@ impl Genesis {
             return Ok(None);
         };
         let path = content_dir(genesis_path).join(to_hex(&hash));
-        let bytes = std::fs::read(&path).map_err(|source| ConfigError::Read {
+        let read = |source| ConfigError::Read {
             path: path.clone(),
             source,
-        })?;
+        };
+        let size = std::fs::metadata(&path).map_err(read)?.len();
+        if size > z3r0_sim::content::MAX_PUBLISHED_BYTES as u64 {
+            return Err(ConfigError::Invalid {
+                path,
+                reason: format!(
+                    "{size} bytes: larger than any content manifest ({} at most)",
+                    z3r0_sim::content::MAX_PUBLISHED_BYTES
+                ),
+            });
+        }
+        let bytes = std::fs::read(&path).map_err(read)?;
         if blake3::hash(&bytes).as_bytes() != &hash {
             return Err(ConfigError::Invalid {
                 path,

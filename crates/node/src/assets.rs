@@ -29,8 +29,10 @@ pub fn asset_store(storage_dir: &Path, publisher: Option<[u8; 32]>) -> std::io::
 
 /// Copies the objects in `from` (a zone's own genesis content, `z3r0_genesis::content_dir`)
 /// into the asset directory `to`, so the edge serves them: each a plain file named by its
-/// blake3 (lowercase hex) and hashing to it. Anything else is skipped with a warning (clients
-/// fetch what this validator lacks from another edge). Returns how many are there now.
+/// blake3 (lowercase hex), hashing to it and no larger than an asset may be (one already there
+/// that does not hash to its name is replaced). Anything else is skipped with a warning
+/// (clients fetch what this validator lacks from another edge). Returns how many are there
+/// now.
 pub fn import_objects(from: &Path, to: &Path) -> std::io::Result<usize> {
     std::fs::create_dir_all(to)?;
     let mut held = 0;
@@ -43,13 +45,18 @@ pub fn import_objects(from: &Path, to: &Path) -> std::io::Result<usize> {
             tracing::warn!(file = %entry.path().display(), "not a content object; skipped");
             continue;
         };
+        if entry.metadata()?.len() > z3r0_net::assets::MAX_ASSET_BYTES {
+            tracing::warn!(file = %entry.path().display(), "larger than an asset may be; skipped");
+            continue;
+        }
         let target = to.join(&name);
-        if target.is_file() {
+        let hashes_to = |bytes: &[u8]| blake3::hash(bytes).as_bytes()[..] == hash[..];
+        if std::fs::read(&target).is_ok_and(|held| hashes_to(&held)) {
             held += 1;
             continue;
         }
         let bytes = std::fs::read(entry.path())?;
-        if blake3::hash(&bytes).as_bytes()[..] != hash[..] {
+        if !hashes_to(&bytes) {
             tracing::warn!(file = %entry.path().display(), "does not hash to its name; skipped");
             continue;
         }
@@ -171,6 +178,16 @@ mod tests {
         assert_eq!(std::fs::read(to.join(&name)).unwrap(), good);
         assert!(!to.join(&lying).exists(), "a tampered object stays out");
         assert_eq!(import_objects(&from, &to).unwrap(), 1, "again: nothing new");
+        // A damaged copy already held is replaced; a file too large to be an asset is skipped
+        // without being read.
+        std::fs::write(to.join(&name), b"damaged").unwrap();
+        assert_eq!(import_objects(&from, &to).unwrap(), 1);
+        assert_eq!(std::fs::read(to.join(&name)).unwrap(), good);
+        let huge = z3r0_net::assets::hex_of(&[7; 32]);
+        let file = std::fs::File::create(from.join(&huge)).unwrap();
+        file.set_len(z3r0_net::assets::MAX_ASSET_BYTES + 1).unwrap();
+        assert_eq!(import_objects(&from, &to).unwrap(), 1);
+        assert!(!to.join(&huge).exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -188,6 +188,12 @@ fn the_content_publisher_is_a_key_of_its_own_and_must_be_one() {
     std::fs::write(objects.join(&hash), b"tampered").unwrap();
     let tampered = other.load_content(&path).unwrap_err().to_string();
     assert!(tampered.contains("does not hash"), "{tampered}");
+    // Not read at all when larger than any manifest.
+    let huge = std::fs::File::create(objects.join(&hash)).unwrap();
+    huge.set_len(z3r0_sim::content::MAX_PUBLISHED_BYTES as u64 + 1)
+        .unwrap();
+    let huge = other.load_content(&path).unwrap_err().to_string();
+    assert!(huge.contains("larger than any content manifest"), "{huge}");
     other.content = Some("zz".repeat(32));
     assert!(other.validate().unwrap_err().contains("content"));
     let mut unnamed = g.clone();

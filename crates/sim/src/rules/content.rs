@@ -15,7 +15,8 @@ pub(super) struct ContentIndex {
     parts: Vec<EntityId>,
     /// The complete manifest waiting for its tick, and its rules.
     scheduled: Option<(EntityId, Arc<BlockRules>)>,
-    /// The published manifest in force; none while the genesis content is.
+    /// The manifest record in force (a zone's own genesis content's since tick 0, or a
+    /// published one's); none while the default pack is.
     active: Option<EntityId>,
     pub(super) rules: Arc<BlockRules>,
 }
@@ -123,8 +124,8 @@ impl Sim {
         &self.content.rules
     }
 
-    /// The published manifest in force (`None`: the genesis content), and the one waiting for
-    /// its tick.
+    /// The manifest record in force (`None`: the default pack), and the one waiting for its
+    /// tick.
     pub fn published_content(&self) -> (Option<&PublishedContent>, Option<&PublishedContent>) {
         let record = |e: Option<EntityId>| e.and_then(|e| self.ecs.get::<PublishedContent>(e));
         let (active, scheduled) = self.content_entities();
@@ -146,8 +147,8 @@ impl Sim {
             .map(|m| m.bytes.as_slice())
     }
 
-    /// The manifest hash in force (the default pack's until one is published and active),
-    /// and the one waiting with its activation tick.
+    /// The manifest hash in force (the default pack's while no record is), and the one
+    /// waiting with its activation tick.
     pub fn content_manifests(&self) -> (Hash, Option<(Hash, u64)>) {
         let (active, scheduled) = self.published_content();
         (
