@@ -158,7 +158,11 @@ impl Engine {
 
     fn parts(&self) -> GameParts {
         GameParts {
-            plugins: self.plugins.iter().map(|p| p.name().to_owned()).collect(),
+            plugins: self
+                .plugins
+                .iter()
+                .map(|p| format!("{}@{}", p.name(), p.version()))
+                .collect(),
             pack: self.pack,
             script: self.script.clone(),
         }

@@ -102,7 +102,7 @@ fn a_node_without_the_plugins_its_genesis_names_refuses_to_start() {
     common::small_network(&dir, 1, 21_100);
     let genesis = dir.join("genesis.toml");
     let text = std::fs::read_to_string(&genesis).unwrap();
-    let text = text.replacen("zone = 0\n", "zone = 0\nplugins = [\"doors\"]\n", 1);
+    let text = text.replacen("zone = 0\n", "zone = 0\nplugins = [\"doors@1\"]\n", 1);
     assert!(text.contains("plugins"), "{text}");
     std::fs::write(&genesis, text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
@@ -113,7 +113,7 @@ fn a_node_without_the_plugins_its_genesis_names_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("the genesis names the plugins [\"doors\"] but this node runs []"),
+        stderr.contains("the genesis names the plugins [\"doors@1\"] but this node runs []"),
         "{stderr}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

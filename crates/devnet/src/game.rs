@@ -19,8 +19,8 @@ pub type PackWriter = fn(&Path) -> std::io::Result<()>;
 /// (`z3r0::Engine`) runs its own plugins in them.
 #[derive(Debug, Clone, Default)]
 pub struct GameParts {
-    /// The rule plugins the game's validators run, by name, in order: a new chain's genesis
-    /// names them, and a chain that names others is refused.
+    /// The rule plugins the game's validators run, as `name@version`, in order: a new chain's
+    /// genesis names them, and a chain that names others is refused.
     pub plugins: Vec<String>,
     /// The game's content pack: a new chain's genesis content (in force from the start).
     pub pack: Option<PackWriter>,
@@ -193,17 +193,17 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let mut genesis = z3r0_genesis::generate(&dir, 1, 9_000, 0, 50).unwrap();
         let doors = GameParts {
-            plugins: vec!["doors".into()],
+            plugins: vec!["doors@1".into()],
             ..GameParts::default()
         };
         let engine = GameParts::default();
         assert!(engine.check_genesis(&genesis).is_ok());
         let err = doors.check_genesis(&genesis).unwrap_err().to_string();
         assert!(
-            err.contains("[\"doors\"]") && err.contains("--fresh"),
+            err.contains("[\"doors@1\"]") && err.contains("--fresh"),
             "{err}"
         );
-        genesis.plugins = vec!["doors".into()];
+        genesis.plugins = vec!["doors@1".into()];
         assert!(doors.check_genesis(&genesis).is_ok());
         assert!(engine.check_genesis(&genesis).is_err());
         // A game with a pack refuses a chain made without it (its blocks would be missing).

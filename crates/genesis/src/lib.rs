@@ -109,8 +109,8 @@ pub struct Genesis {
     /// the genesis's (the default pack).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_publisher: Option<String>,
-    /// The game's rule plugins every validator runs, in order (`z3r0_sim::plugin`): a node
-    /// whose binary runs another list refuses to start.
+    /// The game's rule plugins every validator runs, in order (`z3r0_sim::plugin`), each as
+    /// `name@version`: a node whose binary runs another list or version refuses to start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plugins: Vec<String>,
     pub validators: Vec<ValidatorEntry>,
@@ -190,8 +190,9 @@ impl Genesis {
         ChainId(*h.finalize().as_bytes())
     }
 
-    /// The plugin list: at most `z3r0_sim::plugin::MAX_PLUGINS` names, each 1 to 64 of
-    /// `a-z`, `0-9`, `_` and `-`, none twice.
+    /// The plugin list: at most `z3r0_sim::plugin::MAX_PLUGINS` entries `name@version`, the
+    /// name 1 to 64 of `a-z`, `0-9`, `_` and `-` and named once, the version a `u32` in
+    /// decimal without leading zeros.
     fn check_plugins(&self) -> Result<(), String> {
         if self.plugins.len() > z3r0_sim::plugin::MAX_PLUGINS {
             return Err(format!(
@@ -201,14 +202,19 @@ impl Genesis {
             ));
         }
         let mut seen = BTreeSet::new();
-        for name in &self.plugins {
-            let ok = (1..=64).contains(&name.len())
+        for id in &self.plugins {
+            let (name, version) = id.split_once('@').unwrap_or((id, ""));
+            let name_ok = (1..=64).contains(&name.len())
                 && name.bytes().all(|b| {
                     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
                 });
-            if !ok {
+            // One spelling per version: the chain id hashes the text.
+            let version_ok = version
+                .parse::<u32>()
+                .is_ok_and(|v| v.to_string() == version);
+            if !name_ok || !version_ok {
                 return Err(format!(
-                    "plugin {name:?} is not a name (1 to 64 of a-z, 0-9, '_', '-')"
+                    "plugin {id:?} is not name@version (a name of 1 to 64 of a-z, 0-9, '_', '-'; a version number)"
                 ));
             }
             if !seen.insert(name) {
@@ -218,19 +224,15 @@ impl Genesis {
         Ok(())
     }
 
-    /// Whether a node running `names` (in order) may run this genesis's zone.
-    pub fn check_plugin_list(&self, names: &[&str]) -> Result<(), String> {
-        if self
-            .plugins
-            .iter()
-            .map(String::as_str)
-            .eq(names.iter().copied())
-        {
+    /// Whether a node running the plugins `ids` (`name@version`, in order) may run this
+    /// genesis's zone.
+    pub fn check_plugin_list(&self, ids: &[String]) -> Result<(), String> {
+        if self.plugins == ids {
             Ok(())
         } else {
             Err(format!(
-                "the genesis names the plugins {:?} but this node runs {:?}: every validator must run the genesis's plugins, in its order",
-                self.plugins, names
+                "the genesis names the plugins {:?} but this node runs {:?}: every validator must run the genesis's plugins, in its order and at its versions",
+                self.plugins, ids
             ))
         }
     }

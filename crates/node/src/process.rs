@@ -162,7 +162,7 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     }
     let (config, genesis, key) = ValidatorConfig::load(&options.config)?;
     genesis
-        .check_plugin_list(&options.plugins.names())
+        .check_plugin_list(&options.plugins.ids())
         .map_err(ProcessError::Genesis)?;
     check_listen(config.p2p_listen, config.metrics, config.player_listen)?;
     let audit_height = open_data_dir(options, &config.storage_dir, &genesis, &key)?;

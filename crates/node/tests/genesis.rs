@@ -137,7 +137,7 @@ fn the_chain_id_commits_to_the_genesis_but_not_to_addresses() {
         |g| g.validators.truncate(3),
         |g| g.content_publisher = None,
         |g| g.content_publisher = Some(g.validators[0].public_key.clone()),
-        |g| g.plugins = vec!["doors".into()],
+        |g| g.plugins = vec!["doors@1".into()],
     ];
     for change in changed {
         let mut other = g.clone();
@@ -220,13 +220,27 @@ fn the_genesis_names_the_plugins_a_node_must_run() {
     let dir = tmp("plugins");
     let mut g = generate(&dir, 4, 19_400, 0, 50).unwrap();
     assert_eq!(g.check_plugin_list(&[]), Ok(()));
-    g.plugins = vec!["doors".into()];
+    // Each plugin by name and version: two builds of one plugin with different rules are
+    // told apart.
+    g.plugins = vec!["doors@1".into()];
     assert_eq!(g.validate(), Ok(()));
-    assert_eq!(g.check_plugin_list(&["doors"]), Ok(()));
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(g.check_plugin_list(&ids(&["doors@1"])), Ok(()));
     let refused = g.check_plugin_list(&[]).unwrap_err();
-    assert!(refused.contains("[\"doors\"]"), "{refused}");
-    assert!(g.check_plugin_list(&["doors", "signs"]).is_err());
-    for bad in [vec!["Doors"], vec!["doors", "doors"], vec![""]] {
+    assert!(refused.contains("[\"doors@1\"]"), "{refused}");
+    assert!(g.check_plugin_list(&ids(&["doors@2"])).is_err());
+    assert!(g.check_plugin_list(&ids(&["doors@1", "signs@1"])).is_err());
+    for bad in [
+        vec!["Doors@1"],
+        vec!["doors@1", "doors@1"],
+        vec!["doors@1", "doors@2"],
+        vec![""],
+        vec!["doors"],
+        vec!["doors@"],
+        vec!["doors@01"],
+        vec!["doors@x"],
+        vec!["doors@99999999999"],
+    ] {
         let mut other = g.clone();
         other.plugins = bad.iter().map(|s| s.to_string()).collect();
         assert!(other.validate().is_err(), "{bad:?}");

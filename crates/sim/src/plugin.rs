@@ -33,6 +33,13 @@ pub trait GamePlugin: Send + Sync + 'static {
     /// A stable name, for logs and for telling zones' plugin lists apart.
     fn name(&self) -> &'static str;
 
+    /// The version of the plugin's rules: raise it whenever what an action does changes, so
+    /// that validators running two builds of one plugin are told apart before they start
+    /// (the genesis names each plugin as `name@version`) instead of forking.
+    fn version(&self) -> u32 {
+        1
+    }
+
     /// Registers the plugin's components ([`Registry::component`]).
     fn register(&self, registry: &mut Registry<'_>) -> Result<(), crate::SimError>;
 
@@ -71,6 +78,14 @@ impl Plugins {
 
     pub fn names(&self) -> Vec<&'static str> {
         self.0.iter().map(|p| p.name()).collect()
+    }
+
+    /// Each plugin as `name@version`, in order: what a genesis names.
+    pub fn ids(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|p| format!("{}@{}", p.name(), p.version()))
+            .collect()
     }
 
     pub(crate) fn get(&self, index: u8) -> Option<&Arc<dyn GamePlugin>> {

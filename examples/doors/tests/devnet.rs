@@ -109,7 +109,7 @@ fn the_doors_game_runs_on_its_own_devnet() {
     );
     let genesis = std::fs::read_to_string(dir.join("chain/genesis.toml")).unwrap();
     assert!(
-        genesis.contains("plugins = [\"doors\"]"),
+        genesis.contains("plugins = [\"doors@1\"]"),
         "the genesis names the game's plugin:\n{genesis}"
     );
     assert!(
@@ -120,7 +120,7 @@ fn the_doors_game_runs_on_its_own_devnet() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(report["state_roots_agree"], true, "{stdout}");
     let game = &report["game"];
-    assert_eq!(game["plugins"], serde_json::json!(["doors"]));
+    assert_eq!(game["plugins"], serde_json::json!(["doors@1"]));
     assert_eq!(
         game["players"], 3,
         "every third honest player plays the game"
