@@ -6,11 +6,16 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 use z3r0_net::AssetStore;
 use z3r0_sim::Sim;
 
 /// The most bytes of uploads one validator keeps.
 pub const ASSET_STORE_BYTES: u64 = 1 << 30;
+/// How long an object that no manifest in the state names stays: the files of content no
+/// longer in force go after it, while uploads for a publication still to come (made before
+/// its parts are sent) outlive the content change that may happen meanwhile.
+pub const UNREFERENCED_GRACE: Duration = Duration::from_secs(3_600);
 
 /// The directory of a validator's assets.
 pub fn asset_dir(storage_dir: &Path) -> PathBuf {
@@ -25,6 +30,55 @@ pub fn asset_store(storage_dir: &Path, publisher: Option<[u8; 32]>) -> std::io::
         Some(key) => AssetStore::with_uploader(dir, key, ASSET_STORE_BYTES),
         None => AssetStore::new(dir),
     })
+}
+
+/// Every object the manifests in `sim`'s state are or name.
+fn live_objects(sim: &Sim) -> BTreeSet<[u8; 32]> {
+    let (active, scheduled) = sim.content_entities();
+    let mut live = BTreeSet::new();
+    for entity in [active, scheduled].into_iter().flatten() {
+        let Some(bytes) = sim.manifest_bytes(entity) else {
+            continue;
+        };
+        live.insert(*blake3::hash(bytes).as_bytes());
+        if let Ok(manifest) = z3r0_content::Manifest::decode(bytes) {
+            live.extend(manifest.files());
+        }
+    }
+    live
+}
+
+/// Removes from the asset directory `dir` the objects not in `live` and unmodified for
+/// `grace` before `now`, and partial files as old (an upload or write cut short). Returns how
+/// many were removed.
+pub fn collect_unreferenced(
+    dir: &Path,
+    live: &BTreeSet<[u8; 32]>,
+    grace: Duration,
+    now: SystemTime,
+) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let object = z3r0_genesis::from_hex(&name)
+            .and_then(|h| <[u8; 32]>::try_from(h).ok())
+            .filter(|h| name == z3r0_net::assets::hex_of(h));
+        let unused = match object {
+            Some(hash) => !live.contains(&hash),
+            None => name.ends_with(".partial"),
+        };
+        let modified = entry.metadata()?.modified()?;
+        let old = now.duration_since(modified).is_ok_and(|age| age >= grace);
+        if unused && old {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Copies the objects in `from` (a zone's own genesis content, `z3r0_genesis::content_dir`)
@@ -72,11 +126,16 @@ pub fn import_objects(from: &Path, to: &Path) -> std::io::Result<usize> {
 /// asset directory under their hashes. Read from the state after every block, not from one
 /// block's receipts: a block that schedules and activates a manifest at once (a catch-up
 /// block), or a replica restored from a snapshot, keeps it too. A manifest kept once is not
-/// looked for on disk again, so a block costs nothing here unless the content changed.
+/// looked for on disk again, so a block costs nothing here unless the content changed. When
+/// the manifests in the state change (and once at start), the objects none of them names are
+/// removed once [`UNREFERENCED_GRACE`] old ([`collect_unreferenced`], on a thread of its own),
+/// so the directory holds the live content and recent uploads, not every pack ever published.
 #[derive(Debug)]
 pub struct ManifestKeeper {
     dir: PathBuf,
     kept: BTreeSet<[u8; 32]>,
+    /// The manifests in the state at the last look (`None`: not looked yet).
+    in_state: Option<BTreeSet<[u8; 32]>>,
 }
 
 impl ManifestKeeper {
@@ -84,10 +143,38 @@ impl ManifestKeeper {
         Self {
             dir,
             kept: BTreeSet::new(),
+            in_state: None,
         }
     }
 
     pub fn keep(&mut self, sim: &Sim) {
+        self.write_manifests(sim);
+        let (active, scheduled) = sim.content_entities();
+        let records = [active, scheduled]
+            .into_iter()
+            .flatten()
+            .filter_map(|e| sim.ecs.get::<z3r0_sim::content::PublishedContent>(e))
+            .map(|r| r.manifest);
+        let now: BTreeSet<[u8; 32]> = records.collect();
+        if self.in_state.as_ref() == Some(&now) {
+            return;
+        }
+        self.in_state = Some(now);
+        let live = live_objects(sim);
+        let dir = self.dir.clone();
+        // Off the block path: a directory scan and removals.
+        let _ = std::thread::Builder::new()
+            .name("z3r0-asset-gc".into())
+            .spawn(move || {
+                match collect_unreferenced(&dir, &live, UNREFERENCED_GRACE, SystemTime::now()) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "content no longer in force removed"),
+                    Err(e) => tracing::warn!(error = %e, "could not clean the asset directory"),
+                }
+            });
+    }
+
+    fn write_manifests(&mut self, sim: &Sim) {
         let (active, scheduled) = sim.content_entities();
         for entity in [active, scheduled].into_iter().flatten() {
             let record = sim.ecs.get::<z3r0_sim::content::PublishedContent>(entity);
@@ -161,6 +248,49 @@ mod tests {
             items: Vec::new(),
         }
         .encode()
+    }
+
+    #[test]
+    fn objects_no_manifest_names_go_once_old_and_the_live_ones_stay() {
+        let dir = std::env::temp_dir().join(format!("z3r0-gc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let object = |bytes: &[u8]| {
+            let hash = *blake3::hash(bytes).as_bytes();
+            std::fs::write(dir.join(z3r0_net::assets::hex_of(&hash)), bytes).unwrap();
+            hash
+        };
+        let (live, old, fresh) = (
+            object(b"in force"),
+            object(b"replaced"),
+            object(b"uploaded"),
+        );
+        std::fs::write(dir.join("notes.txt"), b"not an object").unwrap();
+        std::fs::write(dir.join("abc.upload.partial"), b"cut short").unwrap();
+        let now = SystemTime::now();
+        let two_hours_ago = now - Duration::from_secs(7_200);
+        for name in [
+            z3r0_net::assets::hex_of(&live),
+            z3r0_net::assets::hex_of(&old),
+            "notes.txt".into(),
+            "abc.upload.partial".into(),
+        ] {
+            let file = std::fs::File::options()
+                .append(true)
+                .open(dir.join(&name))
+                .unwrap();
+            file.set_modified(two_hours_ago).unwrap();
+        }
+        let keep = BTreeSet::from([live]);
+        let removed = collect_unreferenced(&dir, &keep, UNREFERENCED_GRACE, now).unwrap();
+        assert_eq!(removed, 2, "the replaced object and the old partial file");
+        assert!(dir.join(z3r0_net::assets::hex_of(&live)).exists());
+        assert!(!dir.join(z3r0_net::assets::hex_of(&old)).exists());
+        assert!(
+            dir.join(z3r0_net::assets::hex_of(&fresh)).exists(),
+            "an upload younger than the grace stays for the publication it is for"
+        );
+        assert!(dir.join("notes.txt").exists(), "not ours to remove");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
