@@ -542,6 +542,8 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
             "40s",
             "--bots",
             "6",
+            "--cheaters",
+            "2",
             "--dashboard",
             &dash_addr,
         ],
@@ -592,6 +594,15 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     assert_eq!(players["lost"], 0, "{players}");
     assert_eq!(players["crossings"], players["arrivals"], "{players}");
     assert!(players["arrivals"].as_u64().unwrap() >= 1, "{players}");
+    // Cheaters play in the zones too; the rules refuse every cheat.
+    let cheaters = &report["player_cheats"];
+    assert_eq!(cheaters["cheaters"], 2, "{cheaters}");
+    assert!(cheaters["sent"].as_u64().unwrap() >= 10, "{cheaters}");
+    assert!(
+        cheaters["refused"].as_object().unwrap().values().count() >= 2,
+        "several kinds of refusal: {cheaters}"
+    );
+    assert_eq!(cheaters["accepted"], 0, "{cheaters}");
     // Each seated process reports its CPU per zone replica.
     let validators = report["validators"].as_array().unwrap();
     let seats: u64 = validators

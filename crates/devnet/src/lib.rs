@@ -43,8 +43,9 @@ pub struct DevnetArgs {
     #[arg(long, default_value_t = 4)]
     validators: usize,
     /// Run a world of this grid of zones (`XxZ`, e.g. `2x2`) instead of one zone: each pool
-    /// validator runs every zone it is seated on, and its synthetic players (`--load`) run
-    /// across the borders. Players over QUIC and cheaters do not play in a world yet.
+    /// validator runs every zone it is seated on, its synthetic players (`--load`) and the
+    /// players over QUIC (`--bots`) run across the borders, and the cheaters play in the zones
+    /// in turn.
     #[arg(long, value_parser = world::parse_zones)]
     zones: Option<[u16; 2]>,
     /// With `--zones`: validators on each zone's committee.

@@ -8,8 +8,9 @@
 //! `--forgers N` makes N of the validators' relays forge handoffs besides the honest ones
 //! (`z3r0 node --byzantine` on a world); the report counts each kind they sent, and any that
 //! a block applied. `--bots N` roaming players over QUIC run east and west across the
-//! borders, each following its body to the next zone's edge ([`roam`]); cheating players do
-//! not play in a world yet.
+//! borders, each following its body to the next zone's edge ([`roam`]); `--cheaters N`
+//! cheating players (the zone devnet's cheat script) play in the zones in turn, and the
+//! report counts their cheats: any accepted fails the run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -57,6 +58,19 @@ struct WorldReport {
     handoffs: HandoffReport,
     handoff_cheats: CheatReport,
     players: PlayersReport,
+    player_cheats: PlayerCheatReport,
+}
+
+/// The cheating players' cheat actions (`z3r0_client::Bot`'s cheat script).
+#[derive(Debug, Serialize)]
+struct PlayerCheatReport {
+    cheaters: usize,
+    sent: u64,
+    refused: BTreeMap<String, u64>,
+    /// Cheat actions a block applied (must be 0).
+    accepted: u64,
+    /// Sent, but no outcome heard (lost with a session, or in flight at the end).
+    unheard: u64,
 }
 
 /// The roaming players over QUIC.
@@ -401,6 +415,8 @@ struct World<'a> {
     runtime: tokio::runtime::Runtime,
     /// The roaming players' numbers, and the switch that stops them.
     roamers: Vec<Arc<std::sync::Mutex<RoamStats>>>,
+    /// The cheating players.
+    cheaters: Vec<super::bots::BotHandle>,
     stop: tokio::sync::watch::Sender<bool>,
     board: Arc<super::dashboard::Dashboard>,
     /// The map's corner and size in voxels, for the dashboard.
@@ -495,6 +511,7 @@ impl<'a> World<'a> {
             window_ms: now_ms(),
             runtime,
             roamers: Vec::new(),
+            cheaters: Vec::new(),
             stop: tokio::sync::watch::channel(false).0,
             board,
             area,
@@ -549,7 +566,8 @@ impl<'a> World<'a> {
         self.board.stats.send_replace(Arc::new(event.to_string()));
     }
 
-    /// Starts the roaming players, spread over the zones and their committees' edges.
+    /// Starts the roaming players and the cheaters, spread over the zones and their
+    /// committees' edges.
     fn spawn_players(&mut self) -> Result<()> {
         let routes = Arc::new(roam::routes(&self.world)?);
         let borders = roam::borders(&self.world);
@@ -569,7 +587,48 @@ impl<'a> World<'a> {
                 )
             })
             .collect();
+        self.cheaters = (0..self.args.cheaters)
+            .map(|i| {
+                let zone = zones[i % zones.len()];
+                let edges = &routes[&zone];
+                let config = edges[i % edges.len()].clone();
+                super::bots::spawn(
+                    self.runtime.handle(),
+                    super::bots::BotSpec {
+                        index: self.args.bots + i,
+                        kind: z3r0_client::BotKind::Cheat,
+                        seed: self.args.seed,
+                        server: config.server,
+                        config,
+                        churn: None,
+                        script: None,
+                    },
+                    receiver.clone(),
+                )
+            })
+            .collect();
         Ok(())
+    }
+
+    /// The cheaters' tallies.
+    fn player_cheats(&self) -> PlayerCheatReport {
+        let mut report = PlayerCheatReport {
+            cheaters: self.cheaters.len(),
+            sent: 0,
+            refused: BTreeMap::new(),
+            accepted: 0,
+            unheard: 0,
+        };
+        for h in &self.cheaters {
+            let s = h.stats.lock().unwrap_or_else(|p| p.into_inner());
+            report.sent += s.tally.cheats;
+            report.accepted += s.tally.cheats_accepted;
+            report.unheard += s.tally.cheats_unheard + s.cheats_pending;
+            for (reason, n) in &s.tally.cheats_refused {
+                *report.refused.entry(reason.to_string()).or_default() += n;
+            }
+        }
+        report
     }
 
     fn players(&self) -> PlayersReport {
@@ -725,6 +784,11 @@ impl<'a> World<'a> {
         let end_ms = now_ms();
         let players = self.players();
         let _ = self.stop.send(true);
+        if !self.cheaters.is_empty() {
+            // The cheaters' last outcomes come in before the validators stop.
+            std::thread::sleep(Duration::from_millis(1_500));
+        }
+        let player_cheats = self.player_cheats();
         let cpu: Vec<f64> = self
             .validators
             .iter_mut()
@@ -768,12 +832,19 @@ impl<'a> World<'a> {
             handoffs: self.crossings.report(self.window_ms, end_ms, refused),
             handoff_cheats: self.cheats(),
             players,
+            player_cheats,
         };
         print_summary(&report);
         if let Some(path) = &self.args.report {
             std::fs::write(path, serde_json::to_string_pretty(&report)?)
                 .with_context(|| format!("writing {}", path.display()))?;
             println!("report: {}", path.display());
+        }
+        if report.player_cheats.accepted > 0 {
+            bail!(
+                "{} cheat actions were accepted",
+                report.player_cheats.accepted
+            );
         }
         Ok(())
     }
@@ -839,6 +910,18 @@ fn print_summary(r: &WorldReport) {
         p.actions_applied,
         p.actions_refused
     );
+    let c = &r.player_cheats;
+    println!(
+        "  cheaters {}: {} cheat actions, {} refused, {} accepted, {} unheard",
+        c.cheaters,
+        c.sent,
+        c.refused.values().sum::<u64>(),
+        c.accepted,
+        c.unheard
+    );
+    for (reason, n) in &c.refused {
+        println!("    {n:>6} × {reason}");
+    }
     for v in &r.validators {
         println!(
             "  validator {}: {} zones, {:.3} cores ({:.3} a zone), {:.0} MB",
