@@ -612,3 +612,23 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     assert_eq!(seats, 6, "{report}");
     let _ = std::fs::remove_dir_all(&devnet.dir);
 }
+
+#[test]
+fn a_world_refuses_the_options_it_does_not_act_on() {
+    let dir = std::env::temp_dir().join(format!("z3r0-devnet-refused-{}", std::process::id()));
+    for extra in [["--fault", "kill:1"], ["--churn", "30s"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["devnet", "--zones", "2x1", "--data"])
+            .arg(&dir)
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}");
+        assert!(
+            stderr.contains("a world (--zones) runs without them"),
+            "{extra:?}: {stderr}"
+        );
+        assert!(!dir.exists(), "{extra:?}: nothing written");
+    }
+}

@@ -559,6 +559,10 @@ pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
         if !game.is_empty() {
             bail!("a world (--zones) runs the engine alone: no game plugins, pack or players yet");
         }
+        // Options a world does not act on yet are refused, not ignored.
+        if !args.faults.is_empty() || !args.churn.is_zero() {
+            bail!("--fault and --churn apply to one zone; a world (--zones) runs without them yet");
+        }
         return world::run(args, zones);
     }
     let mut zone = Zone::start(args, game)?;
