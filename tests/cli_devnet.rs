@@ -544,6 +544,8 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
             "6",
             "--cheaters",
             "2",
+            "--fault",
+            "pause:1:2@8",
             "--dashboard",
             &dash_addr,
         ],
@@ -561,8 +563,10 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     assert_eq!(zones.len(), 2, "{report}");
     for zone in zones {
         assert_eq!(zone["state_roots_agree"], true, "{zone}");
-        // An unoptimised build on a shared machine: the rate is the release devnet's to show.
-        assert!(zone["blocks_per_s"].as_f64().unwrap() > 10.0, "{zone}");
+        // An unoptimised build on a shared 2-core machine, with a validator paused: the rate is
+        // the release devnet's to show; here, each zone kept finalizing (9.9 to 18.8 blocks/s
+        // seen in this test's runs).
+        assert!(zone["blocks_per_s"].as_f64().unwrap() > 5.0, "{zone}");
         assert_eq!(zone["committee"].as_array().unwrap().len(), 3, "{zone}");
     }
     let handoffs = &report["handoffs"];
@@ -594,6 +598,20 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     assert_eq!(players["lost"], 0, "{players}");
     assert_eq!(players["crossings"], players["arrivals"], "{players}");
     assert!(players["arrivals"].as_u64().unwrap() >= 1, "{players}");
+    // A pool validator was paused for 2 s (its zones stood still meanwhile, their committees
+    // of three have no fault to spare) and the world went on.
+    assert_eq!(
+        report["faults"],
+        serde_json::json!(["pause:1:2s@8s"]),
+        "{report}"
+    );
+    assert!(
+        devnet
+            .seen
+            .iter()
+            .any(|l| l.contains("SIGSTOP sent to validator 1")),
+        "{summary}"
+    );
     // Cheaters play in the zones too; the rules refuse every cheat.
     let cheaters = &report["player_cheats"];
     assert_eq!(cheaters["cheaters"], 2, "{cheaters}");
@@ -616,7 +634,7 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
 #[test]
 fn a_world_refuses_the_options_it_does_not_act_on() {
     let dir = std::env::temp_dir().join(format!("z3r0-devnet-refused-{}", std::process::id()));
-    for extra in [["--fault", "kill:1"], ["--churn", "30s"]] {
+    for extra in [["--fault", "diverge:1"], ["--churn", "30s"]] {
         let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
             .args(["devnet", "--zones", "2x1", "--data"])
             .arg(&dir)

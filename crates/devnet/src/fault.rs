@@ -7,12 +7,14 @@
 //! clock MS milliseconds ahead (or behind) from its start. For pause and kill, AT is the time after
 //! the players start (10 s if not given).
 
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use crate::parse_duration;
+use crate::supervisor::Validator;
 
 /// When a fault strikes unless its text says otherwise.
 const DEFAULT_AT: Duration = Duration::from_secs(10);
@@ -94,6 +96,69 @@ pub struct Step {
     pub at: Duration,
     pub validator: usize,
     pub signal: Signal,
+}
+
+/// A run's faults: their signals not sent yet, in time order, and the validators paused now.
+#[derive(Debug, Default)]
+pub struct Injector {
+    steps: VecDeque<Step>,
+    paused: BTreeSet<usize>,
+}
+
+impl Injector {
+    pub fn new(faults: &[Fault]) -> Self {
+        Self {
+            steps: schedule(faults).into(),
+            paused: BTreeSet::new(),
+        }
+    }
+
+    /// Sends the signals due `elapsed` after the players started to `validators` (by their
+    /// index), saying what it did.
+    pub fn inject(&mut self, validators: &[Validator], elapsed: Duration, say: &dyn Fn(String)) {
+        while self.steps.front().is_some_and(|s| s.at <= elapsed) {
+            let Some(step) = self.steps.pop_front() else {
+                break;
+            };
+            let Some(v) = validators.iter().find(|v| v.index == step.validator) else {
+                continue;
+            };
+            let Some(pid) = v.pid() else {
+                say(format!(
+                    "fault: validator {} is not running; {} not sent",
+                    step.validator, step.signal
+                ));
+                continue;
+            };
+            match send(pid, step.signal) {
+                Ok(()) => say(format!(
+                    "fault: {} sent to validator {} at {:.1} s",
+                    step.signal,
+                    step.validator,
+                    elapsed.as_secs_f64()
+                )),
+                Err(e) => say(format!("fault: {e}")),
+            }
+            match step.signal {
+                Signal::SIGSTOP => self.paused.insert(step.validator),
+                _ => self.paused.remove(&step.validator),
+            };
+        }
+    }
+
+    /// Whether validator `index` is paused now.
+    pub fn is_paused(&self, index: usize) -> bool {
+        self.paused.contains(&index)
+    }
+
+    /// Lets the paused validators run again: a stopped process cannot stop.
+    pub fn resume_all(&self, validators: &[Validator]) {
+        for v in validators.iter().filter(|v| self.paused.contains(&v.index)) {
+            if let Some(pid) = v.pid() {
+                let _ = send(pid, Signal::SIGCONT);
+            }
+        }
+    }
 }
 
 /// The signals `faults` send, in time order: a pause is a stop and a continue.

@@ -17,7 +17,7 @@ mod stats;
 mod supervisor;
 mod world;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -503,10 +503,8 @@ struct Zone<'a> {
     interrupted: Arc<AtomicBool>,
     /// Synthetic inputs per second each validator generates.
     load: u32,
-    /// The faults' signals not sent yet, in time order.
-    steps: VecDeque<fault::Step>,
-    /// Validators stopped by a pause and not continued yet.
-    paused: BTreeSet<usize>,
+    /// The faults to inject, and the validators they paused.
+    faults: fault::Injector,
 }
 
 /// The players: their handles, their kinds by short key, and the switch that stops them.
@@ -560,8 +558,14 @@ pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
             bail!("a world (--zones) runs the engine alone: no game plugins, pack or players yet");
         }
         // Options a world does not act on yet are refused, not ignored.
-        if !args.faults.is_empty() || !args.churn.is_zero() {
-            bail!("--fault and --churn apply to one zone; a world (--zones) runs without them yet");
+        let unworldly = args
+            .faults
+            .iter()
+            .any(|f| !matches!(f.kind, fault::FaultKind::Pause(_) | fault::FaultKind::Kill));
+        if unworldly || !args.churn.is_zero() {
+            bail!(
+                "--churn, and --fault diverge or skew, apply to one zone; a world (--zones) runs without them yet"
+            );
         }
         return world::run(args, zones);
     }
@@ -608,8 +612,7 @@ impl<'a> Zone<'a> {
             zone,
             interrupted,
             load,
-            steps: fault::schedule(&args.faults).into(),
-            paused: BTreeSet::new(),
+            faults: fault::Injector::new(&args.faults),
         };
         for v in &mut zone.validators {
             // Every player could end up on one validator, and probes come on top.
@@ -786,34 +789,8 @@ impl<'a> Zone<'a> {
 
     /// Sends the faults' signals that are due `elapsed` after the players started.
     fn inject_faults(&mut self, elapsed: Duration, progress: &Progress) {
-        while self.steps.front().is_some_and(|s| s.at <= elapsed) {
-            let Some(step) = self.steps.pop_front() else {
-                break;
-            };
-            let Some(v) = self.validators.get(step.validator) else {
-                continue;
-            };
-            let Some(pid) = v.pid() else {
-                progress.say(format!(
-                    "fault: validator {} is not running; {} not sent",
-                    step.validator, step.signal
-                ));
-                continue;
-            };
-            match fault::send(pid, step.signal) {
-                Ok(()) => progress.say(format!(
-                    "fault: {} sent to validator {} at {:.1} s",
-                    step.signal,
-                    step.validator,
-                    elapsed.as_secs_f64()
-                )),
-                Err(e) => progress.say(format!("fault: {e}")),
-            }
-            match step.signal {
-                nix::sys::signal::Signal::SIGSTOP => self.paused.insert(step.validator),
-                _ => self.paused.remove(&step.validator),
-            };
-        }
+        self.faults
+            .inject(&self.validators, elapsed, &|l| progress.say(l));
     }
 
     /// One sample: the validators' rows, the explorer's map and blocks, the players' numbers.
@@ -897,7 +874,7 @@ impl<'a> Zone<'a> {
         for (i, v) in self.validators.iter_mut().enumerate() {
             // A paused validator would hold the sample (and the faults' timing) for the
             // scrape's timeout.
-            let sample = if v.running() && !self.paused.contains(&i) {
+            let sample = if v.running() && !self.faults.is_paused(i) {
                 self.runtime
                     .block_on(http_get(v.metrics, "/metrics"))
                     .map(|(_, body)| parse_metrics(&body))
@@ -969,11 +946,7 @@ impl<'a> Zone<'a> {
         }
         let restarts: Vec<u32> = self.validators.iter().map(|v| v.restarts).collect();
         // A paused validator cannot stop until it runs again.
-        for &i in &self.paused {
-            if let Some(pid) = self.validators.get(i).and_then(Validator::pid) {
-                let _ = fault::send(pid, nix::sys::signal::Signal::SIGCONT);
-            }
-        }
+        self.faults.resume_all(&self.validators);
         for v in &mut self.validators {
             v.request_stop();
         }

@@ -10,7 +10,8 @@
 //! a block applied. `--bots N` roaming players over QUIC run east and west across the
 //! borders, each following its body to the next zone's edge ([`roam`]); `--cheaters N`
 //! cheating players (the zone devnet's cheat script) play in the zones in turn, and the
-//! report counts their cheats: any accepted fails the run.
+//! report counts their cheats: any accepted fails the run. `--fault pause:V:SECS[@AT]` and
+//! `--fault kill:V[@AT]` stop or kill pool validator V's process, as in a zone devnet.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ struct WorldReport {
     handoff_cheats: CheatReport,
     players: PlayersReport,
     player_cheats: PlayerCheatReport,
+    /// The faults injected (`--fault`), as given.
+    faults: Vec<String>,
 }
 
 /// The cheating players' cheat actions (`z3r0_client::Bot`'s cheat script).
@@ -417,6 +420,8 @@ struct World<'a> {
     roamers: Vec<Arc<std::sync::Mutex<RoamStats>>>,
     /// The cheating players.
     cheaters: Vec<super::bots::BotHandle>,
+    /// The faults to inject, and the validators they paused.
+    faults: super::fault::Injector,
     stop: tokio::sync::watch::Sender<bool>,
     board: Arc<super::dashboard::Dashboard>,
     /// The map's corner and size in voxels, for the dashboard.
@@ -461,6 +466,12 @@ impl<'a> World<'a> {
             0 => DEFAULT_LOAD,
             total => total / world.pool.len().max(1) as u32,
         };
+        if let Some(f) = args.faults.iter().find(|f| f.validator >= world.pool.len()) {
+            bail!(
+                "--fault {f}: the world's pool has {} validators",
+                world.pool.len()
+            );
+        }
         let mut validators = Vec::new();
         let mut served = Vec::new();
         let mut forgers = Vec::new();
@@ -512,6 +523,7 @@ impl<'a> World<'a> {
             runtime,
             roamers: Vec::new(),
             cheaters: Vec::new(),
+            faults: super::fault::Injector::new(&args.faults),
             stop: tokio::sync::watch::channel(false).0,
             board,
             area,
@@ -743,6 +755,8 @@ impl<'a> World<'a> {
                 return Ok((window, cpu_start));
             }
             std::thread::sleep(Duration::from_millis(500));
+            self.faults
+                .inject(&self.validators, window.elapsed(), &|l| progress.say(l));
             supervise(&mut self.validators, &self.exe, self.load, &|l| {
                 progress.say(l)
             })?;
@@ -789,6 +803,7 @@ impl<'a> World<'a> {
             std::thread::sleep(Duration::from_millis(1_500));
         }
         let player_cheats = self.player_cheats();
+        self.faults.resume_all(&self.validators);
         let cpu: Vec<f64> = self
             .validators
             .iter_mut()
@@ -833,6 +848,7 @@ impl<'a> World<'a> {
             handoff_cheats: self.cheats(),
             players,
             player_cheats,
+            faults: self.args.faults.iter().map(ToString::to_string).collect(),
         };
         print_summary(&report);
         if let Some(path) = &self.args.report {
