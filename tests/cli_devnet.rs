@@ -634,7 +634,7 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
 #[test]
 fn a_world_refuses_the_options_it_does_not_act_on() {
     let dir = std::env::temp_dir().join(format!("z3r0-devnet-refused-{}", std::process::id()));
-    for extra in [["--fault", "diverge:1"], ["--churn", "30s"]] {
+    for extra in [["--fault", "diverge:1"], ["--fault", "skew:1:+100"]] {
         let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
             .args(["devnet", "--zones", "2x1", "--data"])
             .arg(&dir)
@@ -649,4 +649,41 @@ fn a_world_refuses_the_options_it_does_not_act_on() {
         );
         assert!(!dir.exists(), "{extra:?}: nothing written");
     }
+}
+
+#[test]
+fn a_world_devnets_players_churn() {
+    let mut devnet = Devnet::start(
+        "world-churn",
+        &[
+            "--zones",
+            "2x1",
+            "--committee",
+            "3",
+            "--duration",
+            "20s",
+            "--bots",
+            "3",
+            "--cheaters",
+            "0",
+            "--churn",
+            "6s",
+            "--dashboard",
+            "127.0.0.1:0",
+        ],
+    );
+    let summary = devnet.wait_line("lives ended", Duration::from_secs(300));
+    assert!(devnet.child.wait().unwrap().success(), "{summary}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(devnet.dir.join("report.json")).unwrap())
+            .unwrap();
+    // Players leave and come back as new ones (fresh keys), in the zone they are in.
+    let players = &report["players"];
+    assert!(players["lives_ended"].as_u64().unwrap() >= 3, "{players}");
+    assert_eq!(players["lost"], 0, "{players}");
+    for zone in report["zones"].as_array().unwrap() {
+        assert_eq!(zone["state_roots_agree"], true, "{zone}");
+    }
+    assert_eq!(report["handoffs"]["bodies_lost"], 0, "{report}");
+    let _ = std::fs::remove_dir_all(&devnet.dir);
 }

@@ -120,12 +120,7 @@ pub fn spawn(
     runtime.spawn(play(
         bot,
         config,
-        Identity {
-            key,
-            devnet_seed: seed,
-            index,
-            churn: churn.filter(|_| kind != BotKind::Cheat),
-        },
+        Identity::new(seed, index, churn.filter(|_| kind != BotKind::Cheat)),
         stats.clone(),
         stop,
     ));
@@ -178,7 +173,7 @@ impl Freeze {
 }
 
 /// Who a bot plays as: its key, and with churn, when it leaves to come back as a new player.
-struct Identity {
+pub(crate) struct Identity {
     key: PrivateKey,
     devnet_seed: u64,
     index: usize,
@@ -188,15 +183,29 @@ struct Identity {
 }
 
 impl Identity {
+    /// Player `index` of the players whose keys derive from `devnet_seed`, in its first life.
+    pub(crate) fn new(devnet_seed: u64, index: usize, churn: Option<Duration>) -> Self {
+        Self {
+            key: bot_key(devnet_seed, index),
+            devnet_seed,
+            index,
+            churn,
+        }
+    }
+
+    pub(crate) fn key(&self) -> &PrivateKey {
+        &self.key
+    }
+
     /// How long the session that starts now lasts before the player leaves (`None`: until
     /// the end).
-    fn session_length(&self, generation: u64) -> Option<Duration> {
+    pub(crate) fn session_length(&self, generation: u64) -> Option<Duration> {
         let spread = (self.index as u64 ^ generation.wrapping_mul(0x9e37)) % 100;
         self.churn.map(|c| c.mul_f64(0.5 + spread as f64 / 100.0))
     }
 
     /// A fresh key for the player's next life.
-    fn renew(&mut self, generation: u64) {
+    pub(crate) fn renew(&mut self, generation: u64) {
         self.key = bot_key(self.devnet_seed.wrapping_add(generation << 24), self.index);
     }
 }

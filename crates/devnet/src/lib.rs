@@ -562,9 +562,9 @@ pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
             .faults
             .iter()
             .any(|f| !matches!(f.kind, fault::FaultKind::Pause(_) | fault::FaultKind::Kill));
-        if unworldly || !args.churn.is_zero() {
+        if unworldly {
             bail!(
-                "--churn, and --fault diverge or skew, apply to one zone; a world (--zones) runs without them yet"
+                "--fault diverge and skew apply to one zone; a world (--zones) runs without them yet"
             );
         }
         return world::run(args, zones);

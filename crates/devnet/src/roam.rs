@@ -12,7 +12,7 @@ use z3r0_client::{Bot, BotKind, Game, ZoneOf};
 use z3r0_genesis::WorldGenesis;
 use z3r0_net::ClientConfig;
 
-use super::bots::bot_key;
+use super::bots::Identity;
 
 /// How long a bot waits for its body in the zone it walked into; past it, the body counts
 /// as lost and the bot joins anew.
@@ -39,6 +39,8 @@ pub struct RoamStats {
     /// Where the body last was (x, z in voxels) and the zone it is in (or on its way to).
     pub pos: Option<[i64; 2]>,
     pub zone: u32,
+    /// Times the player left to come back as a new one (churn).
+    pub lives_ended: u64,
 }
 
 /// How to reach each zone of `world`: its chain, committee and edges (one per member, the
@@ -76,23 +78,31 @@ pub fn borders(world: &WorldGenesis) -> ZoneOf {
     Arc::new(move |x, z| world.zone_of_column(x, z).map(|id| id.number()))
 }
 
-/// Starts roaming bot `index`, whose body starts in zone `home`.
+/// One roaming bot: which (`index`, keys from `seed`), the zone its body starts in, how it
+/// reaches each zone and knows its borders, and its churn.
+pub struct RoamSpec {
+    pub index: usize,
+    pub seed: u64,
+    pub home: u32,
+    pub routes: Arc<BTreeMap<u32, Vec<ClientConfig>>>,
+    pub borders: ZoneOf,
+    pub churn: Option<Duration>,
+}
+
+/// Starts a roaming bot, playing until `stop` turns true.
 pub fn spawn(
     runtime: &tokio::runtime::Handle,
-    index: usize,
-    seed: u64,
-    home: u32,
-    routes: Arc<BTreeMap<u32, Vec<ClientConfig>>>,
-    borders: ZoneOf,
+    spec: RoamSpec,
     stop: watch::Receiver<bool>,
 ) -> Arc<Mutex<RoamStats>> {
     let stats = Arc::new(Mutex::new(RoamStats::default()));
     let bot = Roamer {
-        index,
-        seed,
-        zone: home,
-        routes,
-        borders,
+        index: spec.index,
+        seed: spec.seed,
+        zone: spec.home,
+        routes: spec.routes,
+        borders: spec.borders,
+        churn: spec.churn,
         stats: stats.clone(),
     };
     runtime.spawn(bot.run(stop));
@@ -106,6 +116,8 @@ struct Roamer {
     zone: u32,
     routes: Arc<BTreeMap<u32, Vec<ClientConfig>>>,
     borders: ZoneOf,
+    /// Leave after about this long, to come back as a new player in the zone it is in.
+    churn: Option<Duration>,
     stats: Arc<Mutex<RoamStats>>,
 }
 
@@ -115,7 +127,8 @@ impl Roamer {
     }
 
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let key = bot_key(self.seed ^ 0x0a0a_0000, self.index);
+        let mut identity = Identity::new(self.seed ^ 0x0a0a_0000, self.index, self.churn);
+        let (mut generation, mut life) = (0u64, Instant::now());
         let mut bot = Bot::new(BotKind::Roam, self.seed.wrapping_add(self.index as u64));
         // When the body was last seen leaving (a crossing waiting for its arrival).
         let mut arriving: Option<Instant> = None;
@@ -129,7 +142,7 @@ impl Roamer {
                 self.set(|s| s.last_error = Some(format!("no edge for zone {}", self.zone)));
                 return;
             };
-            let mut game = match Game::connect(&config, key.clone()).await {
+            let mut game = match Game::connect(&config, identity.key().clone()).await {
                 Ok(g) => g,
                 Err(e) => {
                     self.set(|s| s.last_error = Some(e.to_string()));
@@ -161,6 +174,19 @@ impl Roamer {
                     self.set(|s| s.crossings += 1);
                     self.zone = to;
                     arriving = Some(Instant::now());
+                    break None;
+                }
+                // Churn: leave (never with a body in transit) and come back as a new player.
+                let over = identity
+                    .session_length(generation)
+                    .is_some_and(|l| life.elapsed() >= l);
+                if over && arriving.is_none() && game.joined() {
+                    if game.act(&z3r0_sim::Action::Leave).is_ok() {
+                        generation += 1;
+                        identity.renew(generation);
+                        life = Instant::now();
+                        self.set(|s| s.lives_ended = generation);
+                    }
                     break None;
                 }
                 if let Err(e) = bot.tick(&mut game) {

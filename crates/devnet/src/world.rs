@@ -11,7 +11,8 @@
 //! borders, each following its body to the next zone's edge ([`roam`]); `--cheaters N`
 //! cheating players (the zone devnet's cheat script) play in the zones in turn, and the
 //! report counts their cheats: any accepted fails the run. `--fault pause:V:SECS[@AT]` and
-//! `--fault kill:V[@AT]` stop or kill pool validator V's process, as in a zone devnet.
+//! `--fault kill:V[@AT]` stop or kill pool validator V's process, and `--churn` makes the
+//! roaming players leave and come back as new ones, as in a zone devnet.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -90,6 +91,8 @@ struct PlayersReport {
     gap_ms: Quantiles,
     /// Crossings after which the body did not arrive within 5 s.
     lost: u64,
+    /// Times a player left to come back as a new one (`--churn`).
+    lives_ended: u64,
     actions_applied: u64,
     actions_refused: u64,
 }
@@ -590,11 +593,14 @@ impl<'a> World<'a> {
             .map(|i| {
                 roam::spawn(
                     self.runtime.handle(),
-                    i,
-                    self.args.seed,
-                    zones[i % zones.len()],
-                    routes.clone(),
-                    borders.clone(),
+                    roam::RoamSpec {
+                        index: i,
+                        seed: self.args.seed,
+                        home: zones[i % zones.len()],
+                        routes: routes.clone(),
+                        borders: borders.clone(),
+                        churn: (!self.args.churn.is_zero()).then_some(self.args.churn),
+                    },
                     receiver.clone(),
                 )
             })
@@ -657,6 +663,7 @@ impl<'a> World<'a> {
             arrivals: all.iter().map(|s| s.arrivals).sum(),
             gap_ms: Quantiles::of(gaps),
             lost: all.iter().map(|s| s.lost).sum(),
+            lives_ended: all.iter().map(|s| s.lives_ended).sum(),
             actions_applied: all.iter().map(|s| s.applied).sum(),
             actions_refused: all.iter().map(|s| s.refused).sum(),
         }
@@ -915,7 +922,7 @@ fn print_summary(r: &WorldReport) {
     );
     let p = &r.players;
     println!(
-        "  players {}/{} playing, {} crossings seen, {} arrived (gap p50 {} p99 {} ms), {} lost; {} actions applied, {} refused",
+        "  players {}/{} playing, {} crossings seen, {} arrived (gap p50 {} p99 {} ms), {} lost, {} lives ended (churn); {} actions applied, {} refused",
         p.connected,
         p.bots,
         p.crossings,
@@ -923,6 +930,7 @@ fn print_summary(r: &WorldReport) {
         ms(p.gap_ms.p50),
         ms(p.gap_ms.p99),
         p.lost,
+        p.lives_ended,
         p.actions_applied,
         p.actions_refused
     );
