@@ -37,10 +37,11 @@ fn live_objects(sim: &Sim) -> BTreeSet<[u8; 32]> {
     let (active, scheduled) = sim.content_entities();
     let mut live = BTreeSet::new();
     for entity in [active, scheduled].into_iter().flatten() {
-        let Some(bytes) = sim.manifest_bytes(entity) else {
+        let record = sim.ecs.get::<z3r0_sim::content::PublishedContent>(entity);
+        let (Some(record), Some(bytes)) = (record, sim.manifest_bytes(entity)) else {
             continue;
         };
-        live.insert(*blake3::hash(bytes).as_bytes());
+        live.insert(record.manifest);
         if let Ok(manifest) = z3r0_content::Manifest::decode(bytes) {
             live.extend(manifest.files());
         }
@@ -159,6 +160,9 @@ impl ManifestKeeper {
         if self.in_state.as_ref() == Some(&now) {
             return;
         }
+        // A manifest out of the state may be collected off the disk: if it comes back, it is
+        // written again.
+        self.kept.retain(|h| now.contains(h));
         self.in_state = Some(now);
         let live = live_objects(sim);
         let dir = self.dir.clone();
@@ -355,9 +359,15 @@ mod tests {
         assert_eq!(sim.content_manifests().0, hash, "in force already");
         let dir = std::env::temp_dir().join(format!("z3r0-kept-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        ManifestKeeper::new(dir.clone()).keep(&sim);
-        let kept = std::fs::read(dir.join(z3r0_net::assets::hex_of(&hash))).unwrap();
-        assert_eq!(kept, bytes);
+        let path = dir.join(z3r0_net::assets::hex_of(&hash));
+        let mut keeper = ManifestKeeper::new(dir.clone());
+        keeper.keep(&sim);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        // Out of the state, then collected off the disk: back in the state, it is kept again.
+        keeper.keep(&Sim::genesis(config).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        keeper.keep(&sim);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "kept again");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
