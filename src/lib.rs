@@ -158,11 +158,7 @@ impl Engine {
 
     fn parts(&self) -> GameParts {
         GameParts {
-            plugins: self
-                .plugins
-                .iter()
-                .map(|p| format!("{}@{}", p.name(), p.version()))
-                .collect(),
+            plugins: Plugins::new(self.plugins.clone()).ids(),
             pack: self.pack,
             script: self.script.clone(),
         }

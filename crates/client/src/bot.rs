@@ -282,10 +282,21 @@ impl Bot {
                 flags: frame.flags | flags::SPRINT,
                 ..frame
             },
-            BotKind::Game => match self.script.as_ref().and_then(|s| s.heading(game)) {
-                Some(yaw) => InputFrame { yaw, ..frame },
-                None => frame,
-            },
+            BotKind::Game => {
+                // Asked once a turn (a script may search the world around the player).
+                let heading = self
+                    .ticks
+                    .is_multiple_of(schedule.act)
+                    .then(|| self.script.as_ref().and_then(|s| s.heading(game)))
+                    .flatten();
+                if let Some(yaw) = heading {
+                    self.yaw = yaw;
+                }
+                InputFrame {
+                    yaw: self.yaw,
+                    ..frame
+                }
+            }
             _ => frame,
         };
         match self.kind {

@@ -16,7 +16,7 @@ pub trait PlayerScript: Send + Sync + std::fmt::Debug {
     fn act(&self, game: &Game, roll: u64) -> Option<Action>;
 
     /// Where a bot walks, as a yaw (a full turn is 65 536; 0 is +z, 16 384 is +x), or `None`
-    /// to wander like the engine's walkers.
+    /// to wander like the engine's walkers. Asked on the bot's turns (every 500 ms).
     fn heading(&self, game: &Game) -> Option<u16> {
         let _ = game;
         None

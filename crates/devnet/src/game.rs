@@ -39,11 +39,9 @@ impl GameParts {
     /// would refuse to start, each with the same complaint), or that a game with a pack did
     /// not make (its zone would lack the game's blocks).
     pub fn check_genesis(&self, genesis: &z3r0_genesis::Genesis) -> Result<()> {
-        if genesis.plugins != self.plugins {
+        if let Err(why) = genesis.check_plugin_list(&self.plugins) {
             bail!(
-                "this chain's genesis names the plugins {:?} but this binary runs {:?}: run the chain with the binary that made it, or pass --fresh for a new chain",
-                genesis.plugins,
-                self.plugins
+                "{why}; run the chain with the binary that made it, or pass --fresh for a new chain"
             );
         }
         if self.pack.is_some() && genesis.own_content().is_none() {
@@ -171,15 +169,11 @@ impl GameReport {
             self.actions_refused.values().sum::<u64>(),
             self.actions_unheard
         );
-        for (label, n) in &self.actions_applied {
-            println!("    {n:>6} × {label}");
-        }
+        crate::print_counts(&self.actions_applied, "");
         if let Some(pack) = &self.pack {
             println!("    pack {pack}: the genesis's content");
         }
-        for (reason, n) in &self.actions_refused {
-            println!("    {n:>6} × refused: {reason}");
-        }
+        crate::print_counts(&self.actions_refused, "refused: ");
     }
 }
 

@@ -1056,6 +1056,13 @@ fn on_interrupt(runtime: &tokio::runtime::Runtime, flag: Arc<AtomicBool>) {
     });
 }
 
+/// One line per entry of `counts` (reasons, actions), under the summary line they detail.
+fn print_counts(counts: &BTreeMap<String, u64>, prefix: &str) {
+    for (what, n) in counts {
+        println!("    {n:>6} × {prefix}{what}");
+    }
+}
+
 fn print_summary(
     r: &Report,
     p: &Players,
@@ -1104,9 +1111,7 @@ fn print_summary(
         r.actions_applied,
         r.actions_rejected.values().sum::<u64>()
     );
-    for (reason, n) in &r.actions_rejected {
-        println!("    {n:>6} × {reason}");
-    }
+    print_counts(&r.actions_rejected, "");
     println!(
         "  cheats      {} cheat actions: {} refused, {} accepted, {} unheard",
         p.cheats,
@@ -1114,9 +1119,7 @@ fn print_summary(
         r.cheat_actions_accepted,
         p.cheats_unheard
     );
-    for (reason, n) in &p.cheats_refused {
-        println!("    {n:>6} × {reason}");
-    }
+    print_counts(&p.cheats_refused, "");
     if let Some(c) = &r.content {
         println!(
             "  content     {} players saw published content come into force ({} switches), {} / {} / {} after its tick (p50 / p99 / max)",

@@ -630,23 +630,14 @@ impl<'a> World<'a> {
 
     /// The cheaters' tallies.
     fn player_cheats(&self) -> PlayerCheatReport {
-        let mut report = PlayerCheatReport {
+        let p = super::players(&self.cheaters);
+        PlayerCheatReport {
             cheaters: self.cheaters.len(),
-            sent: 0,
-            refused: BTreeMap::new(),
-            accepted: 0,
-            unheard: 0,
-        };
-        for h in &self.cheaters {
-            let s = h.stats.lock().unwrap_or_else(|p| p.into_inner());
-            report.sent += s.tally.cheats;
-            report.accepted += s.tally.cheats_accepted;
-            report.unheard += s.tally.cheats_unheard + s.cheats_pending;
-            for (reason, n) in &s.tally.cheats_refused {
-                *report.refused.entry(reason.to_string()).or_default() += n;
-            }
+            sent: p.cheats,
+            refused: p.cheats_refused,
+            accepted: p.cheats_accepted,
+            unheard: p.cheats_unheard,
         }
-        report
     }
 
     fn players(&self) -> PlayersReport {
@@ -943,9 +934,7 @@ fn print_summary(r: &WorldReport) {
         c.accepted,
         c.unheard
     );
-    for (reason, n) in &c.refused {
-        println!("    {n:>6} × {reason}");
-    }
+    super::print_counts(&c.refused, "");
     for v in &r.validators {
         println!(
             "  validator {}: {} zones, {:.3} cores ({:.3} a zone), {:.0} MB",

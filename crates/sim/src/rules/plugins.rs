@@ -42,9 +42,4 @@ impl Sim {
     pub fn plugins(&self) -> &crate::plugin::Plugins {
         &self.plugins
     }
-
-    /// The names of the plugins this zone runs, in order.
-    pub fn plugin_names(&self) -> Vec<&'static str> {
-        self.plugins.names()
-    }
 }
