@@ -1,5 +1,6 @@
-//! A content pack's textures for the renderer (`z3r0 render --content DIR`), and a watcher
-//! that reloads them when the pack's files change (`--watch`).
+//! A content pack's look for the renderer (`z3r0 render --content DIR`): its textures and
+//! its blocks' opacities, and a watcher that reloads them when the pack's files change
+//! (`--watch`).
 
 use anyhow::{Result, bail};
 use notify::Watcher as _;
@@ -7,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use z3r0_content::Pack;
-use z3r0_render::textures::{BlockTextures, FaceKind};
+use z3r0_render::textures::{BlockLook, BlockTextures, FaceKind};
 
 /// The built-in textures with the pack's in their place, the array grown to the pack's highest
-/// block id; a note for each block past the renderer's most layers.
-pub fn load(dir: &Path) -> Result<BlockTextures> {
+/// block id, and the pack's opacities; a note for each block past the renderer's most layers.
+pub fn load(dir: &Path) -> Result<BlockLook> {
     let pack = match Pack::load(dir) {
         Ok(pack) => pack,
         Err(errors) => bail!("{} is not a valid content pack: {errors}", dir.display()),
@@ -41,10 +42,13 @@ pub fn load(dir: &Path) -> Result<BlockTextures> {
             textures.set(block.id, kind, texels);
         }
     }
-    Ok(textures)
+    Ok(BlockLook {
+        textures,
+        opacities: pack.manifest().opacities(),
+    })
 }
 
-/// Watches a pack's directory; [`PackWatcher::poll`] gives its textures again once the files
+/// Watches a pack's directory; [`PackWatcher::poll`] gives its look again once the files
 /// have been quiet for a moment after a change.
 pub struct PackWatcher {
     dir: PathBuf,
@@ -79,9 +83,9 @@ impl PackWatcher {
         })
     }
 
-    /// The pack's textures if it changed and has been quiet since; an invalid pack is
+    /// The pack's look if it changed and has been quiet since; an invalid pack is
     /// reported and the renderer keeps what it shows.
-    pub fn poll(&mut self) -> Option<BlockTextures> {
+    pub fn poll(&mut self) -> Option<BlockLook> {
         while let Ok(event) = self.events.try_recv() {
             if event.is_ok_and(|e| !e.kind.is_access()) {
                 self.changed = Some(Instant::now());
@@ -136,7 +140,7 @@ mod tests {
     }
 
     /// Polls `watcher` until it gives textures or `limit` passes.
-    fn reload(watcher: &mut PackWatcher, limit: Duration) -> Option<BlockTextures> {
+    fn reload(watcher: &mut PackWatcher, limit: Duration) -> Option<BlockLook> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(t) = watcher.poll() {
@@ -156,12 +160,15 @@ mod tests {
             &dir,
         );
         let before = load(&dir).unwrap();
-        assert_eq!(before, BlockTextures::generated());
+        assert_eq!(before, BlockLook::builtin());
+        let before = before.textures;
         let mut watcher = PackWatcher::new(&dir).unwrap();
         assert!(watcher.poll().is_none());
 
         write_solid_png(&dir.join("textures/stone_top.png"), [255, 0, 0]);
-        let after = reload(&mut watcher, Duration::from_secs(5)).expect("no reload");
+        let after = reload(&mut watcher, Duration::from_secs(5))
+            .expect("no reload")
+            .textures;
         let stone = z3r0_voxel::blocks::STONE;
         assert_eq!(after.get(stone, FaceKind::Top), [[255, 0, 0, 255]; 256]);
         assert_eq!(

@@ -124,7 +124,7 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         RendererConfig::new(HEADLESS_FORMAT, args.view_distance),
     )?;
     if let Some(dir) = &args.content {
-        renderer.set_block_textures(&gpu, &crate::pack_textures::load(dir)?);
+        renderer.set_block_look(&gpu, &crate::pack_textures::load(dir)?);
         println!("textures from {}", dir.display());
     }
     let sync = renderer.sync_world(&gpu, &mut world)?;

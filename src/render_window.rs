@@ -31,8 +31,8 @@ struct App {
     presented: u64,
     window_frames: Vec<(FrameStats, f64)>,
     last_report: Instant,
-    /// A content pack's textures to show, and its watcher with `--watch`.
-    textures: Option<z3r0_render::textures::BlockTextures>,
+    /// A content pack's look to show, and its watcher with `--watch`.
+    look: Option<z3r0_render::textures::BlockLook>,
     watcher: Option<crate::pack_textures::PackWatcher>,
 }
 
@@ -41,8 +41,8 @@ impl App {
         let mut live = Live::open(event_loop, self.size, self.vsync, self.view_distance)?;
         let sync = live.renderer.sync_world(&live.gpu, &mut self.world)?;
         println!("meshed {} chunks · {} quads", sync.meshed, sync.quads);
-        if let Some(textures) = &self.textures {
-            live.renderer.set_block_textures(&live.gpu, textures);
+        if let Some(look) = &self.look {
+            live.renderer.set_block_look(&live.gpu, look);
         }
         self.live = Some(live);
         self.started = Instant::now();
@@ -54,8 +54,8 @@ impl App {
         let Some(live) = self.live.as_mut() else {
             return Ok(true);
         };
-        if let Some(textures) = self.watcher.as_mut().and_then(|w| w.poll()) {
-            live.renderer.set_block_textures(&live.gpu, &textures);
+        if let Some(look) = self.watcher.as_mut().and_then(|w| w.poll()) {
+            live.renderer.set_block_look(&live.gpu, &look);
         }
         let t = self.started.elapsed().as_secs_f32();
         let mut camera = self.camera;
@@ -145,7 +145,7 @@ pub fn run(
         presented: 0,
         window_frames: Vec::new(),
         last_report: Instant::now(),
-        textures: args
+        look: args
             .content
             .as_deref()
             .map(crate::pack_textures::load)

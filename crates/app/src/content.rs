@@ -4,7 +4,7 @@
 //! from its cache.
 
 use z3r0_client::LoadedContent;
-use z3r0_render::textures::{BlockTextures, FaceKind};
+use z3r0_render::textures::{BlockLook, BlockTextures, FaceKind};
 use z3r0_voxel::{BlockId, BlockRules, block_info};
 
 /// One hotbar slot: the block it places, its name and its colour.
@@ -58,6 +58,14 @@ pub fn hotbar(content: Option<&LoadedContent>) -> [HotbarSlot; 9] {
 fn cached(content: &LoadedContent, hash: &[u8; 32]) -> Result<Vec<u8>, String> {
     let path = content.files.get(hash).ok_or("not in the cache")?;
     std::fs::read(path).map_err(|e| e.to_string())
+}
+
+/// How `content`'s blocks look: [`block_textures`] and the manifest's opacities.
+pub fn block_look(content: &LoadedContent) -> BlockLook {
+    BlockLook {
+        textures: block_textures(content),
+        opacities: content.manifest.opacities(),
+    }
 }
 
 /// The renderer's textures for `content`: the built-in ones, and each block's faces from its
@@ -206,6 +214,27 @@ mod tests {
         assert_eq!(
             textures.get(1, FaceKind::Top),
             generated.get(1, FaceKind::Top)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_look_meshes_published_blocks_by_their_own_opacity() {
+        use z3r0_voxel::Opacity;
+        let dir = std::env::temp_dir().join(format!("z3r0-app-look-{}", std::process::id()));
+        let mut content = lamp_content(&dir);
+        assert_eq!(block_look(&content).opacities.get(11), Opacity::Opaque);
+        content.manifest.blocks[0].opacity = z3r0_content::Opacity::Transparent;
+        let look = block_look(&content);
+        assert_eq!(look.opacities.get(11), Opacity::Transparent);
+        assert_eq!(
+            look.opacities.get(12),
+            Opacity::Opaque,
+            "unknown ids stay opaque"
+        );
+        assert_eq!(
+            look.opacities.get(z3r0_voxel::blocks::WATER),
+            Opacity::Transparent
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -346,11 +346,11 @@ fn render_loop(
         // New content in force: its textures, decoded here, outside the game's lock.
         if let Some((version, active)) = new_content {
             content_version = version;
-            let textures = active.as_deref().map_or_else(
-                z3r0_render::textures::BlockTextures::generated,
-                crate::content::block_textures,
+            let look = active.as_deref().map_or_else(
+                z3r0_render::textures::BlockLook::builtin,
+                crate::content::block_look,
             );
-            live.renderer.set_block_textures(&live.gpu, &textures);
+            live.renderer.set_block_look(&live.gpu, &look);
             if let Some(audio) = audio.as_mut() {
                 let bank = active
                     .as_deref()

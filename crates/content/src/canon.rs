@@ -6,7 +6,7 @@
 
 use crate::{Hash, MAX_BLOCKS, MAX_ITEMS, Opacity};
 use std::collections::BTreeSet;
-use z3r0_voxel::{BlockId, BlockRules};
+use z3r0_voxel::{BlockId, BlockRules, Opacities};
 
 /// The encoding's first bytes; a new encoding gets a new version.
 pub const FORMAT: &[u8] = b"z3r0/content/v1";
@@ -220,6 +220,22 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// How its blocks hide each other, for meshing: the built-in table with each of its
+    /// blocks' classes in place.
+    pub fn opacities(&self) -> Opacities {
+        let mut ops = Opacities::builtin().clone();
+        for b in &self.blocks {
+            let opacity = match b.opacity {
+                Opacity::Empty => z3r0_voxel::Opacity::Empty,
+                Opacity::Opaque => z3r0_voxel::Opacity::Opaque,
+                Opacity::Transparent => z3r0_voxel::Opacity::Transparent,
+            };
+            // Ids are below MAX_BLOCKS (= the table's size), checked when read or loaded.
+            let _ = ops.set(b.id, opacity);
+        }
+        ops
     }
 
     /// What the rules need of its blocks.

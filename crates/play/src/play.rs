@@ -307,7 +307,7 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
         RendererConfig::new(HEADLESS_FORMAT, u32::from(radius)),
     )?;
     if let Some(content) = game.content().active() {
-        renderer.set_block_textures(&gpu, &z3r0_app::content::block_textures(content));
+        renderer.set_block_look(&gpu, &z3r0_app::content::block_look(content));
     }
     renderer.sync_world(&gpu, game.world_mut())?;
     let target = HeadlessTarget::new(&gpu, size.0, size.1)?;

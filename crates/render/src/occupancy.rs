@@ -5,8 +5,7 @@
 //! 26 neighbours (34³ bits), and the fragment shader computes smooth corner AO for the voxel
 //! under each pixel from the 8 voxels around it in the face's plane.
 
-use z3r0_voxel::block::is_opaque;
-use z3r0_voxel::{CHUNK_SIZE, CHUNK_VOLUME, ChunkPos, World, blocks, voxel_index};
+use z3r0_voxel::{CHUNK_SIZE, CHUNK_VOLUME, ChunkPos, Opacities, World, blocks, voxel_index};
 
 /// Edge of the padded occupancy cube.
 pub const OCC_SIDE: usize = CHUNK_SIZE + 2;
@@ -38,8 +37,10 @@ impl Default for Occupancy {
 }
 
 impl Occupancy {
-    /// Fills `self.words` for the chunk at `pos`. Missing neighbours count as empty.
-    pub fn compute(&mut self, world: &World, pos: ChunkPos) {
+    /// Fills `self.words` for the chunk at `pos`, as `ops` classes its blocks. Missing
+    /// neighbours count as empty.
+    pub fn compute(&mut self, world: &World, pos: ChunkPos, ops: &Opacities) {
+        let is_opaque = |id| ops.is_opaque(id);
         self.words.fill(0);
         let n = CHUNK_SIZE as i32;
         if let Some(center) = world.chunk(pos) {
@@ -138,7 +139,7 @@ mod tests {
             .set_voxel(VoxelPos::new(7, 8, 9), blocks::LEAVES)
             .unwrap();
         let mut occ = Occupancy::default();
-        occ.compute(&world, ChunkPos::new(0, 0, 0));
+        occ.compute(&world, ChunkPos::new(0, 0, 0), Opacities::builtin());
         assert!(occ.get(32, 32, 32), "corner neighbour");
         assert!(!occ.get(32, 32, 31), "edge neighbour not loaded");
         assert!(occ.get(-1, 5, 6), "face neighbour voxel");

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
-use z3r0_voxel::{CHUNK_SIZE, ChunkMesh, ChunkPos, Mesher, World};
+use z3r0_voxel::{CHUNK_SIZE, ChunkMesh, ChunkPos, Mesher, Opacities, World};
 
 use crate::RenderError;
 use crate::camera::{Camera, Frustum};
@@ -179,6 +179,8 @@ pub struct Renderer {
     mesh: ChunkMesh,
     occupancy: Occupancy,
     dirty: Vec<ChunkPos>,
+    /// The opacity table changed: the next sync meshes every chunk of the world.
+    remesh_all: bool,
     retry: Vec<ChunkPos>,
     /// Chunks to mesh that a limit left for a later call.
     backlog: Vec<ChunkPos>,
@@ -324,6 +326,7 @@ impl Renderer {
             mesh: ChunkMesh::default(),
             occupancy: Occupancy::default(),
             dirty: Vec::new(),
+            remesh_all: false,
             retry: Vec::new(),
             backlog: Vec::new(),
             config,
@@ -341,6 +344,24 @@ impl Renderer {
             self.texture_generation += 1;
         }
         textures::write_block_textures(&gpu.queue, &self.textures, textures);
+    }
+
+    /// Shows blocks as `look` says from the next frame on: its textures
+    /// ([`Renderer::set_block_textures`]) and its opacities ([`Renderer::set_opacities`]).
+    pub fn set_block_look(&mut self, gpu: &Gpu, look: &textures::BlockLook) {
+        self.set_block_textures(gpu, &look.textures);
+        self.set_opacities(look.opacities.clone());
+    }
+
+    /// Meshes and shades by `opacities` from now on (content in force that adds blocks): every
+    /// chunk of the world (resident or not: an enclosed one may now show faces) is meshed
+    /// again by the next syncs if the table changed.
+    pub fn set_opacities(&mut self, opacities: Opacities) {
+        if *self.mesher.opacities() == opacities {
+            return;
+        }
+        self.mesher.set_opacities(opacities);
+        self.remesh_all = true;
     }
 
     pub fn config(&self) -> &RendererConfig {
@@ -412,6 +433,9 @@ impl Renderer {
         world.drain_remesh_into(&mut dirty);
         // Chunks whose upload failed last time are tried again, and those left waiting.
         dirty.extend(std::mem::take(&mut self.retry));
+        if std::mem::take(&mut self.remesh_all) {
+            dirty.extend(world.chunks().map(|(p, _)| p));
+        }
         dirty.append(&mut self.backlog);
         dirty.sort_unstable();
         dirty.dedup();
@@ -443,7 +467,7 @@ impl Renderer {
             };
             self.mesher.mesh(&hood, &mut self.mesh);
             if !self.mesh.quads.is_empty() {
-                self.occupancy.compute(world, pos);
+                self.occupancy.compute(world, pos, self.mesher.opacities());
             }
             if let Err(e) = self.chunks.upload(
                 &gpu.device,
@@ -473,7 +497,7 @@ impl Renderer {
         }
         for pos in ao_only {
             if self.chunks.get(pos).is_some() {
-                self.occupancy.compute(world, pos);
+                self.occupancy.compute(world, pos, self.mesher.opacities());
                 self.chunks
                     .update_occupancy(encoder, &mut self.belt, pos, &self.occupancy.words);
                 stats.ao_refreshed += 1;

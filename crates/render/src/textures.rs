@@ -2,7 +2,7 @@
 //! kind), with mipmaps. Real art arrives with the assets work; until then every built-in block
 //! gets a recognisable pattern derived from its map colour.
 
-use z3r0_voxel::{BlockId, block_info, blocks};
+use z3r0_voxel::{BlockId, Opacities, block_info, blocks};
 
 /// Texture edge in texels.
 pub const TEXTURE_SIZE: u32 = 16;
@@ -246,6 +246,24 @@ impl BlockTextures {
 
     pub fn get(&self, block: BlockId, kind: FaceKind) -> &[[u8; 4]] {
         &self.layers[layer_in(block, kind, self.blocks) as usize]
+    }
+}
+
+/// How content makes its blocks look: the texels of their faces, and how they hide each
+/// other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockLook {
+    pub textures: BlockTextures,
+    pub opacities: Opacities,
+}
+
+impl BlockLook {
+    /// The built-in blocks' look.
+    pub fn builtin() -> Self {
+        Self {
+            textures: BlockTextures::generated(),
+            opacities: Opacities::builtin().clone(),
+        }
     }
 }
 

@@ -591,3 +591,57 @@ fn a_block_beyond_the_built_in_ones_gets_its_own_texture_once_the_array_grows() 
         "the new block is red: {r} {g} {b}"
     );
 }
+
+#[test]
+fn content_opacity_remeshes_every_chunk_and_changes_what_is_seen() {
+    let Some(gpu) = gpu() else { return };
+    const MARKER: u16 = 11;
+    let mut world = generate_view(42, (0, 0), 2).unwrap();
+    let top = world
+        .chunks()
+        .filter(|(p, _)| (-1..1).contains(&p.x) && (-1..1).contains(&p.z))
+        .map(|(p, _)| p.y)
+        .max()
+        .unwrap();
+    let slab = top * 32 + 31;
+    for x in -20..20 {
+        for z in -20..20 {
+            world
+                .set_voxel(z3r0_voxel::VoxelPos::new(x, slab, z), MARKER)
+                .unwrap();
+        }
+    }
+    let camera = Camera::new([0.5, f64::from(slab) + 7.0, 0.5], 0.0, -89.0);
+    let mut renderer = Renderer::new(&gpu, RendererConfig::new(HEADLESS_FORMAT, 2)).unwrap();
+    let render = |renderer: &mut Renderer, world: &mut z3r0_voxel::World| {
+        let stats = renderer.sync_world(&gpu, world).unwrap();
+        let target = HeadlessTarget::new(&gpu, SIZE.0, SIZE.1).unwrap();
+        let frame = FrameInput {
+            camera: &camera,
+            entities: &[],
+            target_block: None,
+            crosshair: false,
+            time_s: 0.0,
+            overlay: None,
+        };
+        target.render(&gpu, renderer, &frame).unwrap();
+        (stats.meshed, centre_colour(&target.read(&gpu).unwrap(), 8))
+    };
+    let (_, [r, g, b]) = render(&mut renderer, &mut world);
+    assert!(g < r / 2.0 && b > r / 2.0, "the unknown block: {r} {g} {b}");
+    let chunks = world.chunks().count();
+    // The content in force makes the block invisible (a barrier): every chunk is meshed
+    // again, and the slab is gone from view.
+    let mut ops = z3r0_voxel::Opacities::builtin().clone();
+    ops.set(MARKER, z3r0_voxel::Opacity::Empty).unwrap();
+    renderer.set_opacities(ops.clone());
+    let (meshed, [r, g, b]) = render(&mut renderer, &mut world);
+    assert_eq!(meshed as usize, chunks, "every chunk meshed again");
+    assert!(
+        !(g < r / 2.0 && b > r / 2.0),
+        "the slab is not drawn: {r} {g} {b}"
+    );
+    // The same table again changes nothing.
+    renderer.set_opacities(ops);
+    assert_eq!(render(&mut renderer, &mut world).0, 0);
+}

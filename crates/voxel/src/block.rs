@@ -69,37 +69,10 @@ const BUILTIN: [BlockInfo; 11] = [
 /// behave as plain opaque solids until registered.
 const UNKNOWN: BlockInfo = info("unknown", Opacity::Opaque, true, [255, 0, 255]);
 
-const fn class_bits(which: Opacity) -> u64 {
-    let mut bits = 0u64;
-    let mut i = 0;
-    while i < 64 {
-        // Ids past the table are `UNKNOWN`'s class (opaque), as `block_info` reads them.
-        let opacity = if i < BUILTIN.len() {
-            BUILTIN[i].opacity
-        } else {
-            UNKNOWN.opacity
-        };
-        if opacity as u8 == which as u8 {
-            bits |= 1 << i;
-        }
-        i += 1;
-    }
-    bits
-}
-const OPAQUE_LOW: u64 = class_bits(Opacity::Opaque);
-const TRANSPARENT_LOW: u64 = class_bits(Opacity::Transparent);
-
-/// Branch-free opacity class for meshing: `(opaque, transparent)` as 0/1.
+/// Branch-free opacity class of a built-in reading: `(opaque, transparent)` as 0/1.
 #[inline(always)]
 pub fn opacity_bits(id: BlockId) -> (u32, u32) {
-    if id < 64 {
-        (
-            ((OPAQUE_LOW >> id) & 1) as u32,
-            ((TRANSPARENT_LOW >> id) & 1) as u32,
-        )
-    } else {
-        (1, 0)
-    }
+    BUILTIN_OPACITIES.bits(id)
 }
 
 pub fn block_info(id: BlockId) -> &'static BlockInfo {
@@ -253,6 +226,89 @@ impl BlockRules {
     }
 }
 
+/// Each block id's opacity class, as meshing and ambient occlusion read it: the built-in
+/// table, extended by the content in force. Ids nothing defines are opaque, as the unknown
+/// block is. This is rendering's table, not the rules': an id's class is not consensus state.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Opacities {
+    opaque: Bits,
+    transparent: Bits,
+}
+
+const fn builtin_opacities() -> Opacities {
+    let mut ops = Opacities {
+        opaque: [u64::MAX; MAX_BLOCK_IDS / 64],
+        transparent: [0; MAX_BLOCK_IDS / 64],
+    };
+    let mut i = 0;
+    while i < BUILTIN.len() {
+        ops.put(i, BUILTIN[i].opacity);
+        i += 1;
+    }
+    ops
+}
+
+static BUILTIN_OPACITIES: Opacities = builtin_opacities();
+
+impl Opacities {
+    /// The built-in blocks' classes; every other id opaque.
+    pub fn builtin() -> &'static Self {
+        &BUILTIN_OPACITIES
+    }
+
+    const fn put(&mut self, i: usize, opacity: Opacity) {
+        let (word, mask) = (i / 64, 1u64 << (i % 64));
+        self.opaque[word] &= !mask;
+        self.transparent[word] &= !mask;
+        match opacity {
+            Opacity::Empty => {}
+            Opacity::Opaque => self.opaque[word] |= mask,
+            Opacity::Transparent => self.transparent[word] |= mask,
+        }
+    }
+
+    /// Gives block `id` the class `opacity`.
+    pub fn set(&mut self, id: BlockId, opacity: Opacity) -> Result<(), BlockIdTooLarge> {
+        if usize::from(id) >= MAX_BLOCK_IDS {
+            return Err(BlockIdTooLarge(id));
+        }
+        self.put(usize::from(id), opacity);
+        Ok(())
+    }
+
+    /// `(opaque, transparent)` as 0/1, for masks built without branches.
+    #[inline(always)]
+    pub fn bits(&self, id: BlockId) -> (u32, u32) {
+        let (word, shift) = (usize::from(id) / 64, id % 64);
+        match (self.opaque.get(word), self.transparent.get(word)) {
+            (Some(o), Some(t)) => (((o >> shift) & 1) as u32, ((t >> shift) & 1) as u32),
+            _ => (1, 0),
+        }
+    }
+
+    pub fn get(&self, id: BlockId) -> Opacity {
+        match self.bits(id) {
+            (1, _) => Opacity::Opaque,
+            (_, 1) => Opacity::Transparent,
+            _ => Opacity::Empty,
+        }
+    }
+
+    pub fn is_opaque(&self, id: BlockId) -> bool {
+        self.bits(id).0 == 1
+    }
+}
+
+impl std::fmt::Debug for Opacities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |bits: &Bits| bits.iter().map(|w| w.count_ones()).sum::<u32>();
+        f.debug_struct("Opacities")
+            .field("opaque", &count(&self.opaque))
+            .field("transparent", &count(&self.transparent))
+            .finish()
+    }
+}
+
 impl std::fmt::Debug for BlockRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlockRules")
@@ -267,7 +323,7 @@ mod rules_tests {
 
     #[test]
     fn the_mesher_sees_every_id_as_the_block_table_does() {
-        for id in 0..200 {
+        for id in (0..200).chain([4_095, 4_096, u16::MAX]) {
             let (opaque, transparent) = opacity_bits(id);
             assert_eq!(opaque == 1, is_opaque(id), "block {id}");
             assert_eq!(transparent == 1, is_transparent(id), "block {id}");

@@ -6,7 +6,7 @@
 //! (with hysteresis) when most entries died, always repacking in place so a pooled chunk reuses
 //! its buffers.
 
-use crate::block::{BlockId, blocks::AIR};
+use crate::block::{BlockId, Opacities, blocks::AIR};
 use crate::pos::{CHUNK_VOLUME, LocalPos};
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, Write};
@@ -388,28 +388,33 @@ impl Chunk {
 
     /// For each row of 32 voxels along x (indexed `y * 32 + z`), the bit masks of opaque and
     /// transparent voxels, computed from the packed words without unpacking block ids.
-    pub(crate) fn all_row_masks(&self, opaque: &mut [u32; 1024], transparent: &mut [u32; 1024]) {
+    pub(crate) fn all_row_masks(
+        &self,
+        ops: &Opacities,
+        opaque: &mut [u32; 1024],
+        transparent: &mut [u32; 1024],
+    ) {
         match self.bits {
             0 => {
-                let (o, t) = crate::block::opacity_bits(self.uniform);
+                let (o, t) = ops.bits(self.uniform);
                 opaque.fill(0u32.wrapping_sub(o));
                 transparent.fill(0u32.wrapping_sub(t));
             }
             1 => {
-                let classes = palette_classes(&self.palette);
+                let classes = palette_classes(&self.palette, ops);
                 for (row, (o, t)) in opaque.iter_mut().zip(transparent.iter_mut()).enumerate() {
                     let ones = (self.words[row / 2] >> ((row % 2) * 32)) as u32;
                     (*o, *t) = bool_row_masks(ones, &classes);
                 }
             }
-            2 => masks_rows::<2>(&self.words, &self.palette, opaque, transparent),
-            4 => masks_rows::<4>(&self.words, &self.palette, opaque, transparent),
-            8 => masks_rows::<8>(&self.words, &self.palette, opaque, transparent),
+            2 => masks_rows::<2>(&self.words, &self.palette, ops, opaque, transparent),
+            4 => masks_rows::<4>(&self.words, &self.palette, ops, opaque, transparent),
+            8 => masks_rows::<8>(&self.words, &self.palette, ops, opaque, transparent),
             _ => {
                 for (row, (o, t)) in opaque.iter_mut().zip(transparent.iter_mut()).enumerate() {
                     (*o, *t) = (0, 0);
                     for x in 0..32 {
-                        let (bo, bt) = crate::block::opacity_bits(self.get_index(row * 32 + x));
+                        let (bo, bt) = ops.bits(self.get_index(row * 32 + x));
                         *o |= bo << x;
                         *t |= bt << x;
                     }
@@ -436,22 +441,29 @@ impl Chunk {
         }
     }
 
-    /// Opaque and transparent bit masks (bit = x) of the row of voxels at `(y, z)`.
-    pub fn row_masks(&self, y: usize, z: usize) -> (u32, u32) {
-        self.row_masks_with(y, z, &self.opacity_classes())
+    /// Opaque and transparent bit masks (bit = x) of the row of voxels at `(y, z)`, as `ops`
+    /// classes the blocks.
+    pub fn row_masks(&self, y: usize, z: usize, ops: &Opacities) -> (u32, u32) {
+        self.row_masks_with(y, z, &self.opacity_classes(ops), ops)
     }
 
     /// The palette's opacity classes, computed once for many [`Chunk::row_masks_with`] calls.
-    pub(crate) fn opacity_classes(&self) -> [u8; 256] {
-        palette_classes(&self.palette)
+    pub(crate) fn opacity_classes(&self, ops: &Opacities) -> [u8; 256] {
+        palette_classes(&self.palette, ops)
     }
 
     /// [`Chunk::row_masks`] with the chunk's [`Chunk::opacity_classes`] precomputed.
-    pub(crate) fn row_masks_with(&self, y: usize, z: usize, classes: &[u8; 256]) -> (u32, u32) {
+    pub(crate) fn row_masks_with(
+        &self,
+        y: usize,
+        z: usize,
+        classes: &[u8; 256],
+        ops: &Opacities,
+    ) -> (u32, u32) {
         let row = (y % 32) * 32 + z % 32;
         match self.bits {
             0 => {
-                let (o, t) = crate::block::opacity_bits(self.uniform);
+                let (o, t) = ops.bits(self.uniform);
                 (0u32.wrapping_sub(o), 0u32.wrapping_sub(t))
             }
             1 => bool_row_masks((self.words[row / 2] >> ((row % 2) * 32)) as u32, classes),
@@ -461,7 +473,7 @@ impl Chunk {
             _ => {
                 let (mut o, mut t) = (0u32, 0u32);
                 for x in 0..32 {
-                    let (bo, bt) = crate::block::opacity_bits(self.get_index(row * 32 + x));
+                    let (bo, bt) = ops.bits(self.get_index(row * 32 + x));
                     o |= bo << x;
                     t |= bt << x;
                 }
@@ -470,15 +482,22 @@ impl Chunk {
         }
     }
 
-    /// Opaque and transparent bit masks (bit = z) of the column of voxels at `(x, y)`.
-    pub fn column_masks(&self, x: usize, y: usize) -> (u32, u32) {
-        self.column_masks_with(x, y, &self.opacity_classes())
+    /// Opaque and transparent bit masks (bit = z) of the column of voxels at `(x, y)`, as
+    /// `ops` classes the blocks.
+    pub fn column_masks(&self, x: usize, y: usize, ops: &Opacities) -> (u32, u32) {
+        self.column_masks_with(x, y, &self.opacity_classes(ops), ops)
     }
 
     /// [`Chunk::column_masks`] with the chunk's [`Chunk::opacity_classes`] precomputed.
-    pub(crate) fn column_masks_with(&self, x: usize, y: usize, classes: &[u8; 256]) -> (u32, u32) {
+    pub(crate) fn column_masks_with(
+        &self,
+        x: usize,
+        y: usize,
+        classes: &[u8; 256],
+        ops: &Opacities,
+    ) -> (u32, u32) {
         if let Some(id) = self.as_uniform() {
-            let (o, t) = crate::block::opacity_bits(id);
+            let (o, t) = ops.bits(id);
             return (0u32.wrapping_sub(o), 0u32.wrapping_sub(t));
         }
         let view = self.index_view();
@@ -488,7 +507,7 @@ impl Chunk {
             let c = match classes.get(usize::from(k)) {
                 Some(&c) if self.bits <= 8 => u32::from(c),
                 _ => {
-                    let (bo, bt) = crate::block::opacity_bits(view.id(k));
+                    let (bo, bt) = ops.bits(view.id(k));
                     bo | bt << 1
                 }
             };
@@ -553,10 +572,10 @@ fn unpack_narrow<const B: usize>(
 }
 
 /// Opacity class per palette entry: bit 0 opaque, bit 1 transparent.
-fn palette_classes(palette: &[BlockId]) -> [u8; 256] {
+fn palette_classes(palette: &[BlockId], ops: &Opacities) -> [u8; 256] {
     let mut classes = [0u8; 256];
     for (k, &id) in palette.iter().enumerate().take(256) {
-        let (o, t) = crate::block::opacity_bits(id);
+        let (o, t) = ops.bits(id);
         classes[k] = (o | (t << 1)) as u8;
     }
     classes
@@ -618,12 +637,13 @@ fn packed_row_masks<const B: usize>(
 fn masks_rows<const B: usize>(
     words: &[u64],
     palette: &[BlockId],
+    ops: &Opacities,
     opaque: &mut [u32; 1024],
     transparent: &mut [u32; 1024],
 ) {
     let per_byte = 8 / B;
     let mask = (1usize << B) - 1;
-    let classes = palette_classes(palette);
+    let classes = palette_classes(palette, ops);
     // Low byte: opaque bits of the byte's voxels; high byte: transparent bits.
     let mut byte_bits = [0u16; 256];
     for (byte, bits) in byte_bits.iter_mut().enumerate() {

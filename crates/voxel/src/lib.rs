@@ -18,8 +18,8 @@ pub mod world;
 pub mod worldgen;
 
 pub use block::{
-    BlockId, BlockIdTooLarge, BlockInfo, BlockRules, MAX_BLOCK_IDS, Opacity, RulesChange,
-    block_info, blocks,
+    BlockId, BlockIdTooLarge, BlockInfo, BlockRules, MAX_BLOCK_IDS, Opacities, Opacity,
+    RulesChange, block_info, blocks,
 };
 pub use chunk::{Chunk, ChunkDecodeError};
 pub use commit::{

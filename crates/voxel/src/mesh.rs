@@ -6,7 +6,7 @@
 //! so faces on chunk borders are culled correctly. Visible faces of each slice are then merged
 //! greedily into rectangles of one block id.
 
-use crate::block::{BlockId, opacity_bits};
+use crate::block::{BlockId, Opacities};
 use crate::chunk::Chunk;
 use crate::pos::{CHUNK_SIZE, Face, voxel_index};
 
@@ -149,6 +149,8 @@ pub struct Mesher {
     /// transparent voxels then need id comparisons.
     mixed_transparent: bool,
     has_transparent: bool,
+    /// How the content in force classes each block id.
+    opacities: Box<Opacities>,
 }
 
 impl Default for Mesher {
@@ -194,7 +196,17 @@ impl Mesher {
             rows_t: Box::new([0; N * N]),
             mixed_transparent: false,
             has_transparent: false,
+            opacities: Box::new(Opacities::builtin().clone()),
         }
+    }
+
+    /// Meshes by `opacities` from now on (content that adds blocks came into force).
+    pub fn set_opacities(&mut self, opacities: Opacities) {
+        *self.opacities = opacities;
+    }
+
+    pub fn opacities(&self) -> &Opacities {
+        &self.opacities
     }
 
     /// Meshes `hood.center` into `out` (cleared first).
@@ -206,15 +218,16 @@ impl Mesher {
     /// First stage: builds the visibility masks from the packed chunks. Block ids are not
     /// unpacked; the merge stage reads the few it needs from the packed indices.
     pub fn load(&mut self, hood: &Neighborhood<'_>) {
+        let ops = &*self.opacities;
         hood.center
-            .all_row_masks(&mut self.rows_o, &mut self.rows_t);
+            .all_row_masks(ops, &mut self.rows_o, &mut self.rows_t);
         // Faces between two transparent voxels need id comparisons only if the neighbourhood holds
         // more than one transparent id; decided from palettes (conservative, and cheap).
         let mut transparent_id: Option<BlockId> = None;
         let mut mixed = false;
         let chunks = std::iter::once(hood.center).chain(hood.neighbors.iter().flatten().copied());
         for id in chunks.flat_map(Chunk::palette_ids) {
-            if opacity_bits(id).1 == 1 {
+            if ops.bits(id).1 == 1 {
                 match transparent_id {
                     None => transparent_id = Some(id),
                     Some(t) if t != id => mixed = true,
@@ -251,15 +264,15 @@ impl Mesher {
         // Neighbour rows; missing neighbours are air.
         let n = &hood.neighbors;
         // Each neighbour's palette classes once, not once per row.
-        let classes = n.map(|c| c.map(Chunk::opacity_classes));
+        let classes = n.map(|c| c.map(|c| c.opacity_classes(ops)));
         for k in 0..N {
             let ki = k as isize;
             let row = |f: Face, y: usize, z: usize| match (n[f as usize], &classes[f as usize]) {
-                (Some(c), Some(cl)) => c.row_masks_with(y, z, cl),
+                (Some(c), Some(cl)) => c.row_masks_with(y, z, cl, ops),
                 _ => (0, 0),
             };
             let col = |f: Face, x: usize, y: usize| match (n[f as usize], &classes[f as usize]) {
-                (Some(c), Some(cl)) => c.column_masks_with(x, y, cl),
+                (Some(c), Some(cl)) => c.column_masks_with(x, y, cl, ops),
                 _ => (0, 0),
             };
             let (neg_y, pos_y) = (row(Face::NegY, N - 1, k), row(Face::PosY, 0, k));

@@ -1,10 +1,9 @@
 //! The greedy mesher against a face-by-face reference, on random and generated chunks.
 
 use std::collections::BTreeSet;
-use z3r0_voxel::block::{is_opaque, is_transparent};
 use z3r0_voxel::{
-    BlockId, CHUNK_VOLUME, Chunk, ChunkMesh, ChunkPos, Face, Mesher, Neighborhood, Quad, World,
-    WorldGen, blocks::*, voxel_index,
+    BlockId, CHUNK_VOLUME, Chunk, ChunkMesh, ChunkPos, Face, Mesher, Neighborhood, Opacities,
+    Opacity, Quad, World, WorldGen, blocks::*, voxel_index,
 };
 
 /// (transparent pass, face, x, y, z, block) of every visible unit face.
@@ -35,13 +34,15 @@ fn id_padded(h: &Neighborhood<'_>, x: i32, y: i32, z: i32) -> BlockId {
     })
 }
 
-fn reference_faces(h: &Neighborhood<'_>) -> FaceSet {
+fn reference_faces(h: &Neighborhood<'_>, ops: &Opacities) -> FaceSet {
+    let is_opaque = |id| ops.get(id) == Opacity::Opaque;
+    let is_transparent = |id| ops.get(id) == Opacity::Transparent;
     let mut set = FaceSet::new();
     for y in 0..32 {
         for z in 0..32 {
             for x in 0..32 {
                 let v = id_padded(h, x, y, z);
-                if v == AIR {
+                if ops.get(v) == Opacity::Empty {
                     continue;
                 }
                 for f in Face::ALL {
@@ -97,10 +98,15 @@ fn mesh_faces(mesh: &ChunkMesh) -> FaceSet {
 }
 
 fn check(h: &Neighborhood<'_>) -> ChunkMesh {
+    check_with(h, Opacities::builtin())
+}
+
+fn check_with(h: &Neighborhood<'_>, ops: &Opacities) -> ChunkMesh {
     let mut mesher = Mesher::new();
+    mesher.set_opacities(ops.clone());
     let mut mesh = ChunkMesh::default();
     mesher.mesh(h, &mut mesh);
-    assert_eq!(mesh_faces(&mesh), reference_faces(h));
+    assert_eq!(mesh_faces(&mesh), reference_faces(h, ops));
     mesh
 }
 
@@ -195,6 +201,52 @@ fn every_storage_width_matches_reference() {
             neighbors,
         });
     }
+}
+
+#[test]
+fn content_blocks_mesh_as_their_opacity_says() {
+    // Content adds a glass-like block (11), an invisible one (12) and a wide id (3000) of
+    // each kind; every storage width must read them from the table, not the built-in one.
+    let mut ops = Opacities::builtin().clone();
+    ops.set(11, Opacity::Transparent).unwrap();
+    ops.set(12, Opacity::Empty).unwrap();
+    ops.set(3_000, Opacity::Transparent).unwrap();
+    for count in [1u16, 2, 8, 39, 299] {
+        let mut ids: Vec<BlockId> = vec![11, 12, STONE, 3_000, WATER];
+        ids.extend((0..count).map(|k| 100 + k));
+        ids.truncate(usize::from(count).max(1));
+        let c = random_chunk(u64::from(count), 70, &ids);
+        let n: Vec<Chunk> = (0..6)
+            .map(|i| random_chunk(u64::from(count) * 10 + i, 70, &ids))
+            .collect();
+        let hood = Neighborhood {
+            center: &c,
+            neighbors: [0, 1, 2, 3, 4, 5].map(|i| Some(&n[i])),
+        };
+        check_with(&hood, &ops);
+    }
+    // A lone content block of each kind: glass-like is drawn in the transparent pass, the
+    // invisible one not at all, and neither hides the stone beside it.
+    let mut c = Chunk::uniform(AIR);
+    c.set_index(voxel_index(3, 4, 5), 11);
+    c.set_index(voxel_index(4, 4, 5), STONE);
+    c.set_index(voxel_index(9, 9, 9), 12);
+    c.set_index(voxel_index(10, 9, 9), STONE);
+    let mesh = check_with(&Neighborhood::alone(&c), &ops);
+    assert_eq!(
+        mesh.transparent_quads().len(),
+        5,
+        "all but the face on the stone"
+    );
+    assert!(mesh.quads.iter().all(|q| q.block() != 12));
+    assert_eq!(
+        mesh.opaque_quads().len(),
+        12,
+        "stone shows all six faces, twice"
+    );
+    // The uniform chunk of a content block.
+    check_with(&Neighborhood::alone(&Chunk::uniform(11)), &ops);
+    check_with(&Neighborhood::alone(&Chunk::uniform(12)), &ops);
 }
 
 #[test]
