@@ -10,26 +10,18 @@ use std::time::{Duration, Instant};
 use z3r0_content::Pack;
 use z3r0_render::textures::{BlockLook, BlockTextures, FaceKind};
 
-/// The built-in textures with the pack's in their place, the array grown to the pack's highest
-/// block id, and the pack's opacities; a note for each block past the renderer's most layers.
+/// The built-in textures with the pack's in their place, and the pack's opacities; a note for
+/// each face the texture array has no layer left for.
 pub fn load(dir: &Path) -> Result<BlockLook> {
     let pack = match Pack::load(dir) {
         Ok(pack) => pack,
         Err(errors) => bail!("{} is not a valid content pack: {errors}", dir.display()),
     };
-    let highest = pack.file.blocks.iter().map(|b| u32::from(b.id)).max();
-    let mut textures = BlockTextures::with_blocks(highest.map_or(0, |h| h + 1));
+    let mut textures = BlockTextures::generated();
     for block in &pack.file.blocks {
         let Some(faces) = pack.face_texels(block) else {
             continue;
         };
-        if u32::from(block.id) >= textures.blocks() {
-            println!(
-                "note: block {} ({}) has no texture layer in this renderer yet; it shows as unknown",
-                block.id, block.name
-            );
-            continue;
-        }
         let [top, side, bottom] = match faces {
             Ok(faces) => faces,
             Err(e) => bail!("{}: block {}: {e}", dir.display(), block.name),
@@ -39,7 +31,12 @@ pub fn load(dir: &Path) -> Result<BlockLook> {
             (FaceKind::Side, side),
             (FaceKind::Bottom, bottom),
         ] {
-            textures.set(block.id, kind, texels);
+            if !textures.set(block.id, kind, texels) {
+                println!(
+                    "note: the texture array is full; block {} ({}) shows as unknown",
+                    block.id, block.name
+                );
+            }
         }
     }
     Ok(BlockLook {

@@ -69,15 +69,10 @@ pub fn block_look(content: &LoadedContent) -> BlockLook {
 }
 
 /// The renderer's textures for `content`: the built-in ones, and each block's faces from its
-/// files (a block whose file does not decode keeps the unknown pattern, with a warning).
+/// files (a block whose file does not decode, or that finds the texture array full, keeps the
+/// unknown pattern, with a warning).
 pub fn block_textures(content: &LoadedContent) -> BlockTextures {
-    let highest = content
-        .manifest
-        .blocks
-        .iter()
-        .map(|b| u32::from(b.id))
-        .max();
-    let mut textures = BlockTextures::with_blocks(highest.map_or(0, |h| h + 1));
+    let mut textures = BlockTextures::generated();
     for block in &content.manifest.blocks {
         let Some(faces) = block.faces else {
             continue;
@@ -87,7 +82,9 @@ pub fn block_textures(content: &LoadedContent) -> BlockTextures {
             let texels = cached(content, &hash).and_then(|b| z3r0_content::decode_texture(&b));
             match texels {
                 Ok(texels) => {
-                    textures.set(block.id, kind, texels);
+                    if !textures.set(block.id, kind, texels) {
+                        tracing::warn!(block = %block.name, "texture array full: face not shown");
+                    }
                 }
                 Err(e) => tracing::warn!(block = %block.name, error = %e, "texture not shown"),
             }
@@ -202,7 +199,11 @@ mod tests {
             }
         );
         let textures = block_textures(&content);
-        assert_eq!(textures.blocks(), 12);
+        assert_eq!(
+            textures.layer_count(),
+            12 * 3 + 1,
+            "one new layer: red on every face"
+        );
         assert!(
             textures
                 .get(11, FaceKind::Side)

@@ -35,6 +35,8 @@ struct EntityBox {
 @group(0) @binding(4) var block_textures: texture_2d_array<f32>;
 @group(0) @binding(5) var block_sampler: sampler;
 @group(0) @binding(6) var<storage, read> entities: array<EntityBox>;
+// The layer of each block id's top, side and bottom; the last three are the unknown block's.
+@group(0) @binding(8) var<storage, read> block_layers: array<u32>;
 
 // OCC_SIDE, OCC_WORDS and WATER are prepended by the renderer from the Rust
 // definitions (occupancy.rs, textures.rs, z3r0-voxel's block ids).
@@ -96,6 +98,7 @@ struct TerrainOut {
     @location(3) @interpolate(flat) face: u32,
     @location(4) @interpolate(flat) slot: u32,
     @location(5) @interpolate(flat) layer: u32,
+    @location(6) @interpolate(flat) block: u32,
 };
 
 fn face_normal(face: u32) -> vec3<f32> {
@@ -169,9 +172,10 @@ fn vs_terrain(@builtin(vertex_index) vi: u32, @builtin(instance_index) slot: u32
     }
     out.face = face;
     out.slot = slot;
-    // Three layers per block with textures of its own, then the unknown block's three.
-    let textured = textureNumLayers(block_textures) / 3u - 1u;
-    out.layer = min(block, textured) * 3u + kind;
+    // Ids past the table show the unknown block's faces, its last three entries.
+    let entry = min(block, arrayLength(&block_layers) / 3u - 1u);
+    out.layer = block_layers[entry * 3u + kind];
+    out.block = block;
     return out;
 }
 
@@ -233,7 +237,7 @@ fn fs_transparent(in: TerrainOut) -> @location(0) vec4<f32> {
     let n = face_normal(in.face);
     let t = g.cam_frac.w;
     var uv = in.uv;
-    let is_water = in.layer / 3u == WATER;
+    let is_water = in.block == WATER;
     if is_water {
         uv += vec2<f32>(sin(t * 0.7 + in.uv.y * 0.9), cos(t * 0.6 + in.uv.x * 0.8)) * 0.06;
     }

@@ -151,6 +151,8 @@ pub struct Renderer {
     chunks: ChunkBuffers,
     textures: wgpu::Texture,
     texture_view: wgpu::TextureView,
+    /// Which layer each block id's faces show (`textures::BlockTextures::table`).
+    block_layers: wgpu::Buffer,
     sampler: wgpu::Sampler,
     entity_buffer: wgpu::Buffer,
     entity_capacity: u64,
@@ -224,10 +226,9 @@ impl Renderer {
                 storage(1, wgpu::ShaderStages::VERTEX),
                 storage(2, wgpu::ShaderStages::VERTEX),
                 storage(3, wgpu::ShaderStages::FRAGMENT),
-                // Visible to the vertex stage too: it finds a block's layer from the array's size.
                 wgpu::BindGroupLayoutEntry {
                     binding: 4,
-                    visibility: vf,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
                     ty: wgpu::BindingType::Texture {
                         sample_type: wgpu::TextureSampleType::Float { filterable: true },
                         view_dimension: wgpu::TextureViewDimension::D2Array,
@@ -243,6 +244,7 @@ impl Renderer {
                 },
                 storage(6, wgpu::ShaderStages::VERTEX),
                 storage(7, wgpu::ShaderStages::VERTEX),
+                storage(8, wgpu::ShaderStages::VERTEX),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -261,6 +263,13 @@ impl Renderer {
         let generated = textures::BlockTextures::generated();
         let texture = textures::create_block_textures(device, generated.layer_count());
         textures::write_block_textures(&gpu.queue, &texture, &generated);
+        let block_layers = storage_buffer(
+            device,
+            "block layers",
+            (textures::TABLE_ENTRIES * std::mem::size_of::<u32>()) as u64,
+        );
+        gpu.queue
+            .write_buffer(&block_layers, 0, bytemuck::cast_slice(generated.table()));
         let texture_view = array_view(&texture);
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("blocks"),
@@ -283,7 +292,10 @@ impl Renderer {
             &layout,
             &globals,
             &chunks,
-            &texture_view,
+            BlockLayers {
+                textures: &texture_view,
+                table: &block_layers,
+            },
             &sampler,
             InstanceBuffers {
                 entities: &entity_buffer,
@@ -301,6 +313,7 @@ impl Renderer {
             chunks,
             textures: texture,
             texture_view,
+            block_layers,
             sampler,
             entity_buffer,
             entity_capacity,
@@ -334,9 +347,8 @@ impl Renderer {
     }
 
     /// Shows `textures` from the next frame on (a content pack's, after its files changed, or
-    /// new content's with more blocks): the same texture array with its layers written again,
-    /// or a new one of the size `textures` needs (the shader reads the block count from the
-    /// array's size).
+    /// new content's with more faces): the same texture array with its layers written again,
+    /// or a new one of the size `textures` needs, and the block-to-layer table written.
     pub fn set_block_textures(&mut self, gpu: &Gpu, textures: &textures::BlockTextures) {
         if self.textures.depth_or_array_layers() != textures.layer_count() {
             self.textures = textures::create_block_textures(&gpu.device, textures.layer_count());
@@ -344,6 +356,11 @@ impl Renderer {
             self.texture_generation += 1;
         }
         textures::write_block_textures(&gpu.queue, &self.textures, textures);
+        gpu.queue.write_buffer(
+            &self.block_layers,
+            0,
+            bytemuck::cast_slice(textures.table()),
+        );
     }
 
     /// Shows blocks as `look` says from the next frame on: its textures
@@ -714,7 +731,10 @@ impl Renderer {
             &self.layout,
             &self.globals,
             &self.chunks,
-            &self.texture_view,
+            BlockLayers {
+                textures: &self.texture_view,
+                table: &self.block_layers,
+            },
             &self.sampler,
             InstanceBuffers {
                 entities: &self.entity_buffer,
@@ -1012,6 +1032,12 @@ fn indirect_buffer(device: &wgpu::Device, draws: u64) -> wgpu::Buffer {
     })
 }
 
+/// The block textures and the table of which layer each block's faces show.
+struct BlockLayers<'a> {
+    textures: &'a wgpu::TextureView,
+    table: &'a wgpu::Buffer,
+}
+
 /// The per-frame instance buffers the shader reads.
 struct InstanceBuffers<'a> {
     entities: &'a wgpu::Buffer,
@@ -1023,11 +1049,12 @@ fn bind_group(
     layout: &wgpu::BindGroupLayout,
     globals: &wgpu::Buffer,
     chunks: &ChunkBuffers,
-    textures: &wgpu::TextureView,
+    layers: BlockLayers<'_>,
     sampler: &wgpu::Sampler,
     instances: InstanceBuffers<'_>,
 ) -> wgpu::BindGroup {
     let InstanceBuffers { entities, overlay } = instances;
+    let BlockLayers { textures, table } = layers;
     device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("world"),
         layout,
@@ -1063,6 +1090,10 @@ fn bind_group(
             wgpu::BindGroupEntry {
                 binding: 7,
                 resource: overlay.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 8,
+                resource: table.as_entire_binding(),
             },
         ],
     })

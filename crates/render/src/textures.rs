@@ -2,7 +2,7 @@
 //! kind), with mipmaps. Real art arrives with the assets work; until then every built-in block
 //! gets a recognisable pattern derived from its map colour.
 
-use z3r0_voxel::{BlockId, Opacities, block_info, blocks};
+use z3r0_voxel::{BlockId, MAX_BLOCK_IDS, Opacities, block_info, blocks};
 
 /// Texture edge in texels.
 pub const TEXTURE_SIZE: u32 = 16;
@@ -10,12 +10,13 @@ pub const TEXTURE_SIZE: u32 = 16;
 pub const MIP_LEVELS: u32 = 5;
 /// Layers per block: top, side, bottom.
 pub const KINDS: u32 = 3;
-/// Built-in blocks with their own layers; every other id uses the "unknown" layers after them.
+/// Built-in blocks with their own layers; the "unknown" block's layers follow theirs.
 pub const TEXTURED_BLOCKS: u32 = 11;
-pub const LAYERS: u32 = (TEXTURED_BLOCKS + 1) * KINDS;
-/// Most blocks with layers of their own, content included: the unknown block's three layers
-/// after them stay within the 256 array layers every adapter offers.
-pub const MAX_TEXTURED_BLOCKS: u32 = 256 / KINDS - 1;
+/// Most array layers, content's distinct faces included: the 256 every adapter offers.
+pub const MAX_LAYERS: u32 = 256;
+/// Entries of the block-to-layer table: three for each block id a world may define, then the
+/// unknown block's three, which ids past the table read.
+pub const TABLE_ENTRIES: usize = (MAX_BLOCK_IDS + 1) * KINDS as usize;
 
 /// Which side of a block a layer shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,16 +26,13 @@ pub enum FaceKind {
     Bottom = 2,
 }
 
-/// The texture-array layer of a built-in `block`'s `kind` face in the built-in array.
-pub fn layer(block: BlockId, kind: FaceKind) -> u32 {
-    layer_in(block, kind, TEXTURED_BLOCKS)
+/// The table entry of `block`'s `kind` face (ids past the table read the unknown block's, as
+/// the shader does).
+fn entry(block: BlockId, kind: FaceKind) -> usize {
+    usize::from(block).min(MAX_BLOCK_IDS) * KINDS as usize + kind as usize
 }
 
-/// The layer of `block`'s `kind` face in an array with layers for `blocks` blocks and then the
-/// unknown block's (the shader computes the same from the array's size).
-fn layer_in(block: BlockId, kind: FaceKind, blocks: u32) -> u32 {
-    u32::from(block).min(blocks) * KINDS + kind as u32
-}
+const ALL_KINDS: [FaceKind; 3] = [FaceKind::Top, FaceKind::Side, FaceKind::Bottom];
 
 /// A deterministic per-texel hash in `0..256`.
 fn noise(block: u32, kind: u32, x: u32, y: u32, salt: u32) -> i32 {
@@ -189,63 +187,83 @@ pub fn downsample(texels: &[[u8; 4]], size: u32) -> Vec<[u8; 4]> {
     out
 }
 
-/// The texels of every layer: a block's top, side and bottom, for each block with layers of
-/// its own (ids `0..blocks`) and the "unknown" block after them.
+/// The texture array's layers, each face once, and which layer each block's faces show: the
+/// built-in blocks' layers first (block `id`'s face `kind` at `id * 3 + kind`), the unknown
+/// block's three after them, then content's faces as they are set. Any block id may have
+/// faces of its own; what is bounded is the number of distinct faces ([`MAX_LAYERS`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockTextures {
-    blocks: u32,
     layers: Vec<Vec<[u8; 4]>>,
+    /// The layer of each block's faces, by [`entry`]; [`TABLE_ENTRIES`] long.
+    table: Vec<u32>,
 }
 
+/// The unknown block's first layer: after the built-in blocks'.
+const UNKNOWN_LAYER: u32 = TEXTURED_BLOCKS * KINDS;
+
 impl BlockTextures {
-    /// The built-in textures, generated from the blocks' colours.
+    /// The built-in textures, generated from the blocks' colours; every other id shows the
+    /// unknown block's pattern.
     pub fn generated() -> Self {
-        Self::with_blocks(TEXTURED_BLOCKS)
+        let layers = (0..=TEXTURED_BLOCKS)
+            .flat_map(|id| ALL_KINDS.map(|kind| texels(id as BlockId, kind)))
+            .collect();
+        let table = (0..TABLE_ENTRIES as u32)
+            .map(|e| match e / KINDS {
+                id if id < TEXTURED_BLOCKS => e,
+                _ => UNKNOWN_LAYER + e % KINDS,
+            })
+            .collect();
+        Self { layers, table }
     }
 
-    /// Layers for ids `0..blocks` (at least the built-in ones, at most
-    /// [`MAX_TEXTURED_BLOCKS`]): the built-in blocks' generated textures, and the unknown
-    /// block's pattern for the others until [`BlockTextures::set`] gives them theirs.
-    pub fn with_blocks(blocks: u32) -> Self {
-        let blocks = blocks.clamp(TEXTURED_BLOCKS, MAX_TEXTURED_BLOCKS);
-        let unknown = TEXTURED_BLOCKS as BlockId;
-        let mut layers = vec![Vec::new(); ((blocks + 1) * KINDS) as usize];
-        for id in 0..=blocks {
-            for kind in [FaceKind::Top, FaceKind::Side, FaceKind::Bottom] {
-                let source = if id < TEXTURED_BLOCKS {
-                    id as BlockId
-                } else {
-                    unknown
-                };
-                layers[layer_in(id as BlockId, kind, blocks) as usize] = texels(source, kind);
-            }
-        }
-        Self { blocks, layers }
-    }
-
-    /// Blocks with layers of their own (ids below it).
-    pub fn blocks(&self) -> u32 {
-        self.blocks
-    }
-
-    /// Array layers: three per block and three for the unknown block.
+    /// Array layers: each distinct face once.
     pub fn layer_count(&self) -> u32 {
         self.layers.len() as u32
     }
 
-    /// Replaces `block`'s `kind` face with `texels` (16 × 16, row-major). False, and nothing
-    /// changed, if the block has no layer of its own or the size is wrong.
+    /// The layer `block`'s `kind` face shows.
+    pub fn layer(&self, block: BlockId, kind: FaceKind) -> u32 {
+        self.table[entry(block, kind)]
+    }
+
+    /// The block-to-layer table the shader reads: [`TABLE_ENTRIES`] layers, three per id.
+    pub fn table(&self) -> &[u32] {
+        &self.table
+    }
+
+    /// Gives `block`'s `kind` face `texels` (16 × 16, row-major): a face already in the array
+    /// is shared, a layer only this face showed is rewritten, and otherwise a layer is added.
+    /// False, and nothing changed, if the id is past the table, the size is wrong, or the
+    /// array has no layer left.
     pub fn set(&mut self, block: BlockId, kind: FaceKind, texels: Vec<[u8; 4]>) -> bool {
-        if u32::from(block) >= self.blocks || texels.len() != (TEXTURE_SIZE * TEXTURE_SIZE) as usize
+        if usize::from(block) >= MAX_BLOCK_IDS
+            || texels.len() != (TEXTURE_SIZE * TEXTURE_SIZE) as usize
         {
             return false;
         }
-        self.layers[layer_in(block, kind, self.blocks) as usize] = texels;
+        let at = entry(block, kind);
+        let current = self.table[at];
+        if let Some(same) = self.layers.iter().position(|l| *l == texels) {
+            self.table[at] = same as u32;
+            return true;
+        }
+        let unknown = (UNKNOWN_LAYER..UNKNOWN_LAYER + KINDS).contains(&current);
+        let shared = self.table.iter().filter(|&&l| l == current).count() > 1;
+        if !unknown && !shared {
+            self.layers[current as usize] = texels;
+            return true;
+        }
+        if self.layer_count() >= MAX_LAYERS {
+            return false;
+        }
+        self.layers.push(texels);
+        self.table[at] = self.layer_count() - 1;
         true
     }
 
     pub fn get(&self, block: BlockId, kind: FaceKind) -> &[[u8; 4]] {
-        &self.layers[layer_in(block, kind, self.blocks) as usize]
+        &self.layers[self.layer(block, kind) as usize]
     }
 }
 
@@ -333,15 +351,69 @@ mod tests {
 
     #[test]
     fn layers_are_distinct_per_block_and_unknown_ids_share_one() {
-        assert_eq!(layer(blocks::AIR, FaceKind::Top), 0);
-        assert_eq!(layer(blocks::GRASS, FaceKind::Side), 3 * KINDS + 1);
-        assert_eq!(layer(500, FaceKind::Top), layer(11, FaceKind::Top));
-        assert!(layer(u16::MAX, FaceKind::Bottom) < LAYERS);
+        let t = BlockTextures::generated();
+        assert_eq!(t.layer(blocks::AIR, FaceKind::Top), 0);
+        assert_eq!(t.layer(blocks::GRASS, FaceKind::Side), 3 * KINDS + 1);
+        assert_eq!(t.layer(500, FaceKind::Top), t.layer(11, FaceKind::Top));
+        assert_eq!(t.layer(u16::MAX, FaceKind::Bottom), UNKNOWN_LAYER + 2);
+        assert_eq!(t.layer_count(), (TEXTURED_BLOCKS + 1) * KINDS);
+        assert_eq!(t.table().len(), TABLE_ENTRIES);
         assert_ne!(
             texels(blocks::GRASS, FaceKind::Top),
             texels(blocks::GRASS, FaceKind::Side)
         );
         assert_eq!(texels(blocks::STONE, FaceKind::Top).len(), 256);
+    }
+
+    fn solid(v: u8) -> Vec<[u8; 4]> {
+        vec![[v, 255 - v, v / 2, 255]; 256]
+    }
+
+    #[test]
+    fn any_block_id_gets_faces_and_each_distinct_face_takes_one_layer() {
+        let mut t = BlockTextures::generated();
+        let built_in = t.layer_count();
+        // A high id and a low one with the same face share its layer.
+        assert!(t.set(4_000, FaceKind::Top, solid(1)));
+        assert!(t.set(12, FaceKind::Top, solid(1)));
+        assert_eq!(t.layer(4_000, FaceKind::Top), t.layer(12, FaceKind::Top));
+        assert_eq!(t.layer_count(), built_in + 1);
+        assert_eq!(t.get(4_000, FaceKind::Top), solid(1));
+        assert_eq!(
+            t.get(4_000, FaceKind::Side),
+            t.get(500, FaceKind::Side),
+            "unknown"
+        );
+        // A face only one block shows is rewritten in place; a built-in one too.
+        assert!(t.set(12, FaceKind::Top, solid(2)));
+        assert!(t.set(4_000, FaceKind::Top, solid(3)));
+        assert_eq!(t.layer_count(), built_in + 2);
+        assert!(t.set(blocks::STONE, FaceKind::Top, solid(4)));
+        assert_eq!(
+            t.layer(blocks::STONE, FaceKind::Top),
+            blocks::STONE as u32 * KINDS
+        );
+        assert_eq!(
+            t.get(500, FaceKind::Top),
+            texels(11, FaceKind::Top),
+            "unknown kept"
+        );
+        // Past the table, or a wrong size: refused.
+        assert!(!t.set(4_096, FaceKind::Top, solid(5)));
+        assert!(!t.set(13, FaceKind::Top, vec![[0; 4]; 3]));
+        // The array is full at MAX_LAYERS distinct faces; shared ones still fit.
+        let mut id = 100;
+        let unique = |id: BlockId| {
+            let mut face = solid((id % 251) as u8);
+            face[0][3] = (id / 251) as u8;
+            face
+        };
+        while t.layer_count() < MAX_LAYERS {
+            assert!(t.set(id, FaceKind::Side, unique(id)));
+            id += 1;
+        }
+        assert!(!t.set(id, FaceKind::Side, unique(id)));
+        assert!(t.set(id, FaceKind::Side, solid(3)), "an existing face fits");
     }
 
     #[test]
