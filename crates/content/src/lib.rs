@@ -24,7 +24,7 @@ pub use manifest::{BlockDef, ItemDef, Opacity, PackFile, PackHeader, Sounds, Tex
 pub use media::decode_png as decode_texture;
 /// A sound file's sample rate and stereo frames (a WAV of one or two channels).
 #[cfg(feature = "pack")]
-pub use media::decode_wav as decode_sound;
+pub use media::decode_sound;
 #[cfg(feature = "pack")]
 pub use pack::{FaceTextures, Pack};
 

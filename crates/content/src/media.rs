@@ -1,6 +1,6 @@
-//! Decoding a pack's media with their libraries (png, hound), so a file that would fail in a
-//! player's renderer or sound bank is refused when the pack is built. Sizes are checked from
-//! the headers before anything is decoded.
+//! Decoding a pack's media with their libraries (png, hound, lewton), so a file that would
+//! fail in a player's renderer or sound bank is refused when the pack is built. Sizes are
+//! checked from the headers before anything is decoded, and an OGG's length as it decodes.
 
 use crate::{MAX_SOUND_SECONDS, TEXTURE_SIZE};
 
@@ -47,58 +47,96 @@ pub fn decode_png(bytes: &[u8]) -> Result<Vec<[u8; 4]>, String> {
     }
 }
 
-/// A sound's sample rate and frames (left, right; a mono file on both), after the checks of
-/// [`check_wav`].
-pub fn decode_wav(bytes: &[u8]) -> Result<(u32, Vec<[f32; 2]>), String> {
-    check_wav(bytes)?;
+/// A decoded sound: its sample rate and frames (left, right; a mono file on both).
+pub type Decoded = (u32, Vec<[f32; 2]>);
+
+/// A sound: an OGG Vorbis file (by its `OggS` magic) or a WAV, of one or two channels, 8 to
+/// 96 kHz, at most `MAX_SOUND_SECONDS` long, that decodes whole.
+pub fn decode_sound(bytes: &[u8]) -> Result<Decoded, String> {
+    match bytes.get(..4) {
+        Some(b"OggS") => decode_vorbis(bytes),
+        _ => decode_wav(bytes),
+    }
+}
+
+/// [`decode_sound`]'s checks, for a pack being built.
+pub(crate) fn check_sound(bytes: &[u8]) -> Result<(), String> {
+    decode_sound(bytes).map(drop)
+}
+
+/// The header checks every format shares.
+fn check_format(channels: u16, rate: u32) -> Result<(), String> {
+    if !(1..=2).contains(&channels) {
+        return Err(format!("{channels} channels; sounds have 1 or 2"));
+    }
+    if !(8_000..=96_000).contains(&rate) {
+        return Err(format!("{rate} Hz; sounds are 8,000 to 96,000 Hz"));
+    }
+    Ok(())
+}
+
+fn too_long(frames: usize, rate: u32) -> Option<String> {
+    (frames as u64 > u64::from(MAX_SOUND_SECONDS) * u64::from(rate)).then(|| {
+        format!("longer than {MAX_SOUND_SECONDS} s; sounds last at most {MAX_SOUND_SECONDS} s")
+    })
+}
+
+/// Interleaved samples as frames (a mono file on both sides).
+fn frames(samples: &[f32], channels: u16) -> Vec<[f32; 2]> {
+    match channels {
+        1 => samples.iter().map(|&s| [s, s]).collect(),
+        _ => samples.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
+    }
+}
+
+/// A WAV: its header checked, the length read from it, before any sample is decoded.
+fn decode_wav(bytes: &[u8]) -> Result<Decoded, String> {
     let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("not a WAV: {e}"))?;
     let spec = reader.spec();
+    check_format(spec.channels, spec.sample_rate)?;
+    if let Some(long) = too_long(reader.duration() as usize, spec.sample_rate) {
+        return Err(long);
+    }
     let samples: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader
-            .into_samples::<f32>()
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?,
+        hound::SampleFormat::Float => reader.into_samples::<f32>().collect::<Result<_, _>>(),
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
             reader
                 .into_samples::<i32>()
                 .map(|s| s.map(|v| v as f32 * scale))
                 .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?
         }
-    };
-    let frames = match spec.channels {
-        1 => samples.iter().map(|&s| [s, s]).collect(),
-        _ => samples.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
-    };
-    Ok((spec.sample_rate, frames))
+    }
+    .map_err(|e| format!("the samples do not decode: {e}"))?;
+    Ok((spec.sample_rate, frames(&samples, spec.channels)))
 }
 
-/// A sound: a WAV of one or two channels, 8 to 96 kHz, at most `MAX_SOUND_SECONDS` long,
-/// whose samples all decode.
-pub(crate) fn check_wav(bytes: &[u8]) -> Result<(), String> {
-    let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
-        .map_err(|e| format!("not a WAV: {e}"))?;
-    let spec = reader.spec();
-    if !(1..=2).contains(&spec.channels) {
-        return Err(format!("{} channels; sounds have 1 or 2", spec.channels));
+/// An OGG Vorbis file, decoded packet by packet: its length is not in a header, so decoding
+/// stops at the first packet past the limit.
+fn decode_vorbis(bytes: &[u8]) -> Result<Decoded, String> {
+    let mut reader = lewton::inside_ogg::OggStreamReader::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not an OGG Vorbis file: {e}"))?;
+    let (channels, rate) = (
+        u16::from(reader.ident_hdr.audio_channels),
+        reader.ident_hdr.audio_sample_rate,
+    );
+    check_format(channels, rate)?;
+    let mut samples: Vec<f32> = Vec::new();
+    loop {
+        let packet = reader
+            .read_dec_packet_itl()
+            .map_err(|e| format!("the OGG Vorbis stream does not decode: {e}"))?;
+        let Some(packet) = packet else {
+            break;
+        };
+        samples.extend(packet.iter().map(|&s| f32::from(s) / 32_768.0));
+        if let Some(long) = too_long(samples.len() / usize::from(channels), rate) {
+            return Err(long);
+        }
     }
-    if !(8_000..=96_000).contains(&spec.sample_rate) {
-        return Err(format!(
-            "{} Hz; sounds are 8,000 to 96,000 Hz",
-            spec.sample_rate
-        ));
+    if samples.is_empty() {
+        return Err("the OGG Vorbis stream holds no sound".into());
     }
-    let seconds = reader.duration() / spec.sample_rate;
-    if seconds > MAX_SOUND_SECONDS {
-        return Err(format!(
-            "{seconds} s long; sounds last at most {MAX_SOUND_SECONDS} s"
-        ));
-    }
-    let decoded = match spec.sample_format {
-        hound::SampleFormat::Float => reader.into_samples::<f32>().try_for_each(|s| s.map(drop)),
-        hound::SampleFormat::Int => reader.into_samples::<i32>().try_for_each(|s| s.map(drop)),
-    };
-    decoded.map_err(|e| format!("the samples do not decode: {e}"))
+    Ok((rate, frames(&samples, channels)))
 }

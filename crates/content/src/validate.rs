@@ -325,7 +325,7 @@ fn read_checked(root: Option<&Path>, name: &str, kind: Kind) -> Result<Hash, Str
     let bytes = read_inside(root, Path::new(name), MAX_FILE_BYTES)?;
     match kind {
         Kind::Texture => media::check_png(&bytes)?,
-        Kind::Sound => media::check_wav(&bytes)?,
+        Kind::Sound => media::check_sound(&bytes)?,
     }
     Ok(*blake3::hash(&bytes).as_bytes())
 }

@@ -220,3 +220,20 @@ fn links_out_of_the_pack_pipes_and_devices_are_refused_without_reading_them() {
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_file(&outside).unwrap();
 }
+
+#[test]
+fn a_pack_may_carry_ogg_vorbis_sounds() {
+    let dir = copy_of_default("ogg");
+    let tone = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tone.ogg");
+    std::fs::copy(&tone, dir.join("sounds/chime.ogg")).unwrap();
+    edit_manifest(&dir, "\"sounds/dig.wav\"", "\"sounds/chime.ogg\"");
+    let pack = Pack::load(&dir).unwrap();
+    let hash = *blake3::hash(&std::fs::read(&tone).unwrap()).as_bytes();
+    assert!(pack.manifest().files().contains(&hash));
+    // An OGG that does not decode is refused by name.
+    let bytes = std::fs::read(&tone).unwrap();
+    std::fs::write(dir.join("sounds/chime.ogg"), &bytes[..bytes.len() / 3]).unwrap();
+    let found = errors(&dir).join("\n");
+    assert!(found.contains("\"sounds/chime.ogg\": "), "{found}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
