@@ -3,7 +3,8 @@
 //! fetched and checked every file already (`z3r0_client::ContentFollower`); this reads them
 //! from its cache.
 
-use z3r0_client::LoadedContent;
+use std::sync::Arc;
+use z3r0_client::{ContentFollower, LoadedContent};
 use z3r0_render::textures::{BlockLook, BlockTextures, FaceKind};
 use z3r0_voxel::{BlockId, BlockRules, block_info};
 
@@ -52,6 +53,27 @@ pub fn hotbar(content: Option<&LoadedContent>) -> [HotbarSlot; 9] {
         *slot = block;
     }
     slots
+}
+
+/// A hotbar shared by the frames that show it.
+pub type Hotbar = Arc<[HotbarSlot; 9]>;
+
+/// The hotbar of the content in force, built again only when that content changes (a frame
+/// asks for it sixty times a second).
+#[derive(Debug, Default)]
+pub struct HotbarCache {
+    built_for: Option<u64>,
+    hotbar: Hotbar,
+}
+
+impl HotbarCache {
+    pub fn get(&mut self, content: &ContentFollower) -> Hotbar {
+        if self.built_for != Some(content.version()) {
+            self.hotbar = Arc::new(hotbar(content.active().map(|c| &**c)));
+            self.built_for = Some(content.version());
+        }
+        self.hotbar.clone()
+    }
 }
 
 /// The bytes of a file `content` names, from the cache the client fetched it into.
@@ -217,6 +239,18 @@ mod tests {
             generated.get(1, FaceKind::Top)
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_hotbar_is_built_once_per_content() {
+        let follower = ContentFollower::new(None);
+        let mut cache = HotbarCache::default();
+        let first = cache.get(&follower);
+        assert_eq!(*first, hotbar(None));
+        assert!(
+            Arc::ptr_eq(&first, &cache.get(&follower)),
+            "not built again"
+        );
     }
 
     #[test]

@@ -41,17 +41,24 @@ pub struct HudInfo {
     /// How many of each hotbar block the player carries (`None`: not known yet).
     pub carried: Option<[u32; 9]>,
     /// The hotbar's blocks: the built-in ones, and the published content's new ones.
-    pub hotbar: [HotbarSlot; 9],
+    pub hotbar: crate::content::Hotbar,
 }
 
 impl HudInfo {
-    /// What the HUD shows now, for `game` seen from `position`.
-    pub fn now(game: &Game, fps: f64, tick: u64, slot: u8, position: [f64; 3]) -> Self {
+    /// What the HUD shows now, for `game` seen from `position`, with `hotbar` (the content's,
+    /// from a [`crate::content::HotbarCache`]).
+    pub fn now(
+        game: &Game,
+        fps: f64,
+        tick: u64,
+        slot: u8,
+        position: [f64; 3],
+        hotbar: crate::content::Hotbar,
+    ) -> Self {
         let mut finality: Vec<f64> = game.stats().finality_ms.iter().copied().collect();
         finality.sort_by(f64::total_cmp);
         // A refusal stays up for three seconds of ticks.
         let recent = tick.saturating_sub(60);
-        let hotbar = crate::content::hotbar(game.content().active().map(|c| &**c));
         Self {
             fps,
             ping_ms: game.edge().connection().rtt().as_secs_f64() * 1e3,
@@ -67,7 +74,7 @@ impl HudInfo {
             owner: None,
             carried: game
                 .inventory()
-                .map(|i| hotbar.clone().map(|s| i.count(s.block))),
+                .map(|i| std::array::from_fn(|k| i.count(hotbar[k].block))),
             hotbar,
         }
     }
@@ -198,7 +205,7 @@ mod tests {
             notice: None,
             owner: None,
             carried: None,
-            hotbar: crate::content::hotbar(None),
+            hotbar: std::sync::Arc::new(crate::content::hotbar(None)),
         };
         let plain = layout(&info, 1280, 720);
         // With the inventory known, each slot shows its count: one glyph for 0–9, two for 12.

@@ -296,6 +296,7 @@ fn render_loop(
     let mut last_frame = started;
     let (mut presented, mut fps_frames, mut fps_since, mut fps) = (0u64, 0u32, started, 0.0);
     let mut content_version = 0;
+    let mut hotbars = crate::content::HotbarCache::default();
     while !shared.stopped() && stop_after.is_none_or(|n| presented < n) {
         let (look, resize) = {
             let mut r = lock(to_render);
@@ -330,7 +331,8 @@ fn render_loop(
                 for shown in game.remote().at(game.remote().newest().unwrap_or(0) as f64) {
                     cues.step(shown.id, shown.pos, under(&game, shown.pos), &mut sounds);
                 }
-                let info = HudInfo::now(&game, fps, game.chain_tick(), look.slot, eye)
+                let hotbar = hotbars.get(game.content());
+                let info = HudInfo::now(&game, fps, game.chain_tick(), look.slot, eye, hotbar)
                     .with_target(&game, v.target);
                 let content = game.content();
                 let new_content = (content.version() != content_version)

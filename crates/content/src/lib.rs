@@ -71,3 +71,22 @@ fn list(errors: &[ContentError]) -> String {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Stores an object in `dir` as `<hex hash>`, its bytes from `bytes()`: written whole under
+/// another name first, then renamed, so a reader (an edge serving it) finds all of it or none.
+/// An object already there that hashes to its name is kept and `bytes` is not called; anything
+/// else there is replaced. The caller vouches that the bytes hash to `hash`.
+pub fn store_object(
+    dir: &std::path::Path,
+    hash: &Hash,
+    bytes: impl FnOnce() -> std::io::Result<Vec<u8>>,
+) -> std::io::Result<()> {
+    let target = dir.join(hex(hash));
+    let stored = std::fs::read(&target).ok();
+    if stored.is_some_and(|b| blake3::hash(&b).as_bytes() == hash) {
+        return Ok(());
+    }
+    let partial = dir.join(format!("{}.{}.partial", hex(hash), std::process::id()));
+    std::fs::write(&partial, bytes()?)?;
+    std::fs::rename(&partial, &target)
+}

@@ -176,7 +176,7 @@ impl Pack {
         self.write_files(dir)?;
         let manifest = self.manifest();
         let hash = manifest.hash();
-        write_object(dir, &hash, &|| Ok(manifest.encode()))?;
+        crate::store_object(dir, &hash, || Ok(manifest.encode()))?;
         Ok(hash)
     }
 
@@ -184,27 +184,8 @@ impl Pack {
     fn write_files(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         for (name, hash) in &self.hashes {
-            write_object(dir, hash, &|| {
-                self.read(name).map_err(std::io::Error::other)
-            })?;
+            crate::store_object(dir, hash, || self.read(name).map_err(std::io::Error::other))?;
         }
         Ok(())
     }
-}
-
-/// Writes `bytes()` to `dir/<hex hash>`, whole or not at all; an object already there with
-/// its name's hash is kept, anything else there is rewritten.
-fn write_object(
-    dir: &Path,
-    hash: &Hash,
-    bytes: &dyn Fn() -> std::io::Result<Vec<u8>>,
-) -> std::io::Result<()> {
-    let target = dir.join(hex(hash));
-    let stored = std::fs::read(&target).ok();
-    if stored.is_some_and(|b| blake3::hash(&b).as_bytes() == hash) {
-        return Ok(());
-    }
-    let partial = dir.join(format!("{}.partial", hex(hash)));
-    std::fs::write(&partial, bytes()?)?;
-    std::fs::rename(&partial, &target)
 }

@@ -95,7 +95,8 @@ pub fn import_objects(from: &Path, to: &Path) -> std::io::Result<usize> {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let hash = z3r0_genesis::from_hex(&name)
-            .filter(|h| h.len() == 32 && name == z3r0_net::assets::hex_of(h));
+            .and_then(|h| <[u8; 32]>::try_from(h).ok())
+            .filter(|h| name == z3r0_net::assets::hex_of(h));
         let (Some(hash), true) = (hash, entry.file_type()?.is_file()) else {
             tracing::warn!(file = %entry.path().display(), "not a content object; skipped");
             continue;
@@ -104,21 +105,20 @@ pub fn import_objects(from: &Path, to: &Path) -> std::io::Result<usize> {
             tracing::warn!(file = %entry.path().display(), "larger than an asset may be; skipped");
             continue;
         }
-        let target = to.join(&name);
-        let hashes_to = |bytes: &[u8]| blake3::hash(bytes).as_bytes()[..] == hash[..];
-        if std::fs::read(&target).is_ok_and(|held| hashes_to(&held)) {
-            held += 1;
-            continue;
+        let mut damaged = false;
+        let stored = z3r0_content::store_object(to, &hash, || {
+            let bytes = std::fs::read(entry.path())?;
+            damaged = blake3::hash(&bytes).as_bytes() != &hash;
+            match damaged {
+                true => Err(std::io::Error::other("does not hash to its name")),
+                false => Ok(bytes),
+            }
+        });
+        match stored {
+            Ok(()) => held += 1,
+            Err(e) if damaged => tracing::warn!(file = %entry.path().display(), %e, "skipped"),
+            Err(e) => return Err(e),
         }
-        let bytes = std::fs::read(entry.path())?;
-        if !hashes_to(&bytes) {
-            tracing::warn!(file = %entry.path().display(), "does not hash to its name; skipped");
-            continue;
-        }
-        let partial = to.join(format!("{name}.import.partial"));
-        std::fs::write(&partial, bytes)?;
-        std::fs::rename(&partial, &target)?;
-        held += 1;
     }
     Ok(held)
 }
@@ -194,21 +194,14 @@ impl ManifestKeeper {
         }
     }
 
-    /// Writes `bytes` under `hash` unless a file is there; whether it is there now.
+    /// Stores `bytes` (they hash to `hash`: the state's record says so) unless they are there;
+    /// whether they are there now.
     fn write(&self, hash: &[u8; 32], bytes: &[u8]) -> bool {
-        let name = z3r0_net::assets::hex_of(hash);
-        let target = self.dir.join(&name);
-        if target.is_file() {
-            return true;
-        }
-        // Written whole under another name first: the edge serves all of it or none.
-        let partial = self.dir.join(format!("{name}.manifest.partial"));
-        let written =
-            std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &target));
-        match written {
+        match z3r0_content::store_object(&self.dir, hash, || Ok(bytes.to_vec())) {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!(error = %e, manifest = %name, "could not keep the published manifest");
+                let manifest = z3r0_content::hex(hash);
+                tracing::warn!(error = %e, %manifest, "could not keep the published manifest");
                 false
             }
         }

@@ -313,7 +313,8 @@ fn screenshot(game: &mut Game, path: &std::path::Path, size: (u32, u32), radius:
     let target = HeadlessTarget::new(&gpu, size.0, size.1)?;
     // What the player sees, HUD included (no frame rate without a display).
     let tick = game.chain_tick();
-    let info = z3r0_app::hud::HudInfo::now(game, 0.0, tick, 0, view.camera.position)
+    let hotbar = z3r0_app::content::HotbarCache::default().get(game.content());
+    let info = z3r0_app::hud::HudInfo::now(game, 0.0, tick, 0, view.camera.position, hotbar)
         .with_target(game, view.target);
     let hud = z3r0_app::hud::layout(&info, size.0, size.1);
     let frame = view.frame_input(0.0, Some(&hud));

@@ -532,13 +532,10 @@ fn centre_colour(image: &RgbaImage, r: u32) -> [f64; 3] {
     sum.map(|s| s / n)
 }
 
-#[test]
-fn a_block_of_any_id_gets_its_own_texture() {
-    let Some(gpu) = gpu() else { return };
-    const LAMP: u16 = 3_999;
+/// A slab of `block`, forty voxels each way, on the top layer of the loaded chunks of a small
+/// generated view, and a camera looking down on it from just above.
+fn slab_of(block: u16) -> (z3r0_voxel::World, Camera) {
     let mut world = generate_view(42, (0, 0), 2).unwrap();
-    // A slab of the new block, forty voxels each way, on the top layer of the loaded chunks,
-    // with the camera above it.
     let top = world
         .chunks()
         .filter(|(p, _)| (-1..1).contains(&p.x) && (-1..1).contains(&p.z))
@@ -549,32 +546,48 @@ fn a_block_of_any_id_gets_its_own_texture() {
     for x in -20..20 {
         for z in -20..20 {
             world
-                .set_voxel(z3r0_voxel::VoxelPos::new(x, slab, z), LAMP)
+                .set_voxel(z3r0_voxel::VoxelPos::new(x, slab, z), block)
                 .unwrap();
         }
     }
     let camera = Camera::new([0.5, f64::from(slab) + 7.0, 0.5], 0.0, -89.0);
-    let render = |renderer: &mut Renderer, world: &mut z3r0_voxel::World| {
-        renderer.sync_world(&gpu, world).unwrap();
-        let target = HeadlessTarget::new(&gpu, SIZE.0, SIZE.1).unwrap();
-        let frame = FrameInput {
-            camera: &camera,
-            entities: &[],
-            target_block: None,
-            crosshair: false,
-            time_s: 0.0,
-            overlay: None,
-        };
-        target.render(&gpu, renderer, &frame).unwrap();
-        centre_colour(&target.read(&gpu).unwrap(), 8)
+    (world, camera)
+}
+
+/// Syncs `world` and renders it from `camera`: the chunks meshed, and the centre's colour.
+fn sync_and_look(
+    gpu: &Gpu,
+    renderer: &mut Renderer,
+    world: &mut z3r0_voxel::World,
+    camera: &Camera,
+) -> (u32, [f64; 3]) {
+    let stats = renderer.sync_world(gpu, world).unwrap();
+    let target = HeadlessTarget::new(gpu, SIZE.0, SIZE.1).unwrap();
+    let frame = FrameInput {
+        camera,
+        entities: &[],
+        target_block: None,
+        crosshair: false,
+        time_s: 0.0,
+        overlay: None,
     };
+    target.render(gpu, renderer, &frame).unwrap();
+    (stats.meshed, centre_colour(&target.read(gpu).unwrap(), 8))
+}
+
+fn is_unknown_pattern([r, g, b]: [f64; 3]) -> bool {
+    g < r / 2.0 && b > r / 2.0
+}
+
+#[test]
+fn a_block_of_any_id_gets_its_own_texture() {
+    let Some(gpu) = gpu() else { return };
+    const LAMP: u16 = 3_999;
+    let (mut world, camera) = slab_of(LAMP);
     let mut renderer = Renderer::new(&gpu, RendererConfig::new(HEADLESS_FORMAT, 2)).unwrap();
     // Before: the unknown block's magenta and black.
-    let [r, g, b] = render(&mut renderer, &mut world);
-    assert!(
-        g < r / 2.0 && b > r / 2.0,
-        "the unknown block's magenta: {r} {g} {b}"
-    );
+    let (_, colour) = sync_and_look(&gpu, &mut renderer, &mut world, &camera);
+    assert!(is_unknown_pattern(colour), "the unknown block: {colour:?}");
     // After: the new block red.
     let mut textures = z3r0_render::textures::BlockTextures::generated();
     for kind in [
@@ -585,7 +598,7 @@ fn a_block_of_any_id_gets_its_own_texture() {
         assert!(textures.set(LAMP, kind, vec![[230, 20, 20, 255]; 256]));
     }
     renderer.set_block_textures(&gpu, &textures);
-    let [r, g, b] = render(&mut renderer, &mut world);
+    let (_, [r, g, b]) = sync_and_look(&gpu, &mut renderer, &mut world, &camera);
     assert!(
         r > 3.0 * g && r > 3.0 * b,
         "the new block is red: {r} {g} {b}"
@@ -596,52 +609,24 @@ fn a_block_of_any_id_gets_its_own_texture() {
 fn content_opacity_remeshes_every_chunk_and_changes_what_is_seen() {
     let Some(gpu) = gpu() else { return };
     const MARKER: u16 = 11;
-    let mut world = generate_view(42, (0, 0), 2).unwrap();
-    let top = world
-        .chunks()
-        .filter(|(p, _)| (-1..1).contains(&p.x) && (-1..1).contains(&p.z))
-        .map(|(p, _)| p.y)
-        .max()
-        .unwrap();
-    let slab = top * 32 + 31;
-    for x in -20..20 {
-        for z in -20..20 {
-            world
-                .set_voxel(z3r0_voxel::VoxelPos::new(x, slab, z), MARKER)
-                .unwrap();
-        }
-    }
-    let camera = Camera::new([0.5, f64::from(slab) + 7.0, 0.5], 0.0, -89.0);
+    let (mut world, camera) = slab_of(MARKER);
     let mut renderer = Renderer::new(&gpu, RendererConfig::new(HEADLESS_FORMAT, 2)).unwrap();
-    let render = |renderer: &mut Renderer, world: &mut z3r0_voxel::World| {
-        let stats = renderer.sync_world(&gpu, world).unwrap();
-        let target = HeadlessTarget::new(&gpu, SIZE.0, SIZE.1).unwrap();
-        let frame = FrameInput {
-            camera: &camera,
-            entities: &[],
-            target_block: None,
-            crosshair: false,
-            time_s: 0.0,
-            overlay: None,
-        };
-        target.render(&gpu, renderer, &frame).unwrap();
-        (stats.meshed, centre_colour(&target.read(&gpu).unwrap(), 8))
-    };
-    let (_, [r, g, b]) = render(&mut renderer, &mut world);
-    assert!(g < r / 2.0 && b > r / 2.0, "the unknown block: {r} {g} {b}");
+    let (_, colour) = sync_and_look(&gpu, &mut renderer, &mut world, &camera);
+    assert!(is_unknown_pattern(colour), "the unknown block: {colour:?}");
     let chunks = world.chunks().count();
     // The content in force makes the block invisible (a barrier): every chunk is meshed
     // again, and the slab is gone from view.
     let mut ops = z3r0_voxel::Opacities::builtin().clone();
     ops.set(MARKER, z3r0_voxel::Opacity::Empty).unwrap();
     renderer.set_opacities(ops.clone());
-    let (meshed, [r, g, b]) = render(&mut renderer, &mut world);
+    let (meshed, colour) = sync_and_look(&gpu, &mut renderer, &mut world, &camera);
     assert_eq!(meshed as usize, chunks, "every chunk meshed again");
     assert!(
-        !(g < r / 2.0 && b > r / 2.0),
-        "the slab is not drawn: {r} {g} {b}"
+        !is_unknown_pattern(colour),
+        "the slab is not drawn: {colour:?}"
     );
     // The same table again changes nothing.
     renderer.set_opacities(ops);
-    assert_eq!(render(&mut renderer, &mut world).0, 0);
+    let (meshed, _) = sync_and_look(&gpu, &mut renderer, &mut world, &camera);
+    assert_eq!(meshed, 0);
 }
