@@ -35,8 +35,12 @@ impl Devnet {
     fn start_in(dir: PathBuf, fresh: bool, extra: &[&str]) -> Devnet {
         let base = free_ports(23_000 + (std::process::id() % 600) as u16 * 12, 12);
         let mut command = Command::new(env!("CARGO_BIN_EXE_z3r0"));
+        command.arg("devnet");
+        // One zone unless the test asks for a world (a world is the devnet's default).
+        if !extra.contains(&"--zones") {
+            command.args(["--zones", "1x1"]);
+        }
         command
-            .arg("devnet")
             .args(["--validators", "4", "--base-port"])
             .arg(base.to_string())
             .arg("--data")
@@ -552,7 +556,35 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     );
     let url = devnet.dashboard();
     devnet.wait_line("every zone finalizing", Duration::from_secs(240));
+    // A player of its own joins the world through an edge of the west zone, as `z3r0 client`
+    // does with the devnet's directory for its genesis, and runs east.
+    let world = z3r0_genesis::WorldGenesis::load(&devnet.dir.join("chain/world.toml")).unwrap();
+    let west = world
+        .zone_genesis(z3r0_genesis::ZoneId { x: 0, z: 0 })
+        .unwrap();
+    let edge = west.validators[0].players.unwrap();
+    let player = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["client", "--headless", "--bot", "roam", "--frames", "400"])
+        .args(["--radius", "2", "--genesis"])
+        .arg(devnet.dir.join("chain"))
+        .arg("--connect")
+        .arg(edge.to_string())
+        .arg("--key")
+        .arg(devnet.dir.join("player.key"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     check_world_dashboard(&url, 2);
+    let played = player.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&played.stdout);
+    assert!(
+        played.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    assert!(out.contains("world: playing in zone 0 through"), "{out}");
+    assert!(!out.contains("session: position none"), "{out}");
     let summary = devnet.wait_line("exits entered", Duration::from_secs(120));
     let status = devnet.child.wait().unwrap();
     assert!(status.success(), "devnet failed: {status}");
@@ -644,7 +676,7 @@ fn a_world_refuses_the_options_it_does_not_act_on() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{extra:?}");
         assert!(
-            stderr.contains("a world (--zones) runs without them"),
+            stderr.contains("(--zones 1x1); a world runs without them"),
             "{extra:?}: {stderr}"
         );
         assert!(!dir.exists(), "{extra:?}: nothing written");
@@ -686,4 +718,27 @@ fn a_world_devnets_players_churn() {
     }
     assert_eq!(report["handoffs"]["bodies_lost"], 0, "{report}");
     let _ = std::fs::remove_dir_all(&devnet.dir);
+}
+
+#[test]
+fn fresh_wipes_only_a_devnet_directory() {
+    let dir = std::env::temp_dir().join(format!("z3r0-devnet-precious-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("precious.txt"), b"not a chain").unwrap();
+    for zones in ["2x2", "1x1"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+            .args(["devnet", "--fresh", "--zones", zones, "--data"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{zones}: {stderr}");
+        assert!(
+            stderr.contains("not a devnet directory"),
+            "{zones}: {stderr}"
+        );
+        assert!(dir.join("precious.txt").exists(), "{zones}: wiped");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,7 +11,9 @@
 //!   ([`Bot`]), and a game's player-side part ([`PlayerScript`]: its bots' actions, what
 //!   using a block does);
 //! - the windowed client's network thread, one input frame per chain tick whatever the frame
-//!   rate ([`TickLoop`]).
+//!   rate ([`TickLoop`]);
+//! - playing in a world of zones: each zone's edges and borders ([`WorldRoutes`]), and a
+//!   session that follows the body into the zone it walked into ([`cross`]).
 
 mod bot;
 mod game;
@@ -20,6 +22,7 @@ mod predict;
 mod script;
 mod session;
 mod tick_loop;
+mod world;
 
 pub use bot::{Bot, BotKind, Tally};
 pub use game::ZoneOf;
@@ -34,3 +37,4 @@ pub use predict::{
 pub use script::PlayerScript;
 pub use session::{SessionError, connect_session};
 pub use tick_loop::{POLL_INTERVAL, Shared, StopOnDrop, TickLoop, lock};
+pub use world::{ARRIVAL_WAIT, NextZone, RouteError, WorldRoutes, cross, next_zone};

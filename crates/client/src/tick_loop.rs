@@ -177,6 +177,16 @@ impl Drop for TickLoop {
 fn run(runtime: &tokio::runtime::Handle, shared: &Shared) -> Result<(), NetError> {
     let mut last_tick = None;
     while !shared.stopped() {
+        // In a world, a body that walked into another zone is followed there: the session is
+        // opened without the game locked, then put in the old one's place (the window shows
+        // the new zone as its chunks stream in).
+        let next = crate::world::next_zone(&shared.game()).transpose()?;
+        if let Some(next) = next {
+            let opened = runtime.block_on(next.open())?;
+            let old = std::mem::replace(&mut *shared.game(), opened);
+            old.edge().close();
+            last_tick = None;
+        }
         {
             let mut game = shared.game();
             runtime.block_on(game.poll())?;

@@ -39,19 +39,20 @@ use supervisor::{MAX_RESTARTS, Validator, log_tail};
 
 #[derive(Debug, Args)]
 pub struct DevnetArgs {
-    /// Validators in the zone (for a new chain); with `--zones`, in the world's pool.
+    /// Validators in the world's pool (for a new chain); with `--zones 1x1`, in the zone.
     #[arg(long, default_value_t = 4)]
     validators: usize,
-    /// Run a world of this grid of zones (`XxZ`, e.g. `2x2`) instead of one zone: each pool
-    /// validator runs every zone it is seated on, its synthetic players (`--load`) and the
-    /// players over QUIC (`--bots`) run across the borders, and the cheaters play in the zones
-    /// in turn.
+    /// The world's grid of zones (`XxZ`; 2x2 unless a game's devnet): each pool validator runs
+    /// every zone it is seated on, its synthetic players (`--load`) and the players over QUIC
+    /// (`--bots`) run across the borders, and the cheaters play in the zones in turn. `1x1`
+    /// runs one zone, a chain of its own (the faults `diverge` and `skew`, a game's plugins and
+    /// pack, and content publishing run there; a game's devnet runs one zone).
     #[arg(long, value_parser = world::parse_zones)]
     zones: Option<[u16; 2]>,
-    /// With `--zones`: validators on each zone's committee.
-    #[arg(long, default_value_t = 3, requires = "zones")]
+    /// In a world: validators on each zone's committee.
+    #[arg(long, default_value_t = 3)]
     committee: usize,
-    /// With `--zones`: validators whose relays also send forged handoffs (an exit replayed,
+    /// In a world: validators whose relays also send forged handoffs (an exit replayed,
     /// with a richer inventory, of a body that never left, with forged or another block's
     /// certificate); the report counts each kind sent and any accepted.
     #[arg(long, default_value_t = 1)]
@@ -216,20 +217,31 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
+/// Wipes `dir` for a fresh devnet, if it is one: empty, or holding a zone's or a world's
+/// genesis. Anything else is refused, so a mistyped `--data` loses nothing.
+fn wipe_devnet_dir(dir: &std::path::Path) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(dir)?.next().is_none();
+    let devnet = ["genesis.toml", "world.toml"]
+        .iter()
+        .any(|f| dir.join(f).exists());
+    if !devnet && !empty {
+        bail!(
+            "{} is not a devnet directory (no genesis.toml or world.toml); not wiping it",
+            dir.display()
+        );
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("wiping {}", dir.display()))
+}
+
 /// Makes the chain's directory: a new genesis (naming the game's plugins, its pack the
 /// genesis content), or the one already there.
 fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Genesis> {
     let genesis_path = args.data.join("genesis.toml");
-    if args.fresh && args.data.exists() {
-        let empty = std::fs::read_dir(&args.data)?.next().is_none();
-        if !genesis_path.exists() && !empty {
-            bail!(
-                "{} is not a devnet directory (no genesis.toml); not wiping it",
-                args.data.display()
-            );
-        }
-        std::fs::remove_dir_all(&args.data)
-            .with_context(|| format!("wiping {}", args.data.display()))?;
+    if args.fresh {
+        wipe_devnet_dir(&args.data)?;
     }
     if genesis_path.exists() {
         let genesis = z3r0_genesis::Genesis::load(&genesis_path).context("loading the genesis")?;
@@ -545,6 +557,9 @@ impl Progress {
     }
 }
 
+/// The devnet's world unless told otherwise: four zones, each its own chain.
+pub const DEFAULT_ZONES: [u16; 2] = [2, 2];
+
 /// Runs the devnet of the engine alone: see [`run_game`].
 pub fn run(args: &DevnetArgs) -> Result<()> {
     run_game(args, &GameParts::default())
@@ -553,10 +568,15 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
 /// Runs the devnet of a game: genesis, validators, wait, the game's pack, players, measure,
 /// report.
 pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
-    if let Some(zones) = args.zones {
-        if !game.is_empty() {
-            bail!("a world (--zones) runs the engine alone: no game plugins, pack or players yet");
-        }
+    let world = match (args.zones, game.is_empty()) {
+        (Some([1, 1]), _) | (None, false) => None,
+        (Some(zones), true) => Some(zones),
+        (None, true) => Some(DEFAULT_ZONES),
+        (Some(_), false) => bail!(
+            "a world runs the engine alone: no game plugins, pack or players yet (a game's devnet runs one zone, --zones 1x1)"
+        ),
+    };
+    if let Some(zones) = world {
         // Options a world does not act on yet are refused, not ignored.
         let unworldly = args
             .faults
@@ -564,7 +584,7 @@ pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
             .any(|f| !matches!(f.kind, fault::FaultKind::Pause(_) | fault::FaultKind::Kill));
         if unworldly {
             bail!(
-                "--fault diverge and skew apply to one zone; a world (--zones) runs without them yet"
+                "--fault diverge and skew apply to one zone (--zones 1x1); a world runs without them yet"
             );
         }
         return world::run(args, zones);

@@ -3,20 +3,14 @@
 //! ([`Game::crossed`]), opens a session on an edge of that zone's committee, and waits for the
 //! body to arrive there (no join meanwhile) before it plays on.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use z3r0_client::{Bot, BotKind, Game, ZoneOf};
-use z3r0_genesis::WorldGenesis;
-use z3r0_net::ClientConfig;
+use z3r0_client::{ARRIVAL_WAIT, Bot, BotKind, Game, WorldRoutes};
 
 use super::bots::Identity;
 
-/// How long a bot waits for its body in the zone it walked into; past it, the body counts
-/// as lost and the bot joins anew.
-const ARRIVAL_WAIT: Duration = Duration::from_secs(5);
 /// Chunk radius a roaming bot subscribes to.
 const RADIUS: u8 = 2;
 
@@ -43,49 +37,13 @@ pub struct RoamStats {
     pub lives_ended: u64,
 }
 
-/// How to reach each zone of `world`: its chain, committee and edges (one per member, the
-/// `index`-th first so the players spread).
-pub fn routes(world: &WorldGenesis) -> anyhow::Result<BTreeMap<u32, Vec<ClientConfig>>> {
-    let mut out = BTreeMap::new();
-    for zone in world.zone_ids() {
-        let genesis = world.zone_genesis(zone)?;
-        let keys = genesis
-            .public_keys()
-            .map_err(|e| anyhow::anyhow!("zone {zone} keys: {e}"))?;
-        let edges: Vec<std::net::SocketAddr> = genesis
-            .validators
-            .iter()
-            .filter_map(|v| v.players)
-            .collect();
-        let configs = (0..edges.len())
-            .map(|first| {
-                let mut c = ClientConfig::new(edges[first], genesis.chain_id(), keys.clone());
-                c.zone = Some(zone.number());
-                c.fallbacks = (1..edges.len())
-                    .map(|k| edges[(first + k) % edges.len()])
-                    .collect();
-                c
-            })
-            .collect();
-        out.insert(zone.number(), configs);
-    }
-    Ok(out)
-}
-
-/// Which zone owns each chunk column of `world`.
-pub fn borders(world: &WorldGenesis) -> ZoneOf {
-    let world = world.clone();
-    Arc::new(move |x, z| world.zone_of_column(x, z).map(|id| id.number()))
-}
-
 /// One roaming bot: which (`index`, keys from `seed`), the zone its body starts in, how it
 /// reaches each zone and knows its borders, and its churn.
 pub struct RoamSpec {
     pub index: usize,
     pub seed: u64,
     pub home: u32,
-    pub routes: Arc<BTreeMap<u32, Vec<ClientConfig>>>,
-    pub borders: ZoneOf,
+    pub routes: WorldRoutes,
     pub churn: Option<Duration>,
 }
 
@@ -101,7 +59,6 @@ pub fn spawn(
         seed: spec.seed,
         zone: spec.home,
         routes: spec.routes,
-        borders: spec.borders,
         churn: spec.churn,
         stats: stats.clone(),
     };
@@ -114,8 +71,7 @@ struct Roamer {
     seed: u64,
     /// The zone the body is in (or on its way to).
     zone: u32,
-    routes: Arc<BTreeMap<u32, Vec<ClientConfig>>>,
-    borders: ZoneOf,
+    routes: WorldRoutes,
     /// Leave after about this long, to come back as a new player in the zone it is in.
     churn: Option<Duration>,
     stats: Arc<Mutex<RoamStats>>,
@@ -133,12 +89,7 @@ impl Roamer {
         // When the body was last seen leaving (a crossing waiting for its arrival).
         let mut arriving: Option<Instant> = None;
         while !*stop.borrow() {
-            let Some(config) = self
-                .routes
-                .get(&self.zone)
-                .and_then(|c| c.get(self.index % c.len().max(1)))
-                .cloned()
-            else {
+            let Some(config) = self.routes.config(self.zone, self.index) else {
                 self.set(|s| s.last_error = Some(format!("no edge for zone {}", self.zone)));
                 return;
             };
@@ -154,7 +105,7 @@ impl Roamer {
                 }
             };
             game.set_radius(RADIUS);
-            game.set_borders(self.borders.clone());
+            game.set_world(self.routes.clone(), self.index);
             if let Some(since) = arriving {
                 game.expect_arrival(ARRIVAL_WAIT.saturating_sub(since.elapsed()));
             }
@@ -171,10 +122,20 @@ impl Roamer {
                 }
                 arriving = self.arrival(&game, arriving);
                 if let Some(to) = game.crossed() {
+                    // Followed as a player's client follows its body (`z3r0_client::cross`).
                     self.set(|s| s.crossings += 1);
                     self.zone = to;
                     arriving = Some(Instant::now());
-                    break None;
+                    match z3r0_client::cross(&game).await {
+                        Some(Ok(next)) => {
+                            bot.settle(&mut game);
+                            bot.session_ended();
+                            game = next;
+                            continue;
+                        }
+                        Some(Err(e)) => break Some(e.to_string()),
+                        None => break None,
+                    }
                 }
                 // Churn: leave (never with a body in transit) and come back as a new player.
                 let over = identity

@@ -355,9 +355,8 @@ fn whole_world(world: &WorldGenesis) -> Result<z3r0_genesis::Genesis> {
 /// A new world (or the one already in the data directory).
 fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
     let path = args.data.join("world.toml");
-    if args.fresh && args.data.exists() {
-        std::fs::remove_dir_all(&args.data)
-            .with_context(|| format!("wiping {}", args.data.display()))?;
+    if args.fresh {
+        super::wipe_devnet_dir(&args.data)?;
     }
     if path.exists() {
         let world = WorldGenesis::load(&path)?;
@@ -373,9 +372,15 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
         return Ok(world);
     }
     if args.data.exists() {
+        let zone = args.data.join("genesis.toml").exists();
         bail!(
-            "{} holds no world.toml; run with --fresh to wipe it",
-            args.data.display()
+            "{} holds no world.toml{}; run with --fresh to wipe it",
+            args.data.display(),
+            if zone {
+                " but one zone's chain (--zones 1x1 continues it)"
+            } else {
+                ""
+            }
         );
     }
     let mut world = z3r0_genesis::world::generate(
@@ -584,9 +589,8 @@ impl<'a> World<'a> {
     /// Starts the roaming players and the cheaters, spread over the zones and their
     /// committees' edges.
     fn spawn_players(&mut self) -> Result<()> {
-        let routes = Arc::new(roam::routes(&self.world)?);
-        let borders = roam::borders(&self.world);
-        let zones: Vec<u32> = routes.keys().copied().collect();
+        let routes = z3r0_client::WorldRoutes::new(&self.world)?;
+        let zones: Vec<u32> = routes.zones().collect();
         let (stop, receiver) = tokio::sync::watch::channel(false);
         self.stop = stop;
         self.roamers = (0..self.args.bots)
@@ -598,7 +602,6 @@ impl<'a> World<'a> {
                         seed: self.args.seed,
                         home: zones[i % zones.len()],
                         routes: routes.clone(),
-                        borders: borders.clone(),
                         churn: (!self.args.churn.is_zero()).then_some(self.args.churn),
                     },
                     receiver.clone(),
@@ -606,11 +609,12 @@ impl<'a> World<'a> {
             })
             .collect();
         self.cheaters = (0..self.args.cheaters)
-            .map(|i| {
+            .map(|i| -> Result<_> {
                 let zone = zones[i % zones.len()];
-                let edges = &routes[&zone];
-                let config = edges[i % edges.len()].clone();
-                super::bots::spawn(
+                let config = routes
+                    .config(zone, i)
+                    .context("every zone of the world has a route")?;
+                Ok(super::bots::spawn(
                     self.runtime.handle(),
                     super::bots::BotSpec {
                         index: self.args.bots + i,
@@ -622,9 +626,9 @@ impl<'a> World<'a> {
                         script: None,
                     },
                     receiver.clone(),
-                )
+                ))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(())
     }
 

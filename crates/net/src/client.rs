@@ -415,6 +415,12 @@ impl EdgeClient {
         })
     }
 
+    /// The key this session signs with, to open the player's next session with (in the zone
+    /// its body walked into).
+    pub fn signing_key(&self) -> PrivateKey {
+        self.key.clone()
+    }
+
     /// The account this session plays as (the node's `Welcome` says): the account that
     /// delegated to this session's key, or that key itself.
     pub fn account(&self) -> [u8; 32] {

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result, bail};
 use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_app::view::view;
 use z3r0_client::Game;
-use z3r0_client::{Bot, BotKind, PlayerScript};
+use z3r0_client::{Bot, BotKind, PlayerScript, WorldRoutes};
 use z3r0_net::ClientConfig;
 use z3r0_render::{Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig};
 use z3r0_sim::InputFrame;
@@ -22,8 +22,10 @@ pub struct ClientArgs {
     /// after these.
     #[arg(long, value_delimiter = ',', required = true)]
     connect: Vec<String>,
-    /// The zone's genesis (validator keys to pin, the zone id).
-    #[arg(long, default_value = "devnet-data/genesis.toml")]
+    /// The zone's genesis (validator keys to pin, the zone id), or a world's (`world.toml`:
+    /// the player plays in the zone `--connect`'s edge serves and follows its body into the
+    /// zones it walks into), or a directory holding either (a world's first).
+    #[arg(long, default_value = "devnet-data")]
     genesis: PathBuf,
     /// The player's (account) key file (created on first use).
     #[arg(long, default_value = "z3r0-player.key")]
@@ -86,28 +88,28 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         bail!("--radius must be between 1 and {}", z3r0_net::MAX_RADIUS);
     }
     let size = parse_size(&args.size)?;
-    let genesis = z3r0_genesis::Genesis::load(&args.genesis).context("loading the genesis")?;
-    let keys = genesis
-        .public_keys()
-        .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
     if args.session_hours == 0 || args.session_hours > 24 {
         bail!("--session-hours must be between 1 and 24");
     }
+    let Target {
+        config,
+        world,
+        tick_ms,
+    } = match genesis_file(&args.genesis)? {
+        GenesisFile::Zone(path) => zone_config(args, &path)?,
+        GenesisFile::World(path) => world_config(args, &path)?,
+    };
     let key = match &args.session_key {
         Some(path) => key_file(path, "session")?,
         None => key_file(&args.key, "player")?,
     };
-    let edges = edges(&args.connect, &genesis.player_edges())?;
-    let mut config = ClientConfig::new(edges[0], genesis.chain_id(), keys);
-    config.fallbacks = edges[1..].to_vec();
-    config.zone = Some(genesis.zone);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let mut bot = None;
     let mut game = if args.headless {
-        let (game, played) = runtime.block_on(play(args, &config, key, genesis.tick_ms, script))?;
+        let (game, played) = runtime.block_on(play(args, &config, key, tick_ms, script, world))?;
         bot = played;
         game
     } else {
@@ -119,8 +121,11 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
             }
             None => z3r0_input::ActionMap::default(),
         };
-        let mut game = runtime.block_on(connect(args, &config, key, genesis.tick_ms))?;
+        let mut game = runtime.block_on(connect(args, &config, key, tick_ms))?;
         game.set_radius(args.radius);
+        if let Some((routes, index)) = world {
+            game.set_world(routes, index);
+        }
         let stop = args.frames.map(u64::from);
         z3r0_app::run(runtime, game, map, size, args.radius, stop, script)?
     };
@@ -217,6 +222,83 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
     Ok(())
 }
 
+/// Where the player plays: the session's config, in a world its routes and edge index, and
+/// the tick.
+struct Target {
+    config: ClientConfig,
+    world: Option<(WorldRoutes, usize)>,
+    tick_ms: u64,
+}
+
+/// A genesis the player reads: one zone's, or a world's.
+enum GenesisFile {
+    Zone(PathBuf),
+    World(PathBuf),
+}
+
+/// `path` as a genesis file: a `world.toml` is a world's, another file a zone's, and a
+/// directory holds one of them (a world's first).
+fn genesis_file(path: &std::path::Path) -> Result<GenesisFile> {
+    if path.is_dir() {
+        for (name, world) in [("world.toml", true), ("genesis.toml", false)] {
+            let file = path.join(name);
+            if file.is_file() {
+                return Ok(match world {
+                    true => GenesisFile::World(file),
+                    false => GenesisFile::Zone(file),
+                });
+            }
+        }
+        bail!("{} holds no world.toml or genesis.toml", path.display());
+    }
+    Ok(match path.file_name().is_some_and(|n| n == "world.toml") {
+        true => GenesisFile::World(path.to_path_buf()),
+        false => GenesisFile::Zone(path.to_path_buf()),
+    })
+}
+
+/// A session with a zone: `--connect` first, then the genesis's edges.
+fn zone_config(args: &ClientArgs, path: &std::path::Path) -> Result<Target> {
+    let genesis = z3r0_genesis::Genesis::load(path)
+        .with_context(|| format!("loading the genesis {}", path.display()))?;
+    let keys = genesis
+        .public_keys()
+        .map_err(|e| anyhow::anyhow!("genesis keys: {e}"))?;
+    let edges = edges(&args.connect, &genesis.player_edges())?;
+    let mut config = ClientConfig::new(edges[0], genesis.chain_id(), keys);
+    config.fallbacks = edges[1..].to_vec();
+    config.zone = Some(genesis.zone);
+    Ok(Target {
+        config,
+        world: None,
+        tick_ms: genesis.tick_ms,
+    })
+}
+
+/// A session in a world: in the zone `--connect`'s first edge serves, with the world's routes
+/// to follow the body.
+fn world_config(args: &ClientArgs, path: &std::path::Path) -> Result<Target> {
+    if args.session_key.is_some() {
+        bail!("--session-key plays in one zone; a world's zones would each need the delegation");
+    }
+    let world = z3r0_genesis::WorldGenesis::load(path)
+        .with_context(|| format!("loading the world {}", path.display()))?;
+    let routes = WorldRoutes::new(&world)?;
+    let edge = *edges(&args.connect, &[])?
+        .first()
+        .context("--connect names no edge")?;
+    let (zone, index) = routes
+        .zone_served_at(edge)
+        .with_context(|| format!("{edge} serves no zone of the world in {}", path.display()))?;
+    let config = routes.config(zone, index).context("the zone has a route")?;
+    println!("world: playing in zone {zone} through {edge}");
+    Ok(Target {
+        config,
+        world: Some((routes, index)),
+        tick_ms: world.tick_ms,
+    })
+}
+
 /// Reads a key file, or creates it with a new random key.
 fn key_file(path: &std::path::Path, what: &str) -> Result<PrivateKey> {
     if path.exists() {
@@ -266,9 +348,13 @@ async fn play(
     key: PrivateKey,
     tick_ms: u64,
     script: Option<Arc<dyn PlayerScript>>,
+    world: Option<(WorldRoutes, usize)>,
 ) -> Result<(Game, Option<Bot>)> {
     let mut game = connect(args, config, key, tick_ms).await?;
     game.set_radius(args.radius);
+    if let Some((routes, index)) = world {
+        game.set_world(routes, index);
+    }
     let mut bot = args.bot.map(|kind| match (kind, script) {
         (BotKind::Game, Some(script)) => Bot::with_script(args.seed, script),
         (kind, _) => Bot::new(kind, args.seed),
@@ -278,6 +364,11 @@ async fn play(
     for _ in 0..args.frames.unwrap_or(HEADLESS_TICKS) {
         interval.tick().await;
         game.poll().await?;
+        if let Some(next) = z3r0_client::cross(&game).await {
+            game = next.context("following the body into the next zone")?;
+            println!("followed the body into zone {}", game.edge().zone);
+            continue;
+        }
         match bot.as_mut() {
             Some(b) => b.tick(&mut game)?,
             None if !game.joined() => game.join()?,
@@ -370,7 +461,26 @@ fn edges(connect: &[String], genesis: &[SocketAddr]) -> Result<Vec<SocketAddr>> 
 
 #[cfg(test)]
 mod tests {
-    use super::edges;
+    use super::{GenesisFile, edges, genesis_file};
+
+    #[test]
+    fn a_directory_names_its_world_before_its_zone() {
+        let dir = std::env::temp_dir().join(format!("z3r0-play-genesis-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(genesis_file(&dir).is_err(), "neither file");
+        std::fs::write(dir.join("genesis.toml"), "").unwrap();
+        assert!(
+            matches!(genesis_file(&dir).unwrap(), GenesisFile::Zone(p) if p.ends_with("genesis.toml"))
+        );
+        std::fs::write(dir.join("world.toml"), "").unwrap();
+        assert!(
+            matches!(genesis_file(&dir).unwrap(), GenesisFile::World(p) if p.ends_with("world.toml"))
+        );
+        let named = dir.join("zone.toml");
+        assert!(matches!(genesis_file(&named).unwrap(), GenesisFile::Zone(p) if p == named));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn edges_resolve_host_names_and_append_the_genesis() {

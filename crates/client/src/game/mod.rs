@@ -148,6 +148,9 @@ pub struct Game {
     /// In a world: which zone owns each column, and where the body went when it left.
     borders: Option<Borders>,
     crossed: Option<u32>,
+    /// In a world: every zone's edges, so the player can follow its body (this session's
+    /// edge index among each committee's).
+    routes: Option<(crate::world::WorldRoutes, usize)>,
     /// Until when a join waits for a body on its way from another zone.
     arriving_until: Option<std::time::Instant>,
     /// The zone's published content: fetched ahead, in force from its tick.
@@ -211,6 +214,7 @@ impl Game {
             feedback: Feedback::default(),
             lag: 2.0,
             borders: None,
+            routes: None,
             crossed: None,
             arriving_until: None,
             content: ContentFollower::new(default_asset_cache()),
@@ -222,6 +226,20 @@ impl Game {
     /// than to vanish.
     pub fn set_borders(&mut self, borders: ZoneOf) {
         self.borders = Some(Borders(borders));
+    }
+
+    /// In a world of zones: its borders ([`Game::set_borders`]) and every zone's edges, so the
+    /// body can be followed into the zone it walks into ([`crate::cross`]); `edge_index` picks
+    /// which member's edge of each committee is tried first.
+    pub fn set_world(&mut self, routes: crate::world::WorldRoutes, edge_index: usize) {
+        self.set_borders(routes.borders());
+        self.routes = Some((routes, edge_index));
+    }
+
+    /// The routes of the world this session plays in, and its edge index
+    /// ([`Game::set_world`]).
+    pub fn routes(&self) -> Option<(&crate::world::WorldRoutes, usize)> {
+        self.routes.as_ref().map(|(r, i)| (r, *i))
     }
 
     /// The zone the player's body left for (it walked over the border and the chain took it
@@ -290,6 +308,11 @@ impl Game {
     pub fn set_radius(&mut self, radius: u8) {
         self.subscription.radius = radius;
         self.subscription.center = None;
+    }
+
+    /// The chunk radius streamed around the player.
+    pub fn radius(&self) -> u8 {
+        self.subscription.radius
     }
 
     pub fn stats(&self) -> &GameStats {
