@@ -11,7 +11,8 @@
 //! borders, each following its body to the next zone's edge ([`roam`]); `--cheaters N`
 //! cheating players (the zone devnet's cheat script) play in the zones in turn, and the
 //! report counts their cheats: any accepted fails the run. `--fault pause:V:SECS[@AT]` and
-//! `--fault kill:V[@AT]` stop or kill pool validator V's process, and `--churn` makes the
+//! `--fault kill:V[@AT]` stop or kill pool validator V's process, `--fault skew:V:±MS` runs
+//! its clock off (it paces every zone it is seated on by it), and `--churn` makes the
 //! roaming players leave and come back as new ones, as in a zone devnet.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -490,6 +491,7 @@ impl<'a> World<'a> {
             };
             let mut v = Validator::new_world(i, args.data.join(format!("validator-{i}")))?;
             v.byzantine = forgers.len() < args.forgers;
+            v.clock_skew_ms = super::fault::clock_skew(&args.faults, i);
             if v.byzantine {
                 forgers.push(i);
             }
