@@ -29,6 +29,8 @@ struct Runner {
     account: [u8; 32],
     zone: Option<usize>,
     next_nonce: Option<u64>,
+    /// Its body was found in a served zone at least once (it joined).
+    seen: bool,
 }
 
 /// Submits about `rate` actions a second across `zones` (number, replica) until the process
@@ -51,6 +53,7 @@ pub async fn run(
                 account,
                 zone: Some(i / PLAYERS_PER_ZONE),
                 next_nonce: None,
+                seen: false,
             }
         })
         .collect();
@@ -114,14 +117,25 @@ fn locate(zones: &[(u32, Arc<Validator<Sim>>)], runners: &mut [Runner]) {
         }
     }
     for (runner, zone) in runners.iter_mut().zip(found) {
-        match zone {
-            Some(z) if runner.zone != Some(z) => {
-                runner.zone = Some(z);
-                runner.next_nonce = None;
+        runner.relocate(zone);
+    }
+}
+
+impl Runner {
+    /// Where its body is now: in served zone `found`, or in none of them.
+    fn relocate(&mut self, found: Option<usize>) {
+        match found {
+            Some(z) => {
+                if self.zone != Some(z) {
+                    self.zone = Some(z);
+                    self.next_nonce = None;
+                }
+                self.seen = true;
             }
-            Some(_) => {}
-            // Not in any served zone's finalized state: not joined yet, in transit, or gone to
-            // a zone served elsewhere. It keeps its zone until found again.
+            // In transit, or gone to a zone served elsewhere: the zone it left would refuse
+            // its inputs, so none are sent until it is found again.
+            None if self.seen => self.zone = None,
+            // Not joined yet: its join still goes to its first zone.
             None => {}
         }
     }
@@ -179,5 +193,37 @@ fn submit(
         if result.is_err() {
             runners[i].next_nonce = Some(nonce);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runner(zone: usize) -> Runner {
+        let key = PrivateKey::from_seed(1);
+        Runner {
+            account: key.public_key().as_ref().try_into().unwrap(),
+            key,
+            zone: Some(zone),
+            next_nonce: Some(7),
+            seen: false,
+        }
+    }
+
+    #[test]
+    fn a_runner_whose_body_left_the_served_zones_stops_sending_until_it_is_back() {
+        // Not joined yet: its join goes to its first zone.
+        let mut r = runner(0);
+        r.relocate(None);
+        assert_eq!(r.zone, Some(0));
+        // Found, then gone to a zone this process does not serve: nothing is sent for it
+        // (the old zone would refuse every input).
+        r.relocate(Some(0));
+        r.relocate(None);
+        assert_eq!(r.zone, None, "keeps sending to the zone it left");
+        // Back in a served zone: it plays there, with that zone's nonces.
+        r.relocate(Some(1));
+        assert_eq!((r.zone, r.next_nonce), (Some(1), None));
     }
 }
