@@ -39,8 +39,8 @@ pub const fn ticks_in(ms: u64, tick_ms: u64) -> u64 {
     if ticks == 0 { 1 } else { ticks }
 }
 pub use machine::{
-    CounterReceipt, Counters, CountersSnapshotError, Hash, PayloadCheck, Snapshot, StateMachine,
-    any_payload,
+    CounterReceipt, Counters, CountersSnapshotError, Hash, ImportChecker, PayloadCheck, Snapshot,
+    StateMachine, any_payload,
 };
 pub use mempool::{
     BlockActionsError, MAX_NONCE, Mempool, MempoolConfig, NonceRecord, Nonces, Rejection,

@@ -18,6 +18,9 @@ pub fn any_payload(_: &[u8]) -> Result<(), String> {
 
 /// A deterministic state machine driven by finalized blocks: every validator applies the same
 /// blocks in the same order and must reach the same root.
+/// Checks an import as [`StateMachine::check_import`] does, without the state.
+pub type ImportChecker = std::sync::Arc<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
+
 pub trait StateMachine {
     type Receipt;
     /// Whether this machine can decode `payload`; the reason if not (see [`PayloadCheck`]).
@@ -38,6 +41,12 @@ pub trait StateMachine {
     /// refuses every one.
     fn check_import(&self, _import: &[u8]) -> Result<(), String> {
         Err("this chain takes no imports".into())
+    }
+    /// [`StateMachine::check_import`] as a handle of its own, which needs no access to the
+    /// state: a node checks an offered import's signatures with it outside its zone's lock.
+    /// It must answer as `check_import` does.
+    fn import_checker(&self) -> ImportChecker {
+        std::sync::Arc::new(|_: &[u8]| Err("this chain takes no imports".into()))
     }
     /// What an import proves, as (source, kind, number), if this state still needs it; `None`
     /// if it does not (or the machine takes no imports). Cheap: no signatures. Pools hold one

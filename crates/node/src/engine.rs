@@ -257,13 +257,21 @@ impl<M: StateMachine + Snapshot> Validator<M> {
     }
 
     /// Offers an import from a neighbouring zone (a relayed exit or acknowledgement): held
-    /// for this zone's next blocks if the finalized state needs it and it checks out.
+    /// for this zone's next blocks if the finalized state needs it and it checks out. Its
+    /// certificate (a quorum of signatures) is checked without the zone's lock, so a flood of
+    /// forged relays does not hold up the zone's blocks.
     pub fn offer_import(&self, bytes: Vec<u8>) -> Result<(), crate::handoff::PoolRefusal> {
+        let checker = {
+            let zone = lock(&self.zone);
+            zone.imports.screen(zone.executor.state(), &bytes)?;
+            zone.executor.state().import_checker()
+        };
+        checker(&bytes).map_err(crate::handoff::PoolRefusal::Invalid)?;
         let mut zone = lock(&self.zone);
         let crate::application::Zone {
             executor, imports, ..
         } = &mut *zone;
-        imports.offer(executor.state(), bytes)
+        imports.admit(executor.state(), bytes)
     }
 
     /// Imports waiting for a block.

@@ -37,16 +37,31 @@ pub enum PoolRefusal {
 impl ImportPool {
     /// Checks `bytes` against `state` (the finalized state) and holds it if it is due there.
     pub fn offer<M: StateMachine>(&mut self, state: &M, bytes: Vec<u8>) -> Result<(), PoolRefusal> {
-        // Cheap first: a record the state has no use for, or one already held, costs no
-        // signature checks.
-        let key = state.import_key(&bytes).ok_or(PoolRefusal::NotDue)?;
+        self.screen(state, &bytes)?;
+        state.check_import(&bytes).map_err(PoolRefusal::Invalid)?;
+        self.admit(state, bytes)
+    }
+
+    /// The cheap checks of [`ImportPool::offer`]: a record the state has no use for, one
+    /// already held, or a full pool, cost no signature checks. A node screens under its zone's
+    /// lock, checks the import's certificate with [`StateMachine::import_checker`] without
+    /// it, then [`ImportPool::admit`]s it under the lock again.
+    pub fn screen<M: StateMachine>(&self, state: &M, bytes: &[u8]) -> Result<(), PoolRefusal> {
+        let key = state.import_key(bytes).ok_or(PoolRefusal::NotDue)?;
         if self.imports.contains_key(&key) {
             return Err(PoolRefusal::Duplicate);
         }
         if self.imports.len() >= MAX_POOLED_IMPORTS {
             return Err(PoolRefusal::Full);
         }
-        state.check_import(&bytes).map_err(PoolRefusal::Invalid)?;
+        Ok(())
+    }
+
+    /// Holds an import whose certificate checked out, if it passes [`ImportPool::screen`]
+    /// against `state` now (the state may have moved on while it was checked).
+    pub fn admit<M: StateMachine>(&mut self, state: &M, bytes: Vec<u8>) -> Result<(), PoolRefusal> {
+        self.screen(state, &bytes)?;
+        let key = state.import_key(&bytes).ok_or(PoolRefusal::NotDue)?;
         self.imports.insert(key, bytes);
         Ok(())
     }

@@ -22,6 +22,17 @@ impl StateMachine for Sim {
             .map_err(|e| e.to_string())
     }
 
+    /// The neighbours' committees are shared with every copy of the zone, and do not change.
+    fn import_checker(&self) -> z3r0_chain::ImportChecker {
+        let neighbours = self.shared_neighbours();
+        std::sync::Arc::new(move |import: &[u8]| {
+            neighbours
+                .verify(import)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+
     /// A payload must decode as a game [`crate::Action`].
     fn check_payload(payload: &[u8]) -> Result<(), String> {
         crate::Action::decode(payload)

@@ -448,6 +448,17 @@ fn a_zone_restored_from_a_checkpoint_still_knows_its_neighbours() {
     assert_eq!(restored.root(), b.sim.root());
     restored.check_import(&import).unwrap();
     assert!(restored.import_key(&import).is_some());
+    // The checker a node uses outside its zone's lock answers as the state does, and keeps
+    // answering after the state moved on (it holds the neighbours, not the state).
+    let checker = restored.import_checker();
+    checker(&import).unwrap();
+    let mut bent = import.clone();
+    let last = bent.len() - 1;
+    bent[last] ^= 1;
+    assert_eq!(checker(&bent), restored.check_import(&bent));
+    assert!(checker(&bent).is_err());
+    drop(restored);
+    checker(&import).unwrap();
 }
 
 #[test]
