@@ -86,7 +86,10 @@ pub fn store_object(
     if stored.is_some_and(|b| blake3::hash(&b).as_bytes() == hash) {
         return Ok(());
     }
-    let partial = dir.join(format!("{}.{}.partial", hex(hash), std::process::id()));
+    // Unique per writer, so two writers of one object do not write into one file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = dir.join(format!("{}.{}-{n}.partial", hex(hash), std::process::id()));
     std::fs::write(&partial, bytes()?)?;
     std::fs::rename(&partial, &target)
 }

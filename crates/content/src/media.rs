@@ -1,6 +1,6 @@
-//! Decoding a pack's media with their libraries (png, hound, lewton), so a file that would
-//! fail in a player's renderer or sound bank is refused when the pack is built. Sizes are
-//! checked from the headers before anything is decoded, and an OGG's length as it decodes.
+//! Decoding a pack's media with their libraries (png, hound), so a file that would fail in a
+//! player's renderer or sound bank is refused when the pack is built. Sizes are checked from
+//! the headers before anything is decoded.
 
 use crate::{MAX_SOUND_SECONDS, TEXTURE_SIZE};
 
@@ -50,13 +50,15 @@ pub fn decode_png(bytes: &[u8]) -> Result<Vec<[u8; 4]>, String> {
 /// A decoded sound: its sample rate and frames (left, right; a mono file on both).
 pub type Decoded = (u32, Vec<[f32; 2]>);
 
-/// A sound: an OGG Vorbis file (by its `OggS` magic) or a WAV, of one or two channels, 8 to
-/// 96 kHz, at most `MAX_SOUND_SECONDS` long, that decodes whole.
+/// A sound: a WAV of one or two channels, 8 to 96 kHz, at most `MAX_SOUND_SECONDS` long, that
+/// decodes whole. An OGG file is refused by its magic: the Vorbis decoders at hand size their
+/// buffers from the file's header counts before anything can be checked, so a few hostile
+/// bytes could exhaust a player's memory.
 pub fn decode_sound(bytes: &[u8]) -> Result<Decoded, String> {
-    match bytes.get(..4) {
-        Some(b"OggS") => decode_vorbis(bytes),
-        _ => decode_wav(bytes),
+    if bytes.starts_with(b"OggS") {
+        return Err("an OGG file; sounds are WAV files (PCM)".into());
     }
+    decode_wav(bytes)
 }
 
 /// [`decode_sound`]'s checks, for a pack being built.
@@ -64,7 +66,7 @@ pub(crate) fn check_sound(bytes: &[u8]) -> Result<(), String> {
     decode_sound(bytes).map(drop)
 }
 
-/// The header checks every format shares.
+/// The header checks: channels and rate.
 fn check_format(channels: u16, rate: u32) -> Result<(), String> {
     if !(1..=2).contains(&channels) {
         return Err(format!("{channels} channels; sounds have 1 or 2"));
@@ -110,33 +112,4 @@ fn decode_wav(bytes: &[u8]) -> Result<Decoded, String> {
     }
     .map_err(|e| format!("the samples do not decode: {e}"))?;
     Ok((spec.sample_rate, frames(&samples, spec.channels)))
-}
-
-/// An OGG Vorbis file, decoded packet by packet: its length is not in a header, so decoding
-/// stops at the first packet past the limit.
-fn decode_vorbis(bytes: &[u8]) -> Result<Decoded, String> {
-    let mut reader = lewton::inside_ogg::OggStreamReader::new(std::io::Cursor::new(bytes))
-        .map_err(|e| format!("not an OGG Vorbis file: {e}"))?;
-    let (channels, rate) = (
-        u16::from(reader.ident_hdr.audio_channels),
-        reader.ident_hdr.audio_sample_rate,
-    );
-    check_format(channels, rate)?;
-    let mut samples: Vec<f32> = Vec::new();
-    loop {
-        let packet = reader
-            .read_dec_packet_itl()
-            .map_err(|e| format!("the OGG Vorbis stream does not decode: {e}"))?;
-        let Some(packet) = packet else {
-            break;
-        };
-        samples.extend(packet.iter().map(|&s| f32::from(s) / 32_768.0));
-        if let Some(long) = too_long(samples.len() / usize::from(channels), rate) {
-            return Err(long);
-        }
-    }
-    if samples.is_empty() {
-        return Err("the OGG Vorbis stream holds no sound".into());
-    }
-    Ok((rate, frames(&samples, channels)))
 }

@@ -137,34 +137,8 @@ fn data(name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn ogg_vorbis_sounds_decode_like_wav_ones() {
-    // tone.ogg: a quarter second of a 440 Hz sine at a quarter of full scale, mono, 22,050 Hz
-    // (oggenc -q 0; Vorbis pads the end to a block).
-    let (rate, frames) = z3r0_content::decode_sound(&data("tone.ogg")).unwrap();
-    assert_eq!(rate, 22_050);
-    assert!(
-        (5_500..=5_800).contains(&frames.len()),
-        "{} frames",
-        frames.len()
-    );
-    assert!(frames.iter().all(|[l, r]| l == r), "mono on both sides");
-    let peak = frames.iter().map(|f| f[0].abs()).fold(0.0, f32::max);
-    assert!((0.2..0.3).contains(&peak), "peak {peak}");
-    // Two channels stay two.
-    let (rate, frames) = z3r0_content::decode_sound(&data("stereo.ogg")).unwrap();
-    assert_eq!(rate, 44_100);
-    assert!(!frames.is_empty());
-}
-
-#[test]
-fn bad_ogg_sounds_are_refused_with_a_reason() {
-    let tone = data("tone.ogg");
-    let cut = z3r0_content::decode_sound(&tone[..tone.len() / 3]).unwrap_err();
-    assert!(cut.contains("OGG"), "{cut}");
-    let mut bent = tone.clone();
-    bent[40] ^= 0xff;
-    assert!(z3r0_content::decode_sound(&bent).is_err());
-    // Eleven seconds: refused once decoding passes the limit, not after it all.
-    let long = z3r0_content::decode_sound(&data("long.ogg")).unwrap_err();
-    assert!(long.contains("at most 10 s"), "{long}");
+fn an_ogg_sound_is_refused_with_a_reason() {
+    // tone.ogg: a quarter second of a 440 Hz sine (oggenc -q 0).
+    let refused = z3r0_content::decode_sound(&data("tone.ogg")).unwrap_err();
+    assert_eq!(refused, "an OGG file; sounds are WAV files (PCM)");
 }

@@ -222,18 +222,15 @@ fn links_out_of_the_pack_pipes_and_devices_are_refused_without_reading_them() {
 }
 
 #[test]
-fn a_pack_may_carry_ogg_vorbis_sounds() {
+fn a_pack_with_an_ogg_sound_is_refused_naming_the_file() {
     let dir = copy_of_default("ogg");
     let tone = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tone.ogg");
     std::fs::copy(&tone, dir.join("sounds/chime.ogg")).unwrap();
     edit_manifest(&dir, "\"sounds/dig.wav\"", "\"sounds/chime.ogg\"");
-    let pack = Pack::load(&dir).unwrap();
-    let hash = *blake3::hash(&std::fs::read(&tone).unwrap()).as_bytes();
-    assert!(pack.manifest().files().contains(&hash));
-    // An OGG that does not decode is refused by name.
-    let bytes = std::fs::read(&tone).unwrap();
-    std::fs::write(dir.join("sounds/chime.ogg"), &bytes[..bytes.len() / 3]).unwrap();
     let found = errors(&dir).join("\n");
-    assert!(found.contains("\"sounds/chime.ogg\": "), "{found}");
+    assert!(
+        found.contains("\"sounds/chime.ogg\": an OGG file; sounds are WAV files (PCM)"),
+        "{found}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
