@@ -16,11 +16,11 @@ pub fn any_payload(_: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// A deterministic state machine driven by finalized blocks: every validator applies the same
-/// blocks in the same order and must reach the same root.
 /// Checks an import as [`StateMachine::check_import`] does, without the state.
 pub type ImportChecker = std::sync::Arc<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
 
+/// A deterministic state machine driven by finalized blocks: every validator applies the same
+/// blocks in the same order and must reach the same root.
 pub trait StateMachine {
     type Receipt;
     /// Whether this machine can decode `payload`; the reason if not (see [`PayloadCheck`]).

@@ -182,7 +182,7 @@ fn run(runtime: &tokio::runtime::Handle, shared: &Shared) -> Result<(), NetError
         // the new zone as its chunks stream in).
         let next = crate::world::next_zone(&shared.game()).transpose()?;
         if let Some(next) = next {
-            let opened = runtime.block_on(next.open())?;
+            let opened = runtime.block_on(next.open_patiently())?;
             let old = std::mem::replace(&mut *shared.game(), opened);
             old.edge().close();
             last_tick = None;

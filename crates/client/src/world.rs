@@ -137,14 +137,34 @@ pub struct NextZone {
 impl NextZone {
     /// Opens it: same key, radius and world; it waits [`ARRIVAL_WAIT`] for the body rather
     /// than joining. The caller closes the old session.
-    pub async fn open(self) -> Result<Game, NetError> {
-        let mut next = Game::connect(&self.config, self.key).await?;
+    pub async fn open(&self) -> Result<Game, NetError> {
+        let mut next = Game::connect(&self.config, self.key.clone()).await?;
         next.set_radius(self.radius);
-        next.set_world(self.routes, self.index);
+        next.set_world(self.routes.clone(), self.index);
         next.expect_arrival(ARRIVAL_WAIT);
         Ok(next)
     }
+
+    /// [`NextZone::open`], tried again every [`RETRY`] while the body may still be waiting
+    /// for its player there ([`ARRIVAL_WAIT`]): an edge of the next zone that is down for a
+    /// moment does not end the player's session.
+    pub async fn open_patiently(&self) -> Result<Game, NetError> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.open().await {
+                Ok(game) => return Ok(game),
+                Err(e) if started.elapsed() + RETRY < ARRIVAL_WAIT => {
+                    tracing::warn!(error = %e, zone = ?self.config.zone, "the next zone did not answer; trying again");
+                    tokio::time::sleep(RETRY).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
+
+/// How long a player waits before it tries the next zone's edges again.
+pub const RETRY: Duration = Duration::from_millis(500);
 
 /// Follows `game`'s body if it walked into another zone: the new session, the old one
 /// closed. `None` if there is nothing to follow.
@@ -153,7 +173,7 @@ pub async fn cross(game: &Game) -> Option<Result<Game, NetError>> {
         Ok(next) => next,
         Err(e) => return Some(Err(e)),
     };
-    let opened = next.open().await;
+    let opened = next.open_patiently().await;
     if opened.is_ok() {
         game.edge().close();
     }

@@ -46,7 +46,11 @@ impl ImportPool {
     /// already held, or a full pool, cost no signature checks. A node screens under its zone's
     /// lock, checks the import's certificate with [`StateMachine::import_checker`] without
     /// it, then [`ImportPool::admit`]s it under the lock again.
-    pub fn screen<M: StateMachine>(&self, state: &M, bytes: &[u8]) -> Result<(), PoolRefusal> {
+    pub(crate) fn screen<M: StateMachine>(
+        &self,
+        state: &M,
+        bytes: &[u8],
+    ) -> Result<(), PoolRefusal> {
         let key = state.import_key(bytes).ok_or(PoolRefusal::NotDue)?;
         if self.imports.contains_key(&key) {
             return Err(PoolRefusal::Duplicate);
@@ -59,7 +63,11 @@ impl ImportPool {
 
     /// Holds an import whose certificate checked out, if it passes [`ImportPool::screen`]
     /// against `state` now (the state may have moved on while it was checked).
-    pub fn admit<M: StateMachine>(&mut self, state: &M, bytes: Vec<u8>) -> Result<(), PoolRefusal> {
+    pub(crate) fn admit<M: StateMachine>(
+        &mut self,
+        state: &M,
+        bytes: Vec<u8>,
+    ) -> Result<(), PoolRefusal> {
         self.screen(state, &bytes)?;
         let key = state.import_key(&bytes).ok_or(PoolRefusal::NotDue)?;
         self.imports.insert(key, bytes);

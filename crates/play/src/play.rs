@@ -284,12 +284,17 @@ fn world_config(args: &ClientArgs, path: &std::path::Path) -> Result<Target> {
     let world = z3r0_genesis::WorldGenesis::load(path)
         .with_context(|| format!("loading the world {}", path.display()))?;
     let routes = WorldRoutes::new(&world)?;
-    let edge = *edges(&args.connect, &[])?
-        .first()
-        .context("--connect names no edge")?;
-    let (zone, index) = routes
-        .zone_served_at(edge)
-        .with_context(|| format!("{edge} serves no zone of the world in {}", path.display()))?;
+    let named = edges(&args.connect, &[])?;
+    let (edge, (zone, index)) = named
+        .iter()
+        .find_map(|&e| routes.zone_served_at(e).map(|z| (e, z)))
+        .with_context(|| {
+            format!(
+                "{} serves no zone of the world in {}",
+                args.connect.join(","),
+                path.display()
+            )
+        })?;
     let config = routes.config(zone, index).context("the zone has a route")?;
     println!("world: playing in zone {zone} through {edge}");
     Ok(Target {
@@ -364,6 +369,13 @@ async fn play(
     for _ in 0..args.frames.unwrap_or(HEADLESS_TICKS) {
         interval.tick().await;
         game.poll().await?;
+        if game.crossed().is_some()
+            && let Some(b) = bot.as_mut()
+        {
+            // Outcomes still due belong to the zone left behind.
+            b.settle(&mut game);
+            b.session_ended();
+        }
         if let Some(next) = z3r0_client::cross(&game).await {
             game = next.context("following the body into the next zone")?;
             println!("followed the body into zone {}", game.edge().zone);

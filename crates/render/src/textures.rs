@@ -244,6 +244,10 @@ impl BlockTextures {
         }
         let at = entry(block, kind);
         let current = self.table[at];
+        if self.layers[current as usize] == texels {
+            // Already shown (glass's faces are alike: each keeps the layer it has).
+            return true;
+        }
         if let Some(same) = self.layers.iter().position(|l| *l == texels) {
             self.table[at] = same as u32;
             return true;
@@ -388,6 +392,14 @@ mod tests {
         assert!(t.set(12, FaceKind::Top, solid(2)));
         assert!(t.set(4_000, FaceKind::Top, solid(3)));
         assert_eq!(t.layer_count(), built_in + 2);
+        // Setting a face to what it shows changes nothing, even where another layer is alike.
+        let glass_side = t.layer(blocks::GLASS, FaceKind::Side);
+        assert!(t.set(
+            blocks::GLASS,
+            FaceKind::Side,
+            texels(blocks::GLASS, FaceKind::Top)
+        ));
+        assert_eq!(t.layer(blocks::GLASS, FaceKind::Side), glass_side);
         assert!(t.set(blocks::STONE, FaceKind::Top, solid(4)));
         assert_eq!(
             t.layer(blocks::STONE, FaceKind::Top),

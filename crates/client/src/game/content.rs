@@ -63,7 +63,7 @@ impl ContentFollower {
             failed: BTreeMap::new(),
             active: None,
             active_since: None,
-            version: 0,
+            version: next_version(),
         }
     }
 
@@ -101,7 +101,7 @@ impl ContentFollower {
                 .iter()
                 .find(|(h, _)| *h == hash)
                 .map(|(_, at)| *at);
-            self.version += 1;
+            self.version = next_version();
             tracing::info!(manifest = %z3r0_net::assets::hex_of(&hash), tick = chain_tick, "content in force");
         }
     }
@@ -163,10 +163,17 @@ impl ContentFollower {
         self.active_since
     }
 
-    /// Changes each time other content comes into force.
+    /// Changes each time other content comes into force, and differs between followers: a
+    /// window whose session moved to another zone's sees its content change too.
     pub fn version(&self) -> u64 {
         self.version
     }
+}
+
+/// A version no follower of this process had before.
+fn next_version() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Fetches manifest `hash` and every file it names into `cache`.
@@ -196,4 +203,17 @@ async fn fetch(
         manifest,
         files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ContentFollower;
+
+    #[test]
+    fn a_new_sessions_content_has_a_version_no_earlier_one_had() {
+        // A window swaps its session when the body walks into another zone; the content
+        // there must read as changed even where both sessions made the same number of switches.
+        let (a, b) = (ContentFollower::new(None), ContentFollower::new(None));
+        assert_ne!(a.version(), b.version());
+    }
 }
