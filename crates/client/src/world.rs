@@ -183,6 +183,7 @@ pub async fn cross(game: &Game) -> Option<Result<Game, NetError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use commonware_cryptography::Signer as _;
 
     #[test]
     fn routes_reach_every_zone_through_each_member_and_know_the_borders() {
@@ -224,6 +225,34 @@ mod tests {
         assert_eq!(west, world.zone_of_column(-1, 0).map(ZoneId::number));
         assert_ne!(west, east);
         assert!(borders(10_000, 0).is_none(), "outside the world");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_next_zone_is_tried_again_while_the_body_waits() {
+        let dir = std::env::temp_dir().join(format!("z3r0-patient-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let world = z3r0_genesis::world::generate(&dir, 4, 32_000, [2, 1], 3, 50).unwrap();
+        let routes = WorldRoutes::new(&world).unwrap();
+        // Nobody listens on the zone's edges: every attempt times out.
+        let mut config = routes.config(0, 0).unwrap();
+        config.fallbacks.clear();
+        config.connect_timeout = Duration::from_millis(200);
+        let next = NextZone {
+            config,
+            routes,
+            index: 0,
+            key: PrivateKey::from_seed(3),
+            radius: 2,
+        };
+        let started = std::time::Instant::now();
+        assert!(next.open_patiently().await.is_err());
+        let waited = started.elapsed();
+        assert!(
+            waited + RETRY >= ARRIVAL_WAIT,
+            "gave up after {waited:?}, while the body still waited"
+        );
+        assert!(waited < ARRIVAL_WAIT + Duration::from_secs(2), "{waited:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
