@@ -737,19 +737,33 @@ fn fresh_wipes_only_a_devnet_directory() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("precious.txt"), b"not a chain").unwrap();
-    for zones in ["2x2", "1x1"] {
+    let devnet = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-            .args(["devnet", "--fresh", "--zones", zones, "--data"])
+            .arg("devnet")
+            .args(args)
+            .arg("--data")
             .arg(&dir)
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{zones}: {stderr}");
+        assert!(!out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for zones in ["2x2", "1x1"] {
+        let stderr = devnet(&["--fresh", "--zones", zones]);
         assert!(
             stderr.contains("not a devnet directory"),
             "{zones}: {stderr}"
         );
         assert!(dir.join("precious.txt").exists(), "{zones}: wiped");
+        // Without --fresh, no chain or world is written over what is there either.
+        let stderr = devnet(&["--zones", zones]);
+        assert!(stderr.contains("run with --fresh"), "{zones}: {stderr}");
+        assert!(!dir.join("genesis.toml").exists() && !dir.join("world.toml").exists());
     }
+    // One zone is not started over a world's directory.
+    std::fs::write(dir.join("world.toml"), b"").unwrap();
+    let stderr = devnet(&["--zones", "1x1"]);
+    assert!(stderr.contains("holds a world"), "{stderr}");
+    assert!(!dir.join("genesis.toml").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

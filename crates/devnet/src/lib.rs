@@ -260,6 +260,20 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Ge
     if args.validators == 0 {
         bail!("--validators must be at least 1");
     }
+    // A new chain goes only into an empty directory: never over a world's files, nor over
+    // anything else a mistyped --data names (a failed pack below wipes the directory).
+    if args.data.exists() && std::fs::read_dir(&args.data)?.next().is_some() {
+        let world = args.data.join("world.toml").exists();
+        bail!(
+            "{} {}; run with --fresh to start over there",
+            args.data.display(),
+            if world {
+                "holds a world (run without --zones 1x1 to continue it)"
+            } else {
+                "is not empty and holds no genesis.toml"
+            }
+        );
+    }
     // The game's pack first: a pack that fails its checks leaves no chain behind.
     let pack_dir = args.data.join("pack");
     let pack = game
