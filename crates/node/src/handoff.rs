@@ -37,9 +37,10 @@ pub enum PoolRefusal {
 impl ImportPool {
     /// Checks `bytes` against `state` (the finalized state) and holds it if it is due there.
     pub fn offer<M: StateMachine>(&mut self, state: &M, bytes: Vec<u8>) -> Result<(), PoolRefusal> {
-        self.screen(state, &bytes)?;
+        let key = self.screen(state, &bytes)?;
         state.check_import(&bytes).map_err(PoolRefusal::Invalid)?;
-        self.admit(state, bytes)
+        self.imports.insert(key, bytes);
+        Ok(())
     }
 
     /// The cheap checks of [`ImportPool::offer`]: a record the state has no use for, one
@@ -50,7 +51,7 @@ impl ImportPool {
         &self,
         state: &M,
         bytes: &[u8],
-    ) -> Result<(), PoolRefusal> {
+    ) -> Result<(u32, u8, u64), PoolRefusal> {
         let key = state.import_key(bytes).ok_or(PoolRefusal::NotDue)?;
         if self.imports.contains_key(&key) {
             return Err(PoolRefusal::Duplicate);
@@ -58,7 +59,7 @@ impl ImportPool {
         if self.imports.len() >= MAX_POOLED_IMPORTS {
             return Err(PoolRefusal::Full);
         }
-        Ok(())
+        Ok(key)
     }
 
     /// Holds an import whose certificate checked out, if it passes [`ImportPool::screen`]
@@ -68,8 +69,7 @@ impl ImportPool {
         state: &M,
         bytes: Vec<u8>,
     ) -> Result<(), PoolRefusal> {
-        self.screen(state, &bytes)?;
-        let key = state.import_key(&bytes).ok_or(PoolRefusal::NotDue)?;
+        let key = self.screen(state, &bytes)?;
         self.imports.insert(key, bytes);
         Ok(())
     }

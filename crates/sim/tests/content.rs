@@ -29,6 +29,18 @@ fn default_manifest() -> Manifest {
 }
 
 /// The default pack plus a lamp: a new block, solid and lit.
+/// [`with_lamp`], with glass no longer solid: a block in the world would change meaning.
+fn glass_not_solid() -> Manifest {
+    let mut changes = with_lamp();
+    changes
+        .blocks
+        .iter_mut()
+        .find(|b| b.id == blocks::GLASS)
+        .unwrap()
+        .solid = false;
+    changes
+}
+
 fn with_lamp() -> Manifest {
     let mut m = default_manifest();
     m.version += 1;
@@ -223,13 +235,7 @@ fn only_the_publisher_publishes_and_only_in_order() {
 fn a_manifest_that_is_broken_or_changes_a_block_is_refused_and_dropped() {
     let mut sim = Sim::genesis(config()).unwrap();
     // Glass stops being solid: a block in the world would change meaning.
-    let mut changes = with_lamp();
-    changes
-        .blocks
-        .iter_mut()
-        .find(|b| b.id == blocks::GLASS)
-        .unwrap()
-        .solid = false;
+    let changes = glass_not_solid();
     let (r, _) = publish(&mut sim, &changes, 50);
     assert_eq!(refusals(&r), vec![Reason::ChangesMeaning]);
     assert_eq!(sim.published_content(), (None, None));
@@ -309,13 +315,7 @@ fn a_zone_can_start_with_content_of_its_own() {
 
     // Content that is no manifest, or changes a built-in block, is no genesis.
     assert!(Sim::genesis_with_content(config(), Default::default(), &[0xAB; 40]).is_err());
-    let mut changes = with_lamp();
-    changes
-        .blocks
-        .iter_mut()
-        .find(|b| b.id == blocks::GLASS)
-        .unwrap()
-        .solid = false;
+    let changes = glass_not_solid();
     let err = Sim::genesis_with_content(config(), Default::default(), &changes.encode())
         .unwrap_err()
         .to_string();
