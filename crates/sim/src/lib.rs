@@ -28,7 +28,7 @@ pub use receipts::{
 };
 pub use rules::{
     BlockAction, ImportRefusal, MAX_CHUNK_COORD, MAX_CLAIM_LIMIT, MAX_SESSION_TICKS,
-    MAX_TIMEOUT_TICKS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig, SimError, edit_check,
-    limits as rules_limits, step_body, step_in_view, step_in_world,
+    MAX_TIMEOUT_TICKS, MAX_TRANSIT_STEPS, MAX_ZONE_CHUNKS, Reason, Receipt, Sim, SimConfig,
+    SimError, edit_check, limits as rules_limits, step_body, step_in_view, step_in_world,
 };
 pub use units::{Movement, Physics};

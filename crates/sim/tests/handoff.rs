@@ -505,3 +505,73 @@ fn pools_hold_only_exits_near_the_next_one_due() {
     assert_eq!(b.sim.import_key(&at(32, &mut a)), None);
     assert_eq!(b.sim.import_key(&at(10_000, &mut a)), None);
 }
+
+/// A body is in no zone while its exit travels (about two ticks and a finality). It goes on
+/// under the frame it left with, as it would have on one chain: entering `k` ticks later puts
+/// it where entering at once and walking `k` ticks would have, so the player's prediction,
+/// which never stopped, needs no correction on arrival.
+#[test]
+fn a_body_makes_up_the_ticks_it_spent_in_transit() {
+    let mut a = zone(0);
+    walk_out(&mut a, ALICE, 0);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let import = a.export(Record::Exit(exit), entity);
+    // Two copies of the destination, on the world's clock: one enters the body on the tick
+    // after the exit, the other four ticks later.
+    let arrive = |delay: u64| {
+        let mut b = zone(1);
+        while b.sim.tick() < exit.tick + delay {
+            b.tick(&[], &[]);
+        }
+        b.tick(&[], std::slice::from_ref(&import));
+        while b.sim.tick() < exit.tick + 5 {
+            b.tick(&[], &[]);
+        }
+        *b.sim.body(&ALICE).unwrap()
+    };
+    let (at_once, late) = (arrive(0), arrive(4));
+    assert!(at_once.pos[0] > exit.body.pos[0], "it walked on east");
+    assert_eq!(
+        late, at_once,
+        "entered late, it is where it would have been"
+    );
+}
+
+/// Making up transit is bounded: a body that waited longer than
+/// [`z3r0_sim::MAX_TRANSIT_STEPS`] ticks makes up only that many (each is a physics step a
+/// block pays for), and one whose destination's clock is behind its exit makes up none.
+#[test]
+fn a_body_makes_up_at_most_the_bounded_number_of_ticks() {
+    let mut a = zone(0);
+    walk_out(&mut a, ALICE, 0);
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let import = a.export(Record::Exit(exit), entity);
+    // The body as it entered at the exit's tick plus `delay` + 1 (that tick's own step
+    // included), on a destination whose clock is `behind` the exit's.
+    let entered = |delay: u64, behind: u64| {
+        let mut b = zone(1);
+        while b.sim.tick() + behind < exit.tick + delay {
+            b.tick(&[], &[]);
+        }
+        b.tick(&[], std::slice::from_ref(&import));
+        *b.sim.body(&ALICE).unwrap()
+    };
+    let cap = z3r0_sim::MAX_TRANSIT_STEPS;
+    assert_eq!(
+        entered(cap, 0),
+        entered(cap + 20, 0),
+        "no more than the cap"
+    );
+    assert_ne!(entered(cap - 10, 0), entered(cap, 0), "up to the cap");
+    // Behind the exit's clock: nothing to make up, the tick's own step only.
+    let early = entered(0, 5);
+    assert_eq!(
+        early,
+        entered(0, 0),
+        "one step, as on the tick after the exit"
+    );
+}

@@ -4,6 +4,11 @@
 use super::*;
 use crate::handoff::{Exit, Import, Link, Record, WorldPlace, zone_number};
 
+/// Most ticks of transit an entering body makes up: each is a physics step, and a block
+/// enters at most [`z3r0_chain::MAX_BLOCK_IMPORTS`] bodies. Longer in transit (a stalled
+/// neighbour), it makes up only the last of them.
+pub const MAX_TRANSIT_STEPS: u64 = 40;
+
 /// Why an import that checked out was still not applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
@@ -287,13 +292,15 @@ impl Sim {
         Ok(())
     }
 
-    /// A body from another zone, where it stood (lifted out of anything solid there).
+    /// A body from another zone, where it stood (lifted out of anything solid there), moved on
+    /// by the ticks it spent in transit.
     fn spawn_entered(&mut self, exit: &Exit) {
-        let e = self.ecs.spawn();
-        let body = Body {
+        let lifted = Body {
             pos: self.free_above(exit.body.pos),
             ..exit.body
         };
+        let body = self.caught_up(exit, lifted);
+        let e = self.ecs.spawn();
         // Time in transit is not idleness: the player's timeout starts on arrival, as on a
         // join. (Frames are signed for one chain, so none of the source's can land here.)
         let control = Control {
@@ -320,6 +327,31 @@ impl Sim {
             self.sessions.insert(session.key, e);
         }
         self.players.insert(exit.player, e);
+    }
+
+    /// `body` after the ticks between its exit and this one, each a step under the frame it
+    /// left with in this zone's voxels (at most [`MAX_TRANSIT_STEPS`]): a body in transit goes
+    /// on as it would have on one chain, so its player, who predicted it walking on, sees no
+    /// jump when it arrives. The step of this tick itself is the tick's movement.
+    fn caught_up(&self, exit: &Exit, mut body: Body) -> Body {
+        let first = exit
+            .tick
+            .saturating_add(1)
+            .max(self.tick.saturating_sub(MAX_TRANSIT_STEPS));
+        let view = |p: VoxelPos| super::movement::seen(&self.voxels, &self.config, p);
+        let rules = &*self.content.rules;
+        for tick in first..self.tick {
+            body = step_in_view(
+                &view,
+                rules,
+                &body,
+                &exit.control.frame,
+                &self.physics,
+                tick,
+            )
+            .0;
+        }
+        body
     }
 
     /// The first feet position at or above `pos` in its column with room for a body. The source

@@ -24,7 +24,7 @@ mod plugins;
 mod sessions;
 
 pub use edits::edit_check;
-pub use handoff::ImportRefusal;
+pub use handoff::{ImportRefusal, MAX_TRANSIT_STEPS};
 pub use movement::{step_body, step_in_view, step_in_world};
 
 /// Reach rules in fixed point (movement is in the genesis: [`crate::units`]).

@@ -43,13 +43,7 @@ impl Sim {
             content,
             ..
         } = self;
-        // Across a border into a neighbour is open (the body leaves once its centre is over);
-        // the world's edge, and above and below the layers, is a wall.
-        let view = |p: VoxelPos| {
-            voxels
-                .voxel(p)
-                .or_else(|| config.beyond_border(p).then_some(blocks::AIR))
-        };
+        let view = |p: VoxelPos| seen(voxels, config, p);
         events.clear();
         if let Ok((bodies, controls)) = ecs.columns_mut::<Body, Control>() {
             // At most one event per body: reserving up front keeps steady-state ticks free of
@@ -110,6 +104,15 @@ pub fn step_in_world(
     tick: u64,
 ) -> (Body, Option<Reason>) {
     step_in_view(&|p| voxels.voxel(p), rules, body, frame, physics, tick)
+}
+
+/// What the rules see at `p`: the zone's voxels; across a border into a neighbour, open
+/// ground (the body leaves once its centre is over); beyond the world's edge, and above and
+/// below the layers, a wall (`None`).
+pub(super) fn seen(voxels: &z3r0_voxel::World, config: &SimConfig, p: VoxelPos) -> Option<BlockId> {
+    voxels
+        .voxel(p)
+        .or_else(|| config.beyond_border(p).then_some(blocks::AIR))
 }
 
 /// [`step_in_world`] against any view of the voxels (`None`: not loaded, so solid). A client
