@@ -544,6 +544,12 @@ impl EdgeClient {
         write_frame(&mut self.control, &msg.encode()).await
     }
 
+    /// Asks for `snapshot_hz` snapshots a second from now on (0: one every tick).
+    pub async fn set_snapshot_rate(&mut self, snapshot_hz: u16) -> Result<(), NetError> {
+        let msg = ClientControl::Pace { snapshot_hz };
+        write_frame(&mut self.control, &msg.encode()).await
+    }
+
     /// Forgets a chunk the client could not keep, so the node sends it again.
     pub fn forget(&mut self, pos: ChunkPos) {
         self.cache.remove(&pos);

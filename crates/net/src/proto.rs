@@ -15,8 +15,8 @@ use z3r0_voxel::{ChunkPos, Hash};
 
 use crate::wire::{Reader, WireError, Writer};
 
-/// Protocol version sent in `Hello`.
-pub const VERSION: u16 = 8;
+/// Protocol version sent in `Hello` (9: `Pace`).
+pub const VERSION: u16 = 9;
 /// Largest datagram either side sends (fits a 1,200-byte QUIC packet on any path).
 pub const MAX_DATAGRAM: usize = 1_100;
 /// Largest stream frame (a 16-bit chunk with its proof fits).
@@ -60,6 +60,11 @@ pub enum ClientControl {
         center: ChunkPos,
         radius: u8,
         known: Vec<(ChunkPos, Hash)>,
+    },
+    /// Snapshots a second from now on (0: every tick), as in `Hello`: a session watching a
+    /// neighbouring zone asks for few, and for the player's rate once it plays there.
+    Pace {
+        snapshot_hz: u16,
     },
 }
 
@@ -150,6 +155,10 @@ impl ClientControl {
                     w.bytes(h);
                 }
             }
+            Self::Pace { snapshot_hz } => {
+                w.u8(4);
+                w.u16(*snapshot_hz);
+            }
         }
         w.buf
     }
@@ -205,6 +214,9 @@ impl ClientControl {
                     known,
                 }
             }
+            4 => Self::Pace {
+                snapshot_hz: r.u16()?,
+            },
             tag => {
                 return Err(WireError::UnknownTag {
                     what: "control",
@@ -877,6 +889,7 @@ mod tests {
                 radius: 6,
                 known: vec![(ChunkPos::new(0, 0, 0), [9; 32])],
             },
+            ClientControl::Pace { snapshot_hz: 5 },
         ]
     }
 

@@ -1233,8 +1233,8 @@ async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> S
         shared.config.refresh_ticks,
         crate::proto::MAX_DATAGRAM,
     );
-    let mut pace =
-        crate::snapshot::SnapshotPace::new(snapshot_hz, u64::from(shared.backend.tick_ms()));
+    let tick_ms = u64::from(shared.backend.tick_ms());
+    let mut pace = crate::snapshot::SnapshotPace::new(snapshot_hz, tick_ms);
     let mut datagram_budget = Bucket::new(shared.config.datagrams_per_sec);
     let mut control_budget = Bucket::new(shared.config.control_per_sec);
     let mut chunks = ChunkStream::default();
@@ -1300,7 +1300,7 @@ async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> S
                 if !control_budget.take() {
                     break Err(SessionEnd::Rate("control messages"));
                 }
-                if let Err(e) = on_control(&frame, &mut waiting) {
+                if let Err(e) = on_control(&frame, &mut waiting, &mut pace, tick_ms) {
                     break Err(e);
                 }
                 serve_subscription(shared, &mut waiting, &mut subscribe_budget, &mut chunks);
@@ -1597,9 +1597,14 @@ struct Subscription {
     known: Vec<(ChunkPos, Hash)>,
 }
 
-/// A control frame after authentication: only subscriptions are allowed. The newest one
-/// replaces any still waiting for the budgets.
-fn on_control(frame: &[u8], waiting: &mut Option<Subscription>) -> Result<(), SessionEnd> {
+/// A control frame after authentication: a subscription (the newest one replaces any still
+/// waiting for the budgets) or a new snapshot rate.
+fn on_control(
+    frame: &[u8],
+    waiting: &mut Option<Subscription>,
+    pace: &mut crate::snapshot::SnapshotPace,
+    tick_ms: u64,
+) -> Result<(), SessionEnd> {
     match ClientControl::decode(frame).map_err(malformed)? {
         ClientControl::Subscribe {
             center,
@@ -1614,6 +1619,10 @@ fn on_control(frame: &[u8], waiting: &mut Option<Subscription>) -> Result<(), Se
                 radius,
                 known,
             });
+            Ok(())
+        }
+        ClientControl::Pace { snapshot_hz } => {
+            *pace = crate::snapshot::SnapshotPace::new(snapshot_hz, tick_ms);
             Ok(())
         }
         _ => Err(malformed("hello or auth after authentication")),

@@ -829,8 +829,9 @@ async fn snapshots_over(client: &mut EdgeClient, window: Duration) -> (usize, u6
     (count, last - first)
 }
 
-/// The node sends snapshots at the rate each client asks for, one a tick at most: remote
-/// players are interpolated between them, so a faster chain need not cost a client more.
+/// The node sends snapshots at the rate each client asks for, one a tick at most, and at the
+/// rate it asks for later: remote players are interpolated between them, so a faster chain
+/// need not cost a client more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_come_at_the_rate_the_client_asked_for() {
     let zone = LocalZone::new(21);
@@ -858,6 +859,14 @@ async fn snapshots_come_at_the_rate_the_client_asked_for() {
     assert!(
         per_snapshot(every_ticks, every_n) <= 1.5,
         "20 Hz: {every_n} snapshots over {every_ticks} ticks"
+    );
+    // A session may change its rate (a watch of a neighbouring zone that becomes the
+    // player's session): from now on it gets every tick's.
+    slow.set_snapshot_rate(20).await.unwrap();
+    let (faster_n, faster_ticks) = snapshots_over(&mut slow, window).await;
+    assert!(
+        per_snapshot(faster_ticks, faster_n) <= 1.5,
+        "paced to 20 Hz: {faster_n} snapshots over {faster_ticks} ticks"
     );
     edge.shutdown().await;
 }
