@@ -6,7 +6,7 @@ use z3r0_render::pick_block;
 use z3r0_render::{Camera, EntityBox, FrameInput, Overlay};
 use z3r0_sim::physics::{EYE, HALF_WIDTH, HEIGHT};
 
-use z3r0_client::Game;
+use z3r0_client::{Game, Shown};
 
 /// Units of the rules' fixed point per metre.
 const UNIT: f64 = 1024.0;
@@ -62,16 +62,20 @@ pub fn view(game: &mut Game, yaw_deg: f32, pitch_deg: f32, elapsed_s: f64) -> Op
     // One continuous clock: the chain's, minus how late snapshots arrive, minus the delay.
     let time = remote_time(game);
     let (w, h) = (2.0 * HALF_WIDTH as f64 / UNIT, HEIGHT as f64 / UNIT);
+    let shown = |e: Shown| EntityBox {
+        min: [e.pos[0] - w / 2.0, e.pos[1], e.pos[2] - w / 2.0],
+        size: [w as f32, h as f32, w as f32],
+        color: colour(e.id),
+    };
+    // The zone's players, and near a border those of the neighbouring zones (whose ids are
+    // their zone's own, so never taken for the player's).
     let entities = game
         .remote()
         .at(time)
         .into_iter()
         .filter(|e| Some(e.id) != own)
-        .map(|e| EntityBox {
-            min: [e.pos[0] - w / 2.0, e.pos[1], e.pos[2] - w / 2.0],
-            size: [w as f32, h as f32, w as f32],
-            color: colour(e.id),
-        })
+        .chain(game.neighbours_at(time).into_iter().map(|(_, e)| e))
+        .map(shown)
         .collect();
     let target = pick_block(game.world(), eye, camera.forward(), 6.0);
     Some(View {

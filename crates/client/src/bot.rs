@@ -128,6 +128,9 @@ pub struct Bot {
     pending_cheats: BTreeSet<u64>,
     /// The highest nonce whose outcome this session heard.
     heard: Option<u64>,
+    /// The game's zone switches when the bot last looked: a switch ends the session with the
+    /// zone left behind.
+    switches: u64,
     /// Chunk columns a builder tried to claim.
     columns_tried: Vec<(i32, i32)>,
     /// A game bot's script, and its actions awaiting their outcome (by nonce, with their
@@ -146,6 +149,7 @@ impl Bot {
             tally: Tally::default(),
             pending_cheats: BTreeSet::new(),
             heard: None,
+            switches: 0,
             columns_tried: Vec::new(),
             script: None,
             pending_game: BTreeMap::new(),
@@ -246,6 +250,13 @@ impl Bot {
     /// Plays one tick of `game` (after counting what it heard).
     pub fn tick(&mut self, game: &mut Game) -> Result<(), NetError> {
         self.settle(game);
+        let switches = game.stats().zone_switches;
+        if switches != self.switches {
+            // The game followed its body into another zone: what is still due here was the
+            // old zone's, and the new chain numbers its actions anew.
+            self.switches = switches;
+            self.session_ended();
+        }
         self.ticks += 1;
         if !game.joined() {
             return game.join();

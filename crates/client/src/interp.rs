@@ -30,6 +30,14 @@ impl Interpolator {
         }
     }
 
+    /// Forgets entity `id` in every snapshot held (the player's own body, in the history of a
+    /// zone it left: it is not someone else to show there).
+    pub fn forget(&mut self, id: u64) {
+        for (_, entities) in &mut self.history {
+            entities.remove(&id);
+        }
+    }
+
     pub fn newest(&self) -> Option<u64> {
         self.history.back().map(|(t, _)| *t)
     }

@@ -177,14 +177,13 @@ impl Drop for TickLoop {
 fn run(runtime: &tokio::runtime::Handle, shared: &Shared) -> Result<(), NetError> {
     let mut last_tick = None;
     while !shared.stopped() {
-        // In a world, a body that walked into another zone is followed there: the session is
-        // opened without the game locked, then put in the old one's place (the window shows
-        // the new zone as its chunks stream in).
+        // In a world, a body that walked into a zone no session was open with (near a border
+        // the game moves to its watch of the neighbour by itself) is followed there: the
+        // session is opened without the game locked, then the game moves to it.
         let next = crate::world::next_zone(&shared.game()).transpose()?;
         if let Some(next) = next {
-            let opened = runtime.block_on(next.open_patiently())?;
-            let old = std::mem::replace(&mut *shared.game(), opened);
-            old.edge().close();
+            let (edge, config) = runtime.block_on(next.open_patiently())?;
+            runtime.block_on(shared.game().enter_zone(edge, config));
             last_tick = None;
         }
         {

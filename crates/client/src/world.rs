@@ -1,5 +1,7 @@
 //! Playing in a world of zones: how to reach each zone's edges and where its borders run
-//! ([`WorldRoutes`]), and following the body into the zone it walked into ([`cross`]).
+//! ([`WorldRoutes`]), and following the body into the zone it walked into. Near a border a game
+//! already holds a session with the neighbour (see [`Game::watched_zones`]) and moves to it
+//! by itself; [`cross`] is for a body that went where no session was open.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,9 +9,9 @@ use std::time::Duration;
 
 use commonware_cryptography::ed25519::PrivateKey;
 use z3r0_genesis::{WorldGenesis, ZoneId};
-use z3r0_net::{ClientConfig, NetError};
+use z3r0_net::{ClientConfig, EdgeClient, NetError};
 
-use crate::game::{Game, ZoneOf};
+use crate::game::{Game, ZoneOf, connect_edge};
 
 /// How long a session opened in the zone a body walked into waits for it before it joins
 /// anew (the handoff takes about two ticks and a finality).
@@ -73,10 +75,16 @@ impl WorldRoutes {
         }
         let world = world.clone();
         let borders: ZoneOf = Arc::new(move |x, z| world.zone_of_column(x, z).map(ZoneId::number));
-        Ok(Self {
+        Ok(Self::from_parts(zones, borders))
+    }
+
+    /// Routes given directly: per zone number, one config per committee edge (see
+    /// [`WorldRoutes::config`]), and which zone owns each chunk column.
+    pub fn from_parts(zones: BTreeMap<u32, Vec<ClientConfig>>, borders: ZoneOf) -> Self {
+        Self {
             zones: Arc::new(zones),
             borders,
-        })
+        }
     }
 
     /// The config for `zone` that tries edge `index` (modulo the committee) first.
@@ -105,8 +113,8 @@ impl WorldRoutes {
 }
 
 /// Where to follow `game`'s body: the config of the zone it walked into
-/// ([`Game::crossed`]), with the world's routes, the session's key and radius. `None` if the
-/// body has not crossed or the game is not in a world ([`Game::set_world`]).
+/// ([`Game::crossed`]) and the session's key. `None` if the body has not crossed or the game
+/// is not in a world ([`Game::set_world`]).
 pub fn next_zone(game: &Game) -> Option<Result<NextZone, NetError>> {
     let to = game.crossed()?;
     let (routes, index) = game.routes()?;
@@ -117,10 +125,7 @@ pub fn next_zone(game: &Game) -> Option<Result<NextZone, NetError>> {
     };
     Some(Ok(NextZone {
         config,
-        routes: routes.clone(),
-        index,
         key: game.edge().signing_key(),
-        radius: game.radius(),
     }))
 }
 
@@ -128,27 +133,19 @@ pub fn next_zone(game: &Game) -> Option<Result<NextZone, NetError>> {
 #[derive(Debug)]
 pub struct NextZone {
     pub config: ClientConfig,
-    routes: WorldRoutes,
-    index: usize,
     key: PrivateKey,
-    radius: u8,
 }
 
 impl NextZone {
-    /// Opens it: same key, radius and world; it waits [`ARRIVAL_WAIT`] for the body rather
-    /// than joining. The caller closes the old session.
-    pub async fn open(&self) -> Result<Game, NetError> {
-        let mut next = Game::connect(&self.config, self.key.clone()).await?;
-        next.set_radius(self.radius);
-        next.set_world(self.routes.clone(), self.index);
-        next.expect_arrival(ARRIVAL_WAIT);
-        Ok(next)
+    /// Opens it with the same key, for [`Game::enter_zone`].
+    pub async fn open(&self) -> Result<(EdgeClient, ClientConfig), NetError> {
+        connect_edge(&self.config, self.key.clone()).await
     }
 
     /// [`NextZone::open`], tried again every [`RETRY`] while the body may still be waiting
     /// for its player there ([`ARRIVAL_WAIT`]): an edge of the next zone that is down for a
     /// moment does not end the player's session.
-    pub async fn open_patiently(&self) -> Result<Game, NetError> {
+    pub async fn open_patiently(&self) -> Result<(EdgeClient, ClientConfig), NetError> {
         let started = std::time::Instant::now();
         loop {
             match self.open().await {
@@ -166,18 +163,20 @@ impl NextZone {
 /// How long a player waits before it tries the next zone's edges again.
 pub const RETRY: Duration = Duration::from_millis(500);
 
-/// Follows `game`'s body if it walked into another zone: the new session, the old one
-/// closed. `None` if there is nothing to follow.
-pub async fn cross(game: &Game) -> Option<Result<Game, NetError>> {
+/// Follows `game`'s body if it walked into a zone no session was open with: the session
+/// moves there ([`Game::enter_zone`]). `None` if there is nothing to follow.
+pub async fn cross(game: &mut Game) -> Option<Result<(), NetError>> {
     let next = match next_zone(game)? {
         Ok(next) => next,
         Err(e) => return Some(Err(e)),
     };
-    let opened = next.open_patiently().await;
-    if opened.is_ok() {
-        game.edge().close();
+    match next.open_patiently().await {
+        Ok((edge, config)) => {
+            game.enter_zone(edge, config).await;
+            Some(Ok(()))
+        }
+        Err(e) => Some(Err(e)),
     }
-    Some(opened)
 }
 
 #[cfg(test)]
@@ -240,10 +239,7 @@ mod tests {
         config.connect_timeout = Duration::from_millis(200);
         let next = NextZone {
             config,
-            routes,
-            index: 0,
             key: PrivateKey::from_seed(3),
-            radius: 2,
         };
         let started = std::time::Instant::now();
         assert!(next.open_patiently().await.is_err());

@@ -1,7 +1,7 @@
 //! Players of a world devnet: roaming bots, each a real QUIC client of a validator of the zone
-//! its body is in. When its body walks over a border the bot sees it leave for the neighbour
-//! ([`Game::crossed`]), opens a session on an edge of that zone's committee, and waits for the
-//! body to arrive there (no join meanwhile) before it plays on.
+//! its body is in. Near a border its game holds a session with the neighbouring zone too; when
+//! the body walks over, the game moves to that session (or opens one, [`z3r0_client::cross`])
+//! and waits for the body to arrive there (no join meanwhile) while it plays on.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +13,14 @@ use super::bots::Identity;
 
 /// Chunk radius a roaming bot subscribes to.
 const RADIUS: u8 = 2;
+/// Chunk columns from a border within which a watching bot watches the zone beyond.
+const WATCH_RADIUS: u8 = 1;
+/// The first this many roaming bots watch the zones near their body and predict as a window
+/// does (the others follow by opening a session when they cross). The default world's zones
+/// are four columns wide, so a watching bot nearly always holds a session with a
+/// neighbour, and each costs the validators' edges; all 50 bots watching cost the world's
+/// finality p99 tens of milliseconds on this 2-core machine (BENCHMARKS.md).
+const WATCHERS: usize = 10;
 
 /// What one roaming bot saw.
 #[derive(Debug, Default, Clone)]
@@ -22,9 +30,14 @@ pub struct RoamStats {
     pub crossings: u64,
     /// Of those, the times the body came back into its snapshots in the neighbour.
     pub arrivals: u64,
-    /// From the first snapshot without the body in the old zone to the first with it in the
-    /// new one, milliseconds.
+    /// Of the crossings, those to a zone the game watched already (a session open there).
+    pub seamless: u64,
+    /// From the first snapshot without the body in the old zone (or, for a watched zone, the
+    /// first with it in the new one, whichever came first) to the body in the new zone's
+    /// session's snapshots, milliseconds.
     pub gaps_ms: Vec<f64>,
+    /// How far the prediction was from the body as it arrived in each new zone, 1/1024 m.
+    pub arrival_errors: Vec<i64>,
     /// Crossings after which no body arrived in time.
     pub lost: u64,
     pub applied: u64,
@@ -35,6 +48,8 @@ pub struct RoamStats {
     pub zone: u32,
     /// Times the player left to come back as a new one (churn).
     pub lives_ended: u64,
+    /// Arrival errors of the current game already copied into `arrival_errors`.
+    session_arrivals: usize,
 }
 
 /// One roaming bot: which (`index`, keys from `seed`), the zone its body starts in, how it
@@ -104,7 +119,10 @@ impl Roamer {
                     continue;
                 }
             };
+            self.set(|s| s.session_arrivals = 0);
             game.set_radius(RADIUS);
+            let watching = self.index < WATCHERS;
+            game.set_watch_radius(if watching { WATCH_RADIUS } else { 0 });
             game.set_world(self.routes.clone(), self.index);
             if let Some(since) = arriving {
                 game.expect_arrival(ARRIVAL_WAIT.saturating_sub(since.elapsed()));
@@ -117,26 +135,27 @@ impl Roamer {
                     _ = interval.tick() => {}
                     _ = stop.changed() => break None,
                 }
+                let seamless = game.stats().seamless_switches;
                 if let Err(e) = game.poll().await {
                     break Some(e.to_string());
                 }
-                arriving = self.arrival(&game, arriving);
-                if let Some(to) = game.crossed() {
-                    // Followed as a player's client follows its body (`z3r0_client::cross`).
-                    self.set(|s| s.crossings += 1);
-                    self.zone = to;
-                    arriving = Some(Instant::now());
-                    match z3r0_client::cross(&game).await {
-                        Some(Ok(next)) => {
-                            bot.settle(&mut game);
-                            bot.session_ended();
-                            game = next;
-                            continue;
-                        }
-                        Some(Err(e)) => break Some(e.to_string()),
-                        None => break None,
-                    }
+                // Followed as a player's client follows its body: to the watched zone by the
+                // game itself, or to a session opened now (the gap counts from the body's
+                // leaving, before the connection).
+                let left = Instant::now();
+                if let Some(Err(e)) = z3r0_client::cross(&mut game).await {
+                    break Some(e.to_string());
                 }
+                if game.edge().zone != self.zone {
+                    let watched = game.stats().seamless_switches > seamless;
+                    self.set(|s| {
+                        s.crossings += 1;
+                        s.seamless += u64::from(watched);
+                    });
+                    self.zone = game.edge().zone;
+                    arriving = Some(left);
+                }
+                arriving = self.arrival(&game, arriving);
                 // Churn: leave (never with a body in transit) and come back as a new player.
                 let over = identity
                     .session_length(generation)
@@ -153,17 +172,28 @@ impl Roamer {
                 if let Err(e) = bot.tick(&mut game) {
                     break Some(e.to_string());
                 }
+                if watching {
+                    // Predict as a window does, so arrivals measure the correction a player
+                    // sees.
+                    game.predicted();
+                }
                 let (applied, refused) =
                     (bot.tally.applied, bot.tally.refused.values().sum::<u64>());
                 let joined = game.joined();
                 let pos = game.own().map(|o| [o.pos[0] / 1024, o.pos[2] / 1024]);
                 let zone = self.zone;
+                let arrival_errors = game.stats().arrival_errors.len();
                 self.set(|s| {
                     s.connected = joined;
                     s.applied = applied;
                     s.refused = refused;
                     s.pos = pos.or(s.pos);
                     s.zone = zone;
+                    if arrival_errors > s.session_arrivals {
+                        let new = game.stats().arrival_errors.iter().skip(s.session_arrivals);
+                        s.arrival_errors.extend(new);
+                        s.session_arrivals = arrival_errors;
+                    }
                 });
             };
             bot.settle(&mut game);

@@ -88,8 +88,13 @@ struct PlayersReport {
     crossings: u64,
     /// Of those, the times its player had the body back in the neighbour's snapshots.
     arrivals: u64,
-    /// From the first snapshot without the body to the first with it in the neighbour.
+    /// Of the crossings, those to a zone its player watched already near the border.
+    seamless: u64,
+    /// From the first snapshot without the body (or, for a watched zone, the first with it in
+    /// the neighbour's watch, whichever came first) to the body in the neighbour's session.
     gap_ms: Quantiles,
+    /// How far each player's prediction was from its body as it arrived, centimetres.
+    arrival_correction_cm: Quantiles,
     /// Crossings after which the body did not arrive within 5 s.
     lost: u64,
     /// Times a player left to come back as a new one (`--churn`).
@@ -492,6 +497,9 @@ impl<'a> World<'a> {
             let mut v = Validator::new_world(i, args.data.join(format!("validator-{i}")))?;
             v.byzantine = forgers.len() < args.forgers;
             v.clock_skew_ms = super::fault::clock_skew(&args.faults, i);
+            // Every player could end up on one process, with a session for each zone near its
+            // body (four at a corner), and probes come on top.
+            v.sessions_per_address = (args.bots + args.cheaters) * 4 + 64;
             if v.byzantine {
                 forgers.push(i);
             }
@@ -658,7 +666,13 @@ impl<'a> World<'a> {
             connected: all.iter().filter(|s| s.connected).count(),
             crossings: all.iter().map(|s| s.crossings).sum(),
             arrivals: all.iter().map(|s| s.arrivals).sum(),
+            seamless: all.iter().map(|s| s.seamless).sum(),
             gap_ms: Quantiles::of(gaps),
+            arrival_correction_cm: Quantiles::of(
+                all.iter()
+                    .flat_map(|s| s.arrival_errors.iter().map(|&e| e as f64 / 10.24))
+                    .collect(),
+            ),
             lost: all.iter().map(|s| s.lost).sum(),
             lives_ended: all.iter().map(|s| s.lives_ended).sum(),
             actions_applied: all.iter().map(|s| s.applied).sum(),
@@ -919,13 +933,16 @@ fn print_summary(r: &WorldReport) {
     );
     let p = &r.players;
     println!(
-        "  players {}/{} playing, {} crossings seen, {} arrived (gap p50 {} p99 {} ms), {} lost, {} lives ended (churn); {} actions applied, {} refused",
+        "  players {}/{} playing, {} crossings seen ({} to a watched zone), {} arrived (gap p50 {} p99 {} ms, correction on arrival p50 {} p99 {} cm), {} lost, {} lives ended (churn); {} actions applied, {} refused",
         p.connected,
         p.bots,
         p.crossings,
+        p.seamless,
         p.arrivals,
         ms(p.gap_ms.p50),
         ms(p.gap_ms.p99),
+        ms(p.arrival_correction_cm.p50),
+        ms(p.arrival_correction_cm.p99),
         p.lost,
         p.lives_ended,
         p.actions_applied,

@@ -163,6 +163,15 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         game.edge().receipts_verified,
         game.edge().bad_receipts
     );
+    if report.zone_switches > 0 {
+        let worst = report.arrival_errors.iter().max().copied().unwrap_or(0);
+        println!(
+            "  zones: followed the body {} times, {} of them to a zone watched already; worst correction on arrival {:.1} cm",
+            report.zone_switches,
+            report.seamless_switches,
+            worst as f64 / 10.24
+        );
+    }
     if report.held_back_applied > 0 {
         println!(
             "  edits not shown early but applied by the chain: {}",
@@ -368,18 +377,23 @@ async fn play(
     let mut interval = tokio::time::interval(tick);
     for _ in 0..args.frames.unwrap_or(HEADLESS_TICKS) {
         interval.tick().await;
+        let (zone, seamless) = (game.edge().zone, game.stats().seamless_switches);
         game.poll().await?;
-        if game.crossed().is_some()
-            && let Some(b) = bot.as_mut()
-        {
-            // Outcomes still due belong to the zone left behind.
-            b.settle(&mut game);
-            b.session_ended();
+        if let Some(crossed) = z3r0_client::cross(&mut game).await {
+            crossed.context("following the body into the next zone")?;
         }
-        if let Some(next) = z3r0_client::cross(&game).await {
-            game = next.context("following the body into the next zone")?;
-            println!("followed the body into zone {}", game.edge().zone);
-            continue;
+        if game.edge().zone != zone {
+            // Near the border the game had a session with that zone already (the bot sees
+            // the switch and settles what the zone left behind owed it).
+            let how = if game.stats().seamless_switches > seamless {
+                "watched"
+            } else {
+                "opened"
+            };
+            println!(
+                "followed the body into zone {} (a session {how} there)",
+                game.edge().zone
+            );
         }
         match bot.as_mut() {
             Some(b) => b.tick(&mut game)?,

@@ -127,6 +127,18 @@ impl Edits {
             .collect()
     }
 
+    /// The session moved to another zone's chain, which numbers actions anew: the edits still
+    /// undecided are undone in `world` (the zone left behind proves what became of them in its
+    /// chunks) and forgotten, so no new nonce settles an old edit.
+    pub(super) fn abandon(&mut self, world: &mut World) {
+        for edit in std::mem::take(&mut self.pending).into_values() {
+            if world.voxel(edit.pos) == Some(edit.to) {
+                let _ = world.set_voxel(edit.pos, edit.before);
+            }
+        }
+        self.held_back.clear();
+    }
+
     /// The chunk at `pos` is no longer held.
     pub(super) fn forget_chunk(&mut self, pos: ChunkPos) {
         self.applied.retain(|q, _| q.chunk() != pos);

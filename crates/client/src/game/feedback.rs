@@ -64,7 +64,21 @@ pub struct GameStats {
     /// Published content that came into force here: (manifest, its tick, milliseconds from
     /// the start of that tick to the switch here).
     pub content_switches: Vec<([u8; 32], u64, u64)>,
+    /// Chunks an edge sent that were not shown: of another zone's columns (in a world, a zone
+    /// proves only its own), or beyond the subscription's reach.
+    pub foreign_chunks: u64,
+    /// Times the session moved to another zone of the world, following the body.
+    pub zone_switches: u64,
+    /// Of those, the times a session with that zone was already open (watched near the
+    /// border): no connection to wait for, and its chunks already held.
+    pub seamless_switches: u64,
+    /// After each switch, how far the prediction was from the body as it arrived in the new
+    /// zone, 1/1024 m (the newest [`MAX_ARRIVALS`]).
+    pub arrival_errors: VecDeque<i64>,
 }
+
+/// Arrival errors kept in [`GameStats`].
+pub const MAX_ARRIVALS: usize = 1024;
 
 /// What became of one of the player's actions (by nonce), for bots and reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

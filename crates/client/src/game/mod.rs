@@ -1,6 +1,7 @@
 //! One player's session with a zone: the streamed world, the predicted local player, the
 //! interpolated others, and the actions in flight with what the chain said about them.
 
+mod border;
 mod claims;
 mod content;
 mod edits;
@@ -80,6 +81,8 @@ struct Presence {
     missing_body: u32,
     /// The tick of the first snapshot with the player's body since it joined.
     joined_at: Option<u64>,
+    /// The session moved to another zone and the body has not shown up there yet.
+    in_transit: bool,
 }
 
 impl Presence {
@@ -91,6 +94,7 @@ impl Presence {
             join_sent: None,
             missing_body: 0,
             joined_at: None,
+            in_transit: false,
         }
     }
 }
@@ -155,6 +159,17 @@ pub struct Game {
     arriving_until: Option<std::time::Instant>,
     /// The zone's published content: fetched ahead, in force from its tick.
     content: ContentFollower,
+    /// In a world: sessions with the neighbouring zones near the body (see [`border`]).
+    watches: border::Watches,
+}
+
+/// What became of a streamed chunk ([`Game::take_chunk`]).
+enum ChunkTaken {
+    Shown,
+    /// Of another zone's columns, or beyond what was subscribed: not shown.
+    Refused,
+    /// The client's world is full.
+    WorldFull,
 }
 
 /// The asset cache a game fetches published content into unless told otherwise.
@@ -167,6 +182,29 @@ fn default_asset_cache() -> Option<z3r0_net::AssetCache> {
         .ok()
 }
 
+/// Connects to `config.server`, or if it does not answer to the first of its fallbacks that
+/// does: the session, and the config with the edge that took it first.
+pub(crate) async fn connect_edge(
+    config: &ClientConfig,
+    key: PrivateKey,
+) -> Result<(EdgeClient, ClientConfig), NetError> {
+    let mut config = config.clone();
+    let mut untried = config.fallbacks.len();
+    loop {
+        match EdgeClient::connect(&config, key.clone()).await {
+            Ok(edge) => return Ok((edge, config)),
+            Err(e) if untried == 0 => return Err(e),
+            Err(e) => {
+                untried -= 1;
+                let tried = config.server;
+                config.server = config.fallbacks.remove(0);
+                tracing::info!(%tried, next = %config.server, error = %e, "edge unreachable");
+                config.fallbacks.push(tried);
+            }
+        }
+    }
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -176,21 +214,7 @@ impl Game {
     /// Connects to `config.server`, or if it does not answer to the first of its fallbacks
     /// that does.
     pub async fn connect(config: &ClientConfig, key: PrivateKey) -> Result<Self, NetError> {
-        let mut config = config.clone();
-        let mut untried = config.fallbacks.len();
-        let edge = loop {
-            match EdgeClient::connect(&config, key.clone()).await {
-                Ok(edge) => break edge,
-                Err(e) if untried == 0 => return Err(e),
-                Err(e) => {
-                    untried -= 1;
-                    let tried = config.server;
-                    config.server = config.fallbacks.remove(0);
-                    tracing::info!(%tried, next = %config.server, error = %e, "edge unreachable");
-                    config.fallbacks.push(tried);
-                }
-            }
-        };
+        let (edge, config) = connect_edge(config, key.clone()).await?;
         Ok(Self {
             edge,
             link: Link {
@@ -218,6 +242,7 @@ impl Game {
             crossed: None,
             arriving_until: None,
             content: ContentFollower::new(default_asset_cache()),
+            watches: border::Watches::default(),
         })
     }
 
@@ -447,11 +472,16 @@ impl Game {
             .is_some_and(|own| self.edit_allowed(own.pos, pos, placing))
     }
 
-    /// The rules' edit checks on the local world, for a body at `feet`.
+    /// The rules' edit checks on the local world, for a body at `feet`. In a world only the
+    /// zone's own columns: a neighbour's ground shows beyond the border, and its chain is not
+    /// this session's.
     fn edit_allowed(&self, feet: [i64; 3], pos: VoxelPos, placing: bool) -> bool {
+        let c = pos.chunk();
+        if self.zone_of(c).is_some_and(|z| z != self.edge.zone) {
+            return false;
+        }
         let eye = [feet[0], feet[1] + z3r0_sim::physics::EYE, feet[2]];
         let account = self.edge.account();
-        let c = pos.chunk();
         let may_build = self
             .claims
             .get((c.x, c.z))
@@ -527,8 +557,10 @@ impl Game {
         if self
             .arriving_until
             .is_some_and(|t| std::time::Instant::now() < t)
+            || self.search_pending()
         {
-            // A body on its way from another zone: joining would make a second one.
+            // A body on its way from another zone, or perhaps in one: joining would make a
+            // second one.
             return Ok(());
         }
         let tick = self.chain_tick();
@@ -588,7 +620,7 @@ impl Game {
         }
         .await;
         match drained {
-            Err(e) => self.fail_over(e).await,
+            Err(e) => self.fail_over(e).await?,
             Ok(()) if self.link.last_heard.elapsed() >= STALL_AFTER => {
                 let stalled =
                     NetError::Connect(format!("nothing from the node for {STALL_AFTER:?}"));
@@ -597,10 +629,11 @@ impl Game {
                     // comes a stall later.
                     self.link.last_heard = std::time::Instant::now();
                 }
-                Ok(())
             }
-            Ok(()) => Ok(()),
+            Ok(()) => {}
         }
+        self.tend_borders().await;
+        Ok(())
     }
 
     /// Waits up to `timeout` for one event and handles it (and whatever else is queued).
@@ -650,9 +683,10 @@ impl Game {
         self.link.failovers
     }
 
-    /// Bytes received from the zone's nodes over this session's connections.
+    /// Bytes received over this session's connections: the zone's nodes', and the
+    /// neighbouring zones' watched near a border.
     pub fn rx_bytes(&self) -> u64 {
-        self.link.rx_before + self.edge.connection().stats().udp_rx.bytes
+        self.link.rx_before + self.edge.connection().stats().udp_rx.bytes + self.watches.rx_bytes()
     }
 
     /// Moves the session to the first other edge that takes it, keeping the world, the
@@ -751,7 +785,20 @@ impl Game {
                 height,
                 chunk,
                 edited,
-            } => self.apply_chunk(pos, height, &chunk, &edited),
+            } => {
+                let zone = self.edge.zone;
+                let near = self.subscription.center;
+                match self.take_chunk(zone, near, (pos, height, &chunk, &edited)) {
+                    ChunkTaken::Shown => {}
+                    ChunkTaken::Refused => self.edge.forget(pos),
+                    ChunkTaken::WorldFull => {
+                        // Not held after all: the node must send it again later (it learns
+                        // that from the next subscription).
+                        self.edge.forget(pos);
+                        self.subscription.center = None;
+                    }
+                }
+            }
             ClientEvent::Unheld { pos } => self.unheld(pos),
             ClientEvent::BadChunk { pos, reason } => {
                 self.feedback.stats.bad_chunks += 1;
@@ -858,6 +905,15 @@ impl Game {
             },
             frame: own.frame,
         });
+        if std::mem::take(&mut player.in_transit)
+            && let Some(e) = reconciled.error
+        {
+            let arrivals = &mut self.feedback.stats.arrival_errors;
+            arrivals.push_back(e);
+            if arrivals.len() > feedback::MAX_ARRIVALS {
+                arrivals.pop_front();
+            }
+        }
         if let Some(e) = reconciled.error
             && e > crate::predict::TOLERANCE
         {
@@ -875,7 +931,8 @@ impl Game {
 
     /// A proven chunk (whole, or edited at the voxel indices in `edited`) after block
     /// `height`, with the player's own edits the chain has not proven yet kept over it.
-    fn apply_chunk(&mut self, pos: ChunkPos, height: u64, chunk: &Chunk, edited: &[u16]) {
+    /// `false`: the client's world is full and did not take it.
+    fn put_chunk(&mut self, pos: ChunkPos, height: u64, chunk: &Chunk, edited: &[u16]) -> bool {
         self.feedback.stats.chunks += 1;
         let own_edits = self.edits.keep_over(pos, height);
         let origin = pos.origin();
@@ -901,15 +958,44 @@ impl Game {
         }
         let _ = self.world.remove_chunk(pos);
         if let Err(e) = self.world.insert_chunk(pos, chunk) {
-            // Not held after all: the node must send it again later (it learns that from the
-            // next subscription).
-            self.edge.forget(pos);
-            self.subscription.center = None;
             tracing::warn!(%e, "client world full");
+            return false;
         }
         for (p, to) in own_edits {
             let _ = self.world.set_voxel(p, to);
         }
+        true
+    }
+
+    /// A proven chunk from a session with `zone`'s edge, subscribed around `near`: shown if
+    /// it is of that zone's columns (in a world a zone proves only its own) and within the
+    /// subscription's reach (nothing else was asked for).
+    fn take_chunk(
+        &mut self,
+        zone: u32,
+        near: Option<ChunkPos>,
+        (pos, height, chunk, edited): (ChunkPos, u64, &Chunk, &[u16]),
+    ) -> ChunkTaken {
+        let reach = i32::from(self.subscription.radius) + 1;
+        let far = near.is_some_and(|c| {
+            (pos.x - c.x).abs() > reach
+                || (pos.y - c.y).abs() > reach
+                || (pos.z - c.z).abs() > reach
+        });
+        if far || self.zone_of(pos).is_some_and(|z| z != zone) {
+            self.feedback.stats.foreign_chunks += 1;
+            return ChunkTaken::Refused;
+        }
+        if self.put_chunk(pos, height, chunk, edited) {
+            ChunkTaken::Shown
+        } else {
+            ChunkTaken::WorldFull
+        }
+    }
+
+    /// In a world, the zone owning chunk `pos`'s column (`None`: not in a world, or beyond it).
+    fn zone_of(&self, pos: ChunkPos) -> Option<u32> {
+        self.borders.as_ref().and_then(|b| (b.0)(pos.x, pos.z))
     }
 
     /// A finalized block's receipt for the player: its included nonces and the rules'

@@ -1,0 +1,546 @@
+//! Near a border in a world of zones: sessions with the neighbouring zones' edges.
+//!
+//! A body near a border sees into the neighbour's columns, and walks into them. So while the
+//! body is within the subscription radius of another zone's columns, the game holds a second
+//! session with an edge of that zone's committee (a *watch*): it never joins, it streams that
+//! zone's chunks around the body (proven against that zone's own finalized headers, as every
+//! session's are) into the one world the player sees and predicts in, and it shows that zone's
+//! players. When the body leaves for that zone (or the watch already sees it there), the watch
+//! becomes the session and the old one becomes a watch: no connection to wait for, no chunk to
+//! load again, and the prediction goes on from the same world.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use z3r0_net::{ClientConfig, ClientEvent, EdgeClient, NetError, chunk_of};
+use z3r0_voxel::ChunkPos;
+
+use super::{Game, ZoneOf, connect_edge};
+use crate::interp::{Interpolator, Shown};
+use crate::world::{ARRIVAL_WAIT, WorldRoutes};
+use z3r0_genesis::ZoneId;
+
+/// Columns past the subscription radius at which a watched zone is let go: a body walking
+/// along a border does not open and close sessions over and over.
+const UNWATCH_MARGIN: i32 = 2;
+/// How long a zone whose watch failed waits before it is tried again.
+const WATCH_RETRY: Duration = Duration::from_secs(1);
+/// Most zones watched at once: a body at a corner of zones wider than the radius has three
+/// neighbours; a world of zones narrower than the radius gets no more than this.
+const MAX_WATCHES: usize = 8;
+/// Snapshots a second a watch asks for: the neighbour's players are shown from them, a
+/// little further in the past than the zone's own ([`Game::neighbours_at`]), and each
+/// session costs its edge per snapshot. A watch the game moves to asks for the player's rate.
+pub const WATCH_SNAPSHOT_HZ: u16 = 5;
+/// Longest a watch's work may take in one poll (its events, its subscription): a neighbour's
+/// edge that stops reading or sending never holds up the game's tick; the watch is let go.
+const WATCH_IO: Duration = Duration::from_millis(10);
+/// How long a session with no body looks for it in other zones before it joins.
+const SEARCH_WAIT: Duration = Duration::from_secs(2);
+/// Most events handled from one watch per poll: a flood from a neighbour's edge costs a
+/// bounded amount per tick (the rest wait in its bounded queue).
+const EVENTS_PER_POLL: usize = 256;
+
+type Opening = tokio::task::JoinHandle<Result<(EdgeClient, ClientConfig), NetError>>;
+
+/// One neighbouring zone's session, as far as it has got.
+enum Slot {
+    /// Connecting in the background: the game never waits for a neighbour's handshake.
+    Opening(Opening),
+    Open(Box<Watch>),
+    /// It failed (to connect, or later); tried again from this instant on.
+    Failed(Instant),
+}
+
+/// A session with a neighbouring zone's edge that never joins.
+struct Watch {
+    edge: EdgeClient,
+    config: ClientConfig,
+    /// That zone's players, interpolated as the game's own zone's are.
+    remote: Interpolator,
+    /// The chunk the watch last subscribed around.
+    center: Option<ChunkPos>,
+    /// The player's body is in that zone (its newest snapshot shows it).
+    arrived: bool,
+    /// A snapshot came: the watch knows whether the body is there.
+    answered: bool,
+}
+
+impl Watch {
+    fn new(edge: EdgeClient, config: ClientConfig, remote: Interpolator) -> Self {
+        Self {
+            edge,
+            config,
+            remote,
+            center: None,
+            arrived: false,
+            answered: false,
+        }
+    }
+}
+
+/// Where a session in a world that has no body yet looks for one before it joins: a player
+/// coming back may have left its body in another zone, and a join would make a second one.
+#[derive(Debug, Default)]
+enum Search {
+    /// No snapshot yet, or not in a world.
+    #[default]
+    NotYet,
+    /// Watches of these zones are asked until the instant.
+    Until(Instant, BTreeSet<u32>),
+    /// The body was here, was found, or is nowhere the search looked.
+    Done,
+}
+
+/// The game's watches, by zone number.
+#[derive(Default)]
+pub(super) struct Watches {
+    slots: BTreeMap<u32, Slot>,
+    /// Bytes received over watches already closed.
+    rx_closed: u64,
+    /// Chunk columns from another zone's within which it is watched (`None`: the
+    /// subscription radius).
+    radius: Option<u8>,
+    search: Search,
+}
+
+impl std::fmt::Debug for Watches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watches")
+            .field("zones", &self.slots.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Drop for Watches {
+    fn drop(&mut self) {
+        for (_, slot) in std::mem::take(&mut self.slots) {
+            self.close(slot);
+        }
+    }
+}
+
+impl Watches {
+    pub(super) fn rx_bytes(&self) -> u64 {
+        let open: u64 = self
+            .slots
+            .values()
+            .filter_map(|s| match s {
+                Slot::Open(w) => Some(w.edge.connection().stats().udp_rx.bytes),
+                _ => None,
+            })
+            .sum();
+        self.rx_closed + open
+    }
+
+    fn close(&mut self, slot: Slot) {
+        match slot {
+            Slot::Opening(task) => task.abort(),
+            Slot::Open(watch) => {
+                self.rx_closed += watch.edge.connection().stats().udp_rx.bytes;
+                watch.edge.close();
+            }
+            Slot::Failed(_) => {}
+        }
+    }
+}
+
+/// Asks `edge` for `hz` snapshots a second, waiting at most [`WATCH_IO`]: a session that
+/// does not take it goes on at its old rate.
+async fn pace(edge: &mut EdgeClient, hz: u16) {
+    match tokio::time::timeout(WATCH_IO, edge.set_snapshot_rate(hz)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(zone = edge.zone, error = %e, "snapshot rate not sent"),
+        Err(_) => tracing::debug!(zone = edge.zone, "snapshot rate not sent in time"),
+    }
+}
+
+/// The zones other than `own` owning a chunk column within `r` columns (either axis) of
+/// `column`.
+fn zones_within(borders: &ZoneOf, own: u32, column: (i32, i32), r: i32) -> BTreeSet<u32> {
+    let mut zones = BTreeSet::new();
+    for x in column.0.saturating_sub(r)..=column.0.saturating_add(r) {
+        for z in column.1.saturating_sub(r)..=column.1.saturating_add(r) {
+            if let Some(zone) = borders(x, z).filter(|&zone| zone != own) {
+                zones.insert(zone);
+            }
+        }
+    }
+    zones
+}
+
+impl Game {
+    /// Watches a neighbouring zone while the body is within `columns` chunk columns of it
+    /// (0: never; the zone is followed by opening a session when the body crosses). By default
+    /// the subscription radius: the player sees the neighbour's ground as far as its own.
+    pub fn set_watch_radius(&mut self, columns: u8) {
+        self.watches.radius = Some(columns);
+    }
+
+    /// The neighbouring zones with a session open now (near a border, in a world).
+    pub fn watched_zones(&self) -> Vec<u32> {
+        self.watches
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Open(_)))
+            .map(|(&z, _)| z)
+            .collect()
+    }
+
+    /// The players of the neighbouring zones watched near a border, at `time` (ticks) less
+    /// the time between two of a watch's snapshots (so they move smoothly between its sparser
+    /// snapshots), with the zone each is in (entity ids are each zone's own).
+    pub fn neighbours_at(&self, time: f64) -> Vec<(u32, Shown)> {
+        let spacing = 1000.0 / f64::from(WATCH_SNAPSHOT_HZ) / f64::from(self.edge.tick_ms.max(1));
+        let time = time - spacing;
+        self.watches
+            .slots
+            .iter()
+            .filter_map(|(&zone, s)| match s {
+                Slot::Open(w) => Some((zone, w)),
+                _ => None,
+            })
+            .flat_map(|(zone, w)| w.remote.at(time).into_iter().map(move |s| (zone, s)))
+            .collect()
+    }
+
+    /// Moves the session to another zone of the world, on `edge` (opened with `config`): the
+    /// world, the prediction and the counters stay; what belonged to the old zone's chain
+    /// (inputs in flight, claims, inventory) goes; the old session becomes a watch of the zone
+    /// left behind. The player waits for its body rather than joining ([`ARRIVAL_WAIT`]).
+    /// Each session is asked for the snapshot rate of its new part.
+    pub async fn enter_zone(&mut self, mut edge: EdgeClient, mut config: ClientConfig) {
+        let rate = self.link.config.snapshot_hz;
+        if config.snapshot_hz != rate {
+            config.snapshot_hz = rate;
+            pace(&mut edge, rate).await;
+        }
+        let mut old_edge = std::mem::replace(&mut self.edge, edge);
+        let mut old_config = std::mem::replace(&mut self.link.config, config);
+        old_config.snapshot_hz = WATCH_SNAPSHOT_HZ;
+        pace(&mut old_edge, WATCH_SNAPSHOT_HZ).await;
+        let mut old_remote = std::mem::take(&mut self.remote);
+        if let Some(own) = self.player.own {
+            // The body in the zone left behind is no one else to show there.
+            old_remote.forget(own.entity);
+        }
+        let left = old_edge.zone;
+        if let Some(slot) = self.watches.slots.remove(&self.edge.zone) {
+            // A watch of this zone still opening (the session came by `cross`).
+            self.watches.close(slot);
+        }
+        self.link.last_heard = Instant::now();
+        let player = &mut self.player;
+        player.joined = false;
+        player.join_sent = None;
+        player.missing_body = 0;
+        player.joined_at = None;
+        player.in_transit = true;
+        self.edits.abandon(&mut self.world);
+        self.sent.inputs.clear();
+        self.sent.last_frame = None;
+        self.claims = super::Claims::default();
+        self.inventory = None;
+        self.subscription.center = None;
+        self.crossed = None;
+        self.arriving_until = Some(Instant::now() + ARRIVAL_WAIT);
+        self.feedback.stats.zone_switches += 1;
+        tracing::info!(
+            from = left,
+            to = self.edge.zone,
+            "followed the body into the next zone"
+        );
+        let watch = Watch::new(old_edge, old_config, old_remote);
+        if let Some(slot) = self.watches.slots.insert(left, Slot::Open(Box::new(watch))) {
+            self.watches.close(slot);
+        }
+    }
+
+    /// Whether a body is expected here from another zone ([`Game::expect_arrival`], or a move
+    /// to this zone): nothing pulls the session elsewhere meanwhile.
+    fn awaiting_arrival(&self) -> bool {
+        self.player.in_transit || self.arriving_until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// In a world: opens, feeds and closes the watches of the zones near the body (or, with no
+    /// body yet, of the zones it may be in), and moves the session to a watched zone the body
+    /// went into. A watch's failure never ends the game: the zone is tried again a little
+    /// later.
+    pub(super) async fn tend_borders(&mut self) {
+        let Some((routes, index)) = self.routes.clone() else {
+            return;
+        };
+        let borders = routes.borders();
+        let center = self.player.own.map(|own| chunk_of(own.pos));
+        let (near, keep) = match center {
+            Some(center) => {
+                self.watches.search = Search::Done;
+                self.zones_near(&borders, center)
+            }
+            None => self.zones_to_search(&routes),
+        };
+        let mut slots = std::mem::take(&mut self.watches.slots);
+        let (gone, kept): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            slots.into_iter().partition(|(z, _)| !keep.contains(z));
+        slots = kept;
+        for (zone, slot) in gone {
+            self.watches.close(slot);
+            self.drop_zone_chunks(zone);
+        }
+        for zone in near {
+            if !slots.contains_key(&zone) && slots.len() >= MAX_WATCHES {
+                break;
+            }
+            let retry = match slots.get(&zone) {
+                None => true,
+                Some(Slot::Failed(at)) => at.elapsed() >= WATCH_RETRY,
+                Some(_) => false,
+            };
+            if let (true, Some(mut config)) = (retry, routes.config(zone, index)) {
+                config.snapshot_hz = WATCH_SNAPSHOT_HZ;
+                let key = self.link.key.clone();
+                let task = tokio::spawn(async move { connect_edge(&config, key).await });
+                slots.insert(zone, Slot::Opening(task));
+            }
+        }
+        for (&zone, slot) in slots.iter_mut() {
+            let taken = std::mem::replace(slot, Slot::Failed(Instant::now()));
+            *slot = self.advance(zone, taken, center).await;
+        }
+        self.watches.slots = slots;
+        self.follow_watched().await;
+    }
+
+    /// The zones to watch near the body in chunk `center`, and those to keep watching.
+    fn zones_near(&self, borders: &ZoneOf, center: ChunkPos) -> (BTreeSet<u32>, BTreeSet<u32>) {
+        let radius = i32::from(self.watches.radius.unwrap_or(self.subscription.radius));
+        if radius == 0 {
+            return Default::default();
+        }
+        let (here, column) = (self.edge.zone, (center.x, center.z));
+        (
+            zones_within(borders, here, column, radius),
+            zones_within(borders, here, column, radius + UNWATCH_MARGIN),
+        )
+    }
+
+    /// With no body yet: once this zone's first snapshot showed none, the zones nearest this
+    /// one (at most [`MAX_WATCHES`]) are watched until each has answered or [`SEARCH_WAIT`]
+    /// has passed; meanwhile the player does not join ([`Game::join`]).
+    fn zones_to_search(&mut self, routes: &WorldRoutes) -> (BTreeSet<u32>, BTreeSet<u32>) {
+        if matches!(self.watches.search, Search::NotYet) {
+            if self.feedback.stats.snapshots == 0 || self.player.joined || self.awaiting_arrival() {
+                return Default::default();
+            }
+            let here = ZoneId::from_number(self.edge.zone);
+            let distance = |z: u32| {
+                let there = ZoneId::from_number(z);
+                here.x.abs_diff(there.x) + here.z.abs_diff(there.z)
+            };
+            let mut others: Vec<u32> = routes.zones().filter(|&z| z != self.edge.zone).collect();
+            others.sort_by_key(|&z| (distance(z), z));
+            others.truncate(MAX_WATCHES);
+            let zones: BTreeSet<u32> = others.into_iter().collect();
+            self.watches.search = Search::Until(Instant::now() + SEARCH_WAIT, zones.clone());
+            return (zones.clone(), zones);
+        }
+        if !self.search_pending() {
+            self.watches.search = Search::Done;
+            return Default::default();
+        }
+        match &self.watches.search {
+            Search::Until(_, zones) => (BTreeSet::new(), zones.clone()),
+            _ => Default::default(),
+        }
+    }
+
+    /// Whether the search for a body elsewhere is still waiting for an answer.
+    pub(super) fn search_pending(&self) -> bool {
+        let Search::Until(until, zones) = &self.watches.search else {
+            return false;
+        };
+        Instant::now() < *until
+            && zones.iter().any(|z| match self.watches.slots.get(z) {
+                Some(Slot::Open(w)) => !w.answered,
+                Some(Slot::Opening(_)) => true,
+                Some(Slot::Failed(_)) | None => false,
+            })
+    }
+
+    /// One watch's slot after this poll: opened, fed, or failed.
+    async fn advance(&mut self, zone: u32, slot: Slot, center: Option<ChunkPos>) -> Slot {
+        match slot {
+            Slot::Opening(task) if task.is_finished() => match task.await {
+                Ok(Ok((edge, config))) => {
+                    Slot::Open(Box::new(Watch::new(edge, config, Interpolator::default())))
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(zone, error = %e, "no watch of the neighbouring zone");
+                    Slot::Failed(Instant::now())
+                }
+                Err(_) => Slot::Failed(Instant::now()),
+            },
+            Slot::Open(mut watch) => {
+                let fed = tokio::time::timeout(WATCH_IO, self.feed(zone, &mut watch, center))
+                    .await
+                    .unwrap_or_else(|_| Err(NetError::Connect("the watch took too long".into())));
+                match fed {
+                    Ok(()) => Slot::Open(watch),
+                    Err(e) => {
+                        tracing::debug!(zone, error = %e, "the watch of a neighbouring zone ended");
+                        self.watches.close(Slot::Open(watch));
+                        Slot::Failed(Instant::now())
+                    }
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Handles what a watch of `zone` received, and subscribes it around `center` when the
+    /// body moved chunk (a watch searching for a body streams no chunks).
+    async fn feed(
+        &mut self,
+        zone: u32,
+        watch: &mut Watch,
+        center: Option<ChunkPos>,
+    ) -> Result<(), NetError> {
+        for _ in 0..EVENTS_PER_POLL {
+            let Some(event) = watch.edge.try_next_event().await? else {
+                break;
+            };
+            match event {
+                ClientEvent::Snapshot(s) => {
+                    watch.arrived = s.own.is_some();
+                    watch.answered = true;
+                    watch.remote.push(s.tick, &s.entities);
+                }
+                ClientEvent::Chunk {
+                    pos,
+                    height,
+                    chunk,
+                    edited,
+                } => {
+                    let taken = self.take_chunk(zone, watch.center, (pos, height, &chunk, &edited));
+                    if !matches!(taken, super::ChunkTaken::Shown) {
+                        // Not resubscribed for: a full world, or chunks nobody asked for, must
+                        // not turn into a subscription every poll.
+                        watch.edge.forget(pos);
+                    }
+                }
+                ClientEvent::Unheld { pos } => {
+                    let r = i32::from(self.subscription.radius);
+                    let within = watch.center.is_some_and(|c| {
+                        (pos.x - c.x).abs() <= r
+                            && (pos.y - c.y).abs() <= r
+                            && (pos.z - c.z).abs() <= r
+                    });
+                    if within {
+                        watch.center = None;
+                    }
+                }
+                ClientEvent::BadChunk { .. } => watch.center = None,
+                // Receipts, claims and the rest concern players of that zone.
+                _ => {}
+            }
+        }
+        let Some(center) = center else {
+            return Ok(());
+        };
+        if watch.center != Some(center) {
+            // Chunks the game dropped (the session's own subscription moved on) are sent
+            // again when near.
+            let dropped: Vec<ChunkPos> = watch
+                .edge
+                .cache
+                .keys()
+                .copied()
+                .filter(|p| !self.world.contains_chunk(*p))
+                .collect();
+            for p in dropped {
+                watch.edge.forget(p);
+            }
+            watch
+                .edge
+                .subscribe(center, self.subscription.radius)
+                .await?;
+            watch.center = Some(center);
+        }
+        Ok(())
+    }
+
+    /// The chunks of `zone`'s columns leave the world with its watch (never the session's own
+    /// zone's).
+    fn drop_zone_chunks(&mut self, zone: u32) {
+        if zone == self.edge.zone {
+            return;
+        }
+        let theirs: Vec<ChunkPos> = self
+            .world
+            .chunks()
+            .map(|(p, _)| p)
+            .filter(|&p| self.zone_of(p) == Some(zone))
+            .collect();
+        for p in theirs {
+            let _ = self.world.remove_chunk(p);
+            self.edits.forget_chunk(p);
+        }
+    }
+
+    /// Moves the session to a watched zone the body left for, or is in while this zone's
+    /// snapshots lack it. Never while the session waits for the body to arrive, nor while it
+    /// has the body: a key with bodies in two zones (a player that joined again) stays put.
+    /// A body seen leaving for one zone is followed only there, whatever another zone's edge
+    /// says (snapshots are not proven).
+    async fn follow_watched(&mut self) {
+        let player = &self.player;
+        let lost_here = !self.awaiting_arrival()
+            && (self.crossed.is_some() || !player.joined || player.missing_body > 0);
+        let arrived = self.watches.slots.iter().find_map(|(&z, s)| match s {
+            Slot::Open(w) if w.arrived && lost_here && self.crossed.is_none_or(|c| c == z) => {
+                Some(z)
+            }
+            _ => None,
+        });
+        let open = |z: u32| matches!(self.watches.slots.get(&z), Some(Slot::Open(_)));
+        let Some(to) = arrived.or(self.crossed.filter(|&z| open(z))) else {
+            return;
+        };
+        let Some(Slot::Open(watch)) = self.watches.slots.remove(&to) else {
+            return;
+        };
+        let Watch {
+            edge,
+            config,
+            remote,
+            ..
+        } = *watch;
+        self.enter_zone(edge, config).await;
+        self.remote = remote;
+        self.feedback.stats.seamless_switches += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn zones_near_a_column_are_the_others_within_the_radius() {
+        // Zone 0 west of x = 0, zone 1 east of it, zone 2 north of z = 10; nothing past x = 20.
+        let borders: ZoneOf = Arc::new(|x, z| match (x, z) {
+            (20.., _) => None,
+            (_, 10..) => Some(2),
+            (..0, _) => Some(0),
+            _ => Some(1),
+        });
+        let near = |column, r| zones_within(&borders, 0, column, r);
+        assert!(near((-5, 0), 3).is_empty(), "four columns from the border");
+        assert_eq!(near((-3, 0), 3), BTreeSet::from([1]));
+        assert_eq!(near((-1, 8), 2), BTreeSet::from([1, 2]), "a corner");
+        assert_eq!(zones_within(&borders, 1, (18, 0), 4), BTreeSet::new());
+        let corner = zones_within(&borders, 2, (i32::MIN, i32::MAX), 3);
+        assert!(corner.is_empty(), "no overflow at the ends: {corner:?}");
+    }
+}

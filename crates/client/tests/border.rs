@@ -1,0 +1,273 @@
+//! A player near the border of two zones (each a one-validator zone running the real game and
+//! mempool, served over real QUIC on loopback): the game watches the neighbour, shows its
+//! chunks and players, and when the body is in the neighbour the session moves there at once,
+//! keeping the world and the prediction.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../../net/tests/common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use commonware_cryptography::Signer as _;
+use commonware_cryptography::ed25519::PrivateKey;
+use z3r0_client::{Game, WorldRoutes, ZoneOf};
+use z3r0_net::{ClientConfig, EdgeConfig, chunk_of};
+use z3r0_sim::{Action, InputFrame};
+use z3r0_voxel::ChunkPos;
+
+/// Puts `game` on the local zones' clock (their ticks start when they were created): the
+/// newest tick it saw (or the one its edge said at connection) is now.
+fn on_zone_clock(game: &mut Game) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let tick = game.edge().newest_snapshot().max(game.edge().start_tick);
+    let start = tick * common::TICK_MS;
+    game.edge_mut().set_genesis_ms(now - start);
+}
+
+fn config(zone: &common::LocalZone, edge: &z3r0_net::Edge) -> ClientConfig {
+    let mut c = ClientConfig::new(
+        edge.local_addr().unwrap(),
+        common::CHAIN,
+        vec![zone.validator()],
+    );
+    c.zone = Some(zone.zone);
+    c
+}
+
+/// Polls `games` once a tick until `done` holds (or panics after `ticks`), joining any that
+/// has not joined and standing still otherwise.
+async fn play_until(
+    games: &mut [&mut Game],
+    ticks: u32,
+    what: &str,
+    mut done: impl FnMut(&mut [&mut Game]) -> bool,
+) {
+    for _ in 0..ticks {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        for game in games.iter_mut() {
+            game.poll().await.unwrap();
+            if game.joined() {
+                game.input(InputFrame::default()).unwrap();
+            } else {
+                game.join().unwrap();
+            }
+        }
+        if done(games) {
+            return;
+        }
+    }
+    panic!("{what}: not within {ticks} ticks");
+}
+
+/// Two zones side by side, ticking, each with its edge.
+struct TwoZones {
+    west_config: ClientConfig,
+    east_config: ClientConfig,
+    _zones: [Arc<common::LocalZone>; 2],
+    _edges: [z3r0_net::Edge; 2],
+    _ticks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl TwoZones {
+    fn new(seed: u64) -> Self {
+        let (west, east) = (
+            common::LocalZone::new_in(seed, 0),
+            common::LocalZone::new_in(seed + 1, 1),
+        );
+        let (west_edge, east_edge) = (
+            west.serve(EdgeConfig::new(common::loopback())),
+            east.serve(EdgeConfig::new(common::loopback())),
+        );
+        Self {
+            west_config: config(&west, &west_edge),
+            east_config: config(&east, &east_edge),
+            _ticks: [west.run(), east.run()],
+            _zones: [west, east],
+            _edges: [west_edge, east_edge],
+        }
+    }
+
+    /// A game of `key` joined in the west, in a world whose border runs just east of the
+    /// player's chunk column (zone 1 owns everything from there): the game, the chunk it
+    /// stands in and the border's column.
+    async fn player_near_border(&self, key: &PrivateKey) -> (Game, ChunkPos, i32) {
+        let mut game = Game::connect(&self.west_config, key.clone()).await.unwrap();
+        on_zone_clock(&mut game);
+        play_until(&mut [&mut game], 200, "joined in the west", |g| {
+            g[0].joined() && g[0].area_loaded()
+        })
+        .await;
+        let home = chunk_of(game.own().unwrap().pos);
+        let border = home.x + 1;
+        let borders: ZoneOf = Arc::new(move |x, _| Some(u32::from(x >= border)));
+        let routes = WorldRoutes::from_parts(
+            BTreeMap::from([
+                (0, vec![self.west_config.clone()]),
+                (1, vec![self.east_config.clone()]),
+            ]),
+            borders,
+        );
+        game.set_world(routes, 0);
+        (game, home, border)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_a_border_the_neighbour_is_watched_and_the_session_moves_there() {
+    let zones = TwoZones::new(41);
+    let east_config = zones.east_config.clone();
+    let key = PrivateKey::from_seed(4_100);
+    let (mut game, home, border) = zones.player_near_border(&key).await;
+    // What the west sent of the east's columns before it knew the border goes: the east's
+    // chunks can only come from the east's own edge now.
+    let eastern: Vec<ChunkPos> = game
+        .world()
+        .chunks()
+        .map(|(p, _)| p)
+        .filter(|p| p.x >= border)
+        .collect();
+    assert!(!eastern.is_empty(), "the west streamed around the player");
+    for p in &eastern {
+        game.world_mut().remove_chunk(*p).unwrap();
+    }
+
+    // Someone plays in the east.
+    let mut other = Game::connect(&east_config, PrivateKey::from_seed(4_200))
+        .await
+        .unwrap();
+    on_zone_clock(&mut other);
+    let beside = ChunkPos::new(border, home.y, home.z);
+    play_until(&mut [&mut game, &mut other], 300, "the east watched", |g| {
+        let now = g[0].remote().newest().unwrap_or(0) as f64;
+        g[0].watched_zones() == [1]
+            && g[0].world().contains_chunk(beside)
+            && g[1].joined()
+            && !g[0].neighbours_at(now).is_empty()
+    })
+    .await;
+    assert_eq!(game.edge().zone, 0, "still playing in the west");
+    assert!(
+        game.world().chunks().any(|(p, _)| p.x < border),
+        "the west's own chunks stay"
+    );
+    let now = game.remote().newest().unwrap() as f64;
+    assert!(
+        game.neighbours_at(now).iter().all(|(zone, _)| *zone == 1),
+        "the east's players, as the east's"
+    );
+    assert_eq!(game.stats().zone_switches, 0);
+    assert!(
+        game.stats().foreign_chunks > 0,
+        "the east's edge streams the west's columns too (these zones hold the same ones); \
+         they are not shown"
+    );
+
+    // The body leaves the west and turns up in the east (a second session of the same key joins
+    // there, as a handoff would bring it): the game moves its session to the watch at once.
+    game.act(&Action::Leave).unwrap();
+    let mut arrival = Game::connect(&east_config, key.clone()).await.unwrap();
+    on_zone_clock(&mut arrival);
+    play_until(
+        &mut [&mut game, &mut arrival],
+        200,
+        "the session moved east",
+        |g| g[0].edge().zone == 1,
+    )
+    .await;
+    on_zone_clock(&mut game);
+    let stats = game.stats();
+    assert_eq!((stats.zone_switches, stats.seamless_switches), (1, 1));
+    assert!(
+        game.world().contains_chunk(home),
+        "the world the player stood in was kept, not streamed again"
+    );
+    assert!(
+        game.predicted().is_some(),
+        "prediction goes on while the body is in transit"
+    );
+    assert_eq!(game.watched_zones(), [0], "the west is watched now");
+    play_until(&mut [&mut game], 100, "the body in the east", |g| {
+        g[0].joined()
+    })
+    .await;
+    assert_eq!(game.edge().zone, 1);
+    assert_eq!(game.stats().zone_switches, 1, "no switch back");
+}
+
+/// A key with a body in each zone (a player that joined again where its edge took it) must
+/// not make the game jump between them: found by the first version of the test above, whose
+/// two bodies moved the session back and forth every tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_body_next_door_does_not_pull_the_session_over() {
+    let zones = TwoZones::new(43);
+    let key = PrivateKey::from_seed(4_300);
+    let (mut game, _, _) = zones.player_near_border(&key).await;
+    let mut second = Game::connect(&zones.east_config, key.clone())
+        .await
+        .unwrap();
+    on_zone_clock(&mut second);
+    play_until(&mut [&mut game, &mut second], 200, "both bodies", |g| {
+        g[0].watched_zones() == [1] && g[1].joined()
+    })
+    .await;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        game.poll().await.unwrap();
+        second.poll().await.unwrap();
+    }
+    assert_eq!(game.edge().zone, 0, "the session stays with its body");
+    assert_eq!(game.stats().zone_switches, 0);
+    assert!(game.joined());
+}
+
+/// A player coming back through an edge of another zone than the one its body is in: the
+/// game finds the body before it joins, and plays it there, rather than making a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_player_finds_its_body_in_another_zone_and_joins_no_second() {
+    let zones = TwoZones::new(45);
+    let key = PrivateKey::from_seed(4_500);
+    // The body is in the east (a session of the key joined there and went on playing).
+    let mut there = Game::connect(&zones.east_config, key.clone())
+        .await
+        .unwrap();
+    on_zone_clock(&mut there);
+    play_until(&mut [&mut there], 200, "the body in the east", |g| {
+        g[0].joined()
+    })
+    .await;
+    // The player comes back through the west's edge.
+    let mut game = Game::connect(&zones.west_config, key.clone())
+        .await
+        .unwrap();
+    on_zone_clock(&mut game);
+    let borders: ZoneOf = Arc::new(|x, _| Some(u32::from(x >= 0)));
+    let routes = WorldRoutes::from_parts(
+        BTreeMap::from([
+            (0, vec![zones.west_config.clone()]),
+            (1, vec![zones.east_config.clone()]),
+        ]),
+        borders,
+    );
+    game.set_world(routes, 0);
+    play_until(
+        &mut [&mut game, &mut there],
+        200,
+        "playing the body in the east",
+        |g| g[0].edge().zone == 1 && g[0].joined(),
+    )
+    .await;
+    // A join sent to the west would be in a block by now.
+    tokio::time::sleep(Duration::from_millis(10 * common::TICK_MS)).await;
+    let west = zones._zones[0].state.lock().unwrap();
+    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    assert!(
+        west.sim.player(&account).is_none(),
+        "no second body in the west"
+    );
+}
