@@ -156,17 +156,29 @@ async fn pace(edge: &mut EdgeClient, hz: u16) {
 }
 
 /// The zones other than `own` owning a chunk column within `r` columns (either axis) of
-/// `column`.
-fn zones_within(borders: &ZoneOf, own: u32, column: (i32, i32), r: i32) -> BTreeSet<u32> {
-    let mut zones = BTreeSet::new();
-    for x in column.0.saturating_sub(r)..=column.0.saturating_add(r) {
-        for z in column.1.saturating_sub(r)..=column.1.saturating_add(r) {
-            if let Some(zone) = borders(x, z).filter(|&zone| zone != own) {
-                zones.insert(zone);
+/// `column`, and those within `r + margin`, in one pass over the columns.
+fn zones_within(
+    borders: &ZoneOf,
+    own: u32,
+    column: (i32, i32),
+    r: i32,
+    margin: i32,
+) -> (BTreeSet<u32>, BTreeSet<u32>) {
+    let (mut near, mut keep) = (BTreeSet::new(), BTreeSet::new());
+    let outer = r.saturating_add(margin);
+    for x in column.0.saturating_sub(outer)..=column.0.saturating_add(outer) {
+        for z in column.1.saturating_sub(outer)..=column.1.saturating_add(outer) {
+            let Some(zone) = borders(x, z).filter(|&zone| zone != own) else {
+                continue;
+            };
+            keep.insert(zone);
+            let away = x.abs_diff(column.0).max(z.abs_diff(column.1));
+            if i64::from(away) <= i64::from(r) {
+                near.insert(zone);
             }
         }
     }
-    zones
+    (near, keep)
 }
 
 impl Game {
@@ -317,11 +329,8 @@ impl Game {
         if radius == 0 {
             return Default::default();
         }
-        let (here, column) = (self.edge.zone, (center.x, center.z));
-        (
-            zones_within(borders, here, column, radius),
-            zones_within(borders, here, column, radius + UNWATCH_MARGIN),
-        )
+        let column = (center.x, center.z);
+        zones_within(borders, self.edge.zone, column, radius, UNWATCH_MARGIN)
     }
 
     /// With no body yet: once this zone's first snapshot showed none, the zones nearest this
@@ -428,16 +437,10 @@ impl Game {
                         watch.edge.forget(pos);
                     }
                 }
-                ClientEvent::Unheld { pos } => {
-                    let r = i32::from(self.subscription.radius);
-                    let within = watch.center.is_some_and(|c| {
-                        (pos.x - c.x).abs() <= r
-                            && (pos.y - c.y).abs() <= r
-                            && (pos.z - c.z).abs() <= r
-                    });
-                    if within {
-                        watch.center = None;
-                    }
+                ClientEvent::Unheld { pos }
+                    if watch.center.is_some_and(|c| self.within_radius(c, pos)) =>
+                {
+                    watch.center = None;
                 }
                 ClientEvent::BadChunk { .. } => watch.center = None,
                 // Receipts, claims and the rest concern players of that zone.
@@ -535,12 +538,15 @@ mod tests {
             (..0, _) => Some(0),
             _ => Some(1),
         });
-        let near = |column, r| zones_within(&borders, 0, column, r);
+        let near = |column, r| zones_within(&borders, 0, column, r, 0).0;
         assert!(near((-5, 0), 3).is_empty(), "four columns from the border");
         assert_eq!(near((-3, 0), 3), BTreeSet::from([1]));
         assert_eq!(near((-1, 8), 2), BTreeSet::from([1, 2]), "a corner");
-        assert_eq!(zones_within(&borders, 1, (18, 0), 4), BTreeSet::new());
-        let corner = zones_within(&borders, 2, (i32::MIN, i32::MAX), 3);
+        assert_eq!(zones_within(&borders, 1, (18, 0), 4, 0).0, BTreeSet::new());
+        let corner = zones_within(&borders, 2, (i32::MIN, i32::MAX), 3, 0).0;
         assert!(corner.is_empty(), "no overflow at the ends: {corner:?}");
+        // One pass gives both rings: near within 1, kept within 1 + 2.
+        let (near1, keep3) = zones_within(&borders, 0, (-3, 0), 1, 2);
+        assert_eq!((near1, keep3), (BTreeSet::new(), BTreeSet::from([1])));
     }
 }

@@ -164,7 +164,7 @@ impl ContentFollower {
     }
 
     /// Changes each time other content comes into force, and differs between followers: a
-    /// window whose session moved to another zone's sees its content change too.
+    /// window given a new game (a reconnect) sees its content change too.
     pub fn version(&self) -> u64 {
         self.version
     }
@@ -211,8 +211,8 @@ mod tests {
 
     #[test]
     fn a_new_sessions_content_has_a_version_no_earlier_one_had() {
-        // A window swaps its session when the body walks into another zone; the content
-        // there must read as changed even where both sessions made the same number of switches.
+        // A window given a new game (a reconnect) must see its content as changed even where
+        // both games' followers made the same number of switches.
         let (a, b) = (ContentFollower::new(None), ContentFollower::new(None));
         assert_ne!(a.version(), b.version());
     }

@@ -766,14 +766,21 @@ impl Game {
     /// a race with the last subscription; within it, subscribing again tells the node to send
     /// the chunk whole.
     fn unheld(&mut self, pos: ChunkPos) {
-        let Some(center) = self.subscription.center else {
-            return;
-        };
-        let r = i32::from(self.subscription.radius);
-        let d = (pos.x - center.x).pow(2) + (pos.y - center.y).pow(2) + (pos.z - center.z).pow(2);
-        if d <= r * r {
+        if self
+            .subscription
+            .center
+            .is_some_and(|c| self.within_radius(c, pos))
+        {
             self.subscription.center = None;
         }
+    }
+
+    /// Whether chunk `pos` is within the subscription radius of `center` (a sphere of chunks):
+    /// one the client should hold.
+    fn within_radius(&self, center: ChunkPos, pos: ChunkPos) -> bool {
+        let r = i32::from(self.subscription.radius);
+        let d = (pos.x - center.x).pow(2) + (pos.y - center.y).pow(2) + (pos.z - center.z).pow(2);
+        d <= r * r
     }
 
     fn apply(&mut self, event: ClientEvent) {
