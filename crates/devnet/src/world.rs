@@ -377,7 +377,9 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
         println!("world: continuing the one in {}", args.data.display());
         return Ok(world);
     }
-    if args.data.exists() {
+    // An empty directory (made by hand, or a mount point) takes a new world; anything else
+    // is someone's, or one zone's chain.
+    if args.data.exists() && std::fs::read_dir(&args.data)?.next().is_some() {
         let zone = args.data.join("genesis.toml").exists();
         bail!(
             "{} holds no world.toml{}; run with --fresh to wipe it",
@@ -963,5 +965,47 @@ fn print_summary(r: &WorldReport) {
             "  validator {}: {} zones, {:.3} cores ({:.3} a zone), {:.0} MB",
             v.validator, v.zones, v.cpu_cores, v.cpu_cores_per_zone, v.rss_mb
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: DevnetArgs,
+    }
+
+    fn args(dir: &Path) -> DevnetArgs {
+        let dir = dir.to_str().unwrap();
+        Cli::try_parse_from(["devnet", "--zones", "2x1", "--data", dir])
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn a_world_starts_in_an_empty_directory_but_not_over_other_files() {
+        let dir = std::env::temp_dir().join(format!("z3r0-world-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // An empty directory (made by hand, or by a mount) is where a new world goes.
+        let world = prepare_world(&args(&dir), [2, 1]).unwrap();
+        assert_eq!(world.zones, [2, 1]);
+        assert!(dir.join("world.toml").exists());
+        // The next run continues it.
+        let again = prepare_world(&args(&dir), [2, 1]).unwrap();
+        assert_eq!(again.world_seed, world.world_seed);
+        // A directory holding anything else is left alone.
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        let refused = prepare_world(&args(&dir), [2, 1]).unwrap_err().to_string();
+        assert!(refused.contains("holds no world.toml"), "{refused}");
+        assert!(!dir.join("world.toml").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
