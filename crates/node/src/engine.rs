@@ -421,7 +421,11 @@ where
     let genesis_digest = genesis.digest();
     let network = MarshalNetwork {
         public_key: public_key.clone(),
-        peers,
+        peers: crate::scoped::CommitteePeers::new(
+            peers,
+            setup.participants.clone(),
+            context.child("marshal_peers"),
+        ),
         blocker: blocker.clone(),
         backfill: channels.backfill,
         broadcast: channels.broadcast,
