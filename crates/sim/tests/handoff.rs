@@ -270,6 +270,61 @@ fn a_body_walks_across_and_enters_its_neighbour_once_with_what_it_carried() {
     assert_eq!(b.sim.inventory(&ALICE).unwrap().count(blocks::STONE), 5);
 }
 
+/// An exit whose certified body stands outside the destination's columns (a source that
+/// draws the border elsewhere, or a bug there) still enters, just inside the border, and the
+/// exits after it on the same link are not held up behind it.
+#[test]
+fn a_body_certified_outside_the_zone_enters_inside_it_and_the_link_goes_on() {
+    let (mut a, mut b) = (zone(0), zone(1));
+    walk_out(&mut a, ALICE, 2);
+    let (entity, _) = a.exits()[0];
+    // Five voxels back on the source's side.
+    a.sim.ecs.get_mut::<Exit>(entity).unwrap().body.pos[0] = -5 * 1024;
+    a.tick(&[], &[]); // commits the record
+    let [(entity, exit)] = a.exits()[..] else {
+        panic!("one exit waits")
+    };
+    let first = a.export(Record::Exit(exit), entity);
+    walk_out(&mut a, BOB, 0);
+    let (bob_entity, bob_exit) = a
+        .exits()
+        .into_iter()
+        .find(|(_, x)| x.player == BOB)
+        .unwrap();
+    let second = a.export(Record::Exit(bob_exit), bob_entity);
+
+    let receipts = b.tick(&[], &[first, second]);
+    for (player, seq) in [(ALICE, 0), (BOB, 1)] {
+        assert!(
+            receipts.contains(&Receipt::Entered {
+                player,
+                from: zone_number(0, 0),
+                seq,
+                lost: 0
+            }),
+            "{receipts:?}"
+        );
+    }
+    let body = *b.sim.body(&ALICE).unwrap();
+    assert!(body.pos[0] >= 0, "inside the border: {:?}", body.pos);
+    assert_eq!(body.pos[2], exit.body.pos[2]);
+    assert_eq!(b.sim.inventory(&ALICE).unwrap().count(blocks::STONE), 2);
+    assert_eq!(b.link().unwrap().1.received, 2);
+    // A body inside the columns, however near their edge, enters where it stood.
+    let config = *b.sim.config();
+    for inside in [
+        [0, 9, 3],
+        [32 * 1024 - 1, 9, -32 * 1024],
+        [700, 9, 32 * 1024 - 1],
+    ] {
+        assert_eq!(config.nearest_inside(inside), inside);
+    }
+    assert_eq!(
+        config.nearest_inside([-1, 9, 32 * 1024]),
+        [0, 9, 32 * 1024 - 1]
+    );
+}
+
 #[test]
 fn the_source_forgets_an_exit_only_when_the_destination_shows_it_entered() {
     let (mut a, mut b) = (zone(0), zone(1));

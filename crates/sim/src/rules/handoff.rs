@@ -23,8 +23,6 @@ pub enum ImportRefusal {
     Stale = 4,
     /// The neighbour claims more exits than this zone sent.
     Impossible = 5,
-    /// The body is not in this zone's columns.
-    NotHere = 6,
 }
 
 impl ImportRefusal {
@@ -35,7 +33,6 @@ impl ImportRefusal {
             ImportRefusal::OutOfOrder => "an earlier exit has not entered yet",
             ImportRefusal::Stale => "no newer than the last acknowledgement",
             ImportRefusal::Impossible => "acknowledges exits never sent",
-            ImportRefusal::NotHere => "the body is not in this zone",
         }
     }
 }
@@ -65,6 +62,20 @@ impl SimConfig {
         let x = locate(cx, self.chunks_x, place.zone.0, place.grid.0)?;
         let z = locate(cz, self.chunks_z, place.zone.1, place.grid.1)?;
         Some(zone_number(x, z))
+    }
+
+    /// The point of this zone's columns nearest to `pos` (`pos` itself when it is inside them),
+    /// at the same height.
+    pub fn nearest_inside(&self, pos: [i64; 3]) -> [i64; 3] {
+        let clamp = |v: i64, (lo, hi): (i32, i32)| {
+            let (lo, hi) = (i64::from(lo) * 32 * UNIT, i64::from(hi) * 32 * UNIT);
+            v.clamp(lo, (hi - 1).max(lo))
+        };
+        [
+            clamp(pos[0], self.chunks_x),
+            pos[1],
+            clamp(pos[2], self.chunks_z),
+        ]
     }
 
     /// This zone's number in its world (0 for a zone of no world).
@@ -267,12 +278,16 @@ impl Sim {
         if exit.seq > expected {
             return Err(ImportRefusal::OutOfOrder);
         }
-        let (cx, cz) = body_column(&exit.body);
-        if !(self.config.chunks_x.0..self.config.chunks_x.1).contains(&cx)
-            || !(self.config.chunks_z.0..self.config.chunks_z.1).contains(&cz)
-        {
-            return Err(ImportRefusal::NotHere);
-        }
+        // A body certified outside this zone's columns (a source drawing the border elsewhere)
+        // enters at the nearest point inside them: refusing it would lose the player, and hold
+        // up every later exit of the link behind it.
+        let exit = &Exit {
+            body: Body {
+                pos: self.config.nearest_inside(exit.body.pos),
+                ..exit.body
+            },
+            ..*exit
+        };
         if let Some(mut l) = self.ecs.get_mut::<Link>(link) {
             l.received = expected.saturating_add(1);
         }
