@@ -210,10 +210,90 @@ fn world_validators_run_every_seated_zone_and_hand_bodies_over() {
             );
         }
     }
+    // A player in a window walks east across the border; the game follows its body.
+    let west = zones.iter().position(|z| z.number() == 0).unwrap();
+    let edge = WorldSeat::load(&processes[seats[west][0]].config)
+        .unwrap()
+        .config
+        .player_listen;
+    if let Some(stdout) = walk_a_window_east(&dir, edge) {
+        assert!(stdout.contains("world: playing in zone 0 "), "{stdout}");
+        let followed: u64 = stdout
+            .split("zones: followed the body ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(followed >= 1, "the game never followed its body: {stdout}");
+        let x: f64 = stdout
+            .split("session: position ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no position: {stdout}"));
+        assert!(x > 0.0, "the body is not east of the border: {stdout}");
+        // It arrived where the prediction had it: not sent back, not respawned.
+        let arrival: f64 = stdout
+            .split("worst correction on arrival ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::MAX);
+        assert!(arrival < 100.0, "{stdout}");
+    }
     drop(processes);
     for (&zone, seats) in zones.iter().zip(&seats) {
         let logs: Vec<PathBuf> = seats.iter().map(|&i| zone_log(&dir, i, zone)).collect();
         assert_one_chain(&logs);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Plays `z3r0 client` in a window (under Xvfb, through real X input) on the world's edge
+/// `edge`, running east (strafing right, jumping over what is in the way) for 32 seconds;
+/// its output, or `None` where Xvfb or xdotool is missing and this is not CI.
+fn walk_a_window_east(dir: &Path, edge: std::net::SocketAddr) -> Option<String> {
+    let has_xvfb = Command::new("xvfb-run").arg("--help").output().is_ok();
+    let has_xdotool = Command::new("xdotool").arg("version").output().is_ok();
+    if !has_xvfb || !has_xdotool {
+        assert!(
+            std::env::var_os("Z3R0_REQUIRE_GPU").is_none(),
+            "xvfb-run or xdotool is missing (apt-get install xvfb xauth xdotool)"
+        );
+        eprintln!("\n!!! WINDOWED WORLD CLIENT NOT CHECKED: xvfb-run or xdotool is missing.\n");
+        return None;
+    }
+    // A fixed key: the same spawn column every run.
+    let key = dir.join("walker.key");
+    let player = <commonware_cryptography::ed25519::PrivateKey as commonware_cryptography::Signer>::from_seed(5);
+    z3r0_genesis::write_key(&key, &player).unwrap();
+    let script = r#"
+        "$Z3R0" client --size 320x180 --connect "$ADDR" --genesis "$WORLD" --key "$KEY" &
+        client=$!
+        window=$(timeout 60 xdotool search --sync --name Z3R0 | head -1)
+        xdotool windowfocus --sync "$window"
+        sleep 4
+        xdotool keydown shift d
+        for i in $(seq 1 64); do xdotool key space; sleep 0.5; done
+        xdotool keyup d shift; sleep 1
+        xdotool key Escape
+        wait $client
+    "#;
+    let out = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 640x480x24", "sh", "-c", script])
+        .env("Z3R0", env!("CARGO_BIN_EXE_z3r0"))
+        .env("ADDR", edge.to_string())
+        .env("WORLD", dir.join("world.toml"))
+        .env("KEY", &key)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("the windowed player:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(stdout)
 }
