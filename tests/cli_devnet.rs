@@ -666,24 +666,48 @@ fn a_world_devnet_runs_every_zone_and_accounts_for_every_handoff() {
     let _ = std::fs::remove_dir_all(&devnet.dir);
 }
 
+/// A validator whose state leaves its chains is left stopped; every zone it sat on goes on
+/// without it (four seats a zone, so each tolerates one), and its roots are not counted.
 #[test]
-fn a_world_refuses_the_options_it_does_not_act_on() {
-    let dir = std::env::temp_dir().join(format!("z3r0-devnet-refused-{}", std::process::id()));
-    for extra in [["--fault", "diverge:1"], ["--fault", "diverge:2@5"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-            .args(["devnet", "--zones", "2x1", "--data"])
-            .arg(&dir)
-            .args(extra)
-            .output()
+fn a_world_leaves_a_diverged_validator_stopped_and_its_zones_go_on() {
+    let mut devnet = Devnet::start(
+        "world-diverge",
+        &[
+            "--zones",
+            "2x1",
+            "--committee",
+            "4",
+            "--forgers",
+            "0",
+            "--duration",
+            "20s",
+            "--bots",
+            "2",
+            "--cheaters",
+            "0",
+            "--fault",
+            "diverge:1@4",
+            "--dashboard",
+            "127.0.0.1:0",
+        ],
+    );
+    let halted = devnet.wait_line("halted   validator 1", Duration::from_secs(300));
+    assert!(halted.contains("(diverged)"), "{halted}");
+    assert!(devnet.child.wait().unwrap().success(), "{halted}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(devnet.dir.join("report.json")).unwrap())
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{extra:?}");
-        assert!(
-            stderr.contains("(--zones 1x1); a world runs without it"),
-            "{extra:?}: {stderr}"
-        );
-        assert!(!dir.exists(), "{extra:?}: nothing written");
+    let stopped = report["halted"].as_array().unwrap();
+    assert_eq!(stopped.len(), 1, "{report}");
+    assert_eq!(stopped[0]["validator"], 1, "{report}");
+    assert_eq!(stopped[0]["exit"], "diverged", "{report}");
+    for zone in report["zones"].as_array().unwrap() {
+        assert_eq!(zone["committee"].as_array().unwrap().len(), 4, "{zone}");
+        assert_eq!(zone["state_roots_agree"], true, "{zone}");
+        assert!(zone["blocks_per_s"].as_f64().unwrap() > 5.0, "{zone}");
     }
+    assert_eq!(report["handoffs"]["bodies_lost"], 0, "{report}");
+    let _ = std::fs::remove_dir_all(&devnet.dir);
 }
 
 #[test]

@@ -45,8 +45,8 @@ pub struct DevnetArgs {
     /// The world's grid of zones (`XxZ`; 2x2 unless a game's devnet): each pool validator runs
     /// every zone it is seated on, its synthetic players (`--load`) and the players over QUIC
     /// (`--bots`) run across the borders, and the cheaters play in the zones in turn. `1x1`
-    /// runs one zone, a chain of its own (the fault `diverge`, a game's plugins and pack, and
-    /// content publishing run there; a game's devnet runs one zone).
+    /// runs one zone, a chain of its own (a game's plugins and pack, and content publishing
+    /// run there; a game's devnet runs one zone).
     #[arg(long, value_parser = world::parse_zones)]
     zones: Option<[u16; 2]>,
     /// In a world: validators on each zone's committee.
@@ -174,7 +174,7 @@ struct ContentReport {
 }
 
 #[derive(Debug, Serialize)]
-struct HaltReport {
+pub(crate) struct HaltReport {
     validator: usize,
     exit: &'static str,
     reason: String,
@@ -591,14 +591,6 @@ pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
         ),
     };
     if let Some(zones) = world {
-        // Options a world does not act on yet are refused, not ignored.
-        let unworldly = args
-            .faults
-            .iter()
-            .any(|f| matches!(f.kind, fault::FaultKind::Diverge));
-        if unworldly {
-            bail!("--fault diverge applies to one zone (--zones 1x1); a world runs without it yet");
-        }
         return world::run(args, zones);
     }
     let mut zone = Zone::start(args, game)?;

@@ -64,6 +64,9 @@ struct WorldReport {
     player_cheats: PlayerCheatReport,
     /// The faults injected (`--fault`), as given.
     faults: Vec<String>,
+    /// Validators left stopped because a restart could not help (a diverged state): out of the
+    /// root agreement of every zone they sit on.
+    halted: Vec<super::HaltReport>,
 }
 
 /// The cheating players' cheat actions (`z3r0_client::Bot`'s cheat script).
@@ -499,6 +502,7 @@ impl<'a> World<'a> {
             let mut v = Validator::new_world(i, args.data.join(format!("validator-{i}")))?;
             v.byzantine = forgers.len() < args.forgers;
             v.clock_skew_ms = super::fault::clock_skew(&args.faults, i);
+            v.diverge_at = super::fault::diverge_height(&args.faults, i, world.tick_ms);
             // Every player could end up on one process, with a session for each zone near its
             // body (four at a corner), and probes come on top.
             v.sessions_per_address = (args.bots + args.cheaters) * 4 + 64;
@@ -687,6 +691,7 @@ impl<'a> World<'a> {
     }
 
     fn read(&mut self) {
+        self.exclude_diverged();
         for zone in &mut self.zones {
             zone.read(self.window_ms, &mut self.crossings);
         }
@@ -839,6 +844,7 @@ impl<'a> World<'a> {
             v.stop(Duration::from_secs(10));
         }
         self.read();
+        let halted = self.halted();
         let refused = self
             .zones
             .iter()
@@ -869,6 +875,7 @@ impl<'a> World<'a> {
             players,
             player_cheats,
             faults: self.args.faults.iter().map(ToString::to_string).collect(),
+            halted,
         };
         print_summary(&report);
         if let Some(path) = &self.args.report {
@@ -883,6 +890,40 @@ impl<'a> World<'a> {
             );
         }
         Ok(())
+    }
+}
+
+impl World<'_> {
+    /// Takes a diverged validator out of the root agreement and the common height of every
+    /// zone it sits on, as soon as it is left stopped: its roots are its own.
+    fn exclude_diverged(&mut self) {
+        let diverged = self.validators.iter().filter(|v| {
+            v.halted
+                .as_ref()
+                .is_some_and(|h| h.exit == z3r0_genesis::NodeExit::Diverged)
+        });
+        for v in diverged {
+            for zone in &mut self.zones {
+                if let Some(seat) = zone.seats.iter().position(|&i| i == v.index) {
+                    zone.ledger.exclude(seat);
+                }
+            }
+        }
+    }
+
+    /// The validators left stopped.
+    fn halted(&self) -> Vec<super::HaltReport> {
+        self.validators
+            .iter()
+            .filter_map(|v| {
+                let h = v.halted.as_ref()?;
+                Some(super::HaltReport {
+                    validator: v.index,
+                    exit: h.exit.label(),
+                    reason: h.reason.clone(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -960,6 +1001,12 @@ fn print_summary(r: &WorldReport) {
         c.unheard
     );
     super::print_counts(&c.refused, "");
+    for h in &r.halted {
+        println!(
+            "  halted   validator {} ({}), left stopped and out of its zones' roots: {}",
+            h.validator, h.exit, h.reason
+        );
+    }
     for v in &r.validators {
         println!(
             "  validator {}: {} zones, {:.3} cores ({:.3} a zone), {:.0} MB",

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::{error, info, warn};
-use z3r0_chain::{Action, MempoolConfig};
+use z3r0_chain::{Action, MempoolConfig, SignedAction};
 use z3r0_genesis::NodeExit;
 use z3r0_sim::Sim;
 
@@ -100,6 +100,20 @@ impl ProcessError {
             _ => NodeExit::Failed,
         }
     }
+}
+
+/// Drills: the action, in no block, that makes a validator's state leave its zone's chain (a
+/// player who joins on this validator only).
+pub(crate) fn diverging_action(chain: &z3r0_chain::ChainId, zone: u32) -> SignedAction {
+    let key = PrivateKey::from_seed(0x00d1_5e7e);
+    Action {
+        player: key.public_key(),
+        zone,
+        tick: 0,
+        nonce: 0,
+        payload: z3r0_sim::Action::Join.encode_to_vec().into(),
+    }
+    .sign(&key, chain)
 }
 
 /// The prefix of the validator's storage partitions.
@@ -440,19 +454,9 @@ async fn node(
                 PrivateKey::from_seed(0x00b1_c7e1),
             )
         }),
-        diverge_at: options.diverge_at.map(|height| {
-            // A player who joins on this validator only.
-            let key = PrivateKey::from_seed(0x00d1_5e7e);
-            let action = Action {
-                player: key.public_key(),
-                zone: genesis.zone,
-                tick: 0,
-                nonce: 0,
-                payload: z3r0_sim::Action::Join.encode_to_vec().into(),
-            }
-            .sign(&key, &genesis.chain_id());
-            (height, action)
-        }),
+        diverge_at: options
+            .diverge_at
+            .map(|height| (height, diverging_action(&genesis.chain_id(), genesis.zone))),
     };
     let mut validator = engine::start(
         context.child("validator"),

@@ -67,7 +67,6 @@ fn zone_name(zone: ZoneId) -> String {
 /// chain (an error).
 pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     let seat = WorldSeat::load(&options.config)?;
-    refuse_single_zone_drills(options)?;
     let config = seat.config.clone();
     check_listen(config.p2p_listen, config.metrics, config.player_listen)?;
     let zones = seat
@@ -101,17 +100,6 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
         }
         Ok(())
     })
-}
-
-/// The divergence drill is a single-zone test tool (`--byzantine` on a world forges
-/// handoffs instead: [`crate::forger`]).
-fn refuse_single_zone_drills(options: &NodeOptions) -> Result<(), ProcessError> {
-    if options.diverge_at.is_some() {
-        return Err(ProcessError::Genesis(
-            "--diverge-at drills one zone's validator; a world validator does not take it".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Sets the storage directory aside if asked to, claims it for this world and validator, and
@@ -652,7 +640,10 @@ async fn start_zone(
         observer: Some(plan.observer),
         edge: Some(relay_hook(senders, committees, tamper, books)),
         byzantine: None,
-        diverge_at: None,
+        // Drills: every replica of this validator leaves its chain after that height.
+        diverge_at: options
+            .diverge_at
+            .map(|height| (height, crate::process::diverging_action(&chain, number))),
     };
     let mut validator = engine::start(
         zone_context.child("validator"),
