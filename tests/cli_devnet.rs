@@ -691,6 +691,8 @@ fn a_world_leaves_a_diverged_validator_stopped_and_its_zones_go_on() {
             "127.0.0.1:0",
         ],
     );
+    let seats = devnet.wait_line("each zone's committee", Duration::from_secs(120));
+    assert!(seats.contains("of 4 stands 1 faulty validator"), "{seats}");
     let halted = devnet.wait_line("halted   validator 1", Duration::from_secs(300));
     assert!(halted.contains("(diverged)"), "{halted}");
     assert!(devnet.child.wait().unwrap().success(), "{halted}");

@@ -462,6 +462,13 @@ impl<'a> World<'a> {
     fn start(args: &'a DevnetArgs, zones: [u16; 2]) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the z3r0 executable")?;
         let world = prepare_world(args, zones)?;
+        // Simplex needs n >= 3f + 1 seats to stand f faulty ones.
+        let tolerated = world.committee_size.saturating_sub(1) / 3;
+        println!(
+            "world: each zone's committee of {} stands {tolerated} faulty validator{} (--committee)",
+            world.committee_size,
+            if tolerated == 1 { "" } else { "s" }
+        );
         let mut seats: BTreeMap<usize, Vec<ZoneId>> = BTreeMap::new();
         let mut watches = Vec::new();
         for zone in world.zone_ids() {
