@@ -271,3 +271,46 @@ async fn a_returning_player_finds_its_body_in_another_zone_and_joins_no_second()
         "no second body in the west"
     );
 }
+
+/// A neighbour's edge that claims a body the player has not got there (it names another
+/// account, whose body is there, to the player's key) does not pull a returning player over:
+/// the body's presence is not proven to the player's key, and it joins where it connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_neighbour_edge_cannot_claim_a_returning_players_body() {
+    let zones = TwoZones::new(47);
+    let other = PrivateKey::from_seed(4_700);
+    let mut there = Game::connect(&zones.east_config, other.clone())
+        .await
+        .unwrap();
+    on_zone_clock(&mut there);
+    play_until(&mut [&mut there], 200, "the other body in the east", |g| {
+        g[0].joined()
+    })
+    .await;
+    let other_account: [u8; 32] = other.public_key().as_ref().try_into().unwrap();
+    *zones._zones[1].lie_account.lock().unwrap() = Some(other_account);
+
+    // A player with no body anywhere comes in through the west.
+    let key = PrivateKey::from_seed(4_701);
+    let mut game = Game::connect(&zones.west_config, key.clone())
+        .await
+        .unwrap();
+    on_zone_clock(&mut game);
+    let borders: ZoneOf = Arc::new(|x, _| Some(u32::from(x >= 0)));
+    let routes = WorldRoutes::from_parts(
+        BTreeMap::from([
+            (0, vec![zones.west_config.clone()]),
+            (1, vec![zones.east_config.clone()]),
+        ]),
+        borders,
+    );
+    game.set_world(routes, 0);
+    play_until(
+        &mut [&mut game, &mut there],
+        300,
+        "joined in the west",
+        |g| g[0].edge().zone == 0 && g[0].joined(),
+    )
+    .await;
+    assert_eq!(game.stats().zone_switches, 0, "pulled over by a claim");
+}

@@ -111,6 +111,13 @@ impl FeedBuilder {
                         inventories.insert(player.key, *entity);
                     }
                 }
+                // A body from another zone brings its inventory: its sessions here (a client
+                // watching this zone for it) get it proven, which proves the body is here.
+                Receipt::Entered { player, .. } => {
+                    if let Some(entity) = sim.player(player) {
+                        inventories.insert(*player, entity);
+                    }
+                }
                 _ => {}
             }
         }
@@ -340,7 +347,36 @@ pub fn chunk_data(sim: &mut Sim, pos: ChunkPos, height: u64) -> Option<ChunkData
 
 #[cfg(test)]
 mod tests {
-    use super::{receipt_prompt_blocks, receipt_proof_blocks};
+    #![allow(clippy::unwrap_used)]
+    use super::{FeedBuilder, receipt_prompt_blocks, receipt_proof_blocks};
+    use z3r0_chain::Block;
+    use z3r0_sim::{Receipt, Sim, SimConfig};
+
+    /// A body entering from another zone brings its inventory: the update carries it, so the
+    /// player's sessions here get it proven (a watching client's proof that the body is here).
+    #[test]
+    fn an_entered_body_gets_its_inventory_proven() {
+        let mut sim = Sim::genesis(SimConfig::default()).unwrap();
+        let player = [7; 32];
+        let mut receipts = Vec::new();
+        let join = z3r0_sim::Action::Join.encode_to_vec();
+        sim.execute_tick(1, [(&player, join.as_slice())], &mut receipts);
+        let entity = sim.player(&player).unwrap();
+        let mut builder = FeedBuilder::new(&mut sim);
+        let block = Block::genesis(0, sim.root());
+        let entered = [Receipt::Entered {
+            player,
+            from: 1,
+            seq: 0,
+            lost: 0,
+        }];
+        let update = builder.update(&block, &mut sim, &entered, None);
+        let entry = update.inventories.get(&player).unwrap();
+        assert_eq!(entry.entity, entity.0);
+        // Nothing entered, nothing changed: no inventory.
+        let quiet = builder.update(&block, &mut sim, &[], None);
+        assert!(quiet.inventories.is_empty());
+    }
 
     #[test]
     fn proof_points_and_edit_flushes_share_their_blocks_at_every_tick_rate() {

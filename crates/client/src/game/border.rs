@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use z3r0_net::{ClientConfig, ClientEvent, EdgeClient, NetError, chunk_of};
+use z3r0_sim::Inventory;
 use z3r0_voxel::ChunkPos;
 
 use super::{Game, ZoneOf, connect_edge};
@@ -60,10 +61,14 @@ struct Watch {
     remote: Interpolator,
     /// The chunk the watch last subscribed around.
     center: Option<ChunkPos>,
-    /// The player's body is in that zone (its newest snapshot shows it).
-    arrived: bool,
-    /// A snapshot came: the watch knows whether the body is there.
-    answered: bool,
+    /// Its newest snapshot shows the player's body (what the edge says; not proven).
+    seen: bool,
+    /// Its edge's proven answer: the account's inventory there, its proofs checked against
+    /// that zone's certified header (they bind the entity to the account, and the account to
+    /// this key), or `Err` with why it was refused. `None`: none came yet.
+    proven: Option<Result<Inventory, String>>,
+    /// A snapshot came.
+    snapshot: bool,
 }
 
 impl Watch {
@@ -73,9 +78,22 @@ impl Watch {
             config,
             remote,
             center: None,
-            arrived: false,
-            answered: false,
+            seen: false,
+            proven: None,
+            snapshot: false,
         }
+    }
+
+    /// The body is in that zone: its edge shows it, and proved it to this key. An edge's
+    /// snapshots alone are not proof: a hostile neighbour could claim any body.
+    fn arrived(&self) -> bool {
+        self.seen && matches!(self.proven, Some(Ok(_)))
+    }
+
+    /// The watch knows whether the body is there: its edge shows none, or shows one and gave
+    /// its proof (or a proof that failed).
+    fn answered(&self) -> bool {
+        self.snapshot && (!self.seen || self.proven.is_some())
     }
 }
 
@@ -370,7 +388,7 @@ impl Game {
         };
         Instant::now() < *until
             && zones.iter().any(|z| match self.watches.slots.get(z) {
-                Some(Slot::Open(w)) => !w.answered,
+                Some(Slot::Open(w)) => !w.answered(),
                 Some(Slot::Opening(_)) => true,
                 Some(Slot::Failed(_)) | None => false,
             })
@@ -420,9 +438,14 @@ impl Game {
             };
             match event {
                 ClientEvent::Snapshot(s) => {
-                    watch.arrived = s.own.is_some();
-                    watch.answered = true;
+                    watch.seen = s.own.is_some();
+                    watch.snapshot = true;
                     watch.remote.push(s.tick, &s.entities);
+                }
+                ClientEvent::Inventory(inventory) => watch.proven = Some(Ok(inventory)),
+                ClientEvent::BadInventory { reason } => {
+                    tracing::warn!(zone, %reason, "a neighbour's edge claims the body unproven");
+                    watch.proven = Some(Err(reason));
                 }
                 ClientEvent::Chunk {
                     pos,
@@ -500,7 +523,7 @@ impl Game {
         let lost_here = !self.awaiting_arrival()
             && (self.crossed.is_some() || !player.joined || player.missing_body > 0);
         let arrived = self.watches.slots.iter().find_map(|(&z, s)| match s {
-            Slot::Open(w) if w.arrived && lost_here && self.crossed.is_none_or(|c| c == z) => {
+            Slot::Open(w) if w.arrived() && lost_here && self.crossed.is_none_or(|c| c == z) => {
                 Some(z)
             }
             _ => None,
@@ -516,10 +539,15 @@ impl Game {
             edge,
             config,
             remote,
+            proven,
             ..
         } = *watch;
         self.enter_zone(edge, config).await;
         self.remote = remote;
+        // The watch took the new zone's proven inventory: the session will not get it again.
+        if let Some(Ok(inventory)) = proven {
+            self.inventory = Some(inventory);
+        }
         self.feedback.stats.seamless_switches += 1;
     }
 }
