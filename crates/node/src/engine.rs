@@ -421,11 +421,7 @@ where
     let genesis_digest = genesis.digest();
     let network = MarshalNetwork {
         public_key: public_key.clone(),
-        peers: crate::scoped::CommitteePeers::new(
-            peers,
-            setup.participants.clone(),
-            context.child("marshal_peers"),
-        ),
+        peers,
         blocker: blocker.clone(),
         backfill: channels.backfill,
         broadcast: channels.broadcast,
