@@ -92,3 +92,19 @@ pub fn assert_one_chain(logs: &[PathBuf]) {
     let heights: Vec<u64> = chain.keys().copied().collect();
     assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
 }
+
+/// Whether Xvfb and xdotool are here to play a window through real X input. Where they are
+/// not, CI (which sets `Z3R0_REQUIRE_GPU`) fails; elsewhere the caller skips `what`, and
+/// says so loudly.
+pub fn x_input_available(what: &str) -> bool {
+    let has = |tool: &str, arg: &str| std::process::Command::new(tool).arg(arg).output().is_ok();
+    if has("xvfb-run", "--help") && has("xdotool", "version") {
+        return true;
+    }
+    assert!(
+        std::env::var_os("Z3R0_REQUIRE_GPU").is_none(),
+        "xvfb-run or xdotool is missing (apt-get install xvfb xauth xdotool)"
+    );
+    eprintln!("\n!!! {what} NOT CHECKED: xvfb-run or xdotool is not installed.\n");
+    false
+}

@@ -105,16 +105,40 @@ impl TwoZones {
         .await;
         let home = chunk_of(game.own().unwrap().pos);
         let border = home.x + 1;
+        game.set_world(self.routes(border), 0);
+        (game, home, border)
+    }
+
+    /// The world's routes, zone 1 owning every chunk column from `border` east.
+    fn routes(&self, border: i32) -> WorldRoutes {
         let borders: ZoneOf = Arc::new(move |x, _| Some(u32::from(x >= border)));
-        let routes = WorldRoutes::from_parts(
+        WorldRoutes::from_parts(
             BTreeMap::from([
                 (0, vec![self.west_config.clone()]),
                 (1, vec![self.east_config.clone()]),
             ]),
             borders,
-        );
-        game.set_world(routes, 0);
-        (game, home, border)
+        )
+    }
+
+    /// A game of `key` joined in the east.
+    async fn joined_in_east(&self, key: &PrivateKey) -> Game {
+        let mut game = Game::connect(&self.east_config, key.clone()).await.unwrap();
+        on_zone_clock(&mut game);
+        play_until(&mut [&mut game], 200, "a body in the east", |g| {
+            g[0].joined()
+        })
+        .await;
+        game
+    }
+
+    /// A game of `key` coming (back) to the world through the west's edge, the border at
+    /// column 0.
+    async fn through_the_west(&self, key: &PrivateKey) -> Game {
+        let mut game = Game::connect(&self.west_config, key.clone()).await.unwrap();
+        on_zone_clock(&mut game);
+        game.set_world(self.routes(0), 0);
+        game
     }
 }
 
@@ -233,28 +257,9 @@ async fn a_returning_player_finds_its_body_in_another_zone_and_joins_no_second()
     let zones = TwoZones::new(45);
     let key = PrivateKey::from_seed(4_500);
     // The body is in the east (a session of the key joined there and went on playing).
-    let mut there = Game::connect(&zones.east_config, key.clone())
-        .await
-        .unwrap();
-    on_zone_clock(&mut there);
-    play_until(&mut [&mut there], 200, "the body in the east", |g| {
-        g[0].joined()
-    })
-    .await;
+    let mut there = zones.joined_in_east(&key).await;
     // The player comes back through the west's edge.
-    let mut game = Game::connect(&zones.west_config, key.clone())
-        .await
-        .unwrap();
-    on_zone_clock(&mut game);
-    let borders: ZoneOf = Arc::new(|x, _| Some(u32::from(x >= 0)));
-    let routes = WorldRoutes::from_parts(
-        BTreeMap::from([
-            (0, vec![zones.west_config.clone()]),
-            (1, vec![zones.east_config.clone()]),
-        ]),
-        borders,
-    );
-    game.set_world(routes, 0);
+    let mut game = zones.through_the_west(&key).await;
     play_until(
         &mut [&mut game, &mut there],
         200,
@@ -279,32 +284,12 @@ async fn a_returning_player_finds_its_body_in_another_zone_and_joins_no_second()
 async fn a_lying_neighbour_edge_cannot_claim_a_returning_players_body() {
     let zones = TwoZones::new(47);
     let other = PrivateKey::from_seed(4_700);
-    let mut there = Game::connect(&zones.east_config, other.clone())
-        .await
-        .unwrap();
-    on_zone_clock(&mut there);
-    play_until(&mut [&mut there], 200, "the other body in the east", |g| {
-        g[0].joined()
-    })
-    .await;
+    let mut there = zones.joined_in_east(&other).await;
     let other_account: [u8; 32] = other.public_key().as_ref().try_into().unwrap();
     *zones._zones[1].lie_account.lock().unwrap() = Some(other_account);
 
     // A player with no body anywhere comes in through the west.
-    let key = PrivateKey::from_seed(4_701);
-    let mut game = Game::connect(&zones.west_config, key.clone())
-        .await
-        .unwrap();
-    on_zone_clock(&mut game);
-    let borders: ZoneOf = Arc::new(|x, _| Some(u32::from(x >= 0)));
-    let routes = WorldRoutes::from_parts(
-        BTreeMap::from([
-            (0, vec![zones.west_config.clone()]),
-            (1, vec![zones.east_config.clone()]),
-        ]),
-        borders,
-    );
-    game.set_world(routes, 0);
+    let mut game = zones.through_the_west(&PrivateKey::from_seed(4_701)).await;
     play_until(
         &mut [&mut game, &mut there],
         300,
