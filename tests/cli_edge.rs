@@ -341,20 +341,14 @@ fn a_node_serves_a_player_over_quic() {
         xdotool key Escape
         wait $client
     "#;
-    let out = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 640x480x24", "sh", "-c", script])
-        .env("Z3R0", env!("CARGO_BIN_EXE_z3r0"))
-        .env("ADDR", config.player_listen.to_string())
-        .env("GENESIS", dir.join("genesis.toml"))
-        .env("KEY", dir.join("bot.key"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let addr = config.player_listen.to_string();
+    let stdout = common::run_in_xvfb(
+        script,
+        &[
+            ("ADDR", addr.as_ref()),
+            ("GENESIS", dir.join("genesis.toml").as_os_str()),
+            ("KEY", dir.join("bot.key").as_os_str()),
+        ],
     );
     assert!(stdout.contains("presented "), "{stdout}");
     // The player was in the zone already (the bot above): the client saw it and did not join.

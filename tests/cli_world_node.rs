@@ -7,6 +7,7 @@
 mod common;
 use common::{assert_one_chain, audit_entries, free_ports};
 
+use commonware_cryptography::Signer as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -258,7 +259,7 @@ fn walk_a_window_east(dir: &Path, edge: std::net::SocketAddr) -> Option<String> 
     }
     // A fixed key: the same spawn column every run.
     let key = dir.join("walker.key");
-    let player = <commonware_cryptography::ed25519::PrivateKey as commonware_cryptography::Signer>::from_seed(5);
+    let player = commonware_cryptography::ed25519::PrivateKey::from_seed(5);
     z3r0_genesis::write_key(&key, &player).unwrap();
     let script = r#"
         "$Z3R0" client --size 320x180 --connect "$ADDR" --genesis "$WORLD" --key "$KEY" &
@@ -272,21 +273,15 @@ fn walk_a_window_east(dir: &Path, edge: std::net::SocketAddr) -> Option<String> 
         xdotool key Escape
         wait $client
     "#;
-    let out = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 640x480x24", "sh", "-c", script])
-        .env("Z3R0", env!("CARGO_BIN_EXE_z3r0"))
-        .env("ADDR", edge.to_string())
-        .env("WORLD", dir.join("world.toml"))
-        .env("KEY", &key)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    eprintln!("the windowed player:\n{stdout}");
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let addr = edge.to_string();
+    let stdout = common::run_in_xvfb(
+        script,
+        &[
+            ("ADDR", addr.as_ref()),
+            ("WORLD", dir.join("world.toml").as_os_str()),
+            ("KEY", key.as_os_str()),
+        ],
     );
+    eprintln!("the windowed player:\n{stdout}");
     Some(stdout)
 }

@@ -108,3 +108,24 @@ pub fn x_input_available(what: &str) -> bool {
     eprintln!("\n!!! {what} NOT CHECKED: xvfb-run or xdotool is not installed.\n");
     false
 }
+
+/// Runs `script` with `sh` on a screen of its own under Xvfb, `Z3R0` naming the binary under
+/// test and `vars` set, quiet logs; its standard output, once it exited successfully.
+pub fn run_in_xvfb(script: &str, vars: &[(&str, &std::ffi::OsStr)]) -> String {
+    let mut command = std::process::Command::new("xvfb-run");
+    command
+        .args(["-a", "-s", "-screen 0 640x480x24", "sh", "-c", script])
+        .env("Z3R0", env!("CARGO_BIN_EXE_z3r0"))
+        .env("RUST_LOG", "warn");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}

@@ -180,6 +180,23 @@ pub(crate) struct HaltReport {
     reason: String,
 }
 
+impl HaltReport {
+    /// The validators the devnet left stopped, each with how it exited and why.
+    fn of(validators: &[supervisor::Validator]) -> Vec<Self> {
+        validators
+            .iter()
+            .filter_map(|v| {
+                let h = v.halted.as_ref()?;
+                Some(Self {
+                    validator: v.index,
+                    exit: h.exit.label(),
+                    reason: h.reason.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Quantiles {
     p50: Option<f64>,
@@ -979,18 +996,10 @@ impl<'a> Zone<'a> {
         }
         self.runtime.shutdown_timeout(Duration::from_secs(1));
         watch.measure.read();
-        let mut halted = Vec::new();
-        for v in &self.validators {
-            let Some(h) = &v.halted else { continue };
-            if h.exit == NodeExit::Diverged {
-                watch.measure.ledger.exclude(v.index);
-            }
-            halted.push(HaltReport {
-                validator: v.index,
-                exit: h.exit.label(),
-                reason: h.reason.clone(),
-            });
+        for v in self.validators.iter().filter(|v| v.diverged()) {
+            watch.measure.ledger.exclude(v.index);
         }
+        let halted = HaltReport::of(&self.validators);
 
         let measure = &watch.measure;
         let blocks = measure.window_heights.keys().filter(|&&h| h > 0).count() as u64;

@@ -55,6 +55,13 @@ pub struct Halt {
 }
 
 impl Validator {
+    /// Left stopped with a state diverged from its chain's: its roots are its own.
+    pub fn diverged(&self) -> bool {
+        self.halted
+            .as_ref()
+            .is_some_and(|h| h.exit == z3r0_genesis::NodeExit::Diverged)
+    }
+
     pub fn new(index: usize, dir: PathBuf) -> Result<Self> {
         let config = dir.join("config.toml");
         let (cfg, _, _) = z3r0_genesis::ValidatorConfig::load(&config)

@@ -851,7 +851,7 @@ impl<'a> World<'a> {
             v.stop(Duration::from_secs(10));
         }
         self.read();
-        let halted = self.halted();
+        let halted = super::HaltReport::of(&self.validators);
         let refused = self
             .zones
             .iter()
@@ -904,33 +904,13 @@ impl World<'_> {
     /// Takes a diverged validator out of the root agreement and the common height of every
     /// zone it sits on, as soon as it is left stopped: its roots are its own.
     fn exclude_diverged(&mut self) {
-        let diverged = self.validators.iter().filter(|v| {
-            v.halted
-                .as_ref()
-                .is_some_and(|h| h.exit == z3r0_genesis::NodeExit::Diverged)
-        });
-        for v in diverged {
+        for v in self.validators.iter().filter(|v| v.diverged()) {
             for zone in &mut self.zones {
                 if let Some(seat) = zone.seats.iter().position(|&i| i == v.index) {
                     zone.ledger.exclude(seat);
                 }
             }
         }
-    }
-
-    /// The validators left stopped.
-    fn halted(&self) -> Vec<super::HaltReport> {
-        self.validators
-            .iter()
-            .filter_map(|v| {
-                let h = v.halted.as_ref()?;
-                Some(super::HaltReport {
-                    validator: v.index,
-                    exit: h.exit.label(),
-                    reason: h.reason.clone(),
-                })
-            })
-            .collect()
     }
 }
 
