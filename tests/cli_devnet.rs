@@ -489,7 +489,9 @@ fn bots_play_at_20_40_and_60_hz() {
                 "--cheaters",
                 "2",
                 "--duration",
-                "8s",
+                // Long enough for each cheater's speed hack to come round after a slow join
+                // (8 s once left none at 16 ms: the players had joined only 5 s in).
+                "12s",
                 "--tick-ms",
                 tick_ms,
                 "--dashboard",
