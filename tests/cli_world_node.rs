@@ -241,6 +241,8 @@ fn world_validators_run_every_seated_zone_and_hand_bodies_over() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(f64::MAX);
         assert!(arrival < 100.0, "{stdout}");
+        let east = zones.iter().map(|z| z.number()).find(|&n| n != 0).unwrap();
+        come_back_through_the_west(&dir, edge, east);
     }
     drop(processes);
     for (&zone, seats) in zones.iter().zip(&seats) {
@@ -248,6 +250,44 @@ fn world_validators_run_every_seated_zone_and_hand_bodies_over() {
         assert_one_chain(&logs);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The walker comes back through the west zone's edge: its key remembers the zone its body
+/// was left in (`east`), and the session starts there with that body, east of the border,
+/// instead of searching near the west and joining a second one.
+fn come_back_through_the_west(dir: &Path, edge: std::net::SocketAddr, east: u32) {
+    let key = dir.join("walker.key");
+    let remembered = std::fs::read_to_string(dir.join("walker.key.zone")).unwrap();
+    assert!(
+        remembered.ends_with(&format!(" zone {east}\n")),
+        "{remembered}"
+    );
+    let again = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["client", "--headless", "--frames", "60", "--connect"])
+        .arg(edge.to_string())
+        .arg("--genesis")
+        .arg(dir.join("world.toml"))
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        out.contains(&format!("world: playing in zone {east} ")),
+        "{out}"
+    );
+    let x: f64 = out
+        .split("session: position ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no body: {out}"));
+    assert!(x > 0.0, "not the body east of the border: {out}");
 }
 
 /// Plays `z3r0 client` in a window (under Xvfb, through real X input) on the world's edge

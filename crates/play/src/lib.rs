@@ -7,5 +7,6 @@
 //! on Windows build.
 
 mod play;
+pub mod whereabouts;
 
 pub use play::{ClientArgs, parse_size, run, run_game};

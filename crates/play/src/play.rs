@@ -15,6 +15,8 @@ use z3r0_net::ClientConfig;
 use z3r0_render::{Gpu, GpuOptions, HEADLESS_FORMAT, HeadlessTarget, Renderer, RendererConfig};
 use z3r0_sim::InputFrame;
 
+use crate::whereabouts;
+
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
     /// The nodes' player (QUIC) edges, `HOST:PORT`, comma-separated, the preferred first; the
@@ -95,6 +97,7 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         config,
         world,
         tick_ms,
+        whereabouts,
     } = match genesis_file(&args.genesis)? {
         GenesisFile::Zone(path) => zone_config(args, &path)?,
         GenesisFile::World(path) => world_config(args, &path)?,
@@ -130,6 +133,9 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         z3r0_app::run(runtime, game, map, size, args.radius, stop, script)?
     };
 
+    if let Some((path, world)) = &whereabouts {
+        remember_zone(&game, path, world);
+    }
     let report = game.stats();
     let pos = game.own().map(|o| o.pos.map(|c| c as f64 / 1024.0));
     println!(
@@ -237,6 +243,8 @@ struct Target {
     config: ClientConfig,
     world: Option<(WorldRoutes, usize)>,
     tick_ms: u64,
+    /// In a world: the key's whereabouts file and the world's id.
+    whereabouts: Option<(PathBuf, [u8; 32])>,
 }
 
 /// A genesis the player reads: one zone's, or a world's.
@@ -281,6 +289,7 @@ fn zone_config(args: &ClientArgs, path: &std::path::Path) -> Result<Target> {
         config,
         world: None,
         tick_ms: genesis.tick_ms,
+        whereabouts: None,
     })
 }
 
@@ -294,9 +303,9 @@ fn world_config(args: &ClientArgs, path: &std::path::Path) -> Result<Target> {
         .with_context(|| format!("loading the world {}", path.display()))?;
     let routes = WorldRoutes::new(&world)?;
     let named = edges(&args.connect, &[])?;
-    let (edge, (zone, index)) = named
+    let (zone, index) = named
         .iter()
-        .find_map(|&e| routes.zone_served_at(e).map(|z| (e, z)))
+        .find_map(|&e| routes.zone_served_at(e))
         .with_context(|| {
             format!(
                 "{} serves no zone of the world in {}",
@@ -304,13 +313,55 @@ fn world_config(args: &ClientArgs, path: &std::path::Path) -> Result<Target> {
                 path.display()
             )
         })?;
+    let world_id = world.world_id().0;
+    let remembered = whereabouts::path_for(&args.key);
+    let zone = start_zone(&remembered, &world_id, &routes, zone, index);
     let config = routes.config(zone, index).context("the zone has a route")?;
-    println!("world: playing in zone {zone} through {edge}");
+    println!("world: playing in zone {zone} through {}", config.server);
     Ok(Target {
         config,
         world: Some((routes, index)),
         tick_ms: world.tick_ms,
+        whereabouts: Some((remembered, world_id)),
     })
+}
+
+/// The zone a session starts in: the one the key's body was in when it last left this world
+/// (the search for a body covers only the zones nearest where it starts), else `named`, the
+/// zone `--connect` serves. A damaged whereabouts file is only a warning.
+fn start_zone(
+    path: &std::path::Path,
+    world: &[u8; 32],
+    routes: &WorldRoutes,
+    named: u32,
+    index: usize,
+) -> u32 {
+    match whereabouts::load(path, world) {
+        Ok(Some(zone)) if routes.config(zone, index).is_some() => {
+            if zone != named {
+                println!("world: this key's body was in zone {zone} when it last played");
+            }
+            zone
+        }
+        Ok(_) => named,
+        Err(e) => {
+            eprintln!("warning: {e}; starting in the zone --connect serves");
+            named
+        }
+    }
+}
+
+/// Remembers the zone the body is in at the end of a session, for the next one.
+fn remember_zone(game: &Game, path: &std::path::Path, world: &[u8; 32]) {
+    if game.own().is_none() {
+        return;
+    }
+    if let Err(e) = whereabouts::save(path, world, game.edge().zone) {
+        eprintln!(
+            "warning: could not remember the body's zone in {}: {e}",
+            path.display()
+        );
+    }
 }
 
 /// Reads a key file, or creates it with a new random key.
