@@ -219,27 +219,13 @@ fn world_validators_run_every_seated_zone_and_hand_bodies_over() {
         .player_listen;
     if let Some(stdout) = walk_a_window_east(&dir, edge) {
         assert!(stdout.contains("world: playing in zone 0 "), "{stdout}");
-        let followed: u64 = stdout
-            .split("zones: followed the body ")
-            .nth(1)
-            .and_then(|s| s.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+        let followed: u64 = field(&stdout, "zones: followed the body ", ' ').unwrap_or(0);
         assert!(followed >= 1, "the game never followed its body: {stdout}");
-        let x: f64 = stdout
-            .split("session: position ")
-            .nth(1)
-            .and_then(|s| s.split(',').next())
-            .and_then(|v| v.parse().ok())
+        let x: f64 = field(&stdout, "session: position ", ',')
             .unwrap_or_else(|| panic!("no position: {stdout}"));
         assert!(x > 0.0, "the body is not east of the border: {stdout}");
         // It arrived where the prediction had it: not sent back, not respawned.
-        let arrival: f64 = stdout
-            .split("worst correction on arrival ")
-            .nth(1)
-            .and_then(|s| s.split(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::MAX);
+        let arrival: f64 = field(&stdout, "worst correction on arrival ", ' ').unwrap_or(f64::MAX);
         assert!(arrival < 100.0, "{stdout}");
         let east = zones.iter().map(|z| z.number()).find(|&n| n != 0).unwrap();
         come_back_through_the_west(&dir, edge, east);
@@ -250,6 +236,11 @@ fn world_validators_run_every_seated_zone_and_hand_bodies_over() {
         assert_one_chain(&logs);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The value the player printed after `label`, up to `end`.
+fn field<T: std::str::FromStr>(out: &str, label: &str, end: char) -> Option<T> {
+    out.split(label).nth(1)?.split(end).next()?.parse().ok()
 }
 
 /// The walker comes back through the west zone's edge: its key remembers the zone its body
@@ -281,12 +272,7 @@ fn come_back_through_the_west(dir: &Path, edge: std::net::SocketAddr, east: u32)
         out.contains(&format!("world: playing in zone {east} ")),
         "{out}"
     );
-    let x: f64 = out
-        .split("session: position ")
-        .nth(1)
-        .and_then(|s| s.split(',').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no body: {out}"));
+    let x: f64 = field(&out, "session: position ", ',').unwrap_or_else(|| panic!("no body: {out}"));
     assert!(x > 0.0, "not the body east of the border: {out}");
 }
 

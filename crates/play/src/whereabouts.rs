@@ -7,6 +7,7 @@
 //! proofs still decide where the body is, and a file that is damaged or names another world is
 //! set aside with a warning.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use z3r0_genesis::{from_hex, to_hex};
@@ -36,16 +37,20 @@ pub fn path_for(key: &Path) -> PathBuf {
 /// The zone of `world` the body was last in, if the file says so. A missing file, or one
 /// written in another world, is `None`.
 pub fn load(path: &Path, world: &[u8; 32]) -> Result<Option<u32>, WhereaboutsError> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(WhereaboutsError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let read_error = |source| WhereaboutsError::Read {
+        path: path.to_owned(),
+        source,
     };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read_error(source)),
+    };
+    // One byte past the longest line is enough to refuse a longer file without reading it.
+    let mut text = Vec::with_capacity(MAX_LINE + 1);
+    file.take(MAX_LINE as u64 + 1)
+        .read_to_end(&mut text)
+        .map_err(read_error)?;
     let malformed = |text: &[u8]| WhereaboutsError::Malformed {
         path: path.to_owned(),
         found: String::from_utf8_lossy(&text[..text.len().min(MAX_LINE)]).into_owned(),
