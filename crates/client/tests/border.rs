@@ -148,6 +148,9 @@ async fn near_a_border_the_neighbour_is_watched_and_the_session_moves_there() {
     let east_config = zones.east_config.clone();
     let key = PrivateKey::from_seed(4_100);
     let (mut game, home, border) = zones.player_near_border(&key).await;
+    let entered = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let told = entered.clone();
+    game.on_zone_entered(move |zone| told.lock().unwrap().push(zone));
     // What the west sent of the east's columns before it knew the border goes: the east's
     // chunks can only come from the east's own edge now.
     let eastern: Vec<ChunkPos> = game
@@ -207,6 +210,11 @@ async fn near_a_border_the_neighbour_is_watched_and_the_session_moves_there() {
     on_zone_clock(&mut game);
     let stats = game.stats();
     assert_eq!((stats.zone_switches, stats.seamless_switches), (1, 1));
+    assert_eq!(
+        *entered.lock().unwrap(),
+        [1],
+        "the player binary is told where the body is"
+    );
     assert!(
         game.world().contains_chunk(home),
         "the world the player stood in was kept, not streamed again"
@@ -298,4 +306,47 @@ async fn a_lying_neighbour_edge_cannot_claim_a_returning_players_body() {
     )
     .await;
     assert_eq!(game.stats().zone_switches, 0, "pulled over by a claim");
+}
+
+/// A neighbour's edge that replays a genuine proof from before the body left that zone (its
+/// old certified header, inventory proof and snapshots) does not pull a returning player
+/// over: the proof is older than the world's clock allows, and the player joins where it
+/// connected. Before sightings had an age limit the session moved to the replaying edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_neighbour_edge_replaying_an_old_proof_cannot_claim_a_body_that_left() {
+    let zones = TwoZones::new(49);
+    let key = PrivateKey::from_seed(4_900);
+    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let mut there = zones.joined_in_east(&key).await;
+    let east = &zones._zones[1];
+    east.replay(&account);
+    while east
+        .replay
+        .lock()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .update
+        .is_none()
+    {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+    }
+    // The body leaves the east; its edge goes on showing it, with the proof from before.
+    there.act(&Action::Leave).unwrap();
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(common::TICK_MS)).await;
+        there.poll().await.unwrap();
+    }
+    assert!(
+        east.state.lock().unwrap().sim.player(&account).is_none(),
+        "the body left the east"
+    );
+    drop(there);
+
+    let mut game = zones.through_the_west(&key).await;
+    play_until(&mut [&mut game], 300, "joined in the west", |g| {
+        g[0].edge().zone == 0 && g[0].joined()
+    })
+    .await;
+    assert_eq!(game.stats().zone_switches, 0, "pulled over by an old proof");
 }

@@ -213,6 +213,8 @@ pub struct EdgeClient {
     pub bad_receipts: u64,
     /// The height of the inventory shown last: an older one is never shown over it.
     inventory_height: Option<u64>,
+    /// The tick of the header that proved the inventory shown: how old the proof is.
+    inventory_tick: Option<u64>,
     /// The newest proven content records, waiting for the header after their height.
     pending_content: Option<(u64, Vec<crate::proto::ContentEntry>)>,
     /// The height of the content shown last: older records never replace it.
@@ -394,6 +396,7 @@ impl EdgeClient {
             receipts_verified: 0,
             bad_receipts: 0,
             inventory_height: None,
+            inventory_tick: None,
             pending_content: None,
             content_height: None,
             cache: BTreeMap::new(),
@@ -577,6 +580,12 @@ impl EdgeClient {
     /// at it wait for no lag of the chain's behind its clock.
     pub fn chain_tick(&self) -> u64 {
         self.clock.tick(unix_ms())
+    }
+
+    /// The tick of the certified header that proved the newest inventory shown (`None`: none
+    /// yet). A proof says where a body was then, not where it is: a node may replay an old one.
+    pub fn inventory_tick(&self) -> Option<u64> {
+        self.inventory_tick
     }
 
     pub fn stale_snapshots(&self) -> u64 {
@@ -855,6 +864,7 @@ impl EdgeClient {
             Ok(()) => {
                 self.inventories_verified += 1;
                 self.inventory_height = Some(entry.height);
+                self.inventory_tick = Some(header.tick);
                 Some(ClientEvent::Inventory(entry.inventory))
             }
             Err(e) => {

@@ -112,7 +112,14 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         .build()?;
     let mut bot = None;
     let mut game = if args.headless {
-        let (game, played) = runtime.block_on(play(args, &config, key, tick_ms, script, world))?;
+        let session = Session {
+            config: &config,
+            key,
+            tick_ms,
+            world,
+            whereabouts: whereabouts.as_ref(),
+        };
+        let (game, played) = runtime.block_on(play(args, session, script))?;
         bot = played;
         game
     } else {
@@ -126,9 +133,7 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         };
         let mut game = runtime.block_on(connect(args, &config, key, tick_ms))?;
         game.set_radius(args.radius);
-        if let Some((routes, index)) = world {
-            game.set_world(routes, index);
-        }
+        enter_world(&mut game, world, whereabouts.as_ref());
         let stop = args.frames.map(u64::from);
         z3r0_app::run(runtime, game, map, size, args.radius, stop, script)?
     };
@@ -353,15 +358,44 @@ fn start_zone(
 
 /// Remembers the zone the body is in at the end of a session, for the next one.
 fn remember_zone(game: &Game, path: &std::path::Path, world: &[u8; 32]) {
-    if game.own().is_none() {
-        return;
+    if game.own().is_some() {
+        save_zone(path, world, game.edge().zone);
     }
-    if let Err(e) = whereabouts::save(path, world, game.edge().zone) {
+}
+
+/// Writes the whereabouts file; a failure is only a warning (the file is a hint).
+fn save_zone(path: &std::path::Path, world: &[u8; 32], zone: u32) {
+    if let Err(e) = whereabouts::save(path, world, zone) {
         eprintln!(
             "warning: could not remember the body's zone in {}: {e}",
             path.display()
         );
     }
+}
+
+/// Puts the game in its world, if it plays in one, and remembers each zone the session follows
+/// the body into: a player whose process dies mid-session still starts where its body went.
+fn enter_world(
+    game: &mut Game,
+    world: Option<(WorldRoutes, usize)>,
+    whereabouts: Option<&(PathBuf, [u8; 32])>,
+) {
+    let Some((routes, index)) = world else {
+        return;
+    };
+    game.set_world(routes, index);
+    if let Some((path, world)) = whereabouts.cloned() {
+        game.on_zone_entered(move |zone| save_zone(&path, &world, zone));
+    }
+}
+
+/// What a headless session connects with.
+struct Session<'a> {
+    config: &'a ClientConfig,
+    key: PrivateKey,
+    tick_ms: u64,
+    world: Option<(WorldRoutes, usize)>,
+    whereabouts: Option<&'a (PathBuf, [u8; 32])>,
 }
 
 /// Reads a key file, or creates it with a new random key.
@@ -409,17 +443,12 @@ async fn connect(
 
 async fn play(
     args: &ClientArgs,
-    config: &ClientConfig,
-    key: PrivateKey,
-    tick_ms: u64,
+    session: Session<'_>,
     script: Option<Arc<dyn PlayerScript>>,
-    world: Option<(WorldRoutes, usize)>,
 ) -> Result<(Game, Option<Bot>)> {
-    let mut game = connect(args, config, key, tick_ms).await?;
+    let mut game = connect(args, session.config, session.key, session.tick_ms).await?;
     game.set_radius(args.radius);
-    if let Some((routes, index)) = world {
-        game.set_world(routes, index);
-    }
+    enter_world(&mut game, session.world, session.whereabouts);
     let mut bot = args.bot.map(|kind| match (kind, script) {
         (BotKind::Game, Some(script)) => Bot::with_script(args.seed, script),
         (kind, _) => Bot::new(kind, args.seed),

@@ -38,6 +38,11 @@ pub const WATCH_SNAPSHOT_HZ: u16 = 5;
 const WATCH_IO: Duration = Duration::from_millis(10);
 /// How long a session with no body looks for it in other zones before it joins.
 const SEARCH_WAIT: Duration = Duration::from_secs(2);
+/// Oldest a neighbour's proof of the body may be, by the world's clock, for the session to
+/// follow it there: a proof shows where the body was at its header's tick, and a hostile edge
+/// may replay one from before the body left. Every zone of a world keeps one clock, and an
+/// honest edge proves against its newest header, well within this.
+const SIGHTING_MAX_AGE: Duration = Duration::from_secs(2);
 /// Most events handled from one watch per poll: a flood from a neighbour's edge costs a
 /// bounded amount per tick (the rest wait in its bounded queue).
 const EVENTS_PER_POLL: usize = 256;
@@ -67,6 +72,8 @@ struct Watch {
     /// that zone's certified header (they bind the entity to the account, and the account to
     /// this key), or `Err` with why it was refused. `None`: none came yet.
     proven: Option<Result<Inventory, String>>,
+    /// The tick of the header that proved `proven`.
+    proven_tick: Option<u64>,
     /// A snapshot came.
     snapshot: bool,
 }
@@ -80,14 +87,18 @@ impl Watch {
             center: None,
             seen: false,
             proven: None,
+            proven_tick: None,
             snapshot: false,
         }
     }
 
-    /// The body is in that zone: its edge shows it, and proved it to this key. An edge's
-    /// snapshots alone are not proof: a hostile neighbour could claim any body.
-    fn arrived(&self) -> bool {
-        self.seen && matches!(self.proven, Some(Ok(_)))
+    /// The body is in that zone: its edge shows it, and proved it to this key at a tick no
+    /// older than `oldest`. An edge's snapshots alone are not proof: a hostile neighbour could
+    /// claim any body; nor is an old proof: it could be replayed after the body left.
+    fn arrived(&self, oldest: u64) -> bool {
+        self.seen
+            && matches!(self.proven, Some(Ok(_)))
+            && self.proven_tick.is_some_and(|t| t >= oldest)
     }
 
     /// The watch knows whether the body is there: its edge shows none, or shows one and gave
@@ -120,7 +131,12 @@ pub(super) struct Watches {
     /// subscription radius).
     radius: Option<u8>,
     search: Search,
+    /// Told each zone the session follows the body into ([`Game::on_zone_entered`]).
+    on_enter: Option<ZoneHook>,
 }
+
+/// What a game calls with the zone each time its session follows the body into another.
+type ZoneHook = Box<dyn FnMut(u32) + Send + Sync>;
 
 impl std::fmt::Debug for Watches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -207,6 +223,12 @@ impl Game {
         self.watches.radius = Some(columns);
     }
 
+    /// Calls `hook` with the zone each time the session follows the body into another zone of
+    /// the world (a player binary remembers it there, so a crash leaves the zone it was in).
+    pub fn on_zone_entered(&mut self, hook: impl FnMut(u32) + Send + Sync + 'static) {
+        self.watches.on_enter = Some(Box::new(hook));
+    }
+
     /// The neighbouring zones with a session open now (near a border, in a world).
     pub fn watched_zones(&self) -> Vec<u32> {
         self.watches
@@ -275,6 +297,9 @@ impl Game {
         self.crossed = None;
         self.arriving_until = Some(Instant::now() + ARRIVAL_WAIT);
         self.feedback.stats.zone_switches += 1;
+        if let Some(hook) = self.watches.on_enter.as_mut() {
+            hook(self.edge.zone);
+        }
         tracing::info!(
             from = left,
             to = self.edge.zone,
@@ -442,7 +467,18 @@ impl Game {
                     watch.snapshot = true;
                     watch.remote.push(s.tick, &s.entities);
                 }
-                ClientEvent::Inventory(inventory) => watch.proven = Some(Ok(inventory)),
+                ClientEvent::Inventory(inventory) => {
+                    watch.proven = Some(Ok(inventory));
+                    watch.proven_tick = watch.edge.inventory_tick();
+                    if watch.proven_tick < Some(self.oldest_sighting()) {
+                        tracing::warn!(
+                            zone,
+                            proven_at = watch.proven_tick,
+                            now = self.edge.chain_tick(),
+                            "a neighbour's edge proves the body with an old header: not followed"
+                        );
+                    }
+                }
                 ClientEvent::BadInventory { reason } => {
                     tracing::warn!(zone, %reason, "a neighbour's edge claims the body unproven");
                     watch.proven = Some(Err(reason));
@@ -513,17 +549,27 @@ impl Game {
         }
     }
 
+    /// The oldest tick a neighbour's proof of the body may be at to be followed now
+    /// ([`SIGHTING_MAX_AGE`] behind this session's reading of the world's clock).
+    fn oldest_sighting(&self) -> u64 {
+        let max_age = SIGHTING_MAX_AGE.as_millis() as u64 / u64::from(self.edge.tick_ms.max(1));
+        self.edge.chain_tick().saturating_sub(max_age)
+    }
+
     /// Moves the session to a watched zone the body left for, or is in while this zone's
     /// snapshots lack it. Never while the session waits for the body to arrive, nor while it
     /// has the body: a key with bodies in two zones (a player that joined again) stays put.
     /// A body seen leaving for one zone is followed only there, whatever another zone's edge
     /// says (snapshots are not proven).
     async fn follow_watched(&mut self) {
+        let oldest = self.oldest_sighting();
         let player = &self.player;
         let lost_here = !self.awaiting_arrival()
             && (self.crossed.is_some() || !player.joined || player.missing_body > 0);
         let arrived = self.watches.slots.iter().find_map(|(&z, s)| match s {
-            Slot::Open(w) if w.arrived() && lost_here && self.crossed.is_none_or(|c| c == z) => {
+            Slot::Open(w)
+                if w.arrived(oldest) && lost_here && self.crossed.is_none_or(|c| c == z) =>
+            {
                 Some(z)
             }
             _ => None,

@@ -53,6 +53,13 @@ pub enum ReceiptLie {
     Other([u8; 32]),
 }
 
+/// What a node replaying the past serves: an account's inventory proven at the freeze, and the
+/// first block published after it (whose header certifies that proof).
+pub struct Replay {
+    pub entry: z3r0_net::InventoryEntry,
+    pub update: Option<z3r0_net::TickUpdate>,
+}
+
 pub struct LocalZone {
     pub key: PrivateKey,
     pub zone: u32,
@@ -68,6 +75,8 @@ pub struct LocalZone {
     pub lie_receipts: Mutex<ReceiptLie>,
     /// Name this account to every login, whoever logs in (a lying node).
     pub lie_account: Mutex<Option<[u8; 32]>>,
+    /// Serve the past for ever while the chain goes on (a lying node; see [`LocalZone::replay`]).
+    pub replay: Mutex<Option<Replay>>,
     /// When each tick was published (tokio's clock, simulated under turmoil).
     pub published: Mutex<std::collections::BTreeMap<u64, tokio::time::Instant>>,
 }
@@ -113,6 +122,7 @@ impl LocalZone {
             forge_finality: AtomicBool::new(false),
             corrupt_inventory: AtomicBool::new(false),
             lie_account: Mutex::new(None),
+            replay: Mutex::new(None),
             lie_receipts: Mutex::new(ReceiptLie::None),
             published: Mutex::default(),
         })
@@ -193,7 +203,24 @@ impl LocalZone {
             .lock()
             .unwrap()
             .insert(tick, tokio::time::Instant::now());
+        let update = match self.replay.lock().unwrap().as_mut() {
+            Some(replay) => replay.update.get_or_insert(update).clone(),
+            None => update,
+        };
         self.feed.publish(update);
+    }
+
+    /// From now on the edge replays the past (a lying node): `account`'s inventory as proven
+    /// now, to whoever logs in, and the next block, for ever, while the chain goes on.
+    pub fn replay(&self, account: &[u8; 32]) {
+        let mut s = self.state.lock().unwrap();
+        let height = s.height;
+        let entry = z3r0_net::account_inventory(&mut s.sim, account, height)
+            .expect("the account has a body here");
+        *self.replay.lock().unwrap() = Some(Replay {
+            entry,
+            update: None,
+        });
     }
 
     /// Ticks every 50 ms until dropped.
@@ -258,6 +285,9 @@ impl ZoneBackend for LocalZone {
         Some((height, z3r0_net::content_entries(&mut s.sim)))
     }
     fn inventory(&self, account: &[u8; 32]) -> Option<z3r0_net::InventoryEntry> {
+        if let Some(replay) = self.replay.lock().unwrap().as_ref() {
+            return Some(replay.entry.clone());
+        }
         let mut s = self.state.lock().unwrap();
         let height = s.height;
         let mut entry = z3r0_net::account_inventory(&mut s.sim, account, height)?;
