@@ -422,6 +422,7 @@ where
     let network = MarshalNetwork {
         public_key: public_key.clone(),
         peers,
+        committee: setup.participants.clone(),
         blocker: blocker.clone(),
         backfill: channels.backfill,
         broadcast: channels.broadcast,
@@ -515,6 +516,8 @@ struct StorageSetup {
 struct MarshalNetwork<C, B, S, R> {
     public_key: PublicKey,
     peers: C,
+    /// The zone's committee: the only peers backfill asks.
+    committee: Set<PublicKey>,
     blocker: B,
     backfill: (S, R),
     broadcast: (S, R),
@@ -549,7 +552,11 @@ where
         context.child("marshal_resolver"),
         marshal_resolver::Config {
             public_key: network.public_key.clone(),
-            peer_provider: network.peers.clone(),
+            peer_provider: crate::scoped::CommitteePeers::new(
+                network.peers.clone(),
+                network.committee,
+                context.child("marshal_peers"),
+            ),
             blocker: network.blocker,
             mailbox_size: MAILBOX,
             fetch_timeout: NZDuration!(Duration::from_millis(500)),
