@@ -46,13 +46,23 @@ pub fn shrink_zone(genesis: &Path) {
 /// The first base from `start` (in steps of 10, below the ephemeral range) whose `n` ports
 /// are free for TCP and UDP, so parallel tests and stray processes do not collide.
 pub fn free_ports(start: u16, n: u16) -> u16 {
+    // Ranges this process handed out already: `cargo test` runs a binary's tests as threads
+    // of one process, and a range is free until the devnet it went to binds it, so two tests
+    // starting from the same base would both get it.
+    static HANDED_OUT: std::sync::Mutex<Vec<(u16, u16)>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let mut base = start;
     loop {
-        let free = (0..n).all(|i| {
-            let addr = ("127.0.0.1", base + i);
-            std::net::TcpListener::bind(addr).is_ok() && std::net::UdpSocket::bind(addr).is_ok()
-        });
+        let taken = handed_out
+            .iter()
+            .any(|&(b, len)| base < b + len && b < base + n);
+        let free = !taken
+            && (0..n).all(|i| {
+                let addr = ("127.0.0.1", base + i);
+                std::net::TcpListener::bind(addr).is_ok() && std::net::UdpSocket::bind(addr).is_ok()
+            });
         if free {
+            handed_out.push((base, n));
             return base;
         }
         base = if base + 10 + n < 32_000 {
