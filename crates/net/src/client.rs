@@ -469,6 +469,7 @@ impl EdgeClient {
             *t = (*t).max(*tick);
         }
         self.inventory_height = self.inventory_height.max(old.inventory_height);
+        self.inventory_tick = self.inventory_tick.max(old.inventory_tick);
         self.content_height = self.content_height.max(old.content_height);
         self.start_tick = self.start_tick.min(old.start_tick);
         // One chain, one clock: the session's genesis does not jump at a failover (where the

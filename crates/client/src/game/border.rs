@@ -72,8 +72,6 @@ struct Watch {
     /// that zone's certified header (they bind the entity to the account, and the account to
     /// this key), or `Err` with why it was refused. `None`: none came yet.
     proven: Option<Result<Inventory, String>>,
-    /// The tick of the header that proved `proven`.
-    proven_tick: Option<u64>,
     /// A snapshot came.
     snapshot: bool,
 }
@@ -87,18 +85,18 @@ impl Watch {
             center: None,
             seen: false,
             proven: None,
-            proven_tick: None,
             snapshot: false,
         }
     }
 
     /// The body is in that zone: its edge shows it, and proved it to this key at a tick no
-    /// older than `oldest`. An edge's snapshots alone are not proof: a hostile neighbour could
-    /// claim any body; nor is an old proof: it could be replayed after the body left.
+    /// older than `oldest` (the session keeps the tick of the header that proved `proven`).
+    /// An edge's snapshots alone are not proof: a hostile neighbour could claim any body; nor
+    /// is an old proof: it could be replayed after the body left.
     fn arrived(&self, oldest: u64) -> bool {
         self.seen
             && matches!(self.proven, Some(Ok(_)))
-            && self.proven_tick.is_some_and(|t| t >= oldest)
+            && self.edge.inventory_tick().is_some_and(|t| t >= oldest)
     }
 
     /// The watch knows whether the body is there: its edge shows none, or shows one and gave
@@ -469,11 +467,11 @@ impl Game {
                 }
                 ClientEvent::Inventory(inventory) => {
                     watch.proven = Some(Ok(inventory));
-                    watch.proven_tick = watch.edge.inventory_tick();
-                    if watch.proven_tick < Some(self.oldest_sighting()) {
+                    let proven_at = watch.edge.inventory_tick();
+                    if proven_at < Some(self.oldest_sighting()) {
                         tracing::warn!(
                             zone,
-                            proven_at = watch.proven_tick,
+                            proven_at,
                             now = self.edge.chain_tick(),
                             "a neighbour's edge proves the body with an old header: not followed"
                         );
