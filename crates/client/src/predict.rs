@@ -13,8 +13,10 @@
 
 use std::collections::BTreeMap;
 
-use z3r0_sim::{Body, InputFrame, Physics, step_in_view};
+use z3r0_sim::{Body, InputFrame, MAX_TRANSIT_STEPS, Physics, step_in_view};
 use z3r0_voxel::{BlockId, VoxelPos, World};
+
+use crate::ZoneOf;
 
 /// The authoritative state at one tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,17 @@ pub const TOLERANCE: i64 = 10;
 pub const SMOOTHING_HALF_LIFE_S: f64 = 0.067;
 /// Most ticks predicted past the authoritative state.
 const MAX_HORIZON: u64 = 64;
+
+/// A chunk column's width in 1/1024 m.
+const COLUMN: i64 = 1024 * 32;
+
+/// The last tick a body that left its zone in tick `exit` moves in before it enters the next
+/// one: the destination makes up at most [`MAX_TRANSIT_STEPS`] ticks of transit, then steps
+/// the tick it enters in. Predicted on past that, a long transit (a slow neighbour) would
+/// end in a correction of every tick beyond.
+fn transit_ends(exit: u64) -> u64 {
+    exit.saturating_add(MAX_TRANSIT_STEPS).saturating_add(1)
+}
 
 /// An edit the player's world shows before the chain has applied it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +116,10 @@ impl Predictor {
     /// The predicted body at `tick` (at or after the base), stepping from the authoritative
     /// state through the frames sent since. `world` shows the player's pending edits (oldest
     /// first in `pending`); each counts from the tick it targets. `physics`: the zone's
-    /// movement rules; `rules`: its block rules in force. `None` before any authoritative state.
+    /// movement rules; `rules`: its block rules in force. In a world, `borders` says which
+    /// zone owns each chunk column: a body predicted out of its zone is in transit, and moves
+    /// only as far as the destination will make up. `None` before any authoritative state, or
+    /// past the horizon.
     pub fn predict(
         &mut self,
         tick: u64,
@@ -111,14 +127,27 @@ impl Predictor {
         pending: &[PendingEdit],
         physics: &Physics,
         rules: &z3r0_voxel::BlockRules,
+        borders: Option<&ZoneOf>,
     ) -> Option<Body> {
         let base = self.base?;
-        // Far past the last authoritative state the guess is worthless (and costly).
-        if tick < base.tick || tick - base.tick > MAX_HORIZON {
+        if tick < base.tick {
             return None;
         }
+        let zone = |body: &Body| {
+            let column = |axis: usize| i32::try_from(body.pos[axis].div_euclid(COLUMN)).ok();
+            borders.and_then(|b| b(column(0)?, column(2)?))
+        };
+        let home = zone(&base.body);
         let mut body = base.body;
+        let mut moves_until = u64::MAX;
         for t in base.tick + 1..=tick {
+            if t > moves_until {
+                break;
+            }
+            // Far past the last authoritative state the guess is worthless (and costly).
+            if t - base.tick > MAX_HORIZON {
+                return None;
+            }
             let frame = self.frame_at(t)?;
             // At tick `t` a voxel is what the first edit not yet applied found there.
             let voxel = |p: VoxelPos| {
@@ -128,6 +157,9 @@ impl Predictor {
                     .map_or_else(|| world.voxel(p), |e| Some(e.before))
             };
             body = step_in_view(&voxel, rules, &body, &frame, physics, t).0;
+            if moves_until == u64::MAX && zone(&body).is_some_and(|z| Some(z) != home) {
+                moves_until = transit_ends(t);
+            }
         }
         // Remember the first prediction made for each tick: a later one has more information.
         self.predicted.entry(tick).or_insert(body);

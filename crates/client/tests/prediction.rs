@@ -128,6 +128,7 @@ fn run(ticks: u64, seed: u64, choose: impl Fn(u64) -> InputFrame) -> Outcome {
             &[],
             &Physics::default(),
             z3r0_voxel::BlockRules::builtin(),
+            None,
         );
         for t in target.saturating_sub(2)..=target {
             if let Some(&f) = sent.get(&t)
@@ -235,6 +236,7 @@ fn smoothing_eases_a_correction_out_instead_of_snapping() {
             &[],
             &Physics::default(),
             z3r0_voxel::BlockRules::builtin(),
+            None,
         )
         .unwrap();
     let mut moved = predicted;
@@ -319,6 +321,7 @@ fn a_pending_dig_counts_from_the_tick_it_targets() {
                 &pending,
                 &Physics::default(),
                 z3r0_voxel::BlockRules::builtin(),
+                None,
             )
             .unwrap();
         assert_eq!(with_timing, *authority, "tick {tick}");
@@ -331,6 +334,7 @@ fn a_pending_dig_counts_from_the_tick_it_targets() {
         &[],
         &Physics::default(),
         z3r0_voxel::BlockRules::builtin(),
+        None,
     )
     .unwrap();
     assert_ne!(early, chain[&12]);
@@ -357,6 +361,7 @@ fn a_prediction_made_before_its_ticks_frame_was_sent_does_not_count() {
             &[],
             &Physics::default(),
             z3r0_voxel::BlockRules::builtin(),
+            None,
         )
         .unwrap();
     let walk = InputFrame {
@@ -371,6 +376,7 @@ fn a_prediction_made_before_its_ticks_frame_was_sent_does_not_count() {
             &[],
             &Physics::default(),
             z3r0_voxel::BlockRules::builtin(),
+            None,
         )
         .unwrap();
     assert_ne!(walked.pos, stale.pos, "the frame changes the prediction");

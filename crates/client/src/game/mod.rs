@@ -1083,9 +1083,14 @@ impl Game {
         }
         let pending = self.edits.pending();
         let physics = self.edge.physics;
-        self.player
-            .predictor
-            .predict(tick, &self.world, &pending, &physics, self.content.rules())
+        self.player.predictor.predict(
+            tick,
+            &self.world,
+            &pending,
+            &physics,
+            self.content.rules(),
+            self.borders.as_ref().map(|b| &b.0),
+        )
     }
 }
 

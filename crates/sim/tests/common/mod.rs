@@ -1,5 +1,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod two_zones;
+
 use z3r0_sim::{Action, InputFrame, PlayerKey, Reason, Receipt, Sim, SimConfig};
 use z3r0_voxel::{VoxelPos, blocks};
 
