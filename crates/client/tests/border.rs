@@ -350,3 +350,81 @@ async fn a_neighbour_edge_replaying_an_old_proof_cannot_claim_a_body_that_left()
     .await;
     assert_eq!(game.stats().zone_switches, 0, "pulled over by an old proof");
 }
+
+/// Zones 0 to `count - 1` in a row (zone `n` is `n` zones from zone 0), ticking, each with its
+/// edge; every column belongs to the last one.
+struct Row {
+    configs: Vec<ClientConfig>,
+    zones: Vec<Arc<common::LocalZone>>,
+    _edges: Vec<z3r0_net::Edge>,
+    _ticks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Row {
+    fn new(seed: u64, count: u32) -> Self {
+        let zones: Vec<_> = (0..count)
+            .map(|n| common::LocalZone::new_in(seed + u64::from(n), n))
+            .collect();
+        let edges: Vec<_> = zones
+            .iter()
+            .map(|z| z.serve(EdgeConfig::new(common::loopback())))
+            .collect();
+        Self {
+            configs: zones
+                .iter()
+                .zip(&edges)
+                .map(|(z, e)| config(z, e))
+                .collect(),
+            _ticks: zones.iter().map(|z| z.run()).collect(),
+            zones,
+            _edges: edges,
+        }
+    }
+
+    fn routes(&self) -> WorldRoutes {
+        let last = self.configs.len() as u32 - 1;
+        WorldRoutes::from_parts(
+            (0..=last)
+                .map(|n| (n, vec![self.configs[n as usize].clone()]))
+                .collect(),
+            Arc::new(move |_, _| Some(last)),
+        )
+    }
+}
+
+/// A player coming back through the edge of a zone farther from its body than a round of
+/// watches reaches (the body is in the tenth zone of a row, entered by the first): the search
+/// goes on, round after round, and finds it rather than making a second body. Before the
+/// search had rounds it asked the eight nearest zones only, and the player joined again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_player_finds_its_body_beyond_the_nearest_zones() {
+    let row = Row::new(5_100, 10);
+    let key = PrivateKey::from_seed(5_199);
+    let far = row.configs.len() - 1;
+    let mut there = Game::connect(&row.configs[far], key.clone()).await.unwrap();
+    on_zone_clock(&mut there);
+    play_until(&mut [&mut there], 200, "a body in the farthest zone", |g| {
+        g[0].joined()
+    })
+    .await;
+    let mut game = Game::connect(&row.configs[0], key.clone()).await.unwrap();
+    on_zone_clock(&mut game);
+    game.set_world(row.routes(), 0);
+    play_until(
+        &mut [&mut game, &mut there],
+        300,
+        "playing the body in the farthest zone",
+        |g| g[0].edge().zone == far as u32 && g[0].joined(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(10 * common::TICK_MS)).await;
+    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    for zone in &row.zones[..far] {
+        let state = zone.state.lock().unwrap();
+        assert!(
+            state.sim.player(&account).is_none(),
+            "a second body in zone {}",
+            zone.zone
+        );
+    }
+}

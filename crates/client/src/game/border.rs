@@ -36,7 +36,8 @@ pub const WATCH_SNAPSHOT_HZ: u16 = 5;
 /// Longest a watch's work may take in one poll (its events, its subscription): a neighbour's
 /// edge that stops reading or sending never holds up the game's tick; the watch is let go.
 const WATCH_IO: Duration = Duration::from_millis(10);
-/// How long a session with no body looks for it in other zones before it joins.
+/// Longest one round of the search for a body in other zones waits for its zones' answers
+/// ([`MAX_WATCHES`] zones a round, nearest first): the next round, or the join, follows.
 const SEARCH_WAIT: Duration = Duration::from_secs(2);
 /// Oldest a neighbour's proof of the body may be, by the world's clock, for the session to
 /// follow it there: a proof shows where the body was at its header's tick, and a hostile edge
@@ -113,8 +114,13 @@ enum Search {
     /// No snapshot yet, or not in a world.
     #[default]
     NotYet,
-    /// Watches of these zones are asked until the instant.
-    Until(Instant, BTreeSet<u32>),
+    /// Watches of the zones `asked` are asked until the instant `until`; the zones in `rest`,
+    /// nearest first, are asked in the rounds after.
+    Asking {
+        until: Instant,
+        asked: BTreeSet<u32>,
+        rest: std::collections::VecDeque<u32>,
+    },
     /// The body was here, was found, or is nowhere the search looked.
     Done,
 }
@@ -374,9 +380,11 @@ impl Game {
         zones_within(borders, self.edge.zone, column, radius, UNWATCH_MARGIN)
     }
 
-    /// With no body yet: once this zone's first snapshot showed none, the zones nearest this
-    /// one (at most [`MAX_WATCHES`]) are watched until each has answered or [`SEARCH_WAIT`]
-    /// has passed; meanwhile the player does not join ([`Game::join`]).
+    /// With no body yet: once this zone's first snapshot showed none, every other zone of the
+    /// world is asked whether the body is there, nearest first, in rounds of at most
+    /// [`MAX_WATCHES`] watches; a round ends when each has answered or after [`SEARCH_WAIT`].
+    /// Meanwhile the player does not join ([`Game::join`]). A player's body may be anywhere in
+    /// the world, and a join would make it a second one.
     fn zones_to_search(&mut self, routes: &WorldRoutes) -> (BTreeSet<u32>, BTreeSet<u32>) {
         if matches!(self.watches.search, Search::NotYet) {
             if self.feedback.stats.snapshots == 0 || self.player.joined || self.awaiting_arrival() {
@@ -389,28 +397,49 @@ impl Game {
             };
             let mut others: Vec<u32> = routes.zones().filter(|&z| z != self.edge.zone).collect();
             others.sort_by_key(|&z| (distance(z), z));
-            others.truncate(MAX_WATCHES);
-            let zones: BTreeSet<u32> = others.into_iter().collect();
-            self.watches.search = Search::Until(Instant::now() + SEARCH_WAIT, zones.clone());
-            return (zones.clone(), zones);
+            self.watches.search = Search::Asking {
+                until: Instant::now(),
+                asked: BTreeSet::new(),
+                rest: others.into(),
+            };
         }
-        if !self.search_pending() {
+        let round_over = !self.round_pending();
+        let settled = self.player.joined || self.awaiting_arrival();
+        let Search::Asking {
+            until, asked, rest, ..
+        } = &mut self.watches.search
+        else {
+            return Default::default();
+        };
+        if !round_over {
+            return (BTreeSet::new(), asked.clone());
+        }
+        if settled || rest.is_empty() {
             self.watches.search = Search::Done;
             return Default::default();
         }
+        let count = rest.len().min(MAX_WATCHES);
+        *asked = rest.drain(..count).collect();
+        *until = Instant::now() + SEARCH_WAIT;
+        (asked.clone(), asked.clone())
+    }
+
+    /// Whether the search for a body elsewhere is still going: a round waits for an answer,
+    /// or zones are left to ask.
+    pub(super) fn search_pending(&self) -> bool {
         match &self.watches.search {
-            Search::Until(_, zones) => (BTreeSet::new(), zones.clone()),
-            _ => Default::default(),
+            Search::Asking { rest, .. } => !rest.is_empty() || self.round_pending(),
+            _ => false,
         }
     }
 
-    /// Whether the search for a body elsewhere is still waiting for an answer.
-    pub(super) fn search_pending(&self) -> bool {
-        let Search::Until(until, zones) = &self.watches.search else {
+    /// Whether the search's round waits for a zone's answer still.
+    fn round_pending(&self) -> bool {
+        let Search::Asking { until, asked, .. } = &self.watches.search else {
             return false;
         };
         Instant::now() < *until
-            && zones.iter().any(|z| match self.watches.slots.get(z) {
+            && asked.iter().any(|z| match self.watches.slots.get(z) {
                 Some(Slot::Open(w)) => !w.answered(),
                 Some(Slot::Opening(_)) => true,
                 Some(Slot::Failed(_)) | None => false,
