@@ -417,6 +417,11 @@ async fn a_returning_player_finds_its_body_beyond_the_nearest_zones() {
         |g| g[0].edge().zone == far as u32 && g[0].joined(),
     )
     .await;
+    assert_eq!(
+        game.stats().zones_searched,
+        9,
+        "two rounds: 8 zones, then 1"
+    );
     tokio::time::sleep(Duration::from_millis(10 * common::TICK_MS)).await;
     let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
     for zone in &row.zones[..far] {
@@ -427,4 +432,32 @@ async fn a_returning_player_finds_its_body_beyond_the_nearest_zones() {
             zone.zone
         );
     }
+}
+
+/// A key made for the session has no body anywhere: it joins where it connected without
+/// asking the world's other zones, while a key the world may know asks each of them first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_key_joins_without_searching_the_world() {
+    let row = Row::new(5_300, 3);
+    let mut games = Vec::new();
+    for (seed, new) in [(5_398, true), (5_399, false)] {
+        let mut game = Game::connect(&row.configs[0], PrivateKey::from_seed(seed))
+            .await
+            .unwrap();
+        on_zone_clock(&mut game);
+        game.set_world(row.routes(), 0);
+        if new {
+            game.new_player();
+        }
+        games.push(game);
+    }
+    let [new, known] = &mut games[..] else {
+        unreachable!()
+    };
+    play_until(&mut [new, known], 300, "both joined in zone 0", |g| {
+        g.iter().all(|g| g.joined() && g.edge().zone == 0)
+    })
+    .await;
+    assert_eq!(new.stats().zones_searched, 0, "a new key searches nowhere");
+    assert_eq!(known.stats().zones_searched, 2, "the others asked first");
 }

@@ -102,8 +102,9 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         GenesisFile::Zone(path) => zone_config(args, &path)?,
         GenesisFile::World(path) => world_config(args, &path)?,
     };
-    let key = match &args.session_key {
-        Some(path) => key_file(path, "session")?,
+    // A player key made now has no body anywhere: its session need not look for one.
+    let (key, new_key) = match &args.session_key {
+        Some(path) => (key_file(path, "session")?.0, false),
         None => key_file(&args.key, "player")?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -118,6 +119,7 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
             tick_ms,
             world,
             whereabouts: whereabouts.as_ref(),
+            new_key,
         };
         let (game, played) = runtime.block_on(play(args, session, script))?;
         bot = played;
@@ -133,7 +135,7 @@ pub fn run_game(args: &ClientArgs, script: Option<Arc<dyn PlayerScript>>) -> Res
         };
         let mut game = runtime.block_on(connect(args, &config, key, tick_ms))?;
         game.set_radius(args.radius);
-        enter_world(&mut game, world, whereabouts.as_ref());
+        enter_world(&mut game, world, whereabouts.as_ref(), new_key);
         let stop = args.frames.map(u64::from);
         z3r0_app::run(runtime, game, map, size, args.radius, stop, script)?
     };
@@ -375,15 +377,20 @@ fn save_zone(path: &std::path::Path, world: &[u8; 32], zone: u32) {
 
 /// Puts the game in its world, if it plays in one, and remembers each zone the session follows
 /// the body into: a player whose process dies mid-session still starts where its body went.
+/// A key made for this session (`new_key`) joins without asking the world for its body.
 fn enter_world(
     game: &mut Game,
     world: Option<(WorldRoutes, usize)>,
     whereabouts: Option<&(PathBuf, [u8; 32])>,
+    new_key: bool,
 ) {
     let Some((routes, index)) = world else {
         return;
     };
     game.set_world(routes, index);
+    if new_key {
+        game.new_player();
+    }
     if let Some((path, world)) = whereabouts.cloned() {
         game.on_zone_entered(move |zone| save_zone(&path, &world, zone));
     }
@@ -396,17 +403,19 @@ struct Session<'a> {
     tick_ms: u64,
     world: Option<(WorldRoutes, usize)>,
     whereabouts: Option<&'a (PathBuf, [u8; 32])>,
+    /// The key was made for this session.
+    new_key: bool,
 }
 
-/// Reads a key file, or creates it with a new random key.
-fn key_file(path: &std::path::Path, what: &str) -> Result<PrivateKey> {
+/// Reads a key file, or creates it with a new random key; whether it was created.
+fn key_file(path: &std::path::Path, what: &str) -> Result<(PrivateKey, bool)> {
     if path.exists() {
-        return Ok(z3r0_genesis::read_key(path)?);
+        return Ok((z3r0_genesis::read_key(path)?, false));
     }
     let key = z3r0_genesis::random_key()?;
     z3r0_genesis::write_key(path, &key)?;
     println!("created {what} key {}", path.display());
-    Ok(key)
+    Ok((key, true))
 }
 
 /// Connects as `key`: the account key, or with --session-key the session key (delegated to
@@ -429,7 +438,9 @@ async fn connect(
             account_path.display(),
             args.session_hours
         );
-        key_file(&account_path, "player").map_err(|e| format!("{e:#}"))
+        key_file(&account_path, "player")
+            .map(|(key, _)| key)
+            .map_err(|e| format!("{e:#}"))
     })
     .await
     .with_context(connecting)?;
@@ -448,7 +459,12 @@ async fn play(
 ) -> Result<(Game, Option<Bot>)> {
     let mut game = connect(args, session.config, session.key, session.tick_ms).await?;
     game.set_radius(args.radius);
-    enter_world(&mut game, session.world, session.whereabouts);
+    enter_world(
+        &mut game,
+        session.world,
+        session.whereabouts,
+        session.new_key,
+    );
     let mut bot = args.bot.map(|kind| match (kind, script) {
         (BotKind::Game, Some(script)) => Bot::with_script(args.seed, script),
         (kind, _) => Bot::new(kind, args.seed),

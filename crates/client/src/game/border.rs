@@ -420,8 +420,15 @@ impl Game {
         }
         let count = rest.len().min(MAX_WATCHES);
         *asked = rest.drain(..count).collect();
+        self.feedback.stats.zones_searched += count as u64;
         *until = Instant::now() + SEARCH_WAIT;
         (asked.clone(), asked.clone())
+    }
+
+    /// The key was made for this session: it has no body anywhere, so in a world the session
+    /// joins without first asking every other zone for one.
+    pub fn new_player(&mut self) {
+        self.watches.search = Search::Done;
     }
 
     /// Whether the search for a body elsewhere is still going: a round waits for an answer,

@@ -75,6 +75,9 @@ pub struct GameStats {
     /// After each switch, how far the prediction was from the body as it arrived in the new
     /// zone, 1/1024 m (the newest [`MAX_ARRIVALS`]).
     pub arrival_errors: VecDeque<i64>,
+    /// Zones asked whether the body was there, by a session that had none yet in a world
+    /// (before it joined).
+    pub zones_searched: u64,
 }
 
 /// Arrival errors kept in [`GameStats`].
