@@ -138,6 +138,7 @@ fn world(args: &GenesisArgs, zones: [u16; 2]) -> Result<()> {
         zones,
         args.committee,
         args.tick_ms,
+        z3r0_sim::SimConfig::default().seed,
     )
     .context("writing the world genesis")?;
     println!(

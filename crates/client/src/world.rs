@@ -188,7 +188,7 @@ mod tests {
     fn routes_reach_every_zone_through_each_member_and_know_the_borders() {
         let dir = std::env::temp_dir().join(format!("z3r0-routes-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let world = z3r0_genesis::world::generate(&dir, 4, 31_000, [2, 1], 3, 50).unwrap();
+        let world = z3r0_genesis::world::generate(&dir, 4, 31_000, [2, 1], 3, 50, 1).unwrap();
         let routes = WorldRoutes::new(&world).unwrap();
         let zones: Vec<u32> = routes.zones().collect();
         assert_eq!(zones.len(), 2);
@@ -231,7 +231,7 @@ mod tests {
     async fn a_silent_next_zone_is_tried_again_while_the_body_waits() {
         let dir = std::env::temp_dir().join(format!("z3r0-patient-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let world = z3r0_genesis::world::generate(&dir, 4, 32_000, [2, 1], 3, 50).unwrap();
+        let world = z3r0_genesis::world::generate(&dir, 4, 32_000, [2, 1], 3, 50, 1).unwrap();
         let routes = WorldRoutes::new(&world).unwrap();
         // Nobody listens on the zone's edges: every attempt times out.
         let mut config = routes.config(0, 0).unwrap();

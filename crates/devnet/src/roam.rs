@@ -3,6 +3,7 @@
 //! the body walks over, the game moves to that session (or opens one, [`z3r0_client::cross`])
 //! and waits for the body to arrive there (no join meanwhile) while it plays on.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,8 @@ pub struct RoamStats {
     pub lost: u64,
     pub applied: u64,
     pub refused: u64,
+    /// Its refusals by reason (as the player is told it).
+    pub refused_by: BTreeMap<String, u64>,
     pub last_error: Option<String>,
     /// Where the body last was (x, z in voxels) and the zone it is in (or on its way to).
     pub pos: Option<[i64; 2]>,
@@ -179,6 +182,7 @@ impl Roamer {
                 }
                 let (applied, refused) =
                     (bot.tally.applied, bot.tally.refused.values().sum::<u64>());
+
                 let joined = game.joined();
                 let pos = game.own().map(|o| [o.pos[0] / 1024, o.pos[2] / 1024]);
                 let zone = self.zone;
@@ -186,6 +190,9 @@ impl Roamer {
                 self.set(|s| {
                     s.connected = joined;
                     s.applied = applied;
+                    if refused != s.refused {
+                        s.refused_by = tally_reasons(&bot.tally.refused);
+                    }
                     s.refused = refused;
                     s.pos = pos.or(s.pos);
                     s.zone = zone;
@@ -230,4 +237,12 @@ impl Roamer {
         }
         arriving
     }
+}
+
+/// A bot's refusals by reason, as the player reads them.
+fn tally_reasons(refused: &BTreeMap<z3r0_client::Refusal, u64>) -> BTreeMap<String, u64> {
+    refused
+        .iter()
+        .map(|(why, &n)| (why.to_string(), n))
+        .collect()
 }

@@ -104,6 +104,8 @@ struct PlayersReport {
     lives_ended: u64,
     actions_applied: u64,
     actions_refused: u64,
+    /// The honest players' refusals by reason.
+    actions_refused_by: BTreeMap<String, u64>,
 }
 
 /// The forging relays' handoff attacks.
@@ -394,17 +396,16 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
             }
         );
     }
-    let mut world = z3r0_genesis::world::generate(
+    let world = z3r0_genesis::world::generate(
         &args.data,
         args.validators,
         args.base_port,
         zones,
         args.committee,
         args.tick_ms,
+        args.seed,
     )
     .context("writing the world genesis")?;
-    world.world_seed = args.seed;
-    world.save(&path)?;
     println!(
         "world: {}x{} zones, {} validators in the pool, {} a committee, tick {} ms, in {}",
         zones[0],
@@ -690,6 +691,12 @@ impl<'a> World<'a> {
             lives_ended: all.iter().map(|s| s.lives_ended).sum(),
             actions_applied: all.iter().map(|s| s.applied).sum(),
             actions_refused: all.iter().map(|s| s.refused).sum(),
+            actions_refused_by: all.iter().fold(BTreeMap::new(), |mut by, s| {
+                for (why, n) in &s.refused_by {
+                    *by.entry(why.clone()).or_default() += n;
+                }
+                by
+            }),
         }
     }
 
@@ -978,6 +985,9 @@ fn print_summary(r: &WorldReport) {
         p.actions_applied,
         p.actions_refused
     );
+    for (why, n) in &p.actions_refused_by {
+        println!("        {n} × {why}");
+    }
     let c = &r.player_cheats;
     println!(
         "  cheaters {}: {} cheat actions, {} refused, {} accepted, {} unheard",

@@ -372,6 +372,21 @@ impl WorldGenesis {
         Ok(())
     }
 
+    /// How many more seats the busiest pool member holds than the idlest, over every zone.
+    pub fn seat_spread(&self) -> usize {
+        let mut seats = vec![0usize; self.pool.len()];
+        for zone in self.zone_ids() {
+            for i in self.committee(zone).unwrap_or_default() {
+                if let Some(n) = seats.get_mut(i) {
+                    *n = n.saturating_add(1);
+                }
+            }
+        }
+        let most = seats.iter().max().copied().unwrap_or(0);
+        let least = seats.iter().min().copied().unwrap_or(0);
+        most.saturating_sub(least)
+    }
+
     /// A zone's genesis without its committee (the rules do not depend on who signs).
     fn zone_genesis_unseated(&self, zone: ZoneId) -> Result<Genesis, WorldError> {
         let (chunks_x, chunks_z) = self.zone_columns(zone)?;
@@ -538,10 +553,18 @@ pub fn is_world_config(path: &Path) -> Result<bool, ConfigError> {
     Ok(table.contains_key("world"))
 }
 
+/// Most pools of fresh keys [`generate`] draws looking for one whose seats are spread evenly.
+const SEAT_DRAWS: usize = 256;
+
 /// Writes a loopback world under `out`: `world.toml` (a pool of `validators` of weight 1, a
-/// `zones` grid, `committee` seats per zone) and, for each pool member, `validator-<i>/`
-/// with its `private.key` (0600) and `config.toml`. Ports start at `base_port` as for
-/// [`crate::generate`].
+/// `zones` grid, `committee` seats per zone, terrain from `world_seed`) and, for each pool
+/// member, `validator-<i>/` with its `private.key` (0600) and `config.toml`. Ports start at
+/// `base_port` as for [`crate::generate`].
+///
+/// The keys are drawn until every member holds as many seats as any other, give or take
+/// one (or the most even of [`SEAT_DRAWS`] draws): with few members and zones, rendezvous
+/// hashing can seat one validator on every zone and another on none, and on one machine the
+/// busiest process sets every zone's pace.
 pub fn generate(
     out: &Path,
     validators: usize,
@@ -549,33 +572,49 @@ pub fn generate(
     zones: [u16; 2],
     committee: usize,
     tick_ms: u64,
+    world_seed: u64,
 ) -> Result<WorldGenesis, ConfigError> {
-    let keys = (0..validators)
-        .map(|_| crate::random_key())
-        .collect::<Result<Vec<_>, _>>()?;
+    let path = out.join("world.toml");
     let port = |block: usize, i: usize| crate::loopback_port(out, validators, base_port, block, i);
-    let pool = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            Ok(PoolEntry {
-                public_key: crate::to_hex(&k.public_key().encode()),
-                weight: 1,
-                p2p: port(0, i)?,
-                players: Some(port(2, i)?),
-            })
-        })
-        .collect::<Result<Vec<_>, ConfigError>>()?;
-    let mut world = WorldGenesis::new(zones, committee, pool);
-    world.tick_ms = tick_ms;
-    world.genesis_ms = std::time::SystemTime::now()
+    let genesis_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let path = out.join("world.toml");
-    world.validate().map_err(|e| ConfigError::Invalid {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
+    let draw = || -> Result<(Vec<PrivateKey>, WorldGenesis), ConfigError> {
+        let keys = (0..validators)
+            .map(|_| crate::random_key())
+            .collect::<Result<Vec<_>, _>>()?;
+        let pool = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                Ok(PoolEntry {
+                    public_key: crate::to_hex(&k.public_key().encode()),
+                    weight: 1,
+                    p2p: port(0, i)?,
+                    players: Some(port(2, i)?),
+                })
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        let mut world = WorldGenesis::new(zones, committee, pool);
+        world.tick_ms = tick_ms;
+        world.genesis_ms = genesis_ms;
+        world.world_seed = world_seed;
+        world.validate().map_err(|e| ConfigError::Invalid {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok((keys, world))
+    };
+    let (mut keys, mut world) = draw()?;
+    for _ in 1..SEAT_DRAWS {
+        if world.seat_spread() <= 1 {
+            break;
+        }
+        let (k, w) = draw()?;
+        if w.seat_spread() < world.seat_spread() {
+            (keys, world) = (k, w);
+        }
+    }
     std::fs::create_dir_all(out).map_err(|source| ConfigError::Write {
         path: out.into(),
         source,

@@ -903,6 +903,7 @@ impl Game {
         player.joined = true;
         player.joined_at.get_or_insert(tick);
         player.own = Some(own);
+        let before = player.predictor.base().map(|b| (b.tick, b.body.pos));
         let reconciled = player.predictor.authoritative(Authoritative {
             tick,
             body: Body {
@@ -915,6 +916,18 @@ impl Game {
         if std::mem::take(&mut player.in_transit)
             && let Some(e) = reconciled.error
         {
+            if e > crate::predict::TOLERANCE {
+                // Rare, and what a player sees as a jump at a border: worth a line.
+                tracing::info!(
+                    tick,
+                    error = e,
+                    arrived = ?own.pos,
+                    frame = ?own.frame,
+                    last_seen = ?before,
+                    zone = self.edge.zone,
+                    "the body arrived away from its prediction"
+                );
+            }
             let arrivals = &mut self.feedback.stats.arrival_errors;
             arrivals.push_back(e);
             if arrivals.len() > feedback::MAX_ARRIVALS {
