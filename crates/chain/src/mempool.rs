@@ -422,7 +422,9 @@ impl<P: Ord + Clone> Mempool<P> {
     }
 
     fn admit(&mut self, from: &P, signed: SignedAction, verified: bool) -> Result<(), Rejection> {
-        let tick = self.current_tick;
+        // Rates are per tick of the clock: while finality stalls the executed tick stands
+        // still, and counting every submission since as one tick's refused honest players.
+        let tick = self.current_tick.max(self.clock_tick);
         if !self
             .peers
             .entry(from.clone())

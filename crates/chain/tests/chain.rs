@@ -1,5 +1,5 @@
 //! Signed actions, blocks, the mempool's rules and the test state machine.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use bytes::Bytes;
 use commonware_cryptography::Signer as _;
@@ -232,6 +232,31 @@ fn rate_limits_apply_per_peer_and_per_player() {
     pool.finalized(10, &[]);
     pool.submit(&1, action(&key(4), 11, 0, b"")).unwrap();
     pool.submit(&3, action(&a, 11, 2, b"")).unwrap();
+}
+
+/// The rate windows follow the clock's ticks, not finalized blocks: while finality stalls
+/// (a slow hour, a view change) a player sending one input a tick is never "too fast". They
+/// counted every submission since the last finalized block as one tick's, and refused honest
+/// players after a stall of `player_rate` ticks.
+#[test]
+fn a_stalled_chain_does_not_make_an_honest_player_too_fast() {
+    let config = MempoolConfig {
+        player_rate: 2,
+        ..MempoolConfig::for_zone(CHAIN, ZONE)
+    };
+    let mut pool = Mempool::<u8>::new(config, Nonces::default(), 10);
+    let a = key(1);
+    for (nonce, tick) in (10..16).enumerate() {
+        pool.observe_clock(tick);
+        pool.submit(&1, action(&a, tick, nonce as u64, b""))
+            .unwrap_or_else(|e| panic!("tick {tick}: {e}"));
+    }
+    // Within one of the clock's ticks the limit holds.
+    pool.submit(&1, action(&a, 15, 6, b"")).unwrap();
+    assert_eq!(
+        pool.submit(&1, action(&a, 15, 7, b"")),
+        Err(Rejection::PlayerRateLimited)
+    );
 }
 
 #[test]
