@@ -51,6 +51,8 @@ pub struct RoamStats {
     pub zone: u32,
     /// Times the player left to come back as a new one (churn).
     pub lives_ended: u64,
+    /// Zones its sessions asked for a body before joining (none for a key new to the world).
+    pub zones_searched: u64,
     /// Arrival errors of the current game already copied into `arrival_errors`.
     session_arrivals: usize,
 }
@@ -63,6 +65,8 @@ pub struct RoamSpec {
     pub home: u32,
     pub routes: WorldRoutes,
     pub churn: Option<Duration>,
+    /// The world was made for this run: no key of its players has a body in it yet.
+    pub new_world: bool,
 }
 
 /// Starts a roaming bot, playing until `stop` turns true.
@@ -78,6 +82,7 @@ pub fn spawn(
         zone: spec.home,
         routes: spec.routes,
         churn: spec.churn,
+        new_world: spec.new_world,
         stats: stats.clone(),
     };
     runtime.spawn(bot.run(stop));
@@ -92,6 +97,7 @@ struct Roamer {
     routes: WorldRoutes,
     /// Leave after about this long, to come back as a new player in the zone it is in.
     churn: Option<Duration>,
+    new_world: bool,
     stats: Arc<Mutex<RoamStats>>,
 }
 
@@ -106,6 +112,9 @@ impl Roamer {
         let mut bot = Bot::new(BotKind::Roam, self.seed.wrapping_add(self.index as u64));
         // When the body was last seen leaving (a crossing waiting for its arrival).
         let mut arriving: Option<Instant> = None;
+        // The key has never played in this world: its first session skips the body search,
+        // as a player's binary does for a key it has just made.
+        let mut new_key = self.new_world;
         while !*stop.borrow() {
             let Some(config) = self.routes.config(self.zone, self.index) else {
                 self.set(|s| s.last_error = Some(format!("no edge for zone {}", self.zone)));
@@ -127,6 +136,9 @@ impl Roamer {
             let watching = self.index < WATCHERS;
             game.set_watch_radius(if watching { WATCH_RADIUS } else { 0 });
             game.set_world(self.routes.clone(), self.index);
+            if std::mem::take(&mut new_key) {
+                game.new_player();
+            }
             if let Some(since) = arriving {
                 game.expect_arrival(ARRIVAL_WAIT.saturating_sub(since.elapsed()));
             }
@@ -167,6 +179,7 @@ impl Roamer {
                     if game.act(&z3r0_sim::Action::Leave).is_ok() {
                         generation += 1;
                         identity.renew(generation);
+                        new_key = self.new_world;
                         life = Instant::now();
                         self.set(|s| s.lives_ended = generation);
                     }
@@ -205,6 +218,8 @@ impl Roamer {
             };
             bot.settle(&mut game);
             bot.session_ended();
+            let searched = game.stats().zones_searched;
+            self.set(|s| s.zones_searched += searched);
             game.edge().close();
             if let Some(e) = ended {
                 self.set(|s| {

@@ -104,6 +104,8 @@ struct PlayersReport {
     lives_ended: u64,
     actions_applied: u64,
     actions_refused: u64,
+    /// Zones the players' sessions asked for a body before joining.
+    zones_searched: u64,
     /// The honest players' refusals by reason.
     actions_refused_by: BTreeMap<String, u64>,
 }
@@ -364,7 +366,8 @@ fn whole_world(world: &WorldGenesis) -> Result<z3r0_genesis::Genesis> {
 }
 
 /// A new world (or the one already in the data directory).
-fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
+/// The world to run, and whether it was made now (no player has a body in it yet).
+fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<(WorldGenesis, bool)> {
     let path = args.data.join("world.toml");
     if args.fresh {
         super::wipe_devnet_dir(&args.data)?;
@@ -380,7 +383,7 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
             );
         }
         println!("world: continuing the one in {}", args.data.display());
-        return Ok(world);
+        return Ok((world, false));
     }
     // An empty directory (made by hand, or a mount point) takes a new world; anything else
     // is someone's, or one zone's chain.
@@ -415,7 +418,7 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<WorldGenesis> {
         world.tick_ms,
         args.data.display()
     );
-    Ok(world)
+    Ok((world, true))
 }
 
 /// The running world: its validators, their zones, and what is watched.
@@ -423,6 +426,8 @@ struct World<'a> {
     args: &'a DevnetArgs,
     exe: PathBuf,
     world: WorldGenesis,
+    /// The world was made for this run.
+    new_world: bool,
     validators: Vec<Validator>,
     /// Zones each running validator serves, in `validators` order.
     served: Vec<usize>,
@@ -462,7 +467,7 @@ pub fn run(args: &DevnetArgs, zones: [u16; 2]) -> Result<()> {
 impl<'a> World<'a> {
     fn start(args: &'a DevnetArgs, zones: [u16; 2]) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the z3r0 executable")?;
-        let world = prepare_world(args, zones)?;
+        let (world, new_world) = prepare_world(args, zones)?;
         // Simplex needs n >= 3f + 1 seats to stand f faulty ones.
         let tolerated = world.committee_size.saturating_sub(1) / 3;
         println!(
@@ -542,6 +547,7 @@ impl<'a> World<'a> {
             args,
             exe,
             world,
+            new_world,
             validators,
             served,
             zones: watches,
@@ -627,6 +633,7 @@ impl<'a> World<'a> {
                         home: zones[i % zones.len()],
                         routes: routes.clone(),
                         churn: (!self.args.churn.is_zero()).then_some(self.args.churn),
+                        new_world: self.new_world,
                     },
                     receiver.clone(),
                 )
@@ -691,6 +698,7 @@ impl<'a> World<'a> {
             lives_ended: all.iter().map(|s| s.lives_ended).sum(),
             actions_applied: all.iter().map(|s| s.applied).sum(),
             actions_refused: all.iter().map(|s| s.refused).sum(),
+            zones_searched: all.iter().map(|s| s.zones_searched).sum(),
             actions_refused_by: all.iter().fold(BTreeMap::new(), |mut by, s| {
                 for (why, n) in &s.refused_by {
                     *by.entry(why.clone()).or_default() += n;
@@ -1037,11 +1045,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         // An empty directory (made by hand, or by a mount) is where a new world goes.
-        let world = prepare_world(&args(&dir), [2, 1]).unwrap();
+        let (world, new) = prepare_world(&args(&dir), [2, 1]).unwrap();
+        assert!(new);
         assert_eq!(world.zones, [2, 1]);
         assert!(dir.join("world.toml").exists());
         // The next run continues it.
-        let again = prepare_world(&args(&dir), [2, 1]).unwrap();
+        let (again, new) = prepare_world(&args(&dir), [2, 1]).unwrap();
+        assert!(!new);
         assert_eq!(again.world_seed, world.world_seed);
         // A directory holding anything else is left alone.
         std::fs::remove_dir_all(&dir).unwrap();
