@@ -461,3 +461,42 @@ async fn a_new_key_joins_without_searching_the_world() {
     assert_eq!(new.stats().zones_searched, 0, "a new key searches nowhere");
     assert_eq!(known.stats().zones_searched, 2, "the others asked first");
 }
+
+/// Two zones show a returning player's body, one of them by replaying a proof from moments
+/// ago (within the age a sighting may have): the session waits for its round's answers and
+/// follows the freshest proof, so the zone replaying the past does not win by answering
+/// first or by its number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_player_follows_the_freshest_proof_of_its_body() {
+    let row = Row::new(5_400, 3);
+    let key = PrivateKey::from_seed(5_499);
+    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let mut bodies = Vec::new();
+    for zone in [2, 1] {
+        let mut game = Game::connect(&row.configs[zone], key.clone())
+            .await
+            .unwrap();
+        on_zone_clock(&mut game);
+        play_until(&mut [&mut game], 200, "a body in the zone", |g| {
+            g[0].joined()
+        })
+        .await;
+        bodies.push(game);
+    }
+    // Zone 1's edge shows the body as proven now, for ever after.
+    row.zones[1].replay(&account);
+    let mut game = Game::connect(&row.configs[0], key.clone()).await.unwrap();
+    on_zone_clock(&mut game);
+    game.set_world(row.routes(), 0);
+    let [there, stale] = &mut bodies[..] else {
+        panic!("two bodies")
+    };
+    play_until(
+        &mut [&mut game, there, stale],
+        300,
+        "playing a body elsewhere",
+        |g| g[0].edge().zone != 0 && g[0].joined(),
+    )
+    .await;
+    assert_eq!(game.edge().zone, 2, "followed the replayed proof");
+}

@@ -403,7 +403,7 @@ impl Game {
                 rest: others.into(),
             };
         }
-        let round_over = !self.round_pending();
+        let round_over = !self.round_pending() && !self.round_found();
         let settled = self.player.joined || self.awaiting_arrival();
         let Search::Asking {
             until, asked, rest, ..
@@ -438,6 +438,18 @@ impl Game {
             Search::Asking { rest, .. } => !rest.is_empty() || self.round_pending(),
             _ => false,
         }
+    }
+
+    /// Whether a watch of the search's round proves the body there (the game follows it before
+    /// the next round closes that watch).
+    fn round_found(&self) -> bool {
+        let Search::Asking { asked, .. } = &self.watches.search else {
+            return false;
+        };
+        let oldest = self.oldest_sighting();
+        asked
+            .iter()
+            .any(|z| matches!(self.watches.slots.get(z), Some(Slot::Open(w)) if w.arrived(oldest)))
     }
 
     /// Whether the search's round waits for a zone's answer still.
@@ -596,18 +608,30 @@ impl Game {
     /// A body seen leaving for one zone is followed only there, whatever another zone's edge
     /// says (snapshots are not proven).
     async fn follow_watched(&mut self) {
+        if self.round_pending() {
+            // A search's round is heard out first: of two zones that prove the body, the one
+            // that answers first may be replaying a proof from before the body left.
+            return;
+        }
         let oldest = self.oldest_sighting();
         let player = &self.player;
         let lost_here = !self.awaiting_arrival()
             && (self.crossed.is_some() || !player.joined || player.missing_body > 0);
-        let arrived = self.watches.slots.iter().find_map(|(&z, s)| match s {
-            Slot::Open(w)
-                if w.arrived(oldest) && lost_here && self.crossed.is_none_or(|c| c == z) =>
-            {
-                Some(z)
-            }
-            _ => None,
-        });
+        // The freshest proof wins.
+        let arrived = self
+            .watches
+            .slots
+            .iter()
+            .filter_map(|(&z, s)| match s {
+                Slot::Open(w)
+                    if w.arrived(oldest) && lost_here && self.crossed.is_none_or(|c| c == z) =>
+                {
+                    Some((w.edge.inventory_tick(), z))
+                }
+                _ => None,
+            })
+            .max()
+            .map(|(_, z)| z);
         let open = |z: u32| matches!(self.watches.slots.get(&z), Some(Slot::Open(_)));
         let Some(to) = arrived.or(self.crossed.filter(|&z| open(z))) else {
             return;
