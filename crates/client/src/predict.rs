@@ -44,9 +44,6 @@ pub const SMOOTHING_HALF_LIFE_S: f64 = 0.067;
 /// Most ticks predicted past the authoritative state.
 const MAX_HORIZON: u64 = 64;
 
-/// A chunk column's width in 1/1024 m.
-const COLUMN: i64 = 1024 * 32;
-
 /// The last tick a body that left its zone in tick `exit` moves in before it enters the next
 /// one: the destination makes up at most [`MAX_TRANSIT_STEPS`] ticks of transit, then steps
 /// the tick it enters in. Predicted on past that, a long transit (a slow neighbour) would
@@ -134,8 +131,8 @@ impl Predictor {
             return None;
         }
         let zone = |body: &Body| {
-            let column = |axis: usize| i32::try_from(body.pos[axis].div_euclid(COLUMN)).ok();
-            borders.and_then(|b| b(column(0)?, column(2)?))
+            let chunk = z3r0_net::chunk_of(body.pos);
+            borders.and_then(|b| b(chunk.x, chunk.z))
         };
         let home = zone(&base.body);
         let mut body = base.body;

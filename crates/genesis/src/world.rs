@@ -606,13 +606,15 @@ pub fn generate(
         Ok((keys, world))
     };
     let (mut keys, mut world) = draw()?;
+    let mut spread = world.seat_spread();
     for _ in 1..SEAT_DRAWS {
-        if world.seat_spread() <= 1 {
+        if spread <= 1 {
             break;
         }
         let (k, w) = draw()?;
-        if w.seat_spread() < world.seat_spread() {
-            (keys, world) = (k, w);
+        let s = w.seat_spread();
+        if s < spread {
+            (keys, world, spread) = (k, w, s);
         }
     }
     std::fs::create_dir_all(out).map_err(|source| ConfigError::Write {

@@ -405,10 +405,7 @@ impl Game {
         }
         let round_over = !self.round_pending() && !self.round_found();
         let settled = self.player.joined || self.awaiting_arrival();
-        let Search::Asking {
-            until, asked, rest, ..
-        } = &mut self.watches.search
-        else {
+        let Search::Asking { until, asked, rest } = &mut self.watches.search else {
             return Default::default();
         };
         if !round_over {

@@ -903,7 +903,11 @@ impl Game {
         player.joined = true;
         player.joined_at.get_or_insert(tick);
         player.own = Some(own);
-        let before = player.predictor.base().map(|b| (b.tick, b.body.pos));
+        // Where the body was last seen, for the log of a large correction on arrival.
+        let before = player
+            .in_transit
+            .then(|| player.predictor.base().map(|b| (b.tick, b.body.pos)))
+            .flatten();
         let reconciled = player.predictor.authoritative(Authoritative {
             tick,
             body: Body {
