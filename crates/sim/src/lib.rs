@@ -7,6 +7,7 @@
 //! turns, no clock, no randomness.
 
 pub mod action;
+pub mod border;
 pub mod components;
 pub mod content;
 pub mod fixed;

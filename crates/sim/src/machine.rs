@@ -102,7 +102,12 @@ impl Snapshot for Sim {
     /// The neighbours are configuration, not state: they come from this zone, or a restored
     /// validator would refuse the imports its peers apply.
     fn restore(&self, bytes: &[u8]) -> Result<Self, SimError> {
-        let mut restored = Sim::restore_with(*self.config(), self.plugins().clone(), bytes)?;
+        let mut restored = Sim::restore_parts(
+            *self.config(),
+            self.plugins().clone(),
+            bytes,
+            self.shared_border(),
+        )?;
         restored.set_neighbours(self.shared_neighbours());
         Ok(restored)
     }

@@ -473,11 +473,16 @@ impl Game {
     }
 
     /// The rules' edit checks on the local world, for a body at `feet`. In a world only the
-    /// zone's own columns: a neighbour's ground shows beyond the border, and its chain is not
-    /// this session's.
+    /// zone's own columns (a neighbour's ground shows beyond the border, and its chain is not
+    /// this session's), and none of its border strip, which nobody edits.
     fn edit_allowed(&self, feet: [i64; 3], pos: VoxelPos, placing: bool) -> bool {
         let c = pos.chunk();
         if self.zone_of(c).is_some_and(|z| z != self.edge.zone) {
+            return false;
+        }
+        if let Some(borders) = &self.borders
+            && z3r0_sim::border::in_border_strip(|x, z| (borders.0)(x, z), self.edge.zone, pos)
+        {
             return false;
         }
         let eye = [feet[0], feet[1] + z3r0_sim::physics::EYE, feet[2]];

@@ -29,6 +29,9 @@ impl Sim {
         placing: bool,
     ) -> Result<BlockId, Reason> {
         let body = self.ecs.get::<Body>(e).ok_or(Reason::NotJoined)?;
+        if self.config.in_border_strip(pos) {
+            return Err(Reason::AtBorder);
+        }
         let eye = [body.pos[0], body.pos[1] + EYE, body.pos[2]];
         let may_build = self
             .claims

@@ -92,6 +92,12 @@ impl SimConfig {
         inside_layers && !self.holds(chunk) && self.zone_of_column(chunk.x, chunk.z).is_some()
     }
 
+    /// Whether voxel `p` is in this zone's border strip, which nobody edits (see
+    /// [`crate::border`]).
+    pub fn in_border_strip(&self, p: VoxelPos) -> bool {
+        crate::border::in_border_strip(|x, z| self.zone_of_column(x, z), self.zone_number(), p)
+    }
+
     pub(super) fn check_place(&self) -> Result<(), SimError> {
         let Some(WorldPlace { zone, grid }) = self.world else {
             return Ok(());
@@ -353,7 +359,7 @@ impl Sim {
             .tick
             .saturating_add(1)
             .max(self.tick.saturating_sub(MAX_TRANSIT_STEPS));
-        let view = |p: VoxelPos| super::movement::seen(&self.voxels, &self.config, p);
+        let view = |p: VoxelPos| self.ground(p);
         let rules = &*self.content.rules;
         for tick in first..self.tick {
             body = step_in_view(
@@ -473,5 +479,24 @@ impl Sim {
     /// refused.
     pub fn set_neighbours(&mut self, neighbours: std::sync::Arc<crate::handoff::Neighbours>) {
         self.neighbours = neighbours;
+    }
+
+    /// What the rules see at `p` as bodies move: this zone's voxels, its neighbours' border
+    /// strips, open ground further into a neighbour, and `None` (a wall) beyond the world or
+    /// the layers.
+    pub fn ground(&self, p: VoxelPos) -> Option<BlockId> {
+        super::movement::seen(&self.voxels, &self.border, &self.config, p)
+    }
+
+    /// The neighbours' border strips, to hand to a copy of this zone.
+    pub(crate) fn shared_border(&self) -> std::sync::Arc<crate::border::BorderGround> {
+        self.border.clone()
+    }
+
+    /// Replaces the neighbours' border strips this zone sees (generated from the seed at
+    /// genesis): for a world whose neighbours were not built by the generator, as tests build
+    /// flat ones.
+    pub fn set_border_ground(&mut self, border: std::sync::Arc<crate::border::BorderGround>) {
+        self.border = border;
     }
 }

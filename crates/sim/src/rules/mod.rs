@@ -94,11 +94,13 @@ pub enum Reason {
     NoSuchPlugin = 32,
     /// A plugin's action that the plugin refused (its payload, or its rules).
     PluginRefused = 33,
+    /// The voxel is in the zone's border strip, which nobody edits (see [`crate::border`]).
+    AtBorder = 34,
 }
 
 impl Reason {
     /// Every reason, in code order (code = index + 1).
-    pub const ALL: [Reason; 33] = [
+    pub const ALL: [Reason; 34] = [
         Reason::BadFrame,
         Reason::BeyondFullStick,
         Reason::NotOnGround,
@@ -132,6 +134,7 @@ impl Reason {
         Reason::ChangesMeaning,
         Reason::NoSuchPlugin,
         Reason::PluginRefused,
+        Reason::AtBorder,
     ];
 
     /// The reason with stable code `code` (as receipts carry it).
@@ -174,6 +177,7 @@ impl Reason {
             Reason::ChangesMeaning => "content changes what an existing block means",
             Reason::NoSuchPlugin => "no such plugin in this zone",
             Reason::PluginRefused => "refused by the game's rules",
+            Reason::AtBorder => "at a zone border",
         }
     }
 }
@@ -435,6 +439,9 @@ pub struct Sim {
     links: BTreeMap<u32, EntityId>,
     /// The neighbours' committees, for checking imports (configuration, never committed).
     neighbours: Arc<Neighbours>,
+    /// The neighbours' border strips, as bodies here meet them (configuration, never
+    /// committed).
+    border: Arc<crate::border::BorderGround>,
     tick: u64,
     root: Hash,
     /// Movement events of the current tick (reused buffer).
@@ -524,7 +531,8 @@ impl Sim {
                 }
             }
         }
-        Self::assemble(config, voxels, plugins)
+        let border = Arc::new(crate::border::BorderGround::generated(&config));
+        Self::assemble(config, voxels, plugins, border)
     }
 
     /// The zone with `voxels` as its chunks (all of them), no entities, and its root.
@@ -532,6 +540,7 @@ impl Sim {
         config: SimConfig,
         voxels: z3r0_voxel::World,
         plugins: crate::plugin::Plugins,
+        border: Arc<crate::border::BorderGround>,
     ) -> Result<Self, SimError> {
         if plugins.len() > crate::plugin::MAX_PLUGINS {
             return Err(SimError::TooManyPlugins(plugins.len()));
@@ -571,6 +580,7 @@ impl Sim {
                 zone: config.zone_number(),
                 ..Neighbours::default()
             }),
+            border,
             tick: 0,
             root: [0; 32],
             events: Vec::new(),
@@ -694,6 +704,18 @@ impl Sim {
         bytes: &[u8],
     ) -> Result<Self, SimError> {
         config.check()?;
+        let border = Arc::new(crate::border::BorderGround::generated(&config));
+        Self::restore_parts(config, plugins, bytes, border)
+    }
+
+    /// [`Sim::restore_with`] seeing `border` past its edges.
+    pub(crate) fn restore_parts(
+        config: SimConfig,
+        plugins: crate::plugin::Plugins,
+        bytes: &[u8],
+        border: Arc<crate::border::BorderGround>,
+    ) -> Result<Self, SimError> {
+        config.check()?;
         let chunks = config.chunk_count()?;
         let mut voxels = z3r0_voxel::World::with_capacity(chunks);
         let mut buf = bytes;
@@ -737,7 +759,7 @@ impl Sim {
         if !buf.is_empty() {
             return Err(SimError::BadSnapshot("trailing bytes"));
         }
-        let mut sim = Self::assemble(config, voxels, plugins)?;
+        let mut sim = Self::assemble(config, voxels, plugins, border)?;
         sim.ecs.restore(records)?;
         sim.tick = tick;
         sim.rebuild_indexes();
@@ -1005,6 +1027,6 @@ mod tests {
             assert_eq!(Reason::from_code(r as u8), Some(r));
         }
         assert_eq!(Reason::from_code(0), None);
-        assert_eq!(Reason::from_code(34), None);
+        assert_eq!(Reason::from_code(35), None);
     }
 }

@@ -41,9 +41,10 @@ impl Sim {
             tick,
             config,
             content,
+            border,
             ..
         } = self;
-        let view = |p: VoxelPos| seen(voxels, config, p);
+        let view = |p: VoxelPos| seen(voxels, border, config, p);
         events.clear();
         if let Ok((bodies, controls)) = ecs.columns_mut::<Body, Control>() {
             // At most one event per body: reserving up front keeps steady-state ticks free of
@@ -106,12 +107,18 @@ pub fn step_in_world(
     step_in_view(&|p| voxels.voxel(p), rules, body, frame, physics, tick)
 }
 
-/// What the rules see at `p`: the zone's voxels; across a border into a neighbour, open
-/// ground (the body leaves once its centre is over); beyond the world's edge, and above and
-/// below the layers, a wall (`None`).
-pub(super) fn seen(voxels: &z3r0_voxel::World, config: &SimConfig, p: VoxelPos) -> Option<BlockId> {
+/// What the rules see at `p`: the zone's voxels; in a neighbour's border strip, what the
+/// neighbour holds there; further into a neighbour, open ground (the body leaves once its
+/// centre is over); beyond the world's edge, and above and below the layers, a wall (`None`).
+pub(super) fn seen(
+    voxels: &z3r0_voxel::World,
+    border: &crate::border::BorderGround,
+    config: &SimConfig,
+    p: VoxelPos,
+) -> Option<BlockId> {
     voxels
         .voxel(p)
+        .or_else(|| border.get(p))
         .or_else(|| config.beyond_border(p).then_some(blocks::AIR))
 }
 

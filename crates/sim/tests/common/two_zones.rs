@@ -7,6 +7,7 @@ use commonware_cryptography::Signer as _;
 use commonware_cryptography::ed25519::PrivateKey;
 use std::sync::Arc;
 use z3r0_chain::{ChainId, Committee, FinalityProof};
+use z3r0_sim::border::BorderGround;
 use z3r0_sim::handoff::{
     Exit, Import, Link, Neighbours, Record, SourceHeader, WorldPlace, zone_number,
 };
@@ -62,6 +63,15 @@ pub fn zone(x: u16) -> Zone {
             }
         }
     }
+    // The neighbour's border strip is flat too, as this zone's rules see it.
+    let flat = |p: VoxelPos| {
+        Some(if p.y >= FLOOR {
+            blocks::AIR
+        } else {
+            blocks::STONE
+        })
+    };
+    sim.set_border_ground(Arc::new(BorderGround::new(&c, flat)));
     let other = 1 - x;
     let neighbours = Neighbours::new(
         zone_number(x, 0),
