@@ -500,3 +500,52 @@ async fn a_returning_player_follows_the_freshest_proof_of_its_body() {
     .await;
     assert_eq!(game.edge().zone, 2, "followed the replayed proof");
 }
+
+/// A proof a round finds may be moments old (a lying edge replays one from before the body
+/// crossed): the session asks that zone's neighbours too before it follows, so the body's
+/// real zone answers even when it is one zone beyond the round. Here the round of the eight
+/// nearest zones reaches zone 8, whose edge replays its proof, and not zone 9, where the body
+/// is proven now; before, the session followed zone 8's proof.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_proof_at_the_end_of_a_round_does_not_hide_the_zone_beyond() {
+    let row = Row::new(5_600, 10);
+    let key = PrivateKey::from_seed(5_699);
+    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let mut bodies = Vec::new();
+    for zone in [9, 8] {
+        let mut game = Game::connect(&row.configs[zone], key.clone())
+            .await
+            .unwrap();
+        on_zone_clock(&mut game);
+        bodies.push(game);
+    }
+    {
+        let [there, stale] = &mut bodies[..] else {
+            panic!("two bodies")
+        };
+        play_until(&mut [there, stale], 300, "a body in each zone", |g| {
+            g.iter().all(|g| g.joined())
+        })
+        .await;
+    }
+    row.zones[8].replay(&account);
+    let mut game = Game::connect(&row.configs[0], key.clone()).await.unwrap();
+    on_zone_clock(&mut game);
+    game.set_world(row.routes(), 0);
+    let [there, stale] = &mut bodies[..] else {
+        panic!("two bodies")
+    };
+    play_until(
+        &mut [&mut game, there, stale],
+        300,
+        "playing a body elsewhere",
+        |g| g[0].edge().zone != 0 && g[0].joined(),
+    )
+    .await;
+    assert_eq!(game.edge().zone, 9, "followed the replayed proof");
+    assert_eq!(
+        game.stats().zones_searched,
+        9,
+        "the eight nearest, then the one beside the zone that answered"
+    );
+}

@@ -403,13 +403,23 @@ impl Game {
                 rest: others.into(),
             };
         }
-        let round_over = !self.round_pending() && !self.round_found();
+        let found = self.round_found_zones();
+        let beside = self.beside_found(&found);
+        let round_over = !self.round_pending() && found.is_empty();
+        let heard = !self.round_pending();
         let settled = self.player.joined || self.awaiting_arrival();
         let Search::Asking { until, asked, rest } = &mut self.watches.search else {
             return Default::default();
         };
         if !round_over {
-            return (BTreeSet::new(), asked.clone());
+            if !heard || beside.is_empty() {
+                return (BTreeSet::new(), asked.clone());
+            }
+            rest.retain(|z| !beside.contains(z));
+            *asked = found.iter().chain(&beside).copied().collect();
+            self.feedback.stats.zones_searched += beside.len() as u64;
+            *until = Instant::now() + SEARCH_WAIT;
+            return (asked.clone(), asked.clone());
         }
         if settled || rest.is_empty() {
             self.watches.search = Search::Done;
@@ -437,16 +447,36 @@ impl Game {
         }
     }
 
-    /// Whether a watch of the search's round proves the body there (the game follows it before
-    /// the next round closes that watch).
-    fn round_found(&self) -> bool {
+    /// The zones of the search's round whose watches prove the body there (the game follows
+    /// one before the next round closes its watch).
+    fn round_found_zones(&self) -> Vec<u32> {
         let Search::Asking { asked, .. } = &self.watches.search else {
-            return false;
+            return Vec::new();
         };
         let oldest = self.oldest_sighting();
         asked
             .iter()
-            .any(|z| matches!(self.watches.slots.get(z), Some(Slot::Open(w)) if w.arrived(oldest)))
+            .copied()
+            .filter(
+                |z| matches!(self.watches.slots.get(z), Some(Slot::Open(w)) if w.arrived(oldest)),
+            )
+            .collect()
+    }
+
+    /// The zones beside those proving the body (`found`) that the search has not asked yet, as
+    /// many as a round's watches allow. A proof may be up to [`SIGHTING_MAX_AGE`] old
+    /// (replayed by a lying edge, or the body crossed since): by now the body can only be
+    /// where it was proven or beside it, so these are asked before the session follows the
+    /// freshest proof.
+    fn beside_found(&self, found: &[u32]) -> Vec<u32> {
+        let Search::Asking { rest, .. } = &self.watches.search else {
+            return Vec::new();
+        };
+        rest.iter()
+            .copied()
+            .filter(|&z| found.iter().any(|&f| adjacent(f, z)))
+            .take(MAX_WATCHES.saturating_sub(found.len()))
+            .collect()
     }
 
     /// Whether the search's round waits for a zone's answer still.
@@ -605,9 +635,10 @@ impl Game {
     /// A body seen leaving for one zone is followed only there, whatever another zone's edge
     /// says (snapshots are not proven).
     async fn follow_watched(&mut self) {
-        if self.round_pending() {
-            // A search's round is heard out first: of two zones that prove the body, the one
-            // that answers first may be replaying a proof from before the body left.
+        if self.round_pending() || !self.beside_found(&self.round_found_zones()).is_empty() {
+            // A search's round is heard out first, and the zones beside one proving the body
+            // are asked too: of two zones that prove the body, the one that answers first may
+            // be replaying a proof from before the body left.
             return;
         }
         let oldest = self.oldest_sighting();
@@ -651,6 +682,13 @@ impl Game {
         }
         self.feedback.stats.seamless_switches += 1;
     }
+}
+
+/// Whether zones `a` and `b` touch, on a side or at a corner: a body crosses from one to the
+/// other directly.
+fn adjacent(a: u32, b: u32) -> bool {
+    let (a, b) = (ZoneId::from_number(a), ZoneId::from_number(b));
+    a != b && a.x.abs_diff(b.x) <= 1 && a.z.abs_diff(b.z) <= 1
 }
 
 #[cfg(test)]
