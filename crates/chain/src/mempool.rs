@@ -41,16 +41,19 @@ pub struct MempoolConfig {
 impl MempoolConfig {
     /// [`MempoolConfig::for_zone`] for a chain of `tick_ms` ticks: its windows kept in time
     /// (those defaults are for 50 ms ticks). An action may be a second late or a second early,
-    /// and a player may have 0.8 s of inputs pending, at any tick rate: counted in ticks, a
-    /// 40 Hz client's honest inputs overflowed the per-player bound whenever the chain ran a
-    /// few ticks behind its clock. Every validator derives these from the genesis alike.
+    /// and a player may have 2 s of inputs pending (one a tick, the whole window an action may
+    /// land in), at any tick rate: counted in ticks, a 40 Hz client's honest inputs overflowed
+    /// the per-player bound whenever the chain ran a few ticks behind its clock, and with
+    /// 0.8 s a chain whose finality stalled for a second refused an honest player's inputs as
+    /// too many (nothing pending expires while the executed chain stands still). Every
+    /// validator derives these from the genesis alike.
     pub fn for_tick(chain: crate::ChainId, zone: u32, tick_ms: u64) -> Self {
         let defaults = Self::for_zone(chain, zone);
         let ticks = |ms: u64| crate::ticks_in(ms, tick_ms);
         Self {
             max_age: ticks(1_000).max(defaults.max_age),
             max_lead: ticks(1_000).max(defaults.max_lead),
-            max_per_player: usize::try_from(ticks(800))
+            max_per_player: usize::try_from(ticks(2_000))
                 .unwrap_or(usize::MAX)
                 .max(defaults.max_per_player),
             ..defaults
@@ -64,7 +67,7 @@ impl MempoolConfig {
             payload: crate::machine::any_payload,
             endorsements: crate::action::no_endorsements,
             max_actions: 50_000,
-            max_per_player: 16,
+            max_per_player: 40,
             max_per_source: 6_250,
             max_per_player_per_block: 4,
             max_age: 20,

@@ -259,6 +259,25 @@ fn a_stalled_chain_does_not_make_an_honest_player_too_fast() {
     );
 }
 
+/// While finality stalls nothing pending expires (expiry follows the executed chain), so an
+/// honest player sending an input every tick of the clock piles them up: for as long as an
+/// action may wait to land (a second late, a second early), none is refused as too many. With
+/// 0.8 s of inputs allowed, the seventeenth was.
+#[test]
+fn a_stalled_chain_does_not_backlog_an_honest_player() {
+    for tick_ms in [50, 16] {
+        let config = MempoolConfig::for_tick(CHAIN, ZONE, tick_ms);
+        let mut pool = Mempool::<u8>::new(config, Nonces::default(), 10);
+        let a = key(1);
+        let window = 2_000 / tick_ms;
+        for (nonce, tick) in (10..10 + window).enumerate() {
+            pool.observe_clock(tick);
+            pool.submit(&1, action(&a, tick, nonce as u64, b""))
+                .unwrap_or_else(|e| panic!("{tick_ms} ms, tick {tick}: {e}"));
+        }
+    }
+}
+
 #[test]
 fn proposals_take_turns_in_nonce_order_and_skip_future_ticks() {
     let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 10);
@@ -623,8 +642,8 @@ fn mempool_windows_are_kept_in_time_at_any_tick_rate() {
     let window = |c: &MempoolConfig| (c.max_age, c.max_lead, c.max_per_player);
     // 50 ms ticks: the defaults.
     assert_eq!(window(&at(50)), window(&base));
-    // 16 ms ticks: a second late or early, 0.8 s of inputs pending.
-    assert_eq!(window(&at(16)), (63, 63, 50));
+    // 16 ms ticks: a second late or early, 2 s of inputs pending.
+    assert_eq!(window(&at(16)), (63, 63, 125));
     // Slower ticks keep the defaults as floors.
     assert_eq!(window(&at(100)), window(&base));
 }
