@@ -208,6 +208,12 @@ impl Physics {
         self.tick_ms as u64
     }
 
+    /// The farthest a body moves horizontally in one tick (units): the rules cap horizontal
+    /// speed at the sprint, and a tick moves by the mean of two velocities, rounded.
+    pub fn max_step(&self) -> i64 {
+        (self.sprint * self.tick_ms + 999) / 1000 + 1
+    }
+
     /// What `rate` (per second) amounts to in tick `tick`; see the module docs.
     pub fn per_tick(&self, rate: i64, tick: u64) -> i64 {
         self.share(rate, tick, 1000)

@@ -6,9 +6,12 @@
 mod common;
 
 use common::ALICE;
-use common::two_zones::{EAST, FLOOR, Zone, committee_keys, config, walk, zone};
+use common::two_zones::{EAST, FLOOR, Zone, committee_keys, config, walk, zone, zone_with};
+use std::sync::Arc;
+use z3r0_sim::border::{BorderGround, strip_depth};
 use z3r0_sim::fixed::UNIT;
-use z3r0_sim::{Action, Body, Reason, Receipt, Sim};
+use z3r0_sim::physics::HALF_WIDTH;
+use z3r0_sim::{Action, Body, Movement, Physics, Reason, Receipt, Sim, SimConfig};
 use z3r0_voxel::{VoxelPos, blocks};
 
 fn solid(sim: &Sim, p: VoxelPos) -> bool {
@@ -145,4 +148,65 @@ fn nobody_edits_a_border_strip() {
             .config()
             .in_border_strip(VoxelPos::new(-1, FLOOR - 1, z))
     );
+}
+
+/// A strip is as deep as one tick can carry a body's edge past the border: one voxel column
+/// at the default speeds from 10 to 60 Hz, more for longer ticks.
+#[test]
+fn strips_are_as_deep_as_one_tick_can_carry_a_body() {
+    let depth = |ms| strip_depth(&Physics::new(&Movement::default(), ms));
+    assert_eq!([16, 50, 100, 200, 500, 1000].map(depth), [1, 1, 1, 2, 4, 6]);
+    let slow = SimConfig {
+        tick_ms: 500,
+        ..config(0)
+    };
+    for (x, strip) in [(-1, true), (-4, true), (-5, false)] {
+        assert_eq!(
+            slow.in_border_strip(VoxelPos::new(x, FLOOR, 0)),
+            strip,
+            "{x}"
+        );
+    }
+}
+
+/// At 500 ms ticks a sprint covers 2.8 m a tick: a body one step from a wall in the
+/// neighbour's second column stops at the wall's face, as it would in one zone, rather than
+/// leaving into it (the source saw only the neighbour's first column before).
+#[test]
+fn a_long_step_stops_at_the_neighbours_wall_before_it_leaves() {
+    let slow = |x| SimConfig {
+        tick_ms: 500,
+        ..config(x)
+    };
+    let (mut a, mut b) = (zone_with(slow(0)), zone_with(slow(1)));
+    for z in -32..32 {
+        for y in FLOOR..FLOOR + 3 {
+            b.sim
+                .voxels
+                .set_voxel(VoxelPos::new(1, y, z), blocks::STONE)
+                .unwrap();
+        }
+    }
+    let seen = BorderGround::new(a.sim.config(), |p| b.sim.voxels.voxel(p));
+    a.sim.set_border_ground(Arc::new(seen));
+    a.tick(&[(ALICE, Action::Join)], &[]);
+    let e = a.sim.player(&ALICE).unwrap();
+    *a.sim.ecs.get_mut::<Body>(e).unwrap() = Body {
+        pos: [-7 * UNIT / 2, i64::from(FLOOR) * UNIT, UNIT / 2],
+        vel: [0; 3],
+        state: 1,
+    };
+    a.tick(&[(ALICE, walk(EAST))], &[]);
+    for _ in 0..10 {
+        a.tick(&[], &[]);
+        if let [(_, exit)] = a.exits()[..] {
+            assert!(
+                exit.body.pos[0] + HALF_WIDTH <= UNIT,
+                "left into the wall: {:?}",
+                exit.body
+            );
+            return;
+        }
+    }
+    panic!("never left");
 }

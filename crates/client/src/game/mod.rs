@@ -480,8 +480,14 @@ impl Game {
         if self.zone_of(c).is_some_and(|z| z != self.edge.zone) {
             return false;
         }
+        let depth = z3r0_sim::border::strip_depth(&self.edge.physics);
         if let Some(borders) = &self.borders
-            && z3r0_sim::border::in_border_strip(|x, z| (borders.0)(x, z), self.edge.zone, pos)
+            && z3r0_sim::border::in_border_strip(
+                |x, z| (borders.0)(x, z),
+                self.edge.zone,
+                depth,
+                pos,
+            )
         {
             return false;
         }

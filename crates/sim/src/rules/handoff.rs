@@ -95,7 +95,18 @@ impl SimConfig {
     /// Whether voxel `p` is in this zone's border strip, which nobody edits (see
     /// [`crate::border`]).
     pub fn in_border_strip(&self, p: VoxelPos) -> bool {
-        crate::border::in_border_strip(|x, z| self.zone_of_column(x, z), self.zone_number(), p)
+        crate::border::in_border_strip(
+            |x, z| self.zone_of_column(x, z),
+            self.zone_number(),
+            self.strip_depth(),
+            p,
+        )
+    }
+
+    /// How many voxel columns deep this zone's border strips are, under its movement rules
+    /// and tick ([`crate::border::strip_depth`]).
+    pub fn strip_depth(&self) -> i32 {
+        crate::border::strip_depth(&crate::Physics::new(&self.movement, self.tick_ms))
     }
 
     pub(super) fn check_place(&self) -> Result<(), SimError> {

@@ -49,7 +49,12 @@ pub fn committee_keys(x: u16) -> Vec<PrivateKey> {
 
 /// Zone `x` with a flat stone floor under open sky, knowing its neighbour's committee.
 pub fn zone(x: u16) -> Zone {
-    let c = config(x);
+    zone_with(config(x))
+}
+
+/// [`zone`] of `c`, one of [`config`]'s zones with other rules.
+pub fn zone_with(c: SimConfig) -> Zone {
+    let x = c.world.unwrap().zone.0;
     let mut sim = Sim::genesis(c).unwrap();
     for vx in c.chunks_x.0 * 32..c.chunks_x.1 * 32 {
         for vz in c.chunks_z.0 * 32..c.chunks_z.1 * 32 {
