@@ -462,6 +462,48 @@ async fn a_new_key_joins_without_searching_the_world() {
     assert_eq!(known.stats().zones_searched, 2, "the others asked first");
 }
 
+/// A body of `key` in zone `real` of `row` and one in zone `stale`, whose edge then replays
+/// its proof as of now for ever after; a session of the key comes through zone 0. Returns the
+/// session once it plays a body in another zone.
+async fn return_past_a_replaying_zone(
+    row: &Row,
+    key: &PrivateKey,
+    real: usize,
+    stale: usize,
+) -> Game {
+    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let mut bodies = Vec::new();
+    for zone in [real, stale] {
+        let mut game = Game::connect(&row.configs[zone], key.clone())
+            .await
+            .unwrap();
+        on_zone_clock(&mut game);
+        bodies.push(game);
+    }
+    let [there, old] = &mut bodies[..] else {
+        panic!("two bodies")
+    };
+    play_until(
+        &mut [&mut *there, &mut *old],
+        300,
+        "a body in each zone",
+        |g| g.iter().all(|g| g.joined()),
+    )
+    .await;
+    row.zones[stale].replay(&account);
+    let mut game = Game::connect(&row.configs[0], key.clone()).await.unwrap();
+    on_zone_clock(&mut game);
+    game.set_world(row.routes(), 0);
+    play_until(
+        &mut [&mut game, there, old],
+        300,
+        "playing a body elsewhere",
+        |g| g[0].edge().zone != 0 && g[0].joined(),
+    )
+    .await;
+    game
+}
+
 /// Two zones show a returning player's body, one of them by replaying a proof from moments
 /// ago (within the age a sighting may have): the session waits for its round's answers and
 /// follows the freshest proof, so the zone replaying the past does not win by answering
@@ -470,34 +512,7 @@ async fn a_new_key_joins_without_searching_the_world() {
 async fn a_returning_player_follows_the_freshest_proof_of_its_body() {
     let row = Row::new(5_400, 3);
     let key = PrivateKey::from_seed(5_499);
-    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
-    let mut bodies = Vec::new();
-    for zone in [2, 1] {
-        let mut game = Game::connect(&row.configs[zone], key.clone())
-            .await
-            .unwrap();
-        on_zone_clock(&mut game);
-        play_until(&mut [&mut game], 200, "a body in the zone", |g| {
-            g[0].joined()
-        })
-        .await;
-        bodies.push(game);
-    }
-    // Zone 1's edge shows the body as proven now, for ever after.
-    row.zones[1].replay(&account);
-    let mut game = Game::connect(&row.configs[0], key.clone()).await.unwrap();
-    on_zone_clock(&mut game);
-    game.set_world(row.routes(), 0);
-    let [there, stale] = &mut bodies[..] else {
-        panic!("two bodies")
-    };
-    play_until(
-        &mut [&mut game, there, stale],
-        300,
-        "playing a body elsewhere",
-        |g| g[0].edge().zone != 0 && g[0].joined(),
-    )
-    .await;
+    let game = return_past_a_replaying_zone(&row, &key, 2, 1).await;
     assert_eq!(game.edge().zone, 2, "followed the replayed proof");
 }
 
@@ -510,38 +525,7 @@ async fn a_returning_player_follows_the_freshest_proof_of_its_body() {
 async fn a_replayed_proof_at_the_end_of_a_round_does_not_hide_the_zone_beyond() {
     let row = Row::new(5_600, 10);
     let key = PrivateKey::from_seed(5_699);
-    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
-    let mut bodies = Vec::new();
-    for zone in [9, 8] {
-        let mut game = Game::connect(&row.configs[zone], key.clone())
-            .await
-            .unwrap();
-        on_zone_clock(&mut game);
-        bodies.push(game);
-    }
-    {
-        let [there, stale] = &mut bodies[..] else {
-            panic!("two bodies")
-        };
-        play_until(&mut [there, stale], 300, "a body in each zone", |g| {
-            g.iter().all(|g| g.joined())
-        })
-        .await;
-    }
-    row.zones[8].replay(&account);
-    let mut game = Game::connect(&row.configs[0], key.clone()).await.unwrap();
-    on_zone_clock(&mut game);
-    game.set_world(row.routes(), 0);
-    let [there, stale] = &mut bodies[..] else {
-        panic!("two bodies")
-    };
-    play_until(
-        &mut [&mut game, there, stale],
-        300,
-        "playing a body elsewhere",
-        |g| g[0].edge().zone != 0 && g[0].joined(),
-    )
-    .await;
+    let game = return_past_a_replaying_zone(&row, &key, 9, 8).await;
     assert_eq!(game.edge().zone, 9, "followed the replayed proof");
     assert_eq!(
         game.stats().zones_searched,
