@@ -76,15 +76,6 @@ impl BorderGround {
         let i = usize::try_from(i64::from(p.y) - i64::from(self.base)).ok()?;
         column.get(i).copied()
     }
-
-    /// The columns held.
-    pub fn len(&self) -> usize {
-        self.columns.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.columns.is_empty()
-    }
 }
 
 /// The voxel columns within a strip's depth of the zone's columns from outside (corners
@@ -100,10 +91,8 @@ fn ring(config: &SimConfig) -> impl Iterator<Item = (i32, i32)> + '_ {
         .chain(z1..z1 + d)
         .flat_map(move |z| (x0..x1).map(move |x| (x, z)));
     sides.chain(ends).filter(move |&(x, z)| {
-        config.world.is_some() && {
-            let c = VoxelPos::new(x, 0, z).chunk();
-            config.zone_of_column(c.x, c.z).is_some()
-        }
+        let c = VoxelPos::new(x, 0, z).chunk();
+        config.zone_of_column(c.x, c.z).is_some()
     })
 }
 

@@ -405,8 +405,8 @@ impl Game {
         }
         let found = self.round_found_zones();
         let beside = self.beside_found(&found);
-        let round_over = !self.round_pending() && found.is_empty();
         let heard = !self.round_pending();
+        let round_over = heard && found.is_empty();
         let settled = self.player.joined || self.awaiting_arrival();
         let Search::Asking { until, asked, rest } = &mut self.watches.search else {
             return Default::default();
