@@ -33,7 +33,8 @@ pub struct MempoolConfig {
     pub max_age: u64,
     /// ...and while `t <= current tick + max_lead`.
     pub max_lead: u64,
-    /// Submissions accepted per tick from one peer connection, and for one player.
+    /// Submissions accepted per tick from one peer connection, and for one player: for a
+    /// player on average, at most `max_per_player` at once (a peer's is a hard per-tick cap).
     pub peer_rate: u32,
     pub player_rate: u32,
 }
@@ -307,22 +308,27 @@ impl Nonces {
     }
 }
 
-/// Counts submissions within the current tick.
+/// A token bucket in the clock's ticks: `rate` submissions a tick on average, at most `burst`
+/// at once. Honest traffic comes in bursts: a player whose edge failed resends its unexpired
+/// inputs to the next at once, and a node back from a pause reads what waited for it.
 #[derive(Debug, Clone, Copy, Default)]
 struct Window {
     tick: u64,
-    count: u32,
+    tokens: u32,
 }
 
 impl Window {
-    fn admit(&mut self, tick: u64, limit: u32) -> bool {
-        if self.tick != tick {
-            *self = Window { tick, count: 0 };
+    fn admit(&mut self, tick: u64, rate: u32, burst: u32) -> bool {
+        if tick != self.tick {
+            // A tick older than the last (a clock told a smaller one) refills nothing.
+            let elapsed = u32::try_from(tick.saturating_sub(self.tick)).unwrap_or(u32::MAX);
+            self.tokens = burst.min(self.tokens.saturating_add(elapsed.saturating_mul(rate)));
+            self.tick = self.tick.max(tick);
         }
-        if self.count >= limit {
+        if self.tokens == 0 {
             return false;
         }
-        self.count = self.count.saturating_add(1);
+        self.tokens = self.tokens.saturating_sub(1);
         true
     }
 }
@@ -428,12 +434,11 @@ impl<P: Ord + Clone> Mempool<P> {
         // Rates are per tick of the clock: while finality stalls the executed tick stands
         // still, and counting every submission since as one tick's refused honest players.
         let tick = self.current_tick.max(self.clock_tick);
-        if !self
-            .peers
-            .entry(from.clone())
-            .or_default()
-            .admit(tick, self.config.peer_rate)
-        {
+        if !self.peers.entry(from.clone()).or_default().admit(
+            tick,
+            self.config.peer_rate,
+            self.config.peer_rate,
+        ) {
             return Err(Rejection::PeerRateLimited);
         }
         self.precheck(from, &signed)?;
@@ -441,12 +446,12 @@ impl<P: Ord + Clone> Mempool<P> {
         if !verified && !signed.verify_endorsed(&self.config.chain, self.config.endorsements) {
             return Err(Rejection::BadSignature);
         }
-        if !self
-            .players
-            .entry(a.player.clone())
-            .or_default()
-            .admit(tick, self.config.player_rate)
-        {
+        let burst = self.player_burst();
+        if !self.players.entry(a.player.clone()).or_default().admit(
+            tick,
+            self.config.player_rate,
+            burst,
+        ) {
             return Err(Rejection::PlayerRateLimited);
         }
         let count = self.by_source.entry(from.clone()).or_insert(0);
@@ -460,6 +465,14 @@ impl<P: Ord + Clone> Mempool<P> {
         );
         self.total = self.total.saturating_add(1);
         Ok(())
+    }
+
+    /// Submissions one player may make at once: as many as it may have pending (2 s of
+    /// inputs), or a tick's rate if that is more.
+    fn player_burst(&self) -> u32 {
+        u32::try_from(self.config.max_per_player)
+            .unwrap_or(u32::MAX)
+            .max(self.config.player_rate)
     }
 
     /// The refusals of [`Mempool::submit`] that cost no signature check, cheapest first,
