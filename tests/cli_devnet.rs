@@ -256,7 +256,7 @@ fn check_world_dashboard(url: &str, zones: usize) {
     println!("world dashboard screenshot: {}", out.display());
 }
 
-const REPORT_FIELDS: [&str; 21] = [
+const REPORT_FIELDS: [&str; 22] = [
     "validators",
     "bots",
     "cheaters",
@@ -278,6 +278,7 @@ const REPORT_FIELDS: [&str; 21] = [
     "player_disconnects",
     "player_failovers",
     "halted",
+    "stores",
 ];
 
 #[test]
@@ -345,6 +346,8 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     sorted.sort_unstable();
     assert_eq!(sorted, expected, "the report has exactly its fields");
     assert_eq!(report["validators"], 4);
+    // On disk, the default: the stores' RAM is not reported.
+    assert_eq!(report["stores"], serde_json::json!({"kind": "disk"}));
     assert_eq!(report["faults"], serde_json::json!(["pause:2:3s@14s"]));
     // Validator 2's players moved to another edge instead of waiting out its 3 s pause, and
     // the killed validator's did too.
@@ -402,6 +405,17 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     assert!(unheard * 5 <= sent, "{summary}");
 }
 
+/// The RAM directory a devnet's `--stores memory` line names.
+fn memory_stores(devnet: &mut Devnet) -> PathBuf {
+    let line = devnet.wait_line("stores: in memory, ", Duration::from_secs(60));
+    let path = line
+        .trim_start_matches("stores: in memory, ")
+        .split(' ')
+        .next()
+        .unwrap();
+    PathBuf::from(path)
+}
+
 #[test]
 fn a_killed_devnet_leaves_no_validator_behind() {
     let mut devnet = Devnet::start(
@@ -415,20 +429,51 @@ fn a_killed_devnet_leaves_no_validator_behind() {
             "0",
             "--dashboard",
             "127.0.0.1:0",
+            "--stores",
+            "memory",
         ],
     );
+    let stores = memory_stores(&mut devnet);
     devnet.wait_line("chain finalizing", Duration::from_secs(180));
     let pids: Vec<u32> = (0..4).map(|i| devnet.pid(i)).collect();
     assert!(pids.iter().all(|&p| alive(p)));
+    // The validators keep their stores (audit logs included) in RAM.
+    assert!(stores.starts_with("/dev/shm"), "{}", stores.display());
+    assert!(tip_in(&stores.join("validator-0")) > 0);
+    assert!(!devnet.dir.join("chain/validator-0/data").exists());
     // SIGKILL: no chance to clean up. The validators notice their standard input closing.
     devnet.child.kill().unwrap();
     devnet.child.wait().unwrap();
     wait_gone(&pids, Duration::from_secs(15));
+    // The stores are left in RAM, and the next --fresh there removes them (this one stops
+    // right after, refusing its arguments).
+    assert!(stores.exists());
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "devnet",
+            "--zones",
+            "1x1",
+            "--fresh",
+            "--validators",
+            "0",
+            "--data",
+        ])
+        .arg(devnet.dir.join("chain"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!stores.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&devnet.dir);
 }
 
 /// The highest height in validator 0's audit log.
 fn tip(dir: &Path) -> u64 {
-    std::fs::read_to_string(dir.join("chain/validator-0/data/finalized.log"))
+    tip_in(&dir.join("chain/validator-0/data"))
+}
+
+/// The highest height in the audit log of the validator whose storage directory is `data`.
+fn tip_in(data: &Path) -> u64 {
+    std::fs::read_to_string(data.join("finalized.log"))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.split(' ').next()?.parse().ok())
@@ -449,6 +494,8 @@ fn a_second_devnet_run_resumes_the_chain() {
         "127.0.0.1:0",
     ];
     let mut first = Devnet::start("resume", &quiet);
+    // Stores on disk by default: what makes the chain resumable.
+    first.wait_line("stores: on disk", Duration::from_secs(60));
     first.wait_line("devnet summary", Duration::from_secs(180));
     assert!(first.child.wait().unwrap().success());
     let dir = first.dir.clone();
@@ -714,6 +761,7 @@ fn a_world_leaves_a_diverged_validator_stopped_and_its_zones_go_on() {
     let _ = std::fs::remove_dir_all(&devnet.dir);
 }
 
+/// Players leave and come back with fresh keys, on a world whose stores are in RAM.
 #[test]
 fn a_world_devnets_players_churn() {
     let mut devnet = Devnet::start(
@@ -735,13 +783,34 @@ fn a_world_devnets_players_churn() {
             "skew:2:+200",
             "--dashboard",
             "127.0.0.1:0",
+            "--stores",
+            "memory",
         ],
     );
+    let stores = memory_stores(&mut devnet);
     let summary = devnet.wait_line("lives ended", Duration::from_secs(300));
     assert!(devnet.child.wait().unwrap().success(), "{summary}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(devnet.dir.join("report.json")).unwrap())
             .unwrap();
+    // The world ran on stores in RAM, which the devnet removed as it ended; its chain cannot
+    // be resumed.
+    assert_eq!(report["stores"]["kind"], "memory", "{report}");
+    assert!(
+        report["stores"]["ram_mb"].as_f64().unwrap() > 1.0,
+        "{report}"
+    );
+    assert!(!stores.exists(), "{}", stores.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["devnet", "--zones", "2x1", "--data"])
+        .arg(devnet.dir.join("chain"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("ended with the devnet"),
+        "{stderr}"
+    );
     // Players leave and come back as new ones (fresh keys), in the zone they are in.
     let players = &report["players"];
     assert!(players["lives_ended"].as_u64().unwrap() >= 3, "{players}");

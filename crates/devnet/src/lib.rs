@@ -14,6 +14,7 @@ pub mod probe;
 pub mod publish;
 mod roam;
 mod stats;
+mod stores;
 mod supervisor;
 mod world;
 
@@ -35,6 +36,7 @@ use z3r0_net::ClientConfig;
 use bots::{BotHandle, BotStats, kind_name};
 pub use game::{GameParts, PackWriter, check_genesis_pack, write_genesis_content};
 use stats::{AuditTail, RootLedger, http_get, parse_metrics, quantile};
+use stores::{MemoryStores, StoresKind, StoresReport};
 use supervisor::{MAX_RESTARTS, Validator, log_tail};
 
 #[derive(Debug, Args)]
@@ -72,6 +74,12 @@ pub struct DevnetArgs {
     /// Start a new chain: wipe the data directory first.
     #[arg(long)]
     fresh: bool,
+    /// Where the validators of a new chain keep their stores: `disk` (in --data: durable, a
+    /// later run resumes the chain) or `memory` (a RAM filesystem, /dev/shm, removed when the
+    /// devnet ends: the same stores without disk syncs, which on one machine all queue on one
+    /// disk; with --fresh, or a new --data).
+    #[arg(long, value_enum, default_value_t = StoresKind::Disk)]
+    stores: StoresKind,
     /// Write the JSON report here at the end.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -164,6 +172,8 @@ struct Report {
     /// A game built on the engine: its plugins, its pack, its players' actions.
     #[serde(skip_serializing_if = "Option::is_none")]
     game: Option<game::GameReport>,
+    /// Where the validators kept their stores.
+    stores: StoresReport,
 }
 
 #[derive(Debug, Serialize)]
@@ -235,7 +245,8 @@ fn round(x: f64, places: i32) -> f64 {
 }
 
 /// Wipes `dir` for a fresh devnet, if it is one: empty, or holding a zone's or a world's
-/// genesis. Anything else is refused, so a mistyped `--data` loses nothing.
+/// genesis (with the memory stores a killed devnet left for it). Anything else is refused, so
+/// a mistyped `--data` loses nothing.
 fn wipe_devnet_dir(dir: &std::path::Path) -> Result<()> {
     if !dir.exists() {
         return Ok(());
@@ -250,17 +261,22 @@ fn wipe_devnet_dir(dir: &std::path::Path) -> Result<()> {
             dir.display()
         );
     }
+    stores::remove_left(dir)?;
     std::fs::remove_dir_all(dir).with_context(|| format!("wiping {}", dir.display()))
 }
 
 /// Makes the chain's directory: a new genesis (naming the game's plugins, its pack the
 /// genesis content), or the one already there.
-fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Genesis> {
+fn prepare_chain(
+    args: &DevnetArgs,
+    game: &GameParts,
+) -> Result<(z3r0_genesis::Genesis, Option<MemoryStores>)> {
     let genesis_path = args.data.join("genesis.toml");
     if args.fresh {
         wipe_devnet_dir(&args.data)?;
     }
     if genesis_path.exists() {
+        stores::check_resumable(&args.data, args.stores)?;
         let genesis = z3r0_genesis::Genesis::load(&genesis_path).context("loading the genesis")?;
         if genesis.validators.len() != args.validators {
             bail!(
@@ -272,11 +288,12 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Ge
         }
         game.check_genesis(&genesis)?;
         println!("devnet: resuming the chain in {}", args.data.display());
-        return Ok(genesis);
+        return Ok((genesis, None));
     }
     if args.validators == 0 {
         bail!("--validators must be at least 1");
     }
+    stores::preflight(args.stores)?;
     // A new chain goes only into an empty directory: never over a world's files, nor over
     // anything else a mistyped --data names (a failed pack below wipes the directory).
     if args.data.exists() && std::fs::read_dir(&args.data)?.next().is_some() {
@@ -312,6 +329,7 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Ge
         genesis.content = Some(z3r0_genesis::to_hex(&hash));
     }
     genesis.save(&genesis_path)?;
+    let memory = place_stores(args, args.validators)?;
     println!(
         "devnet: new chain of {} validators in {} (world seed {})",
         args.validators,
@@ -322,7 +340,26 @@ fn prepare_chain(args: &DevnetArgs, game: &GameParts) -> Result<z3r0_genesis::Ge
         "  publish content: z3r0 content publish PACK_DIR --genesis {}",
         genesis_path.display()
     );
-    Ok(genesis)
+    Ok((genesis, memory))
+}
+
+/// A new chain's memory stores, if asked for: each validator's config under `args.data` then
+/// points at its directory there.
+fn place_stores(args: &DevnetArgs, validators: usize) -> Result<Option<MemoryStores>> {
+    if args.stores == StoresKind::Disk {
+        println!(
+            "stores: on disk, {}/validator-*/data (durable; --stores memory keeps a new chain's in RAM)",
+            args.data.display()
+        );
+        return Ok(None);
+    }
+    let memory = MemoryStores::create(&args.data)?;
+    memory.place(&args.data, validators)?;
+    println!(
+        "stores: in memory, {} (removed when the devnet ends)",
+        memory.root().display()
+    );
+    Ok(Some(memory))
 }
 
 /// The zone from above, as the dashboard's map shows it, and its corner in voxels.
@@ -548,6 +585,8 @@ struct Zone<'a> {
     load: u32,
     /// The faults to inject, and the validators they paused.
     faults: fault::Injector,
+    /// The stores in RAM, if there: after `validators`, so dropped after they are stopped.
+    memory: Option<MemoryStores>,
 }
 
 /// The players: their handles, their kinds by short key, and the switch that stops them.
@@ -624,7 +663,7 @@ impl<'a> Zone<'a> {
     /// processes.
     fn start(args: &'a DevnetArgs, game: &'a GameParts) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the z3r0 executable")?;
-        let genesis = prepare_chain(args, game)?;
+        let (genesis, memory) = prepare_chain(args, game)?;
         let validators = (0..genesis.validators.len())
             .map(|i| Validator::new(i, args.data.join(format!("validator-{i}"))))
             .collect::<Result<Vec<_>>>()?;
@@ -654,6 +693,7 @@ impl<'a> Zone<'a> {
             interrupted,
             load,
             faults: fault::Injector::new(&args.faults),
+            memory,
         };
         for v in &mut zone.validators {
             // Every player could end up on one validator, and probes come on top.
@@ -818,6 +858,10 @@ impl<'a> Zone<'a> {
         loop {
             let duration = self.args.duration;
             if self.interrupted() || (!duration.is_zero() && watch.window.elapsed() >= duration) {
+                return Ok(watch);
+            }
+            if let Some(why) = self.memory.as_mut().and_then(MemoryStores::running_out) {
+                progress.say(why);
                 return Ok(watch);
             }
             std::thread::sleep(Duration::from_millis(500));
@@ -986,6 +1030,7 @@ impl<'a> Zone<'a> {
             watch.peak_rss[i] = watch.peak_rss[i].max(v.rss_mb().unwrap_or(0.0));
         }
         let restarts: Vec<u32> = self.validators.iter().map(|v| v.restarts).collect();
+        let stores = StoresReport::of(self.memory.as_ref());
         // A paused validator cannot stop until it runs again.
         self.faults.resume_all(&self.validators);
         for v in &mut self.validators {
@@ -1043,6 +1088,7 @@ impl<'a> Zone<'a> {
                     game_players(&crowd.handles).iter(),
                 )
             }),
+            stores,
         };
         print_summary(
             &report,
@@ -1107,8 +1153,8 @@ fn print_summary(
     let ms = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1} ms"));
     println!();
     println!(
-        "devnet summary: {} validators, {} players + {} cheaters, {:.1} s",
-        r.validators, r.bots, r.cheaters, r.duration_s
+        "devnet summary: {} validators ({}), {} players + {} cheaters, {:.1} s",
+        r.validators, r.stores, r.bots, r.cheaters, r.duration_s
     );
     println!(
         "  chain       {} blocks finalized, {:.2} blocks/s; finality p50 {} p99 {} max {}",

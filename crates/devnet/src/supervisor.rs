@@ -22,6 +22,8 @@ pub struct Validator {
     pub index: usize,
     pub dir: PathBuf,
     config: PathBuf,
+    /// Its stores and audit logs (the config's `storage_dir`).
+    pub data: PathBuf,
     pub metrics: SocketAddr,
     pub players: SocketAddr,
     child: Option<Child>,
@@ -70,8 +72,8 @@ impl Validator {
             index,
             dir,
             config,
-            cfg.metrics,
-            cfg.player_listen,
+            cfg.storage_dir,
+            [cfg.metrics, cfg.player_listen],
         ))
     }
 
@@ -84,22 +86,24 @@ impl Validator {
             index,
             dir,
             config,
-            seat.config.metrics,
-            seat.config.player_listen,
+            seat.config.storage_dir,
+            [seat.config.metrics, seat.config.player_listen],
         ))
     }
 
+    /// `[metrics, players]`: its endpoints.
     fn with(
         index: usize,
         dir: PathBuf,
         config: PathBuf,
-        metrics: SocketAddr,
-        players: SocketAddr,
+        data: PathBuf,
+        [metrics, players]: [SocketAddr; 2],
     ) -> Self {
         Self {
             index,
             dir,
             config,
+            data,
             metrics,
             players,
             child: None,
@@ -120,7 +124,7 @@ impl Validator {
     }
 
     pub fn audit_path(&self) -> PathBuf {
-        self.dir.join("data").join("finalized.log")
+        self.data.join("finalized.log")
     }
 
     pub fn pid(&self) -> Option<u32> {

@@ -27,6 +27,7 @@ use z3r0_genesis::{HandoffLine, WorldGenesis, ZoneId};
 
 use super::roam::{self, RoamStats};
 use super::stats::{AuditTail, LineTail, RootLedger, quantile};
+use super::stores::{MemoryStores, StoresReport};
 use super::supervisor::{Validator, log_tails};
 use super::{DevnetArgs, Progress, Quantiles, now_ms, on_interrupt, round, supervise};
 
@@ -67,6 +68,8 @@ struct WorldReport {
     /// Validators left stopped because a restart could not help (a diverged state): out of the
     /// root agreement of every zone they sit on.
     halted: Vec<super::HaltReport>,
+    /// Where the validators kept their stores.
+    stores: StoresReport,
 }
 
 /// The cheating players' cheat actions (`z3r0_client::Bot`'s cheat script).
@@ -186,21 +189,18 @@ struct ZoneWatch {
 }
 
 impl ZoneWatch {
-    fn new(data: &Path, id: ZoneId, seats: Vec<usize>) -> Self {
-        let dir = |i: usize| {
-            data.join(format!("validator-{i}"))
-                .join("data")
-                .join(format!("zone-{}-{}", id.x, id.z))
-        };
+    /// `data`: each seat's storage directory, in `seats` order.
+    fn new(data: &[PathBuf], id: ZoneId, seats: Vec<usize>) -> Self {
+        let zone_dir = format!("zone-{}-{}", id.x, id.z);
         Self {
             id,
-            tails: seats
+            tails: data
                 .iter()
-                .map(|&i| AuditTail::new(dir(i).join("finalized.log")))
+                .map(|d| AuditTail::new(d.join(&zone_dir).join("finalized.log")))
                 .collect(),
-            handoff_tails: seats
+            handoff_tails: data
                 .iter()
-                .map(|&i| LineTail::new(dir(i).join("handoffs.log")))
+                .map(|d| LineTail::new(d.join(&zone_dir).join("handoffs.log")))
                 .collect(),
             ledger: RootLedger::new(seats.len()),
             seats,
@@ -410,14 +410,23 @@ fn whole_world(world: &WorldGenesis) -> Result<z3r0_genesis::Genesis> {
     Ok(whole)
 }
 
-/// A new world (or the one already in the data directory).
-/// The world to run, and whether it was made now (no player has a body in it yet).
-fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<(WorldGenesis, bool)> {
+/// The world to run: a new one, or the one already in the data directory.
+#[derive(Debug)]
+struct Prepared {
+    world: WorldGenesis,
+    /// Made now: no player has a body in it yet.
+    new: bool,
+    /// Its stores in RAM, if a new world's are there.
+    memory: Option<MemoryStores>,
+}
+
+fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<Prepared> {
     let path = args.data.join("world.toml");
     if args.fresh {
         super::wipe_devnet_dir(&args.data)?;
     }
     if path.exists() {
+        super::stores::check_resumable(&args.data, args.stores)?;
         let world = WorldGenesis::load(&path)?;
         if world.zones != zones {
             bail!(
@@ -428,8 +437,13 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<(WorldGenesis, bo
             );
         }
         println!("world: continuing the one in {}", args.data.display());
-        return Ok((world, false));
+        return Ok(Prepared {
+            world,
+            new: false,
+            memory: None,
+        });
     }
+    super::stores::preflight(args.stores)?;
     // An empty directory (made by hand, or a mount point) takes a new world; anything else
     // is someone's, or one zone's chain.
     if args.data.exists() && std::fs::read_dir(&args.data)?.next().is_some() {
@@ -463,7 +477,24 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<(WorldGenesis, bo
         world.tick_ms,
         args.data.display()
     );
-    Ok((world, true))
+    let memory = super::place_stores(args, world.pool.len())?;
+    Ok(Prepared {
+        world,
+        new: true,
+        memory,
+    })
+}
+
+/// Each pool member's storage directory (its config's), in pool order.
+fn storage_dirs(data: &Path, pool: usize) -> Result<Vec<PathBuf>> {
+    (0..pool)
+        .map(|i| {
+            let config = data.join(format!("validator-{i}")).join("config.toml");
+            let seat = z3r0_genesis::WorldSeat::load(&config)
+                .with_context(|| format!("loading {}", config.display()))?;
+            Ok(seat.config.storage_dir)
+        })
+        .collect()
 }
 
 /// The running world: its validators, their zones, and what is watched.
@@ -496,6 +527,8 @@ struct World<'a> {
     board: Arc<super::dashboard::Dashboard>,
     /// The map's corner and size in voxels, for the dashboard.
     area: serde_json::Value,
+    /// The stores in RAM, if there: after `validators`, so dropped after they are stopped.
+    memory: Option<MemoryStores>,
 }
 
 /// Runs a world devnet: genesis, validators, wait, measure, report.
@@ -512,7 +545,12 @@ pub fn run(args: &DevnetArgs, zones: [u16; 2]) -> Result<()> {
 impl<'a> World<'a> {
     fn start(args: &'a DevnetArgs, zones: [u16; 2]) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the z3r0 executable")?;
-        let (world, new_world) = prepare_world(args, zones)?;
+        let Prepared {
+            world,
+            new: new_world,
+            memory,
+        } = prepare_world(args, zones)?;
+        let data = storage_dirs(&args.data, world.pool.len())?;
         // Simplex needs n >= 3f + 1 seats to stand f faulty ones.
         let tolerated = world.committee_size.saturating_sub(1) / 3;
         println!(
@@ -527,7 +565,11 @@ impl<'a> World<'a> {
             for &i in &committee {
                 seats.entry(i).or_default().push(zone);
             }
-            watches.push(ZoneWatch::new(&args.data, zone, committee));
+            let seat_data = committee
+                .iter()
+                .map(|&i| data.get(i).cloned().context("a seat outside the pool"))
+                .collect::<Result<Vec<_>>>()?;
+            watches.push(ZoneWatch::new(&seat_data, zone, committee));
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -579,14 +621,8 @@ impl<'a> World<'a> {
         );
         let forged_tails = forgers
             .iter()
-            .map(|i| {
-                LineTail::new(
-                    args.data
-                        .join(format!("validator-{i}"))
-                        .join("data")
-                        .join("forged.log"),
-                )
-            })
+            .filter_map(|&i| data.get(i))
+            .map(|d| LineTail::new(d.join("forged.log")))
             .collect();
         Ok(Self {
             args,
@@ -610,6 +646,7 @@ impl<'a> World<'a> {
             stop: tokio::sync::watch::channel(false).0,
             board,
             area,
+            memory,
         })
     }
 
@@ -846,6 +883,10 @@ impl<'a> World<'a> {
             if self.interrupted() || (!duration.is_zero() && window.elapsed() >= duration) {
                 return Ok((window, cpu_start));
             }
+            if let Some(why) = self.memory.as_mut().and_then(MemoryStores::running_out) {
+                progress.say(why);
+                return Ok((window, cpu_start));
+            }
             std::thread::sleep(Duration::from_millis(500));
             self.faults
                 .inject(&self.validators, window.elapsed(), &|l| progress.say(l));
@@ -907,6 +948,7 @@ impl<'a> World<'a> {
             .iter()
             .map(|v| v.rss_mb().unwrap_or(0.0))
             .collect();
+        let stores = StoresReport::of(self.memory.as_ref());
         for v in &mut self.validators {
             v.stop(Duration::from_secs(10));
         }
@@ -947,6 +989,7 @@ impl<'a> World<'a> {
             player_cheats,
             faults: self.args.faults.iter().map(ToString::to_string).collect(),
             halted,
+            stores,
         };
         print_summary(&report);
         if let Some(path) = &self.args.report {
@@ -981,8 +1024,13 @@ impl World<'_> {
 fn print_summary(r: &WorldReport) {
     let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
     println!(
-        "world {}x{}, {} a committee, {:.0} s measured, {} synthetic inputs/s per validator",
-        r.zones_grid[0], r.zones_grid[1], r.committee_size, r.duration_s, r.load_per_validator
+        "world {}x{}, {} a committee, {:.0} s measured, {} synthetic inputs/s per validator, {}",
+        r.zones_grid[0],
+        r.zones_grid[1],
+        r.committee_size,
+        r.duration_s,
+        r.load_per_validator,
+        r.stores
     );
     for z in &r.zones {
         println!(
@@ -1119,7 +1167,8 @@ mod tests {
                 writeln!(f, "{line}").unwrap();
             }
         };
-        let mut zone = ZoneWatch::new(&dir, ZoneId { x: 0, z: 0 }, vec![0, 1]);
+        let data = [0, 1].map(|i| dir.join(format!("validator-{i}/data")));
+        let mut zone = ZoneWatch::new(&data, ZoneId { x: 0, z: 0 }, vec![0, 1]);
         let mut crossings = Crossings::default();
         let before: Vec<(u64, u64)> = (1..=10).map(|h| (h, 1_000 + 50 * h)).collect();
         append(0, &before);
@@ -1148,14 +1197,14 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         // An empty directory (made by hand, or by a mount) is where a new world goes.
-        let (world, new) = prepare_world(&args(&dir), [2, 1]).unwrap();
+        let Prepared { world, new, .. } = prepare_world(&args(&dir), [2, 1]).unwrap();
         assert!(new);
         assert_eq!(world.zones, [2, 1]);
         assert!(dir.join("world.toml").exists());
         // The next run continues it.
-        let (again, new) = prepare_world(&args(&dir), [2, 1]).unwrap();
-        assert!(!new);
-        assert_eq!(again.world_seed, world.world_seed);
+        let again = prepare_world(&args(&dir), [2, 1]).unwrap();
+        assert!(!again.new);
+        assert_eq!(again.world.world_seed, world.world_seed);
         // A directory holding anything else is left alone.
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::create_dir_all(&dir).unwrap();

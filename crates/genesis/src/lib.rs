@@ -486,6 +486,24 @@ impl ValidatorConfig {
     }
 }
 
+/// Points the validator config at `path` (a zone validator's or a pool member's) to keep its
+/// stores in `dir`, leaving every other setting as written.
+pub fn set_storage_dir(path: &Path, dir: &Path) -> Result<(), ConfigError> {
+    let mut table: toml::Table = read_toml(path)?;
+    let invalid = |reason: &str| ConfigError::Invalid {
+        path: path.into(),
+        reason: reason.into(),
+    };
+    if !table.contains_key("storage_dir") {
+        return Err(invalid("not a validator config: no storage_dir"));
+    }
+    let dir = dir
+        .to_str()
+        .ok_or_else(|| invalid("the storage directory's path is not UTF-8"))?;
+    table.insert("storage_dir".into(), toml::Value::String(dir.into()));
+    write(path, &toml::to_string(&table)?)
+}
+
 /// Parses the TOML file at `path`.
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
     toml::from_str(&read(path)?).map_err(|source| ConfigError::Parse {

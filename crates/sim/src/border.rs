@@ -26,7 +26,7 @@ pub const MAX_STRIP_DEPTH: i32 = 32;
 /// a body's edge can be while its centre is not, after the longest step one tick allows.
 pub fn strip_depth(physics: &Physics) -> i32 {
     let reach = HALF_WIDTH.saturating_add(physics.max_step());
-    i32::try_from((reach + UNIT - 1) / UNIT)
+    i32::try_from(reach.saturating_add(UNIT - 1) / UNIT)
         .unwrap_or(MAX_STRIP_DEPTH)
         .clamp(1, MAX_STRIP_DEPTH)
 }

@@ -295,6 +295,35 @@ fn a_pool_member_config_loads_its_seats_and_a_stranger_or_wrong_port_is_refused(
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn a_config_moved_to_other_stores_keeps_everything_else() {
+    let dir = std::env::temp_dir().join(format!("z3r0-world-stores-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    generate(&dir, 4, 26_000, [2, 1], 3, 50, 1).unwrap();
+    let config = dir.join("validator-0/config.toml");
+    let before = WorldSeat::load(&config).unwrap();
+    assert_eq!(before.config.storage_dir, dir.join("validator-0/data"));
+    let elsewhere = dir.join("in-memory/validator-0");
+    crate::set_storage_dir(&config, &elsewhere).unwrap();
+    let after = WorldSeat::load(&config).unwrap();
+    assert_eq!(after.config.storage_dir, elsewhere);
+    assert_eq!(
+        WorldValidatorConfig {
+            storage_dir: before.config.storage_dir.clone(),
+            ..after.config.clone()
+        },
+        before.config
+    );
+    assert_eq!(after.index, before.index);
+    // A file that is not a validator config is left alone.
+    let world = dir.join("world.toml");
+    let text = std::fs::read_to_string(&world).unwrap();
+    let err = crate::set_storage_dir(&world, &elsewhere).unwrap_err();
+    assert!(err.to_string().contains("not a validator config"), "{err}");
+    assert_eq!(std::fs::read_to_string(&world).unwrap(), text);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A generated world seats every validator alike: the devnet's four validators each hold
 /// three of the 2 × 2 zones' twelve seats (a random draw does so one time in eleven), and
 /// the seed asked for is the world's.
