@@ -300,6 +300,9 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
             // and a restart slower than usual then stalled the chain (14.89 blocks/s once).
             "--fault",
             "pause:2:3s@14s",
+            // A validator killed with its stores on disk, synced as written, recovers them.
+            "--stores",
+            "disk",
         ],
     );
     let url = devnet.dashboard();
@@ -346,7 +349,7 @@ fn a_devnet_runs_survives_a_killed_validator_and_reports() {
     sorted.sort_unstable();
     assert_eq!(sorted, expected, "the report has exactly its fields");
     assert_eq!(report["validators"], 4);
-    // On disk, the default: the stores' RAM is not reported.
+    // On disk: the stores' RAM is not reported.
     assert_eq!(report["stores"], serde_json::json!({"kind": "disk"}));
     assert_eq!(report["faults"], serde_json::json!(["pause:2:3s@14s"]));
     // Validator 2's players moved to another edge instead of waiting out its 3 s pause, and
@@ -441,28 +444,32 @@ fn a_killed_devnet_leaves_no_validator_behind() {
     assert!(stores.starts_with("/dev/shm"), "{}", stores.display());
     assert!(tip_in(&stores.join("validator-0")) > 0);
     assert!(!devnet.dir.join("chain/validator-0/data").exists());
-    // SIGKILL: no chance to clean up. The validators notice their standard input closing.
+    // SIGKILL: no chance to clean up or save. The validators notice their standard input
+    // closing.
     devnet.child.kill().unwrap();
     devnet.child.wait().unwrap();
     wait_gone(&pids, Duration::from_secs(15));
-    // The stores are left in RAM, and the next --fresh there removes them (this one stops
+    // The stores are left in RAM, and the next run there saves them first (this one stops
     // right after, refusing its arguments).
     assert!(stores.exists());
     let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args([
-            "devnet",
-            "--zones",
-            "1x1",
-            "--fresh",
-            "--validators",
-            "0",
-            "--data",
-        ])
+        .args(["devnet", "--zones", "1x1", "--validators", "0", "--data"])
         .arg(devnet.dir.join("chain"))
         .output()
         .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert!(!out.status.success());
-    assert!(!stores.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("saving what a stopped devnet left"),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("not 0"), "{stderr}");
+    assert!(!stores.exists(), "{stdout}{stderr}");
+    assert!(!devnet.dir.join("chain/stores-in-memory").exists());
+    assert!(tip(&devnet.dir) > 0, "the validators' stores were saved");
     let _ = std::fs::remove_dir_all(&devnet.dir);
 }
 
@@ -493,8 +500,9 @@ fn a_second_devnet_run_resumes_the_chain() {
         "--dashboard",
         "127.0.0.1:0",
     ];
-    let mut first = Devnet::start("resume", &quiet);
-    // Stores on disk by default: what makes the chain resumable.
+    // First on disk, synced as written.
+    let extra = [&quiet[..], &["--stores", "disk"]].concat();
+    let mut first = Devnet::start("resume", &extra);
     first.wait_line("stores: on disk", Duration::from_secs(60));
     first.wait_line("devnet summary", Duration::from_secs(180));
     assert!(first.child.wait().unwrap().success());
@@ -503,10 +511,16 @@ fn a_second_devnet_run_resumes_the_chain() {
     assert!(height > 20, "the first run finalized {height} blocks");
     let genesis = std::fs::read(dir.join("chain/genesis.toml")).unwrap();
 
+    // Then in RAM, the default: the saved stores are loaded there, and saved back as the
+    // devnet ends.
     let mut second = Devnet::start_in(dir.clone(), false, &quiet);
     second.wait_line("resuming the chain", Duration::from_secs(30));
+    let stores = memory_stores(&mut second);
     second.wait_line("devnet summary", Duration::from_secs(180));
+    second.wait_line("stores: saved ", Duration::from_secs(30));
     assert!(second.child.wait().unwrap().success());
+    assert!(!stores.exists(), "{}", stores.display());
+    assert!(!dir.join("chain/stores-in-memory").exists());
     assert_eq!(
         std::fs::read(dir.join("chain/genesis.toml")).unwrap(),
         genesis,
@@ -793,24 +807,21 @@ fn a_world_devnets_players_churn() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(devnet.dir.join("report.json")).unwrap())
             .unwrap();
-    // The world ran on stores in RAM, which the devnet removed as it ended; its chain cannot
-    // be resumed.
+    // The world ran on stores in RAM, which the devnet saved to each pool member's directory
+    // as it ended.
     assert_eq!(report["stores"]["kind"], "memory", "{report}");
     assert!(
         report["stores"]["ram_mb"].as_f64().unwrap() > 1.0,
         "{report}"
     );
     assert!(!stores.exists(), "{}", stores.display());
-    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
-        .args(["devnet", "--zones", "2x1", "--data"])
-        .arg(devnet.dir.join("chain"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && stderr.contains("ended with the devnet"),
-        "{stderr}"
-    );
+    for i in 0..4 {
+        let member = devnet.dir.join(format!("chain/validator-{i}"));
+        assert!(member.join("data").is_dir(), "{}", member.display());
+        let config = std::fs::read_to_string(member.join("config.toml")).unwrap();
+        assert!(config.contains("storage_dir = \"data\""), "{config}");
+    }
+    assert!(!devnet.dir.join("chain/stores-in-memory").exists());
     // Players leave and come back as new ones (fresh keys), in the zone they are in.
     let players = &report["players"];
     assert!(players["lives_ended"].as_u64().unwrap() >= 3, "{players}");

@@ -74,12 +74,13 @@ pub struct DevnetArgs {
     /// Start a new chain: wipe the data directory first.
     #[arg(long)]
     fresh: bool,
-    /// Where the validators of a new chain keep their stores: `disk` (in --data: durable, a
-    /// later run resumes the chain) or `memory` (a RAM filesystem, /dev/shm, removed when the
-    /// devnet ends: the same stores without disk syncs, which on one machine all queue on one
-    /// disk; with --fresh, or a new --data).
-    #[arg(long, value_enum, default_value_t = StoresKind::Disk)]
-    stores: StoresKind,
+    /// Where the validators keep their stores while the devnet runs: `memory` (a RAM
+    /// filesystem, /dev/shm, saved to --data when the devnet ends: the same stores without
+    /// disk syncs, which on one machine all queue on one disk) or `disk` (in --data, every
+    /// block synced as written). Either way a later run resumes the chain. Default: memory
+    /// where the machine has a RAM filesystem with room, disk otherwise.
+    #[arg(long, value_enum)]
+    stores: Option<StoresKind>,
     /// Write the JSON report here at the end.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -272,11 +273,15 @@ fn prepare_chain(
     game: &GameParts,
 ) -> Result<(z3r0_genesis::Genesis, Option<MemoryStores>)> {
     let genesis_path = args.data.join("genesis.toml");
+    supervisor::check_stopped(&args.data)?;
     if args.fresh {
         wipe_devnet_dir(&args.data)?;
     }
     if genesis_path.exists() {
-        stores::check_resumable(&args.data, args.stores)?;
+        stores::recover(&args.data)?;
+    }
+    let kind = stores::choose(args.stores, &args.data)?;
+    if genesis_path.exists() {
         let genesis = z3r0_genesis::Genesis::load(&genesis_path).context("loading the genesis")?;
         if genesis.validators.len() != args.validators {
             bail!(
@@ -288,12 +293,12 @@ fn prepare_chain(
         }
         game.check_genesis(&genesis)?;
         println!("devnet: resuming the chain in {}", args.data.display());
-        return Ok((genesis, None));
+        let memory = place_stores(args, kind, genesis.validators.len())?;
+        return Ok((genesis, memory));
     }
     if args.validators == 0 {
         bail!("--validators must be at least 1");
     }
-    stores::preflight(args.stores)?;
     // A new chain goes only into an empty directory: never over a world's files, nor over
     // anything else a mistyped --data names (a failed pack below wipes the directory).
     if args.data.exists() && std::fs::read_dir(&args.data)?.next().is_some() {
@@ -329,7 +334,7 @@ fn prepare_chain(
         genesis.content = Some(z3r0_genesis::to_hex(&hash));
     }
     genesis.save(&genesis_path)?;
-    let memory = place_stores(args, args.validators)?;
+    let memory = place_stores(args, kind, args.validators)?;
     println!(
         "devnet: new chain of {} validators in {} (world seed {})",
         args.validators,
@@ -343,21 +348,26 @@ fn prepare_chain(
     Ok((genesis, memory))
 }
 
-/// A new chain's memory stores, if asked for: each validator's config under `args.data` then
-/// points at its directory there.
-fn place_stores(args: &DevnetArgs, validators: usize) -> Result<Option<MemoryStores>> {
-    if args.stores == StoresKind::Disk {
+/// The chain's memory stores, loaded into RAM, if it runs on them: each validator's config
+/// under `args.data` then points at its directory there.
+fn place_stores(
+    args: &DevnetArgs,
+    kind: StoresKind,
+    validators: usize,
+) -> Result<Option<MemoryStores>> {
+    if kind == StoresKind::Disk {
+        stores::settle_on_disk(&args.data, validators)?;
         println!(
-            "stores: on disk, {}/validator-*/data (durable; --stores memory keeps a new chain's in RAM)",
+            "stores: on disk, {}/validator-*/data (every block synced as written)",
             args.data.display()
         );
         return Ok(None);
     }
-    let memory = MemoryStores::create(&args.data)?;
-    memory.place(&args.data, validators)?;
+    let memory = MemoryStores::load(&args.data, validators)?;
     println!(
-        "stores: in memory, {} (removed when the devnet ends)",
-        memory.root().display()
+        "stores: in memory, {} (saved to {}/validator-*/data when the devnet ends; --stores disk syncs every block there instead)",
+        memory.root().display(),
+        args.data.display()
     );
     Ok(Some(memory))
 }

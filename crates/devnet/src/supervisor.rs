@@ -233,6 +233,40 @@ impl Drop for Validator {
     }
 }
 
+/// Refuses to touch the chain in `data` while a validator a devnet started there still runs:
+/// another devnet runs on it, or one killed a moment ago left validators that have not yet
+/// noticed their standard input closing. Its stores are theirs until they stop.
+pub fn check_stopped(data: &Path) -> Result<()> {
+    for i in 0.. {
+        let dir = data.join(format!("validator-{i}"));
+        if !dir.is_dir() {
+            return Ok(());
+        }
+        let pid = std::fs::read_to_string(dir.join("node.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        if let Some(pid) = pid.filter(|&pid| runs_validator(pid, i)) {
+            anyhow::bail!(
+                "validator {i} of the chain in {} still runs (pid {pid}): stop the devnet running there, or wait a moment for a killed one's validators to stop",
+                data.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether process `pid` is a devnet's validator `i` (its command line says so; an exited
+/// process, or another that took its pid, is not).
+fn runs_validator(pid: u32, i: usize) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let config = format!("validator-{i}/config.toml");
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    args.contains(&b"--stop-on-stdin-close".as_slice())
+        && args.iter().any(|a| a.ends_with(config.as_bytes()))
+}
+
 /// The last error line of a validator's log (what `z3r0 node` printed as it exited).
 pub fn last_error(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -257,4 +291,56 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A process that looks like a devnet's validator 0 of a chain holds that chain until it
+    /// ends.
+    #[test]
+    fn a_chain_whose_validator_still_runs_is_not_touched() {
+        let data = std::env::temp_dir().join(format!("z3r0-running-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        let dir = data.join("validator-0");
+        std::fs::create_dir_all(&dir).unwrap();
+        check_stopped(&data).unwrap();
+        let config = dir.join("config.toml");
+        // A shell waiting on its standard input (a builtin: no other process), with the
+        // arguments of a validator.
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "read line",
+                "node",
+                "--stop-on-stdin-close",
+                "--config",
+            ])
+            .arg(&config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::fs::write(dir.join("node.pid"), child.id().to_string()).unwrap();
+        // Until the shell has started, the child is a copy of this test.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while check_stopped(&data).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let err = check_stopped(&data).unwrap_err().to_string();
+        assert!(
+            err.contains("validator 0") && err.contains("still runs"),
+            "{err}"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        check_stopped(&data).unwrap();
+        // Another process under a recorded pid is not a validator.
+        std::fs::write(dir.join("node.pid"), std::process::id().to_string()).unwrap();
+        check_stopped(&data).unwrap();
+        std::fs::remove_dir_all(&data).unwrap();
+    }
 }

@@ -416,17 +416,21 @@ struct Prepared {
     world: WorldGenesis,
     /// Made now: no player has a body in it yet.
     new: bool,
-    /// Its stores in RAM, if a new world's are there.
+    /// Its stores in RAM, if it runs on them.
     memory: Option<MemoryStores>,
 }
 
 fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<Prepared> {
     let path = args.data.join("world.toml");
+    super::supervisor::check_stopped(&args.data)?;
     if args.fresh {
         super::wipe_devnet_dir(&args.data)?;
     }
     if path.exists() {
-        super::stores::check_resumable(&args.data, args.stores)?;
+        super::stores::recover(&args.data)?;
+    }
+    let kind = super::stores::choose(args.stores, &args.data)?;
+    if path.exists() {
         let world = WorldGenesis::load(&path)?;
         if world.zones != zones {
             bail!(
@@ -437,13 +441,13 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<Prepared> {
             );
         }
         println!("world: continuing the one in {}", args.data.display());
+        let memory = super::place_stores(args, kind, world.pool.len())?;
         return Ok(Prepared {
             world,
             new: false,
-            memory: None,
+            memory,
         });
     }
-    super::stores::preflight(args.stores)?;
     // An empty directory (made by hand, or a mount point) takes a new world; anything else
     // is someone's, or one zone's chain.
     if args.data.exists() && std::fs::read_dir(&args.data)?.next().is_some() {
@@ -477,7 +481,7 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<Prepared> {
         world.tick_ms,
         args.data.display()
     );
-    let memory = super::place_stores(args, world.pool.len())?;
+    let memory = super::place_stores(args, kind, world.pool.len())?;
     Ok(Prepared {
         world,
         new: true,

@@ -501,7 +501,31 @@ pub fn set_storage_dir(path: &Path, dir: &Path) -> Result<(), ConfigError> {
         .to_str()
         .ok_or_else(|| invalid("the storage directory's path is not UTF-8"))?;
     table.insert("storage_dir".into(), toml::Value::String(dir.into()));
-    write(path, &toml::to_string(&table)?)
+    replace_synced(path, &toml::to_string(&table)?)
+}
+
+/// Writes `contents` to `path` whole or not at all, durably: a temporary file beside it,
+/// synced, renamed over it, and the directory synced. A crash leaves the old file or the new.
+fn replace_synced(path: &Path, contents: &str) -> Result<(), ConfigError> {
+    use std::io::Write as _;
+    let error = |source| ConfigError::Write {
+        path: path.into(),
+        source,
+    };
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".new");
+    let temp = path.with_file_name(name);
+    let mut file = std::fs::File::create(&temp).map_err(error)?;
+    file.write_all(contents.as_bytes()).map_err(error)?;
+    file.sync_all().map_err(error)?;
+    std::fs::rename(&temp, path).map_err(error)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(error)
 }
 
 /// Parses the TOML file at `path`.

@@ -307,6 +307,8 @@ fn a_config_moved_to_other_stores_keeps_everything_else() {
     crate::set_storage_dir(&config, &elsewhere).unwrap();
     let after = WorldSeat::load(&config).unwrap();
     assert_eq!(after.config.storage_dir, elsewhere);
+    // Replaced whole: no temporary file is left beside it.
+    assert!(!dir.join("validator-0/config.toml.new").exists());
     assert_eq!(
         WorldValidatorConfig {
             storage_dir: before.config.storage_dir.clone(),
