@@ -264,6 +264,14 @@ impl Drop for MemoryStores {
                 self.data.display(),
                 started.elapsed().as_secs_f64()
             ),
+            // Nothing is left to save them for, nor to find them by.
+            Err(_) if !self.data.join(MARKER).exists() => {
+                eprintln!(
+                    "stores: {} is gone; removing its stores from RAM",
+                    self.data.display()
+                );
+                let _ = std::fs::remove_dir_all(&self.root);
+            }
             Err(e) => eprintln!(
                 "stores: could not save the stores in {} to {}: {e:#}; they stay in RAM, and the next run on {} saves them first",
                 self.root.display(),
@@ -615,6 +623,18 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&data).unwrap();
+    }
+
+    /// A chain directory removed under a running devnet leaves nothing to save to, nor a
+    /// record to find its stores by: they leave RAM with the devnet.
+    #[test]
+    fn stores_of_a_removed_chain_directory_leave_ram() {
+        let data = chain("removed", 1);
+        let stores = MemoryStores::load(&data, 1).unwrap();
+        let root = stores.root().to_path_buf();
+        std::fs::remove_dir_all(&data).unwrap();
+        drop(stores);
+        assert!(!root.exists(), "{}", root.display());
     }
 
     #[test]

@@ -1146,9 +1146,12 @@ mod tests {
 
     fn args(dir: &Path) -> DevnetArgs {
         let dir = dir.to_str().unwrap();
-        Cli::try_parse_from(["devnet", "--zones", "2x1", "--data", dir])
-            .unwrap()
-            .args
+        // On disk: these tests are about the directory, and leave no stores in RAM behind.
+        Cli::try_parse_from([
+            "devnet", "--zones", "2x1", "--stores", "disk", "--data", dir,
+        ])
+        .unwrap()
+        .args
     }
 
     /// The zones finalize blocks while the world waits for all of them to start, and while
