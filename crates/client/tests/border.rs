@@ -434,6 +434,59 @@ async fn a_returning_player_finds_its_body_beyond_the_nearest_zones() {
     }
 }
 
+/// A returning player's body is in a zone whose edge proves it only as of moments ago and no
+/// later (its chain or edge stalled): the proof is too old to follow, but the body was there,
+/// so the session holds its join and asks that zone again over new sessions, and follows the
+/// body once a proof is fresh. Before, the search ended on the old proof and the player
+/// joined where it came in: a second body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_proof_of_the_body_holds_the_join_until_a_fresh_one() {
+    let row = Row::new(5_700, 3);
+    let key = PrivateKey::from_seed(5_799);
+    let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
+    let mut there = Game::connect(&row.configs[2], key.clone()).await.unwrap();
+    on_zone_clock(&mut there);
+    play_until(&mut [&mut there], 200, "a body in zone 2", |g| {
+        g[0].joined()
+    })
+    .await;
+    row.zones[2].replay(&account);
+    // Its proof grows older than a sighting may be.
+    let stalled = std::time::Instant::now();
+    play_until(&mut [&mut there], 200, "zone 2's proof aged", |_| {
+        stalled.elapsed() > Duration::from_millis(2_500)
+    })
+    .await;
+    let mut game = Game::connect(&row.configs[0], key.clone()).await.unwrap();
+    on_zone_clock(&mut game);
+    game.set_world(row.routes(), 0);
+    let asked = std::time::Instant::now();
+    play_until(
+        &mut [&mut game, &mut there],
+        300,
+        "searched a while",
+        |_| asked.elapsed() > Duration::from_secs(6),
+    )
+    .await;
+    assert!(!game.joined(), "joined beside the body in zone 2");
+    row.zones[2].live();
+    play_until(
+        &mut [&mut game, &mut there],
+        300,
+        "playing the body in zone 2",
+        |g| g[0].edge().zone == 2 && g[0].joined(),
+    )
+    .await;
+    for zone in &row.zones[..2] {
+        let state = zone.state.lock().unwrap();
+        assert!(
+            state.sim.player(&account).is_none(),
+            "a second body in zone {}",
+            zone.zone
+        );
+    }
+}
+
 /// A key made for the session has no body anywhere: it joins where it connected without
 /// asking the world's other zones, while a key the world may know asks each of them first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,6 +39,12 @@ const WATCH_IO: Duration = Duration::from_millis(10);
 /// Longest one round of the search for a body in other zones waits for its zones' answers
 /// ([`MAX_WATCHES`] zones a round, nearest first): the next round, or the join, follows.
 const SEARCH_WAIT: Duration = Duration::from_secs(2);
+/// Longest the search holds the join, once every zone was asked, for zones that proved the
+/// body only too long ago to follow or did not answer: asked again every [`SEARCH_WAIT`], each
+/// over a new session (a new proof), meanwhile. The body may be there still (that zone's chain
+/// or edge stalled), and a join would make a second one; a zone down for good must not keep
+/// the player out for ever.
+const SEARCH_HOLD: Duration = Duration::from_secs(10);
 /// Oldest a neighbour's proof of the body may be, by the world's clock, for the session to
 /// follow it there: a proof shows where the body was at its header's tick, and a hostile edge
 /// may replay one from before the body left. Every zone of a world keeps one clock, and an
@@ -105,6 +111,11 @@ impl Watch {
     fn answered(&self) -> bool {
         self.snapshot && (!self.seen || self.proven.is_some())
     }
+
+    /// The edge shows the body and proved it, at whatever tick: it was there then.
+    fn proved(&self) -> bool {
+        self.seen && matches!(self.proven, Some(Ok(_)))
+    }
 }
 
 /// Where a session in a world that has no body yet looks for one before it joins: a player
@@ -120,6 +131,11 @@ enum Search {
         until: Instant,
         asked: BTreeSet<u32>,
         rest: std::collections::VecDeque<u32>,
+        /// Zones asked that proved the body only too long ago to follow, or did not answer.
+        doubtful: BTreeSet<u32>,
+        /// When the search began to hold the join for `doubtful` zones ([`SEARCH_HOLD`]):
+        /// each round from then on lasts [`SEARCH_WAIT`].
+        held: Option<Instant>,
     },
     /// The body was here, was found, or is nowhere the search looked.
     Done,
@@ -401,6 +417,8 @@ impl Game {
                 until: Instant::now(),
                 asked: BTreeSet::new(),
                 rest: others.into(),
+                doubtful: BTreeSet::new(),
+                held: None,
             };
         }
         let found = self.round_found_zones();
@@ -408,7 +426,19 @@ impl Game {
         let heard = !self.round_pending();
         let round_over = heard && found.is_empty();
         let settled = self.player.joined || self.awaiting_arrival();
-        let Search::Asking { until, asked, rest } = &mut self.watches.search else {
+        let doubtful_now = if round_over {
+            self.round_doubtful_zones()
+        } else {
+            Vec::new()
+        };
+        let Search::Asking {
+            until,
+            asked,
+            rest,
+            doubtful,
+            ..
+        } = &mut self.watches.search
+        else {
             return Default::default();
         };
         if !round_over {
@@ -421,15 +451,73 @@ impl Game {
             *until = Instant::now() + SEARCH_WAIT;
             return (asked.clone(), asked.clone());
         }
-        if settled || rest.is_empty() {
+        doubtful.retain(|z| !asked.contains(z));
+        doubtful.extend(doubtful_now);
+        if settled {
             self.watches.search = Search::Done;
             return Default::default();
+        }
+        if rest.is_empty() {
+            return match self.hold_round() {
+                Some(asked) => (asked.clone(), asked),
+                None => {
+                    self.watches.search = Search::Done;
+                    Default::default()
+                }
+            };
         }
         let count = rest.len().min(MAX_WATCHES);
         *asked = rest.drain(..count).collect();
         self.feedback.stats.zones_searched += count as u64;
         *until = Instant::now() + SEARCH_WAIT;
         (asked.clone(), asked.clone())
+    }
+
+    /// Once every zone was asked and none proved the body lately: the zones that proved it
+    /// too long ago, or never answered, are asked again in a round of [`SEARCH_WAIT`], over
+    /// new sessions, until [`SEARCH_HOLD`] has passed since the first such round. `None`: no
+    /// zone left in doubt, or the hold is over (the player joins).
+    fn hold_round(&mut self) -> Option<BTreeSet<u32>> {
+        let Search::Asking {
+            until,
+            asked,
+            doubtful,
+            held,
+            ..
+        } = &mut self.watches.search
+        else {
+            return None;
+        };
+        let since = *held.get_or_insert_with(Instant::now);
+        if doubtful.is_empty() || since.elapsed() >= SEARCH_HOLD {
+            return None;
+        }
+        *asked = doubtful.clone();
+        *until = Instant::now() + SEARCH_WAIT;
+        let again = asked.clone();
+        self.feedback.stats.zones_searched += again.len() as u64;
+        for zone in &again {
+            if let Some(slot) = self.watches.slots.remove(zone) {
+                self.watches.close(slot);
+            }
+        }
+        Some(again)
+    }
+
+    /// The zones of the search's round that may hold the body though none proved it lately:
+    /// their edge proved it at an older tick, or gave no answer.
+    fn round_doubtful_zones(&self) -> Vec<u32> {
+        let Search::Asking { asked, .. } = &self.watches.search else {
+            return Vec::new();
+        };
+        asked
+            .iter()
+            .copied()
+            .filter(|z| match self.watches.slots.get(z) {
+                Some(Slot::Open(w)) => w.proved() || !w.answered(),
+                _ => true,
+            })
+            .collect()
     }
 
     /// The key was made for this session: it has no body anywhere, so in a world the session
@@ -442,7 +530,18 @@ impl Game {
     /// or zones are left to ask.
     pub(super) fn search_pending(&self) -> bool {
         match &self.watches.search {
-            Search::Asking { rest, .. } => !rest.is_empty() || self.round_pending(),
+            Search::Asking {
+                rest,
+                doubtful,
+                held,
+                ..
+            } => {
+                let hold_left = held.is_none_or(|t| t.elapsed() < SEARCH_HOLD);
+                !rest.is_empty()
+                    || self.round_pending()
+                    || (hold_left
+                        && (!doubtful.is_empty() || !self.round_doubtful_zones().is_empty()))
+            }
             _ => false,
         }
     }
@@ -481,15 +580,20 @@ impl Game {
 
     /// Whether the search's round waits for a zone's answer still.
     fn round_pending(&self) -> bool {
-        let Search::Asking { until, asked, .. } = &self.watches.search else {
+        let Search::Asking {
+            until, asked, held, ..
+        } = &self.watches.search
+        else {
             return false;
         };
+        // A round of the hold lasts its whole time: a zone still stalled answers at once.
         Instant::now() < *until
-            && asked.iter().any(|z| match self.watches.slots.get(z) {
-                Some(Slot::Open(w)) => !w.answered(),
-                Some(Slot::Opening(_)) => true,
-                Some(Slot::Failed(_)) | None => false,
-            })
+            && (held.is_some()
+                || asked.iter().any(|z| match self.watches.slots.get(z) {
+                    Some(Slot::Open(w)) => !w.answered(),
+                    Some(Slot::Opening(_)) => true,
+                    Some(Slot::Failed(_)) | None => false,
+                }))
     }
 
     /// One watch's slot after this poll: opened, fed, or failed.

@@ -223,6 +223,11 @@ impl LocalZone {
         });
     }
 
+    /// The edge serves the chain as it is again (after [`LocalZone::replay`]).
+    pub fn live(&self) {
+        *self.replay.lock().unwrap() = None;
+    }
+
     /// Ticks every 50 ms until dropped.
     pub fn run(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let zone = self.clone();
