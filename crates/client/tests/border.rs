@@ -381,6 +381,19 @@ impl Row {
         }
     }
 
+    /// Asserts `account` has a body in no zone but `home`, once a join sent to another would
+    /// be in a block.
+    async fn assert_one_body(&self, account: &[u8; 32], home: usize) {
+        tokio::time::sleep(Duration::from_millis(10 * common::TICK_MS)).await;
+        for (n, zone) in self.zones.iter().enumerate().filter(|&(n, _)| n != home) {
+            let state = zone.state.lock().unwrap();
+            assert!(
+                state.sim.player(account).is_none(),
+                "a second body in zone {n}"
+            );
+        }
+    }
+
     fn routes(&self) -> WorldRoutes {
         let last = self.configs.len() as u32 - 1;
         WorldRoutes::from_parts(
@@ -422,16 +435,8 @@ async fn a_returning_player_finds_its_body_beyond_the_nearest_zones() {
         9,
         "two rounds: 8 zones, then 1"
     );
-    tokio::time::sleep(Duration::from_millis(10 * common::TICK_MS)).await;
     let account: [u8; 32] = key.public_key().as_ref().try_into().unwrap();
-    for zone in &row.zones[..far] {
-        let state = zone.state.lock().unwrap();
-        assert!(
-            state.sim.player(&account).is_none(),
-            "a second body in zone {}",
-            zone.zone
-        );
-    }
+    row.assert_one_body(&account, far).await;
 }
 
 /// A returning player's body is in a zone whose edge proves it only as of moments ago and no
@@ -477,14 +482,7 @@ async fn a_stale_proof_of_the_body_holds_the_join_until_a_fresh_one() {
         |g| g[0].edge().zone == 2 && g[0].joined(),
     )
     .await;
-    for zone in &row.zones[..2] {
-        let state = zone.state.lock().unwrap();
-        assert!(
-            state.sim.player(&account).is_none(),
-            "a second body in zone {}",
-            zone.zone
-        );
-    }
+    row.assert_one_body(&account, 2).await;
 }
 
 /// A key made for the session has no body anywhere: it joins where it connected without
