@@ -828,6 +828,7 @@ fn a_world_devnets_players_churn() {
     // Each key is new to a world made for this run: no session asked the other zone for
     // its body before joining (a player's binary skips the search for a key it made).
     assert_eq!(players["zones_searched"], 0, "{players}");
+    assert_eq!(players["found_elsewhere"], 0, "{players}");
     assert_eq!(players["lost"], 0, "{players}");
     for zone in report["zones"].as_array().unwrap() {
         assert_eq!(zone["state_roots_agree"], true, "{zone}");

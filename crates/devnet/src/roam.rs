@@ -53,6 +53,10 @@ pub struct RoamStats {
     pub lives_ended: u64,
     /// Zones its sessions asked for a body before joining (none for a key new to the world).
     pub zones_searched: u64,
+    /// Times a session that had played no body yet moved to the zone its search found the
+    /// body in (a resumed world's bots start at home, their bodies where they last went):
+    /// not crossings.
+    pub found_elsewhere: u64,
     /// Arrival errors of the current game already copied into `arrival_errors`.
     session_arrivals: usize,
 }
@@ -116,6 +120,7 @@ impl Roamer {
         // as a player's binary does for a key it has just made.
         let mut new_key = self.new_world;
         while !*stop.borrow() {
+            let mut moves = Moves::default();
             let Some(config) = self.routes.config(self.zone, self.index) else {
                 self.set(|s| s.last_error = Some(format!("no edge for zone {}", self.zone)));
                 return;
@@ -161,15 +166,20 @@ impl Roamer {
                 if let Some(Err(e)) = z3r0_client::cross(&mut game).await {
                     break Some(e.to_string());
                 }
-                if game.edge().zone != self.zone {
-                    let watched = game.stats().seamless_switches > seamless;
-                    self.set(|s| {
-                        s.crossings += 1;
-                        s.seamless += u64::from(watched);
-                    });
-                    self.zone = game.edge().zone;
-                    arriving = Some(left);
+                let moved = game.edge().zone != self.zone;
+                match moves.classify(game.joined(), moved) {
+                    Some(Move::Crossing) => {
+                        let watched = game.stats().seamless_switches > seamless;
+                        self.set(|s| {
+                            s.crossings += 1;
+                            s.seamless += u64::from(watched);
+                        });
+                        arriving = Some(left);
+                    }
+                    Some(Move::FoundElsewhere) => self.set(|s| s.found_elsewhere += 1),
+                    None => {}
                 }
+                self.zone = game.edge().zone;
                 arriving = self.arrival(&game, arriving);
                 // Churn: leave (never with a body in transit) and come back as a new player.
                 let over = identity
@@ -254,10 +264,63 @@ impl Roamer {
     }
 }
 
+/// How a session's move to another zone counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    /// The body it played crossed a border.
+    Crossing,
+    /// It had played no body yet: its search found the body in that zone.
+    FoundElsewhere,
+}
+
+/// One session's moves to other zones, told apart by whether it had played a body before.
+#[derive(Debug, Default)]
+struct Moves {
+    played: bool,
+}
+
+impl Moves {
+    /// After a poll in which the session is `joined` (or not) and `moved` to another zone.
+    fn classify(&mut self, joined: bool, moved: bool) -> Option<Move> {
+        let kind = moved.then_some(if self.played {
+            Move::Crossing
+        } else {
+            Move::FoundElsewhere
+        });
+        self.played |= joined;
+        kind
+    }
+}
+
 /// A bot's refusals by reason, as the player reads them.
 fn tally_reasons(refused: &BTreeMap<z3r0_client::Refusal, u64>) -> BTreeMap<String, u64> {
     refused
         .iter()
         .map(|(why, &n)| (why.to_string(), n))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session that found its body in another zone before it played one did not cross;
+    /// once it plays the body, each move is a crossing.
+    #[test]
+    fn a_body_found_elsewhere_is_not_a_crossing() {
+        let mut moves = Moves::default();
+        assert_eq!(moves.classify(false, false), None);
+        assert_eq!(moves.classify(false, true), Some(Move::FoundElsewhere));
+        assert_eq!(moves.classify(true, false), None);
+        assert_eq!(
+            moves.classify(false, true),
+            Some(Move::Crossing),
+            "in transit"
+        );
+        assert_eq!(moves.classify(true, true), Some(Move::Crossing));
+        // A new key joins where it connected: its moves are crossings.
+        let mut fresh = Moves::default();
+        assert_eq!(fresh.classify(true, false), None);
+        assert_eq!(fresh.classify(true, true), Some(Move::Crossing));
+    }
 }

@@ -109,6 +109,9 @@ struct PlayersReport {
     actions_refused: u64,
     /// Zones the players' sessions asked for a body before joining.
     zones_searched: u64,
+    /// Times a session with no body yet moved to the zone its search found the body in (a
+    /// resumed world's players): not counted as crossings.
+    found_elsewhere: u64,
     /// The honest players' refusals by reason.
     actions_refused_by: BTreeMap<String, u64>,
 }
@@ -796,6 +799,7 @@ impl<'a> World<'a> {
             actions_applied: all.iter().map(|s| s.applied).sum(),
             actions_refused: all.iter().map(|s| s.refused).sum(),
             zones_searched: all.iter().map(|s| s.zones_searched).sum(),
+            found_elsewhere: all.iter().map(|s| s.found_elsewhere).sum(),
             actions_refused_by: all.iter().fold(BTreeMap::new(), |mut by, s| {
                 for (why, n) in &s.refused_by {
                     *by.entry(why.clone()).or_default() += n;
