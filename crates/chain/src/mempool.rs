@@ -311,13 +311,21 @@ impl Nonces {
 /// A token bucket in the clock's ticks: `rate` submissions a tick on average, at most `burst`
 /// at once. Honest traffic comes in bursts: a player whose edge failed resends its unexpired
 /// inputs to the next at once, and a node back from a pause reads what waited for it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Window {
     tick: u64,
     tokens: u32,
 }
 
 impl Window {
+    /// A new source's window at `tick`: a whole burst to spend, as after any quiet spell.
+    fn full(tick: u64, burst: u32) -> Self {
+        Self {
+            tick,
+            tokens: burst,
+        }
+    }
+
     fn admit(&mut self, tick: u64, rate: u32, burst: u32) -> bool {
         if tick != self.tick {
             // A tick older than the last (a clock told a smaller one) refills nothing.
@@ -434,11 +442,13 @@ impl<P: Ord + Clone> Mempool<P> {
         // Rates are per tick of the clock: while finality stalls the executed tick stands
         // still, and counting every submission since as one tick's refused honest players.
         let tick = self.current_tick.max(self.clock_tick);
-        if !self.peers.entry(from.clone()).or_default().admit(
-            tick,
-            self.config.peer_rate,
-            self.config.peer_rate,
-        ) {
+        let peer_rate = self.config.peer_rate;
+        if !self
+            .peers
+            .entry(from.clone())
+            .or_insert_with(|| Window::full(tick, peer_rate))
+            .admit(tick, peer_rate, peer_rate)
+        {
             return Err(Rejection::PeerRateLimited);
         }
         self.precheck(from, &signed)?;
@@ -447,11 +457,12 @@ impl<P: Ord + Clone> Mempool<P> {
             return Err(Rejection::BadSignature);
         }
         let burst = self.player_burst();
-        if !self.players.entry(a.player.clone()).or_default().admit(
-            tick,
-            self.config.player_rate,
-            burst,
-        ) {
+        if !self
+            .players
+            .entry(a.player.clone())
+            .or_insert_with(|| Window::full(tick, burst))
+            .admit(tick, self.config.player_rate, burst)
+        {
             return Err(Rejection::PlayerRateLimited);
         }
         let count = self.by_source.entry(from.clone()).or_insert(0);

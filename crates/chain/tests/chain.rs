@@ -285,6 +285,14 @@ fn an_honest_players_delayed_inputs_arriving_at_once_are_taken() {
     }
 }
 
+/// A chain's first tick is tick 0: a peer's and a player's first input then is taken, as at
+/// any other tick (a rate window that starts empty at tick 0 refused it).
+#[test]
+fn the_first_input_at_tick_0_is_taken() {
+    let mut pool = Mempool::<u8>::new(MempoolConfig::for_zone(CHAIN, ZONE), Nonces::default(), 0);
+    pool.submit(&1, action(&key(1), 1, 0, b"")).unwrap();
+}
+
 /// While finality stalls nothing pending expires (expiry follows the executed chain), so an
 /// honest player sending an input every tick of the clock piles them up: for as long as an
 /// action may wait to land (a second late, a second early), none is refused as too many. With
