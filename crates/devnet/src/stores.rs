@@ -91,9 +91,9 @@ impl MemoryStores {
     /// Makes a directory in RAM for the chain in `data`, copies each of its `validators`'
     /// saved stores (if any) into it, records it in `data` and points each validator's config
     /// (`validator-I/config.toml`) at its own directory there. Until the record is written
-    /// nothing in `data` has changed: a failed load leaves the chain on disk as it was.
+    /// nothing in `data` has changed: a failed load leaves the chain on disk as it was. The
+    /// RAM filesystem was checked, with the saved stores' size, when [`choose`] chose it.
     pub fn load(data: &Path, validators: usize) -> Result<Self> {
-        preflight(StoresKind::Memory, saved_bytes(data))?;
         let owner =
             std::fs::canonicalize(data).with_context(|| format!("resolving {}", data.display()))?;
         let nanos = std::time::SystemTime::now()
@@ -185,7 +185,7 @@ impl MemoryStores {
             remove_if_there(&old)?;
             saved += self.save_set_aside(i)?;
         }
-        self.point_home()?;
+        point_home(&self.data, self.validators)?;
         let marker = self.data.join(MARKER);
         std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
         sync_dir(&self.data)?;
@@ -212,11 +212,6 @@ impl MemoryStores {
             }
         }
         Ok(saved)
-    }
-
-    /// Points every validator's config at its stores on disk.
-    fn point_home(&self) -> Result<()> {
-        point_home(&self.data, self.validators)
     }
 }
 

@@ -73,7 +73,8 @@ impl Validator {
             dir,
             config,
             cfg.storage_dir,
-            [cfg.metrics, cfg.player_listen],
+            cfg.metrics,
+            cfg.player_listen,
         ))
     }
 
@@ -87,17 +88,18 @@ impl Validator {
             dir,
             config,
             seat.config.storage_dir,
-            [seat.config.metrics, seat.config.player_listen],
+            seat.config.metrics,
+            seat.config.player_listen,
         ))
     }
 
-    /// `[metrics, players]`: its endpoints.
     fn with(
         index: usize,
         dir: PathBuf,
         config: PathBuf,
         data: PathBuf,
-        [metrics, players]: [SocketAddr; 2],
+        metrics: SocketAddr,
+        players: SocketAddr,
     ) -> Self {
         Self {
             index,
