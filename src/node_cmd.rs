@@ -43,6 +43,10 @@ pub struct NodeArgs {
     /// Tests and drills: run this node's clock this many milliseconds ahead (negative: behind).
     #[arg(long, hide = true, default_value_t = 0, allow_hyphen_values = true)]
     clock_skew_ms: i64,
+    /// Tests and drills: finalized blocks kept below the latest checkpoint (default 16,384);
+    /// older blocks are pruned, and a member further behind comes back by state sync.
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(16..))]
+    history_blocks: Option<u64>,
 }
 
 /// Runs the node. Exit codes ([`NodeExit`]): 0 stopped, 1 failed, 3 damaged or
@@ -59,6 +63,7 @@ pub fn run(args: &NodeArgs, plugins: z3r0_node::Plugins) -> Result<()> {
         resync: args.resync,
         diverge_at: args.diverge_at,
         clock_skew_ms: args.clock_skew_ms,
+        history_blocks: args.history_blocks,
         plugins,
     });
     let Err(e) = result else { return Ok(()) };

@@ -16,6 +16,8 @@ struct Node {
     log: PathBuf,
     child: Option<Child>,
     byzantine: bool,
+    /// Arguments added to every start.
+    extra: Vec<&'static str>,
 }
 
 impl Node {
@@ -46,6 +48,7 @@ impl Node {
                 .args(["node", "--load", "100", "--config"])
                 .arg(&self.config)
                 .args(self.byzantine.then_some("--byzantine"))
+                .args(&self.extra)
                 .env("RUST_LOG", "warn,z3r0_node=info")
                 .env("NO_COLOR", "1")
                 .stdout(Stdio::null())
@@ -115,6 +118,7 @@ fn network(dir: &std::path::Path, offset: u16, byzantine: Option<usize>) -> Vec<
             config: dir.join(format!("validator-{i}/config.toml")),
             child: None,
             byzantine: byzantine == Some(i),
+            extra: Vec::new(),
         })
         .collect()
 }
@@ -313,7 +317,7 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
     let pristine = dir.join("pristine");
     copy_tree(&data, &pristine);
 
-    let cases: [(&str, Vec<PathBuf>, Damage); 8] = [
+    let cases: [(&str, Vec<PathBuf>, Damage); 6] = [
         (
             "zone-checkpoints",
             {
@@ -328,24 +332,14 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
             Damage::Flip,
         ),
         (
-            "zone-blocks-freezer-value",
-            vec![largest(&data, "zone-blocks-freezer-value")],
+            "zone-blocks-pruned-values",
+            vec![largest(&data, "zone-blocks-pruned-values")],
             Damage::Flip,
         ),
         (
             "zone-blocks-",
-            vec![largest(&data, "zone-blocks-ordinal")],
+            vec![largest(&data, "zone-blocks-pruned-keys")],
             Damage::Truncate,
-        ),
-        (
-            "zone-finalizations-",
-            vec![largest(&data, "zone-finalizations-freezer-value")],
-            Damage::Truncate,
-        ),
-        (
-            "zone-finalizations-",
-            vec![largest(&data, "zone-finalizations-freezer-key")],
-            Damage::Flip,
         ),
         (
             "finalized.log",
@@ -370,6 +364,19 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
         assert!(!stderr.contains("panicked"), "{named} {how:?}: {stderr}");
     }
 
+    // The finalization archive's journals drop a damaged tail as a torn write: the node loses
+    // certificates of blocks it already executed, needs none of them, and runs on.
+    for (part, how) in [
+        ("pruned-values", Damage::Truncate),
+        ("pruned-keys", Damage::Flip),
+    ] {
+        copy_tree(&pristine, &data);
+        damage(&largest(&data, &format!("zone-finalizations-{part}")), how);
+        let (code, stderr) = nodes[3].run_to_exit(&[], Duration::from_secs(8));
+        assert_eq!(code, None, "{part} {how:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{part} {how:?}: {stderr}");
+    }
+
     // Another chain's data directory is refused, as is one with no marker.
     copy_tree(&pristine, &data);
     let marker = data.join("z3r0-data");
@@ -385,7 +392,7 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
     assert!(stderr.contains("z3r0-data"), "{stderr}");
 
     // --resync sets the damaged directory aside and rebuilds from the committee.
-    damage(&largest(&data, "zone-blocks-freezer-value"), Damage::Flip);
+    damage(&largest(&data, "zone-blocks-pruned-values"), Damage::Flip);
     let mut resync = Command::new(env!("CARGO_BIN_EXE_z3r0"))
         .args(["node", "--resync", "--config"])
         .arg(&nodes[3].config)
@@ -423,5 +430,86 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
         n.kill();
     }
     assert_one_chain(&nodes[..3]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With a short history every node prunes the chain's first blocks, and a node whose data
+/// directory is rebuilt (`--resync`) comes back from the committee's checkpoint instead of
+/// the pruned chain: real processes, real p2p.
+#[test]
+fn a_resynced_node_state_syncs_past_the_pruned_history() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-sync-{}", std::process::id()));
+    let mut nodes = network(&dir, 8, None);
+    for n in &mut nodes {
+        n.extra = vec!["--history-blocks", "16"];
+        n.start();
+    }
+    // Past the first checkpoint (block 256): blocks below 240 are pruned.
+    wait_until(&nodes, "270 blocks", Duration::from_secs(240), |n| {
+        n.iter().all(|x| x.height() >= 270)
+    });
+    nodes[3].kill();
+    let sections = |node: usize| {
+        let values = dir.join(format!(
+            "validator-{node}/data/runtime/zone-blocks-pruned-values"
+        ));
+        std::fs::read_dir(values).unwrap().count()
+    };
+    // 17 sections of 16 blocks were written; the first 15 are gone.
+    assert!(sections(0) <= 3, "{} sections kept", sections(0));
+
+    let mut resync = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args([
+            "node",
+            "--resync",
+            "--history-blocks",
+            "16",
+            "--stop-on-stdin-close",
+        ])
+        .arg("--config")
+        .arg(&nodes[3].config)
+        .env("RUST_LOG", "warn,z3r0_node=info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let target = nodes[0].height() + 20;
+    wait_until(
+        &nodes,
+        "the resynced node to catch up",
+        Duration::from_secs(120),
+        |n| n[3].height() >= target,
+    );
+    // It stops cleanly: an audit log that starts at the synced checkpoint is not a fault.
+    drop(resync.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while resync.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = resync.kill();
+    let out = resync.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("state synced from the committee"),
+        "{stderr}"
+    );
+    // Its new audit log starts past the pruned blocks, and agrees with the others'.
+    let synced = nodes[3].finalized();
+    assert!(synced[0].0 > 240, "replayed from height {}", synced[0].0);
+    let agreed: std::collections::BTreeMap<u64, (String, String)> = nodes[0]
+        .finalized()
+        .into_iter()
+        .map(|(h, d, r)| (h, (d, r)))
+        .collect();
+    for (h, d, r) in synced {
+        if let Some(entry) = agreed.get(&h) {
+            assert_eq!(entry, &(d, r), "the resynced node disagrees at height {h}");
+        }
+    }
+    for n in &mut nodes {
+        n.kill();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -498,10 +498,10 @@ pub enum NodeError {
     Storage(String),
     #[error(transparent)]
     Store(#[from] crate::stores::StoreFault),
-    #[error("marshal does not have finalized block {0} to replay")]
-    MissingBlock(u64),
     #[error("marshal stopped")]
     MarshalStopped,
+    #[error("state sync: {0}")]
+    StateSync(String),
 }
 
 impl NodeError {

@@ -10,6 +10,7 @@ use crate::application::{
 use crate::block::ZoneBlock;
 use crate::executor::Executor;
 use crate::metrics::ZoneMetrics;
+use crate::statesync;
 use crate::stores::{Store, StoreFault};
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -35,7 +36,7 @@ use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{
-    archive::immutable,
+    archive::{immutable, prunable},
     metadata::{self, Metadata},
 };
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set, sequence::U64};
@@ -49,6 +50,15 @@ use tracing::{error, info};
 use z3r0_chain::{Mempool, MempoolConfig, Snapshot, StateMachine};
 
 pub use z3r0_chain::CONSENSUS_NAMESPACE;
+
+/// Finalized blocks a production validator keeps below its latest checkpoint: about 14
+/// minutes at 20 ticks a second. A member down for longer comes back by state sync.
+pub const HISTORY: u64 = 16_384;
+
+/// Rate of state-sync requests taken from one peer: a few asks and one chunk at a time need
+/// little, and each chunk answered costs up to 256 KiB of upload.
+pub const SYNC_QUOTA: commonware_runtime::Quota =
+    commonware_runtime::Quota::per_second(commonware_utils::NZU32!(32));
 
 /// The zone runs one epoch: the validator set is fixed by genesis (PoA).
 const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
@@ -96,6 +106,8 @@ pub struct Channels<S, R> {
     pub backfill: (S, R),
     /// Action gossip between validators.
     pub actions: (S, R),
+    /// State sync: checkpoints offered to the committee (`statesync`).
+    pub sync: (S, R),
 }
 
 /// Channel numbers on the p2p network.
@@ -109,6 +121,8 @@ pub mod channel {
     /// Imports for a zone in a world: neighbours' relays send its exits and
     /// acknowledgements there.
     pub const HANDOFF: u64 = 6;
+    /// State sync: checkpoints for members that start behind the committee's history.
+    pub const SYNC: u64 = 7;
 
     /// Channel `base` of zone `zone` when one network carries many zones: the zone's number
     /// above the low byte, so zone 0 keeps the single-zone numbers and zones never share one.
@@ -130,6 +144,9 @@ pub struct ValidatorSetup<M: StateMachine> {
     pub partition: String,
     /// Write a state checkpoint every this many finalized blocks.
     pub checkpoint_interval: u64,
+    /// Finalized blocks (and certificates) kept below the latest checkpoint; older ones are
+    /// pruned. Peers further behind than this start from a checkpoint (`statesync`).
+    pub history: u64,
     pub observer: Option<Observer>,
     /// Sees each finalized block with the state and its certificate (the player edge).
     pub edge: Option<EdgeHook<M>>,
@@ -160,8 +177,13 @@ pub struct Validator<M: StateMachine + Snapshot> {
     /// Resolves when the finalizer stops: an error means this validator cannot follow the chain.
     pub finalizer: Option<Handle<Result<(), NodeError>>>,
     pub consensus: Handle<()>,
-    /// The height of the checkpoint this validator started from (0: genesis).
+    /// The height of the checkpoint this validator started from (0: genesis): its own, or
+    /// the committee's if it state-synced.
     pub resumed_height: u64,
+    /// The height of the checkpoint this validator found in its own storage (0: none). Its
+    /// audit log reaches this height; after a state sync it starts past it.
+    pub stored_height: u64,
+    pub(crate) marshal: MarshalMailbox,
 }
 
 impl<M: StateMachine + Snapshot> std::fmt::Debug for Validator<M> {
@@ -279,6 +301,18 @@ impl<M: StateMachine + Snapshot> Validator<M> {
         lock(&self.zone).imports.len()
     }
 
+    /// Whether this validator still stores the finalized block at `height` (history older
+    /// than [`ValidatorSetup::history`] is pruned).
+    pub fn has_block(&self, height: u64) -> impl std::future::Future<Output = bool> + use<M> {
+        let marshal = self.marshal.clone();
+        async move {
+            marshal
+                .get_block(Identifier::Height(Height::new(height)))
+                .await
+                .is_some()
+        }
+    }
+
     /// Pending actions in the mempool.
     pub fn mempool_len(&self) -> usize {
         lock(&self.zone).mempool.len()
@@ -323,31 +357,11 @@ const PAGE_CACHE: NonZeroUsize = NZUsize!(1024);
 const IO_BUFFER: NonZeroUsize = NZUsize!(64 * 1024);
 const MAILBOX: NonZeroUsize = NZUsize!(1024);
 
-fn archive_config<C>(
-    prefix: &str,
-    name: &str,
-    page_cache: CacheRef,
-    codec_config: C,
-) -> immutable::Config<C> {
-    immutable::Config {
-        metadata_partition: format!("{prefix}-{name}-metadata"),
-        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
-        freezer_table_initial_size: 4_096,
-        freezer_table_resize_frequency: 4,
-        freezer_table_resize_chunk_size: 16_384,
-        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
-        freezer_key_page_cache: page_cache,
-        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
-        freezer_value_target_size: 1 << 28,
-        freezer_value_compression: None,
-        ordinal_partition: format!("{prefix}-{name}-ordinal"),
-        items_per_section: NZU64!(65_536),
-        freezer_key_write_buffer: IO_BUFFER,
-        freezer_value_write_buffer: IO_BUFFER,
-        ordinal_write_buffer: IO_BUFFER,
-        replay_buffer: IO_BUFFER,
-        codec_config,
-    }
+/// Blocks per archive section for a history of `history` blocks: pruning removes whole
+/// sections, so a section is at most half the history (1,024 blocks for [`HISTORY`]). An
+/// archive's section size is fixed for its life: the history is a constant of the build.
+fn archive_section(history: u64) -> NonZeroU64 {
+    NonZeroU64::new((history / 2).clamp(16, 1024).next_power_of_two()).unwrap_or(NZU64!(1024))
 }
 
 type Checkpoints<E> = Metadata<E, U64, Vec<u8>>;
@@ -395,9 +409,6 @@ where
     )
     .await
     .map_err(|e| StoreFault::new(Store::Checkpoint, e))?;
-    let (zone, genesis_block, resumed_height) =
-        load_state(&mut context, setup.mempool, &setup.machine, &checkpoints)?;
-
     // Votes and certificates are signed for this chain only.
     let scheme = ed25519::Scheme::signer(
         &setup.mempool.chain.namespace(CONSENSUS_NAMESPACE),
@@ -405,9 +416,43 @@ where
         setup.signer.clone(),
     )
     .ok_or_else(|| NodeError::Storage("this validator is not in the genesis set".into()))?;
+    let (zone, genesis_block, stored_height) =
+        load_state(&mut context, setup.mempool, &setup.machine, &checkpoints)?;
+    let mut resumed_height = stored_height;
+    let shelf = statesync::Shelf::default();
+    let sync_peers = statesync::Peers {
+        me: public_key.clone(),
+        committee: setup.participants.clone(),
+        scheme: scheme.clone(),
+    };
+    let client = statesync::start(
+        context.child("state_sync"),
+        shelf.clone(),
+        sync_peers.clone(),
+        channels.sync,
+        blocker.clone(),
+    );
+    let synced = statesync::catch_up(
+        &mut context,
+        client,
+        &sync_peers,
+        (resumed_height, setup.history / 2),
+    )
+    .await;
+    let (zone, floor, checkpoints) = match synced {
+        Some(synced) => {
+            let executor = check_synced(&mut context, &setup, &synced)?;
+            let (zone, checkpoints, finalization) =
+                install_synced(executor, setup.mempool, checkpoints, synced, &shelf).await?;
+            resumed_height = shelf.height();
+            (zone, Some(finalization), checkpoints)
+        }
+        None => (zone, None, checkpoints),
+    };
     let storage = StorageSetup {
         prefix: prefix.clone(),
         page_cache: page_cache.clone(),
+        section: archive_section(setup.history),
     };
     crate::stores::check_consensus_journal(
         context.child("journal_check"),
@@ -427,7 +472,10 @@ where
         backfill: channels.backfill,
         broadcast: channels.broadcast,
     };
-    let marshal = start_marshal(&context, &storage, network, &scheme, genesis).await?;
+    let marshal = start_marshal(&context, &storage, network, &scheme, (genesis, floor)).await?;
+    if resumed_height > 0 && shelf.height() == 0 {
+        offer_checkpoint(&shelf, &marshal.mailbox, &checkpoints).await;
+    }
 
     // Blocks marshal already delivered (and we acknowledged) after the checkpoint: replay them
     // from its archive so the state is where marshal thinks it is. (Marshal must be running to
@@ -450,8 +498,13 @@ where
     .await?;
 
     // The finalizer task: executes finalized blocks, checkpoints, acknowledges.
-    let interval = setup.checkpoint_interval.max(1);
+    let policy = CheckpointPolicy {
+        interval: setup.checkpoint_interval.max(1),
+        history: setup.history,
+        shelf,
+    };
     let mailbox = marshal.mailbox.clone();
+    let marshal_handle = marshal.mailbox.clone();
     let updates = marshal.updates;
     let finalizer = context.child("finalizer").spawn(move |clock| {
         run_finalizer(
@@ -459,9 +512,8 @@ where
             finalizer,
             updates,
             mailbox,
-            checkpoints,
-            resumed_height,
-            interval,
+            (checkpoints, resumed_height),
+            policy,
         )
     });
 
@@ -503,6 +555,8 @@ where
         finalizer: Some(finalizer),
         consensus,
         resumed_height,
+        stored_height,
+        marshal: marshal_handle,
     })
 }
 
@@ -510,6 +564,8 @@ where
 struct StorageSetup {
     prefix: String,
     page_cache: CacheRef,
+    /// Blocks per archive section.
+    section: NonZeroU64,
 }
 
 /// What marshal needs from the network: the peers, the blocker and its two channels.
@@ -538,7 +594,7 @@ async fn start_marshal<E, C, B, S, R>(
     storage: &StorageSetup,
     network: MarshalNetwork<C, B, S, R>,
     scheme: &ed25519::Scheme,
-    genesis: ZoneBlock,
+    (genesis, floor): (ZoneBlock, Option<statesync::ZoneFinalization>),
 ) -> Result<RunningMarshal, NodeError>
 where
     E: Spawner + Metrics + Clock + Storage + rand_core::CryptoRng + Send + 'static,
@@ -579,17 +635,35 @@ where
         },
     );
     broadcast_engine.start(network.broadcast);
-    let finalizations = immutable::Archive::init(
+    let archive = |name| crate::stores::ArchiveSetup {
+        prefix: prefix.clone(),
+        name,
+        page_cache: storage.page_cache.clone(),
+        section: storage.section,
+    };
+    let finalizations = prunable::Archive::init(
         context.child("finalizations"),
-        archive_config(
-            prefix,
-            "finalizations",
-            storage.page_cache.clone(),
-            scheme.certificate_codec_config(),
-        ),
+        archive("finalizations").prunable(scheme.certificate_codec_config()),
     )
     .await
     .map_err(|e| StoreFault::new(Store::FinalizationArchive, e))?;
+    let finalizations = if crate::stores::has_unprunable(context, &archive("finalizations")).await {
+        let old = immutable::Archive::init(
+            context.child("unprunable_finalizations"),
+            archive("finalizations").unprunable(scheme.certificate_codec_config()),
+        )
+        .await
+        .map_err(|e| StoreFault::new(Store::FinalizationArchive, e))?;
+        crate::stores::move_archive(
+            old,
+            finalizations,
+            Store::FinalizationArchive,
+            |f: &statesync::ZoneFinalization| f.proposal.payload,
+        )
+        .await?
+    } else {
+        finalizations
+    };
     crate::stores::check_archive(
         &finalizations,
         Store::FinalizationArchive,
@@ -599,12 +673,23 @@ where
         >| { f.proposal.payload },
     )
     .await?;
-    let blocks = immutable::Archive::init(
-        context.child("blocks"),
-        archive_config(prefix, "blocks", storage.page_cache.clone(), ()),
-    )
-    .await
-    .map_err(|e| StoreFault::new(Store::BlockArchive, e))?;
+    let blocks = prunable::Archive::init(context.child("blocks"), archive("blocks").prunable(()))
+        .await
+        .map_err(|e| StoreFault::new(Store::BlockArchive, e))?;
+    let blocks = if crate::stores::has_unprunable(context, &archive("blocks")).await {
+        let old = immutable::Archive::init(
+            context.child("unprunable_blocks"),
+            archive("blocks").unprunable(()),
+        )
+        .await
+        .map_err(|e| StoreFault::new(Store::BlockArchive, e))?;
+        crate::stores::move_archive(old, blocks, Store::BlockArchive, |b: &Arc<ZoneBlock>| {
+            b.digest()
+        })
+        .await?
+    } else {
+        blocks
+    };
     crate::stores::check_archive(&blocks, Store::BlockArchive, |b: &Arc<ZoneBlock>| {
         b.digest()
     })
@@ -617,10 +702,15 @@ where
         marshal::Config {
             provider: ConstantProvider::new(scheme.clone()),
             epocher: FixedEpocher::new(EPOCH_LENGTH),
-            start: marshal::Start::Genesis(commonware_cryptography::Digested::precomputed(
-                genesis,
-                genesis_digest,
-            )),
+            // A state-synced validator starts at its checkpoint's block; marshal's own progress
+            // wins over the genesis anchor after the first run.
+            start: match floor {
+                Some(finalization) => marshal::Start::Floor(finalization),
+                None => marshal::Start::Genesis(commonware_cryptography::Digested::precomputed(
+                    genesis,
+                    genesis_digest,
+                )),
+            },
             partition_prefix: format!("{prefix}-marshal"),
             mailbox_size: MAILBOX,
             view_retention: ViewDelta::new(64),
@@ -716,6 +806,81 @@ where
     engine.start(votes, certificates, resolver)
 }
 
+/// When the finalizer checkpoints, what it offers, and what history it keeps.
+struct CheckpointPolicy {
+    interval: u64,
+    history: u64,
+    shelf: statesync::Shelf,
+}
+
+/// The state of a checkpoint fetched by state sync, if its block is the certified one and
+/// its state matches its recorded root.
+fn check_synced<E, M>(
+    context: &mut E,
+    setup: &ValidatorSetup<M>,
+    synced: &statesync::Synced,
+) -> Result<Executor<M>, NodeError>
+where
+    E: rand_core::CryptoRng,
+    M: StateMachine + Snapshot,
+{
+    let executor = Executor::resume(setup.mempool, &setup.machine, &synced.bytes, context)
+        .map_err(|e| NodeError::StateSync(e.to_string()))?;
+    let block = &executor.finalized().block;
+    let certified = synced.offer.finalization.proposal.payload.0;
+    if block.height != synced.offer.height || block.digest() != certified {
+        return Err(NodeError::StateSync(format!(
+            "the checkpoint's block {} is not the certified block at height {}",
+            block.height, synced.offer.height
+        )));
+    }
+    Ok(executor)
+}
+
+/// Stores a checked state-sync checkpoint as this validator's own and offers it in turn.
+/// Returns the zone at that state, the checkpoint store, and the certificate marshal starts
+/// from.
+async fn install_synced<E, M>(
+    executor: Executor<M>,
+    mempool: MempoolConfig,
+    checkpoints: Checkpoints<E>,
+    synced: statesync::Synced,
+    shelf: &statesync::Shelf,
+) -> Result<(SharedZone<M>, Checkpoints<E>, statesync::ZoneFinalization), NodeError>
+where
+    E: Clock + Storage + Metrics,
+    M: StateMachine + Snapshot,
+{
+    let block = executor.finalized().block.clone();
+    let finalization = synced.offer.finalization;
+    let checkpoints = checkpoints
+        .put_sync(U64::new(CHECKPOINT_KEY), synced.bytes.clone())
+        .await
+        .map_err(|e| NodeError::Storage(e.to_string()))?;
+    info!(height = block.height, "state synced from the committee");
+    shelf.put(synced.offer.height, synced.bytes, finalization.clone());
+    Ok((zone_of(mempool, executor), checkpoints, finalization))
+}
+
+/// Offers the checkpoint this validator resumed from, once marshal can give its certificate.
+async fn offer_checkpoint<E>(
+    shelf: &statesync::Shelf,
+    mailbox: &MarshalMailbox,
+    checkpoints: &Checkpoints<E>,
+) where
+    E: Clock + Storage + Metrics,
+{
+    let Some(bytes) = checkpoints.get(&U64::new(CHECKPOINT_KEY)).cloned() else {
+        return;
+    };
+    let Ok(block) = crate::executor::checkpoint_block(&bytes) else {
+        return;
+    };
+    if let Some(finalization) = mailbox.get_finalization(Height::new(block.height)).await {
+        shelf.put(block.height, bytes, finalization);
+    }
+}
+
 /// Marshal's handle as the finalizer uses it.
 type MarshalMailbox = marshal::core::Mailbox<ed25519::Scheme, Standard<ZoneBlock>>;
 
@@ -747,15 +912,22 @@ where
     };
     let resumed_height = executor.finalized().block.height;
     info!(height = resumed_height, "state loaded");
+    Ok((zone_of(mempool, executor), genesis_block, resumed_height))
+}
+
+/// The shared zone around `executor`'s finalized state, with an empty mempool.
+fn zone_of<M: StateMachine + Snapshot>(
+    mempool: MempoolConfig,
+    executor: Executor<M>,
+) -> SharedZone<M> {
     let nonces = executor.finalized().nonces.clone();
     let current_tick = executor.finalized().block.tick + 1;
-    let zone = Arc::new(Mutex::new(Zone {
+    Arc::new(Mutex::new(Zone {
         executor,
         mempool: Mempool::new(mempool, nonces, current_tick),
         seen: BTreeMap::new(),
         imports: crate::handoff::ImportPool::default(),
-    }));
-    Ok((zone, genesis_block, resumed_height))
+    }))
 }
 
 /// Blocks marshal already delivered (and we acknowledged) after the checkpoint at `from`, up
@@ -775,7 +947,13 @@ where
         let block = mailbox
             .get_block(Identifier::Height(Height::new(height)))
             .await
-            .ok_or(NodeError::MissingBlock(height))?;
+            .ok_or_else(|| {
+                // Marshal recorded it delivered, so its archive lost it (a damaged tail).
+                StoreFault::new(
+                    Store::BlockArchive,
+                    format_args!("finalized block {height} was delivered but is missing"),
+                )
+            })?;
         finalizer.apply(block.inner(), now, None)?;
     }
     if to > from {
@@ -791,9 +969,8 @@ async fn run_finalizer<E, M>(
     mut finalizer: Finalizer<M>,
     mut updates: mpsc::UnboundedReceiver<Update<ZoneBlock>>,
     marshal_mailbox: MarshalMailbox,
-    mut checkpoints: Checkpoints<E>,
-    mut last_checkpoint: u64,
-    interval: u64,
+    (mut checkpoints, mut last_checkpoint): (Checkpoints<E>, u64),
+    policy: CheckpointPolicy,
 ) -> Result<(), NodeError>
 where
     E: Clock + Storage + Metrics,
@@ -816,13 +993,20 @@ where
             }
         };
         let Some(done) = done else { continue };
-        if done.height >= last_checkpoint + interval {
+        // Checkpoints fall on multiples of the interval, so the committee's offers match.
+        if done.height >= last_checkpoint + policy.interval && done.height % policy.interval == 0 {
             let bytes = lock(&finalizer.zone).executor.checkpoint()?;
             checkpoints = checkpoints
-                .put_sync(U64::new(CHECKPOINT_KEY), bytes)
+                .put_sync(U64::new(CHECKPOINT_KEY), bytes.clone())
                 .await
                 .map_err(|e| NodeError::Storage(e.to_string()))?;
             last_checkpoint = done.height;
+            let height = Height::new(done.height);
+            if let Some(finalization) = marshal_mailbox.get_finalization(height).await {
+                policy.shelf.put(done.height, bytes, finalization);
+            }
+            // A restart replays from the checkpoint: blocks below it are only history.
+            marshal_mailbox.prune(Height::new(done.height.saturating_sub(policy.history)));
         }
     }
     Err(NodeError::MarshalStopped)

@@ -29,6 +29,7 @@ mod metrics;
 mod process;
 mod scoped;
 mod simnet;
+pub mod statesync;
 mod stores;
 mod worldload;
 mod worldnet;

@@ -66,6 +66,10 @@ pub struct NodeOptions {
     /// Tests and drills: this validator's clock runs this many milliseconds ahead of true
     /// time (negative: behind), for everything it paces by (proposing, verifying ticks).
     pub clock_skew_ms: i64,
+    /// Finalized blocks kept below the latest checkpoint (default [`crate::engine::HISTORY`]);
+    /// tests and drills shorten it to see pruning and state sync within seconds. An
+    /// archive's section size follows it, so a data directory keeps the value it began with.
+    pub history_blocks: Option<u64>,
     /// The game's rules beyond the engine's ([`z3r0_sim::plugin`]): a game's own node binary
     /// sets them; every validator of a zone must run the same. `z3r0 node` runs none.
     pub plugins: z3r0_sim::plugin::Plugins,
@@ -285,7 +289,8 @@ fn open_data_dir(
     Ok(datadir::check_audit_log(dir)?)
 }
 
-/// What the node reached before it stopped: where it resumed from, and the data directory.
+/// What the node reached before it stopped: the checkpoint it found in its own storage, and
+/// the data directory.
 struct Started {
     resumed_height: u64,
     dir: PathBuf,
@@ -310,13 +315,14 @@ fn check_audit_height(started: &Started, audit_height: u64) -> Result<(), Proces
 /// A store found damaged while running ends in a panic inside commonware (marshal, simplex):
 /// this says which and what to do, and exits as [`NodeExit::Storage`], not as a crash.
 pub(crate) fn storage_panics(dir: &Path, config: &Path) {
-    const MARKS: [&str; 7] = [
+    const MARKS: [&str; 8] = [
         "BlobCorrupt",
         "journal error",
         "checksum",
         "ordinal error",
         "freezer error",
         "metadata error",
+        "record corrupted",
         "corruption",
     ];
     let (dir, config) = (dir.to_path_buf(), config.to_path_buf());
@@ -382,6 +388,7 @@ async fn node(
         broadcast: network.register(channel::BROADCAST, QUOTA),
         backfill: network.register(channel::BACKFILL, QUOTA),
         actions: network.register(channel::ACTIONS, QUOTA),
+        sync: network.register(channel::SYNC, crate::engine::SYNC_QUOTA),
     };
     let p2p = network.start();
 
@@ -443,6 +450,7 @@ async fn node(
         timeouts: Timeouts::for_tick(genesis.tick_ms),
         partition: PARTITION.into(),
         checkpoint_interval: 256,
+        history: options.history_blocks.unwrap_or(crate::engine::HISTORY),
         observer: Some(observer),
         edge: Some(edge_hook),
         // The forged action would make this key's player leave: a key no one plays.
@@ -473,7 +481,7 @@ async fn node(
         e => ProcessError::Node(e),
     })?;
     let started = Started {
-        resumed_height: validator.resumed_height,
+        resumed_height: validator.stored_height,
         dir: config.storage_dir.clone(),
     };
     info!(public_key = %me, "validator running");

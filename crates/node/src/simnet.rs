@@ -62,6 +62,8 @@ pub struct SimNet<M: StateMachine + Snapshot> {
     twins: Vec<Running<M>>,
     /// Validators (by index) whose clocks run this many milliseconds ahead (negative: behind).
     pub clock_skew_ms: std::collections::BTreeMap<usize, i64>,
+    /// Finalized blocks each validator keeps below its checkpoint (`ValidatorSetup::history`).
+    pub history: u64,
 }
 
 /// `to`, narrowed to the keys in `side` (`None`: nobody left).
@@ -139,6 +141,7 @@ where
             byzantine: Default::default(),
             clock_skew_ms: Default::default(),
             twins: Vec::new(),
+            history: crate::engine::HISTORY,
         };
         net.link_all(link).await;
         net
@@ -186,8 +189,19 @@ where
     /// Starts (or restarts, from its storage) validator `i`. Errors after the network accepted
     /// it land in [`SimNet::failures`].
     pub async fn start(&mut self, i: usize) -> Result<(), String> {
+        self.start_on(i, format!("v{i}")).await
+    }
+
+    /// Starts validator `i` (which must be down) on empty storage, as a member whose disk was
+    /// replaced: it keeps its key and nothing else.
+    pub async fn start_wiped(&mut self, i: usize) -> Result<(), String> {
+        self.start_on(i, format!("v{i}-wiped{}", self.starts[i]))
+            .await
+    }
+
+    async fn start_on(&mut self, i: usize, partition: String) -> Result<(), String> {
         let channels = self.register(i).await?;
-        let setup = self.setup(i, format!("v{i}"), self.logs[i].clone());
+        let setup = self.setup(i, partition, self.logs[i].clone());
         self.starts[i] += 1;
         let running = self.spawn(i, self.starts[i], setup, channels);
         self.running[i] = Some(running);
@@ -246,6 +260,7 @@ where
         let (broadcast_a, broadcast_b) = split(channels.broadcast);
         let (backfill_a, backfill_b) = split(channels.backfill);
         let (actions_a, actions_b) = split(channels.actions);
+        let (sync_a, sync_b) = split(channels.sync);
         let twin_a = Channels {
             votes: votes_a,
             certificates: certificates_a,
@@ -253,6 +268,7 @@ where
             broadcast: broadcast_a,
             backfill: backfill_a,
             actions: actions_a,
+            sync: sync_a,
         };
         let twin_b = Channels {
             votes: votes_b,
@@ -261,6 +277,7 @@ where
             broadcast: broadcast_b,
             backfill: backfill_b,
             actions: actions_b,
+            sync: sync_b,
         };
         self.starts[i] += 1;
         let setup = self.setup(i, format!("v{i}a"), Log::default());
@@ -298,6 +315,7 @@ where
             broadcast: register(channel::BROADCAST).await?,
             backfill: register(channel::BACKFILL).await?,
             actions: register(channel::ACTIONS).await?,
+            sync: register(channel::SYNC).await?,
         })
     }
 
@@ -319,6 +337,7 @@ where
             timeouts: self.timeouts,
             partition,
             checkpoint_interval: 16,
+            history: self.history,
             observer: Some(observer),
             edge: self.edge_hook.as_ref().map(|make| make(i)),
             byzantine: self.byzantine.get(&i).cloned(),
@@ -356,10 +375,18 @@ where
         )
     }
 
-    /// Starts every validator.
+    /// Starts every validator and waits (virtual time) until each has started: asked its
+    /// committee for checkpoints, opened its stores and runs consensus.
     pub async fn start_all(&mut self) -> Result<(), String> {
         for i in 0..self.keys.len() {
             self.start(i).await?;
+        }
+        let deadline = self.context.current() + Duration::from_secs(10);
+        while (0..self.keys.len()).any(|i| self.with_validator(i, |_| ()).is_none()) {
+            if self.context.current() >= deadline {
+                return Err("validators did not start within 10 s".into());
+            }
+            self.context.sleep(Duration::from_millis(1)).await;
         }
         Ok(())
     }

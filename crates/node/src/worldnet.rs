@@ -278,6 +278,7 @@ impl WorldNet {
             // Each replica's storage apart from the validator's other zones'.
             partition: format!("v{i}-zone{number}"),
             checkpoint_interval: 16,
+            history: crate::engine::HISTORY,
             observer: Some(observer),
             edge: Some(relay),
             byzantine: None,
@@ -436,6 +437,7 @@ impl WorldNet {
             broadcast: register(channel::BROADCAST).await?,
             backfill: register(channel::BACKFILL).await?,
             actions: register(channel::ACTIONS).await?,
+            sync: register(channel::SYNC).await?,
         })
     }
 

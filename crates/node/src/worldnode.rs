@@ -385,8 +385,13 @@ fn register_zones(
     for plan in plans {
         let committee = plan.genesis.public_keys().map_err(ProcessError::Genesis)?;
         let mut register = |base| {
+            let quota = if base == channel::SYNC {
+                crate::engine::SYNC_QUOTA
+            } else {
+                QUOTA
+            };
             let (sender, receiver) =
-                network.register(channel::of_zone(plan.id.number(), base), QUOTA);
+                network.register(channel::of_zone(plan.id.number(), base), quota);
             (CommitteeSender::new(sender, &committee, &me), receiver)
         };
         let zone_channels = Channels {
@@ -396,6 +401,7 @@ fn register_zones(
             broadcast: register(channel::BROADCAST),
             backfill: register(channel::BACKFILL),
             actions: register(channel::ACTIONS),
+            sync: register(channel::SYNC),
         };
         channels.insert(plan.id.number(), zone_channels);
     }
@@ -464,10 +470,7 @@ async fn world_node(
                 });
         }
     }
-    let resumed: Vec<u64> = replicas
-        .iter()
-        .map(|r| r.validator.resumed_height)
-        .collect();
+    let resumed: Vec<u64> = replicas.iter().map(|r| r.validator.stored_height).collect();
     info!(public_key = %seat.key.public_key(), zones = replicas.len(), "validator running");
 
     let pages: BTreeMap<u32, ZonePages> = replicas
@@ -637,6 +640,7 @@ async fn start_zone(
         timeouts: Timeouts::for_tick(plan.genesis.tick_ms),
         partition: zone_name(plan.id),
         checkpoint_interval: 256,
+        history: options.history_blocks.unwrap_or(crate::engine::HISTORY),
         observer: Some(plan.observer),
         edge: Some(relay_hook(senders, committees, tamper, books)),
         byzantine: None,

@@ -229,6 +229,64 @@ fn a_crashed_validator_restarts_from_its_storage_and_catches_up() {
     });
 }
 
+/// Validators prune blocks older than their history window, and a member whose storage was
+/// lost comes back from the committee's checkpoint instead of the (pruned) chain.
+#[test]
+fn a_wiped_validator_state_syncs_past_the_pruned_history() {
+    runner(41).start(|context| async move {
+        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
+        net.history = 32;
+        net.start_all().await.unwrap();
+        let players = players(4);
+        let mut round = 0;
+        while !net
+            .wait_for(&[0, 1, 2, 3], 200, Duration::from_millis(20))
+            .await
+        {
+            net.submit_round(&players, round, &1u64.to_be_bytes());
+            round += 1;
+        }
+        net.crash(3);
+        let target = net.height(0) + 60;
+        while !net
+            .wait_for(&[0, 1, 2], target, Duration::from_millis(20))
+            .await
+        {
+            net.submit_round(&players, round, &1u64.to_be_bytes());
+            round += 1;
+        }
+        for v in 0..3 {
+            let first = net.with_validator(v, |v| v.has_block(1)).unwrap();
+            assert!(!first.await, "validator {v} kept block 1 past its history");
+            let recent = net.with_validator(v, |v| v.has_block(target - 8)).unwrap();
+            assert!(recent.await, "validator {v} lost a recent block");
+        }
+        // Its log restarts with the wiped storage: it reports blocks from its checkpoint on.
+        net.logs[3].lock().unwrap().clear();
+        net.start_wiped(3).await.unwrap();
+        let target = net.height(0) + 20;
+        while !net
+            .wait_for(&[0, 1, 2, 3], target, Duration::from_millis(20))
+            .await
+        {
+            net.submit_round(&players, round, &1u64.to_be_bytes());
+            round += 1;
+            assert!(
+                round < 20_000,
+                "the wiped validator did not catch up: {:?}",
+                heights(&net)
+            );
+        }
+        assert_no_failures(&net);
+        net.agreed_chain().unwrap();
+        // It started from a checkpoint past the pruned blocks, not from genesis.
+        let first_new = net.logs[3].lock().unwrap()[0].height;
+        assert!(first_new > 200, "resumed at height {first_new}");
+        let resumed = net.with_validator(3, |v| v.resumed_height).unwrap();
+        assert!(resumed >= 200 && resumed % 16 == 0, "synced to {resumed}");
+    });
+}
+
 #[test]
 fn a_byzantine_conflicter_cannot_break_safety() {
     use commonware_consensus::simplex::{mocks::conflicter, scheme::ed25519};

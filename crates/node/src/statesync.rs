@@ -1,0 +1,751 @@
+//! State sync: a validator that has no state, or whose state is further behind the chain than
+//! its peers keep blocks for, starts from a committee member's checkpoint instead of replaying
+//! the chain from genesis.
+//!
+//! Validators prune finalized blocks and certificates older than their checkpoint less a
+//! history window (`ValidatorSetup::history`), so storage follows live state, not the chain's
+//! age; the price is that a chain's first blocks are gone, and a new or rebuilt validator
+//! must start from a recent state.
+//!
+//! The protocol, on a channel of its own (one request, one answer):
+//! - `Ask` → `Offer` (the peer's latest checkpoint: height, blake3 digest of its bytes, length
+//!   and the block's finalization certificate) or `NoOffer`;
+//! - `Fetch { height, index }` → `Chunk` (at most [`CHUNK`] bytes), or `Gone` if the peer's
+//!   checkpoint has moved on.
+//!
+//! Trust: the checkpoint holds the player nonces, which no certificate covers, so an offer is
+//! taken only when `f + 1` committee members offer the same height and digest (one of them is
+//! honest), and its certificate verifies. The bytes must hash to that digest, their block must
+//! be the certified one, and their state must match the root recorded with it
+//! (`Executor::resume`). A download that fails is retried from the next member of the group.
+// Values here come from peers: arithmetic and indexing are checked, and each allowance states
+// the bound that holds.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+use crate::block::BlockDigest;
+use commonware_codec::{
+    Decode as _, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write,
+};
+use commonware_consensus::simplex::{scheme::ed25519, types::Finalization};
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_macros::select;
+use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Clock, Spawner};
+use commonware_utils::ordered::Set;
+use futures::StreamExt as _;
+use futures::channel::mpsc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tracing::{info, warn};
+
+/// A zone block's finalization certificate.
+pub type ZoneFinalization = Finalization<ed25519::Scheme, BlockDigest>;
+
+/// Largest checkpoint chunk in one message (well under the p2p message limit).
+pub const CHUNK: usize = 256 * 1024;
+/// Largest checkpoint taken: a bound on what a peer can make us download.
+pub const MAX_CHECKPOINT: u64 = 1 << 30;
+/// How often an unanswered `Ask` is sent again (a peer's connection may not be up yet).
+const ASK_EVERY: Duration = Duration::from_millis(250);
+/// How long offers are collected: every other member answers at once when connected.
+const OFFER_WAIT: Duration = Duration::from_secs(1);
+/// How long one chunk is waited for before the download moves to the next peer.
+const CHUNK_WAIT: Duration = Duration::from_secs(2);
+/// Rounds of offers: members checkpoint at the same heights, but one may be a checkpoint
+/// behind another when asked.
+const ROUNDS: usize = 4;
+
+const TAG_ASK: u8 = 0;
+const TAG_OFFER: u8 = 1;
+const TAG_NO_OFFER: u8 = 2;
+const TAG_FETCH: u8 = 3;
+const TAG_CHUNK: u8 = 4;
+const TAG_GONE: u8 = 5;
+
+/// A member's latest checkpoint, as offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub height: u64,
+    /// blake3 of the checkpoint bytes.
+    pub digest: [u8; 32],
+    pub len: u64,
+    /// The certificate of the checkpoint's block.
+    pub finalization: ZoneFinalization,
+}
+
+/// One state-sync message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Ask,
+    Offer(Offer),
+    NoOffer,
+    Fetch {
+        height: u64,
+        index: u32,
+    },
+    Chunk {
+        height: u64,
+        index: u32,
+        bytes: Vec<u8>,
+    },
+    Gone {
+        height: u64,
+    },
+}
+
+impl Write for Message {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        match self {
+            Self::Ask => buf.put_u8(TAG_ASK),
+            Self::Offer(offer) => {
+                buf.put_u8(TAG_OFFER);
+                buf.put_u64(offer.height);
+                buf.put_slice(&offer.digest);
+                buf.put_u64(offer.len);
+                offer.finalization.write(buf);
+            }
+            Self::NoOffer => buf.put_u8(TAG_NO_OFFER),
+            Self::Fetch { height, index } => {
+                buf.put_u8(TAG_FETCH);
+                buf.put_u64(*height);
+                buf.put_u32(*index);
+            }
+            Self::Chunk {
+                height,
+                index,
+                bytes,
+            } => {
+                buf.put_u8(TAG_CHUNK);
+                buf.put_u64(*height);
+                buf.put_u32(*index);
+                // Bound: chunks are cut at CHUNK bytes.
+                buf.put_u32(bytes.len() as u32);
+                buf.put_slice(bytes);
+            }
+            Self::Gone { height } => {
+                buf.put_u8(TAG_GONE);
+                buf.put_u64(*height);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Message {
+    // Bound: fixed fields, a certificate and a chunk of at most CHUNK bytes.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Self::Ask | Self::NoOffer => 0,
+            Self::Offer(offer) => 8 + 32 + 8 + offer.finalization.encode_size(),
+            Self::Fetch { .. } => 12,
+            Self::Chunk { bytes, .. } => 16 + bytes.len(),
+            Self::Gone { .. } => 8,
+        }
+    }
+}
+
+impl Read for Message {
+    /// The certificate's codec configuration (the committee's size).
+    type Cfg = <ZoneFinalization as Read>::Cfg;
+
+    fn read_cfg(buf: &mut impl commonware_codec::Buf, cfg: &Self::Cfg) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            TAG_ASK => Self::Ask,
+            TAG_OFFER => Self::Offer(Offer {
+                height: u64::read(buf)?,
+                digest: <[u8; 32]>::read(buf)?,
+                len: u64::read(buf)?,
+                finalization: ZoneFinalization::read_cfg(buf, cfg)?,
+            }),
+            TAG_NO_OFFER => Self::NoOffer,
+            TAG_FETCH => Self::Fetch {
+                height: u64::read(buf)?,
+                index: u32::read(buf)?,
+            },
+            TAG_CHUNK => {
+                let height = u64::read(buf)?;
+                let index = u32::read(buf)?;
+                let len = u32::read(buf)? as usize;
+                if len > CHUNK || len > buf.remaining() {
+                    return Err(CodecError::InvalidLength(len));
+                }
+                let mut bytes = vec![0; len];
+                buf.copy_to_slice(&mut bytes);
+                Self::Chunk {
+                    height,
+                    index,
+                    bytes,
+                }
+            }
+            TAG_GONE => Self::Gone {
+                height: u64::read(buf)?,
+            },
+            tag => return Err(CodecError::InvalidEnum(tag)),
+        })
+    }
+}
+
+/// The checkpoint this validator offers its committee.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub offer: Offer,
+    pub bytes: Arc<Vec<u8>>,
+}
+
+/// This validator's latest offered checkpoint, shared by the finalizer (which writes it) and
+/// the server (which answers from it).
+#[derive(Debug, Clone, Default)]
+pub struct Shelf(Arc<Mutex<Option<Served>>>);
+
+impl Shelf {
+    /// Offers `bytes`, the checkpoint after the block `finalization` certifies at `height`.
+    pub fn put(&self, height: u64, bytes: Vec<u8>, finalization: ZoneFinalization) {
+        let served = Served {
+            offer: Offer {
+                height,
+                digest: *blake3::hash(&bytes).as_bytes(),
+                len: bytes.len() as u64,
+                finalization,
+            },
+            bytes: Arc::new(bytes),
+        };
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(served);
+    }
+
+    /// The offered checkpoint's height (0: none).
+    pub fn height(&self) -> u64 {
+        self.get().map_or(0, |s| s.offer.height)
+    }
+
+    fn get(&self) -> Option<Served> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The answer to a request (`None` for anything that is not one).
+    pub fn answer(&self, request: &Message) -> Option<Message> {
+        match request {
+            Message::Ask => Some(match self.get() {
+                Some(served) => Message::Offer(served.offer),
+                None => Message::NoOffer,
+            }),
+            Message::Fetch { height, index } => {
+                let chunk = self
+                    .get()
+                    .filter(|s| s.offer.height == *height)
+                    .and_then(|s| chunk_of(&s.bytes, *index).map(<[u8]>::to_vec));
+                Some(match chunk {
+                    Some(bytes) => Message::Chunk {
+                        height: *height,
+                        index: *index,
+                        bytes,
+                    },
+                    None => Message::Gone { height: *height },
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Chunk `index` of `bytes` (`None` past the end).
+fn chunk_of(bytes: &[u8], index: u32) -> Option<&[u8]> {
+    let start = (index as usize).checked_mul(CHUNK)?;
+    let end = start.saturating_add(CHUNK).min(bytes.len());
+    bytes.get(start..end).filter(|c| !c.is_empty())
+}
+
+/// How many chunks a checkpoint of `len` bytes has.
+fn chunks(len: u64) -> u64 {
+    len.div_ceil(CHUNK as u64)
+}
+
+/// The committee as state sync sees it.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    pub me: PublicKey,
+    pub committee: Set<PublicKey>,
+    /// Verifies the committee's certificates.
+    pub scheme: ed25519::Scheme,
+}
+
+impl Peers {
+    fn others(&self) -> Vec<PublicKey> {
+        self.committee
+            .iter()
+            .filter(|k| **k != self.me)
+            .cloned()
+            .collect()
+    }
+
+    /// Members that must agree on an offer: `f + 1` of a committee of `3f + 1` or more.
+    pub fn quorum(&self) -> usize {
+        (self.committee.len().saturating_sub(1) / 3).saturating_add(1)
+    }
+
+    fn cfg(&self) -> <Message as Read>::Cfg {
+        use commonware_cryptography::certificate::Verifier as _;
+        self.scheme.certificate_codec_config()
+    }
+}
+
+/// The offer chosen, and the members that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub offer: Offer,
+    pub from: Vec<PublicKey>,
+}
+
+/// What makes two offers alike: height, digest and length.
+type OfferKey = (u64, [u8; 32], u64);
+
+/// `clock`'s time `after` from now (saturating: a clock near its end waits no longer).
+fn later<E: Clock>(clock: &E, after: Duration) -> SystemTime {
+    let now = clock.current();
+    now.checked_add(after).unwrap_or(now)
+}
+
+/// The highest offer above `above` that `quorum` members made alike (height, digest and
+/// length) and whose certificate verifies; `None` if there is none.
+pub fn choose(
+    offers: &BTreeMap<PublicKey, Offer>,
+    quorum: usize,
+    above: u64,
+    scheme: &ed25519::Scheme,
+    rng: &mut impl rand_core::CryptoRng,
+) -> Option<Choice> {
+    let mut groups: BTreeMap<OfferKey, Vec<(&PublicKey, &Offer)>> = BTreeMap::new();
+    for (peer, offer) in offers {
+        if offer.height > above && offer.len <= MAX_CHECKPOINT && offer.len > 0 {
+            groups
+                .entry((offer.height, offer.digest, offer.len))
+                .or_default()
+                .push((peer, offer));
+        }
+    }
+    groups.into_values().rev().find_map(|group| {
+        if group.len() < quorum {
+            return None;
+        }
+        let (_, offer) = group.iter().find(|(_, o)| {
+            o.finalization.verify(rng, scheme, &Sequential)
+                && o.finalization.round().epoch() == commonware_consensus::types::Epoch::zero()
+        })?;
+        Some(Choice {
+            offer: (*offer).clone(),
+            from: group.iter().map(|(p, _)| (*p).clone()).collect(),
+        })
+    })
+}
+
+/// A checkpoint fetched from the committee: its bytes hash to the agreed digest and its
+/// certificate verifies. The caller checks the bytes decode to the certified block.
+#[derive(Debug)]
+pub struct Synced {
+    pub offer: Offer,
+    pub bytes: Vec<u8>,
+}
+
+/// Asks the committee for its latest checkpoint and fetches the highest one that `quorum`
+/// members offer alike, if it is above `local` (this validator's state height) by more than
+/// `gap` (below that, marshal's backfill is the cheaper way). Returns `None` to start from the
+/// local state.
+pub async fn catch_up<E, S>(
+    context: &mut E,
+    mut client: Client<S>,
+    peers: &Peers,
+    (local, gap): (u64, u64),
+) -> Option<Synced>
+where
+    E: Clock + rand_core::CryptoRng,
+    S: Sender<PublicKey = PublicKey>,
+{
+    let above = local.saturating_add(gap);
+    for round in 0..ROUNDS {
+        let offers = client.collect_offers(context, peers).await;
+        if !offers.values().any(|o| o.height > above) {
+            return None;
+        }
+        let choice = choose(&offers, peers.quorum(), above, &peers.scheme, context);
+        let Some(choice) = choice else {
+            info!(
+                round,
+                "state sync: no offer made alike by enough members yet"
+            );
+            context.sleep(ASK_EVERY).await;
+            continue;
+        };
+        for peer in &choice.from {
+            if let Some(bytes) = client.download(context, peer, &choice.offer).await {
+                info!(height = choice.offer.height, bytes = bytes.len(), %peer, "state sync: checkpoint fetched");
+                return Some(Synced {
+                    offer: choice.offer,
+                    bytes,
+                });
+            }
+            warn!(%peer, height = choice.offer.height, "state sync: download failed");
+        }
+    }
+    warn!("state sync: no checkpoint fetched; starting from local state");
+    None
+}
+
+/// The syncing side of the channel: its sender, and the answers the server task forwards.
+pub struct Client<S> {
+    sender: S,
+    answers: mpsc::Receiver<(PublicKey, Message)>,
+}
+
+impl<S> std::fmt::Debug for Client<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+/// Answers forwarded to a syncing client at most: a client waits for one chunk at a time and
+/// for one offer per member, so more would only be a peer flooding it.
+const ANSWERS: usize = 64;
+
+impl<S: Sender<PublicKey = PublicKey>> Client<S> {
+    fn send(&mut self, to: Recipients<PublicKey>, message: &Message) {
+        let _ = self.sender.send(to, message.encode(), false);
+    }
+
+    /// The next answer before `deadline`.
+    async fn next<E: Clock>(
+        &mut self,
+        clock: &E,
+        deadline: SystemTime,
+    ) -> Option<(PublicKey, Message)> {
+        select! {
+            _ = clock.sleep_until(deadline) => None,
+            answer = self.answers.next() => match answer {
+                Some(answer) => Some(answer),
+                None => {
+                    clock.sleep_until(deadline).await;
+                    None
+                }
+            },
+        }
+    }
+
+    /// Offers from the other members, asking again those not heard from, until all answered
+    /// or [`OFFER_WAIT`] passed.
+    async fn collect_offers<E: Clock>(
+        &mut self,
+        clock: &E,
+        peers: &Peers,
+    ) -> BTreeMap<PublicKey, Offer> {
+        let others = peers.others();
+        let deadline = later(clock, OFFER_WAIT);
+        let mut answered = BTreeMap::new();
+        while clock.current() < deadline {
+            let missing: Vec<_> = others
+                .iter()
+                .filter(|p| !answered.contains_key(*p))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            self.send(Recipients::Some(missing), &Message::Ask);
+            let round_end = later(clock, ASK_EVERY).min(deadline);
+            while let Some((peer, message)) = self.next(clock, round_end).await {
+                match message {
+                    Message::Offer(offer) => {
+                        answered.insert(peer, Some(offer));
+                    }
+                    Message::NoOffer => {
+                        answered.insert(peer, None);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        answered
+            .into_iter()
+            .filter_map(|(peer, offer)| Some((peer, offer?)))
+            .collect()
+    }
+
+    /// The checkpoint of `offer`, chunk by chunk from `peer`; `None` if the peer stops
+    /// answering, moves on, or sends bytes that are not the offer's.
+    async fn download<E: Clock>(
+        &mut self,
+        clock: &E,
+        peer: &PublicKey,
+        offer: &Offer,
+    ) -> Option<Vec<u8>> {
+        let height = offer.height;
+        let len = usize::try_from(offer.len).ok()?;
+        let mut bytes = Vec::with_capacity(len.min(64 << 20));
+        for index in 0..chunks(offer.len) {
+            let index = u32::try_from(index).ok()?;
+            let expected = len.saturating_sub(bytes.len()).min(CHUNK);
+            self.send(
+                Recipients::One(peer.clone()),
+                &Message::Fetch { height, index },
+            );
+            let deadline = later(clock, CHUNK_WAIT);
+            let chunk = loop {
+                let (from, message) = self.next(clock, deadline).await?;
+                if from != *peer {
+                    continue;
+                }
+                match message {
+                    Message::Chunk {
+                        height: h,
+                        index: i,
+                        bytes,
+                    } if h == height && i == index => break bytes,
+                    Message::Gone { height: h } if h == height => return None,
+                    _ => {}
+                }
+            };
+            if chunk.len() != expected {
+                return None;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        (*blake3::hash(&bytes).as_bytes() == offer.digest).then_some(bytes)
+    }
+}
+
+/// Starts the server: for as long as the validator runs, it answers the committee's requests
+/// from `shelf`, and forwards answers to the returned client while it syncs. A member that
+/// sends bytes that do not decode is blocked; anyone else's messages are dropped.
+pub(crate) fn start<E, S, R, B>(
+    context: E,
+    shelf: Shelf,
+    peers: Peers,
+    (sender, mut receiver): (S, R),
+    mut blocker: B,
+) -> Client<S>
+where
+    E: Spawner,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let (mut forward, answers) = mpsc::channel(ANSWERS);
+    let mut replies = sender.clone();
+    context.spawn(move |_| async move {
+        let cfg = peers.cfg();
+        while let Ok((peer, bytes)) = receiver.recv().await {
+            if peer == peers.me || peers.committee.position(&peer).is_none() {
+                continue;
+            }
+            let message = match Message::decode_cfg(commonware_codec::Copying(bytes.as_ref()), &cfg)
+            {
+                Ok(m) => m,
+                Err(e) => {
+                    warn!(%peer, error = %e, "blocking peer: bad state-sync message");
+                    blocker.block(peer);
+                    continue;
+                }
+            };
+            match shelf.answer(&message) {
+                Some(reply) => {
+                    let _ = replies.send(Recipients::One(peer), reply.encode(), false);
+                }
+                // An answer: for the client while it syncs, dropped after or when it is full.
+                None => {
+                    let _ = forward.try_send((peer, message));
+                }
+            }
+        }
+    });
+    Client { sender, answers }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)] // a panic fails the test
+mod tests {
+    use super::*;
+
+    use commonware_consensus::simplex::types::{Finalize, Proposal};
+    use commonware_consensus::types::{Epoch, Round, View};
+    use commonware_cryptography::{Signer as _, blake3::Digest, ed25519::PrivateKey};
+    use commonware_utils::non_empty;
+    use rand_core::SeedableRng as _;
+
+    /// Four members' signing schemes over `namespace`.
+    fn schemes(namespace: &[u8]) -> Vec<ed25519::Scheme> {
+        let keys: Vec<_> = (0..4).map(|i| PrivateKey::from_seed(900 + i)).collect();
+        let participants = Set::from_iter_dedup(keys.iter().map(|k| k.public_key()));
+        keys.into_iter()
+            .map(|k| ed25519::Scheme::signer(namespace, participants.clone(), k).unwrap())
+            .collect()
+    }
+
+    /// A finalization of `payload` at view `view` by three of `schemes`.
+    fn finalization(schemes: &[ed25519::Scheme], view: u64, payload: u8) -> ZoneFinalization {
+        let proposal = Proposal::new(
+            Round::new(Epoch::zero(), View::new(view)),
+            View::new(view - 1),
+            Digest([payload; 32]),
+        );
+        let votes: Vec<_> = schemes[..3]
+            .iter()
+            .map(|s| Finalize::sign(s, proposal.clone()).unwrap())
+            .collect();
+        ZoneFinalization::from_finalizes(&schemes[0], non_empty![@&votes], &Sequential).unwrap()
+    }
+
+    fn offer(height: u64, digest: u8, finalization: ZoneFinalization) -> Offer {
+        Offer {
+            height,
+            digest: [digest; 32],
+            len: 1_000,
+            finalization,
+        }
+    }
+
+    fn member(i: u64) -> PublicKey {
+        PrivateKey::from_seed(900 + i).public_key()
+    }
+
+    #[test]
+    fn messages_round_trip_and_bad_bytes_are_refused() {
+        let schemes = schemes(b"zone");
+        let cfg = Peers {
+            me: member(0),
+            committee: Set::from_iter_dedup((0..4).map(member)),
+            scheme: schemes[0].clone(),
+        }
+        .cfg();
+        let decode = |bytes: &[u8]| Message::decode_cfg(commonware_codec::Copying(bytes), &cfg);
+        let all = [
+            Message::Ask,
+            Message::Offer(offer(256, 1, finalization(&schemes, 300, 1))),
+            Message::NoOffer,
+            Message::Fetch {
+                height: 256,
+                index: 3,
+            },
+            Message::Chunk {
+                height: 256,
+                index: 3,
+                bytes: vec![7; CHUNK],
+            },
+            Message::Gone { height: 256 },
+        ];
+        for message in &all {
+            let bytes = message.encode();
+            assert_eq!(bytes.len(), message.encode_size());
+            assert_eq!(&decode(&bytes).unwrap(), message);
+            assert!(
+                decode(&bytes[..bytes.len() - 1]).is_err(),
+                "{message:?} cut short"
+            );
+            let mut long = bytes.to_vec();
+            long.push(0);
+            assert!(decode(&long).is_err(), "{message:?} with a trailing byte");
+        }
+        assert!(decode(&[9]).is_err());
+        assert!(decode(&[]).is_err());
+        // A chunk longer than CHUNK is refused before it is read.
+        let mut big = vec![TAG_CHUNK];
+        big.extend_from_slice(&256u64.to_be_bytes());
+        big.extend_from_slice(&0u32.to_be_bytes());
+        big.extend_from_slice(&(CHUNK as u32 + 1).to_be_bytes());
+        big.resize(big.len() + CHUNK + 1, 0);
+        assert!(decode(&big).is_err());
+    }
+
+    #[test]
+    fn a_shelf_answers_asks_and_fetches_of_its_checkpoint_only() {
+        let schemes = schemes(b"zone");
+        let shelf = Shelf::default();
+        assert_eq!(shelf.answer(&Message::Ask), Some(Message::NoOffer));
+        assert_eq!(shelf.answer(&Message::NoOffer), None);
+        let bytes: Vec<u8> = (0..CHUNK + 10).map(|i| i as u8).collect();
+        shelf.put(256, bytes.clone(), finalization(&schemes, 300, 1));
+        let Some(Message::Offer(offered)) = shelf.answer(&Message::Ask) else {
+            panic!("no offer");
+        };
+        assert_eq!(offered.height, 256);
+        assert_eq!(offered.len, bytes.len() as u64);
+        assert_eq!(offered.digest, *blake3::hash(&bytes).as_bytes());
+        let fetch = |height, index| shelf.answer(&Message::Fetch { height, index });
+        assert_eq!(
+            fetch(256, 1),
+            Some(Message::Chunk {
+                height: 256,
+                index: 1,
+                bytes: bytes[CHUNK..].to_vec()
+            })
+        );
+        assert_eq!(fetch(256, 2), Some(Message::Gone { height: 256 }));
+        assert_eq!(fetch(240, 0), Some(Message::Gone { height: 240 }));
+    }
+
+    /// The nonces in a checkpoint are covered by no certificate: an offer is taken only when
+    /// `f + 1` members make it alike, with a certificate that verifies.
+    #[test]
+    fn an_offer_is_taken_only_when_enough_members_make_it_alike() {
+        let members = schemes(b"zone");
+        let verifier = &members[0];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let good = finalization(&members, 300, 1);
+        let foreign = finalization(&schemes(b"another zone"), 300, 1);
+        let pick = |offers: &[(u64, Offer)], above, rng: &mut rand_chacha::ChaCha8Rng| {
+            let offers: BTreeMap<_, _> = offers
+                .iter()
+                .map(|(i, o)| (member(*i), o.clone()))
+                .collect();
+            choose(&offers, 2, above, verifier, rng)
+        };
+        // One liar with a higher offer, or the same height with other bytes, is outvoted.
+        let honest = [
+            (1, offer(512, 1, good.clone())),
+            (2, offer(512, 1, good.clone())),
+        ];
+        let mut offers = honest.to_vec();
+        offers.push((3, offer(1_024, 9, good.clone())));
+        let choice = pick(&offers, 0, &mut rng).unwrap();
+        assert_eq!(choice.offer, offer(512, 1, good.clone()));
+        assert_eq!(choice.from, vec![member(1), member(2)]);
+        offers.pop();
+        offers.push((3, offer(512, 9, good.clone())));
+        assert_eq!(pick(&offers, 0, &mut rng).unwrap().offer.digest, [1; 32]);
+        // Alone, the liar's offer is not taken.
+        assert_eq!(
+            pick(&[(3, offer(1_024, 9, good.clone()))], 0, &mut rng),
+            None
+        );
+        // Agreement with a certificate from another chain is not enough; one good one is.
+        let forged = [
+            (1, offer(512, 1, foreign.clone())),
+            (2, offer(512, 1, foreign.clone())),
+        ];
+        assert_eq!(pick(&forged, 0, &mut rng), None);
+        let mixed = [
+            (1, offer(512, 1, foreign)),
+            (2, offer(512, 1, good.clone())),
+        ];
+        assert_eq!(pick(&mixed, 0, &mut rng).unwrap().offer.finalization, good);
+        // Nothing above the local state, or too large to fetch, is taken.
+        assert_eq!(pick(&honest, 512, &mut rng), None);
+        let mut huge = honest.clone();
+        for (_, o) in &mut huge {
+            o.len = MAX_CHECKPOINT + 1;
+        }
+        assert_eq!(pick(&huge, 0, &mut rng), None);
+    }
+
+    #[test]
+    fn chunks_cover_the_bytes_exactly() {
+        let bytes: Vec<u8> = (0..(2 * CHUNK + 5)).map(|i| i as u8).collect();
+        assert_eq!(chunks(bytes.len() as u64), 3);
+        let joined: Vec<u8> = (0..3)
+            .flat_map(|i| chunk_of(&bytes, i).unwrap().to_vec())
+            .collect();
+        assert_eq!(joined, bytes);
+        assert_eq!(chunk_of(&bytes, 3), None);
+        assert_eq!(chunk_of(&bytes, u32::MAX), None);
+        assert_eq!(chunks(0), 0);
+        assert_eq!(chunks(CHUNK as u64), 1);
+    }
+}
