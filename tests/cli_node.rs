@@ -109,8 +109,13 @@ fn wait_until(nodes: &[Node], what: &str, timeout: Duration, done: impl Fn(&[Nod
 /// pid and `offset` so parallel runs on one machine do not collide, below Linux's ephemeral
 /// range (32768+) so outgoing connections cannot hold them.
 fn network(dir: &std::path::Path, offset: u16, byzantine: Option<usize>) -> Vec<Node> {
-    let _ = std::fs::remove_dir_all(dir);
     let base = 20_000 + (std::process::id() % 380) as u16 * 32 + offset;
+    network_at(dir, base, byzantine)
+}
+
+/// A network of four under `dir`, its ports from `base`.
+fn network_at(dir: &std::path::Path, base: u16, byzantine: Option<usize>) -> Vec<Node> {
+    let _ = std::fs::remove_dir_all(dir);
     small_network(dir, 4, base);
     (0..4)
         .map(|i| Node {
@@ -439,7 +444,7 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
 #[test]
 fn a_resynced_node_state_syncs_past_the_pruned_history() {
     let dir = std::env::temp_dir().join(format!("z3r0-cli-sync-{}", std::process::id()));
-    let mut nodes = network(&dir, 8, None);
+    let mut nodes = network_at(&dir, common::free_ports(32_000 - 400, 12), None);
     for n in &mut nodes {
         n.extra = vec!["--history-blocks", "16"];
         n.start();
@@ -508,6 +513,16 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
             assert_eq!(entry, &(d, r), "the resynced node disagrees at height {h}");
         }
     }
+    // Restarted, it resumes from the synced checkpoint and its certificate (marshal's floor),
+    // not from genesis, whose blocks nobody holds any more.
+    nodes[3].start();
+    let target = nodes[0].height() + 20;
+    wait_until(
+        &nodes,
+        "the restarted node to catch up",
+        Duration::from_secs(120),
+        |n| n[3].height() >= target,
+    );
     for n in &mut nodes {
         n.kill();
     }

@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use z3r0_chain::{Mempool, MempoolConfig, Snapshot, StateMachine};
 
 pub use z3r0_chain::CONSENSUS_NAMESPACE;
@@ -54,6 +54,10 @@ pub use z3r0_chain::CONSENSUS_NAMESPACE;
 /// Finalized blocks a production validator keeps below its latest checkpoint: about 14
 /// minutes at 20 ticks a second. A member down for longer comes back by state sync.
 pub const HISTORY: u64 = 16_384;
+
+/// A validator's history when it is an archive: it keeps every finalized block, and catches
+/// up by backfill from genesis, never from a checkpoint (which would leave a hole).
+pub const ARCHIVE: u64 = u64::MAX;
 
 /// Rate of state-sync requests taken from one peer: a few asks and one chunk at a time need
 /// little, and each chunk answered costs up to 256 KiB of upload.
@@ -146,6 +150,7 @@ pub struct ValidatorSetup<M: StateMachine> {
     pub checkpoint_interval: u64,
     /// Finalized blocks (and certificates) kept below the latest checkpoint; older ones are
     /// pruned. Peers further behind than this start from a checkpoint (`statesync`).
+    /// [`ARCHIVE`]: keep every block, and never start from a checkpoint.
     pub history: u64,
     pub observer: Option<Observer>,
     /// Sees each finalized block with the state and its certificate (the player edge).
@@ -366,6 +371,9 @@ fn archive_section(history: u64) -> NonZeroU64 {
 
 type Checkpoints<E> = Metadata<E, U64, Vec<u8>>;
 const CHECKPOINT_KEY: u64 = 0;
+/// The finalization certificate of the checkpoint's block: what a state-synced start, and any
+/// start after it, anchors marshal on.
+const CERTIFICATE_KEY: u64 = 1;
 
 /// Starts a validator on `context` with the given network. Blocks finalized before a restart are
 /// recovered from the checkpoint and marshal's archive before consensus resumes.
@@ -418,8 +426,15 @@ where
     .ok_or_else(|| NodeError::Storage("this validator is not in the genesis set".into()))?;
     let (zone, genesis_block, stored_height) =
         load_state(&mut context, setup.mempool, &setup.machine, &checkpoints)?;
-    let mut resumed_height = stored_height;
+    // The stored checkpoint is offered from the start (the whole committee may be restarting)
+    // and its certificate anchors marshal.
+    let stored_floor = stored_certificate(&checkpoints, &scheme)?;
     let shelf = statesync::Shelf::default();
+    if let (Some(finalization), Some(bytes)) =
+        (&stored_floor, checkpoints.get(&U64::new(CHECKPOINT_KEY)))
+    {
+        shelf.put(stored_height, bytes.clone(), finalization.clone());
+    }
     let sync_peers = statesync::Peers {
         me: public_key.clone(),
         committee: setup.participants.clone(),
@@ -432,22 +447,38 @@ where
         channels.sync,
         blocker.clone(),
     );
-    let synced = statesync::catch_up(
-        &mut context,
-        client,
-        &sync_peers,
-        (resumed_height, setup.history / 2),
-    )
-    .await;
-    let (zone, floor, checkpoints) = match synced {
+    let genesis_state = setup
+        .machine
+        .fork()
+        .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let mempool = setup.mempool;
+    // An archive keeps every block: it backfills from genesis, never from a checkpoint.
+    let synced = if setup.history == ARCHIVE {
+        None
+    } else {
+        statesync::catch_up(
+            &mut context,
+            client,
+            &sync_peers,
+            (stored_height, setup.history / 2),
+            move |rng, offer, bytes| check_synced(rng, (mempool, &genesis_state), offer, bytes),
+        )
+        .await
+    };
+    let (zone, floor, checkpoints, resumed_height) = match synced {
         Some(synced) => {
-            let executor = check_synced(&mut context, &setup, &synced)?;
-            let (zone, checkpoints, finalization) =
-                install_synced(executor, setup.mempool, checkpoints, synced, &shelf).await?;
-            resumed_height = shelf.height();
-            (zone, Some(finalization), checkpoints)
+            let height = synced.offer.height;
+            let finalization = synced.offer.finalization.clone();
+            let (zone, checkpoints) = install_synced(
+                synced,
+                mempool,
+                checkpoints,
+                (&shelf, setup.observer.as_ref(), context.current()),
+            )
+            .await?;
+            (zone, Some(finalization), checkpoints, height)
         }
-        None => (zone, None, checkpoints),
+        None => (zone, stored_floor, checkpoints, stored_height),
     };
     let storage = StorageSetup {
         prefix: prefix.clone(),
@@ -473,9 +504,6 @@ where
         broadcast: channels.broadcast,
     };
     let marshal = start_marshal(&context, &storage, network, &scheme, (genesis, floor)).await?;
-    if resumed_height > 0 && shelf.height() == 0 {
-        offer_checkpoint(&shelf, &marshal.mailbox, &checkpoints).await;
-    }
 
     // Blocks marshal already delivered (and we acknowledged) after the checkpoint: replay them
     // from its archive so the state is where marshal thinks it is. (Marshal must be running to
@@ -814,71 +842,112 @@ struct CheckpointPolicy {
 }
 
 /// The state of a checkpoint fetched by state sync, if its block is the certified one and
-/// its state matches its recorded root.
-fn check_synced<E, M>(
-    context: &mut E,
-    setup: &ValidatorSetup<M>,
-    synced: &statesync::Synced,
-) -> Result<Executor<M>, NodeError>
+/// its state matches its recorded root; `None` (with the reason logged) otherwise.
+fn check_synced<M>(
+    rng: &mut impl rand_core::CryptoRng,
+    (mempool, genesis): (MempoolConfig, &M),
+    offer: &statesync::Offer,
+    bytes: &[u8],
+) -> Option<Executor<M>>
 where
-    E: rand_core::CryptoRng,
     M: StateMachine + Snapshot,
 {
-    let executor = Executor::resume(setup.mempool, &setup.machine, &synced.bytes, context)
-        .map_err(|e| NodeError::StateSync(e.to_string()))?;
+    let executor = match Executor::resume(mempool, genesis, bytes, rng) {
+        Ok(executor) => executor,
+        Err(e) => {
+            warn!(error = %e, height = offer.height, "state sync: the checkpoint does not load");
+            return None;
+        }
+    };
     let block = &executor.finalized().block;
-    let certified = synced.offer.finalization.proposal.payload.0;
-    if block.height != synced.offer.height || block.digest() != certified {
-        return Err(NodeError::StateSync(format!(
-            "the checkpoint's block {} is not the certified block at height {}",
-            block.height, synced.offer.height
-        )));
+    if block.height != offer.height || block.digest() != offer.finalization.proposal.payload.0 {
+        warn!(
+            height = offer.height,
+            "state sync: the checkpoint's block is not the certified one"
+        );
+        return None;
     }
-    Ok(executor)
+    Some(executor)
 }
 
-/// Stores a checked state-sync checkpoint as this validator's own and offers it in turn.
-/// Returns the zone at that state, the checkpoint store, and the certificate marshal starts
-/// from.
+/// Stores a checked state-sync checkpoint and its certificate as this validator's own,
+/// offers it in turn, and reports its block to the observer (the audit log then starts at
+/// the checkpoint). Returns the zone at that state and the checkpoint store.
 async fn install_synced<E, M>(
-    executor: Executor<M>,
+    synced: statesync::Synced<Executor<M>>,
     mempool: MempoolConfig,
     checkpoints: Checkpoints<E>,
-    synced: statesync::Synced,
-    shelf: &statesync::Shelf,
-) -> Result<(SharedZone<M>, Checkpoints<E>, statesync::ZoneFinalization), NodeError>
+    (shelf, observer, now): (&statesync::Shelf, Option<&Observer>, std::time::SystemTime),
+) -> Result<(SharedZone<M>, Checkpoints<E>), NodeError>
 where
     E: Clock + Storage + Metrics,
     M: StateMachine + Snapshot,
 {
-    let block = executor.finalized().block.clone();
-    let finalization = synced.offer.finalization;
-    let checkpoints = checkpoints
-        .put_sync(U64::new(CHECKPOINT_KEY), synced.bytes.clone())
-        .await
-        .map_err(|e| NodeError::Storage(e.to_string()))?;
-    info!(height = block.height, "state synced from the committee");
-    shelf.put(synced.offer.height, synced.bytes, finalization.clone());
-    Ok((zone_of(mempool, executor), checkpoints, finalization))
+    let executor = synced.checked;
+    let summary = executor.finalized().clone();
+    let checkpoints = store_checkpoint(
+        checkpoints,
+        synced.bytes.clone(),
+        Some(&synced.offer.finalization),
+    )
+    .await?;
+    info!(
+        height = summary.block.height,
+        "state synced from the committee"
+    );
+    shelf.put(synced.offer.height, synced.bytes, synced.offer.finalization);
+    if let Some(observer) = observer {
+        observer(&crate::application::Finalized {
+            height: summary.block.height,
+            tick: summary.block.tick,
+            digest: summary.digest,
+            root: summary.root,
+            actions: summary.block.actions.len(),
+            latency: None,
+            at: now,
+        });
+    }
+    Ok((zone_of(mempool, executor), checkpoints))
 }
 
-/// Offers the checkpoint this validator resumed from, once marshal can give its certificate.
-async fn offer_checkpoint<E>(
-    shelf: &statesync::Shelf,
-    mailbox: &MarshalMailbox,
-    checkpoints: &Checkpoints<E>,
-) where
+/// Writes a checkpoint and its block's certificate (when marshal had it) in one sync.
+async fn store_checkpoint<E>(
+    mut checkpoints: Checkpoints<E>,
+    bytes: Vec<u8>,
+    finalization: Option<&statesync::ZoneFinalization>,
+) -> Result<Checkpoints<E>, NodeError>
+where
     E: Clock + Storage + Metrics,
 {
-    let Some(bytes) = checkpoints.get(&U64::new(CHECKPOINT_KEY)).cloned() else {
-        return;
+    use commonware_codec::Encode as _;
+    match finalization {
+        Some(f) => checkpoints.put(U64::new(CERTIFICATE_KEY), f.encode().to_vec()),
+        None => checkpoints.remove(&U64::new(CERTIFICATE_KEY)),
     };
-    let Ok(block) = crate::executor::checkpoint_block(&bytes) else {
-        return;
+    checkpoints
+        .put_sync(U64::new(CHECKPOINT_KEY), bytes)
+        .await
+        .map_err(|e| NodeError::Storage(e.to_string()))
+}
+
+/// The certificate of the stored checkpoint's block, if one was stored with it.
+fn stored_certificate<E>(
+    checkpoints: &Checkpoints<E>,
+    scheme: &ed25519::Scheme,
+) -> Result<Option<statesync::ZoneFinalization>, NodeError>
+where
+    E: Clock + Storage + Metrics,
+{
+    use commonware_codec::Decode as _;
+    let Some(bytes) = checkpoints.get(&U64::new(CERTIFICATE_KEY)) else {
+        return Ok(None);
     };
-    if let Some(finalization) = mailbox.get_finalization(Height::new(block.height)).await {
-        shelf.put(block.height, bytes, finalization);
-    }
+    statesync::ZoneFinalization::decode_cfg(
+        commonware_codec::Copying(bytes.as_slice()),
+        &scheme.certificate_codec_config(),
+    )
+    .map(Some)
+    .map_err(|e| StoreFault::new(Store::Checkpoint, format_args!("its certificate: {e}")).into())
 }
 
 /// Marshal's handle as the finalizer uses it.
@@ -996,13 +1065,12 @@ where
         // Checkpoints fall on multiples of the interval, so the committee's offers match.
         if done.height >= last_checkpoint + policy.interval && done.height % policy.interval == 0 {
             let bytes = lock(&finalizer.zone).executor.checkpoint()?;
-            checkpoints = checkpoints
-                .put_sync(U64::new(CHECKPOINT_KEY), bytes.clone())
-                .await
-                .map_err(|e| NodeError::Storage(e.to_string()))?;
-            last_checkpoint = done.height;
             let height = Height::new(done.height);
-            if let Some(finalization) = marshal_mailbox.get_finalization(height).await {
+            let finalization = marshal_mailbox.get_finalization(height).await;
+            checkpoints =
+                store_checkpoint(checkpoints, bytes.clone(), finalization.as_ref()).await?;
+            last_checkpoint = done.height;
+            if let Some(finalization) = finalization {
                 policy.shelf.put(done.height, bytes, finalization);
             }
             // A restart replays from the checkpoint: blocks below it are only history.

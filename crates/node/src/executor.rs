@@ -567,20 +567,6 @@ impl<M: StateMachine + Snapshot> Executor<M> {
     }
 }
 
-/// The finalized block a checkpoint ([`Executor::checkpoint`]) was taken after, read without
-/// restoring its state.
-pub fn checkpoint_block(bytes: &[u8]) -> Result<Block, ExecError> {
-    let bad = ExecError::BadCheckpoint;
-    let rest = bytes
-        .strip_prefix(CHECKPOINT_MAGIC.as_slice())
-        .or_else(|| bytes.strip_prefix(CHECKPOINT_MAGIC_V1.as_slice()))
-        .ok_or(bad("not a checkpoint"))?;
-    let (len, rest) = rest.split_first_chunk::<8>().ok_or(bad("truncated"))?;
-    let len = usize::try_from(u64::from_be_bytes(*len)).map_err(|_| bad("block length"))?;
-    let block = rest.get(..len).ok_or(bad("truncated"))?;
-    Block::decode(block).map_err(|_| bad("block"))
-}
-
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)] // a panic fails the test
 mod tests {

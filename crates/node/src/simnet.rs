@@ -280,10 +280,14 @@ where
             sync: sync_b,
         };
         self.starts[i] += 1;
-        let setup = self.setup(i, format!("v{i}a"), Log::default());
+        // Each twin hears only its side of the committee, which is not `f + 1` members for
+        // both: as archives they start at once, from their (empty) storage.
+        let mut setup = self.setup(i, format!("v{i}a"), Log::default());
+        setup.history = crate::engine::ARCHIVE;
         let first = self.spawn(i, self.starts[i], setup, twin_a);
         self.starts[i] += 1;
-        let setup = self.setup(i, format!("v{i}b"), self.logs[i].clone());
+        let mut setup = self.setup(i, format!("v{i}b"), self.logs[i].clone());
+        setup.history = crate::engine::ARCHIVE;
         let second = self.spawn(i, self.starts[i], setup, twin_b);
         self.twins.push(first);
         self.running[i] = Some(second);
@@ -381,10 +385,29 @@ where
         for i in 0..self.keys.len() {
             self.start(i).await?;
         }
-        let deadline = self.context.current() + Duration::from_secs(10);
-        while (0..self.keys.len()).any(|i| self.with_validator(i, |_| ()).is_none()) {
+        self.wait_started().await
+    }
+
+    /// Waits (virtual time) until every validator started has asked its committee for
+    /// checkpoints, opened its stores and runs consensus: a member that hears from fewer
+    /// than `f + 1` others keeps asking for up to about 10 s.
+    pub async fn wait_started(&self) -> Result<(), String> {
+        let deadline = self.context.current() + Duration::from_secs(30);
+        let started = |r: &Running<M>| {
+            r.validator
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+        };
+        while !self
+            .running
+            .iter()
+            .flatten()
+            .chain(&self.twins)
+            .all(started)
+        {
             if self.context.current() >= deadline {
-                return Err("validators did not start within 10 s".into());
+                return Err("validators did not start within 30 s".into());
             }
             self.context.sleep(Duration::from_millis(1)).await;
         }

@@ -29,7 +29,7 @@ use commonware_codec::{
 use commonware_consensus::simplex::{scheme::ed25519, types::Finalization};
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_macros::select;
-use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
+use commonware_p2p::{Blocker, CheckedSender as _, Receiver, Recipients, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Spawner};
 use commonware_utils::ordered::Set;
@@ -53,9 +53,6 @@ const ASK_EVERY: Duration = Duration::from_millis(250);
 const OFFER_WAIT: Duration = Duration::from_secs(1);
 /// How long one chunk is waited for before the download moves to the next peer.
 const CHUNK_WAIT: Duration = Duration::from_secs(2);
-/// Rounds of offers: members checkpoint at the same heights, but one may be a checkpoint
-/// behind another when asked.
-const ROUNDS: usize = 4;
 
 const TAG_ASK: u8 = 0;
 const TAG_OFFER: u8 = 1;
@@ -194,10 +191,14 @@ pub struct Served {
     pub bytes: Arc<Vec<u8>>,
 }
 
-/// This validator's latest offered checkpoint, shared by the finalizer (which writes it) and
-/// the server (which answers from it).
+/// Checkpoints a validator keeps serving after a newer one: a download that began on one
+/// finishes although the member checkpointed again meanwhile (every 4.3 s at 60 ticks a second).
+const KEPT: usize = 3;
+
+/// This validator's offered checkpoints (its latest [`KEPT`]), shared by the finalizer (which
+/// adds them) and the server (which answers from them).
 #[derive(Debug, Clone, Default)]
-pub struct Shelf(Arc<Mutex<Option<Served>>>);
+pub struct Shelf(Arc<Mutex<std::collections::VecDeque<Served>>>);
 
 impl Shelf {
     /// Offers `bytes`, the checkpoint after the block `finalization` certifies at `height`.
@@ -211,29 +212,42 @@ impl Shelf {
             },
             bytes: Arc::new(bytes),
         };
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(served);
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|s| s.offer.height < height);
+        kept.push_back(served);
+        while kept.len() > KEPT {
+            kept.pop_front();
+        }
     }
 
-    /// The offered checkpoint's height (0: none).
+    /// The latest offered checkpoint's height (0: none).
     pub fn height(&self) -> u64 {
-        self.get().map_or(0, |s| s.offer.height)
+        self.latest().map_or(0, |s| s.offer.height)
     }
 
-    fn get(&self) -> Option<Served> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    fn latest(&self) -> Option<Served> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .back()
+            .cloned()
+    }
+
+    fn at(&self, height: u64) -> Option<Served> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().find(|s| s.offer.height == height).cloned()
     }
 
     /// The answer to a request (`None` for anything that is not one).
     pub fn answer(&self, request: &Message) -> Option<Message> {
         match request {
-            Message::Ask => Some(match self.get() {
+            Message::Ask => Some(match self.latest() {
                 Some(served) => Message::Offer(served.offer),
                 None => Message::NoOffer,
             }),
             Message::Fetch { height, index } => {
                 let chunk = self
-                    .get()
-                    .filter(|s| s.offer.height == *height)
+                    .at(*height)
                     .and_then(|s| chunk_of(&s.bytes, *index).map(<[u8]>::to_vec));
                 Some(match chunk {
                     Some(bytes) => Message::Chunk {
@@ -254,11 +268,6 @@ fn chunk_of(bytes: &[u8], index: u32) -> Option<&[u8]> {
     let start = (index as usize).checked_mul(CHUNK)?;
     let end = start.saturating_add(CHUNK).min(bytes.len());
     bytes.get(start..end).filter(|c| !c.is_empty())
-}
-
-/// How many chunks a checkpoint of `len` bytes has.
-fn chunks(len: u64) -> u64 {
-    len.div_ceil(CHUNK as u64)
 }
 
 /// The committee as state sync sees it.
@@ -297,8 +306,9 @@ pub struct Choice {
     pub from: Vec<PublicKey>,
 }
 
-/// What makes two offers alike: height, digest and length.
-type OfferKey = (u64, [u8; 32], u64);
+/// What makes two offers alike: height, digest, length, and the block their certificate
+/// names (so a member cannot pair an agreed digest with another block's certificate).
+type OfferKey = (u64, [u8; 32], u64, [u8; 32]);
 
 /// `clock`'s time `after` from now (saturating: a clock near its end waits no longer).
 fn later<E: Clock>(clock: &E, after: Duration) -> SystemTime {
@@ -306,8 +316,8 @@ fn later<E: Clock>(clock: &E, after: Duration) -> SystemTime {
     now.checked_add(after).unwrap_or(now)
 }
 
-/// The highest offer above `above` that `quorum` members made alike (height, digest and
-/// length) and whose certificate verifies; `None` if there is none.
+/// The highest offer above `above` that `quorum` members made alike ([`OfferKey`]) and whose
+/// certificate verifies; `None` if there is none.
 pub fn choose(
     offers: &BTreeMap<PublicKey, Offer>,
     quorum: usize,
@@ -319,7 +329,12 @@ pub fn choose(
     for (peer, offer) in offers {
         if offer.height > above && offer.len <= MAX_CHECKPOINT && offer.len > 0 {
             groups
-                .entry((offer.height, offer.digest, offer.len))
+                .entry((
+                    offer.height,
+                    offer.digest,
+                    offer.len,
+                    offer.finalization.proposal.payload.0,
+                ))
                 .or_default()
                 .push((peer, offer));
         }
@@ -339,56 +354,72 @@ pub fn choose(
     })
 }
 
-/// A checkpoint fetched from the committee: its bytes hash to the agreed digest and its
-/// certificate verifies. The caller checks the bytes decode to the certified block.
+/// A checkpoint fetched from the committee: its bytes hash to the agreed digest, its
+/// certificate verifies, and `accept` took it (`checked` is what it made of the bytes).
 #[derive(Debug)]
-pub struct Synced {
+pub struct Synced<T> {
     pub offer: Offer,
     pub bytes: Vec<u8>,
+    pub checked: T,
 }
+
+/// Rounds of offers at most: until `quorum` members answered (their connections may take a
+/// few seconds to come up), and while members disagree (one may be a checkpoint behind).
+const ROUNDS: usize = 8;
 
 /// Asks the committee for its latest checkpoint and fetches the highest one that `quorum`
 /// members offer alike, if it is above `local` (this validator's state height) by more than
-/// `gap` (below that, marshal's backfill is the cheaper way). Returns `None` to start from the
-/// local state.
-pub async fn catch_up<E, S>(
+/// `gap` (below that, marshal's backfill is the cheaper way). `accept` checks the fetched
+/// bytes against the offer (their block is the certified one, their state its recorded root);
+/// a checkpoint it refuses is fetched from the next member. Returns `None` to start from the
+/// local state: no member is far enough ahead, or none could be heard or trusted.
+pub async fn catch_up<E, S, T>(
     context: &mut E,
     mut client: Client<S>,
     peers: &Peers,
     (local, gap): (u64, u64),
-) -> Option<Synced>
+    mut accept: impl FnMut(&mut E, &Offer, &[u8]) -> Option<T>,
+) -> Option<Synced<T>>
 where
     E: Clock + rand_core::CryptoRng,
     S: Sender<PublicKey = PublicKey>,
 {
+    if peers.others().is_empty() {
+        return None;
+    }
     let above = local.saturating_add(gap);
     for round in 0..ROUNDS {
-        let offers = client.collect_offers(context, peers).await;
-        if !offers.values().any(|o| o.height > above) {
+        let (answered, offers) = client.collect_offers(context, peers).await;
+        let ahead = offers.values().any(|o| o.height > above);
+        if !ahead && answered >= peers.quorum() {
             return None;
         }
         let choice = choose(&offers, peers.quorum(), above, &peers.scheme, context);
-        let Some(choice) = choice else {
+        let Some(mut choice) = choice else {
             info!(
                 round,
-                "state sync: no offer made alike by enough members yet"
+                answered, "state sync: no offer made alike by enough members yet"
             );
             context.sleep(ASK_EVERY).await;
             continue;
         };
-        for peer in &choice.from {
-            if let Some(bytes) = client.download(context, peer, &choice.offer).await {
-                info!(height = choice.offer.height, bytes = bytes.len(), %peer, "state sync: checkpoint fetched");
-                return Some(Synced {
-                    offer: choice.offer,
-                    bytes,
-                });
-            }
-            warn!(%peer, height = choice.offer.height, "state sync: download failed");
+        shuffle(&mut choice.from, context);
+        if let Some(synced) = client.fetch(context, &choice, &mut accept).await {
+            return Some(synced);
         }
     }
     warn!("state sync: no checkpoint fetched; starting from local state");
     None
+}
+
+/// Shuffles `items` (Fisher–Yates): a Byzantine member is not always asked first.
+fn shuffle<T>(items: &mut [T], rng: &mut impl rand_core::Rng) {
+    for i in (1..items.len()).rev() {
+        // Bound: `i + 1` is at most the slice's length.
+        #[allow(clippy::arithmetic_side_effects)]
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
 }
 
 /// The syncing side of the channel: its sender, and the answers the server task forwards.
@@ -412,6 +443,20 @@ impl<S: Sender<PublicKey = PublicKey>> Client<S> {
         let _ = self.sender.send(to, message.encode(), false);
     }
 
+    /// Sends `message` to `peer` within the channel's rate to it, waiting for it if needed
+    /// (a download asks for chunks faster than the quota allows a burst).
+    async fn send_paced<E: Clock>(&mut self, clock: &E, peer: &PublicKey, message: &Message) {
+        for _ in 0..4 {
+            match self.sender.check(Recipients::One(peer.clone())) {
+                Ok(checked) => {
+                    let _ = checked.send(message.encode(), false);
+                    return;
+                }
+                Err(at) => clock.sleep_until(at).await,
+            }
+        }
+    }
+
     /// The next answer before `deadline`.
     async fn next<E: Clock>(
         &mut self,
@@ -431,12 +476,12 @@ impl<S: Sender<PublicKey = PublicKey>> Client<S> {
     }
 
     /// Offers from the other members, asking again those not heard from, until all answered
-    /// or [`OFFER_WAIT`] passed.
+    /// or [`OFFER_WAIT`] passed; with how many answered.
     async fn collect_offers<E: Clock>(
         &mut self,
         clock: &E,
         peers: &Peers,
-    ) -> BTreeMap<PublicKey, Offer> {
+    ) -> (usize, BTreeMap<PublicKey, Offer>) {
         let others = peers.others();
         let deadline = later(clock, OFFER_WAIT);
         let mut answered = BTreeMap::new();
@@ -463,30 +508,73 @@ impl<S: Sender<PublicKey = PublicKey>> Client<S> {
                 }
             }
         }
-        answered
+        let count = answered.len();
+        let offers = answered
             .into_iter()
             .filter_map(|(peer, offer)| Some((peer, offer?)))
-            .collect()
+            .collect();
+        (count, offers)
     }
 
-    /// The checkpoint of `offer`, chunk by chunk from `peer`; `None` if the peer stops
-    /// answering, moves on, or sends bytes that are not the offer's.
+    /// The checkpoint of `choice`, fetched from its members in turn: one that stops answering
+    /// is left for the next at the chunk it reached; bytes that fail the digest or `accept`
+    /// are fetched again from the next. Each member is tried at most twice.
+    async fn fetch<E: Clock, T>(
+        &mut self,
+        context: &mut E,
+        choice: &Choice,
+        accept: &mut impl FnMut(&mut E, &Offer, &[u8]) -> Option<T>,
+    ) -> Option<Synced<T>> {
+        let offer = &choice.offer;
+        let len = usize::try_from(offer.len).ok()?;
+        let mut bytes = Vec::with_capacity(len.min(64 << 20));
+        let attempts = choice.from.len().saturating_mul(2);
+        for peer in choice.from.iter().cycle().take(attempts) {
+            if self
+                .download(context, peer, offer, &mut bytes)
+                .await
+                .is_none()
+            {
+                warn!(%peer, height = offer.height, "state sync: a member stopped serving");
+                continue;
+            }
+            let checked = (*blake3::hash(&bytes).as_bytes() == offer.digest)
+                .then(|| accept(context, offer, &bytes))
+                .flatten();
+            match checked {
+                Some(checked) => {
+                    info!(height = offer.height, bytes = bytes.len(), %peer, "state sync: checkpoint fetched");
+                    return Some(Synced {
+                        offer: offer.clone(),
+                        bytes,
+                        checked,
+                    });
+                }
+                None => {
+                    warn!(%peer, height = offer.height, "state sync: a checkpoint failed its checks");
+                    bytes.clear();
+                }
+            }
+        }
+        None
+    }
+
+    /// Appends `offer`'s chunks from `peer` to `bytes`, from the chunk it holds up to the
+    /// end; `None` if the peer stops answering, moves on, or sends a chunk of the wrong size.
     async fn download<E: Clock>(
         &mut self,
         clock: &E,
         peer: &PublicKey,
         offer: &Offer,
-    ) -> Option<Vec<u8>> {
+        bytes: &mut Vec<u8>,
+    ) -> Option<()> {
         let height = offer.height;
         let len = usize::try_from(offer.len).ok()?;
-        let mut bytes = Vec::with_capacity(len.min(64 << 20));
-        for index in 0..chunks(offer.len) {
-            let index = u32::try_from(index).ok()?;
+        while bytes.len() < len {
+            let index = u32::try_from(bytes.len() / CHUNK).ok()?;
             let expected = len.saturating_sub(bytes.len()).min(CHUNK);
-            self.send(
-                Recipients::One(peer.clone()),
-                &Message::Fetch { height, index },
-            );
+            self.send_paced(clock, peer, &Message::Fetch { height, index })
+                .await;
             let deadline = later(clock, CHUNK_WAIT);
             let chunk = loop {
                 let (from, message) = self.next(clock, deadline).await?;
@@ -508,7 +596,7 @@ impl<S: Sender<PublicKey = PublicKey>> Client<S> {
             }
             bytes.extend_from_slice(&chunk);
         }
-        (*blake3::hash(&bytes).as_bytes() == offer.digest).then_some(bytes)
+        Some(())
     }
 }
 
@@ -679,6 +767,21 @@ mod tests {
         );
         assert_eq!(fetch(256, 2), Some(Message::Gone { height: 256 }));
         assert_eq!(fetch(240, 0), Some(Message::Gone { height: 240 }));
+        // Newer checkpoints are offered; the last KEPT are still served to downloads begun on
+        // them, older ones are gone.
+        for height in [512, 768, 1024] {
+            shelf.put(
+                height,
+                vec![height as u8; 10],
+                finalization(&schemes, 300, 1),
+            );
+        }
+        let Some(Message::Offer(latest)) = shelf.answer(&Message::Ask) else {
+            panic!("no offer");
+        };
+        assert_eq!(latest.height, 1024);
+        assert!(matches!(fetch(512, 0), Some(Message::Chunk { .. })));
+        assert_eq!(fetch(256, 0), Some(Message::Gone { height: 256 }));
     }
 
     /// The nonces in a checkpoint are covered by no certificate: an offer is taken only when
@@ -726,6 +829,19 @@ mod tests {
             (2, offer(512, 1, good.clone())),
         ];
         assert_eq!(pick(&mixed, 0, &mut rng).unwrap().offer.finalization, good);
+        // A member pairing the agreed digest with another block's certificate (which verifies)
+        // makes an offer of its own, which no one else makes.
+        let other_block = finalization(&members, 299, 2);
+        let mut paired = honest.to_vec();
+        paired.insert(0, (0, offer(512, 1, other_block.clone())));
+        let choice = pick(&paired, 0, &mut rng).unwrap();
+        assert_eq!(choice.offer.finalization, good);
+        assert_eq!(choice.from, vec![member(1), member(2)]);
+        let split = [
+            (0, offer(512, 1, other_block)),
+            (1, offer(512, 1, good.clone())),
+        ];
+        assert_eq!(pick(&split, 0, &mut rng), None);
         // Nothing above the local state, or too large to fetch, is taken.
         assert_eq!(pick(&honest, 512, &mut rng), None);
         let mut huge = honest.clone();
@@ -738,14 +854,11 @@ mod tests {
     #[test]
     fn chunks_cover_the_bytes_exactly() {
         let bytes: Vec<u8> = (0..(2 * CHUNK + 5)).map(|i| i as u8).collect();
-        assert_eq!(chunks(bytes.len() as u64), 3);
         let joined: Vec<u8> = (0..3)
             .flat_map(|i| chunk_of(&bytes, i).unwrap().to_vec())
             .collect();
         assert_eq!(joined, bytes);
         assert_eq!(chunk_of(&bytes, 3), None);
         assert_eq!(chunk_of(&bytes, u32::MAX), None);
-        assert_eq!(chunks(0), 0);
-        assert_eq!(chunks(CHUNK as u64), 1);
     }
 }

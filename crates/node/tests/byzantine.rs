@@ -147,6 +147,7 @@ fn run_twins(seed: u64) -> usize {
         for i in HONEST {
             net.start(i).await.unwrap();
         }
+        net.wait_started().await.unwrap();
         let players: Vec<_> = (0..8).map(|i| PrivateKey::from_seed(80_000 + i)).collect();
         // Actions reach the twin that validator 0's players talk to, and its side only: the
         // halves' mempools differ, so do their blocks.
