@@ -105,6 +105,12 @@ fn wait_until(nodes: &[Node], what: &str, timeout: Duration, done: impl Fn(&[Nod
     }
 }
 
+/// Waits until node `who` is 20 blocks past where node 0 is now.
+fn wait_caught_up(nodes: &[Node], who: usize, what: &str, limit: Duration) {
+    let target = nodes[0].height() + 20;
+    wait_until(nodes, what, limit, |n| n[who].height() >= target);
+}
+
 /// A network of four under `dir`, node `byzantine` (if any) in Byzantine mode. Ports from the
 /// pid and `offset` so parallel runs on one machine do not collide, below Linux's ephemeral
 /// range (32768+) so outgoing connections cannot hold them.
@@ -406,12 +412,11 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let target = nodes[0].height() + 20;
-    wait_until(
+    wait_caught_up(
         &nodes,
+        3,
         "the resynced node to catch up",
         Duration::from_secs(180),
-        |n| n[3].height() >= target,
     );
     let _ = resync.kill();
     let _ = resync.wait();
@@ -479,12 +484,11 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let target = nodes[0].height() + 20;
-    wait_until(
+    wait_caught_up(
         &nodes,
+        3,
         "the resynced node to catch up",
         Duration::from_secs(120),
-        |n| n[3].height() >= target,
     );
     // It stops cleanly: an audit log that starts at the synced checkpoint is not a fault.
     drop(resync.stdin.take());
@@ -516,12 +520,11 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
     // Restarted, it resumes from the synced checkpoint and its certificate (marshal's floor),
     // not from genesis, whose blocks nobody holds any more.
     nodes[3].start();
-    let target = nodes[0].height() + 20;
-    wait_until(
+    wait_caught_up(
         &nodes,
+        3,
         "the restarted node to catch up",
         Duration::from_secs(120),
-        |n| n[3].height() >= target,
     );
     for n in &mut nodes {
         n.kill();
