@@ -484,6 +484,8 @@ where
         prefix: prefix.clone(),
         page_cache: page_cache.clone(),
         section: archive_section(setup.history),
+        cache_section: NonZeroU64::new((setup.history / 2).clamp(16, 4096).next_power_of_two())
+            .unwrap_or(NZU64!(4096)),
     };
     crate::stores::check_consensus_journal(
         context.child("journal_check"),
@@ -594,6 +596,10 @@ struct StorageSetup {
     page_cache: CacheRef,
     /// Blocks per archive section.
     section: NonZeroU64,
+    /// Views per section of marshal's cache of notarized blocks, which it prunes to recent
+    /// views by whole sections: at most half the history too, so a member cut off for longer
+    /// than the history finds its blocks in no peer's cache either (4,096 for [`HISTORY`]).
+    cache_section: NonZeroU64,
 }
 
 /// What marshal needs from the network: the peers, the blocker and its two channels.
@@ -742,7 +748,7 @@ where
             partition_prefix: format!("{prefix}-marshal"),
             mailbox_size: MAILBOX,
             view_retention: ViewDelta::new(64),
-            prunable_items_per_section: NZU64!(4096),
+            prunable_items_per_section: storage.cache_section,
             page_cache: storage.page_cache.clone(),
             replay_buffer: IO_BUFFER,
             key_write_buffer: IO_BUFFER,
@@ -839,6 +845,30 @@ struct CheckpointPolicy {
     interval: u64,
     history: u64,
     shelf: statesync::Shelf,
+}
+
+impl CheckpointPolicy {
+    /// Stops a validator whose chain's tip is further ahead than the committee keeps blocks
+    /// for (the history past the peers' last checkpoint): it could only stall in backfill (a member cut off that long while running); a
+    /// restart starts it from the committee's checkpoint. An archive never stops.
+    fn check_within_history<M: StateMachine + Snapshot>(
+        &self,
+        finalizer: &Finalizer<M>,
+        tip: u64,
+    ) -> Result<(), NodeError> {
+        let height = lock(&finalizer.zone).executor.finalized().block.height;
+        // Peers prune at their checkpoints, which trail the tip by up to an interval.
+        let kept = self.history.saturating_add(self.interval);
+        if self.history != ARCHIVE && tip > height.saturating_add(kept) {
+            error!(height, tip, "stopping: behind the committee's history");
+            return Err(NodeError::FellBehind {
+                height,
+                tip,
+                history: self.history,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The state of a checkpoint fetched by state sync, if its block is the certified one and
@@ -1046,6 +1076,9 @@ where
     M: StateMachine + Snapshot,
 {
     while let Some(update) = updates.next().await {
+        if let Update::Tip(_, tip, _) = &update {
+            policy.check_within_history(&finalizer, tip.get())?;
+        }
         // The certificate travels to light clients with the block, when anyone listens.
         let finality = match &update {
             Update::Block(block, _) if finalizer.edge.is_some() => marshal_mailbox

@@ -287,6 +287,76 @@ fn a_wiped_validator_state_syncs_past_the_pruned_history() {
     });
 }
 
+/// A validator cut off while running for longer than its peers keep history cannot backfill
+/// what they pruned: it stops with a reason instead of stalling, and restarted from its
+/// storage it comes back from the committee's checkpoint.
+#[test]
+fn a_validator_cut_off_past_the_history_stops_and_restarts_by_state_sync() {
+    runner(43).start(|context| async move {
+        let good = link(3, 1, 1000);
+        let mut net = counters_net(context, 4, good.clone()).await;
+        net.history = 32;
+        net.start_all().await.unwrap();
+        let players = players(4);
+        let mut round = 0;
+        while !net
+            .wait_for(&[0, 1, 2, 3], 40, Duration::from_millis(20))
+            .await
+        {
+            net.submit_round(&players, round, &1u64.to_be_bytes());
+            round += 1;
+        }
+        net.partition(&[3]).await;
+        let target = net.height(0) + 200;
+        while !net
+            .wait_for(&[0, 1, 2], target, Duration::from_millis(20))
+            .await
+        {
+            net.submit_round(&players, round, &1u64.to_be_bytes());
+            round += 1;
+        }
+        net.link_all(good).await;
+        let deadline = net.context.current() + Duration::from_secs(30);
+        while net.failures.lock().unwrap().is_empty() && net.context.current() < deadline {
+            net.submit_round(&players, round, &1u64.to_be_bytes());
+            round += 1;
+            net.context.sleep(Duration::from_millis(20)).await;
+        }
+        let failures = std::mem::take(&mut *net.failures.lock().unwrap());
+        assert!(
+            failures.len() == 1
+                && failures[0].contains("validator 3")
+                && failures[0].contains("behind"),
+            "{failures:?}; heights {:?}",
+            heights(&net)
+        );
+        net.crash(3);
+        // Its log restarts at the checkpoint it comes back from.
+        net.logs[3].lock().unwrap().clear();
+        net.start(3).await.unwrap();
+        let target = net.height(0) + 20;
+        while !net
+            .wait_for(&[0, 1, 2, 3], target, Duration::from_millis(20))
+            .await
+        {
+            net.submit_round(&players, round, &1u64.to_be_bytes());
+            round += 1;
+            assert!(
+                round < 20_000,
+                "validator 3 did not come back: {:?}",
+                heights(&net)
+            );
+        }
+        assert_no_failures(&net);
+        net.agreed_chain().unwrap();
+        let resumed = net.with_validator(3, |v| v.resumed_height).unwrap();
+        assert!(
+            resumed > 200,
+            "restarted from {resumed}, not the committee's checkpoint"
+        );
+    });
+}
+
 #[test]
 fn a_byzantine_conflicter_cannot_break_safety() {
     use commonware_consensus::simplex::{mocks::conflicter, scheme::ed25519};
