@@ -229,6 +229,23 @@ fn a_crashed_validator_restarts_from_its_storage_and_catches_up() {
     });
 }
 
+/// Sends a round of counter load every 20 ms (virtual) until every validator in `who` reached
+/// `height`; `round` carries on across calls. Fails, naming `what`, after 20,000 rounds.
+async fn load_until(
+    net: &SimNet<Counters>,
+    players: &[PrivateKey],
+    round: &mut u64,
+    who: &[usize],
+    height: u64,
+    what: &str,
+) {
+    while !net.wait_for(who, height, Duration::from_millis(20)).await {
+        net.submit_round(players, *round, &1u64.to_be_bytes());
+        *round += 1;
+        assert!(*round < 20_000, "{what}: {:?}", heights(net));
+    }
+}
+
 /// Validators prune blocks older than their history window, and a member whose storage was
 /// lost comes back from the committee's checkpoint instead of the (pruned) chain.
 #[test]
@@ -239,22 +256,26 @@ fn a_wiped_validator_state_syncs_past_the_pruned_history() {
         net.start_all().await.unwrap();
         let players = players(4);
         let mut round = 0;
-        while !net
-            .wait_for(&[0, 1, 2, 3], 200, Duration::from_millis(20))
-            .await
-        {
-            net.submit_round(&players, round, &1u64.to_be_bytes());
-            round += 1;
-        }
+        load_until(
+            &net,
+            &players,
+            &mut round,
+            &[0, 1, 2, 3],
+            200,
+            "no progress",
+        )
+        .await;
         net.crash(3);
         let target = net.height(0) + 60;
-        while !net
-            .wait_for(&[0, 1, 2], target, Duration::from_millis(20))
-            .await
-        {
-            net.submit_round(&players, round, &1u64.to_be_bytes());
-            round += 1;
-        }
+        load_until(
+            &net,
+            &players,
+            &mut round,
+            &[0, 1, 2],
+            target,
+            "no progress",
+        )
+        .await;
         for v in 0..3 {
             let first = net.with_validator(v, |v| v.has_block(1)).unwrap();
             assert!(!first.await, "validator {v} kept block 1 past its history");
@@ -265,18 +286,15 @@ fn a_wiped_validator_state_syncs_past_the_pruned_history() {
         net.logs[3].lock().unwrap().clear();
         net.start_wiped(3).await.unwrap();
         let target = net.height(0) + 20;
-        while !net
-            .wait_for(&[0, 1, 2, 3], target, Duration::from_millis(20))
-            .await
-        {
-            net.submit_round(&players, round, &1u64.to_be_bytes());
-            round += 1;
-            assert!(
-                round < 20_000,
-                "the wiped validator did not catch up: {:?}",
-                heights(&net)
-            );
-        }
+        load_until(
+            &net,
+            &players,
+            &mut round,
+            &[0, 1, 2, 3],
+            target,
+            "the wiped validator did not catch up",
+        )
+        .await;
         assert_no_failures(&net);
         net.agreed_chain().unwrap();
         // It started from a checkpoint past the pruned blocks, not from genesis.
@@ -299,22 +317,18 @@ fn a_validator_cut_off_past_the_history_stops_and_restarts_by_state_sync() {
         net.start_all().await.unwrap();
         let players = players(4);
         let mut round = 0;
-        while !net
-            .wait_for(&[0, 1, 2, 3], 40, Duration::from_millis(20))
-            .await
-        {
-            net.submit_round(&players, round, &1u64.to_be_bytes());
-            round += 1;
-        }
+        load_until(&net, &players, &mut round, &[0, 1, 2, 3], 40, "no progress").await;
         net.partition(&[3]).await;
         let target = net.height(0) + 200;
-        while !net
-            .wait_for(&[0, 1, 2], target, Duration::from_millis(20))
-            .await
-        {
-            net.submit_round(&players, round, &1u64.to_be_bytes());
-            round += 1;
-        }
+        load_until(
+            &net,
+            &players,
+            &mut round,
+            &[0, 1, 2],
+            target,
+            "no progress",
+        )
+        .await;
         net.link_all(good).await;
         let deadline = net.context.current() + Duration::from_secs(30);
         while net.failures.lock().unwrap().is_empty() && net.context.current() < deadline {
@@ -335,18 +349,15 @@ fn a_validator_cut_off_past_the_history_stops_and_restarts_by_state_sync() {
         net.logs[3].lock().unwrap().clear();
         net.start(3).await.unwrap();
         let target = net.height(0) + 20;
-        while !net
-            .wait_for(&[0, 1, 2, 3], target, Duration::from_millis(20))
-            .await
-        {
-            net.submit_round(&players, round, &1u64.to_be_bytes());
-            round += 1;
-            assert!(
-                round < 20_000,
-                "validator 3 did not come back: {:?}",
-                heights(&net)
-            );
-        }
+        load_until(
+            &net,
+            &players,
+            &mut round,
+            &[0, 1, 2, 3],
+            target,
+            "validator 3 did not come back",
+        )
+        .await;
         assert_no_failures(&net);
         net.agreed_chain().unwrap();
         let resumed = net.with_validator(3, |v| v.resumed_height).unwrap();
