@@ -445,7 +445,7 @@ fn damaged_stores_are_named_resync_rebuilds_and_divergence_halts() {
 
 /// With a short history every node prunes the chain's first blocks, and a node whose data
 /// directory is rebuilt (`--resync`) comes back from the committee's checkpoint instead of
-/// the pruned chain: real processes, real p2p.
+/// the pruned chain, and so does one paused for longer, in place: real processes, real p2p.
 #[test]
 fn a_resynced_node_state_syncs_past_the_pruned_history() {
     let dir = std::env::temp_dir().join(format!("z3r0-cli-sync-{}", std::process::id()));
@@ -507,16 +507,7 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
     // Its new audit log starts past the pruned blocks, and agrees with the others'.
     let synced = nodes[3].finalized();
     assert!(synced[0].0 > 240, "replayed from height {}", synced[0].0);
-    let agreed: std::collections::BTreeMap<u64, (String, String)> = nodes[0]
-        .finalized()
-        .into_iter()
-        .map(|(h, d, r)| (h, (d, r)))
-        .collect();
-    for (h, d, r) in synced {
-        if let Some(entry) = agreed.get(&h) {
-            assert_eq!(entry, &(d, r), "the resynced node disagrees at height {h}");
-        }
-    }
+    agrees_with_node_0(&nodes, 3);
     // Restarted, it resumes from the synced checkpoint and its certificate (marshal's floor),
     // not from genesis, whose blocks nobody holds any more.
     nodes[3].start();
@@ -526,8 +517,63 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
         "the restarted node to catch up",
         Duration::from_secs(120),
     );
+
+    // A node paused while the chain runs past the history (and the next checkpoint) syncs
+    // in place when it wakes: same process, no restart.
+    let paused_at = nodes[2].height();
+    signal(&nodes[2], "-STOP");
+    wait_until(
+        &nodes,
+        "the chain past the history",
+        Duration::from_secs(120),
+        |n| n[0].height() > paused_at + 16 + 256 + 20,
+    );
+    signal(&nodes[2], "-CONT");
+    wait_caught_up(
+        &nodes,
+        2,
+        "the paused node to sync in place",
+        Duration::from_secs(120),
+    );
+    let running = nodes[2]
+        .child
+        .as_mut()
+        .unwrap()
+        .try_wait()
+        .unwrap()
+        .is_none();
+    let log = nodes[2].stderr();
+    assert!(
+        running
+            && log.contains("behind the committee's history: state-syncing")
+            && log.contains("state synced from the committee"),
+        "running: {running}; {}",
+        nodes[2].stderr_tail()
+    );
+    agrees_with_node_0(&nodes, 2);
     for n in &mut nodes {
         n.kill();
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends `signal` (`kill`'s spelling) to `node`'s process.
+fn signal(node: &Node, signal: &str) {
+    let pid = node.child.as_ref().unwrap().id().to_string();
+    let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// Every block in `node`'s audit log that node 0's also holds is the same block and root.
+fn agrees_with_node_0(nodes: &[Node], node: usize) {
+    let agreed: std::collections::BTreeMap<u64, (String, String)> = nodes[0]
+        .finalized()
+        .into_iter()
+        .map(|(h, d, r)| (h, (d, r)))
+        .collect();
+    for (h, d, r) in nodes[node].finalized() {
+        if let Some(entry) = agreed.get(&h) {
+            assert_eq!(entry, &(d, r), "node {node} disagrees at height {h}");
+        }
+    }
 }

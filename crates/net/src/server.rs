@@ -1246,6 +1246,8 @@ async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> S
         .extend(shared.backend.inventory(&account));
     chunks.waiting_content.extend(shared.backend.content());
     let mut last_header_sent = 0u64;
+    // The height of the last update read: a validator that state-synced skips heights.
+    let mut fed: Option<u64> = None;
     let mut inputs = InputLedger::default();
 
     let idle = shared.config.idle_timeout;
@@ -1311,10 +1313,16 @@ async fn run_session(zones: &Zones, conn: &quinn::Connection, session: u64) -> S
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         warn!(player = %player, skipped = n, "session lagged behind the chain");
                         catch_up(shared, &mut chunks, &account);
+                        fed = None;
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => break Ok(()),
                 };
+                if fed.is_some_and(|h| update.header.height > h.saturating_add(1)) {
+                    // What the skipped blocks changed never came: check everything again.
+                    catch_up(shared, &mut chunks, &account);
+                }
+                fed = Some(update.header.height);
                 serve_subscription(shared, &mut waiting, &mut subscribe_budget, &mut chunks);
                 let view = SessionView {
                     player: &player_bytes,

@@ -12,7 +12,8 @@ use z3r0_chain::Action;
 use z3r0_net::{ClientConfig, ClientEvent, EdgeClient};
 use z3r0_net::{EdgeConfig, chunk_of};
 use z3r0_sim::{Action as GameAction, InputFrame};
-use z3r0_voxel::ChunkPos;
+use z3r0_voxel::blocks::{AIR, STONE};
+use z3r0_voxel::{ChunkPos, VoxelPos};
 
 fn frame(forward: i8) -> Vec<u8> {
     GameAction::Input(InputFrame {
@@ -194,6 +195,50 @@ async fn chunks_arrive_nearest_first_verified_and_cached() {
         .subscriptions
         .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(subscriptions, 2, "each session subscribed once");
+    edge.shutdown().await;
+}
+
+/// A validator that state-synced in place skips heights in its feed: its sessions get the
+/// chunks the skipped blocks changed (checked again), not a view stuck before the skip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_over_a_skip_in_the_chain_gets_the_chunks_it_changed() {
+    let zone = LocalZone::new(5);
+    let edge = zone.serve(EdgeConfig::new(loopback()));
+    let _ticker = zone.run();
+    let config = client_config(&zone, &edge);
+    let mut client = EdgeClient::connect(&config, PrivateKey::from_seed(31))
+        .await
+        .unwrap();
+    let center = ChunkPos::new(0, 0, 0);
+    client.subscribe(center, 1).await.unwrap();
+    let mut got = 0;
+    while got < 7 {
+        match next(&mut client).await {
+            ClientEvent::Chunk { .. } => got += 1,
+            ClientEvent::BadChunk { pos, reason } => panic!("{pos:?}: {reason}"),
+            _ => {}
+        }
+    }
+    let voxel = VoxelPos::new(1, 1, 1);
+    let mut now = 0;
+    zone.jump(40, |sim| {
+        let was = sim.voxels.voxel(voxel).unwrap();
+        now = if was == AIR { STONE } else { AIR };
+        sim.voxels.set_voxel(voxel, now).unwrap();
+    });
+    let changed = tokio::time::timeout(
+        Duration::from_secs(5),
+        wait_for(&mut client, |e| match e {
+            ClientEvent::Chunk { pos, chunk, .. } if *pos == center => {
+                Some(chunk.get(voxel.local()))
+            }
+            ClientEvent::BadChunk { pos, reason } => panic!("{pos:?}: {reason}"),
+            _ => None,
+        }),
+    )
+    .await
+    .expect("the chunk the skipped blocks changed was not sent again");
+    assert_eq!(changed, now);
     edge.shutdown().await;
 }
 

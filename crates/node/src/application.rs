@@ -502,10 +502,6 @@ pub enum NodeError {
     MarshalStopped,
     #[error("state sync: {0}")]
     StateSync(String),
-    #[error(
-        "fell behind the committee's history: at height {height}, the chain at {tip}, and peers keep {history} blocks; restart to start from the committee's checkpoint"
-    )]
-    FellBehind { height: u64, tip: u64, history: u64 },
 }
 
 impl NodeError {

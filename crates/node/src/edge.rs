@@ -18,16 +18,22 @@ use crate::engine::Validator;
 
 /// The finalizer's hook that publishes every finalized block to the edge's sessions.
 pub fn publisher(feed: EdgeFeed) -> EdgeHook<Sim> {
-    // The first block after a start only primes the builder: the roots of the state before it
-    // are not at hand any more.
+    // The first block after a start, or after a state sync skipped blocks, only primes the
+    // builder: the roots of the state before it are not at hand any more. Sessions see the
+    // heights skip and check their chunks and claims again.
     let mut builder: Option<FeedBuilder> = None;
-    Box::new(
-        move |block, sim, receipts, finality| match builder.as_mut() {
+    let mut last = None;
+    Box::new(move |block, sim, receipts, finality| {
+        if last.is_some_and(|h: u64| block.height != h.saturating_add(1)) {
+            builder = None;
+        }
+        last = Some(block.height);
+        match builder.as_mut() {
             None => builder = Some(FeedBuilder::new(sim)),
             Some(b) if !feed.has_sessions() => b.skip(sim),
             Some(b) => feed.publish(b.update(block, sim, receipts, finality)),
-        },
-    )
+        }
+    })
 }
 
 /// Proven chunks kept for the current finalized height, at most.

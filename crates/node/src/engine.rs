@@ -363,10 +363,57 @@ const IO_BUFFER: NonZeroUsize = NZUsize!(64 * 1024);
 const MAILBOX: NonZeroUsize = NZUsize!(1024);
 
 /// Blocks per archive section for a history of `history` blocks: pruning removes whole
-/// sections, so a section is at most half the history (1,024 blocks for [`HISTORY`]). An
-/// archive's section size is fixed for its life: the history is a constant of the build.
+/// sections, so a section is at most half the history (1,024 blocks for [`HISTORY`]).
 fn archive_section(history: u64) -> NonZeroU64 {
     NonZeroU64::new((history / 2).clamp(16, 1024).next_power_of_two()).unwrap_or(NZU64!(1024))
+}
+
+/// Views per section of marshal's cache of notarized blocks for a history of `history`
+/// blocks: at most half the history too (4,096 for [`HISTORY`]).
+fn cache_section(history: u64) -> NonZeroU64 {
+    NonZeroU64::new((history / 2).clamp(16, 4096).next_power_of_two()).unwrap_or(NZU64!(4096))
+}
+
+/// The archives' and the cache's section sizes, recorded beside the checkpoint.
+const SECTIONS_KEY: u64 = 2;
+
+/// Blocks per archive section and views per cache section: fixed for a storage's life (items
+/// are found by their index over the section size), so those it was first written with,
+/// recorded beside the checkpoint; for a storage without them, those of `history`, recorded
+/// now. A validator restarted with another history prunes by its storage's sections.
+async fn storage_sections<E>(
+    checkpoints: Checkpoints<E>,
+    history: u64,
+) -> Result<(Checkpoints<E>, (NonZeroU64, NonZeroU64)), NodeError>
+where
+    E: Clock + Storage + Metrics,
+{
+    if let Some(bytes) = checkpoints.get(&U64::new(SECTIONS_KEY)) {
+        let sections = decode_sections(bytes).ok_or_else(|| {
+            StoreFault::new(Store::Checkpoint, "its archive section sizes do not decode")
+        })?;
+        return Ok((checkpoints, sections));
+    }
+    let sections = (archive_section(history), cache_section(history));
+    let mut bytes = sections.0.get().to_be_bytes().to_vec();
+    bytes.extend_from_slice(&sections.1.get().to_be_bytes());
+    let checkpoints = checkpoints
+        .put_sync(U64::new(SECTIONS_KEY), bytes)
+        .await
+        .map_err(|e| StoreFault::new(Store::Checkpoint, e))?;
+    Ok((checkpoints, sections))
+}
+
+/// Section sizes as [`storage_sections`] records them: two big-endian `u64`s, each a power of
+/// two within the bounds this build writes.
+fn decode_sections(bytes: &[u8]) -> Option<(NonZeroU64, NonZeroU64)> {
+    let (archive, cache) = bytes.split_first_chunk::<8>()?;
+    let cache: [u8; 8] = cache.try_into().ok()?;
+    let within = |n: u64, max: u64| (n.is_power_of_two() && (16..=max).contains(&n)).then_some(n);
+    Some((
+        NonZeroU64::new(within(u64::from_be_bytes(*archive), 1024)?)?,
+        NonZeroU64::new(within(u64::from_be_bytes(cache), 4096)?)?,
+    ))
 }
 
 type Checkpoints<E> = Metadata<E, U64, Vec<u8>>;
@@ -417,6 +464,8 @@ where
     )
     .await
     .map_err(|e| StoreFault::new(Store::Checkpoint, e))?;
+    let (checkpoints, (section, cache_section)) =
+        storage_sections(checkpoints, setup.history).await?;
     // Votes and certificates are signed for this chain only.
     let scheme = ed25519::Scheme::signer(
         &setup.mempool.chain.namespace(CONSENSUS_NAMESPACE),
@@ -440,7 +489,7 @@ where
         committee: setup.participants.clone(),
         scheme: scheme.clone(),
     };
-    let client = statesync::start(
+    let mut client = statesync::start(
         context.child("state_sync"),
         shelf.clone(),
         sync_peers.clone(),
@@ -452,16 +501,19 @@ where
         .fork()
         .map_err(|e| NodeError::Storage(e.to_string()))?;
     let mempool = setup.mempool;
+    let mut check: Checker<E, M> = Box::new(move |rng, offer, bytes| {
+        check_synced(rng, (mempool, &genesis_state), offer, bytes)
+    });
     // An archive keeps every block: it backfills from genesis, never from a checkpoint.
     let synced = if setup.history == ARCHIVE {
         None
     } else {
         statesync::catch_up(
             &mut context,
-            client,
+            &mut client,
             &sync_peers,
             (stored_height, setup.history / 2),
-            move |rng, offer, bytes| check_synced(rng, (mempool, &genesis_state), offer, bytes),
+            &mut check,
         )
         .await
     };
@@ -476,16 +528,23 @@ where
                 (&shelf, setup.observer.as_ref(), context.current()),
             )
             .await?;
+            let zone = Arc::new(Mutex::new(zone));
             (zone, Some(finalization), checkpoints, height)
         }
         None => (zone, stored_floor, checkpoints, stored_height),
     };
+    let resync = Resync {
+        client,
+        peers: sync_peers,
+        check,
+        mempool,
+        next_try: context.current(),
+    };
     let storage = StorageSetup {
         prefix: prefix.clone(),
         page_cache: page_cache.clone(),
-        section: archive_section(setup.history),
-        cache_section: NonZeroU64::new((setup.history / 2).clamp(16, 4096).next_power_of_two())
-            .unwrap_or(NZU64!(4096)),
+        section,
+        cache_section,
     };
     crate::stores::check_consensus_journal(
         context.child("journal_check"),
@@ -539,7 +598,7 @@ where
     let finalizer = context.child("finalizer").spawn(move |clock| {
         run_finalizer(
             clock,
-            finalizer,
+            (finalizer, resync),
             updates,
             mailbox,
             (checkpoints, resumed_height),
@@ -848,27 +907,84 @@ struct CheckpointPolicy {
 }
 
 impl CheckpointPolicy {
-    /// Stops a validator whose chain's tip is further ahead than the committee keeps blocks
-    /// for (the history past the peers' last checkpoint): it could only stall in backfill (a member cut off that long while running); a
-    /// restart starts it from the committee's checkpoint. An archive never stops.
-    fn check_within_history<M: StateMachine + Snapshot>(
-        &self,
-        finalizer: &Finalizer<M>,
-        tip: u64,
-    ) -> Result<(), NodeError> {
-        let height = lock(&finalizer.zone).executor.finalized().block.height;
+    /// Whether a validator at `height` is behind the blocks the committee keeps while the
+    /// chain's tip is at `tip` (the history past the peers' last checkpoint): backfill cannot
+    /// bring it back, only a state sync. An archive is never behind.
+    fn behind_history(&self, height: u64, tip: u64) -> bool {
         // Peers prune at their checkpoints, which trail the tip by up to an interval.
         let kept = self.history.saturating_add(self.interval);
-        if self.history != ARCHIVE && tip > height.saturating_add(kept) {
-            error!(height, tip, "stopping: behind the committee's history");
-            return Err(NodeError::FellBehind {
-                height,
-                tip,
-                history: self.history,
-            });
-        }
-        Ok(())
+        self.history != ARCHIVE && tip > height.saturating_add(kept)
     }
+}
+
+/// Loads and checks a fetched checkpoint onto the genesis state ([`check_synced`]).
+type Checker<E, M> = Box<dyn FnMut(&mut E, &statesync::Offer, &[u8]) -> Option<Executor<M>> + Send>;
+
+/// What a running validator needs to state-sync in place when it falls behind the history
+/// (cut off for longer while running): its sync client, its committee, and its checker.
+struct Resync<S, E, M: StateMachine + Snapshot> {
+    client: statesync::Client<S>,
+    peers: statesync::Peers,
+    check: Checker<E, M>,
+    mempool: MempoolConfig,
+    /// No new attempt before then (after one that fetched nothing).
+    next_try: std::time::SystemTime,
+}
+
+/// Between attempts to sync in place that fetched nothing (no member far enough ahead, or
+/// none heard): each attempt asks the whole committee.
+const RESYNC_RETRY: Duration = Duration::from_secs(10);
+
+/// Brings a running validator that fell behind the history up to the committee's latest
+/// checkpoint: fetched and checked as at start, stored as its own, swapped in for the
+/// zone's state, and set as marshal's floor (marshal delivers blocks from it on). Returns
+/// the checkpoint store and the synced height, if it synced.
+async fn sync_in_place<E, M, S>(
+    context: &mut E,
+    (zone, observer, metrics): (&SharedZone<M>, Option<&Observer>, &ZoneMetrics),
+    resync: &mut Resync<S, E, M>,
+    marshal_mailbox: &MarshalMailbox,
+    policy: &CheckpointPolicy,
+    checkpoints: Checkpoints<E>,
+) -> Result<(Checkpoints<E>, Option<u64>), NodeError>
+where
+    E: Clock + Storage + Metrics + rand_core::CryptoRng,
+    M: StateMachine + Snapshot,
+    S: Sender<PublicKey = PublicKey>,
+{
+    if context.current() < resync.next_try {
+        return Ok((checkpoints, None));
+    }
+    let height = lock(zone).executor.finalized().block.height;
+    warn!(height, "behind the committee's history: state-syncing");
+    let Resync {
+        client,
+        peers,
+        check,
+        mempool,
+        next_try,
+    } = resync;
+    let synced =
+        statesync::catch_up(context, client, peers, (height, policy.history / 2), check).await;
+    let Some(synced) = synced else {
+        *next_try = context.current() + RESYNC_RETRY;
+        return Ok((checkpoints, None));
+    };
+    let height = synced.offer.height;
+    let finalization = synced.offer.finalization.clone();
+    let (synced_zone, checkpoints) = install_synced(
+        synced,
+        *mempool,
+        checkpoints,
+        (&policy.shelf, observer, context.current()),
+    )
+    .await?;
+    // Pending actions and imports were for the old state: players and relays send again.
+    *lock(zone) = synced_zone;
+    marshal_mailbox.set_floor(finalization);
+    metrics.height.set(height as i64);
+    metrics.state_syncs.inc();
+    Ok((checkpoints, Some(height)))
 }
 
 /// The state of a checkpoint fetched by state sync, if its block is the certified one and
@@ -908,7 +1024,7 @@ async fn install_synced<E, M>(
     mempool: MempoolConfig,
     checkpoints: Checkpoints<E>,
     (shelf, observer, now): (&statesync::Shelf, Option<&Observer>, std::time::SystemTime),
-) -> Result<(SharedZone<M>, Checkpoints<E>), NodeError>
+) -> Result<(Zone<M>, Checkpoints<E>), NodeError>
 where
     E: Clock + Storage + Metrics,
     M: StateMachine + Snapshot,
@@ -937,7 +1053,7 @@ where
             at: now,
         });
     }
-    Ok((zone_of(mempool, executor), checkpoints))
+    Ok((fresh_zone(mempool, executor), checkpoints))
 }
 
 /// Writes a checkpoint and its block's certificate (when marshal had it) in one sync.
@@ -1019,14 +1135,22 @@ fn zone_of<M: StateMachine + Snapshot>(
     mempool: MempoolConfig,
     executor: Executor<M>,
 ) -> SharedZone<M> {
+    Arc::new(Mutex::new(fresh_zone(mempool, executor)))
+}
+
+/// The zone at `executor`'s finalized state, with nothing pending.
+fn fresh_zone<M: StateMachine + Snapshot>(
+    mempool: MempoolConfig,
+    executor: Executor<M>,
+) -> Zone<M> {
     let nonces = executor.finalized().nonces.clone();
     let current_tick = executor.finalized().block.tick + 1;
-    Arc::new(Mutex::new(Zone {
+    Zone {
         executor,
         mempool: Mempool::new(mempool, nonces, current_tick),
         seen: BTreeMap::new(),
         imports: crate::handoff::ImportPool::default(),
-    }))
+    }
 }
 
 /// Blocks marshal already delivered (and we acknowledged) after the checkpoint at `from`, up
@@ -1062,22 +1186,42 @@ where
 }
 
 /// The finalizer task: executes finalized blocks as marshal delivers them (with their
-/// certificates when an edge listens), checkpoints every `interval` blocks, acknowledges.
-async fn run_finalizer<E, M>(
-    clock: E,
-    mut finalizer: Finalizer<M>,
+/// certificates when an edge listens), checkpoints every `interval` blocks, acknowledges;
+/// state-syncs in place if the chain's tip runs past the history.
+async fn run_finalizer<E, M, S>(
+    mut clock: E,
+    (mut finalizer, mut resync): (Finalizer<M>, Resync<S, E, M>),
     mut updates: mpsc::UnboundedReceiver<Update<ZoneBlock>>,
     marshal_mailbox: MarshalMailbox,
     (mut checkpoints, mut last_checkpoint): (Checkpoints<E>, u64),
     policy: CheckpointPolicy,
 ) -> Result<(), NodeError>
 where
-    E: Clock + Storage + Metrics,
+    E: Clock + Storage + Metrics + rand_core::CryptoRng,
     M: StateMachine + Snapshot,
+    S: Sender<PublicKey = PublicKey>,
 {
     while let Some(update) = updates.next().await {
         if let Update::Tip(_, tip, _) = &update {
-            policy.check_within_history(&finalizer, tip.get())?;
+            let height = lock(&finalizer.zone).executor.finalized().block.height;
+            if policy.behind_history(height, tip.get()) {
+                let synced;
+                let parts = (
+                    &finalizer.zone,
+                    finalizer.observer.as_ref(),
+                    &finalizer.metrics,
+                );
+                (checkpoints, synced) = sync_in_place(
+                    &mut clock,
+                    parts,
+                    &mut resync,
+                    &marshal_mailbox,
+                    &policy,
+                    checkpoints,
+                )
+                .await?;
+                last_checkpoint = synced.unwrap_or(last_checkpoint);
+            }
         }
         // The certificate travels to light clients with the block, when anyone listens.
         let finality = match &update {
@@ -1111,4 +1255,30 @@ where
         }
     }
     Err(NodeError::MarshalStopped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_section_sizes_round_trip_and_bad_ones_are_refused() {
+        let record = |archive: u64, cache: u64| {
+            let mut bytes = archive.to_be_bytes().to_vec();
+            bytes.extend_from_slice(&cache.to_be_bytes());
+            bytes
+        };
+        for history in [16, 32, 1_000, HISTORY, 1 << 40] {
+            let (archive, cache) = (archive_section(history), cache_section(history));
+            assert_eq!(
+                decode_sections(&record(archive.get(), cache.get())),
+                Some((archive, cache))
+            );
+        }
+        for (archive, cache) in [(0, 16), (16, 0), (24, 16), (2048, 16), (16, 8192), (8, 16)] {
+            assert_eq!(decode_sections(&record(archive, cache)), None);
+        }
+        assert_eq!(decode_sections(&record(16, 16)[..15]), None);
+        assert_eq!(decode_sections(&[record(16, 16), vec![0]].concat()), None);
+    }
 }

@@ -33,6 +33,9 @@ pub struct ZoneMetrics {
     /// Times the state ran ahead of finality on a fresh fork of the finalized state (a child
     /// came before its parent was final).
     pub forks: Gauge,
+    /// Times this validator, running, fell behind the committee's history and state-synced
+    /// from its checkpoint.
+    pub state_syncs: Counter,
 }
 
 impl ZoneMetrics {
@@ -55,6 +58,10 @@ impl ZoneMetrics {
             forks: context.gauge(
                 "state_forks",
                 "forks of the finalized state to execute ahead of finality",
+            ),
+            state_syncs: context.counter(
+                "state_syncs",
+                "times this validator fell behind the committee's history while running and synced",
             ),
         }
     }

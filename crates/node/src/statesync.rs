@@ -233,6 +233,18 @@ impl Shelf {
             .cloned()
     }
 
+    /// The heights of the checkpoints on the shelf.
+    fn heights(&self) -> Vec<u64> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().map(|s| s.offer.height).collect()
+    }
+
+    /// The chunks of the checkpoint at `height`, if it is on the shelf.
+    fn chunks(&self, height: u64) -> Option<u64> {
+        self.at(height)
+            .map(|s| s.bytes.len().div_ceil(CHUNK) as u64)
+    }
+
     fn at(&self, height: u64) -> Option<Served> {
         let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
         kept.iter().find(|s| s.offer.height == height).cloned()
@@ -260,6 +272,42 @@ impl Shelf {
             }
             _ => None,
         }
+    }
+}
+
+/// Times a member uploads each checkpoint to one peer: a download tries each member at most
+/// twice, so more is a peer making this member upload for nothing.
+const UPLOADS_PER_PEER: u64 = 2;
+
+/// The chunks each peer was sent of each checkpoint still on the shelf: a peer asking for
+/// more than [`UPLOADS_PER_PEER`] times a checkpoint is told it is gone. Without it one
+/// Byzantine member could make another upload at the channel's whole quota (8 MiB a
+/// second) for ever; with it, each checkpoint twice (every interval of blocks at most).
+/// Bounded: committee members only, the shelf's checkpoints only.
+#[derive(Debug, Default)]
+pub struct Uploads(BTreeMap<(PublicKey, u64), u64>);
+
+impl Uploads {
+    /// The answer to `peer`'s request: [`Shelf::answer`], within the peer's allowance.
+    pub fn answer(
+        &mut self,
+        shelf: &Shelf,
+        peer: &PublicKey,
+        request: &Message,
+    ) -> Option<Message> {
+        if let Message::Fetch { height, .. } = request {
+            let kept = shelf.heights();
+            self.0.retain(|(_, h), _| kept.contains(h));
+            if let Some(chunks) = shelf.chunks(*height) {
+                let sent = self.0.entry((peer.clone(), *height)).or_default();
+                if *sent >= chunks.saturating_mul(UPLOADS_PER_PEER) {
+                    warn!(%peer, height, "state sync: a peer fetched a checkpoint too often");
+                    return Some(Message::Gone { height: *height });
+                }
+                *sent = sent.saturating_add(1);
+            }
+        }
+        shelf.answer(request)
     }
 }
 
@@ -373,9 +421,11 @@ const ROUNDS: usize = 8;
 /// bytes against the offer (their block is the certified one, their state its recorded root);
 /// a checkpoint it refuses is fetched from the next member. Returns `None` to start from the
 /// local state: no member is far enough ahead, or none could be heard or trusted.
+///
+/// A validator asks at start, and again whenever it falls behind the history while running.
 pub async fn catch_up<E, S, T>(
     context: &mut E,
-    mut client: Client<S>,
+    client: &mut Client<S>,
     peers: &Peers,
     (local, gap): (u64, u64),
     mut accept: impl FnMut(&mut E, &Offer, &[u8]) -> Option<T>,
@@ -388,6 +438,7 @@ where
         return None;
     }
     let above = local.saturating_add(gap);
+    client.forget();
     for round in 0..ROUNDS {
         let (answered, offers) = client.collect_offers(context, peers).await;
         let ahead = offers.values().any(|o| o.height > above);
@@ -439,6 +490,11 @@ impl<S> std::fmt::Debug for Client<S> {
 const ANSWERS: usize = 64;
 
 impl<S: Sender<PublicKey = PublicKey>> Client<S> {
+    /// Drops the answers that came since the last sync (late chunks, offers since outdated).
+    fn forget(&mut self) {
+        while self.answers.try_recv().is_ok() {}
+    }
+
     fn send(&mut self, to: Recipients<PublicKey>, message: &Message) {
         let _ = self.sender.send(to, message.encode(), false);
     }
@@ -620,6 +676,7 @@ where
     let mut replies = sender.clone();
     context.spawn(move |_| async move {
         let cfg = peers.cfg();
+        let mut uploads = Uploads::default();
         while let Ok((peer, bytes)) = receiver.recv().await {
             if peer == peers.me || peers.committee.position(&peer).is_none() {
                 continue;
@@ -633,7 +690,7 @@ where
                     continue;
                 }
             };
-            match shelf.answer(&message) {
+            match uploads.answer(&shelf, &peer, &message) {
                 Some(reply) => {
                     let _ = replies.send(Recipients::One(peer), reply.encode(), false);
                 }
@@ -782,6 +839,45 @@ mod tests {
         assert_eq!(latest.height, 1024);
         assert!(matches!(fetch(512, 0), Some(Message::Chunk { .. })));
         assert_eq!(fetch(256, 0), Some(Message::Gone { height: 256 }));
+    }
+
+    /// A peer that fetches a checkpoint more often than a download tries a member is told it
+    /// is gone; other peers, and the next checkpoint, are served as before.
+    #[test]
+    fn a_peer_is_sent_each_checkpoint_twice_at_most() {
+        let schemes = schemes(b"zone");
+        let shelf = Shelf::default();
+        shelf.put(256, vec![1; CHUNK + 10], finalization(&schemes, 300, 1));
+        let mut uploads = Uploads::default();
+        let fetch = |uploads: &mut Uploads, peer: u64, height, index| {
+            uploads.answer(&shelf, &member(peer), &Message::Fetch { height, index })
+        };
+        for _ in 0..2 {
+            for index in 0..2 {
+                assert!(matches!(
+                    fetch(&mut uploads, 1, 256, index),
+                    Some(Message::Chunk { .. })
+                ));
+            }
+        }
+        assert_eq!(
+            fetch(&mut uploads, 1, 256, 0),
+            Some(Message::Gone { height: 256 })
+        );
+        assert!(matches!(
+            fetch(&mut uploads, 2, 256, 0),
+            Some(Message::Chunk { .. })
+        ));
+        shelf.put(512, vec![2; 10], finalization(&schemes, 300, 1));
+        assert!(matches!(
+            fetch(&mut uploads, 1, 512, 0),
+            Some(Message::Chunk { .. })
+        ));
+        // Asks are not counted.
+        assert!(matches!(
+            uploads.answer(&shelf, &member(1), &Message::Ask),
+            Some(Message::Offer(_))
+        ));
     }
 
     /// The nonces in a checkpoint are covered by no certificate: an offer is taken only when

@@ -79,6 +79,8 @@ pub struct LocalZone {
     pub replay: Mutex<Option<Replay>>,
     /// When each tick was published (tokio's clock, simulated under turmoil).
     pub published: Mutex<std::collections::BTreeMap<u64, tokio::time::Instant>>,
+    /// Blocks execute but are not published (see [`LocalZone::jump`]).
+    pub muted: AtomicBool,
 }
 
 impl LocalZone {
@@ -125,6 +127,7 @@ impl LocalZone {
             replay: Mutex::new(None),
             lie_receipts: Mutex::new(ReceiptLie::None),
             published: Mutex::default(),
+            muted: AtomicBool::new(false),
         })
     }
 
@@ -207,7 +210,23 @@ impl LocalZone {
             Some(replay) => replay.update.get_or_insert(update).clone(),
             None => update,
         };
-        self.feed.publish(update);
+        if !self.muted.load(Ordering::Relaxed) {
+            self.feed.publish(update);
+        }
+    }
+
+    /// What an edge sees of a validator that state-synced in place: `change` happens to the
+    /// state and `blocks` blocks pass unpublished, then the feed goes on from the new state
+    /// (its builder primed again, as the node's publisher does after a skip).
+    pub fn jump(&self, blocks: u64, change: impl FnOnce(&mut Sim)) {
+        self.muted.store(true, Ordering::Relaxed);
+        change(&mut self.state.lock().unwrap().sim);
+        for _ in 0..blocks {
+            self.step();
+        }
+        let mut s = self.state.lock().unwrap();
+        s.builder = FeedBuilder::new(&mut s.sim);
+        self.muted.store(false, Ordering::Relaxed);
     }
 
     /// From now on the edge replays the past (a lying node): `account`'s inventory as proven
