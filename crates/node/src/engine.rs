@@ -980,7 +980,9 @@ where
     )
     .await?;
     // Pending actions and imports were for the old state: players and relays send again.
-    *lock(zone) = synced_zone;
+    // The old state is dropped after the lock is released: consensus and sessions wait on it.
+    let old = std::mem::replace(&mut *lock(zone), synced_zone);
+    drop(old);
     marshal_mailbox.set_floor(finalization);
     metrics.height.set(height as i64);
     metrics.state_syncs.inc();
@@ -1031,17 +1033,8 @@ where
 {
     let executor = synced.checked;
     let summary = executor.finalized().clone();
-    let checkpoints = store_checkpoint(
-        checkpoints,
-        synced.bytes.clone(),
-        Some(&synced.offer.finalization),
-    )
-    .await?;
-    info!(
-        height = summary.block.height,
-        "state synced from the committee"
-    );
-    shelf.put(synced.offer.height, synced.bytes, synced.offer.finalization);
+    // Logged before it is checkpointed, as every block is: a stored checkpoint above the
+    // audit log's end means a log cut short.
     if let Some(observer) = observer {
         observer(&crate::application::Finalized {
             height: summary.block.height,
@@ -1053,6 +1046,17 @@ where
             at: now,
         });
     }
+    let checkpoints = store_checkpoint(
+        checkpoints,
+        synced.bytes.clone(),
+        Some(&synced.offer.finalization),
+    )
+    .await?;
+    info!(
+        height = summary.block.height,
+        "state synced from the committee"
+    );
+    shelf.put(synced.offer.height, synced.bytes, synced.offer.finalization);
     Ok((fresh_zone(mempool, executor), checkpoints))
 }
 
