@@ -518,10 +518,8 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
         Duration::from_secs(120),
     );
 
-    // A node paused while the chain runs past the history (and the next checkpoint) catches
-    // up when it wakes, in the same process: by syncing in place when its peers no longer
-    // hold the blocks it missed (marshal's cache of recent blocks may still hold them, and
-    // then it backfills; `consensus.rs` drops the messages and checks the sync itself).
+    // A node paused while the chain runs past the history (and the next checkpoint) syncs
+    // in place when it wakes: same process, no restart.
     let paused_at = nodes[2].height();
     signal(&nodes[2], "-STOP");
     wait_until(
@@ -534,7 +532,7 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
     wait_caught_up(
         &nodes,
         2,
-        "the paused node to catch up",
+        "the paused node to sync in place",
         Duration::from_secs(120),
     );
     let running = nodes[2]
@@ -544,9 +542,12 @@ fn a_resynced_node_state_syncs_past_the_pruned_history() {
         .try_wait()
         .unwrap()
         .is_none();
+    let log = nodes[2].stderr();
     assert!(
-        running,
-        "the paused node stopped: {}",
+        running
+            && log.contains("behind the committee's history: state-syncing")
+            && log.contains("state synced from the committee"),
+        "running: {running}; {}",
         nodes[2].stderr_tail()
     );
     agrees_with_node_0(&nodes, 2);
