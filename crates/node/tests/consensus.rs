@@ -246,25 +246,36 @@ async fn load_until(
     }
 }
 
+/// Four validators keeping a 32-block history, started and loaded to `height`: the network,
+/// its players, and the load round reached.
+async fn short_history_net(
+    context: deterministic::Context,
+    good: commonware_p2p::simulated::Link,
+    height: u64,
+) -> (SimNet<Counters>, Vec<PrivateKey>, u64) {
+    let mut net = counters_net(context, 4, good).await;
+    net.history = 32;
+    net.start_all().await.unwrap();
+    let players = players(4);
+    let mut round = 0;
+    load_until(
+        &net,
+        &players,
+        &mut round,
+        &[0, 1, 2, 3],
+        height,
+        "no progress",
+    )
+    .await;
+    (net, players, round)
+}
+
 /// Validators prune blocks older than their history window, and a member whose storage was
 /// lost comes back from the committee's checkpoint instead of the (pruned) chain.
 #[test]
 fn a_wiped_validator_state_syncs_past_the_pruned_history() {
     runner(41).start(|context| async move {
-        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
-        net.history = 32;
-        net.start_all().await.unwrap();
-        let players = players(4);
-        let mut round = 0;
-        load_until(
-            &net,
-            &players,
-            &mut round,
-            &[0, 1, 2, 3],
-            200,
-            "no progress",
-        )
-        .await;
+        let (mut net, players, mut round) = short_history_net(context, link(3, 1, 1000), 200).await;
         net.crash(3);
         let target = net.height(0) + 60;
         load_until(
@@ -312,12 +323,7 @@ fn a_wiped_validator_state_syncs_past_the_pruned_history() {
 fn a_validator_cut_off_past_the_history_state_syncs_while_running() {
     runner(43).start(|context| async move {
         let good = link(3, 1, 1000);
-        let mut net = counters_net(context, 4, good.clone()).await;
-        net.history = 32;
-        net.start_all().await.unwrap();
-        let players = players(4);
-        let mut round = 0;
-        load_until(&net, &players, &mut round, &[0, 1, 2, 3], 40, "no progress").await;
+        let (net, players, mut round) = short_history_net(context, good.clone(), 40).await;
         net.partition(&[3]).await;
         let cut_at = net.height(3);
         let target = net.height(0) + 200;
@@ -361,20 +367,7 @@ fn a_validator_cut_off_past_the_history_state_syncs_while_running() {
 #[test]
 fn a_validator_restarted_with_another_history_runs_on() {
     runner(44).start(|context| async move {
-        let mut net = counters_net(context, 4, link(3, 1, 1000)).await;
-        net.history = 32;
-        net.start_all().await.unwrap();
-        let players = players(4);
-        let mut round = 0;
-        load_until(
-            &net,
-            &players,
-            &mut round,
-            &[0, 1, 2, 3],
-            100,
-            "no progress",
-        )
-        .await;
+        let (mut net, players, mut round) = short_history_net(context, link(3, 1, 1000), 100).await;
         net.crash(3);
         // Sections of 128 blocks instead of 16, and back.
         for history in [256, 32] {
