@@ -246,6 +246,20 @@ async fn load_until(
     }
 }
 
+/// Loads until all four validators are 20 blocks past validator 0's height now (`what`
+/// names a stall), then checks that none failed and that their logs agree.
+async fn all_caught_up(
+    net: &SimNet<Counters>,
+    players: &[PrivateKey],
+    round: &mut u64,
+    what: &str,
+) {
+    let target = net.height(0) + 20;
+    load_until(net, players, round, &[0, 1, 2, 3], target, what).await;
+    assert_no_failures(net);
+    net.agreed_chain().unwrap();
+}
+
 /// Four validators keeping a 32-block history, started and loaded to `height`: the network,
 /// its players, and the load round reached.
 async fn short_history_net(
@@ -296,18 +310,13 @@ fn a_wiped_validator_state_syncs_past_the_pruned_history() {
         // Its log restarts with the wiped storage: it reports blocks from its checkpoint on.
         net.logs[3].lock().unwrap().clear();
         net.start_wiped(3).await.unwrap();
-        let target = net.height(0) + 20;
-        load_until(
+        all_caught_up(
             &net,
             &players,
             &mut round,
-            &[0, 1, 2, 3],
-            target,
             "the wiped validator did not catch up",
         )
         .await;
-        assert_no_failures(&net);
-        net.agreed_chain().unwrap();
         // It started from a checkpoint past the pruned blocks, not from genesis.
         let first_new = net.logs[3].lock().unwrap()[0].height;
         assert!(first_new > 200, "resumed at height {first_new}");
@@ -339,18 +348,7 @@ fn a_validator_cut_off_past_the_history_state_syncs_while_running() {
         // Its log goes on from the checkpoint it syncs to.
         net.logs[3].lock().unwrap().clear();
         net.link_all(good).await;
-        let target = net.height(0) + 20;
-        load_until(
-            &net,
-            &players,
-            &mut round,
-            &[0, 1, 2, 3],
-            target,
-            "validator 3 did not catch up",
-        )
-        .await;
-        assert_no_failures(&net);
-        net.agreed_chain().unwrap();
+        all_caught_up(&net, &players, &mut round, "validator 3 did not catch up").await;
         let first = net.logs[3].lock().unwrap().first().map(|f| f.height);
         assert!(
             first.is_some_and(|h| h > cut_at + 100),
