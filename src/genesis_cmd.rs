@@ -30,10 +30,11 @@ pub struct GenesisArgs {
     /// With `--zones`: validators on each zone's committee.
     #[arg(long, default_value_t = 4, requires = "zones")]
     committee: usize,
-    /// The zone's own content at genesis: a content pack's directory, checked, its files and
-    /// manifest written beside the genesis (`content/`, which every validator needs with the
-    /// genesis). Default: the default pack, or a game binary's own.
-    #[arg(long, conflicts_with = "zones")]
+    /// The zone's (or with `--zones`, every zone's) own content at genesis: a content pack's
+    /// directory, checked, its files and manifest written beside the genesis (`content/`,
+    /// which every validator needs with the genesis). Default: the default pack, or a game
+    /// binary's own.
+    #[arg(long)]
     content: Option<PathBuf>,
 }
 
@@ -64,14 +65,6 @@ pub fn run(args: &GenesisArgs, plugins: &[String], pack: Option<PackWriter>) -> 
             );
         }
     }
-    if let Some(zones) = args.zones {
-        if !plugins.is_empty() || pack.is_some() {
-            bail!(
-                "a world (--zones) runs the engine alone: its zones run no game plugins or content yet"
-            );
-        }
-        return world(args, zones);
-    }
     // The content first: a pack that fails its checks leaves no genesis behind.
     let pack_dir = match (&args.content, pack) {
         (Some(dir), _) => Some(dir.clone()),
@@ -86,6 +79,9 @@ pub fn run(args: &GenesisArgs, plugins: &[String], pack: Option<PackWriter>) -> 
         .as_deref()
         .map(z3r0_devnet::check_genesis_pack)
         .transpose()?;
+    if let Some(zones) = args.zones {
+        return world(args, zones, plugins, checked.as_ref());
+    }
     let genesis_path = args.out.join("genesis.toml");
     let mut genesis = z3r0_node::generate(
         &args.out,
@@ -130,27 +126,44 @@ pub fn run(args: &GenesisArgs, plugins: &[String], pack: Option<PackWriter>) -> 
 }
 
 /// Writes a world and prints each zone's extent and committee.
-fn world(args: &GenesisArgs, zones: [u16; 2]) -> Result<()> {
-    let world = z3r0_node::genesis::world::generate(
-        &args.out,
+fn world(
+    args: &GenesisArgs,
+    zones: [u16; 2],
+    plugins: &[String],
+    pack: Option<&z3r0_content::Pack>,
+) -> Result<()> {
+    let world_path = args.out.join("world.toml");
+    let mut spec = z3r0_node::genesis::world::WorldSpec::new(
         args.validators,
         args.base_port,
         zones,
         args.committee,
-        args.tick_ms,
-        z3r0_sim::SimConfig::default().seed,
-    )
-    .context("writing the world genesis")?;
+    );
+    spec.tick_ms = args.tick_ms;
+    spec.plugins = plugins.to_vec();
+    if let Some(pack) = pack {
+        let hash = z3r0_devnet::write_genesis_content(pack, &world_path)?;
+        spec.content = Some(z3r0_node::genesis::to_hex(&hash));
+    }
+    let world = z3r0_node::genesis::world::generate(&args.out, &spec)
+        .context("writing the world genesis")?;
     println!(
-        "world {} · {}×{} zones · {} validators in the pool · {} per committee · tick {} ms",
+        "world {} · {}×{} zones · {} validators in the pool · {} per committee · tick {} ms · plugins {:?}",
         &z3r0_node::genesis::to_hex(&world.world_id().0)[..16],
         zones[0],
         zones[1],
         world.pool.len(),
         world.committee_size,
-        world.tick_ms
+        world.tick_ms,
+        world.plugins
     );
-    println!("  world  {}", args.out.join("world.toml").display());
+    println!("  world  {}", world_path.display());
+    if let Some(content) = &world.content {
+        println!(
+            "  content  {content} (beside the world in {}: give every validator both)",
+            z3r0_node::genesis::content_dir(&world_path).display()
+        );
+    }
     for zone in world.zone_ids() {
         let (xs, zs) = world.zone_columns(zone)?;
         let committee = world.committee(zone)?;

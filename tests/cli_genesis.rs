@@ -96,6 +96,48 @@ fn genesis_with_zones_writes_a_world_and_prints_its_committees() {
 }
 
 #[test]
+fn a_worlds_genesis_takes_a_pack_for_every_zone_and_its_plugins_bind_its_nodes() {
+    let dir = std::env::temp_dir().join(format!("z3r0-cli-world-game-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content/default");
+    let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
+        .args(["genesis", "--validators", "4", "--zones", "2x1"])
+        .args(["--committee", "3", "--base-port", "23200", "--content"])
+        .arg(&pack)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.join("world.toml");
+    let world = z3r0_node::genesis::WorldGenesis::load(&path).unwrap();
+    let content = world.content.clone().expect("the world names its content");
+    assert_eq!(
+        content,
+        z3r0_content::hex(&z3r0_content::Pack::load(&pack).unwrap().manifest_hash())
+    );
+    assert!(stdout.contains(&format!("content  {content}")), "{stdout}");
+    // The manifest's bytes lie beside the world, where every zone's genesis finds them.
+    assert!(dir.join("content").join(&content).exists());
+    for zone in world.zone_ids() {
+        assert_eq!(
+            world.zone_genesis(zone).unwrap().content,
+            Some(content.clone())
+        );
+    }
+    // A world naming a plugin this binary does not run: every member refuses to start.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("plugins = [\"doors@1\"]\n{text}")).unwrap();
+    refuses_without_doors(&dir.join("validator-0/config.toml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_node_without_the_plugins_its_genesis_names_refuses_to_start() {
     let dir = std::env::temp_dir().join(format!("z3r0-cli-plugins-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -105,9 +147,17 @@ fn a_node_without_the_plugins_its_genesis_names_refuses_to_start() {
     let text = text.replacen("zone = 0\n", "zone = 0\nplugins = [\"doors@1\"]\n", 1);
     assert!(text.contains("plugins"), "{text}");
     std::fs::write(&genesis, text).unwrap();
+    refuses_without_doors(&dir.join("validator-0/config.toml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `z3r0 node` (which runs no plugins) on `config`, whose genesis names the doors plugin: it
+/// must refuse to start, naming both lists.
+#[allow(clippy::unwrap_used)]
+fn refuses_without_doors(config: &std::path::Path) {
     let out = Command::new(env!("CARGO_BIN_EXE_z3r0"))
         .args(["node", "--config"])
-        .arg(dir.join("validator-0/config.toml"))
+        .arg(config)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -116,5 +166,4 @@ fn a_node_without_the_plugins_its_genesis_names_refuses_to_start() {
         stderr.contains("the genesis names the plugins [\"doors@1\"] but this node runs []"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -184,11 +184,18 @@ mod tests {
     use super::*;
     use commonware_cryptography::Signer as _;
 
+    /// A 2 × 1 world of four members, three a committee, seed 1, ports from `base_port`.
+    fn spec(base_port: u16) -> z3r0_genesis::world::WorldSpec {
+        let mut spec = z3r0_genesis::world::WorldSpec::new(4, base_port, [2, 1], 3);
+        spec.world_seed = 1;
+        spec
+    }
+
     #[test]
     fn routes_reach_every_zone_through_each_member_and_know_the_borders() {
         let dir = std::env::temp_dir().join(format!("z3r0-routes-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let world = z3r0_genesis::world::generate(&dir, 4, 31_000, [2, 1], 3, 50, 1).unwrap();
+        let world = z3r0_genesis::world::generate(&dir, &spec(31_000)).unwrap();
         let routes = WorldRoutes::new(&world).unwrap();
         let zones: Vec<u32> = routes.zones().collect();
         assert_eq!(zones.len(), 2);
@@ -231,7 +238,7 @@ mod tests {
     async fn a_silent_next_zone_is_tried_again_while_the_body_waits() {
         let dir = std::env::temp_dir().join(format!("z3r0-patient-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let world = z3r0_genesis::world::generate(&dir, 4, 32_000, [2, 1], 3, 50, 1).unwrap();
+        let world = z3r0_genesis::world::generate(&dir, &spec(32_000)).unwrap();
         let routes = WorldRoutes::new(&world).unwrap();
         // Nobody listens on the zone's edges: every attempt times out.
         let mut config = routes.config(0, 0).unwrap();

@@ -48,9 +48,7 @@ fn sprint_out(a: &mut Zone, predictor: &mut Predictor) -> (u64, Vec<u8>) {
             .iter()
             .any(|r| matches!(r, Receipt::Exited { player, .. } if *player == ALICE))
         {
-            let [(entity, exit)] = a.exits()[..] else {
-                panic!("one exit waits")
-            };
+            let (entity, exit) = a.only_exit();
             assert_eq!(exit.tick, tick);
             return (exit.tick, a.export(Record::Exit(exit), entity));
         }

@@ -9,8 +9,6 @@ use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use z3r0_client::PlayerScript;
 
-use crate::bots::BotStats;
-
 /// Writes a game's content pack (its `pack.toml` and files) into an empty directory.
 pub type PackWriter = fn(&Path) -> std::io::Result<()>;
 
@@ -50,6 +48,18 @@ impl GameParts {
             );
         }
         Ok(())
+    }
+
+    /// The game's pack for a new chain (or world) in `data`: written into `data/pack` and
+    /// checked first, so a pack that fails its checks leaves no chain behind (`data` is
+    /// removed). `None` when the game has no pack.
+    pub(crate) fn new_chain_pack(&self, data: &Path) -> Result<Option<z3r0_content::Pack>> {
+        let pack_dir = data.join("pack");
+        self.write_pack(&pack_dir)
+            .and_then(|written| written.then(|| check_genesis_pack(&pack_dir)).transpose())
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(data);
+            })
     }
 
     /// Writes the game's pack into `dir` (emptied first); `false` when the game has none.
@@ -128,7 +138,7 @@ impl GameReport {
     pub fn new<'a>(
         game: &GameParts,
         genesis: &z3r0_genesis::Genesis,
-        players: impl Iterator<Item = &'a BotStats>,
+        players: impl Iterator<Item = &'a z3r0_client::Tally>,
     ) -> Self {
         let mut report = Self {
             plugins: game.plugins.clone(),
@@ -142,14 +152,14 @@ impl GameReport {
             actions_refused: BTreeMap::new(),
             actions_unheard: 0,
         };
-        for s in players {
+        for tally in players {
             report.players += 1;
-            report.actions_sent += s.tally.game_sent;
-            report.actions_unheard += s.tally.game_unheard;
-            for (label, n) in &s.tally.game_applied {
+            report.actions_sent += tally.game_sent;
+            report.actions_unheard += tally.game_unheard;
+            for (label, n) in &tally.game_applied {
                 *report.actions_applied.entry(label.clone()).or_default() += n;
             }
-            for (reason, n) in &s.tally.game_refused {
+            for (reason, n) in &tally.game_refused {
                 *report
                     .actions_refused
                     .entry(reason.to_string())

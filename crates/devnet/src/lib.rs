@@ -46,9 +46,9 @@ pub struct DevnetArgs {
     validators: usize,
     /// The world's grid of zones (`XxZ`; 2x2 unless a game's devnet): each pool validator runs
     /// every zone it is seated on, its synthetic players (`--load`) and the players over QUIC
-    /// (`--bots`) run across the borders, and the cheaters play in the zones in turn. `1x1`
-    /// runs one zone, a chain of its own (a game's plugins and pack, and content publishing
-    /// run there; a game's devnet runs one zone).
+    /// (`--bots`) run across the borders, and the cheaters play in the zones in turn; a game's
+    /// plugins and pack are every zone's. `1x1` runs one zone, a chain of its own (content
+    /// publishing runs there; a game's devnet runs one zone unless told otherwise).
     #[arg(long, value_parser = world::parse_zones)]
     zones: Option<[u16; 2]>,
     /// In a world: validators on each zone's committee.
@@ -313,18 +313,7 @@ fn prepare_chain(
             }
         );
     }
-    // The game's pack first: a pack that fails its checks leaves no chain behind.
-    let pack_dir = args.data.join("pack");
-    let pack = game
-        .write_pack(&pack_dir)
-        .and_then(|written| {
-            written
-                .then(|| game::check_genesis_pack(&pack_dir))
-                .transpose()
-        })
-        .inspect_err(|_| {
-            let _ = std::fs::remove_dir_all(&args.data);
-        })?;
+    let pack = game.new_chain_pack(&args.data)?;
     let mut genesis =
         z3r0_genesis::generate(&args.data, args.validators, args.base_port, 0, args.tick_ms)?;
     genesis.world_seed = args.seed;
@@ -650,14 +639,11 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
 pub fn run_game(args: &DevnetArgs, game: &GameParts) -> Result<()> {
     let world = match (args.zones, game.is_empty()) {
         (Some([1, 1]), _) | (None, false) => None,
-        (Some(zones), true) => Some(zones),
+        (Some(zones), _) => Some(zones),
         (None, true) => Some(DEFAULT_ZONES),
-        (Some(_), false) => bail!(
-            "a world runs the engine alone: no game plugins, pack or players yet (a game's devnet runs one zone, --zones 1x1)"
-        ),
     };
     if let Some(zones) = world {
-        return world::run(args, zones);
+        return world::run(args, zones, game);
     }
     let mut zone = Zone::start(args, game)?;
     let progress = Progress::new();
@@ -1095,7 +1081,7 @@ impl<'a> Zone<'a> {
                 game::GameReport::new(
                     self.game,
                     &self.genesis,
-                    game_players(&crowd.handles).iter(),
+                    game_players(&crowd.handles).iter().map(|s| &s.tally),
                 )
             }),
             stores,

@@ -57,6 +57,8 @@ pub struct RoamStats {
     /// body in (a resumed world's bots start at home, their bodies where they last went):
     /// not crossings.
     pub found_elsewhere: u64,
+    /// A game player's actions and their outcomes (`None`: a roaming player).
+    pub game: Option<z3r0_client::Tally>,
     /// Arrival errors of the current game already copied into `arrival_errors`.
     session_arrivals: usize,
 }
@@ -71,6 +73,8 @@ pub struct RoamSpec {
     pub churn: Option<Duration>,
     /// The world was made for this run: no key of its players has a body in it yet.
     pub new_world: bool,
+    /// The game's script: this player plays the game instead of roaming east and west.
+    pub script: Option<Arc<dyn z3r0_client::PlayerScript>>,
 }
 
 /// Starts a roaming bot, playing until `stop` turns true.
@@ -79,7 +83,11 @@ pub fn spawn(
     spec: RoamSpec,
     stop: watch::Receiver<bool>,
 ) -> Arc<Mutex<RoamStats>> {
-    let stats = Arc::new(Mutex::new(RoamStats::default()));
+    let stats = Arc::new(Mutex::new(RoamStats {
+        // A game player counts as one from the start, whether or not it acts.
+        game: spec.script.is_some().then(z3r0_client::Tally::default),
+        ..RoamStats::default()
+    }));
     let bot = Roamer {
         index: spec.index,
         seed: spec.seed,
@@ -87,6 +95,7 @@ pub fn spawn(
         routes: spec.routes,
         churn: spec.churn,
         new_world: spec.new_world,
+        script: spec.script,
         stats: stats.clone(),
     };
     runtime.spawn(bot.run(stop));
@@ -102,6 +111,7 @@ struct Roamer {
     /// Leave after about this long, to come back as a new player in the zone it is in.
     churn: Option<Duration>,
     new_world: bool,
+    script: Option<Arc<dyn z3r0_client::PlayerScript>>,
     stats: Arc<Mutex<RoamStats>>,
 }
 
@@ -113,7 +123,11 @@ impl Roamer {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut identity = Identity::new(self.seed ^ 0x0a0a_0000, self.index, self.churn);
         let (mut generation, mut life) = (0u64, Instant::now());
-        let mut bot = Bot::new(BotKind::Roam, self.seed.wrapping_add(self.index as u64));
+        let seed = self.seed.wrapping_add(self.index as u64);
+        let mut bot = match self.script.clone() {
+            Some(script) => Bot::with_script(seed, script),
+            None => Bot::new(BotKind::Roam, seed),
+        };
         // When the body was last seen leaving (a crossing waiting for its arrival).
         let mut arriving: Option<Instant> = None;
         // The key has never played in this world: its first session skips the body search,
@@ -205,6 +219,7 @@ impl Roamer {
                 }
                 let (applied, refused) =
                     (bot.tally.applied, bot.tally.refused.values().sum::<u64>());
+                let game_tally = self.game_tally(&bot);
 
                 let joined = game.joined();
                 let pos = game.own().map(|o| [o.pos[0] / 1024, o.pos[2] / 1024]);
@@ -219,6 +234,9 @@ impl Roamer {
                     s.refused = refused;
                     s.pos = pos.or(s.pos);
                     s.zone = zone;
+                    if game_tally.is_some() {
+                        s.game = game_tally;
+                    }
                     if arrival_errors > s.session_arrivals {
                         let new = game.stats().arrival_errors.iter().skip(s.session_arrivals);
                         s.arrival_errors.extend(new);
@@ -228,6 +246,9 @@ impl Roamer {
             };
             bot.settle(&mut game);
             bot.session_ended();
+            if let Some(tally) = self.script.is_some().then(|| bot.tally.clone()) {
+                self.set(|s| s.game = Some(tally));
+            }
             let searched = game.stats().zones_searched;
             self.set(|s| s.zones_searched += searched);
             game.edge().close();
@@ -242,6 +263,21 @@ impl Roamer {
                 }
             }
         }
+    }
+
+    /// A game player's tally when its game actions' count changed since the last copy (a
+    /// copy each tick would be a map clone each tick per player).
+    fn game_tally(&self, bot: &Bot) -> Option<z3r0_client::Tally> {
+        self.script.as_ref()?;
+        let t = &bot.tally;
+        let heard = t.game_applied.values().sum::<u64>() + t.game_refused.values().sum::<u64>();
+        let stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        let copied = stats.game.as_ref().map_or((u64::MAX, 0), |g| {
+            let heard = g.game_applied.values().sum::<u64>() + g.game_refused.values().sum::<u64>();
+            (g.game_sent, heard)
+        });
+        drop(stats);
+        ((t.game_sent, heard) != copied).then(|| t.clone())
     }
 
     /// A body waited for since `arriving`: it arrived (the gap is counted), or it is given up

@@ -14,6 +14,11 @@
 //! `--fault kill:V[@AT]` stop or kill pool validator V's process, `--fault skew:V:±MS` runs
 //! its clock off (it paces every zone it is seated on by it), and `--churn` makes the
 //! roaming players leave and come back as new ones, as in a zone devnet.
+//!
+//! A game's world (`GameParts`): the world genesis names its plugins and its pack, so every
+//! zone runs them from block 1, and every third roaming player plays the game's script
+//! instead of roaming east and west (it still follows its body across borders); the report
+//! adds the game's section, as a zone devnet's does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,6 +75,9 @@ struct WorldReport {
     halted: Vec<super::HaltReport>,
     /// Where the validators kept their stores.
     stores: StoresReport,
+    /// A game built on the engine: its plugins, its pack, its players' actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    game: Option<super::game::GameReport>,
 }
 
 /// The cheating players' cheat actions (`z3r0_client::Bot`'s cheat script).
@@ -434,7 +442,7 @@ struct Prepared {
     memory: Option<MemoryStores>,
 }
 
-fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<Prepared> {
+fn prepare_world(args: &DevnetArgs, zones: [u16; 2], game: &super::GameParts) -> Result<Prepared> {
     let path = args.data.join("world.toml");
     super::supervisor::check_stopped(&args.data)?;
     if args.fresh {
@@ -454,6 +462,11 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<Prepared> {
                 world.zones[1]
             );
         }
+        let first = world
+            .zone_ids()
+            .next()
+            .context("a world has at least one zone")?;
+        game.check_genesis(&world.zone_genesis(first)?)?;
         println!("world: continuing the one in {}", args.data.display());
         let memory = super::place_stores(args, kind, world.pool.len())?;
         return Ok(Prepared {
@@ -476,16 +489,18 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2]) -> Result<Prepared> {
             }
         );
     }
-    let world = z3r0_genesis::world::generate(
-        &args.data,
-        args.validators,
-        args.base_port,
-        zones,
-        args.committee,
-        args.tick_ms,
-        args.seed,
-    )
-    .context("writing the world genesis")?;
+    let pack = game.new_chain_pack(&args.data)?;
+    let mut spec =
+        z3r0_genesis::world::WorldSpec::new(args.validators, args.base_port, zones, args.committee);
+    spec.tick_ms = args.tick_ms;
+    spec.world_seed = args.seed;
+    spec.plugins = game.plugins.clone();
+    if let Some(pack) = &pack {
+        let hash = super::game::write_genesis_content(pack, &path)?;
+        spec.content = Some(z3r0_genesis::to_hex(&hash));
+    }
+    let world =
+        z3r0_genesis::world::generate(&args.data, &spec).context("writing the world genesis")?;
     println!(
         "world: {}x{} zones, {} validators in the pool, {} a committee, tick {} ms, in {}",
         zones[0],
@@ -518,6 +533,7 @@ fn storage_dirs(data: &Path, pool: usize) -> Result<Vec<PathBuf>> {
 /// The running world: its validators, their zones, and what is watched.
 struct World<'a> {
     args: &'a DevnetArgs,
+    game: &'a super::GameParts,
     exe: PathBuf,
     world: WorldGenesis,
     /// The world was made for this run.
@@ -550,8 +566,8 @@ struct World<'a> {
 }
 
 /// Runs a world devnet: genesis, validators, wait, measure, report.
-pub fn run(args: &DevnetArgs, zones: [u16; 2]) -> Result<()> {
-    let mut world = World::start(args, zones)?;
+pub fn run(args: &DevnetArgs, zones: [u16; 2], game: &super::GameParts) -> Result<()> {
+    let mut world = World::start(args, zones, game)?;
     let progress = Progress::new();
     world.wait_until_finalizing(&progress)?;
     world.spawn_players()?;
@@ -561,13 +577,13 @@ pub fn run(args: &DevnetArgs, zones: [u16; 2]) -> Result<()> {
 }
 
 impl<'a> World<'a> {
-    fn start(args: &'a DevnetArgs, zones: [u16; 2]) -> Result<Self> {
+    fn start(args: &'a DevnetArgs, zones: [u16; 2], game: &'a super::GameParts) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the z3r0 executable")?;
         let Prepared {
             world,
             new: new_world,
             memory,
-        } = prepare_world(args, zones)?;
+        } = prepare_world(args, zones, game)?;
         let data = storage_dirs(&args.data, world.pool.len())?;
         // Simplex needs n >= 3f + 1 seats to stand f faulty ones.
         let tolerated = world.committee_size.saturating_sub(1) / 3;
@@ -644,6 +660,7 @@ impl<'a> World<'a> {
             .collect();
         Ok(Self {
             args,
+            game,
             exe,
             world,
             new_world,
@@ -734,6 +751,8 @@ impl<'a> World<'a> {
                         routes: routes.clone(),
                         churn: (!self.args.churn.is_zero()).then_some(self.args.churn),
                         new_world: self.new_world,
+                        // Every third honest player plays the game, as in a zone devnet.
+                        script: self.game.script.clone().filter(|_| i % 3 == 2),
                     },
                     receiver.clone(),
                 )
@@ -1009,6 +1028,7 @@ impl<'a> World<'a> {
             faults: self.args.faults.iter().map(ToString::to_string).collect(),
             halted,
             stores,
+            game: self.game_report()?,
         };
         print_summary(&report);
         if let Some(path) = &self.args.report {
@@ -1027,6 +1047,28 @@ impl<'a> World<'a> {
 }
 
 impl World<'_> {
+    /// The game's section of the report: its players are the roaming players with its script.
+    fn game_report(&self) -> Result<Option<super::game::GameReport>> {
+        if self.game.is_empty() {
+            return Ok(None);
+        }
+        let first = self
+            .world
+            .zone_ids()
+            .next()
+            .context("a world has at least one zone")?;
+        let tallies: Vec<z3r0_client::Tally> = self
+            .roamers
+            .iter()
+            .filter_map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).game.clone())
+            .collect();
+        Ok(Some(super::game::GameReport::new(
+            self.game,
+            &self.world.zone_genesis(first)?,
+            tallies.iter(),
+        )))
+    }
+
     /// Takes a diverged validator out of the root agreement and the common height of every
     /// zone it sits on, as soon as it is left stopped: its roots are its own.
     fn exclude_diverged(&mut self) {
@@ -1122,6 +1164,9 @@ fn print_summary(r: &WorldReport) {
         c.unheard
     );
     super::print_counts(&c.refused, "");
+    if let Some(g) = &r.game {
+        g.print();
+    }
     for h in &r.halted {
         println!(
             "  halted   validator {} ({}), left stopped and out of its zones' roots: {}",
@@ -1259,24 +1304,79 @@ mod tests {
     }
 
     #[test]
+    fn a_games_world_names_its_plugins_and_pack_and_is_resumed_only_by_the_game() {
+        let dir = std::env::temp_dir().join(format!("z3r0-world-game-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let game = crate::GameParts {
+            plugins: vec!["doors@1".into()],
+            // The default pack as version 2: a pack of the game's own.
+            pack: Some(|out| {
+                let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content/default");
+                z3r0_content::Pack::load(&default)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+                    .write_bundle(out)?;
+                let manifest = std::fs::read_to_string(out.join("pack.toml"))?;
+                let own = manifest.replacen("version = 1", "version = 2", 1);
+                assert_ne!(own, manifest);
+                std::fs::write(out.join("pack.toml"), own)
+            }),
+            script: None,
+        };
+        let Prepared { world, new, .. } = prepare_world(&args(&dir), [2, 1], &game).unwrap();
+        assert!(new);
+        assert_eq!(world.plugins, vec!["doors@1".to_string()]);
+        let content = world
+            .content
+            .clone()
+            .expect("the pack is the world's content");
+        // Every zone's genesis names both, and its content lies beside world.toml.
+        for zone in world.zone_ids() {
+            let g = world.zone_genesis(zone).unwrap();
+            assert_eq!(g.plugins, world.plugins);
+            assert_eq!(g.content.as_deref(), Some(content.as_str()));
+            let manifest = g.load_content(&dir.join("world.toml")).unwrap();
+            assert!(manifest.is_some(), "the game's own manifest, checked");
+        }
+        assert!(
+            dir.join("content").join(&content).exists(),
+            "the manifest's bytes beside the world"
+        );
+        let loaded = WorldGenesis::load(&dir.join("world.toml")).unwrap();
+        assert_eq!(loaded.content.as_deref(), Some(content.as_str()));
+        // The game resumes it; the engine alone (other plugins) is refused before it starts.
+        assert!(!prepare_world(&args(&dir), [2, 1], &game).unwrap().new);
+        let refused = prepare_world(&args(&dir), [2, 1], &crate::GameParts::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("doors@1") && refused.contains("--fresh"),
+            "{refused}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_world_starts_in_an_empty_directory_but_not_over_other_files() {
         let dir = std::env::temp_dir().join(format!("z3r0-world-empty-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         // An empty directory (made by hand, or by a mount) is where a new world goes.
-        let Prepared { world, new, .. } = prepare_world(&args(&dir), [2, 1]).unwrap();
+        let Prepared { world, new, .. } =
+            prepare_world(&args(&dir), [2, 1], &crate::GameParts::default()).unwrap();
         assert!(new);
         assert_eq!(world.zones, [2, 1]);
         assert!(dir.join("world.toml").exists());
         // The next run continues it.
-        let again = prepare_world(&args(&dir), [2, 1]).unwrap();
+        let again = prepare_world(&args(&dir), [2, 1], &crate::GameParts::default()).unwrap();
         assert!(!again.new);
         assert_eq!(again.world.world_seed, world.world_seed);
         // A directory holding anything else is left alone.
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
-        let refused = prepare_world(&args(&dir), [2, 1]).unwrap_err().to_string();
+        let refused = prepare_world(&args(&dir), [2, 1], &crate::GameParts::default())
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("holds no world.toml"), "{refused}");
         assert!(!dir.join("world.toml").exists());
         std::fs::remove_dir_all(&dir).unwrap();

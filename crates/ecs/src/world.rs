@@ -90,6 +90,14 @@ pub enum EcsError {
     Uncommitted,
     #[error("entity {0} is not the latest spawn still standing")]
     NotLatestSpawn(EntityId),
+    #[error("no component is registered at table {0}")]
+    NoSuchTable(u16),
+    #[error("table {table}: the bytes are not one {name}: {reason}")]
+    Undecodable {
+        table: u16,
+        name: &'static str,
+        reason: String,
+    },
 }
 
 /// A spawn that can be taken back ([`World::unspawn`]): the entity, and where its id came from.
@@ -154,6 +162,10 @@ pub(crate) trait ErasedColumn<R>: Any + Send {
     fn name(&self) -> &'static str;
     fn len(&self) -> usize;
     fn remove_entity(&mut self, e: EntityId);
+    /// Appends `e`'s value's canonical bytes to `out`; `false` if it has none.
+    fn encode_value(&self, e: EntityId, out: &mut Vec<u8>) -> bool;
+    /// Decodes `bytes` whole as one value and sets it as `e`'s.
+    fn insert_encoded(&mut self, e: EntityId, bytes: &[u8]) -> Result<(), EcsError>;
     fn has_changes(&self) -> bool;
     fn commit(&mut self, tree: &mut SparseMerkleTree, scratch: &mut Vec<u8>, receipts: &mut Vec<R>);
     /// Every record into `tree` (after a restore), without hooks.
@@ -190,6 +202,27 @@ impl<C: Component, R: 'static> ErasedColumn<R> for Registered<C, R> {
     }
     fn remove_entity(&mut self, e: EntityId) {
         self.column.remove(e);
+    }
+    fn encode_value(&self, e: EntityId, out: &mut Vec<u8>) -> bool {
+        let Some(value) = self.column.get(e) else {
+            return false;
+        };
+        value.write(out);
+        true
+    }
+    fn insert_encoded(&mut self, e: EntityId, bytes: &[u8]) -> Result<(), EcsError> {
+        let undecodable = |reason: String| EcsError::Undecodable {
+            table: C::TABLE,
+            name: C::NAME,
+            reason,
+        };
+        let mut cursor = commonware_codec::Copying(bytes);
+        let value = C::read_cfg(&mut cursor, &()).map_err(|e| undecodable(e.to_string()))?;
+        if !cursor.0.is_empty() {
+            return Err(undecodable(format!("{} bytes left over", cursor.0.len())));
+        }
+        self.column.insert(e, value);
+        Ok(())
     }
     fn has_changes(&self) -> bool {
         self.column.has_changes()
@@ -625,6 +658,45 @@ impl<R: 'static> World<R> {
             });
         }
         Ok(self.column_mut::<C>()?.remove(e).cloned())
+    }
+
+    /// `e`'s components in tables at or above `from`, each as its table and canonical bytes,
+    /// by table: what a body carries to another zone of its plugins' state, without the
+    /// engine knowing their types.
+    pub fn encoded_components(&self, e: EntityId, from: u16) -> Vec<(u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        for c in self.columns.iter().filter(|c| c.table() >= from) {
+            let mut bytes = Vec::new();
+            if c.encode_value(e, &mut bytes) {
+                out.push((c.table(), bytes));
+            }
+        }
+        out
+    }
+
+    /// Decodes `bytes` whole as the component registered at `table` and sets it as `e`'s:
+    /// the other half of [`World::encoded_components`]. Nothing changes on an error.
+    pub fn insert_encoded(
+        &mut self,
+        e: EntityId,
+        table: u16,
+        bytes: &[u8],
+    ) -> Result<(), EcsError> {
+        if !self.is_alive(e) {
+            return Err(EcsError::NotAlive(e));
+        }
+        if table == Alive::TABLE {
+            return Err(EcsError::ReservedTable {
+                table,
+                name: Alive::NAME,
+            });
+        }
+        let column = self
+            .columns
+            .iter_mut()
+            .find(|c| c.table() == table)
+            .ok_or(EcsError::NoSuchTable(table))?;
+        column.insert_encoded(e, bytes)
     }
 
     /// `e`'s `C`, if it has one (None too if `C` is not registered).

@@ -529,3 +529,72 @@ fn schedule_runs_systems_in_the_order_added() {
     );
     assert_eq!(s.names().collect::<Vec<_>>(), ["input", "physics", "edits"]);
 }
+
+#[test]
+fn components_travel_as_bytes_to_another_world() {
+    let mut from = world();
+    let e = from.spawn();
+    from.insert(e, Pos(1, 2, 3)).unwrap();
+    from.insert(e, Vel(-4, 5, -6)).unwrap();
+    from.insert(e, Health(77)).unwrap();
+    let other = from.spawn();
+    from.insert(other, Health(1)).unwrap();
+    from.commit(&mut Vec::new());
+    // Only the entity's own, from the table asked for up, by table.
+    let carried = from.encoded_components(e, Vel::TABLE);
+    assert_eq!(
+        carried.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        vec![Vel::TABLE, Health::TABLE]
+    );
+    let fresh = from.spawn();
+    assert_eq!(
+        from.encoded_components(fresh, 0).len(),
+        1,
+        "a new entity is alive only"
+    );
+    let mut to = world();
+    let arrived = to.spawn();
+    for (table, bytes) in &carried {
+        to.insert_encoded(arrived, *table, bytes).unwrap();
+    }
+    assert_eq!(to.get::<Vel>(arrived), Some(&Vel(-4, 5, -6)));
+    assert_eq!(to.get::<Health>(arrived), Some(&Health(77)));
+    assert_eq!(to.get::<Pos>(arrived), None);
+}
+
+#[test]
+fn bytes_that_are_not_a_component_change_nothing() {
+    let mut w = world();
+    let e = w.spawn();
+    w.insert(e, Health(9)).unwrap();
+    let dead = w.spawn();
+    w.despawn(dead).unwrap();
+    w.commit(&mut Vec::new());
+    let root = w.root();
+    let health = w.encoded_components(e, Health::TABLE).remove(0).1;
+    let mut longer = health.clone();
+    longer.push(0);
+    assert!(matches!(
+        w.insert_encoded(e, Health::TABLE, &longer),
+        Err(EcsError::Undecodable { table: 7, .. })
+    ));
+    assert!(matches!(
+        w.insert_encoded(e, Vel::TABLE, &health),
+        Err(EcsError::Undecodable { .. })
+    ));
+    assert_eq!(
+        w.insert_encoded(e, 999, &health),
+        Err(EcsError::NoSuchTable(999))
+    );
+    assert!(matches!(
+        w.insert_encoded(e, Alive::TABLE, &[]),
+        Err(EcsError::ReservedTable { table: 0, .. })
+    ));
+    assert_eq!(
+        w.insert_encoded(dead, Health::TABLE, &health),
+        Err(EcsError::NotAlive(dead))
+    );
+    w.commit(&mut Vec::new());
+    assert_eq!(w.root(), root, "nothing was written");
+    assert_eq!(w.get::<Health>(e), Some(&Health(9)));
+}

@@ -169,25 +169,37 @@ impl Genesis {
             h.update(key);
         }
         // Appended only when named, so a genesis without them keeps its chain id.
-        if let Some(content) = &self.content {
-            h.update(b"content");
-            h.update(&(content.len() as u64).to_be_bytes());
-            h.update(content.as_bytes());
-        }
-        if let Some(publisher) = &self.content_publisher {
-            h.update(b"content_publisher");
-            h.update(&(publisher.len() as u64).to_be_bytes());
-            h.update(publisher.as_bytes());
-        }
-        if !self.plugins.is_empty() {
-            h.update(b"plugins");
-            h.update(&(self.plugins.len() as u64).to_be_bytes());
-            for name in &self.plugins {
-                h.update(&(name.len() as u64).to_be_bytes());
-                h.update(name.as_bytes());
-            }
-        }
+        hash_game(
+            &mut h,
+            self.content.as_deref(),
+            self.content_publisher.as_deref(),
+            &self.plugins,
+        );
         ChainId(*h.finalize().as_bytes())
+    }
+
+    /// The game's parts of a genesis: the content publisher's key, the plugin list and the
+    /// content manifest's hash, each well formed.
+    pub(crate) fn check_game(&self) -> Result<(), String> {
+        if let Some(publisher) = &self.content_publisher
+            && publisher_key(publisher).is_none()
+        {
+            return Err(format!(
+                "content_publisher {publisher:?} is not a lowercase hex ed25519 public key"
+            ));
+        }
+        self.check_plugins()?;
+        if let Some(content) = &self.content
+            && (content.len() != 64
+                || !content
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        {
+            return Err(format!(
+                "content {content:?} is not a 32-byte lowercase hex manifest hash"
+            ));
+        }
+        Ok(())
     }
 
     /// The plugin list: at most `z3r0_sim::plugin::MAX_PLUGINS` entries `name@version`, the
@@ -350,24 +362,7 @@ impl Genesis {
             }
             _ => return Err("world and world_zones go together".into()),
         }
-        if let Some(publisher) = &self.content_publisher
-            && publisher_key(publisher).is_none()
-        {
-            return Err(format!(
-                "content_publisher {publisher:?} is not a lowercase hex ed25519 public key"
-            ));
-        }
-        self.check_plugins()?;
-        if let Some(content) = &self.content
-            && (content.len() != 64
-                || !content
-                    .bytes()
-                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-        {
-            return Err(format!(
-                "content {content:?} is not a 32-byte lowercase hex manifest hash"
-            ));
-        }
+        self.check_game()?;
         if !TICK_MS.contains(&self.tick_ms) {
             return Err(format!(
                 "tick_ms {} is outside {}..={}",
@@ -688,9 +683,38 @@ pub fn generate(
     Ok(genesis)
 }
 
-/// The directory of a zone's own genesis content, beside its genesis: objects named by their
-/// blake3 (lowercase hex), the manifest's canonical bytes and the pack's files, as validators
-/// keep assets. Every validator needs it with the genesis.
+/// Hashes a genesis's game parts into `h`, each only when named: a genesis without them keeps
+/// the id it had before they existed.
+pub(crate) fn hash_game(
+    h: &mut blake3::Hasher,
+    content: Option<&str>,
+    publisher: Option<&str>,
+    plugins: &[String],
+) {
+    if let Some(content) = content {
+        h.update(b"content");
+        h.update(&(content.len() as u64).to_be_bytes());
+        h.update(content.as_bytes());
+    }
+    if let Some(publisher) = publisher {
+        h.update(b"content_publisher");
+        h.update(&(publisher.len() as u64).to_be_bytes());
+        h.update(publisher.as_bytes());
+    }
+    if !plugins.is_empty() {
+        h.update(b"plugins");
+        h.update(&(plugins.len() as u64).to_be_bytes());
+        for name in plugins {
+            h.update(&(name.len() as u64).to_be_bytes());
+            h.update(name.as_bytes());
+        }
+    }
+}
+
+/// The directory of a zone's own genesis content, beside its genesis (or its world's
+/// `world.toml`): objects named by their blake3 (lowercase hex), the manifest's canonical
+/// bytes and the pack's files, as validators keep assets. Every validator needs it with the
+/// genesis.
 pub fn content_dir(genesis_path: &Path) -> PathBuf {
     genesis_path.with_file_name("content")
 }

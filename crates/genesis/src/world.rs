@@ -93,6 +93,14 @@ pub struct WorldGenesis {
     pub timeout_s: u64,
     #[serde(default)]
     pub movement: Movement,
+    /// The game's content in force in every zone from genesis (hex manifest hash), whose
+    /// canonical bytes and files lie beside `world.toml` (`crate::content_dir`); none: the
+    /// default pack's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// The game's rule plugins every zone runs, in order, each as `name@version`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<String>,
     /// Validators on each zone's committee.
     pub committee_size: usize,
     pub pool: Vec<PoolEntry>,
@@ -181,6 +189,8 @@ impl WorldGenesis {
         h.update(&self.claim_limit.to_be_bytes());
         h.update(&self.timeout_s.to_be_bytes());
         h.update(&self.movement.canonical_bytes());
+        // Appended only when named, so a world of the engine alone keeps its ids.
+        crate::hash_game(&mut h, self.content.as_deref(), None, &self.plugins);
         ChainId(*h.finalize().as_bytes())
     }
 
@@ -339,8 +349,9 @@ impl WorldGenesis {
             });
         }
         // Every zone has the same shape and rules: one zone's check covers them all.
-        self.zone_genesis_unseated(ZoneId { x: 0, z: 0 })?
-            .sim_config()
+        let zone = self.zone_genesis_unseated(ZoneId { x: 0, z: 0 })?;
+        zone.check_game().map_err(WorldError::Zone)?;
+        zone.sim_config()
             .check()
             .map_err(|e| WorldError::Zone(e.to_string()))
     }
@@ -403,11 +414,11 @@ impl WorldGenesis {
             claim_limit: self.claim_limit,
             timeout_s: self.timeout_s,
             movement: self.movement,
-            // A world's content is the default pack for now: a publisher would have to publish
-            // to every zone alike (its own chain each), which the world genesis does not name.
-            content: None,
+            content: self.content.clone(),
+            // No publisher: a publication would have to reach every zone's chain alike, at one
+            // tick, which one zone's publication cannot promise.
             content_publisher: None,
-            plugins: Vec::new(),
+            plugins: self.plugins.clone(),
             validators: Vec::new(),
         })
     }
@@ -456,6 +467,8 @@ impl WorldGenesis {
             claim_limit: defaults.claim_limit,
             timeout_s: DEFAULT_TIMEOUT_S,
             movement: Movement::default(),
+            content: None,
+            plugins: Vec::new(),
             committee_size,
             pool,
         }
@@ -556,25 +569,50 @@ pub fn is_world_config(path: &Path) -> Result<bool, ConfigError> {
 /// Most pools of fresh keys [`generate`] draws looking for one whose seats are spread evenly.
 const SEAT_DRAWS: usize = 256;
 
-/// Writes a loopback world under `out`: `world.toml` (a pool of `validators` of weight 1, a
-/// `zones` grid, `committee` seats per zone, terrain from `world_seed`) and, for each pool
+/// What [`generate`] writes: a pool of `validators` of weight 1, a `zones` grid, `committee`
+/// seats per zone, terrain from `world_seed`, and the game's content and plugins (as
+/// [`WorldGenesis`] names them; none: the engine alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorldSpec {
+    pub validators: usize,
+    pub base_port: u16,
+    pub zones: [u16; 2],
+    pub committee: usize,
+    pub tick_ms: u64,
+    pub world_seed: u64,
+    pub content: Option<String>,
+    pub plugins: Vec<String>,
+}
+
+impl WorldSpec {
+    /// The engine alone: a world of `zones` with `committee` seats each from a pool of
+    /// `validators`, the default tick and seed, ports from `base_port`.
+    pub fn new(validators: usize, base_port: u16, zones: [u16; 2], committee: usize) -> Self {
+        Self {
+            validators,
+            base_port,
+            zones,
+            committee,
+            tick_ms: 50,
+            world_seed: SimConfig::default().seed,
+            content: None,
+            plugins: Vec::new(),
+        }
+    }
+}
+
+/// Writes a loopback world under `out` as `spec` says: `world.toml` and, for each pool
 /// member, `validator-<i>/` with its `private.key` (0600) and `config.toml`. Ports start at
-/// `base_port` as for [`crate::generate`].
+/// `spec.base_port` as for [`crate::generate`].
 ///
 /// The keys are drawn until every member holds as many seats as any other, give or take
 /// one (or the most even of [`SEAT_DRAWS`] draws): with few members and zones, rendezvous
 /// hashing can seat one validator on every zone and another on none, and on one machine the
 /// busiest process sets every zone's pace.
-pub fn generate(
-    out: &Path,
-    validators: usize,
-    base_port: u16,
-    zones: [u16; 2],
-    committee: usize,
-    tick_ms: u64,
-    world_seed: u64,
-) -> Result<WorldGenesis, ConfigError> {
+pub fn generate(out: &Path, spec: &WorldSpec) -> Result<WorldGenesis, ConfigError> {
     let path = out.join("world.toml");
+    let validators = spec.validators;
+    let base_port = spec.base_port;
     let port = |block: usize, i: usize| crate::loopback_port(out, validators, base_port, block, i);
     let genesis_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -595,10 +633,12 @@ pub fn generate(
                 })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
-        let mut world = WorldGenesis::new(zones, committee, pool);
-        world.tick_ms = tick_ms;
+        let mut world = WorldGenesis::new(spec.zones, spec.committee, pool);
+        world.tick_ms = spec.tick_ms;
         world.genesis_ms = genesis_ms;
-        world.world_seed = world_seed;
+        world.world_seed = spec.world_seed;
+        world.content = spec.content.clone();
+        world.plugins = spec.plugins.clone();
         world.validate().map_err(|e| ConfigError::Invalid {
             path: path.clone(),
             reason: e.to_string(),

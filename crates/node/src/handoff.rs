@@ -201,7 +201,7 @@ impl Relay {
     fn prepare(&mut self, height: u64, state: &mut Sim) {
         let mut due: Vec<(EntityId, Record)> = Vec::new();
         for (e, exit) in state.pending_exits() {
-            due.push((e, Record::Exit(*exit)));
+            due.push((e, Record::Exit(exit.clone())));
         }
         for (e, link) in state.links() {
             if link.received > 0 {
@@ -228,7 +228,7 @@ impl Relay {
         let proven = due
             .into_iter()
             .filter_map(|(entity, record)| {
-                let proof = state.prove_record(entity, record)?;
+                let proof = state.prove_record(entity, &record)?;
                 Some(Proven {
                     entity,
                     proof,

@@ -158,19 +158,37 @@ pub(crate) fn audit_log(dir: &Path) -> Result<Observer, ProcessError> {
 }
 
 /// The zone's own genesis content (`None`: the default pack's): its manifest, checked against
-/// the genesis's hash, and its files put where the edge serves them.
-fn genesis_content(
-    config: &ValidatorConfig,
+/// the genesis's hash, and its files put where the edge serves them. `genesis_path` is the
+/// file the genesis came from (a world's `world.toml`): the content lies beside it.
+pub(crate) fn genesis_content(
     genesis: &Genesis,
+    genesis_path: &Path,
+    storage_dir: &Path,
 ) -> Result<Option<Vec<u8>>, ProcessError> {
-    let Some(manifest) = genesis.load_content(&config.genesis)? else {
+    let Some(manifest) = genesis.load_content(genesis_path)? else {
         return Ok(None);
     };
-    let from = z3r0_genesis::content_dir(&config.genesis);
-    let held = crate::assets::import_objects(&from, &crate::assets::asset_dir(&config.storage_dir))
+    let from = z3r0_genesis::content_dir(genesis_path);
+    let held = crate::assets::import_objects(&from, &crate::assets::asset_dir(storage_dir))
         .map_err(|e| ProcessError::Runtime(format!("genesis content {}: {e}", from.display())))?;
     info!(objects = held, "genesis content held");
     Ok(Some(manifest))
+}
+
+/// A zone's state at genesis: its rules, the plugins this binary runs (checked against the
+/// genesis's list before) and its own content, if any.
+pub(crate) fn zone_machine(
+    genesis: &Genesis,
+    plugins: &z3r0_sim::plugin::Plugins,
+    content: Option<&[u8]>,
+) -> Result<Sim, ProcessError> {
+    match content {
+        Some(manifest) => {
+            Sim::genesis_with_content(genesis.sim_config(), plugins.clone(), manifest)
+        }
+        None => Sim::genesis_with(genesis.sim_config(), plugins.clone()),
+    }
+    .map_err(|e| ProcessError::Genesis(format!("zone {} state: {e}", genesis.zone)))
 }
 
 /// Runs a validator until SIGINT/SIGTERM, or until it cannot follow the chain (an error).
@@ -185,7 +203,7 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     check_listen(config.p2p_listen, config.metrics, config.player_listen)?;
     let audit_height = open_data_dir(options, &config.storage_dir, &genesis, &key)?;
     // After the data directory is opened (and marked as this chain's): the assets live in it.
-    let content = genesis_content(&config, &genesis)?;
+    let content = genesis_content(&genesis, &config.genesis, &config.storage_dir)?;
     storage_panics(&config.storage_dir, &options.config);
     let observer = audit_log(&config.storage_dir)?;
     let runtime = runtime_config(&config.storage_dir, options.threads);
@@ -433,13 +451,7 @@ async fn node(
         proven: Mutex::default(),
     });
 
-    let machine = match &content {
-        Some(manifest) => {
-            Sim::genesis_with_content(genesis.sim_config(), options.plugins.clone(), manifest)
-        }
-        None => Sim::genesis_with(genesis.sim_config(), options.plugins.clone()),
-    }
-    .map_err(|e| ProcessError::Genesis(format!("zone state: {e}")))?;
+    let machine = zone_machine(&genesis, &options.plugins, content.as_deref())?;
     let edge_key = key.clone();
     let setup = ValidatorSetup {
         signer: key,

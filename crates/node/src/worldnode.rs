@@ -50,6 +50,8 @@ struct ZonePlan {
     audit_height: u64,
     observer: crate::application::Observer,
     handoffs: HandoffLog,
+    /// The world's own content manifest (`None`: the default pack's), the same in every zone.
+    content: Option<Arc<[u8]>>,
 }
 
 /// Zone `zone`'s directory under a world validator's storage directory.
@@ -72,20 +74,28 @@ pub fn run(options: &NodeOptions) -> Result<(), ProcessError> {
     let zones = seat
         .zones()
         .map_err(|e| ProcessError::Genesis(e.to_string()))?;
-    if zones.is_empty() {
+    let Some(&first) = zones.first() else {
         return Err(ProcessError::Genesis(format!(
             "pool member {} holds no seat on any zone's committee: it has nothing to run",
             seat.index
         )));
+    };
+    // Every zone runs the world's plugins: a node that runs others would diverge.
+    let first = seat
+        .world
+        .zone_genesis(first)
+        .map_err(|e| ProcessError::Genesis(e.to_string()))?;
+    first
+        .check_plugin_list(&options.plugins.ids())
+        .map_err(ProcessError::Genesis)?;
+    let mut plans = prepare_storage(options, &seat, &zones)?;
+    // After the data directory is claimed for this world: the assets live in it.
+    let content: Option<Arc<[u8]>> =
+        crate::process::genesis_content(&first, &seat.config.world, &seat.config.storage_dir)?
+            .map(Arc::from);
+    for plan in &mut plans {
+        plan.content = content.clone();
     }
-    // A world's zone geneses name no plugins: a node that runs some would diverge.
-    if !options.plugins.names().is_empty() {
-        return Err(ProcessError::Genesis(format!(
-            "a world's zones run no plugins, and this node runs {:?}",
-            options.plugins.names()
-        )));
-    }
-    let plans = prepare_storage(options, &seat, &zones)?;
     storage_panics(&config.storage_dir, &options.config);
     let runtime = runtime_config(&config.storage_dir, options.threads);
     let options = options.clone();
@@ -145,6 +155,7 @@ fn prepare_storage(
                 audit_height,
                 observer,
                 handoffs,
+                content: None,
             })
         })
         .collect()
@@ -622,8 +633,8 @@ async fn start_zone(
         genesis_ms: plan.genesis.genesis_ms,
         tick_ms: plan.genesis.tick_ms,
     };
-    let mut machine = Sim::genesis(plan.genesis.sim_config())
-        .map_err(|e| ProcessError::Genesis(format!("zone {} state: {e}", plan.id)))?;
+    let mut machine =
+        crate::process::zone_machine(&plan.genesis, &options.plugins, plan.content.as_deref())?;
     machine.set_neighbours(Arc::new(Neighbours::new(number, neighbours).map_err(
         |e| ProcessError::Genesis(format!("zone {} neighbours: {e}", plan.id)),
     )?));

@@ -44,8 +44,23 @@ pub struct WorldPlace {
     pub grid: (u16, u16),
 }
 
+/// Most plugin components one player's entity may hold, and so carry through a border.
+pub const MAX_CARRIED: usize = 8;
+/// Most bytes of one carried plugin component (its canonical encoding).
+pub const MAX_CARRIED_BYTES: usize = 240;
+
+/// One of a game plugin's components of the player, carried through a border as its table
+/// and canonical bytes: the engine moves a player's plugin state without knowing its types.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Carried {
+    /// At or above [`crate::plugin::PLUGIN_TABLES`].
+    pub table: u16,
+    /// At most [`MAX_CARRIED_BYTES`].
+    pub value: Vec<u8>,
+}
+
 /// A body on its way to another zone, committed by the zone it left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Exit {
     /// The destination zone's number.
     pub to: u32,
@@ -59,7 +74,14 @@ pub struct Exit {
     pub inventory: Inventory,
     /// A delegation in force when it left: its session key keeps signing in the destination.
     pub session: Option<Session>,
+    /// The player's plugin components, by table (at most [`MAX_CARRIED`]).
+    pub carried: Vec<Carried>,
 }
+
+/// The flags byte after the inventory: which optional parts follow. An exit of a world
+/// without plugins encodes as it did before they travelled (0 or 1), so its roots stand.
+const HAS_SESSION: u8 = 1;
+const HAS_CARRIED: u8 = 2;
 
 impl Write for Exit {
     fn write(&self, buf: &mut impl BufMut) {
@@ -70,11 +92,25 @@ impl Write for Exit {
         self.body.write(buf);
         self.control.write(buf);
         self.inventory.write(buf);
-        match &self.session {
-            None => buf.put_u8(0),
-            Some(s) => {
-                buf.put_u8(1);
-                s.write(buf);
+        let flags = if self.session.is_some() {
+            HAS_SESSION
+        } else {
+            0
+        } | if self.carried.is_empty() {
+            0
+        } else {
+            HAS_CARRIED
+        };
+        buf.put_u8(flags);
+        if let Some(s) = &self.session {
+            s.write(buf);
+        }
+        if !self.carried.is_empty() {
+            buf.put_u8(self.carried.len() as u8);
+            for c in &self.carried {
+                c.table.write(buf);
+                buf.put_u8(c.value.len() as u8);
+                buf.put_slice(&c.value);
             }
         }
     }
@@ -90,13 +126,47 @@ impl EncodeSize for Exit {
             + self.inventory.encode_size()
             + 1
             + self.session.as_ref().map_or(0, EncodeSize::encode_size)
+            + if self.carried.is_empty() {
+                0
+            } else {
+                1 + self
+                    .carried
+                    .iter()
+                    .map(|c| 2 + 1 + c.value.len())
+                    .sum::<usize>()
+            }
     }
+}
+
+/// The carried components after [`HAS_CARRIED`]: 1 to [`MAX_CARRIED`], tables ascending from
+/// [`crate::plugin::PLUGIN_TABLES`], each at most [`MAX_CARRIED_BYTES`]: one encoding per set.
+fn read_carried(buf: &mut impl Buf) -> Result<Vec<Carried>, CodecError> {
+    let count = usize::from(u8::read(buf)?);
+    if !(1..=MAX_CARRIED).contains(&count) {
+        return Err(CodecError::Invalid("Exit", "carried component count"));
+    }
+    let mut carried: Vec<Carried> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let table = u16::read(buf)?;
+        let ascending = carried.last().is_none_or(|last| last.table < table);
+        if table < crate::plugin::PLUGIN_TABLES || !ascending {
+            return Err(CodecError::Invalid("Exit", "carried component table"));
+        }
+        let len = usize::from(u8::read(buf)?);
+        if len > MAX_CARRIED_BYTES || buf.remaining() < len {
+            return Err(CodecError::Invalid("Exit", "carried component length"));
+        }
+        let mut value = vec![0; len];
+        buf.copy_to_slice(&mut value);
+        carried.push(Carried { table, value });
+    }
+    Ok(carried)
 }
 
 impl Read for Exit {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        Ok(Exit {
+        Exit {
             to: u32::read(buf)?,
             seq: u64::read(buf)?,
             tick: u64::read(buf)?,
@@ -104,12 +174,26 @@ impl Read for Exit {
             body: Body::read(buf)?,
             control: Control::read(buf)?,
             inventory: Inventory::read(buf)?,
-            session: match u8::read(buf)? {
-                0 => None,
-                1 => Some(Session::read(buf)?),
-                t => return Err(CodecError::InvalidEnum(t)),
-            },
-        })
+            ..Exit::default()
+        }
+        .with_optional_parts(buf)
+    }
+}
+
+impl Exit {
+    /// Reads the flags byte and the parts it names.
+    fn with_optional_parts(mut self, buf: &mut impl Buf) -> Result<Self, CodecError> {
+        let flags = u8::read(buf)?;
+        if flags & !(HAS_SESSION | HAS_CARRIED) != 0 {
+            return Err(CodecError::InvalidEnum(flags));
+        }
+        if flags & HAS_SESSION != 0 {
+            self.session = Some(Session::read(buf)?);
+        }
+        if flags & HAS_CARRIED != 0 {
+            self.carried = read_carried(buf)?;
+        }
+        Ok(self)
     }
 }
 
@@ -231,7 +315,7 @@ impl Read for SourceHeader {
 }
 
 /// The record an import proves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     /// A body leaving the source for this zone.
     Exit(Exit),

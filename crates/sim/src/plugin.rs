@@ -185,15 +185,34 @@ impl PluginContext<'_> {
     /// Sets the plugin's component `C` of `e`. The engine's tables (below [`PLUGIN_TABLES`])
     /// are read only to a plugin: its indexes (players, claims, content) are kept by its own
     /// rules, and a write around them would fork replicas that restored from a snapshot from
-    /// those that did not.
+    /// those that did not. A player's entity holds at most [`crate::handoff::MAX_CARRIED`]
+    /// plugin components of at most [`crate::handoff::MAX_CARRIED_BYTES`] each
+    /// ([`Reason::PlayerStateTooLarge`]): they travel with its body through borders.
     pub fn insert<C: z3r0_ecs::Component>(&mut self, e: EntityId, value: C) -> Result<(), Reason> {
         own_table::<C>()?;
+        self.fits_a_player::<C>(e, &value)?;
         let before = self
             .sim
             .ecs
             .insert(e, value)
             .map_err(|_| Reason::PluginRefused)?;
         self.undo.push(Box::new(move |sim| restore(sim, e, before)));
+        Ok(())
+    }
+
+    /// Whether `value` may be `e`'s `C` if `e` is a player's: what an exit carries is bounded.
+    fn fits_a_player<C: z3r0_ecs::Component>(&self, e: EntityId, value: &C) -> Result<(), Reason> {
+        if self.sim.ecs.get::<crate::components::Player>(e).is_none() {
+            return Ok(());
+        }
+        if value.encode_size() > crate::handoff::MAX_CARRIED_BYTES {
+            return Err(Reason::PlayerStateTooLarge);
+        }
+        let held = self.sim.ecs.encoded_components(e, PLUGIN_TABLES);
+        let new_table = !held.iter().any(|(table, _)| *table == C::TABLE);
+        if new_table && held.len() >= crate::handoff::MAX_CARRIED {
+            return Err(Reason::PlayerStateTooLarge);
+        }
         Ok(())
     }
 

@@ -199,7 +199,7 @@ fn a_long_step_stops_at_the_neighbours_wall_before_it_leaves() {
     a.tick(&[(ALICE, walk(EAST))], &[]);
     for _ in 0..10 {
         a.tick(&[], &[]);
-        if let [(_, exit)] = a.exits()[..] {
+        if let [(_, exit)] = &a.exits()[..] {
             assert!(
                 exit.body.pos[0] + HALF_WIDTH <= UNIT,
                 "left into the wall: {:?}",

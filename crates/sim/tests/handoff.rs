@@ -26,13 +26,11 @@ fn a_body_walks_across_and_enters_its_neighbour_once_with_what_it_carried() {
         a.sim.player(&ALICE).is_none(),
         "the source no longer has the body"
     );
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
+    let (entity, exit) = a.only_exit();
     assert_eq!(exit.inventory.count(blocks::STONE), 5);
     assert!(exit.body.pos[0] >= 0, "its centre is across the border");
 
-    let import = a.export(Record::Exit(exit), entity);
+    let import = a.export(Record::Exit(exit.clone()), entity);
     b.sim.neighbours().verify(&import).unwrap();
     let receipts = b.tick(&[], std::slice::from_ref(&import));
     assert!(receipts.contains(&Receipt::Entered {
@@ -52,7 +50,7 @@ fn a_body_walks_across_and_enters_its_neighbour_once_with_what_it_carried() {
     assert!(b.sim.body(&ALICE).unwrap().pos[0] > body.pos[0]);
 
     // The same exit again, relayed at another height: refused, nothing duplicated.
-    let again = a.export(Record::Exit(exit), entity);
+    let again = a.export(Record::Exit(exit.clone()), entity);
     assert_eq!(
         b.sim.import_key(&again),
         None,
@@ -80,17 +78,15 @@ fn a_body_certified_outside_the_zone_enters_inside_it_and_the_link_goes_on() {
     // Five voxels back on the source's side.
     a.sim.ecs.get_mut::<Exit>(entity).unwrap().body.pos[0] = -5 * 1024;
     a.tick(&[], &[]); // commits the record
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
-    let first = a.export(Record::Exit(exit), entity);
+    let (entity, exit) = a.only_exit();
+    let first = a.export(Record::Exit(exit.clone()), entity);
     walk_out(&mut a, BOB, 0);
     let (bob_entity, bob_exit) = a
         .exits()
         .into_iter()
         .find(|(_, x)| x.player == BOB)
         .unwrap();
-    let second = a.export(Record::Exit(bob_exit), bob_entity);
+    let second = a.export(Record::Exit(bob_exit.clone()), bob_entity);
 
     let receipts = b.tick(&[], &[first, second]);
     for (player, seq) in [(ALICE, 0), (BOB, 1)] {
@@ -128,10 +124,8 @@ fn a_body_certified_outside_the_zone_enters_inside_it_and_the_link_goes_on() {
 fn the_source_forgets_an_exit_only_when_the_destination_shows_it_entered() {
     let (mut a, mut b) = (zone(0), zone(1));
     walk_out(&mut a, ALICE, 1);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
-    let import = a.export(Record::Exit(exit), entity);
+    let (entity, exit) = a.only_exit();
+    let import = a.export(Record::Exit(exit.clone()), entity);
     b.tick(&[], &[import]);
     let (link_entity, link) = b.link().unwrap();
     assert_eq!(link.received, 1);
@@ -157,8 +151,8 @@ fn exits_enter_in_order_whatever_order_the_block_gives() {
     walk_out(&mut a, BOB, 2);
     let exits = a.exits();
     assert_eq!(exits.iter().map(|(_, x)| x.seq).collect::<Vec<_>>(), [0, 1]);
-    let first = a.export(Record::Exit(exits[0].1), exits[0].0);
-    let second = a.export(Record::Exit(exits[1].1), exits[1].0);
+    let first = a.export(Record::Exit(exits[0].1.clone()), exits[0].0);
+    let second = a.export(Record::Exit(exits[1].1.clone()), exits[1].0);
     // The second alone must wait for the first.
     let receipts = b.tick(&[], std::slice::from_ref(&second));
     assert!(receipts.iter().any(|r| matches!(
@@ -179,9 +173,7 @@ fn exits_enter_in_order_whatever_order_the_block_gives() {
 fn forged_foreign_and_misaddressed_imports_are_refused_before_any_state_is_read() {
     let (mut a, b) = (zone(0), zone(1));
     walk_out(&mut a, ALICE, 3);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
+    let (entity, exit) = a.only_exit();
     let verify = |import: &Import| {
         b.sim
             .neighbours()
@@ -191,20 +183,26 @@ fn forged_foreign_and_misaddressed_imports_are_refused_before_any_state_is_read(
 
     // Signed by a committee that is not zone 0's (here zone 1's own).
     let (b_keys, a_chain) = (committee_keys(1), a.chain);
-    let foreign = a.certify(Record::Exit(exit), entity, &b_keys, a_chain, 3);
+    let foreign = a.certify(Record::Exit(exit.clone()), entity, &b_keys, a_chain, 3);
     assert!(matches!(verify(&foreign), Err(ImportError::Finality(_))));
     // Zone 0's committee, but votes for another chain.
     let a_keys = a.keys.clone();
-    let other_chain = a.certify(Record::Exit(exit), entity, &a_keys, ChainId([9; 32]), 3);
+    let other_chain = a.certify(
+        Record::Exit(exit.clone()),
+        entity,
+        &a_keys,
+        ChainId([9; 32]),
+        3,
+    );
     assert!(matches!(
         verify(&other_chain),
         Err(ImportError::Finality(_))
     ));
     // Too few signers for a quorum of four.
-    let short = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 2);
+    let short = a.certify(Record::Exit(exit.clone()), entity, &a_keys, a_chain, 2);
     assert!(matches!(verify(&short), Err(ImportError::Finality(_))));
     // More items than the exit carried: the proof no longer matches the root.
-    let mut richer = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    let mut richer = a.certify(Record::Exit(exit.clone()), entity, &a_keys, a_chain, 3);
     let Record::Exit(mut fake) = richer.record else {
         unreachable!()
     };
@@ -212,7 +210,7 @@ fn forged_foreign_and_misaddressed_imports_are_refused_before_any_state_is_read(
     richer.record = Record::Exit(fake);
     assert!(matches!(verify(&richer), Err(ImportError::Proof(_))));
     // A record for a zone that is not this one.
-    let mut elsewhere = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    let mut elsewhere = a.certify(Record::Exit(exit.clone()), entity, &a_keys, a_chain, 3);
     let Record::Exit(mut away) = elsewhere.record else {
         unreachable!()
     };
@@ -223,7 +221,7 @@ fn forged_foreign_and_misaddressed_imports_are_refused_before_any_state_is_read(
         Err(ImportError::NotForUs { .. })
     ));
     // From a zone that is no neighbour.
-    let mut stranger = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    let mut stranger = a.certify(Record::Exit(exit.clone()), entity, &a_keys, a_chain, 3);
     stranger.header.zone = zone_number(0, 7);
     assert!(matches!(
         verify(&stranger),
@@ -235,7 +233,7 @@ fn forged_foreign_and_misaddressed_imports_are_refused_before_any_state_is_read(
         Err(ImportError::Decode(_))
     ));
     // The genuine one passes.
-    let genuine = a.certify(Record::Exit(exit), entity, &a_keys, a_chain, 3);
+    let genuine = a.certify(Record::Exit(exit.clone()), entity, &a_keys, a_chain, 3);
     verify(&genuine).unwrap();
 
     // A block carrying forgeries applies none of them.
@@ -274,10 +272,8 @@ fn the_edge_of_the_world_is_still_a_wall() {
 fn a_zone_of_no_world_takes_no_imports() {
     let (mut a, _) = (zone(0), ());
     walk_out(&mut a, ALICE, 0);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
-    let import = a.export(Record::Exit(exit), entity);
+    let (entity, exit) = a.only_exit();
+    let import = a.export(Record::Exit(exit.clone()), entity);
     let lone = Sim::genesis(SimConfig::default()).unwrap();
     assert!(lone.neighbours().verify(&import).is_err());
     assert_eq!(lone.import_key(&import), None);
@@ -288,10 +284,8 @@ fn a_zone_restored_from_a_checkpoint_still_knows_its_neighbours() {
     use z3r0_chain::{Snapshot as _, StateMachine as _};
     let (mut a, mut b) = (zone(0), zone(1));
     walk_out(&mut a, ALICE, 2);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
-    let import = a.export(Record::Exit(exit), entity);
+    let (entity, exit) = a.only_exit();
+    let import = a.export(Record::Exit(exit.clone()), entity);
     // Commits the arena's floor, laid outside the rules.
     b.tick(&[], &[]);
     // A validator restarting from a checkpoint restores its state from bytes: its neighbours
@@ -319,10 +313,8 @@ fn a_zone_restored_from_a_checkpoint_still_knows_its_neighbours() {
 fn time_in_transit_does_not_count_as_idleness() {
     let (mut a, mut b) = (zone(0), zone(1));
     walk_out(&mut a, ALICE, 4);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
-    let import = a.export(Record::Exit(exit), entity);
+    let (entity, exit) = a.only_exit();
+    let import = a.export(Record::Exit(exit.clone()), entity);
     // The destination ran on far past the player's timeout before the exit reached it.
     let timeout = b.sim.config().timeout_ticks;
     for _ in 0..timeout + 50 {
@@ -343,13 +335,14 @@ fn pools_hold_only_exits_near_the_next_one_due() {
     let mut a = zone(0);
     let b = zone(1);
     walk_out(&mut a, ALICE, 0);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
+    let (entity, exit) = a.only_exit();
     let (keys, chain) = (a.keys.clone(), a.chain);
     let at = |seq: u64, a: &mut Zone| {
-        let mut import = a.certify(Record::Exit(exit), entity, &keys, chain, 3);
-        import.record = Record::Exit(Exit { seq, ..exit });
+        let mut import = a.certify(Record::Exit(exit.clone()), entity, &keys, chain, 3);
+        import.record = Record::Exit(Exit {
+            seq,
+            ..exit.clone()
+        });
         import.encode_to_vec()
     };
     // The next one due and those a block could still enter after it are worth holding; one
@@ -368,10 +361,8 @@ fn pools_hold_only_exits_near_the_next_one_due() {
 fn a_body_makes_up_the_ticks_it_spent_in_transit() {
     let mut a = zone(0);
     walk_out(&mut a, ALICE, 0);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
-    let import = a.export(Record::Exit(exit), entity);
+    let (entity, exit) = a.only_exit();
+    let import = a.export(Record::Exit(exit.clone()), entity);
     // Two copies of the destination, on the world's clock: one enters the body on the tick
     // after the exit, the other four ticks later.
     let arrive = |delay: u64| {
@@ -400,10 +391,8 @@ fn a_body_makes_up_the_ticks_it_spent_in_transit() {
 fn a_body_makes_up_at_most_the_bounded_number_of_ticks() {
     let mut a = zone(0);
     walk_out(&mut a, ALICE, 0);
-    let [(entity, exit)] = a.exits()[..] else {
-        panic!("one exit waits")
-    };
-    let import = a.export(Record::Exit(exit), entity);
+    let (entity, exit) = a.only_exit();
+    let import = a.export(Record::Exit(exit.clone()), entity);
     // The body as it entered at the exit's tick plus `delay` + 1 (that tick's own step
     // included), on a destination whose clock is `behind` the exit's.
     let entered = |delay: u64, behind: u64| {

@@ -133,3 +133,53 @@ fn the_doors_game_runs_on_its_own_devnet() {
     assert!(applied(game, "open or close a door") >= 1, "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The same game in a world of two zones: the world genesis names the plugin and the pack,
+/// every zone's validators run them, and the game's players build and open doors in
+/// whichever zone their bodies walk.
+#[test]
+fn the_doors_game_runs_in_a_world_of_zones() {
+    let dir = std::env::temp_dir().join(format!("z3r0-doors-world-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let report: PathBuf = dir.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_doors"))
+        .arg("devnet")
+        .args(["--zones", "2x1", "--validators", "4", "--committee", "3"])
+        .args(["--bots", "6", "--cheaters", "0", "--duration", "30s"])
+        .args(["--dashboard", "127.0.0.1:0", "--fresh", "--base-port"])
+        .arg(free_ports(12).to_string())
+        .arg("--data")
+        .arg(dir.join("world"))
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "doors devnet in a world failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pack = z3r0_content::Pack::load(&dir.join("world/pack")).unwrap();
+    let content = z3r0_content::hex(&pack.manifest_hash());
+    let world = std::fs::read_to_string(dir.join("world/world.toml")).unwrap();
+    assert!(
+        world.contains("plugins = [\"doors@1\"]")
+            && world.contains(&format!("content = \"{content}\"")),
+        "the world genesis names the game's plugin and pack:\n{world}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    for zone in report["zones"].as_array().unwrap() {
+        assert_eq!(zone["state_roots_agree"], true, "{stdout}");
+    }
+    assert_eq!(report["handoffs"]["bodies_lost"], 0, "{stdout}");
+    let game = &report["game"];
+    assert_eq!(game["plugins"], serde_json::json!(["doors@1"]));
+    assert_eq!(game["pack"], content.as_str());
+    assert_eq!(game["players"], 2, "every third player plays the game");
+    assert!(applied(game, "dig a log") >= 1, "{stdout}");
+    assert!(applied(game, "build a door") >= 1, "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

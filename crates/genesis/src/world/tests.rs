@@ -18,6 +18,13 @@ fn world(zones: [u16; 2], committee: usize, pool: Vec<PoolEntry>) -> WorldGenesi
     WorldGenesis::new(zones, committee, pool)
 }
 
+/// A generated world of `validators`, three a committee, ports from `base_port`.
+fn spec(validators: usize, base_port: u16, zones: [u16; 2], seed: u64) -> WorldSpec {
+    let mut spec = WorldSpec::new(validators, base_port, zones, 3);
+    spec.world_seed = seed;
+    spec
+}
+
 fn pool(seeds: std::ops::Range<u64>) -> Vec<PoolEntry> {
     seeds.map(|s| member(s, 1)).collect()
 }
@@ -237,6 +244,56 @@ fn a_bad_world_is_refused_with_its_reason() {
 }
 
 #[test]
+fn a_games_world_gives_every_zone_its_content_and_plugins() {
+    let engine = world([2, 2], 3, pool(1..9));
+    let mut game = engine.clone();
+    game.content = Some("ab".repeat(32));
+    game.plugins = vec!["doors@1".into(), "quests@2".into()];
+    game.validate().unwrap();
+    // The game's parts are the world's rules: other ids, and other chains in every zone.
+    assert_ne!(game.layout_id(), engine.layout_id());
+    assert_ne!(game.world_id(), engine.world_id());
+    for zone in game.zone_ids() {
+        let g = game.zone_genesis(zone).unwrap();
+        g.validate().unwrap();
+        assert_eq!(g.content, game.content);
+        assert_eq!(g.plugins, game.plugins);
+        assert_eq!(g.content_publisher, None, "a world names no publisher");
+        assert_eq!(g.check_plugin_list(&game.plugins), Ok(()));
+        assert_ne!(g.chain_id(), engine.zone_genesis(zone).unwrap().chain_id());
+    }
+    // The order of the plugins is part of the rules (an action names its plugin by place).
+    let mut swapped = game.clone();
+    swapped.plugins.reverse();
+    assert_ne!(swapped.world_id(), game.world_id());
+    // Bad parts are refused with the zone genesis's reasons.
+    let refused = |edit: &dyn Fn(&mut WorldGenesis)| {
+        let mut w = game.clone();
+        edit(&mut w);
+        w.validate().unwrap_err().to_string()
+    };
+    let why = refused(&|w| w.content = Some("AB".repeat(32)));
+    assert!(why.contains("lowercase hex manifest hash"), "{why}");
+    let why = refused(&|w| w.plugins.push("doors@1".into()));
+    assert!(why.contains("named twice"), "{why}");
+    let why = refused(&|w| w.plugins.push("Doors".into()));
+    assert!(why.contains("name@version"), "{why}");
+    // Written and read back whole.
+    let dir = std::env::temp_dir().join(format!("z3r0-game-world-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("world.toml");
+    game.save(&path).unwrap();
+    assert_eq!(WorldGenesis::load(&path).unwrap(), game);
+    engine.save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("content") && !text.contains("plugins"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_world_file_round_trips_and_a_bad_one_names_its_path() {
     let dir = std::env::temp_dir().join(format!("z3r0-world-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -259,7 +316,7 @@ fn a_world_file_round_trips_and_a_bad_one_names_its_path() {
 fn a_pool_member_config_loads_its_seats_and_a_stranger_or_wrong_port_is_refused() {
     let dir = std::env::temp_dir().join(format!("z3r0-world-seat-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let w = generate(&dir, 5, 24_000, [2, 2], 3, 50, 1).unwrap();
+    let w = generate(&dir, &spec(5, 24_000, [2, 2], 1)).unwrap();
     assert!(is_world_config(&dir.join("validator-0/config.toml")).unwrap());
     // Each member loads as itself, and its zones are exactly those whose committee it is on.
     let mut seats = 0;
@@ -299,7 +356,7 @@ fn a_pool_member_config_loads_its_seats_and_a_stranger_or_wrong_port_is_refused(
 fn a_config_moved_to_other_stores_keeps_everything_else() {
     let dir = std::env::temp_dir().join(format!("z3r0-world-stores-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    generate(&dir, 4, 26_000, [2, 1], 3, 50, 1).unwrap();
+    generate(&dir, &spec(4, 26_000, [2, 1], 1)).unwrap();
     let config = dir.join("validator-0/config.toml");
     let before = WorldSeat::load(&config).unwrap();
     assert_eq!(before.config.storage_dir, dir.join("validator-0/data"));
@@ -334,7 +391,7 @@ fn a_generated_world_spreads_its_seats_evenly() {
     let dir = std::env::temp_dir().join(format!("z3r0-world-even-{}", std::process::id()));
     for round in 0..8 {
         let _ = std::fs::remove_dir_all(&dir);
-        let w = generate(&dir, 4, 25_000, [2, 2], 3, 50, 77).unwrap();
+        let w = generate(&dir, &spec(4, 25_000, [2, 2], 77)).unwrap();
         assert_eq!(w.world_seed, 77);
         assert_eq!(w.seat_spread(), 0, "round {round}: {:?}", seats(&w));
         assert_eq!(WorldGenesis::load(&dir.join("world.toml")).unwrap(), w);

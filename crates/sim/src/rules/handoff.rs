@@ -2,7 +2,11 @@
 //! certified imports (see [`crate::handoff`]).
 
 use super::*;
-use crate::handoff::{Exit, Import, Link, Record, WorldPlace, zone_number};
+use crate::handoff::{
+    Carried, Exit, Import, Link, MAX_CARRIED, MAX_CARRIED_BYTES, Record, WorldPlace, zone_number,
+};
+use crate::plugin::PLUGIN_TABLES;
+use std::collections::BTreeSet;
 
 /// Most ticks of transit an entering body makes up: each is a physics step, and a block
 /// enters at most [`z3r0_chain::MAX_BLOCK_IMPORTS`] bodies. Longer in transit (a stalled
@@ -173,6 +177,7 @@ impl Sim {
             return;
         };
         let session = self.ecs.get::<Session>(e).copied();
+        let carried = self.carried(e);
         let link = self.link(to);
         let Some(seq) = self.ecs.get::<Link>(link).map(|l| l.sent) else {
             return;
@@ -187,6 +192,7 @@ impl Sim {
             control,
             inventory,
             session,
+            carried,
         };
         if self.ecs.insert(record, exit).is_err() {
             let _ = self.ecs.despawn(record);
@@ -198,6 +204,18 @@ impl Sim {
         self.exits.insert((to, seq), record);
         self.remove_player(&player, e);
         receipts.push(Receipt::Exited { player, to, seq });
+    }
+
+    /// The player's plugin components, as its exit carries them. A plugin's writes keep them
+    /// within the bounds ([`crate::plugin::PluginContext::insert`]), so none is left behind.
+    fn carried(&self, e: EntityId) -> Vec<Carried> {
+        self.ecs
+            .encoded_components(e, PLUGIN_TABLES)
+            .into_iter()
+            .filter(|(_, value)| value.len() <= MAX_CARRIED_BYTES)
+            .take(MAX_CARRIED)
+            .map(|(table, value)| Carried { table, value })
+            .collect()
     }
 
     /// The entity of this zone's link to `zone`, made on first use.
@@ -303,13 +321,16 @@ impl Sim {
                 pos: self.config.nearest_inside(exit.body.pos),
                 ..exit.body
             },
-            ..*exit
+            ..exit.clone()
         };
         if let Some(mut l) = self.ecs.get_mut::<Link>(link) {
             l.received = expected.saturating_add(1);
         }
         let lost = match self.players.get(&exit.player).copied() {
-            Some(e) => self.merge_inventory(e, &exit.inventory),
+            Some(e) => {
+                self.merge_carried(e, &exit.carried);
+                self.merge_inventory(e, &exit.inventory)
+            }
             None => {
                 self.spawn_entered(exit);
                 0
@@ -359,6 +380,29 @@ impl Sim {
             self.sessions.insert(session.key, e);
         }
         self.players.insert(exit.player, e);
+        self.merge_carried(e, &exit.carried);
+    }
+
+    /// Puts carried plugin components on `e` where it has none of that table (a player who
+    /// joined here while in transit keeps its own), up to [`MAX_CARRIED`] in all. Every zone
+    /// of a world runs the world's plugins, so each table is known here; one that were not
+    /// would be left out.
+    fn merge_carried(&mut self, e: EntityId, carried: &[Carried]) {
+        let held: BTreeSet<u16> = self
+            .ecs
+            .encoded_components(e, PLUGIN_TABLES)
+            .into_iter()
+            .map(|(table, _)| table)
+            .collect();
+        // Within what the next exit carries, as a plugin's own writes are.
+        let room = MAX_CARRIED.saturating_sub(held.len());
+        for c in carried
+            .iter()
+            .filter(|c| !held.contains(&c.table))
+            .take(room)
+        {
+            let _ = self.ecs.insert_encoded(e, c.table, &c.value);
+        }
     }
 
     /// `body` after the ticks between its exit and this one, each a step under the frame it
@@ -468,7 +512,7 @@ impl Sim {
     pub fn prove_record(
         &mut self,
         entity: EntityId,
-        record: Record,
+        record: &Record,
     ) -> Option<z3r0_ecs::MerkleProof> {
         match record {
             Record::Exit(_) => self.ecs.prove::<Exit>(entity).ok().flatten(),

@@ -96,11 +96,14 @@ pub enum Reason {
     PluginRefused = 33,
     /// The voxel is in the zone's border strip, which nobody edits (see [`crate::border`]).
     AtBorder = 34,
+    /// A plugin's component of a player beyond what a body carries through a border
+    /// ([`crate::handoff::MAX_CARRIED`] components of [`crate::handoff::MAX_CARRIED_BYTES`]).
+    PlayerStateTooLarge = 35,
 }
 
 impl Reason {
     /// Every reason, in code order (code = index + 1).
-    pub const ALL: [Reason; 34] = [
+    pub const ALL: [Reason; 35] = [
         Reason::BadFrame,
         Reason::BeyondFullStick,
         Reason::NotOnGround,
@@ -135,6 +138,7 @@ impl Reason {
         Reason::NoSuchPlugin,
         Reason::PluginRefused,
         Reason::AtBorder,
+        Reason::PlayerStateTooLarge,
     ];
 
     /// The reason with stable code `code` (as receipts carry it).
@@ -178,6 +182,7 @@ impl Reason {
             Reason::NoSuchPlugin => "no such plugin in this zone",
             Reason::PluginRefused => "refused by the game's rules",
             Reason::AtBorder => "at a zone border",
+            Reason::PlayerStateTooLarge => "more game state on the player than crosses a border",
         }
     }
 }
@@ -1027,6 +1032,6 @@ mod tests {
             assert_eq!(Reason::from_code(r as u8), Some(r));
         }
         assert_eq!(Reason::from_code(0), None);
-        assert_eq!(Reason::from_code(35), None);
+        assert_eq!(Reason::from_code(36), None);
     }
 }

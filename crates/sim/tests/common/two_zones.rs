@@ -54,8 +54,13 @@ pub fn zone(x: u16) -> Zone {
 
 /// [`zone`] of `c`, one of [`config`]'s zones with other rules.
 pub fn zone_with(c: SimConfig) -> Zone {
+    zone_running(c, z3r0_sim::plugin::Plugins::default())
+}
+
+/// [`zone_with`] running a game's `plugins`.
+pub fn zone_running(c: SimConfig, plugins: z3r0_sim::plugin::Plugins) -> Zone {
     let x = c.world.unwrap().zone.0;
-    let mut sim = Sim::genesis(c).unwrap();
+    let mut sim = Sim::genesis_with(c, plugins).unwrap();
     for vx in c.chunks_x.0 * 32..c.chunks_x.1 * 32 {
         for vz in c.chunks_z.0 * 32..c.chunks_z.1 * 32 {
             sim.voxels
@@ -167,7 +172,7 @@ impl Zone {
                 signatures,
             },
             entity: entity.0,
-            proof: self.sim.prove_record(entity, record).unwrap(),
+            proof: self.sim.prove_record(entity, &record).unwrap(),
             record,
         }
     }
@@ -180,7 +185,17 @@ impl Zone {
     }
 
     pub fn exits(&self) -> Vec<(z3r0_ecs::EntityId, Exit)> {
-        self.sim.pending_exits().map(|(e, x)| (e, *x)).collect()
+        self.sim
+            .pending_exits()
+            .map(|(e, x)| (e, x.clone()))
+            .collect()
+    }
+
+    /// The one exit waiting here (a test's failure if there is not exactly one).
+    pub fn only_exit(&self) -> (z3r0_ecs::EntityId, Exit) {
+        let mut exits = self.exits();
+        assert_eq!(exits.len(), 1, "one exit waits");
+        exits.remove(0)
     }
 
     pub fn link(&self) -> Option<(z3r0_ecs::EntityId, Link)> {

@@ -1,0 +1,239 @@
+//! A game plugin's state on a player travels with its body: the exit carries the player's
+//! plugin components as bytes, and the destination, running the same plugins, puts them on
+//! the entering body. What a player may hold is bounded, so every exit carries all of it.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use bytes::BufMut;
+use common::ALICE;
+use common::two_zones::{Zone, config, walk_out, zone_running};
+use commonware_codec::{
+    Buf, Decode as _, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write,
+};
+use std::sync::Arc;
+use z3r0_ecs::Component as _;
+use z3r0_sim::handoff::{Carried, Exit, MAX_CARRIED, MAX_CARRIED_BYTES, Record};
+use z3r0_sim::plugin::{GamePlugin, PLUGIN_TABLES, PluginContext, Plugins, Registry};
+use z3r0_sim::{Action, Reason, Receipt, SimError};
+
+/// A player's count of its own plugin actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Count(u64);
+
+impl Write for Count {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.0.write(buf);
+    }
+}
+impl EncodeSize for Count {
+    fn encode_size(&self) -> usize {
+        8
+    }
+}
+impl Read for Count {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Count(u64::read(buf)?))
+    }
+}
+impl z3r0_ecs::Component for Count {
+    const TABLE: u16 = PLUGIN_TABLES;
+    const NAME: &'static str = "count";
+}
+
+/// A player's note: as many bytes as the action's payload asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Note(Vec<u8>);
+
+impl Write for Note {
+    fn write(&self, buf: &mut impl BufMut) {
+        buf.put_u16(self.0.len() as u16);
+        buf.put_slice(&self.0);
+    }
+}
+impl EncodeSize for Note {
+    fn encode_size(&self) -> usize {
+        2 + self.0.len()
+    }
+}
+impl Read for Note {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let len = usize::from(u16::read(buf)?);
+        if buf.remaining() < len {
+            return Err(CodecError::EndOfBuffer);
+        }
+        let mut bytes = vec![0; len];
+        buf.copy_to_slice(&mut bytes);
+        Ok(Note(bytes))
+    }
+}
+impl z3r0_ecs::Component for Note {
+    const TABLE: u16 = PLUGIN_TABLES + 1;
+    const NAME: &'static str = "note";
+}
+
+/// Kind 0 counts; kind 1 writes a note of `payload[0]` bytes.
+struct Counter;
+
+impl GamePlugin for Counter {
+    fn name(&self) -> &'static str {
+        "counter"
+    }
+    fn register(&self, registry: &mut Registry<'_>) -> Result<(), SimError> {
+        registry.component::<Count>()?;
+        registry.component::<Note>()
+    }
+    fn apply(&self, cx: &mut PluginContext<'_>, kind: u8, payload: &[u8]) -> Result<(), Reason> {
+        let e = cx.entity();
+        match kind {
+            0 => {
+                let n = cx.get::<Count>(e).map_or(0, |c| c.0);
+                cx.insert(e, Count(n + 1))
+            }
+            _ => {
+                let len = usize::from(*payload.first().ok_or(Reason::BadFrame)?);
+                cx.insert(e, Note(vec![7; len]))
+            }
+        }
+    }
+}
+
+fn counting(x: u16) -> Zone {
+    zone_running(config(x), Plugins::new(vec![Arc::new(Counter)]))
+}
+
+fn act(kind: u8, payload: Vec<u8>) -> Action {
+    Action::Plugin {
+        plugin: 0,
+        kind,
+        payload,
+    }
+}
+
+#[test]
+fn a_players_plugin_state_enters_the_next_zone_with_its_body() {
+    let (mut a, mut b) = (counting(0), counting(1));
+    a.tick(&[(ALICE, Action::Join)], &[]);
+    for _ in 0..3 {
+        a.tick(&[(ALICE, act(0, Vec::new()))], &[]);
+    }
+    a.tick(&[(ALICE, act(1, vec![5]))], &[]);
+    walk_out(&mut a, ALICE, 0);
+    let (entity, exit) = a.only_exit();
+    assert_eq!(
+        exit.carried,
+        vec![
+            Carried {
+                table: Count::TABLE,
+                value: Count(3).encode().to_vec()
+            },
+            Carried {
+                table: Note::TABLE,
+                value: Note(vec![7; 5]).encode().to_vec()
+            },
+        ]
+    );
+    let import = a.export(Record::Exit(exit.clone()), entity);
+    let receipts = b.tick(&[], &[import]);
+    assert!(
+        receipts
+            .iter()
+            .any(|r| matches!(r, Receipt::Entered { .. }))
+    );
+    let e = b.sim.player(&ALICE).unwrap();
+    assert_eq!(b.sim.ecs.get::<Count>(e), Some(&Count(3)));
+    assert_eq!(b.sim.ecs.get::<Note>(e), Some(&Note(vec![7; 5])));
+    // And it goes on counting there.
+    b.tick(&[(ALICE, act(0, Vec::new()))], &[]);
+    assert_eq!(b.sim.ecs.get::<Count>(e), Some(&Count(4)));
+}
+
+#[test]
+fn a_player_holds_no_more_plugin_state_than_an_exit_carries() {
+    let mut a = counting(0);
+    a.tick(&[(ALICE, Action::Join)], &[]);
+    let fits = MAX_CARRIED_BYTES - 2;
+    let receipts = a.tick(&[(ALICE, act(1, vec![fits as u8 + 1]))], &[]);
+    assert!(
+        receipts.iter().any(|r| matches!(
+            r,
+            Receipt::Rejected {
+                reason: Reason::PlayerStateTooLarge,
+                ..
+            }
+        )),
+        "{receipts:?}"
+    );
+    let e = a.sim.player(&ALICE).unwrap();
+    assert_eq!(a.sim.ecs.get::<Note>(e), None, "nothing written");
+    a.tick(&[(ALICE, act(1, vec![fits as u8]))], &[]);
+    assert_eq!(a.sim.ecs.get::<Note>(e).map(|n| n.0.len()), Some(fits));
+    // The refusal has a stable code, as receipts carry it.
+    assert_eq!(Reason::from_code(35), Some(Reason::PlayerStateTooLarge));
+}
+
+/// Decodes bytes as an exit record (what a certified import carries).
+fn decode(bytes: &[u8]) -> Result<Exit, CodecError> {
+    Exit::decode_cfg(commonware_codec::Copying(bytes), &())
+}
+
+#[test]
+fn an_exit_without_plugin_state_encodes_as_before_and_a_bad_carry_is_refused() {
+    let plain = Exit {
+        to: 1,
+        seq: 2,
+        tick: 3,
+        player: ALICE,
+        ..Exit::default()
+    };
+    let bytes = plain.encode().to_vec();
+    assert_eq!(
+        bytes.last(),
+        Some(&0),
+        "the flags byte of an exit with no session"
+    );
+    assert_eq!(bytes.len(), plain.encode_size());
+    assert_eq!(decode(&bytes).unwrap(), plain);
+    let carrying = |carried: Vec<Carried>| Exit {
+        carried,
+        ..plain.clone()
+    };
+    let one = |table: u16, len: usize| Carried {
+        table,
+        value: vec![1; len],
+    };
+    let good = carrying(vec![
+        one(PLUGIN_TABLES, 3),
+        one(PLUGIN_TABLES + 4, MAX_CARRIED_BYTES),
+    ]);
+    let bytes = good.encode().to_vec();
+    assert_eq!(bytes.len(), good.encode_size());
+    assert_eq!(decode(&bytes).unwrap(), good);
+    // Each of these has another encoding, or none: refused.
+    for bad in [
+        carrying(vec![one(PLUGIN_TABLES - 1, 1)]),
+        carrying(vec![one(PLUGIN_TABLES + 1, 1), one(PLUGIN_TABLES, 1)]),
+        carrying(vec![one(PLUGIN_TABLES, 1), one(PLUGIN_TABLES, 1)]),
+        carrying(vec![one(PLUGIN_TABLES, MAX_CARRIED_BYTES + 1)]),
+        carrying(
+            (0..=MAX_CARRIED as u16)
+                .map(|i| one(PLUGIN_TABLES + i, 1))
+                .collect(),
+        ),
+    ] {
+        assert!(decode(&bad.encode()).is_err(), "{bad:?}");
+    }
+    // The carry flag with no components, an unknown flag, a length beyond the bytes.
+    let mut empty = plain.encode().to_vec();
+    *empty.last_mut().unwrap() = 2;
+    empty.push(0);
+    assert!(decode(&empty).is_err());
+    let mut unknown = plain.encode().to_vec();
+    *unknown.last_mut().unwrap() = 4;
+    assert!(decode(&unknown).is_err());
+    let mut short = good.encode().to_vec();
+    short.truncate(short.len() - 1);
+    assert!(decode(&short).is_err());
+}
