@@ -237,3 +237,92 @@ fn an_exit_without_plugin_state_encodes_as_before_and_a_bad_carry_is_refused() {
     short.truncate(short.len() - 1);
     assert!(decode(&short).is_err());
 }
+
+/// A one-byte plugin component at table `PLUGIN_TABLES + 10 + N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Flag<const N: u16>(u8);
+
+impl<const N: u16> Write for Flag<N> {
+    fn write(&self, buf: &mut impl BufMut) {
+        buf.put_u8(self.0);
+    }
+}
+impl<const N: u16> EncodeSize for Flag<N> {
+    fn encode_size(&self) -> usize {
+        1
+    }
+}
+impl<const N: u16> Read for Flag<N> {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Flag(u8::read(buf)?))
+    }
+}
+impl<const N: u16> z3r0_ecs::Component for Flag<N> {
+    const TABLE: u16 = PLUGIN_TABLES + 10 + N;
+    const NAME: &'static str = "flag";
+}
+
+/// Nine components; kind N sets component N on the player.
+struct Flags;
+
+impl GamePlugin for Flags {
+    fn name(&self) -> &'static str {
+        "flags"
+    }
+    fn register(&self, r: &mut Registry<'_>) -> Result<(), SimError> {
+        r.component::<Flag<0>>()?;
+        r.component::<Flag<1>>()?;
+        r.component::<Flag<2>>()?;
+        r.component::<Flag<3>>()?;
+        r.component::<Flag<4>>()?;
+        r.component::<Flag<5>>()?;
+        r.component::<Flag<6>>()?;
+        r.component::<Flag<7>>()?;
+        r.component::<Flag<8>>()
+    }
+    fn apply(&self, cx: &mut PluginContext<'_>, kind: u8, _: &[u8]) -> Result<(), Reason> {
+        let e = cx.entity();
+        let v = cx.tick() as u8;
+        match kind {
+            0 => cx.insert(e, Flag::<0>(v)),
+            1 => cx.insert(e, Flag::<1>(v)),
+            2 => cx.insert(e, Flag::<2>(v)),
+            3 => cx.insert(e, Flag::<3>(v)),
+            4 => cx.insert(e, Flag::<4>(v)),
+            5 => cx.insert(e, Flag::<5>(v)),
+            6 => cx.insert(e, Flag::<6>(v)),
+            7 => cx.insert(e, Flag::<7>(v)),
+            _ => cx.insert(e, Flag::<8>(v)),
+        }
+    }
+}
+
+#[test]
+fn a_player_holds_at_most_as_many_plugin_components_as_an_exit_carries() {
+    let mut a = zone_running(config(0), Plugins::new(vec![Arc::new(Flags)]));
+    a.tick(&[(ALICE, Action::Join)], &[]);
+    let rejected = |receipts: &[Receipt]| {
+        receipts.iter().any(|r| {
+            matches!(
+                r,
+                Receipt::Rejected {
+                    reason: Reason::PlayerStateTooLarge,
+                    ..
+                }
+            )
+        })
+    };
+    for kind in 0..MAX_CARRIED as u8 {
+        assert!(!rejected(&a.tick(&[(ALICE, act(kind, Vec::new()))], &[])));
+    }
+    // A ninth table is refused; setting one it holds again is not.
+    assert!(rejected(&a.tick(&[(ALICE, act(8, Vec::new()))], &[])));
+    assert!(!rejected(&a.tick(&[(ALICE, act(3, Vec::new()))], &[])));
+    let e = a.sim.player(&ALICE).unwrap();
+    assert_eq!(a.sim.ecs.get::<Flag<8>>(e), None);
+    assert_eq!(
+        a.sim.ecs.encoded_components(e, PLUGIN_TABLES).len(),
+        MAX_CARRIED
+    );
+}
