@@ -613,17 +613,10 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2], game: &super::GameParts) ->
         );
     }
     let pack = game.new_chain_pack(&args.data)?;
-    let mut spec =
-        z3r0_genesis::world::WorldSpec::new(args.validators, args.base_port, zones, args.committee);
-    spec.tick_ms = args.tick_ms;
-    spec.world_seed = args.seed;
-    spec.plugins = game.plugins.clone();
-    if let Some(pack) = &pack {
-        let hash = super::game::write_genesis_content(pack, &path)?;
-        spec.content = Some(z3r0_genesis::to_hex(&hash));
-    }
-    let world =
-        z3r0_genesis::world::generate(&args.data, &spec).context("writing the world genesis")?;
+    // A world left half written would hold the directory against the next run.
+    let world = new_world(args, zones, game, pack.as_ref(), &path).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&args.data);
+    })?;
     println!(
         "world: {}x{} zones, {} validators in the pool, {} a committee, tick {} ms, in {}",
         zones[0],
@@ -639,6 +632,27 @@ fn prepare_world(args: &DevnetArgs, zones: [u16; 2], game: &super::GameParts) ->
         new: true,
         memory,
     })
+}
+
+/// Writes a new world genesis at `path`, naming the game's plugins and its checked pack,
+/// whose files go beside it.
+fn new_world(
+    args: &DevnetArgs,
+    zones: [u16; 2],
+    game: &super::GameParts,
+    pack: Option<&z3r0_content::Pack>,
+    path: &Path,
+) -> Result<WorldGenesis> {
+    let mut spec =
+        z3r0_genesis::world::WorldSpec::new(args.validators, args.base_port, zones, args.committee);
+    spec.tick_ms = args.tick_ms;
+    spec.world_seed = args.seed;
+    spec.plugins = game.plugins.clone();
+    if let Some(pack) = pack {
+        let hash = super::game::write_genesis_content(pack, path)?;
+        spec.content = Some(z3r0_genesis::to_hex(&hash));
+    }
+    z3r0_genesis::world::generate(&args.data, &spec).context("writing the world genesis")
 }
 
 /// Each pool member's storage directory (its config's), in pool order.
@@ -1457,7 +1471,8 @@ mod tests {
         c.add(1, entry(0, 1, 1_300));
         c.add(0, exit(1, 1, 1_150));
         c.add(0, exit(1, 2, 1_200));
-        // A second replica logs the first exit again, earlier: the latency is from the first.
+        // A second replica logs the first exit again, earlier: the counts stand (the live
+        // latency keeps the times first logged, 120 ms; the report takes the earliest, 130).
         c.add(0, exit(1, 0, 990));
         // Forgeries: one never applied, a replay applied once (the honest copy), one applied.
         c.forged("forged_certificate", [1; 32]);

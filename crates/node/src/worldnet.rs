@@ -169,6 +169,13 @@ impl WorldNet {
         link: Link,
     ) -> Result<Self, String> {
         world.validate().map_err(|e| e.to_string())?;
+        // Its replicas run the engine alone: a game's world would run here without its game.
+        if !world.plugins.is_empty() || world.content.is_some() {
+            return Err(
+                "WorldNet runs the engine alone: this world names a game's plugins or content"
+                    .into(),
+            );
+        }
         let pool: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
         check_keys(&world, &pool)?;
         let zones = world

@@ -106,6 +106,15 @@ impl Write for Exit {
             s.write(buf);
         }
         if !self.carried.is_empty() {
+            // The rules make exits within MAX_CARRIED of MAX_CARRIED_BYTES (`carried`), which
+            // the reader checks; past a byte's range the counts below would wrap.
+            debug_assert!(
+                self.carried.len() <= usize::from(u8::MAX)
+                    && self
+                        .carried
+                        .iter()
+                        .all(|c| c.value.len() <= usize::from(u8::MAX))
+            );
             buf.put_u8(self.carried.len() as u8);
             for c in &self.carried {
                 c.table.write(buf);

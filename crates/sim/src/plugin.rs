@@ -200,12 +200,19 @@ impl PluginContext<'_> {
         Ok(())
     }
 
-    /// Whether `value` may be `e`'s `C` if `e` is a player's: what an exit carries is bounded.
+    /// Whether `value` may be `e`'s `C` if `e` is a player's in a zone of a world: what an
+    /// exit carries is bounded. A zone of its own has no exits, and its chains keep the rules
+    /// they were made with.
     fn fits_a_player<C: z3r0_ecs::Component>(&self, e: EntityId, value: &C) -> Result<(), Reason> {
-        if self.sim.ecs.get::<crate::components::Player>(e).is_none() {
+        if self.sim.config().world.is_none()
+            || self.sim.ecs.get::<crate::components::Player>(e).is_none()
+        {
             return Ok(());
         }
-        if value.encode_size() > crate::handoff::MAX_CARRIED_BYTES {
+        // The bytes an exit would carry, not the size the plugin says they have.
+        let mut bytes = Vec::new();
+        value.write(&mut bytes);
+        if bytes.len() > crate::handoff::MAX_CARRIED_BYTES {
             return Err(Reason::PlayerStateTooLarge);
         }
         let held = self.sim.ecs.encoded_components(e, PLUGIN_TABLES);

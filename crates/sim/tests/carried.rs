@@ -172,6 +172,19 @@ fn a_player_holds_no_more_plugin_state_than_an_exit_carries() {
     assert_eq!(a.sim.ecs.get::<Note>(e).map(|n| n.0.len()), Some(fits));
     // The refusal has a stable code, as receipts carry it.
     assert_eq!(Reason::from_code(35), Some(Reason::PlayerStateTooLarge));
+    // A zone of its own has no exits: its chains keep the rules they were made with.
+    let mut alone =
+        z3r0_sim::Sim::genesis_with(common::tiny_zone(), Plugins::new(vec![Arc::new(Counter)]))
+            .unwrap();
+    let (join, note) = (
+        Action::Join.encode().to_vec(),
+        act(1, vec![250]).encode().to_vec(),
+    );
+    let mut receipts = Vec::new();
+    alone.execute_tick(1, [(&ALICE, join.as_slice())], &mut receipts);
+    alone.execute_tick(2, [(&ALICE, note.as_slice())], &mut receipts);
+    let e = alone.player(&ALICE).unwrap();
+    assert_eq!(alone.ecs.get::<Note>(e).map(|n| n.0.len()), Some(250));
 }
 
 /// Decodes bytes as an exit record (what a certified import carries).

@@ -394,14 +394,16 @@ impl Sim {
             .into_iter()
             .map(|(table, _)| table)
             .collect();
-        // Within what the next exit carries, as a plugin's own writes are.
-        let room = MAX_CARRIED.saturating_sub(held.len());
-        for c in carried
-            .iter()
-            .filter(|c| !held.contains(&c.table))
-            .take(room)
-        {
-            let _ = self.ecs.insert_encoded(e, c.table, &c.value);
+        // Within what the next exit carries, as a plugin's own writes are; a component that
+        // does not decode here takes no room.
+        let mut room = MAX_CARRIED.saturating_sub(held.len());
+        for c in carried.iter().filter(|c| !held.contains(&c.table)) {
+            if room == 0 {
+                break;
+            }
+            if self.ecs.insert_encoded(e, c.table, &c.value).is_ok() {
+                room -= 1;
+            }
         }
     }
 
