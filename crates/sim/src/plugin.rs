@@ -185,9 +185,10 @@ impl PluginContext<'_> {
     /// Sets the plugin's component `C` of `e`. The engine's tables (below [`PLUGIN_TABLES`])
     /// are read only to a plugin: its indexes (players, claims, content) are kept by its own
     /// rules, and a write around them would fork replicas that restored from a snapshot from
-    /// those that did not. A player's entity holds at most [`crate::handoff::MAX_CARRIED`]
-    /// plugin components of at most [`crate::handoff::MAX_CARRIED_BYTES`] each
-    /// ([`Reason::PlayerStateTooLarge`]): they travel with its body through borders.
+    /// those that did not. In a zone of a world, a player's entity holds at most
+    /// [`crate::handoff::MAX_CARRIED`] plugin components of at most
+    /// [`crate::handoff::MAX_CARRIED_BYTES`] each ([`Reason::PlayerStateTooLarge`]): they
+    /// travel with its body through borders.
     pub fn insert<C: z3r0_ecs::Component>(&mut self, e: EntityId, value: C) -> Result<(), Reason> {
         own_table::<C>()?;
         self.fits_a_player::<C>(e, &value)?;
